@@ -1,0 +1,163 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import express from 'express';
+import cookieParser from 'cookie-parser';
+import type { Config } from './core/config.js';
+import { Database } from './core/db.js';
+import { SecretBox } from './core/crypto.js';
+import { errorHandler, notFoundHandler } from './core/errors.js';
+import { accessLog, corsMiddleware, requestId, securityHeaders, spa } from './core/http.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { migrate, withBootstrapLock } from './core/migrate.js';
+import { KeyStore } from './core/auth/keys.js';
+import { resolvePrincipal } from './core/auth/principal.js';
+import { TokenService } from './core/auth/tokens.js';
+import { AuthService } from './auth/service.js';
+import { CsrfTokens, SessionStore } from './auth/sessions.js';
+import { authRoutes } from './auth/routes.js';
+import { metadataRoutes } from './metadata/routes.js';
+import { healthRoutes, type HealthState } from './health/routes.js';
+
+export interface KilnApp {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  keys: KeyStore;
+  auth: AuthService;
+  /** The Express application (also usable without listening, e.g. behind another server). */
+  handler: express.Express;
+  server: http.Server;
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, drains in-flight requests (up to SHUTDOWN_TIMEOUT_MS), closes the pool. */
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  logger?: Logger;
+}
+
+/** Where a workspace's built single-page app lives (frontend/dist, auth/dist). */
+function builtAppDir(pkg: string): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist');
+}
+
+/**
+ * The composition root: builds every service and provider from `config` and mounts the routes.
+ * Nothing is global, so tests start as many apps as they like against their own databases.
+ * Migrations and first-start seeding run here under an advisory lock.
+ */
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<KilnApp> {
+  if (!config.databaseUrl) throw new Error('createApp: config.databaseUrl is required');
+  if (!config.jwtSecret) throw new Error('createApp: config.jwtSecret is required');
+  const adminPassword = config.adminPassword;
+  if (!adminPassword) throw new Error('createApp: config.adminPassword is required');
+
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, dir: path.join(config.dataDir, 'logs'), stdout: config.logToStdout });
+
+  const db = new Database({
+    connectionString: config.databaseUrl,
+    max: config.dbPoolMax,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
+  const box = new SecretBox(config.encryptionKey ?? config.jwtSecret);
+  const keys = new KeyStore(db, box);
+  const tokens = new TokenService(config.jwtSecret);
+  const sessions = new SessionStore(db, config.refreshTokenTtlSeconds);
+  const auth = new AuthService(db, tokens, sessions, new CsrfTokens(config.jwtSecret), {
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    adminTokenTtlSeconds: config.adminTokenTtlSeconds,
+    adminEmail: config.adminEmail,
+    adminPassword,
+  });
+
+  try {
+    await withBootstrapLock(config.databaseUrl, async (client) => {
+      const applied = await migrate(client, logger);
+      if (applied.length) logger.info('applied migrations', { migrations: applied });
+      await keys.ensureKeys(client, { anon: config.accessAnonKey, api: config.accessApiKey });
+    });
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+
+  const state: HealthState = { shuttingDown: false };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'extended');
+
+  app.use(requestId);
+  app.use(accessLog(logger));
+  app.use(securityHeaders());
+  app.use(corsMiddleware(config.corsOrigins));
+  app.use(healthRoutes(db, config.version, state));
+  app.use(express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(cookieParser());
+  app.use(resolvePrincipal(keys, tokens));
+
+  app.use(
+    '/api/auth',
+    authRoutes(auth, {
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      secureCookies: config.apiBaseUrl.startsWith('https://'),
+    }),
+  );
+  app.use(
+    '/api/metadata',
+    metadataRoutes(db, keys, auth, {
+      version: config.version,
+      defaultGraceSeconds: config.keyRotationGraceSeconds,
+    }),
+  );
+  app.use('/dashboard', spa(builtAppDir('@kiln/frontend'), 'dashboard'));
+  app.use('/auth', spa(builtAppDir('@kiln/auth'), 'auth pages'));
+  app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      state.shuttingDown = true;
+      const drained = new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await drained;
+      clearTimeout(force);
+      await db.close();
+    })());
+
+  return {
+    config,
+    logger,
+    db,
+    keys,
+    auth,
+    handler: app,
+    server,
+    listen: (port = config.port, host = config.host) =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close,
+  };
+}

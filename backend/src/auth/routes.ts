@@ -1,0 +1,208 @@
+import { Router, type CookieOptions, type Request, type Response } from 'express';
+import {
+  adminSessionRequestSchema,
+  clientTypeSchema,
+  deleteUsersRequestSchema,
+  listUsersQuerySchema,
+  refreshRequestSchema,
+  signInRequestSchema,
+  signUpRequestSchema,
+  updateAuthConfigRequestSchema,
+  updateProfileRequestSchema,
+  userIdSchema,
+  type ClientType,
+} from '@kiln/shared-schemas';
+import { AppError } from '../core/errors.js';
+import {
+  optionalPrincipal,
+  principalOf,
+  requireAdmin,
+  requireUser,
+} from '../core/auth/principal.js';
+import type { AuthService, IssuedSession } from './service.js';
+
+export const REFRESH_COOKIE = 'insforge_refresh_token';
+export const CSRF_COOKIE = 'insforge_csrf_token';
+
+export interface AuthRoutesOptions {
+  refreshTokenTtlSeconds: number;
+  /** True when API_BASE_URL is https: cookies become `Secure; SameSite=None`. */
+  secureCookies: boolean;
+}
+
+function clientTypeOf(req: Request): ClientType {
+  const raw = req.query.client_type;
+  if (raw === undefined) return 'web';
+  const parsed = clientTypeSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new AppError(400, 'INVALID_INPUT', 'client_type: must be one of web, mobile, desktop, server');
+  }
+  return parsed.data;
+}
+
+export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Router {
+  const router = Router();
+
+  const cookieBase = (req: Request): CookieOptions => {
+    const secure = options.secureCookies || req.secure;
+    return { secure, sameSite: secure ? 'none' : 'lax' };
+  };
+  const setSessionCookies = (req: Request, res: Response, session: IssuedSession) => {
+    const maxAge = options.refreshTokenTtlSeconds * 1000;
+    res.cookie(REFRESH_COOKIE, session.refreshToken, {
+      ...cookieBase(req),
+      httpOnly: true,
+      path: '/api/auth',
+      maxAge,
+    });
+    res.cookie(CSRF_COOKIE, session.csrfToken, { ...cookieBase(req), path: '/', maxAge });
+  };
+  const clearSessionCookies = (req: Request, res: Response) => {
+    res.clearCookie(REFRESH_COOKIE, { ...cookieBase(req), httpOnly: true, path: '/api/auth' });
+    res.clearCookie(CSRF_COOKIE, { ...cookieBase(req), path: '/' });
+  };
+  /** Web clients get cookies + a CSRF token; mobile/desktop/server get the refresh token. */
+  const sendSession = (req: Request, res: Response, session: IssuedSession, status = 200) => {
+    const clientType = clientTypeOf(req);
+    if (clientType === 'web') {
+      setSessionCookies(req, res, session);
+      res.status(status).json({ user: session.user, accessToken: session.accessToken, csrfToken: session.csrfToken });
+    } else {
+      res.status(status).json({ user: session.user, accessToken: session.accessToken, refreshToken: session.refreshToken });
+    }
+  };
+  const context = (req: Request) => ({
+    clientType: clientTypeOf(req),
+    userAgent: req.get('user-agent'),
+    ip: req.ip,
+  });
+
+  /** The refresh token a request carries: cookie (web, CSRF-checked) or body (other clients). */
+  const presentedRefreshToken = (req: Request, required: boolean): string | undefined => {
+    if (clientTypeOf(req) !== 'web') {
+      const body = refreshRequestSchema.parse(req.body ?? undefined);
+      const token = body?.refreshToken ?? body?.refresh_token;
+      if (!token && required) {
+        throw new AppError(400, 'INVALID_INPUT', 'refreshToken: is required for non-web clients');
+      }
+      return token;
+    }
+    const cookie = req.cookies?.[REFRESH_COOKIE] as string | undefined;
+    if (!cookie) {
+      if (required) throw new AppError(401, 'AUTH_UNAUTHORIZED', 'No refresh token cookie was sent', 'Sign in again');
+      return undefined;
+    }
+    if (!auth.csrfMatches(cookie, req.get('x-csrf-token'))) {
+      throw new AppError(403, 'AUTH_CSRF_INVALID', 'The X-CSRF-Token header is missing or does not match', 'Send the csrfToken from sign-in as the X-CSRF-Token header');
+    }
+    return cookie;
+  };
+
+  router.post('/users', async (req, res) => {
+    const body = signUpRequestSchema.parse(req.body);
+    const byAdmin = optionalPrincipal(req)?.role === 'project_admin';
+    const result = await auth.signUp(body, { ...context(req), byAdmin });
+    if (result.kind === 'created') {
+      res.status(201).json({ user: result.user, accessToken: null });
+    } else if (result.kind === 'verification-required') {
+      res.status(201).json({ accessToken: null, requireEmailVerification: true });
+    } else {
+      sendSession(req, res, result.session, 201);
+    }
+  });
+
+  router.post('/sessions', async (req, res) => {
+    const body = signInRequestSchema.parse(req.body);
+    sendSession(req, res, await auth.signIn(body.email, body.password, context(req)));
+  });
+
+  router.post('/refresh', async (req, res) => {
+    const token = presentedRefreshToken(req, true)!;
+    let session: IssuedSession;
+    try {
+      session = await auth.refresh(token);
+    } catch (err) {
+      if (clientTypeOf(req) === 'web') clearSessionCookies(req, res);
+      throw err;
+    }
+    sendSession(req, res, session);
+  });
+
+  router.post('/logout', async (req, res) => {
+    const refreshToken = presentedRefreshToken(req, false);
+    const principal = optionalPrincipal(req);
+    await auth.logout({ refreshToken, sessionId: principal?.sessionId });
+    if (clientTypeOf(req) === 'web') clearSessionCookies(req, res);
+    res.json({ success: true, message: 'Signed out' });
+  });
+
+  router.get('/sessions/current', requireUser, async (req, res) => {
+    const principal = principalOf(req);
+    if (principal.role !== 'authenticated' || !principal.sub) {
+      throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'This credential belongs to an admin, not a user', 'Use GET /api/auth/admin/sessions/current');
+    }
+    res.json({ user: await auth.getUser(principal.sub) });
+  });
+
+  router.get('/profiles/current', requireUser, async (req, res) => {
+    const principal = principalOf(req);
+    if (!principal.sub) throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'This credential has no user');
+    res.json(await auth.getProfile(principal.sub));
+  });
+
+  router.get('/profiles/:id', async (req, res) => {
+    principalOf(req);
+    const id = userIdSchema.safeParse(req.params.id);
+    if (!id.success) throw new AppError(400, 'INVALID_INPUT', 'id: must be a UUID');
+    res.json(await auth.getProfile(id.data));
+  });
+
+  router.patch('/profiles/current', requireUser, async (req, res) => {
+    const principal = principalOf(req);
+    if (principal.role !== 'authenticated' || !principal.sub) {
+      throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'Only a signed-in user has a profile');
+    }
+    const body = updateProfileRequestSchema.parse(req.body);
+    res.json(await auth.updateProfile(principal.sub, body.profile));
+  });
+
+  router.get('/public-config', async (_req, res) => {
+    const { allowedRedirectUrls: _hidden, createdAt: _c, updatedAt: _u, ...config } = await auth.getConfig();
+    res.json({ oAuthProviders: [], customOAuthProviders: [], ...config });
+  });
+
+  router.post('/admin/sessions', async (req, res) => {
+    const body = adminSessionRequestSchema.parse(req.body);
+    res.json(await auth.adminSignIn(body.username ?? body.email ?? '', body.password));
+  });
+
+  router.get('/admin/sessions/current', requireAdmin, (req, res) => {
+    const principal = principalOf(req);
+    res.json({ admin: { sub: principal.sub ?? 'api-key', email: principal.email ?? null, credential: principal.credential } });
+  });
+
+  router.get('/users', requireAdmin, async (req, res) => {
+    res.json(await auth.listUsers(listUsersQuerySchema.parse(req.query)));
+  });
+
+  router.get('/users/:id', requireAdmin, async (req, res) => {
+    const id = userIdSchema.safeParse(req.params.id);
+    if (!id.success) throw new AppError(400, 'INVALID_INPUT', 'id: must be a UUID');
+    res.json(await auth.getUser(id.data));
+  });
+
+  router.delete('/users', requireAdmin, async (req, res) => {
+    const body = deleteUsersRequestSchema.parse(req.body);
+    res.json(await auth.deleteUsers(body.userIds));
+  });
+
+  router.get('/config', requireAdmin, async (_req, res) => {
+    res.json(await auth.getConfig());
+  });
+
+  router.put('/config', requireAdmin, async (req, res) => {
+    res.json(await auth.updateConfig(updateAuthConfigRequestSchema.parse(req.body)));
+  });
+
+  return router;
+}

@@ -1,0 +1,308 @@
+import { z } from 'zod';
+import type { AuthConfig, UpdateAuthConfigRequest, User } from '@kiln/shared-schemas';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import { safeEqual } from '../core/crypto.js';
+import { ADMIN_SUBJECT, type TokenService } from '../core/auth/tokens.js';
+import {
+  burnPasswordCheck,
+  hashPassword,
+  passwordProblems,
+  verifyPassword,
+} from './passwords.js';
+import type { CsrfTokens, SessionContext, SessionStore } from './sessions.js';
+
+interface UserRow {
+  id: string;
+  email: string;
+  password_hash: string | null;
+  email_verified: boolean;
+  profile: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const USER_COLUMNS =
+  'id, email, password_hash, email_verified, profile, metadata, created_at, updated_at';
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    emailVerified: row.email_verified,
+    providers: row.password_hash ? ['email'] : [],
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    profile: row.profile,
+    metadata: row.metadata,
+  };
+}
+
+/** A signed-in session as the routes hand it to the client. */
+export interface IssuedSession {
+  user: User;
+  accessToken: string;
+  refreshToken: string;
+  csrfToken: string;
+  sessionId: string;
+}
+
+export type SignUpResult =
+  | { kind: 'session'; session: IssuedSession }
+  | { kind: 'created'; user: User }
+  | { kind: 'verification-required' };
+
+const emailSchema = z.email();
+
+/** Trims and lower-cases an email, or throws AUTH_INVALID_EMAIL. */
+export function normaliseEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 320 || !emailSchema.safeParse(email).success) {
+    throw new AppError(400, 'AUTH_INVALID_EMAIL', `"${raw.slice(0, 100)}" is not a valid email address`);
+  }
+  return email;
+}
+
+const CONFIG_COLUMNS: Record<keyof AuthConfig, string> = {
+  requireEmailVerification: 'require_email_verification',
+  passwordMinLength: 'password_min_length',
+  requireNumber: 'require_number',
+  requireLowercase: 'require_lowercase',
+  requireUppercase: 'require_uppercase',
+  requireSpecialChar: 'require_special_char',
+  verifyEmailMethod: 'verify_email_method',
+  resetPasswordMethod: 'reset_password_method',
+  allowedRedirectUrls: 'allowed_redirect_urls',
+  disableSignup: 'disable_signup',
+};
+
+export interface AuthServiceOptions {
+  accessTokenTtlSeconds: number;
+  adminTokenTtlSeconds: number;
+  adminEmail: string;
+  adminPassword: string;
+}
+
+/** Users, passwords, sessions and the auth settings. */
+export class AuthService {
+  constructor(
+    private readonly db: Database,
+    private readonly tokens: TokenService,
+    private readonly sessions: SessionStore,
+    private readonly csrf: CsrfTokens,
+    private readonly options: AuthServiceOptions,
+  ) {}
+
+  // ---- settings -------------------------------------------------------------------------
+
+  async getConfig(): Promise<AuthConfig & { createdAt: string; updatedAt: string }> {
+    const { rows } = await this.db.query<Record<string, unknown>>('SELECT * FROM auth.config');
+    const row = rows[0];
+    if (!row) throw new Error('auth.config has no row');
+    const config = Object.fromEntries(
+      Object.entries(CONFIG_COLUMNS).map(([key, column]) => [key, row[column]]),
+    ) as AuthConfig;
+    return {
+      ...config,
+      createdAt: (row.created_at as Date).toISOString(),
+      updatedAt: (row.updated_at as Date).toISOString(),
+    };
+  }
+
+  async updateConfig(patch: UpdateAuthConfigRequest) {
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+    if (entries.length) {
+      const sets = entries.map(([key], i) => `${CONFIG_COLUMNS[key as keyof AuthConfig]} = $${i + 1}`);
+      await this.db.query(
+        `UPDATE auth.config SET ${sets.join(', ')}`,
+        entries.map(([, v]) => v),
+      );
+    }
+    return this.getConfig();
+  }
+
+  // ---- sign-up / sign-in ----------------------------------------------------------------
+
+  async signUp(
+    input: { email: string; password: string; name?: string; autoConfirm?: boolean },
+    ctx: SessionContext & { byAdmin: boolean },
+  ): Promise<SignUpResult> {
+    const config = await this.getConfig();
+    if (config.disableSignup && !ctx.byAdmin) {
+      throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
+    }
+    const email = normaliseEmail(input.email);
+    const problems = passwordProblems(input.password, config);
+    if (problems.length) {
+      throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
+    }
+    const verified = ctx.byAdmin ? input.autoConfirm !== false : !config.requireEmailVerification;
+    const profile = input.name ? { name: input.name } : {};
+    const passwordHash = await hashPassword(input.password);
+    let row: UserRow;
+    try {
+      const { rows } = await this.db.query<UserRow>(
+        `INSERT INTO auth.users (email, password_hash, email_verified, profile)
+         VALUES ($1, $2, $3, $4) RETURNING ${USER_COLUMNS}`,
+        [email, passwordHash, verified, profile],
+      );
+      row = rows[0]!;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'A user with this email already exists', 'Sign in instead, or reset the password');
+      }
+      throw err;
+    }
+    const user = toUser(row);
+    if (ctx.byAdmin) return { kind: 'created', user };
+    if (!verified) return { kind: 'verification-required' };
+    return { kind: 'session', session: await this.issueSession(user, ctx) };
+  }
+
+  async signIn(rawEmail: string, password: string, ctx: SessionContext): Promise<IssuedSession> {
+    const email = rawEmail.trim().toLowerCase();
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1`,
+      [email],
+    );
+    const row = rows[0];
+    const invalid = new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid email or password');
+    if (!row?.password_hash) {
+      await burnPasswordCheck(password);
+      throw invalid;
+    }
+    if (!(await verifyPassword(row.password_hash, password))) throw invalid;
+    if (!row.email_verified && (await this.getConfig()).requireEmailVerification) {
+      throw new AppError(403, 'AUTH_NEED_VERIFICATION', 'Verify your email address before signing in', 'Use the code or link sent to your email, or request a new one');
+    }
+    return this.issueSession(toUser(row), ctx);
+  }
+
+  /** Exchanges a refresh token for a new access token and refresh token. */
+  async refresh(refreshToken: string): Promise<IssuedSession> {
+    const result = await this.sessions.rotate(refreshToken);
+    if (!result.ok) {
+      const messages = {
+        unknown: 'The refresh token is not valid',
+        expired: 'The session has expired; sign in again',
+        revoked: 'The session has been signed out',
+        reused: 'The refresh token was already used; the session has been revoked for safety',
+      } as const;
+      throw new AppError(401, 'AUTH_UNAUTHORIZED', messages[result.reason], 'Sign in again');
+    }
+    const user = await this.getUser(result.userId);
+    return {
+      user,
+      accessToken: await this.accessTokenFor(user, result.sessionId),
+      refreshToken: result.refreshToken,
+      csrfToken: this.csrf.issue(result.refreshToken),
+      sessionId: result.sessionId,
+    };
+  }
+
+  async logout(by: { refreshToken?: string; sessionId?: string }): Promise<void> {
+    if (by.refreshToken) await this.sessions.revokeByToken(by.refreshToken, 'logout');
+    if (by.sessionId) await this.sessions.revoke(by.sessionId, 'logout');
+  }
+
+  csrfMatches(refreshToken: string, presented: string | undefined): boolean {
+    return this.csrf.matches(refreshToken, presented);
+  }
+
+  /** Admin sign-in with ADMIN_EMAIL / ADMIN_PASSWORD. */
+  async adminSignIn(username: string, password: string) {
+    const emailOk = safeEqual(username.trim().toLowerCase(), this.options.adminEmail);
+    const passwordOk = safeEqual(password, this.options.adminPassword);
+    if (!(emailOk && passwordOk)) {
+      throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid admin email or password');
+    }
+    const accessToken = await this.tokens.sign(
+      { sub: ADMIN_SUBJECT, role: 'project_admin', email: this.options.adminEmail },
+      this.options.adminTokenTtlSeconds,
+    );
+    return { admin: { sub: ADMIN_SUBJECT, email: this.options.adminEmail }, accessToken };
+  }
+
+  // ---- users and profiles ---------------------------------------------------------------
+
+  async getUser(id: string): Promise<User> {
+    const { rows } = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`, [id]);
+    const row = rows[0];
+    if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
+    return toUser(row);
+  }
+
+  async getProfile(id: string): Promise<{ id: string; profile: Record<string, unknown> }> {
+    const { rows } = await this.db.query<{ id: string; profile: Record<string, unknown> }>(
+      'SELECT id, profile FROM auth.users WHERE id = $1',
+      [id],
+    );
+    const row = rows[0];
+    if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
+    return row;
+  }
+
+  /** Merges the given keys into the profile; a key set to null is removed. */
+  async updateProfile(id: string, patch: Record<string, unknown>) {
+    if (JSON.stringify(patch).length > 64 * 1024) {
+      throw new AppError(400, 'INVALID_INPUT', 'profile: must be at most 64 KiB of JSON');
+    }
+    const { rows } = await this.db.query<{ id: string; profile: Record<string, unknown> }>(
+      `UPDATE auth.users SET profile = jsonb_strip_nulls(profile || $2::jsonb)
+       WHERE id = $1 RETURNING id, profile`,
+      [id, JSON.stringify(patch)],
+    );
+    const row = rows[0];
+    if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
+    return row;
+  }
+
+  async listUsers(query: { search?: string; limit: number; offset: number }) {
+    const params: unknown[] = [];
+    let where = '';
+    if (query.search) {
+      params.push(`%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where = `WHERE email ILIKE $1 OR profile ->> 'name' ILIKE $1 OR id::text = $${params.length + 1}`;
+      params.push(query.search);
+    }
+    const [list, count] = await Promise.all([
+      this.db.query<UserRow>(
+        `SELECT ${USER_COLUMNS} FROM auth.users ${where}
+         ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, query.limit, query.offset],
+      ),
+      this.db.query<{ total: number }>(`SELECT count(*)::int AS total FROM auth.users ${where}`, params),
+    ]);
+    return {
+      data: list.rows.map(toUser),
+      pagination: { offset: query.offset, limit: query.limit, total: count.rows[0]!.total },
+    };
+  }
+
+  async deleteUsers(ids: string[]) {
+    const { rowCount } = await this.db.query('DELETE FROM auth.users WHERE id = ANY($1::uuid[])', [ids]);
+    const deletedCount = rowCount ?? 0;
+    return { message: `Deleted ${deletedCount} user${deletedCount === 1 ? '' : 's'}`, deletedCount };
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private async issueSession(user: User, ctx: SessionContext): Promise<IssuedSession> {
+    const issued = await this.sessions.create(user.id, ctx);
+    return {
+      user,
+      accessToken: await this.accessTokenFor(user, issued.sessionId),
+      refreshToken: issued.refreshToken,
+      csrfToken: this.csrf.issue(issued.refreshToken),
+      sessionId: issued.sessionId,
+    };
+  }
+
+  private accessTokenFor(user: User, sessionId: string): Promise<string> {
+    return this.tokens.sign(
+      { sub: user.id, role: 'authenticated', email: user.email, sid: sessionId },
+      this.options.accessTokenTtlSeconds,
+    );
+  }
+}

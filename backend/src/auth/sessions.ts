@@ -1,0 +1,129 @@
+import crypto from 'node:crypto';
+import type { Database } from '../core/db.js';
+import { randomToken, sha256 } from '../core/crypto.js';
+
+export interface SessionContext {
+  clientType: string;
+  userAgent?: string;
+  ip?: string;
+}
+
+export interface IssuedRefreshToken {
+  sessionId: string;
+  userId: string;
+  refreshToken: string;
+}
+
+export type RotateResult =
+  | ({ ok: true } & IssuedRefreshToken)
+  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
+
+/**
+ * Sessions and their refresh tokens. A refresh token is used once: refreshing marks it rotated
+ * and issues its successor. A rotated token presented again means it was copied, so the whole
+ * session (every token in the family) is revoked.
+ */
+export class SessionStore {
+  constructor(
+    private readonly db: Database,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async create(userId: string, ctx: SessionContext): Promise<IssuedRefreshToken> {
+    const refreshToken = randomToken();
+    const { rows } = await this.db.query<{ session_id: string }>(
+      `WITH s AS (
+         INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id
+       )
+       INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
+       RETURNING session_id`,
+      [userId, ctx.clientType, ctx.userAgent?.slice(0, 512) ?? null, ctx.ip ?? null, this.ttlSeconds, sha256(refreshToken)],
+    );
+    return { sessionId: rows[0]!.session_id, userId, refreshToken };
+  }
+
+  async rotate(refreshToken: string): Promise<RotateResult> {
+    const next = randomToken();
+    const { rows } = await this.db.query<{ session_id: string; user_id: string }>(
+      `WITH used AS (
+         UPDATE auth.refresh_tokens rt SET rotated_at = now()
+         FROM auth.sessions s
+         WHERE rt.token_hash = $1 AND rt.rotated_at IS NULL
+           AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
+         RETURNING rt.session_id, s.user_id
+       ), touched AS (
+         UPDATE auth.sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $3)
+         WHERE id = (SELECT session_id FROM used)
+       )
+       INSERT INTO auth.refresh_tokens (token_hash, session_id)
+       SELECT $2, session_id FROM used
+       RETURNING session_id, (SELECT user_id FROM used) AS user_id`,
+      [sha256(refreshToken), sha256(next), this.ttlSeconds],
+    );
+    const row = rows[0];
+    if (row) return { ok: true, sessionId: row.session_id, userId: row.user_id, refreshToken: next };
+    return { ok: false, reason: await this.diagnose(refreshToken) };
+  }
+
+  /** Why a token was refused; revokes the session when the token was already used. */
+  private async diagnose(refreshToken: string): Promise<'unknown' | 'expired' | 'revoked' | 'reused'> {
+    const { rows } = await this.db.query<{
+      session_id: string;
+      rotated_at: Date | null;
+      revoked_at: Date | null;
+      expired: boolean;
+    }>(
+      `SELECT rt.session_id, rt.rotated_at, s.revoked_at, s.expires_at <= now() AS expired
+       FROM auth.refresh_tokens rt JOIN auth.sessions s ON s.id = rt.session_id
+       WHERE rt.token_hash = $1`,
+      [sha256(refreshToken)],
+    );
+    const row = rows[0];
+    if (!row) return 'unknown';
+    if (row.revoked_at) return 'revoked';
+    if (row.expired) return 'expired';
+    if (row.rotated_at) {
+      await this.revoke(row.session_id, 'refresh_token_reuse');
+      return 'reused';
+    }
+    return 'unknown';
+  }
+
+  async revoke(sessionId: string, reason: string): Promise<void> {
+    await this.db.query(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`,
+      [sessionId, reason],
+    );
+  }
+
+  /** Revokes the session a refresh token belongs to. Returns false for an unknown token. */
+  async revokeByToken(refreshToken: string, reason: string): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE auth.sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, $2)
+       WHERE id = (SELECT session_id FROM auth.refresh_tokens WHERE token_hash = $1)`,
+      [sha256(refreshToken), reason],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+}
+
+/** CSRF tokens for cookie refresh: an HMAC of the refresh token, so nothing extra is stored. */
+export class CsrfTokens {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = Buffer.from(crypto.hkdfSync('sha256', Buffer.from(secret), 'kiln', 'kiln-csrf-v1', 32));
+  }
+
+  issue(refreshToken: string): string {
+    return crypto.createHmac('sha256', this.key).update(refreshToken).digest('base64url');
+  }
+
+  matches(refreshToken: string, presented: string | undefined): boolean {
+    if (!presented) return false;
+    const expected = Buffer.from(this.issue(refreshToken));
+    const given = Buffer.from(presented);
+    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+  }
+}

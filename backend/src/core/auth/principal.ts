@@ -1,0 +1,132 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AppError } from '../errors.js';
+import type { Principal } from '../db.js';
+import type { KeyStore } from './keys.js';
+import type { TokenService } from './tokens.js';
+
+/** What the credential on a request resolved to. Resolved once, enforced by the guards below. */
+export type AuthState =
+  | { kind: 'none' }
+  | { kind: 'principal'; principal: Principal }
+  | { kind: 'rejected'; error: AppError };
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      requestId: string;
+      auth: AuthState;
+    }
+  }
+}
+
+function credentialOf(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : header.trim();
+  }
+  const apiKey = req.headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey.trim() ? apiKey.trim() : undefined;
+}
+
+/**
+ * Resolves the request's credential to a principal: anon key → anon; user JWT → authenticated;
+ * admin JWT or API key (Bearer or x-api-key) → project_admin. A bad credential is remembered,
+ * not thrown, so public endpoints (sign-in with a stale token in the header) still work.
+ */
+export function resolvePrincipal(keys: KeyStore, tokens: TokenService): RequestHandler {
+  return async (req, _res, next) => {
+    req.auth = { kind: 'none' };
+    const credential = credentialOf(req);
+    if (!credential) return next();
+    try {
+      req.auth = await resolveCredential(credential, keys, tokens);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+export async function resolveCredential(
+  credential: string,
+  keys: KeyStore,
+  tokens: TokenService,
+): Promise<AuthState> {
+  if (credential.startsWith('ik_')) {
+    if (await keys.verify('api', credential)) {
+      return { kind: 'principal', principal: { role: 'project_admin', credential: 'api_key', claims: { role: 'project_admin' } } };
+    }
+    return { kind: 'rejected', error: new AppError(401, 'AUTH_INVALID_API_KEY', 'The API key is not valid', 'Use the current API key from the dashboard or GET /api/metadata/api-key') };
+  }
+  if (credential.startsWith('anon_')) {
+    if (await keys.verify('anon', credential)) {
+      return { kind: 'principal', principal: { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } } };
+    }
+    return { kind: 'rejected', error: new AppError(401, 'AUTH_INVALID_API_KEY', 'The anon key is not valid', 'Use the current anon key from GET /api/metadata/anon-key') };
+  }
+  const result = await tokens.verify(credential);
+  if (!result.ok) {
+    return {
+      kind: 'rejected',
+      error: new AppError(
+        401,
+        'AUTH_UNAUTHORIZED',
+        result.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid',
+        result.reason === 'expired' ? 'Refresh the session with POST /api/auth/refresh' : undefined,
+      ),
+    };
+  }
+  const { sub, role, email, sid, iat, exp } = result.claims;
+  return {
+    kind: 'principal',
+    principal: {
+      role,
+      sub,
+      ...(email ? { email } : {}),
+      ...(sid ? { sessionId: sid } : {}),
+      credential: 'jwt',
+      claims: { sub, role, ...(email ? { email } : {}), ...(sid ? { sid } : {}), iat, exp },
+    },
+  };
+}
+
+/** The principal, or the reason there is none (401). */
+export function principalOf(req: Request): Principal {
+  const auth = req.auth;
+  if (auth.kind === 'principal') return auth.principal;
+  if (auth.kind === 'rejected') throw auth.error;
+  throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'This endpoint needs a credential', 'Send Authorization: Bearer <anon key, access token or API key>');
+}
+
+/** The principal when a valid one was given; undefined otherwise (never throws). */
+export function optionalPrincipal(req: Request): Principal | undefined {
+  return req.auth.kind === 'principal' ? req.auth.principal : undefined;
+}
+
+type Guard = (req: Request, res: Response, next: NextFunction) => void;
+
+/** Any valid credential, the anon key included. */
+export const requirePrincipal: Guard = (req, _res, next) => {
+  principalOf(req);
+  next();
+};
+
+/** A signed-in user (or an admin acting as one). */
+export const requireUser: Guard = (req, _res, next) => {
+  const principal = principalOf(req);
+  if (principal.role === 'anon') {
+    throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Sign in first: this endpoint needs a user session');
+  }
+  next();
+};
+
+/** An admin JWT or the API key. */
+export const requireAdmin: Guard = (req, _res, next) => {
+  const principal = principalOf(req);
+  if (principal.role !== 'project_admin') {
+    throw new AppError(403, 'AUTH_FORBIDDEN', 'This endpoint is for project admins only', 'Use an admin session or the API key');
+  }
+  next();
+};

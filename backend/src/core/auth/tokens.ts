@@ -1,0 +1,65 @@
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import type { Role } from '@kiln/shared-schemas';
+
+export const ADMIN_SUBJECT = '00000000-0000-0000-0000-00000000a0a0';
+
+export interface AccessClaims {
+  sub: string;
+  role: Extract<Role, 'authenticated' | 'project_admin'>;
+  email?: string;
+  sid?: string;
+}
+
+export type VerifyResult =
+  | { ok: true; claims: AccessClaims & { iat: number; exp: number } }
+  | { ok: false; reason: 'expired' | 'invalid' };
+
+const ALGORITHM = 'HS256';
+const ISSUER = 'kiln';
+
+/** Signs and verifies access JWTs. The algorithm is pinned: no `none`, no RS/HS confusion. */
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async sign(claims: AccessClaims, ttlSeconds: number): Promise<string> {
+    const { sub, ...rest } = claims;
+    return new SignJWT({ ...rest })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(sub)
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.key);
+  }
+
+  async verify(token: string): Promise<VerifyResult> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      const role = payload.role;
+      if (role !== 'authenticated' && role !== 'project_admin') return { ok: false, reason: 'invalid' };
+      if (typeof payload.sub !== 'string') return { ok: false, reason: 'invalid' };
+      return {
+        ok: true,
+        claims: {
+          sub: payload.sub,
+          role,
+          ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
+          ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}),
+          iat: payload.iat as number,
+          exp: payload.exp as number,
+        },
+      };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: 'expired' };
+      return { ok: false, reason: 'invalid' };
+    }
+  }
+}

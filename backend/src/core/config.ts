@@ -1,0 +1,223 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable Kiln reads is declared here, once. `.env.example` lists the same
+ * names with comments; keep the two in step.
+ */
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const seconds = (defaultValue: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(defaultValue));
+
+const keyFormat = (prefix: string) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        new RegExp(`^${prefix}[0-9a-f]{64}$`),
+        `must be "${prefix}" followed by 64 lowercase hex characters`,
+      )
+      .optional(),
+  );
+
+export const envSchema = z.object({
+  NODE_ENV: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['development', 'production', 'test']).default('development'),
+  ),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(7130)),
+  API_BASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
+
+  DATABASE_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  POSTGRES_HOST: optionalString,
+  POSTGRES_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(5432)),
+  POSTGRES_USER: z.preprocess(emptyAsUndefined, z.string().default('postgres')),
+  POSTGRES_PASSWORD: optionalString,
+  POSTGRES_DB: z.preprocess(emptyAsUndefined, z.string().default('kiln')),
+  EMBEDDED_POSTGRES_PORT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(65535).default(54329),
+  ),
+  DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
+  DB_STATEMENT_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).default(30000),
+  ),
+
+  JWT_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
+  ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(7 * 24 * 3600),
+  ADMIN_TOKEN_TTL_SECONDS: seconds(24 * 3600),
+  KEY_ROTATION_GRACE_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).default(24 * 3600),
+  ),
+
+  ADMIN_EMAIL: z.preprocess(emptyAsUndefined, z.email().default('admin@example.com')),
+  ADMIN_PASSWORD: optionalString,
+  ACCESS_API_KEY: keyFormat('ik_'),
+  ACCESS_ANON_KEY: keyFormat('anon_'),
+
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  ),
+  LOG_TO_STDOUT: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
+  CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().default('*')),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  JSON_BODY_LIMIT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 10mb')
+      .default('10mb'),
+  ),
+  SHUTDOWN_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).default(10000),
+  ),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface DatabaseTarget {
+  /** `embedded`: Kiln starts PostgreSQL itself from the embedded-postgres package. */
+  kind: 'embedded' | 'external';
+  url: string;
+}
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  apiBaseUrl: string;
+  dataDir: string;
+  /** Undefined until the embedded server is started (server.ts fills it in). */
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  dbPoolMax: number;
+  dbStatementTimeoutMs: number;
+  jwtSecret: string | undefined;
+  encryptionKey: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  adminTokenTtlSeconds: number;
+  keyRotationGraceSeconds: number;
+  adminEmail: string;
+  adminPassword: string | undefined;
+  accessApiKey: string | undefined;
+  accessAnonKey: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  logToStdout: boolean;
+  corsOrigins: '*' | string[];
+  trustProxy: boolean;
+  jsonBodyLimit: string;
+  shutdownTimeoutMs: number;
+  version: string;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment. Throws a ConfigError naming every bad variable. */
+export function loadConfig(
+  source: Record<string, string | undefined> = process.env,
+  version = '0.0.0',
+): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const value = source[name];
+        const shown = value === undefined ? '' : ` (got "${redactValue(name, value)}")`;
+        return `${name}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  let databaseUrl = e.DATABASE_URL;
+  if (!databaseUrl && e.POSTGRES_HOST) {
+    const auth = e.POSTGRES_PASSWORD
+      ? `${encodeURIComponent(e.POSTGRES_USER)}:${encodeURIComponent(e.POSTGRES_PASSWORD)}`
+      : encodeURIComponent(e.POSTGRES_USER);
+    databaseUrl = `postgres://${auth}@${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${encodeURIComponent(e.POSTGRES_DB)}`;
+  }
+
+  if (e.NODE_ENV === 'production') {
+    if (!e.JWT_SECRET) problems.push('JWT_SECRET: is required when NODE_ENV=production');
+    if (!e.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: is required when NODE_ENV=production');
+  }
+  if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 8) {
+    problems.push('ADMIN_PASSWORD: must be at least 8 characters');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const corsOrigins =
+    e.CORS_ORIGINS.trim() === '*'
+      ? '*'
+      : e.CORS_ORIGINS.split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    apiBaseUrl: (e.API_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl,
+    embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
+    dbPoolMax: e.DB_POOL_MAX,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    jwtSecret: e.JWT_SECRET,
+    encryptionKey: e.ENCRYPTION_KEY,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    adminTokenTtlSeconds: e.ADMIN_TOKEN_TTL_SECONDS,
+    keyRotationGraceSeconds: e.KEY_ROTATION_GRACE_SECONDS,
+    adminEmail: e.ADMIN_EMAIL.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    accessApiKey: e.ACCESS_API_KEY,
+    accessAnonKey: e.ACCESS_ANON_KEY,
+    logLevel: e.LOG_LEVEL,
+    logToStdout: e.LOG_TO_STDOUT,
+    corsOrigins,
+    trustProxy: e.TRUST_PROXY,
+    jsonBodyLimit: e.JSON_BODY_LIMIT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    version,
+  };
+}
+
+const SECRET_NAMES = /SECRET|PASSWORD|KEY|DATABASE_URL/;
+function redactValue(name: string, value: string): string {
+  return SECRET_NAMES.test(name) ? '***' : value.slice(0, 80);
+}

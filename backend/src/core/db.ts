@@ -1,0 +1,116 @@
+import pg from 'pg';
+import type { Role } from '@kiln/shared-schemas';
+
+/** Who is making a request, as PostgreSQL will see it. */
+export interface Principal {
+  role: Role;
+  /** User id (uuid) for users and admins; absent for the anon key and API key. */
+  sub?: string;
+  email?: string;
+  /** How the caller proved who they are. */
+  credential: 'anon_key' | 'api_key' | 'jwt';
+  /** The claims exposed to SQL through `request.jwt.claims` / `auth.jwt()`. */
+  claims: Record<string, unknown>;
+  /** Session id for user JWTs. */
+  sessionId?: string;
+}
+
+export type Tx = pg.PoolClient;
+
+const ROLES: ReadonlySet<Role> = new Set(['anon', 'authenticated', 'project_admin']);
+
+export interface DatabaseOptions {
+  connectionString: string;
+  max: number;
+  statementTimeoutMs: number;
+  applicationName?: string;
+}
+
+/** The connection pool plus the transaction helpers every area uses. */
+export class Database {
+  readonly pool: pg.Pool;
+
+  constructor(options: DatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.max,
+      application_name: options.applicationName ?? 'kiln',
+      ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its connection must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, params);
+  }
+
+  /** Runs `fn` in one transaction as the connecting (system) role. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.run('BEGIN', fn);
+  }
+
+  /**
+   * Runs `fn` in one transaction with the principal's role and claims set, so RLS policies and
+   * `auth.uid()` see the caller. The BEGIN, role and claims travel in a single round trip.
+   */
+  async withPrincipal<T>(principal: Principal, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (!ROLES.has(principal.role)) throw new Error(`Unknown role ${String(principal.role)}`);
+    const claims = pg.Client.prototype.escapeLiteral(JSON.stringify(principal.claims));
+    // The role comes from a fixed set, the claims are escaped: safe to send as one simple query.
+    return this.run(
+      `BEGIN; SET LOCAL ROLE ${principal.role}; SELECT set_config('request.jwt.claims', ${claims}, true)`,
+      fn,
+    );
+  }
+
+  /** True when PostgreSQL answers within `timeoutMs`. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      });
+      await Promise.race([this.pool.query('SELECT 1'), timeout]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async run<T>(begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** Quotes an identifier for SQL (the one helper every area uses for names). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

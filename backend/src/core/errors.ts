@@ -1,0 +1,149 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import type { Logger } from './logger.js';
+
+/** The one error type areas throw; the error handler turns it into the contract's envelope. */
+export class AppError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+    public readonly nextActions?: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export interface ErrorEnvelope {
+  error: string;
+  message: string;
+  statusCode: number;
+  nextActions?: string;
+}
+
+/** Formats zod issues as "field: problem; other: problem". */
+export function describeZodError(err: ZodError): string {
+  return err.issues
+    .map((issue) => {
+      const field = issue.path.map(String).join('.');
+      return field ? `${field}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+interface PgLikeError {
+  code?: string;
+  message: string;
+  detail?: string;
+  constraint?: string;
+  table?: string;
+  column?: string;
+}
+
+function isPgError(err: unknown): err is PgLikeError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as PgLikeError).code === 'string' &&
+    /^[0-9A-Z]{5}$/.test((err as PgLikeError).code ?? '') &&
+    'severity' in err
+  );
+}
+
+/** Maps a PostgreSQL error (by SQLSTATE) to an AppError. Unknown states are server errors. */
+export function appErrorFromPg(err: PgLikeError): AppError {
+  const code = err.code ?? '';
+  const detail = err.detail ? ` (${err.detail})` : '';
+  switch (code) {
+    case '23505':
+      return new AppError(409, 'DATABASE_DUPLICATE', `Duplicate value${detail}`);
+    case '23503':
+      return new AppError(409, 'DATABASE_CONSTRAINT_VIOLATION', `Foreign key violation${detail}`);
+    case '23502':
+      return new AppError(400, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
+    case '23514':
+    case '23P01':
+      return new AppError(400, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
+    case '42501':
+      return new AppError(403, 'DATABASE_PERMISSION_DENIED', err.message);
+    case '42P01':
+    case '42883':
+    case '42703':
+      return new AppError(404, 'DATABASE_NOT_FOUND', err.message);
+    case '57014':
+      return new AppError(408, 'DATABASE_TIMEOUT', 'The statement took too long and was cancelled');
+    case '40001':
+    case '40P01':
+      return new AppError(409, 'DATABASE_CONFLICT', err.message);
+  }
+  if (code.startsWith('22')) return new AppError(400, 'DATABASE_INVALID_PARAMETER', err.message);
+  if (code.startsWith('08') || code === '57P01' || code === '57P03' || code === '53300') {
+    return new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now');
+  }
+  return new AppError(500, 'INTERNAL_ERROR', 'An unexpected database error occurred');
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
+}
+
+/** Converts anything thrown into an AppError (status + code + safe message). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof ZodError) return new AppError(400, 'INVALID_INPUT', describeZodError(err));
+  if (isPgError(err)) return appErrorFromPg(err);
+  if (isConnectionError(err)) {
+    return new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now');
+  }
+  const bodyErr = err as { type?: string; status?: number; statusCode?: number } | null;
+  switch (bodyErr?.type) {
+    case 'entity.parse.failed':
+      return new AppError(400, 'INVALID_JSON', 'The request body is not valid JSON');
+    case 'entity.too.large':
+      return new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding');
+    case 'request.aborted':
+      return new AppError(400, 'REQUEST_ABORTED', 'The request was aborted by the client');
+  }
+  const status = bodyErr?.status ?? bodyErr?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(status, 'INVALID_REQUEST', (err as Error).message || 'Invalid request');
+  }
+  return new AppError(500, 'INTERNAL_ERROR', 'An unexpected error occurred');
+}
+
+export function envelope(err: AppError): ErrorEnvelope {
+  return {
+    error: err.code,
+    message: err.message,
+    statusCode: err.status,
+    ...(err.nextActions ? { nextActions: err.nextActions } : {}),
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new AppError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const appError = toAppError(err);
+    if (appError.status >= 500) {
+      logger.error('request failed', {
+        requestId: req.requestId,
+        method: req.method,
+        path: req.originalUrl,
+        error: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+      });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(appError.status).json(envelope(appError));
+  };
+}

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  level: string;
+  /** Directory for JSON-lines log files; omitted = no file output. */
+  dir?: string;
+  stdout: boolean;
+}
+
+/** JSON lines to stdout and to `<dir>/kiln.log` (rotated by size). */
+export function createLogger(options: LoggerOptions): Logger {
+  const format = winston.format.combine(
+    winston.format.timestamp(),
+    winston.format.errors({ stack: true }),
+    winston.format.json(),
+  );
+  const transports: winston.transport[] = [];
+  if (options.stdout) transports.push(new winston.transports.Console());
+  if (options.dir) {
+    fs.mkdirSync(options.dir, { recursive: true });
+    transports.push(
+      new winston.transports.File({
+        filename: path.join(options.dir, 'kiln.log'),
+        maxsize: 20 * 1024 * 1024,
+        maxFiles: 5,
+        tailable: true,
+      }),
+    );
+  }
+  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
+  return winston.createLogger({
+    level: options.level,
+    format,
+    defaultMeta: { service: 'kiln' },
+    transports,
+  });
+}
+
+/** Resolves once every transport has flushed what it was given. */
+export async function closeLogger(logger: Logger): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    logger.on('finish', done);
+    logger.end();
+    setTimeout(done, 2000).unref();
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Process entry: config → (embedded PostgreSQL when no DATABASE_URL) → createApp → listen →
+ * graceful shutdown on SIGINT/SIGTERM.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
+import { createApp, type KilnApp } from './app.js';
+import { ConfigError, loadConfig } from './core/config.js';
+import { startEmbeddedPostgres, type RunningPostgres } from './core/embedded-postgres.js';
+import { claimDataDir, loadOrCreateLocalSecrets } from './core/local-state.js';
+import { createLogger, closeLogger } from './core/logger.js';
+
+function readVersion(): string {
+  const pkg = fileURLToPath(new URL('../package.json', import.meta.url));
+  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+async function main(): Promise<void> {
+  dotenv.config({ quiet: true });
+  let config;
+  try {
+    config = loadConfig(process.env, readVersion());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const logger = createLogger({
+    level: config.logLevel,
+    dir: path.join(config.dataDir, 'logs'),
+    stdout: config.logToStdout,
+  });
+
+  let embedded: RunningPostgres | undefined;
+  let releaseDataDir: (() => void) | undefined;
+  let app: KilnApp | undefined;
+  let stopping = false;
+
+  const shutdown = async (signal: string, code = 0) => {
+    if (stopping) {
+      logger.warn('second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    try {
+      await app?.close();
+      await embedded?.stop();
+      logger.info('stopped');
+    } catch (err) {
+      logger.error('error during shutdown', { error: String(err) });
+      code = 1;
+    } finally {
+      releaseDataDir?.();
+      await closeLogger(logger);
+      process.exit(code);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    const local = loadOrCreateLocalSecrets(config.dataDir);
+    config = {
+      ...config,
+      jwtSecret: config.jwtSecret ?? local.jwtSecret,
+      adminPassword: config.adminPassword ?? local.adminPassword,
+    };
+
+    if (!config.databaseUrl) {
+      releaseDataDir = claimDataDir(config.dataDir);
+      const started = Date.now();
+      embedded = await startEmbeddedPostgres({
+        dataDir: path.join(config.dataDir, 'postgres'),
+        port: config.embeddedPostgresPort,
+        password: local.postgresPassword,
+        database: 'kiln',
+        onLog: (line) => logger.debug(line.trim(), { source: 'postgres' }),
+      });
+      config = { ...config, databaseUrl: embedded.url };
+      logger.info('embedded PostgreSQL ready', {
+        port: config.embeddedPostgresPort,
+        dataDir: path.join(config.dataDir, 'postgres'),
+        ms: Date.now() - started,
+      });
+    }
+
+    app = await createApp(config, { logger });
+    const address = await app.listen();
+    logger.info(`Kiln ${config.version} listening on ${config.apiBaseUrl}`, {
+      host: address.address,
+      port: address.port,
+      dashboard: `${config.apiBaseUrl}/dashboard`,
+      admin: config.adminEmail,
+    });
+    if (!process.env.ADMIN_PASSWORD) {
+      logger.info(
+        `Admin sign-in: ${config.adminEmail} with the generated password in ${path.join(config.dataDir, 'secrets.json')} (set ADMIN_PASSWORD to choose one)`,
+      );
+    }
+  } catch (err) {
+    logger.error(`Kiln failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    if (!stopping) await shutdown('startup-failure', 1);
+  }
+}
+
+void main();

@@ -1,0 +1,398 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@insforge/sdk';
+import { SignJWT } from 'jose';
+import { startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const uniqueEmail = () => `u-${crypto.randomBytes(5).toString('hex')}@example.com`;
+
+describe('sign-up and sign-in through @insforge/sdk', () => {
+  it('signs up, returns the user and a working session', async () => {
+    const email = uniqueEmail();
+    const client = t.sdk();
+    const { data, error } = await client.auth.signUp({ email, password: 'secret-pass-1', name: 'Ada' });
+    expect(error).toBeNull();
+    expect(data?.user).toMatchObject({ email, emailVerified: true, providers: ['email'], profile: { name: 'Ada' } });
+    expect(data?.user?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(typeof data?.accessToken).toBe('string');
+    expect(typeof data?.refreshToken).toBe('string');
+
+    const me = createClient({ baseUrl: t.baseUrl, accessToken: data!.accessToken! });
+    const current = await me.auth.getCurrentUser();
+    expect(current.error).toBeNull();
+    expect(current.data.user).toMatchObject({ id: data!.user!.id, email });
+  });
+
+  it('signs in with the password and rejects a wrong one', async () => {
+    const { email, password, userId } = await t.signUpUser();
+    const ok = await t.sdk().auth.signInWithPassword({ email: email.toUpperCase(), password });
+    expect(ok.error).toBeNull();
+    expect(ok.data?.user.id).toBe(userId);
+
+    const bad = await t.sdk().auth.signInWithPassword({ email, password: 'wrong-password' });
+    expect(bad.data).toBeNull();
+    expect(bad.error).toMatchObject({ statusCode: 401, error: 'AUTH_INVALID_CREDENTIALS' });
+
+    const unknown = await t.sdk().auth.signInWithPassword({ email: uniqueEmail(), password });
+    expect(unknown.error).toMatchObject({ statusCode: 401, error: 'AUTH_INVALID_CREDENTIALS' });
+  });
+
+  it('refuses a duplicate email with 409 AUTH_EMAIL_EXISTS, whatever its case', async () => {
+    const { email } = await t.signUpUser();
+    const dup = await t.sdk().auth.signUp({ email: email.toUpperCase(), password: 'another-pass-1' });
+    expect(dup.error).toMatchObject({ statusCode: 409, error: 'AUTH_EMAIL_EXISTS' });
+  });
+
+  it('refuses invalid emails and weak passwords with clear 400s', async () => {
+    const badEmail = await t.sdk().auth.signUp({ email: 'not-an-email', password: 'long-enough-1' });
+    expect(badEmail.error).toMatchObject({ statusCode: 400, error: 'AUTH_INVALID_EMAIL' });
+
+    const short = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'abc' });
+    expect(short.error).toMatchObject({ statusCode: 400, error: 'AUTH_WEAK_PASSWORD' });
+    expect(short.error?.message).toMatch(/at least 6 characters/);
+
+    const missing = await t.request('POST', '/api/auth/users', { body: { email: uniqueEmail() } });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ error: 'INVALID_INPUT', statusCode: 400 });
+    expect(missing.body.message).toMatch(/password/);
+
+    const notObject = await t.request('POST', '/api/auth/users', { body: [1, 2] });
+    expect(notObject.status).toBe(400);
+  });
+
+  it('applies the password policy from the auth config', async () => {
+    const admin = await t.adminToken();
+    const put = await t.request('PUT', '/api/auth/config', {
+      token: admin,
+      body: { passwordMinLength: 10, requireNumber: true, requireUppercase: true },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ passwordMinLength: 10, requireNumber: true, requireUppercase: true });
+    try {
+      const weak = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'alllowercase' });
+      expect(weak.error).toMatchObject({ statusCode: 400, error: 'AUTH_WEAK_PASSWORD' });
+      expect(weak.error?.message).toMatch(/a number/);
+      expect(weak.error?.message).toMatch(/an uppercase letter/);
+      const strong = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'Strong-pass-42' });
+      expect(strong.error).toBeNull();
+
+      const config = await t.sdk().auth.getPublicAuthConfig();
+      expect(config.data).toMatchObject({ passwordMinLength: 10, requireNumber: true, oAuthProviders: [] });
+      expect(config.data).not.toHaveProperty('allowedRedirectUrls');
+    } finally {
+      await t.request('PUT', '/api/auth/config', {
+        token: admin,
+        body: { passwordMinLength: 6, requireNumber: false, requireUppercase: false },
+      });
+    }
+  });
+
+  it('refuses sign-up when disabled, except for admins', async () => {
+    const admin = await t.adminToken();
+    await t.request('PUT', '/api/auth/config', { token: admin, body: { disableSignup: true } });
+    try {
+      const refused = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'secret-pass-1' });
+      expect(refused.error).toMatchObject({ statusCode: 403, error: 'AUTH_SIGNUP_DISABLED' });
+      const email = uniqueEmail();
+      const byAdmin = await t.request('POST', '/api/auth/users', {
+        token: t.apiKey,
+        body: { email, password: 'secret-pass-1' },
+      });
+      expect(byAdmin.status).toBe(201);
+      expect(byAdmin.body).toMatchObject({ accessToken: null, user: { email, emailVerified: true } });
+    } finally {
+      await t.request('PUT', '/api/auth/config', { token: admin, body: { disableSignup: false } });
+    }
+  });
+
+  it('asks for verification when the config requires it and refuses unverified sign-in', async () => {
+    const admin = await t.adminToken();
+    await t.request('PUT', '/api/auth/config', { token: admin, body: { requireEmailVerification: true } });
+    try {
+      const email = uniqueEmail();
+      const res = await t.sdk().auth.signUp({ email, password: 'secret-pass-1' });
+      expect(res.error).toBeNull();
+      expect(res.data).toEqual({ accessToken: null, requireEmailVerification: true });
+      const signIn = await t.sdk().auth.signInWithPassword({ email, password: 'secret-pass-1' });
+      expect(signIn.error).toMatchObject({ statusCode: 403, error: 'AUTH_NEED_VERIFICATION' });
+    } finally {
+      await t.request('PUT', '/api/auth/config', { token: admin, body: { requireEmailVerification: false } });
+    }
+  });
+});
+
+describe('profiles', () => {
+  it('reads and updates the profile through the SDK', async () => {
+    const { client, userId } = await t.signUpUser({ name: 'Grace' });
+    const updated = await client.auth.setProfile({ bio: 'compiler writer', avatar_url: 'https://example.com/a.png' });
+    expect(updated.error).toBeNull();
+    expect(updated.data).toMatchObject({
+      id: userId,
+      profile: { name: 'Grace', bio: 'compiler writer', avatar_url: 'https://example.com/a.png' },
+    });
+
+    const other = await t.signUpUser();
+    const read = await other.client.auth.getProfile(userId);
+    expect(read.error).toBeNull();
+    expect(read.data).toEqual({ id: userId, profile: { name: 'Grace', bio: 'compiler writer', avatar_url: 'https://example.com/a.png' } });
+
+    const removed = await client.auth.setProfile({ bio: null });
+    expect(removed.data?.profile).not.toHaveProperty('bio');
+  });
+
+  it('answers 404 for an unknown user and 400 for a malformed id', async () => {
+    const { client } = await t.signUpUser();
+    const missing = await client.auth.getProfile(crypto.randomUUID());
+    expect(missing.error).toMatchObject({ statusCode: 404, error: 'AUTH_USER_NOT_FOUND' });
+    const malformed = await client.auth.getProfile('not-a-uuid');
+    expect(malformed.error).toMatchObject({ statusCode: 400 });
+  });
+
+  it('needs a user session to update a profile', async () => {
+    const anon = await t.request('PATCH', '/api/auth/profiles/current', { token: t.anonKey, body: { profile: { a: 1 } } });
+    expect(anon.status).toBe(401);
+    const none = await t.request('PATCH', '/api/auth/profiles/current', { body: { profile: { a: 1 } } });
+    expect(none.status).toBe(401);
+    expect(none.body.error).toBe('AUTH_INVALID_CREDENTIALS');
+  });
+});
+
+describe('refresh tokens (mobile / server clients)', () => {
+  it('rotates on every refresh and the SDK refreshSession uses it', async () => {
+    const { refreshToken, userId } = await t.signUpUser();
+    const client = t.sdk();
+    const first = await client.auth.refreshSession({ refreshToken });
+    expect(first.error).toBeNull();
+    expect(first.data?.user.id).toBe(userId);
+    expect(first.data?.refreshToken).toBeTruthy();
+    expect(first.data?.refreshToken).not.toBe(refreshToken);
+
+    const second = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refresh_token: first.data!.refreshToken },
+    });
+    expect(second.status).toBe(200);
+    expect(second.body.accessToken).toBeTruthy();
+  });
+
+  it('revokes the whole session when a rotated token is reused', async () => {
+    const { refreshToken } = await t.signUpUser();
+    const rotated = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    expect(rotated.status).toBe(200);
+    const replay = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    expect(replay.status).toBe(401);
+    expect(replay.body).toMatchObject({ error: 'AUTH_UNAUTHORIZED' });
+    expect(replay.body.message).toMatch(/already used/);
+    // The legitimate successor dies with the family.
+    const successor = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken: rotated.body.refreshToken },
+    });
+    expect(successor.status).toBe(401);
+  });
+
+  it('logout revokes the refresh token', async () => {
+    const { refreshToken, accessToken } = await t.signUpUser();
+    const out = await t.request('POST', '/api/auth/logout?client_type=mobile', { body: { refreshToken }, token: accessToken });
+    expect(out.status).toBe(200);
+    const after = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    expect(after.status).toBe(401);
+    expect(after.body.message).toMatch(/signed out/);
+  });
+
+  it('SDK signOut in server mode revokes the session via the access token', async () => {
+    const { accessToken, refreshToken } = await t.signUpUser();
+    const client = createClient({ baseUrl: t.baseUrl, accessToken });
+    const { error } = await client.auth.signOut();
+    expect(error).toBeNull();
+    const after = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    expect(after.status).toBe(401);
+  });
+
+  it('rejects garbage and missing refresh tokens with 4xx', async () => {
+    const garbage = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken: 'nope' } });
+    expect(garbage.status).toBe(401);
+    const missing = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: {} });
+    expect(missing.status).toBe(400);
+    const badType = await t.request('POST', '/api/auth/refresh?client_type=fridge', { body: {} });
+    expect(badType.status).toBe(400);
+  });
+});
+
+describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
+  async function webSignIn() {
+    const { email, password } = await t.signUpUser();
+    const res = await fetch(`${t.baseUrl}/api/auth/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { csrfToken: string; refreshToken?: string };
+    const cookies = res.headers.getSetCookie();
+    const refreshCookie = cookies.find((c) => c.startsWith('insforge_refresh_token='))!;
+    return { body, cookies, refreshCookie, cookieHeader: refreshCookie.split(';')[0]! };
+  }
+
+  it('sets an httpOnly refresh cookie scoped to /api/auth and a readable CSRF cookie', async () => {
+    const { body, cookies, refreshCookie } = await webSignIn();
+    expect(body.refreshToken).toBeUndefined();
+    expect(body.csrfToken).toBeTruthy();
+    expect(refreshCookie).toMatch(/HttpOnly/i);
+    expect(refreshCookie).toMatch(/Path=\/api\/auth/);
+    expect(refreshCookie).toMatch(/SameSite=Lax/i);
+    const csrfCookie = cookies.find((c) => c.startsWith('insforge_csrf_token='))!;
+    expect(csrfCookie).not.toMatch(/HttpOnly/i);
+  });
+
+  it('refreshes with the cookie and the matching X-CSRF-Token only', async () => {
+    const { body, cookieHeader } = await webSignIn();
+    const noCsrf = await t.request('POST', '/api/auth/refresh', { headers: { cookie: cookieHeader } });
+    expect(noCsrf.status).toBe(403);
+    expect(noCsrf.body.error).toBe('AUTH_CSRF_INVALID');
+    const wrongCsrf = await t.request('POST', '/api/auth/refresh', {
+      headers: { cookie: cookieHeader, 'x-csrf-token': 'x'.repeat(43) },
+    });
+    expect(wrongCsrf.status).toBe(403);
+    const ok = await t.request('POST', '/api/auth/refresh', {
+      headers: { cookie: cookieHeader, 'x-csrf-token': body.csrfToken },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.accessToken).toBeTruthy();
+    expect(ok.body.csrfToken).toBeTruthy();
+    expect(ok.body.csrfToken).not.toBe(body.csrfToken);
+    const noCookie = await t.request('POST', '/api/auth/refresh', {});
+    expect(noCookie.status).toBe(401);
+    expect(noCookie.body.error).toBe('AUTH_UNAUTHORIZED');
+  });
+
+  it('logout clears the cookies and revokes the session', async () => {
+    const { body, cookieHeader } = await webSignIn();
+    const out = await fetch(`${t.baseUrl}/api/auth/logout`, {
+      method: 'POST',
+      headers: { cookie: cookieHeader, 'x-csrf-token': body.csrfToken },
+    });
+    expect(out.status).toBe(200);
+    expect(out.headers.getSetCookie().some((c) => /^insforge_refresh_token=;/.test(c))).toBe(true);
+    const after = await t.request('POST', '/api/auth/refresh', {
+      headers: { cookie: cookieHeader, 'x-csrf-token': body.csrfToken },
+    });
+    expect(after.status).toBe(401);
+  });
+});
+
+describe('access tokens', () => {
+  const secret = () => t.app.config.jwtSecret!;
+
+  async function sign(claims: Record<string, unknown>, key: string, exp: number | string = '5m', alg = 'HS256') {
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg })
+      .setSubject(String(claims.sub ?? crypto.randomUUID()))
+      .setIssuer('kiln')
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(key));
+  }
+
+  it('rejects expired, wrongly signed and alg:none tokens with 401 AUTH_UNAUTHORIZED', async () => {
+    const { userId } = await t.signUpUser();
+    const claims = { sub: userId, role: 'authenticated', email: 'x@example.com' };
+    const expired = await sign(claims, secret(), Math.floor(Date.now() / 1000) - 10);
+    const wrongKey = await sign(claims, 'another-secret-that-is-long-enough-32');
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ ...claims, iss: 'kiln', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 300 }),
+    ).toString('base64url');
+    const none = `${header}.${payload}.`;
+    const hs512 = await sign(claims, secret(), '5m', 'HS512');
+
+    for (const [name, token] of Object.entries({ expired, wrongKey, none, hs512, garbage: 'abc.def.ghi' })) {
+      const res = await t.request('GET', '/api/auth/sessions/current', { token });
+      expect(res.status, name).toBe(401);
+      expect(res.body.error, name).toBe('AUTH_UNAUTHORIZED');
+    }
+    const expiredRes = await t.request('GET', '/api/auth/sessions/current', { token: expired });
+    expect(expiredRes.body.message).toMatch(/expired/);
+  });
+
+  it('rejects a token that claims a role it may not have', async () => {
+    const forged = await sign({ sub: crypto.randomUUID(), role: 'postgres' }, secret());
+    const res = await t.request('GET', '/api/auth/sessions/current', { token: forged });
+    expect(res.status).toBe(401);
+  });
+
+  it('still lets a client with a stale token sign in', async () => {
+    const { email, password } = await t.signUpUser();
+    const res = await t.request('POST', '/api/auth/sessions', {
+      token: 'stale.token.value',
+      body: { email, password },
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('admin', () => {
+  it('signs the admin in and refuses wrong credentials', async () => {
+    const token = await t.adminToken();
+    const me = await t.request('GET', '/api/auth/admin/sessions/current', { token });
+    expect(me.status).toBe(200);
+    expect(me.body.admin.email).toBe('admin@kiln.test');
+    const wrong = await t.request('POST', '/api/auth/admin/sessions', { body: { username: 'admin@kiln.test', password: 'nope' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('AUTH_INVALID_CREDENTIALS');
+  });
+
+  it('lists users with search and pagination, gets and deletes them', async () => {
+    const tag = crypto.randomBytes(4).toString('hex');
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push(await t.signUpUser({ email: `list-${tag}-${i}@example.com` }));
+    const token = await t.adminToken();
+
+    const page1 = await t.request('GET', `/api/auth/users?search=list-${tag}&limit=2&offset=0`, { token });
+    expect(page1.status).toBe(200);
+    expect(page1.body.pagination).toEqual({ offset: 0, limit: 2, total: 3 });
+    expect(page1.body.data).toHaveLength(2);
+    const page2 = await t.request('GET', `/api/auth/users?search=list-${tag}&limit=2&offset=2`, { token: t.apiKey });
+    expect(page2.body.data).toHaveLength(1);
+    const ids = new Set([...page1.body.data, ...page2.body.data].map((u: { id: string }) => u.id));
+    expect(ids).toEqual(new Set(made.map((m) => m.userId)));
+
+    const one = await t.request('GET', `/api/auth/users/${made[0]!.userId}`, { token });
+    expect(one.body).toMatchObject({ id: made[0]!.userId, email: made[0]!.email });
+
+    const del = await t.request('DELETE', '/api/auth/users', { token, body: { userIds: [made[0]!.userId, made[1]!.userId] } });
+    expect(del.status).toBe(200);
+    expect(del.body.deletedCount).toBe(2);
+    const gone = await t.request('GET', `/api/auth/users/${made[0]!.userId}`, { token });
+    expect(gone.status).toBe(404);
+    // A deleted user's refresh token no longer works.
+    const refresh = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken: made[0]!.refreshToken } });
+    expect(refresh.status).toBe(401);
+  });
+
+  it('keeps admin endpoints from users and anonymous callers', async () => {
+    const { accessToken } = await t.signUpUser();
+    const asUser = await t.request('GET', '/api/auth/users', { token: accessToken });
+    expect(asUser.status).toBe(403);
+    const asAnon = await t.request('GET', '/api/auth/users', { token: t.anonKey });
+    expect(asAnon.status).toBe(403);
+    const nobody = await t.request('GET', '/api/auth/users');
+    expect(nobody.status).toBe(401);
+    expect(nobody.body.error).toBe('AUTH_INVALID_CREDENTIALS');
+    const badQuery = await t.request('GET', '/api/auth/users?limit=-5', { token: t.apiKey });
+    expect(badQuery.status).toBe(400);
+    const badDelete = await t.request('DELETE', '/api/auth/users', { token: t.apiKey, body: { userIds: ['x'] } });
+    expect(badDelete.status).toBe(400);
+    const badConfig = await t.request('PUT', '/api/auth/config', { token: t.apiKey, body: { passwordMinLength: 2 } });
+    expect(badConfig.status).toBe(400);
+    expect(badConfig.body.message).toMatch(/passwordMinLength/);
+    const unknownField = await t.request('PUT', '/api/auth/config', { token: t.apiKey, body: { bogus: true } });
+    expect(unknownField.status).toBe(400);
+  });
+});
