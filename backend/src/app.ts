@@ -58,7 +58,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   const logger =
     options.logger ??
-    createLogger({ level: config.logLevel, dir: path.join(config.dataDir, 'logs'), stdout: config.logToStdout });
+    createLogger({
+      level: config.logLevel,
+      dir: path.join(config.dataDir, 'logs'),
+      stdout: config.logToStdout,
+    });
 
   const db = new Database({
     connectionString: config.databaseUrl,
@@ -98,7 +102,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(securityHeaders());
   app.use(corsMiddleware(config.corsOrigins));
   app.use(healthRoutes(db, config.version, state));
-  app.use(express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
+  );
   app.use(cookieParser());
   app.use(resolvePrincipal(keys, tokens));
 

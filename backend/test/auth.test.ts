@@ -18,9 +18,18 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
   it('signs up, returns the user and a working session', async () => {
     const email = uniqueEmail();
     const client = t.sdk();
-    const { data, error } = await client.auth.signUp({ email, password: 'secret-pass-1', name: 'Ada' });
+    const { data, error } = await client.auth.signUp({
+      email,
+      password: 'secret-pass-1',
+      name: 'Ada',
+    });
     expect(error).toBeNull();
-    expect(data?.user).toMatchObject({ email, emailVerified: true, providers: ['email'], profile: { name: 'Ada' } });
+    expect(data?.user).toMatchObject({
+      email,
+      emailVerified: true,
+      providers: ['email'],
+      profile: { name: 'Ada' },
+    });
     expect(data?.user?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(typeof data?.accessToken).toBe('string');
     expect(typeof data?.refreshToken).toBe('string');
@@ -47,12 +56,16 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
 
   it('refuses a duplicate email with 409 AUTH_EMAIL_EXISTS, whatever its case', async () => {
     const { email } = await t.signUpUser();
-    const dup = await t.sdk().auth.signUp({ email: email.toUpperCase(), password: 'another-pass-1' });
+    const dup = await t
+      .sdk()
+      .auth.signUp({ email: email.toUpperCase(), password: 'another-pass-1' });
     expect(dup.error).toMatchObject({ statusCode: 409, error: 'AUTH_EMAIL_EXISTS' });
   });
 
   it('refuses invalid emails and weak passwords with clear 400s', async () => {
-    const badEmail = await t.sdk().auth.signUp({ email: 'not-an-email', password: 'long-enough-1' });
+    const badEmail = await t
+      .sdk()
+      .auth.signUp({ email: 'not-an-email', password: 'long-enough-1' });
     expect(badEmail.error).toMatchObject({ statusCode: 400, error: 'AUTH_INVALID_EMAIL' });
 
     const short = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'abc' });
@@ -75,17 +88,27 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
       body: { passwordMinLength: 10, requireNumber: true, requireUppercase: true },
     });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ passwordMinLength: 10, requireNumber: true, requireUppercase: true });
+    expect(put.body).toMatchObject({
+      passwordMinLength: 10,
+      requireNumber: true,
+      requireUppercase: true,
+    });
     try {
       const weak = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'alllowercase' });
       expect(weak.error).toMatchObject({ statusCode: 400, error: 'AUTH_WEAK_PASSWORD' });
       expect(weak.error?.message).toMatch(/a number/);
       expect(weak.error?.message).toMatch(/an uppercase letter/);
-      const strong = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'Strong-pass-42' });
+      const strong = await t
+        .sdk()
+        .auth.signUp({ email: uniqueEmail(), password: 'Strong-pass-42' });
       expect(strong.error).toBeNull();
 
       const config = await t.sdk().auth.getPublicAuthConfig();
-      expect(config.data).toMatchObject({ passwordMinLength: 10, requireNumber: true, oAuthProviders: [] });
+      expect(config.data).toMatchObject({
+        passwordMinLength: 10,
+        requireNumber: true,
+        oAuthProviders: [],
+      });
       expect(config.data).not.toHaveProperty('allowedRedirectUrls');
     } finally {
       await t.request('PUT', '/api/auth/config', {
@@ -99,7 +122,9 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
     const admin = await t.adminToken();
     await t.request('PUT', '/api/auth/config', { token: admin, body: { disableSignup: true } });
     try {
-      const refused = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'secret-pass-1' });
+      const refused = await t
+        .sdk()
+        .auth.signUp({ email: uniqueEmail(), password: 'secret-pass-1' });
       expect(refused.error).toMatchObject({ statusCode: 403, error: 'AUTH_SIGNUP_DISABLED' });
       const email = uniqueEmail();
       const byAdmin = await t.request('POST', '/api/auth/users', {
@@ -107,7 +132,10 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
         body: { email, password: 'secret-pass-1' },
       });
       expect(byAdmin.status).toBe(201);
-      expect(byAdmin.body).toMatchObject({ accessToken: null, user: { email, emailVerified: true } });
+      expect(byAdmin.body).toMatchObject({
+        accessToken: null,
+        user: { email, emailVerified: true },
+      });
     } finally {
       await t.request('PUT', '/api/auth/config', { token: admin, body: { disableSignup: false } });
     }
@@ -115,7 +143,10 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
 
   it('asks for verification when the config requires it and refuses unverified sign-in', async () => {
     const admin = await t.adminToken();
-    await t.request('PUT', '/api/auth/config', { token: admin, body: { requireEmailVerification: true } });
+    await t.request('PUT', '/api/auth/config', {
+      token: admin,
+      body: { requireEmailVerification: true },
+    });
     try {
       const email = uniqueEmail();
       const res = await t.sdk().auth.signUp({ email, password: 'secret-pass-1' });
@@ -124,7 +155,10 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
       const signIn = await t.sdk().auth.signInWithPassword({ email, password: 'secret-pass-1' });
       expect(signIn.error).toMatchObject({ statusCode: 403, error: 'AUTH_NEED_VERIFICATION' });
     } finally {
-      await t.request('PUT', '/api/auth/config', { token: admin, body: { requireEmailVerification: false } });
+      await t.request('PUT', '/api/auth/config', {
+        token: admin,
+        body: { requireEmailVerification: false },
+      });
     }
   });
 });
@@ -132,7 +166,10 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
 describe('profiles', () => {
   it('reads and updates the profile through the SDK', async () => {
     const { client, userId } = await t.signUpUser({ name: 'Grace' });
-    const updated = await client.auth.setProfile({ bio: 'compiler writer', avatar_url: 'https://example.com/a.png' });
+    const updated = await client.auth.setProfile({
+      bio: 'compiler writer',
+      avatar_url: 'https://example.com/a.png',
+    });
     expect(updated.error).toBeNull();
     expect(updated.data).toMatchObject({
       id: userId,
@@ -142,7 +179,10 @@ describe('profiles', () => {
     const other = await t.signUpUser();
     const read = await other.client.auth.getProfile(userId);
     expect(read.error).toBeNull();
-    expect(read.data).toEqual({ id: userId, profile: { name: 'Grace', bio: 'compiler writer', avatar_url: 'https://example.com/a.png' } });
+    expect(read.data).toEqual({
+      id: userId,
+      profile: { name: 'Grace', bio: 'compiler writer', avatar_url: 'https://example.com/a.png' },
+    });
 
     const removed = await client.auth.setProfile({ bio: null });
     expect(removed.data?.profile).not.toHaveProperty('bio');
@@ -157,9 +197,14 @@ describe('profiles', () => {
   });
 
   it('needs a user session to update a profile', async () => {
-    const anon = await t.request('PATCH', '/api/auth/profiles/current', { token: t.anonKey, body: { profile: { a: 1 } } });
+    const anon = await t.request('PATCH', '/api/auth/profiles/current', {
+      token: t.anonKey,
+      body: { profile: { a: 1 } },
+    });
     expect(anon.status).toBe(401);
-    const none = await t.request('PATCH', '/api/auth/profiles/current', { body: { profile: { a: 1 } } });
+    const none = await t.request('PATCH', '/api/auth/profiles/current', {
+      body: { profile: { a: 1 } },
+    });
     expect(none.status).toBe(401);
     expect(none.body.error).toBe('AUTH_INVALID_CREDENTIALS');
   });
@@ -184,9 +229,13 @@ describe('refresh tokens (mobile / server clients)', () => {
 
   it('revokes the whole session when a rotated token is reused', async () => {
     const { refreshToken } = await t.signUpUser();
-    const rotated = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    const rotated = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken },
+    });
     expect(rotated.status).toBe(200);
-    const replay = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    const replay = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken },
+    });
     expect(replay.status).toBe(401);
     expect(replay.body).toMatchObject({ error: 'AUTH_UNAUTHORIZED' });
     expect(replay.body.message).toMatch(/already used/);
@@ -199,9 +248,14 @@ describe('refresh tokens (mobile / server clients)', () => {
 
   it('logout revokes the refresh token', async () => {
     const { refreshToken, accessToken } = await t.signUpUser();
-    const out = await t.request('POST', '/api/auth/logout?client_type=mobile', { body: { refreshToken }, token: accessToken });
+    const out = await t.request('POST', '/api/auth/logout?client_type=mobile', {
+      body: { refreshToken },
+      token: accessToken,
+    });
     expect(out.status).toBe(200);
-    const after = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    const after = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken },
+    });
     expect(after.status).toBe(401);
     expect(after.body.message).toMatch(/signed out/);
   });
@@ -211,12 +265,16 @@ describe('refresh tokens (mobile / server clients)', () => {
     const client = createClient({ baseUrl: t.baseUrl, accessToken });
     const { error } = await client.auth.signOut();
     expect(error).toBeNull();
-    const after = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken } });
+    const after = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken },
+    });
     expect(after.status).toBe(401);
   });
 
   it('rejects garbage and missing refresh tokens with 4xx', async () => {
-    const garbage = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken: 'nope' } });
+    const garbage = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken: 'nope' },
+    });
     expect(garbage.status).toBe(401);
     const missing = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: {} });
     expect(missing.status).toBe(400);
@@ -253,7 +311,9 @@ describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
 
   it('refreshes with the cookie and the matching X-CSRF-Token only', async () => {
     const { body, cookieHeader } = await webSignIn();
-    const noCsrf = await t.request('POST', '/api/auth/refresh', { headers: { cookie: cookieHeader } });
+    const noCsrf = await t.request('POST', '/api/auth/refresh', {
+      headers: { cookie: cookieHeader },
+    });
     expect(noCsrf.status).toBe(403);
     expect(noCsrf.body.error).toBe('AUTH_CSRF_INVALID');
     const wrongCsrf = await t.request('POST', '/api/auth/refresh', {
@@ -290,7 +350,12 @@ describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
 describe('access tokens', () => {
   const secret = () => t.app.config.jwtSecret!;
 
-  async function sign(claims: Record<string, unknown>, key: string, exp: number | string = '5m', alg = 'HS256') {
+  async function sign(
+    claims: Record<string, unknown>,
+    key: string,
+    exp: number | string = '5m',
+    alg = 'HS256',
+  ) {
     return new SignJWT(claims)
       .setProtectedHeader({ alg })
       .setSubject(String(claims.sub ?? crypto.randomUUID()))
@@ -307,12 +372,23 @@ describe('access tokens', () => {
     const wrongKey = await sign(claims, 'another-secret-that-is-long-enough-32');
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const payload = Buffer.from(
-      JSON.stringify({ ...claims, iss: 'kiln', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 300 }),
+      JSON.stringify({
+        ...claims,
+        iss: 'kiln',
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 300,
+      }),
     ).toString('base64url');
     const none = `${header}.${payload}.`;
     const hs512 = await sign(claims, secret(), '5m', 'HS512');
 
-    for (const [name, token] of Object.entries({ expired, wrongKey, none, hs512, garbage: 'abc.def.ghi' })) {
+    for (const [name, token] of Object.entries({
+      expired,
+      wrongKey,
+      none,
+      hs512,
+      garbage: 'abc.def.ghi',
+    })) {
       const res = await t.request('GET', '/api/auth/sessions/current', { token });
       expect(res.status, name).toBe(401);
       expect(res.body.error, name).toBe('AUTH_UNAUTHORIZED');
@@ -343,7 +419,9 @@ describe('admin', () => {
     const me = await t.request('GET', '/api/auth/admin/sessions/current', { token });
     expect(me.status).toBe(200);
     expect(me.body.admin.email).toBe('admin@kiln.test');
-    const wrong = await t.request('POST', '/api/auth/admin/sessions', { body: { username: 'admin@kiln.test', password: 'nope' } });
+    const wrong = await t.request('POST', '/api/auth/admin/sessions', {
+      body: { username: 'admin@kiln.test', password: 'nope' },
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.body.error).toBe('AUTH_INVALID_CREDENTIALS');
   });
@@ -351,14 +429,19 @@ describe('admin', () => {
   it('lists users with search and pagination, gets and deletes them', async () => {
     const tag = crypto.randomBytes(4).toString('hex');
     const made = [];
-    for (let i = 0; i < 3; i++) made.push(await t.signUpUser({ email: `list-${tag}-${i}@example.com` }));
+    for (let i = 0; i < 3; i++)
+      made.push(await t.signUpUser({ email: `list-${tag}-${i}@example.com` }));
     const token = await t.adminToken();
 
-    const page1 = await t.request('GET', `/api/auth/users?search=list-${tag}&limit=2&offset=0`, { token });
+    const page1 = await t.request('GET', `/api/auth/users?search=list-${tag}&limit=2&offset=0`, {
+      token,
+    });
     expect(page1.status).toBe(200);
     expect(page1.body.pagination).toEqual({ offset: 0, limit: 2, total: 3 });
     expect(page1.body.data).toHaveLength(2);
-    const page2 = await t.request('GET', `/api/auth/users?search=list-${tag}&limit=2&offset=2`, { token: t.apiKey });
+    const page2 = await t.request('GET', `/api/auth/users?search=list-${tag}&limit=2&offset=2`, {
+      token: t.apiKey,
+    });
     expect(page2.body.data).toHaveLength(1);
     const ids = new Set([...page1.body.data, ...page2.body.data].map((u: { id: string }) => u.id));
     expect(ids).toEqual(new Set(made.map((m) => m.userId)));
@@ -366,13 +449,18 @@ describe('admin', () => {
     const one = await t.request('GET', `/api/auth/users/${made[0]!.userId}`, { token });
     expect(one.body).toMatchObject({ id: made[0]!.userId, email: made[0]!.email });
 
-    const del = await t.request('DELETE', '/api/auth/users', { token, body: { userIds: [made[0]!.userId, made[1]!.userId] } });
+    const del = await t.request('DELETE', '/api/auth/users', {
+      token,
+      body: { userIds: [made[0]!.userId, made[1]!.userId] },
+    });
     expect(del.status).toBe(200);
     expect(del.body.deletedCount).toBe(2);
     const gone = await t.request('GET', `/api/auth/users/${made[0]!.userId}`, { token });
     expect(gone.status).toBe(404);
     // A deleted user's refresh token no longer works.
-    const refresh = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken: made[0]!.refreshToken } });
+    const refresh = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken: made[0]!.refreshToken },
+    });
     expect(refresh.status).toBe(401);
   });
 
@@ -387,12 +475,21 @@ describe('admin', () => {
     expect(nobody.body.error).toBe('AUTH_INVALID_CREDENTIALS');
     const badQuery = await t.request('GET', '/api/auth/users?limit=-5', { token: t.apiKey });
     expect(badQuery.status).toBe(400);
-    const badDelete = await t.request('DELETE', '/api/auth/users', { token: t.apiKey, body: { userIds: ['x'] } });
+    const badDelete = await t.request('DELETE', '/api/auth/users', {
+      token: t.apiKey,
+      body: { userIds: ['x'] },
+    });
     expect(badDelete.status).toBe(400);
-    const badConfig = await t.request('PUT', '/api/auth/config', { token: t.apiKey, body: { passwordMinLength: 2 } });
+    const badConfig = await t.request('PUT', '/api/auth/config', {
+      token: t.apiKey,
+      body: { passwordMinLength: 2 },
+    });
     expect(badConfig.status).toBe(400);
     expect(badConfig.body.message).toMatch(/passwordMinLength/);
-    const unknownField = await t.request('PUT', '/api/auth/config', { token: t.apiKey, body: { bogus: true } });
+    const unknownField = await t.request('PUT', '/api/auth/config', {
+      token: t.apiKey,
+      body: { bogus: true },
+    });
     expect(unknownField.status).toBe(400);
   });
 });

@@ -13,7 +13,9 @@ export const ADMIN_EMAIL = 'admin@kiln.test';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 export function pgUrl(database: string): string {
-  return inject('pgUrlPattern').replace('%7Bdb%7D', encodeURIComponent(database)).replace('{db}', encodeURIComponent(database));
+  return inject('pgUrlPattern')
+    .replace('%7Bdb%7D', encodeURIComponent(database))
+    .replace('{db}', encodeURIComponent(database));
 }
 
 async function withMaintenanceClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -33,7 +35,9 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
   await withMaintenanceClient(async (c) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)} TEMPLATE ${c.escapeIdentifier(template)}`);
+        await c.query(
+          `CREATE DATABASE ${c.escapeIdentifier(name)} TEMPLATE ${c.escapeIdentifier(template)}`,
+        );
         return;
       } catch (err) {
         // Two files cloning the template at the same instant can collide; try again.
@@ -49,7 +53,9 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
 }
 
 export async function dropTestDatabase(name: string): Promise<void> {
-  await withMaintenanceClient((c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
+  await withMaintenanceClient((c) =>
+    c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`),
+  );
 }
 
 export function randomKey(prefix: 'ik_' | 'anon_'): string {
@@ -64,7 +70,11 @@ export interface TestApp {
   apiKey: string;
   anonKey: string;
   /** Raw HTTP against the app; JSON bodies are encoded, the response JSON parsed. */
-  request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string>; token?: string | null }): Promise<{ status: number; headers: Headers; body: any }>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string>; token?: string | null },
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   adminToken(): Promise<string>;
   /** An SDK client in server mode (refresh token in bodies), the way a Node app uses it. */
   sdk(options?: { accessToken?: string }): InsForgeClient;
@@ -81,7 +91,10 @@ export interface TestApp {
 }
 
 /** Starts a Kiln app on a random port against its own fresh database. */
-export async function startTestApp(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Partial<Config> = {},
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-test-data-'));
   const apiKey = randomKey('ik_');
@@ -97,8 +110,19 @@ export async function startTestApp(overrides: Partial<Config> = {}, env: Record<
     DB_POOL_MAX: '5',
     ...env,
   });
-  const config: Config = { ...base, databaseUrl: pgUrl(database), port: 0, host: '127.0.0.1', ...overrides };
-  const logger = createLogger({ level: 'error', dir: path.join(dataDir, 'logs'), stdout: true });
+  const config: Config = {
+    ...base,
+    databaseUrl: pgUrl(database),
+    port: 0,
+    host: '127.0.0.1',
+    ...overrides,
+  };
+  const logger = createLogger({
+    level: 'info',
+    dir: path.join(dataDir, 'logs'),
+    stdout: true,
+    stdoutLevel: 'error',
+  });
   const app = await createApp(config, { logger });
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
@@ -133,7 +157,8 @@ export async function startTestApp(overrides: Partial<Config> = {}, env: Record<
         const res = await request('POST', '/api/auth/admin/sessions', {
           body: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
         });
-        if (res.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(res.body)}`);
+        if (res.status !== 200)
+          throw new Error(`admin sign-in failed: ${JSON.stringify(res.body)}`);
         adminToken = res.body.accessToken as string;
       }
       return adminToken;
@@ -149,7 +174,14 @@ export async function startTestApp(overrides: Partial<Config> = {}, env: Record<
       if (error || !data?.accessToken || !data.user || !data.refreshToken) {
         throw new Error(`sign-up failed: ${JSON.stringify(error ?? data)}`);
       }
-      return { client, email, password, userId: data.user.id, accessToken: data.accessToken, refreshToken: data.refreshToken };
+      return {
+        client,
+        email,
+        password,
+        userId: data.user.id,
+        accessToken: data.accessToken,
+        refreshToken: data.refreshToken,
+      };
     },
     async stop() {
       await app.close();

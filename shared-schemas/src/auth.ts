@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { paginationQuerySchema, paginationSchema } from './common.js';
 
-export const userIdSchema = z.uuid({ error: 'must be a UUID' });
+export const userIdSchema = z.guid({ error: 'must be a UUID' });
 
 /** Profile data is free-form JSON; `name` and `avatar_url` are the conventional keys. */
 export const profileSchema = z.record(z.string(), z.unknown());
 
 export const userSchema = z.object({
-  id: z.uuid(),
+  id: z.guid(),
   email: z.string(),
   emailVerified: z.boolean(),
   providers: z.array(z.string()),

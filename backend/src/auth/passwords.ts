@@ -28,7 +28,11 @@ export async function burnPasswordCheck(password: string): Promise<void> {
 
 type PasswordPolicy = Pick<
   AuthConfig,
-  'passwordMinLength' | 'requireNumber' | 'requireLowercase' | 'requireUppercase' | 'requireSpecialChar'
+  | 'passwordMinLength'
+  | 'requireNumber'
+  | 'requireLowercase'
+  | 'requireUppercase'
+  | 'requireSpecialChar'
 >;
 
 /** The rules a password breaks, in words ("at least 8 characters", "a number"...). */
@@ -37,7 +41,8 @@ export function passwordProblems(password: string, policy: PasswordPolicy): stri
   if ([...password].length < policy.passwordMinLength) {
     problems.push(`at least ${policy.passwordMinLength} characters`);
   }
-  if (password.length > MAX_PASSWORD_LENGTH) problems.push(`at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    problems.push(`at most ${MAX_PASSWORD_LENGTH} characters`);
   if (policy.requireNumber && !/\d/.test(password)) problems.push('a number');
   if (policy.requireLowercase && !/\p{Ll}/u.test(password)) problems.push('a lowercase letter');
   if (policy.requireUppercase && !/\p{Lu}/u.test(password)) problems.push('an uppercase letter');

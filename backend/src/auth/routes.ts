@@ -35,7 +35,11 @@ function clientTypeOf(req: Request): ClientType {
   if (raw === undefined) return 'web';
   const parsed = clientTypeSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new AppError(400, 'INVALID_INPUT', 'client_type: must be one of web, mobile, desktop, server');
+    throw new AppError(
+      400,
+      'INVALID_INPUT',
+      'client_type: must be one of web, mobile, desktop, server',
+    );
   }
   return parsed.data;
 }
@@ -66,9 +70,21 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     const clientType = clientTypeOf(req);
     if (clientType === 'web') {
       setSessionCookies(req, res, session);
-      res.status(status).json({ user: session.user, accessToken: session.accessToken, csrfToken: session.csrfToken });
+      res
+        .status(status)
+        .json({
+          user: session.user,
+          accessToken: session.accessToken,
+          csrfToken: session.csrfToken,
+        });
     } else {
-      res.status(status).json({ user: session.user, accessToken: session.accessToken, refreshToken: session.refreshToken });
+      res
+        .status(status)
+        .json({
+          user: session.user,
+          accessToken: session.accessToken,
+          refreshToken: session.refreshToken,
+        });
     }
   };
   const context = (req: Request) => ({
@@ -89,11 +105,22 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     }
     const cookie = req.cookies?.[REFRESH_COOKIE] as string | undefined;
     if (!cookie) {
-      if (required) throw new AppError(401, 'AUTH_UNAUTHORIZED', 'No refresh token cookie was sent', 'Sign in again');
+      if (required)
+        throw new AppError(
+          401,
+          'AUTH_UNAUTHORIZED',
+          'No refresh token cookie was sent',
+          'Sign in again',
+        );
       return undefined;
     }
     if (!auth.csrfMatches(cookie, req.get('x-csrf-token'))) {
-      throw new AppError(403, 'AUTH_CSRF_INVALID', 'The X-CSRF-Token header is missing or does not match', 'Send the csrfToken from sign-in as the X-CSRF-Token header');
+      throw new AppError(
+        403,
+        'AUTH_CSRF_INVALID',
+        'The X-CSRF-Token header is missing or does not match',
+        'Send the csrfToken from sign-in as the X-CSRF-Token header',
+      );
     }
     return cookie;
   };
@@ -139,14 +166,20 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   router.get('/sessions/current', requireUser, async (req, res) => {
     const principal = principalOf(req);
     if (principal.role !== 'authenticated' || !principal.sub) {
-      throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'This credential belongs to an admin, not a user', 'Use GET /api/auth/admin/sessions/current');
+      throw new AppError(
+        400,
+        'AUTH_NOT_A_USER_SESSION',
+        'This credential belongs to an admin, not a user',
+        'Use GET /api/auth/admin/sessions/current',
+      );
     }
     res.json({ user: await auth.getUser(principal.sub) });
   });
 
   router.get('/profiles/current', requireUser, async (req, res) => {
     const principal = principalOf(req);
-    if (!principal.sub) throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'This credential has no user');
+    if (!principal.sub)
+      throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'This credential has no user');
     res.json(await auth.getProfile(principal.sub));
   });
 
@@ -167,7 +200,12 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
 
   router.get('/public-config', async (_req, res) => {
-    const { allowedRedirectUrls: _hidden, createdAt: _c, updatedAt: _u, ...config } = await auth.getConfig();
+    const {
+      allowedRedirectUrls: _hidden,
+      createdAt: _c,
+      updatedAt: _u,
+      ...config
+    } = await auth.getConfig();
     res.json({ oAuthProviders: [], customOAuthProviders: [], ...config });
   });
 
@@ -178,7 +216,13 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
 
   router.get('/admin/sessions/current', requireAdmin, (req, res) => {
     const principal = principalOf(req);
-    res.json({ admin: { sub: principal.sub ?? 'api-key', email: principal.email ?? null, credential: principal.credential } });
+    res.json({
+      admin: {
+        sub: principal.sub ?? 'api-key',
+        email: principal.email ?? null,
+        credential: principal.credential,
+      },
+    });
   });
 
   router.get('/users', requireAdmin, async (req, res) => {

@@ -4,12 +4,7 @@ import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { safeEqual } from '../core/crypto.js';
 import { ADMIN_SUBJECT, type TokenService } from '../core/auth/tokens.js';
-import {
-  burnPasswordCheck,
-  hashPassword,
-  passwordProblems,
-  verifyPassword,
-} from './passwords.js';
+import { burnPasswordCheck, hashPassword, passwordProblems, verifyPassword } from './passwords.js';
 import type { CsrfTokens, SessionContext, SessionStore } from './sessions.js';
 
 interface UserRow {
@@ -59,7 +54,11 @@ const emailSchema = z.email();
 export function normaliseEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
   if (email.length > 320 || !emailSchema.safeParse(email).success) {
-    throw new AppError(400, 'AUTH_INVALID_EMAIL', `"${raw.slice(0, 100)}" is not a valid email address`);
+    throw new AppError(
+      400,
+      'AUTH_INVALID_EMAIL',
+      `"${raw.slice(0, 100)}" is not a valid email address`,
+    );
   }
   return email;
 }
@@ -113,7 +112,9 @@ export class AuthService {
   async updateConfig(patch: UpdateAuthConfigRequest) {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length) {
-      const sets = entries.map(([key], i) => `${CONFIG_COLUMNS[key as keyof AuthConfig]} = $${i + 1}`);
+      const sets = entries.map(
+        ([key], i) => `${CONFIG_COLUMNS[key as keyof AuthConfig]} = $${i + 1}`,
+      );
       await this.db.query(
         `UPDATE auth.config SET ${sets.join(', ')}`,
         entries.map(([, v]) => v),
@@ -150,7 +151,12 @@ export class AuthService {
       row = rows[0]!;
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
-        throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'A user with this email already exists', 'Sign in instead, or reset the password');
+        throw new AppError(
+          409,
+          'AUTH_EMAIL_EXISTS',
+          'A user with this email already exists',
+          'Sign in instead, or reset the password',
+        );
       }
       throw err;
     }
@@ -174,7 +180,12 @@ export class AuthService {
     }
     if (!(await verifyPassword(row.password_hash, password))) throw invalid;
     if (!row.email_verified && (await this.getConfig()).requireEmailVerification) {
-      throw new AppError(403, 'AUTH_NEED_VERIFICATION', 'Verify your email address before signing in', 'Use the code or link sent to your email, or request a new one');
+      throw new AppError(
+        403,
+        'AUTH_NEED_VERIFICATION',
+        'Verify your email address before signing in',
+        'Use the code or link sent to your email, or request a new one',
+      );
     }
     return this.issueSession(toUser(row), ctx);
   }
@@ -227,7 +238,10 @@ export class AuthService {
   // ---- users and profiles ---------------------------------------------------------------
 
   async getUser(id: string): Promise<User> {
-    const { rows } = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`, [id]);
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`,
+      [id],
+    );
     const row = rows[0];
     if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
     return toUser(row);
@@ -272,7 +286,10 @@ export class AuthService {
          ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, query.limit, query.offset],
       ),
-      this.db.query<{ total: number }>(`SELECT count(*)::int AS total FROM auth.users ${where}`, params),
+      this.db.query<{ total: number }>(
+        `SELECT count(*)::int AS total FROM auth.users ${where}`,
+        params,
+      ),
     ]);
     return {
       data: list.rows.map(toUser),
@@ -281,9 +298,14 @@ export class AuthService {
   }
 
   async deleteUsers(ids: string[]) {
-    const { rowCount } = await this.db.query('DELETE FROM auth.users WHERE id = ANY($1::uuid[])', [ids]);
+    const { rowCount } = await this.db.query('DELETE FROM auth.users WHERE id = ANY($1::uuid[])', [
+      ids,
+    ]);
     const deletedCount = rowCount ?? 0;
-    return { message: `Deleted ${deletedCount} user${deletedCount === 1 ? '' : 's'}`, deletedCount };
+    return {
+      message: `Deleted ${deletedCount} user${deletedCount === 1 ? '' : 's'}`,
+      deletedCount,
+    };
   }
 
   // ---- internals ------------------------------------------------------------------------

@@ -38,7 +38,14 @@ export class SessionStore {
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,
-      [userId, ctx.clientType, ctx.userAgent?.slice(0, 512) ?? null, ctx.ip ?? null, this.ttlSeconds, sha256(refreshToken)],
+      [
+        userId,
+        ctx.clientType,
+        ctx.userAgent?.slice(0, 512) ?? null,
+        ctx.ip ?? null,
+        this.ttlSeconds,
+        sha256(refreshToken),
+      ],
     );
     return { sessionId: rows[0]!.session_id, userId, refreshToken };
   }
@@ -62,12 +69,15 @@ export class SessionStore {
       [sha256(refreshToken), sha256(next), this.ttlSeconds],
     );
     const row = rows[0];
-    if (row) return { ok: true, sessionId: row.session_id, userId: row.user_id, refreshToken: next };
+    if (row)
+      return { ok: true, sessionId: row.session_id, userId: row.user_id, refreshToken: next };
     return { ok: false, reason: await this.diagnose(refreshToken) };
   }
 
   /** Why a token was refused; revokes the session when the token was already used. */
-  private async diagnose(refreshToken: string): Promise<'unknown' | 'expired' | 'revoked' | 'reused'> {
+  private async diagnose(
+    refreshToken: string,
+  ): Promise<'unknown' | 'expired' | 'revoked' | 'reused'> {
     const { rows } = await this.db.query<{
       session_id: string;
       rotated_at: Date | null;
@@ -113,7 +123,9 @@ export class CsrfTokens {
   private readonly key: Buffer;
 
   constructor(secret: string) {
-    this.key = Buffer.from(crypto.hkdfSync('sha256', Buffer.from(secret), 'kiln', 'kiln-csrf-v1', 32));
+    this.key = Buffer.from(
+      crypto.hkdfSync('sha256', Buffer.from(secret), 'kiln', 'kiln-csrf-v1', 32),
+    );
   }
 
   issue(refreshToken: string): string {

@@ -44,7 +44,10 @@ export const envSchema = z.object({
       .optional(),
   ),
   POSTGRES_HOST: optionalString,
-  POSTGRES_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(5432)),
+  POSTGRES_PORT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(65535).default(5432),
+  ),
   POSTGRES_USER: z.preprocess(emptyAsUndefined, z.string().default('postgres')),
   POSTGRES_PASSWORD: optionalString,
   POSTGRES_DB: z.preprocess(emptyAsUndefined, z.string().default('kiln')),
@@ -71,7 +74,11 @@ export const envSchema = z.object({
   ADMIN_TOKEN_TTL_SECONDS: seconds(24 * 3600),
   KEY_ROTATION_GRACE_SECONDS: z.preprocess(
     emptyAsUndefined,
-    z.coerce.number().int().min(0).default(24 * 3600),
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(24 * 3600),
   ),
 
   ADMIN_EMAIL: z.preprocess(emptyAsUndefined, z.email().default('admin@example.com')),

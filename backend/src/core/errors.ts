@@ -78,7 +78,11 @@ export function appErrorFromPg(err: PgLikeError): AppError {
       return new AppError(409, 'DATABASE_CONFLICT', err.message);
   }
   if (code.startsWith('22')) return new AppError(400, 'DATABASE_INVALID_PARAMETER', err.message);
-  if (code.startsWith('08') || code === '57P01' || code === '57P03' || code === '53300') {
+  if (
+    code.startsWith('08') ||
+    code.startsWith('28') ||
+    ['3D000', '57P01', '57P02', '57P03', '53300'].includes(code)
+  ) {
     return new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now');
   }
   return new AppError(500, 'INTERNAL_ERROR', 'An unexpected database error occurred');
@@ -133,7 +137,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const appError = toAppError(err);
     if (appError.status >= 500) {
-      logger.error('request failed', {
+      // 500 is a bug; 503 and friends are a dependency being unavailable.
+      logger.log(appError.status === 500 ? 'error' : 'warn', 'request failed', {
         requestId: req.requestId,
         method: req.method,
         path: req.originalUrl,

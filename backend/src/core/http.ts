@@ -48,7 +48,13 @@ export function corsMiddleware(origins: '*' | string[]): RequestHandler {
     // '*' reflects the caller's origin so cookie-based refresh works from any app in development.
     origin: origins === '*' ? true : origins,
     credentials: true,
-    exposedHeaders: ['Content-Range', 'Preference-Applied', 'X-Request-Id', 'Content-Location', 'Location'],
+    exposedHeaders: [
+      'Content-Range',
+      'Preference-Applied',
+      'X-Request-Id',
+      'Content-Location',
+      'Location',
+    ],
     maxAge: 600,
   });
 }

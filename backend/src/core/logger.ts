@@ -9,6 +9,8 @@ export interface LoggerOptions {
   /** Directory for JSON-lines log files; omitted = no file output. */
   dir?: string;
   stdout: boolean;
+  /** Stdout may be quieter than the file (tests print only errors). Default: `level`. */
+  stdoutLevel?: string;
 }
 
 /** JSON lines to stdout and to `<dir>/kiln.log` (rotated by size). */
@@ -19,7 +21,8 @@ export function createLogger(options: LoggerOptions): Logger {
     winston.format.json(),
   );
   const transports: winston.transport[] = [];
-  if (options.stdout) transports.push(new winston.transports.Console());
+  if (options.stdout)
+    transports.push(new winston.transports.Console({ level: options.stdoutLevel }));
   if (options.dir) {
     fs.mkdirSync(options.dir, { recursive: true });
     transports.push(

@@ -24,7 +24,9 @@ export async function withBootstrapLock<T>(
     try {
       return await fn(client);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [BOOTSTRAP_LOCK_ID]).catch(() => undefined);
+      await client
+        .query('SELECT pg_advisory_unlock($1)', [BOOTSTRAP_LOCK_ID])
+        .catch(() => undefined);
     }
   } finally {
     await client.end();

@@ -46,7 +46,10 @@ export class KeyStore {
    * Makes sure one active key of each kind exists. A key given in the environment becomes the
    * active key (the previous one stops working); otherwise one is generated on first start.
    */
-  async ensureKeys(client: pg.ClientBase, fromEnv: Partial<Record<KeyKind, string>>): Promise<void> {
+  async ensureKeys(
+    client: pg.ClientBase,
+    fromEnv: Partial<Record<KeyKind, string>>,
+  ): Promise<void> {
     for (const kind of ['anon', 'api'] as const) {
       const wanted = fromEnv[kind];
       const { rows } = await client.query<{ key_hash: Buffer }>(
@@ -92,7 +95,10 @@ export class KeyStore {
    * Replaces the active key with a new one. The old key keeps working for `graceSeconds`
    * (0 revokes it at once). Returns the new key.
    */
-  async rotate(kind: KeyKind, graceSeconds: number): Promise<{ key: string; previousValidUntil: Date | null }> {
+  async rotate(
+    kind: KeyKind,
+    graceSeconds: number,
+  ): Promise<{ key: string; previousValidUntil: Date | null }> {
     const key = generateKey(kind);
     const previousValidUntil = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ expires_at: Date }>(
@@ -134,7 +140,8 @@ export class KeyStore {
     let found = false;
     for (const key of this.cache) {
       const equal = crypto.timingSafeEqual(key.hash, digest);
-      if (equal && key.kind === kind && (key.expiresAt === null || key.expiresAt > now)) found = true;
+      if (equal && key.kind === kind && (key.expiresAt === null || key.expiresAt > now))
+        found = true;
     }
     return found;
   }
@@ -142,7 +149,11 @@ export class KeyStore {
   private reload(): Promise<void> {
     this.loading ??= (async () => {
       try {
-        const { rows } = await this.db.query<{ kind: KeyKind; key_hash: Buffer; expires_at: Date | null }>(
+        const { rows } = await this.db.query<{
+          kind: KeyKind;
+          key_hash: Buffer;
+          expires_at: Date | null;
+        }>(
           `SELECT kind, key_hash, expires_at FROM system.api_keys
            WHERE expires_at IS NULL OR expires_at > now()`,
         );

@@ -56,15 +56,41 @@ export async function resolveCredential(
 ): Promise<AuthState> {
   if (credential.startsWith('ik_')) {
     if (await keys.verify('api', credential)) {
-      return { kind: 'principal', principal: { role: 'project_admin', credential: 'api_key', claims: { role: 'project_admin' } } };
+      return {
+        kind: 'principal',
+        principal: {
+          role: 'project_admin',
+          credential: 'api_key',
+          claims: { role: 'project_admin' },
+        },
+      };
     }
-    return { kind: 'rejected', error: new AppError(401, 'AUTH_INVALID_API_KEY', 'The API key is not valid', 'Use the current API key from the dashboard or GET /api/metadata/api-key') };
+    return {
+      kind: 'rejected',
+      error: new AppError(
+        401,
+        'AUTH_INVALID_API_KEY',
+        'The API key is not valid',
+        'Use the current API key from the dashboard or GET /api/metadata/api-key',
+      ),
+    };
   }
   if (credential.startsWith('anon_')) {
     if (await keys.verify('anon', credential)) {
-      return { kind: 'principal', principal: { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } } };
+      return {
+        kind: 'principal',
+        principal: { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } },
+      };
     }
-    return { kind: 'rejected', error: new AppError(401, 'AUTH_INVALID_API_KEY', 'The anon key is not valid', 'Use the current anon key from GET /api/metadata/anon-key') };
+    return {
+      kind: 'rejected',
+      error: new AppError(
+        401,
+        'AUTH_INVALID_API_KEY',
+        'The anon key is not valid',
+        'Use the current anon key from GET /api/metadata/anon-key',
+      ),
+    };
   }
   const result = await tokens.verify(credential);
   if (!result.ok) {
@@ -73,7 +99,9 @@ export async function resolveCredential(
       error: new AppError(
         401,
         'AUTH_UNAUTHORIZED',
-        result.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid',
+        result.reason === 'expired'
+          ? 'The access token has expired'
+          : 'The access token is not valid',
         result.reason === 'expired' ? 'Refresh the session with POST /api/auth/refresh' : undefined,
       ),
     };
@@ -97,7 +125,12 @@ export function principalOf(req: Request): Principal {
   const auth = req.auth;
   if (auth.kind === 'principal') return auth.principal;
   if (auth.kind === 'rejected') throw auth.error;
-  throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'This endpoint needs a credential', 'Send Authorization: Bearer <anon key, access token or API key>');
+  throw new AppError(
+    401,
+    'AUTH_INVALID_CREDENTIALS',
+    'This endpoint needs a credential',
+    'Send Authorization: Bearer <anon key, access token or API key>',
+  );
 }
 
 /** The principal when a valid one was given; undefined otherwise (never throws). */
@@ -117,7 +150,11 @@ export const requirePrincipal: Guard = (req, _res, next) => {
 export const requireUser: Guard = (req, _res, next) => {
   const principal = principalOf(req);
   if (principal.role === 'anon') {
-    throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Sign in first: this endpoint needs a user session');
+    throw new AppError(
+      401,
+      'AUTH_INVALID_CREDENTIALS',
+      'Sign in first: this endpoint needs a user session',
+    );
   }
   next();
 };
@@ -126,7 +163,12 @@ export const requireUser: Guard = (req, _res, next) => {
 export const requireAdmin: Guard = (req, _res, next) => {
   const principal = principalOf(req);
   if (principal.role !== 'project_admin') {
-    throw new AppError(403, 'AUTH_FORBIDDEN', 'This endpoint is for project admins only', 'Use an admin session or the API key');
+    throw new AppError(
+      403,
+      'AUTH_FORBIDDEN',
+      'This endpoint is for project admins only',
+      'Use an admin session or the API key',
+    );
   }
   next();
 };

@@ -44,7 +44,8 @@ export class TokenService {
         requiredClaims: ['sub', 'exp', 'iat'],
       });
       const role = payload.role;
-      if (role !== 'authenticated' && role !== 'project_admin') return { ok: false, reason: 'invalid' };
+      if (role !== 'authenticated' && role !== 'project_admin')
+        return { ok: false, reason: 'invalid' };
       if (typeof payload.sub !== 'string') return { ok: false, reason: 'invalid' };
       return {
         ok: true,

@@ -1,0 +1,207 @@
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database, type Principal } from '../src/core/db.js';
+import { migrate, withBootstrapLock } from '../src/core/migrate.js';
+import { createTestDatabase, dropTestDatabase, pgUrl } from './helpers.js';
+
+let dbName: string;
+let db: Database;
+beforeAll(async () => {
+  dbName = await createTestDatabase();
+  db = new Database({ connectionString: pgUrl(dbName), max: 4, statementTimeoutMs: 5000 });
+  await db.query(`
+    CREATE TABLE public.notes (
+      id serial PRIMARY KEY,
+      owner uuid NOT NULL DEFAULT auth.uid(),
+      body text NOT NULL
+    );
+    ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY notes_owner ON public.notes FOR ALL TO authenticated
+      USING (owner = auth.uid()) WITH CHECK (owner = auth.uid());
+    CREATE POLICY notes_anon_read ON public.notes FOR SELECT TO anon USING (body LIKE 'public:%');
+  `);
+});
+afterAll(async () => {
+  await db?.close();
+  if (dbName) await dropTestDatabase(dbName);
+});
+
+const user = (sub: string, email = `${sub.slice(0, 8)}@example.com`): Principal => ({
+  role: 'authenticated',
+  sub,
+  email,
+  credential: 'jwt',
+  claims: { sub, role: 'authenticated', email },
+});
+const anon: Principal = { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } };
+const admin: Principal = {
+  role: 'project_admin',
+  credential: 'api_key',
+  claims: { role: 'project_admin' },
+};
+
+describe('db.withPrincipal', () => {
+  it('sets the role and the claims read by auth.uid(), auth.role(), auth.email(), auth.jwt()', async () => {
+    const sub = crypto.randomUUID();
+    const row = await db.withPrincipal(user(sub, "o'brien@example.com"), async (tx) => {
+      const { rows } = await tx.query(
+        `SELECT current_user AS role, auth.uid() AS uid, auth.role() AS claim_role, auth.email() AS email, auth.jwt() AS jwt`,
+      );
+      return rows[0];
+    });
+    expect(row).toEqual({
+      role: 'authenticated',
+      uid: sub,
+      claim_role: 'authenticated',
+      email: "o'brien@example.com",
+      jwt: { sub, role: 'authenticated', email: "o'brien@example.com" },
+    });
+    const anonRow = await db.withPrincipal(
+      anon,
+      async (tx) => (await tx.query('SELECT current_user AS role, auth.uid() AS uid')).rows[0],
+    );
+    expect(anonRow).toEqual({ role: 'anon', uid: null });
+  });
+
+  it('lets RLS policies scope rows to the caller', async () => {
+    const alice = crypto.randomUUID();
+    const bob = crypto.randomUUID();
+    await db.withPrincipal(user(alice), (tx) =>
+      tx.query(`INSERT INTO notes (body) VALUES ('alice private'), ('public:alice')`),
+    );
+    await db.withPrincipal(user(bob), (tx) =>
+      tx.query(`INSERT INTO notes (body) VALUES ('bob private')`),
+    );
+
+    const aliceSees = await db.withPrincipal(user(alice), async (tx) =>
+      (await tx.query('SELECT body FROM notes ORDER BY id')).rows.map((r) => r.body),
+    );
+    expect(aliceSees).toEqual(['alice private', 'public:alice']);
+    const anonSees = await db.withPrincipal(anon, async (tx) =>
+      (await tx.query('SELECT body FROM notes')).rows.map((r) => r.body),
+    );
+    expect(anonSees).toEqual(['public:alice']);
+    const adminSees = await db.withPrincipal(
+      admin,
+      async (tx) => (await tx.query('SELECT count(*)::int AS n FROM notes')).rows[0]!.n,
+    );
+    expect(adminSees).toBe(3);
+
+    // Writing a row for someone else is refused by WITH CHECK.
+    await expect(
+      db.withPrincipal(user(bob), (tx) =>
+        tx.query(`INSERT INTO notes (owner, body) VALUES ($1, 'forged')`, [alice]),
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('rolls back on error and leaves no role or claims behind on the pooled connection', async () => {
+    const sub = crypto.randomUUID();
+    await expect(
+      db.withPrincipal(user(sub), async (tx) => {
+        await tx.query(`INSERT INTO notes (body) VALUES ('rolled back')`);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM notes WHERE body = 'rolled back'`,
+    );
+    expect(rows[0]!.n).toBe(0);
+    // Every pooled connection is back to the system role with no claims.
+    const checks = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        db.query(
+          `SELECT current_user AS role, auth.uid() AS uid, current_setting('request.jwt.claims', true) AS claims`,
+        ),
+      ),
+    );
+    for (const c of checks)
+      expect(c.rows[0]).toMatchObject({
+        role: expect.not.stringMatching(/^(anon|authenticated|project_admin)$/),
+        uid: null,
+      });
+  });
+
+  it('keeps claims from injecting SQL', async () => {
+    const evil: Principal = {
+      role: 'authenticated',
+      sub: crypto.randomUUID(),
+      credential: 'jwt',
+      claims: { role: 'authenticated', email: `x'); DROP TABLE notes; --` },
+    };
+    const email = await db.withPrincipal(
+      evil,
+      async (tx) => (await tx.query(`SELECT auth.email() AS e`)).rows[0]!.e,
+    );
+    expect(email).toBe(`x'); DROP TABLE notes; --`);
+    expect((await db.query(`SELECT to_regclass('public.notes') AS t`)).rows[0]!.t).toBe('notes');
+  });
+
+  it('refuses a role outside the fixed set', async () => {
+    await expect(
+      db.withPrincipal({ role: 'postgres' as never, credential: 'jwt', claims: {} }, async () => 1),
+    ).rejects.toThrow(/Unknown role/);
+  });
+
+  it('adds two round trips of its own: BEGIN+role+claims in one, COMMIT', async () => {
+    const small = new Database({ connectionString: pgUrl(dbName), max: 1, statementTimeoutMs: 0 });
+    const sent: string[] = [];
+    small.pool.on('connect', (c) => {
+      const original = c.query.bind(c) as (...a: unknown[]) => unknown;
+      (c as unknown as { query: (...a: unknown[]) => unknown }).query = (
+        text: unknown,
+        ...rest: unknown[]
+      ) => {
+        sent.push(typeof text === 'string' ? text : 'config');
+        return original(text, ...rest);
+      };
+    });
+    try {
+      await small.withPrincipal(anon, (tx) => tx.query('SELECT 1'));
+      expect(sent).toHaveLength(3);
+      expect(sent[0]).toMatch(
+        /^BEGIN; SET LOCAL ROLE anon; SELECT set_config\('request\.jwt\.claims'/,
+      );
+      expect(sent.slice(1)).toEqual(['SELECT 1', 'COMMIT']);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('system migrations', () => {
+  it('are recorded in system.migrations and idempotent', async () => {
+    const applied = await withBootstrapLock(pgUrl(dbName), (c) => migrate(c));
+    expect(applied).toEqual([]);
+    const { rows } = await db.query('SELECT name FROM system.migrations ORDER BY id');
+    expect(rows.map((r) => r.name)).toContain('0001_foundation');
+  });
+
+  it('do not race when several instances start at once on an empty database', async () => {
+    const fresh = await createTestDatabase({ empty: true });
+    try {
+      const url = pgUrl(fresh);
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => withBootstrapLock(url, (c) => migrate(c))),
+      );
+      // Exactly one instance applied each migration; the others waited and found nothing to do.
+      expect(results.filter((r) => r.length > 0)).toHaveLength(1);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          'SELECT name, count(*)::int AS n FROM system.migrations GROUP BY name',
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        for (const r of rows) expect(r.n).toBe(1);
+        const { rows: cfg } = await client.query('SELECT count(*)::int AS n FROM auth.config');
+        expect(cfg[0].n).toBe(1);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await dropTestDatabase(fresh);
+    }
+  });
+});

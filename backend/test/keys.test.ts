@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createClient } from '@insforge/sdk';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('project keys', () => {
+  it('are seeded from ACCESS_API_KEY / ACCESS_ANON_KEY and readable by admins only', async () => {
+    const admin = await t.adminToken();
+    const api = await t.request('GET', '/api/metadata/api-key', { token: admin });
+    expect(api.status).toBe(200);
+    expect(api.body).toEqual({ apiKey: t.apiKey });
+    const anon = await t.request('GET', '/api/metadata/anon-key', { token: t.apiKey });
+    expect(anon.body).toEqual({ anonKey: t.anonKey });
+
+    expect((await t.request('GET', '/api/metadata/api-key', { token: t.anonKey })).status).toBe(
+      403,
+    );
+    const { accessToken } = await t.signUpUser();
+    expect((await t.request('GET', '/api/metadata/anon-key', { token: accessToken })).status).toBe(
+      403,
+    );
+    expect((await t.request('GET', '/api/metadata/api-key')).status).toBe(401);
+  });
+
+  it('are stored encrypted, never in plain text', async () => {
+    const client = new pg.Client({ connectionString: pgUrl(t.database) });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        'SELECT kind, key_hash, encrypted_key FROM system.api_keys',
+      );
+      const dump = JSON.stringify(rows);
+      expect(dump).not.toContain(t.apiKey.slice(3));
+      expect(dump).not.toContain(t.anonKey.slice(5));
+      for (const r of rows) expect(r.encrypted_key).toMatch(/^v1:/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('accepts the API key as Bearer or x-api-key, with the SDK admin client too', async () => {
+    const viaHeader = await t.request('GET', '/api/auth/users', {
+      headers: { 'x-api-key': t.apiKey },
+    });
+    expect(viaHeader.status).toBe(200);
+    const viaBearer = await t.request('GET', '/api/auth/users', { token: t.apiKey });
+    expect(viaBearer.status).toBe(200);
+    const sdkAdmin = createClient({ baseUrl: t.baseUrl, accessToken: t.apiKey });
+    const users = await sdkAdmin
+      .getHttpClient()
+      .get<{ pagination: { total: number } }>('/api/auth/users');
+    expect(users.pagination.total).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rotates with a grace period for the old key', async () => {
+    const admin = await t.adminToken();
+    const oldKey = t.apiKey;
+    const rotated = await t.request('POST', '/api/metadata/api-key/rotate', {
+      token: admin,
+      body: { graceSeconds: 3600 },
+    });
+    expect(rotated.status).toBe(200);
+    const newKey = rotated.body.apiKey as string;
+    expect(newKey).toMatch(/^ik_[0-9a-f]{64}$/);
+    expect(newKey).not.toBe(oldKey);
+    expect(Date.parse(rotated.body.previousKeyValidUntil) - Date.now()).toBeGreaterThan(3500_000);
+
+    expect((await t.request('GET', '/api/auth/users', { token: newKey })).status).toBe(200);
+    expect((await t.request('GET', '/api/auth/users', { token: oldKey })).status).toBe(200);
+    expect((await t.request('GET', '/api/metadata/api-key', { token: newKey })).body).toEqual({
+      apiKey: newKey,
+    });
+
+    // Rotating again with no grace revokes the previous key at once.
+    const again = await t.request('POST', '/api/metadata/api-key/rotate', {
+      token: newKey,
+      body: { graceSeconds: 0 },
+    });
+    expect(again.status).toBe(200);
+    const denied = await t.request('GET', '/api/auth/users', { token: newKey });
+    expect(denied.status).toBe(401);
+    expect(denied.body.error).toBe('AUTH_INVALID_API_KEY');
+    expect((await t.request('GET', '/api/auth/users', { token: again.body.apiKey })).status).toBe(
+      200,
+    );
+    t.apiKey = again.body.apiKey;
+  });
+
+  it('rotates the anon key; the old one answers 401 once its grace is over', async () => {
+    const oldAnon = t.anonKey;
+    const rotated = await t.request('POST', '/api/metadata/anon-key/rotate', {
+      token: t.apiKey,
+      body: { graceSeconds: 1 },
+    });
+    expect(rotated.status).toBe(200);
+    const newAnon = rotated.body.anonKey as string;
+    expect(newAnon).toMatch(/^anon_[0-9a-f]{64}$/);
+    const probe = (key: string) =>
+      t.request('GET', '/api/auth/profiles/00000000-0000-0000-0000-000000000001', { token: key });
+    expect((await probe(newAnon)).status).toBe(404);
+    expect((await probe(oldAnon)).status).toBe(404);
+    await new Promise((r) => setTimeout(r, 1200));
+    const expired = await probe(oldAnon);
+    expect(expired.status).toBe(401);
+    expect(expired.body.error).toBe('AUTH_INVALID_API_KEY');
+    t.anonKey = newAnon;
+  });
+
+  it('validates the rotation body', async () => {
+    const bad = await t.request('POST', '/api/metadata/api-key/rotate', {
+      token: t.apiKey,
+      body: { graceSeconds: -1 },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/graceSeconds/);
+  });
+
+  it('recognises a key rotated by another instance on the same database', async () => {
+    const other = await import('../src/core/auth/keys.js');
+    const { Database } = await import('../src/core/db.js');
+    const { SecretBox } = await import('../src/core/crypto.js');
+    const db = new Database({ connectionString: pgUrl(t.database), max: 1, statementTimeoutMs: 0 });
+    try {
+      const store = new other.KeyStore(db, new SecretBox(t.app.config.jwtSecret!));
+      const { key } = await store.rotate('api', 60);
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await t.request('GET', '/api/auth/users', { token: key })).status).toBe(200);
+      t.apiKey = key;
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('GET /api/metadata', () => {
+  it('gives admins an overview with the auth settings and tables', async () => {
+    const res = await t.request('GET', '/api/metadata', { token: t.apiKey });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      auth: {
+        requireEmailVerification: false,
+        passwordMinLength: expect.any(Number),
+        oAuthProviders: [],
+      },
+      database: { tables: expect.any(Array), totalSizeInGB: expect.any(Number) },
+      storage: { buckets: [] },
+      functions: [],
+      version: expect.any(String),
+    });
+  });
+});
