@@ -70,21 +70,17 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     const clientType = clientTypeOf(req);
     if (clientType === 'web') {
       setSessionCookies(req, res, session);
-      res
-        .status(status)
-        .json({
-          user: session.user,
-          accessToken: session.accessToken,
-          csrfToken: session.csrfToken,
-        });
+      res.status(status).json({
+        user: session.user,
+        accessToken: session.accessToken,
+        csrfToken: session.csrfToken,
+      });
     } else {
-      res
-        .status(status)
-        .json({
-          user: session.user,
-          accessToken: session.accessToken,
-          refreshToken: session.refreshToken,
-        });
+      res.status(status).json({
+        user: session.user,
+        accessToken: session.accessToken,
+        refreshToken: session.refreshToken,
+      });
     }
   };
   const context = (req: Request) => ({
