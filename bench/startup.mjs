@@ -83,7 +83,9 @@ async function timeBarePostgres(cwd, dir, cold) {
   const started = performance.now();
   if (cold) await server.initialise();
   await server.start();
-  const client = new pg.Client({ connectionString: `postgres://postgres:bench@localhost:${port}/postgres` });
+  const client = new pg.Client({
+    connectionString: `postgres://postgres:bench@localhost:${port}/postgres`,
+  });
   await client.connect();
   await client.query('SELECT 1');
   const ms = performance.now() - started;
@@ -105,7 +107,11 @@ async function main() {
   for (let i = 0; i < runs; i++) {
     const clone = path.join(work, `clone-${i}`);
     execFileSync('git', ['clone', '-q', repo, clone]);
-    execFileSync('pnpm', ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=silent'], { cwd: clone, stdio: 'inherit' });
+    execFileSync(
+      'pnpm',
+      ['install', '--frozen-lockfile', '--prefer-offline', '--reporter=silent'],
+      { cwd: clone, stdio: 'inherit' },
+    );
     const dataDir = path.join(clone, 'data');
     cold.push(await timeKilnStart(clone, dataDir));
     warm.push(await timeKilnStart(clone, dataDir));
@@ -123,7 +129,9 @@ async function main() {
   console.log('|---|---|---|---|---|---|');
   console.log(row('first run (clean clone: build + initdb)', cold, bareCold, 15_000));
   console.log(row('later run (cached build, existing data)', warm, bareWarm, 3_000));
-  console.log(`raw: first ${cold.map(Math.round).join(', ')} ms; later ${warm.map(Math.round).join(', ')} ms`);
+  console.log(
+    `raw: first ${cold.map(Math.round).join(', ')} ms; later ${warm.map(Math.round).join(', ')} ms`,
+  );
 }
 
 main().catch((err) => {
