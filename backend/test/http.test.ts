@@ -180,3 +180,23 @@ describe('readiness when PostgreSQL is gone', () => {
     }
   });
 });
+
+describe('graceful shutdown', () => {
+  it('finishes a request already in flight, then refuses new connections', async () => {
+    const app = await startTestApp();
+    let closing: Promise<void> | undefined;
+    // Close the moment the sign-up request reaches the server (argon2 makes it take a while).
+    app.app.server.once('request', () => {
+      closing = app.app.close();
+    });
+    const res = await app.request('POST', '/api/auth/users?client_type=mobile', {
+      body: { email: 'drain@example.com', password: 'drain-pass-1' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.user.email).toBe('drain@example.com');
+    expect(closing).toBeDefined();
+    await closing;
+    await expect(fetch(`${app.baseUrl}/api/health`)).rejects.toThrow();
+    await app.stop();
+  });
+});

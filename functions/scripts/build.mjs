@@ -1,5 +1,5 @@
 // Type-checks the Deno runtime with the Deno binary from the `deno` npm package and copies it
-// to dist/, which is what the backend starts.
+// to dist/, which is what the backend starts. `--check-only` skips the copy (pnpm typecheck).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +14,7 @@ execFileSync(process.execPath, [denoBin, 'check', '--quiet', '--config', 'deno.j
   cwd: root,
   stdio: 'inherit',
 });
+if (process.argv.includes('--check-only')) process.exit(0);
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 fs.cpSync(path.join(root, 'src'), path.join(root, 'dist'), { recursive: true });
 fs.copyFileSync(path.join(root, 'deno.json'), path.join(root, 'dist', 'deno.json'));
