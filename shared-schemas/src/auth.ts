@@ -22,8 +22,8 @@ export const clientTypeSchema = z.enum(['web', 'mobile', 'desktop', 'server']);
 export type ClientType = z.infer<typeof clientTypeSchema>;
 
 export const signUpRequestSchema = z.object({
-  email: z.string({ error: 'email is required' }),
-  password: z.string({ error: 'password is required' }),
+  email: z.string({ error: 'email is required' }).max(320),
+  password: z.string({ error: 'password is required' }).max(1024),
   name: z.string().trim().min(1).max(100).optional(),
   redirectTo: z.url().optional(),
   autoConfirm: z.boolean().optional(),
@@ -32,8 +32,8 @@ export type SignUpRequest = z.infer<typeof signUpRequestSchema>;
 
 export const signInRequestSchema = z.object({
   method: z.literal('password').optional(),
-  email: z.string({ error: 'email is required' }),
-  password: z.string({ error: 'password is required' }),
+  email: z.string({ error: 'email is required' }).max(320),
+  password: z.string({ error: 'password is required' }).max(1024),
 });
 export type SignInRequest = z.infer<typeof signInRequestSchema>;
 
