@@ -19,6 +19,8 @@ import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
+import { SchemaCache } from './database/records/schema-cache.js';
+import { recordsRoutes } from './database/records/handler.js';
 
 export interface KilnApp {
   config: Config;
@@ -26,6 +28,8 @@ export interface KilnApp {
   db: Database;
   keys: KeyStore;
   auth: AuthService;
+  /** Tables, relationships and functions of the exposed schemas (reloads itself on DDL). */
+  schemaCache: SchemaCache;
   /** The Express application (also usable without listening, e.g. behind another server). */
   handler: express.Express;
   server: http.Server;
@@ -91,6 +95,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     throw err;
   }
 
+  const schemaCache = new SchemaCache(db, config.databaseUrl, config.exposedSchemas, logger);
+  try {
+    await schemaCache.start();
+  } catch (err) {
+    await schemaCache.close();
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+
   const state: HealthState = { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
@@ -145,6 +158,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
       clearTimeout(force);
+      await schemaCache.close();
       await db.close();
     })());
 
@@ -154,6 +168,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     db,
     keys,
     auth,
+    schemaCache,
     handler: app,
     server,
     listen: (port = config.port, host = config.host) =>

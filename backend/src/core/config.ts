@@ -56,6 +56,16 @@ export const envSchema = z.object({
     z.coerce.number().int().min(1).max(65535).default(54329),
   ),
   DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
+  DB_EXPOSED_SCHEMAS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^\s*[A-Za-z_][A-Za-z0-9_$]*(\s*,\s*[A-Za-z_][A-Za-z0-9_$]*)*\s*$/,
+        'must be a comma-separated list of schema names',
+      )
+      .default('public'),
+  ),
   DB_STATEMENT_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(0).default(30000),
@@ -125,6 +135,8 @@ export interface Config {
   embeddedPostgresPort: number;
   dbPoolMax: number;
   dbStatementTimeoutMs: number;
+  /** Schemas the records API serves (the first is the default profile). */
+  exposedSchemas: string[];
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
   accessTokenTtlSeconds: number;
@@ -204,6 +216,7 @@ export function loadConfig(
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    exposedSchemas: e.DB_EXPOSED_SCHEMAS.split(',').map((s) => s.trim()),
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

@@ -17,6 +17,13 @@ export interface Principal {
 
 export type Tx = pg.PoolClient;
 
+export interface PrincipalTxOptions {
+  /** `BEGIN READ ONLY` (reads on the records API). */
+  readOnly?: boolean;
+  /** More transaction-local settings (`request.method`, `request.path`, `request.headers`). */
+  settings?: Record<string, string>;
+}
+
 const ROLES: ReadonlySet<Role> = new Set(['anon', 'authenticated', 'project_admin']);
 
 export interface DatabaseOptions {
@@ -59,12 +66,23 @@ export class Database {
    * Runs `fn` in one transaction with the principal's role and claims set, so RLS policies and
    * `auth.uid()` see the caller. The BEGIN, role and claims travel in a single round trip.
    */
-  async withPrincipal<T>(principal: Principal, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async withPrincipal<T>(
+    principal: Principal,
+    fn: (tx: Tx) => Promise<T>,
+    options: PrincipalTxOptions = {},
+  ): Promise<T> {
     if (!ROLES.has(principal.role)) throw new Error(`Unknown role ${String(principal.role)}`);
-    const claims = pg.Client.prototype.escapeLiteral(JSON.stringify(principal.claims));
-    // The role comes from a fixed set, the claims are escaped: safe to send as one simple query.
+    const escape = pg.escapeLiteral;
+    const settings = {
+      'request.jwt.claims': JSON.stringify(principal.claims),
+      ...options.settings,
+    };
+    const sets = Object.entries(settings)
+      .map(([name, value]) => `set_config(${escape(name)}, ${escape(value)}, true)`)
+      .join(', ');
+    // The role comes from a fixed set, everything else is escaped: safe as one simple query.
     return this.run(
-      `BEGIN; SET LOCAL ROLE ${principal.role}; SELECT set_config('request.jwt.claims', ${claims}, true)`,
+      `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${principal.role}; SELECT ${sets}`,
       fn,
     );
   }

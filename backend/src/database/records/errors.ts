@@ -1,0 +1,129 @@
+/**
+ * Errors on the records and RPC paths use PostgREST's shape `{code, message, details, hint}`
+ * (the SDK and postgrest-js read it), not Kiln's envelope.
+ */
+export interface PgrstBody {
+  code: string;
+  message: string;
+  details: unknown;
+  hint: string | null;
+}
+
+export class PgrstError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+    public readonly details: unknown = null,
+    public readonly hint: string | null = null,
+  ) {
+    super(message);
+    this.name = 'PgrstError';
+  }
+
+  get body(): PgrstBody {
+    return { code: this.code, message: this.message, details: this.details, hint: this.hint };
+  }
+}
+
+interface PgError {
+  code: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
+
+function isPgError(err: unknown): err is PgError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as PgError).code === 'string' &&
+    'severity' in err
+  );
+}
+
+/** HTTP status for a SQLSTATE, the way PostgREST maps them. */
+export function statusForSqlState(code: string, anonymous: boolean): number {
+  if (/^PT\d{3}$/.test(code)) return Number(code.slice(2));
+  switch (code) {
+    case '23503':
+    case '23505':
+    case '40001':
+    case '40P01':
+      return 409;
+    case '42501':
+      return anonymous ? 401 : 403;
+    case '42P01':
+    case '42883':
+      return 404;
+    case '25006':
+      return 405;
+    case '57014':
+      return 504;
+    case '53400':
+    case '54000':
+    case '54001':
+      return 413;
+    case 'P0001':
+      return 400;
+  }
+  const cls = code.slice(0, 2);
+  switch (cls) {
+    case '08':
+    case '53':
+    case '57':
+    case '58':
+    case '3D':
+      return 503;
+    case '09':
+    case '0L':
+    case '0P':
+    case '28':
+      return 403;
+    case '22':
+    case '23':
+    case '2F':
+    case '42':
+    case '44':
+    case '0A':
+    case '21':
+    case '27':
+    case '39':
+    case '3B':
+    case '2B':
+    case '2D':
+    case '38':
+    case 'HV':
+    case 'P0':
+      return 400;
+    case '25':
+      return 500;
+    case 'XX':
+      return 500;
+  }
+  return 400;
+}
+
+/** Turns anything thrown while serving a records/RPC request into a PgrstError. */
+export function toPgrstError(err: unknown, anonymous: boolean): PgrstError {
+  if (err instanceof PgrstError) return err;
+  if (isPgError(err)) {
+    return new PgrstError(
+      statusForSqlState(err.code, anonymous),
+      err.code,
+      err.message,
+      err.detail ?? null,
+      err.hint ?? null,
+    );
+  }
+  const code = (err as { code?: string } | null)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {
+    return new PgrstError(
+      503,
+      'PGRST000',
+      'Could not connect with the database',
+      String((err as Error).message),
+    );
+  }
+  return new PgrstError(500, 'PGRST000', 'Internal server error');
+}

@@ -1,0 +1,313 @@
+/**
+ * Resolves a parsed request against the schema cache: which table, which relationships each
+ * embed follows, which node each filter/order/limit applies to. The result is a tree the SQL
+ * compiler turns into one statement.
+ */
+import { PgrstError } from './errors.js';
+import {
+  parseFilter,
+  parseLogic,
+  parseOrder,
+  parsePath,
+  parseSelect,
+  splitEmbedPath,
+  type Condition,
+  type Field,
+  type OrderTerm,
+  type SelectItem,
+} from './parse.js';
+import type { Relationship, SchemaCache, Table } from './schema-cache.js';
+
+export interface ReadNode {
+  table: Table;
+  select: SelectItem[];
+  conditions: Condition[];
+  order: OrderTerm[];
+  limit?: number;
+  offset?: number;
+  embeds: EmbedNode[];
+}
+
+export interface EmbedNode {
+  /** Key in the output JSON (alias, or the relation name as written). */
+  name: string;
+  relationship: Relationship;
+  node: ReadNode;
+  inner: boolean;
+  spread: boolean;
+  countOnly: boolean;
+  /** `rel=is.null` (no related row) or `rel=not.is.null` (some related row). */
+  existence?: 'absent' | 'present';
+  /** True when the embed yields one object (or null) rather than an array. */
+  toOne: boolean;
+}
+
+/** Query parameters with special meaning; every other key is a filter. */
+const RESERVED = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
+
+export interface ReadPlanInput {
+  table: Table;
+  query: Record<string, string | string[] | undefined>;
+  /** RPC: parameters consumed as function arguments are not filters. */
+  skipKeys?: Set<string>;
+}
+
+export function buildReadPlan(cache: SchemaCache, input: ReadPlanInput): ReadNode {
+  const selectParam = single(input.query, 'select');
+  const root = resolveNode(cache, input.table, parseSelect(selectParam), 0);
+
+  for (const [key, raw] of Object.entries(input.query)) {
+    if (raw === undefined || RESERVED.has(key) || input.skipKeys?.has(key)) continue;
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (const value of values) applyParam(root, key, value);
+  }
+  const order = single(input.query, 'order');
+  if (order !== undefined) root.order = resolveOrder(root.table, parseOrder(order));
+  const limit = single(input.query, 'limit');
+  if (limit !== undefined) root.limit = nonNegativeInt('limit', limit);
+  const offset = single(input.query, 'offset');
+  if (offset !== undefined) root.offset = nonNegativeInt('offset', offset);
+  return root;
+}
+
+function single(query: ReadPlanInput['query'], key: string): string | undefined {
+  const v = query[key];
+  if (Array.isArray(v)) {
+    if (v.length > 1) throw new PgrstError(400, 'PGRST100', `"${key}" was given more than once`);
+    return v[0];
+  }
+  return v;
+}
+
+function nonNegativeInt(name: string, value: string): number {
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new PgrstError(
+      400,
+      'PGRST100',
+      `"failed to parse ${name} (${value.slice(0, 40)})"`,
+      `${name} must be a non-negative integer`,
+    );
+  }
+  return Number(value);
+}
+
+/** Applies one query parameter (filter, logic, or an embed's order/limit/offset). */
+function applyParam(root: ReadNode, key: string, value: string): void {
+  const context = `${key}=${value}`;
+  // Logic trees: or, and, not.or, not.and, optionally prefixed by an embed path.
+  const logic = logicKey(key);
+  if (logic) {
+    const path = logic.prefix ? parsePath(logic.prefix, context) : [];
+    const node = nodeAt(root, path, key);
+    const tree = parseLogic(logic.operator, logic.negated, value, context);
+    checkConditionColumns(node.table, [tree]);
+    node.conditions.push(tree);
+    return;
+  }
+  const modifier = /^(.+)\.(order|limit|offset)$/.exec(key);
+  if (modifier) {
+    const { path, last } = splitEmbedPath(modifier[1]!, context);
+    const node = nodeAt(root, [...path, last], key);
+    if (modifier[2] === 'order') node.order = resolveOrder(node.table, parseOrder(value));
+    else if (modifier[2] === 'limit') node.limit = nonNegativeInt(key, value);
+    else node.offset = nonNegativeInt(key, value);
+    return;
+  }
+  // `rel=is.null` / `rel=not.is.null` on an embedded resource.
+  const { path, last } = splitEmbedPath(key, context);
+  const parent = nodeAt(root, path, key);
+  const embed = parent.embeds.find((e) => e.name === last);
+  if (embed && /^(not\.)?is\.null$/.test(value)) {
+    embed.existence = value.startsWith('not.') ? 'present' : 'absent';
+    return;
+  }
+  const { path: filterPath, filter } = parseFilter(key, value);
+  const node = nodeAt(root, filterPath, key);
+  checkConditionColumns(node.table, [filter]);
+  node.conditions.push(filter);
+}
+
+/** `or`, `not.and`, `rel.or`, `rel.sub.not.and` → the embed prefix, the operator, negation. */
+function logicKey(
+  key: string,
+): { prefix?: string; negated: boolean; operator: 'and' | 'or' } | undefined {
+  const m = /(^|\.)(not\.)?(and|or)$/.exec(key);
+  if (!m) return undefined;
+  const prefix = key.slice(0, m.index);
+  return { ...(prefix ? { prefix } : {}), negated: Boolean(m[2]), operator: m[3] as 'and' | 'or' };
+}
+
+function nodeAt(root: ReadNode, path: string[], key: string): ReadNode {
+  let node = root;
+  for (const name of path) {
+    const embed = node.embeds.find((e) => e.name === name);
+    if (!embed) {
+      throw new PgrstError(
+        400,
+        'PGRST108',
+        `'${name}' is not an embedded resource in this request`,
+        null,
+        `Verify that '${name}' is included in the 'select' query parameter (from "${key}").`,
+      );
+    }
+    node = embed.node;
+  }
+  return node;
+}
+
+export function columnMissing(table: Table, column: string): PgrstError {
+  return new PgrstError(400, '42703', `column ${table.name}.${column} does not exist`, null, null);
+}
+
+export function checkField(table: Table, field: Field): void {
+  if (!table.columns.has(field.name)) throw columnMissing(table, field.name);
+}
+
+function checkConditionColumns(table: Table, conditions: Condition[]): void {
+  for (const c of conditions) {
+    if (c.kind === 'filter') checkField(table, c.field);
+    else checkConditionColumns(table, c.children);
+  }
+}
+
+function resolveOrder(table: Table, terms: OrderTerm[]): OrderTerm[] {
+  for (const t of terms) checkField(table, t.field);
+  return terms;
+}
+
+const MAX_EMBED_DEPTH = 8;
+
+function resolveNode(
+  cache: SchemaCache,
+  table: Table,
+  select: SelectItem[],
+  depth: number,
+): ReadNode {
+  if (depth > MAX_EMBED_DEPTH)
+    throw new PgrstError(400, 'PGRST100', 'Embedding is nested too deeply');
+  const node: ReadNode = { table, select: [], conditions: [], order: [], embeds: [] };
+  for (const item of select) {
+    if (item.kind === 'column') {
+      checkField(table, item.field);
+      node.select.push(item);
+    } else if (item.kind === 'star' || item.kind === 'count') {
+      node.select.push(item);
+    } else {
+      const relationship = findRelationship(cache, table, item.relation, item.hint);
+      const toOne = relationship.cardinality === 'm2o' || relationship.cardinality === 'o2o';
+      if (item.spread && !toOne) {
+        throw new PgrstError(
+          400,
+          'PGRST119',
+          `A spread operation on '${item.relation}' is not possible`,
+          "'" +
+            table.name +
+            "' and '" +
+            relationship.target.name +
+            "' do not form a many-to-one or one-to-one relationship",
+        );
+      }
+      const countOnly = item.select.length === 1 && item.select[0]!.kind === 'count';
+      const child = resolveNode(
+        cache,
+        relationship.target,
+        countOnly ? [] : item.select.length ? item.select : [{ kind: 'star' }],
+        depth + 1,
+      );
+      const name = item.alias ?? item.relation;
+      if (node.embeds.some((e) => e.name === name)) {
+        throw new PgrstError(
+          400,
+          'PGRST100',
+          `"${name}" is embedded twice; give one of them an alias (alias:${item.relation}(...))`,
+        );
+      }
+      node.embeds.push({
+        name,
+        relationship,
+        node: child,
+        inner: item.join === 'inner',
+        spread: item.spread,
+        countOnly,
+        toOne,
+      });
+      node.select.push(item);
+    }
+  }
+  return node;
+}
+
+function describe(r: Relationship): Record<string, unknown> {
+  return {
+    cardinality:
+      r.cardinality === 'm2m'
+        ? 'many-to-many'
+        : r.cardinality === 'm2o'
+          ? 'many-to-one'
+          : r.cardinality === 'o2m'
+            ? 'one-to-many'
+            : 'one-to-one',
+    embedding: `${r.source.name} with ${r.target.name}`,
+    relationship: r.junction
+      ? `${r.junction.table.name} using ${r.junction.sourceConstraint}(${r.junction.junctionSourceColumns.join(', ')}) and ${r.junction.targetConstraint}(${r.junction.junctionTargetColumns.join(', ')})`
+      : `${r.constraint} using ${r.source.name}(${r.sourceColumns.join(', ')}) and ${r.target.name}(${r.targetColumns.join(', ')})`,
+  };
+}
+
+/**
+ * Finds the relationship `name` (a table, a foreign-key column or a constraint name) from
+ * `table`, narrowed by `hint` (constraint, column, or junction table). PGRST200 when none,
+ * PGRST201 (300 Multiple Choices) when several remain.
+ */
+export function findRelationship(
+  cache: SchemaCache,
+  table: Table,
+  name: string,
+  hint?: string,
+): Relationship {
+  const all = cache.relationshipsFrom(table);
+  let candidates = all.filter((r) => {
+    if (r.target.name === name) return true;
+    if (r.constraint === name && r.cardinality !== 'm2m') return true;
+    // Embedding through the FK column name (author_id → authors) is to-one only.
+    return r.cardinality === 'm2o' && r.sourceColumns.length === 1 && r.sourceColumns[0] === name;
+  });
+  if (hint !== undefined) {
+    candidates = candidates.filter((r) => {
+      if (r.constraint === hint) return true;
+      if (r.junction && (r.junction.table.name === hint || r.junction.targetConstraint === hint))
+        return true;
+      if (!r.junction && (r.sourceColumns.includes(hint) || r.targetColumns.includes(hint)))
+        return true;
+      return false;
+    });
+  }
+  // A self-reference yields both directions; the FK column name picks the to-one side.
+  if (
+    candidates.length > 1 &&
+    candidates.some(
+      (r) => r.cardinality === 'm2o' && r.sourceColumns.length === 1 && r.sourceColumns[0] === name,
+    )
+  ) {
+    candidates = candidates.filter((r) => r.cardinality === 'm2o' && r.sourceColumns[0] === name);
+  }
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length === 0) {
+    throw new PgrstError(
+      400,
+      'PGRST200',
+      `Could not find a relationship between '${table.name}' and '${name}' in the schema cache`,
+      `Searched for a foreign key relationship between '${table.name}' and '${name}'${hint ? ` using the hint '${hint}'` : ''} in the schema '${table.schema}', but no matches were found.`,
+      null,
+    );
+  }
+  throw new PgrstError(
+    300,
+    'PGRST201',
+    `Could not embed because more than one relationship was found for '${table.name}' and '${name}'`,
+    candidates.map(describe),
+    `Try changing '${name}' to one of the following: ${candidates
+      .map((r) => `'${name}!${r.junction ? r.junction.table.name : r.constraint}'`)
+      .join(', ')}. Find the desired relationship in the 'details' key.`,
+  );
+}

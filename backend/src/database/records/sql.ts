@@ -1,0 +1,280 @@
+/**
+ * Compiles a planned request to one parameterised SQL statement that builds the response JSON
+ * inside PostgreSQL. Identifiers come from the schema cache and are always quoted; every value
+ * from the request travels as a parameter.
+ */
+import { quoteIdent as q } from '../../core/db.js';
+import {
+  FTS_OPERATORS,
+  OPERATORS,
+  type Condition,
+  type Field,
+  type Filter,
+  type OrderTerm,
+} from './parse.js';
+import type { EmbedNode, ReadNode } from './plan.js';
+import type { Table } from './schema-cache.js';
+
+export class SqlParams {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** Hands out unique table aliases within one statement. */
+export class Aliases {
+  private n = 0;
+  next(prefix = 't'): string {
+    return `${prefix}${this.n++}`;
+  }
+}
+
+export function tableRef(t: Pick<Table, 'schema' | 'name'>): string {
+  return `${q(t.schema)}.${q(t.name)}`;
+}
+
+export function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `t0."data"->'a'->>'b'`; integer keys index arrays. */
+export function fieldExpr(alias: string, field: Field): string {
+  let expr = `${alias}.${q(field.name)}`;
+  for (const step of field.json) {
+    expr += step.arrow + (/^-?\d+$/.test(step.key) ? step.key : literal(step.key));
+  }
+  return expr;
+}
+
+/** The JSON key a selected column appears under. */
+export function outputName(field: Field, alias?: string): string {
+  if (alias) return alias;
+  return field.json.length ? field.json[field.json.length - 1]!.key : field.name;
+}
+
+function compileFilter(f: Filter, table: Table, alias: string, params: SqlParams): string {
+  const column = fieldExpr(alias, f.field);
+  const op = f.operation;
+  let sql: string;
+  switch (op.op) {
+    case 'in':
+      sql = op.values.length === 0 ? 'false' : `${column} = ANY(${params.add(op.values)})`;
+      break;
+    case 'is':
+      sql = `${column} IS ${op.value.toUpperCase()}`;
+      break;
+    case 'fts':
+    case 'plfts':
+    case 'phfts':
+    case 'wfts': {
+      const fn = FTS_OPERATORS[op.op];
+      const config = op.config ? `${params.add(op.config)}::regconfig, ` : '';
+      const isVector =
+        f.field.json.length === 0 && table.columns.get(f.field.name)?.type === 'tsvector';
+      const vector = isVector ? column : `to_tsvector(${config}${column})`;
+      sql = `${vector} @@ ${fn}(${config}${params.add(op.value)})`;
+      break;
+    }
+    default: {
+      const sqlOp = OPERATORS[op.op];
+      const isLike = op.op === 'like' || op.op === 'ilike';
+      if (op.quantifier) {
+        const list = isLike ? op.value.replace(/\*/g, '%') : op.value;
+        const cast = isLike || op.op === 'match' || op.op === 'imatch' ? '::text[]' : '';
+        sql = `${column} ${sqlOp} ${op.quantifier.toUpperCase()}(${params.add(list)}${cast})`;
+      } else {
+        const value = isLike ? op.value.replace(/\*/g, '%') : op.value;
+        sql = `${column} ${sqlOp} ${params.add(value)}`;
+      }
+    }
+  }
+  return f.negated ? `NOT (${sql})` : sql;
+}
+
+export function compileCondition(
+  c: Condition,
+  table: Table,
+  alias: string,
+  params: SqlParams,
+): string {
+  if (c.kind === 'filter') return compileFilter(c, table, alias, params);
+  const parts = c.children.map((child) => compileCondition(child, table, alias, params));
+  const joined = parts.length
+    ? `(${parts.join(c.operator === 'and' ? ' AND ' : ' OR ')})`
+    : c.operator === 'and'
+      ? 'true'
+      : 'false';
+  return c.negated ? `NOT ${joined}` : joined;
+}
+
+function compileOrder(terms: OrderTerm[], alias: string): string {
+  if (!terms.length) return '';
+  return (
+    ' ORDER BY ' +
+    terms
+      .map(
+        (t) =>
+          `${fieldExpr(alias, t.field)}${t.direction ? ` ${t.direction.toUpperCase()}` : ''}${t.nulls ? ` NULLS ${t.nulls.toUpperCase()}` : ''}`,
+      )
+      .join(', ')
+  );
+}
+
+function limitOffset(node: ReadNode): string {
+  return `${node.limit !== undefined ? ` LIMIT ${node.limit}` : ''}${node.offset ? ` OFFSET ${node.offset}` : ''}`;
+}
+
+/** How an embed's rows are found from the parent row: FROM … WHERE join. */
+function embedSource(
+  embed: EmbedNode,
+  parentAlias: string,
+  childAlias: string,
+  aliases: Aliases,
+): { from: string; join: string } {
+  const r = embed.relationship;
+  if (r.junction) {
+    const j = aliases.next('j');
+    const on = r.junction.junctionTargetColumns
+      .map((jc, i) => `${j}.${q(jc)} = ${childAlias}.${q(r.junction!.targetColumns[i]!)}`)
+      .join(' AND ');
+    const join = r.junction.junctionSourceColumns
+      .map((jc, i) => `${j}.${q(jc)} = ${parentAlias}.${q(r.junction!.sourceColumns[i]!)}`)
+      .join(' AND ');
+    return {
+      from: `${tableRef(embed.node.table)} AS ${childAlias} JOIN ${tableRef(r.junction.table)} AS ${j} ON ${on}`,
+      join,
+    };
+  }
+  const join = r.targetColumns
+    .map((tc, i) => `${childAlias}.${q(tc)} = ${parentAlias}.${q(r.sourceColumns[i]!)}`)
+    .join(' AND ');
+  return { from: `${tableRef(embed.node.table)} AS ${childAlias}`, join };
+}
+
+interface CompiledNode {
+  /** Select-list expressions (with AS). */
+  columns: string[];
+  /** LATERAL joins for spreads. */
+  laterals: string[];
+  /** WHERE conjuncts (filters, !inner and existence checks). */
+  where: string[];
+}
+
+function compileNode(
+  node: ReadNode,
+  alias: string,
+  params: SqlParams,
+  aliases: Aliases,
+): CompiledNode {
+  const out: CompiledNode = { columns: [], laterals: [], where: [] };
+  for (const c of node.conditions) out.where.push(compileCondition(c, node.table, alias, params));
+
+  let embedIndex = 0;
+  for (const item of node.select) {
+    if (item.kind === 'star') out.columns.push(`${alias}.*`);
+    else if (item.kind === 'count') continue;
+    else if (item.kind === 'column') {
+      const expr = fieldExpr(alias, item.field);
+      out.columns.push(
+        `${item.cast ? `(${expr})::${item.cast}` : expr} AS ${q(outputName(item.field, item.alias))}`,
+      );
+    } else {
+      const embed = node.embeds[embedIndex++]!;
+      compileEmbed(embed, alias, params, aliases, out);
+    }
+  }
+  if (out.columns.length === 0) out.columns.push(`${alias}.*`);
+  return out;
+}
+
+function compileEmbed(
+  embed: EmbedNode,
+  parentAlias: string,
+  params: SqlParams,
+  aliases: Aliases,
+  out: CompiledNode,
+): void {
+  const childAlias = aliases.next();
+  const { from, join } = embedSource(embed, parentAlias, childAlias, aliases);
+  const child = compileNode(embed.node, childAlias, params, aliases);
+  const where = [join, ...child.where].join(' AND ');
+  const laterals = child.laterals.join(' ');
+
+  if (embed.inner || embed.existence) {
+    const exists = `EXISTS (SELECT 1 FROM ${from} ${laterals} WHERE ${where})`;
+    out.where.push(embed.existence === 'absent' ? `NOT ${exists}` : exists);
+  }
+
+  if (embed.countOnly) {
+    const count = `json_build_object('count', count(*))`;
+    const expr = embed.toOne ? count : `json_build_array(${count})`;
+    out.columns.push(`(SELECT ${expr} FROM ${from} WHERE ${where}) AS ${q(embed.name)}`);
+    return;
+  }
+  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node)}`;
+  if (embed.spread) {
+    const s = aliases.next('s');
+    out.laterals.push(`LEFT JOIN LATERAL (${body}) AS ${s} ON true`);
+    out.columns.push(`${s}.*`);
+    return;
+  }
+  const row = aliases.next('r');
+  out.columns.push(
+    embed.toOne
+      ? `(SELECT row_to_json(${row}) FROM (${body}) AS ${row}) AS ${q(embed.name)}`
+      : `coalesce((SELECT json_agg(${row}) FROM (${body}) AS ${row}), '[]'::json) AS ${q(embed.name)}`,
+  );
+}
+
+export interface CompiledRead {
+  /** `SELECT <columns> FROM … WHERE … ORDER BY … LIMIT …` — one row per result row. */
+  rows: string;
+  /** `SELECT count(*) FROM … WHERE …` over the same rows without limit/offset. */
+  count: string;
+}
+
+/**
+ * Compiles the root node. `source` replaces the table in FROM (a mutation's CTE, a function
+ * call); it must expose the table's columns.
+ */
+export function compileRead(
+  node: ReadNode,
+  params: SqlParams,
+  aliases: Aliases,
+  source?: string,
+): CompiledRead {
+  const alias = aliases.next();
+  const compiled = compileNode(node, alias, params, aliases);
+  const from = `${source ?? tableRef(node.table)} AS ${alias}`;
+  const where = compiled.where.length ? ` WHERE ${compiled.where.join(' AND ')}` : '';
+  return {
+    rows: `SELECT ${compiled.columns.join(', ')} FROM ${from} ${compiled.laterals.join(' ')}${where}${compileOrder(node.order, alias)}${limitOffset(node)}`,
+    count: `SELECT count(*) FROM ${from}${where}`,
+  };
+}
+
+/** Wraps a row query so PostgreSQL returns the page size and the JSON array as text. */
+export function wrapAsJson(rows: string, countSql?: string): string {
+  return `SELECT count(*)::int AS page_count, coalesce(json_agg(_r), '[]'::json)::text AS body${countSql ? `, (${countSql})::bigint::text AS total` : ''} FROM (${rows}) AS _r`;
+}
+
+/** Conditions of the root node only, for UPDATE/DELETE … WHERE. */
+export function compileWhere(
+  node: ReadNode,
+  alias: string,
+  params: SqlParams,
+  aliases: Aliases,
+): string {
+  const parts = node.conditions.map((c) => compileCondition(c, node.table, alias, params));
+  for (const embed of node.embeds) {
+    if (!embed.inner && !embed.existence) continue;
+    const childAlias = aliases.next();
+    const { from, join } = embedSource(embed, alias, childAlias, aliases);
+    const child = compileNode(embed.node, childAlias, params, aliases);
+    const exists = `EXISTS (SELECT 1 FROM ${from} WHERE ${[join, ...child.where].join(' AND ')})`;
+    parts.push(embed.existence === 'absent' ? `NOT ${exists}` : exists);
+  }
+  return parts.join(' AND ');
+}
