@@ -115,11 +115,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(securityHeaders());
   app.use(corsMiddleware(config.corsOrigins));
   app.use(healthRoutes(db, config.version, state));
+  app.use(resolvePrincipal(keys, tokens));
+  // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
+  app.use(
+    '/api/database',
+    recordsRoutes(db, schemaCache, { jsonBodyLimit: config.jsonBodyLimit, logger }),
+  );
   app.use(
     express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
   );
   app.use(cookieParser());
-  app.use(resolvePrincipal(keys, tokens));
 
   app.use(
     '/api/auth',
