@@ -16,7 +16,11 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') failed++;
         else skipped++;
       }
-      if (module.state() === 'failed' && module.children.size === 0) failed++;
+      // A file that failed outside its tests (an import, a beforeAll) counts as a failure too.
+      const testsFailed = [...module.children.allTests()].some(
+        (t) => t.result().state === 'failed',
+      );
+      if (module.state() === 'failed' && !testsFailed) failed++;
     }
     const tail = skipped ? `, ${skipped} skipped` : '';
     process.stdout.write(`\nTests: ${passed} passed, ${failed} failed${tail}\n`);

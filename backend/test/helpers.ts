@@ -58,6 +58,11 @@ export async function dropTestDatabase(name: string): Promise<void> {
   );
 }
 
+/** SQL of a fixture under test/fixtures. */
+export function fixture(name: string): string {
+  return fs.readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+}
+
 export function randomKey(prefix: 'ik_' | 'anon_'): string {
   return prefix + crypto.randomBytes(32).toString('hex');
 }
@@ -94,8 +99,18 @@ export interface TestApp {
 export async function startTestApp(
   overrides: Partial<Config> = {},
   env: Record<string, string> = {},
+  options: { setupSql?: string } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
+  if (options.setupSql) {
+    const client = new pg.Client({ connectionString: pgUrl(database) });
+    await client.connect();
+    try {
+      await client.query(options.setupSql);
+    } finally {
+      await client.end();
+    }
+  }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-test-data-'));
   const apiKey = randomKey('ik_');
   const anonKey = randomKey('anon_');

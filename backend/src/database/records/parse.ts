@@ -342,6 +342,7 @@ function lastIndexOutsideQuotes(s: string, needle: string): number {
 export function parseOperation(
   raw: string,
   context: string,
+  inLogicTree = false,
 ): { negated: boolean; operation: Operation } {
   let s = raw;
   let negated = false;
@@ -352,11 +353,13 @@ export function parseOperation(
   const dot = s.indexOf('.');
   if (dot < 0) throw parseError(context, `missing operator in "${raw.slice(0, 60)}"`);
   const opPart = s.slice(0, dot);
-  const value = s.slice(dot + 1);
+  const rawValue = s.slice(dot + 1);
   const m = /^([a-z]+)(?:\(([^)]*)\))?$/.exec(opPart);
   if (!m) throw parseError(context, `unknown operator "${opPart.slice(0, 40)}"`);
   const op = m[1]!;
   const modifier = m[2];
+  // Inside or=(...)/and=(...), a value may be double-quoted to hold commas and parentheses.
+  const value = inLogicTree && !rawValue.startsWith('(') ? unquoteValue(rawValue) : rawValue;
 
   if (op === 'in') {
     if (modifier !== undefined) throw parseError(context, '"in" takes no modifier');
@@ -494,7 +497,7 @@ function parseLogicBody(
     const fieldEnd = firstDotOutsideQuotes(s);
     if (fieldEnd <= 0) throw parseError(context, `"${s.slice(0, 60)}" is not a condition`);
     const field = parseField(s.slice(0, fieldEnd), context);
-    const { negated: neg, operation } = parseOperation(s.slice(fieldEnd + 1), context);
+    const { negated: neg, operation } = parseOperation(s.slice(fieldEnd + 1), context, true);
     return { kind: 'filter', field, negated: neg, operation };
   });
   return { kind: 'logic', operator, negated, children };

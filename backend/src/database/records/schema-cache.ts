@@ -250,7 +250,7 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
               pg_get_expr(d.adbin, d.adrelid) AS default_expr, a.attidentity AS identity,
               a.attgenerated AS generated,
               CASE WHEN t.typtype = 'e' THEN
-                (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
+                (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
               END AS enum_values
        FROM pg_attribute a
        JOIN pg_class c ON c.oid = a.attrelid
@@ -271,11 +271,11 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
       ref_columns: string[] | null;
     }>(
       `SELECT con.conname AS name, con.contype AS type, con.conrelid::int AS oid,
-              array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+              array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) AS columns,
               nullif(con.confrelid, 0)::int AS ref_oid,
               CASE WHEN con.contype = 'f' THEN
-                array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+                array(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
                       JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
               END AS ref_columns
        FROM pg_constraint con
@@ -286,7 +286,7 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
     ),
     db.query<{ oid: number; columns: string[] }>(
       `SELECT i.indrelid::int AS oid,
-              array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+              array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = ANY($1) AND i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY(i.indkey))`,
