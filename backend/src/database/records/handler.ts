@@ -447,7 +447,7 @@ async function mutate(
   if (representation) {
     const mutation = build(params, ' RETURNING *');
     const compiled = compileRead(node, params, new Aliases(), 'pgrst_mutation');
-    const sql = `WITH pgrst_mutation AS (${mutation}) ${wrapAsJson(compiled.rows)}, (SELECT count(*) FROM pgrst_mutation)::int AS affected`;
+    const sql = `WITH pgrst_mutation AS (${mutation}) ${wrapAsJson(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected'])}`;
     return inTransaction(db, ctx, false, async (tx) => {
       const { rows } = await tx.query<{ page_count: number; body: string; affected: number }>(
         sql,
@@ -865,7 +865,7 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
     }),
   );
   router.all(
-    '/rpc/:fn',
+    ['/rpc/:fn', '/records/rpc/:fn'],
     handle(async (ctx) => {
       if (!['GET', 'HEAD', 'POST'].includes(ctx.req.method)) {
         throw new PgrstError(405, 'PGRST117', `Unsupported HTTP method: ${ctx.req.method}`);

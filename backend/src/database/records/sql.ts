@@ -255,9 +255,18 @@ export function compileRead(
   };
 }
 
-/** Wraps a row query so PostgreSQL returns the page size and the JSON array as text. */
-export function wrapAsJson(rows: string, countSql?: string): string {
-  return `SELECT count(*)::int AS page_count, coalesce(json_agg(_r), '[]'::json)::text AS body${countSql ? `, (${countSql})::bigint::text AS total` : ''} FROM (${rows}) AS _r`;
+/**
+ * Wraps a row query so PostgreSQL returns the page size and the JSON array as text, plus the
+ * total (`countSql`) and any `extra` expressions.
+ */
+export function wrapAsJson(rows: string, countSql?: string, extra: string[] = []): string {
+  const columns = [
+    'count(*)::int AS page_count',
+    "coalesce(json_agg(_r), '[]'::json)::text AS body",
+    ...(countSql ? [`(${countSql})::bigint::text AS total`] : []),
+    ...extra,
+  ];
+  return `SELECT ${columns.join(', ')} FROM (${rows}) AS _r`;
 }
 
 /** Conditions of the root node only, for UPDATE/DELETE … WHERE. */
