@@ -187,6 +187,17 @@ describe('PATCH, PUT, DELETE', () => {
     expect(empty.body).toEqual([]);
   });
 
+  it('PATCH that changes the filtered column still returns the changed rows', async () => {
+    await rec('POST', 'items', { sku: 'ren-1' });
+    const res = await rec(
+      'PATCH',
+      'items?sku=eq.ren-1&select=sku',
+      { sku: 'ren-2' },
+      { prefer: 'return=representation' },
+    );
+    expect(res.body).toEqual([{ sku: 'ren-2' }]);
+  });
+
   it('PATCH with limit and order touches only the first rows', async () => {
     await rec('POST', 'items', [
       { sku: 'l-1', qty: 1 },

@@ -446,7 +446,16 @@ async function mutate(
   const params = new SqlParams();
   if (representation) {
     const mutation = build(params, ' RETURNING *');
-    const compiled = compileRead(node, params, new Aliases(), 'pgrst_mutation');
+    // The rows were chosen by the mutation's WHERE; read them back through the select only
+    // (re-applying filters would drop rows the update just changed).
+    const representationNode: ReadNode = {
+      ...node,
+      conditions: [],
+      limit: undefined,
+      offset: undefined,
+      embeds: node.embeds.map((e) => ({ ...e, inner: false, existence: undefined })),
+    };
+    const compiled = compileRead(representationNode, params, new Aliases(), 'pgrst_mutation');
     const sql = `WITH pgrst_mutation AS (${mutation}) ${wrapAsJson(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected'])}`;
     return inTransaction(db, ctx, false, async (tx) => {
       const { rows } = await tx.query<{ page_count: number; body: string; affected: number }>(
