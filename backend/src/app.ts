@@ -148,6 +148,22 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(errorHandler(logger));
 
   const server = http.createServer(app);
+  // Requests Node rejects before Express sees them (oversized headers or URL, malformed HTTP)
+  // still get a JSON envelope.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      error: tooLarge ? 'REQUEST_TOO_LARGE' : 'BAD_REQUEST',
+      message: tooLarge ? 'The request line or headers are too large' : 'Malformed HTTP request',
+      statusCode: status,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
