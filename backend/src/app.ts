@@ -8,7 +8,14 @@ import type { Config } from './core/config.js';
 import { Database } from './core/db.js';
 import { SecretBox } from './core/crypto.js';
 import { errorHandler, notFoundHandler } from './core/errors.js';
-import { accessLog, corsMiddleware, requestId, securityHeaders, spa } from './core/http.js';
+import {
+  accessLog,
+  apiSecurityHeaders,
+  corsMiddleware,
+  pageSecurityHeaders,
+  requestId,
+  spa,
+} from './core/http.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate, withBootstrapLock } from './core/migrate.js';
 import { KeyStore } from './core/auth/keys.js';
@@ -107,12 +114,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const state: HealthState = { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
+  // JSON answers carry no ETag (PostgREST sends none; hashing every body costs time).
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'extended');
 
   app.use(requestId);
   app.use(accessLog(logger));
-  app.use(securityHeaders());
+  app.use(apiSecurityHeaders);
   app.use(corsMiddleware(config.corsOrigins));
   app.use(healthRoutes(db, config.version, state));
   app.use(resolvePrincipal(keys, tokens));
@@ -140,8 +149,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       defaultGraceSeconds: config.keyRotationGraceSeconds,
     }),
   );
-  app.use('/dashboard', spa(builtAppDir('@kiln/frontend'), 'dashboard'));
-  app.use('/auth', spa(builtAppDir('@kiln/auth'), 'auth pages'));
+  app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
+  app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
   app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));
 
   app.use(notFoundHandler);

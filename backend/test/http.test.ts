@@ -153,6 +153,7 @@ describe('static apps', () => {
       expect(res.status, p).toBe(200);
       expect(res.headers.get('content-type'), p).toMatch(/text\/html/);
       expect(await res.text(), p).toContain('<div id="root">');
+      expect(res.headers.get('content-security-policy'), p).toContain("default-src 'self'");
     }
     const root = await fetch(t.baseUrl + '/', { redirect: 'manual' });
     expect(root.status).toBe(302);

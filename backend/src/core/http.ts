@@ -24,6 +24,7 @@ export function accessLog(logger: Logger): RequestHandler {
     const done = () => {
       if (logged) return;
       logged = true;
+      if (!logger.isLevelEnabled('info')) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info('request', {
         kind: 'access',
@@ -59,12 +60,24 @@ export function corsMiddleware(origins: '*' | string[]): RequestHandler {
   });
 }
 
-export function securityHeaders(): RequestHandler {
+/** helmet's full set (CSP and friends), for the HTML apps. */
+export function pageSecurityHeaders(): RequestHandler {
   return helmet({
     // Apps on other origins load files and call the API: allow cross-origin reads.
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });
 }
+
+/**
+ * JSON API responses: no HTML to protect, so the headers that matter are few. Kept small on
+ * purpose, as every API response carries them.
+ */
+export const apiSecurityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+  next();
+};
 
 /**
  * Serves a built single-page app (frontend/ or auth/) under a path prefix, falling back to its

@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+// Records API benchmark. Needs `pnpm build` first (it runs backend/dist).
+//
+// A child process runs, against one embedded PostgreSQL: Kiln (createApp) and a baseline — a bare
+// node:http + pg endpoint running the equivalent hand-written SQL in the same kind of
+// transaction (role + claims set, RLS on) with the same pool size. This process drives both with
+// autocannon, one after the other, and prints the ratios. The child also times parse + plan + SQL
+// generation for a 10-filter, 2-embed query.
+//
+// Usage: node bench/records.mjs [--seconds 8] [--connections 16]
+import { fork } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.join(here, '..', 'backend', 'dist');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const POOL = 10;
+
+if (process.argv.includes('--server')) await server();
+else await driver();
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function server() {
+  const { startEmbeddedPostgres } = await import(path.join(dist, 'core/embedded-postgres.js'));
+  const { createApp } = await import(path.join(dist, 'app.js'));
+  const { loadConfig } = await import(path.join(dist, 'core/config.js'));
+  const { createLogger } = await import(path.join(dist, 'core/logger.js'));
+  const { buildReadPlan } = await import(path.join(dist, 'database/records/plan.js'));
+  const { compileRead, wrapAsJson, SqlParams, Aliases } = await import(
+    path.join(dist, 'database/records/sql.js')
+  );
+  const pg = (await import(createRequire(path.join(dist, '..', 'package.json')).resolve('pg')))
+    .default;
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-'));
+  fs.chmodSync(dir, 0o755);
+  const pgServer = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    port: await freePort(),
+    password: 'bench',
+    database: 'bench',
+    settings: { fsync: 'off', synchronous_commit: 'off' },
+  });
+  const config = {
+    ...loadConfig({
+      DATA_DIR: dir,
+      ADMIN_PASSWORD: 'bench-admin-pw',
+      JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+    }),
+    databaseUrl: pgServer.url,
+    dbPoolMax: POOL,
+    host: '127.0.0.1',
+  };
+  const app = await createApp(config, { logger: createLogger({ level: 'error', stdout: true }) });
+
+  const setup = new pg.Client({ connectionString: pgServer.url });
+  await setup.connect();
+  await setup.query(`
+    CREATE TABLE bench_authors (id serial PRIMARY KEY, name text NOT NULL);
+    CREATE TABLE bench_tags (id serial PRIMARY KEY, label text NOT NULL);
+    CREATE TABLE bench_notes (
+      id serial PRIMARY KEY,
+      owner uuid NOT NULL,
+      author_id integer REFERENCES bench_authors (id),
+      tag_id integer REFERENCES bench_tags (id),
+      body text NOT NULL,
+      score integer NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    ALTER TABLE bench_notes ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own ON bench_notes FOR ALL TO authenticated USING (owner = auth.uid());
+    INSERT INTO bench_authors (name) SELECT 'author ' || i FROM generate_series(1, 100) i;
+    INSERT INTO bench_tags (label) SELECT 'tag ' || i FROM generate_series(1, 20) i;
+  `);
+  const signUp = await app.auth.signUp(
+    { email: 'bench@example.com', password: 'bench-password' },
+    { clientType: 'mobile', byAdmin: false },
+  );
+  const { user, accessToken } = signUp.session;
+  await setup.query(
+    `INSERT INTO bench_notes (owner, author_id, tag_id, body, score)
+     SELECT $1, 1 + i % 100, 1 + i % 20, 'note ' || i, i % 1000 FROM generate_series(1, 10000) i`,
+    [user.id],
+  );
+  await setup.query('ANALYZE');
+  await setup.end();
+  await app.schemaCache.reload();
+  const kiln = await app.listen(0, '127.0.0.1');
+
+  // Baseline: the same transaction shape, hand-written SQL, no framework.
+  const pool = new pg.Pool({ connectionString: pgServer.url, max: POOL });
+  pool.on('error', () => {});
+  const claims = pg.escapeLiteral(
+    JSON.stringify({ sub: user.id, role: 'authenticated', email: user.email }),
+  );
+  const begin = `BEGIN READ ONLY; SET LOCAL ROLE authenticated; SELECT set_config('request.jwt.claims', ${claims}, true)`;
+  const queries = {
+    '/pk': `SELECT coalesce(json_agg(t), '[]')::text AS body FROM (SELECT * FROM bench_notes WHERE id = $1) t`,
+    '/embed': `SELECT coalesce(json_agg(t), '[]')::text AS body FROM (
+       SELECT n.*, json_build_object('id', a.id, 'name', a.name) AS author
+       FROM bench_notes n LEFT JOIN bench_authors a ON a.id = n.author_id WHERE n.id = $1) t`,
+  };
+  const baseline = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const client = await pool.connect();
+    try {
+      await client.query(begin);
+      const { rows } = await client.query(queries[url.pathname], [url.searchParams.get('id')]);
+      await client.query('COMMIT');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(rows[0].body);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      res.writeHead(500).end(String(err));
+    } finally {
+      client.release();
+    }
+  });
+  await new Promise((r) => baseline.listen(0, '127.0.0.1', r));
+
+  // parse + plan + SQL for a 10-filter, 2-embed query
+  const table = app.schemaCache.getTable('public', 'bench_notes');
+  const query = {
+    select: ['id,body,score,author:author_id(id,name),tag:tag_id(label)'],
+    score: ['gte.10'],
+    id: ['lt.5000'],
+    body: ['like.note*'],
+    author_id: ['in.(1,2,3,4,5)'],
+    tag_id: ['not.is.null'],
+    created_at: ['lt.2100-01-01'],
+    owner: ['not.is.null'],
+    or: ['(score.lt.500,score.gt.900)'],
+    'author.name': ['like.author*'],
+    'tag.label': ['neq.x'],
+    order: ['score.desc,id'],
+    limit: ['20'],
+  };
+  const run = () => {
+    const node = buildReadPlan(app.schemaCache, { table, query });
+    const params = new SqlParams();
+    const compiled = compileRead(node, params, new Aliases());
+    return wrapAsJson(compiled.rows, compiled.count);
+  };
+  for (let i = 0; i < 2000; i++) run();
+  const samples = [];
+  for (let i = 0; i < 20000; i++) {
+    const t0 = process.hrtime.bigint();
+    run();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, v[0]])).toString();
+  const base = [];
+  for (let i = 0; i < 20000; i++) {
+    const t0 = process.hrtime.bigint();
+    new URLSearchParams(qs).forEach(() => {});
+    base.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  base.sort((a, b) => a - b);
+
+  process.send({
+    kiln: `http://127.0.0.1:${kiln.port}`,
+    baseline: `http://127.0.0.1:${baseline.address().port}`,
+    token: accessToken,
+    micro: {
+      medianUs: samples[samples.length >> 1],
+      p99Us: samples[Math.floor(samples.length * 0.99)],
+      urlParseMedianUs: base[base.length >> 1],
+    },
+  });
+  process.on('message', async (m) => {
+    if (m !== 'stop') return;
+    await app.close();
+    await pool.end();
+    baseline.close();
+    await pgServer.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+async function driver() {
+  const autocannon = (await import('autocannon')).default;
+  const seconds = arg('seconds', 8);
+  const connections = arg('connections', 16);
+  const child = fork(fileURLToPath(import.meta.url), ['--server'], {
+    stdio: 'inherit',
+    execArgv: process.env.BENCH_PROFILE
+      ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE]
+      : [],
+  });
+  const info = await new Promise((resolve) => child.once('message', resolve));
+
+  const load = (url, headers) =>
+    new Promise((resolve, reject) => {
+      let i = 0;
+      autocannon(
+        {
+          url,
+          connections,
+          duration: seconds,
+          headers,
+          requests: [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                path: req.path.replace('ID', String(1 + (i++ % 10000))),
+              }),
+            },
+          ],
+        },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      );
+    });
+  const auth = { authorization: `Bearer ${info.token}` };
+  const scenarios = [
+    [
+      'GET by primary key (RLS on)',
+      `${info.kiln}/api/database/records/bench_notes?id=eq.ID`,
+      `${info.baseline}/pk?id=ID`,
+    ],
+    [
+      'one-level embed (to-one)',
+      `${info.kiln}/api/database/records/bench_notes?select=*,author:author_id(id,name)&id=eq.ID`,
+      `${info.baseline}/embed?id=ID`,
+    ],
+  ];
+  const rows = [];
+  for (const [name, kilnUrl, baseUrl] of scenarios) {
+    await load(baseUrl, {}); // warm both
+    await load(kilnUrl, auth);
+    const b = await load(baseUrl, {});
+    const k = await load(kilnUrl, auth);
+    if (k.non2xx || b.non2xx)
+      throw new Error(`${name}: non-2xx responses (kiln ${k.non2xx}, baseline ${b.non2xx})`);
+    rows.push({
+      name,
+      kilnRps: k.requests.average,
+      baseRps: b.requests.average,
+      kilnP99: k.latency.p99,
+      baseP99: b.latency.p99,
+    });
+  }
+  child.send('stop');
+
+  console.log(
+    `records benchmark: ${seconds}s per run, ${connections} connections, pool ${POOL}, baseline = node:http + pg, same SQL shape`,
+  );
+  console.log(
+    '| scenario | Kiln req/s | baseline req/s | ratio (target ≥ 0.5) | Kiln p99 | baseline p99 | p99 ratio (target ≤ 2) |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${Math.round(r.kilnRps)} | ${Math.round(r.baseRps)} | ${(r.kilnRps / r.baseRps).toFixed(2)} | ${r.kilnP99} ms | ${r.baseP99} ms | ${(r.kilnP99 / Math.max(r.baseP99, 1)).toFixed(2)} |`,
+    );
+  }
+  const m = info.micro;
+  console.log(
+    `parse + plan + SQL, 10 filters + 2 embeds: median ${m.medianUs.toFixed(1)} µs (target ≤ 50 µs: ${(m.medianUs / 50).toFixed(2)} of budget), p99 ${m.p99Us.toFixed(1)} µs; ` +
+      `baseline URLSearchParams parse of the same query: median ${m.urlParseMedianUs.toFixed(1)} µs (ratio ${(m.medianUs / m.urlParseMedianUs).toFixed(1)}x)`,
+  );
+}
