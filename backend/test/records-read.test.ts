@@ -330,6 +330,23 @@ table('order, limit, offset, Range, count', [
     check: (r) => expect(r.headers.get('content-range')).toBe('0-0/4'),
   },
   {
+    name: 'count=planned gives the planner estimate',
+    path: 'books?select=id&limit=1',
+    headers: { prefer: 'count=planned' },
+    status: 206,
+    check: (r) => {
+      expect(r.headers.get('content-range')).toMatch(/^0-0\/\d+$/);
+      expect(r.headers.get('preference-applied')).toBe('count=planned');
+    },
+  },
+  {
+    name: 'count=estimated is exact for small results',
+    path: 'books?select=id&published=is.true&limit=1',
+    headers: { prefer: 'count=estimated' },
+    status: 206,
+    check: (r) => expect(r.headers.get('content-range')).toBe('0-0/4'),
+  },
+  {
     name: 'offset past the end with a count is 416',
     path: 'books?select=id&offset=50',
     headers: { prefer: 'count=exact' },
@@ -469,6 +486,16 @@ table('embedding', [
     name: 'legacy rel(count)',
     path: 'authors?select=name,books!books_author_id_fkey(count)&id=eq.1',
     body: [{ name: 'Ursula K. Le Guin', books: [{ count: 2 }] }],
+  },
+  {
+    name: 'a view embeds through its base table foreign keys (to-one)',
+    path: 'published_books?select=title,author:author_id(name)&id=eq.3',
+    body: [{ title: 'Solaris', author: { name: 'Stanislaw Lem' } }],
+  },
+  {
+    name: 'a table embeds a view (to-many)',
+    path: 'authors?select=name,published_books(title)&id=eq.2',
+    body: [{ name: 'Stanislaw Lem', published_books: [{ title: 'Solaris' }] }],
   },
   {
     name: 'embed with star',

@@ -201,6 +201,37 @@ function assertMaxAffected(ctx: Ctx, count: number): void {
   }
 }
 
+/** Below this many planned rows, `count=estimated` pays for an exact count. */
+const ESTIMATE_THRESHOLD = 1000;
+
+/**
+ * `count=planned`: the planner's row estimate for the filtered rows (cheap, approximate).
+ * `count=estimated`: the estimate, or the exact count when the estimate is small.
+ */
+async function inexactCount(
+  tx: Tx,
+  mode: Preferences['count'],
+  node: ReadNode,
+  source?: string,
+): Promise<number | undefined> {
+  if (mode !== 'planned' && mode !== 'estimated') return undefined;
+  // Only the filters, with parameters of their own (the page query has more).
+  const params = new SqlParams();
+  const where = compileWhere(node, 'c0', params, new Aliases());
+  const from = `${source ?? tableRef(node.table)} AS c0${where ? ` WHERE ${where}` : ''}`;
+  const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${from}`,
+    params.values,
+  );
+  const planned = Math.round(rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows']);
+  if (mode === 'planned' || planned > ESTIMATE_THRESHOLD) return planned;
+  const exact = await tx.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${from}`,
+    params.values,
+  );
+  return Number(exact.rows[0]!.n);
+}
+
 /** Runs `fn` in the caller's transaction; honours `Prefer: tx=rollback`. */
 async function inTransaction(
   db: Database,
@@ -245,15 +276,15 @@ async function read(db: Database, cache: SchemaCache, ctx: Ctx, table: Table): P
   applyRange(ctx, node);
   const params = new SqlParams();
   const compiled = compileRead(node, params, new Aliases());
-  const wantCount = ctx.prefs.count !== undefined;
-  const sql = wrapAsJson(compiled.rows, wantCount ? compiled.count : undefined);
+  const exact = ctx.prefs.count === 'exact';
+  const sql = wrapAsJson(compiled.rows, exact ? compiled.count : undefined);
   return inTransaction(db, ctx, true, async (tx) => {
     const { rows } = await tx.query<{ page_count: number; body: string; total?: string }>(
       sql,
       params.values,
     );
     const row = rows[0]!;
-    const total = wantCount ? Number(row.total) : undefined;
+    const total = exact ? Number(row.total) : await inexactCount(tx, ctx.prefs.count, node);
     assertSingle(ctx, row.page_count);
     const offset = node.offset ?? 0;
     if (total !== undefined && offset > 0 && offset >= total && row.page_count === 0 && total > 0) {

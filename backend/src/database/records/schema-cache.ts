@@ -226,7 +226,7 @@ const KIND: Record<string, RelationKind> = {
 };
 
 async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnapshot> {
-  const [relations, columns, constraints, uniqueIndexes, functions] = await Promise.all([
+  const [relations, columns, constraints, uniqueIndexes, functions, viewRules] = await Promise.all([
     db.query<{ oid: number; schema: string; name: string; kind: string; updatable: number }>(
       `SELECT c.oid::int, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
               pg_relation_is_updatable(c.oid, true) AS updatable
@@ -236,6 +236,7 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
     ),
     db.query<{
       oid: number;
+      attnum: number;
       name: string;
       type: string;
       category: string;
@@ -245,7 +246,7 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
       generated: string;
       enum_values: string[] | null;
     }>(
-      `SELECT a.attrelid::int AS oid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+      `SELECT a.attrelid::int AS oid, a.attnum::int AS attnum, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
               t.typcategory AS category, a.attnotnull AS notnull,
               pg_get_expr(d.adbin, d.adrelid) AS default_expr, a.attidentity AS identity,
               a.attgenerated AS generated,
@@ -324,6 +325,14 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
        WHERE n.nspname = ANY($1) AND p.prokind = 'f'`,
       [schemas],
     ),
+    // Where each view column comes from (for embedding through views): the view's query
+    // tree names the origin table and column of every output column.
+    db.query<{ oid: number; action: string }>(
+      `SELECT r.ev_class::int AS oid, r.ev_action::text AS action
+       FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = ANY($1) AND c.relkind IN ('v', 'm') AND r.rulename = '_RETURN'`,
+      [schemas],
+    ),
   ]);
 
   const byOid = new Map<number, Table>();
@@ -344,7 +353,10 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
     byOid.set(r.oid, table);
     tables.set(tableKey(r.schema, r.name), table);
   }
+  const attnames = new Map<number, Map<number, string>>();
   for (const c of columns.rows) {
+    if (!attnames.has(c.oid)) attnames.set(c.oid, new Map());
+    attnames.get(c.oid)!.set(c.attnum, c.name);
     byOid.get(c.oid)?.columns.set(c.name, {
       name: c.name,
       type: c.type,
@@ -428,7 +440,11 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
   return {
     tables,
     functions: fnMap,
-    relationships: deriveRelationships(tables, foreignKeys),
+    relationships: deriveRelationships(
+      tables,
+      foreignKeys,
+      viewForeignKeys(foreignKeys, tables, byOid, attnames, viewRules.rows),
+    ),
     loadedAt: new Date(),
   };
 }
@@ -443,11 +459,90 @@ function isUnique(table: Table, columns: string[]): boolean {
   );
 }
 
-/** Direct links from foreign keys, plus many-to-many through junction tables. */
+/**
+ * Foreign keys seen through views: a view that exposes a foreign key's columns (or the columns it
+ * references) unchanged can be embedded like the table underneath.
+ */
+function viewForeignKeys(
+  fks: ForeignKey[],
+  tables: Map<string, Table>,
+  byOid: Map<number, Table>,
+  attnames: Map<number, Map<number, string>>,
+  rules: Array<{ oid: number; action: string }>,
+): ForeignKey[] {
+  // base table key → projections: the table itself, and each view column mapping base → view.
+  const projections = new Map<string, Array<{ rel: Table; map: Map<string, string> }>>();
+  const project = (base: Table, rel: Table, map: Map<string, string>) => {
+    const key = tableKey(base.schema, base.name);
+    projections.set(key, [...(projections.get(key) ?? []), { rel, map }]);
+  };
+  for (const rule of rules) {
+    const view = byOid.get(rule.oid);
+    if (!view) continue;
+    // Later target entries win: the view's own target list comes after its range table.
+    const origins = new Map<string, { table: number; attnum: number }>();
+    for (const m of rule.action.matchAll(
+      /:resname (\S+) :ressortgroupref \d+ :resorigtbl (\d+) :resorigcol (\d+)/g,
+    )) {
+      const table = Number(m[2]);
+      if (table !== 0) origins.set(m[1]!, { table, attnum: Number(m[3]) });
+    }
+    const perBase = new Map<number, Map<string, string>>();
+    for (const [viewCol, origin] of origins) {
+      if (!view.columns.has(viewCol)) continue;
+      const baseCol = attnames.get(origin.table)?.get(origin.attnum);
+      if (!baseCol) continue;
+      if (!perBase.has(origin.table)) perBase.set(origin.table, new Map());
+      perBase.get(origin.table)!.set(baseCol, viewCol);
+    }
+    for (const [baseOid, map] of perBase) {
+      const base = byOid.get(baseOid);
+      if (base) project(base, view, map);
+    }
+  }
+  const out: ForeignKey[] = [];
+  for (const fk of fks) {
+    const identity = (t: Table | undefined) =>
+      t ? [{ rel: t, map: new Map([...t.columns.keys()].map((c) => [c, c])) }] : [];
+    const child = tables.get(tableKey(fk.schema, fk.table));
+    const parent = tables.get(tableKey(fk.refSchema, fk.refTable));
+    const childSides = [
+      ...identity(child),
+      ...(projections.get(tableKey(fk.schema, fk.table)) ?? []),
+    ];
+    const parentSides = [
+      ...identity(parent),
+      ...(projections.get(tableKey(fk.refSchema, fk.refTable)) ?? []),
+    ];
+    for (const c of childSides) {
+      const columns = fk.columns.map((col) => c.map.get(col));
+      if (columns.some((col) => col === undefined)) continue;
+      for (const p of parentSides) {
+        if (c.rel === child && p.rel === parent) continue; // the real foreign key itself
+        const refColumns = fk.refColumns.map((col) => p.map.get(col));
+        if (refColumns.some((col) => col === undefined)) continue;
+        out.push({
+          name: fk.name,
+          schema: c.rel.schema,
+          table: c.rel.name,
+          columns: columns as string[],
+          refSchema: p.rel.schema,
+          refTable: p.rel.name,
+          refColumns: refColumns as string[],
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Direct links from foreign keys (and their views), plus many-to-many through junction tables. */
 function deriveRelationships(
   tables: Map<string, Table>,
-  fks: ForeignKey[],
+  baseFks: ForeignKey[],
+  viewFks: ForeignKey[],
 ): Map<string, Relationship[]> {
+  const fks = [...baseFks, ...viewFks];
   const out = new Map<string, Relationship[]>();
   const add = (r: Relationship) => {
     const key = tableKey(r.source.schema, r.source.name);
@@ -477,7 +572,7 @@ function deriveRelationships(
   }
   // Junction tables: two foreign keys whose columns are both part of the junction's key.
   const byTable = new Map<string, ForeignKey[]>();
-  for (const fk of fks) {
+  for (const fk of baseFks) {
     const key = tableKey(fk.schema, fk.table);
     byTable.set(key, [...(byTable.get(key) ?? []), fk]);
   }
