@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@insforge/sdk';
 import { fixture, startTestApp, type TestApp } from './helpers.js';
 
 /**
  * Reads through the PostgREST protocol, as scenario tables: request → status, headers, body.
  * Behaviour follows PostgREST's public documentation; the fixture is test/fixtures/library.sql.
+ * Every scenario is also sent through @insforge/sdk's HTTP transport and must answer the same.
  */
 let t: TestApp;
 beforeAll(async () => {
@@ -32,6 +34,22 @@ async function run(s: Scenario) {
   return res;
 }
 
+/** The same request through @insforge/sdk's transport (what its database module uses). */
+async function runThroughSdk(s: Scenario) {
+  const client = createClient({ baseUrl: t.baseUrl, anonKey: t.anonKey, retryCount: 0 });
+  const res = await client
+    .getHttpClient()
+    .rawFetch(`${t.baseUrl}/api/database/records/${s.path}`, {
+      method: s.method ?? 'GET',
+      headers: s.headers,
+    });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text,
+  };
+}
+
 function table(name: string, scenarios: Scenario[]) {
   describe(name, () => {
     for (const s of scenarios) {
@@ -44,6 +62,11 @@ function table(name: string, scenarios: Scenario[]) {
         }
         if ('body' in s) expect(res.body).toEqual(s.body);
         s.check?.(res);
+        const viaSdk = await runThroughSdk(s);
+        expect({ status: viaSdk.status, body: viaSdk.body }).toEqual({
+          status: res.status,
+          body: res.body,
+        });
       });
     }
   });
