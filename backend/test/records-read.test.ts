@@ -37,12 +37,10 @@ async function run(s: Scenario) {
 /** The same request through @insforge/sdk's transport (what its database module uses). */
 async function runThroughSdk(s: Scenario) {
   const client = createClient({ baseUrl: t.baseUrl, anonKey: t.anonKey, retryCount: 0 });
-  const res = await client
-    .getHttpClient()
-    .rawFetch(`${t.baseUrl}/api/database/records/${s.path}`, {
-      method: s.method ?? 'GET',
-      headers: s.headers,
-    });
+  const res = await client.getHttpClient().rawFetch(`${t.baseUrl}/api/database/records/${s.path}`, {
+    method: s.method ?? 'GET',
+    headers: s.headers,
+  });
   const text = await res.text();
   return {
     status: res.status,
