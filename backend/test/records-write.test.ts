@@ -307,6 +307,17 @@ describe('PATCH, PUT, DELETE', () => {
     expect(res.body.code).toBe('PGRST122');
   });
 
+  it('Prefer: timezone sets the session time zone for the request', async () => {
+    const res = await rec('GET', 'items?select=created_at&limit=1', undefined, {
+      prefer: 'timezone=Asia/Tokyo',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body[0].created_at).toMatch(/\+09:00$/);
+    expect(res.headers.get('preference-applied')).toBe('timezone=Asia/Tokyo');
+    const bad = await rec('GET', 'items?limit=1', undefined, { prefer: 'timezone=Mars/Olympus' });
+    expect(bad.status).toBe(400);
+  });
+
   it('reads run in a READ ONLY transaction', async () => {
     const res = await t.request('GET', '/api/database/rpc/touch_book?book=1', { token: t.anonKey });
     expect(res.status).toBe(405);

@@ -243,6 +243,7 @@ async function inTransaction(
     'request.method': ctx.req.method,
     'request.path': ctx.req.path,
     'request.headers': JSON.stringify(headersForSql(ctx.req)),
+    ...(ctx.prefs.timezone ? { timezone: ctx.prefs.timezone } : {}),
   };
   try {
     return await db.withPrincipal(
