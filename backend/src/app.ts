@@ -18,7 +18,8 @@ import {
 } from './core/http.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate, withBootstrapLock } from './core/migrate.js';
-import { KeyStore } from './core/auth/keys.js';
+import { KeyStore, ensureProjectKeys } from './core/auth/keys.js';
+import { ensureAuthenticator } from './core/authenticator.js';
 import { resolvePrincipal } from './core/auth/principal.js';
 import { TokenService } from './core/auth/tokens.js';
 import { AuthService } from './auth/service.js';
@@ -75,12 +76,23 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       stdout: config.logToStdout,
     });
 
+  const box = new SecretBox(config.encryptionKey ?? config.jwtSecret);
+  const databaseUrl = config.databaseUrl;
+  const jwtSecret = config.jwtSecret;
+  // Migrate, seed the project keys and set up the request role, one instance at a time.
+  const principalUrl = await withBootstrapLock(databaseUrl, async (client) => {
+    const applied = await migrate(client, logger);
+    if (applied.length) logger.info('applied migrations', { migrations: applied });
+    await ensureProjectKeys(client, box, { anon: config.accessAnonKey, api: config.accessApiKey });
+    return ensureAuthenticator(client, databaseUrl, jwtSecret);
+  });
+
   const db = new Database({
-    connectionString: config.databaseUrl,
+    connectionString: databaseUrl,
+    principalConnectionString: principalUrl,
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
   });
-  const box = new SecretBox(config.encryptionKey ?? config.jwtSecret);
   const keys = new KeyStore(db, box);
   const tokens = new TokenService(config.jwtSecret);
   const sessions = new SessionStore(db, config.refreshTokenTtlSeconds);
@@ -90,17 +102,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     adminEmail: config.adminEmail,
     adminPassword,
   });
-
-  try {
-    await withBootstrapLock(config.databaseUrl, async (client) => {
-      const applied = await migrate(client, logger);
-      if (applied.length) logger.info('applied migrations', { migrations: applied });
-      await keys.ensureKeys(client, { anon: config.accessAnonKey, api: config.accessApiKey });
-    });
-  } catch (err) {
-    await db.close().catch(() => undefined);
-    throw err;
-  }
 
   const schemaCache = new SchemaCache(db, config.databaseUrl, config.exposedSchemas, logger);
   try {

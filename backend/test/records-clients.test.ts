@@ -205,6 +205,31 @@ describe('row-level security through @insforge/sdk', () => {
   });
 });
 
+describe('the request role cannot be escaped', () => {
+  it('SQL that resets its role lands on a login role without privileges, not the owner', async () => {
+    const reload = t.app.schemaCache.nextReload();
+    await sql.query(`
+      CREATE FUNCTION public.escape_attempt() RETURNS jsonb LANGUAGE plpgsql AS $$
+      BEGIN
+        EXECUTE 'RESET ROLE';
+        RETURN jsonb_build_object('user', current_user, 'users', (SELECT count(*) FROM auth.users));
+      END $$`);
+    await reload;
+    const res = await t.request('POST', '/api/database/rpc/escape_attempt', {
+      token: t.anonKey,
+      body: {},
+    });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('42501');
+    expect(res.body.message).toMatch(/permission denied/);
+    const asAdmin = await t.request('POST', '/api/database/rpc/escape_attempt', {
+      token: t.apiKey,
+      body: {},
+    });
+    expect(asAdmin.status).toBe(403);
+  });
+});
+
 describe('live schema cache', () => {
   it('sees tables, columns, relationships and functions created, altered and dropped by raw SQL', async () => {
     const seen = () => t.app.schemaCache.nextReload();

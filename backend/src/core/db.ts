@@ -27,27 +27,46 @@ export interface PrincipalTxOptions {
 const ROLES: ReadonlySet<Role> = new Set(['anon', 'authenticated', 'project_admin']);
 
 export interface DatabaseOptions {
+  /** The owner connection: migrations and Kiln's own services (auth, keys…). */
   connectionString: string;
+  /**
+   * The connection requests run on (`withPrincipal`): a login role with no privileges of its
+   * own that can only switch to anon / authenticated / project_admin, so SQL that resets its
+   * role gains nothing. Defaults to `connectionString`.
+   */
+  principalConnectionString?: string;
   max: number;
   statementTimeoutMs: number;
   applicationName?: string;
 }
 
-/** The connection pool plus the transaction helpers every area uses. */
+/** The connection pools plus the transaction helpers every area uses. */
 export class Database {
   readonly pool: pg.Pool;
+  /** Where withPrincipal() transactions run (the same pool when no authenticator is set). */
+  readonly principalPool: pg.Pool;
 
   constructor(options: DatabaseOptions) {
-    this.pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.max,
-      application_name: options.applicationName ?? 'kiln',
-      ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
-      connectionTimeoutMillis: 10_000,
-      idleTimeoutMillis: 30_000,
-    });
-    // An idle client losing its connection must not crash the process.
-    this.pool.on('error', () => undefined);
+    const make = (connectionString: string, name: string) => {
+      const pool = new pg.Pool({
+        connectionString,
+        max: options.max,
+        application_name: name,
+        ...(options.statementTimeoutMs > 0
+          ? { statement_timeout: options.statementTimeoutMs }
+          : {}),
+        connectionTimeoutMillis: 10_000,
+        idleTimeoutMillis: 30_000,
+      });
+      // An idle client losing its connection must not crash the process.
+      pool.on('error', () => undefined);
+      return pool;
+    };
+    const name = options.applicationName ?? 'kiln';
+    this.pool = make(options.connectionString, name);
+    this.principalPool = options.principalConnectionString
+      ? make(options.principalConnectionString, `${name}-requests`)
+      : this.pool;
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -59,7 +78,7 @@ export class Database {
 
   /** Runs `fn` in one transaction as the connecting (system) role. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.run('BEGIN', fn);
+    return this.run(this.pool, 'BEGIN', fn);
   }
 
   /**
@@ -82,6 +101,7 @@ export class Database {
       .join(', ');
     // The role comes from a fixed set, everything else is escaped: safe as one simple query.
     return this.run(
+      this.principalPool,
       `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${principal.role}; SELECT ${sets}`,
       fn,
     );
@@ -105,10 +125,11 @@ export class Database {
 
   async close(): Promise<void> {
     await this.pool.end();
+    if (this.principalPool !== this.pool) await this.principalPool.end();
   }
 
-  private async run<T>(begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async run<T>(pool: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
     let broken: Error | undefined;
     try {
       await client.query(begin);

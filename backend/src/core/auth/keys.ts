@@ -16,6 +16,44 @@ export function looksLikeKey(kind: KeyKind, value: string): boolean {
   return FORMAT[kind].test(value);
 }
 
+/**
+ * Makes sure one active key of each kind exists. A key given in the environment becomes the
+ * active key (the previous one stops working); otherwise one is generated on first start.
+ */
+export async function ensureProjectKeys(
+  client: pg.ClientBase,
+  box: SecretBox,
+  fromEnv: Partial<Record<KeyKind, string>>,
+): Promise<void> {
+  for (const kind of ['anon', 'api'] as const) {
+    const wanted = fromEnv[kind];
+    const { rows } = await client.query<{ key_hash: Buffer }>(
+      `SELECT key_hash FROM system.api_keys WHERE kind = $1 AND expires_at IS NULL`,
+      [kind],
+    );
+    const active = rows[0];
+    if (wanted) {
+      const wantedHash = sha256(wanted);
+      if (active && crypto.timingSafeEqual(active.key_hash, wantedHash)) continue;
+      await client.query(
+        `UPDATE system.api_keys SET expires_at = now() WHERE kind = $1 AND expires_at IS NULL`,
+        [kind],
+      );
+      await client.query(
+        `INSERT INTO system.api_keys (kind, key_hash, encrypted_key) VALUES ($1, $2, $3)
+         ON CONFLICT (key_hash) DO UPDATE SET expires_at = NULL`,
+        [kind, wantedHash, box.encrypt(wanted)],
+      );
+    } else if (!active) {
+      const key = generateKey(kind);
+      await client.query(
+        `INSERT INTO system.api_keys (kind, key_hash, encrypted_key) VALUES ($1, $2, $3)`,
+        [kind, sha256(key), box.encrypt(key)],
+      );
+    }
+  }
+}
+
 interface CachedKey {
   kind: KeyKind;
   hash: Buffer;
@@ -41,44 +79,6 @@ export class KeyStore {
     private readonly db: Database,
     private readonly box: SecretBox,
   ) {}
-
-  /**
-   * Makes sure one active key of each kind exists. A key given in the environment becomes the
-   * active key (the previous one stops working); otherwise one is generated on first start.
-   */
-  async ensureKeys(
-    client: pg.ClientBase,
-    fromEnv: Partial<Record<KeyKind, string>>,
-  ): Promise<void> {
-    for (const kind of ['anon', 'api'] as const) {
-      const wanted = fromEnv[kind];
-      const { rows } = await client.query<{ key_hash: Buffer }>(
-        `SELECT key_hash FROM system.api_keys WHERE kind = $1 AND expires_at IS NULL`,
-        [kind],
-      );
-      const active = rows[0];
-      if (wanted) {
-        const wantedHash = sha256(wanted);
-        if (active && crypto.timingSafeEqual(active.key_hash, wantedHash)) continue;
-        await client.query(
-          `UPDATE system.api_keys SET expires_at = now() WHERE kind = $1 AND expires_at IS NULL`,
-          [kind],
-        );
-        await client.query(
-          `INSERT INTO system.api_keys (kind, key_hash, encrypted_key) VALUES ($1, $2, $3)
-           ON CONFLICT (key_hash) DO UPDATE SET expires_at = NULL`,
-          [kind, wantedHash, this.box.encrypt(wanted)],
-        );
-      } else if (!active) {
-        const key = generateKey(kind);
-        await client.query(
-          `INSERT INTO system.api_keys (kind, key_hash, encrypted_key) VALUES ($1, $2, $3)`,
-          [kind, sha256(key), this.box.encrypt(key)],
-        );
-      }
-    }
-    this.invalidate();
-  }
 
   /** The current key of a kind, decrypted. */
   async getActive(kind: KeyKind): Promise<string> {
