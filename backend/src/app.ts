@@ -29,6 +29,7 @@ import { metadataRoutes } from './metadata/routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
 import { SchemaCache } from './database/records/schema-cache.js';
 import { recordsRoutes } from './database/records/handler.js';
+import { databaseAdminRoutes } from './database/admin/routes.js';
 
 export interface KilnApp {
   config: Config;
@@ -135,6 +136,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
   );
   app.use(cookieParser());
+  app.use(
+    '/api/database',
+    databaseAdminRoutes(db, schemaCache, {
+      rawSqlDefaultTimeoutMs: config.rawSqlTimeoutMs,
+      rawSqlMaxTimeoutMs: config.rawSqlMaxTimeoutMs,
+      importMaxBytes: config.importMaxBytes,
+      logger,
+    }),
+  );
 
   app.use(
     '/api/auth',

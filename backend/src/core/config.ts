@@ -71,6 +71,22 @@ export const envSchema = z.object({
     z.coerce.number().int().min(0).default(30000),
   ),
 
+  RAW_SQL_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).default(60_000),
+  ),
+  RAW_SQL_MAX_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).default(600_000),
+  ),
+  IMPORT_MAX_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(100 * 1024 * 1024),
+  ),
   JWT_SECRET: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
@@ -137,6 +153,9 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** Schemas the records API serves (the first is the default profile). */
   exposedSchemas: string[];
+  rawSqlTimeoutMs: number;
+  rawSqlMaxTimeoutMs: number;
+  importMaxBytes: number;
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
   accessTokenTtlSeconds: number;
@@ -217,6 +236,9 @@ export function loadConfig(
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     exposedSchemas: e.DB_EXPOSED_SCHEMAS.split(',').map((s) => s.trim()),
+    rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,
+    rawSqlMaxTimeoutMs: e.RAW_SQL_MAX_TIMEOUT_MS,
+    importMaxBytes: e.IMPORT_MAX_BYTES,
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

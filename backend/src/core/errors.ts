@@ -9,6 +9,8 @@ export class AppError extends Error {
     public readonly code: string,
     message: string,
     public readonly nextActions?: string,
+    /** More fields for the envelope (e.g. a SQL error's position). */
+    public readonly extra?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'AppError';
@@ -16,6 +18,7 @@ export class AppError extends Error {
 }
 
 export interface ErrorEnvelope {
+  [key: string]: unknown;
   error: string;
   message: string;
   statusCode: number;
@@ -36,6 +39,8 @@ interface PgLikeError {
   code?: string;
   message: string;
   detail?: string;
+  hint?: string;
+  position?: string;
   constraint?: string;
   table?: string;
   column?: string;
@@ -51,41 +56,68 @@ function isPgError(err: unknown): err is PgLikeError {
   );
 }
 
-/** Maps a PostgreSQL error (by SQLSTATE) to an AppError. Unknown states are server errors. */
+const DUPLICATE_STATES = new Set([
+  '23505',
+  '42P07',
+  '42701',
+  '42710',
+  '42P04',
+  '42P06',
+  '42723',
+  '42712',
+]);
+
+/** Maps a PostgreSQL error (by SQLSTATE) to an AppError. Only server faults are 5xx. */
 export function appErrorFromPg(err: PgLikeError): AppError {
   const code = err.code ?? '';
   const detail = err.detail ? ` (${err.detail})` : '';
+  const extra = {
+    sqlState: code,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(err.hint ? { hint: err.hint } : {}),
+    ...(err.position ? { position: Number(err.position) } : {}),
+  };
+  const make = (status: number, kind: string, message: string) =>
+    new AppError(status, kind, message, undefined, extra);
+  if (DUPLICATE_STATES.has(code))
+    return make(
+      409,
+      'DATABASE_DUPLICATE',
+      code === '23505' ? `Duplicate value${detail}` : err.message,
+    );
   switch (code) {
-    case '23505':
-      return new AppError(409, 'DATABASE_DUPLICATE', `Duplicate value${detail}`);
     case '23503':
-      return new AppError(409, 'DATABASE_CONSTRAINT_VIOLATION', `Foreign key violation${detail}`);
+      return make(409, 'DATABASE_CONSTRAINT_VIOLATION', `Foreign key violation${detail}`);
+    case '2BP01':
+      return make(409, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
     case '23502':
-      return new AppError(400, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
     case '23514':
     case '23P01':
-      return new AppError(400, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
+      return make(400, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
     case '42501':
-      return new AppError(403, 'DATABASE_PERMISSION_DENIED', err.message);
+      return make(403, 'DATABASE_PERMISSION_DENIED', err.message);
     case '42P01':
     case '42883':
+    case '42704':
+    case '3F000':
+      return make(404, 'DATABASE_NOT_FOUND', err.message);
     case '42703':
-      return new AppError(404, 'DATABASE_NOT_FOUND', err.message);
+      return make(400, 'DATABASE_VALIDATION_ERROR', err.message);
     case '57014':
-      return new AppError(408, 'DATABASE_TIMEOUT', 'The statement took too long and was cancelled');
+      return make(408, 'DATABASE_TIMEOUT', 'The statement took too long and was cancelled');
     case '40001':
     case '40P01':
-      return new AppError(409, 'DATABASE_CONFLICT', err.message);
+      return make(409, 'DATABASE_CONFLICT', err.message);
   }
-  if (code.startsWith('22')) return new AppError(400, 'DATABASE_INVALID_PARAMETER', err.message);
-  if (
-    code.startsWith('08') ||
-    code.startsWith('28') ||
-    ['3D000', '57P01', '57P02', '57P03', '53300'].includes(code)
-  ) {
+  const cls = code.slice(0, 2);
+  if (['08', '28', '3D', '53'].includes(cls) || ['57P01', '57P02', '57P03'].includes(code)) {
     return new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now');
   }
-  return new AppError(500, 'INTERNAL_ERROR', 'An unexpected database error occurred');
+  if (cls === 'XX' || cls === '58') {
+    return new AppError(500, 'INTERNAL_ERROR', 'An unexpected database error occurred');
+  }
+  // Syntax errors, bad values, unsupported features, raised exceptions…: the request's fault.
+  return make(400, 'DATABASE_INVALID_PARAMETER', err.message);
 }
 
 function isConnectionError(err: unknown): boolean {
@@ -122,6 +154,7 @@ export function toAppError(err: unknown): AppError {
 
 export function envelope(err: AppError): ErrorEnvelope {
   return {
+    ...err.extra,
     error: err.code,
     message: err.message,
     statusCode: err.status,

@@ -883,9 +883,9 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
     send(ctx, await fn(ctx));
   };
 
-  router.use(json);
   router.all(
     '/records/:table',
+    json,
     handle(async (ctx) => {
       const table = requireTable(cache, ctx.schema, String(ctx.req.params.table));
       switch (ctx.req.method) {
@@ -907,6 +907,7 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
   );
   router.all(
     ['/rpc/:fn', '/records/rpc/:fn'],
+    json,
     handle(async (ctx) => {
       if (!['GET', 'HEAD', 'POST'].includes(ctx.req.method)) {
         throw new PgrstError(405, 'PGRST117', `Unsupported HTTP method: ${ctx.req.method}`);
