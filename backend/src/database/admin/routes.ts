@@ -157,7 +157,14 @@ export function databaseAdminRoutes(
 
   // ---- raw SQL and migrations ----------------------------------------------------------------
   router.post('/advance/rawsql', async (req, res) => {
-    res.json(await sql.rawSql(principalOf(req), rawSqlRequestSchema.parse(req.body), 'restricted'));
+    const result = await sql.rawSql(
+      principalOf(req),
+      rawSqlRequestSchema.parse(req.body),
+      'restricted',
+    );
+    // The statements may have changed the schema: the records API must see it on the next call.
+    await cache.reload();
+    res.json(result);
   });
   router.post('/advance/rawsql/unrestricted', async (req, res) => {
     const result = await sql.rawSql(

@@ -79,6 +79,18 @@ export class TablesService {
   async create(principal: Principal, input: CreateTableRequest) {
     const schema = this.schemaFor(input.schemaName);
     const table = identifier(input.tableName, 'tableName');
+    const seen = new Set<string>();
+    input.columns.forEach((c, i) => {
+      identifier(c.columnName, `columns[${i}].columnName`);
+      if (seen.has(c.columnName)) {
+        throw new AppError(
+          400,
+          'DATABASE_VALIDATION_ERROR',
+          `columns[${i}].columnName: "${c.columnName}" appears twice`,
+        );
+      }
+      seen.add(c.columnName);
+    });
     const columns: ColumnDefinition[] = [...input.columns];
     const auto: string[] = [];
     const hasPk = columns.some((c) => c.isPrimaryKey);
@@ -114,21 +126,15 @@ export class TablesService {
         'columns: at least one column is required (or autoFields: true)',
       );
     }
-    const seen = new Set<string>();
-    columns.forEach((c, i) => {
-      identifier(c.columnName, `columns[${i}].columnName`);
-      if (seen.has(c.columnName))
-        throw new AppError(
-          400,
-          'DATABASE_VALIDATION_ERROR',
-          `columns[${i}].columnName: "${c.columnName}" appears twice`,
-        );
-      seen.add(c.columnName);
-    });
 
     await this.db.withPrincipal(principal, async (tx) => {
       const defs: string[] = [];
-      for (const [i, c] of columns.entries()) defs.push(await columnSql(tx, c, `columns[${i}]`));
+      for (const c of columns) {
+        const index = input.columns.indexOf(c);
+        defs.push(
+          await columnSql(tx, c, index >= 0 ? `columns[${index}]` : `autoFields.${c.columnName}`),
+        );
+      }
       const pk = columns.filter((c) => c.isPrimaryKey).map((c) => q(c.columnName));
       if (pk.length) defs.push(`PRIMARY KEY (${pk.join(', ')})`);
       for (const [i, fk] of (input.foreignKeys ?? []).entries()) {

@@ -1,0 +1,659 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@insforge/sdk';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+let sql: pg.Client;
+beforeAll(async () => {
+  t = await startTestApp();
+  sql = new pg.Client({ connectionString: pgUrl(t.database) });
+  await sql.connect();
+});
+afterAll(async () => {
+  await sql?.end();
+  await t?.stop();
+});
+
+const admin = (method: string, path: string, body?: unknown) =>
+  t.request(method, `/api/database${path}`, { token: t.apiKey, body });
+
+describe('tables', () => {
+  it('creates a table with friendly types, auto fields, unique, defaults and a foreign key', async () => {
+    const authors = await admin('POST', '/tables', {
+      tableName: 'writers',
+      columns: [
+        { columnName: 'name', type: 'string', isNullable: false, isUnique: true },
+        { columnName: 'born', type: 'date' },
+        { columnName: 'score', type: 'float', defaultValue: '1.5' },
+      ],
+    });
+    expect(authors.status).toBe(201);
+    expect(authors.body).toMatchObject({
+      schemaName: 'public',
+      tableName: 'writers',
+      autoFields: ['id', 'created_at', 'updated_at'],
+    });
+    const cols = Object.fromEntries(
+      authors.body.columns.map((c: { columnName: string }) => [c.columnName, c]),
+    );
+    expect(cols.id).toMatchObject({
+      type: 'uuid',
+      isPrimaryKey: true,
+      defaultValue: 'gen_random_uuid()',
+    });
+    expect(cols.name).toMatchObject({ type: 'text', isNullable: false, isUnique: true });
+    expect(cols.score).toMatchObject({ type: 'double precision', defaultValue: '1.5' });
+
+    const posts = await admin('POST', '/tables', {
+      tableName: 'essays',
+      rlsEnabled: true,
+      columns: [
+        { columnName: 'title', type: 'string', isNullable: false, defaultValue: "it's untitled" },
+        { columnName: 'writer_id', type: 'uuid' },
+        { columnName: 'meta', type: 'json', defaultValue: '{}' },
+        { columnName: 'words', type: 'integer' },
+        { columnName: 'tags', type: 'text[]' },
+      ],
+      foreignKeys: [
+        {
+          referenceTable: 'writers',
+          referenceColumns: [{ sourceColumn: 'writer_id', referenceColumn: 'id' }],
+          onDelete: 'CASCADE',
+          onUpdate: 'NO ACTION',
+        },
+      ],
+    });
+    expect(posts.status).toBe(201);
+    expect(posts.body.rlsEnabled).toBe(true);
+    const schema = await admin('GET', '/tables/essays/schema');
+    expect(schema.status).toBe(200);
+    expect(schema.body).toMatchObject({ tableName: 'essays', rlsEnabled: true });
+    expect(schema.body.foreignKeys).toEqual([
+      expect.objectContaining({
+        referenceTable: 'writers',
+        referenceColumns: [{ sourceColumn: 'writer_id', referenceColumn: 'id' }],
+        onDelete: 'CASCADE',
+      }),
+    ]);
+    expect(schema.body.triggers.map((tr: { triggerName: string }) => tr.triggerName)).toContain(
+      'essays_touch_updated_at',
+    );
+    expect(
+      schema.body.columns.find((c: { columnName: string }) => c.columnName === 'title')
+        .defaultValue,
+    ).toBe("'it''s untitled'::text");
+
+    const list = await admin('GET', '/tables');
+    expect(list.body.map((x: { tableName: string }) => x.tableName)).toEqual(
+      expect.arrayContaining(['writers', 'essays']),
+    );
+  });
+
+  it('round trip: create → insert through @insforge/sdk → alter → the records API sees the new column at once', async () => {
+    await admin('POST', '/tables', {
+      tableName: 'gizmos',
+      columns: [{ columnName: 'label', type: 'string' }],
+    });
+    const db = createClient({ baseUrl: t.baseUrl, anonKey: t.anonKey, retryCount: 0 }).database;
+    const inserted = await db
+      .from('gizmos')
+      .insert({ label: 'first' })
+      .select('id, label, created_at');
+    expect(inserted.error).toBeNull();
+    expect(inserted.data?.[0]).toMatchObject({ label: 'first' });
+
+    const altered = await admin('PATCH', '/tables/gizmos/schema', {
+      addColumns: [{ columnName: 'weight', type: 'integer', defaultValue: '7' }],
+      updateColumns: [{ columnName: 'label', newColumnName: 'name', isNullable: false }],
+      addIndexes: [{ columns: ['weight'] }],
+    });
+    expect(altered.status).toBe(200);
+    expect(altered.body.operations).toEqual([
+      'added column weight',
+      'label refuses nulls',
+      'renamed label to name',
+      'added index on (weight)',
+    ]);
+
+    const read = await db.from('gizmos').select('name, weight');
+    expect(read.error).toBeNull();
+    expect(read.data).toEqual([{ name: 'first', weight: 7 }]);
+
+    // updated_at moves on update (the trigger Kiln adds).
+    const before = inserted.data![0]!.created_at as string;
+    await new Promise((r) => setTimeout(r, 20));
+    const updated = await db
+      .from('gizmos')
+      .update({ weight: 8 })
+      .eq('name', 'first')
+      .select('created_at, updated_at')
+      .single();
+    expect(updated.data!.created_at).toBe(before);
+    expect(Date.parse(updated.data!.updated_at as string)).toBeGreaterThan(Date.parse(before));
+
+    const renamed = await admin('PATCH', '/tables/gizmos/schema', {
+      renameTable: { newTableName: 'widgets' },
+      rlsEnabled: true,
+    });
+    expect(renamed.body).toMatchObject({
+      tableName: 'widgets',
+      operations: ['RLS enabled', 'renamed table to widgets'],
+    });
+    expect((await db.from('gizmos').select()).error?.code).toBe('PGRST205');
+    // RLS on and no policy: anon sees nothing.
+    expect((await db.from('widgets').select()).data).toEqual([]);
+  });
+
+  it('changes types, defaults, uniqueness and foreign keys', async () => {
+    await admin('POST', '/tables', {
+      tableName: 'shelves',
+      columns: [
+        { columnName: 'code', type: 'string' },
+        { columnName: 'capacity', type: 'string' },
+      ],
+    });
+    await sql.query(`INSERT INTO shelves (code, capacity) VALUES ('A', '10'), ('B', '20')`);
+    const res = await admin('PATCH', '/tables/shelves/schema', {
+      updateColumns: [
+        { columnName: 'capacity', type: 'integer', defaultValue: '5' },
+        { columnName: 'code', isUnique: true },
+      ],
+      addColumns: [{ columnName: 'writer_id', type: 'uuid' }],
+      addForeignKeys: [
+        {
+          constraintName: 'shelves_writer_fk',
+          referenceTable: 'writers',
+          referenceColumns: [{ sourceColumn: 'writer_id', referenceColumn: 'id' }],
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const schema = await admin('GET', '/tables/shelves/schema');
+    const capacity = schema.body.columns.find(
+      (c: { columnName: string }) => c.columnName === 'capacity',
+    );
+    expect(capacity).toMatchObject({ type: 'integer', defaultValue: '5' });
+    expect(
+      schema.body.columns.find((c: { columnName: string }) => c.columnName === 'code').isUnique,
+    ).toBe(true);
+    expect((await sql.query('SELECT sum(capacity)::int AS s FROM shelves')).rows[0].s).toBe(30);
+    const dropped = await admin('PATCH', '/tables/shelves/schema', {
+      dropForeignKeys: ['shelves_writer_fk'],
+      dropColumns: ['writer_id'],
+    });
+    expect(dropped.body.operations).toEqual([
+      'dropped foreign key shelves_writer_fk',
+      'dropped column writer_id',
+    ]);
+  });
+
+  it('refuses bad definitions with 400 naming the field, duplicates with 409, and applies nothing half-way', async () => {
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ tableName: 'bad name', columns: [] }, 400, /tableName/],
+      [{ tableName: 'select', columns: [] }, 400, /tableName: "select" is a reserved name/],
+      [{ tableName: 'x'.repeat(200), columns: [] }, 400, /tableName: .* longer than 63/],
+      [{ tableName: 't1"; drop table writers; --', columns: [] }, 400, /tableName/],
+      [{ tableName: 'tëst', columns: [] }, 400, /tableName/],
+      [
+        { tableName: 'ok1', columns: [{ columnName: 'a;b', type: 'string' }] },
+        400,
+        /columns\[0\]\.columnName/,
+      ],
+      [
+        { tableName: 'ok2', columns: [{ columnName: 'a', type: 'nosuchtype' }] },
+        400,
+        /columns\[0\]\.type: unknown type "nosuchtype"/,
+      ],
+      [
+        { tableName: 'ok3', columns: [{ columnName: 'a', type: 'text; drop table writers' }] },
+        400,
+        /columns\[0\]\.type/,
+      ],
+      [
+        {
+          tableName: 'ok4',
+          columns: [
+            { columnName: 'a', type: 'string' },
+            { columnName: 'a', type: 'string' },
+          ],
+        },
+        400,
+        /columns\[1\]\.columnName: "a" appears twice/,
+      ],
+      [
+        {
+          tableName: 'ok5',
+          columns: [{ columnName: 'w', type: 'uuid' }],
+          foreignKeys: [
+            {
+              referenceTable: 'writers',
+              referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'nope' }],
+            },
+          ],
+        },
+        400,
+        /foreignKeys\[0\]\.referenceColumns\[0\]\.referenceColumn: column "nope" does not exist in "writers"/,
+      ],
+      [
+        {
+          tableName: 'ok6',
+          columns: [{ columnName: 'w', type: 'uuid' }],
+          foreignKeys: [
+            {
+              referenceTable: 'ghosts',
+              referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'id' }],
+            },
+          ],
+        },
+        400,
+        /foreignKeys\[0\]\.referenceTable: table "public\.ghosts" does not exist/,
+      ],
+      [
+        {
+          tableName: 'ok7',
+          columns: [{ columnName: 'w', type: 'string' }],
+          foreignKeys: [
+            {
+              referenceTable: 'writers',
+              referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'id' }],
+            },
+          ],
+        },
+        400,
+        /foreign key|incompatible/i,
+      ],
+      [
+        { tableName: 'writers', columns: [{ columnName: 'a', type: 'string' }] },
+        409,
+        /already exists/,
+      ],
+      [{ columns: [] }, 400, /tableName/],
+      [{ tableName: 'ok8', columns: 'nope' }, 400, /columns/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await admin('POST', '/tables', body);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status);
+      expect(res.body.message, JSON.stringify(body).slice(0, 80)).toMatch(message);
+    }
+    const { rows } = await sql.query(
+      `SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'ok%' AND relkind = 'r'`,
+    );
+    expect(rows[0].n).toBe(0);
+
+    // A failing step in an alter leaves the earlier steps undone.
+    const half = await admin('PATCH', '/tables/writers/schema', {
+      addColumns: [{ columnName: 'nickname', type: 'string' }],
+      updateColumns: [{ columnName: 'nope', type: 'integer' }],
+    });
+    expect(half.status).toBe(400);
+    expect(
+      (await admin('GET', '/tables/writers/schema')).body.columns.map(
+        (c: { columnName: string }) => c.columnName,
+      ),
+    ).not.toContain('nickname');
+    const dupCol = await admin('PATCH', '/tables/writers/schema', {
+      addColumns: [{ columnName: 'name', type: 'string' }],
+    });
+    expect(dupCol.status).toBe(409);
+    const unknownKey = await admin('PATCH', '/tables/writers/schema', { bogus: true });
+    expect(unknownKey.status).toBe(400);
+    const missing = await admin('PATCH', '/tables/ghosts/schema', { rlsEnabled: true });
+    expect(missing.status).toBe(404);
+  });
+
+  it('refuses to drop a table others depend on unless cascade is asked', async () => {
+    await admin('POST', '/tables', { tableName: 'parents', columns: [] });
+    await admin('POST', '/tables', {
+      tableName: 'children',
+      columns: [{ columnName: 'parent_id', type: 'uuid' }],
+      foreignKeys: [
+        {
+          referenceTable: 'parents',
+          referenceColumns: [{ sourceColumn: 'parent_id', referenceColumn: 'id' }],
+        },
+      ],
+    });
+    const refused = await admin('DELETE', '/tables/parents');
+    expect(refused.status).toBe(409);
+    expect(refused.body.nextActions).toMatch(/cascade=true/);
+    const ok = await admin('DELETE', '/tables/parents?cascade=true');
+    expect(ok.status).toBe(200);
+    expect((await admin('DELETE', '/tables/parents')).status).toBe(404);
+    expect(
+      (await t.request('GET', '/api/database/records/parents', { token: t.anonKey })).status,
+    ).toBe(404);
+  });
+
+  it('is for admins only', async () => {
+    const { accessToken } = await t.signUpUser();
+    for (const [method, path] of [
+      ['GET', '/tables'],
+      ['POST', '/tables'],
+      ['GET', '/schemas'],
+      ['POST', '/advance/rawsql'],
+      ['GET', '/migrations'],
+      ['POST', '/advance/export'],
+    ]) {
+      const body = method === 'GET' ? undefined : {};
+      expect(
+        (await t.request(method!, `/api/database${path}`, { token: accessToken, body })).status,
+        path,
+      ).toBe(403);
+      expect(
+        (await t.request(method!, `/api/database${path}`, { token: t.anonKey, body })).status,
+        path,
+      ).toBe(403);
+      expect((await t.request(method!, `/api/database${path}`, { body })).status, path).toBe(401);
+    }
+  });
+});
+
+describe('introspection and policies', () => {
+  it('lists schemas, functions, indexes, triggers, views, enums, extensions, roles and grants', async () => {
+    await sql.query(`CREATE TYPE public.colour AS ENUM ('red', 'green'); CREATE VIEW public.writer_names AS SELECT name FROM public.writers;
+      CREATE FUNCTION public.double_it(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x * 2 $$;`);
+    const schemas = (await admin('GET', '/schemas')).body;
+    expect(schemas).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'public', isExposed: true, isProtected: false }),
+        expect.objectContaining({ name: 'auth', isProtected: true }),
+      ]),
+    );
+    expect((await admin('GET', '/functions')).body).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          functionName: 'double_it',
+          arguments: 'x integer',
+          volatility: 'immutable',
+        }),
+      ]),
+    );
+    expect(
+      (await admin('GET', '/indexes?table=writers')).body.some(
+        (i: { isPrimary: boolean }) => i.isPrimary,
+      ),
+    ).toBe(true);
+    expect((await admin('GET', '/triggers?table=writers')).body[0]).toMatchObject({
+      triggerName: 'writers_touch_updated_at',
+      actionTiming: 'BEFORE',
+      eventManipulation: 'UPDATE',
+    });
+    expect((await admin('GET', '/views')).body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ viewName: 'writer_names' })]),
+    );
+    expect((await admin('GET', '/enums')).body).toEqual(
+      expect.arrayContaining([
+        { schemaName: 'public', enumName: 'colour', values: ['red', 'green'] },
+      ]),
+    );
+    expect(
+      (await admin('GET', '/extensions')).body.find((e: { name: string }) => e.name === 'plpgsql'),
+    ).toMatchObject({ installed: true });
+    expect(
+      (await admin('GET', '/roles')).body.map((r: { roleName: string }) => r.roleName),
+    ).toEqual(expect.arrayContaining(['anon', 'authenticated', 'project_admin']));
+    expect(
+      (await admin('GET', '/grants?table=writers')).body.map((g: { grantee: string }) => g.grantee),
+    ).toEqual(expect.arrayContaining(['anon', 'authenticated']));
+    expect((await admin('GET', '/functions?schema=auth')).status).toBe(400);
+  });
+
+  it('creates, alters and drops RLS policies that the records API then obeys', async () => {
+    await admin('POST', '/tables', {
+      tableName: 'diary',
+      rlsEnabled: true,
+      columns: [
+        { columnName: 'owner', type: 'uuid', defaultValue: 'auth.uid()' },
+        { columnName: 'text', type: 'string' },
+      ],
+    });
+    const created = await admin('POST', '/policies', {
+      tableName: 'diary',
+      policyName: 'own_rows',
+      command: 'ALL',
+      roles: ['authenticated'],
+      using: 'owner = auth.uid()',
+      withCheck: 'owner = auth.uid()',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      policyName: 'own_rows',
+      cmd: 'ALL',
+      roles: ['authenticated'],
+      qual: '(owner = auth.uid())',
+    });
+
+    const alice = await t.signUpUser();
+    const bob = await t.signUpUser();
+    expect((await alice.client.database.from('diary').insert({ text: 'mine' })).error).toBeNull();
+    expect((await bob.client.database.from('diary').select('text')).data).toEqual([]);
+    expect((await alice.client.database.from('diary').select('text')).data).toEqual([
+      { text: 'mine' },
+    ]);
+
+    const altered = await t.request('PATCH', '/api/database/policies/diary/own_rows', {
+      token: t.apiKey,
+      body: { using: 'true', newPolicyName: 'everyone_reads' },
+    });
+    expect(altered.status).toBe(200);
+    expect(altered.body).toMatchObject({ policyName: 'everyone_reads', qual: 'true' });
+    expect((await bob.client.database.from('diary').select('text')).data).toEqual([
+      { text: 'mine' },
+    ]);
+
+    expect((await admin('GET', '/policies?table=diary')).body).toHaveLength(1);
+    const bad = await admin('POST', '/policies', {
+      tableName: 'diary',
+      policyName: 'broken',
+      using: 'this is not sql',
+    });
+    expect(bad.status).toBe(400);
+    const badRole = await admin('POST', '/policies', {
+      tableName: 'diary',
+      policyName: 'p2',
+      roles: ['postgres'],
+      using: 'true',
+    });
+    expect(badRole.status).toBe(400);
+    expect(
+      (
+        await t.request('DELETE', '/api/database/policies/diary/everyone_reads', {
+          token: t.apiKey,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await bob.client.database.from('diary').select('text')).data).toEqual([]);
+    expect(
+      (
+        await t.request('DELETE', '/api/database/policies/diary/everyone_reads', {
+          token: t.apiKey,
+        })
+      ).status,
+    ).toBe(404);
+  });
+});
+
+describe('raw SQL', () => {
+  it('runs several statements and returns rows, fields with types, counts and notices', async () => {
+    const res = await admin('POST', '/advance/rawsql', {
+      query: `CREATE TABLE public.tally (n int); INSERT INTO public.tally SELECT generate_series(1, 3); DO $$ BEGIN RAISE NOTICE 'hello %', 42; END $$; SELECT n, n::text AS label FROM public.tally ORDER BY n`,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.rows).toEqual([
+      { n: 1, label: '1' },
+      { n: 2, label: '2' },
+      { n: 3, label: '3' },
+    ]);
+    expect(res.body.fields).toEqual([
+      { name: 'n', dataTypeID: 23, dataType: 'integer' },
+      { name: 'label', dataTypeID: 25, dataType: 'text' },
+    ]);
+    expect(
+      res.body.statements.map((s: { command: string; rowCount: number }) => [
+        s.command,
+        s.rowCount,
+      ]),
+    ).toEqual([
+      ['CREATE', null],
+      ['INSERT', 3],
+      ['DO', null],
+      ['SELECT', 3],
+    ]);
+    expect(res.body.notices).toEqual([{ severity: 'NOTICE', message: 'hello 42' }]);
+    // The records API sees the table at once.
+    expect(
+      (
+        await t.request('GET', '/api/database/records/tally?select=n&order=n.desc&limit=1', {
+          token: t.anonKey,
+        })
+      ).body,
+    ).toEqual([{ n: 3 }]);
+  });
+
+  it('binds params for a single statement', async () => {
+    const res = await admin('POST', '/advance/rawsql', {
+      query: 'SELECT $1::int + $2::int AS sum, $3::text AS s',
+      params: [2, 3, "o'hara"],
+    });
+    expect(res.body.rows).toEqual([{ sum: 5, s: "o'hara" }]);
+  });
+
+  it('answers SQL errors with 400 and the position, and keeps nothing of a failed batch', async () => {
+    const res = await admin('POST', '/advance/rawsql', {
+      query: 'CREATE TABLE public.half (a int); SELEC 1',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      error: 'DATABASE_INVALID_PARAMETER',
+      sqlState: '42601',
+      position: expect.any(Number),
+    });
+    expect(res.body.message).toMatch(/syntax error/);
+    expect((await sql.query(`SELECT to_regclass('public.half') AS t`)).rows[0].t).toBeNull();
+  });
+
+  it('restricted mode keeps Kiln’s schemas out of reach, even after RESET ROLE', async () => {
+    for (const query of [
+      'SELECT * FROM auth.users',
+      'SELECT * FROM system.api_keys',
+      'RESET ROLE; SELECT * FROM auth.users',
+      'SET ROLE postgres',
+      'DROP TABLE auth.users',
+      'ALTER TABLE auth.users ADD COLUMN x int',
+      'CREATE TABLE system.evil (a int)',
+    ]) {
+      const res = await admin('POST', '/advance/rawsql', { query });
+      expect(res.status, query).toBeGreaterThanOrEqual(400);
+      expect(res.status, query).toBeLessThan(500);
+    }
+    const denied = await admin('POST', '/advance/rawsql', {
+      query: 'SELECT * FROM system.api_keys',
+    });
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toMatch(/Restricted mode/);
+    expect(denied.body.nextActions).toMatch(/unrestricted/);
+  });
+
+  it('unrestricted mode runs as the owner', async () => {
+    const res = await admin('POST', '/advance/rawsql/unrestricted', {
+      query: 'SELECT count(*)::int AS n FROM auth.users',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.mode).toBe('unrestricted');
+    expect(typeof res.body.rows[0].n).toBe('number');
+  });
+
+  it('stops long statements at the timeout with a 4xx', async () => {
+    const res = await admin('POST', '/advance/rawsql', {
+      query: 'SELECT pg_sleep(5)',
+      timeoutMs: 200,
+    });
+    expect(res.status).toBe(408);
+    expect(res.body.error).toBe('DATABASE_TIMEOUT');
+  });
+});
+
+describe('migrations', () => {
+  it('applies in one transaction, records a checksum, refuses duplicates, and dry-runs without changing anything', async () => {
+    const dry = await admin('POST', '/migrations/dry-run', {
+      version: '0001',
+      name: 'create things',
+      sql: 'CREATE TABLE public.things (id serial PRIMARY KEY, name text); ALTER TABLE public.writers ADD COLUMN motto text;',
+    });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, applied: false });
+    expect(dry.body.changes).toMatchObject({
+      createdTables: ['public.things'],
+      addedColumns: ['public.writers.motto text'],
+    });
+    expect((await sql.query(`SELECT to_regclass('public.things') AS t`)).rows[0].t).toBeNull();
+
+    const applied = await admin('POST', '/migrations', {
+      version: '0001',
+      name: 'create things',
+      statements: [
+        'CREATE TABLE public.things (id serial PRIMARY KEY, name text)',
+        "INSERT INTO public.things (name) VALUES ('a'), ('b')",
+      ],
+    });
+    expect(applied.status).toBe(201);
+    expect(applied.body).toMatchObject({
+      applied: true,
+      checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(applied.body.statements).toEqual([
+      { command: 'CREATE', rowCount: null },
+      { command: 'INSERT', rowCount: 2 },
+    ]);
+    expect(
+      (
+        await t.request('GET', '/api/database/records/things?select=name&order=id', {
+          token: t.anonKey,
+        })
+      ).body,
+    ).toEqual([{ name: 'a' }, { name: 'b' }]);
+
+    const dup = await admin('POST', '/migrations', {
+      version: '0001',
+      name: 'again',
+      sql: 'SELECT 1',
+    });
+    expect(dup.status).toBe(409);
+    const list = await admin('GET', '/migrations');
+    expect(list.body.data).toEqual([
+      expect.objectContaining({ version: '0001', name: 'create things' }),
+    ]);
+
+    const failing = await admin('POST', '/migrations', {
+      version: '0002',
+      name: 'broken',
+      sql: 'CREATE TABLE public.more (a int); INSERT INTO public.nope VALUES (1)',
+    });
+    expect(failing.status).toBe(404);
+    expect((await sql.query(`SELECT to_regclass('public.more') AS t`)).rows[0].t).toBeNull();
+    expect((await admin('GET', '/migrations')).body.data).toHaveLength(1);
+
+    expect(
+      (await admin('POST', '/migrations', { version: 'v3', name: 'x', sql: 'SELECT 1' })).status,
+    ).toBe(400);
+    expect(
+      (
+        await admin('POST', '/migrations', {
+          version: '0003',
+          name: 'x',
+          sql: 'COMMIT; DROP TABLE things',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await admin('POST', '/migrations', {
+          version: '0004',
+          name: 'x',
+          sql: 'SELECT * FROM auth.users',
+        })
+      ).status,
+    ).toBe(403);
+  });
+});
