@@ -59,7 +59,7 @@ export function readMultipart<T>(
     const fields: Record<string, string> = {};
     let work: Promise<T> | undefined;
     let filename = '';
-    let size = 0;
+    let fileStream: (Readable & { bytesRead?: number }) | undefined;
     let failed = false;
     const fail = (err: unknown) => {
       if (failed) return;
@@ -77,7 +77,8 @@ export function readMultipart<T>(
         return;
       }
       filename = info.filename ?? 'upload';
-      stream.on('data', (chunk: Buffer) => (size += chunk.length));
+      // Not a 'data' listener: that would start the stream flowing before the consumer reads.
+      fileStream = stream as Readable & { bytesRead?: number };
       stream.on('limit', () =>
         fail(new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than ${maxBytes} bytes`)),
       );
@@ -106,7 +107,10 @@ export function readMultipart<T>(
         fail(new AppError(400, 'DATABASE_INVALID_PARAMETER', 'file: a "file" part is required'));
         return;
       }
-      work.then((result) => resolve({ result, fields, filename, size }), fail);
+      work.then(
+        (result) => resolve({ result, fields, filename, size: fileStream?.bytesRead ?? 0 }),
+        fail,
+      );
     });
     req.pipe(bb);
   });
