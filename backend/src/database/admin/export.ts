@@ -2,7 +2,6 @@
  * Export of schema and/or data as SQL or JSON, streamed: rows come from a server-side cursor in
  * batches and are written as the response drains, so memory stays flat however big the table.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import QueryStream from 'pg-query-stream';
 import type { ExportRequest } from '@kiln/shared-schemas';
@@ -24,12 +23,20 @@ const CURSOR_BATCH = 1000;
 
 async function write(out: Writable, chunk: string): Promise<void> {
   if (out.destroyed) throw new ExportAborted();
-  if (!out.write(chunk)) {
-    await Promise.race([
-      once(out, 'drain'),
-      once(out, 'close').then(() => Promise.reject(new ExportAborted())),
-    ]);
-  }
+  if (out.write(chunk)) return;
+  // Wait for the client to catch up (or to go away), leaving no listener behind.
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new ExportAborted());
+    out.on('drain', onDrain);
+    out.on('close', onClose);
+  });
 }
 
 class ExportAborted extends Error {}
