@@ -27,6 +27,7 @@ import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
+import { openApiDocument } from './docs/openapi.js';
 import { SchemaCache } from './database/records/schema-cache.js';
 import { recordsRoutes } from './database/records/handler.js';
 import { databaseAdminRoutes } from './database/admin/routes.js';
@@ -155,11 +156,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   app.use(
     '/api/metadata',
-    metadataRoutes(db, keys, auth, {
+    metadataRoutes(db, keys, auth, schemaCache, {
       version: config.version,
       defaultGraceSeconds: config.keyRotationGraceSeconds,
     }),
   );
+  app.get('/api/docs', (_req, res) => {
+    res.json(openApiDocument(config.version, config.apiBaseUrl));
+  });
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
   app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));

@@ -657,3 +657,61 @@ describe('migrations', () => {
     ).toBe(403);
   });
 });
+
+describe('metadata and docs', () => {
+  it('describes the project as JSON and as Markdown', async () => {
+    const json = await t.request('GET', '/api/metadata', { token: t.apiKey });
+    expect(json.status).toBe(200);
+    const writers = json.body.database.tables.find(
+      (x: { tableName: string }) => x.tableName === 'writers',
+    );
+    expect(writers).toMatchObject({ schemaName: 'public', kind: 'table', primaryKey: ['id'] });
+    expect(writers.columns.map((c: { columnName: string }) => c.columnName)).toEqual(
+      expect.arrayContaining(['id', 'name', 'created_at']),
+    );
+    const essays = json.body.database.tables.find(
+      (x: { tableName: string }) => x.tableName === 'essays',
+    );
+    expect(essays.relationships).toEqual(
+      expect.arrayContaining([
+        { name: 'writers', cardinality: 'm2o', via: 'essays_writer_id_fkey' },
+      ]),
+    );
+    expect(
+      json.body.database.functions.map((f: { functionName: string }) => f.functionName),
+    ).toContain('double_it');
+
+    const md = await t.request('GET', '/api/metadata?format=markdown', { token: t.apiKey });
+    expect(md.status).toBe(200);
+    expect(md.headers.get('content-type')).toMatch(/text\/markdown/);
+    expect(md.body).toContain('### public.writers');
+    expect(md.body).toContain('| name | text | no |');
+    expect(md.body).toContain('`public.double_it(x integer)` → integer');
+    const viaAccept = await t.request('GET', '/api/metadata', {
+      token: t.apiKey,
+      headers: { accept: 'text/markdown' },
+    });
+    expect(viaAccept.body).toContain('# Kiln project');
+    expect((await t.request('GET', '/api/metadata', { token: t.anonKey })).status).toBe(403);
+  });
+
+  it('serves an OpenAPI 3.1 document generated from the request schemas', async () => {
+    const res = await t.request('GET', '/api/docs');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const create = res.body.paths['/api/database/tables'].post;
+    expect(create.requestBody.content['application/json'].schema.properties).toHaveProperty(
+      'tableName',
+    );
+    expect(
+      create.requestBody.content['application/json'].schema.properties.columns.items.properties,
+    ).toHaveProperty('columnName');
+    expect(
+      res.body.paths['/api/database/records/{table}'].get.parameters.map(
+        (p: { name: string }) => p.name,
+      ),
+    ).toEqual(expect.arrayContaining(['table', 'select', 'Prefer']));
+    expect(res.body.paths['/api/auth/sessions'].post.security).toEqual([]);
+    expect(Object.keys(res.body.paths).length).toBeGreaterThanOrEqual(40);
+  });
+});

@@ -4,6 +4,8 @@ import type { Database } from '../core/db.js';
 import type { KeyKind, KeyStore } from '../core/auth/keys.js';
 import { requireAdmin } from '../core/auth/principal.js';
 import type { AuthService } from '../auth/service.js';
+import type { SchemaCache } from '../database/records/schema-cache.js';
+import { describeProject, toMarkdown } from './describe.js';
 
 export interface MetadataRoutesOptions {
   version: string;
@@ -15,32 +17,23 @@ export function metadataRoutes(
   db: Database,
   keys: KeyStore,
   auth: AuthService,
+  cache: SchemaCache,
   options: MetadataRoutesOptions,
 ): Router {
   const router = Router();
   router.use(requireAdmin);
 
-  router.get('/', async (_req, res) => {
-    const [config, tables, size] = await Promise.all([
-      auth.getConfig(),
-      db.query<{ table_name: string; record_count: number }>(
-        `SELECT c.relname AS table_name, greatest(c.reltuples, 0)::bigint::int AS record_count
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname`,
-      ),
-      db.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes'),
-    ]);
-    const { createdAt: _c, updatedAt: _u, ...authConfig } = config;
-    res.json({
-      auth: { oAuthProviders: [], customOAuthProviders: [], ...authConfig },
-      database: {
-        tables: tables.rows.map((t) => ({ tableName: t.table_name, recordCount: t.record_count })),
-        totalSizeInGB: Number(size.rows[0]?.bytes ?? 0) / 1024 ** 3,
-      },
-      storage: { buckets: [], totalSizeInGB: 0 },
-      functions: [],
-      version: options.version,
-    });
+  router.get('/', async (req, res) => {
+    const metadata = await describeProject(db, cache, auth, options.version);
+    const wantsMarkdown =
+      req.query.format === 'markdown' ||
+      (req.query.format === undefined &&
+        req.accepts(['application/json', 'text/markdown']) === 'text/markdown');
+    if (wantsMarkdown) {
+      res.type('text/markdown; charset=utf-8').send(toMarkdown(metadata));
+      return;
+    }
+    res.json(metadata);
   });
 
   const keyRoutes = (kind: KeyKind, path: string, field: 'apiKey' | 'anonKey') => {
