@@ -28,6 +28,11 @@ import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
 import { openApiDocument } from './docs/openapi.js';
+import { StorageService } from './storage/service.js';
+import { storageRoutes } from './storage/routes.js';
+import { LocalStorageProvider } from './storage/providers/local.js';
+import { S3StorageProvider } from './storage/providers/s3.js';
+import type { StorageProvider } from './storage/providers/provider.js';
 import { SchemaCache } from './database/records/schema-cache.js';
 import { recordsRoutes } from './database/records/handler.js';
 import { databaseAdminRoutes } from './database/admin/routes.js';
@@ -40,6 +45,7 @@ export interface KilnApp {
   auth: AuthService;
   /** Tables, relationships and functions of the exposed schemas (reloads itself on DDL). */
   schemaCache: SchemaCache;
+  storage: StorageService;
   /** The Express application (also usable without listening, e.g. behind another server). */
   handler: express.Express;
   server: http.Server;
@@ -114,6 +120,32 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     throw err;
   }
 
+  const provider: StorageProvider = config.s3
+    ? new S3StorageProvider(config.s3)
+    : new LocalStorageProvider(path.join(config.dataDir, 'storage'));
+  const storage = new StorageService(
+    db,
+    provider,
+    {
+      apiBaseUrl: () => config.apiBaseUrl,
+      maxFileSize: config.maxFileSize,
+      signingSecret: config.jwtSecret,
+      presignedUploadExpirySeconds: config.storageUploadUrlExpirySeconds,
+    },
+    logger,
+  );
+  // Bytes nobody refers to (a crash mid-upload): a local DATA_DIR belongs to this process alone,
+  // so everything unreferenced goes at start; shared S3 keeps an hour's grace for other instances.
+  await storage
+    .sweep(provider.kind === 'local' ? 0 : 3600_000)
+    .catch((err: unknown) => logger.warn('storage sweep failed', { error: String(err) }));
+  const sweeper = setInterval(() => {
+    storage
+      .sweep(3600_000)
+      .catch((err: unknown) => logger.warn('storage sweep failed', { error: String(err) }));
+  }, 3600_000);
+  sweeper.unref();
+
   const state: HealthState = { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
@@ -164,6 +196,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.get('/api/docs', (_req, res) => {
     res.json(openApiDocument(config.version, config.apiBaseUrl));
   });
+  app.use('/api/storage', storageRoutes(storage));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
   app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));
@@ -203,6 +236,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
       clearTimeout(force);
+      clearInterval(sweeper);
+      await provider.close?.();
       await schemaCache.close();
       await db.close();
     })());
@@ -214,6 +249,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     keys,
     auth,
     schemaCache,
+    storage,
     handler: app,
     server,
     listen: (port = config.port, host = config.host) =>

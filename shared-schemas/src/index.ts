@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './auth.js';
 export * from './metadata.js';
 export * from './database.js';
+export * from './storage.js';

@@ -87,6 +87,31 @@ export const envSchema = z.object({
       .min(1)
       .default(100 * 1024 * 1024),
   ),
+  MAX_FILE_SIZE: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(50 * 1024 * 1024),
+  ),
+  S3_BUCKET: optionalString,
+  S3_REGION: optionalString,
+  S3_ENDPOINT_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._/-]*$/, 'must be a plain key prefix')
+      .default(''),
+  ),
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_REGION: optionalString,
+  STORAGE_UPLOAD_URL_EXPIRY_SECONDS: seconds(3600),
   JWT_SECRET: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
@@ -156,6 +181,20 @@ export interface Config {
   rawSqlTimeoutMs: number;
   rawSqlMaxTimeoutMs: number;
   importMaxBytes: number;
+  maxFileSize: number;
+  /** Set when S3_BUCKET is: files go to S3 instead of DATA_DIR/storage. */
+  s3:
+    | {
+        bucket: string;
+        region: string;
+        endpoint?: string;
+        forcePathStyle: boolean;
+        accessKeyId?: string;
+        secretAccessKey?: string;
+        prefix: string;
+      }
+    | undefined;
+  storageUploadUrlExpirySeconds: number;
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
   accessTokenTtlSeconds: number;
@@ -239,6 +278,23 @@ export function loadConfig(
     rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,
     rawSqlMaxTimeoutMs: e.RAW_SQL_MAX_TIMEOUT_MS,
     importMaxBytes: e.IMPORT_MAX_BYTES,
+    maxFileSize: e.MAX_FILE_SIZE,
+    s3: e.S3_BUCKET
+      ? {
+          bucket: e.S3_BUCKET,
+          region: e.S3_REGION ?? e.AWS_REGION ?? 'us-east-1',
+          ...(e.S3_ENDPOINT_URL ? { endpoint: e.S3_ENDPOINT_URL } : {}),
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          ...((e.S3_ACCESS_KEY_ID ?? e.AWS_ACCESS_KEY_ID)
+            ? { accessKeyId: e.S3_ACCESS_KEY_ID ?? e.AWS_ACCESS_KEY_ID }
+            : {}),
+          ...((e.S3_SECRET_ACCESS_KEY ?? e.AWS_SECRET_ACCESS_KEY)
+            ? { secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? e.AWS_SECRET_ACCESS_KEY }
+            : {}),
+          prefix: e.S3_PREFIX,
+        }
+      : undefined,
+    storageUploadUrlExpirySeconds: e.STORAGE_UPLOAD_URL_EXPIRY_SECONDS,
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

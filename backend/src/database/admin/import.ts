@@ -3,9 +3,7 @@
  * bulk upserts that report what was inserted, updated and refused. Uploads are multipart (busboy)
  * and CSV is parsed as it streams in (csv-parse).
  */
-import type { Request } from 'express';
 import type { Readable } from 'node:stream';
-import Busboy from 'busboy';
 import { parse as parseCsv } from 'csv-parse';
 import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
@@ -15,106 +13,6 @@ import { q, qualified } from './ddl.js';
 
 const BATCH = 1000;
 const MAX_REPORTED_ERRORS = 100;
-
-/**
- * Reads a multipart body with one `file` part. `onFile` consumes the stream (the fields that
- * come before the file are available to it); the promise settles when both are done.
- */
-export function readMultipart<T>(
-  req: Request,
-  maxBytes: number,
-  onFile: (
-    file: Readable,
-    info: { filename: string; mimeType: string },
-    fields: Record<string, string>,
-  ) => Promise<T>,
-): Promise<{ result: T; fields: Record<string, string>; filename: string; size: number }> {
-  return new Promise((resolve, reject) => {
-    if (!req.is('multipart/form-data')) {
-      reject(
-        new AppError(
-          415,
-          'DATABASE_INVALID_PARAMETER',
-          'Send the file as multipart/form-data with a "file" part',
-        ),
-      );
-      return;
-    }
-    let bb: ReturnType<typeof Busboy>;
-    try {
-      bb = Busboy({
-        headers: req.headers,
-        limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 10_000 },
-      });
-    } catch (err) {
-      reject(
-        new AppError(
-          400,
-          'DATABASE_INVALID_PARAMETER',
-          `Malformed multipart body: ${(err as Error).message}`,
-        ),
-      );
-      return;
-    }
-    const fields: Record<string, string> = {};
-    let work: Promise<T> | undefined;
-    let filename = '';
-    let fileStream: (Readable & { bytesRead?: number }) | undefined;
-    let failed = false;
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      req.unpipe(bb);
-      req.resume();
-      reject(err);
-    };
-    bb.on('field', (name, value) => {
-      fields[name] = value;
-    });
-    bb.on('file', (name, stream, info) => {
-      if (name !== 'file' || work) {
-        stream.resume();
-        return;
-      }
-      filename = info.filename ?? 'upload';
-      // Not a 'data' listener: that would start the stream flowing before the consumer reads.
-      fileStream = stream as Readable & { bytesRead?: number };
-      stream.on('limit', () =>
-        fail(new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than ${maxBytes} bytes`)),
-      );
-      work = onFile(
-        stream,
-        { filename, mimeType: info.mimeType ?? 'application/octet-stream' },
-        fields,
-      );
-      work.catch((err: unknown) => {
-        stream.resume();
-        fail(err);
-      });
-    });
-    bb.on('error', (err) =>
-      fail(
-        new AppError(
-          400,
-          'DATABASE_INVALID_PARAMETER',
-          `Malformed multipart body: ${(err as Error).message}`,
-        ),
-      ),
-    );
-    bb.on('close', () => {
-      if (failed) return;
-      if (!work) {
-        fail(new AppError(400, 'DATABASE_INVALID_PARAMETER', 'file: a "file" part is required'));
-        return;
-      }
-      work.then(
-        (result) => resolve({ result, fields, filename, size: fileStream?.bytesRead ?? 0 }),
-        fail,
-      );
-    });
-    req.pipe(bb);
-  });
-}
 
 export function kindOf(
   filename: string,

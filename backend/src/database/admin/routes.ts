@@ -15,7 +15,8 @@ import type { Logger } from '../../core/logger.js';
 import { principalOf, requireAdmin } from '../../core/auth/principal.js';
 import type { SchemaCache } from '../records/schema-cache.js';
 import { ExportService } from './export.js';
-import { ImportService, kindOf, readMultipart, rowsOf } from './import.js';
+import { ImportService, kindOf, rowsOf } from './import.js';
+import { readMultipart } from '../../core/multipart.js';
 import {
   listEnums,
   listExtensions,

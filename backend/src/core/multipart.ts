@@ -1,0 +1,123 @@
+/**
+ * Multipart uploads (busboy): one `file` part streamed to a consumer, with a size limit that
+ * fails the upload (413) instead of truncating it.
+ */
+import type { Request } from 'express';
+import { PassThrough, type Readable } from 'node:stream';
+import Busboy from 'busboy';
+import { AppError } from './errors.js';
+
+/**
+ * Reads a multipart body with one `file` part. `onFile` consumes the stream (the fields that
+ * come before the file are available to it); the promise settles when both are done.
+ */
+export function readMultipart<T>(
+  req: Request,
+  maxBytes: number,
+  onFile: (
+    file: Readable,
+    info: { filename: string; mimeType: string },
+    fields: Record<string, string>,
+  ) => Promise<T>,
+): Promise<{ result: T; fields: Record<string, string>; filename: string; size: number }> {
+  return new Promise((resolve, reject) => {
+    if (!req.is('multipart/form-data')) {
+      reject(
+        new AppError(
+          415,
+          'INVALID_MULTIPART',
+          'Send the file as multipart/form-data with a "file" part',
+        ),
+      );
+      return;
+    }
+    let bb: ReturnType<typeof Busboy>;
+    try {
+      bb = Busboy({
+        headers: req.headers,
+        limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 10_000 },
+      });
+    } catch (err) {
+      reject(
+        new AppError(
+          400,
+          'INVALID_MULTIPART',
+          `Malformed multipart body: ${(err as Error).message}`,
+        ),
+      );
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let work: Promise<T> | undefined;
+    let filename = '';
+    let fileStream: (Readable & { bytesRead?: number }) | undefined;
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(bb);
+      req.resume();
+      reject(err);
+    };
+    bb.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    bb.on('file', (name, stream, info) => {
+      if (name !== 'file' || work) {
+        stream.resume();
+        return;
+      }
+      filename = info.filename ?? 'upload';
+      // Not a 'data' listener: that would start the stream flowing before the consumer reads.
+      fileStream = stream as Readable & { bytesRead?: number };
+      // Consumers read a pass-through that fails the moment the limit is hit, before the
+      // truncated file stream can end normally and be mistaken for a complete file.
+      const guarded = new PassThrough();
+      // The consumer may attach later; the error reaches it through `errored` meanwhile.
+      guarded.on('error', () => undefined);
+      stream.on('limit', () => {
+        const err = new AppError(
+          413,
+          'PAYLOAD_TOO_LARGE',
+          `The file is larger than ${maxBytes} bytes`,
+        );
+        guarded.destroy(err);
+        stream.resume();
+        // Answer once the consumer has cleaned up after itself (temp files, transactions).
+        void (work ?? Promise.resolve()).catch(() => undefined).then(() => fail(err));
+      });
+      stream.on('error', (err: Error) => guarded.destroy(err));
+      stream.pipe(guarded);
+      work = onFile(
+        guarded,
+        { filename, mimeType: info.mimeType ?? 'application/octet-stream' },
+        fields,
+      );
+      work.catch((err: unknown) => {
+        stream.resume();
+        fail(err);
+      });
+    });
+    bb.on('error', (err) =>
+      fail(
+        new AppError(
+          400,
+          'INVALID_MULTIPART',
+          `Malformed multipart body: ${(err as Error).message}`,
+        ),
+      ),
+    );
+    bb.on('close', () => {
+      if (failed) return;
+      if (!work) {
+        fail(new AppError(400, 'INVALID_MULTIPART', 'file: a "file" part is required'));
+        return;
+      }
+      work.then(
+        (result) => resolve({ result, fields, filename, size: fileStream?.bytesRead ?? 0 }),
+        fail,
+      );
+    });
+    req.pipe(bb);
+  });
+}

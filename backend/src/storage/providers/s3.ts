@@ -1,0 +1,161 @@
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ByteRange, PresignedPost, StorageProvider, StoredBytes } from './provider.js';
+
+export interface S3Options {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Key prefix inside the S3 bucket (lets several projects share one bucket). */
+  prefix: string;
+}
+
+/** Any S3-compatible service. Uploads stream as multipart uploads (lib-storage). */
+export class S3StorageProvider implements StorageProvider {
+  readonly kind = 's3' as const;
+  private readonly client: S3Client;
+
+  constructor(private readonly options: S3Options) {
+    this.client = new S3Client({
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      forcePathStyle: options.forcePathStyle,
+      ...(options.accessKeyId && options.secretAccessKey
+        ? {
+            credentials: {
+              accessKeyId: options.accessKeyId,
+              secretAccessKey: options.secretAccessKey,
+            },
+          }
+        : {}),
+    });
+  }
+
+  private key(path: string): string {
+    return `${this.options.prefix}${path}`;
+  }
+
+  async put(path: string, body: Readable, contentType: string): Promise<StoredBytes> {
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.options.bucket,
+        Key: this.key(path),
+        Body: body,
+        ContentType: contentType,
+      },
+      queueSize: 2,
+      partSize: 8 * 1024 * 1024,
+    });
+    await upload.done();
+    const head = await this.head(path);
+    if (!head) throw new Error('upload finished but the object is missing');
+    return head;
+  }
+
+  async get(path: string, range?: ByteRange): Promise<Readable> {
+    const res = await this.client.send(
+      new GetObjectCommand({
+        Bucket: this.options.bucket,
+        Key: this.key(path),
+        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }),
+    );
+    return res.Body as Readable;
+  }
+
+  async head(path: string): Promise<StoredBytes | undefined> {
+    try {
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(path) }),
+      );
+      return { size: res.ContentLength ?? 0, etag: (res.ETag ?? '').replace(/"/g, '') };
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (err as Error).name === 'NotFound') return undefined;
+      throw err;
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.key(path) }),
+    );
+  }
+
+  async *list(): AsyncIterable<{ path: string; modifiedAt: Date }> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          Prefix: this.options.prefix,
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key)
+          yield {
+            path: o.Key.slice(this.options.prefix.length),
+            modifiedAt: o.LastModified ?? new Date(0),
+          };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async presignedPost(
+    path: string,
+    contentType: string,
+    maxSize: number,
+    expiresInSeconds: number,
+  ): Promise<PresignedPost> {
+    const post = await createPresignedPost(this.client, {
+      Bucket: this.options.bucket,
+      Key: this.key(path),
+      Conditions: [
+        ['content-length-range', 0, maxSize],
+        ['eq', '$Content-Type', contentType],
+      ],
+      Fields: { 'Content-Type': contentType },
+      Expires: expiresInSeconds,
+    });
+    return { url: post.url, fields: post.fields };
+  }
+
+  async presignedGet(
+    path: string,
+    expiresInSeconds: number,
+    filename: string,
+    contentType: string,
+  ): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({
+        Bucket: this.options.bucket,
+        Key: this.key(path),
+        ResponseContentDisposition: `inline; filename*=UTF-8''${encodeURIComponent(filename)}`,
+        ResponseContentType: contentType,
+      }),
+      { expiresIn: expiresInSeconds },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+export { Readable };

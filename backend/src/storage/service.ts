@@ -1,0 +1,707 @@
+/**
+ * Buckets and objects. Metadata rows in storage.objects (under RLS, read and written as the
+ * caller) point at bytes the provider holds under a path Kiln picked for that version, so a new
+ * version never overwrites the old bytes: write bytes → swap the row in a transaction → delete the
+ * old bytes. A failure at any step leaves either the old object or the new one, never a mix.
+ */
+import crypto from 'node:crypto';
+import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
+import { fileTypeFromBuffer } from 'file-type';
+import type { StoredFile } from '@kiln/shared-schemas';
+import type { Database, Principal, Tx } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ByteRange, StorageProvider } from './providers/provider.js';
+
+export interface StorageOptions {
+  /** Read on every use: tests and proxies may settle the public URL after start. */
+  apiBaseUrl: () => string;
+  maxFileSize: number;
+  /** Secret for signed download URLs of the local provider. */
+  signingSecret: string;
+  presignedUploadExpirySeconds: number;
+}
+
+interface BucketRow {
+  name: string;
+  public: boolean;
+  allowed_mime_types: string[] | null;
+  max_file_size: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface ObjectRow {
+  bucket: string;
+  key: string;
+  storage_path: string;
+  size: string;
+  mime_type: string;
+  etag: string;
+  owner: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const MAX_KEY_BYTES = 1024;
+
+/** A valid object key, or a 400: no traversal, no absolute paths, no control characters. */
+export function validateKey(key: string): string {
+  const problem = (why: string) =>
+    new AppError(400, 'STORAGE_INVALID_PARAMETER', `Invalid object key: ${why}`);
+  if (!key) throw problem('it is empty');
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+    throw problem(`it is longer than ${MAX_KEY_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw problem('it contains control characters');
+  if (key.startsWith('/') || key.startsWith('\\')) throw problem('it must not start with a slash');
+  if (key.endsWith('/')) throw problem('it must not end with a slash');
+  const segments = key.split(/[/\\]/);
+  if (segments.some((s) => s === '..' || s === '.'))
+    throw problem('"." and ".." segments are not allowed');
+  if (segments.some((s) => s === '')) throw problem('it contains an empty path segment');
+  return key;
+}
+
+function mimeAllowed(mime: string, allowed: string[] | null): boolean {
+  if (!allowed || !allowed.length) return true;
+  return allowed.some((pattern) =>
+    pattern.endsWith('/*') ? mime.startsWith(pattern.slice(0, -1)) : mime === pattern,
+  );
+}
+
+function newStoragePath(bucket: string): string {
+  const id = crypto.randomUUID();
+  return `${bucket}/${id.slice(0, 2)}/${id}`;
+}
+
+/** Parses `Range: bytes=…` for one range. Undefined = whole file; throws 416 when unsatisfiable. */
+export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
+  if (!header) return undefined;
+  const unsatisfiable = () =>
+    new AppError(
+      416,
+      'STORAGE_INVALID_RANGE',
+      `Range "${header.slice(0, 60)}" cannot be satisfied for ${size} bytes`,
+    );
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw unsatisfiable();
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) throw unsatisfiable();
+  return { start, end };
+}
+
+export class StorageService {
+  private readonly signingKey: Buffer;
+
+  constructor(
+    private readonly db: Database,
+    readonly provider: StorageProvider,
+    private readonly options: StorageOptions,
+    private readonly logger: Logger,
+  ) {
+    this.signingKey = Buffer.from(
+      crypto.hkdfSync('sha256', options.signingSecret, 'kiln', 'kiln-storage-url-v1', 32),
+    );
+  }
+
+  // ---- buckets (admin) ----------------------------------------------------------------------
+
+  async listBuckets() {
+    const { rows } = await this.db.query<BucketRow & { object_count: number; total_size: string }>(
+      `SELECT b.*, (SELECT count(*)::int FROM storage.objects o WHERE o.bucket = b.name) AS object_count,
+              (SELECT coalesce(sum(size), 0)::text FROM storage.objects o WHERE o.bucket = b.name) AS total_size
+       FROM storage.buckets b ORDER BY b.name`,
+    );
+    return rows.map((r) => ({
+      ...this.bucketJson(r),
+      objectCount: r.object_count,
+      totalSize: Number(r.total_size),
+    }));
+  }
+
+  async getBucket(name: string): Promise<BucketRow> {
+    const { rows } = await this.db.query<BucketRow>(
+      'SELECT * FROM storage.buckets WHERE name = $1',
+      [name],
+    );
+    if (!rows[0])
+      throw new AppError(404, 'STORAGE_NOT_FOUND', `Bucket "${name.slice(0, 63)}" does not exist`);
+    return rows[0];
+  }
+
+  async createBucket(input: {
+    bucketName: string;
+    isPublic: boolean;
+    allowedMimeTypes?: string[] | null;
+    maxFileSize?: number | null;
+  }) {
+    try {
+      const { rows } = await this.db.query<BucketRow>(
+        'INSERT INTO storage.buckets (name, public, allowed_mime_types, max_file_size) VALUES ($1, $2, $3, $4) RETURNING *',
+        [
+          input.bucketName,
+          input.isPublic,
+          input.allowedMimeTypes ?? null,
+          input.maxFileSize ?? null,
+        ],
+      );
+      return this.bucketJson(rows[0]!);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new AppError(
+          409,
+          'STORAGE_ALREADY_EXISTS',
+          `Bucket "${input.bucketName}" already exists`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async updateBucket(
+    name: string,
+    patch: { isPublic?: boolean; allowedMimeTypes?: string[] | null; maxFileSize?: number | null },
+  ) {
+    await this.getBucket(name);
+    const { rows } = await this.db.query<BucketRow>(
+      `UPDATE storage.buckets SET public = coalesce($2, public),
+         allowed_mime_types = CASE WHEN $3 THEN $4 ELSE allowed_mime_types END,
+         max_file_size = CASE WHEN $5 THEN $6 ELSE max_file_size END
+       WHERE name = $1 RETURNING *`,
+      [
+        name,
+        patch.isPublic ?? null,
+        patch.allowedMimeTypes !== undefined,
+        patch.allowedMimeTypes ?? null,
+        patch.maxFileSize !== undefined,
+        patch.maxFileSize ?? null,
+      ],
+    );
+    return this.bucketJson(rows[0]!);
+  }
+
+  async deleteBucket(name: string, force: boolean) {
+    await this.getBucket(name);
+    const paths = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ storage_path: string }>(
+        'SELECT storage_path FROM storage.objects WHERE bucket = $1',
+        [name],
+      );
+      if (rows.length && !force) {
+        throw new AppError(
+          409,
+          'STORAGE_BUCKET_NOT_EMPTY',
+          `Bucket "${name}" holds ${rows.length} object(s)`,
+          'Delete the objects first, or pass ?force=true',
+        );
+      }
+      await tx.query('DELETE FROM storage.objects WHERE bucket = $1', [name]);
+      await tx.query('DELETE FROM storage.buckets WHERE name = $1', [name]);
+      return rows.map((r) => r.storage_path);
+    });
+    await this.deleteBytes(paths);
+    return { message: `Bucket "${name}" deleted`, deletedObjects: paths.length };
+  }
+
+  private bucketJson(r: BucketRow) {
+    return {
+      name: r.name,
+      isPublic: r.public,
+      allowedMimeTypes: r.allowed_mime_types,
+      maxFileSize: r.max_file_size === null ? null : Number(r.max_file_size),
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    };
+  }
+
+  // ---- objects --------------------------------------------------------------------------------
+
+  fileJson(
+    row: Pick<ObjectRow, 'bucket' | 'key' | 'size' | 'mime_type' | 'updated_at'>,
+  ): StoredFile {
+    return {
+      key: row.key,
+      bucket: row.bucket,
+      size: Number(row.size),
+      mimeType: row.mime_type,
+      uploadedAt: row.updated_at.toISOString(),
+      url: this.objectUrl(row.bucket, row.key),
+    };
+  }
+
+  objectUrl(bucket: string, key: string): string {
+    return `${this.options.apiBaseUrl()}/api/storage/buckets/${encodeURIComponent(bucket)}/objects/${encodeURIComponent(key)}`;
+  }
+
+  /** Limits that apply to an upload into `bucket`. */
+  async uploadLimits(bucket: string) {
+    const b = await this.getBucket(bucket);
+    const bucketMax = b.max_file_size === null ? Infinity : Number(b.max_file_size);
+    return { bucket: b, maxSize: Math.min(this.options.maxFileSize, bucketMax) };
+  }
+
+  /** Streams an upload to the provider, then records it as the caller (RLS decides). */
+  async upload(
+    principal: Principal,
+    bucketName: string,
+    key: string,
+    body: Readable,
+    declaredType: string | undefined,
+  ): Promise<StoredFile> {
+    validateKey(key);
+    const { bucket } = await this.uploadLimits(bucketName);
+    if (principal.role === 'anon') {
+      throw new AppError(
+        401,
+        'STORAGE_PERMISSION_DENIED',
+        'Sign in to upload files',
+        'Send a user access token or the API key',
+      );
+    }
+    // Sniff the type from the first bytes when the client did not say.
+    let head = Buffer.alloc(0);
+    const sniff = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        if (head.length < 4100) head = Buffer.concat([head, chunk.subarray(0, 4100 - head.length)]);
+        done(null, chunk);
+      },
+    });
+    // pipeline (not pipe) so a body that already failed (size limit, client gone) fails the put.
+    const source = pipeline(body, sniff, (err) => {
+      if (err) sniff.destroy(err);
+    });
+    const path = newStoragePath(bucket.name);
+    const stored = await this.provider.put(
+      path,
+      source,
+      declaredType ?? 'application/octet-stream',
+    );
+    try {
+      if (stored.size === 0)
+        throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
+      let mimeType =
+        declaredType && declaredType !== 'application/octet-stream' ? declaredType : undefined;
+      mimeType ??=
+        (await fileTypeFromBuffer(head))?.mime ?? declaredType ?? 'application/octet-stream';
+      if (!mimeAllowed(mimeType, bucket.allowed_mime_types)) {
+        throw new AppError(
+          400,
+          'STORAGE_INVALID_FILE_TYPE',
+          `"${mimeType}" is not allowed in bucket "${bucket.name}" (${bucket.allowed_mime_types!.join(', ')})`,
+        );
+      }
+      return await this.record(
+        principal,
+        bucket.name,
+        key,
+        path,
+        stored.size,
+        mimeType,
+        stored.etag,
+      );
+    } catch (err) {
+      await this.deleteBytes([path]);
+      throw err;
+    }
+  }
+
+  /** Upserts the metadata row for new bytes and deletes the bytes it replaced. */
+  private async record(
+    principal: Principal,
+    bucket: string,
+    key: string,
+    path: string,
+    size: number,
+    mimeType: string,
+    etag: string,
+  ) {
+    const row = await this.db
+      .withPrincipal(principal, async (tx) => {
+        // Lock and remember the version being replaced (visible only if the caller may see it).
+        const previous = await tx.query<{ storage_path: string }>(
+          'SELECT storage_path FROM storage.objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
+          [bucket, key],
+        );
+        const { rows } = await tx.query<ObjectRow>(
+          `INSERT INTO storage.objects AS o (bucket, key, storage_path, size, mime_type, etag, owner)
+         VALUES ($1, $2, $3, $4, $5, $6, auth.uid())
+         ON CONFLICT (bucket, key) DO UPDATE SET storage_path = EXCLUDED.storage_path, size = EXCLUDED.size,
+           mime_type = EXCLUDED.mime_type, etag = EXCLUDED.etag, updated_at = now()
+         RETURNING o.*`,
+          [bucket, key, path, size, mimeType, etag],
+        );
+        return { ...rows[0]!, previous_path: previous.rows[0]?.storage_path ?? null };
+      })
+      .catch((err: unknown) => {
+        if ((err as { code?: string }).code === '42501') {
+          throw new AppError(
+            403,
+            'STORAGE_PERMISSION_DENIED',
+            `You may not write "${key.slice(0, 200)}" in bucket "${bucket}"`,
+          );
+        }
+        throw err;
+      });
+    if (row.previous_path && row.previous_path !== path)
+      await this.deleteBytes([row.previous_path]);
+    return this.fileJson(row);
+  }
+
+  /** The object row visible to the caller, or a 404 (existence is not revealed). */
+  private async visible(tx: Tx, bucket: string, key: string): Promise<ObjectRow> {
+    const { rows } = await tx.query<ObjectRow>(
+      'SELECT * FROM storage.objects WHERE bucket = $1 AND key = $2',
+      [bucket, key],
+    );
+    if (!rows[0])
+      throw new AppError(
+        404,
+        'STORAGE_NOT_FOUND',
+        `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
+      );
+    return rows[0];
+  }
+
+  /** Finds the object for a download: by signed token, or as the caller under RLS. */
+  async findForDownload(
+    principal: Principal,
+    bucket: string,
+    key: string,
+    token: string | undefined,
+  ): Promise<ObjectRow & { public: boolean }> {
+    validateKey(key);
+    const b = await this.getBucket(bucket);
+    if (token !== undefined) {
+      if (!this.tokenValid(bucket, key, token)) {
+        throw new AppError(
+          403,
+          'STORAGE_PERMISSION_DENIED',
+          'The signed URL is invalid or has expired',
+          'Ask for a new one with createSignedUrl()',
+        );
+      }
+      const { rows } = await this.db.query<ObjectRow>(
+        'SELECT * FROM storage.objects WHERE bucket = $1 AND key = $2',
+        [bucket, key],
+      );
+      if (!rows[0])
+        throw new AppError(
+          404,
+          'STORAGE_NOT_FOUND',
+          `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
+        );
+      return { ...rows[0], public: b.public };
+    }
+    const row = await this.db.withPrincipal(principal, (tx) => this.visible(tx, bucket, key), {
+      readOnly: true,
+    });
+    return { ...row, public: b.public };
+  }
+
+  async list(
+    principal: Principal,
+    bucket: string,
+    q: { prefix?: string; search?: string; limit: number; offset: number },
+  ) {
+    await this.getBucket(bucket);
+    const like = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const params: unknown[] = [bucket];
+    let where = 'bucket = $1';
+    if (q.prefix) {
+      params.push(`${like(q.prefix)}%`);
+      where += ` AND key LIKE $${params.length}`;
+    }
+    if (q.search) {
+      params.push(`%${like(q.search)}%`);
+      where += ` AND key ILIKE $${params.length}`;
+    }
+    return this.db.withPrincipal(
+      principal,
+      async (tx) => {
+        const [list, count] = await Promise.all([
+          tx.query<ObjectRow>(
+            `SELECT * FROM storage.objects WHERE ${where} ORDER BY key LIMIT ${q.limit} OFFSET ${q.offset}`,
+            params,
+          ),
+          tx.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM storage.objects WHERE ${where}`,
+            params,
+          ),
+        ]);
+        return {
+          data: list.rows.map((r) => this.fileJson(r)),
+          pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+        };
+      },
+      { readOnly: true },
+    );
+  }
+
+  async remove(principal: Principal, bucket: string, key: string) {
+    validateKey(key);
+    await this.getBucket(bucket);
+    const path = await this.db.withPrincipal(principal, async (tx) => {
+      const { rows } = await tx.query<{ storage_path: string }>(
+        'DELETE FROM storage.objects WHERE bucket = $1 AND key = $2 RETURNING storage_path',
+        [bucket, key],
+      );
+      if (!rows[0])
+        throw new AppError(
+          404,
+          'STORAGE_NOT_FOUND',
+          `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
+        );
+      return rows[0].storage_path;
+    });
+    await this.deleteBytes([path]);
+    return { message: 'Object deleted', key, bucket };
+  }
+
+  async removeMany(principal: Principal, bucket: string, keys: string[]) {
+    await this.getBucket(bucket);
+    const results: Array<{
+      key: string;
+      status: 'deleted' | 'not_found' | 'invalid';
+      message?: string;
+    }> = [];
+    const valid: string[] = [];
+    for (const key of keys) {
+      try {
+        valid.push(validateKey(key));
+      } catch (err) {
+        results.push({ key, status: 'invalid', message: (err as Error).message });
+      }
+    }
+    const deleted = await this.db.withPrincipal(principal, async (tx) => {
+      const { rows } = await tx.query<{ key: string; storage_path: string }>(
+        'DELETE FROM storage.objects WHERE bucket = $1 AND key = ANY($2::text[]) RETURNING key, storage_path',
+        [bucket, valid],
+      );
+      return rows;
+    });
+    const gone = new Map(deleted.map((r) => [r.key, r.storage_path]));
+    for (const key of valid) {
+      results.push(
+        gone.has(key)
+          ? { key, status: 'deleted' }
+          : { key, status: 'not_found', message: 'No such object (or not yours)' },
+      );
+    }
+    await this.deleteBytes([...gone.values()]);
+    return { results };
+  }
+
+  // ---- strategies -----------------------------------------------------------------------------
+
+  async uploadStrategy(
+    principal: Principal,
+    bucket: string,
+    input: { filename: string; contentType?: string; size?: number },
+  ) {
+    const key = validateKey(input.filename);
+    const { bucket: b, maxSize } = await this.uploadLimits(bucket);
+    if (input.size !== undefined && input.size > maxSize) {
+      throw new AppError(
+        413,
+        'STORAGE_INSUFFICIENT_QUOTA',
+        `The file is ${input.size} bytes; the limit is ${maxSize}`,
+      );
+    }
+    const contentType = input.contentType || 'application/octet-stream';
+    if (input.contentType && !mimeAllowed(contentType, b.allowed_mime_types)) {
+      throw new AppError(
+        400,
+        'STORAGE_INVALID_FILE_TYPE',
+        `"${contentType}" is not allowed in bucket "${bucket}"`,
+      );
+    }
+    if (principal.role === 'anon')
+      throw new AppError(401, 'STORAGE_PERMISSION_DENIED', 'Sign in to upload files');
+    if (!this.provider.presignedPost) {
+      return {
+        method: 'direct' as const,
+        uploadUrl: this.objectUrl(bucket, key),
+        key,
+        confirmRequired: false,
+      };
+    }
+    const path = newStoragePath(bucket);
+    const expiresIn = this.options.presignedUploadExpirySeconds;
+    const post = await this.provider.presignedPost(path, contentType, maxSize, expiresIn);
+    const expiresAt = new Date(Date.now() + expiresIn * 1000);
+    await this.db.withPrincipal(principal, (tx) =>
+      tx.query(
+        `INSERT INTO storage.pending_uploads (storage_path, bucket, key, owner, content_type, max_size, expires_at) VALUES ($1, $2, $3, auth.uid(), $4, $5, $6)`,
+        [path, bucket, key, contentType, maxSize, expiresAt],
+      ),
+    );
+    return {
+      method: 'presigned' as const,
+      uploadUrl: post.url,
+      fields: post.fields,
+      key,
+      confirmRequired: true,
+      confirmUrl: `${this.objectUrl(bucket, key)}/confirm-upload`,
+      expiresAt: expiresAt.toISOString(),
+    };
+  }
+
+  /** After a presigned POST: checks the bytes arrived and records the object. */
+  async confirmUpload(principal: Principal, bucket: string, key: string) {
+    validateKey(key);
+    await this.getBucket(bucket);
+    const pending = await this.db.withPrincipal(principal, async (tx) => {
+      const { rows } = await tx.query<{
+        storage_path: string;
+        content_type: string;
+        max_size: string;
+      }>(
+        `DELETE FROM storage.pending_uploads WHERE storage_path = (
+           SELECT storage_path FROM storage.pending_uploads WHERE bucket = $1 AND key = $2 AND expires_at > now()
+           ORDER BY expires_at DESC LIMIT 1) RETURNING storage_path, content_type, max_size`,
+        [bucket, key],
+      );
+      return rows[0];
+    });
+    if (!pending)
+      throw new AppError(
+        404,
+        'STORAGE_NOT_FOUND',
+        `No pending upload of "${key.slice(0, 200)}" in bucket "${bucket}"`,
+        'Ask for an upload strategy first',
+      );
+    const stored = await this.provider.head(pending.storage_path);
+    if (!stored)
+      throw new AppError(
+        400,
+        'STORAGE_INVALID_PARAMETER',
+        'The file was not uploaded (or the upload URL expired)',
+      );
+    try {
+      if (stored.size === 0)
+        throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
+      let mimeType = pending.content_type;
+      if (mimeType === 'application/octet-stream') {
+        // The client did not say: sniff the first bytes, as direct uploads do.
+        const head = await streamToBuffer(
+          await this.provider.get(pending.storage_path, {
+            start: 0,
+            end: Math.min(4099, stored.size - 1),
+          }),
+        );
+        mimeType = (await fileTypeFromBuffer(head))?.mime ?? mimeType;
+      }
+      return await this.record(
+        principal,
+        bucket,
+        key,
+        pending.storage_path,
+        stored.size,
+        mimeType,
+        stored.etag,
+      );
+    } catch (err) {
+      await this.deleteBytes([pending.storage_path]);
+      throw err;
+    }
+  }
+
+  async downloadStrategy(principal: Principal, bucket: string, key: string, expiresIn: number) {
+    const row = await this.findForDownload(principal, bucket, key, undefined);
+    if (this.provider.presignedGet) {
+      const expiresAt = new Date(Date.now() + expiresIn * 1000);
+      return {
+        method: 'presigned' as const,
+        url: await this.provider.presignedGet(
+          row.storage_path,
+          expiresIn,
+          key.split('/').pop()!,
+          row.mime_type,
+        ),
+        expiresAt: expiresAt.toISOString(),
+      };
+    }
+    if (row.public)
+      return { method: 'direct' as const, url: this.objectUrl(bucket, key), expiresAt: null };
+    const expires = Math.floor(Date.now() / 1000) + expiresIn;
+    return {
+      method: 'direct' as const,
+      url: `${this.objectUrl(bucket, key)}?token=${expires}.${this.sign(bucket, key, expires)}`,
+      expiresAt: new Date(expires * 1000).toISOString(),
+    };
+  }
+
+  private sign(bucket: string, key: string, expires: number): string {
+    return crypto
+      .createHmac('sha256', this.signingKey)
+      .update(`${bucket}\n${key}\n${expires}`)
+      .digest('base64url');
+  }
+
+  private tokenValid(bucket: string, key: string, token: string): boolean {
+    const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!m) return false;
+    const expires = Number(m[1]);
+    if (expires * 1000 < Date.now()) return false;
+    const expected = Buffer.from(this.sign(bucket, key, expires));
+    const given = Buffer.from(m[2]!);
+    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+  }
+
+  async openBytes(row: ObjectRow, range?: ByteRange): Promise<Readable> {
+    const stream = await this.provider.get(row.storage_path, range);
+    const out = new PassThrough();
+    stream.on('error', (err) => out.destroy(err));
+    return stream.pipe(out);
+  }
+
+  // ---- housekeeping ---------------------------------------------------------------------------
+
+  private async deleteBytes(paths: string[]): Promise<void> {
+    for (const p of paths) {
+      await this.provider.delete(p).catch((err: unknown) => {
+        // The sweep removes it later.
+        this.logger.warn('could not delete stored bytes', { path: p, error: String(err) });
+      });
+    }
+  }
+
+  /**
+   * Deletes bytes nothing refers to (interrupted uploads, deletes that failed half-way) and
+   * expired presigned uploads. `minAgeMs` protects uploads in flight on other instances.
+   */
+  async sweep(minAgeMs: number): Promise<number> {
+    await this.db.query('DELETE FROM storage.pending_uploads WHERE expires_at < now()');
+    const referenced = new Set<string>();
+    const { rows } = await this.db.query<{ p: string }>(
+      'SELECT storage_path AS p FROM storage.objects UNION ALL SELECT storage_path FROM storage.pending_uploads',
+    );
+    for (const r of rows) referenced.add(r.p);
+    let removed = 0;
+    const cutoff = Date.now() - minAgeMs;
+    for await (const item of this.provider.list()) {
+      if (referenced.has(item.path) || item.modifiedAt.getTime() > cutoff) continue;
+      await this.provider.delete(item.path).catch(() => undefined);
+      removed++;
+    }
+    if (removed) this.logger.info('storage sweep removed orphaned bytes', { removed });
+    return removed;
+  }
+}
+
+async function streamToBuffer(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
