@@ -103,16 +103,20 @@ describe.each(providers)('storage on %s', (kind) => {
     const listed = await docs.list({ prefix: 'reports/' });
     expect(listed.error).toBeNull();
     expect(listed.data).toMatchObject({ pagination: { offset: 0, total: 2 } });
-    expect((listed.data as { data: Array<{ key: string }> }).data.map((f) => f.key)).toEqual([
+    // Both names for the list: `data` (contract) and `objects` (the SDK's types).
+    expect(listed.data!.objects.map((f) => f.key)).toEqual([
       'reports/2026 q1.txt',
       'reports/q2.txt',
     ]);
+    expect(
+      (listed.data as unknown as { data: Array<{ key: string }> }).data.map((f) => f.key),
+    ).toEqual(['reports/2026 q1.txt', 'reports/q2.txt']);
     const page = await docs.list({ limit: 1, offset: 1 });
-    expect((page.data as { data: Array<{ key: string }> }).data.map((f) => f.key)).toEqual([
-      'reports/2026 q1.txt',
-    ]);
+    expect(
+      (page.data as unknown as { data: Array<{ key: string }> }).data.map((f) => f.key),
+    ).toEqual(['reports/2026 q1.txt']);
     const search = await docs.list({ search: 'Q1' });
-    expect((search.data as { pagination: { total: number } }).pagination.total).toBe(1);
+    expect(search.data!.pagination.total).toBe(1);
 
     const removed = await docs.remove('other.txt');
     expect(removed.error).toBeNull();
@@ -178,7 +182,7 @@ describe.each(providers)('storage on %s', (kind) => {
 
   it('keeps a private bucket private under RLS: Bob cannot list, read, overwrite or delete Alice’s files', async () => {
     const bobDocs = bob.client.storage.from('docs');
-    expect(((await bobDocs.list()).data as { data: unknown[] }).data).toEqual([]);
+    expect((await bobDocs.list()).data!.objects).toEqual([]);
     expect((await bobDocs.download('reports/q2.txt')).error?.statusCode).toBe(404);
     const overwrite = await bobDocs.upload('reports/q2.txt', new Blob(['hijacked']));
     expect(overwrite.error?.statusCode).toBe(403);
@@ -216,7 +220,7 @@ describe.each(providers)('storage on %s', (kind) => {
     );
     const up = await avatars.upload('alice.png', new Blob([png]));
     expect(up.data?.mimeType).toBe('image/png'); // sniffed: the blob had no type
-    const url = avatars.getPublicUrl('alice.png').data.publicUrl;
+    const url = avatars.getPublicUrl('alice.png').data!.publicUrl;
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');

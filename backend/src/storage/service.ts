@@ -439,8 +439,11 @@ export class StorageService {
             params,
           ),
         ]);
+        const files = list.rows.map((r) => this.fileJson(r));
+        // `data` per the contract's list shape; `objects` is what @insforge/sdk's types name it.
         return {
-          data: list.rows.map((r) => this.fileJson(r)),
+          data: files,
+          objects: files,
           pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
         };
       },

@@ -3,7 +3,7 @@
  * bulk upserts that report what was inserted, updated and refused. Uploads are multipart (busboy)
  * and CSV is parsed as it streams in (csv-parse).
  */
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
@@ -63,9 +63,16 @@ export async function* rowsOf(
     }
     return;
   }
-  const parser = stream.pipe(
-    parseCsv({ columns: true, skip_empty_lines: true, bom: true, relax_column_count: false }),
-  );
+  const parser = parseCsv({
+    columns: true,
+    skip_empty_lines: true,
+    bom: true,
+    relax_column_count: false,
+  });
+  // pipeline, not pipe: a failed upload (size limit, client gone) must fail the parser too.
+  pipeline(stream, parser, (err) => {
+    if (err) parser.destroy(err);
+  });
   try {
     for await (const record of parser) yield record as Record<string, unknown>;
   } catch (err) {
