@@ -35,6 +35,8 @@ export function readMultipart<T>(
     try {
       bb = Busboy({
         headers: req.headers,
+        highWaterMark: 256 * 1024,
+        fileHwm: 256 * 1024,
         limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 10_000 },
       });
     } catch (err) {
@@ -72,7 +74,7 @@ export function readMultipart<T>(
       fileStream = stream as Readable & { bytesRead?: number };
       // Consumers read a pass-through that fails the moment the limit is hit, before the
       // truncated file stream can end normally and be mistaken for a complete file.
-      const guarded = new PassThrough();
+      const guarded = new PassThrough({ highWaterMark: 256 * 1024 });
       // The consumer may attach later; the error reaches it through `errored` meanwhile.
       guarded.on('error', () => undefined);
       stream.on('limit', () => {

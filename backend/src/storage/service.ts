@@ -5,7 +5,7 @@
  * old bytes. A failure at any step leaves either the old object or the new one, never a mix.
  */
 import crypto from 'node:crypto';
-import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import type { StoredFile } from '@kiln/shared-schemas';
 import type { Database, Principal, Tx } from '../core/db.js';
@@ -269,31 +269,16 @@ export class StorageService {
         'Send a user access token or the API key',
       );
     }
-    // Sniff the type from the first bytes when the client did not say.
-    let head = Buffer.alloc(0);
-    const sniff = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        if (head.length < 4100) head = Buffer.concat([head, chunk.subarray(0, 4100 - head.length)]);
-        done(null, chunk);
-      },
-    });
-    // pipeline (not pipe) so a body that already failed (size limit, client gone) fails the put.
-    const source = pipeline(body, sniff, (err) => {
-      if (err) sniff.destroy(err);
-    });
     const path = newStoragePath(bucket.name);
-    const stored = await this.provider.put(
-      path,
-      source,
-      declaredType ?? 'application/octet-stream',
-    );
+    const stored = await this.provider.put(path, body, declaredType ?? 'application/octet-stream');
     try {
       if (stored.size === 0)
         throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
-      let mimeType =
-        declaredType && declaredType !== 'application/octet-stream' ? declaredType : undefined;
-      mimeType ??=
-        (await fileTypeFromBuffer(head))?.mime ?? declaredType ?? 'application/octet-stream';
+      // The client did not say what it is: sniff the first bytes of what was stored.
+      const mimeType =
+        declaredType && declaredType !== 'application/octet-stream'
+          ? declaredType
+          : await this.sniff(path, stored.size);
       if (!mimeAllowed(mimeType, bucket.allowed_mime_types)) {
         throw new AppError(
           400,
@@ -594,17 +579,10 @@ export class StorageService {
     try {
       if (stored.size === 0)
         throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
-      let mimeType = pending.content_type;
-      if (mimeType === 'application/octet-stream') {
-        // The client did not say: sniff the first bytes, as direct uploads do.
-        const head = await streamToBuffer(
-          await this.provider.get(pending.storage_path, {
-            start: 0,
-            end: Math.min(4099, stored.size - 1),
-          }),
-        );
-        mimeType = (await fileTypeFromBuffer(head))?.mime ?? mimeType;
-      }
+      const mimeType =
+        pending.content_type === 'application/octet-stream'
+          ? await this.sniff(pending.storage_path, stored.size)
+          : pending.content_type;
       return await this.record(
         principal,
         bucket,
@@ -662,11 +640,16 @@ export class StorageService {
     return expected.length === given.length && crypto.timingSafeEqual(expected, given);
   }
 
-  async openBytes(row: ObjectRow, range?: ByteRange): Promise<Readable> {
-    const stream = await this.provider.get(row.storage_path, range);
-    const out = new PassThrough();
-    stream.on('error', (err) => out.destroy(err));
-    return stream.pipe(out);
+  openBytes(row: ObjectRow, range?: ByteRange): Promise<Readable> {
+    return this.provider.get(row.storage_path, range);
+  }
+
+  /** The type the first bytes reveal (file-type), or application/octet-stream. */
+  private async sniff(path: string, size: number): Promise<string> {
+    const head = await streamToBuffer(
+      await this.provider.get(path, { start: 0, end: Math.min(4099, size - 1) }),
+    );
+    return (await fileTypeFromBuffer(head))?.mime ?? 'application/octet-stream';
   }
 
   // ---- housekeeping ---------------------------------------------------------------------------
