@@ -11,12 +11,9 @@
 import { execFile, execFileSync, fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -90,21 +87,6 @@ async function server() {
   process.send({ url: app.config.apiBaseUrl, apiKey });
 }
 
-function multipartBody(file, boundary) {
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return Readable.from(
-    (async function* () {
-      yield head;
-      for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 }))
-        yield chunk;
-      yield tail;
-    })(),
-  );
-}
-
 async function driver() {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
@@ -139,15 +121,6 @@ async function driver() {
   });
   if (created.status !== 201) throw new Error(`bucket: ${created.status}`);
 
-  const boundary = 'kilnbench' + crypto.randomBytes(8).toString('hex');
-  // node:http on the client side: the bench measures the server, not fetch's web streams.
-  const request = (method, url, headers, body) =>
-    new Promise((resolve, reject) => {
-      const req = http.request(url, { method, headers, agent: false }, resolve);
-      req.on('error', reject);
-      if (body) pipeline(body, req).catch(reject);
-      else req.end();
-    });
   // Each timing starts with dirty pages flushed (sync), so one run's writeback does not slow the
   // next; three rounds, medians reported (this disk's speed varies from run to run).
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
