@@ -6,63 +6,21 @@
 //
 // Usage: node bench/export.mjs [--rows 1000000]
 import { fork } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asker, requireBackend, serveRssOverIpc, startKiln } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.join(here, '..', 'backend', 'dist');
-const requireBackend = createRequire(path.join(dist, '..', 'package.json'));
 const rowsArg = process.argv.indexOf('--rows');
 const ROWS = rowsArg >= 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
 
 if (process.argv.includes('--server')) await server();
 else await driver();
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function server() {
-  const { startEmbeddedPostgres } = await import(path.join(dist, 'core/embedded-postgres.js'));
-  const { createApp } = await import(path.join(dist, 'app.js'));
-  const { loadConfig } = await import(path.join(dist, 'core/config.js'));
-  const { createLogger } = await import(path.join(dist, 'core/logger.js'));
   const pg = (await import(requireBackend.resolve('pg'))).default;
   const QueryStream = (await import(requireBackend.resolve('pg-query-stream'))).default;
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-export-'));
-  fs.chmodSync(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    port: await freePort(),
-    password: 'bench',
-    database: 'bench',
-    settings: { fsync: 'off', synchronous_commit: 'off' },
-  });
-  const apiKey = 'ik_' + crypto.randomBytes(32).toString('hex');
-  const config = {
-    ...loadConfig({
-      DATA_DIR: dir,
-      ADMIN_PASSWORD: 'bench-admin-pw',
-      JWT_SECRET: crypto.randomBytes(32).toString('hex'),
-      ACCESS_API_KEY: apiKey,
-    }),
-    databaseUrl: pgServer.url,
-    host: '127.0.0.1',
-  };
-  const app = await createApp(config, { logger: createLogger({ level: 'error', stdout: true }) });
+  const kiln = await startKiln({ name: 'export' });
+  const { app, pgServer, apiKey } = kiln;
   const setup = new pg.Client({ connectionString: pgServer.url });
   await setup.connect();
   await setup.query(`
@@ -73,7 +31,7 @@ async function server() {
     ANALYZE big;`);
   await setup.end();
   await app.schemaCache.reload();
-  const kiln = await app.listen(0, '127.0.0.1');
+  const kilnUrl = await kiln.listen();
 
   const pool = new pg.Pool({ connectionString: pgServer.url, max: 2 });
   const baseline = http.createServer(async (_req, res) => {
@@ -96,29 +54,13 @@ async function server() {
   });
   await new Promise((r) => baseline.listen(0, '127.0.0.1', r));
 
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  process.on('message', async (m) => {
-    if (m === 'reset') {
-      global.gc?.();
-      await new Promise((r) => setTimeout(r, 200));
-      const rss = process.memoryUsage().rss;
-      peak = rss;
-      process.send({ rss });
-    } else if (m === 'peak') {
-      process.send({ peak });
-    } else if (m === 'stop') {
-      clearInterval(sampler);
-      await app.close();
-      await pool.end();
-      baseline.close();
-      await pgServer.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    }
+  serveRssOverIpc(async () => {
+    await pool.end();
+    baseline.close();
+    await kiln.stop();
   });
   process.send({
-    kiln: `http://127.0.0.1:${kiln.port}`,
+    kiln: kilnUrl,
     baseline: `http://127.0.0.1:${baseline.address().port}`,
     apiKey,
   });
@@ -129,11 +71,7 @@ async function driver() {
     stdio: 'inherit',
     execArgv: ['--expose-gc'],
   });
-  const ask = (m) =>
-    new Promise((resolve) => {
-      child.once('message', resolve);
-      child.send(m);
-    });
+  const ask = asker(child);
   const info = await new Promise((resolve) => child.once('message', resolve));
 
   async function measure(name, url, init) {

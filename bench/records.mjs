@@ -9,17 +9,11 @@
 //
 // Usage: node bench/records.mjs [--seconds 8] [--connections 16]
 import { fork } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dist, requireBackend, startKiln } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.join(here, '..', 'backend', 'dist');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
@@ -29,48 +23,14 @@ const POOL = 10;
 if (process.argv.includes('--server')) await server();
 else await driver();
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function server() {
-  const { startEmbeddedPostgres } = await import(path.join(dist, 'core/embedded-postgres.js'));
-  const { createApp } = await import(path.join(dist, 'app.js'));
-  const { loadConfig } = await import(path.join(dist, 'core/config.js'));
-  const { createLogger } = await import(path.join(dist, 'core/logger.js'));
   const { buildReadPlan } = await import(path.join(dist, 'database/records/plan.js'));
   const { compileRead, wrapAsJson, SqlParams, Aliases } = await import(
     path.join(dist, 'database/records/sql.js')
   );
-  const pg = (await import(createRequire(path.join(dist, '..', 'package.json')).resolve('pg')))
-    .default;
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-'));
-  fs.chmodSync(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    port: await freePort(),
-    password: 'bench',
-    database: 'bench',
-    settings: { fsync: 'off', synchronous_commit: 'off' },
-  });
-  const config = {
-    ...loadConfig({
-      DATA_DIR: dir,
-      ADMIN_PASSWORD: 'bench-admin-pw',
-      JWT_SECRET: crypto.randomBytes(32).toString('hex'),
-    }),
-    databaseUrl: pgServer.url,
-    dbPoolMax: POOL,
-    host: '127.0.0.1',
-  };
-  const app = await createApp(config, { logger: createLogger({ level: 'error', stdout: true }) });
+  const pg = (await import(requireBackend.resolve('pg'))).default;
+  const kiln = await startKiln({ name: 'records', overrides: { dbPoolMax: POOL } });
+  const { app, pgServer } = kiln;
 
   const setup = new pg.Client({ connectionString: pgServer.url });
   await setup.connect();
@@ -104,7 +64,7 @@ async function server() {
   await setup.query('ANALYZE');
   await setup.end();
   await app.schemaCache.reload();
-  const kiln = await app.listen(0, '127.0.0.1');
+  const kilnUrl = await kiln.listen();
 
   // Baseline: the same transaction shape, hand-written SQL, no framework.
   const pool = new pg.Pool({ connectionString: pgServer.url, max: POOL });
@@ -177,7 +137,7 @@ async function server() {
   base.sort((a, b) => a - b);
 
   process.send({
-    kiln: `http://127.0.0.1:${kiln.port}`,
+    kiln: kilnUrl,
     baseline: `http://127.0.0.1:${baseline.address().port}`,
     token: accessToken,
     micro: {
@@ -188,11 +148,9 @@ async function server() {
   });
   process.on('message', async (m) => {
     if (m !== 'stop') return;
-    await app.close();
     await pool.end();
     baseline.close();
-    await pgServer.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await kiln.stop();
     process.exit(0);
   });
 }

@@ -11,13 +11,11 @@
 import { execFile, execFileSync, fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asker, serveRssOverIpc, startKiln } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.join(here, '..', 'backend', 'dist');
 const mibArg = process.argv.indexOf('--mib');
 const MIB = mibArg >= 0 ? Number(process.argv[mibArg + 1]) : 1024;
 const work = path.join(here, '.work', 'storage');
@@ -25,66 +23,18 @@ const work = path.join(here, '.work', 'storage');
 if (process.argv.includes('--server')) await server();
 else await driver();
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function server() {
-  const { startEmbeddedPostgres } = await import(path.join(dist, 'core/embedded-postgres.js'));
-  const { createApp } = await import(path.join(dist, 'app.js'));
-  const { loadConfig } = await import(path.join(dist, 'core/config.js'));
-  const { createLogger } = await import(path.join(dist, 'core/logger.js'));
   const dataDir = path.join(work, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   fs.chmodSync(dataDir, 0o755);
-  const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-storage-pg-'));
-  fs.chmodSync(pgDir, 0o755);
-  const pgServer = await startEmbeddedPostgres({
-    dataDir: path.join(pgDir, 'pg'),
-    port: await freePort(),
-    password: 'bench',
-    database: 'bench',
-    settings: { fsync: 'off' },
+  const kiln = await startKiln({
+    name: 'storage',
+    dataDir,
+    env: { MAX_FILE_SIZE: String(4 * 1024 ** 3) },
   });
-  const apiKey = 'ik_' + crypto.randomBytes(32).toString('hex');
-  const config = {
-    ...loadConfig({
-      DATA_DIR: dataDir,
-      ADMIN_PASSWORD: 'bench-admin-pw',
-      JWT_SECRET: crypto.randomBytes(32).toString('hex'),
-      ACCESS_API_KEY: apiKey,
-      MAX_FILE_SIZE: String(4 * 1024 ** 3),
-    }),
-    databaseUrl: pgServer.url,
-    host: '127.0.0.1',
-  };
-  const app = await createApp(config, { logger: createLogger({ level: 'error', stdout: true }) });
-  const address = await app.listen(0, '127.0.0.1');
-  app.config.apiBaseUrl = `http://127.0.0.1:${address.port}`;
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  process.on('message', async (m) => {
-    if (m === 'reset') {
-      global.gc?.();
-      await new Promise((r) => setTimeout(r, 200));
-      peak = process.memoryUsage().rss;
-      process.send({ rss: peak });
-    } else if (m === 'peak') process.send({ peak });
-    else if (m === 'stop') {
-      clearInterval(sampler);
-      await app.close();
-      await pgServer.stop();
-      fs.rmSync(pgDir, { recursive: true, force: true });
-      process.exit(0);
-    }
-  });
-  process.send({ url: app.config.apiBaseUrl, apiKey });
+  const url = await kiln.listen();
+  serveRssOverIpc(() => kiln.stop());
+  process.send({ url, apiKey: kiln.apiKey });
 }
 
 async function driver() {
@@ -107,11 +57,7 @@ async function driver() {
         : []),
     ],
   });
-  const ask = (m) =>
-    new Promise((resolve) => {
-      child.once('message', resolve);
-      child.send(m);
-    });
+  const ask = asker(child);
   const info = await new Promise((resolve) => child.once('message', resolve));
   const auth = { authorization: `Bearer ${info.apiKey}` };
   const created = await fetch(`${info.url}/api/storage/buckets`, {

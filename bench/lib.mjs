@@ -1,0 +1,107 @@
+// Shared pieces of the benchmarks: ports, an embedded PostgreSQL + Kiln app in the calling
+// process (the benchmark's server child), and RSS sampling answered over IPC.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const dist = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'backend',
+  'dist',
+);
+export const requireBackend = createRequire(path.join(dist, '..', 'package.json'));
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Embedded PostgreSQL + createApp() listening on loopback, with an API key for the driver. */
+export async function startKiln({ name, dataDir, env = {}, overrides = {} }) {
+  const { startEmbeddedPostgres } = await import(path.join(dist, 'core/embedded-postgres.js'));
+  const { createApp } = await import(path.join(dist, 'app.js'));
+  const { loadConfig } = await import(path.join(dist, 'core/config.js'));
+  const { createLogger } = await import(path.join(dist, 'core/logger.js'));
+  const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-bench-${name}-`));
+  fs.chmodSync(pgDir, 0o755);
+  const data = dataDir ?? pgDir;
+  fs.mkdirSync(data, { recursive: true });
+  const pgServer = await startEmbeddedPostgres({
+    dataDir: path.join(pgDir, 'pg'),
+    port: await freePort(),
+    password: 'bench',
+    database: 'bench',
+    settings: { fsync: 'off', synchronous_commit: 'off' },
+  });
+  const apiKey = 'ik_' + crypto.randomBytes(32).toString('hex');
+  const config = {
+    ...loadConfig({
+      DATA_DIR: data,
+      ADMIN_PASSWORD: 'bench-admin-pw',
+      JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+      ACCESS_API_KEY: apiKey,
+      ...env,
+    }),
+    databaseUrl: pgServer.url,
+    host: '127.0.0.1',
+    ...overrides,
+  };
+  const app = await createApp(config, { logger: createLogger({ level: 'error', stdout: true }) });
+  return {
+    app,
+    pgServer,
+    apiKey,
+    async listen() {
+      const { port } = await app.listen(0, '127.0.0.1');
+      app.config.apiBaseUrl = `http://127.0.0.1:${port}`;
+      return app.config.apiBaseUrl;
+    },
+    async stop() {
+      await app.close();
+      await pgServer.stop();
+      fs.rmSync(pgDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Samples this process's RSS every 20 ms and answers the driver's 'reset' (baseline after GC)
+ * and 'peak' messages; 'stop' runs `onStop` and exits.
+ */
+export function serveRssOverIpc(onStop) {
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  process.on('message', async (m) => {
+    if (m === 'reset') {
+      global.gc?.();
+      await new Promise((r) => setTimeout(r, 200));
+      peak = process.memoryUsage().rss;
+      process.send({ rss: peak });
+    } else if (m === 'peak') {
+      process.send({ peak });
+    } else if (m === 'stop') {
+      clearInterval(sampler);
+      await onStop();
+      process.exit(0);
+    }
+  });
+}
+
+/** The driver side: send a message to the child and wait for its answer. */
+export function asker(child) {
+  return (m) =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send(m);
+    });
+}
