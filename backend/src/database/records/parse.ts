@@ -594,29 +594,9 @@ export function parsePrefer(headers: string | string[] | undefined): Preferences
       prefs.invalid.push(token);
       continue;
     }
-    switch (key) {
-      case 'return':
-        prefs.return = value as Preferences['return'];
-        break;
-      case 'count':
-        prefs.count = value as Preferences['count'];
-        break;
-      case 'resolution':
-        prefs.resolution = value as Preferences['resolution'];
-        break;
-      case 'missing':
-        prefs.missing = value as Preferences['missing'];
-        break;
-      case 'handling':
-        prefs.handling = value as Preferences['handling'];
-        break;
-      case 'tx':
-        prefs.tx = value as Preferences['tx'];
-        break;
-      case 'params':
-        prefs.paramsSingleObject = true;
-        break;
-    }
+    // The other keys of PREF_VALUES are named like the Preferences fields they set.
+    if (key === 'params') prefs.paramsSingleObject = true;
+    else (prefs as unknown as Record<string, string>)[key] = value;
     prefs.applied.push(`${key}=${value}`);
   }
   return prefs;
