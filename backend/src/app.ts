@@ -30,6 +30,8 @@ import { healthRoutes, type HealthState } from './health/routes.js';
 import { openApiDocument } from './docs/openapi.js';
 import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
+import { RealtimeServer } from './realtime/server.js';
+import { realtimeRoutes } from './realtime/routes.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
 import { S3StorageProvider } from './storage/providers/s3.js';
 import type { StorageProvider } from './storage/providers/provider.js';
@@ -46,6 +48,7 @@ export interface KilnApp {
   /** Tables, relationships and functions of the exposed schemas (reloads itself on DDL). */
   schemaCache: SchemaCache;
   storage: StorageService;
+  realtime: RealtimeServer;
   /** The Express application (also usable without listening, e.g. behind another server). */
   handler: express.Express;
   server: http.Server;
@@ -197,6 +200,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     res.json(openApiDocument(config.version, config.apiBaseUrl));
   });
   app.use('/api/storage', storageRoutes(storage));
+  app.use('/api/realtime', realtimeRoutes(db));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
   app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));
@@ -205,6 +209,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(errorHandler(logger));
 
   const server = http.createServer(app);
+  const realtime = new RealtimeServer(server, db, keys, tokens, {
+    connectionString: databaseUrl,
+    logger,
+  });
+  await realtime.start();
   // Requests Node rejects before Express sees them (oversized headers or URL, malformed HTTP)
   // still get a JSON envelope.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -228,6 +237,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const close = () =>
     (closing ??= (async () => {
       state.shuttingDown = true;
+      await realtime.close();
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
@@ -250,6 +260,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     auth,
     schemaCache,
     storage,
+    realtime,
     handler: app,
     server,
     listen: (port = config.port, host = config.host) =>

@@ -1,0 +1,136 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import { requireAdmin } from '../core/auth/principal.js';
+
+const channelSchema = z.object({
+  pattern: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[A-Za-z0-9_.:@/%-]+$/, 'letters, digits and _ . : @ / - with % as a wildcard'),
+  description: z.string().max(1000).nullable().optional(),
+  webhookUrls: z.array(z.url()).max(20).optional(),
+  enabled: z.boolean().default(true),
+});
+
+const messagesQuery = z.object({
+  channel: z.string().max(255).optional(),
+  event: z.string().max(255).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+interface ChannelRow {
+  id: string;
+  pattern: string;
+  description: string | null;
+  webhook_urls: string[];
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const channelJson = (r: ChannelRow) => ({
+  id: r.id,
+  pattern: r.pattern,
+  description: r.description,
+  webhookUrls: r.webhook_urls,
+  enabled: r.enabled,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const idSchema = z.guid({ error: 'id: must be a UUID' });
+
+/** Admin API for channels and stored messages. */
+export function realtimeRoutes(db: Database): Router {
+  const router = Router();
+  router.use(requireAdmin);
+
+  router.get('/channels', async (_req, res) => {
+    const { rows } = await db.query<ChannelRow>('SELECT * FROM realtime.channels ORDER BY pattern');
+    res.json(rows.map(channelJson));
+  });
+  router.post('/channels', async (req, res) => {
+    const body = channelSchema.parse(req.body);
+    try {
+      const { rows } = await db.query<ChannelRow>(
+        'INSERT INTO realtime.channels (pattern, description, webhook_urls, enabled) VALUES ($1, $2, $3, $4) RETURNING *',
+        [body.pattern, body.description ?? null, body.webhookUrls ?? [], body.enabled],
+      );
+      res.status(201).json(channelJson(rows[0]!));
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505')
+        throw new AppError(
+          409,
+          'REALTIME_CHANNEL_EXISTS',
+          `A channel "${body.pattern}" already exists`,
+        );
+      throw err;
+    }
+  });
+  const find = async (id: string) => {
+    const { rows } = await db.query<ChannelRow>('SELECT * FROM realtime.channels WHERE id = $1', [
+      idSchema.parse(id),
+    ]);
+    if (!rows[0]) throw new AppError(404, 'REALTIME_CHANNEL_NOT_FOUND', 'No channel with this id');
+    return rows[0];
+  };
+  router.get('/channels/:id', async (req, res) => {
+    res.json(channelJson(await find(String(req.params.id))));
+  });
+  router.put('/channels/:id', async (req, res) => {
+    const current = await find(String(req.params.id));
+    const body = channelSchema.partial().parse(req.body);
+    const { rows } = await db.query<ChannelRow>(
+      'UPDATE realtime.channels SET pattern = $2, description = $3, webhook_urls = $4, enabled = $5 WHERE id = $1 RETURNING *',
+      [
+        current.id,
+        body.pattern ?? current.pattern,
+        body.description !== undefined ? body.description : current.description,
+        body.webhookUrls ?? current.webhook_urls,
+        body.enabled ?? current.enabled,
+      ],
+    );
+    res.json(channelJson(rows[0]!));
+  });
+  router.delete('/channels/:id', async (req, res) => {
+    const current = await find(String(req.params.id));
+    await db.query('DELETE FROM realtime.channels WHERE id = $1', [current.id]);
+    res.json({ message: `Channel "${current.pattern}" deleted` });
+  });
+
+  router.get('/messages', async (req, res) => {
+    const q = messagesQuery.parse(req.query);
+    const where = ['($1::text IS NULL OR channel = $1)', '($2::text IS NULL OR event = $2)'].join(
+      ' AND ',
+    );
+    const params = [q.channel ?? null, q.event ?? null];
+    const [list, count] = await Promise.all([
+      db.query(
+        `SELECT id, channel, event, payload, sender_type, sender_id, created_at FROM realtime.messages WHERE ${where} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
+        params,
+      ),
+      db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM realtime.messages WHERE ${where}`,
+        params,
+      ),
+    ]);
+    res.json({
+      data: list.rows.map((m) => ({
+        id: m.id,
+        channel: m.channel,
+        event: m.event,
+        payload: m.payload,
+        senderType: m.sender_type,
+        senderId: m.sender_id,
+        createdAt: (m.created_at as Date).toISOString(),
+      })),
+      pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,332 @@
+/**
+ * Realtime over Socket.IO at the server root, as @insforge/sdk speaks it: `realtime:subscribe`
+ * (ack with presence), `realtime:unsubscribe`, `realtime:publish`, events delivered under their
+ * own names with a `meta` envelope, `presence:join` / `presence:leave`, `realtime:error`.
+ *
+ * Permission lives in PostgreSQL: subscribing selects the matching channel row as the caller,
+ * publishing inserts the message as the caller (RLS decides). Every stored message is announced
+ * with NOTIFY (by id), and every instance delivers it to its own sockets, so messages published
+ * by a client, by SQL or by a trigger on any instance reach every subscriber once.
+ */
+import type http from 'node:http';
+import pg from 'pg';
+import { Server, type Socket } from 'socket.io';
+import type { Database, Principal } from '../core/db.js';
+import type { Logger } from '../core/logger.js';
+import { resolveCredential } from '../core/auth/principal.js';
+import type { KeyStore } from '../core/auth/keys.js';
+import type { TokenService } from '../core/auth/tokens.js';
+
+const CHANNEL = /^[A-Za-z0-9_.:@/-]{1,255}$/;
+const EVENT = /^[A-Za-z0-9_.:-]{1,255}$/;
+const RESERVED_EVENTS = new Set([
+  'connect',
+  'disconnect',
+  'connect_error',
+  'error',
+  'presence:join',
+  'presence:leave',
+]);
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+interface MessageRow {
+  id: string;
+  channel: string;
+  event: string;
+  payload: Record<string, unknown>;
+  sender_type: 'system' | 'user';
+  sender_id: string | null;
+  created_at: Date;
+}
+
+interface Member {
+  presenceId: string;
+  userId: string | null;
+  role: string;
+  joinedAt: string;
+}
+
+type SocketData = { principal: Principal; member: Omit<Member, 'joinedAt'> };
+
+export interface RealtimeOptions {
+  connectionString: string;
+  logger: Logger;
+}
+
+export class RealtimeServer {
+  readonly io: Server;
+  private listener: pg.Client | undefined;
+  private closed = false;
+  private pending: string[] = [];
+  private flushing = false;
+  /** channel → presenceId → member (this instance's sockets). */
+  private readonly presence = new Map<string, Map<string, Member>>();
+
+  constructor(
+    server: http.Server,
+    private readonly db: Database,
+    keys: KeyStore,
+    tokens: TokenService,
+    private readonly options: RealtimeOptions,
+  ) {
+    this.io = new Server(server, {
+      cors: { origin: true, credentials: true },
+      maxHttpBufferSize: 1024 * 1024,
+      serveClient: false,
+    });
+    this.io.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || !token) {
+        next(
+          Object.assign(
+            new Error(
+              'AUTH_INVALID_CREDENTIALS: send the anon key or an access token as auth.token',
+            ),
+            { data: { code: 'AUTH_INVALID_CREDENTIALS' } },
+          ),
+        );
+        return;
+      }
+      resolveCredential(token, keys, tokens)
+        .then((state) => {
+          if (state.kind !== 'principal') {
+            const code = state.kind === 'rejected' ? state.error.code : 'AUTH_INVALID_CREDENTIALS';
+            const message = state.kind === 'rejected' ? state.error.message : 'No credential';
+            next(Object.assign(new Error(`${code}: ${message}`), { data: { code } }));
+            return;
+          }
+          const principal = state.principal;
+          (socket.data as SocketData) = {
+            principal,
+            member: { presenceId: socket.id, userId: principal.sub ?? null, role: principal.role },
+          };
+          next();
+        })
+        .catch((err: unknown) => next(err as Error));
+    });
+    this.io.on('connection', (socket) => this.onConnection(socket));
+  }
+
+  async start(): Promise<void> {
+    await this.listen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Not io.close(): that closes the HTTP server too, which the app drains on its own.
+    this.io.disconnectSockets(true);
+    this.io.engine.close();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  private onConnection(socket: Socket): void {
+    const data = socket.data as SocketData;
+    const fail = (code: string, message: string, extra: Record<string, unknown> = {}) =>
+      socket.emit('realtime:error', { code, message, ...extra });
+
+    socket.on('realtime:subscribe', async (body: unknown, ack?: (r: unknown) => void) => {
+      const channel = (body as { channel?: unknown } | null)?.channel;
+      const reply =
+        typeof ack === 'function' ? ack : (r: unknown) => socket.emit('realtime:subscribed', r);
+      if (typeof channel !== 'string' || !CHANNEL.test(channel)) {
+        reply({
+          ok: false,
+          channel,
+          error: {
+            code: 'REALTIME_INVALID_CHANNEL_PATTERN',
+            message: 'channel must be 1-255 characters of letters, digits and _ . : @ / -',
+          },
+        });
+        return;
+      }
+      try {
+        const allowed = await this.db.withPrincipal(
+          data.principal,
+          async (tx) =>
+            (
+              await tx.query(
+                'SELECT 1 FROM realtime.channels WHERE enabled AND $1 LIKE pattern LIMIT 1',
+                [channel],
+              )
+            ).rowCount! > 0,
+          { readOnly: true, settings: { 'realtime.channel': channel } },
+        );
+        if (!allowed) {
+          const exists =
+            (
+              await this.db.query(
+                'SELECT 1 FROM realtime.channels WHERE enabled AND $1 LIKE pattern LIMIT 1',
+                [channel],
+              )
+            ).rowCount! > 0;
+          reply({
+            ok: false,
+            channel,
+            error: exists
+              ? {
+                  code: 'REALTIME_UNAUTHORIZED',
+                  message: `Not allowed to subscribe to "${channel}"`,
+                }
+              : {
+                  code: 'REALTIME_CHANNEL_NOT_FOUND',
+                  message: `No enabled channel matches "${channel}"`,
+                },
+          });
+          return;
+        }
+        await socket.join(channel);
+        const member: Member = { ...data.member, joinedAt: new Date().toISOString() };
+        if (!this.presence.has(channel)) this.presence.set(channel, new Map());
+        const members = this.presence.get(channel)!;
+        const isNew = !members.has(socket.id);
+        members.set(socket.id, member);
+        reply({ ok: true, channel, presence: { members: [...members.values()] } });
+        if (isNew) socket.to(channel).emit('presence:join', { member, meta: this.meta(channel) });
+      } catch (err) {
+        this.options.logger.warn('realtime subscribe failed', { error: String(err) });
+        reply({
+          ok: false,
+          channel,
+          error: { code: 'REALTIME_UNAUTHORIZED', message: 'Subscription failed' },
+        });
+      }
+    });
+
+    socket.on('realtime:unsubscribe', async (body: unknown) => {
+      const channel = (body as { channel?: unknown } | null)?.channel;
+      if (typeof channel !== 'string') return;
+      await socket.leave(channel);
+      this.leavePresence(socket, channel);
+    });
+
+    socket.on('realtime:publish', async (body: unknown) => {
+      const msg = body as { channel?: unknown; event?: unknown; payload?: unknown } | null;
+      const channel = msg?.channel;
+      const event = msg?.event;
+      if (typeof channel !== 'string' || !CHANNEL.test(channel))
+        return fail('REALTIME_INVALID_CHANNEL_PATTERN', 'channel is missing or malformed');
+      if (
+        typeof event !== 'string' ||
+        !EVENT.test(event) ||
+        RESERVED_EVENTS.has(event) ||
+        event.startsWith('realtime:')
+      ) {
+        return fail('REALTIME_INVALID_EVENT', 'event is missing, malformed or reserved', {
+          channel,
+        });
+      }
+      if (!socket.rooms.has(channel))
+        return fail(
+          'REALTIME_NOT_SUBSCRIBED',
+          `Subscribe to "${channel}" before publishing to it`,
+          { channel },
+        );
+      const payload = msg?.payload ?? {};
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        return fail('REALTIME_INVALID_EVENT', 'payload must be an object', { channel });
+      }
+      const json = JSON.stringify(payload);
+      if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) {
+        return fail('REALTIME_INVALID_EVENT', `payload is larger than ${MAX_PAYLOAD_BYTES} bytes`, {
+          channel,
+        });
+      }
+      try {
+        await this.db.withPrincipal(
+          data.principal,
+          (tx) =>
+            tx.query(
+              `INSERT INTO realtime.messages (channel, channel_id, event, payload, sender_type, sender_id)
+               VALUES ($1, (SELECT id FROM realtime.channels WHERE enabled AND $1 LIKE pattern ORDER BY length(pattern) DESC LIMIT 1),
+                       $2, $3::jsonb, 'user', auth.uid())`,
+              [channel, event, json],
+            ),
+          { settings: { 'realtime.channel': channel } },
+        );
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        fail(
+          'REALTIME_UNAUTHORIZED',
+          code === '42501' ? `Not allowed to publish to "${channel}"` : 'Publishing failed',
+          { channel },
+        );
+      }
+    });
+
+    socket.on('disconnect', () => {
+      for (const channel of [...this.presence.keys()]) this.leavePresence(socket, channel);
+    });
+  }
+
+  private leavePresence(socket: Socket, channel: string): void {
+    const members = this.presence.get(channel);
+    const member = members?.get(socket.id);
+    if (!members || !member) return;
+    members.delete(socket.id);
+    if (!members.size) this.presence.delete(channel);
+    this.io.to(channel).emit('presence:leave', { member, meta: this.meta(channel) });
+  }
+
+  private meta(channel: string) {
+    return { channel, senderType: 'system', timestamp: new Date().toISOString() };
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: 'kiln-realtime',
+    });
+    client.on('notification', (n) => {
+      if (n.payload) this.enqueue(n.payload);
+    });
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      if (this.closed || this.listener !== client) return;
+      this.listener = undefined;
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    });
+    await client.connect();
+    await client.query('LISTEN kiln_realtime');
+    this.listener = client;
+  }
+
+  /** Messages announced together are fetched in one query and delivered in order. */
+  private enqueue(id: string): void {
+    this.pending.push(id);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length) {
+      const ids = this.pending.splice(0, 500);
+      try {
+        const { rows } = await this.db.query<MessageRow>(
+          'SELECT id, channel, event, payload, sender_type, sender_id, created_at FROM realtime.messages WHERE id = ANY($1::uuid[]) ORDER BY created_at, id',
+          [ids],
+        );
+        for (const m of rows) {
+          this.io.to(m.channel).emit(m.event, {
+            ...m.payload,
+            meta: {
+              channel: m.channel,
+              messageId: m.id,
+              senderType: m.sender_type,
+              ...(m.sender_id ? { senderId: m.sender_id } : {}),
+              timestamp: m.created_at.toISOString(),
+            },
+          });
+        }
+      } catch (err) {
+        this.options.logger.error('realtime delivery failed', { error: String(err) });
+      }
+    }
+    this.flushing = false;
+  }
+}
