@@ -1,0 +1,294 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io, type Socket } from 'socket.io-client';
+import { createClient } from '@insforge/sdk';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+let sql: pg.Client;
+const sockets: Socket[] = [];
+beforeAll(async () => {
+  t = await startTestApp();
+  sql = new pg.Client({ connectionString: pgUrl(t.database) });
+  await sql.connect();
+  for (const pattern of ['chat:lobby', 'orders:%', 'items:%']) {
+    const res = await t.request('POST', '/api/realtime/channels', {
+      token: t.apiKey,
+      body: { pattern, description: `test ${pattern}` },
+    });
+    expect(res.status).toBe(201);
+  }
+  const disabled = await t.request('POST', '/api/realtime/channels', {
+    token: t.apiKey,
+    body: { pattern: 'closed:%', enabled: false },
+  });
+  expect(disabled.status).toBe(201);
+});
+afterAll(async () => {
+  for (const s of sockets) s.disconnect();
+  await sql?.end();
+  await t?.stop();
+});
+
+function connect(token: string | undefined): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = io(t.baseUrl, {
+      transports: ['websocket'],
+      auth: token ? { token } : {},
+      reconnection: false,
+    });
+    sockets.push(socket);
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (err) => reject(err));
+  });
+}
+
+const subscribe = (socket: Socket, channel: unknown) =>
+  new Promise<any>((resolve) => socket.emit('realtime:subscribe', { channel }, resolve));
+const next = <T = any>(socket: Socket, event: string, ms = 3000) =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
+    socket.once(event, (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+
+describe('connecting', () => {
+  it('accepts the anon key and user tokens, refuses bad or missing credentials', async () => {
+    await expect(connect(t.anonKey)).resolves.toBeDefined();
+    const { accessToken } = await t.signUpUser();
+    await expect(connect(accessToken)).resolves.toBeDefined();
+    await expect(connect('not.a.jwt')).rejects.toThrow(/AUTH_UNAUTHORIZED/);
+    await expect(connect('anon_' + '0'.repeat(64))).rejects.toThrow(/AUTH_INVALID_API_KEY/);
+    await expect(connect(undefined)).rejects.toThrow(/AUTH_INVALID_CREDENTIALS/);
+  });
+});
+
+describe('channels and messages', () => {
+  it('subscribes where a channel row allows it, with presence; refuses unknown, disabled and malformed channels', async () => {
+    const a = await connect(t.anonKey);
+    const ok = await subscribe(a, 'orders:42');
+    expect(ok).toEqual({
+      ok: true,
+      channel: 'orders:42',
+      presence: { members: [expect.objectContaining({ presenceId: a.id, role: 'anon' })] },
+    });
+    expect((await subscribe(a, 'nowhere:1')).error.code).toBe('REALTIME_CHANNEL_NOT_FOUND');
+    expect((await subscribe(a, 'closed:1')).error.code).toBe('REALTIME_CHANNEL_NOT_FOUND');
+    for (const bad of ['', 'has space', 'x'.repeat(300), 42, null]) {
+      const res = await subscribe(a, bad);
+      expect(res.ok, String(bad)).toBe(false);
+      expect(res.error.code).toBe('REALTIME_INVALID_CHANNEL_PATTERN');
+    }
+  });
+
+  it('delivers a user message to every subscriber with the meta envelope; anon may not publish', async () => {
+    const alice = await t.signUpUser();
+    const sender = await connect(alice.accessToken);
+    const listener = await connect(t.anonKey);
+    await subscribe(sender, 'chat:lobby');
+    const joined = next(sender, 'presence:join');
+    await subscribe(listener, 'chat:lobby');
+    expect((await joined).member).toMatchObject({ presenceId: listener.id, role: 'anon' });
+
+    const received = next(listener, 'message.created');
+    sender.emit('realtime:publish', {
+      channel: 'chat:lobby',
+      event: 'message.created',
+      payload: { text: 'hello', n: 1 },
+    });
+    const msg = await received;
+    expect(msg).toMatchObject({
+      text: 'hello',
+      n: 1,
+      meta: {
+        channel: 'chat:lobby',
+        senderType: 'user',
+        senderId: alice.userId,
+        messageId: expect.any(String),
+        timestamp: expect.any(String),
+      },
+    });
+    const stored = await sql.query(
+      'SELECT channel, event, payload, sender_id FROM realtime.messages WHERE id = $1',
+      [msg.meta.messageId],
+    );
+    expect(stored.rows[0]).toEqual({
+      channel: 'chat:lobby',
+      event: 'message.created',
+      payload: { text: 'hello', n: 1 },
+      sender_id: alice.userId,
+    });
+
+    const denied = next(listener, 'realtime:error');
+    listener.emit('realtime:publish', {
+      channel: 'chat:lobby',
+      event: 'message.created',
+      payload: { text: 'anon' },
+    });
+    expect(await denied).toMatchObject({ code: 'REALTIME_UNAUTHORIZED', channel: 'chat:lobby' });
+  });
+
+  it('refuses publishing before subscribing, reserved or malformed events, and oversized payloads', async () => {
+    const { accessToken } = await t.signUpUser();
+    const s = await connect(accessToken);
+    const cases: Array<[unknown, string]> = [
+      [{ channel: 'chat:lobby', event: 'x', payload: {} }, 'REALTIME_NOT_SUBSCRIBED'],
+      [{ channel: 'bad channel', event: 'x' }, 'REALTIME_INVALID_CHANNEL_PATTERN'],
+      [null, 'REALTIME_INVALID_CHANNEL_PATTERN'],
+    ];
+    for (const [body, code] of cases) {
+      const err = next(s, 'realtime:error');
+      s.emit('realtime:publish', body);
+      expect((await err).code).toBe(code);
+    }
+    await subscribe(s, 'chat:lobby');
+    for (const [body, code] of [
+      [{ channel: 'chat:lobby', event: 'presence:join', payload: {} }, 'REALTIME_INVALID_EVENT'],
+      [
+        { channel: 'chat:lobby', event: 'realtime:subscribe', payload: {} },
+        'REALTIME_INVALID_EVENT',
+      ],
+      [{ channel: 'chat:lobby', event: 'bad event name', payload: {} }, 'REALTIME_INVALID_EVENT'],
+      [{ channel: 'chat:lobby', event: 'ok', payload: [1, 2] }, 'REALTIME_INVALID_EVENT'],
+      [
+        { channel: 'chat:lobby', event: 'ok', payload: { big: 'x'.repeat(70 * 1024) } },
+        'REALTIME_INVALID_EVENT',
+      ],
+    ] as Array<[unknown, string]>) {
+      const err = next(s, 'realtime:error');
+      s.emit('realtime:publish', body);
+      expect((await err).code).toBe(code);
+    }
+    // The socket is still usable afterwards.
+    expect((await subscribe(s, 'orders:1')).ok).toBe(true);
+  });
+
+  it('delivers database events: realtime.publish() from SQL and row-change triggers', async () => {
+    const s = await connect(t.anonKey);
+    await subscribe(s, 'orders:7');
+    const fromSql = next(s, 'status');
+    await sql.query(
+      `SELECT realtime.publish('orders:7', 'status', '{"state": "paid", "big": "${'y'.repeat(10000)}"}'::jsonb)`,
+    );
+    const paid = await fromSql;
+    expect(paid.state).toBe('paid');
+    expect(paid.big).toHaveLength(10000); // beyond NOTIFY's 8 kB: delivered by id
+    expect(paid.meta).toMatchObject({ channel: 'orders:7', senderType: 'system' });
+    expect(paid.meta.senderId).toBeUndefined();
+
+    await sql.query(
+      `CREATE TABLE public.items (id int PRIMARY KEY, name text); SELECT realtime.enable_row_changes('public.items')`,
+    );
+    await subscribe(s, 'items:5');
+    const inserted = next(s, 'insert');
+    await sql.query(`INSERT INTO public.items VALUES (5, 'widget')`);
+    expect(await inserted).toMatchObject({
+      table: 'items',
+      new: { id: 5, name: 'widget' },
+      old: null,
+      meta: { channel: 'items:5' },
+    });
+    const updated = next(s, 'update');
+    await sql.query(`UPDATE public.items SET name = 'gadget' WHERE id = 5`);
+    expect(await updated).toMatchObject({ new: { name: 'gadget' }, old: { name: 'widget' } });
+    const deleted = next(s, 'delete');
+    await sql.query(`DELETE FROM public.items WHERE id = 5`);
+    expect(await deleted).toMatchObject({ new: null, old: { id: 5 } });
+  });
+
+  it('announces presence leave when a socket drops', async () => {
+    const a = await connect(t.anonKey);
+    const b = await connect(t.anonKey);
+    await subscribe(a, 'orders:99');
+    const joined = next(a, 'presence:join');
+    const ack = await subscribe(b, 'orders:99');
+    expect(ack.presence.members.map((m: { presenceId: string }) => m.presenceId).sort()).toEqual(
+      [a.id, b.id].sort(),
+    );
+    await joined;
+    const left = next(a, 'presence:leave');
+    const bId = b.id;
+    b.disconnect();
+    expect((await left).member.presenceId).toBe(bId);
+  });
+
+  it('works through @insforge/sdk’s realtime module', async () => {
+    const user = await t.signUpUser();
+    const client = createClient({
+      baseUrl: t.baseUrl,
+      anonKey: t.anonKey,
+      accessToken: user.accessToken,
+      retryCount: 0,
+    });
+    const sub = await client.realtime.subscribe('chat:lobby');
+    expect(sub.ok).toBe(true);
+    const got = new Promise<any>((resolve) => client.realtime.on('greeting', resolve));
+    await client.realtime.publish('chat:lobby', 'greeting', { hi: true });
+    expect(await got).toMatchObject({
+      hi: true,
+      meta: { channel: 'chat:lobby', senderId: user.userId },
+    });
+    const refused = await client.realtime.subscribe('nowhere:1');
+    expect(refused).toMatchObject({ ok: false, error: { code: 'REALTIME_CHANNEL_NOT_FOUND' } });
+    client.realtime.disconnect();
+  });
+});
+
+describe('channel admin API', () => {
+  it('lists, updates and deletes channels and lists messages; admin only', async () => {
+    const list = await t.request('GET', '/api/realtime/channels', { token: t.apiKey });
+    expect(list.body.map((c: { pattern: string }) => c.pattern)).toEqual([
+      'chat:lobby',
+      'closed:%',
+      'items:%',
+      'orders:%',
+    ]);
+    const closed = list.body.find((c: { pattern: string }) => c.pattern === 'closed:%');
+    const updated = await t.request('PUT', `/api/realtime/channels/${closed.id}`, {
+      token: t.apiKey,
+      body: { enabled: true, webhookUrls: ['https://hooks.example.com/x'] },
+    });
+    expect(updated.body).toMatchObject({
+      enabled: true,
+      webhookUrls: ['https://hooks.example.com/x'],
+    });
+    expect(
+      (
+        await t.request('POST', '/api/realtime/channels', {
+          token: t.apiKey,
+          body: { pattern: 'chat:lobby' },
+        })
+      ).status,
+    ).toBe(409);
+    expect(
+      (
+        await t.request('POST', '/api/realtime/channels', {
+          token: t.apiKey,
+          body: { pattern: 'bad pattern!' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await t.request('GET', '/api/realtime/channels/not-a-uuid', { token: t.apiKey })).status,
+    ).toBe(400);
+    expect(
+      (await t.request('DELETE', `/api/realtime/channels/${closed.id}`, { token: t.apiKey }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await t.request('GET', `/api/realtime/channels/${closed.id}`, { token: t.apiKey })).status,
+    ).toBe(404);
+    const messages = await t.request('GET', '/api/realtime/messages?channel=chat:lobby&limit=5', {
+      token: t.apiKey,
+    });
+    expect(messages.status).toBe(200);
+    expect(messages.body.data.length).toBeGreaterThan(0);
+    expect(messages.body.data[0]).toMatchObject({ channel: 'chat:lobby', senderType: 'user' });
+    const { accessToken } = await t.signUpUser();
+    expect((await t.request('GET', '/api/realtime/channels', { token: accessToken })).status).toBe(
+      403,
+    );
+  });
+});
