@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -32,6 +33,7 @@ import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
 import { realtimeRoutes } from './realtime/routes.js';
+import { WebhookDispatcher } from './realtime/webhooks.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
 import { S3StorageProvider } from './storage/providers/s3.js';
 import type { StorageProvider } from './storage/providers/provider.js';
@@ -200,7 +202,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     res.json(openApiDocument(config.version, config.apiBaseUrl));
   });
   app.use('/api/storage', storageRoutes(storage));
-  app.use('/api/realtime', realtimeRoutes(db));
+  // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
+  const webhookSecret = Buffer.from(
+    crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-webhooks-v1', 32),
+  ).toString('hex');
+  app.use(
+    '/api/realtime',
+    realtimeRoutes(db, { secret: webhookSecret, kick: () => webhooks.kick() }),
+  );
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
   app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));
@@ -209,11 +218,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(errorHandler(logger));
 
   const server = http.createServer(app);
+  const webhooks = new WebhookDispatcher(db, {
+    secret: webhookSecret,
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryPeriodSeconds: config.webhookRetryPeriodSeconds,
+    logger,
+  });
   const realtime = new RealtimeServer(server, db, keys, tokens, {
     connectionString: databaseUrl,
     logger,
+    onWebhooksQueued: () => webhooks.kick(),
   });
   await realtime.start();
+  webhooks.start();
   // Requests Node rejects before Express sees them (oversized headers or URL, malformed HTTP)
   // still get a JSON envelope.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -238,6 +256,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     (closing ??= (async () => {
       state.shuttingDown = true;
       await realtime.close();
+      await webhooks.stop();
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());

@@ -112,6 +112,15 @@ export const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_REGION: optionalString,
   STORAGE_UPLOAD_URL_EXPIRY_SECONDS: seconds(3600),
+  WEBHOOK_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).default(10_000),
+  ),
+  WEBHOOK_RETRY_BASE_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(10).default(1000),
+  ),
+  WEBHOOK_RETRY_PERIOD_SECONDS: seconds(24 * 3600),
   JWT_SECRET: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
@@ -195,6 +204,9 @@ export interface Config {
       }
     | undefined;
   storageUploadUrlExpirySeconds: number;
+  webhookTimeoutMs: number;
+  webhookRetryBaseMs: number;
+  webhookRetryPeriodSeconds: number;
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
   accessTokenTtlSeconds: number;
@@ -295,6 +307,9 @@ export function loadConfig(
         }
       : undefined,
     storageUploadUrlExpirySeconds: e.STORAGE_UPLOAD_URL_EXPIRY_SECONDS,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+    webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

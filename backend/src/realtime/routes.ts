@@ -45,9 +45,68 @@ const channelJson = (r: ChannelRow) => ({
 const idSchema = z.guid({ error: 'id: must be a UUID' });
 
 /** Admin API for channels and stored messages. */
-export function realtimeRoutes(db: Database): Router {
+export function realtimeRoutes(
+  db: Database,
+  webhooks: { secret: string; kick: () => void },
+): Router {
   const router = Router();
   router.use(requireAdmin);
+
+  router.get('/config', (_req, res) => {
+    res.json({
+      webhookSecret: webhooks.secret,
+      signature:
+        'X-Kiln-Signature: sha256=HMAC-SHA256(webhookSecret, `${X-Kiln-Timestamp}.${raw body}`) in hex',
+    });
+  });
+
+  const deliveriesQuery = z.object({
+    status: z.enum(['pending', 'delivered', 'failed']).optional(),
+    messageId: z.guid().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  });
+  router.get('/deliveries', async (req, res) => {
+    const q = deliveriesQuery.parse(req.query);
+    const where = '($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR message_id = $2)';
+    const params = [q.status ?? null, q.messageId ?? null];
+    const [list, count] = await Promise.all([
+      db.query(
+        `SELECT * FROM realtime.webhook_deliveries WHERE ${where} ORDER BY created_at DESC LIMIT ${q.limit} OFFSET ${q.offset}`,
+        params,
+      ),
+      db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM realtime.webhook_deliveries WHERE ${where}`,
+        params,
+      ),
+    ]);
+    res.json({
+      data: list.rows.map((d) => ({
+        id: d.id,
+        messageId: d.message_id,
+        url: d.url,
+        status: d.status,
+        attempts: d.attempts,
+        lastStatus: d.last_status,
+        lastError: d.last_error,
+        nextAttemptAt: d.status === 'pending' ? (d.next_attempt_at as Date).toISOString() : null,
+        createdAt: (d.created_at as Date).toISOString(),
+        deliveredAt: d.delivered_at ? (d.delivered_at as Date).toISOString() : null,
+      })),
+      pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+    });
+  });
+  router.post('/deliveries/:id/replay', async (req, res) => {
+    const id = idSchema.parse(String(req.params.id));
+    const { rowCount } = await db.query(
+      `UPDATE realtime.webhook_deliveries SET status = 'pending', next_attempt_at = now(), created_at = now(), locked_until = NULL WHERE id = $1`,
+      [id],
+    );
+    if (!rowCount)
+      throw new AppError(404, 'REALTIME_DELIVERY_NOT_FOUND', 'No delivery with this id');
+    webhooks.kick();
+    res.json({ message: 'Delivery queued again', id });
+  });
 
   router.get('/channels', async (_req, res) => {
     const { rows } = await db.query<ChannelRow>('SELECT * FROM realtime.channels ORDER BY pattern');

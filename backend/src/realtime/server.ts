@@ -51,6 +51,8 @@ type SocketData = { principal: Principal; member: Omit<Member, 'joinedAt'> };
 export interface RealtimeOptions {
   connectionString: string;
   logger: Logger;
+  /** Called when new webhook deliveries are queued (by any instance). */
+  onWebhooksQueued?: () => void;
 }
 
 export class RealtimeServer {
@@ -282,7 +284,8 @@ export class RealtimeServer {
       application_name: 'kiln-realtime',
     });
     client.on('notification', (n) => {
-      if (n.payload) this.enqueue(n.payload);
+      if (n.channel === 'kiln_webhooks') this.options.onWebhooksQueued?.();
+      else if (n.payload) this.enqueue(n.payload);
     });
     client.on('error', () => undefined);
     client.on('end', () => {
@@ -292,6 +295,7 @@ export class RealtimeServer {
     });
     await client.connect();
     await client.query('LISTEN kiln_realtime');
+    await client.query('LISTEN kiln_webhooks');
     this.listener = client;
   }
 
