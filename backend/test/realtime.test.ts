@@ -292,3 +292,49 @@ describe('channel admin API', () => {
     );
   });
 });
+
+describe('two instances on one database', () => {
+  it('a message published on instance A reaches subscribers on both, exactly once', async () => {
+    const { createApp } = await import('../src/app.js');
+    const { createLogger } = await import('../src/core/logger.js');
+    const other = await createApp(
+      { ...t.app.config },
+      { logger: createLogger({ level: 'error', stdout: true }) },
+    );
+    const address = await other.listen(0, '127.0.0.1');
+    try {
+      const user = await t.signUpUser();
+      const onA = await connect(user.accessToken);
+      const onB = await new Promise<Socket>((resolve, reject) => {
+        const s = io(`http://127.0.0.1:${address.port}`, {
+          transports: ['websocket'],
+          auth: { token: t.anonKey },
+          reconnection: false,
+        });
+        sockets.push(s);
+        s.once('connect', () => resolve(s));
+        s.once('connect_error', reject);
+      });
+      await subscribe(onA, 'orders:500');
+      await subscribe(onB, 'orders:500');
+      const seenA: unknown[] = [];
+      const seenB: unknown[] = [];
+      onA.on('ping', (m) => seenA.push(m));
+      onB.on('ping', (m) => seenB.push(m));
+      onA.emit('realtime:publish', {
+        channel: 'orders:500',
+        event: 'ping',
+        payload: { from: 'A' },
+      });
+      await sql.query(`SELECT realtime.publish('orders:500', 'ping', '{"from": "sql"}')`);
+      const deadline = Date.now() + 3000;
+      while ((seenA.length < 2 || seenB.length < 2) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seenA.map((m: any) => m.from).sort()).toEqual(['A', 'sql']);
+      expect(seenB.map((m: any) => m.from).sort()).toEqual(['A', 'sql']);
+    } finally {
+      await other.close();
+    }
+  });
+});
