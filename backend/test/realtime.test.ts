@@ -338,3 +338,39 @@ describe('two instances on one database', () => {
     }
   });
 });
+
+describe('floods and stats', () => {
+  it('rate-limits a flooding socket with realtime:error and keeps serving others', async () => {
+    const { accessToken } = await t.signUpUser();
+    const flooder = await connect(accessToken);
+    await subscribe(flooder, 'orders:flood');
+    const errors: any[] = [];
+    flooder.on('realtime:error', (e) => errors.push(e));
+    for (let i = 0; i < 300; i++)
+      flooder.emit('realtime:publish', { channel: 'orders:flood', event: 'spam', payload: { i } });
+    const deadline = Date.now() + 3000;
+    while (!errors.some((e) => e.code === 'REALTIME_RATE_LIMITED') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(errors.some((e) => e.code === 'REALTIME_RATE_LIMITED')).toBe(true);
+    const stored = (
+      await sql.query(
+        `SELECT count(*)::int AS n FROM realtime.messages WHERE channel = 'orders:flood'`,
+      )
+    ).rows[0].n;
+    expect(stored).toBeLessThan(300);
+    expect(stored).toBeGreaterThan(0);
+    // Another client is unaffected.
+    const calm = await connect(t.anonKey);
+    expect((await subscribe(calm, 'orders:flood')).ok).toBe(true);
+  });
+
+  it('reports message statistics to admins', async () => {
+    const res = await t.request('GET', '/api/realtime/messages/stats', { token: t.apiKey });
+    expect(res.status).toBe(200);
+    expect(res.body.totalMessages).toBeGreaterThan(0);
+    expect(res.body.topChannels[0]).toMatchObject({
+      channel: expect.any(String),
+      messages: expect.any(Number),
+    });
+  });
+});

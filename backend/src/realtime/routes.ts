@@ -161,6 +161,34 @@ export function realtimeRoutes(
     res.json({ message: `Channel "${current.pattern}" deleted` });
   });
 
+  router.get('/messages/stats', async (_req, res) => {
+    const [totals, channels] = await Promise.all([
+      db.query<{ total: number; last_hour: number; last_day: number; oldest: Date | null }>(
+        `SELECT count(*)::int AS total,
+                count(*) FILTER (WHERE created_at > now() - interval '1 hour')::int AS last_hour,
+                count(*) FILTER (WHERE created_at > now() - interval '1 day')::int AS last_day,
+                min(created_at) AS oldest
+         FROM realtime.messages`,
+      ),
+      db.query<{ channel: string; messages: number; last_at: Date }>(
+        `SELECT channel, count(*)::int AS messages, max(created_at) AS last_at FROM realtime.messages
+         GROUP BY channel ORDER BY messages DESC LIMIT 20`,
+      ),
+    ]);
+    const t = totals.rows[0]!;
+    res.json({
+      totalMessages: t.total,
+      lastHour: t.last_hour,
+      lastDay: t.last_day,
+      oldestMessageAt: t.oldest?.toISOString() ?? null,
+      topChannels: channels.rows.map((c) => ({
+        channel: c.channel,
+        messages: c.messages,
+        lastMessageAt: c.last_at.toISOString(),
+      })),
+    });
+  });
+
   router.get('/messages', async (req, res) => {
     const q = messagesQuery.parse(req.query);
     const where = ['($1::text IS NULL OR channel = $1)', '($2::text IS NULL OR event = $2)'].join(

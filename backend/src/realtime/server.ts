@@ -53,6 +53,9 @@ export interface RealtimeOptions {
   logger: Logger;
   /** Called when new webhook deliveries are queued (by any instance). */
   onWebhooksQueued?: () => void;
+  /** Sustained publishes per second per socket, and the burst allowed above it. */
+  publishPerSecond?: number;
+  publishBurst?: number;
 }
 
 export class RealtimeServer {
@@ -203,7 +206,22 @@ export class RealtimeServer {
       this.leavePresence(socket, channel);
     });
 
+    // Token bucket per socket: floods get an error, not the database's attention.
+    let tokens = this.options.publishBurst ?? 100;
+    let refilled = Date.now();
+    const allow = () => {
+      const rate = this.options.publishPerSecond ?? 50;
+      const burst = this.options.publishBurst ?? 100;
+      const now = Date.now();
+      tokens = Math.min(burst, tokens + ((now - refilled) / 1000) * rate);
+      refilled = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    };
+
     socket.on('realtime:publish', async (body: unknown) => {
+      if (!allow()) return fail('REALTIME_RATE_LIMITED', 'Too many messages: slow down');
       const msg = body as { channel?: unknown; event?: unknown; payload?: unknown } | null;
       const channel = msg?.channel;
       const event = msg?.event;
