@@ -33,7 +33,7 @@ import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
 import { realtimeRoutes } from './realtime/routes.js';
-import { WebhookDispatcher } from './realtime/webhooks.js';
+import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
 import { S3StorageProvider } from './storage/providers/s3.js';
 import type { StorageProvider } from './storage/providers/provider.js';
@@ -232,6 +232,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   await realtime.start();
   webhooks.start();
+  // Message retention: every instance prunes hourly (the DELETE is idempotent).
+  const pruner = setInterval(() => {
+    pruneMessages(db).catch((err: unknown) =>
+      logger.warn('realtime prune failed', { error: String(err) }),
+    );
+  }, 3600_000);
+  pruner.unref();
   // Requests Node rejects before Express sees them (oversized headers or URL, malformed HTTP)
   // still get a JSON envelope.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -257,6 +264,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       state.shuttingDown = true;
       await realtime.close();
       await webhooks.stop();
+      clearInterval(pruner);
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());

@@ -374,3 +374,39 @@ describe('floods and stats', () => {
     });
   });
 });
+
+describe('retention', () => {
+  it('configures retention, prunes old messages, and deletes by date on request', async () => {
+    const { pruneMessages } = await import('../src/realtime/webhooks.js');
+    const cfg = await t.request('PATCH', '/api/realtime/config', {
+      token: t.apiKey,
+      body: { retentionDays: 2 },
+    });
+    expect(cfg.body).toMatchObject({
+      retentionDays: 2,
+      webhookSecret: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(
+      (
+        await t.request('PATCH', '/api/realtime/config', {
+          token: t.apiKey,
+          body: { retentionDays: 0 },
+        })
+      ).status,
+    ).toBe(400);
+    await sql.query(
+      `INSERT INTO realtime.messages (channel, event, payload, sender_type, created_at) VALUES ('orders:old', 'x', '{}', 'system', now() - interval '3 days'), ('orders:old', 'y', '{}', 'system', now() - interval '1 day')`,
+    );
+    expect(await pruneMessages(t.app.db)).toBe(1);
+    const left = await t.request(
+      'DELETE',
+      `/api/realtime/messages?before=${encodeURIComponent(new Date().toISOString())}&channel=orders:old`,
+      { token: t.apiKey },
+    );
+    expect(left.body).toEqual({ deletedCount: 1 });
+    expect(
+      (await t.request('DELETE', '/api/realtime/messages?before=yesterday', { token: t.apiKey }))
+        .status,
+    ).toBe(400);
+  });
+});

@@ -52,12 +52,39 @@ export function realtimeRoutes(
   const router = Router();
   router.use(requireAdmin);
 
-  router.get('/config', (_req, res) => {
-    res.json({
+  const configJson = async () => {
+    const { rows } = await db.query<{ retention_days: number }>(
+      'SELECT retention_days FROM realtime.config',
+    );
+    return {
+      retentionDays: rows[0]!.retention_days,
       webhookSecret: webhooks.secret,
       signature:
         'X-Kiln-Signature: sha256=HMAC-SHA256(webhookSecret, `${X-Kiln-Timestamp}.${raw body}`) in hex',
-    });
+    };
+  };
+  router.get('/config', async (_req, res) => {
+    res.json(await configJson());
+  });
+  router.patch('/config', async (req, res) => {
+    const body = z
+      .object({ retentionDays: z.number().int().min(1).max(3650) })
+      .strict()
+      .parse(req.body);
+    await db.query('UPDATE realtime.config SET retention_days = $1, updated_at = now()', [
+      body.retentionDays,
+    ]);
+    res.json(await configJson());
+  });
+  router.delete('/messages', async (req, res) => {
+    const q = z
+      .object({ before: z.iso.datetime({ offset: true }), channel: z.string().max(255).optional() })
+      .parse(req.query);
+    const { rowCount } = await db.query(
+      'DELETE FROM realtime.messages WHERE created_at < $1 AND ($2::text IS NULL OR channel = $2)',
+      [q.before, q.channel ?? null],
+    );
+    res.json({ deletedCount: rowCount ?? 0 });
   });
 
   const deliveriesQuery = z.object({

@@ -175,3 +175,11 @@ export class WebhookDispatcher {
     );
   }
 }
+
+/** Deletes messages older than the configured retention (and their deliveries, by cascade). */
+export async function pruneMessages(db: Database): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM realtime.messages WHERE created_at < now() - make_interval(days => (SELECT retention_days FROM realtime.config))`,
+  );
+  return rowCount ?? 0;
+}
