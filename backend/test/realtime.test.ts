@@ -410,3 +410,38 @@ describe('retention', () => {
     ).toBe(400);
   });
 });
+
+describe('server restart', () => {
+  it('the SDK reconnects, resubscribes and receives new messages after Kiln restarts', async () => {
+    const { createApp } = await import('../src/app.js');
+    const { createLogger } = await import('../src/core/logger.js');
+    const { freePort } = await import('./ports.js');
+    const port = await freePort();
+    const logger = createLogger({ level: 'error', stdout: true });
+    let app = await createApp({ ...t.app.config }, { logger });
+    await app.listen(port, '127.0.0.1');
+    const client = createClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      anonKey: t.anonKey,
+      retryCount: 0,
+    });
+    try {
+      expect((await client.realtime.subscribe('orders:restart')).ok).toBe(true);
+      await app.close();
+      app = await createApp({ ...t.app.config }, { logger });
+      await app.listen(port, '127.0.0.1');
+      const got = new Promise<any>((resolve) => client.realtime.on('after', resolve));
+      // Publish until the resubscribed client hears it (reconnection takes a moment).
+      let message: any;
+      const deadline = Date.now() + 15_000;
+      while (!message && Date.now() < deadline) {
+        await sql.query(`SELECT realtime.publish('orders:restart', 'after', '{"ok": true}')`);
+        message = await Promise.race([got, new Promise((r) => setTimeout(r, 500))]);
+      }
+      expect(message).toMatchObject({ ok: true, meta: { channel: 'orders:restart' } });
+    } finally {
+      client.realtime.disconnect();
+      await app.close();
+    }
+  }, 30_000);
+});

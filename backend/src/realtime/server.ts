@@ -118,8 +118,9 @@ export class RealtimeServer {
 
   async close(): Promise<void> {
     this.closed = true;
-    // Not io.close(): that closes the HTTP server too, which the app drains on its own.
-    this.io.disconnectSockets(true);
+    // Not io.close() (it closes the HTTP server too, which the app drains on its own) and not
+    // disconnectSockets(): a server-side disconnect tells clients not to come back, while closing
+    // the transports lets them reconnect to the next instance or the restarted one.
     this.io.engine.close();
     const listener = this.listener;
     this.listener = undefined;
