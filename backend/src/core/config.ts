@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { S3Options } from '../storage/providers/s3.js';
 
 /**
  * Every environment variable Kiln reads is declared here, once. `.env.example` lists the same
@@ -192,17 +193,7 @@ export interface Config {
   importMaxBytes: number;
   maxFileSize: number;
   /** Set when S3_BUCKET is: files go to S3 instead of DATA_DIR/storage. */
-  s3:
-    | {
-        bucket: string;
-        region: string;
-        endpoint?: string;
-        forcePathStyle: boolean;
-        accessKeyId?: string;
-        secretAccessKey?: string;
-        prefix: string;
-      }
-    | undefined;
+  s3: S3Options | undefined;
   storageUploadUrlExpirySeconds: number;
   webhookTimeoutMs: number;
   webhookRetryBaseMs: number;

@@ -45,6 +45,14 @@ interface ObjectRow {
 
 const MAX_KEY_BYTES = 1024;
 
+function objectNotFound(bucket: string, key: string): AppError {
+  return new AppError(
+    404,
+    'STORAGE_NOT_FOUND',
+    `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
+  );
+}
+
 /** A valid object key, or a 400: no traversal, no absolute paths, no control characters. */
 export function validateKey(key: string): string {
   const problem = (why: string) =>
@@ -349,12 +357,7 @@ export class StorageService {
       'SELECT * FROM storage.objects WHERE bucket = $1 AND key = $2',
       [bucket, key],
     );
-    if (!rows[0])
-      throw new AppError(
-        404,
-        'STORAGE_NOT_FOUND',
-        `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
-      );
+    if (!rows[0]) throw objectNotFound(bucket, key);
     return rows[0];
   }
 
@@ -380,12 +383,7 @@ export class StorageService {
         'SELECT * FROM storage.objects WHERE bucket = $1 AND key = $2',
         [bucket, key],
       );
-      if (!rows[0])
-        throw new AppError(
-          404,
-          'STORAGE_NOT_FOUND',
-          `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
-        );
+      if (!rows[0]) throw objectNotFound(bucket, key);
       return { ...rows[0], public: b.public };
     }
     const row = await this.db.withPrincipal(principal, (tx) => this.visible(tx, bucket, key), {
@@ -444,12 +442,7 @@ export class StorageService {
         'DELETE FROM storage.objects WHERE bucket = $1 AND key = $2 RETURNING storage_path',
         [bucket, key],
       );
-      if (!rows[0])
-        throw new AppError(
-          404,
-          'STORAGE_NOT_FOUND',
-          `Object "${key.slice(0, 200)}" not found in bucket "${bucket}"`,
-        );
+      if (!rows[0]) throw objectNotFound(bucket, key);
       return rows[0].storage_path;
     });
     await this.deleteBytes([path]);
