@@ -229,6 +229,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     connectionString: databaseUrl,
     logger,
     onWebhooksQueued: () => webhooks.kick(),
+    presenceHeartbeatMs: config.realtimePresenceHeartbeatMs,
   });
   await realtime.start();
   webhooks.start();

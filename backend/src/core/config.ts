@@ -122,6 +122,10 @@ export const envSchema = z.object({
     z.coerce.number().int().min(10).default(1000),
   ),
   WEBHOOK_RETRY_PERIOD_SECONDS: seconds(24 * 3600),
+  REALTIME_PRESENCE_HEARTBEAT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).default(5000),
+  ),
   JWT_SECRET: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
@@ -198,6 +202,7 @@ export interface Config {
   webhookTimeoutMs: number;
   webhookRetryBaseMs: number;
   webhookRetryPeriodSeconds: number;
+  realtimePresenceHeartbeatMs: number;
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
   accessTokenTtlSeconds: number;
@@ -301,6 +306,7 @@ export function loadConfig(
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
+    realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

@@ -8,6 +8,7 @@
  * with NOTIFY (by id), and every instance delivers it to its own sockets, so messages published
  * by a client, by SQL or by a trigger on any instance reach every subscriber once.
  */
+import crypto from 'node:crypto';
 import type http from 'node:http';
 import pg from 'pg';
 import { Server, type Socket } from 'socket.io';
@@ -48,6 +49,13 @@ interface Member {
 
 type SocketData = { principal: Principal; member: Omit<Member, 'joinedAt'> };
 
+const toMember = (r: PresenceRow): Member => ({
+  presenceId: r.presence_id,
+  userId: r.user_id,
+  role: r.role,
+  joinedAt: r.joined_at.toISOString(),
+});
+
 export interface RealtimeOptions {
   connectionString: string;
   logger: Logger;
@@ -56,7 +64,26 @@ export interface RealtimeOptions {
   /** Sustained publishes per second per socket, and the burst allowed above it. */
   publishPerSecond?: number;
   publishBurst?: number;
+  /**
+   * How often this instance refreshes its presence heartbeat and sweeps the members of instances
+   * whose heartbeat is older than three intervals.
+   */
+  presenceHeartbeatMs?: number;
 }
+
+interface PresenceRow {
+  channel: string;
+  presence_id: string;
+  user_id: string | null;
+  role: string;
+  joined_at: Date;
+}
+
+/** Deletes presence rows and announces each removed member once, in one statement. */
+const ANNOUNCE_LEAVES = `SELECT pg_notify('kiln_presence', json_build_object(
+    'type', 'leave', 'channel', gone.channel, 'presenceId', gone.presence_id,
+    'userId', gone.user_id, 'role', gone.role, 'joinedAt', gone.joined_at)::text)
+  FROM gone`;
 
 export class RealtimeServer {
   readonly io: Server;
@@ -64,8 +91,9 @@ export class RealtimeServer {
   private closed = false;
   private pending: string[] = [];
   private flushing = false;
-  /** channel → presenceId → member (this instance's sockets). */
-  private readonly presence = new Map<string, Map<string, Member>>();
+  /** This process in realtime.instances; presence rows carry it. */
+  readonly instanceId = crypto.randomUUID();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     server: http.Server,
@@ -113,11 +141,57 @@ export class RealtimeServer {
   }
 
   async start(): Promise<void> {
+    await this.db.query('INSERT INTO realtime.instances (id) VALUES ($1)', [this.instanceId]);
     await this.listen();
+    const every = this.options.presenceHeartbeatMs ?? 5000;
+    this.heartbeat = setInterval(() => {
+      this.beat().catch((err: unknown) =>
+        this.options.logger.warn('realtime presence heartbeat failed', { error: String(err) }),
+      );
+    }, every);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Refresh this instance's heartbeat (re-registering it if a sweeper removed it after a long
+   * pause) and sweep members of instances that stopped without saying goodbye.
+   */
+  private staleAfter(): string {
+    return `${3 * (this.options.presenceHeartbeatMs ?? 5000)} milliseconds`;
+  }
+
+  private async beat(): Promise<void> {
+    await this.db.query(
+      `INSERT INTO realtime.instances (id) VALUES ($1)
+       ON CONFLICT (id) DO UPDATE SET last_seen = now()`,
+      [this.instanceId],
+    );
+    const stale = this.staleAfter();
+    await this.db.query(
+      `WITH dead AS (
+         DELETE FROM realtime.instances WHERE last_seen < now() - $1::interval RETURNING id
+       ), gone AS (
+         DELETE FROM realtime.presence p
+         WHERE p.instance_id IN (SELECT id FROM dead)
+            OR NOT EXISTS (SELECT 1 FROM realtime.instances i WHERE i.id = p.instance_id)
+         RETURNING p.*
+       ) ${ANNOUNCE_LEAVES}`,
+      [stale],
+    );
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
+    // Saying goodbye: this instance's members leave everywhere at once.
+    await this.db
+      .query(
+        `WITH gone AS (DELETE FROM realtime.presence WHERE instance_id = $1 RETURNING *),
+              bye AS (DELETE FROM realtime.instances WHERE id = $1)
+         ${ANNOUNCE_LEAVES}`,
+        [this.instanceId],
+      )
+      .catch(() => undefined);
     // Not io.close() (it closes the HTTP server too, which the app drains on its own) and not
     // disconnectSockets(): a server-side disconnect tells clients not to come back, while closing
     // the transports lets them reconnect to the next instance or the restarted one.
@@ -183,13 +257,38 @@ export class RealtimeServer {
           return;
         }
         await socket.join(channel);
-        const member: Member = { ...data.member, joinedAt: new Date().toISOString() };
-        if (!this.presence.has(channel)) this.presence.set(channel, new Map());
-        const members = this.presence.get(channel)!;
-        const isNew = !members.has(socket.id);
-        members.set(socket.id, member);
-        reply({ ok: true, channel, presence: { members: [...members.values()] } });
-        if (isNew) socket.to(channel).emit('presence:join', { member, meta: this.meta(channel) });
+        // Record the member (announcing the join to every instance if it is new), then list the
+        // channel's members on live instances, this one included.
+        const { rows } = await this.db.query<PresenceRow>(
+          `WITH joined AS (
+             INSERT INTO realtime.presence (channel, presence_id, instance_id, user_id, role)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
+             RETURNING *, pg_notify('kiln_presence', json_build_object(
+               'type', 'join', 'channel', channel, 'presenceId', presence_id,
+               'userId', user_id, 'role', role, 'joinedAt', joined_at)::text)
+           )
+           -- The new row is not visible to the second SELECT (same snapshot): list it here.
+           SELECT channel, presence_id, user_id, role, joined_at FROM joined
+           UNION ALL
+           SELECT p.channel, p.presence_id, p.user_id, p.role, p.joined_at
+             FROM realtime.presence p JOIN realtime.instances i ON i.id = p.instance_id
+            WHERE p.channel = $1 AND i.last_seen > now() - $6::interval
+           ORDER BY joined_at, presence_id`,
+          [
+            channel,
+            socket.id,
+            this.instanceId,
+            data.member.userId,
+            data.member.role,
+            this.staleAfter(),
+          ],
+        );
+        if (!socket.connected) {
+          // The socket dropped while we were asking: its disconnect handler may have run first.
+          await this.dropMember(socket.id, channel);
+          return;
+        }
+        reply({ ok: true, channel, presence: { members: rows.map(toMember) } });
       } catch (err) {
         this.options.logger.warn('realtime subscribe failed', { error: String(err) });
         reply({
@@ -204,7 +303,7 @@ export class RealtimeServer {
       const channel = (body as { channel?: unknown } | null)?.channel;
       if (typeof channel !== 'string') return;
       await socket.leave(channel);
-      this.leavePresence(socket, channel);
+      await this.dropMember(socket.id, channel);
     });
 
     // Token bucket per socket: floods get an error, not the database's attention.
@@ -276,18 +375,48 @@ export class RealtimeServer {
       }
     });
 
-    socket.on('disconnect', () => {
-      for (const channel of [...this.presence.keys()]) this.leavePresence(socket, channel);
-    });
+    socket.on('disconnect', () => void this.dropMember(socket.id));
   }
 
-  private leavePresence(socket: Socket, channel: string): void {
-    const members = this.presence.get(channel);
-    const member = members?.get(socket.id);
-    if (!members || !member) return;
-    members.delete(socket.id);
-    if (!members.size) this.presence.delete(channel);
-    this.io.to(channel).emit('presence:leave', { member, meta: this.meta(channel) });
+  /** Remove a socket's membership (of one channel, or all) and announce the leaves. */
+  private async dropMember(presenceId: string, channel?: string): Promise<void> {
+    if (this.closed) return; // close() removes this instance's members in one statement
+    await this.db
+      .query(
+        `WITH gone AS (
+           DELETE FROM realtime.presence
+            WHERE presence_id = $1 AND ($2::text IS NULL OR channel = $2) RETURNING *
+         ) ${ANNOUNCE_LEAVES}`,
+        [presenceId, channel ?? null],
+      )
+      .catch((err: unknown) =>
+        this.options.logger.warn('realtime presence leave failed', { error: String(err) }),
+      );
+  }
+
+  /** A join or leave announced by some instance (maybe this one): tell this instance's sockets. */
+  private onPresence(payload: string): void {
+    let note: { type: 'join' | 'leave'; channel: string; presenceId: string } & Record<
+      string,
+      unknown
+    >;
+    try {
+      note = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    const member: Member = {
+      presenceId: note.presenceId,
+      userId: (note.userId as string | null) ?? null,
+      role: String(note.role),
+      joinedAt: new Date(String(note.joinedAt)).toISOString(),
+    };
+    const event = note.type === 'join' ? 'presence:join' : 'presence:leave';
+    // The joining socket learns of itself from its ack, not from an event.
+    this.io
+      .to(note.channel)
+      .except(note.presenceId)
+      .emit(event, { member, meta: this.meta(note.channel) });
   }
 
   private meta(channel: string) {
@@ -304,6 +433,7 @@ export class RealtimeServer {
     });
     client.on('notification', (n) => {
       if (n.channel === 'kiln_webhooks') this.options.onWebhooksQueued?.();
+      else if (n.channel === 'kiln_presence') this.onPresence(n.payload ?? '');
       else if (n.payload) this.enqueue(n.payload);
     });
     client.on('error', () => undefined);
@@ -315,6 +445,7 @@ export class RealtimeServer {
     await client.connect();
     await client.query('LISTEN kiln_realtime');
     await client.query('LISTEN kiln_webhooks');
+    await client.query('LISTEN kiln_presence');
     this.listener = client;
   }
 
