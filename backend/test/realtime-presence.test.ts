@@ -147,7 +147,9 @@ describe('presence across instances', () => {
     while (!leaves.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     expect(leaves.map((m) => m.member.presenceId)).toEqual([doomedId]);
     const late = await connect(t.baseUrl, t.anonKey);
-    expect(ids(await subscribe(late, 'room:1')).sort()).toEqual([onA.id, second.id, late.id].sort());
+    expect(ids(await subscribe(late, 'room:1')).sort()).toEqual(
+      [onA.id, second.id, late.id].sort(),
+    );
     await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
     expect(leaves).toHaveLength(1);
     const { rows } = await sql.query(
