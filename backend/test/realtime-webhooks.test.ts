@@ -138,6 +138,17 @@ describe('webhooks', () => {
     );
     expect(replay.status).toBe(200);
     await until(async () => ((await deliveries(id))[0]?.status === 'delivered' ? true : undefined));
+    // Per-message counters in the admin message list.
+    const messages = await t.request('GET', '/api/realtime/messages?channel=hooks:3', {
+      token: t.apiKey,
+    });
+    expect(messages.body.data).toEqual([
+      expect.objectContaining({
+        id,
+        event: 'gone',
+        webhooks: { total: 1, pending: 0, delivered: 1, failed: 0 },
+      }),
+    ]);
     expect(
       (
         await t.request('POST', `/api/realtime/deliveries/${crypto.randomUUID()}/replay`, {

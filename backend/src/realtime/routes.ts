@@ -224,7 +224,16 @@ export function realtimeRoutes(
     const params = [q.channel ?? null, q.event ?? null];
     const [list, count] = await Promise.all([
       db.query(
-        `SELECT id, channel, event, payload, sender_type, sender_id, created_at FROM realtime.messages WHERE ${where} ORDER BY created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
+        `SELECT m.id, m.channel, m.event, m.payload, m.sender_type, m.sender_id, m.created_at, d.*
+           FROM realtime.messages m
+           LEFT JOIN LATERAL (
+             SELECT count(*)::int AS wh_total,
+                    count(*) FILTER (WHERE status = 'pending')::int AS wh_pending,
+                    count(*) FILTER (WHERE status = 'delivered')::int AS wh_delivered,
+                    count(*) FILTER (WHERE status = 'failed')::int AS wh_failed
+               FROM realtime.webhook_deliveries w WHERE w.message_id = m.id
+           ) d ON true
+          WHERE ${where} ORDER BY m.created_at DESC, m.id LIMIT ${q.limit} OFFSET ${q.offset}`,
         params,
       ),
       db.query<{ n: number }>(
@@ -241,6 +250,12 @@ export function realtimeRoutes(
         senderType: m.sender_type,
         senderId: m.sender_id,
         createdAt: (m.created_at as Date).toISOString(),
+        webhooks: {
+          total: m.wh_total,
+          pending: m.wh_pending,
+          delivered: m.wh_delivered,
+          failed: m.wh_failed,
+        },
       })),
       pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
     });
