@@ -32,6 +32,10 @@ import { openApiDocument } from './docs/openapi.js';
 import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
+import { LocalRuntime } from './functions/local-runtime.js';
+import { FunctionsService } from './functions/service.js';
+import { SecretsService, resealSecrets } from './functions/secrets.js';
+import { functionsAdminRoutes, invokeHandler, secretsRoutes } from './functions/routes.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
@@ -96,6 +100,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const principalUrl = await withBootstrapLock(databaseUrl, async (client) => {
     const applied = await migrate(client, logger);
     if (applied.length) logger.info('applied migrations', { migrations: applied });
+    if (config.encryptionKeyPrevious) {
+      const { resealed, unreadable } = await resealSecrets(
+        client,
+        box,
+        new SecretBox(config.encryptionKeyPrevious),
+      );
+      if (resealed || unreadable)
+        logger.info('re-sealed encrypted values with the current key', { resealed, unreadable });
+    }
     await ensureProjectKeys(client, box, { anon: config.accessAnonKey, api: config.accessApiKey });
     return ensureAuthenticator(client, databaseUrl, jwtSecret);
   });
@@ -164,6 +177,41 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(apiSecurityHeaders);
   app.use(corsMiddleware(config.corsOrigins));
   app.use(healthRoutes(db, config.version, state));
+  // Edge functions: before credentials and body parsing (the function sees the caller's headers
+  // and body as sent, and decides for itself what they mean).
+  const functionLogger = createLogger({
+    level: 'info',
+    dir: path.join(config.dataDir, 'logs'),
+    file: 'functions.log',
+    stdout: false,
+  });
+  const functionsService = new FunctionsService(db);
+  let internalUrl: string | undefined;
+  const secrets = new SecretsService(db, box, async () => ({
+    INSFORGE_BASE_URL: config.apiBaseUrl,
+    INSFORGE_INTERNAL_URL: internalUrl ?? config.apiBaseUrl,
+    ANON_KEY: await keys.getActive('anon'),
+    API_KEY: await keys.getActive('api'),
+  }));
+  const runtime = new LocalRuntime({
+    denoDir: config.functions.denoDir,
+    memoryMb: config.functions.memoryMb,
+    idleMs: config.functions.idleSeconds * 1000,
+    maxProcesses: config.functions.maxProcesses,
+    startTimeoutMs: 30_000,
+    logger,
+    functionLogger,
+  });
+  const functionsDeps = {
+    functions: functionsService,
+    secrets,
+    runtime,
+    logger,
+    functionLogger,
+    timeoutMs: config.functions.timeoutMs,
+    apiBaseUrl: () => config.apiBaseUrl,
+  };
+  app.all('/functions/:slug{/*rest}', invokeHandler(functionsDeps));
   app.use(resolvePrincipal(keys, tokens));
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
   app.use(
@@ -202,6 +250,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     res.json(openApiDocument(config.version, config.apiBaseUrl));
   });
   app.use('/api/storage', storageRoutes(storage));
+  app.use('/api/secrets', secretsRoutes(secrets));
+  app.use('/api/functions', functionsAdminRoutes(functionsDeps));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(
     crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-webhooks-v1', 32),
@@ -265,6 +315,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       state.shuttingDown = true;
       await realtime.close();
       await webhooks.stop();
+      await runtime.close();
       clearInterval(pruner);
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
@@ -296,6 +347,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const v6 = address.family === 'IPv6';
+          const any = address.address === '0.0.0.0' || address.address === '::';
+          const hostPart = any
+            ? v6
+              ? '[::1]'
+              : '127.0.0.1'
+            : v6
+              ? `[${address.address}]`
+              : address.address;
+          internalUrl = `http://${hostPart}:${address.port}`;
           resolve(server.address() as AddressInfo);
         });
       }),

@@ -123,6 +123,8 @@ export async function startTestApp(
     ACCESS_API_KEY: apiKey,
     ACCESS_ANON_KEY: anonKey,
     DB_POOL_MAX: '5',
+    // One Deno package cache for the whole run (npm:/jsr: imports download once).
+    DENO_DIR: path.join(os.tmpdir(), 'kiln-test-deno'),
     ...env,
   });
   const config: Config = {

@@ -122,6 +122,20 @@ export const envSchema = z.object({
     z.coerce.number().int().min(10).default(1000),
   ),
   WEBHOOK_RETRY_PERIOD_SECONDS: seconds(24 * 3600),
+  FUNCTION_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).default(30_000),
+  ),
+  FUNCTION_MEMORY_MB: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(16).max(16_384).default(256),
+  ),
+  FUNCTION_IDLE_SECONDS: seconds(300),
+  FUNCTION_MAX_PROCESSES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(1000).default(32),
+  ),
+  DENO_DIR: optionalString,
   REALTIME_PRESENCE_HEARTBEAT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(5000),
@@ -131,6 +145,10 @@ export const envSchema = z.object({
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
   ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
+  ENCRYPTION_KEY_PREVIOUS: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
@@ -203,8 +221,17 @@ export interface Config {
   webhookRetryBaseMs: number;
   webhookRetryPeriodSeconds: number;
   realtimePresenceHeartbeatMs: number;
+  functions: {
+    timeoutMs: number;
+    memoryMb: number;
+    idleSeconds: number;
+    maxProcesses: number;
+    denoDir: string;
+  };
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
+  /** The key values were sealed with before a rotation; they are re-sealed at start. */
+  encryptionKeyPrevious: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   adminTokenTtlSeconds: number;
@@ -307,8 +334,16 @@ export function loadConfig(
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
+    functions: {
+      timeoutMs: e.FUNCTION_TIMEOUT_MS,
+      memoryMb: e.FUNCTION_MEMORY_MB,
+      idleSeconds: e.FUNCTION_IDLE_SECONDS,
+      maxProcesses: e.FUNCTION_MAX_PROCESSES,
+      denoDir: path.resolve(e.DENO_DIR ?? path.join(e.DATA_DIR, 'deno')),
+    },
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
+    encryptionKeyPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     adminTokenTtlSeconds: e.ADMIN_TOKEN_TTL_SECONDS,

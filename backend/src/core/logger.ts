@@ -11,6 +11,8 @@ export interface LoggerOptions {
   stdout: boolean;
   /** Stdout may be quieter than the file (tests print only errors). Default: `level`. */
   stdoutLevel?: string;
+  /** File name inside `dir`. Default: kiln.log. */
+  file?: string;
 }
 
 /** JSON lines to stdout and to `<dir>/kiln.log` (rotated by size). */
@@ -27,7 +29,7 @@ export function createLogger(options: LoggerOptions): Logger {
     fs.mkdirSync(options.dir, { recursive: true });
     transports.push(
       new winston.transports.File({
-        filename: path.join(options.dir, 'kiln.log'),
+        filename: path.join(options.dir, options.file ?? 'kiln.log'),
         maxsize: 20 * 1024 * 1024,
         maxFiles: 5,
         tailable: true,

@@ -1,0 +1,283 @@
+import http from 'node:http';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { requireAdmin } from '../core/auth/principal.js';
+import { FunctionLoadError, fingerprint, type LocalRuntime } from './local-runtime.js';
+import type { SecretsService } from './secrets.js';
+import {
+  functionJson,
+  normalizeCode,
+  notFound,
+  slugFromName,
+  validateSlug,
+  type FunctionsService,
+} from './service.js';
+
+const secretKey = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name (A-Z, 0-9, _)');
+const createSecret = z.object({
+  key: secretKey,
+  value: z
+    .string()
+    .min(1)
+    .max(64 * 1024),
+  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+const updateSecret = z
+  .object({
+    value: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional(),
+    isActive: z.boolean().optional(),
+    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'send value, isActive or expiresAt');
+
+const MAX_CODE = 1024 * 1024;
+const createFunction = z.object({
+  name: z.string().min(1).max(255),
+  slug: z.string().optional(),
+  code: z.string().min(1).max(MAX_CODE),
+  description: z.string().max(2000).nullable().optional(),
+  status: z.enum(['draft', 'active']).default('active'),
+});
+const updateFunction = z
+  .object({
+    name: z.string().min(1).max(255).optional(),
+    code: z.string().min(1).max(MAX_CODE).optional(),
+    description: z.string().max(2000).nullable().optional(),
+    status: z.enum(['draft', 'active']).optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'send name, code, description or status');
+
+export interface FunctionsDeps {
+  functions: FunctionsService;
+  secrets: SecretsService;
+  runtime: LocalRuntime;
+  logger: Logger;
+  functionLogger: Logger;
+  timeoutMs: number;
+  apiBaseUrl: () => string;
+}
+
+/** Load the code with the current secrets: a 400 with Deno's diagnostics if it does not. */
+async function checkCode(deps: FunctionsDeps, slug: string, code: string): Promise<void> {
+  try {
+    await deps.runtime.check(slug, normalizeCode(code), await deps.secrets.environment());
+  } catch (err) {
+    if (err instanceof FunctionLoadError) {
+      throw new AppError(
+        400,
+        'FUNCTION_INVALID_CODE',
+        err.details.message,
+        'The default export must be `async (req: Request) => Response`; npm:/jsr: imports need the registries to be reachable',
+        { diagnostics: err.details },
+      );
+    }
+    throw err;
+  }
+}
+
+export function secretsRoutes(secrets: SecretsService): Router {
+  const router = Router();
+  router.use(requireAdmin);
+  router.get('/', async (_req, res) => {
+    res.json({ secrets: await secrets.list() });
+  });
+  router.get('/:key', async (req, res) => {
+    res.json(await secrets.get(req.params.key as string));
+  });
+  router.post('/', async (req, res) => {
+    const body = createSecret.parse(req.body);
+    await secrets.create(body);
+    res.status(201).json({ success: true, message: `Secret ${body.key} created`, key: body.key });
+  });
+  router.put('/:key', async (req, res) => {
+    const key = req.params.key as string;
+    await secrets.update(key, updateSecret.parse(req.body));
+    res.json({ success: true, message: `Secret ${key} updated`, key });
+  });
+  router.delete('/:key', async (req, res) => {
+    const key = req.params.key as string;
+    await secrets.delete(key);
+    res.json({ success: true, message: `Secret ${key} deleted`, key });
+  });
+  return router;
+}
+
+export function functionsAdminRoutes(deps: FunctionsDeps): Router {
+  const router = Router();
+  router.use(requireAdmin);
+  const { functions } = deps;
+
+  router.get('/', async (_req, res) => {
+    res.json({
+      functions: (await functions.list()).map((f) => functionJson(f, false)),
+      runtime: { provider: 'local', status: 'running' },
+    });
+  });
+  router.get('/:slug', async (req, res) => {
+    res.json(functionJson(await functions.get(req.params.slug as string), true));
+  });
+  router.post('/', async (req, res) => {
+    const body = createFunction.parse(req.body);
+    const slug = body.slug ?? slugFromName(body.name);
+    validateSlug(slug);
+    await checkCode(deps, slug, body.code);
+    const row = await functions.create({ ...body, slug });
+    res.status(201).json({ success: true, function: functionJson(row, true) });
+  });
+  router.put('/:slug', async (req, res) => {
+    const slug = req.params.slug as string;
+    const body = updateFunction.parse(req.body);
+    if (body.code !== undefined) {
+      await functions.get(slug); // 404 before spending a Deno start on the check
+      await checkCode(deps, slug, body.code);
+    }
+    const row = await functions.update(slug, body);
+    res.json({ success: true, function: functionJson(row, true) });
+  });
+  router.delete('/:slug', async (req, res) => {
+    const slug = req.params.slug as string;
+    await functions.delete(slug);
+    deps.runtime.stopFunction(slug);
+    res.json({ success: true, message: `Function ${slug} deleted` });
+  });
+  return router;
+}
+
+// Headers that describe one hop, not the message.
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP.has(name) && !name.startsWith('x-kiln-')) out[name] = value;
+  }
+  return out;
+}
+
+function sendError(res: Response, status: number, error: string, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(status).json({ error, message, statusCode: status });
+}
+
+/**
+ * `ANY /functions/:slug[/...]`: method, path suffix, query, headers and body go to the function
+ * as a web Request; its status, headers and streamed body come back. Mounted before any body
+ * parser, so bodies stream through untouched.
+ */
+export function invokeHandler(deps: FunctionsDeps): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const slug = req.params.slug as string;
+    const started = Date.now();
+    const target = await deps.functions.target(slug);
+    if (!target || target.status !== 'active') throw notFound(slug);
+
+    const lease = await deps.runtime
+      .acquire({
+        slug,
+        fingerprint: fingerprint([target.stamp]),
+        load: async () => ({
+          code: normalizeCode((await deps.functions.get(slug)).code),
+          env: await deps.secrets.environment(),
+        }),
+      })
+      .catch((err: unknown) => {
+        throw new AppError(
+          502,
+          err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
+          err instanceof Error ? err.message : String(err),
+        );
+      });
+
+    const finish = (status: number) => {
+      lease.release();
+      deps.functionLogger.info('invocation', {
+        source: 'function.logs',
+        slug,
+        method: req.method,
+        status,
+        durationMs: Date.now() - started,
+      });
+    };
+
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const done = (status: number) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        finish(status);
+        resolve();
+      };
+      const headers = forwardHeaders(req.headers);
+      headers['x-kiln-url'] = `${deps.apiBaseUrl()}${req.originalUrl}`;
+      const upstream = http.request({
+        host: '127.0.0.1',
+        port: lease.port,
+        method: req.method,
+        path: '/',
+        headers,
+        agent: deps.runtime.httpAgent,
+      });
+      const timer = setTimeout(() => {
+        // A function past its time may be spinning forever: its process goes.
+        upstream.destroy();
+        lease.kill();
+        sendError(
+          res,
+          504,
+          'FUNCTION_TIMEOUT',
+          `Function "${slug}" did not finish within ${deps.timeoutMs} ms`,
+        );
+        done(504);
+      }, deps.timeoutMs);
+      upstream.on('response', (answer) => {
+        res.status(answer.statusCode ?? 502);
+        for (const [name, value] of Object.entries(answer.headers)) {
+          if (value !== undefined && !HOP.has(name)) res.setHeader(name, value);
+        }
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+      });
+      upstream.on('error', (err) => {
+        if (settled) return;
+        const why = deps.runtime.lastError(slug);
+        sendError(
+          res,
+          502,
+          'FUNCTION_CRASHED',
+          `Function "${slug}" failed: ${why ?? (err as Error).message}`,
+        );
+        done(502);
+      });
+      res.on('finish', () => done(res.statusCode));
+      // The caller went away before the answer was complete: stop the work done on its behalf.
+      res.on('close', () => {
+        if (res.writableFinished) return;
+        upstream.destroy();
+        done(499);
+      });
+      req.pipe(upstream);
+    });
+  };
+}

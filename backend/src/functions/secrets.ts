@@ -1,0 +1,209 @@
+/**
+ * Secrets for edge functions: rows of `system.secrets`, values sealed with AES-256-GCM. Functions
+ * see the active, unexpired ones as environment variables, plus the reserved values Kiln provides
+ * itself (project URL and keys), which are listed but cannot be changed or deleted here.
+ */
+import type pg from 'pg';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import type { SecretBox } from '../core/crypto.js';
+
+export const RESERVED_SECRETS = [
+  'INSFORGE_BASE_URL',
+  'INSFORGE_INTERNAL_URL',
+  'ANON_KEY',
+  'API_KEY',
+] as const;
+export type ReservedSecret = (typeof RESERVED_SECRETS)[number];
+const reserved = new Set<string>(RESERVED_SECRETS);
+
+interface SecretRow {
+  key: string;
+  value_encrypted: string;
+  is_active: boolean;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function maskSecret(value: string): string {
+  return value.length >= 12 ? `••••••••${value.slice(-4)}` : '••••••••';
+}
+
+const notFound = (key: string) =>
+  new AppError(
+    404,
+    'SECRET_NOT_FOUND',
+    `No secret named "${key}"`,
+    'List secrets with GET /api/secrets',
+  );
+
+const reservedError = (key: string) =>
+  new AppError(
+    403,
+    'SECRET_RESERVED',
+    `"${key}" is reserved: Kiln provides it to every function and it cannot be changed or deleted`,
+  );
+
+export class SecretsService {
+  constructor(
+    private readonly db: Database,
+    private readonly box: SecretBox,
+    /** The live values of the reserved names. */
+    private readonly reservedValues: () => Promise<Record<ReservedSecret, string>>,
+  ) {}
+
+  async list() {
+    const { rows } = await this.db.query<SecretRow>('SELECT * FROM system.secrets ORDER BY key');
+    const builtIn = await this.reservedValues();
+    return [
+      ...RESERVED_SECRETS.map((key) => ({
+        key,
+        maskedValue: maskSecret(builtIn[key]),
+        isActive: true,
+        isReserved: true,
+        expiresAt: null,
+        createdAt: null,
+        updatedAt: null,
+      })),
+      ...rows.map((r) => ({
+        key: r.key,
+        maskedValue: maskSecret(this.box.decrypt(r.value_encrypted)),
+        isActive: r.is_active,
+        isReserved: false,
+        expiresAt: r.expires_at?.toISOString() ?? null,
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
+      })),
+    ];
+  }
+
+  async get(key: string) {
+    if (reserved.has(key)) {
+      return { key, value: (await this.reservedValues())[key as ReservedSecret], isReserved: true };
+    }
+    const { rows } = await this.db.query<SecretRow>('SELECT * FROM system.secrets WHERE key = $1', [
+      key,
+    ]);
+    const r = rows[0];
+    if (!r) throw notFound(key);
+    return {
+      key: r.key,
+      value: this.box.decrypt(r.value_encrypted),
+      isActive: r.is_active,
+      isReserved: false,
+      expiresAt: r.expires_at?.toISOString() ?? null,
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    };
+  }
+
+  async create(input: { key: string; value: string; expiresAt?: string | null }): Promise<void> {
+    if (reserved.has(input.key)) throw reservedError(input.key);
+    try {
+      await this.db.query(
+        'INSERT INTO system.secrets (key, value_encrypted, expires_at) VALUES ($1, $2, $3)',
+        [input.key, this.box.encrypt(input.value), input.expiresAt ?? null],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new AppError(
+          409,
+          'SECRET_EXISTS',
+          `A secret named "${input.key}" exists already`,
+          `Change it with PUT /api/secrets/${input.key}`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async update(
+    key: string,
+    input: { value?: string; isActive?: boolean; expiresAt?: string | null },
+  ): Promise<void> {
+    if (reserved.has(key)) throw reservedError(key);
+    const { rowCount } = await this.db.query(
+      `UPDATE system.secrets SET
+         value_encrypted = coalesce($2, value_encrypted),
+         is_active = coalesce($3, is_active),
+         expires_at = CASE WHEN $4 THEN $5::timestamptz ELSE expires_at END
+       WHERE key = $1`,
+      [
+        key,
+        input.value === undefined ? null : this.box.encrypt(input.value),
+        input.isActive ?? null,
+        input.expiresAt !== undefined,
+        input.expiresAt ?? null,
+      ],
+    );
+    if (!rowCount) throw notFound(key);
+  }
+
+  async delete(key: string): Promise<void> {
+    if (reserved.has(key)) throw reservedError(key);
+    const { rowCount } = await this.db.query('DELETE FROM system.secrets WHERE key = $1', [key]);
+    if (!rowCount) throw notFound(key);
+  }
+
+  /** What a function's environment holds: active, unexpired secrets and the reserved values. */
+  async environment(): Promise<Record<string, string>> {
+    const { rows } = await this.db.query<SecretRow>(
+      `SELECT key, value_encrypted FROM system.secrets
+        WHERE is_active AND (expires_at IS NULL OR expires_at > now())`,
+    );
+    const env: Record<string, string> = {};
+    for (const r of rows) env[r.key] = this.box.decrypt(r.value_encrypted);
+    return { ...env, ...(await this.reservedValues()) };
+  }
+}
+
+/**
+ * Key rotation: values sealed with the previous key (ENCRYPTION_KEY_PREVIOUS) are re-sealed
+ * with the current one, secrets and project keys alike, in one transaction. Returns how many
+ * values changed. Values that open with neither key are left alone and reported.
+ */
+export async function resealSecrets(
+  client: pg.ClientBase,
+  current: SecretBox,
+  previous: SecretBox,
+): Promise<{ resealed: number; unreadable: number }> {
+  let resealed = 0;
+  let unreadable = 0;
+  await client.query('BEGIN');
+  try {
+    for (const [table, keyColumn, valueColumn] of [
+      ['system.secrets', 'key', 'value_encrypted'],
+      ['system.api_keys', 'id', 'encrypted_key'],
+    ] as const) {
+      const { rows } = await client.query<Record<string, string>>(
+        `SELECT ${keyColumn} AS k, ${valueColumn} AS v FROM ${table} FOR UPDATE`,
+      );
+      for (const row of rows) {
+        try {
+          current.decrypt(row.v!);
+          continue;
+        } catch {
+          /* not sealed with the current key */
+        }
+        let plain: string;
+        try {
+          plain = previous.decrypt(row.v!);
+        } catch {
+          unreadable++;
+          continue;
+        }
+        await client.query(`UPDATE ${table} SET ${valueColumn} = $2 WHERE ${keyColumn} = $1`, [
+          row.k,
+          current.encrypt(plain),
+        ]);
+        resealed++;
+      }
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+  return { resealed, unreadable };
+}

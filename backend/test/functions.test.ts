@@ -1,0 +1,402 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({}, { FUNCTION_TIMEOUT_MS: '2000', FUNCTION_MEMORY_MB: '64' });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const admin = (method: string, p: string, body?: unknown) =>
+  t.request(method, p, { token: t.apiKey, body });
+
+async function deploy(slug: string, code: string, extra: Record<string, unknown> = {}) {
+  const res = await admin('POST', '/api/functions', { name: `Fn ${slug}`, slug, code, ...extra });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.function;
+}
+
+const ECHO = `
+export default async (req: Request): Promise<Response> => {
+  const url = new URL(req.url);
+  const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.text();
+  return Response.json(
+    {
+      method: req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      header: req.headers.get('x-custom'),
+      authorization: req.headers.get('authorization'),
+      body,
+    },
+    { status: 201, headers: { 'x-from-function': 'yes' } },
+  );
+};`;
+
+describe('secrets', () => {
+  it('stores values encrypted, masks them in lists, and guards reserved names', async () => {
+    const created = await admin('POST', '/api/secrets', {
+      key: 'STRIPE_KEY',
+      value: 'sk_test_1234567890abcdef',
+    });
+    expect(created.status).toBe(201);
+    expect((await admin('POST', '/api/secrets', { key: 'STRIPE_KEY', value: 'x' })).status).toBe(
+      409,
+    );
+    const list = await admin('GET', '/api/secrets');
+    const stripe = list.body.secrets.find((s: any) => s.key === 'STRIPE_KEY');
+    expect(stripe).toMatchObject({
+      maskedValue: '••••••••cdef',
+      isActive: true,
+      isReserved: false,
+    });
+    expect(JSON.stringify(list.body)).not.toContain('sk_test_1234567890abcdef');
+    expect(list.body.secrets.filter((s: any) => s.isReserved).map((s: any) => s.key)).toEqual([
+      'INSFORGE_BASE_URL',
+      'INSFORGE_INTERNAL_URL',
+      'ANON_KEY',
+      'API_KEY',
+    ]);
+    expect((await admin('GET', '/api/secrets/STRIPE_KEY')).body.value).toBe(
+      'sk_test_1234567890abcdef',
+    );
+
+    // At rest: ciphertext only.
+    const { rows } = await t.app.db.query(
+      `SELECT value_encrypted FROM system.secrets WHERE key = 'STRIPE_KEY'`,
+    );
+    expect(rows[0]!.value_encrypted).toMatch(/^v1:/);
+    expect(rows[0]!.value_encrypted).not.toContain('sk_test');
+
+    expect((await admin('PUT', '/api/secrets/STRIPE_KEY', { value: 'sk_live_new' })).status).toBe(
+      200,
+    );
+    expect((await admin('GET', '/api/secrets/STRIPE_KEY')).body.value).toBe('sk_live_new');
+    for (const key of ['API_KEY', 'ANON_KEY']) {
+      expect((await admin('DELETE', `/api/secrets/${key}`)).body.error).toBe('SECRET_RESERVED');
+      expect((await admin('PUT', `/api/secrets/${key}`, { value: 'x' })).status).toBe(403);
+    }
+    expect((await admin('POST', '/api/secrets', { key: 'bad-name', value: 'x' })).status).toBe(400);
+    expect((await admin('POST', '/api/secrets', { key: 'EMPTY', value: '' })).status).toBe(400);
+    expect((await admin('GET', '/api/secrets/NOPE')).status).toBe(404);
+    expect((await admin('DELETE', '/api/secrets/STRIPE_KEY')).status).toBe(200);
+    expect((await admin('DELETE', '/api/secrets/STRIPE_KEY')).status).toBe(404);
+    const user = await t.signUpUser();
+    expect((await t.request('GET', '/api/secrets', { token: user.accessToken })).status).toBe(403);
+  });
+});
+
+describe('deploying', () => {
+  it('validates slugs and reports Deno diagnostics on save', async () => {
+    const bad = await admin('POST', '/api/functions', { name: 'x', slug: 'Bad Slug', code: ECHO });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('FUNCTION_INVALID_SLUG');
+    expect(
+      (await admin('POST', '/api/functions', { name: 'x', slug: 'health', code: ECHO })).status,
+    ).toBe(400);
+
+    const syntax = await admin('POST', '/api/functions', {
+      name: 'broken',
+      code: 'export default async (req: Request) => { return new Response("x"',
+    });
+    expect(syntax.status).toBe(400);
+    expect(syntax.body.error).toBe('FUNCTION_INVALID_CODE');
+    expect(syntax.body.message).toMatch(/Expected|expected|Unexpected|unexpected/);
+    expect(syntax.body.diagnostics.name).toBeTruthy();
+
+    const noDefault = await admin('POST', '/api/functions', {
+      name: 'no-default',
+      code: 'export const handler = () => new Response("x");',
+    });
+    expect(noDefault.status).toBe(400);
+    expect(noDefault.body.message).toMatch(/default export/);
+
+    const fn = await deploy('echo', ECHO, { description: 'echoes' });
+    expect(fn).toMatchObject({ slug: 'echo', status: 'active', version: 1, description: 'echoes' });
+    expect(
+      (await admin('POST', '/api/functions', { name: 'x', slug: 'echo', code: ECHO })).status,
+    ).toBe(409);
+    // A slug from the name when none is given.
+    const named = await admin('POST', '/api/functions', { name: 'Hello World!', code: ECHO });
+    expect(named.body.function.slug).toBe('hello-world');
+    const list = await admin('GET', '/api/functions');
+    expect(list.body.functions.map((f: any) => f.slug)).toEqual(
+      expect.arrayContaining(['echo', 'hello-world']),
+    );
+    expect(list.body.functions[0].code).toBeUndefined();
+    expect((await admin('GET', '/api/functions/echo')).body.code).toBe(ECHO);
+    expect((await admin('GET', '/api/functions/missing')).status).toBe(404);
+  });
+});
+
+describe('invoking', () => {
+  it('passes method, path suffix, query, headers and body through, and the answer back', async () => {
+    await deploy('echo2', ECHO);
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      const res = await fetch(`${t.baseUrl}/functions/echo2/a/b?x=1&y=two`, {
+        method,
+        headers: { 'x-custom': method.toLowerCase(), 'content-type': 'text/plain' },
+        body: method === 'GET' ? undefined : `body of ${method}`,
+      });
+      expect(res.status).toBe(201);
+      expect(res.headers.get('x-from-function')).toBe('yes');
+      expect(await res.json()).toEqual({
+        method,
+        path: '/functions/echo2/a/b',
+        query: { x: '1', y: 'two' },
+        header: method.toLowerCase(),
+        authorization: null,
+        body: method === 'GET' ? '' : `body of ${method}`,
+      });
+    }
+  });
+
+  it('works through @insforge/sdk functions.invoke with the caller’s token', async () => {
+    await deploy('echo3', ECHO);
+    const user = await t.signUpUser();
+    const { data, error } = await user.client.functions.invoke('echo3', {
+      body: { hello: 'world' },
+    });
+    expect(error).toBeNull();
+    expect(data.method).toBe('POST');
+    expect(JSON.parse(data.body)).toEqual({ hello: 'world' });
+    expect(data.authorization).toBe(`Bearer ${user.accessToken}`);
+    const get = await user.client.functions.invoke('echo3', { method: 'GET' });
+    expect(get.data.method).toBe('GET');
+  });
+
+  it('answers 404 for unknown, draft and deleted functions', async () => {
+    expect((await fetch(`${t.baseUrl}/functions/nothing-here`)).status).toBe(404);
+    await deploy('drafty', ECHO, { status: 'draft' });
+    const draft = await fetch(`${t.baseUrl}/functions/drafty`);
+    expect(draft.status).toBe(404);
+    expect((await draft.json()).error).toBe('FUNCTION_NOT_FOUND');
+    expect((await admin('PUT', '/api/functions/drafty', { status: 'active' })).status).toBe(200);
+    expect((await fetch(`${t.baseUrl}/functions/drafty`)).status).toBe(201);
+    expect((await admin('DELETE', '/api/functions/drafty')).status).toBe(200);
+    expect((await fetch(`${t.baseUrl}/functions/drafty`)).status).toBe(404);
+  });
+
+  it('runs new code on the next call after an update, and accepts module.exports', async () => {
+    await deploy('versioned', 'export default () => new Response("v1");');
+    expect(await (await fetch(`${t.baseUrl}/functions/versioned`)).text()).toBe('v1');
+    const updated = await admin('PUT', '/api/functions/versioned', {
+      code: 'module.exports = async function (req) { return new Response("v2 " + req.method); };',
+    });
+    expect(updated.body.function.version).toBe(2);
+    expect(await (await fetch(`${t.baseUrl}/functions/versioned`)).text()).toBe('v2 GET');
+    const broken = await admin('PUT', '/api/functions/versioned', { code: 'export default 42;' });
+    expect(broken.status).toBe(400);
+    expect(await (await fetch(`${t.baseUrl}/functions/versioned`)).text()).toBe('v2 GET');
+  });
+});
+
+describe('environment and isolation', () => {
+  it('sees its secrets (and changes to them) but no other environment, files or processes', async () => {
+    await admin('POST', '/api/secrets', { key: 'GREETING', value: 'hello from a secret' });
+    await admin('POST', '/api/secrets', {
+      key: 'OLD_TOKEN',
+      value: 'expired',
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    await admin('POST', '/api/secrets', { key: 'OFF', value: 'inactive' });
+    await admin('PUT', '/api/secrets/OFF', { isActive: false });
+    await deploy(
+      'env',
+      `export default async () => {
+        const attempt = async (f: () => unknown) => {
+          try { await f(); return 'allowed'; } catch (e) { return (e as Error).name; }
+        };
+        return Response.json({
+          greeting: Deno.env.get('GREETING'),
+          keys: Object.keys(Deno.env.toObject()).sort(),
+          anonKey: Deno.env.get('ANON_KEY'),
+          read: await attempt(() => Deno.readTextFile('/etc/passwd')),
+          write: await attempt(() => Deno.writeTextFile('/tmp/kiln-fn-write', 'x')),
+          run: await attempt(() => new Deno.Command('/bin/sh', { args: ['-c', 'id'] }).output()),
+        });
+      };`,
+    );
+    const res = await (await fetch(`${t.baseUrl}/functions/env`)).json();
+    expect(res.greeting).toBe('hello from a secret');
+    expect(res.keys).toEqual(
+      ['ANON_KEY', 'API_KEY', 'GREETING', 'INSFORGE_BASE_URL', 'INSFORGE_INTERNAL_URL'].sort(),
+    );
+    expect(res.anonKey).toBe(t.anonKey);
+    expect(res.read).toBe('NotCapable');
+    expect(res.write).toBe('NotCapable');
+    expect(res.run).toBe('NotCapable');
+    expect(fs.existsSync('/tmp/kiln-fn-write')).toBe(false);
+
+    await admin('PUT', '/api/secrets/GREETING', { value: 'changed' });
+    expect((await (await fetch(`${t.baseUrl}/functions/env`)).json()).greeting).toBe('changed');
+  });
+
+  it('acts as the caller or as admin through npm:@insforge/sdk pointed back at Kiln', async () => {
+    await deploy(
+      'whoami',
+      `import { createClient } from 'npm:@insforge/sdk@1.5.2';
+      export default async (req: Request) => {
+        const token = req.headers.get('Authorization')?.replace('Bearer ', '');
+        const asCaller = createClient({
+          baseUrl: Deno.env.get('INSFORGE_INTERNAL_URL'),
+          anonKey: Deno.env.get('ANON_KEY'),
+          isServerMode: true,
+          accessToken: token,
+        });
+        const me = await asCaller.auth.getCurrentUser();
+        // As admin: the project API key, which only admins' endpoints accept.
+        const asAdmin = await fetch(Deno.env.get('INSFORGE_INTERNAL_URL') + '/api/secrets', {
+          headers: { Authorization: 'Bearer ' + Deno.env.get('API_KEY') },
+        });
+        const secrets = await asAdmin.json();
+        return Response.json({
+          email: me.data?.user?.email ?? null,
+          adminStatus: asAdmin.status,
+          secretKeys: secrets.secrets?.map((s: { key: string }) => s.key),
+        });
+      };`,
+    );
+    const user = await t.signUpUser();
+    const { data, error } = await user.client.functions.invoke('whoami', { body: {} });
+    expect(error).toBeNull();
+    expect(data.email).toBe(user.email);
+    expect(data.adminStatus).toBe(200);
+    expect(data.secretKeys).toContain('API_KEY');
+    // Anonymous callers are who they are: no user.
+    const anon = await fetch(`${t.baseUrl}/functions/whoami`, { method: 'POST' });
+    expect((await anon.json()).email).toBeNull();
+  }, 60_000);
+
+  it('contains crashes, timeouts, infinite loops and memory bombs; others keep answering', async () => {
+    await deploy('thrower', 'export default () => { throw new RangeError("boom"); };');
+    const crash = await fetch(`${t.baseUrl}/functions/thrower`);
+    expect(crash.status).toBe(502);
+    expect(await crash.json()).toMatchObject({
+      error: 'FUNCTION_ERROR',
+      message: 'RangeError: boom',
+      statusCode: 502,
+    });
+
+    await deploy('sleeper', 'export default () => new Promise(() => {});');
+    await deploy('spinner', 'export default () => { for (;;) {} };');
+    await deploy('ok', 'export default () => new Response("still fine");');
+    const [slow, spin, fine] = await Promise.all([
+      fetch(`${t.baseUrl}/functions/sleeper`),
+      fetch(`${t.baseUrl}/functions/spinner`),
+      new Promise((r) => setTimeout(r, 300)).then(() => fetch(`${t.baseUrl}/functions/ok`)),
+    ]);
+    expect(fine.status).toBe(200);
+    expect(await fine.text()).toBe('still fine');
+    expect(slow.status).toBe(504);
+    expect((await slow.json()).error).toBe('FUNCTION_TIMEOUT');
+    expect(spin.status).toBe(504);
+    // The spinning process was stopped; the function starts afresh (and times out again).
+    expect((await fetch(`${t.baseUrl}/functions/spinner`)).status).toBe(504);
+
+    await deploy(
+      'hog',
+      `export default () => {
+        const keep: string[][] = [];
+        for (;;) keep.push(new Array(1e6).fill('x'.repeat(8)));
+      };`,
+    );
+    const hog = await fetch(`${t.baseUrl}/functions/hog`);
+    expect(hog.status).toBe(502);
+    expect((await hog.json()).error).toBe('FUNCTION_CRASHED');
+    expect(await (await fetch(`${t.baseUrl}/functions/ok`)).text()).toBe('still fine');
+  }, 30_000);
+
+  it('sends console output and each invocation to the function logs', async () => {
+    await deploy(
+      'chatty',
+      'export default (req: Request) => { console.log("hello from chatty", req.method); return new Response("ok"); };',
+    );
+    expect((await fetch(`${t.baseUrl}/functions/chatty`, { method: 'PUT' })).status).toBe(200);
+    const file = path.join(t.dataDir, 'logs', 'functions.log');
+    let lines: any[] = [];
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      lines = fs.existsSync(file)
+        ? fs
+            .readFileSync(file, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [];
+      if (lines.some((l) => l.slug === 'chatty' && l.message === 'invocation')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        source: 'function.logs',
+        slug: 'chatty',
+        message: 'hello from chatty PUT',
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        source: 'function.logs',
+        slug: 'chatty',
+        message: 'invocation',
+        method: 'PUT',
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+    );
+  });
+});
+
+describe('encryption key rotation', () => {
+  it('re-seals secrets and project keys sealed with ENCRYPTION_KEY_PREVIOUS at start', async () => {
+    const oldKey = 'old-encryption-key-0123456789abcdef0123';
+    const newKey = 'new-encryption-key-0123456789abcdef0123';
+    const first = await startTestApp({}, { ENCRYPTION_KEY: oldKey });
+    try {
+      const created = await first.request('POST', '/api/secrets', {
+        token: first.apiKey,
+        body: { key: 'ROTATE_ME', value: 'value-before-rotation' },
+      });
+      expect(created.status).toBe(201);
+      const before = (
+        await first.app.db.query(
+          `SELECT value_encrypted FROM system.secrets WHERE key = 'ROTATE_ME'`,
+        )
+      ).rows[0]!.value_encrypted;
+
+      const { createApp } = await import('../src/app.js');
+      const { createLogger } = await import('../src/core/logger.js');
+      const rotated = await createApp(
+        { ...first.app.config, encryptionKey: newKey, encryptionKeyPrevious: oldKey },
+        { logger: createLogger({ level: 'error', stdout: true }) },
+      );
+      try {
+        const after = (
+          await rotated.db.query(
+            `SELECT value_encrypted FROM system.secrets WHERE key = 'ROTATE_ME'`,
+          )
+        ).rows[0]!.value_encrypted;
+        expect(after).not.toBe(before);
+        const { port } = await rotated.listen(0, '127.0.0.1');
+        const read = await fetch(`http://127.0.0.1:${port}/api/secrets/ROTATE_ME`, {
+          headers: { authorization: `Bearer ${first.apiKey}` },
+        });
+        expect((await read.json()).value).toBe('value-before-rotation');
+        // The project keys were re-sealed too: the reserved values decrypt with the new key.
+        const anon = await fetch(`http://127.0.0.1:${port}/api/secrets/ANON_KEY`, {
+          headers: { authorization: `Bearer ${first.apiKey}` },
+        });
+        expect((await anon.json()).value).toBe(first.anonKey);
+      } finally {
+        await rotated.close();
+      }
+    } finally {
+      await first.stop();
+    }
+  });
+});
