@@ -352,11 +352,20 @@ describe('floods and stats', () => {
     while (!errors.some((e) => e.code === 'REALTIME_RATE_LIMITED') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 25));
     expect(errors.some((e) => e.code === 'REALTIME_RATE_LIMITED')).toBe(true);
-    const stored = (
-      await sql.query(
-        `SELECT count(*)::int AS n FROM realtime.messages WHERE channel = 'orders:flood'`,
-      )
-    ).rows[0].n;
+    // The allowed messages are inserted asynchronously: wait until the count settles.
+    const count = async () =>
+      (
+        await sql.query(
+          `SELECT count(*)::int AS n FROM realtime.messages WHERE channel = 'orders:flood'`,
+        )
+      ).rows[0].n as number;
+    let stored = -1;
+    for (let previous = -2; stored !== previous || stored === 0; ) {
+      if (Date.now() > deadline + 3000) break;
+      previous = stored;
+      await new Promise((r) => setTimeout(r, 100));
+      stored = await count();
+    }
     expect(stored).toBeLessThan(300);
     expect(stored).toBeGreaterThan(0);
     // Another client is unaffected.
