@@ -71,7 +71,9 @@ async function startBareDeno() {
   const require = createRequire(path.join(dist, '..', 'package.json'));
   const functionsPkg = path.dirname(require.resolve('@kiln/functions/package.json'));
   const deno = path.join(
-    path.dirname(createRequire(path.join(functionsPkg, 'package.json')).resolve('deno/package.json')),
+    path.dirname(
+      createRequire(path.join(functionsPkg, 'package.json')).resolve('deno/package.json'),
+    ),
     'deno',
   );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-deno-'));
@@ -151,8 +153,12 @@ async function driver() {
   console.log(`\nwarm invocations: ${REQUESTS} sequential requests each (keep-alive)\n`);
   console.log('| path | p50 | p90 | p99 |');
   console.log('|---|---|---|---|');
-  console.log(`| bare Deno.serve | ${f(median(direct))} ms | ${f(pct(direct, 90))} ms | ${f(pct(direct, 99))} ms |`);
-  console.log(`| through Kiln | ${f(median(through))} ms | ${f(pct(through, 90))} ms | ${f(pct(through, 99))} ms |`);
+  console.log(
+    `| bare Deno.serve | ${f(median(direct))} ms | ${f(pct(direct, 90))} ms | ${f(pct(direct, 99))} ms |`,
+  );
+  console.log(
+    `| through Kiln | ${f(median(through))} ms | ${f(pct(through, 90))} ms | ${f(pct(through, 99))} ms |`,
+  );
   const added = median(through) - median(direct);
   console.log(
     `\nadded by Kiln at p50: ${f(added)} ms (ratio ${(median(through) / median(direct)).toFixed(2)}x) — target ≤ 3 ms: ${added <= 3 ? 'met' : 'NOT met'}`,
@@ -160,8 +166,12 @@ async function driver() {
   console.log(`\ncold start (median of ${COLD}):`);
   console.log(`| start | median | runs |`);
   console.log('|---|---|---|');
-  console.log(`| bare deno run → first answer | ${f(median(bareCold))} ms | ${bareCold.map(f).join(', ')} |`);
-  console.log(`| Kiln: first call after saving new code | ${f(median(kilnCold))} ms | ${kilnCold.map(f).join(', ')} |`);
+  console.log(
+    `| bare deno run → first answer | ${f(median(bareCold))} ms | ${bareCold.map(f).join(', ')} |`,
+  );
+  console.log(
+    `| Kiln: first call after saving new code | ${f(median(kilnCold))} ms | ${kilnCold.map(f).join(', ')} |`,
+  );
   console.log(
     `cold start target ≤ 300 ms: ${median(kilnCold) <= 300 ? 'met' : 'NOT met'} (ratio to bare ${(median(kilnCold) / median(bareCold)).toFixed(2)}x)`,
   );

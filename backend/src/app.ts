@@ -35,7 +35,13 @@ import { RealtimeServer } from './realtime/server.js';
 import { LocalRuntime } from './functions/local-runtime.js';
 import { FunctionsService } from './functions/service.js';
 import { SecretsService, resealSecrets } from './functions/secrets.js';
-import { functionsAdminRoutes, invokeHandler, secretsRoutes } from './functions/routes.js';
+import {
+  functionsAdminRoutes,
+  invokeHandler,
+  redeployAll,
+  secretsRoutes,
+} from './functions/routes.js';
+import { SubhostingClient } from './functions/subhosting.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
@@ -189,7 +195,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   let internalUrl: string | undefined;
   const secrets = new SecretsService(db, box, async () => ({
     INSFORGE_BASE_URL: config.apiBaseUrl,
-    INSFORGE_INTERNAL_URL: internalUrl ?? config.apiBaseUrl,
+    // Deployed functions (Subhosting) reach Kiln by its public URL only.
+    INSFORGE_INTERNAL_URL: (!config.functions.subhosting && internalUrl) || config.apiBaseUrl,
     ANON_KEY: await keys.getActive('anon'),
     API_KEY: await keys.getActive('api'),
   }));
@@ -210,6 +217,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     functionLogger,
     timeoutMs: config.functions.timeoutMs,
     apiBaseUrl: () => config.apiBaseUrl,
+    subhosting: config.functions.subhosting
+      ? new SubhostingClient({
+          ...config.functions.subhosting,
+          projectName:
+            config.functions.subhosting.project ??
+            `kiln-${crypto.createHash('sha256').update(jwtSecret).digest('hex').slice(0, 12)}`,
+          logger,
+        })
+      : undefined,
   };
   app.all('/functions/:slug{/*rest}', invokeHandler(functionsDeps));
   app.use(resolvePrincipal(keys, tokens));
@@ -250,7 +266,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     res.json(openApiDocument(config.version, config.apiBaseUrl));
   });
   app.use('/api/storage', storageRoutes(storage));
-  app.use('/api/secrets', secretsRoutes(secrets));
+  app.use(
+    '/api/secrets',
+    secretsRoutes(secrets, () => redeployAll(functionsDeps)),
+  );
   app.use('/api/functions', functionsAdminRoutes(functionsDeps));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(

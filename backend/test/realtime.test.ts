@@ -360,7 +360,7 @@ describe('floods and stats', () => {
         )
       ).rows[0].n as number;
     let stored = -1;
-    for (let previous = -2; stored !== previous || stored === 0; ) {
+    for (let previous = -2; stored !== previous || stored === 0;) {
       if (Date.now() > deadline + 3000) break;
       previous = stored;
       await new Promise((r) => setTimeout(r, 100));

@@ -136,6 +136,23 @@ export const envSchema = z.object({
     z.coerce.number().int().min(1).max(1000).default(32),
   ),
   DENO_DIR: optionalString,
+  DENO_SUBHOSTING_TOKEN: optionalString,
+  DENO_SUBHOSTING_ORG_ID: optionalString,
+  DENO_SUBHOSTING_API_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ error: 'must be a URL' }).default('https://api.deno.com/v1'),
+  ),
+  DENO_SUBHOSTING_POLL_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(10).default(1000),
+  ),
+  DENO_SUBHOSTING_PROJECT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9-]{3,26}$/, 'must be 3-26 characters of a-z, 0-9 and -')
+      .optional(),
+  ),
   REALTIME_PRESENCE_HEARTBEAT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(5000),
@@ -227,6 +244,14 @@ export interface Config {
     idleSeconds: number;
     maxProcesses: number;
     denoDir: string;
+    /** Deno Subhosting instead of local Deno processes, when token and organization are set. */
+    subhosting?: {
+      token: string;
+      organizationId: string;
+      apiUrl: string;
+      project?: string;
+      pollMs: number;
+    };
   };
   jwtSecret: string | undefined;
   encryptionKey: string | undefined;
@@ -340,6 +365,16 @@ export function loadConfig(
       idleSeconds: e.FUNCTION_IDLE_SECONDS,
       maxProcesses: e.FUNCTION_MAX_PROCESSES,
       denoDir: path.resolve(e.DENO_DIR ?? path.join(e.DATA_DIR, 'deno')),
+      subhosting:
+        e.DENO_SUBHOSTING_TOKEN && e.DENO_SUBHOSTING_ORG_ID
+          ? {
+              token: e.DENO_SUBHOSTING_TOKEN,
+              organizationId: e.DENO_SUBHOSTING_ORG_ID,
+              apiUrl: e.DENO_SUBHOSTING_API_URL,
+              project: e.DENO_SUBHOSTING_PROJECT,
+              pollMs: e.DENO_SUBHOSTING_POLL_MS,
+            }
+          : undefined,
     },
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,

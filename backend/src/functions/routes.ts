@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
@@ -6,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import { requireAdmin } from '../core/auth/principal.js';
 import { FunctionLoadError, fingerprint, type LocalRuntime } from './local-runtime.js';
 import type { SecretsService } from './secrets.js';
+import type { SubhostingClient } from './subhosting.js';
 import {
   functionJson,
   normalizeCode,
@@ -63,6 +65,76 @@ export interface FunctionsDeps {
   functionLogger: Logger;
   timeoutMs: number;
   apiBaseUrl: () => string;
+  /** Set when functions run on Deno Subhosting instead of local Deno processes. */
+  subhosting?: SubhostingClient;
+}
+
+/**
+ * Subhosting: deploy the function's current version with the current secrets. The API answers
+ * with the deployment pending; its outcome is recorded when Subhosting reports it (a failed
+ * build keeps the previous deployment serving), and the replaced deployment is removed.
+ */
+async function deploy(deps: FunctionsDeps, slug: string): Promise<void> {
+  const client = deps.subhosting;
+  if (!client) return;
+  const row = await deps.functions.get(slug);
+  if (row.status !== 'active') return;
+  const previous = row.deployment_id;
+  try {
+    const started = await client.deploy(
+      slug,
+      normalizeCode(row.code),
+      await deps.secrets.environment(),
+    );
+    // Until the new deployment is up, the previous one (if any) keeps serving.
+    await deps.functions.recordDeployment(
+      slug,
+      row.version,
+      started.status === 'success'
+        ? started
+        : { id: started.id, status: 'pending', url: row.deployment_url, error: null },
+    );
+    void client
+      .settle(started)
+      .then(async (final) => {
+        if (final.status === 'failed' && row.deployment_url) {
+          // Keep serving the last good deployment; report the failure.
+          await deps.functions.recordDeployment(slug, row.version, {
+            id: previous,
+            status: 'success',
+            url: row.deployment_url,
+            error: `Deployment ${final.id} failed: ${final.error}`,
+          });
+          return;
+        }
+        await deps.functions.recordDeployment(slug, row.version, final);
+        if (final.status === 'success' && previous && previous !== final.id)
+          await client.remove(previous);
+      })
+      .catch((err: unknown) =>
+        deps.logger.warn('subhosting deployment check failed', { slug, error: String(err) }),
+      );
+  } catch (err) {
+    deps.logger.warn('subhosting deployment failed', { slug, error: String(err) });
+    await deps.functions.recordDeployment(slug, row.version, {
+      id: previous,
+      status: row.deployment_url ? 'success' : 'failed',
+      url: row.deployment_url,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+/** Subhosting deployments carry the secrets they were made with: redeploy after a change. */
+export function redeployAll(deps: FunctionsDeps): void {
+  if (!deps.subhosting) return;
+  void (async () => {
+    for (const f of await deps.functions.list()) {
+      if (f.status === 'active') await deploy(deps, f.slug);
+    }
+  })().catch((err: unknown) =>
+    deps.logger.warn('subhosting redeploy failed', { error: String(err) }),
+  );
 }
 
 /** Load the code with the current secrets: a 400 with Deno's diagnostics if it does not. */
@@ -83,9 +155,13 @@ async function checkCode(deps: FunctionsDeps, slug: string, code: string): Promi
   }
 }
 
-export function secretsRoutes(secrets: SecretsService): Router {
+export function secretsRoutes(secrets: SecretsService, onChange: () => void = () => {}): Router {
   const router = Router();
   router.use(requireAdmin);
+  router.use((req, res, next) => {
+    if (req.method !== 'GET') res.on('finish', () => res.statusCode < 300 && onChange());
+    next();
+  });
   router.get('/', async (_req, res) => {
     res.json({ secrets: await secrets.list() });
   });
@@ -118,7 +194,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): Router {
   router.get('/', async (_req, res) => {
     res.json({
       functions: (await functions.list()).map((f) => functionJson(f, false)),
-      runtime: { provider: 'local', status: 'running' },
+      runtime: { provider: deps.subhosting ? 'subhosting' : 'local' },
     });
   });
   router.get('/:slug', async (req, res) => {
@@ -129,8 +205,11 @@ export function functionsAdminRoutes(deps: FunctionsDeps): Router {
     const slug = body.slug ?? slugFromName(body.name);
     validateSlug(slug);
     await checkCode(deps, slug, body.code);
-    const row = await functions.create({ ...body, slug });
-    res.status(201).json({ success: true, function: functionJson(row, true) });
+    await functions.create({ ...body, slug });
+    await deploy(deps, slug);
+    res
+      .status(201)
+      .json({ success: true, function: functionJson(await functions.get(slug), true) });
   });
   router.put('/:slug', async (req, res) => {
     const slug = req.params.slug as string;
@@ -139,13 +218,42 @@ export function functionsAdminRoutes(deps: FunctionsDeps): Router {
       await functions.get(slug); // 404 before spending a Deno start on the check
       await checkCode(deps, slug, body.code);
     }
+    const before = await functions.get(slug);
     const row = await functions.update(slug, body);
-    res.json({ success: true, function: functionJson(row, true) });
+    if (row.version !== before.version) await deploy(deps, slug);
+    res.json({ success: true, function: functionJson(await functions.get(slug), true) });
+  });
+  router.get('/:slug/deployment', async (req, res) => {
+    const row = await functions.get(req.params.slug as string);
+    if (!deps.subhosting) {
+      res.json({ provider: 'local', deployment: null, buildLogs: [] });
+      return;
+    }
+    const buildLogs = row.deployment_id
+      ? await deps.subhosting.buildLogs(row.deployment_id).catch(() => [])
+      : [];
+    res.json({
+      provider: 'subhosting',
+      deployment: functionJson(row, false).deployment,
+      buildLogs,
+    });
+  });
+  router.post('/:slug/deploy', async (req, res) => {
+    const slug = req.params.slug as string;
+    await functions.get(slug);
+    await deploy(deps, slug);
+    res.json({ success: true, function: functionJson(await functions.get(slug), false) });
   });
   router.delete('/:slug', async (req, res) => {
     const slug = req.params.slug as string;
-    await functions.delete(slug);
+    const row = await functions.delete(slug);
     deps.runtime.stopFunction(slug);
+    if (deps.subhosting && row.deployment_id)
+      await deps.subhosting
+        .remove(row.deployment_id)
+        .catch((err: unknown) =>
+          deps.logger.warn('subhosting deployment removal failed', { slug, error: String(err) }),
+        );
     res.json({ success: true, message: `Function ${slug} deleted` });
   });
   return router;
@@ -185,99 +293,140 @@ function sendError(res: Response, status: number, error: string, message: string
  * as a web Request; its status, headers and streamed body come back. Mounted before any body
  * parser, so bodies stream through untouched.
  */
+interface Upstream {
+  url: URL;
+  headers: http.OutgoingHttpHeaders;
+  agent?: http.Agent;
+  /** Why the upstream failed, when it can tell (the local process's last stderr lines). */
+  lastError?: () => string | undefined;
+  /** Called when the invocation runs out of time. */
+  onTimeout?: () => void;
+}
+
+/** Stream the request to the function and its answer back, within the time limit. */
+function relay(
+  req: Request,
+  res: Response,
+  slug: string,
+  timeoutMs: number,
+  target: Upstream,
+): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let settled = false;
+    const done = (status: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(status);
+    };
+    const client = target.url.protocol === 'https:' ? https : http;
+    const upstream = client.request(target.url, {
+      method: req.method,
+      headers: target.headers,
+      agent: target.agent,
+    });
+    const timer = setTimeout(() => {
+      // A function past its time may be spinning forever: the local runtime stops its process.
+      upstream.destroy();
+      target.onTimeout?.();
+      sendError(
+        res,
+        504,
+        'FUNCTION_TIMEOUT',
+        `Function "${slug}" did not finish within ${timeoutMs} ms`,
+      );
+      done(504);
+    }, timeoutMs);
+    upstream.on('response', (answer) => {
+      res.status(answer.statusCode ?? 502);
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !HOP.has(name)) res.setHeader(name, value);
+      }
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('error', (err) => {
+      if (settled) return;
+      const why = target.lastError?.();
+      sendError(res, 502, 'FUNCTION_CRASHED', `Function "${slug}" failed: ${why ?? err.message}`);
+      done(502);
+    });
+    res.on('finish', () => done(res.statusCode));
+    // The caller went away before the answer was complete: stop the work done on its behalf.
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      upstream.destroy();
+      done(499);
+    });
+    req.pipe(upstream);
+  });
+}
+
+/**
+ * `ANY /functions/:slug[/...]`: method, path suffix, query, headers and body go to the function
+ * as a web Request; its status, headers and streamed body come back. Mounted before any body
+ * parser, so bodies stream through untouched.
+ */
 export function invokeHandler(deps: FunctionsDeps): RequestHandler {
   return async (req: Request, res: Response) => {
     const slug = req.params.slug as string;
     const started = Date.now();
     const target = await deps.functions.target(slug);
     if (!target || target.status !== 'active') throw notFound(slug);
+    const headers = forwardHeaders(req.headers);
+    let status: number;
 
-    const lease = await deps.runtime
-      .acquire({
-        slug,
-        fingerprint: fingerprint([target.stamp]),
-        load: async () => ({
-          code: normalizeCode((await deps.functions.get(slug)).code),
-          env: await deps.secrets.environment(),
-        }),
-      })
-      .catch((err: unknown) => {
+    if (deps.subhosting) {
+      if (!target.deploymentUrl) {
         throw new AppError(
-          502,
-          err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
-          err instanceof Error ? err.message : String(err),
+          503,
+          'FUNCTION_NOT_DEPLOYED',
+          target.deploymentStatus === 'failed'
+            ? `Function "${slug}" failed to deploy: see GET /api/functions/${slug}/deployment`
+            : `Function "${slug}" is still being deployed`,
+          `GET /api/functions/${slug}/deployment shows the deployment's status and build logs`,
         );
-      });
-
-    const finish = (status: number) => {
-      lease.release();
-      deps.functionLogger.info('invocation', {
-        source: 'function.logs',
-        slug,
-        method: req.method,
-        status,
-        durationMs: Date.now() - started,
-      });
-    };
-
-    await new Promise<void>((resolve) => {
-      let settled = false;
-      const done = (status: number) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        finish(status);
-        resolve();
-      };
-      const headers = forwardHeaders(req.headers);
-      headers['x-kiln-url'] = `${deps.apiBaseUrl()}${req.originalUrl}`;
-      const upstream = http.request({
-        host: '127.0.0.1',
-        port: lease.port,
-        method: req.method,
-        path: '/',
+      }
+      status = await relay(req, res, slug, deps.timeoutMs, {
+        url: new URL(req.originalUrl, target.deploymentUrl),
         headers,
-        agent: deps.runtime.httpAgent,
       });
-      const timer = setTimeout(() => {
-        // A function past its time may be spinning forever: its process goes.
-        upstream.destroy();
-        lease.kill();
-        sendError(
-          res,
-          504,
-          'FUNCTION_TIMEOUT',
-          `Function "${slug}" did not finish within ${deps.timeoutMs} ms`,
-        );
-        done(504);
-      }, deps.timeoutMs);
-      upstream.on('response', (answer) => {
-        res.status(answer.statusCode ?? 502);
-        for (const [name, value] of Object.entries(answer.headers)) {
-          if (value !== undefined && !HOP.has(name)) res.setHeader(name, value);
-        }
-        answer.pipe(res);
-        answer.on('error', () => res.destroy());
-      });
-      upstream.on('error', (err) => {
-        if (settled) return;
-        const why = deps.runtime.lastError(slug);
-        sendError(
-          res,
-          502,
-          'FUNCTION_CRASHED',
-          `Function "${slug}" failed: ${why ?? (err as Error).message}`,
-        );
-        done(502);
-      });
-      res.on('finish', () => done(res.statusCode));
-      // The caller went away before the answer was complete: stop the work done on its behalf.
-      res.on('close', () => {
-        if (res.writableFinished) return;
-        upstream.destroy();
-        done(499);
-      });
-      req.pipe(upstream);
+    } else {
+      const lease = await deps.runtime
+        .acquire({
+          slug,
+          fingerprint: fingerprint([target.stamp]),
+          load: async () => ({
+            code: normalizeCode((await deps.functions.get(slug)).code),
+            env: await deps.secrets.environment(),
+          }),
+        })
+        .catch((err: unknown) => {
+          throw new AppError(
+            502,
+            err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
+            err instanceof Error ? err.message : String(err),
+          );
+        });
+      headers['x-kiln-url'] = `${deps.apiBaseUrl()}${req.originalUrl}`;
+      try {
+        status = await relay(req, res, slug, deps.timeoutMs, {
+          url: new URL(`http://127.0.0.1:${lease.port}/`),
+          headers,
+          agent: deps.runtime.httpAgent,
+          lastError: () => deps.runtime.lastError(slug),
+          onTimeout: lease.kill,
+        });
+      } finally {
+        lease.release();
+      }
+    }
+    deps.functionLogger.info('invocation', {
+      source: 'function.logs',
+      slug,
+      method: req.method,
+      status,
+      durationMs: Date.now() - started,
     });
   };
 }

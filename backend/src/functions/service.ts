@@ -96,6 +96,7 @@ export interface InvocationTarget {
   version: number;
   status: 'draft' | 'active';
   deploymentUrl: string | null;
+  deploymentStatus: string | null;
   /** Changes with the code, the secrets or the project keys. */
   stamp: string;
 }
@@ -201,9 +202,10 @@ export class FunctionsService {
       version: number;
       status: 'draft' | 'active';
       deployment_url: string | null;
+      deployment_status: string | null;
       stamp: string;
     }>(
-      `SELECT f.version, f.status, f.deployment_url,
+      `SELECT f.version, f.status, f.deployment_url, f.deployment_status,
               concat_ws(':', f.version, s.version,
                 (SELECT max(created_at) FROM system.api_keys WHERE expires_at IS NULL),
                 (SELECT count(*) FROM system.secrets WHERE expires_at <= now())) AS stamp
@@ -212,7 +214,13 @@ export class FunctionsService {
     );
     const r = rows[0];
     return r
-      ? { version: r.version, status: r.status, deploymentUrl: r.deployment_url, stamp: r.stamp }
+      ? {
+          version: r.version,
+          status: r.status,
+          deploymentUrl: r.deployment_url,
+          deploymentStatus: r.deployment_status,
+          stamp: r.stamp,
+        }
       : undefined;
   }
 }
