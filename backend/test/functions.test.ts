@@ -400,3 +400,45 @@ describe('encryption key rotation', () => {
     }
   });
 });
+
+describe('process lifecycle', () => {
+  /** Deno processes started for one app: their environment names that app's base URL. */
+  const denoProcessesOf = (baseUrl: string) =>
+    fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((pid) => {
+        try {
+          return fs
+            .readFileSync(`/proc/${pid}/environ`, 'utf8')
+            .split('\0')
+            .includes(`INSFORGE_BASE_URL=${baseUrl}`);
+        } catch {
+          return false;
+        }
+      });
+
+  it('starts a Deno process per function, restarts one that died, and stops them all on shutdown', async () => {
+    const app = await startTestApp();
+    try {
+      for (const slug of ['one', 'two']) {
+        const res = await app.request('POST', '/api/functions', {
+          token: app.apiKey,
+          body: { name: slug, code: `export default () => new Response('${slug}');` },
+        });
+        expect(res.status).toBe(201);
+        expect(await (await fetch(`${app.baseUrl}/functions/${slug}`)).text()).toBe(slug);
+      }
+      const pids = denoProcessesOf(app.baseUrl);
+      expect(pids).toHaveLength(2);
+      process.kill(Number(pids[0]), 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await (await fetch(`${app.baseUrl}/functions/one`)).text()).toBe('one');
+      expect(await (await fetch(`${app.baseUrl}/functions/two`)).text()).toBe('two');
+      expect(denoProcessesOf(app.baseUrl)).toHaveLength(2);
+    } finally {
+      await app.stop();
+    }
+    expect(denoProcessesOf(app.baseUrl)).toEqual([]);
+  });
+});
