@@ -42,6 +42,8 @@ import {
   secretsRoutes,
 } from './functions/routes.js';
 import { SubhostingClient } from './functions/subhosting.js';
+import { AiGateway } from './ai/service.js';
+import { aiRoutes } from './ai/routes.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
@@ -271,6 +273,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     secretsRoutes(secrets, () => redeployAll(functionsDeps)),
   );
   app.use('/api/functions', functionsAdminRoutes(functionsDeps));
+  app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(
     crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-webhooks-v1', 32),

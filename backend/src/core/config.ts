@@ -153,6 +153,12 @@ export const envSchema = z.object({
       .regex(/^[a-z0-9-]{3,26}$/, 'must be 3-26 characters of a-z, 0-9 and -')
       .optional(),
   ),
+  OPENROUTER_API_KEY: optionalString,
+  AI_API_KEY: optionalString,
+  OPENROUTER_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
+  AI_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
+  AI_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).default(120_000)),
+  AI_IMAGE_API: z.preprocess(emptyAsUndefined, z.enum(['chat', 'images']).default('chat')),
   REALTIME_PRESENCE_HEARTBEAT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(5000),
@@ -238,6 +244,13 @@ export interface Config {
   webhookRetryBaseMs: number;
   webhookRetryPeriodSeconds: number;
   realtimePresenceHeartbeatMs: number;
+  ai: {
+    apiKey: string | undefined;
+    baseUrl: string;
+    baseUrlConfigured: boolean;
+    timeoutMs: number;
+    imageApi: 'chat' | 'images';
+  };
   functions: {
     timeoutMs: number;
     memoryMb: number;
@@ -359,6 +372,13 @@ export function loadConfig(
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
+    ai: {
+      apiKey: e.AI_API_KEY ?? e.OPENROUTER_API_KEY,
+      baseUrl: e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL ?? 'https://openrouter.ai/api/v1',
+      baseUrlConfigured: Boolean(e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL),
+      timeoutMs: e.AI_TIMEOUT_MS,
+      imageApi: e.AI_IMAGE_API,
+    },
     functions: {
       timeoutMs: e.FUNCTION_TIMEOUT_MS,
       memoryMb: e.FUNCTION_MEMORY_MB,

@@ -1,0 +1,331 @@
+/**
+ * The AI gateway: relays chat (plain and streamed, with tools), embeddings and image generation
+ * to an OpenAI-compatible upstream (OpenRouter by default) with the project's key kept here,
+ * checks models and per-user limits from `ai.config`, and records usage in `ai.usage`.
+ */
+import OpenAI from 'openai';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+export type Modality = 'chat' | 'embedding' | 'image';
+export const MODALITIES: Modality[] = ['chat', 'embedding', 'image'];
+
+export interface AiOptions {
+  apiKey: string | undefined;
+  baseUrl: string;
+  /** A base URL was configured on purpose (a local server may need no key). */
+  baseUrlConfigured: boolean;
+  timeoutMs: number;
+  /** How images are made: chat completions with image output (OpenRouter) or /images/generations. */
+  imageApi: 'chat' | 'images';
+  logger: Logger;
+}
+
+export interface AiConfig {
+  enabledModels: Record<Modality, string[]>;
+  defaultModels: Partial<Record<Modality, string>>;
+  systemPrompt: string | null;
+  limits: {
+    requestsPerMinute: number | null;
+    tokensPerDay: number | null;
+    imagesPerDay: number | null;
+  };
+  updatedAt: string;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  inputModalities: string[];
+  outputModalities: string[];
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+interface ConfigRow {
+  enabled_models: Record<Modality, string[]>;
+  default_models: Partial<Record<Modality, string>>;
+  system_prompt: string | null;
+  requests_per_minute: number | null;
+  tokens_per_day: number | null;
+  images_per_day: number | null;
+  updated_at: Date;
+}
+
+const MODELS_TTL_MS = 5 * 60_000;
+
+export function usageFrom(u: OpenAI.CompletionUsage | undefined | null): Usage {
+  return {
+    promptTokens: u?.prompt_tokens ?? 0,
+    completionTokens: u?.completion_tokens ?? 0,
+    totalTokens: u?.total_tokens ?? (u?.prompt_tokens ?? 0) + (u?.completion_tokens ?? 0),
+  };
+}
+
+/** The upstream's own words, without the status prefix the client adds. */
+function upstreamMessage(err: InstanceType<typeof OpenAI.APIError>): string {
+  const body = err.error as { message?: unknown } | undefined;
+  if (body && typeof body.message === 'string') return body.message;
+  return err.message.replace(/^\d{3}\s+/, '') || `status ${err.status}`;
+}
+
+/** Every upstream failure as our envelope: never a bare 500. */
+export function upstreamError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    return new AppError(504, 'AI_UPSTREAM_TIMEOUT', 'The AI upstream did not answer in time');
+  }
+  if (err instanceof OpenAI.APIConnectionError) {
+    return new AppError(
+      503,
+      'AI_UPSTREAM_UNAVAILABLE',
+      `The AI upstream cannot be reached: ${err.message}`,
+    );
+  }
+  if (err instanceof OpenAI.APIError) {
+    const message = upstreamMessage(err);
+    const status = err.status ?? 502;
+    if (status === 401 || status === 403) {
+      return new AppError(
+        503,
+        'AI_UPSTREAM_UNAVAILABLE',
+        `The AI upstream refused the configured key: ${message}`,
+        'Check OPENROUTER_API_KEY (or AI_API_KEY)',
+      );
+    }
+    if (status === 404) return new AppError(400, 'AI_INVALID_MODEL', message);
+    if (status === 429)
+      return new AppError(429, 'AI_RATE_LIMITED', `The AI upstream is busy: ${message}`);
+    if (status < 500) return new AppError(400, 'AI_UPSTREAM_REJECTED', message);
+    return new AppError(502, 'AI_UPSTREAM_ERROR', message);
+  }
+  return new AppError(502, 'AI_UPSTREAM_ERROR', err instanceof Error ? err.message : String(err));
+}
+
+export class AiGateway {
+  private readonly openai: OpenAI | undefined;
+  private models: { at: number; list: Promise<ModelInfo[]> } | undefined;
+
+  constructor(
+    private readonly db: Database,
+    readonly options: AiOptions,
+  ) {
+    if (options.apiKey || options.baseUrlConfigured) {
+      this.openai = new OpenAI({
+        apiKey: options.apiKey ?? 'none',
+        baseURL: options.baseUrl,
+        timeout: options.timeoutMs,
+        maxRetries: 0,
+      });
+    }
+  }
+
+  get configured(): boolean {
+    return this.openai !== undefined;
+  }
+
+  client(): OpenAI {
+    if (!this.openai) {
+      throw new AppError(
+        503,
+        'AI_UPSTREAM_UNAVAILABLE',
+        'No AI upstream is configured',
+        'Set OPENROUTER_API_KEY (or AI_BASE_URL for a local OpenAI-compatible server such as Ollama) and restart',
+      );
+    }
+    return this.openai;
+  }
+
+  // ---- configuration ------------------------------------------------------------------------
+
+  async config(): Promise<AiConfig> {
+    const { rows } = await this.db.query<ConfigRow>('SELECT * FROM ai.config');
+    const r = rows[0]!;
+    return {
+      enabledModels: {
+        chat: r.enabled_models.chat ?? [],
+        embedding: r.enabled_models.embedding ?? [],
+        image: r.enabled_models.image ?? [],
+      },
+      defaultModels: r.default_models,
+      systemPrompt: r.system_prompt,
+      limits: {
+        requestsPerMinute: r.requests_per_minute,
+        tokensPerDay: r.tokens_per_day,
+        imagesPerDay: r.images_per_day,
+      },
+      updatedAt: r.updated_at.toISOString(),
+    };
+  }
+
+  async updateConfig(patch: {
+    enabledModels?: Partial<Record<Modality, string[]>>;
+    defaultModels?: Partial<Record<Modality, string | null>>;
+    systemPrompt?: string | null;
+    limits?: Partial<AiConfig['limits']>;
+  }): Promise<AiConfig> {
+    const current = await this.config();
+    const enabled = { ...current.enabledModels, ...patch.enabledModels };
+    const defaults: Partial<Record<Modality, string>> = { ...current.defaultModels };
+    for (const [k, v] of Object.entries(patch.defaultModels ?? {})) {
+      if (v === null) delete defaults[k as Modality];
+      else if (v !== undefined) defaults[k as Modality] = v;
+    }
+    for (const m of MODALITIES) {
+      const d = defaults[m];
+      if (d && enabled[m].length && !enabled[m].includes(d)) {
+        throw new AppError(
+          400,
+          'AI_INVALID_MODEL',
+          `defaultModels.${m}: "${d}" is not among the enabled ${m} models`,
+        );
+      }
+    }
+    const limits = { ...current.limits, ...patch.limits };
+    await this.db.query(
+      `UPDATE ai.config SET enabled_models = $1, default_models = $2, system_prompt = $3,
+              requests_per_minute = $4, tokens_per_day = $5, images_per_day = $6`,
+      [
+        JSON.stringify(enabled),
+        JSON.stringify(defaults),
+        patch.systemPrompt === undefined ? current.systemPrompt : patch.systemPrompt,
+        limits.requestsPerMinute,
+        limits.tokensPerDay,
+        limits.imagesPerDay,
+      ],
+    );
+    return this.config();
+  }
+
+  /** The upstream's models, cached for five minutes. */
+  listModels(): Promise<ModelInfo[]> {
+    if (this.models && Date.now() - this.models.at < MODELS_TTL_MS) return this.models.list;
+    const client = this.client();
+    const list = (async () => {
+      const out: ModelInfo[] = [];
+      for await (const m of client.models.list()) {
+        const extra = m as unknown as {
+          name?: string;
+          architecture?: { input_modalities?: string[]; output_modalities?: string[] };
+        };
+        out.push({
+          id: m.id,
+          name: extra.name ?? m.id,
+          inputModalities: extra.architecture?.input_modalities ?? ['text'],
+          outputModalities: extra.architecture?.output_modalities ?? ['text'],
+        });
+      }
+      return out;
+    })();
+    this.models = { at: Date.now(), list };
+    list.catch(() => (this.models = undefined));
+    return list;
+  }
+
+  /**
+   * The model a call will use: the requested one or the configured default; it must be enabled
+   * (when a list is configured) or, with no list, known to the upstream.
+   */
+  async resolveModel(modality: Modality, requested: string | undefined, cfg: AiConfig) {
+    const model = requested ?? cfg.defaultModels[modality];
+    if (!model) {
+      throw new AppError(
+        400,
+        'AI_INVALID_MODEL',
+        `model is required: no default ${modality} model is configured`,
+        'Name a model, or set defaultModels in PUT /api/ai/config',
+      );
+    }
+    const enabled = cfg.enabledModels[modality];
+    if (enabled.length) {
+      if (!enabled.includes(model)) {
+        throw new AppError(
+          400,
+          'AI_INVALID_MODEL',
+          `Model "${model}" is not enabled for ${modality}; enabled: ${enabled.join(', ')}`,
+        );
+      }
+      return model;
+    }
+    // No list configured: anything the upstream offers. When the list cannot be read, the
+    // upstream judges the model itself.
+    const known = await this.listModels().catch(() => undefined);
+    if (known && !known.some((m) => m.id === model)) {
+      throw new AppError(
+        400,
+        'AI_INVALID_MODEL',
+        `Unknown model "${model}"`,
+        'GET /api/ai/models lists them',
+      );
+    }
+    return model;
+  }
+
+  /** Per-user limits from the configuration (admins and the API key are not limited). */
+  async checkLimits(userId: string | undefined, cfg: AiConfig, modality: Modality): Promise<void> {
+    const { requestsPerMinute, tokensPerDay, imagesPerDay } = cfg.limits;
+    if (!userId || (!requestsPerMinute && !tokensPerDay && !imagesPerDay)) return;
+    const { rows } = await this.db.query<{ recent: number; tokens: number; images: number }>(
+      `SELECT count(*) FILTER (WHERE created_at > now() - interval '1 minute')::int AS recent,
+              coalesce(sum(total_tokens), 0)::int AS tokens,
+              coalesce(sum(images), 0)::int AS images
+         FROM ai.usage WHERE user_id = $1 AND created_at > now() - interval '1 day'`,
+      [userId],
+    );
+    const u = rows[0]!;
+    if (requestsPerMinute && u.recent >= requestsPerMinute) {
+      throw new AppError(
+        429,
+        'AI_RATE_LIMITED',
+        `At most ${requestsPerMinute} AI requests per minute per user: try again shortly`,
+      );
+    }
+    if (tokensPerDay && modality !== 'image' && u.tokens >= tokensPerDay) {
+      throw new AppError(
+        429,
+        'AI_USAGE_LIMIT_EXCEEDED',
+        `This user's AI token allowance (${tokensPerDay} per 24 hours) is used up`,
+      );
+    }
+    if (imagesPerDay && modality === 'image' && u.images >= imagesPerDay) {
+      throw new AppError(
+        429,
+        'AI_USAGE_LIMIT_EXCEEDED',
+        `This user's image allowance (${imagesPerDay} per 24 hours) is used up`,
+      );
+    }
+  }
+
+  async record(entry: {
+    userId: string | undefined;
+    model: string;
+    modality: Modality;
+    usage?: Partial<Usage>;
+    images?: number;
+    status?: 'ok' | 'error' | 'aborted';
+  }): Promise<void> {
+    await this.db
+      .query(
+        `INSERT INTO ai.usage (user_id, model, modality, prompt_tokens, completion_tokens, total_tokens, images, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          entry.userId ?? null,
+          entry.model,
+          entry.modality,
+          entry.usage?.promptTokens ?? 0,
+          entry.usage?.completionTokens ?? 0,
+          entry.usage?.totalTokens ?? 0,
+          entry.images ?? 0,
+          entry.status ?? 'ok',
+        ],
+      )
+      .catch((err: unknown) =>
+        this.options.logger.warn('ai usage record failed', { error: String(err) }),
+      );
+  }
+}
