@@ -110,6 +110,8 @@ export function upstreamError(err: unknown): AppError {
 export class AiGateway {
   private readonly openai: OpenAI | undefined;
   private models: { at: number; list: Promise<ModelInfo[]> } | undefined;
+  /** The configuration, re-read at most once a second (other instances' changes within 1 s). */
+  private cached: { at: number; config: Promise<AiConfig> } | undefined;
 
   constructor(
     private readonly db: Database,
@@ -143,7 +145,15 @@ export class AiGateway {
 
   // ---- configuration ------------------------------------------------------------------------
 
-  async config(): Promise<AiConfig> {
+  config(): Promise<AiConfig> {
+    if (this.cached && Date.now() - this.cached.at < 1000) return this.cached.config;
+    const config = this.readConfig();
+    this.cached = { at: Date.now(), config };
+    config.catch(() => (this.cached = undefined));
+    return config;
+  }
+
+  private async readConfig(): Promise<AiConfig> {
     const { rows } = await this.db.query<ConfigRow>('SELECT * FROM ai.config');
     const r = rows[0]!;
     return {
@@ -169,7 +179,7 @@ export class AiGateway {
     systemPrompt?: string | null;
     limits?: Partial<AiConfig['limits']>;
   }): Promise<AiConfig> {
-    const current = await this.config();
+    const current = await this.readConfig();
     const enabled = { ...current.enabledModels, ...patch.enabledModels };
     const defaults: Partial<Record<Modality, string>> = { ...current.defaultModels };
     for (const [k, v] of Object.entries(patch.defaultModels ?? {})) {
@@ -199,6 +209,7 @@ export class AiGateway {
         limits.imagesPerDay,
       ],
     );
+    this.cached = undefined;
     return this.config();
   }
 
