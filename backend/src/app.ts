@@ -43,6 +43,7 @@ import {
 } from './functions/routes.js';
 import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
+import { AuditLog, auditRoutes } from './audit/audit.js';
 import { aiRoutes } from './ai/routes.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
@@ -240,6 +241,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
   );
   app.use(cookieParser());
+  // Every successful admin write is recorded in the audit trail (system.audit_log).
+  const audit = new AuditLog(db, logger);
+  app.use(audit.middleware());
   app.use(
     '/api/database',
     databaseAdminRoutes(db, schemaCache, {
@@ -273,6 +277,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     secretsRoutes(secrets, () => redeployAll(functionsDeps)),
   );
   app.use('/api/functions', functionsAdminRoutes(functionsDeps));
+  app.use('/api/logs/audits', auditRoutes(db, audit, config.auditRetentionDays));
   app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(
@@ -312,6 +317,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     );
   }, 3600_000);
   pruner.unref();
+  const auditPruner = setInterval(() => {
+    audit
+      .prune(config.auditRetentionDays)
+      .catch((err: unknown) => logger.warn('audit prune failed', { error: String(err) }));
+  }, 24 * 3600_000);
+  auditPruner.unref();
   // Requests Node rejects before Express sees them (oversized headers or URL, malformed HTTP)
   // still get a JSON envelope.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -339,6 +350,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await webhooks.stop();
       await runtime.close();
       clearInterval(pruner);
+      clearInterval(auditPruner);
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());

@@ -153,6 +153,41 @@ export const envSchema = z.object({
       .regex(/^[a-z0-9-]{3,26}$/, 'must be 3-26 characters of a-z, 0-9 and -')
       .optional(),
   ),
+  SMTP_HOST: optionalString,
+  SMTP_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(587)),
+  SMTP_USER: optionalString,
+  SMTP_PASSWORD: optionalString,
+  SMTP_FROM_EMAIL: z.preprocess(
+    emptyAsUndefined,
+    z.email({ error: 'must be an email address' }).optional(),
+  ),
+  SMTP_FROM_NAME: z.preprocess(emptyAsUndefined, z.string().max(200).default('Kiln')),
+  SMTP_SECURE: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  EMAIL_SEND_RAW_PER_HOUR: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(100_000).default(20),
+  ),
+  AUDIT_RETENTION_DAYS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(36_500).default(90),
+  ),
+  LOG_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['file', 'cloudwatch']).default('file')),
+  CLOUDWATCH_LOG_GROUP: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(1).max(512).default('/kiln/local'),
+  ),
+  CLOUDWATCH_ENDPOINT_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ error: 'must be a URL' }).optional(),
+  ),
+  LOG_FILE_MAX_MB: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(10_000).default(20),
+  ),
+  LOG_FILE_MAX_FILES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(1000).default(5),
+  ),
   OPENROUTER_API_KEY: optionalString,
   AI_API_KEY: optionalString,
   OPENROUTER_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
@@ -244,6 +279,24 @@ export interface Config {
   webhookRetryBaseMs: number;
   webhookRetryPeriodSeconds: number;
   realtimePresenceHeartbeatMs: number;
+  smtp: {
+    host: string | undefined;
+    port: number;
+    user: string | undefined;
+    password: string | undefined;
+    fromEmail: string | undefined;
+    fromName: string;
+    secure: boolean;
+  };
+  emailSendRawPerHour: number;
+  auditRetentionDays: number;
+  logs: {
+    provider: 'file' | 'cloudwatch';
+    cloudwatchGroup: string;
+    cloudwatchEndpoint: string | undefined;
+    fileMaxBytes: number;
+    fileMaxFiles: number;
+  };
   ai: {
     apiKey: string | undefined;
     baseUrl: string;
@@ -372,6 +425,24 @@ export function loadConfig(
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
+    smtp: {
+      host: e.SMTP_HOST,
+      port: e.SMTP_PORT,
+      user: e.SMTP_USER,
+      password: e.SMTP_PASSWORD,
+      fromEmail: e.SMTP_FROM_EMAIL,
+      fromName: e.SMTP_FROM_NAME,
+      secure: e.SMTP_SECURE,
+    },
+    emailSendRawPerHour: e.EMAIL_SEND_RAW_PER_HOUR,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    logs: {
+      provider: e.LOG_PROVIDER,
+      cloudwatchGroup: e.CLOUDWATCH_LOG_GROUP,
+      cloudwatchEndpoint: e.CLOUDWATCH_ENDPOINT_URL,
+      fileMaxBytes: e.LOG_FILE_MAX_MB * 1024 * 1024,
+      fileMaxFiles: e.LOG_FILE_MAX_FILES,
+    },
     ai: {
       apiKey: e.AI_API_KEY ?? e.OPENROUTER_API_KEY,
       baseUrl: e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL ?? 'https://openrouter.ai/api/v1',
