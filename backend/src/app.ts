@@ -44,6 +44,10 @@ import {
 import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
 import { AuditLog, auditRoutes } from './audit/audit.js';
+import { Mailer } from './email/mailer.js';
+import { Templates } from './email/templates.js';
+import { EmailFlows } from './email/flows.js';
+import { emailRoutes } from './email/routes.js';
 import { aiRoutes } from './ai/routes.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
@@ -131,11 +135,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const keys = new KeyStore(db, box);
   const tokens = new TokenService(config.jwtSecret);
   const sessions = new SessionStore(db, config.refreshTokenTtlSeconds);
+  const mailer = new Mailer(db, box, config.smtp, logger);
+  const templates = new Templates(db);
   const auth = new AuthService(db, tokens, sessions, new CsrfTokens(config.jwtSecret), {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     adminTokenTtlSeconds: config.adminTokenTtlSeconds,
     adminEmail: config.adminEmail,
     adminPassword,
+  });
+  const emailFlows = new EmailFlows(db, auth, mailer, templates, {
+    key: Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-email-codes-v1', 32)),
+    apiBaseUrl: () => config.apiBaseUrl,
+    appName: config.smtp.fromName,
+    logger,
   });
 
   const schemaCache = new SchemaCache(db, config.databaseUrl, config.exposedSchemas, logger);
@@ -259,8 +271,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     authRoutes(auth, {
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       secureCookies: config.apiBaseUrl.startsWith('https://'),
+      email: { flows: emailFlows, mailer, templates },
     }),
   );
+  app.use('/api/email', emailRoutes(mailer, db, config.emailSendRawPerHour));
   app.use(
     '/api/metadata',
     metadataRoutes(db, keys, auth, schemaCache, {
@@ -349,6 +363,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await realtime.close();
       await webhooks.stop();
       await runtime.close();
+      mailer.close();
       clearInterval(pruner);
       clearInterval(auditPruner);
       const drained = new Promise<void>((resolve) => {

@@ -19,7 +19,56 @@ import {
   requireAdmin,
   requireUser,
 } from '../core/auth/principal.js';
+import { z } from 'zod';
 import type { AuthService, IssuedSession } from './service.js';
+import type { EmailFlows } from '../email/flows.js';
+import type { Mailer } from '../email/mailer.js';
+import type { Templates } from '../email/templates.js';
+
+const emailField = z
+  .string({ error: 'email is required' })
+  .trim()
+  .max(320)
+  .pipe(z.email({ error: 'must be an email address' }));
+const sendRequest = z.object({ email: emailField, redirectTo: z.string().max(2000).optional() });
+const verifyRequest = z.object({
+  email: emailField,
+  otp: z.string({ error: 'otp is required' }).trim().min(1).max(200),
+});
+const exchangeRequest = z.object({
+  email: emailField,
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});
+const resetRequest = z.object({
+  newPassword: z.string({ error: 'newPassword is required' }).max(1024),
+  otp: z.string({ error: 'otp is required' }).trim().min(1).max(200),
+});
+const otpSignIn = z.object({
+  method: z.literal('otp'),
+  email: emailField,
+  otp: verifyRequest.shape.otp,
+});
+const smtpUpdate = z.object({
+  enabled: z.boolean().optional(),
+  host: z.string().min(1).max(255).nullable().optional(),
+  port: z.number().int().min(1).max(65535).nullable().optional(),
+  username: z.string().max(255).nullable().optional(),
+  password: z.string().max(1024).nullable().optional(),
+  fromEmail: z.email().nullable().optional(),
+  fromName: z.string().max(200).nullable().optional(),
+  secure: z.boolean().optional(),
+});
+const templateUpdate = z.object({
+  subject: z.string().min(1).max(500),
+  html: z.string().min(1).max(200_000),
+  text: z.string().min(1).max(100_000),
+  enabled: z.boolean().default(true),
+});
+
+const ACCEPTED = {
+  success: true,
+  message: 'If this address can receive it, a message is on its way',
+};
 
 export const REFRESH_COOKIE = 'insforge_refresh_token';
 export const CSRF_COOKIE = 'insforge_csrf_token';
@@ -28,6 +77,7 @@ export interface AuthRoutesOptions {
   refreshTokenTtlSeconds: number;
   /** True when API_BASE_URL is https: cookies become `Secure; SameSite=None`. */
   secureCookies: boolean;
+  email: { flows: EmailFlows; mailer: Mailer; templates: Templates };
 }
 
 function clientTypeOf(req: Request): ClientType {
@@ -46,6 +96,7 @@ function clientTypeOf(req: Request): ClientType {
 
 export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Router {
   const router = Router();
+  const { flows, mailer, templates } = options.email;
 
   const cookieBase = (req: Request): CookieOptions => {
     const secure = options.secureCookies || req.secure;
@@ -128,6 +179,10 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     if (result.kind === 'created') {
       res.status(201).json({ user: result.user, accessToken: null });
     } else if (result.kind === 'verification-required') {
+      await flows.sendVerification(body.email, req.ip, body.redirectTo).catch((err: unknown) => {
+        // The account exists either way; the user can ask for the message again.
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+      });
       res.status(201).json({ accessToken: null, requireEmailVerification: true });
     } else {
       sendSession(req, res, result.session, 201);
@@ -135,8 +190,71 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
 
   router.post('/sessions', async (req, res) => {
+    if ((req.body as { method?: unknown } | undefined)?.method === 'otp') {
+      const body = otpSignIn.parse(req.body);
+      const user = await flows.signInWithOtp(body.email, body.otp);
+      sendSession(req, res, await auth.startSession(user, context(req)));
+      return;
+    }
     const body = signInRequestSchema.parse(req.body);
     sendSession(req, res, await auth.signIn(body.email, body.password, context(req)));
+  });
+
+  // ---- through the inbox: verification, reset, one-time codes, magic links ---------------
+
+  router.post('/email/send-verification', async (req, res) => {
+    const body = sendRequest.parse(req.body);
+    await flows.sendVerification(body.email, req.ip, body.redirectTo);
+    res.status(202).json(ACCEPTED);
+  });
+  router.post('/email/verify', async (req, res) => {
+    const body = verifyRequest.parse(req.body);
+    const user = await flows.verifyWithCode(body.email, body.otp);
+    sendSession(req, res, await auth.startSession(user, context(req)));
+  });
+  router.get('/email/verify-link', async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    const result = await flows.verifyWithLink(token);
+    if (result.redirectTo) {
+      const target = new URL(result.redirectTo);
+      target.searchParams.set('insforge_status', result.ok ? 'success' : 'error');
+      target.searchParams.set('insforge_type', 'verify_email');
+      if (result.error) target.searchParams.set('insforge_error', result.error);
+      res.redirect(302, target.toString());
+      return;
+    }
+    res
+      .status(result.ok ? 200 : 400)
+      .type('html')
+      .send(
+        `<!doctype html><meta charset="utf-8"><title>Email verification</title><body style="font-family:system-ui,sans-serif;max-width:480px;margin:48px auto"><h1>${result.ok ? 'Email verified' : 'This link does not work'}</h1><p>${result.ok ? 'You can close this page and sign in.' : 'It may have expired or been used already. Ask for a new one from the app.'}</p></body>`,
+      );
+  });
+  router.post('/email/send-reset-password', async (req, res) => {
+    const body = sendRequest.parse(req.body);
+    await flows.sendReset(body.email, req.ip, body.redirectTo);
+    res.status(202).json(ACCEPTED);
+  });
+  router.post('/email/exchange-reset-password-token', async (req, res) => {
+    const body = exchangeRequest.parse(req.body);
+    res.json(await flows.exchangeResetCode(body.email, body.code));
+  });
+  router.post('/email/reset-password', async (req, res) => {
+    const body = resetRequest.parse(req.body);
+    await flows.resetPassword(body.otp, body.newPassword);
+    res.json({ message: 'Password changed; every session was signed out' });
+  });
+  router.post('/email/send-otp', async (req, res) => {
+    const body = sendRequest.parse(req.body);
+    await flows.sendOtp(body.email, req.ip, body.redirectTo);
+    res.status(202).json(ACCEPTED);
+  });
+  router.post('/email/send-magic-link', async (req, res) => {
+    const body = sendRequest
+      .extend({ redirectTo: z.string({ error: 'redirectTo is required' }).max(2000) })
+      .parse(req.body);
+    await flows.sendOtp(body.email, req.ip, body.redirectTo);
+    res.status(202).json(ACCEPTED);
   });
 
   router.post('/refresh', async (req, res) => {
@@ -242,6 +360,36 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
 
   router.put('/config', requireAdmin, async (req, res) => {
     res.json(await auth.updateConfig(updateAuthConfigRequestSchema.parse(req.body)));
+  });
+
+  // ---- mail settings and templates (admin) -----------------------------------------------
+
+  router.get('/smtp-config', requireAdmin, async (_req, res) => {
+    res.json(await mailer.describe());
+  });
+  router.put('/smtp-config', requireAdmin, async (req, res) => {
+    const result = await mailer.update(smtpUpdate.parse(req.body));
+    mailer.close();
+    res.json(result);
+  });
+  router.post('/smtp-config/test', requireAdmin, async (req, res) => {
+    const { to } = z.object({ to: z.email() }).parse(req.body);
+    const result = await mailer.send({
+      to,
+      subject: 'Kiln SMTP test',
+      html: '<p>If you can read this, Kiln can send mail.</p>',
+      text: 'If you can read this, Kiln can send mail.',
+    });
+    res.json({ success: true, ...result });
+  });
+  router.get('/email-templates', requireAdmin, async (_req, res) => {
+    res.json({ templates: await templates.list() });
+  });
+  router.put('/email-templates/:type', requireAdmin, async (req, res) => {
+    res.json(await templates.put(req.params.type as string, templateUpdate.parse(req.body)));
+  });
+  router.delete('/email-templates/:type', requireAdmin, async (req, res) => {
+    res.json(await templates.reset(req.params.type as string));
   });
 
   return router;

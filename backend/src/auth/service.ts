@@ -308,6 +308,54 @@ export class AuthService {
     };
   }
 
+  // ---- email flows (used by the email verification, reset and one-time-code routes) -------
+
+  async findUserByEmail(rawEmail: string): Promise<User | undefined> {
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1`,
+      [rawEmail.trim().toLowerCase()],
+    );
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  async markEmailVerified(userId: string): Promise<User> {
+    await this.db.query('UPDATE auth.users SET email_verified = true WHERE id = $1', [userId]);
+    return this.getUser(userId);
+  }
+
+  /** A verified user without a password (first sign-in with a one-time code). */
+  async createPasswordlessUser(rawEmail: string): Promise<User> {
+    const config = await this.getConfig();
+    if (config.disableSignup) {
+      throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
+    }
+    const email = normaliseEmail(rawEmail);
+    const { rows } = await this.db.query<UserRow>(
+      `INSERT INTO auth.users (email, email_verified) VALUES ($1, true)
+       ON CONFLICT (lower(email)) DO UPDATE SET email_verified = true
+       RETURNING ${USER_COLUMNS}`,
+      [email],
+    );
+    return toUser(rows[0]!);
+  }
+
+  /** New password under the project's policy; every existing session is signed out. */
+  async resetPassword(userId: string, newPassword: string): Promise<void> {
+    const problems = passwordProblems(newPassword, await this.getConfig());
+    if (problems.length) {
+      throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
+    }
+    await this.db.query(
+      'UPDATE auth.users SET password_hash = $2, email_verified = true WHERE id = $1',
+      [userId, await hashPassword(newPassword)],
+    );
+    await this.sessions.revokeAllForUser(userId, 'password_reset');
+  }
+
+  startSession(user: User, ctx: SessionContext): Promise<IssuedSession> {
+    return this.issueSession(user, ctx);
+  }
+
   // ---- internals ------------------------------------------------------------------------
 
   private async issueSession(user: User, ctx: SessionContext): Promise<IssuedSession> {

@@ -107,6 +107,16 @@ export class SessionStore {
     );
   }
 
+  /** Revokes every live session of a user (password reset, admin action). */
+  async revokeAllForUser(userId: string, reason: string): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL`,
+      [userId, reason],
+    );
+    return rowCount ?? 0;
+  }
+
   /** Revokes the session a refresh token belongs to. Returns false for an unknown token. */
   async revokeByToken(refreshToken: string, reason: string): Promise<boolean> {
     const { rowCount } = await this.db.query(

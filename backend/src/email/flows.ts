@@ -1,0 +1,349 @@
+/**
+ * The auth flows that go through someone's inbox: email verification (code or link), password
+ * reset (code exchanged for a reset token, or link), one-time sign-in codes and magic links.
+ *
+ * Codes are 6 digits, links carry 32 random bytes; both are stored only as HMAC digests, expire
+ * quickly, work once, and a code allows 5 wrong attempts before it is burned. Sending answers the
+ * same whether or not the address has an account, and is throttled per address and per IP.
+ */
+import crypto from 'node:crypto';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { AuthService } from '../auth/service.js';
+import { isAllowedRedirect } from '../auth/redirects.js';
+import type { Mailer, SendResult } from './mailer.js';
+import type { Templates, TemplateType } from './templates.js';
+
+export const CODE_TTL_MINUTES = 10;
+export const LINK_TTL_MINUTES = 60;
+export const RESET_TOKEN_TTL_MINUTES = 15;
+export const MAX_ATTEMPTS = 5;
+/** Sends per address and purpose, and per IP, within the window. */
+const PER_ADDRESS = 5;
+const PER_IP = 30;
+const WINDOW = '15 minutes';
+
+type Purpose = 'verify' | 'reset' | 'reset-token' | 'otp';
+
+const invalidCode = () =>
+  new AppError(400, 'AUTH_INVALID_OTP', 'The code is wrong or has expired', 'Request a new one');
+const invalidToken = () =>
+  new AppError(
+    400,
+    'AUTH_INVALID_TOKEN',
+    'The link or token is invalid, used or expired',
+    'Request a new one',
+  );
+
+export interface FlowOptions {
+  /** HMAC key for code digests (derived from JWT_SECRET). */
+  key: Buffer;
+  apiBaseUrl: () => string;
+  appName: string;
+  logger: Logger;
+}
+
+export class EmailFlows {
+  constructor(
+    private readonly db: Database,
+    private readonly auth: AuthService,
+    private readonly mailer: Mailer,
+    private readonly templates: Templates,
+    private readonly options: FlowOptions,
+  ) {}
+
+  private digest(purpose: string, email: string, value: string): Buffer {
+    return crypto
+      .createHmac('sha256', this.options.key)
+      .update(`${purpose}\0${email.toLowerCase()}\0${value}`)
+      .digest();
+  }
+
+  private linkDigest(token: string): Buffer {
+    return crypto.createHmac('sha256', this.options.key).update(`link\0${token}`).digest();
+  }
+
+  /** Per-address and per-IP limits on sending; the same answer for known and unknown addresses. */
+  private async throttle(email: string, ip: string | undefined, purpose: string): Promise<void> {
+    const { rows } = await this.db.query<{ by_address: number; by_ip: number }>(
+      `SELECT (SELECT count(*) FROM auth.email_sends
+                WHERE lower(email) = $1 AND purpose = $3 AND created_at > now() - $4::interval)::int AS by_address,
+              (SELECT count(*) FROM auth.email_sends
+                WHERE ip = $2 AND created_at > now() - $4::interval)::int AS by_ip`,
+      [email.toLowerCase(), ip ?? null, purpose, WINDOW],
+    );
+    const r = rows[0]!;
+    if (r.by_address >= PER_ADDRESS || (ip && r.by_ip >= PER_IP)) {
+      throw new AppError(
+        429,
+        'AUTH_RATE_LIMITED',
+        'Too many messages requested: wait a few minutes before asking again',
+      );
+    }
+    await this.db.query('INSERT INTO auth.email_sends (email, ip, purpose) VALUES ($1, $2, $3)', [
+      email.toLowerCase(),
+      ip ?? null,
+      purpose,
+    ]);
+  }
+
+  /** A new code replaces the address's earlier ones for the same purpose. */
+  private async newCode(email: string, purpose: Purpose): Promise<string> {
+    const code = crypto.randomInt(0, 1_000_000).toString().padStart(6, '0');
+    await this.db.query(
+      `UPDATE auth.email_codes SET consumed_at = now()
+        WHERE lower(email) = $1 AND purpose = $2 AND consumed_at IS NULL`,
+      [email.toLowerCase(), purpose],
+    );
+    await this.db.query(
+      `INSERT INTO auth.email_codes (email, purpose, digest, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(mins => $4))`,
+      [email.toLowerCase(), purpose, this.digest(purpose, email, code), CODE_TTL_MINUTES],
+    );
+    return code;
+  }
+
+  private async newToken(
+    email: string,
+    purpose: Purpose,
+    minutes: number,
+    redirectTo?: string,
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const token = crypto.randomBytes(32).toString('base64url');
+    const { rows } = await this.db.query<{ expires_at: Date }>(
+      `INSERT INTO auth.email_codes (email, purpose, digest, redirect_to, expires_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5)) RETURNING expires_at`,
+      [email.toLowerCase(), purpose, this.linkDigest(token), redirectTo ?? null, minutes],
+    );
+    return { token, expiresAt: rows[0]!.expires_at };
+  }
+
+  /** Checks a 6-digit code in constant time; wrong attempts count, the 5th burns it. */
+  private async useCode(email: string, purpose: Purpose, code: string): Promise<void> {
+    const { rows } = await this.db.query<{ id: string; digest: Buffer; attempts: number }>(
+      `SELECT id, digest, attempts FROM auth.email_codes
+        WHERE lower(email) = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > now()
+          AND length(digest) = 32
+        ORDER BY created_at DESC LIMIT 1`,
+      [email.toLowerCase(), purpose],
+    );
+    const row = rows[0];
+    const presented = this.digest(purpose, email, code);
+    if (!row || !crypto.timingSafeEqual(row.digest, presented)) {
+      if (row) {
+        await this.db.query(
+          `UPDATE auth.email_codes SET attempts = attempts + 1,
+                  consumed_at = CASE WHEN attempts + 1 >= $2 THEN now() END
+            WHERE id = $1`,
+          [row.id, MAX_ATTEMPTS],
+        );
+      }
+      throw invalidCode();
+    }
+    // Single use, even under concurrent attempts.
+    const { rowCount } = await this.db.query(
+      'UPDATE auth.email_codes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL',
+      [row.id],
+    );
+    if (!rowCount) throw invalidCode();
+  }
+
+  /** Consumes a link token of one of the purposes; returns its email and redirect. */
+  private async useToken(
+    token: string,
+    purposes: Purpose[],
+  ): Promise<{ email: string; redirectTo: string | null }> {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) throw invalidToken();
+    const { rows } = await this.db.query<{ email: string; redirect_to: string | null }>(
+      `UPDATE auth.email_codes SET consumed_at = now()
+        WHERE digest = $1 AND purpose = ANY($2) AND consumed_at IS NULL AND expires_at > now()
+        RETURNING email, redirect_to`,
+      [this.linkDigest(token), purposes],
+    );
+    if (!rows[0]) throw invalidToken();
+    return { email: rows[0].email, redirectTo: rows[0].redirect_to };
+  }
+
+  private async mail(
+    type: TemplateType,
+    to: string,
+    vars: Record<string, string>,
+  ): Promise<SendResult> {
+    const message = await this.templates.render(type, {
+      appName: this.options.appName,
+      email: to,
+      ...vars,
+    });
+    if (!message) return { delivered: false, mode: 'log' };
+    return this.mailer.send({ to, ...message });
+  }
+
+  private async checkRedirect(redirectTo: string | undefined): Promise<string | undefined> {
+    if (!redirectTo) return undefined;
+    const allowed = (await this.auth.getConfig()).allowedRedirectUrls;
+    if (!isAllowedRedirect(redirectTo, allowed, this.options.apiBaseUrl())) {
+      throw new AppError(
+        400,
+        'AUTH_REDIRECT_NOT_ALLOWED',
+        `redirectTo "${redirectTo.slice(0, 200)}" is not an allowed redirect URL`,
+        'Add it to allowedRedirectUrls in PUT /api/auth/config',
+      );
+    }
+    return redirectTo;
+  }
+
+  private static withParams(base: string, params: Record<string, string>): string {
+    const url = new URL(base);
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    return url.toString();
+  }
+
+  // ---- verification ----------------------------------------------------------------------
+
+  /** Sends a code or link (per auth config) if the address has an unverified account. */
+  async sendVerification(
+    email: string,
+    ip: string | undefined,
+    redirectTo?: string,
+  ): Promise<void> {
+    const redirect = await this.checkRedirect(redirectTo);
+    await this.throttle(email, ip, 'verify');
+    const user = await this.auth.findUserByEmail(email);
+    if (!user || user.emailVerified) return;
+    const method = (await this.auth.getConfig()).verifyEmailMethod;
+    if (method === 'link') {
+      const { token } = await this.newToken(email, 'verify', LINK_TTL_MINUTES, redirect);
+      const link = EmailFlows.withParams(
+        `${this.options.apiBaseUrl()}/api/auth/email/verify-link`,
+        {
+          token,
+        },
+      );
+      await this.mail('verify-email-link', user.email, {
+        link,
+        expiresInMinutes: String(LINK_TTL_MINUTES),
+      });
+    } else {
+      const code = await this.newCode(email, 'verify');
+      await this.mail('verify-email-code', user.email, {
+        code,
+        expiresInMinutes: String(CODE_TTL_MINUTES),
+      });
+    }
+  }
+
+  async verifyWithCode(email: string, code: string) {
+    await this.useCode(email, 'verify', code);
+    const user = await this.auth.findUserByEmail(email);
+    if (!user) throw invalidCode();
+    return this.welcome(await this.auth.markEmailVerified(user.id), user.emailVerified);
+  }
+
+  /** The link flow: verified, then back to the app with insforge_status. */
+  async verifyWithLink(
+    token: string,
+  ): Promise<{ redirectTo: string | null; ok: boolean; error?: string }> {
+    try {
+      const { email, redirectTo } = await this.useToken(token, ['verify']);
+      const user = await this.auth.findUserByEmail(email);
+      if (!user) return { ok: false, redirectTo, error: 'The account no longer exists' };
+      await this.welcome(await this.auth.markEmailVerified(user.id), user.emailVerified);
+      return { ok: true, redirectTo };
+    } catch (err) {
+      if (err instanceof AppError) return { ok: false, redirectTo: null, error: err.message };
+      throw err;
+    }
+  }
+
+  private async welcome<T extends { email: string; profile: Record<string, unknown> | null }>(
+    user: T,
+    wasVerified: boolean,
+  ): Promise<T> {
+    if (!wasVerified) {
+      await this.mail('welcome', user.email, {
+        name: String(user.profile?.name ?? user.email),
+      }).catch((err: unknown) =>
+        this.options.logger.warn('welcome mail failed', { error: String(err) }),
+      );
+    }
+    return user;
+  }
+
+  // ---- password reset --------------------------------------------------------------------
+
+  async sendReset(email: string, ip: string | undefined, redirectTo?: string): Promise<void> {
+    const redirect = await this.checkRedirect(redirectTo);
+    await this.throttle(email, ip, 'reset');
+    const user = await this.auth.findUserByEmail(email);
+    if (!user) return;
+    const method = (await this.auth.getConfig()).resetPasswordMethod;
+    if (method === 'link') {
+      const { token } = await this.newToken(email, 'reset', LINK_TTL_MINUTES);
+      const base = redirect ?? `${this.options.apiBaseUrl()}/auth/reset-password`;
+      await this.mail('reset-password-link', user.email, {
+        link: EmailFlows.withParams(base, { token, insforge_type: 'reset_password' }),
+        expiresInMinutes: String(LINK_TTL_MINUTES),
+      });
+    } else {
+      const code = await this.newCode(email, 'reset');
+      await this.mail('reset-password-code', user.email, {
+        code,
+        expiresInMinutes: String(CODE_TTL_MINUTES),
+      });
+    }
+  }
+
+  /** Code → a reset token (the two-step flow). */
+  async exchangeResetCode(email: string, code: string) {
+    await this.useCode(email, 'reset', code);
+    const { token, expiresAt } = await this.newToken(email, 'reset-token', RESET_TOKEN_TTL_MINUTES);
+    return { token, expiresAt: expiresAt.toISOString() };
+  }
+
+  /** With a reset token (from the code exchange or the link): new password, sessions revoked. */
+  async resetPassword(token: string, newPassword: string): Promise<void> {
+    const { email } = await this.useToken(token, ['reset-token', 'reset']);
+    const user = await this.auth.findUserByEmail(email);
+    if (!user) throw invalidToken();
+    await this.auth.resetPassword(user.id, newPassword);
+  }
+
+  // ---- one-time codes and magic links ----------------------------------------------------
+
+  /**
+   * A sign-in code (for any address: a new one becomes a passwordless account when the code is
+   * used, unless sign-up is disabled). With `redirectTo`, the mail is a magic link instead.
+   */
+  async sendOtp(email: string, ip: string | undefined, redirectTo?: string): Promise<void> {
+    const redirect = await this.checkRedirect(redirectTo);
+    await this.throttle(email, ip, 'otp');
+    const user = await this.auth.findUserByEmail(email);
+    if (!user && (await this.auth.getConfig()).disableSignup) return;
+    const to = user?.email ?? email.trim().toLowerCase();
+    if (redirect) {
+      const { token } = await this.newToken(email, 'otp', CODE_TTL_MINUTES);
+      await this.mail('magic-link', to, {
+        link: EmailFlows.withParams(redirect, { email: to, token, insforge_type: 'magic_link' }),
+        expiresInMinutes: String(CODE_TTL_MINUTES),
+      });
+    } else {
+      const code = await this.newCode(email, 'otp');
+      await this.mail('one-time-code', to, { code, expiresInMinutes: String(CODE_TTL_MINUTES) });
+    }
+  }
+
+  /** `POST /sessions {method:'otp', email, otp}`: a 6-digit code or a magic-link token. */
+  async signInWithOtp(email: string, otp: string) {
+    if (/^\d{6}$/.test(otp)) await this.useCode(email, 'otp', otp);
+    else {
+      const used = await this.useToken(otp, ['otp']);
+      if (used.email !== email.trim().toLowerCase()) throw invalidToken();
+    }
+    const existing = await this.auth.findUserByEmail(email);
+    if (existing) {
+      return existing.emailVerified ? existing : this.auth.markEmailVerified(existing.id);
+    }
+    return this.auth.createPasswordlessUser(email);
+  }
+}

@@ -1,0 +1,79 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import { principalOf, requireUser } from '../core/auth/principal.js';
+import type { Mailer } from './mailer.js';
+
+const address = z.email({ error: 'must be an email address' }).max(320);
+const recipients = z.union([address, z.array(address).min(1).max(50)]);
+const sendRaw = z
+  .object({
+    to: recipients,
+    subject: z.string().trim().min(1).max(500),
+    html: z.string().min(1).max(500_000),
+    text: z.string().max(500_000).optional(),
+    cc: z.array(address).max(50).optional(),
+    bcc: z.array(address).max(50).optional(),
+    /** A display name; the sender address is always the configured one. */
+    from: z.string().max(200).optional(),
+    replyTo: address.optional(),
+  })
+  .refine(
+    (m) =>
+      (Array.isArray(m.to) ? m.to.length : 1) + (m.cc?.length ?? 0) + (m.bcc?.length ?? 0) <= 50,
+    'at most 50 recipients in to, cc and bcc together',
+  );
+
+/** `POST /api/email/send-raw`: signed-in users send mail, throttled per user. */
+export function emailRoutes(mailer: Mailer, db: Database, perHour: number): Router {
+  const router = Router();
+  router.post('/send-raw', requireUser, async (req, res) => {
+    const body = sendRaw.parse(req.body);
+    if (body.from?.includes('@')) {
+      throw new AppError(
+        400,
+        'EMAIL_INVALID_FROM',
+        'from is a display name; mail is always sent from the configured sender address',
+      );
+    }
+    const principal = principalOf(req);
+    const userId = principal.role === 'authenticated' ? (principal.sub ?? null) : null;
+    if (userId) {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM auth.email_sends
+          WHERE user_id = $1 AND purpose = 'raw' AND created_at > now() - interval '1 hour'`,
+        [userId],
+      );
+      if (rows[0]!.n >= perHour) {
+        throw new AppError(
+          429,
+          'EMAIL_RATE_LIMITED',
+          `At most ${perHour} messages per hour per user: try again later`,
+        );
+      }
+    }
+    await db.query(`INSERT INTO auth.email_sends (user_id, ip, purpose) VALUES ($1, $2, 'raw')`, [
+      userId,
+      req.ip ?? null,
+    ]);
+    const result = await mailer.send({
+      to: body.to,
+      subject: body.subject,
+      html: body.html,
+      text: body.text,
+      cc: body.cc,
+      bcc: body.bcc,
+      replyTo: body.replyTo,
+      fromName: body.from,
+    });
+    res.json({
+      success: true,
+      ...result,
+      ...(result.mode === 'log'
+        ? { message: 'No SMTP server is configured: the message was written to the logs' }
+        : {}),
+    });
+  });
+  return router;
+}
