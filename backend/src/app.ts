@@ -45,6 +45,7 @@ import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
 import { AuditLog, auditRoutes } from './audit/audit.js';
 import { Mailer } from './email/mailer.js';
+import { MfaService } from './auth/mfa.js';
 import { Templates } from './email/templates.js';
 import { EmailFlows } from './email/flows.js';
 import { emailRoutes } from './email/routes.js';
@@ -272,6 +273,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       secureCookies: config.apiBaseUrl.startsWith('https://'),
       email: { flows: emailFlows, mailer, templates },
+      mfa: new MfaService(
+        db,
+        box,
+        Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-mfa-v1', 32)),
+        config.smtp.fromName,
+      ),
+      sessions,
     }),
   );
   app.use('/api/email', emailRoutes(mailer, db, config.emailSendRawPerHour));

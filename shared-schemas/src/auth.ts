@@ -15,6 +15,7 @@ export const userSchema = z.object({
   updatedAt: z.string(),
   profile: profileSchema.nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
+  isAnonymous: z.boolean().optional(),
 });
 export type User = z.infer<typeof userSchema>;
 
@@ -92,6 +93,7 @@ export const authConfigSchema = z.object({
   resetPasswordMethod: verificationMethodSchema,
   allowedRedirectUrls: z.array(redirectUrlPatternSchema).max(100),
   disableSignup: z.boolean(),
+  allowAnonymousSignIn: z.boolean(),
 });
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 

@@ -21,6 +21,9 @@ import {
 } from '../core/auth/principal.js';
 import { z } from 'zod';
 import type { AuthService, IssuedSession } from './service.js';
+import type { MfaService } from './mfa.js';
+import type { SessionStore } from './sessions.js';
+import type { User } from '@kiln/shared-schemas';
 import type { EmailFlows } from '../email/flows.js';
 import type { Mailer } from '../email/mailer.js';
 import type { Templates } from '../email/templates.js';
@@ -65,6 +68,22 @@ const templateUpdate = z.object({
   enabled: z.boolean().default(true),
 });
 
+const mfaVerify = z.object({
+  factorId: z.guid({ error: 'factorId: must be a UUID' }),
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});
+const mfaChallenge = z.object({
+  mfaToken: z.string({ error: 'mfaToken is required' }).min(1).max(2000),
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});
+const upgradeRequest = z.object({
+  email: z.string({ error: 'email is required' }).max(320),
+  password: z.string({ error: 'password is required' }).max(1024),
+  name: z.string().trim().min(1).max(100).optional(),
+  redirectTo: z.string().max(2000).optional(),
+});
+const idParam = z.guid({ error: 'id: must be a UUID' });
+
 const ACCEPTED = {
   success: true,
   message: 'If this address can receive it, a message is on its way',
@@ -78,6 +97,17 @@ export interface AuthRoutesOptions {
   /** True when API_BASE_URL is https: cookies become `Secure; SameSite=None`. */
   secureCookies: boolean;
   email: { flows: EmailFlows; mailer: Mailer; templates: Templates };
+  mfa: MfaService;
+  sessions: SessionStore;
+}
+
+/** The signed-in user's id (not an admin, not the anon key). */
+function userIdOf(req: Request): string {
+  const principal = principalOf(req);
+  if (principal.role !== 'authenticated' || !principal.sub) {
+    throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Sign in first: this needs a user session');
+  }
+  return principal.sub;
 }
 
 function clientTypeOf(req: Request): ClientType {
@@ -97,6 +127,7 @@ function clientTypeOf(req: Request): ClientType {
 export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Router {
   const router = Router();
   const { flows, mailer, templates } = options.email;
+  const { mfa, sessions } = options;
 
   const cookieBase = (req: Request): CookieOptions => {
     const secure = options.secureCookies || req.secure;
@@ -189,15 +220,140 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     }
   });
 
+  /** First factor done: a session, or (with a verified second factor) an mfaToken. */
+  const finishSignIn = async (req: Request, res: Response, user: User) => {
+    if (await mfa.required(user.id)) {
+      res.json({ requireMfa: true, mfaToken: await mfa.mfaToken(user.id), accessToken: null });
+      return;
+    }
+    sendSession(req, res, await auth.startSession(user, context(req)));
+  };
+
   router.post('/sessions', async (req, res) => {
     if ((req.body as { method?: unknown } | undefined)?.method === 'otp') {
       const body = otpSignIn.parse(req.body);
-      const user = await flows.signInWithOtp(body.email, body.otp);
-      sendSession(req, res, await auth.startSession(user, context(req)));
+      await finishSignIn(req, res, await flows.signInWithOtp(body.email, body.otp));
       return;
     }
     const body = signInRequestSchema.parse(req.body);
-    sendSession(req, res, await auth.signIn(body.email, body.password, context(req)));
+    await finishSignIn(req, res, await auth.authenticate(body.email, body.password));
+  });
+
+  // ---- sessions of the signed-in user -----------------------------------------------------
+
+  router.get('/sessions', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    const current = principalOf(req).sessionId;
+    res.json({
+      sessions: (await sessions.list(userId)).map((s) => ({
+        id: s.id,
+        clientType: s.client_type,
+        userAgent: s.user_agent,
+        ip: s.ip,
+        aal: s.aal,
+        createdAt: s.created_at.toISOString(),
+        lastUsedAt: s.last_used_at.toISOString(),
+        expiresAt: s.expires_at.toISOString(),
+        current: s.id === current,
+      })),
+    });
+  });
+  router.post('/sessions/revoke-others', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    res.json({
+      revokedCount: await sessions.revokeOthers(
+        userId,
+        principalOf(req).sessionId,
+        'revoked_by_user',
+      ),
+    });
+  });
+  router.delete('/sessions/:id', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    const id = idParam.parse(req.params.id);
+    if (!(await sessions.revokeOwn(userId, id, 'revoked_by_user'))) {
+      throw new AppError(404, 'AUTH_SESSION_NOT_FOUND', 'No live session with this id');
+    }
+    res.json({ success: true, message: 'Session revoked; it stops at its next refresh' });
+  });
+
+  // ---- anonymous users --------------------------------------------------------------------
+
+  router.post('/anonymous', async (req, res) => {
+    const user = await auth.createAnonymous();
+    sendSession(req, res, await auth.startSession(user, context(req)), 201);
+  });
+  router.post('/anonymous/upgrade', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    const body = upgradeRequest.parse(req.body);
+    const { user, needsVerification } = await auth.upgradeAnonymous(userId, body);
+    // The anonymous session ends; the account continues with the same id.
+    await sessions.revokeOthers(userId, undefined, 'upgraded');
+    if (needsVerification) {
+      await flows.sendVerification(user.email, req.ip, body.redirectTo);
+      res.json({ user, accessToken: null, requireEmailVerification: true });
+      return;
+    }
+    sendSession(req, res, await auth.startSession(user, context(req)));
+  });
+
+  // ---- second factor (TOTP) ---------------------------------------------------------------
+
+  router.post('/mfa/totp/enroll', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    const user = await auth.getUser(userId);
+    if (user.isAnonymous) {
+      throw new AppError(
+        400,
+        'AUTH_NOT_ALLOWED',
+        'Upgrade the anonymous account before adding MFA',
+      );
+    }
+    const { friendlyName } = z
+      .object({ friendlyName: z.string().max(100).optional() })
+      .parse(req.body ?? {});
+    res.status(201).json(await mfa.enroll(userId, user.email, friendlyName));
+  });
+  router.post('/mfa/totp/verify', requireUser, async (req, res) => {
+    const body = mfaVerify.parse(req.body);
+    res.json(await mfa.verifyEnrollment(userIdOf(req), body.factorId, body.code));
+  });
+  router.get('/mfa/factors', requireUser, async (req, res) => {
+    res.json({ factors: await mfa.list(userIdOf(req)) });
+  });
+  /** Changing factors of a protected account needs a session that passed the second factor. */
+  const requireAal2 = async (req: Request, userId: string) => {
+    if ((await mfa.required(userId)) && principalOf(req).claims.aal !== 'aal2') {
+      throw new AppError(
+        403,
+        'AUTH_MFA_REQUIRED',
+        'This needs a session that passed the second factor (aal2)',
+        'Sign in again and complete POST /api/auth/mfa/challenge',
+      );
+    }
+  };
+  router.delete('/mfa/factors/:id', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    await requireAal2(req, userId);
+    await mfa.remove(userId, idParam.parse(req.params.id));
+    res.json({ success: true, message: 'Factor removed' });
+  });
+  router.post('/mfa/recovery-codes', requireUser, async (req, res) => {
+    const userId = userIdOf(req);
+    await requireAal2(req, userId);
+    if (!(await mfa.required(userId))) {
+      throw new AppError(400, 'AUTH_MFA_NOT_ENROLLED', 'Enroll a factor first');
+    }
+    res.json({ recoveryCodes: await mfa.newRecoveryCodes(userId) });
+  });
+  router.post('/mfa/challenge', async (req, res) => {
+    const body = mfaChallenge.parse(req.body);
+    const userId = await mfa.challenge(body.mfaToken, body.code);
+    sendSession(
+      req,
+      res,
+      await auth.startSession(await auth.getUser(userId), context(req), 'aal2'),
+    );
   });
 
   // ---- through the inbox: verification, reset, one-time codes, magic links ---------------
@@ -209,8 +365,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
   router.post('/email/verify', async (req, res) => {
     const body = verifyRequest.parse(req.body);
-    const user = await flows.verifyWithCode(body.email, body.otp);
-    sendSession(req, res, await auth.startSession(user, context(req)));
+    await finishSignIn(req, res, await flows.verifyWithCode(body.email, body.otp));
   });
   router.get('/email/verify-link', async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
@@ -347,6 +502,17 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     const id = userIdSchema.safeParse(req.params.id);
     if (!id.success) throw new AppError(400, 'INVALID_INPUT', 'id: must be a UUID');
     res.json(await auth.getUser(id.data));
+  });
+
+  router.delete('/users/:id/sessions', requireAdmin, async (req, res) => {
+    const id = idParam.parse(req.params.id);
+    await auth.getUser(id);
+    res.json({ revokedCount: await sessions.revokeAllForUser(id, 'revoked_by_admin') });
+  });
+  router.delete('/users/:id/mfa', requireAdmin, async (req, res) => {
+    const id = idParam.parse(req.params.id);
+    await auth.getUser(id);
+    res.json({ removedFactors: await mfa.reset(id) });
   });
 
   router.delete('/users', requireAdmin, async (req, res) => {

@@ -14,23 +14,25 @@ interface UserRow {
   email_verified: boolean;
   profile: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  is_anonymous: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
 const USER_COLUMNS =
-  'id, email, password_hash, email_verified, profile, metadata, created_at, updated_at';
+  'id, email, password_hash, email_verified, profile, metadata, is_anonymous, created_at, updated_at';
 
 export function toUser(row: UserRow): User {
   return {
     id: row.id,
     email: row.email,
     emailVerified: row.email_verified,
-    providers: row.password_hash ? ['email'] : [],
+    providers: row.is_anonymous ? ['anonymous'] : row.password_hash ? ['email'] : [],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     profile: row.profile,
     metadata: row.metadata,
+    ...(row.is_anonymous ? { isAnonymous: true } : {}),
   };
 }
 
@@ -74,6 +76,7 @@ const CONFIG_COLUMNS: Record<keyof AuthConfig, string> = {
   resetPasswordMethod: 'reset_password_method',
   allowedRedirectUrls: 'allowed_redirect_urls',
   disableSignup: 'disable_signup',
+  allowAnonymousSignIn: 'allow_anonymous_sign_in',
 };
 
 export interface AuthServiceOptions {
@@ -166,7 +169,8 @@ export class AuthService {
     return { kind: 'session', session: await this.issueSession(user, ctx) };
   }
 
-  async signIn(rawEmail: string, password: string, ctx: SessionContext): Promise<IssuedSession> {
+  /** Checks email + password (and verification); the caller decides about a second factor. */
+  async authenticate(rawEmail: string, password: string): Promise<User> {
     const email = rawEmail.trim().toLowerCase();
     const { rows } = await this.db.query<UserRow>(
       `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1`,
@@ -187,7 +191,68 @@ export class AuthService {
         'Use the code or link sent to your email, or request a new one',
       );
     }
-    return this.issueSession(toUser(row), ctx);
+    return toUser(row);
+  }
+
+  // ---- anonymous users --------------------------------------------------------------------
+
+  async createAnonymous(): Promise<User> {
+    if (!(await this.getConfig()).allowAnonymousSignIn) {
+      throw new AppError(
+        403,
+        'AUTH_ANONYMOUS_DISABLED',
+        'Anonymous sign-in is not enabled for this project',
+        'An admin can enable it with PUT /api/auth/config {allowAnonymousSignIn: true}',
+      );
+    }
+    const { rows } = await this.db.query<UserRow>(
+      `WITH n AS (SELECT gen_random_uuid() AS id)
+       INSERT INTO auth.users (id, email, is_anonymous)
+       SELECT id, id::text || '@anonymous.invalid', true FROM n
+       RETURNING ${USER_COLUMNS}`,
+    );
+    return toUser(rows[0]!);
+  }
+
+  /** An anonymous user becomes a full account with the same id. */
+  async upgradeAnonymous(
+    userId: string,
+    input: { email: string; password: string; name?: string },
+  ): Promise<{ user: User; needsVerification: boolean }> {
+    const config = await this.getConfig();
+    const email = normaliseEmail(input.email);
+    const problems = passwordProblems(input.password, config);
+    if (problems.length) {
+      throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
+    }
+    const passwordHash = await hashPassword(input.password);
+    try {
+      const { rows } = await this.db.query<UserRow>(
+        `UPDATE auth.users SET email = $2, password_hash = $3, is_anonymous = false,
+                email_verified = $4,
+                profile = CASE WHEN $5::text IS NULL THEN profile ELSE profile || jsonb_build_object('name', $5::text) END
+          WHERE id = $1 AND is_anonymous RETURNING ${USER_COLUMNS}`,
+        [userId, email, passwordHash, !config.requireEmailVerification, input.name ?? null],
+      );
+      if (!rows[0]) {
+        throw new AppError(
+          400,
+          'AUTH_NOT_ANONYMOUS',
+          'Only an anonymous user can be upgraded this way',
+        );
+      }
+      return { user: toUser(rows[0]), needsVerification: config.requireEmailVerification };
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'A user with this email already exists');
+      }
+      throw err;
+    }
+  }
+
+  /** Password sign-in without a second factor (tests and callers that checked MFA already). */
+  async signIn(rawEmail: string, password: string, ctx: SessionContext): Promise<IssuedSession> {
+    return this.issueSession(await this.authenticate(rawEmail, password), ctx);
   }
 
   /** Exchanges a refresh token for a new access token and refresh token. */
@@ -205,7 +270,7 @@ export class AuthService {
     const user = await this.getUser(result.userId);
     return {
       user,
-      accessToken: await this.accessTokenFor(user, result.sessionId),
+      accessToken: await this.accessTokenFor(user, result.sessionId, result.aal),
       refreshToken: result.refreshToken,
       csrfToken: this.csrf.issue(result.refreshToken),
       sessionId: result.sessionId,
@@ -352,26 +417,45 @@ export class AuthService {
     await this.sessions.revokeAllForUser(userId, 'password_reset');
   }
 
-  startSession(user: User, ctx: SessionContext): Promise<IssuedSession> {
-    return this.issueSession(user, ctx);
+  startSession(
+    user: User,
+    ctx: SessionContext,
+    aal: 'aal1' | 'aal2' = 'aal1',
+  ): Promise<IssuedSession> {
+    return this.issueSession(user, ctx, aal);
   }
 
   // ---- internals ------------------------------------------------------------------------
 
-  private async issueSession(user: User, ctx: SessionContext): Promise<IssuedSession> {
-    const issued = await this.sessions.create(user.id, ctx);
+  private async issueSession(
+    user: User,
+    ctx: SessionContext,
+    aal: 'aal1' | 'aal2' = 'aal1',
+  ): Promise<IssuedSession> {
+    const issued = await this.sessions.create(user.id, ctx, aal);
     return {
       user,
-      accessToken: await this.accessTokenFor(user, issued.sessionId),
+      accessToken: await this.accessTokenFor(user, issued.sessionId, aal),
       refreshToken: issued.refreshToken,
       csrfToken: this.csrf.issue(issued.refreshToken),
       sessionId: issued.sessionId,
     };
   }
 
-  private accessTokenFor(user: User, sessionId: string): Promise<string> {
+  private accessTokenFor(
+    user: User,
+    sessionId: string,
+    aal: 'aal1' | 'aal2' = 'aal1',
+  ): Promise<string> {
     return this.tokens.sign(
-      { sub: user.id, role: 'authenticated', email: user.email, sid: sessionId },
+      {
+        sub: user.id,
+        role: 'authenticated',
+        email: user.email,
+        sid: sessionId,
+        aal,
+        ...(user.isAnonymous ? { is_anonymous: true } : {}),
+      },
       this.options.accessTokenTtlSeconds,
     );
   }

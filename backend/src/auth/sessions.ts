@@ -12,6 +12,7 @@ export interface IssuedRefreshToken {
   sessionId: string;
   userId: string;
   refreshToken: string;
+  aal: 'aal1' | 'aal2';
 }
 
 export type RotateResult =
@@ -29,12 +30,16 @@ export class SessionStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  async create(userId: string, ctx: SessionContext): Promise<IssuedRefreshToken> {
+  async create(
+    userId: string,
+    ctx: SessionContext,
+    aal: 'aal1' | 'aal2' = 'aal1',
+  ): Promise<IssuedRefreshToken> {
     const refreshToken = randomToken();
     const { rows } = await this.db.query<{ session_id: string }>(
       `WITH s AS (
-         INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id
+         INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $7) RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,
@@ -45,32 +50,43 @@ export class SessionStore {
         ctx.ip ?? null,
         this.ttlSeconds,
         sha256(refreshToken),
+        aal,
       ],
     );
-    return { sessionId: rows[0]!.session_id, userId, refreshToken };
+    return { sessionId: rows[0]!.session_id, userId, refreshToken, aal };
   }
 
   async rotate(refreshToken: string): Promise<RotateResult> {
     const next = randomToken();
-    const { rows } = await this.db.query<{ session_id: string; user_id: string }>(
+    const { rows } = await this.db.query<{
+      session_id: string;
+      user_id: string;
+      aal: 'aal1' | 'aal2';
+    }>(
       `WITH used AS (
          UPDATE auth.refresh_tokens rt SET rotated_at = now()
          FROM auth.sessions s
          WHERE rt.token_hash = $1 AND rt.rotated_at IS NULL
            AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
-         RETURNING rt.session_id, s.user_id
+         RETURNING rt.session_id, s.user_id, s.aal
        ), touched AS (
          UPDATE auth.sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $3)
          WHERE id = (SELECT session_id FROM used)
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id)
        SELECT $2, session_id FROM used
-       RETURNING session_id, (SELECT user_id FROM used) AS user_id`,
+       RETURNING session_id, (SELECT user_id FROM used) AS user_id, (SELECT aal FROM used) AS aal`,
       [sha256(refreshToken), sha256(next), this.ttlSeconds],
     );
     const row = rows[0];
     if (row)
-      return { ok: true, sessionId: row.session_id, userId: row.user_id, refreshToken: next };
+      return {
+        ok: true,
+        sessionId: row.session_id,
+        userId: row.user_id,
+        refreshToken: next,
+        aal: row.aal,
+      };
     return { ok: false, reason: await this.diagnose(refreshToken) };
   }
 
@@ -105,6 +121,46 @@ export class SessionStore {
       `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`,
       [sessionId, reason],
     );
+  }
+
+  /** A user's live sessions, newest first. */
+  async list(userId: string) {
+    const { rows } = await this.db.query<{
+      id: string;
+      client_type: string;
+      user_agent: string | null;
+      ip: string | null;
+      aal: string;
+      created_at: Date;
+      last_used_at: Date;
+      expires_at: Date;
+    }>(
+      `SELECT id, client_type, user_agent, ip, aal, created_at, last_used_at, expires_at
+         FROM auth.sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+        ORDER BY last_used_at DESC`,
+      [userId],
+    );
+    return rows;
+  }
+
+  /** Revokes one session if it belongs to the user. */
+  async revokeOwn(userId: string, sessionId: string, reason: string): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $3
+        WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL`,
+      [userId, sessionId, reason],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Revokes every live session of a user but one. */
+  async revokeOthers(userId: string, keep: string | undefined, reason: string): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $3
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)`,
+      [userId, keep ?? null, reason],
+    );
+    return rowCount ?? 0;
   }
 
   /** Revokes every live session of a user (password reset, admin action). */

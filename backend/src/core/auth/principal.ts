@@ -106,7 +106,7 @@ export async function resolveCredential(
       ),
     };
   }
-  const { sub, role, email, sid, iat, exp } = result.claims;
+  const { sub, role, email, sid, aal, is_anonymous, iat, exp } = result.claims;
   return {
     kind: 'principal',
     principal: {
@@ -115,7 +115,16 @@ export async function resolveCredential(
       ...(email ? { email } : {}),
       ...(sid ? { sessionId: sid } : {}),
       credential: 'jwt',
-      claims: { sub, role, ...(email ? { email } : {}), ...(sid ? { sid } : {}), iat, exp },
+      claims: {
+        sub,
+        role,
+        ...(email ? { email } : {}),
+        ...(sid ? { sid } : {}),
+        ...(aal ? { aal } : {}),
+        ...(is_anonymous ? { is_anonymous } : {}),
+        iat,
+        exp,
+      },
     },
   };
 }

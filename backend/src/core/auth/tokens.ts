@@ -8,6 +8,9 @@ export interface AccessClaims {
   role: Extract<Role, 'authenticated' | 'project_admin'>;
   email?: string;
   sid?: string;
+  /** Authenticator assurance level: aal2 once a second factor was checked. */
+  aal?: 'aal1' | 'aal2';
+  is_anonymous?: boolean;
 }
 
 export type VerifyResult =
@@ -79,6 +82,8 @@ export class TokenService {
           role,
           ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
           ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}),
+          ...(payload.aal === 'aal1' || payload.aal === 'aal2' ? { aal: payload.aal } : {}),
+          ...(payload.is_anonymous === true ? { is_anonymous: true } : {}),
           iat: payload.iat as number,
           exp: payload.exp as number,
         },
