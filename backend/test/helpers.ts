@@ -125,6 +125,11 @@ export async function startTestApp(
     DB_POOL_MAX: '5',
     // One Deno package cache for the whole run (npm:/jsr: imports download once).
     DENO_DIR: path.join(os.tmpdir(), 'kiln-test-deno'),
+    // Test files sign up and sign in far more often than a person; the rate-limit test sets its own.
+    AUTH_RATE_LIMIT_SIGN_IN: '100000',
+    AUTH_RATE_LIMIT_SIGN_UP: '100000',
+    AUTH_RATE_LIMIT_EMAIL: '100000',
+    AUTH_RATE_LIMIT_VERIFY: '100000',
     ...env,
   });
   const config: Config = {

@@ -1,4 +1,10 @@
-import { Router, type CookieOptions, type Request, type Response } from 'express';
+import {
+  Router,
+  type CookieOptions,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import {
   adminSessionRequestSchema,
   clientTypeSchema,
@@ -99,7 +105,16 @@ export interface AuthRoutesOptions {
   email: { flows: EmailFlows; mailer: Mailer; templates: Templates };
   mfa: MfaService;
   sessions: SessionStore;
+  /** Per-address rate limits (shared by every instance); omitted = none. */
+  limits?: {
+    signIn: RequestHandler;
+    signUp: RequestHandler;
+    email: RequestHandler;
+    verify: RequestHandler;
+  };
 }
+
+const unlimited: RequestHandler = (_req, _res, next) => next();
 
 /** The signed-in user's id (not an admin, not the anon key). */
 function userIdOf(req: Request): string {
@@ -128,6 +143,12 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   const router = Router();
   const { flows, mailer, templates } = options.email;
   const { mfa, sessions } = options;
+  const limits = options.limits ?? {
+    signIn: unlimited,
+    signUp: unlimited,
+    email: unlimited,
+    verify: unlimited,
+  };
 
   const cookieBase = (req: Request): CookieOptions => {
     const secure = options.secureCookies || req.secure;
@@ -203,7 +224,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     return cookie;
   };
 
-  router.post('/users', async (req, res) => {
+  router.post('/users', limits.signUp, async (req, res) => {
     const body = signUpRequestSchema.parse(req.body);
     const byAdmin = optionalPrincipal(req)?.role === 'project_admin';
     const result = await auth.signUp(body, { ...context(req), byAdmin });
@@ -229,7 +250,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     sendSession(req, res, await auth.startSession(user, context(req)));
   };
 
-  router.post('/sessions', async (req, res) => {
+  router.post('/sessions', limits.signIn, async (req, res) => {
     if ((req.body as { method?: unknown } | undefined)?.method === 'otp') {
       const body = otpSignIn.parse(req.body);
       await finishSignIn(req, res, await flows.signInWithOtp(body.email, body.otp));
@@ -279,7 +300,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
 
   // ---- anonymous users --------------------------------------------------------------------
 
-  router.post('/anonymous', async (req, res) => {
+  router.post('/anonymous', limits.signUp, async (req, res) => {
     const user = await auth.createAnonymous();
     sendSession(req, res, await auth.startSession(user, context(req)), 201);
   });
@@ -346,7 +367,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     }
     res.json({ recoveryCodes: await mfa.newRecoveryCodes(userId) });
   });
-  router.post('/mfa/challenge', async (req, res) => {
+  router.post('/mfa/challenge', limits.signIn, async (req, res) => {
     const body = mfaChallenge.parse(req.body);
     const userId = await mfa.challenge(body.mfaToken, body.code);
     sendSession(
@@ -358,16 +379,16 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
 
   // ---- through the inbox: verification, reset, one-time codes, magic links ---------------
 
-  router.post('/email/send-verification', async (req, res) => {
+  router.post('/email/send-verification', limits.email, async (req, res) => {
     const body = sendRequest.parse(req.body);
     await flows.sendVerification(body.email, req.ip, body.redirectTo);
     res.status(202).json(ACCEPTED);
   });
-  router.post('/email/verify', async (req, res) => {
+  router.post('/email/verify', limits.verify, async (req, res) => {
     const body = verifyRequest.parse(req.body);
     await finishSignIn(req, res, await flows.verifyWithCode(body.email, body.otp));
   });
-  router.get('/email/verify-link', async (req, res) => {
+  router.get('/email/verify-link', limits.verify, async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
     const result = await flows.verifyWithLink(token);
     if (result.redirectTo) {
@@ -385,26 +406,26 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
         `<!doctype html><meta charset="utf-8"><title>Email verification</title><body style="font-family:system-ui,sans-serif;max-width:480px;margin:48px auto"><h1>${result.ok ? 'Email verified' : 'This link does not work'}</h1><p>${result.ok ? 'You can close this page and sign in.' : 'It may have expired or been used already. Ask for a new one from the app.'}</p></body>`,
       );
   });
-  router.post('/email/send-reset-password', async (req, res) => {
+  router.post('/email/send-reset-password', limits.email, async (req, res) => {
     const body = sendRequest.parse(req.body);
     await flows.sendReset(body.email, req.ip, body.redirectTo);
     res.status(202).json(ACCEPTED);
   });
-  router.post('/email/exchange-reset-password-token', async (req, res) => {
+  router.post('/email/exchange-reset-password-token', limits.verify, async (req, res) => {
     const body = exchangeRequest.parse(req.body);
     res.json(await flows.exchangeResetCode(body.email, body.code));
   });
-  router.post('/email/reset-password', async (req, res) => {
+  router.post('/email/reset-password', limits.verify, async (req, res) => {
     const body = resetRequest.parse(req.body);
     await flows.resetPassword(body.otp, body.newPassword);
     res.json({ message: 'Password changed; every session was signed out' });
   });
-  router.post('/email/send-otp', async (req, res) => {
+  router.post('/email/send-otp', limits.email, async (req, res) => {
     const body = sendRequest.parse(req.body);
     await flows.sendOtp(body.email, req.ip, body.redirectTo);
     res.status(202).json(ACCEPTED);
   });
-  router.post('/email/send-magic-link', async (req, res) => {
+  router.post('/email/send-magic-link', limits.email, async (req, res) => {
     const body = sendRequest
       .extend({ redirectTo: z.string({ error: 'redirectTo is required' }).max(2000) })
       .parse(req.body);
@@ -478,7 +499,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     res.json({ oAuthProviders: [], customOAuthProviders: [], ...config });
   });
 
-  router.post('/admin/sessions', async (req, res) => {
+  router.post('/admin/sessions', limits.signIn, async (req, res) => {
     const body = adminSessionRequestSchema.parse(req.body);
     res.json(await auth.adminSignIn(body.username ?? body.email ?? '', body.password));
   });
