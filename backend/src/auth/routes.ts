@@ -28,6 +28,7 @@ import {
 import { z } from 'zod';
 import type { AuthService, IssuedSession } from './service.js';
 import type { MfaService } from './mfa.js';
+import type { IdTokenVerifier } from './id-token.js';
 import type { SessionStore } from './sessions.js';
 import type { User } from '@kiln/shared-schemas';
 import type { EmailFlows } from '../email/flows.js';
@@ -89,6 +90,11 @@ const upgradeRequest = z.object({
   redirectTo: z.string().max(2000).optional(),
 });
 const idParam = z.guid({ error: 'id: must be a UUID' });
+const idTokenRequest = z.object({
+  provider: z.enum(['google', 'apple'], { error: 'provider: must be google or apple' }),
+  token: z.string({ error: 'token is required' }).min(10).max(10_000),
+  nonce: z.string().max(500).optional(),
+});
 
 const ACCEPTED = {
   success: true,
@@ -105,6 +111,7 @@ export interface AuthRoutesOptions {
   email: { flows: EmailFlows; mailer: Mailer; templates: Templates };
   mfa: MfaService;
   sessions: SessionStore;
+  idTokens: IdTokenVerifier;
   /** Per-address rate limits (shared by every instance); omitted = none. */
   limits?: {
     signIn: RequestHandler;
@@ -258,6 +265,12 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     }
     const body = signInRequestSchema.parse(req.body);
     await finishSignIn(req, res, await auth.authenticate(body.email, body.password));
+  });
+
+  router.post('/id-token', limits.signIn, async (req, res) => {
+    const body = idTokenRequest.parse(req.body);
+    const identity = await options.idTokens.verify(body.provider, body.token, body.nonce);
+    await finishSignIn(req, res, await auth.signInWithIdentity(identity));
   });
 
   // ---- sessions of the signed-in user -----------------------------------------------------

@@ -15,19 +15,22 @@ interface UserRow {
   profile: Record<string, unknown>;
   metadata: Record<string, unknown>;
   is_anonymous: boolean;
+  identity_providers: string[];
   created_at: Date;
   updated_at: Date;
 }
 
 const USER_COLUMNS =
-  'id, email, password_hash, email_verified, profile, metadata, is_anonymous, created_at, updated_at';
+  'id, email, password_hash, email_verified, profile, metadata, is_anonymous, identity_providers, created_at, updated_at';
 
 export function toUser(row: UserRow): User {
   return {
     id: row.id,
     email: row.email,
     emailVerified: row.email_verified,
-    providers: row.is_anonymous ? ['anonymous'] : row.password_hash ? ['email'] : [],
+    providers: row.is_anonymous
+      ? ['anonymous']
+      : [...(row.password_hash ? ['email'] : []), ...row.identity_providers],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     profile: row.profile,
@@ -192,6 +195,93 @@ export class AuthService {
       );
     }
     return toUser(row);
+  }
+
+  // ---- identities from other providers ----------------------------------------------------
+
+  /**
+   * The user behind a provider account: the one already linked; else the account with the same
+   * email when the provider vouches for it (linked now); else a new user. An unverified provider
+   * email never takes over an existing account.
+   */
+  async signInWithIdentity(identity: {
+    provider: string;
+    providerUserId: string;
+    email?: string;
+    emailVerified: boolean;
+    name?: string;
+    avatarUrl?: string;
+  }): Promise<User> {
+    const linked = await this.db.query<{ user_id: string }>(
+      `UPDATE auth.identities SET last_sign_in_at = now()
+        WHERE provider = $1 AND provider_user_id = $2 RETURNING user_id`,
+      [identity.provider, identity.providerUserId],
+    );
+    if (linked.rows[0]) return this.getUser(linked.rows[0].user_id);
+    if (!identity.email) {
+      throw new AppError(
+        400,
+        'AUTH_OAUTH_NO_EMAIL',
+        `${identity.provider} did not share an email address for this account`,
+        'Allow the email scope with the provider and try again',
+      );
+    }
+    const email = normaliseEmail(identity.email);
+    const profile = {
+      ...(identity.name ? { name: identity.name } : {}),
+      ...(identity.avatarUrl ? { avatar_url: identity.avatarUrl } : {}),
+    };
+    return this.db.transaction(async (tx) => {
+      const existing = await tx.query<UserRow>(
+        `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1 FOR UPDATE`,
+        [email],
+      );
+      let userId: string;
+      if (existing.rows[0]) {
+        if (!identity.emailVerified) {
+          throw new AppError(
+            409,
+            'AUTH_OAUTH_EMAIL_UNVERIFIED',
+            `An account with ${email} exists, and ${identity.provider} has not verified that this email is yours`,
+            'Sign in to the existing account another way',
+          );
+        }
+        userId = existing.rows[0].id;
+        await tx.query('UPDATE auth.users SET email_verified = true WHERE id = $1', [userId]);
+      } else {
+        const config = await this.getConfig();
+        if (config.disableSignup) {
+          throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
+        }
+        const created = await tx.query<{ id: string }>(
+          `INSERT INTO auth.users (email, email_verified, profile) VALUES ($1, $2, $3) RETURNING id`,
+          [email, identity.emailVerified, profile],
+        );
+        userId = created.rows[0]!.id;
+      }
+      await tx.query(
+        `INSERT INTO auth.identities (user_id, provider, provider_user_id, email, email_verified, profile)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [
+          userId,
+          identity.provider,
+          identity.providerUserId,
+          email,
+          identity.emailVerified,
+          profile,
+        ],
+      );
+      await tx.query(
+        `UPDATE auth.users SET identity_providers = array_append(identity_providers, $2)
+          WHERE id = $1 AND NOT ($2 = ANY(identity_providers))`,
+        [userId, identity.provider],
+      );
+      const { rows } = await tx.query<UserRow>(
+        `SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`,
+        [userId],
+      );
+      return toUser(rows[0]!);
+    });
   }
 
   // ---- anonymous users --------------------------------------------------------------------
