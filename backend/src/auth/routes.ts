@@ -1,5 +1,6 @@
 import {
   Router,
+  urlencoded,
   type CookieOptions,
   type Request,
   type RequestHandler,
@@ -29,6 +30,7 @@ import { z } from 'zod';
 import type { AuthService, IssuedSession } from './service.js';
 import type { MfaService } from './mfa.js';
 import type { IdTokenVerifier } from './id-token.js';
+import type { OAuthService } from './oauth.js';
 import type { SessionStore } from './sessions.js';
 import type { User } from '@kiln/shared-schemas';
 import type { EmailFlows } from '../email/flows.js';
@@ -90,6 +92,25 @@ const upgradeRequest = z.object({
   redirectTo: z.string().max(2000).optional(),
 });
 const idParam = z.guid({ error: 'id: must be a UUID' });
+const oauthStart = z.object({
+  redirect_uri: z.string({ error: 'redirect_uri is required' }).min(1).max(2000),
+  code_challenge: z.string({ error: 'code_challenge is required' }).min(1).max(200),
+});
+const oauthExchange = z.object({
+  code: z.string({ error: 'code is required' }).min(1).max(200),
+  code_verifier: z.string({ error: 'code_verifier is required' }).min(43).max(128),
+});
+const providerKey = z
+  .string()
+  .regex(/^[a-z0-9_-]{1,64}$/, 'key: 1-64 characters of a-z, 0-9, _ and -');
+const oauthConfig = z.object({
+  name: z.string().max(100).nullable().optional(),
+  clientId: z.string({ error: 'clientId is required' }).min(1).max(500),
+  clientSecret: z.string().max(2000).nullable().optional(),
+  scopes: z.array(z.string().min(1).max(200)).max(50).optional(),
+  discoveryUrl: z.url().nullable().optional(),
+  enabled: z.boolean().optional(),
+});
 const idTokenRequest = z.object({
   provider: z.enum(['google', 'apple'], { error: 'provider: must be google or apple' }),
   token: z.string({ error: 'token is required' }).min(10).max(10_000),
@@ -112,6 +133,7 @@ export interface AuthRoutesOptions {
   mfa: MfaService;
   sessions: SessionStore;
   idTokens: IdTokenVerifier;
+  oauth: OAuthService;
   /** Per-address rate limits (shared by every instance); omitted = none. */
   limits?: {
     signIn: RequestHandler;
@@ -265,6 +287,54 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     }
     const body = signInRequestSchema.parse(req.body);
     await finishSignIn(req, res, await auth.authenticate(body.email, body.password));
+  });
+
+  // ---- OAuth with PKCE (custom OpenID Connect providers) --------------------------------
+
+  router.get('/oauth/configs', requireAdmin, async (_req, res) => {
+    res.json({ configs: await options.oauth.list() });
+  });
+  router.get('/oauth/custom/:key/config', requireAdmin, async (req, res) => {
+    res.json(await options.oauth.get(providerKey.parse(req.params.key), true));
+  });
+  router.put('/oauth/custom/:key/config', requireAdmin, async (req, res) => {
+    res.json(
+      await options.oauth.put(providerKey.parse(req.params.key), true, oauthConfig.parse(req.body)),
+    );
+  });
+  router.delete('/oauth/custom/:key/config', requireAdmin, async (req, res) => {
+    await options.oauth.remove(providerKey.parse(req.params.key), true);
+    res.json({ success: true, message: 'Provider removed' });
+  });
+  router.get('/oauth/custom/:key', limits.signIn, async (req, res) => {
+    const q = oauthStart.parse(req.query);
+    res.json({
+      authUrl: await options.oauth.start(
+        providerKey.parse(req.params.key),
+        q.redirect_uri,
+        q.code_challenge,
+      ),
+    });
+  });
+  const oauthCallback = async (req: Request, res: Response) => {
+    const key = providerKey.parse(req.params.key);
+    // Apple-style form_post sends the answer in the body.
+    const url = new URL(req.originalUrl, 'http://callback');
+    if (req.method === 'POST' && req.body && typeof req.body === 'object') {
+      for (const [k, v] of Object.entries(req.body as Record<string, unknown>))
+        if (typeof v === 'string') url.searchParams.set(k, v);
+    }
+    res.redirect(302, await options.oauth.callback(key, url));
+  };
+  router.get('/oauth/custom/:key/callback', oauthCallback);
+  router.post(
+    '/oauth/custom/:key/callback',
+    urlencoded({ extended: false, limit: '64kb' }),
+    oauthCallback,
+  );
+  router.post('/oauth/exchange', limits.verify, async (req, res) => {
+    const body = oauthExchange.parse(req.body);
+    await finishSignIn(req, res, await options.oauth.exchange(body.code, body.code_verifier));
   });
 
   router.post('/id-token', limits.signIn, async (req, res) => {

@@ -1,0 +1,352 @@
+/**
+ * OAuth sign-in with PKCE on both legs, for custom OpenID Connect providers (configured by
+ * discovery URL; the provider conversation is `openid-client`'s):
+ *
+ *   app ──GET /oauth/custom/:key?redirect_uri&code_challenge──▶ Kiln ──{authUrl}──▶ app
+ *   browser ──authUrl──▶ provider ──/oauth/custom/:key/callback?code&state──▶ Kiln
+ *   Kiln ──302 redirect_uri?insforge_code=…──▶ app ──POST /oauth/exchange {code, code_verifier}──▶ session
+ *
+ * `state` is a random, single-use, ten-minute row bound to the app's redirect URI and PKCE
+ * challenge; the provider leg has its own PKCE verifier and nonce; the code the app receives is
+ * single-use, lives two minutes and needs the verifier whose S256 challenge started the flow.
+ */
+import crypto from 'node:crypto';
+import * as oidc from 'openid-client';
+import type { Database } from '../core/db.js';
+import { AppError } from '../core/errors.js';
+import type { SecretBox } from '../core/crypto.js';
+import type { AuthService } from './service.js';
+import { isAllowedRedirect } from './redirects.js';
+import type { User } from '@kiln/shared-schemas';
+
+const STATE_TTL_MINUTES = 10;
+const CODE_TTL_SECONDS = 120;
+
+interface ProviderRow {
+  key: string;
+  custom: boolean;
+  name: string | null;
+  client_id: string;
+  client_secret_encrypted: string | null;
+  scopes: string[];
+  discovery_url: string | null;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const providerJson = (r: ProviderRow) => ({
+  key: r.key,
+  custom: r.custom,
+  name: r.name,
+  clientId: r.client_id,
+  hasClientSecret: Boolean(r.client_secret_encrypted),
+  scopes: r.scopes,
+  discoveryUrl: r.discovery_url,
+  enabled: r.enabled,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const S256 = (verifier: string) => crypto.createHash('sha256').update(verifier).digest('base64url');
+
+export class OAuthService {
+  private readonly discovered = new Map<
+    string,
+    { at: number; config: Promise<oidc.Configuration> }
+  >();
+
+  constructor(
+    private readonly db: Database,
+    private readonly box: SecretBox,
+    private readonly auth: AuthService,
+    private readonly options: { apiBaseUrl: () => string; key: Buffer },
+  ) {}
+
+  // ---- admin ----------------------------------------------------------------------------
+
+  async list() {
+    const { rows } = await this.db.query<ProviderRow>(
+      'SELECT * FROM auth.oauth_providers ORDER BY custom, key',
+    );
+    return rows.map(providerJson);
+  }
+
+  async get(key: string, custom: boolean) {
+    const row = await this.row(key, custom);
+    if (!row) throw notConfigured(key);
+    return providerJson(row);
+  }
+
+  async put(
+    key: string,
+    custom: boolean,
+    input: {
+      name?: string | null;
+      clientId: string;
+      clientSecret?: string | null;
+      scopes?: string[];
+      discoveryUrl?: string | null;
+      enabled?: boolean;
+    },
+  ) {
+    if (custom && !input.discoveryUrl) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        'discoveryUrl: is required for a custom OIDC provider',
+      );
+    }
+    const { rows } = await this.db.query<ProviderRow>(
+      `INSERT INTO auth.oauth_providers (key, custom, name, client_id, client_secret_encrypted, scopes, discovery_url, enabled)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, client_id = EXCLUDED.client_id,
+         client_secret_encrypted = CASE WHEN $9 THEN EXCLUDED.client_secret_encrypted ELSE auth.oauth_providers.client_secret_encrypted END,
+         scopes = EXCLUDED.scopes, discovery_url = EXCLUDED.discovery_url, enabled = EXCLUDED.enabled
+       WHERE auth.oauth_providers.custom = EXCLUDED.custom
+       RETURNING *`,
+      [
+        key,
+        custom,
+        input.name ?? null,
+        input.clientId,
+        input.clientSecret ? this.box.encrypt(input.clientSecret) : null,
+        input.scopes ?? ['openid', 'email', 'profile'],
+        input.discoveryUrl ?? null,
+        input.enabled ?? true,
+        input.clientSecret !== undefined,
+      ],
+    );
+    if (!rows[0]) {
+      throw new AppError(
+        409,
+        'AUTH_OAUTH_KEY_TAKEN',
+        `"${key}" is used by another kind of provider`,
+      );
+    }
+    this.discovered.delete(key);
+    return providerJson(rows[0]);
+  }
+
+  async remove(key: string, custom: boolean): Promise<void> {
+    const { rowCount } = await this.db.query(
+      'DELETE FROM auth.oauth_providers WHERE key = $1 AND custom = $2',
+      [key, custom],
+    );
+    if (!rowCount) throw notConfigured(key);
+    this.discovered.delete(key);
+  }
+
+  // ---- the flow -------------------------------------------------------------------------
+
+  private async row(key: string, custom: boolean): Promise<ProviderRow | undefined> {
+    const { rows } = await this.db.query<ProviderRow>(
+      'SELECT * FROM auth.oauth_providers WHERE key = $1 AND custom = $2',
+      [key, custom],
+    );
+    return rows[0];
+  }
+
+  private callbackUrl(key: string): string {
+    return `${this.options.apiBaseUrl()}/api/auth/oauth/custom/${key}/callback`;
+  }
+
+  /** The provider's OIDC configuration (discovery cached for an hour). */
+  private configuration(row: ProviderRow): Promise<oidc.Configuration> {
+    const cached = this.discovered.get(row.key);
+    if (cached && Date.now() - cached.at < 3600_000) return cached.config;
+    const url = new URL(row.discovery_url!);
+    const secret = row.client_secret_encrypted
+      ? this.box.decrypt(row.client_secret_encrypted)
+      : undefined;
+    const config = oidc
+      .discovery(
+        url,
+        row.client_id,
+        secret,
+        secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
+        // Plain http only for a provider on this machine (development, tests).
+        ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+          ? { execute: [oidc.allowInsecureRequests] }
+          : undefined,
+      )
+      .catch((err: unknown) => {
+        this.discovered.delete(row.key);
+        throw new AppError(
+          502,
+          'AUTH_OAUTH_PROVIDER_UNAVAILABLE',
+          `The provider's discovery document could not be read: ${(err as Error).message}`,
+        );
+      });
+    this.discovered.set(row.key, { at: Date.now(), config });
+    return config;
+  }
+
+  async start(key: string, redirectUri: string, codeChallenge: string): Promise<string> {
+    const row = await this.row(key, true);
+    if (!row?.enabled) throw notConfigured(key);
+    const allowed = (await this.auth.getConfig()).allowedRedirectUrls;
+    if (!isAllowedRedirect(redirectUri, allowed, this.options.apiBaseUrl())) {
+      throw new AppError(
+        400,
+        'AUTH_REDIRECT_NOT_ALLOWED',
+        `redirect_uri "${redirectUri.slice(0, 200)}" is not an allowed redirect URL`,
+        'Add it to allowedRedirectUrls in PUT /api/auth/config',
+      );
+    }
+    if (!/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        'code_challenge: must be the base64url SHA-256 of a PKCE code verifier (S256)',
+      );
+    }
+    const config = await this.configuration(row);
+    const state = crypto.randomBytes(32).toString('base64url');
+    const verifier = oidc.randomPKCECodeVerifier();
+    const nonce = oidc.randomNonce();
+    await this.db.query(
+      `INSERT INTO auth.oauth_states (id, provider, redirect_uri, code_challenge, provider_verifier, nonce, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7))`,
+      [
+        state,
+        key,
+        redirectUri,
+        codeChallenge,
+        this.box.encrypt(verifier),
+        nonce,
+        STATE_TTL_MINUTES,
+      ],
+    );
+    return oidc
+      .buildAuthorizationUrl(config, {
+        redirect_uri: this.callbackUrl(key),
+        scope: row.scopes.join(' ') || 'openid email profile',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+      })
+      .toString();
+  }
+
+  /**
+   * The provider came back. Answers where to send the browser: the app's redirect URI with
+   * `insforge_code`, or with `error` when the state was good but the sign-in failed. A bad or
+   * replayed state has no trustworthy redirect URI: that is a 400 here.
+   */
+  async callback(key: string, currentUrl: URL): Promise<string> {
+    const stateId = currentUrl.searchParams.get('state') ?? '';
+    const { rows } = await this.db.query<{
+      redirect_uri: string;
+      code_challenge: string;
+      provider_verifier: string;
+      nonce: string;
+    }>(
+      `UPDATE auth.oauth_states SET used_at = now()
+        WHERE id = $1 AND provider = $2 AND used_at IS NULL AND expires_at > now()
+        RETURNING redirect_uri, code_challenge, provider_verifier, nonce`,
+      [stateId, key],
+    );
+    const state = rows[0];
+    if (!state) {
+      throw new AppError(
+        400,
+        'AUTH_OAUTH_INVALID_STATE',
+        'The sign-in state is missing, expired or already used',
+        'Start the sign-in again from the app',
+      );
+    }
+    const back = (params: Record<string, string>) => {
+      const url = new URL(state.redirect_uri);
+      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+      return url.toString();
+    };
+    const providerError = currentUrl.searchParams.get('error');
+    if (providerError) {
+      return back({
+        error: providerError,
+        error_description:
+          currentUrl.searchParams.get('error_description') ?? 'The provider refused',
+      });
+    }
+    try {
+      const row = await this.row(key, true);
+      if (!row?.enabled) throw notConfigured(key);
+      const config = await this.configuration(row);
+      // The URL as the provider redirected to it (our public callback URL).
+      const asSent = new URL(this.callbackUrl(key));
+      asSent.search = currentUrl.search;
+      const tokens = await oidc.authorizationCodeGrant(config, asSent, {
+        pkceCodeVerifier: this.box.decrypt(state.provider_verifier),
+        expectedState: stateId,
+        expectedNonce: state.nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims()!;
+      let info: Record<string, unknown> = { ...claims };
+      if (!claims.email && tokens.access_token) {
+        info = { ...info, ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)) };
+      }
+      const user = await this.auth.signInWithIdentity({
+        provider: key,
+        providerUserId: claims.sub,
+        email: typeof info.email === 'string' ? info.email : undefined,
+        emailVerified: info.email_verified === true || info.email_verified === 'true',
+        name: typeof info.name === 'string' ? info.name : undefined,
+        avatarUrl: typeof info.picture === 'string' ? info.picture : undefined,
+      });
+      return back({ insforge_code: await this.issueCode(user, state.code_challenge) });
+    } catch (err) {
+      const e = err instanceof AppError ? err : undefined;
+      return back({
+        error: e?.code ?? 'AUTH_OAUTH_FAILED',
+        error_description: e?.message ?? `The provider sign-in failed: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  private async issueCode(user: User, codeChallenge: string): Promise<string> {
+    const code = crypto.randomBytes(32).toString('base64url');
+    await this.db.query(
+      `INSERT INTO auth.oauth_codes (digest, user_id, code_challenge, expires_at)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [this.digest(code), user.id, codeChallenge, CODE_TTL_SECONDS],
+    );
+    return code;
+  }
+
+  private digest(code: string): Buffer {
+    return crypto.createHmac('sha256', this.options.key).update(`oauth-code\0${code}`).digest();
+  }
+
+  /** `POST /oauth/exchange`: the code once, with the verifier of the challenge that started it. */
+  async exchange(code: string, codeVerifier: string): Promise<User> {
+    const { rows } = await this.db.query<{ user_id: string; code_challenge: string }>(
+      `UPDATE auth.oauth_codes SET used_at = now()
+        WHERE digest = $1 AND used_at IS NULL AND expires_at > now()
+        RETURNING user_id, code_challenge`,
+      [this.digest(code)],
+    );
+    const row = rows[0];
+    const invalid = new AppError(
+      400,
+      'AUTH_OAUTH_INVALID_CODE',
+      'The code is invalid, expired, already used, or the code_verifier does not match',
+      'Start the sign-in again',
+    );
+    if (!row) throw invalid;
+    const a = Buffer.from(S256(codeVerifier));
+    const b = Buffer.from(row.code_challenge);
+    if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) throw invalid;
+    return this.auth.getUser(row.user_id);
+  }
+}
+
+const notConfigured = (key: string) =>
+  new AppError(
+    404,
+    'AUTH_OAUTH_PROVIDER_NOT_FOUND',
+    `No enabled OAuth provider "${key}"`,
+    'An admin configures it with PUT /api/auth/oauth/custom/:key/config',
+  );
