@@ -17,6 +17,7 @@ import { AppError } from '../core/errors.js';
 import type { SecretBox } from '../core/crypto.js';
 import type { AuthService } from './service.js';
 import { isAllowedRedirect } from './redirects.js';
+import { BUILT_IN_PROVIDERS } from './providers/index.js';
 import type { User } from '@kiln/shared-schemas';
 
 const STATE_TTL_MINUTES = 10;
@@ -60,8 +61,48 @@ export class OAuthService {
     private readonly db: Database,
     private readonly box: SecretBox,
     private readonly auth: AuthService,
-    private readonly options: { apiBaseUrl: () => string; key: Buffer },
+    private readonly options: {
+      apiBaseUrl: () => string;
+      key: Buffer;
+      /** Client ids and secrets from the environment (GOOGLE_CLIENT_ID...), used when no row. */
+      envDefaults: Record<string, { clientId?: string; clientSecret?: string }>;
+      /** Tests only: every built-in provider endpoint is served under `<base>/<provider>/...`. */
+      testBaseUrl?: string;
+    },
   ) {}
+
+  /** A built-in provider's endpoint, or its stand-in in tests. */
+  private endpoint(provider: string, real: string): string {
+    if (!this.options.testBaseUrl) return real;
+    const u = new URL(real);
+    return `${this.options.testBaseUrl}/${provider}${u.pathname}${u.search}`;
+  }
+
+  /** What a built-in provider is configured with: the admin's row, else the environment. */
+  private async builtIn(key: string) {
+    const provider = BUILT_IN_PROVIDERS[key];
+    if (!provider) throw notConfigured(key);
+    const row = await this.row(key, false);
+    if (row) {
+      if (!row.enabled) throw notConfigured(key);
+      return {
+        provider,
+        clientId: row.client_id,
+        clientSecret: row.client_secret_encrypted
+          ? this.box.decrypt(row.client_secret_encrypted)
+          : undefined,
+        scopes: row.scopes.length ? row.scopes : provider.scopes,
+      };
+    }
+    const env = this.options.envDefaults[key];
+    if (!env?.clientId) throw notConfigured(key);
+    return {
+      provider,
+      clientId: env.clientId,
+      clientSecret: env.clientSecret,
+      scopes: provider.scopes,
+    };
+  }
 
   // ---- admin ----------------------------------------------------------------------------
 
@@ -147,8 +188,8 @@ export class OAuthService {
     return rows[0];
   }
 
-  private callbackUrl(key: string): string {
-    return `${this.options.apiBaseUrl()}/api/auth/oauth/custom/${key}/callback`;
+  private callbackUrl(key: string, custom = true): string {
+    return `${this.options.apiBaseUrl()}/api/auth/oauth/${custom ? 'custom/' : ''}${key}/callback`;
   }
 
   /** The provider's OIDC configuration (discovery cached for an hour). */
@@ -182,9 +223,15 @@ export class OAuthService {
     return config;
   }
 
-  async start(key: string, redirectUri: string, codeChallenge: string): Promise<string> {
-    const row = await this.row(key, true);
-    if (!row?.enabled) throw notConfigured(key);
+  async start(
+    key: string,
+    redirectUri: string,
+    codeChallenge: string,
+    custom = true,
+  ): Promise<string> {
+    const row = custom ? await this.row(key, true) : undefined;
+    const builtIn = custom ? undefined : await this.builtIn(key);
+    if (custom && !row?.enabled) throw notConfigured(key);
     const allowed = (await this.auth.getConfig()).allowedRedirectUrls;
     if (!isAllowedRedirect(redirectUri, allowed, this.options.apiBaseUrl())) {
       throw new AppError(
@@ -201,7 +248,6 @@ export class OAuthService {
         'code_challenge: must be the base64url SHA-256 of a PKCE code verifier (S256)',
       );
     }
-    const config = await this.configuration(row);
     const state = crypto.randomBytes(32).toString('base64url');
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
@@ -210,7 +256,7 @@ export class OAuthService {
        VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7))`,
       [
         state,
-        key,
+        custom ? `custom:${key}` : key,
         redirectUri,
         codeChallenge,
         this.box.encrypt(verifier),
@@ -218,10 +264,26 @@ export class OAuthService {
         STATE_TTL_MINUTES,
       ],
     );
+    if (builtIn) {
+      const p = builtIn.provider;
+      const url = new URL(this.endpoint(p.name, p.authorizeUrl));
+      url.searchParams.set('client_id', builtIn.clientId);
+      url.searchParams.set('redirect_uri', this.callbackUrl(key, false));
+      url.searchParams.set('response_type', 'code');
+      url.searchParams.set('scope', builtIn.scopes.join(' '));
+      url.searchParams.set('state', state);
+      if (p.pkce) {
+        url.searchParams.set('code_challenge', await oidc.calculatePKCECodeChallenge(verifier));
+        url.searchParams.set('code_challenge_method', 'S256');
+      }
+      for (const [k, v] of Object.entries(p.authorizeParams ?? {})) url.searchParams.set(k, v);
+      return url.toString();
+    }
+    const config = await this.configuration(row!);
     return oidc
       .buildAuthorizationUrl(config, {
         redirect_uri: this.callbackUrl(key),
-        scope: row.scopes.join(' ') || 'openid email profile',
+        scope: row!.scopes.join(' ') || 'openid email profile',
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
         state,
@@ -235,7 +297,7 @@ export class OAuthService {
    * `insforge_code`, or with `error` when the state was good but the sign-in failed. A bad or
    * replayed state has no trustworthy redirect URI: that is a 400 here.
    */
-  async callback(key: string, currentUrl: URL): Promise<string> {
+  async callback(key: string, currentUrl: URL, custom = true): Promise<string> {
     const stateId = currentUrl.searchParams.get('state') ?? '';
     const { rows } = await this.db.query<{
       redirect_uri: string;
@@ -246,7 +308,7 @@ export class OAuthService {
       `UPDATE auth.oauth_states SET used_at = now()
         WHERE id = $1 AND provider = $2 AND used_at IS NULL AND expires_at > now()
         RETURNING redirect_uri, code_challenge, provider_verifier, nonce`,
-      [stateId, key],
+      [stateId, custom ? `custom:${key}` : key],
     );
     const state = rows[0];
     if (!state) {
@@ -271,6 +333,15 @@ export class OAuthService {
       });
     }
     try {
+      if (!custom) {
+        const identity = await this.builtInIdentity(
+          key,
+          currentUrl,
+          this.box.decrypt(state.provider_verifier),
+        );
+        const user = await this.auth.signInWithIdentity({ provider: key, ...identity });
+        return back({ insforge_code: await this.issueCode(user, state.code_challenge) });
+      }
       const row = await this.row(key, true);
       if (!row?.enabled) throw notConfigured(key);
       const config = await this.configuration(row);
@@ -304,6 +375,60 @@ export class OAuthService {
         error_description: e?.message ?? `The provider sign-in failed: ${(err as Error).message}`,
       });
     }
+  }
+
+  /** Code → tokens at the provider's token endpoint → who signed in. */
+  private async builtInIdentity(key: string, currentUrl: URL, verifier: string) {
+    const { provider, clientId, clientSecret } = await this.builtIn(key);
+    const code = currentUrl.searchParams.get('code');
+    if (!code) throw new AppError(400, 'AUTH_OAUTH_FAILED', 'The provider sent no code');
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: this.callbackUrl(key, false),
+      ...(provider.pkce ? { code_verifier: verifier } : {}),
+    });
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+    };
+    if (provider.tokenAuth === 'basic') {
+      const pair = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret ?? '')}`;
+      headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+    } else {
+      form.set('client_id', clientId);
+      if (clientSecret) form.set('client_secret', clientSecret);
+    }
+    const res = await fetch(this.endpoint(provider.name, provider.tokenUrl), {
+      method: 'POST',
+      headers,
+      body: form,
+      signal: AbortSignal.timeout(15_000),
+    });
+    const tokens = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok || tokens.error || !(tokens.access_token || tokens.id_token)) {
+      throw new AppError(
+        502,
+        'AUTH_OAUTH_TOKEN_EXCHANGE_FAILED',
+        `${provider.label} refused the code: ${String(tokens.error_description ?? tokens.error ?? res.status)}`,
+      );
+    }
+    const fetchJson = async (url: string, init?: { headers?: Record<string, string> }) => {
+      const r = await fetch(url, {
+        headers: { accept: 'application/json', ...init?.headers },
+        signal: AbortSignal.timeout(15_000),
+      });
+      if (!r.ok) {
+        throw new AppError(
+          502,
+          'AUTH_OAUTH_PROFILE_FAILED',
+          `${provider.label} did not return the profile: ${r.status}`,
+        );
+      }
+      return r.json();
+    };
+    const extra = Object.fromEntries(currentUrl.searchParams);
+    return provider.profile(tokens, fetchJson, (u) => this.endpoint(provider.name, u), extra);
   }
 
   private async issueCode(user: User, codeChallenge: string): Promise<string> {

@@ -31,6 +31,7 @@ import type { AuthService, IssuedSession } from './service.js';
 import type { MfaService } from './mfa.js';
 import type { IdTokenVerifier } from './id-token.js';
 import type { OAuthService } from './oauth.js';
+import { BUILT_IN_PROVIDERS } from './providers/index.js';
 import type { SessionStore } from './sessions.js';
 import type { User } from '@kiln/shared-schemas';
 import type { EmailFlows } from '../email/flows.js';
@@ -332,9 +333,57 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     urlencoded({ extended: false, limit: '64kb' }),
     oauthCallback,
   );
+  // Built-in providers (google, github, microsoft, discord, linkedin, x, apple, facebook).
+  const builtInName = z.enum(Object.keys(BUILT_IN_PROVIDERS) as [string, ...string[]], {
+    error: `provider: one of ${Object.keys(BUILT_IN_PROVIDERS).join(', ')}`,
+  });
+  router.get('/oauth/:provider/config', requireAdmin, async (req, res) => {
+    res.json(await options.oauth.get(builtInName.parse(req.params.provider), false));
+  });
+  router.put('/oauth/:provider/config', requireAdmin, async (req, res) => {
+    res.json(
+      await options.oauth.put(
+        builtInName.parse(req.params.provider),
+        false,
+        oauthConfig.parse(req.body),
+      ),
+    );
+  });
+  router.delete('/oauth/:provider/config', requireAdmin, async (req, res) => {
+    await options.oauth.remove(builtInName.parse(req.params.provider), false);
+    res.json({ success: true, message: 'Provider configuration removed' });
+  });
+  const builtInCallback = async (req: Request, res: Response) => {
+    const name = builtInName.parse(req.params.provider);
+    const url = new URL(req.originalUrl, 'http://callback');
+    if (req.method === 'POST' && req.body && typeof req.body === 'object') {
+      for (const [k, v] of Object.entries(req.body as Record<string, unknown>))
+        if (typeof v === 'string') url.searchParams.set(k, v);
+    }
+    res.redirect(302, await options.oauth.callback(name, url, false));
+  };
+  router.get('/oauth/:provider/callback', builtInCallback);
+  router.post(
+    '/oauth/:provider/callback',
+    urlencoded({ extended: false, limit: '64kb' }),
+    builtInCallback,
+  );
+
   router.post('/oauth/exchange', limits.verify, async (req, res) => {
     const body = oauthExchange.parse(req.body);
     await finishSignIn(req, res, await options.oauth.exchange(body.code, body.code_verifier));
+  });
+
+  router.get('/oauth/:provider', limits.signIn, async (req, res) => {
+    const q = oauthStart.parse(req.query);
+    res.json({
+      authUrl: await options.oauth.start(
+        builtInName.parse(req.params.provider),
+        q.redirect_uri,
+        q.code_challenge,
+        false,
+      ),
+    });
   });
 
   router.post('/id-token', limits.signIn, async (req, res) => {
