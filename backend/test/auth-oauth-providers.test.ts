@@ -124,6 +124,49 @@ describe('built-in OAuth providers', () => {
     });
   }
 
+  it('an anonymous user who signs in with a provider keeps their id', async () => {
+    await t.request('PUT', '/api/auth/config', {
+      token: t.apiKey,
+      body: { allowAnonymousSignIn: true },
+    });
+    fake.overrides.set('discord/api/users/@me', {
+      id: '999',
+      username: 'anon-turned',
+      email: 'turned@discord.test',
+      verified: true,
+      avatar: null,
+    });
+    try {
+      const anon = await t.request('POST', '/api/auth/anonymous?client_type=mobile');
+      const { verifier, challenge } = pkce();
+      const start = await t.request(
+        'GET',
+        `/api/auth/oauth/discord?redirect_uri=${encodeURIComponent(APP)}&code_challenge=${challenge}`,
+        { token: anon.body.accessToken },
+      );
+      const atProvider = await fetch(start.body.authUrl, { redirect: 'manual' });
+      const callback = await fetch(atProvider.headers.get('location')!, { redirect: 'manual' });
+      const landed = new URL(callback.headers.get('location')!);
+      const done = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+        body: { code: landed.searchParams.get('insforge_code'), code_verifier: verifier },
+      });
+      expect(done.status).toBe(200);
+      expect(done.body.user).toMatchObject({
+        id: anon.body.user.id,
+        email: 'turned@discord.test',
+        emailVerified: true,
+        providers: ['discord'],
+      });
+      expect(done.body.user.isAnonymous).toBeUndefined();
+    } finally {
+      fake.overrides.clear();
+      await t.request('PUT', '/api/auth/config', {
+        token: t.apiKey,
+        body: { allowAnonymousSignIn: false },
+      });
+    }
+  });
+
   it('reports a refused code back to the app as an error, and lists providers for admins', async () => {
     await t.request('PUT', '/api/auth/oauth/google/config', {
       token: t.apiKey,

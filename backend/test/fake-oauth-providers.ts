@@ -113,6 +113,8 @@ export class FakeOAuthProviders {
   url = '';
   readonly grants = new Map<string, Grant>();
   readonly tokenRequests: { provider: string; form: Record<string, string>; basic?: string }[] = [];
+  /** Per provider and path: a different profile body (another account at the provider). */
+  readonly overrides = new Map<string, unknown>();
   private readonly tokens = new Map<string, string>();
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
 
@@ -230,6 +232,6 @@ export class FakeOAuthProviders {
     if (this.tokens.get(token) !== provider) return this.json(res, 401, { error: 'invalid_token' });
     const found = PROFILES[provider]!(token).find((p) => p.path.test(path));
     if (!found) return this.json(res, 404, { error: `no route ${path}` });
-    this.json(res, 200, found.body);
+    this.json(res, 200, this.overrides.get(`${provider}${path}`) ?? found.body);
   }
 }

@@ -228,6 +228,8 @@ export class OAuthService {
     redirectUri: string,
     codeChallenge: string,
     custom = true,
+    /** An anonymous user starting the flow: the identity will be attached to them. */
+    linkUserId?: string,
   ): Promise<string> {
     const row = custom ? await this.row(key, true) : undefined;
     const builtIn = custom ? undefined : await this.builtIn(key);
@@ -252,8 +254,8 @@ export class OAuthService {
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
     await this.db.query(
-      `INSERT INTO auth.oauth_states (id, provider, redirect_uri, code_challenge, provider_verifier, nonce, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7))`,
+      `INSERT INTO auth.oauth_states (id, provider, redirect_uri, code_challenge, provider_verifier, nonce, expires_at, link_user_id)
+       VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7), $8)`,
       [
         state,
         custom ? `custom:${key}` : key,
@@ -262,6 +264,7 @@ export class OAuthService {
         this.box.encrypt(verifier),
         nonce,
         STATE_TTL_MINUTES,
+        linkUserId ?? null,
       ],
     );
     if (builtIn) {
@@ -304,10 +307,11 @@ export class OAuthService {
       code_challenge: string;
       provider_verifier: string;
       nonce: string;
+      link_user_id: string | null;
     }>(
       `UPDATE auth.oauth_states SET used_at = now()
         WHERE id = $1 AND provider = $2 AND used_at IS NULL AND expires_at > now()
-        RETURNING redirect_uri, code_challenge, provider_verifier, nonce`,
+        RETURNING redirect_uri, code_challenge, provider_verifier, nonce, link_user_id`,
       [stateId, custom ? `custom:${key}` : key],
     );
     const state = rows[0];
@@ -339,7 +343,7 @@ export class OAuthService {
           currentUrl,
           this.box.decrypt(state.provider_verifier),
         );
-        const user = await this.auth.signInWithIdentity({ provider: key, ...identity });
+        const user = await this.signInOrUpgrade(state.link_user_id, { provider: key, ...identity });
         return back({ insforge_code: await this.issueCode(user, state.code_challenge) });
       }
       const row = await this.row(key, true);
@@ -359,7 +363,7 @@ export class OAuthService {
       if (!claims.email && tokens.access_token) {
         info = { ...info, ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)) };
       }
-      const user = await this.auth.signInWithIdentity({
+      const user = await this.signInOrUpgrade(state.link_user_id, {
         provider: key,
         providerUserId: claims.sub,
         email: typeof info.email === 'string' ? info.email : undefined,
@@ -375,6 +379,15 @@ export class OAuthService {
         error_description: e?.message ?? `The provider sign-in failed: ${(err as Error).message}`,
       });
     }
+  }
+
+  private signInOrUpgrade(
+    linkUserId: string | null,
+    identity: Parameters<AuthService['signInWithIdentity']>[0],
+  ): Promise<User> {
+    return linkUserId
+      ? this.auth.upgradeAnonymousWithIdentity(linkUserId, identity)
+      : this.auth.signInWithIdentity(identity);
   }
 
   /** Code → tokens at the provider's token endpoint → who signed in. */

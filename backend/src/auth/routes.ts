@@ -146,6 +146,14 @@ export interface AuthRoutesOptions {
 
 const unlimited: RequestHandler = (_req, _res, next) => next();
 
+/** The caller's id when they are signed in anonymously (their OAuth sign-in upgrades them). */
+function anonymousUserOf(req: Request): string | undefined {
+  const principal = optionalPrincipal(req);
+  return principal?.role === 'authenticated' && principal.claims.is_anonymous === true
+    ? principal.sub
+    : undefined;
+}
+
 /** The signed-in user's id (not an admin, not the anon key). */
 function userIdOf(req: Request): string {
   const principal = principalOf(req);
@@ -314,6 +322,8 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
         providerKey.parse(req.params.key),
         q.redirect_uri,
         q.code_challenge,
+        true,
+        anonymousUserOf(req),
       ),
     });
   });
@@ -382,6 +392,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
         q.redirect_uri,
         q.code_challenge,
         false,
+        anonymousUserOf(req),
       ),
     });
   });

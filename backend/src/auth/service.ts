@@ -284,6 +284,76 @@ export class AuthService {
     });
   }
 
+  /**
+   * An anonymous user signs in with a provider: the identity is attached to them and the account
+   * becomes a full one, keeping its id (unless that provider account belongs to someone already).
+   */
+  async upgradeAnonymousWithIdentity(
+    userId: string,
+    identity: {
+      provider: string;
+      providerUserId: string;
+      email?: string;
+      emailVerified: boolean;
+      name?: string;
+      avatarUrl?: string;
+    },
+  ): Promise<User> {
+    return this.db.transaction(async (tx) => {
+      const taken = await tx.query<{ user_id: string }>(
+        'SELECT user_id FROM auth.identities WHERE provider = $1 AND provider_user_id = $2',
+        [identity.provider, identity.providerUserId],
+      );
+      if (taken.rows[0] && taken.rows[0].user_id !== userId) {
+        throw new AppError(
+          409,
+          'AUTH_IDENTITY_IN_USE',
+          `This ${identity.provider} account already belongs to another user`,
+        );
+      }
+      const email = identity.email ? normaliseEmail(identity.email) : undefined;
+      if (email) {
+        const owner = await tx.query<{ id: string }>(
+          'SELECT id FROM auth.users WHERE lower(email) = $1 AND id <> $2',
+          [email, userId],
+        );
+        if (owner.rows[0]) {
+          throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'A user with this email already exists');
+        }
+      }
+      const { rowCount } = await tx.query(
+        `UPDATE auth.users SET is_anonymous = false,
+                email = coalesce($2, email), email_verified = $3,
+                profile = profile || $4::jsonb,
+                identity_providers = array_append(identity_providers, $5)
+          WHERE id = $1 AND is_anonymous`,
+        [
+          userId,
+          email ?? null,
+          Boolean(email) && identity.emailVerified,
+          JSON.stringify({
+            ...(identity.name ? { name: identity.name } : {}),
+            ...(identity.avatarUrl ? { avatar_url: identity.avatarUrl } : {}),
+          }),
+          identity.provider,
+        ],
+      );
+      if (!rowCount) {
+        throw new AppError(400, 'AUTH_NOT_ANONYMOUS', 'Only an anonymous user can be upgraded');
+      }
+      await tx.query(
+        `INSERT INTO auth.identities (user_id, provider, provider_user_id, email, email_verified)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, provider_user_id) DO NOTHING`,
+        [userId, identity.provider, identity.providerUserId, email ?? null, identity.emailVerified],
+      );
+      const { rows } = await tx.query<UserRow>(
+        `SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`,
+        [userId],
+      );
+      return toUser(rows[0]!);
+    });
+  }
+
   // ---- anonymous users --------------------------------------------------------------------
 
   async createAnonymous(): Promise<User> {
