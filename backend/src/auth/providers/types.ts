@@ -17,6 +17,8 @@ export interface ProviderTokens {
   [key: string]: unknown;
 }
 
+// Providers' JSON is read field by field with typeof checks (`str`) in each mapping.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type FetchJson = (url: string, init?: { headers?: Record<string, string> }) => Promise<any>;
 
 export interface BuiltInProvider {
