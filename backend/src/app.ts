@@ -46,6 +46,10 @@ import { AiGateway } from './ai/service.js';
 import { AuditLog, auditRoutes } from './audit/audit.js';
 import { Mailer } from './email/mailer.js';
 import { MfaService } from './auth/mfa.js';
+import { authEvents } from './auth/events.js';
+import { ID_TOKEN_DEFAULTS, IdTokenVerifier } from './auth/id-token.js';
+import { OAuthService } from './auth/oauth.js';
+import { limiter, PostgresRateLimitStore } from './core/rate-limit.js';
 import { Templates } from './email/templates.js';
 import { EmailFlows } from './email/flows.js';
 import { emailRoutes } from './email/routes.js';
@@ -58,10 +62,15 @@ import type { StorageProvider } from './storage/providers/provider.js';
 import { SchemaCache } from './database/records/schema-cache.js';
 import { recordsRoutes } from './database/records/handler.js';
 import { databaseAdminRoutes } from './database/admin/routes.js';
+import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
 
 export interface KilnApp {
   config: Config;
   logger: Logger;
+  /** auth.logs: DATA_DIR/logs/auth.log (and CloudWatch when LOG_PROVIDER=cloudwatch). */
+  authLogger: Logger;
+  /** Where /api/logs reads from (files, or CloudWatch Logs). */
+  logs: LogProvider;
   db: Database;
   keys: KeyStore;
   auth: AuthService;
@@ -80,6 +89,8 @@ export interface KilnApp {
 
 export interface CreateAppOptions {
   logger?: Logger;
+  /** postgres.logs (server.ts): shipped to CloudWatch too when that is the log provider. */
+  postgresLogger?: Logger;
 }
 
 /** Where a workspace's built single-page app lives (frontend/dist, auth/dist). */
@@ -105,6 +116,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       level: config.logLevel,
       dir: path.join(config.dataDir, 'logs'),
       stdout: config.logToStdout,
+      maxBytes: config.logs.fileMaxBytes,
+      maxFiles: config.logs.fileMaxFiles,
     });
 
   const box = new SecretBox(config.encryptionKey ?? config.jwtSecret);
@@ -206,7 +219,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     dir: path.join(config.dataDir, 'logs'),
     file: 'functions.log',
     stdout: false,
+    maxBytes: config.logs.fileMaxBytes,
+    maxFiles: config.logs.fileMaxFiles,
   });
+  const authLogger = sourceLogger(config, 'auth.logs');
+  // Log sources: files always; with LOG_PROVIDER=cloudwatch each is shipped to its stream too.
+  const logProvider = createLogProvider(config, logger);
+  logProvider.attach('kiln.logs', logger);
+  logProvider.attach('function.logs', functionLogger);
+  logProvider.attach('auth.logs', authLogger);
+  if (options.postgresLogger) logProvider.attach('postgres.logs', options.postgresLogger);
   const functionsService = new FunctionsService(db);
   let internalUrl: string | undefined;
   const secrets = new SecretsService(db, box, async () => ({
@@ -267,6 +289,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }),
   );
 
+  app.use('/api/auth', authEvents(authLogger));
   app.use(
     '/api/auth',
     authRoutes(auth, {
@@ -280,6 +303,46 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         config.smtp.fromName,
       ),
       sessions,
+      idTokens: new IdTokenVerifier({
+        google: {
+          ...ID_TOKEN_DEFAULTS.google,
+          ...(config.idTokens.google.jwksUrl ? { jwksUrl: config.idTokens.google.jwksUrl } : {}),
+          audiences: config.idTokens.google.audiences,
+        },
+        apple: {
+          ...ID_TOKEN_DEFAULTS.apple,
+          ...(config.idTokens.apple.jwksUrl ? { jwksUrl: config.idTokens.apple.jwksUrl } : {}),
+          audiences: config.idTokens.apple.audiences,
+        },
+      }),
+      oauth: new OAuthService(db, box, auth, {
+        apiBaseUrl: () => config.apiBaseUrl,
+        key: Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-oauth-v1', 32)),
+        envDefaults: config.oauth.envDefaults,
+        testBaseUrl: config.oauth.testBaseUrl,
+      }),
+      limits: {
+        signIn: limiter(db, 'sign-in', {
+          limit: config.authRateLimits.signIn,
+          windowSeconds: config.authRateLimits.windowSeconds,
+          what: 'sign-in attempts',
+        }),
+        signUp: limiter(db, 'sign-up', {
+          limit: config.authRateLimits.signUp,
+          windowSeconds: config.authRateLimits.windowSeconds,
+          what: 'sign-ups',
+        }),
+        email: limiter(db, 'email', {
+          limit: config.authRateLimits.email,
+          windowSeconds: config.authRateLimits.windowSeconds,
+          what: 'messages requested',
+        }),
+        verify: limiter(db, 'verify', {
+          limit: config.authRateLimits.verify,
+          windowSeconds: config.authRateLimits.windowSeconds,
+          what: 'code and token checks',
+        }),
+      },
     }),
   );
   app.use('/api/email', emailRoutes(mailer, db, config.emailSendRawPerHour));
@@ -300,6 +363,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   app.use('/api/functions', functionsAdminRoutes(functionsDeps));
   app.use('/api/logs/audits', auditRoutes(db, audit, config.auditRetentionDays));
+  app.use('/api/logs', logsRoutes(logProvider));
   app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(
@@ -345,6 +409,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       .catch((err: unknown) => logger.warn('audit prune failed', { error: String(err) }));
   }, 24 * 3600_000);
   auditPruner.unref();
+  const limitPruner = setInterval(() => {
+    PostgresRateLimitStore.prune(db).catch((err: unknown) =>
+      logger.warn('rate limit prune failed', { error: String(err) }),
+    );
+  }, 600_000);
+  limitPruner.unref();
   // Requests Node rejects before Express sees them (oversized headers or URL, malformed HTTP)
   // still get a JSON envelope.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -374,6 +444,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       mailer.close();
       clearInterval(pruner);
       clearInterval(auditPruner);
+      clearInterval(limitPruner);
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
@@ -382,6 +453,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
       clearTimeout(force);
+      await logProvider.close();
       clearInterval(sweeper);
       await provider.close?.();
       await schemaCache.close();
@@ -391,6 +463,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   return {
     config,
     logger,
+    authLogger,
+    logs: logProvider,
     db,
     keys,
     auth,

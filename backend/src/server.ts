@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from './core/config.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets } from './core/local-state.js';
 import { createLogger, closeLogger } from './core/logger.js';
+import { postgresOutput, sourceLogger } from './logs/index.js';
 
 function readVersion(): string {
   const pkg = fileURLToPath(new URL('../package.json', import.meta.url));
@@ -34,7 +35,11 @@ async function main(): Promise<void> {
     level: config.logLevel,
     dir: path.join(config.dataDir, 'logs'),
     stdout: config.logToStdout,
+    maxBytes: config.logs.fileMaxBytes,
+    maxFiles: config.logs.fileMaxFiles,
   });
+  // The embedded server's own output: postgres.logs (DATA_DIR/logs/postgres.log).
+  const postgresLogger = sourceLogger(config, 'postgres.logs');
 
   let embedded: RunningPostgres | undefined;
   let releaseDataDir: (() => void) | undefined;
@@ -51,6 +56,7 @@ async function main(): Promise<void> {
     try {
       await app?.close();
       await embedded?.stop();
+      await closeLogger(postgresLogger);
       logger.info('stopped');
     } catch (err) {
       logger.error('error during shutdown', { error: String(err) });
@@ -80,7 +86,7 @@ async function main(): Promise<void> {
         port: config.embeddedPostgresPort,
         password: local.postgresPassword,
         database: 'kiln',
-        onLog: (line) => logger.debug(line.trim(), { source: 'postgres' }),
+        onLog: postgresOutput(postgresLogger),
       });
       config = { ...config, databaseUrl: embedded.url };
       logger.info('embedded PostgreSQL ready', {
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
       });
     }
 
-    app = await createApp(config, { logger });
+    app = await createApp(config, { logger, postgresLogger });
     const address = await app.listen();
     logger.info(`Kiln ${config.version} listening on ${config.apiBaseUrl}`, {
       host: address.address,

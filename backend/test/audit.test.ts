@@ -101,3 +101,34 @@ describe('audit trail', () => {
     expect(cleared.body.deletedCount).toBeGreaterThanOrEqual(7);
   });
 });
+
+describe('auth.logs', () => {
+  it('records authentication events with their outcome, never the secrets', async () => {
+    const user = await t.signUpUser();
+    await t.request('POST', '/api/auth/sessions', {
+      body: { email: user.email, password: 'not the password' },
+    });
+    await t.request('POST', '/api/auth/sessions', {
+      body: { email: user.email, password: user.password },
+    });
+    let logs: any[] = [];
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      logs = (await admin('GET', '/api/logs/auth.logs?limit=50')).body.logs ?? [];
+      if (logs.filter((l: any) => l.message === 'sign_in').length >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const signIns = logs.filter(
+      (l: any) => l.message === 'sign_in' && l.metadata.email === user.email,
+    );
+    expect(signIns.map((l: any) => [l.level, l.metadata.outcome, l.metadata.status])).toEqual([
+      ['info', 'success', 200],
+      ['warn', 'failure', 401],
+    ]);
+    expect(logs.some((l: any) => l.message === 'sign_up' && l.metadata.outcome === 'success')).toBe(
+      true,
+    );
+    expect(JSON.stringify(logs)).not.toContain(user.password);
+    expect(JSON.stringify(logs)).not.toContain('not the password');
+  });
+});

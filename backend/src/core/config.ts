@@ -11,6 +11,11 @@ const booleanFromEnv = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const seconds = (defaultValue: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(defaultValue));
@@ -167,6 +172,39 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(100_000).default(20),
   ),
+  GOOGLE_CLIENT_ID: optionalString,
+  APPLE_CLIENT_ID: optionalString,
+  GOOGLE_CLIENT_SECRET: optionalString,
+  GITHUB_CLIENT_SECRET: optionalString,
+  MICROSOFT_CLIENT_SECRET: optionalString,
+  DISCORD_CLIENT_SECRET: optionalString,
+  LINKEDIN_CLIENT_SECRET: optionalString,
+  X_CLIENT_SECRET: optionalString,
+  APPLE_CLIENT_SECRET: optionalString,
+  FACEBOOK_CLIENT_SECRET: optionalString,
+  GITHUB_CLIENT_ID: optionalString,
+  MICROSOFT_CLIENT_ID: optionalString,
+  DISCORD_CLIENT_ID: optionalString,
+  LINKEDIN_CLIENT_ID: optionalString,
+  X_CLIENT_ID: optionalString,
+  FACEBOOK_CLIENT_ID: optionalString,
+  OAUTH_TEST_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
+  GOOGLE_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
+  APPLE_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
+  AUTH_RATE_LIMIT_SIGN_IN: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).default(30),
+  ),
+  AUTH_RATE_LIMIT_SIGN_UP: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).default(20),
+  ),
+  AUTH_RATE_LIMIT_EMAIL: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(20)),
+  AUTH_RATE_LIMIT_VERIFY: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).default(30),
+  ),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: seconds(900),
   AUDIT_RETENTION_DAYS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(36_500).default(90),
@@ -289,11 +327,34 @@ export interface Config {
     secure: boolean;
   };
   emailSendRawPerHour: number;
+  /** Built-in OAuth providers' client ids and secrets from the environment (defaults). */
+  oauth: {
+    envDefaults: Record<string, { clientId?: string; clientSecret?: string }>;
+    /** Tests only: serve every built-in provider's endpoints from this base URL. */
+    testBaseUrl?: string;
+  };
+  /** Native ID-token sign-in: our client ids (audiences) and the providers' key sets. */
+  idTokens: {
+    google: { audiences: string[]; jwksUrl?: string };
+    apple: { audiences: string[]; jwksUrl?: string };
+  };
+  /** Requests per address per window on the auth endpoints. */
+  authRateLimits: {
+    signIn: number;
+    signUp: number;
+    email: number;
+    verify: number;
+    windowSeconds: number;
+  };
   auditRetentionDays: number;
   logs: {
     provider: 'file' | 'cloudwatch';
     cloudwatchGroup: string;
     cloudwatchEndpoint: string | undefined;
+    /** AWS_REGION (default us-east-1) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset keys = the SDK's chain. */
+    awsRegion: string;
+    awsAccessKeyId: string | undefined;
+    awsSecretAccessKey: string | undefined;
     fileMaxBytes: number;
     fileMaxFiles: number;
   };
@@ -435,11 +496,38 @@ export function loadConfig(
       secure: e.SMTP_SECURE,
     },
     emailSendRawPerHour: e.EMAIL_SEND_RAW_PER_HOUR,
+    oauth: {
+      envDefaults: {
+        google: { clientId: list(e.GOOGLE_CLIENT_ID)[0], clientSecret: e.GOOGLE_CLIENT_SECRET },
+        github: { clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET },
+        microsoft: { clientId: e.MICROSOFT_CLIENT_ID, clientSecret: e.MICROSOFT_CLIENT_SECRET },
+        discord: { clientId: e.DISCORD_CLIENT_ID, clientSecret: e.DISCORD_CLIENT_SECRET },
+        linkedin: { clientId: e.LINKEDIN_CLIENT_ID, clientSecret: e.LINKEDIN_CLIENT_SECRET },
+        x: { clientId: e.X_CLIENT_ID, clientSecret: e.X_CLIENT_SECRET },
+        apple: { clientId: list(e.APPLE_CLIENT_ID)[0], clientSecret: e.APPLE_CLIENT_SECRET },
+        facebook: { clientId: e.FACEBOOK_CLIENT_ID, clientSecret: e.FACEBOOK_CLIENT_SECRET },
+      },
+      testBaseUrl: e.OAUTH_TEST_BASE_URL,
+    },
+    idTokens: {
+      google: { audiences: list(e.GOOGLE_CLIENT_ID), jwksUrl: e.GOOGLE_JWKS_URL },
+      apple: { audiences: list(e.APPLE_CLIENT_ID), jwksUrl: e.APPLE_JWKS_URL },
+    },
+    authRateLimits: {
+      signIn: e.AUTH_RATE_LIMIT_SIGN_IN,
+      signUp: e.AUTH_RATE_LIMIT_SIGN_UP,
+      email: e.AUTH_RATE_LIMIT_EMAIL,
+      verify: e.AUTH_RATE_LIMIT_VERIFY,
+      windowSeconds: e.AUTH_RATE_LIMIT_WINDOW_SECONDS,
+    },
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     logs: {
       provider: e.LOG_PROVIDER,
       cloudwatchGroup: e.CLOUDWATCH_LOG_GROUP,
       cloudwatchEndpoint: e.CLOUDWATCH_ENDPOINT_URL,
+      awsRegion: e.AWS_REGION ?? 'us-east-1',
+      awsAccessKeyId: e.AWS_ACCESS_KEY_ID,
+      awsSecretAccessKey: e.AWS_SECRET_ACCESS_KEY,
       fileMaxBytes: e.LOG_FILE_MAX_MB * 1024 * 1024,
       fileMaxFiles: e.LOG_FILE_MAX_FILES,
     },

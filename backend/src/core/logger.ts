@@ -13,9 +13,16 @@ export interface LoggerOptions {
   stdoutLevel?: string;
   /** File name inside `dir`. Default: kiln.log. */
   file?: string;
+  /** Rotate the file beyond this size (LOG_FILE_MAX_MB). Default: 20 MiB. */
+  maxBytes?: number;
+  /** Rotated files kept, the live one included (LOG_FILE_MAX_FILES). Default: 5. */
+  maxFiles?: number;
 }
 
-/** JSON lines to stdout and to `<dir>/kiln.log` (rotated by size). */
+/**
+ * JSON lines to stdout and to `<dir>/kiln.log` (or `file`), rotated by size the tailable way:
+ * the live file keeps its name, older ones are kiln1.log (newest) … kiln<maxFiles-1>.log.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const format = winston.format.combine(
     winston.format.timestamp(),
@@ -30,8 +37,8 @@ export function createLogger(options: LoggerOptions): Logger {
     transports.push(
       new winston.transports.File({
         filename: path.join(options.dir, options.file ?? 'kiln.log'),
-        maxsize: 20 * 1024 * 1024,
-        maxFiles: 5,
+        maxsize: options.maxBytes ?? 20 * 1024 * 1024,
+        maxFiles: options.maxFiles ?? 5,
         tailable: true,
       }),
     );
