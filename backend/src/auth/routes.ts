@@ -303,98 +303,58 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   router.get('/oauth/configs', requireAdmin, async (_req, res) => {
     res.json({ configs: await options.oauth.list() });
   });
-  router.get('/oauth/custom/:key/config', requireAdmin, async (req, res) => {
-    res.json(await options.oauth.get(providerKey.parse(req.params.key), true));
-  });
-  router.put('/oauth/custom/:key/config', requireAdmin, async (req, res) => {
-    res.json(
-      await options.oauth.put(providerKey.parse(req.params.key), true, oauthConfig.parse(req.body)),
-    );
-  });
-  router.delete('/oauth/custom/:key/config', requireAdmin, async (req, res) => {
-    await options.oauth.remove(providerKey.parse(req.params.key), true);
-    res.json({ success: true, message: 'Provider removed' });
-  });
-  router.get('/oauth/custom/:key', limits.signIn, async (req, res) => {
-    const q = oauthStart.parse(req.query);
-    res.json({
-      authUrl: await options.oauth.start(
-        providerKey.parse(req.params.key),
-        q.redirect_uri,
-        q.code_challenge,
-        true,
-        anonymousUserOf(req),
-      ),
-    });
-  });
-  const oauthCallback = async (req: Request, res: Response) => {
-    const key = providerKey.parse(req.params.key);
-    // Apple-style form_post sends the answer in the body.
-    const url = new URL(req.originalUrl, 'http://callback');
-    if (req.method === 'POST' && req.body && typeof req.body === 'object') {
-      for (const [k, v] of Object.entries(req.body as Record<string, unknown>))
-        if (typeof v === 'string') url.searchParams.set(k, v);
-    }
-    res.redirect(302, await options.oauth.callback(key, url));
-  };
-  router.get('/oauth/custom/:key/callback', oauthCallback);
-  router.post(
-    '/oauth/custom/:key/callback',
-    urlencoded({ extended: false, limit: '64kb' }),
-    oauthCallback,
-  );
-  // Built-in providers (google, github, microsoft, discord, linkedin, x, apple, facebook).
+  // Built-in providers (google, github, microsoft, discord, linkedin, x, apple, facebook) at
+  // /oauth/:provider, custom OpenID Connect providers at /oauth/custom/:key: the same routes.
   const builtInName = z.enum(Object.keys(BUILT_IN_PROVIDERS) as [string, ...string[]], {
     error: `provider: one of ${Object.keys(BUILT_IN_PROVIDERS).join(', ')}`,
   });
-  router.get('/oauth/:provider/config', requireAdmin, async (req, res) => {
-    res.json(await options.oauth.get(builtInName.parse(req.params.provider), false));
-  });
-  router.put('/oauth/:provider/config', requireAdmin, async (req, res) => {
-    res.json(
-      await options.oauth.put(
-        builtInName.parse(req.params.provider),
-        false,
-        oauthConfig.parse(req.body),
-      ),
-    );
-  });
-  router.delete('/oauth/:provider/config', requireAdmin, async (req, res) => {
-    await options.oauth.remove(builtInName.parse(req.params.provider), false);
-    res.json({ success: true, message: 'Provider configuration removed' });
-  });
-  const builtInCallback = async (req: Request, res: Response) => {
-    const name = builtInName.parse(req.params.provider);
-    const url = new URL(req.originalUrl, 'http://callback');
-    if (req.method === 'POST' && req.body && typeof req.body === 'object') {
-      for (const [k, v] of Object.entries(req.body as Record<string, unknown>))
-        if (typeof v === 'string') url.searchParams.set(k, v);
-    }
-    res.redirect(302, await options.oauth.callback(name, url, false));
+  const providerRoutes = (
+    base: string,
+    param: string,
+    name: z.ZodType<string>,
+    custom: boolean,
+  ) => {
+    const keyOf = (req: Request) => name.parse(req.params[param]);
+    router.get(`${base}/config`, requireAdmin, async (req, res) => {
+      res.json(await options.oauth.get(keyOf(req), custom));
+    });
+    router.put(`${base}/config`, requireAdmin, async (req, res) => {
+      res.json(await options.oauth.put(keyOf(req), custom, oauthConfig.parse(req.body)));
+    });
+    router.delete(`${base}/config`, requireAdmin, async (req, res) => {
+      await options.oauth.remove(keyOf(req), custom);
+      res.json({ success: true, message: 'Provider configuration removed' });
+    });
+    router.get(base, limits.signIn, async (req, res) => {
+      const q = oauthStart.parse(req.query);
+      res.json({
+        authUrl: await options.oauth.start(
+          keyOf(req),
+          q.redirect_uri,
+          q.code_challenge,
+          custom,
+          anonymousUserOf(req),
+        ),
+      });
+    });
+    const callback = async (req: Request, res: Response) => {
+      const url = new URL(req.originalUrl, 'http://callback');
+      // form_post (Apple) sends the answer in the body.
+      if (req.method === 'POST' && req.body && typeof req.body === 'object') {
+        for (const [k, v] of Object.entries(req.body as Record<string, unknown>))
+          if (typeof v === 'string') url.searchParams.set(k, v);
+      }
+      res.redirect(302, await options.oauth.callback(keyOf(req), url, custom));
+    };
+    router.get(`${base}/callback`, callback);
+    router.post(`${base}/callback`, urlencoded({ extended: false, limit: '64kb' }), callback);
   };
-  router.get('/oauth/:provider/callback', builtInCallback);
-  router.post(
-    '/oauth/:provider/callback',
-    urlencoded({ extended: false, limit: '64kb' }),
-    builtInCallback,
-  );
+  providerRoutes('/oauth/custom/:key', 'key', providerKey, true);
+  providerRoutes('/oauth/:provider', 'provider', builtInName, false);
 
   router.post('/oauth/exchange', limits.verify, async (req, res) => {
     const body = oauthExchange.parse(req.body);
     await finishSignIn(req, res, await options.oauth.exchange(body.code, body.code_verifier));
-  });
-
-  router.get('/oauth/:provider', limits.signIn, async (req, res) => {
-    const q = oauthStart.parse(req.query);
-    res.json({
-      authUrl: await options.oauth.start(
-        builtInName.parse(req.params.provider),
-        q.redirect_uri,
-        q.code_challenge,
-        false,
-        anonymousUserOf(req),
-      ),
-    });
   });
 
   router.post('/id-token', limits.signIn, async (req, res) => {

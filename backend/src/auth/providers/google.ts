@@ -1,5 +1,5 @@
 import type { BuiltInProvider } from './types.js';
-import { str } from './types.js';
+import { oidcUserinfo } from './types.js';
 
 export const google: BuiltInProvider = {
   name: 'google',
@@ -11,16 +11,5 @@ export const google: BuiltInProvider = {
   tokenAuth: 'body',
   authorizeParams: { prompt: 'select_account' },
   consoleUrl: 'https://console.cloud.google.com/apis/credentials',
-  async profile(tokens, fetchJson, url) {
-    const u = await fetchJson(url('https://openidconnect.googleapis.com/v1/userinfo'), {
-      headers: { authorization: `Bearer ${tokens.access_token}` },
-    });
-    return {
-      providerUserId: String(u.sub),
-      email: str(u.email),
-      emailVerified: u.email_verified === true,
-      name: str(u.name),
-      avatarUrl: str(u.picture),
-    };
-  },
+  profile: oidcUserinfo('https://openidconnect.googleapis.com/v1/userinfo'),
 };

@@ -1,5 +1,5 @@
 import type { BuiltInProvider } from './types.js';
-import { str } from './types.js';
+import { oidcUserinfo } from './types.js';
 
 export const linkedin: BuiltInProvider = {
   name: 'linkedin',
@@ -11,16 +11,5 @@ export const linkedin: BuiltInProvider = {
   pkce: false,
   tokenAuth: 'body',
   consoleUrl: 'https://www.linkedin.com/developers/apps',
-  async profile(tokens, fetchJson, url) {
-    const u = await fetchJson(url('https://api.linkedin.com/v2/userinfo'), {
-      headers: { authorization: `Bearer ${tokens.access_token}` },
-    });
-    return {
-      providerUserId: String(u.sub),
-      email: str(u.email),
-      emailVerified: u.email_verified === true,
-      name: str(u.name),
-      avatarUrl: str(u.picture),
-    };
-  },
+  profile: oidcUserinfo('https://api.linkedin.com/v2/userinfo'),
 };

@@ -1,5 +1,5 @@
 import type { BuiltInProvider } from './types.js';
-import { str } from './types.js';
+import { oidcUserinfo } from './types.js';
 
 export const microsoft: BuiltInProvider = {
   name: 'microsoft',
@@ -10,17 +10,6 @@ export const microsoft: BuiltInProvider = {
   pkce: true,
   tokenAuth: 'body',
   consoleUrl: 'https://portal.azure.com/#view/Microsoft_AAD_RegisteredApps',
-  async profile(tokens, fetchJson, url) {
-    const u = await fetchJson(url('https://graph.microsoft.com/oidc/userinfo'), {
-      headers: { authorization: `Bearer ${tokens.access_token}` },
-    });
-    // Microsoft accounts do not assert that the email was verified: never used to link accounts.
-    return {
-      providerUserId: String(u.sub),
-      email: str(u.email),
-      emailVerified: false,
-      name: str(u.name),
-      avatarUrl: str(u.picture),
-    };
-  },
+  // Microsoft accounts do not assert that the email was verified: never used to link accounts.
+  profile: oidcUserinfo('https://graph.microsoft.com/oidc/userinfo', false),
 };

@@ -57,3 +57,25 @@ export function jwtClaims(token: string | undefined): Record<string, unknown> {
 }
 
 export const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+
+/**
+ * Providers whose profile endpoint is OpenID Connect userinfo (`sub`, `email`, `email_verified`,
+ * `name`, `picture`). `trustVerified: false` for providers that do not assert verification.
+ */
+export function oidcUserinfo(
+  userinfoUrl: string,
+  trustVerified = true,
+): BuiltInProvider['profile'] {
+  return async (tokens, fetchJson, url) => {
+    const u = await fetchJson(url(userinfoUrl), {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    return {
+      providerUserId: String(u.sub),
+      email: str(u.email),
+      emailVerified: trustVerified && u.email_verified === true,
+      name: str(u.name),
+      avatarUrl: str(u.picture),
+    };
+  };
+}
