@@ -3,6 +3,7 @@ import type OpenAI from 'openai';
 import { z } from 'zod';
 import type { Database } from '../core/db.js';
 import { principalOf, requireAdmin, requireUser } from '../core/auth/principal.js';
+import { listPage } from '../core/paging.js';
 import { MODALITIES, upstreamError, usageFrom, type AiGateway, type Usage } from './service.js';
 
 const contentPart = z.looseObject({ type: z.string().min(1) });
@@ -454,20 +455,18 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       q.from ?? null,
       q.to ?? null,
     ];
-    const [list, count] = await Promise.all([
-      db.query(
-        `SELECT id::text, user_id AS "userId", model, modality, prompt_tokens AS "promptTokens",
-                completion_tokens AS "completionTokens", total_tokens AS "totalTokens", images, status,
-                created_at AS "createdAt"
-           FROM ai.usage WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`,
-        params,
-      ),
-      db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ai.usage WHERE ${where}`, params),
-    ]);
-    res.json({
-      data: list.rows,
-      pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+    const page = await listPage(db, {
+      select: `id::text, user_id AS "userId", model, modality, prompt_tokens AS "promptTokens",
+               completion_tokens AS "completionTokens", total_tokens AS "totalTokens", images,
+               status, created_at AS "createdAt"`,
+      from: 'ai.usage',
+      where,
+      params,
+      orderBy: 'created_at DESC, id DESC',
+      limit: q.limit,
+      offset: q.offset,
     });
+    res.json({ data: page.rows, pagination: page.pagination });
   });
 
   return router;

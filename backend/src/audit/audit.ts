@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Database } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import { optionalPrincipal, requireAdmin } from '../core/auth/principal.js';
+import { listPage } from '../core/paging.js';
 
 type Rule = [method: string, path: RegExp, module: string, action: string];
 
@@ -172,22 +173,17 @@ export function auditRoutes(db: Database, audit: AuditLog, retentionDays: number
       q.from ?? null,
       q.to ?? null,
     ];
-    const [list, count] = await Promise.all([
-      db.query(
-        `SELECT id::text, actor, actor_id AS "actorId", action, module, details, ip, created_at AS "createdAt"
-           FROM system.audit_log WHERE ${where}
-          ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`,
-        params,
-      ),
-      db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM system.audit_log WHERE ${where}`,
-        params,
-      ),
-    ]);
-    res.json({
-      data: list.rows,
-      pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+    const page = await listPage(db, {
+      select: `id::text, actor, actor_id AS "actorId", action, module, details, ip,
+               created_at AS "createdAt"`,
+      from: 'system.audit_log',
+      where,
+      params,
+      orderBy: 'created_at DESC, id DESC',
+      limit: q.limit,
+      offset: q.offset,
     });
+    res.json({ data: page.rows, pagination: page.pagination });
   });
   router.get('/stats', async (req, res) => {
     const days = z.coerce.number().int().min(1).max(365).default(7).parse(req.query.days);

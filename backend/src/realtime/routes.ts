@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { requireAdmin } from '../core/auth/principal.js';
+import { listPage } from '../core/paging.js';
 
 const channelSchema = z.object({
   pattern: z
@@ -97,18 +98,17 @@ export function realtimeRoutes(
     const q = deliveriesQuery.parse(req.query);
     const where = '($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR message_id = $2)';
     const params = [q.status ?? null, q.messageId ?? null];
-    const [list, count] = await Promise.all([
-      db.query(
-        `SELECT * FROM realtime.webhook_deliveries WHERE ${where} ORDER BY created_at DESC LIMIT ${q.limit} OFFSET ${q.offset}`,
-        params,
-      ),
-      db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM realtime.webhook_deliveries WHERE ${where}`,
-        params,
-      ),
-    ]);
+    const { rows, pagination } = await listPage(db, {
+      select: '*',
+      from: 'realtime.webhook_deliveries',
+      where,
+      params,
+      orderBy: 'created_at DESC',
+      limit: q.limit,
+      offset: q.offset,
+    });
     res.json({
-      data: list.rows.map((d) => ({
+      data: rows.map((d) => ({
         id: d.id,
         messageId: d.message_id,
         url: d.url,
@@ -120,7 +120,7 @@ export function realtimeRoutes(
         createdAt: (d.created_at as Date).toISOString(),
         deliveredAt: d.delivered_at ? (d.delivered_at as Date).toISOString() : null,
       })),
-      pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+      pagination,
     });
   });
   router.post('/deliveries/:id/replay', async (req, res) => {
@@ -222,27 +222,25 @@ export function realtimeRoutes(
       ' AND ',
     );
     const params = [q.channel ?? null, q.event ?? null];
-    const [list, count] = await Promise.all([
-      db.query(
-        `SELECT m.id, m.channel, m.event, m.payload, m.sender_type, m.sender_id, m.created_at, d.*
-           FROM realtime.messages m
-           LEFT JOIN LATERAL (
-             SELECT count(*)::int AS wh_total,
-                    count(*) FILTER (WHERE status = 'pending')::int AS wh_pending,
-                    count(*) FILTER (WHERE status = 'delivered')::int AS wh_delivered,
-                    count(*) FILTER (WHERE status = 'failed')::int AS wh_failed
-               FROM realtime.webhook_deliveries w WHERE w.message_id = m.id
-           ) d ON true
-          WHERE ${where} ORDER BY m.created_at DESC, m.id LIMIT ${q.limit} OFFSET ${q.offset}`,
-        params,
-      ),
-      db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM realtime.messages WHERE ${where}`,
-        params,
-      ),
-    ]);
+    const { rows, pagination } = await listPage(db, {
+      select: 'm.id, m.channel, m.event, m.payload, m.sender_type, m.sender_id, m.created_at, d.*',
+      from: `realtime.messages m
+        LEFT JOIN LATERAL (
+          SELECT count(*)::int AS wh_total,
+                 count(*) FILTER (WHERE status = 'pending')::int AS wh_pending,
+                 count(*) FILTER (WHERE status = 'delivered')::int AS wh_delivered,
+                 count(*) FILTER (WHERE status = 'failed')::int AS wh_failed
+            FROM realtime.webhook_deliveries w WHERE w.message_id = m.id
+        ) d ON true`,
+      countFrom: 'realtime.messages m',
+      where,
+      params,
+      orderBy: 'm.created_at DESC, m.id',
+      limit: q.limit,
+      offset: q.offset,
+    });
     res.json({
-      data: list.rows.map((m) => ({
+      data: rows.map((m) => ({
         id: m.id,
         channel: m.channel,
         event: m.event,
@@ -257,7 +255,7 @@ export function realtimeRoutes(
           failed: m.wh_failed,
         },
       })),
-      pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+      pagination,
     });
   });
 
