@@ -75,15 +75,16 @@ export async function startKiln({ name, dataDir, env = {}, overrides = {} }) {
 }
 
 /**
- * Samples this process's RSS every 20 ms and answers the driver's 'reset' (baseline after GC)
- * and 'peak' messages; 'stop' runs `onStop` and exits.
+ * Samples this process's RSS every 20 ms and answers the driver's 'reset' (baseline after GC),
+ * 'mark' (baseline as the heap is) and 'peak' messages; 'stop' runs `onStop` and exits.
  */
 export function serveRssOverIpc(onStop) {
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   process.on('message', async (m) => {
-    if (m === 'reset') {
-      global.gc?.();
+    if (m === 'reset' || m === 'mark') {
+      // 'reset' collects garbage first (needs --expose-gc); 'mark' leaves the heap as it is.
+      if (m === 'reset') global.gc?.();
       await new Promise((r) => setTimeout(r, 200));
       peak = process.memoryUsage().rss;
       process.send({ rss: peak });

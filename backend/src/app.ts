@@ -455,6 +455,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       clearTimeout(force);
       await logProvider.close();
       clearInterval(sweeper);
+      await storage.settled();
       await provider.close?.();
       await schemaCache.close();
       await db.close();

@@ -190,6 +190,7 @@ describe('import', () => {
       rowsImported: 3,
       tables: ['items'],
       format: 'csv',
+      fileSize: 'sku,qty,price\nc-1,4,2.5\nc-2,1,\n"c,3",9,1\n'.length,
     });
     expect(
       (await sql.query(`SELECT sku, qty, price::float FROM items WHERE sku LIKE 'c%' ORDER BY sku`))

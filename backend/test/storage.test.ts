@@ -72,6 +72,8 @@ describe.each(providers)('storage on %s', (kind) => {
   });
 
   const storedPaths = async () => {
+    // Replaced and deleted bytes are freed after the response.
+    await t.app.storage.settled();
     const out: string[] = [];
     for await (const item of t.app.storage.provider.list()) out.push(item.path);
     return out;
@@ -421,6 +423,47 @@ describe.each(providers)('storage on %s', (kind) => {
     // The next sweep (as at start-up) clears what an interrupted upload left.
     await t.app.storage.sweep(0);
     expect((await storedPaths()).filter((p) => p.startsWith('.tmp/'))).toEqual([]);
+  });
+
+  it('refuses a streamed upload with no Content-Length once it passes the limit', async () => {
+    const before = await storedPaths();
+    const boundary = 'kilnboundary';
+    const encoder = new TextEncoder();
+    let sent = 0;
+    // 4 MiB in 64 KiB chunks against the 256 KiB limit, sent chunked: only the stream can tell.
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(
+          encoder.encode(
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n`,
+          ),
+        );
+      },
+      pull(c) {
+        if (sent >= 4 * 1024 * 1024) {
+          c.enqueue(encoder.encode(`\r\n--${boundary}--\r\n`));
+          c.close();
+          return;
+        }
+        c.enqueue(new Uint8Array(64 * 1024).fill(7));
+        sent += 64 * 1024;
+      },
+    });
+    const res = await fetch(`${t.baseUrl}/api/storage/buckets/docs/objects/streamed.bin`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${alice.accessToken}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: string }).error).toBe('PAYLOAD_TOO_LARGE');
+    expect(
+      (await alice.client.storage.from('docs').download('streamed.bin')).error?.statusCode,
+    ).toBe(404);
+    expect((await storedPaths()).sort()).toEqual(before.sort());
   });
 
   it('manages buckets (admin only) and refuses to delete a non-empty one unless forced', async () => {

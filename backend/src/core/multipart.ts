@@ -3,7 +3,7 @@
  * fails the upload (413) instead of truncating it.
  */
 import type { Request } from 'express';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import Busboy from 'busboy';
 import { AppError } from './errors.js';
 
@@ -52,7 +52,7 @@ export function readMultipart<T>(
     const fields: Record<string, string> = {};
     let work: Promise<T> | undefined;
     let filename = '';
-    let fileStream: (Readable & { bytesRead?: number }) | undefined;
+    let size = 0;
     let failed = false;
     const fail = (err: unknown) => {
       if (failed) return;
@@ -70,28 +70,24 @@ export function readMultipart<T>(
         return;
       }
       filename = info.filename ?? 'upload';
-      // Not a 'data' listener: that would start the stream flowing before the consumer reads.
-      fileStream = stream as Readable & { bytesRead?: number };
-      // Consumers read a pass-through that fails the moment the limit is hit, before the
-      // truncated file stream can end normally and be mistaken for a complete file.
-      const guarded = new PassThrough({ highWaterMark: 256 * 1024 });
-      // The consumer may attach later; the error reaches it through `errored` meanwhile.
-      guarded.on('error', () => undefined);
+      // Counted as busboy pushes, not with a 'data' listener: that would start the stream
+      // flowing before the consumer reads.
+      const push = stream.push.bind(stream);
+      stream.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
+        if (chunk) size += chunk.length;
+        return push(chunk, encoding);
+      };
+      // On the limit, busboy truncates the part and ends the stream normally: fail it at once
+      // instead, so a truncated file is never mistaken for a complete one. The consumer may
+      // attach later; the error then reaches it through the stream's `errored` state.
+      stream.on('error', () => undefined);
       stream.on('limit', () => {
-        const err = new AppError(
-          413,
-          'PAYLOAD_TOO_LARGE',
-          `The file is larger than ${maxBytes} bytes`,
+        stream.destroy(
+          new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than ${maxBytes} bytes`),
         );
-        guarded.destroy(err);
-        stream.resume();
-        // Answer once the consumer has cleaned up after itself (temp files, transactions).
-        void (work ?? Promise.resolve()).catch(() => undefined).then(() => fail(err));
       });
-      stream.on('error', (err: Error) => guarded.destroy(err));
-      stream.pipe(guarded);
       work = onFile(
-        guarded,
+        stream,
         { filename, mimeType: info.mimeType ?? 'application/octet-stream' },
         fields,
       );
@@ -115,10 +111,7 @@ export function readMultipart<T>(
         fail(new AppError(400, 'INVALID_MULTIPART', 'file: a "file" part is required'));
         return;
       }
-      work.then(
-        (result) => resolve({ result, fields, filename, size: fileStream?.bytesRead ?? 0 }),
-        fail,
-      );
+      work.then((result) => resolve({ result, fields, filename, size }), fail);
     });
     req.pipe(bb);
   });

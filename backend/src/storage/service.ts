@@ -218,7 +218,7 @@ export class StorageService {
       await tx.query('DELETE FROM storage.buckets WHERE name = $1', [name]);
       return rows.map((r) => r.storage_path);
     });
-    await this.deleteBytes(paths);
+    this.discard(paths);
     return { message: `Bucket "${name}" deleted`, deletedObjects: paths.length };
   }
 
@@ -346,8 +346,7 @@ export class StorageService {
         }
         throw err;
       });
-    if (row.previous_path && row.previous_path !== path)
-      await this.deleteBytes([row.previous_path]);
+    if (row.previous_path && row.previous_path !== path) this.discard([row.previous_path]);
     return this.fileJson(row);
   }
 
@@ -445,7 +444,7 @@ export class StorageService {
       if (!rows[0]) throw objectNotFound(bucket, key);
       return rows[0].storage_path;
     });
-    await this.deleteBytes([path]);
+    this.discard([path]);
     return { message: 'Object deleted', key, bucket };
   }
 
@@ -479,7 +478,7 @@ export class StorageService {
           : { key, status: 'not_found', message: 'No such object (or not yours)' },
       );
     }
-    await this.deleteBytes([...gone.values()]);
+    this.discard([...gone.values()]);
     return { results };
   }
 
@@ -646,6 +645,23 @@ export class StorageService {
   }
 
   // ---- housekeeping ---------------------------------------------------------------------------
+
+  private readonly discarding = new Set<Promise<void>>();
+
+  /**
+   * Deletes bytes the metadata no longer refers to without holding up the response (freeing a
+   * 1 GiB file takes ~0.2 s). close() waits for these; the sweep catches any a crash interrupts.
+   */
+  private discard(paths: string[]): void {
+    if (!paths.length) return;
+    const done: Promise<void> = this.deleteBytes(paths).finally(() => this.discarding.delete(done));
+    this.discarding.add(done);
+  }
+
+  /** Resolves once every deletion started by discard() has finished. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.discarding]);
+  }
 
   private async deleteBytes(paths: string[]): Promise<void> {
     for (const p of paths) {
