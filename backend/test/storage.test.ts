@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -423,6 +424,34 @@ describe.each(providers)('storage on %s', (kind) => {
     // The next sweep (as at start-up) clears what an interrupted upload left.
     await t.app.storage.sweep(0);
     expect((await storedPaths()).filter((p) => p.startsWith('.tmp/'))).toEqual([]);
+  });
+
+  it('answers 413 to an oversized Content-Length before any of the body is sent', async () => {
+    const url = new URL(`${t.baseUrl}/api/storage/buckets/docs/objects/huge.bin`);
+    // Headers only: the 1 GB body is never written, so only an answer from the headers can come.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(url, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${alice.accessToken}`,
+          'content-type': 'multipart/form-data; boundary=x',
+          'content-length': String(1e9),
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          resolve({ status: res.statusCode!, body });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error).toBe('STORAGE_INSUFFICIENT_QUOTA');
   });
 
   it('refuses a streamed upload with no Content-Length once it passes the limit', async () => {
