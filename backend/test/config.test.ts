@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/core/config.js';
+import { ConfigError, envSchema, loadConfig } from '../src/core/config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -68,5 +71,25 @@ describe('loadConfig', () => {
       port: 7130,
       databaseUrl: undefined,
     });
+  });
+});
+
+describe('configuration docs', () => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const names = Object.keys(envSchema.shape);
+  const envExample = fs.readFileSync(path.join(root, '.env.example'), 'utf8');
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+
+  it('.env.example lists exactly the variables config.ts reads', () => {
+    const listed = [...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    expect([...listed].sort()).toEqual([...names].sort());
+  });
+
+  it("the README's configuration section names every variable", () => {
+    const section = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('## Architecture'),
+    );
+    expect(names.filter((n) => !section.includes(`\`${n}\``))).toEqual([]);
   });
 });
