@@ -329,7 +329,13 @@ describe('environment and isolation', () => {
             .filter(Boolean)
             .map((l) => JSON.parse(l))
         : [];
-      if (lines.some((l) => l.slug === 'chatty' && l.message === 'invocation')) break;
+      // The console line comes through the process's stdout: it can trail the invocation record.
+      const chatty = lines.filter((l) => l.slug === 'chatty');
+      if (
+        chatty.some((l) => l.message === 'invocation') &&
+        chatty.some((l) => l.message === 'hello from chatty PUT')
+      )
+        break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(lines).toContainEqual(

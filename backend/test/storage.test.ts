@@ -153,17 +153,53 @@ describe.each(providers)('storage on %s', (kind) => {
         expect(strategy.body.confirmUrl).toBe(
           `${t.baseUrl}/api/storage/buckets/docs/objects/strategy.bin/confirm-upload`,
         );
-        // Confirming before uploading is refused.
+        // Confirming before uploading is refused, and can be repeated once the bytes are there.
+        const confirm = () =>
+          t.request('POST', '/api/storage/buckets/docs/objects/strategy.bin/confirm-upload', {
+            token: alice.accessToken,
+            body: {},
+          });
+        expect((await confirm()).status).toBe(400);
+        const form = new FormData();
+        for (const [k, v] of Object.entries(strategy.body.fields as Record<string, string>))
+          form.append(k, v);
+        form.append('file', new Blob(['abc']), 'strategy.bin');
+        const posted = await fetch(strategy.body.uploadUrl, { method: 'POST', body: form });
+        expect(posted.status).toBeLessThan(300);
+        const confirmed = await confirm();
+        expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+        expect(confirmed.body).toMatchObject({ key: 'strategy.bin', size: 3 });
+        // An untyped file is fine for an image bucket's strategy; its bytes are checked later.
+        const imageStrategy = await t.request(
+          'POST',
+          '/api/storage/buckets/images/upload-strategy',
+          {
+            token: alice.accessToken,
+            body: { filename: 'fake.png', contentType: 'application/octet-stream', size: 5 },
+          },
+        );
+        expect(imageStrategy.status).toBe(200);
+        const fake = new FormData();
+        for (const [k, v] of Object.entries(imageStrategy.body.fields as Record<string, string>))
+          fake.append(k, v);
+        fake.append('file', new Blob(['hello']), 'fake.png');
         expect(
-          (
-            await t.request(
-              'POST',
-              '/api/storage/buckets/docs/objects/strategy.bin/confirm-upload',
-              { token: alice.accessToken, body: {} },
-            )
-          ).status,
-        ).toBe(400);
+          (await fetch(imageStrategy.body.uploadUrl, { method: 'POST', body: fake })).status,
+        ).toBeLessThan(300);
+        const refused = await t.request(
+          'POST',
+          '/api/storage/buckets/images/objects/fake.png/confirm-upload',
+          { token: alice.accessToken, body: {} },
+        );
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('STORAGE_INVALID_FILE_TYPE');
       }
+      // A content type with control characters is refused.
+      const badType = await t.request('POST', '/api/storage/buckets/docs/upload-strategy', {
+        token: alice.accessToken,
+        body: { filename: 'x.bin', contentType: 'text/html\r\nX-Evil: 1' },
+      });
+      expect(badType.status).toBe(400);
       const strategyDown = await t.request(
         'GET',
         '/api/storage/buckets/docs/download-strategy/objects/reports%2Fq2.txt?expiresIn=60',
@@ -240,10 +276,30 @@ describe.each(providers)('storage on %s', (kind) => {
     expect(Buffer.from(await partial.arrayBuffer())).toEqual(png.subarray(1, 4));
     const suffix = await fetch(url, { headers: { range: 'bytes=-4' } });
     expect(Buffer.from(await suffix.arrayBuffer())).toEqual(png.subarray(png.length - 4));
-    for (const bad of [`bytes=${png.length}-`, 'bytes=5-2', 'bytes=abc', 'lines=1-2', 'bytes=-0']) {
+    for (const bad of [`bytes=${png.length}-`, 'bytes=5-2', 'bytes=abc', 'bytes=-0']) {
       const r = await fetch(url, { headers: { range: bad } });
       expect(r.status, bad).toBe(416);
+      expect(r.headers.get('content-range'), bad).toBe(`bytes */${png.length}`);
+      expect(r.headers.get('cache-control') ?? '', bad).not.toContain('public');
     }
+    // Another unit must be ignored; several ranges are answered with the whole file.
+    for (const ignored of ['lines=1-2', 'bytes=0-1,3-4']) {
+      const r = await fetch(url, { headers: { range: ignored } });
+      expect(r.status, ignored).toBe(200);
+      expect(Buffer.from(await r.arrayBuffer())).toEqual(png);
+    }
+    // If-Range: a range only of the version the client has.
+    const current = await fetch(url, { headers: { range: 'bytes=0-1', 'if-range': etag } });
+    expect(current.status).toBe(206);
+    await current.arrayBuffer();
+    const stale = await fetch(url, { headers: { range: 'bytes=0-1', 'if-range': '"old"' } });
+    expect(stale.status).toBe(200);
+    expect(Buffer.from(await stale.arrayBuffer())).toEqual(png);
+    // Images are shown inline, with the name in both forms.
+    expect(res.headers.get('content-disposition')).toBe(
+      `inline; filename="alice.png"; filename*=UTF-8''alice.png`,
+    );
+    expect(res.headers.get('content-security-policy')).toBeNull();
     // Bob can read a public object but not replace it.
     expect(
       (await bob.client.storage.from('avatars').upload('alice.png', new Blob(['x']))).error
@@ -418,12 +474,8 @@ describe.each(providers)('storage on %s', (kind) => {
     expect(
       (await alice.client.storage.from('docs').download('aborted.bin')).error?.statusCode,
     ).toBe(404);
-    expect((await storedPaths()).filter((p) => !p.startsWith('.tmp/')).sort()).toEqual(
-      before.filter((p) => !p.startsWith('.tmp/')).sort(),
-    );
-    // The next sweep (as at start-up) clears what an interrupted upload left.
-    await t.app.storage.sweep(0);
-    expect((await storedPaths()).filter((p) => p.startsWith('.tmp/'))).toEqual([]);
+    // The upload is stopped and cleaned up at once: no temp file, no open descriptor, no sweep.
+    expect((await storedPaths()).sort()).toEqual(before.sort());
   });
 
   it('answers 413 to an oversized Content-Length before any of the body is sent', async () => {
@@ -493,6 +545,78 @@ describe.each(providers)('storage on %s', (kind) => {
       (await alice.client.storage.from('docs').download('streamed.bin')).error?.statusCode,
     ).toBe(404);
     expect((await storedPaths()).sort()).toEqual(before.sort());
+  });
+
+  it('never lets an uploaded page run script on the API origin', async () => {
+    const avatars = alice.client.storage.from('avatars');
+    const page = '<script>fetch("/api/auth/sessions/current")</script>';
+    for (const [key, type] of [
+      ['page.html', 'text/html'],
+      ['pic.svg', 'image/svg+xml'],
+      ['data.xml', 'application/xml'],
+    ]) {
+      expect((await avatars.upload(key!, new Blob([page], { type }))).error).toBeNull();
+      const res = await fetch(avatars.getPublicUrl(key!).data!.publicUrl);
+      expect(res.status, key).toBe(200);
+      expect(res.headers.get('content-disposition'), key).toMatch(/^attachment;/);
+      expect(res.headers.get('content-security-policy'), key).toBe("default-src 'none'; sandbox");
+      expect(res.headers.get('x-content-type-options'), key).toBe('nosniff');
+      await res.arrayBuffer();
+    }
+    // Names outside ASCII survive in filename*, with a plain fallback.
+    await avatars.upload('résumé (1).txt', new Blob(['cv'], { type: 'text/plain' }));
+    const cv = await fetch(avatars.getPublicUrl('résumé (1).txt').data!.publicUrl);
+    expect(cv.headers.get('content-disposition')).toBe(
+      `inline; filename="r_sum_ (1).txt"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%281%29.txt`,
+    );
+    await cv.arrayBuffer();
+  });
+
+  it('ties a signed URL to the version it was made for', async () => {
+    const docs = alice.client.storage.from('docs');
+    await docs.upload('versioned.txt', new Blob(['first'], { type: 'text/plain' }));
+    const signed = await docs.createSignedUrl('versioned.txt', 600);
+    const url = signed.data!.signedUrl;
+    expect(await (await fetch(url)).text()).toBe('first');
+    await docs.upload('versioned.txt', new Blob(['second'], { type: 'text/plain' }));
+    const after = await fetch(url);
+    expect(after.status).toBe(kind === 'local' ? 403 : 404);
+    await after.arrayBuffer();
+  });
+
+  it('commits nothing when the body after the file part is broken', async () => {
+    const docs = alice.client.storage.from('docs');
+    await docs.upload('tail.txt', new Blob(['VERSION-1'], { type: 'text/plain' }));
+    const before = await storedPaths();
+    const boundary = 'kilnboundary';
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="tail.txt"\r\n` +
+      `Content-Type: text/plain\r\n\r\nVERSION-2\r\n--${boundary}\r\nContent-Disposition: form-da`;
+    const res = await fetch(`${t.baseUrl}/api/storage/buckets/docs/objects/tail.txt`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${alice.accessToken}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(400);
+    await res.arrayBuffer();
+    expect(await (await docs.download('tail.txt')).data!.text()).toBe('VERSION-1');
+    expect((await storedPaths()).sort()).toEqual(before.sort());
+  });
+
+  it('keeps one version when the first uploads of a key race', async () => {
+    const docs = alice.client.storage.from('docs');
+    const before = (await storedPaths()).length;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        docs.upload('race.txt', new Blob([`writer ${i}`], { type: 'text/plain' })),
+      ),
+    );
+    expect(results.every((r) => r.error === null)).toBe(true);
+    expect((await storedPaths()).length).toBe(before + 1);
+    expect(await (await docs.download('race.txt')).data!.text()).toMatch(/^writer \d$/);
   });
 
   it('manages buckets (admin only) and refuses to delete a non-empty one unless forced', async () => {

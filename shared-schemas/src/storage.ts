@@ -40,14 +40,23 @@ export const deleteObjectsRequestSchema = z.object({
     .max(1000, 'at most 1000 keys at once'),
 });
 
+/** A media type, parameters allowed (`text/plain; charset=utf-8`); no control characters. */
+const contentTypeSchema = z
+  .string()
+  .max(255)
+  .regex(
+    /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+([ \t]*;[ \t]*[\w!#$&^.+-]+=("[\w !#-[\]-~]*"|[\w!#$&^.+-]+))*$/,
+    'must be a media type such as image/png',
+  );
+
 export const uploadStrategyRequestSchema = z.object({
   filename: z.string({ error: 'filename is required' }).min(1),
-  contentType: z.string().max(255).optional(),
+  contentType: contentTypeSchema.optional(),
   size: z.number().int().min(0).optional(),
 });
 
 export const confirmUploadRequestSchema = z
-  .object({ size: z.number().int().min(0).optional(), contentType: z.string().max(255).optional() })
+  .object({ size: z.number().int().min(0).optional(), contentType: contentTypeSchema.optional() })
   .optional();
 
 export const downloadStrategyQuerySchema = z.object({

@@ -10,6 +10,10 @@ import { AppError } from './errors.js';
 /**
  * Reads a multipart body with one `file` part. `onFile` consumes the stream (the fields that
  * come before the file are available to it); the promise settles when both are done.
+ *
+ * `bodyComplete` resolves once the whole body has arrived and parsed, and rejects when it does
+ * not (a malformed tail, a client that went away): consumers wait for it before they commit
+ * anything, so a request answered with an error never leaves a stored result behind.
  */
 export function readMultipart<T>(
   req: Request,
@@ -18,6 +22,7 @@ export function readMultipart<T>(
     file: Readable,
     info: { filename: string; mimeType: string },
     fields: Record<string, string>,
+    bodyComplete: Promise<void>,
   ) => Promise<T>,
 ): Promise<{ result: T; fields: Record<string, string>; filename: string; size: number }> {
   return new Promise((resolve, reject) => {
@@ -51,16 +56,32 @@ export function readMultipart<T>(
     }
     const fields: Record<string, string> = {};
     let work: Promise<T> | undefined;
+    let file: Readable | undefined;
     let filename = '';
     let size = 0;
     let failed = false;
+    let settleBody!: (err?: unknown) => void;
+    const bodyComplete = new Promise<void>((resolveBody, rejectBody) => {
+      settleBody = (err) => (err === undefined ? resolveBody() : rejectBody(err));
+    });
+    bodyComplete.catch(() => undefined);
     const fail = (err: unknown) => {
       if (failed) return;
       failed = true;
       req.unpipe(bb);
       req.resume();
-      reject(err);
+      file?.destroy(err as Error);
+      settleBody(err);
+      // Answer once the consumer has cleaned up after itself (temp files, transactions).
+      void (work ?? Promise.resolve()).catch(() => undefined).then(() => reject(err));
     };
+    // A client that goes away mid-body: stop the consumer, or it waits for bytes forever.
+    req.on('close', () => {
+      if (!req.complete)
+        fail(
+          new AppError(400, 'UPLOAD_INTERRUPTED', 'The upload ended before the body was complete'),
+        );
+    });
     bb.on('field', (name, value) => {
       fields[name] = value;
     });
@@ -70,6 +91,7 @@ export function readMultipart<T>(
         return;
       }
       filename = info.filename ?? 'upload';
+      file = stream;
       // Counted as busboy pushes, not with a 'data' listener: that would start the stream
       // flowing before the consumer reads.
       const push = stream.push.bind(stream);
@@ -90,6 +112,7 @@ export function readMultipart<T>(
         stream,
         { filename, mimeType: info.mimeType ?? 'application/octet-stream' },
         fields,
+        bodyComplete,
       );
       work.catch((err: unknown) => {
         stream.resume();
@@ -111,6 +134,7 @@ export function readMultipart<T>(
         fail(new AppError(400, 'INVALID_MULTIPART', 'file: a "file" part is required'));
         return;
       }
+      settleBody();
       work.then((result) => resolve({ result, fields, filename, size }), fail);
     });
     req.pipe(bb);

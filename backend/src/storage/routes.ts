@@ -12,7 +12,8 @@ import type { Principal } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { readMultipart } from '../core/multipart.js';
 import { principalOf, requireAdmin } from '../core/auth/principal.js';
-import { parseRange, type StorageService } from './service.js';
+import type { ByteRange } from './providers/provider.js';
+import { contentDisposition, parseRange, servedInline, type StorageService } from './service.js';
 
 const ANON: Principal = { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } };
 
@@ -84,11 +85,11 @@ export function storageRoutes(storage: StorageService): Router {
         `The file is larger than the ${maxSize}-byte limit`,
       );
     }
-    const { result } = await readMultipart(req, maxSize, (file, info) => {
+    const { result } = await readMultipart(req, maxSize, (file, info, _fields, bodyComplete) => {
       const objectKey = typeof key === 'string' ? key : key(info.filename);
       const declaredType =
         info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : undefined;
-      return storage.upload(principal, bucket, objectKey, file, declaredType);
+      return storage.upload(principal, bucket, objectKey, file, declaredType, bodyComplete);
     });
     res.status(201).json(result);
   };
@@ -179,29 +180,46 @@ export function storageRoutes(storage: StorageService): Router {
     );
     const size = Number(row.size);
     const etag = `"${row.etag}"`;
+    const lastModified = row.updated_at.toUTCString();
+    const ifNoneMatch = req.get('if-none-match');
+    const notModified =
+      ifNoneMatch &&
+      ifNoneMatch
+        .split(',')
+        .some((t) => t.trim() === etag || t.trim() === '*' || t.trim() === `W/${etag}`);
+    // If-Range: a range of a version the client no longer has would mix two files.
+    const ifRange = req.get('if-range')?.trim();
+    const rangeApplies = !ifRange || ifRange === etag || ifRange === lastModified;
+    let range: ByteRange | undefined;
+    try {
+      range = notModified || !rangeApplies ? undefined : parseRange(req.get('range'), size);
+    } catch (err) {
+      res.setHeader('Content-Range', `bytes */${size}`);
+      throw err;
+    }
+    // Opened before any header is set: a failure here is a clean error answer.
+    const stream =
+      notModified || req.method === 'HEAD' ? undefined : await storage.openBytes(row, range);
+
     res.setHeader('ETag', etag);
-    res.setHeader('Last-Modified', row.updated_at.toUTCString());
+    res.setHeader('Last-Modified', lastModified);
     res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader(
       'Cache-Control',
       row.public && !token ? 'public, max-age=3600' : 'private, no-cache',
     );
-    const ifNoneMatch = req.get('if-none-match');
-    if (
-      ifNoneMatch &&
-      ifNoneMatch
-        .split(',')
-        .some((t) => t.trim() === etag || t.trim() === '*' || t.trim() === `W/${etag}`)
-    ) {
+    if (notModified) {
       res.status(304).end();
       return;
     }
-    const range = parseRange(req.get('range'), size);
+    const name = row.key.split('/').pop()!;
     res.setHeader('Content-Type', row.mime_type);
-    res.setHeader(
-      'Content-Disposition',
-      `inline; filename*=UTF-8''${encodeURIComponent(row.key.split('/').pop()!)}`,
-    );
+    if (servedInline(row.mime_type)) {
+      res.setHeader('Content-Disposition', contentDisposition('inline', name));
+    } else {
+      res.setHeader('Content-Disposition', contentDisposition('attachment', name));
+      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+    }
     if (range) {
       res.status(206);
       res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
@@ -209,19 +227,12 @@ export function storageRoutes(storage: StorageService): Router {
     } else {
       res.setHeader('Content-Length', String(size));
     }
-    if (req.method === 'HEAD') {
+    if (!stream) {
       res.end();
       return;
     }
-    const stream = await storage.openBytes(row, range);
     await pipeline(stream, res).catch(() => res.destroy());
   });
 
-  // Range errors and the like on downloads carry Content-Range as RFC 9110 asks.
-  router.use((err: unknown, req: Request, res: Response, next: (e?: unknown) => void) => {
-    if (err instanceof AppError && err.code === 'STORAGE_INVALID_RANGE' && !res.headersSent)
-      res.setHeader('Content-Range', 'bytes */*');
-    next(err);
-  });
   return router;
 }

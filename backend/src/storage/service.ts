@@ -83,16 +83,22 @@ function newStoragePath(bucket: string): string {
   return `${bucket}/${id.slice(0, 2)}/${id}`;
 }
 
-/** Parses `Range: bytes=…` for one range. Undefined = whole file; throws 416 when unsatisfiable. */
+/**
+ * Parses `Range` (RFC 9110 §14). Undefined = send the whole file: no header, a unit other than
+ * bytes (which must be ignored), or several ranges (which Kiln does not combine into one
+ * multipart answer). A malformed or unsatisfiable byte range is a 416.
+ */
 export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
   if (!header) return undefined;
+  const spec = header.trim();
+  if (!/^bytes=/i.test(spec) || spec.includes(',')) return undefined;
   const unsatisfiable = () =>
     new AppError(
       416,
       'STORAGE_INVALID_RANGE',
       `Range "${header.slice(0, 60)}" cannot be satisfied for ${size} bytes`,
     );
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(spec);
   if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
   let start: number;
   let end: number;
@@ -107,6 +113,28 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   }
   if (start >= size || start > end) throw unsatisfiable();
   return { start, end };
+}
+
+/**
+ * Types a browser shows without running anything. Everything else (HTML, SVG, XML, scripts…)
+ * is served as an attachment in a sandbox, so an uploaded page can never run script on Kiln's
+ * origin, where the dashboard and the auth pages live.
+ */
+const INLINE_TYPES =
+  /^(image\/(png|jpeg|gif|webp|avif|bmp|x-icon|vnd\.microsoft\.icon)|video\/[\w.+-]+|audio\/[\w.+-]+|font\/[\w.+-]+|text\/(plain|csv)|application\/(pdf|json|octet-stream))$/i;
+
+export function servedInline(mimeType: string): boolean {
+  return INLINE_TYPES.test(mimeType.split(';')[0]!.trim());
+}
+
+/** `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 8187). */
+export function contentDisposition(type: 'inline' | 'attachment', name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const encoded = encodeURIComponent(name).replace(
+    /['()*!]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 export class StorageService {
@@ -259,13 +287,17 @@ export class StorageService {
     return { bucket: b, maxSize: Math.min(this.options.maxFileSize, bucketMax) };
   }
 
-  /** Streams an upload to the provider, then records it as the caller (RLS decides). */
+  /**
+   * Streams an upload to the provider, then records it as the caller (RLS decides). Nothing is
+   * recorded before `ready` resolves (the rest of the request body arrived intact).
+   */
   async upload(
     principal: Principal,
     bucketName: string,
     key: string,
     body: Readable,
     declaredType: string | undefined,
+    ready: Promise<void> = Promise.resolve(),
   ): Promise<StoredFile> {
     validateKey(key);
     const { bucket } = await this.uploadLimits(bucketName);
@@ -280,6 +312,7 @@ export class StorageService {
     const path = newStoragePath(bucket.name);
     const stored = await this.provider.put(path, body, declaredType ?? 'application/octet-stream');
     try {
+      await ready;
       if (stored.size === 0)
         throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
       // The client did not say what it is: sniff the first bytes of what was stored.
@@ -321,6 +354,11 @@ export class StorageService {
   ) {
     const row = await this.db
       .withPrincipal(principal, async (tx) => {
+        // One writer per key at a time, even while the row does not exist yet (FOR UPDATE locks
+        // nothing then, and two first uploads would each leave the other's bytes behind).
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `storage:${bucket}/${key}`,
+        ]);
         // Lock and remember the version being replaced (visible only if the caller may see it).
         const previous = await tx.query<{ storage_path: string }>(
           'SELECT storage_path FROM storage.objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
@@ -370,19 +408,20 @@ export class StorageService {
     validateKey(key);
     const b = await this.getBucket(bucket);
     if (token !== undefined) {
-      if (!this.tokenValid(bucket, key, token)) {
-        throw new AppError(
-          403,
-          'STORAGE_PERMISSION_DENIED',
-          'The signed URL is invalid or has expired',
-          'Ask for a new one with createSignedUrl()',
-        );
-      }
+      // A token signs one version of the object: once it is replaced or deleted (and perhaps
+      // the key reused by someone else), the URL stops working.
       const { rows } = await this.db.query<ObjectRow>(
         'SELECT * FROM storage.objects WHERE bucket = $1 AND key = $2',
         [bucket, key],
       );
-      if (!rows[0]) throw objectNotFound(bucket, key);
+      if (!rows[0] || !this.tokenValid(bucket, key, rows[0].storage_path, token)) {
+        throw new AppError(
+          403,
+          'STORAGE_PERMISSION_DENIED',
+          'The signed URL is invalid, has expired, or its file was replaced',
+          'Ask for a new one with createSignedUrl()',
+        );
+      }
       return { ...rows[0], public: b.public };
     }
     const row = await this.db.withPrincipal(principal, (tx) => this.visible(tx, bucket, key), {
@@ -499,7 +538,12 @@ export class StorageService {
       );
     }
     const contentType = input.contentType || 'application/octet-stream';
-    if (input.contentType && !mimeAllowed(contentType, b.allowed_mime_types)) {
+    // application/octet-stream says "unknown" (what clients send for an untyped file): the
+    // bytes are sniffed and checked when the upload is confirmed.
+    if (
+      contentType !== 'application/octet-stream' &&
+      !mimeAllowed(contentType, b.allowed_mime_types)
+    ) {
       throw new AppError(
         400,
         'STORAGE_INVALID_FILE_TYPE',
@@ -540,54 +584,67 @@ export class StorageService {
   /** After a presigned POST: checks the bytes arrived and records the object. */
   async confirmUpload(principal: Principal, bucket: string, key: string) {
     validateKey(key);
-    await this.getBucket(bucket);
+    const b = await this.getBucket(bucket);
+    // Pending uploads of this key, newest first. A confirm claims the newest one whose bytes
+    // arrived (so a confirm that comes too early can be repeated, and confirms racing for one
+    // key each record a different upload instead of leaving bytes nobody refers to).
     const pending = await this.db.withPrincipal(principal, async (tx) => {
-      const { rows } = await tx.query<{
-        storage_path: string;
-        content_type: string;
-        max_size: string;
-      }>(
-        `DELETE FROM storage.pending_uploads WHERE storage_path = (
-           SELECT storage_path FROM storage.pending_uploads WHERE bucket = $1 AND key = $2 AND expires_at > now()
-           ORDER BY expires_at DESC LIMIT 1) RETURNING storage_path, content_type, max_size`,
+      const { rows } = await tx.query<{ storage_path: string; content_type: string }>(
+        `SELECT storage_path, content_type FROM storage.pending_uploads
+          WHERE bucket = $1 AND key = $2 AND expires_at > now() ORDER BY expires_at DESC LIMIT 20`,
         [bucket, key],
       );
-      return rows[0];
+      return rows;
     });
-    if (!pending)
+    if (!pending.length)
       throw new AppError(
         404,
         'STORAGE_NOT_FOUND',
         `No pending upload of "${key.slice(0, 200)}" in bucket "${bucket}"`,
         'Ask for an upload strategy first',
       );
-    const stored = await this.provider.head(pending.storage_path);
-    if (!stored)
-      throw new AppError(
-        400,
-        'STORAGE_INVALID_PARAMETER',
-        'The file was not uploaded (or the upload URL expired)',
+    for (const candidate of pending) {
+      const stored = await this.provider.head(candidate.storage_path);
+      if (!stored) continue;
+      const claimed = await this.db.query(
+        'DELETE FROM storage.pending_uploads WHERE storage_path = $1',
+        [candidate.storage_path],
       );
-    try {
-      if (stored.size === 0)
-        throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
-      const mimeType =
-        pending.content_type === 'application/octet-stream'
-          ? await this.sniff(pending.storage_path, stored.size)
-          : pending.content_type;
-      return await this.record(
-        principal,
-        bucket,
-        key,
-        pending.storage_path,
-        stored.size,
-        mimeType,
-        stored.etag,
-      );
-    } catch (err) {
-      await this.deleteBytes([pending.storage_path]);
-      throw err;
+      if (claimed.rowCount !== 1) continue;
+      try {
+        if (stored.size === 0)
+          throw new AppError(400, 'STORAGE_INVALID_PARAMETER', 'The file is empty');
+        const mimeType =
+          candidate.content_type === 'application/octet-stream'
+            ? await this.sniff(candidate.storage_path, stored.size)
+            : candidate.content_type;
+        if (!mimeAllowed(mimeType, b.allowed_mime_types)) {
+          throw new AppError(
+            400,
+            'STORAGE_INVALID_FILE_TYPE',
+            `"${mimeType}" is not allowed in bucket "${bucket}" (${b.allowed_mime_types!.join(', ')})`,
+          );
+        }
+        return await this.record(
+          principal,
+          bucket,
+          key,
+          candidate.storage_path,
+          stored.size,
+          mimeType,
+          stored.etag,
+        );
+      } catch (err) {
+        await this.deleteBytes([candidate.storage_path]);
+        throw err;
+      }
     }
+    throw new AppError(
+      400,
+      'STORAGE_INVALID_PARAMETER',
+      'The file was not uploaded yet (or the upload URL expired)',
+      'Send the file to the upload URL first, then confirm again',
+    );
   }
 
   async downloadStrategy(principal: Principal, bucket: string, key: string, expiresIn: number) {
@@ -610,36 +667,55 @@ export class StorageService {
     const expires = Math.floor(Date.now() / 1000) + expiresIn;
     return {
       method: 'direct' as const,
-      url: `${this.objectUrl(bucket, key)}?token=${expires}.${this.sign(bucket, key, expires)}`,
+      url: `${this.objectUrl(bucket, key)}?token=${expires}.${this.sign(bucket, key, row.storage_path, expires)}`,
       expiresAt: new Date(expires * 1000).toISOString(),
     };
   }
 
-  private sign(bucket: string, key: string, expires: number): string {
+  private sign(bucket: string, key: string, version: string, expires: number): string {
     return crypto
       .createHmac('sha256', this.signingKey)
-      .update(`${bucket}\n${key}\n${expires}`)
+      .update(`${bucket}\n${key}\n${version}\n${expires}`)
       .digest('base64url');
   }
 
-  private tokenValid(bucket: string, key: string, token: string): boolean {
+  private tokenValid(bucket: string, key: string, version: string, token: string): boolean {
     const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return false;
     const expires = Number(m[1]);
     if (expires * 1000 < Date.now()) return false;
-    const expected = Buffer.from(this.sign(bucket, key, expires));
+    const expected = Buffer.from(this.sign(bucket, key, version, expires));
     const given = Buffer.from(m[2]!);
     return expected.length === given.length && crypto.timingSafeEqual(expected, given);
   }
 
-  openBytes(row: ObjectRow, range?: ByteRange): Promise<Readable> {
-    return this.provider.get(row.storage_path, range);
+  /** The object's bytes (or a range); a 404 when that version is gone. */
+  async openBytes(
+    row: Pick<ObjectRow, 'storage_path' | 'key'>,
+    range?: ByteRange,
+  ): Promise<Readable> {
+    const stream = await this.provider.get(row.storage_path, range);
+    // The version read a moment ago was replaced or deleted since (its bytes go after the row).
+    if (!stream)
+      throw new AppError(
+        404,
+        'STORAGE_NOT_FOUND',
+        `"${row.key.slice(0, 200)}" changed while it was being read`,
+        'Request it again',
+      );
+    return stream;
   }
 
   /** The type the first bytes reveal (file-type), or application/octet-stream. */
   private async sniff(path: string, size: number): Promise<string> {
     const head = await streamToBuffer(
-      await this.provider.get(path, { start: 0, end: Math.min(4099, size - 1) }),
+      await this.openBytes(
+        { storage_path: path, key: path },
+        {
+          start: 0,
+          end: Math.min(4099, size - 1),
+        },
+      ),
     );
     return (await fileTypeFromBuffer(head))?.mime ?? 'application/octet-stream';
   }

@@ -124,9 +124,13 @@ export class ImportService {
     return table;
   }
 
-  /** Runs an SQL file in one transaction as project_admin. */
-  async sqlFile(principal: Principal, stream: Readable) {
+  /**
+   * Runs an SQL file in one transaction as project_admin. Each import commits only once `ready`
+   * resolves (the rest of the request arrived intact).
+   */
+  async sqlFile(principal: Principal, stream: Readable, ready: Promise<void> = Promise.resolve()) {
     const sql = await readText(stream);
+    await ready;
     return this.db.withPrincipal(principal, async (tx) => {
       const raw = await tx.query(sql);
       const results = (Array.isArray(raw) ? raw : [raw]) as pg.QueryResult[];
@@ -149,6 +153,7 @@ export class ImportService {
     rows: AsyncIterable<Record<string, unknown>>,
     csv: boolean,
     truncate: boolean,
+    ready: Promise<void> = Promise.resolve(),
   ) {
     return this.db.withPrincipal(principal, async (tx) => {
       if (truncate) await tx.query(`TRUNCATE ${qualified(table.schema, table.name)}`);
@@ -164,6 +169,7 @@ export class ImportService {
         if (batch.length >= BATCH) await flush();
       }
       await flush();
+      await ready;
       return { rowsImported: total };
     });
   }
@@ -178,6 +184,7 @@ export class ImportService {
     rows: AsyncIterable<Record<string, unknown>>,
     csv: boolean,
     upsertKey: string[],
+    ready: Promise<void> = Promise.resolve(),
   ) {
     for (const k of upsertKey) {
       if (!table.columns.has(k))
@@ -258,6 +265,7 @@ export class ImportService {
         if (batch.length >= BATCH) await flush();
       }
       await flush();
+      await ready;
       return report;
     });
   }

@@ -218,19 +218,24 @@ export function databaseAdminRoutes(
 
   router.post('/advance/import', async (req, res) => {
     const principal = principalOf(req);
-    const upload = await readMultipart(req, options.importMaxBytes, async (file, info, fields) => {
-      const kind = kindOf(info.filename, info.mimeType, fields.format);
-      if (kind === 'sql') return { kind, ...(await importer.sqlFile(principal, file)) };
-      const table = importer.table(tables.schemaFor(fields.schema), fields.table);
-      const result = await importer.appendRows(
-        principal,
-        table,
-        rowsOf(file, kind),
-        kind === 'csv',
-        bool(fields.truncate),
-      );
-      return { kind, statements: 1, tables: [table.name], ...result };
-    });
+    const upload = await readMultipart(
+      req,
+      options.importMaxBytes,
+      async (file, info, fields, ready) => {
+        const kind = kindOf(info.filename, info.mimeType, fields.format);
+        if (kind === 'sql') return { kind, ...(await importer.sqlFile(principal, file, ready)) };
+        const table = importer.table(tables.schemaFor(fields.schema), fields.table);
+        const result = await importer.appendRows(
+          principal,
+          table,
+          rowsOf(file, kind),
+          kind === 'csv',
+          bool(fields.truncate),
+          ready,
+        );
+        return { kind, statements: 1, tables: [table.name], ...result };
+      },
+    );
     await cache.reload();
     res.json({
       success: true,
@@ -245,26 +250,37 @@ export function databaseAdminRoutes(
 
   router.post('/advance/bulk-upsert', async (req, res) => {
     const principal = principalOf(req);
-    const upload = await readMultipart(req, options.importMaxBytes, async (file, info, fields) => {
-      const kind = kindOf(info.filename, info.mimeType, fields.format);
-      if (kind === 'sql')
-        throw new AppError(
-          400,
-          'DATABASE_INVALID_PARAMETER',
-          'file: bulk upsert takes CSV or JSON',
-        );
-      const table = importer.table(tables.schemaFor(fields.schema), fields.table);
-      const key = fields.upsertKey
-        ? fields.upsertKey
-            .split(',')
-            .map((k) => k.trim())
-            .filter(Boolean)
-        : table.primaryKey;
-      return {
-        table: table.name,
-        ...(await importer.bulkUpsert(principal, table, rowsOf(file, kind), kind === 'csv', key)),
-      };
-    });
+    const upload = await readMultipart(
+      req,
+      options.importMaxBytes,
+      async (file, info, fields, ready) => {
+        const kind = kindOf(info.filename, info.mimeType, fields.format);
+        if (kind === 'sql')
+          throw new AppError(
+            400,
+            'DATABASE_INVALID_PARAMETER',
+            'file: bulk upsert takes CSV or JSON',
+          );
+        const table = importer.table(tables.schemaFor(fields.schema), fields.table);
+        const key = fields.upsertKey
+          ? fields.upsertKey
+              .split(',')
+              .map((k) => k.trim())
+              .filter(Boolean)
+          : table.primaryKey;
+        return {
+          table: table.name,
+          ...(await importer.bulkUpsert(
+            principal,
+            table,
+            rowsOf(file, kind),
+            kind === 'csv',
+            key,
+            ready,
+          )),
+        };
+      },
+    );
     const r = upload.result;
     res.json({
       success: r.failed === 0,

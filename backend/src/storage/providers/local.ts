@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ByteRange, StorageProvider, StoredBytes } from './provider.js';
@@ -47,12 +48,21 @@ export class LocalStorageProvider implements StorageProvider {
     return { size: out.bytesWritten, etag: path.basename(storagePath) };
   }
 
-  async get(storagePath: string, range?: ByteRange): Promise<Readable> {
+  async get(storagePath: string, range?: ByteRange): Promise<Readable | undefined> {
     const file = this.file(storagePath);
-    return fs.createReadStream(file, {
+    const stream = fs.createReadStream(file, {
       highWaterMark: 256 * 1024,
       ...(range ? { start: range.start, end: range.end } : {}),
     });
+    try {
+      // Opened before it is handed out, so a missing file is an answer, not a broken response.
+      await once(stream, 'ready');
+      return stream;
+    } catch (err) {
+      stream.destroy();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   async head(storagePath: string): Promise<StoredBytes | undefined> {

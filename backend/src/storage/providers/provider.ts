@@ -25,8 +25,8 @@ export interface StorageProvider {
   readonly kind: 'local' | 's3';
   /** Streams `body` to `path`; nothing is visible at `path` unless the whole body arrived. */
   put(path: string, body: Readable, contentType: string): Promise<StoredBytes>;
-  /** A stream of the bytes (or of `range`). */
-  get(path: string, range?: ByteRange): Promise<Readable>;
+  /** A stream of the bytes (or of `range`), or undefined when nothing is stored at `path`. */
+  get(path: string, range?: ByteRange): Promise<Readable | undefined>;
   /** Size and etag, or undefined when nothing is stored at `path`. */
   head(path: string): Promise<StoredBytes | undefined>;
   delete(path: string): Promise<void>;

@@ -65,15 +65,20 @@ export class S3StorageProvider implements StorageProvider {
     return head;
   }
 
-  async get(path: string, range?: ByteRange): Promise<Readable> {
-    const res = await this.client.send(
-      new GetObjectCommand({
-        Bucket: this.options.bucket,
-        Key: this.key(path),
-        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-      }),
-    );
-    return res.Body as Readable;
+  async get(path: string, range?: ByteRange): Promise<Readable | undefined> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.options.bucket,
+          Key: this.key(path),
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
+      return res.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async head(path: string): Promise<StoredBytes | undefined> {
@@ -83,8 +88,7 @@ export class S3StorageProvider implements StorageProvider {
       );
       return { size: res.ContentLength ?? 0, etag: (res.ETag ?? '').replace(/"/g, '') };
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (err as Error).name === 'NotFound') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -159,3 +163,9 @@ export class S3StorageProvider implements StorageProvider {
 }
 
 export { Readable };
+
+function isNotFound(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = (err as Error).name;
+  return status === 404 || name === 'NotFound' || name === 'NoSuchKey';
+}
