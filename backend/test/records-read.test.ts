@@ -94,6 +94,11 @@ table('select', [
     body: [{ name: 'A Wizard of Earthsea', pages: '183' }],
   },
   {
+    name: 'casts to multi-word and array types',
+    path: 'books?select=pages::double%20precision,tags::text[],title::character%20varying&id=eq.1',
+    body: [{ pages: 183, tags: expect.any(Array), title: 'A Wizard of Earthsea' }],
+  },
+  {
     name: 'JSON paths with -> and ->>, array index, alias',
     path: 'books?select=id,meta->>series,first_award:meta->awards->0&id=eq.1',
     body: [{ id: 1, series: 'Earthsea', first_award: 'Lewis Carroll Shelf' }],

@@ -334,6 +334,20 @@ describe('RPC', () => {
     token?: string,
   ) => t.request(method, `/api/database/rpc/${fn}`, { token: token ?? t.anonKey, body, headers });
 
+  it('runs a function once, also when a count is asked for', async () => {
+    await sql.query(`CREATE TABLE public.rpc_calls (id serial PRIMARY KEY, note text);
+      GRANT SELECT, INSERT ON public.rpc_calls TO anon;
+      GRANT USAGE ON SEQUENCE public.rpc_calls_id_seq TO anon;
+      CREATE FUNCTION public.record_call(note text) RETURNS SETOF public.rpc_calls
+        LANGUAGE sql VOLATILE AS $$ INSERT INTO public.rpc_calls (note) VALUES (note) RETURNING * $$;`);
+    await t.app.schemaCache.reload();
+    const res = await call('record_call', { note: 'once' }, 'POST', { prefer: 'count=exact' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([{ id: 1, note: 'once' }]);
+    expect(res.headers.get('content-range')).toBe('0-0/1');
+    expect(await rows('SELECT note FROM public.rpc_calls')).toEqual([{ note: 'once' }]);
+  });
+
   it('scalar functions by POST and by GET, with defaults', async () => {
     expect((await call('add_numbers', { a: 1, b: 2 })).body).toBe(3);
     const get = await call('add_numbers?a=5', undefined, 'GET');

@@ -786,9 +786,14 @@ async function rpc(db: Database, cache: SchemaCache, ctx: Ctx, fnName: string): 
     ...(skipKeys ? { skipKeys } : {}),
   });
   applyRange(ctx, node);
-  const compiled = compileRead(node, params, new Aliases(), call);
+  // The function runs once, in a materialised CTE: the page and the count (Prefer: count=…)
+  // both read its result instead of calling it again (twice the side effects otherwise).
+  const compiled = compileRead(node, params, new Aliases(), '_kiln_rpc');
   const wantCount = ctx.prefs.count !== undefined;
-  const sql = wrapAsJson(compiled.rows, wantCount ? compiled.count : undefined);
+  const sql = `WITH _kiln_rpc AS MATERIALIZED (SELECT * FROM ${call}) ${wrapAsJson(
+    compiled.rows,
+    wantCount ? compiled.count : undefined,
+  )}`;
   return inTransaction(db, ctx, readOnly, async (tx) => {
     const { rows } = await tx.query<{ page_count: number; body: string; total?: string }>(
       sql,

@@ -281,12 +281,30 @@ function parseSelectItem(raw: string, context: string, depth: number): SelectIte
   if (castAt >= 0) {
     cast = rest.slice(castAt + 2).trim();
     rest = rest.slice(0, castAt);
-    if (!/^[A-Za-z_][A-Za-z0-9_ ]*(\[\])?$/.test(cast))
+    // The cast is pasted into SQL: one type name (identifier characters only, optionally
+    // schema-qualified or an array), or one of PostgreSQL's multi-word type names. Nothing
+    // else, so no clause can ride along.
+    const words = cast.toLowerCase().replace(/\s+/g, ' ');
+    if (
+      !/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?(\[\])?$/.test(words) &&
+      !MULTI_WORD_TYPES.has(words.replace(/\[\]$/, ''))
+    )
       throw parseError(context, `invalid cast "${cast.slice(0, 40)}"`);
+    cast = words;
   }
   const field = parseField(rest, context);
   return { kind: 'column', field, ...(alias ? { alias } : {}), ...(cast ? { cast } : {}) };
 }
+
+const MULTI_WORD_TYPES = new Set([
+  'double precision',
+  'character varying',
+  'bit varying',
+  'timestamp with time zone',
+  'timestamp without time zone',
+  'time with time zone',
+  'time without time zone',
+]);
 
 function splitBang(head: string, context: string): string[] {
   const parts: string[] = [];
