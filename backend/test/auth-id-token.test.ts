@@ -84,7 +84,26 @@ describe('native ID-token sign-in', () => {
       }),
     });
     expect(linked.body.user.id).toBe(existing.userId);
-    expect(linked.body.user.providers).toEqual(['email', 'google']);
+    // Nobody had proven that inbox: the password that came with the sign-up is gone.
+    expect(linked.body.user.providers).toEqual(['google']);
+
+    const admitted = await t.request('POST', '/api/auth/users', {
+      token: t.apiKey,
+      body: {
+        email: `proven-${crypto.randomUUID()}@example.com`,
+        password: 'correct horse battery',
+      },
+    });
+    const kept = await send({
+      provider: 'google',
+      token: await idToken({
+        sub: `g-${crypto.randomUUID()}`,
+        email: admitted.body.user.email,
+        email_verified: true,
+      }),
+    });
+    expect(kept.body.user.id).toBe(admitted.body.user.id);
+    expect(kept.body.user.providers).toEqual(['email', 'google']);
   });
 
   it('never lets an unverified provider email take over an account', async () => {

@@ -154,6 +154,34 @@ describe('TOTP', () => {
       expect.objectContaining({ id: factorId, status: 'verified' }),
     ]);
 
+    // Nor can a session without the second factor add one (with fresh recovery codes).
+    expect(
+      (
+        await t.request('POST', '/api/auth/mfa/totp/enroll', {
+          token: user.accessToken,
+          body: { friendlyName: 'attacker' },
+        })
+      ).status,
+    ).toBe(403);
+    // Parallel guesses share the five attempts; the right code comes too late after them.
+    const racing = await signIn(user.email, user.password);
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        t.request('POST', '/api/auth/mfa/challenge?client_type=mobile', {
+          body: { mfaToken: racing.body.mfaToken, code: 'ZZZZZ-ZZZZZ' },
+        }),
+      ),
+    );
+    expect(guesses.filter((g) => g.status === 400)).toHaveLength(5);
+    expect(guesses.filter((g) => g.status === 429)).toHaveLength(7);
+    const tooLate = await t.request('POST', '/api/auth/mfa/challenge?client_type=mobile', {
+      body: {
+        mfaToken: racing.body.mfaToken,
+        code: totp.generate({ timestamp: Date.now() + 60_000 }),
+      },
+    });
+    expect(tooLate.status).toBe(429);
+
     // An admin reset removes the factor: password sign-in works again.
     expect((await admin('DELETE', `/api/auth/users/${user.userId}/mfa`)).body).toEqual({
       removedFactors: 1,

@@ -147,9 +147,38 @@ describe('built-in OAuth providers', () => {
       const atProvider = await fetch(start.body.authUrl, { redirect: 'manual' });
       const callback = await fetch(atProvider.headers.get('location')!, { redirect: 'manual' });
       const landed = new URL(callback.headers.get('location')!);
-      const done = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
-        body: { code: landed.searchParams.get('insforge_code'), code_verifier: verifier },
+      // Until the exchange proves the same client finished the flow, the anonymous account is
+      // untouched: a victim sent the attacker's provider link lands nobody in it.
+      const meanwhile = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+        body: { refreshToken: anon.body.refreshToken },
       });
+      expect(meanwhile.status).toBe(200);
+      expect(meanwhile.body.user.isAnonymous).toBe(true);
+      const wrongVerifier = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+        body: { code: landed.searchParams.get('insforge_code'), code_verifier: pkce().verifier },
+      });
+      expect(wrongVerifier.status).toBe(400);
+      const stillAnon = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+        body: { refreshToken: meanwhile.body.refreshToken },
+      });
+      expect(stillAnon.body.user.isAnonymous).toBe(true);
+
+      const again = await t.request(
+        'GET',
+        `/api/auth/oauth/discord?redirect_uri=${encodeURIComponent(APP)}&code_challenge=${challenge}`,
+        { token: stillAnon.body.accessToken },
+      );
+      const atProvider2 = await fetch(again.body.authUrl, { redirect: 'manual' });
+      const callback2 = await fetch(atProvider2.headers.get('location')!, { redirect: 'manual' });
+      const landed2 = new URL(callback2.headers.get('location')!);
+      const done = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+        body: { code: landed2.searchParams.get('insforge_code'), code_verifier: verifier },
+      });
+      // The anonymous sessions end with the upgrade.
+      const afterUpgrade = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+        body: { refreshToken: stillAnon.body.refreshToken },
+      });
+      expect(afterUpgrade.status).toBe(401);
       expect(done.status).toBe(200);
       expect(done.body.user).toMatchObject({
         id: anon.body.user.id,

@@ -202,18 +202,41 @@ describe('OAuth with PKCE against a real OpenID provider', () => {
   });
 
   it('links a verified provider email to an existing account, never an unverified one', async () => {
-    const existing = await t.signUpUser({ email: 'carol@acme.test' });
-    const { verifier, challenge } = pkce();
-    const start = await t.request(
-      'GET',
-      `/api/auth/oauth/custom/acme?redirect_uri=${encodeURIComponent(APP)}&code_challenge=${challenge}`,
-    );
-    const back = await browse(start.body.authUrl, 'carol');
-    const done = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
-      body: { code: back.searchParams.get('insforge_code'), code_verifier: verifier },
+    const signIn = async (name: string) => {
+      const { verifier, challenge } = pkce();
+      const start = await t.request(
+        'GET',
+        `/api/auth/oauth/custom/acme?redirect_uri=${encodeURIComponent(APP)}&code_challenge=${challenge}`,
+      );
+      const back = await browse(start.body.authUrl, name);
+      return t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+        body: { code: back.searchParams.get('insforge_code'), code_verifier: verifier },
+      });
+    };
+    // An account whose address was proven (here: created by an admin) keeps its password.
+    const erin = await t.request('POST', '/api/auth/users', {
+      token: t.apiKey,
+      body: { email: 'erin@acme.test', password: 'correct horse battery' },
     });
+    expect(erin.status).toBe(201);
+    const erinDone = await signIn('erin');
+    expect(erinDone.body.user.id).toBe(erin.body.user.id);
+    expect(erinDone.body.user.providers).toEqual(['email', 'acme']);
+
+    // A password sign-up nobody verified may be someone else's squat on the address: the
+    // provider's proof of the inbox ends it (password and sessions gone).
+    const existing = await t.signUpUser({ email: 'carol@acme.test' });
+    const done = await signIn('carol');
     expect(done.body.user.id).toBe(existing.userId);
-    expect(done.body.user.providers).toEqual(['email', 'acme']);
+    expect(done.body.user.providers).toEqual(['acme']);
+    const squatter = await t.request('POST', '/api/auth/sessions', {
+      body: { email: 'carol@acme.test', password: existing.password },
+    });
+    expect(squatter.status).toBe(401);
+    const oldSession = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken: existing.refreshToken },
+    });
+    expect(oldSession.status).toBe(401);
 
     await t.signUpUser({ email: 'unverified-dave@acme.test' });
     const second = pkce();

@@ -89,4 +89,41 @@ describe('rate limits', () => {
       await other.close();
     }
   });
+
+  it('behind a trusted proxy, count the address the proxy saw, whatever the client forwards', async () => {
+    const { createApp } = await import('../src/app.js');
+    const { createLogger } = await import('../src/core/logger.js');
+    const { loadConfig } = await import('../src/core/config.js');
+    // TRUST_PROXY=true is one trusted hop: the proxy appends the real address on the right.
+    const { trustProxy } = loadConfig({ TRUST_PROXY: 'true', JWT_SECRET: 'x'.repeat(32) });
+    expect(trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ]);
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+    const proxied = await createApp(
+      { ...t.app.config, trustProxy },
+      { logger: createLogger({ level: 'error', stdout: true }) },
+    );
+    const { port } = await proxied.listen(0, '127.0.0.1');
+    try {
+      await new Promise((r) => setTimeout(r, 2200));
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/api/auth/sessions`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-forwarded-for': `198.51.100.${i}, 203.0.113.9`,
+          },
+          body: JSON.stringify({ email: 'proxied@example.com', password: 'nope nope' }),
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await proxied.close();
+    }
+  });
 });

@@ -210,11 +210,15 @@ export class MfaService {
         'Sign in again',
       );
     }
+    // Every attempt is counted before the code is checked, in one statement, so parallel
+    // guesses share the same budget; a successful sign-in spends the rest of it.
     const { rows: tries } = await this.db.query<{ failures: number }>(
-      'SELECT failures FROM auth.mfa_attempts WHERE token_id = $1',
-      [jti],
+      `INSERT INTO auth.mfa_attempts (token_id, failures, expires_at) VALUES ($1, 1, to_timestamp($2))
+       ON CONFLICT (token_id) DO UPDATE SET failures = auth.mfa_attempts.failures + 1
+       RETURNING failures`,
+      [jti, exp],
     );
-    if ((tries[0]?.failures ?? 0) >= MAX_FAILURES) {
+    if (tries[0]!.failures > MAX_FAILURES) {
       throw new AppError(
         429,
         'AUTH_MFA_TOO_MANY_ATTEMPTS',
@@ -226,20 +230,15 @@ export class MfaService {
       ? await this.anyFactorAccepts(userId, code.trim())
       : await this.useRecoveryCode(userId, code);
     if (!ok) {
-      await this.db.query(
-        `INSERT INTO auth.mfa_attempts (token_id, failures, expires_at) VALUES ($1, 1, to_timestamp($2))
-         ON CONFLICT (token_id) DO UPDATE SET failures = auth.mfa_attempts.failures + 1`,
-        [jti, exp],
-      );
       await this.db.query('DELETE FROM auth.mfa_attempts WHERE expires_at < now()');
       throw wrongCode();
     }
-    // One sign-in per token.
-    await this.db.query(
-      `INSERT INTO auth.mfa_attempts (token_id, failures, expires_at) VALUES ($1, $2, to_timestamp($3))
-       ON CONFLICT (token_id) DO UPDATE SET failures = $2`,
-      [jti, MAX_FAILURES, exp],
+    // One sign-in per token, even when two right codes race.
+    const { rowCount } = await this.db.query(
+      'UPDATE auth.mfa_attempts SET failures = $2 + 1 WHERE token_id = $1 AND failures <= $2',
+      [jti, MAX_FAILURES],
     );
+    if (!rowCount) throw wrongCode();
     return userId;
   }
 

@@ -343,8 +343,12 @@ export class OAuthService {
           currentUrl,
           this.box.decrypt(state.provider_verifier),
         );
-        const user = await this.signInOrUpgrade(state.link_user_id, { provider: key, ...identity });
-        return back({ insforge_code: await this.issueCode(user, state.code_challenge) });
+        return back({
+          insforge_code: await this.signInOrDefer(state.link_user_id, state.code_challenge, {
+            provider: key,
+            ...identity,
+          }),
+        });
       }
       const row = await this.row(key, true);
       if (!row?.enabled) throw notConfigured(key);
@@ -363,7 +367,7 @@ export class OAuthService {
       if (!claims.email && tokens.access_token) {
         info = { ...info, ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)) };
       }
-      const user = await this.signInOrUpgrade(state.link_user_id, {
+      const code = await this.signInOrDefer(state.link_user_id, state.code_challenge, {
         provider: key,
         providerUserId: claims.sub,
         email: typeof info.email === 'string' ? info.email : undefined,
@@ -371,7 +375,7 @@ export class OAuthService {
         name: typeof info.name === 'string' ? info.name : undefined,
         avatarUrl: typeof info.picture === 'string' ? info.picture : undefined,
       });
-      return back({ insforge_code: await this.issueCode(user, state.code_challenge) });
+      return back({ insforge_code: code });
     } catch (err) {
       const e = err instanceof AppError ? err : undefined;
       return back({
@@ -381,13 +385,27 @@ export class OAuthService {
     }
   }
 
-  private signInOrUpgrade(
+  /**
+   * A plain sign-in happens now. An anonymous user's upgrade waits for /oauth/exchange, where
+   * the PKCE verifier proves the same client finishes what it started: otherwise anyone who
+   * opened the provider link (a victim sent the attacker's link) would land in that account.
+   * The checks run now too, so a refusal still goes back to the app as `error`.
+   */
+  private async signInOrDefer(
     linkUserId: string | null,
-    identity: Parameters<AuthService['signInWithIdentity']>[0],
-  ): Promise<User> {
-    return linkUserId
-      ? this.auth.upgradeAnonymousWithIdentity(linkUserId, identity)
-      : this.auth.signInWithIdentity(identity);
+    codeChallenge: string,
+    identity: Identity,
+  ): Promise<string> {
+    if (!linkUserId)
+      return this.issueCode(await this.auth.signInWithIdentity(identity), codeChallenge);
+    await this.auth.checkAnonymousUpgrade(linkUserId, identity);
+    const code = crypto.randomBytes(32).toString('base64url');
+    await this.db.query(
+      `INSERT INTO auth.oauth_codes (digest, link_user_id, identity, code_challenge, expires_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+      [this.digest(code), linkUserId, JSON.stringify(identity), codeChallenge, CODE_TTL_SECONDS],
+    );
+    return code;
   }
 
   /** Code → tokens at the provider's token endpoint → who signed in. */
@@ -460,10 +478,15 @@ export class OAuthService {
 
   /** `POST /oauth/exchange`: the code once, with the verifier of the challenge that started it. */
   async exchange(code: string, codeVerifier: string): Promise<User> {
-    const { rows } = await this.db.query<{ user_id: string; code_challenge: string }>(
+    const { rows } = await this.db.query<{
+      user_id: string | null;
+      link_user_id: string | null;
+      identity: Identity | null;
+      code_challenge: string;
+    }>(
       `UPDATE auth.oauth_codes SET used_at = now()
         WHERE digest = $1 AND used_at IS NULL AND expires_at > now()
-        RETURNING user_id, code_challenge`,
+        RETURNING user_id, link_user_id, identity, code_challenge`,
       [this.digest(code)],
     );
     const row = rows[0];
@@ -477,9 +500,12 @@ export class OAuthService {
     const a = Buffer.from(S256(codeVerifier));
     const b = Buffer.from(row.code_challenge);
     if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) throw invalid;
-    return this.auth.getUser(row.user_id);
+    if (row.user_id) return this.auth.getUser(row.user_id);
+    return this.auth.upgradeAnonymousWithIdentity(row.link_user_id!, row.identity!);
   }
 }
+
+type Identity = Parameters<AuthService['signInWithIdentity']>[0];
 
 const notConfigured = (key: string) =>
   new AppError(

@@ -423,8 +423,22 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
 
   // ---- second factor (TOTP) ---------------------------------------------------------------
 
+  /** Changing factors of a protected account needs a session that passed the second factor. */
+  const requireAal2 = async (req: Request, userId: string) => {
+    if ((await mfa.required(userId)) && principalOf(req).claims.aal !== 'aal2') {
+      throw new AppError(
+        403,
+        'AUTH_MFA_REQUIRED',
+        'This needs a session that passed the second factor (aal2)',
+        'Sign in again and complete POST /api/auth/mfa/challenge',
+      );
+    }
+  };
   router.post('/mfa/totp/enroll', requireUser, async (req, res) => {
     const userId = userIdOf(req);
+    // Adding a factor (and the fresh recovery codes that come with it) to an account that
+    // already has one is a change of factors too.
+    await requireAal2(req, userId);
     const user = await auth.getUser(userId);
     if (user.isAnonymous) {
       throw new AppError(
@@ -440,22 +454,12 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
   router.post('/mfa/totp/verify', requireUser, async (req, res) => {
     const body = mfaVerify.parse(req.body);
+    await requireAal2(req, userIdOf(req));
     res.json(await mfa.verifyEnrollment(userIdOf(req), body.factorId, body.code));
   });
   router.get('/mfa/factors', requireUser, async (req, res) => {
     res.json({ factors: await mfa.list(userIdOf(req)) });
   });
-  /** Changing factors of a protected account needs a session that passed the second factor. */
-  const requireAal2 = async (req: Request, userId: string) => {
-    if ((await mfa.required(userId)) && principalOf(req).claims.aal !== 'aal2') {
-      throw new AppError(
-        403,
-        'AUTH_MFA_REQUIRED',
-        'This needs a session that passed the second factor (aal2)',
-        'Sign in again and complete POST /api/auth/mfa/challenge',
-      );
-    }
-  };
   router.delete('/mfa/factors/:id', requireUser, async (req, res) => {
     const userId = userIdOf(req);
     await requireAal2(req, userId);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AuthConfig, UpdateAuthConfigRequest, User } from '@kiln/shared-schemas';
-import type { Database } from '../core/db.js';
+import type { Database, Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { safeEqual } from '../core/crypto.js';
 import { ADMIN_SUBJECT, type TokenService } from '../core/auth/tokens.js';
@@ -22,6 +22,16 @@ interface UserRow {
 
 const USER_COLUMNS =
   'id, email, password_hash, email_verified, profile, metadata, is_anonymous, identity_providers, created_at, updated_at';
+
+/** Who a provider (OAuth, ID token) says signed in. */
+export interface ProviderIdentity {
+  provider: string;
+  providerUserId: string;
+  email?: string;
+  emailVerified: boolean;
+  name?: string;
+  avatarUrl?: string;
+}
 
 export function toUser(row: UserRow): User {
   return {
@@ -150,9 +160,9 @@ export class AuthService {
     let row: UserRow;
     try {
       const { rows } = await this.db.query<UserRow>(
-        `INSERT INTO auth.users (email, password_hash, email_verified, profile)
-         VALUES ($1, $2, $3, $4) RETURNING ${USER_COLUMNS}`,
-        [email, passwordHash, verified, profile],
+        `INSERT INTO auth.users (email, password_hash, email_verified, inbox_confirmed, profile)
+         VALUES ($1, $2, $3, $4, $5) RETURNING ${USER_COLUMNS}`,
+        [email, passwordHash, verified, ctx.byAdmin && verified, profile],
       );
       row = rows[0]!;
     } catch (err) {
@@ -247,14 +257,15 @@ export class AuthService {
           );
         }
         userId = existing.rows[0].id;
-        await tx.query('UPDATE auth.users SET email_verified = true WHERE id = $1', [userId]);
+        await this.claimInbox(tx, userId);
       } else {
         const config = await this.getConfig();
         if (config.disableSignup) {
           throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
         }
         const created = await tx.query<{ id: string }>(
-          `INSERT INTO auth.users (email, email_verified, profile) VALUES ($1, $2, $3) RETURNING id`,
+          `INSERT INTO auth.users (email, email_verified, inbox_confirmed, profile)
+           VALUES ($1, $2, $2, $3) RETURNING id`,
           [email, identity.emailVerified, profile],
         );
         userId = created.rows[0]!.id;
@@ -288,49 +299,19 @@ export class AuthService {
    * An anonymous user signs in with a provider: the identity is attached to them and the account
    * becomes a full one, keeping its id (unless that provider account belongs to someone already).
    */
-  async upgradeAnonymousWithIdentity(
-    userId: string,
-    identity: {
-      provider: string;
-      providerUserId: string;
-      email?: string;
-      emailVerified: boolean;
-      name?: string;
-      avatarUrl?: string;
-    },
-  ): Promise<User> {
-    return this.db.transaction(async (tx) => {
-      const taken = await tx.query<{ user_id: string }>(
-        'SELECT user_id FROM auth.identities WHERE provider = $1 AND provider_user_id = $2',
-        [identity.provider, identity.providerUserId],
-      );
-      if (taken.rows[0] && taken.rows[0].user_id !== userId) {
-        throw new AppError(
-          409,
-          'AUTH_IDENTITY_IN_USE',
-          `This ${identity.provider} account already belongs to another user`,
-        );
-      }
-      const email = identity.email ? normaliseEmail(identity.email) : undefined;
-      if (email) {
-        const owner = await tx.query<{ id: string }>(
-          'SELECT id FROM auth.users WHERE lower(email) = $1 AND id <> $2',
-          [email, userId],
-        );
-        if (owner.rows[0]) {
-          throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'A user with this email already exists');
-        }
-      }
+  async upgradeAnonymousWithIdentity(userId: string, identity: ProviderIdentity): Promise<User> {
+    const user = await this.db.transaction(async (tx) => {
+      await this.assertUpgradable(tx, userId, identity);
       const { rowCount } = await tx.query(
         `UPDATE auth.users SET is_anonymous = false,
-                email = coalesce($2, email), email_verified = $3,
+                email = coalesce($2, email), email_verified = $3, inbox_confirmed = $3,
                 profile = profile || $4::jsonb,
                 identity_providers = array_append(identity_providers, $5)
           WHERE id = $1 AND is_anonymous`,
         [
           userId,
-          email ?? null,
-          Boolean(email) && identity.emailVerified,
+          identity.email ? normaliseEmail(identity.email) : null,
+          Boolean(identity.email) && identity.emailVerified,
           JSON.stringify({
             ...(identity.name ? { name: identity.name } : {}),
             ...(identity.avatarUrl ? { avatar_url: identity.avatarUrl } : {}),
@@ -344,7 +325,13 @@ export class AuthService {
       await tx.query(
         `INSERT INTO auth.identities (user_id, provider, provider_user_id, email, email_verified)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, provider_user_id) DO NOTHING`,
-        [userId, identity.provider, identity.providerUserId, email ?? null, identity.emailVerified],
+        [
+          userId,
+          identity.provider,
+          identity.providerUserId,
+          identity.email ? normaliseEmail(identity.email) : null,
+          identity.emailVerified,
+        ],
       );
       const { rows } = await tx.query<UserRow>(
         `SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`,
@@ -352,6 +339,44 @@ export class AuthService {
       );
       return toUser(rows[0]!);
     });
+    // As with the password upgrade: the anonymous sessions end, the new sign-in starts fresh.
+    await this.sessions.revokeAllForUser(userId, 'anonymous_upgraded');
+    return user;
+  }
+
+  /** Would upgradeAnonymousWithIdentity succeed? (Checked when the provider answers.) */
+  async checkAnonymousUpgrade(userId: string, identity: ProviderIdentity): Promise<void> {
+    await this.db.transaction((tx) => this.assertUpgradable(tx, userId, identity));
+  }
+
+  private async assertUpgradable(tx: Tx, userId: string, identity: ProviderIdentity) {
+    const anon = await tx.query('SELECT 1 FROM auth.users WHERE id = $1 AND is_anonymous', [
+      userId,
+    ]);
+    if (!anon.rowCount) {
+      throw new AppError(400, 'AUTH_NOT_ANONYMOUS', 'Only an anonymous user can be upgraded');
+    }
+    const taken = await tx.query<{ user_id: string }>(
+      'SELECT user_id FROM auth.identities WHERE provider = $1 AND provider_user_id = $2',
+      [identity.provider, identity.providerUserId],
+    );
+    if (taken.rows[0] && taken.rows[0].user_id !== userId) {
+      throw new AppError(
+        409,
+        'AUTH_IDENTITY_IN_USE',
+        `This ${identity.provider} account already belongs to another user`,
+      );
+    }
+    const email = identity.email ? normaliseEmail(identity.email) : undefined;
+    if (email) {
+      const owner = await tx.query<{ id: string }>(
+        'SELECT id FROM auth.users WHERE lower(email) = $1 AND id <> $2',
+        [email, userId],
+      );
+      if (owner.rows[0]) {
+        throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'A user with this email already exists');
+      }
+    }
   }
 
   // ---- anonymous users --------------------------------------------------------------------
@@ -543,9 +568,53 @@ export class AuthService {
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
+  /** The sign-up's own verification code or link was used: the account is the inbox owner's. */
   async markEmailVerified(userId: string): Promise<User> {
-    await this.db.query('UPDATE auth.users SET email_verified = true WHERE id = $1', [userId]);
+    await this.db.query(
+      'UPDATE auth.users SET email_verified = true, inbox_confirmed = true WHERE id = $1',
+      [userId],
+    );
     return this.getUser(userId);
+  }
+
+  /** A one-time code or magic link proved the inbox of an existing account: see claimInbox. */
+  async signInByInbox(userId: string): Promise<User> {
+    await this.db.transaction((tx) => this.claimInbox(tx, userId));
+    return this.getUser(userId);
+  }
+
+  /**
+   * Someone just proved they own the account's address (a provider that vouches for it, a
+   * one-time code, a magic link). If nobody had before, the account may have been created by
+   * somebody else with that address: the password, the identities whose email was not proven
+   * and the sessions they could hold go, so the inbox owner ends up alone in their account.
+   */
+  private async claimInbox(tx: Tx, userId: string): Promise<void> {
+    const { rows } = await tx.query<{ inbox_confirmed: boolean }>(
+      'SELECT inbox_confirmed FROM auth.users WHERE id = $1 FOR UPDATE',
+      [userId],
+    );
+    if (!rows[0]) return;
+    if (!rows[0].inbox_confirmed) {
+      await tx.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
+        userId,
+      ]);
+      await tx.query(
+        `UPDATE auth.users SET password_hash = NULL,
+                identity_providers = ARRAY(SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1)
+          WHERE id = $1`,
+        [userId],
+      );
+      await tx.query(
+        `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'inbox_claimed'
+          WHERE user_id = $1 AND revoked_at IS NULL`,
+        [userId],
+      );
+    }
+    await tx.query(
+      'UPDATE auth.users SET email_verified = true, inbox_confirmed = true WHERE id = $1',
+      [userId],
+    );
   }
 
   /** A verified user without a password (first sign-in with a one-time code). */
@@ -556,12 +625,16 @@ export class AuthService {
     }
     const email = normaliseEmail(rawEmail);
     const { rows } = await this.db.query<UserRow>(
-      `INSERT INTO auth.users (email, email_verified) VALUES ($1, true)
-       ON CONFLICT (lower(email)) DO UPDATE SET email_verified = true
+      `INSERT INTO auth.users (email, email_verified, inbox_confirmed) VALUES ($1, true, true)
+       ON CONFLICT (lower(email)) DO NOTHING
        RETURNING ${USER_COLUMNS}`,
       [email],
     );
-    return toUser(rows[0]!);
+    if (rows[0]) return toUser(rows[0]);
+    // Created a moment ago by another request: the code proved this inbox all the same.
+    const existing = await this.findUserByEmail(email);
+    if (!existing) throw new Error(`user ${email} vanished`);
+    return this.signInByInbox(existing.id);
   }
 
   /** New password under the project's policy; every existing session is signed out. */
@@ -571,9 +644,13 @@ export class AuthService {
       throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
     }
     await this.db.query(
-      'UPDATE auth.users SET password_hash = $2, email_verified = true WHERE id = $1',
+      'UPDATE auth.users SET password_hash = $2, email_verified = true, inbox_confirmed = true WHERE id = $1',
       [userId, await hashPassword(newPassword)],
     );
+    // Proving the inbox by email also drops identities whose address was never proven.
+    await this.db.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
+      userId,
+    ]);
     await this.sessions.revokeAllForUser(userId, 'password_reset');
   }
 

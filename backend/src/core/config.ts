@@ -271,7 +271,35 @@ export const envSchema = z.object({
   ),
   LOG_TO_STDOUT: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
   CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().default('*')),
-  TRUST_PROXY: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  // Which proxies may set X-Forwarded-For (the client address rate limits count by): false,
+  // true (= the one proxy directly in front), a hop count, or addresses / CIDR ranges / Express
+  // names (loopback, linklocal, uniquelocal). Never "any hop": a client could pick its address.
+  TRUST_PROXY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('false')
+      .transform((v, ctx): false | number | string[] => {
+        const s = v.trim().toLowerCase();
+        if (['false', '0', 'no'].includes(s)) return false;
+        if (['true', 'yes'].includes(s)) return 1;
+        if (/^\d{1,2}$/.test(s)) return Number(s);
+        const list = s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        if (
+          list.length &&
+          list.every((x) => /^[0-9a-f.:/]+$|^(loopback|linklocal|uniquelocal)$/.test(x))
+        )
+          return list;
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be false, true, a hop count, or addresses / CIDR ranges',
+        });
+        return z.NEVER;
+      }),
+  ),
   JSON_BODY_LIMIT: z.preprocess(
     emptyAsUndefined,
     z
@@ -395,7 +423,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   logToStdout: boolean;
   corsOrigins: '*' | string[];
-  trustProxy: boolean;
+  trustProxy: false | number | string[];
   jsonBodyLimit: string;
   shutdownTimeoutMs: number;
   version: string;

@@ -119,24 +119,29 @@ export class EmailFlows {
     return { token, expiresAt: rows[0]!.expires_at };
   }
 
-  /** Checks a 6-digit code in constant time; wrong attempts count, the 5th burns it. */
+  /**
+   * Checks a 6-digit code in constant time. Each attempt is counted before the code is compared
+   * (atomically, so parallel guesses get no more than MAX_ATTEMPTS between them); the last
+   * allowed wrong attempt burns the code, and a right one consumes it.
+   */
   private async useCode(email: string, purpose: Purpose, code: string): Promise<void> {
     const { rows } = await this.db.query<{ id: string; digest: Buffer; attempts: number }>(
-      `SELECT id, digest, attempts FROM auth.email_codes
-        WHERE lower(email) = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > now()
-          AND length(digest) = 32
-        ORDER BY created_at DESC LIMIT 1`,
-      [email.toLowerCase(), purpose],
+      `UPDATE auth.email_codes SET attempts = attempts + 1
+        WHERE id = (SELECT id FROM auth.email_codes
+                     WHERE lower(email) = $1 AND purpose = $2 AND consumed_at IS NULL
+                       AND expires_at > now() AND length(digest) = 32
+                     ORDER BY created_at DESC LIMIT 1)
+          AND consumed_at IS NULL AND attempts < $3
+        RETURNING id, digest, attempts`,
+      [email.toLowerCase(), purpose, MAX_ATTEMPTS],
     );
     const row = rows[0];
     const presented = this.digest(purpose, email, code);
     if (!row || !crypto.timingSafeEqual(row.digest, presented)) {
-      if (row) {
+      if (row && row.attempts >= MAX_ATTEMPTS) {
         await this.db.query(
-          `UPDATE auth.email_codes SET attempts = attempts + 1,
-                  consumed_at = CASE WHEN attempts + 1 >= $2 THEN now() END
-            WHERE id = $1`,
-          [row.id, MAX_ATTEMPTS],
+          'UPDATE auth.email_codes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL',
+          [row.id],
         );
       }
       throw invalidCode();
@@ -342,7 +347,7 @@ export class EmailFlows {
     }
     const existing = await this.auth.findUserByEmail(email);
     if (existing) {
-      return existing.emailVerified ? existing : this.auth.markEmailVerified(existing.id);
+      return this.auth.signInByInbox(existing.id);
     }
     return this.auth.createPasswordlessUser(email);
   }
