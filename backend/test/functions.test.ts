@@ -308,6 +308,23 @@ describe('environment and isolation', () => {
     const hog = await fetch(`${t.baseUrl}/functions/hog`);
     expect(hog.status).toBe(502);
     expect((await hog.json()).error).toBe('FUNCTION_CRASHED');
+
+    // What a function printed before it died is for the logs, not for whoever called it next.
+    await deploy(
+      'leaky',
+      `export default (req: Request) => {
+        console.error('charging card for victim@example.com with sk_live_SECRET123456');
+        if (new URL(req.url).searchParams.has('crash')) Deno.exit(1);
+        return new Response('paid');
+      };`,
+    );
+    expect(await (await fetch(`${t.baseUrl}/functions/leaky`)).text()).toBe('paid');
+    const crashed = await fetch(`${t.baseUrl}/functions/leaky?crash=1`);
+    expect(crashed.status).toBe(502);
+    const crashText = await crashed.text();
+    expect(JSON.parse(crashText).error).toBe('FUNCTION_CRASHED');
+    expect(crashText).not.toContain('sk_live');
+    expect(crashText).not.toContain('victim@');
     expect(await (await fetch(`${t.baseUrl}/functions/ok`)).text()).toBe('still fine');
   }, 30_000);
 

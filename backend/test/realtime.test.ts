@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { createClient } from '@insforge/sdk';
+import { TokenService } from '../src/core/auth/tokens.js';
 import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
@@ -62,6 +63,23 @@ describe('connecting', () => {
     await expect(connect('not.a.jwt')).rejects.toThrow(/AUTH_UNAUTHORIZED/);
     await expect(connect('anon_' + '0'.repeat(64))).rejects.toThrow(/AUTH_INVALID_API_KEY/);
     await expect(connect(undefined)).rejects.toThrow(/AUTH_INVALID_CREDENTIALS/);
+  });
+
+  it('stops acting for a user once the access token the socket connected with expires', async () => {
+    const { userId } = await t.signUpUser();
+    const shortLived = await new TokenService(t.app.config.jwtSecret!).sign(
+      { sub: userId, role: 'authenticated' },
+      1,
+    );
+    const s = await connect(shortLived);
+    // The transport closes when the token expires (clients reconnect with their current token,
+    // which is how @insforge/sdk carries on after a refresh)...
+    expect(await next(s, 'disconnect', 4000)).toBe('transport close');
+    // ...and this one, still holding the expired token, is turned away.
+    const refused = next<Error>(s, 'connect_error', 4000);
+    s.connect();
+    expect((await refused).message).toMatch(/AUTH_/);
+    s.close();
   });
 });
 
@@ -151,6 +169,9 @@ describe('channels and messages', () => {
         'REALTIME_INVALID_EVENT',
       ],
       [{ channel: 'chat:lobby', event: 'bad event name', payload: {} }, 'REALTIME_INVALID_EVENT'],
+      // Socket.IO's own names: emitting them would throw inside the delivery loop.
+      [{ channel: 'chat:lobby', event: 'newListener', payload: {} }, 'REALTIME_INVALID_EVENT'],
+      [{ channel: 'chat:lobby', event: 'disconnecting', payload: {} }, 'REALTIME_INVALID_EVENT'],
       [{ channel: 'chat:lobby', event: 'ok', payload: [1, 2] }, 'REALTIME_INVALID_EVENT'],
       [
         { channel: 'chat:lobby', event: 'ok', payload: { big: 'x'.repeat(70 * 1024) } },
@@ -174,6 +195,12 @@ describe('channels and messages', () => {
     );
     const paid = await fromSql;
     expect(paid.state).toBe('paid');
+    // An event name Socket.IO refuses, published from SQL, does not take its batch with it.
+    const after = next(s, 'status');
+    await sql.query(
+      `SELECT realtime.publish('orders:7', 'newListener', '{}'::jsonb), realtime.publish('orders:7', 'status', '{"state": "shipped"}'::jsonb)`,
+    );
+    expect((await after).state).toBe('shipped');
     expect(paid.big).toHaveLength(10000); // beyond NOTIFY's 8 kB: delivered by id
     expect(paid.meta).toMatchObject({ channel: 'orders:7', senderType: 'system' });
     expect(paid.meta.senderId).toBeUndefined();

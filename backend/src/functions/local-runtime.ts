@@ -164,12 +164,6 @@ export class LocalRuntime {
     }
   }
 
-  /** Why the process behind an invocation failed, from what it printed last. */
-  lastError(slug: string): string | undefined {
-    const tail = this.instances.get(slug)?.stderrTail;
-    return tail?.length ? tail.join('\n') : undefined;
-  }
-
   get httpAgent(): http.Agent {
     return this.agent;
   }

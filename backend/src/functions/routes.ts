@@ -298,7 +298,6 @@ interface Upstream {
   headers: http.OutgoingHttpHeaders;
   agent?: http.Agent;
   /** Why the upstream failed, when it can tell (the local process's last stderr lines). */
-  lastError?: () => string | undefined;
   /** Called when the invocation runs out of time. */
   onTimeout?: () => void;
 }
@@ -347,8 +346,14 @@ function relay(
     });
     upstream.on('error', (err) => {
       if (settled) return;
-      const why = target.lastError?.();
-      sendError(res, 502, 'FUNCTION_CRASHED', `Function "${slug}" failed: ${why ?? err.message}`);
+      // What the process printed stays in the function logs (admins): it can hold anything the
+      // function logged, other callers' data and secrets included.
+      sendError(
+        res,
+        502,
+        'FUNCTION_CRASHED',
+        `Function "${slug}" failed before it answered; its error output is in the function logs`,
+      );
       done(502);
     });
     res.on('finish', () => done(res.statusCode));
@@ -402,10 +407,15 @@ export function invokeHandler(deps: FunctionsDeps): RequestHandler {
           }),
         })
         .catch((err: unknown) => {
+          deps.functionLogger.warn('function did not start', {
+            source: 'function.logs',
+            slug,
+            error: err instanceof Error ? err.message : String(err),
+          });
           throw new AppError(
             502,
             err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
-            err instanceof Error ? err.message : String(err),
+            `Function "${slug}" could not start; the reason is in the function logs`,
           );
         });
       headers['x-kiln-url'] = `${deps.apiBaseUrl()}${req.originalUrl}`;
@@ -414,7 +424,6 @@ export function invokeHandler(deps: FunctionsDeps): RequestHandler {
           url: new URL(`http://127.0.0.1:${lease.port}/`),
           headers,
           agent: deps.runtime.httpAgent,
-          lastError: () => deps.runtime.lastError(slug),
           onTimeout: lease.kill,
         });
       } finally {

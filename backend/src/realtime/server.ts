@@ -20,10 +20,14 @@ import type { TokenService } from '../core/auth/tokens.js';
 
 const CHANNEL = /^[A-Za-z0-9_.:@/-]{1,255}$/;
 const EVENT = /^[A-Za-z0-9_.:-]{1,255}$/;
+// Socket.IO's own event names (emitting one throws) and Kiln's presence events.
 const RESERVED_EVENTS = new Set([
   'connect',
   'disconnect',
+  'disconnecting',
   'connect_error',
+  'newListener',
+  'removeListener',
   'error',
   'presence:join',
   'presence:leave',
@@ -205,8 +209,27 @@ export class RealtimeServer {
     const data = socket.data as SocketData;
     const fail = (code: string, message: string, extra: Record<string, unknown> = {}) =>
       socket.emit('realtime:error', { code, message, ...extra });
+    // The socket acts with the credential it connected with, for as long as that is valid. When
+    // an access token expires, the transport is closed (not a server "disconnect"): Socket.IO
+    // clients reconnect on their own, handing over their current token, and @insforge/sdk
+    // resubscribes its channels. Until then nothing more is done in the old token's name.
+    const exp = data.principal.claims.exp;
+    const expiresAt = typeof exp === 'number' ? exp * 1000 : undefined;
+    const endOfToken =
+      expiresAt === undefined
+        ? undefined
+        : setTimeout(() => socket.conn.close(), Math.min(2 ** 31 - 1, expiresAt - Date.now()));
+    endOfToken?.unref();
+    socket.on('disconnect', () => clearTimeout(endOfToken));
+    const expired = () => {
+      if (expiresAt === undefined || expiresAt > Date.now()) return false;
+      fail('REALTIME_TOKEN_EXPIRED', 'The access token has expired: reconnect with a new one');
+      socket.conn.close();
+      return true;
+    };
 
     socket.on('realtime:subscribe', async (body: unknown, ack?: (r: unknown) => void) => {
+      if (expired()) return;
       const channel = (body as { channel?: unknown } | null)?.channel;
       const reply =
         typeof ack === 'function' ? ack : (r: unknown) => socket.emit('realtime:subscribed', r);
@@ -321,6 +344,7 @@ export class RealtimeServer {
     };
 
     socket.on('realtime:publish', async (body: unknown) => {
+      if (expired()) return;
       if (!allow()) return fail('REALTIME_RATE_LIMITED', 'Too many messages: slow down');
       const msg = body as { channel?: unknown; event?: unknown; payload?: unknown } | null;
       const channel = msg?.channel;
@@ -466,16 +490,26 @@ export class RealtimeServer {
           [ids],
         );
         for (const m of rows) {
-          this.io.to(m.channel).emit(m.event, {
-            ...m.payload,
-            meta: {
-              channel: m.channel,
+          // One message that cannot go out (an event name published from SQL that Socket.IO
+          // refuses) must not take the rest of the batch with it.
+          try {
+            this.io.to(m.channel).emit(m.event, {
+              ...m.payload,
+              meta: {
+                channel: m.channel,
+                messageId: m.id,
+                senderType: m.sender_type,
+                ...(m.sender_id ? { senderId: m.sender_id } : {}),
+                timestamp: m.created_at.toISOString(),
+              },
+            });
+          } catch (err) {
+            this.options.logger.warn('realtime message not delivered', {
               messageId: m.id,
-              senderType: m.sender_type,
-              ...(m.sender_id ? { senderId: m.sender_id } : {}),
-              timestamp: m.created_at.toISOString(),
-            },
-          });
+              event: m.event.slice(0, 100),
+              error: String(err),
+            });
+          }
         }
       } catch (err) {
         this.options.logger.error('realtime delivery failed', { error: String(err) });
