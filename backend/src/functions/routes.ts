@@ -344,7 +344,7 @@ function relay(
       answer.pipe(res);
       answer.on('error', () => res.destroy());
     });
-    upstream.on('error', (err) => {
+    upstream.on('error', () => {
       if (settled) return;
       // What the process printed stays in the function logs (admins): it can hold anything the
       // function logged, other callers' data and secrets included.
