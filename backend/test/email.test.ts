@@ -103,6 +103,57 @@ describe('email verification', () => {
     });
   });
 
+  it('a one-time code proves the inbox: a squatted password sign-up loses its password', async () => {
+    const squat = await t.signUpUser({ email: unique('squat') });
+    const sent = smtp.messages.length;
+    await t.request('POST', '/api/auth/email/send-otp', { body: { email: squat.email } });
+    const code = codeIn(await smtp.next(squat.email, sent))!;
+    const owner = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
+      body: { method: 'otp', email: squat.email, otp: code },
+    });
+    expect(owner.status).toBe(200);
+    expect(owner.body.user.id).toBe(squat.userId);
+    const byPassword = await t.request('POST', '/api/auth/sessions', {
+      body: { email: squat.email, password: squat.password },
+    });
+    expect(byPassword.status).toBe(401);
+    const oldSession = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken: squat.refreshToken },
+    });
+    expect(oldSession.status).toBe(401);
+  });
+
+  it('counts parallel guesses against one budget and lets a code work once', async () => {
+    // A one-time sign-in code, raced by wrong guesses and by itself.
+    const email = unique('race');
+    const sent = smtp.messages.length;
+    expect((await t.request('POST', '/api/auth/email/send-otp', { body: { email } })).status).toBe(
+      202,
+    );
+    const code = codeIn(await smtp.next(email, sent))!;
+    const wrong = code === '123456' ? '654321' : '123456';
+    const signIn = (otp: string) =>
+      t.request('POST', '/api/auth/sessions?client_type=mobile', {
+        body: { method: 'otp', email, otp },
+      });
+    const results = await Promise.all([
+      signIn(code),
+      signIn(wrong),
+      signIn(wrong),
+      signIn(wrong),
+      signIn(code),
+    ]);
+    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    expect((await signIn(code)).status).not.toBe(200);
+    // Ten parallel wrong guesses at a fresh code burn it: the right one comes too late.
+    const sent2 = smtp.messages.length;
+    await t.request('POST', '/api/auth/email/send-otp', { body: { email } });
+    const code2 = codeIn(await smtp.next(email, sent2))!;
+    const wrong2 = code2 === '123456' ? '654321' : '123456';
+    await Promise.all(Array.from({ length: 10 }, () => signIn(wrong2)));
+    expect((await signIn(code2)).status).not.toBe(200);
+  });
+
   it('by link: redirects to an allowed URL with the status; refuses others', async () => {
     await withConfig(
       {
