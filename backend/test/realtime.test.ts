@@ -223,6 +223,20 @@ describe('channels and messages', () => {
     const deleted = next(s, 'delete');
     await sql.query(`DELETE FROM public.items WHERE id = 5`);
     expect(await deleted).toMatchObject({ new: null, old: { id: 5 } });
+
+    // A table RLS protects: the event names the row, the row itself stays behind RLS.
+    await sql.query(
+      `CREATE TABLE public.orders (id int PRIMARY KEY, owner uuid, entry text);
+       ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY own ON public.orders FOR SELECT USING (owner = auth.uid());
+       SELECT realtime.enable_row_changes('public.orders')`,
+    );
+    await subscribe(s, 'orders:9');
+    const secret = next(s, 'insert');
+    await sql.query(`INSERT INTO public.orders VALUES (9, gen_random_uuid(), 'my private diary')`);
+    const event = await secret;
+    expect(event).toMatchObject({ table: 'orders', new: { id: 9 }, old: null, redacted: true });
+    expect(JSON.stringify(event)).not.toContain('private diary');
   });
 
   it('announces presence leave when a socket drops', async () => {
