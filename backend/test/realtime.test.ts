@@ -414,6 +414,21 @@ describe('floods and stats', () => {
     expect((await subscribe(calm, 'orders:flood')).ok).toBe(true);
   });
 
+  it('caps the channels one connection may subscribe to', async () => {
+    const s = await connect(t.anonKey);
+    // Even all at once: 100 get in, the rest are refused.
+    const answers = await Promise.all(
+      Array.from({ length: 110 }, (_, i) => subscribe(s, `orders:cap-${i}`)),
+    );
+    expect(answers.filter((a) => a.ok)).toHaveLength(100);
+    const over = await subscribe(s, 'orders:cap-200');
+    expect(over).toMatchObject({ ok: false, error: { code: 'REALTIME_TOO_MANY_CHANNELS' } });
+    // Subscribing again to a channel it already has is fine.
+    const member = answers.findIndex((a) => a.ok);
+    expect((await subscribe(s, `orders:cap-${member}`)).ok).toBe(true);
+    s.close();
+  });
+
   it('reports message statistics to admins', async () => {
     const res = await t.request('GET', '/api/realtime/messages/stats', { token: t.apiKey });
     expect(res.status).toBe(200);

@@ -33,6 +33,7 @@ const RESERVED_EVENTS = new Set([
   'presence:leave',
 ]);
 const MAX_PAYLOAD_BYTES = 64 * 1024;
+const MAX_CHANNELS_PER_SOCKET = 100;
 
 interface MessageRow {
   id: string;
@@ -221,6 +222,7 @@ export class RealtimeServer {
         : setTimeout(() => socket.conn.close(), Math.min(2 ** 31 - 1, expiresAt - Date.now()));
     endOfToken?.unref();
     socket.on('disconnect', () => clearTimeout(endOfToken));
+    let joining = 0;
     const expired = () => {
       if (expiresAt === undefined || expiresAt > Date.now()) return false;
       fail('REALTIME_TOKEN_EXPIRED', 'The access token has expired: reconnect with a new one');
@@ -244,6 +246,26 @@ export class RealtimeServer {
         });
         return;
       }
+      // Each channel is a presence row and a NOTIFY for every instance: a socket gets a bounded
+      // number of them (its own room counts as one).
+      if (!socket.rooms.has(channel) && socket.rooms.size + joining > MAX_CHANNELS_PER_SOCKET) {
+        reply({
+          ok: false,
+          channel,
+          error: {
+            code: 'REALTIME_TOO_MANY_CHANNELS',
+            message: `A connection may subscribe to at most ${MAX_CHANNELS_PER_SOCKET} channels`,
+          },
+        });
+        return;
+      }
+      // Counted from the check until the join (then the room itself counts).
+      joining += 1;
+      let counted = true;
+      const joined = () => {
+        if (counted) joining -= 1;
+        counted = false;
+      };
       try {
         const allowed = await this.db.withPrincipal(
           data.principal,
@@ -279,6 +301,7 @@ export class RealtimeServer {
           });
           return;
         }
+        joined();
         await socket.join(channel);
         // Record the member (announcing the join to every instance if it is new), then list the
         // channel's members on live instances, this one included.
@@ -319,6 +342,8 @@ export class RealtimeServer {
           channel,
           error: { code: 'REALTIME_UNAUTHORIZED', message: 'Subscription failed' },
         });
+      } finally {
+        joined();
       }
     });
 

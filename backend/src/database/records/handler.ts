@@ -520,7 +520,7 @@ async function mutate(
       const filters = pk
         .map((c) => `${encodeURIComponent(c)}=eq.${encodeURIComponent(String(first[c]))}`)
         .join('&');
-      headers.Location = `/${table.name}?${filters}`;
+      headers.Location = `/${encodeURIComponent(table.name)}?${filters}`;
     }
     return {
       status: status.without,
