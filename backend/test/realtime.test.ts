@@ -201,6 +201,10 @@ describe('channels and messages', () => {
       `SELECT realtime.publish('orders:7', 'newListener', '{}'::jsonb), realtime.publish('orders:7', 'status', '{"state": "shipped"}'::jsonb)`,
     );
     expect((await after).state).toBe('shipped');
+    // A name that could not be a header or an event is refused where it is written.
+    await expect(
+      sql.query(`SELECT realtime.publish('orders:7', E'bad\\r\\nname', '{}'::jsonb)`),
+    ).rejects.toThrow(/messages_event_name/);
     expect(paid.big).toHaveLength(10000); // beyond NOTIFY's 8 kB: delivered by id
     expect(paid.meta).toMatchObject({ channel: 'orders:7', senderType: 'system' });
     expect(paid.meta.senderId).toBeUndefined();
