@@ -20,7 +20,7 @@ import {
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate, withBootstrapLock } from './core/migrate.js';
 import { KeyStore, ensureProjectKeys } from './core/auth/keys.js';
-import { ensureAuthenticator } from './core/authenticator.js';
+import { ensureAuthenticators } from './core/authenticator.js';
 import { resolvePrincipal } from './core/auth/principal.js';
 import { TokenService } from './core/auth/tokens.js';
 import { AuthService } from './auth/service.js';
@@ -124,7 +124,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const databaseUrl = config.databaseUrl;
   const jwtSecret = config.jwtSecret;
   // Migrate, seed the project keys and set up the request role, one instance at a time.
-  const principalUrl = await withBootstrapLock(databaseUrl, async (client) => {
+  const requestUrls = await withBootstrapLock(databaseUrl, async (client) => {
     const applied = await migrate(client, logger);
     if (applied.length) logger.info('applied migrations', { migrations: applied });
     if (config.encryptionKeyPrevious) {
@@ -137,12 +137,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         logger.info('re-sealed encrypted values with the current key', { resealed, unreadable });
     }
     await ensureProjectKeys(client, box, { anon: config.accessAnonKey, api: config.accessApiKey });
-    return ensureAuthenticator(client, databaseUrl, jwtSecret);
+    return ensureAuthenticators(client, databaseUrl, jwtSecret);
   });
 
   const db = new Database({
     connectionString: databaseUrl,
-    principalConnectionString: principalUrl,
+    principalConnectionString: requestUrls.requests,
+    adminConnectionString: requestUrls.admin,
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
   });

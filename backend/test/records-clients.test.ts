@@ -206,6 +206,24 @@ describe('row-level security through @insforge/sdk', () => {
 });
 
 describe('the request role cannot be escaped', () => {
+  it('SQL running as anon cannot switch to project_admin', async () => {
+    const reload = t.app.schemaCache.nextReload();
+    await sql.query(`
+      CREATE FUNCTION public.become_admin() RETURNS jsonb LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM set_config('role', 'project_admin', true);
+        RETURN jsonb_build_object('user', current_user, 'users', (SELECT count(*) FROM auth.users));
+      END $$`);
+    await reload;
+    const res = await t.request('POST', '/api/database/rpc/become_admin', {
+      token: t.anonKey,
+      body: {},
+    });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('42501');
+    expect(res.body.message).toMatch(/permission denied to set role/);
+  });
+
   it('SQL that resets its role lands on a login role without privileges, not the owner', async () => {
     const reload = t.app.schemaCache.nextReload();
     await sql.query(`

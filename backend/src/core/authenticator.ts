@@ -2,35 +2,50 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 
 /**
- * Requests run on connections of a dedicated login role (the "authenticator") that owns nothing
- * and is granted only the three request roles, NOINHERIT. A request switches to its role with
- * SET LOCAL ROLE; SQL that resets the role (raw SQL, a function body) falls back to a role with
- * no privileges, never to the owner of the database.
+ * Requests run on connections of dedicated login roles (the "authenticators") that own nothing
+ * and are granted only request roles, NOINHERIT. A request switches to its role with SET LOCAL
+ * ROLE; SQL that resets the role (raw SQL, a function body) falls back to a role with no
+ * privileges, never to the owner of the database. Two of them: one for anon / authenticated
+ * requests, one for project_admin, so SQL running as anon can never SET ROLE project_admin
+ * (PostgreSQL checks SET ROLE against the login role's memberships).
  *
- * One authenticator per database (roles are cluster-wide); its password is derived from the JWT
- * secret, so every instance sharing the secret can connect without more configuration.
+ * One pair per database (roles are cluster-wide); the passwords are derived from the JWT secret,
+ * so every instance sharing the secret can connect without more configuration.
  */
-export async function ensureAuthenticator(
+export async function ensureAuthenticators(
   client: pg.ClientBase,
   connectionString: string,
   secret: string,
-): Promise<string> {
+): Promise<{ requests: string; admin: string }> {
   const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
   const database = rows[0]!.db;
-  const role = `kiln_auth_${crypto.createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
-  const password = crypto
-    .createHmac('sha256', secret)
-    .update(`kiln-authenticator:${database}`)
-    .digest('base64url');
-  const ident = pg.escapeIdentifier(role);
-  const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-  const verb = exists.rowCount ? 'ALTER' : 'CREATE';
-  await client.query(
-    `${verb} ROLE ${ident} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(password)}`,
-  );
-  await client.query(`GRANT anon, authenticated, project_admin TO ${ident}`);
-  const url = new URL(connectionString);
-  url.username = encodeURIComponent(role);
-  url.password = encodeURIComponent(password);
-  return url.toString();
+  const hash = crypto.createHash('sha256').update(database).digest('hex').slice(0, 16);
+  const login = async (role: string, purpose: string, grants: string[], revokes: string[]) => {
+    const password = crypto
+      .createHmac('sha256', secret)
+      .update(`${purpose}:${database}`)
+      .digest('base64url');
+    const ident = pg.escapeIdentifier(role);
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    const verb = exists.rowCount ? 'ALTER' : 'CREATE';
+    await client.query(
+      `${verb} ROLE ${ident} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(password)}`,
+    );
+    await client.query(`GRANT ${grants.join(', ')} TO ${ident}`);
+    if (revokes.length) await client.query(`REVOKE ${revokes.join(', ')} FROM ${ident}`);
+    const url = new URL(connectionString);
+    url.username = encodeURIComponent(role);
+    url.password = encodeURIComponent(password);
+    return url.toString();
+  };
+  return {
+    // Earlier versions granted project_admin to the request role too: taken back here.
+    requests: await login(
+      `kiln_auth_${hash}`,
+      'kiln-authenticator',
+      ['anon', 'authenticated'],
+      ['project_admin'],
+    ),
+    admin: await login(`kiln_admin_${hash}`, 'kiln-admin-authenticator', ['project_admin'], []),
+  };
 }

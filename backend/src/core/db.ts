@@ -35,6 +35,8 @@ export interface DatabaseOptions {
    * role gains nothing. Defaults to `connectionString`.
    */
   principalConnectionString?: string;
+  /** The login role admin (project_admin) requests run on. Defaults to the one above. */
+  adminConnectionString?: string;
   max: number;
   statementTimeoutMs: number;
   applicationName?: string;
@@ -43,14 +45,16 @@ export interface DatabaseOptions {
 /** The connection pools plus the transaction helpers every area uses. */
 export class Database {
   readonly pool: pg.Pool;
-  /** Where withPrincipal() transactions run (the same pool when no authenticator is set). */
+  /** Where anon / authenticated requests run (the same pool when no authenticator is set). */
   readonly principalPool: pg.Pool;
+  /** Where project_admin requests run: a login role that can become nothing else. */
+  readonly adminPool: pg.Pool;
 
   constructor(options: DatabaseOptions) {
-    const make = (connectionString: string, name: string) => {
+    const make = (connectionString: string, name: string, max = options.max) => {
       const pool = new pg.Pool({
         connectionString,
-        max: options.max,
+        max,
         application_name: name,
         ...(options.statementTimeoutMs > 0
           ? { statement_timeout: options.statementTimeoutMs }
@@ -67,6 +71,14 @@ export class Database {
     this.principalPool = options.principalConnectionString
       ? make(options.principalConnectionString, `${name}-requests`)
       : this.pool;
+    this.adminPool = options.adminConnectionString
+      ? // Admin traffic (dashboard, server-side API key calls) gets half the pool size.
+        make(
+          options.adminConnectionString,
+          `${name}-admin`,
+          Math.max(2, Math.ceil(options.max / 2)),
+        )
+      : this.principalPool;
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -101,7 +113,7 @@ export class Database {
       .join(', ');
     // The role comes from a fixed set, everything else is escaped: safe as one simple query.
     return this.run(
-      this.principalPool,
+      principal.role === 'project_admin' ? this.adminPool : this.principalPool,
       `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${principal.role}; SELECT ${sets}`,
       fn,
     );
@@ -126,6 +138,7 @@ export class Database {
   async close(): Promise<void> {
     await this.pool.end();
     if (this.principalPool !== this.pool) await this.principalPool.end();
+    if (this.adminPool !== this.principalPool) await this.adminPool.end();
   }
 
   private async run<T>(pool: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {

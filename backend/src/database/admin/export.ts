@@ -91,7 +91,7 @@ export class ExportService {
     tables: Array<{ schema: string; table: string }>,
     out: Writable,
   ): Promise<void> {
-    const client = await this.db.principalPool.connect();
+    const client = await this.db.adminPool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

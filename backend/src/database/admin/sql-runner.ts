@@ -160,7 +160,7 @@ export class SqlRunner {
     timeoutMs: number,
     fn: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
-    const pool = mode === 'restricted' ? this.db.principalPool : this.db.pool;
+    const pool = mode === 'restricted' ? this.db.adminPool : this.db.pool;
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
