@@ -387,6 +387,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     timeoutMs: config.webhookTimeoutMs,
     retryBaseMs: config.webhookRetryBaseMs,
     retryPeriodSeconds: config.webhookRetryPeriodSeconds,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
     logger,
   });
   const realtime = new RealtimeServer(server, db, keys, tokens, {

@@ -204,3 +204,62 @@ describe('webhooks', () => {
     }
   });
 });
+
+describe('webhooks to private addresses', () => {
+  it('are refused without a connection when private networks are not allowed', async () => {
+    const guarded = await startTestApp({ webhookAllowPrivateNetworks: false });
+    const db = new pg.Client({ connectionString: pgUrl(guarded.database) });
+    await db.connect();
+    try {
+      const before = hook.received.length;
+      const created = await guarded.request('POST', '/api/realtime/channels', {
+        token: guarded.apiKey,
+        body: { pattern: 'guarded:%', webhookUrls: [hookUrl, 'http://localhost:9/x'] },
+      });
+      expect(created.status).toBe(201);
+      const { rows } = await db.query(`SELECT realtime.publish('guarded:1', 'probe', '{}') AS id`);
+      const failed = await until(async () => {
+        const { rows: ds } = await db.query(
+          'SELECT url, status, attempts, last_error FROM realtime.webhook_deliveries WHERE message_id = $1 ORDER BY url',
+          [rows[0].id],
+        );
+        return ds.every((d) => d.status === 'failed') ? ds : undefined;
+      });
+      // A literal private IP and a name that resolves to one: both refused, once, for good.
+      expect(failed).toEqual([
+        expect.objectContaining({
+          attempts: 1,
+          last_error: expect.stringMatching(/127\.0\.0\.1.*private/),
+        }),
+        expect.objectContaining({
+          attempts: 1,
+          last_error: expect.stringMatching(/localhost is a private address/),
+        }),
+      ]);
+      expect(hook.received.length).toBe(before);
+    } finally {
+      await db.end();
+      await guarded.stop();
+    }
+  });
+
+  it('tells private addresses from public ones', async () => {
+    const { isPrivateAddress } = await import('../src/core/outbound.js');
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+    ])
+      expect(isPrivateAddress(a), a).toBe(true);
+    for (const a of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700::1111', 'example.com'])
+      expect(isPrivateAddress(a), a).toBe(false);
+  });
+});

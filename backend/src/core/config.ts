@@ -127,6 +127,8 @@ export const envSchema = z.object({
     z.coerce.number().int().min(10).default(1000),
   ),
   WEBHOOK_RETRY_PERIOD_SECONDS: seconds(24 * 3600),
+  // Webhooks to loopback / private / link-local addresses: allowed by default outside production.
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   FUNCTION_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(30_000),
@@ -344,6 +346,7 @@ export interface Config {
   webhookTimeoutMs: number;
   webhookRetryBaseMs: number;
   webhookRetryPeriodSeconds: number;
+  webhookAllowPrivateNetworks: boolean;
   realtimePresenceHeartbeatMs: number;
   smtp: {
     host: string | undefined;
@@ -513,6 +516,7 @@ export function loadConfig(
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
+    webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? e.NODE_ENV !== 'production',
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
     smtp: {
       host: e.SMTP_HOST,

@@ -7,12 +7,15 @@
 import crypto from 'node:crypto';
 import type { Database } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
+import { PrivateAddressError, postOutbound } from '../core/outbound.js';
 
 export interface WebhookOptions {
   secret: string;
   timeoutMs: number;
   retryBaseMs: number;
   retryPeriodSeconds: number;
+  /** Deliver to loopback / private / link-local addresses too (development, trusted networks). */
+  allowPrivateNetworks: boolean;
   logger: Logger;
 }
 
@@ -122,10 +125,11 @@ export class WebhookDispatcher {
     const timestamp = String(Math.floor(Date.now() / 1000));
     let status: number | undefined;
     let error: string | undefined;
+    let permanent = false;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: {
+      status = await postOutbound(
+        d.url,
+        {
           'content-type': 'application/json',
           'user-agent': 'Kiln-Webhooks/1',
           'x-insforge-event': d.event,
@@ -136,12 +140,10 @@ export class WebhookDispatcher {
           'x-kiln-signature': `sha256=${signWebhook(this.options.secret, timestamp, body)}`,
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      status = res.status;
-      await res.body?.cancel().catch(() => undefined);
+        { timeoutMs: this.options.timeoutMs, allowPrivate: this.options.allowPrivateNetworks },
+      );
     } catch (err) {
+      permanent = err instanceof PrivateAddressError;
       error =
         (err as Error).name === 'TimeoutError'
           ? `timed out after ${this.options.timeoutMs} ms`
@@ -155,7 +157,7 @@ export class WebhookDispatcher {
       );
       return;
     }
-    const retryable = status === undefined || status >= 500 || status === 429;
+    const retryable = !permanent && (status === undefined || status >= 500 || status === 429);
     const elapsed = (Date.now() - d.created_at.getTime()) / 1000;
     const reason = error ?? `HTTP ${status}`;
     if (!retryable || elapsed > this.options.retryPeriodSeconds) {
