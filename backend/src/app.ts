@@ -458,6 +458,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await logProvider.close();
       clearInterval(sweeper);
       await storage.settled();
+      await emailFlows.settled();
       await provider.close?.();
       await schemaCache.close();
       await db.close();

@@ -214,28 +214,30 @@ export class EmailFlows {
   ): Promise<void> {
     const redirect = await this.checkRedirect(redirectTo);
     await this.throttle(email, ip, 'verify');
-    const user = await this.auth.findUserByEmail(email);
-    if (!user || user.emailVerified) return;
-    const method = (await this.auth.getConfig()).verifyEmailMethod;
-    if (method === 'link') {
-      const { token } = await this.newToken(email, 'verify', LINK_TTL_MINUTES, redirect);
-      const link = EmailFlows.withParams(
-        `${this.options.apiBaseUrl()}/api/auth/email/verify-link`,
-        {
-          token,
-        },
-      );
-      await this.mail('verify-email-link', user.email, {
-        link,
-        expiresInMinutes: String(LINK_TTL_MINUTES),
-      });
-    } else {
-      const code = await this.newCode(email, 'verify');
-      await this.mail('verify-email-code', user.email, {
-        code,
-        expiresInMinutes: String(CODE_TTL_MINUTES),
-      });
-    }
+    this.afterAnswer('verification', async () => {
+      const user = await this.auth.findUserByEmail(email);
+      if (!user || user.emailVerified) return;
+      const method = (await this.auth.getConfig()).verifyEmailMethod;
+      if (method === 'link') {
+        const { token } = await this.newToken(email, 'verify', LINK_TTL_MINUTES, redirect);
+        const link = EmailFlows.withParams(
+          `${this.options.apiBaseUrl()}/api/auth/email/verify-link`,
+          {
+            token,
+          },
+        );
+        await this.mail('verify-email-link', user.email, {
+          link,
+          expiresInMinutes: String(LINK_TTL_MINUTES),
+        });
+      } else {
+        const code = await this.newCode(email, 'verify');
+        await this.mail('verify-email-code', user.email, {
+          code,
+          expiresInMinutes: String(CODE_TTL_MINUTES),
+        });
+      }
+    });
   }
 
   async verifyWithCode(email: string, code: string) {
@@ -280,23 +282,25 @@ export class EmailFlows {
   async sendReset(email: string, ip: string | undefined, redirectTo?: string): Promise<void> {
     const redirect = await this.checkRedirect(redirectTo);
     await this.throttle(email, ip, 'reset');
-    const user = await this.auth.findUserByEmail(email);
-    if (!user) return;
-    const method = (await this.auth.getConfig()).resetPasswordMethod;
-    if (method === 'link') {
-      const { token } = await this.newToken(email, 'reset', LINK_TTL_MINUTES);
-      const base = redirect ?? `${this.options.apiBaseUrl()}/auth/reset-password`;
-      await this.mail('reset-password-link', user.email, {
-        link: EmailFlows.withParams(base, { token, insforge_type: 'reset_password' }),
-        expiresInMinutes: String(LINK_TTL_MINUTES),
-      });
-    } else {
-      const code = await this.newCode(email, 'reset');
-      await this.mail('reset-password-code', user.email, {
-        code,
-        expiresInMinutes: String(CODE_TTL_MINUTES),
-      });
-    }
+    this.afterAnswer('password reset', async () => {
+      const user = await this.auth.findUserByEmail(email);
+      if (!user) return;
+      const method = (await this.auth.getConfig()).resetPasswordMethod;
+      if (method === 'link') {
+        const { token } = await this.newToken(email, 'reset', LINK_TTL_MINUTES);
+        const base = redirect ?? `${this.options.apiBaseUrl()}/auth/reset-password`;
+        await this.mail('reset-password-link', user.email, {
+          link: EmailFlows.withParams(base, { token, insforge_type: 'reset_password' }),
+          expiresInMinutes: String(LINK_TTL_MINUTES),
+        });
+      } else {
+        const code = await this.newCode(email, 'reset');
+        await this.mail('reset-password-code', user.email, {
+          code,
+          expiresInMinutes: String(CODE_TTL_MINUTES),
+        });
+      }
+    });
   }
 
   /** Code → a reset token (the two-step flow). */
@@ -323,19 +327,42 @@ export class EmailFlows {
   async sendOtp(email: string, ip: string | undefined, redirectTo?: string): Promise<void> {
     const redirect = await this.checkRedirect(redirectTo);
     await this.throttle(email, ip, 'otp');
-    const user = await this.auth.findUserByEmail(email);
-    if (!user && (await this.auth.getConfig()).disableSignup) return;
-    const to = user?.email ?? email.trim().toLowerCase();
-    if (redirect) {
-      const { token } = await this.newToken(email, 'otp', CODE_TTL_MINUTES);
-      await this.mail('magic-link', to, {
-        link: EmailFlows.withParams(redirect, { email: to, token, insforge_type: 'magic_link' }),
-        expiresInMinutes: String(CODE_TTL_MINUTES),
-      });
-    } else {
-      const code = await this.newCode(email, 'otp');
-      await this.mail('one-time-code', to, { code, expiresInMinutes: String(CODE_TTL_MINUTES) });
-    }
+    this.afterAnswer('one-time code', async () => {
+      const user = await this.auth.findUserByEmail(email);
+      if (!user && (await this.auth.getConfig()).disableSignup) return;
+      const to = user?.email ?? email.trim().toLowerCase();
+      if (redirect) {
+        const { token } = await this.newToken(email, 'otp', CODE_TTL_MINUTES);
+        await this.mail('magic-link', to, {
+          link: EmailFlows.withParams(redirect, { email: to, token, insforge_type: 'magic_link' }),
+          expiresInMinutes: String(CODE_TTL_MINUTES),
+        });
+      } else {
+        const code = await this.newCode(email, 'otp');
+        await this.mail('one-time-code', to, { code, expiresInMinutes: String(CODE_TTL_MINUTES) });
+      }
+    });
+  }
+
+  private readonly sending = new Set<Promise<void>>();
+
+  /**
+   * The sending endpoints answer once the request is checked and counted; looking the address up
+   * and mailing happen after the answer, so its timing tells nobody whether an account exists.
+   * Failures go to the log (the caller could not be told without telling that too).
+   */
+  private afterAnswer(what: string, work: () => Promise<void>): void {
+    const done: Promise<void> = work()
+      .catch((err: unknown) => {
+        this.options.logger.warn(`could not send the ${what} email`, { error: String(err) });
+      })
+      .finally(() => this.sending.delete(done));
+    this.sending.add(done);
+  }
+
+  /** Resolves once every email started by a sending endpoint has been handled. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.sending]);
   }
 
   /** `POST /sessions {method:'otp', email, otp}`: a 6-digit code or a magic-link token. */
