@@ -104,6 +104,11 @@ table('select', [
     body: [{ id: 1, series: 'Earthsea', first_award: 'Lewis Carroll Shelf' }],
   },
   {
+    name: 'a JSON index too large for an array index reads as a key',
+    path: 'books?select=id,big:meta->awards->99999999999999999999&id=eq.1',
+    body: [{ id: 1, big: null }],
+  },
+  {
     name: 'quoted names',
     path: 'books?select="title",%22pages%22&id=eq.3',
     body: [{ title: 'Solaris', pages: 204 }],

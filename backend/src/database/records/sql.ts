@@ -39,11 +39,12 @@ export function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** `t0."data"->'a'->>'b'`; integer keys index arrays. */
+/** `t0."data"->'a'->>'b'`; integer keys (that fit PostgreSQL's int) index arrays. */
 export function fieldExpr(alias: string, field: Field): string {
   let expr = `${alias}.${q(field.name)}`;
   for (const step of field.json) {
-    expr += step.arrow + (/^-?\d+$/.test(step.key) ? step.key : literal(step.key));
+    const index = /^-?\d{1,10}$/.test(step.key) && Math.abs(Number(step.key)) <= 2 ** 31 - 1;
+    expr += step.arrow + (index ? step.key : literal(step.key));
   }
   return expr;
 }
