@@ -271,7 +271,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
   app.use(
     '/api/database',
-    recordsRoutes(db, schemaCache, { jsonBodyLimit: config.jsonBodyLimit, logger }),
+    recordsRoutes(db, schemaCache, {
+      jsonBodyLimit: config.jsonBodyLimit,
+      logger,
+      maxRows: config.dbMaxRows,
+    }),
   );
   app.use(
     express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),

@@ -688,3 +688,29 @@ describe('credentials', () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe('DB_MAX_ROWS', () => {
+  it('caps what one read returns, whatever the limit asked for', async () => {
+    const capped = await startTestApp({ dbMaxRows: 2 }, {}, { setupSql: fixture('library.sql') });
+    try {
+      const all = await capped.request('GET', '/api/database/records/books?select=id&order=id', {
+        token: capped.anonKey,
+        headers: { prefer: 'count=exact' },
+      });
+      expect(all.body).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(all.headers.get('content-range')).toMatch(/^0-1\/\d+$/);
+      const asked = await capped.request(
+        'GET',
+        '/api/database/records/books?select=id&order=id&limit=10&offset=1',
+        { token: capped.anonKey },
+      );
+      expect(asked.body).toEqual([{ id: 2 }, { id: 3 }]);
+      const fewer = await capped.request('GET', '/api/database/records/books?select=id&limit=1', {
+        token: capped.anonKey,
+      });
+      expect(fewer.body).toHaveLength(1);
+    } finally {
+      await capped.stop();
+    }
+  });
+});

@@ -62,6 +62,8 @@ export const envSchema = z.object({
     z.coerce.number().int().min(1).max(65535).default(54329),
   ),
   DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
+  // Most rows one read of the records API returns (PostgREST's db-max-rows); unset = no cap.
+  DB_MAX_ROWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).optional()),
   DB_EXPOSED_SCHEMAS: z.preprocess(
     emptyAsUndefined,
     z
@@ -336,6 +338,7 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** Schemas the records API serves (the first is the default profile). */
   exposedSchemas: string[];
+  dbMaxRows: number | undefined;
   rawSqlTimeoutMs: number;
   rawSqlMaxTimeoutMs: number;
   importMaxBytes: number;
@@ -493,6 +496,7 @@ export function loadConfig(
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     exposedSchemas: e.DB_EXPOSED_SCHEMAS.split(',').map((s) => s.trim()),
+    dbMaxRows: e.DB_MAX_ROWS,
     rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,
     rawSqlMaxTimeoutMs: e.RAW_SQL_MAX_TIMEOUT_MS,
     importMaxBytes: e.IMPORT_MAX_BYTES,

@@ -24,6 +24,8 @@ import {
 export interface RecordsOptions {
   jsonBodyLimit: string;
   logger: Logger;
+  /** Most rows a read returns (PostgREST's db-max-rows); undefined = no cap. */
+  maxRows?: number;
 }
 
 type Query = Record<string, string[]>;
@@ -38,6 +40,7 @@ interface Ctx {
   prefs: Preferences;
   format: Format;
   query: Query;
+  maxRows?: number;
 }
 
 interface Outcome {
@@ -274,7 +277,7 @@ function headersForSql(req: Request): Record<string, string> {
 
 async function read(db: Database, cache: SchemaCache, ctx: Ctx, table: Table): Promise<Outcome> {
   const node = buildReadPlan(cache, { table, query: ctx.query });
-  applyRange(ctx, node);
+  pageOf(ctx, node);
   const params = new SqlParams();
   const compiled = compileRead(node, params, new Aliases());
   const exact = ctx.prefs.count === 'exact';
@@ -319,6 +322,12 @@ function applyRange(ctx: Ctx, node: ReadNode): void {
     limit = limit === undefined ? range.limit : Math.min(limit, range.limit!);
   node.offset = offset;
   if (limit !== undefined) node.limit = limit;
+}
+
+/** The Range header and limit/offset, then the server's row cap on top (top level only). */
+function pageOf(ctx: Ctx, node: ReadNode): void {
+  applyRange(ctx, node);
+  if (ctx.maxRows !== undefined) node.limit = Math.min(node.limit ?? ctx.maxRows, ctx.maxRows);
 }
 
 // ---- writes -----------------------------------------------------------------------------------
@@ -785,7 +794,7 @@ async function rpc(db: Database, cache: SchemaCache, ctx: Ctx, fnName: string): 
     query: ctx.query,
     ...(skipKeys ? { skipKeys } : {}),
   });
-  applyRange(ctx, node);
+  pageOf(ctx, node);
   // The function runs once, in a materialised CTE: the page and the count (Prefer: count=…)
   // both read its result instead of calling it again (twice the side effects otherwise).
   const compiled = compileRead(node, params, new Aliases(), '_kiln_rpc');
@@ -880,6 +889,7 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
       prefs,
       format: formatFor(req),
       query: queryOf(req),
+      maxRows: options.maxRows,
     };
   };
 
