@@ -447,7 +447,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await realtime.close();
       await webhooks.stop();
       await runtime.close();
-      mailer.close();
       clearInterval(pruner);
       clearInterval(auditPruner);
       clearInterval(limitPruner);
@@ -459,10 +458,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
       clearTimeout(force);
-      await logProvider.close();
       clearInterval(sweeper);
+      // Work that outlives its response (freeing replaced bytes, mail sent after the answer)
+      // finishes before the mailer, the logs and the database go.
       await storage.settled();
       await emailFlows.settled();
+      mailer.close();
+      await logProvider.close();
       await provider.close?.();
       await schemaCache.close();
       await db.close();

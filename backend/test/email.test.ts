@@ -105,6 +105,20 @@ describe('email verification', () => {
 
   it('a one-time code proves the inbox: a squatted password sign-up loses its password', async () => {
     const squat = await t.signUpUser({ email: unique('squat') });
+    // The squatter even adds a second factor: it must not lock the owner out.
+    const enroll = await t.request('POST', '/api/auth/mfa/totp/enroll', {
+      token: squat.accessToken,
+      body: {},
+    });
+    const { totpFor } = await import('../src/auth/mfa.js');
+    expect(
+      (
+        await t.request('POST', '/api/auth/mfa/totp/verify', {
+          token: squat.accessToken,
+          body: { factorId: enroll.body.factorId, code: totpFor(enroll.body.secret).generate() },
+        })
+      ).status,
+    ).toBe(200);
     const sent = smtp.messages.length;
     await t.request('POST', '/api/auth/email/send-otp', { body: { email: squat.email } });
     const code = codeIn(await smtp.next(squat.email, sent))!;
@@ -113,6 +127,8 @@ describe('email verification', () => {
     });
     expect(owner.status).toBe(200);
     expect(owner.body.user.id).toBe(squat.userId);
+    expect(owner.body.requireMfa ?? false).toBe(false);
+    expect(owner.body.accessToken).toBeTruthy();
     const byPassword = await t.request('POST', '/api/auth/sessions', {
       body: { email: squat.email, password: squat.password },
     });

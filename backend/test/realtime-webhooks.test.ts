@@ -257,6 +257,10 @@ describe('webhooks to private addresses', () => {
       'fd00::1',
       'fe80::1',
       '::ffff:127.0.0.1',
+      '64:ff9b::a9fe:a9fe',
+      '2002:7f00:1::',
+      '::7f00:1',
+      'fec0::1',
     ])
       expect(isPrivateAddress(a), a).toBe(true);
     for (const a of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700::1111', 'example.com'])

@@ -243,7 +243,7 @@ export class AuthService {
     };
     return this.db.transaction(async (tx) => {
       const existing = await tx.query<UserRow>(
-        `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1 FOR UPDATE`,
+        `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1 AND NOT is_anonymous FOR UPDATE`,
         [email],
       );
       let userId: string;
@@ -562,7 +562,7 @@ export class AuthService {
 
   async findUserByEmail(rawEmail: string): Promise<User | undefined> {
     const { rows } = await this.db.query<UserRow>(
-      `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1`,
+      `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = $1 AND NOT is_anonymous`,
       [rawEmail.trim().toLowerCase()],
     );
     return rows[0] ? toUser(rows[0]) : undefined;
@@ -599,6 +599,9 @@ export class AuthService {
       await tx.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
         userId,
       ]);
+      // A second factor the squatter enrolled would lock the owner out.
+      await tx.query('DELETE FROM auth.mfa_recovery_codes WHERE user_id = $1', [userId]);
+      await tx.query('DELETE FROM auth.mfa_factors WHERE user_id = $1', [userId]);
       await tx.query(
         `UPDATE auth.users SET password_hash = NULL,
                 identity_providers = ARRAY(SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1)
@@ -637,21 +640,25 @@ export class AuthService {
     return this.signInByInbox(existing.id);
   }
 
-  /** New password under the project's policy; every existing session is signed out. */
+  /**
+   * New password under the project's policy, after the inbox was proven by email (see
+   * claimInbox); every existing session is signed out. One transaction.
+   */
   async resetPassword(userId: string, newPassword: string): Promise<void> {
     const problems = passwordProblems(newPassword, await this.getConfig());
     if (problems.length) {
       throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
     }
-    await this.db.query(
-      'UPDATE auth.users SET password_hash = $2, email_verified = true, inbox_confirmed = true WHERE id = $1',
-      [userId, await hashPassword(newPassword)],
-    );
-    // Proving the inbox by email also drops identities whose address was never proven.
-    await this.db.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
-      userId,
-    ]);
-    await this.sessions.revokeAllForUser(userId, 'password_reset');
+    const hash = await hashPassword(newPassword);
+    await this.db.transaction(async (tx) => {
+      await this.claimInbox(tx, userId);
+      await tx.query('UPDATE auth.users SET password_hash = $2 WHERE id = $1', [userId, hash]);
+      await tx.query(
+        `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'password_reset'
+          WHERE user_id = $1 AND revoked_at IS NULL`,
+        [userId],
+      );
+    });
   }
 
   startSession(

@@ -20,7 +20,7 @@ export async function ensureAuthenticators(
   const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
   const database = rows[0]!.db;
   const hash = crypto.createHash('sha256').update(database).digest('hex').slice(0, 16);
-  const login = async (role: string, purpose: string, grants: string[], revokes: string[]) => {
+  const login = async (role: string, purpose: string, grants: string[]) => {
     const password = crypto
       .createHmac('sha256', secret)
       .update(`${purpose}:${database}`)
@@ -32,20 +32,19 @@ export async function ensureAuthenticators(
       `${verb} ROLE ${ident} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(password)}`,
     );
     await client.query(`GRANT ${grants.join(', ')} TO ${ident}`);
-    if (revokes.length) await client.query(`REVOKE ${revokes.join(', ')} FROM ${ident}`);
     const url = new URL(connectionString);
     url.username = encodeURIComponent(role);
     url.password = encodeURIComponent(password);
     return url.toString();
   };
   return {
-    // Earlier versions granted project_admin to the request role too: taken back here.
-    requests: await login(
-      `kiln_auth_${hash}`,
-      'kiln-authenticator',
-      ['anon', 'authenticated'],
-      ['project_admin'],
-    ),
-    admin: await login(`kiln_admin_${hash}`, 'kiln-admin-authenticator', ['project_admin'], []),
+    // A new name: instances of earlier versions keep using kiln_auth_<hash> (which may also
+    // become project_admin) until they are replaced, so a rolling upgrade never breaks them.
+    // Once every instance runs this version, that role is unused; DROP ROLE it at leisure.
+    requests: await login(`kiln_req_${hash}`, 'kiln-request-authenticator', [
+      'anon',
+      'authenticated',
+    ]),
+    admin: await login(`kiln_admin_${hash}`, 'kiln-admin-authenticator', ['project_admin']),
   };
 }

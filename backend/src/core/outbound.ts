@@ -25,10 +25,13 @@ for (const [address, prefix] of [
 ] as const)
   PRIVATE.addSubnet(address, prefix, 'ipv4');
 for (const [address, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback, IPv4-compatible (::127.0.0.1)
+  ['64:ff9b::', 96], // NAT64: reaches IPv4 through a gateway (169.254.169.254 included)
+  ['64:ff9b:1::', 48],
+  ['2002::', 16], // 6to4: an IPv4 address inside
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const)
   PRIVATE.addSubnet(address, prefix, 'ipv6');
