@@ -119,6 +119,8 @@ describe('email verification', () => {
         })
       ).status,
     ).toBe(200);
+    // A password sign-in of the squatter that checked the password just before the claim...
+    const checked = await t.app.auth.authenticate(squat.email, squat.password);
     const sent = smtp.messages.length;
     await t.request('POST', '/api/auth/email/send-otp', { body: { email: squat.email } });
     const code = codeIn(await smtp.next(squat.email, sent))!;
@@ -129,6 +131,10 @@ describe('email verification', () => {
     expect(owner.body.user.id).toBe(squat.userId);
     expect(owner.body.requireMfa ?? false).toBe(false);
     expect(owner.body.accessToken).toBeTruthy();
+    // ...cannot get its session once the claim is through.
+    await expect(t.app.auth.startSession(checked, { clientType: 'mobile' })).rejects.toMatchObject({
+      code: 'AUTH_INVALID_CREDENTIALS',
+    });
     const byPassword = await t.request('POST', '/api/auth/sessions', {
       body: { email: squat.email, password: squat.password },
     });

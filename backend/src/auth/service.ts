@@ -204,8 +204,17 @@ export class AuthService {
         'Use the code or link sent to your email, or request a new one',
       );
     }
-    return toUser(row);
+    const user = toUser(row);
+    this.verifiedPasswords.set(user, row.password_hash);
+    return user;
   }
+
+  /**
+   * The password hash each user object from authenticate() was checked against: the session
+   * is only created while the account still has that password (see SessionStore.create), so a
+   * sign-in racing the owner's claim of the inbox (or a reset) cannot outlive it.
+   */
+  private readonly verifiedPasswords = new WeakMap<User, string>();
 
   // ---- identities from other providers ----------------------------------------------------
 
@@ -676,7 +685,8 @@ export class AuthService {
     ctx: SessionContext,
     aal: 'aal1' | 'aal2' = 'aal1',
   ): Promise<IssuedSession> {
-    const issued = await this.sessions.create(user.id, ctx, aal);
+    const issued = await this.sessions.create(user.id, ctx, aal, this.verifiedPasswords.get(user));
+    if (!issued) throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid email or password');
     return {
       user,
       accessToken: await this.accessTokenFor(user, issued.sessionId, aal),

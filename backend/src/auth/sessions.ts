@@ -30,16 +30,27 @@ export class SessionStore {
     private readonly ttlSeconds: number,
   ) {}
 
+  /**
+   * A new session with its first refresh token. With `passwordHash` (a password sign-in), only
+   * while the user still has that password: the user row is read FOR SHARE, so a concurrent
+   * claim of the inbox or password reset either sees this session (and revokes it) or makes
+   * this insert find nothing (undefined).
+   */
   async create(
     userId: string,
     ctx: SessionContext,
     aal: 'aal1' | 'aal2' = 'aal1',
-  ): Promise<IssuedRefreshToken> {
+    passwordHash?: string,
+  ): Promise<IssuedRefreshToken | undefined> {
     const refreshToken = randomToken();
     const { rows } = await this.db.query<{ session_id: string }>(
-      `WITH s AS (
+      `WITH u AS (
+         SELECT id FROM auth.users
+          WHERE id = $1 AND ($8::text IS NULL OR password_hash = $8)
+          FOR SHARE
+       ), s AS (
          INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $7) RETURNING id
+         SELECT id, $2, $3, $4, now() + make_interval(secs => $5), $7 FROM u RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,
@@ -51,9 +62,11 @@ export class SessionStore {
         this.ttlSeconds,
         sha256(refreshToken),
         aal,
+        passwordHash ?? null,
       ],
     );
-    return { sessionId: rows[0]!.session_id, userId, refreshToken, aal };
+    if (!rows[0]) return undefined;
+    return { sessionId: rows[0].session_id, userId, refreshToken, aal };
   }
 
   async rotate(refreshToken: string): Promise<RotateResult> {
