@@ -99,6 +99,14 @@ describe('audit trail', () => {
       `/api/logs/audits?before=${new Date(Date.now() + 1000).toISOString()}`,
     );
     expect(cleared.body.deletedCount).toBeGreaterThanOrEqual(7);
+    // The purge itself is on the record, and so are writes whatever the path's case.
+    expect((await admin('POST', '/API/Secrets', { key: 'CASE_TEST', value: 'v' })).status).toBe(
+      201,
+    );
+    const after = (await trail()).data as Array<{ action: string }>;
+    expect(after.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['PURGE_AUDIT_LOG', 'CREATE_SECRET']),
+    );
   });
 });
 

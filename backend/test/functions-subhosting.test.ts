@@ -1,3 +1,5 @@
+import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSubhosting } from './fake-subhosting.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -84,6 +86,36 @@ describe('Deno Subhosting provider', () => {
     });
     const get = await (await fetch(`${t.baseUrl}/functions/hello/sub/path?x=1`)).json();
     expect(get).toMatchObject({ method: 'GET', path: '/functions/hello/sub/path?x=1' });
+  });
+
+  it('sends an absolute-form request line to the deployment, never to the host it names', async () => {
+    // An "internal" server the request line points at.
+    let reached = 0;
+    const internal = http.createServer((_req, res) => {
+      reached++;
+      res.end('INTERNAL-SECRET');
+    });
+    await new Promise<void>((r) => internal.listen(0, '127.0.0.1', r));
+    const { port } = internal.address() as net.AddressInfo;
+    try {
+      const kiln = new URL(t.baseUrl);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(kiln.port), kiln.hostname, () =>
+          socket.write(
+            `GET http://127.0.0.1:${port}/functions/hello/meta?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+          ),
+        );
+        let data = '';
+        socket.on('data', (d) => (data += d.toString()));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(answer).not.toContain('INTERNAL-SECRET');
+      expect(answer).toContain('/functions/hello/meta?q=1');
+      expect(reached).toBe(0);
+    } finally {
+      await new Promise<void>((r) => internal.close(() => r()));
+    }
   });
 
   it('redeploys on code and secret changes, keeps the last good deployment when a build fails, and removes deployments', async () => {

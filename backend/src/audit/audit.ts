@@ -44,6 +44,8 @@ const RULES: Rule[] = [
   ['DELETE', /^\/api\/realtime\/channels\/([^/]+)$/, 'realtime', 'DELETE_CHANNEL'],
   ['PATCH', /^\/api\/realtime\/config$/, 'realtime', 'UPDATE_REALTIME_CONFIG'],
   ['PUT', /^\/api\/ai\/config$/, 'ai', 'UPDATE_AI_CONFIG'],
+  // Recorded after the purge: the trail always says who emptied it, and when.
+  ['DELETE', /^\/api\/logs\/audits\/?$/, 'logs', 'PURGE_AUDIT_LOG'],
 ];
 
 /** Data traffic and sign-ins: not admin actions. */
@@ -54,7 +56,6 @@ const NOT_ACTIONS = [
   /^\/api\/email\/send-raw/,
   /^\/api\/auth\/(admin\/)?sessions/,
   /^\/api\/auth\/(refresh|logout)/,
-  /^\/api\/logs\//,
 ];
 
 /** Input fields never written to the trail. */
@@ -118,14 +119,17 @@ export class AuditLog {
   middleware() {
     return (req: Request, res: Response, next: NextFunction) => {
       if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
-      const path = req.path;
+      // Express matches routes without regard to case (and to a trailing slash): so does this,
+      // or /API/secrets would change a secret without a trace.
+      const rawPath = req.path;
+      const path = rawPath.toLowerCase();
       if (!path.startsWith('/api/') || NOT_ACTIONS.some((r) => r.test(path))) return next();
       res.on('finish', () => {
         if (res.statusCode >= 400) return;
         const principal = optionalPrincipal(req);
         if (principal?.role !== 'project_admin') return;
         const rule = RULES.find(([m, r]) => m === req.method && r.test(path));
-        const target = rule ? path.match(rule[1])?.[1] : undefined;
+        const target = rule ? rawPath.match(new RegExp(rule[1].source, 'i'))?.[1] : undefined;
         void this.record({
           actor:
             principal.email ??
@@ -135,7 +139,7 @@ export class AuditLog {
           action: rule?.[3] ?? `${req.method} ${path}`,
           details: {
             method: req.method,
-            path,
+            path: rawPath,
             status: res.statusCode,
             ...(target ? { target: decodeURIComponent(target) } : {}),
             ...(summarize(req.body) ? { input: summarize(req.body) } : {}),

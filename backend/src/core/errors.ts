@@ -174,7 +174,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.log(appError.status === 500 ? 'error' : 'warn', 'request failed', {
         requestId: req.requestId,
         method: req.method,
-        path: req.originalUrl,
+        // Without the query string: it can carry signed-URL tokens, OAuth codes and the like.
+        path: req.originalUrl.split('?')[0],
         error: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
       });
     }

@@ -392,10 +392,13 @@ export function invokeHandler(deps: FunctionsDeps): RequestHandler {
           `GET /api/functions/${slug}/deployment shows the deployment's status and build logs`,
         );
       }
-      status = await relay(req, res, slug, deps.timeoutMs, {
-        url: new URL(req.originalUrl, target.deploymentUrl),
-        headers,
-      });
+      // Path and query only, on the deployment's origin: a request line in absolute form
+      // (GET http://169.254.169.254/functions/…) must not choose where Kiln connects.
+      const asked = new URL(req.originalUrl, 'http://kiln.invalid');
+      const url = new URL(target.deploymentUrl);
+      url.pathname = asked.pathname;
+      url.search = asked.search;
+      status = await relay(req, res, slug, deps.timeoutMs, { url, headers });
     } else {
       const lease = await deps.runtime
         .acquire({
@@ -418,7 +421,8 @@ export function invokeHandler(deps: FunctionsDeps): RequestHandler {
             `Function "${slug}" could not start; the reason is in the function logs`,
           );
         });
-      headers['x-kiln-url'] = `${deps.apiBaseUrl()}${req.originalUrl}`;
+      const asked = new URL(req.originalUrl, 'http://kiln.invalid');
+      headers['x-kiln-url'] = `${deps.apiBaseUrl()}${asked.pathname}${asked.search}`;
       try {
         status = await relay(req, res, slug, deps.timeoutMs, {
           url: new URL(`http://127.0.0.1:${lease.port}/`),

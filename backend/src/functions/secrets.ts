@@ -68,7 +68,7 @@ export class SecretsService {
       })),
       ...rows.map((r) => ({
         key: r.key,
-        maskedValue: maskSecret(this.box.decrypt(r.value_encrypted)),
+        ...this.readable(r),
         isActive: r.is_active,
         isReserved: false,
         expiresAt: r.expires_at?.toISOString() ?? null,
@@ -89,7 +89,7 @@ export class SecretsService {
     if (!r) throw notFound(key);
     return {
       key: r.key,
-      value: this.box.decrypt(r.value_encrypted),
+      value: this.openOrFail(r),
       isActive: r.is_active,
       isReserved: false,
       expiresAt: r.expires_at?.toISOString() ?? null,
@@ -147,13 +147,46 @@ export class SecretsService {
   }
 
   /** What a function's environment holds: active, unexpired secrets and the reserved values. */
+  /** The plain value, or undefined when it cannot be decrypted with the current key. */
+  private open(r: Pick<SecretRow, 'value_encrypted'>): string | undefined {
+    try {
+      return this.box.decrypt(r.value_encrypted);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private openOrFail(r: SecretRow): string {
+    const value = this.open(r);
+    if (value === undefined)
+      throw new AppError(
+        409,
+        'SECRET_UNREADABLE',
+        `Secret "${r.key}" was sealed with another encryption key`,
+        'Set ENCRYPTION_KEY_PREVIOUS to that key and restart, or set the secret again',
+      );
+    return value;
+  }
+
+  private readable(r: SecretRow): { maskedValue: string; unreadable?: true } {
+    const value = this.open(r);
+    return value === undefined
+      ? { maskedValue: '(unreadable: sealed with another key)', unreadable: true }
+      : { maskedValue: maskSecret(value) };
+  }
+
   async environment(): Promise<Record<string, string>> {
     const { rows } = await this.db.query<SecretRow>(
       `SELECT key, value_encrypted FROM system.secrets
         WHERE is_active AND (expires_at IS NULL OR expires_at > now())`,
     );
     const env: Record<string, string> = {};
-    for (const r of rows) env[r.key] = this.box.decrypt(r.value_encrypted);
+    // A value sealed with a key Kiln no longer has is left out (and said so once per start),
+    // rather than stopping every function.
+    for (const r of rows) {
+      const value = this.open(r);
+      if (value !== undefined) env[r.key] = value;
+    }
     return { ...env, ...(await this.reservedValues()) };
   }
 }
