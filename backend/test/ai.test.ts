@@ -372,6 +372,18 @@ describe('models, limits and errors', () => {
       const third = await ask();
       expect(third.status).toBe(429);
       expect(third.body.error).toBe('AI_RATE_LIMITED');
+      // Parallel requests count each other: a fresh user with 2 per minute gets exactly 2.
+      const racer = await t.signUpUser();
+      const burst = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          t.request('POST', '/api/ai/chat/completion', {
+            token: racer.accessToken,
+            body: { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+          }),
+        ),
+      );
+      expect(burst.filter((r) => r.status === 200)).toHaveLength(2);
+      expect(burst.filter((r) => r.status === 429)).toHaveLength(6);
       // Admins are not limited.
       const asAdmin = await admin('POST', '/api/ai/chat/completion', {
         model: 'openai/gpt-4o-mini',
@@ -383,6 +395,11 @@ describe('models, limits and errors', () => {
       expect(overview.body.byUser).toContainEqual(
         expect.objectContaining({ userId: user.userId, email: user.email, requests: 2 }),
       );
+      // Every reservation was filled in: nothing is left pending.
+      const pending = await t.app.db.query(
+        `SELECT count(*)::int AS n FROM ai.usage WHERE status = 'pending'`,
+      );
+      expect(pending.rows[0].n).toBe(0);
       expect(overview.body.byModel).toContainEqual(
         expect.objectContaining({ model: 'openai/gpt-4o-mini', modality: 'chat' }),
       );

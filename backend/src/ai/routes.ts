@@ -151,7 +151,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('chat', body.model, cfg);
-    await ai.checkLimits(userId, cfg, 'chat');
+    await ai.checkLimits(userId, cfg, 'chat', model);
     const upstreamBody = chatBody(body, model, cfg.systemPrompt);
     const controller = abortOnDisconnect(res);
 
@@ -267,7 +267,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('embedding', body.model, cfg);
-    await ai.checkLimits(userId, cfg, 'embedding');
+    await ai.checkLimits(userId, cfg, 'embedding', model);
     const controller = abortOnDisconnect(res);
     let result: OpenAI.CreateEmbeddingResponse;
     try {
@@ -311,7 +311,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('image', body.model, cfg);
-    await ai.checkLimits(userId, cfg, 'image');
+    await ai.checkLimits(userId, cfg, 'image', model, body.n ?? 1);
     const controller = abortOnDisconnect(res);
     let text: string | undefined;
     let images: { type: 'imageUrl'; imageUrl: string }[] = [];

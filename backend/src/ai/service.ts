@@ -277,39 +277,58 @@ export class AiGateway {
     return model;
   }
 
-  /** Per-user limits from the configuration (admins and the API key are not limited). */
-  async checkLimits(userId: string | undefined, cfg: AiConfig, modality: Modality): Promise<void> {
+  /**
+   * Per-user limits from the configuration (admins and the API key are not limited). The check
+   * and a 'pending' reservation row happen under a per-user lock, so parallel requests count
+   * each other (record() fills the reservation in when the call ends).
+   */
+  async checkLimits(
+    userId: string | undefined,
+    cfg: AiConfig,
+    modality: Modality,
+    model: string,
+    images = 0,
+  ): Promise<void> {
     const { requestsPerMinute, tokensPerDay, imagesPerDay } = cfg.limits;
     if (!userId || (!requestsPerMinute && !tokensPerDay && !imagesPerDay)) return;
-    const { rows } = await this.db.query<{ recent: number; tokens: number; images: number }>(
-      `SELECT count(*) FILTER (WHERE created_at > now() - interval '1 minute')::int AS recent,
-              coalesce(sum(total_tokens), 0)::int AS tokens,
-              coalesce(sum(images), 0)::int AS images
-         FROM ai.usage WHERE user_id = $1 AND created_at > now() - interval '1 day'`,
-      [userId],
-    );
-    const u = rows[0]!;
-    if (requestsPerMinute && u.recent >= requestsPerMinute) {
-      throw new AppError(
-        429,
-        'AI_RATE_LIMITED',
-        `At most ${requestsPerMinute} AI requests per minute per user: try again shortly`,
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `ai-limits:${userId}`,
+      ]);
+      const { rows } = await tx.query<{ recent: number; tokens: number; images: number }>(
+        `SELECT count(*) FILTER (WHERE created_at > now() - interval '1 minute')::int AS recent,
+                coalesce(sum(total_tokens), 0)::int AS tokens,
+                coalesce(sum(images), 0)::int AS images
+           FROM ai.usage WHERE user_id = $1 AND created_at > now() - interval '1 day'`,
+        [userId],
       );
-    }
-    if (tokensPerDay && modality !== 'image' && u.tokens >= tokensPerDay) {
-      throw new AppError(
-        429,
-        'AI_USAGE_LIMIT_EXCEEDED',
-        `This user's AI token allowance (${tokensPerDay} per 24 hours) is used up`,
+      const u = rows[0]!;
+      if (requestsPerMinute && u.recent >= requestsPerMinute) {
+        throw new AppError(
+          429,
+          'AI_RATE_LIMITED',
+          `At most ${requestsPerMinute} AI requests per minute per user: try again shortly`,
+        );
+      }
+      if (tokensPerDay && modality !== 'image' && u.tokens >= tokensPerDay) {
+        throw new AppError(
+          429,
+          'AI_USAGE_LIMIT_EXCEEDED',
+          `This user's AI token allowance (${tokensPerDay} per 24 hours) is used up`,
+        );
+      }
+      if (imagesPerDay && modality === 'image' && u.images + Math.max(1, images) > imagesPerDay) {
+        throw new AppError(
+          429,
+          'AI_USAGE_LIMIT_EXCEEDED',
+          `This user's image allowance (${imagesPerDay} per 24 hours) does not cover ${Math.max(1, images)} more`,
+        );
+      }
+      await tx.query(
+        `INSERT INTO ai.usage (user_id, model, modality, images, status) VALUES ($1, $2, $3, $4, 'pending')`,
+        [userId, model, modality, modality === 'image' ? Math.max(1, images) : 0],
       );
-    }
-    if (imagesPerDay && modality === 'image' && u.images >= imagesPerDay) {
-      throw new AppError(
-        429,
-        'AI_USAGE_LIMIT_EXCEEDED',
-        `This user's image allowance (${imagesPerDay} per 24 hours) is used up`,
-      );
-    }
+    });
   }
 
   async record(entry: {
@@ -320,10 +339,20 @@ export class AiGateway {
     images?: number;
     status?: 'ok' | 'error' | 'aborted';
   }): Promise<void> {
+    // Fills in the oldest reservation of this user and modality (see checkLimits), if any.
     await this.db
       .query(
-        `INSERT INTO ai.usage (user_id, model, modality, prompt_tokens, completion_tokens, total_tokens, images, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        `WITH reserved AS (
+           SELECT id FROM ai.usage
+            WHERE $1::uuid IS NOT NULL AND user_id = $1 AND modality = $3 AND status = 'pending'
+            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
+         ), filled AS (
+           UPDATE ai.usage u SET model = $2, prompt_tokens = $4, completion_tokens = $5,
+                  total_tokens = $6, images = $7, status = $8
+             FROM reserved WHERE u.id = reserved.id RETURNING u.id
+         )
+         INSERT INTO ai.usage (user_id, model, modality, prompt_tokens, completion_tokens, total_tokens, images, status)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM filled)`,
         [
           entry.userId ?? null,
           entry.model,
