@@ -399,7 +399,7 @@ describe('models, limits and errors', () => {
       const pending = await t.app.db.query(
         `SELECT count(*)::int AS n FROM ai.usage WHERE status = 'pending'`,
       );
-      expect(pending.rows[0].n).toBe(0);
+      expect(pending.rows[0]!.n).toBe(0);
       expect(overview.body.byModel).toContainEqual(
         expect.objectContaining({ model: 'openai/gpt-4o-mini', modality: 'chat' }),
       );

@@ -487,6 +487,17 @@ describe('templates, SMTP settings and raw mail', () => {
       const third = await send();
       expect(third.status).toBe(429);
       expect(third.body.error).toBe('EMAIL_RATE_LIMITED');
+      // Parallel sends of a fresh user share the same allowance.
+      const other = await bare.signUpUser();
+      const burst = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          bare.request('POST', '/api/email/send-raw', {
+            token: other.accessToken,
+            body: { to: 'x@example.com', subject: 'burst', html: '<p>burst</p>' },
+          }),
+        ),
+      );
+      expect(burst.filter((r) => r.status === 200)).toHaveLength(2);
     } finally {
       await bare.stop();
     }

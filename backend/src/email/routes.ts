@@ -39,24 +39,30 @@ export function emailRoutes(mailer: Mailer, db: Database, perHour: number): Rout
     }
     const principal = principalOf(req);
     const userId = principal.role === 'authenticated' ? (principal.sub ?? null) : null;
-    if (userId) {
-      const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM auth.email_sends
-          WHERE user_id = $1 AND purpose = 'raw' AND created_at > now() - interval '1 hour'`,
-        [userId],
-      );
-      if (rows[0]!.n >= perHour) {
-        throw new AppError(
-          429,
-          'EMAIL_RATE_LIMITED',
-          `At most ${perHour} messages per hour per user: try again later`,
+    // Checked and counted in one step per user (parallel sends cannot slip past the limit).
+    await db.transaction(async (tx) => {
+      if (userId) {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `send-raw:${userId}`,
+        ]);
+        const { rows } = await tx.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM auth.email_sends
+            WHERE user_id = $1 AND purpose = 'raw' AND created_at > now() - interval '1 hour'`,
+          [userId],
         );
+        if (rows[0]!.n >= perHour) {
+          throw new AppError(
+            429,
+            'EMAIL_RATE_LIMITED',
+            `At most ${perHour} messages per hour per user: try again later`,
+          );
+        }
       }
-    }
-    await db.query(`INSERT INTO auth.email_sends (user_id, ip, purpose) VALUES ($1, $2, 'raw')`, [
-      userId,
-      req.ip ?? null,
-    ]);
+      await tx.query(`INSERT INTO auth.email_sends (user_id, ip, purpose) VALUES ($1, $2, 'raw')`, [
+        userId,
+        req.ip ?? null,
+      ]);
+    });
     const result = await mailer.send({
       to: body.to,
       subject: body.subject,
