@@ -301,8 +301,9 @@ describe('environment and isolation', () => {
     await deploy(
       'hog',
       `export default () => {
-        const keep: string[][] = [];
-        for (;;) keep.push(new Array(1e6).fill('x'.repeat(8)));
+        // Large steps on the V8 heap: past the 64 MB limit at once, not after seconds of GC.
+        const keep: number[][] = [];
+        for (;;) keep.push(new Array(2e7).fill(1.5));
       };`,
     );
     const hog = await fetch(`${t.baseUrl}/functions/hog`);
