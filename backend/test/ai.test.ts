@@ -425,6 +425,26 @@ describe('models, limits and errors', () => {
     }
   });
 
+  it('does not pass on what the upstream says about a refused key', async () => {
+    const wrongKey = await startTestApp(
+      {},
+      { OPENROUTER_API_KEY: 'sk-wrong-key-1234', OPENROUTER_BASE_URL: upstream.url },
+    );
+    try {
+      const user = await wrongKey.signUpUser();
+      const res = await wrongKey.request('POST', '/api/ai/chat/completion', {
+        token: user.accessToken,
+        body: { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+      });
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('AI_UPSTREAM_UNAVAILABLE');
+      expect(JSON.stringify(res.body)).not.toContain('sk-wro');
+      expect(JSON.stringify(res.body)).not.toContain('1234');
+    } finally {
+      await wrongKey.stop();
+    }
+  });
+
   it('says what to set when no upstream is configured', async () => {
     const bare = await startTestApp();
     try {

@@ -44,7 +44,14 @@ export class FakeOpenAI {
     const path = new URL(req.url!, 'http://x').pathname.replace(/^\/v1/, '');
     this.requests.push({ path, body });
     if (req.headers.authorization !== `Bearer ${FAKE_KEY}`) {
-      return this.json(res, 401, { error: { message: 'Invalid API key', code: 401 } });
+      // As OpenAI does: the message quotes part of the key it was given.
+      const given = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      return this.json(res, 401, {
+        error: {
+          message: `Incorrect API key provided: ${given.slice(0, 6)}****${given.slice(-4)}`,
+          code: 401,
+        },
+      });
     }
     if (req.method === 'GET' && path === '/models') {
       return this.json(res, 200, {

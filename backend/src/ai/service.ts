@@ -94,7 +94,8 @@ export function upstreamError(err: unknown): AppError {
       return new AppError(
         503,
         'AI_UPSTREAM_UNAVAILABLE',
-        `The AI upstream refused the configured key: ${message}`,
+        // Not the upstream's own words: they can quote (part of) the key.
+        'The AI upstream refused the configured key',
         'Check OPENROUTER_API_KEY (or AI_API_KEY)',
       );
     }
