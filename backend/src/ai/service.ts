@@ -4,7 +4,7 @@
  * checks models and per-user limits from `ai.config`, and records usage in `ai.usage`.
  */
 import OpenAI from 'openai';
-import type { Database } from '../core/db.js';
+import { lockFor, type Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
@@ -293,9 +293,7 @@ export class AiGateway {
     const { requestsPerMinute, tokensPerDay, imagesPerDay } = cfg.limits;
     if (!userId || (!requestsPerMinute && !tokensPerDay && !imagesPerDay)) return;
     await this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `ai-limits:${userId}`,
-      ]);
+      await lockFor(tx, `ai-limits:${userId}`);
       const { rows } = await tx.query<{ recent: number; tokens: number; images: number }>(
         `SELECT count(*) FILTER (WHERE created_at > now() - interval '1 minute')::int AS recent,
                 coalesce(sum(total_tokens), 0)::int AS tokens,

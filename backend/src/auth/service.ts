@@ -617,11 +617,7 @@ export class AuthService {
           WHERE id = $1`,
         [userId],
       );
-      await tx.query(
-        `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'inbox_claimed'
-          WHERE user_id = $1 AND revoked_at IS NULL`,
-        [userId],
-      );
+      await this.sessions.revokeAllForUser(userId, 'inbox_claimed', tx);
     }
     await tx.query(
       'UPDATE auth.users SET email_verified = true, inbox_confirmed = true WHERE id = $1',
@@ -662,11 +658,7 @@ export class AuthService {
     await this.db.transaction(async (tx) => {
       await this.claimInbox(tx, userId);
       await tx.query('UPDATE auth.users SET password_hash = $2 WHERE id = $1', [userId, hash]);
-      await tx.query(
-        `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'password_reset'
-          WHERE user_id = $1 AND revoked_at IS NULL`,
-        [userId],
-      );
+      await this.sessions.revokeAllForUser(userId, 'password_reset', tx);
     });
   }
 

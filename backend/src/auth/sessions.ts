@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Database } from '../core/db.js';
+import type { Database, Tx } from '../core/db.js';
 import { randomToken, sha256 } from '../core/crypto.js';
 
 export interface SessionContext {
@@ -177,12 +177,12 @@ export class SessionStore {
   }
 
   /** Revokes every live session of a user (password reset, admin action). */
-  async revokeAllForUser(userId: string, reason: string): Promise<number> {
-    const { rowCount } = await this.db.query(
-      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
-        WHERE user_id = $1 AND revoked_at IS NULL`,
-      [userId, reason],
-    );
+  async revokeAllForUser(userId: string, reason: string, tx?: Tx): Promise<number> {
+    const sql = `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL`;
+    const { rowCount } = tx
+      ? await tx.query(sql, [userId, reason])
+      : await this.db.query(sql, [userId, reason]);
     return rowCount ?? 0;
   }
 

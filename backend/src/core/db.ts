@@ -17,6 +17,14 @@ export interface Principal {
 
 export type Tx = pg.PoolClient;
 
+/**
+ * Serialises transactions on one named thing (a user's limits, an object key) until the
+ * transaction ends, whether or not a row for it exists yet.
+ */
+export async function lockFor(tx: Tx, key: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}
+
 export interface PrincipalTxOptions {
   /** `BEGIN READ ONLY` (reads on the records API). */
   readOnly?: boolean;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Database } from '../core/db.js';
+import { lockFor, type Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { principalOf, requireUser } from '../core/auth/principal.js';
 import type { Mailer } from './mailer.js';
@@ -42,9 +42,7 @@ export function emailRoutes(mailer: Mailer, db: Database, perHour: number): Rout
     // Checked and counted in one step per user (parallel sends cannot slip past the limit).
     await db.transaction(async (tx) => {
       if (userId) {
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-          `send-raw:${userId}`,
-        ]);
+        await lockFor(tx, `send-raw:${userId}`);
         const { rows } = await tx.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM auth.email_sends
             WHERE user_id = $1 AND purpose = 'raw' AND created_at > now() - interval '1 hour'`,

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import type { StoredFile } from '@kiln/shared-schemas';
-import type { Database, Principal, Tx } from '../core/db.js';
+import { lockFor, type Database, type Principal, type Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ByteRange, StorageProvider } from './providers/provider.js';
@@ -356,9 +356,7 @@ export class StorageService {
       .withPrincipal(principal, async (tx) => {
         // One writer per key at a time, even while the row does not exist yet (FOR UPDATE locks
         // nothing then, and two first uploads would each leave the other's bytes behind).
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-          `storage:${bucket}/${key}`,
-        ]);
+        await lockFor(tx, `storage:${bucket}/${key}`);
         // Lock and remember the version being replaced (visible only if the caller may see it).
         const previous = await tx.query<{ storage_path: string }>(
           'SELECT storage_path FROM storage.objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
