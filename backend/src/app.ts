@@ -219,9 +219,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     level: 'info',
     dir: path.join(config.dataDir, 'logs'),
     file: 'functions.log',
+      userQuotaBytes: config.storageUserQuotaBytes,
     stdout: false,
     maxBytes: config.logs.fileMaxBytes,
     maxFiles: config.logs.fileMaxFiles,
+  // The per-user quota lives where the objects policy reads it.
+  await storage.applySettings();
   });
   const authLogger = sourceLogger(config, 'auth.logs');
   // Log sources: files always; with LOG_PROVIDER=cloudwatch each is shipped to its stream too.
@@ -350,7 +353,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     }),
   );
-  app.use('/api/email', emailRoutes(mailer, db, config.emailSendRawPerHour));
+  app.use(
+    '/api/email',
+    emailRoutes(mailer, db, {
+      perHour: config.emailSendRawPerHour,
+      users: config.emailSendRawUsers,
+      userMaxRecipients: config.emailSendRawUserMaxRecipients,
+    }),
+  );
   app.use(
     '/api/metadata',
     metadataRoutes(db, keys, auth, schemaCache, {

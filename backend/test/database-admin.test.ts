@@ -91,8 +91,10 @@ describe('tables', () => {
   });
 
   it('round trip: create → insert through @insforge/sdk → alter → the records API sees the new column at once', async () => {
+    // Open on purpose (RLS is on unless turned off): anon writes it below.
     await admin('POST', '/tables', {
       tableName: 'gizmos',
+      rlsEnabled: false,
       columns: [{ columnName: 'label', type: 'string' }],
     });
     const db = createClient({ baseUrl: t.baseUrl, anonKey: t.anonKey, retryCount: 0 }).database;

@@ -15,6 +15,8 @@ beforeAll(async () => {
       SMTP_FROM_EMAIL: 'no-reply@kiln.test',
       SMTP_FROM_NAME: 'Kiln Test',
     },
+      // Users' send-raw is off by default (safe-defaults.test.ts); these tests exercise it on.
+      EMAIL_SEND_RAW_USERS: 'true',
   );
 });
 afterAll(async () => {
@@ -468,7 +470,10 @@ describe('templates, SMTP settings and raw mail', () => {
   });
 
   it('without SMTP, mail goes to the logs and the API says so; raw mail is throttled per user', async () => {
-    const bare = await startTestApp({}, { EMAIL_SEND_RAW_PER_HOUR: '2' });
+    const bare = await startTestApp(
+      {},
+      { EMAIL_SEND_RAW_PER_HOUR: '2', EMAIL_SEND_RAW_USERS: 'true' },
+    );
     try {
       const user = await bare.signUpUser();
       const res = await bare.request('POST', '/api/email/send-raw', {

@@ -51,13 +51,19 @@ describe.each(providers)('storage on %s', (kind) => {
     t = await startTestApp({ ...overrides, maxFileSize: 256 * 1024 });
     const admin = (body: unknown) =>
       t.request('POST', '/api/storage/buckets', { token: t.apiKey, body });
-    expect((await admin({ bucketName: 'docs', isPublic: false })).status).toBe(201);
-    expect((await admin({ bucketName: 'avatars', isPublic: true })).status).toBe(201);
+    // Users upload into all three (buckets take user uploads only when created so).
+    expect(
+      (await admin({ bucketName: 'docs', isPublic: false, allowUserUploads: true })).status,
+    ).toBe(201);
+    expect(
+      (await admin({ bucketName: 'avatars', isPublic: true, allowUserUploads: true })).status,
+    ).toBe(201);
     expect(
       (
         await admin({
           bucketName: 'images',
           isPublic: false,
+          allowUserUploads: true,
           allowedMimeTypes: ['image/*'],
           maxFileSize: 1024,
         })

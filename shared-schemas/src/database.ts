@@ -54,7 +54,11 @@ export const createTableRequestSchema = z.object({
   schemaName: z.string().optional(),
   columns: z.array(columnDefinitionSchema).max(1600).default([]),
   foreignKeys: z.array(foreignKeyDefinitionSchema).max(100).optional(),
-  rlsEnabled: z.boolean().default(false),
+  /**
+   * Row-level security, on unless turned off explicitly: a new table answers no one but admins
+   * until policies say who may read and write it (`false` makes it open to the anon key).
+   */
+  rlsEnabled: z.boolean().default(true),
   /** Add `id` (uuid primary key), `created_at` and `updated_at` (kept current by a trigger). */
   autoFields: z.boolean().default(true),
 });
@@ -157,3 +161,24 @@ export const exportRequestSchema = z.object({
   includeData: z.boolean().default(true),
 });
 export type ExportRequest = z.infer<typeof exportRequestSchema>;
+
+/** One finding of the database advisor (`GET /api/database/advisor`). */
+export const advisorFindingSchema = z.object({
+  /**
+   * `rls_disabled`: a table in an exposed schema that anon or signed-in users may use, without
+   * row-level security. `view_bypasses_rls`: a view those roles may read that runs with its
+   * owner's rights. `materialized_view_exposed`: a materialized view they may read (no RLS
+   * exists for those). `rls_no_policy`: RLS is on and no policy exists (only admins get in).
+   */
+  kind: z.enum(['rls_disabled', 'view_bypasses_rls', 'materialized_view_exposed', 'rls_no_policy']),
+  severity: z.enum(['critical', 'warning', 'info']),
+  schema: z.string(),
+  table: z.string(),
+  /** The API roles that reach the object through the records API (`anon`, `authenticated`). */
+  exposedTo: z.array(z.enum(['anon', 'authenticated'])),
+  /** What each of those roles may do (SELECT, INSERT, UPDATE, DELETE). */
+  privileges: z.record(z.string(), z.array(z.string())),
+  message: z.string(),
+  remediation: z.string(),
+});
+export type AdvisorFinding = z.infer<typeof advisorFindingSchema>;

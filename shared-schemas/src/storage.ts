@@ -16,6 +16,11 @@ export const createBucketRequestSchema = z.object({
   isPublic: z.boolean().default(false),
   allowedMimeTypes: z.array(mimeTypePattern).max(100).nullable().optional(),
   maxFileSize: z.number().int().positive().nullable().optional(),
+  /**
+   * Signed-in users may upload into this bucket (each owns what they upload, within
+   * STORAGE_USER_QUOTA_BYTES). Off unless asked for: only admins and the API key upload.
+   */
+  allowUserUploads: z.boolean().default(false),
 });
 
 export const updateBucketRequestSchema = z
@@ -23,6 +28,7 @@ export const updateBucketRequestSchema = z
     isPublic: z.boolean().optional(),
     allowedMimeTypes: z.array(mimeTypePattern).max(100).nullable().optional(),
     maxFileSize: z.number().int().positive().nullable().optional(),
+    allowUserUploads: z.boolean().optional(),
   })
   .strict();
 

@@ -75,11 +75,13 @@ const configPatch = z.object({
     .partial()
     .optional(),
   systemPrompt: z.string().max(100_000).nullable().optional(),
+  /** Per user; a number (0 = unlimited) or null = the server default (AI_USER_DAILY_*). */
   limits: z
     .object({
-      requestsPerMinute: z.number().int().positive().nullable(),
-      tokensPerDay: z.number().int().positive().nullable(),
-      imagesPerDay: z.number().int().positive().nullable(),
+      requestsPerMinute: z.number().int().min(0).max(2_000_000_000).nullable(),
+      requestsPerDay: z.number().int().min(0).max(2_000_000_000).nullable(),
+      tokensPerDay: z.number().int().min(0).max(2_000_000_000).nullable(),
+      imagesPerDay: z.number().int().min(0).max(2_000_000_000).nullable(),
     })
     .partial()
     .optional(),

@@ -19,18 +19,30 @@ export interface AiOptions {
   timeoutMs: number;
   /** How images are made: chat completions with image output (OpenRouter) or /images/generations. */
   imageApi: 'chat' | 'images';
+  /**
+   * Per-user allowances per 24 hours that apply where ai.config sets none (AI_USER_DAILY_*);
+   * 0 = unlimited.
+   */
+  userDailyDefaults: { requests: number; tokens: number; images: number };
   logger: Logger;
+}
+
+/** Per-user limits; null = unlimited. */
+export interface AiLimits {
+  requestsPerMinute: number | null;
+  requestsPerDay: number | null;
+  tokensPerDay: number | null;
+  imagesPerDay: number | null;
 }
 
 export interface AiConfig {
   enabledModels: Record<Modality, string[]>;
   defaultModels: Partial<Record<Modality, string>>;
   systemPrompt: string | null;
-  limits: {
-    requestsPerMinute: number | null;
-    tokensPerDay: number | null;
-    imagesPerDay: number | null;
-  };
+  /** As set by admins: a number (0 = unlimited), or null = the server's default (AI_USER_DAILY_*). */
+  limits: AiLimits;
+  /** What is enforced per user (null = unlimited). */
+  effectiveLimits: AiLimits;
   updatedAt: string;
 }
 
@@ -52,6 +64,7 @@ interface ConfigRow {
   default_models: Partial<Record<Modality, string>>;
   system_prompt: string | null;
   requests_per_minute: number | null;
+  requests_per_day: number | null;
   tokens_per_day: number | null;
   images_per_day: number | null;
   updated_at: Date;
@@ -154,6 +167,21 @@ export class AiGateway {
     return config;
   }
 
+  /** A stored limit, else the server default; 0 (either way) = unlimited, reported as null. */
+  private effective(r: ConfigRow): AiLimits {
+    const d = this.options.userDailyDefaults;
+    const pick = (stored: number | null, fallback: number) => {
+      const v = stored ?? fallback;
+      return v > 0 ? v : null;
+    };
+    return {
+      requestsPerMinute: pick(r.requests_per_minute, 0),
+      requestsPerDay: pick(r.requests_per_day, d.requests),
+      tokensPerDay: pick(r.tokens_per_day, d.tokens),
+      imagesPerDay: pick(r.images_per_day, d.images),
+    };
+  }
+
   private async readConfig(): Promise<AiConfig> {
     const { rows } = await this.db.query<ConfigRow>('SELECT * FROM ai.config');
     const r = rows[0]!;
@@ -167,9 +195,11 @@ export class AiGateway {
       systemPrompt: r.system_prompt,
       limits: {
         requestsPerMinute: r.requests_per_minute,
+        requestsPerDay: r.requests_per_day,
         tokensPerDay: r.tokens_per_day,
         imagesPerDay: r.images_per_day,
       },
+      effectiveLimits: this.effective(r),
       updatedAt: r.updated_at.toISOString(),
     };
   }
@@ -200,7 +230,8 @@ export class AiGateway {
     const limits = { ...current.limits, ...patch.limits };
     await this.db.query(
       `UPDATE ai.config SET enabled_models = $1, default_models = $2, system_prompt = $3,
-              requests_per_minute = $4, tokens_per_day = $5, images_per_day = $6`,
+              requests_per_minute = $4, tokens_per_day = $5, images_per_day = $6,
+              requests_per_day = $7`,
       [
         JSON.stringify(enabled),
         JSON.stringify(defaults),
@@ -208,6 +239,7 @@ export class AiGateway {
         limits.requestsPerMinute,
         limits.tokensPerDay,
         limits.imagesPerDay,
+        limits.requestsPerDay,
       ],
     );
     this.cached = undefined;
@@ -279,7 +311,8 @@ export class AiGateway {
   }
 
   /**
-   * Per-user limits from the configuration (admins and the API key are not limited). The check
+   * Per-user limits (admins and the API key are not limited): the configured ones, else the
+   * server's daily defaults, so a fresh project is never unlimited for its users. The check
    * and a 'pending' reservation row happen under a per-user lock, so parallel requests count
    * each other (record() fills the reservation in when the call ends).
    */
@@ -290,12 +323,19 @@ export class AiGateway {
     model: string,
     images = 0,
   ): Promise<void> {
-    const { requestsPerMinute, tokensPerDay, imagesPerDay } = cfg.limits;
-    if (!userId || (!requestsPerMinute && !tokensPerDay && !imagesPerDay)) return;
+    const { requestsPerMinute, requestsPerDay, tokensPerDay, imagesPerDay } = cfg.effectiveLimits;
+    if (!userId || (!requestsPerMinute && !requestsPerDay && !tokensPerDay && !imagesPerDay))
+      return;
     await this.db.transaction(async (tx) => {
       await lockFor(tx, `ai-limits:${userId}`);
-      const { rows } = await tx.query<{ recent: number; tokens: number; images: number }>(
+      const { rows } = await tx.query<{
+        recent: number;
+        daily: number;
+        tokens: number;
+        images: number;
+      }>(
         `SELECT count(*) FILTER (WHERE created_at > now() - interval '1 minute')::int AS recent,
+                count(*)::int AS daily,
                 coalesce(sum(total_tokens), 0)::int AS tokens,
                 coalesce(sum(images), 0)::int AS images
            FROM ai.usage WHERE user_id = $1 AND created_at > now() - interval '1 day'`,
@@ -309,11 +349,20 @@ export class AiGateway {
           `At most ${requestsPerMinute} AI requests per minute per user: try again shortly`,
         );
       }
+      if (requestsPerDay && u.daily >= requestsPerDay) {
+        throw new AppError(
+          429,
+          'AI_USAGE_LIMIT_EXCEEDED',
+          `This user's AI request allowance (${requestsPerDay} per 24 hours) is used up`,
+          'Admins can raise it with PUT /api/ai/config {limits: {requestsPerDay}} or AI_USER_DAILY_REQUESTS',
+        );
+      }
       if (tokensPerDay && modality !== 'image' && u.tokens >= tokensPerDay) {
         throw new AppError(
           429,
           'AI_USAGE_LIMIT_EXCEEDED',
           `This user's AI token allowance (${tokensPerDay} per 24 hours) is used up`,
+          'Admins can raise it with PUT /api/ai/config {limits: {tokensPerDay}} or AI_USER_DAILY_TOKENS',
         );
       }
       if (imagesPerDay && modality === 'image' && u.images + Math.max(1, images) > imagesPerDay) {
@@ -321,6 +370,7 @@ export class AiGateway {
           429,
           'AI_USAGE_LIMIT_EXCEEDED',
           `This user's image allowance (${imagesPerDay} per 24 hours) does not cover ${Math.max(1, images)} more`,
+          'Admins can raise it with PUT /api/ai/config {limits: {imagesPerDay}} or AI_USER_DAILY_IMAGES',
         );
       }
       await tx.query(

@@ -12,6 +12,7 @@ import type { Database } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import { optionalPrincipal, requireAdmin } from '../core/auth/principal.js';
 import { listPage } from '../core/paging.js';
+import { auditSafe } from './redact.js';
 
 type Rule = [method: string, path: RegExp, module: string, action: string];
 
@@ -58,31 +59,16 @@ const NOT_ACTIONS = [
   /^\/api\/auth\/(refresh|logout)/,
 ];
 
-/** Input fields never written to the trail. */
-const REDACT = /password|secret|value|token|key$|code/i;
-
-function summarize(body: unknown): Record<string, unknown> | undefined {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-    if (k === 'query' && typeof v === 'string')
-      out[k] = v.length > 2000 ? `${v.slice(0, 2000)}…` : v;
-    else if (REDACT.test(k) && k !== 'key' && k !== 'bucketName') out[k] = '[redacted]';
-    else if (typeof v === 'string') out[k] = v.length > 200 ? `${v.slice(0, 200)}…` : v;
-    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) out[k] = v;
-    else if (Array.isArray(v))
-      out[k] = v.length <= 20 && v.every((x) => typeof x !== 'object') ? v : `[${v.length} items]`;
-    else out[k] = '{…}';
-  }
-  return out;
-}
-
 export class AuditLog {
   constructor(
     private readonly db: Database,
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Writes one record. Every record's details pass through auditSafe() here, whoever calls:
+   * statement text is kept, bound values, secret fields and secret-looking literals are not.
+   */
   async record(entry: {
     actor: string;
     actorId?: string | null;
@@ -100,7 +86,7 @@ export class AuditLog {
           entry.actorId ?? null,
           entry.action,
           entry.module,
-          JSON.stringify(entry.details ?? {}),
+          JSON.stringify(auditSafe(entry.details ?? {})),
           entry.ip ?? null,
         ],
       )
@@ -142,7 +128,9 @@ export class AuditLog {
             path: rawPath,
             status: res.statusCode,
             ...(target ? { target: decodeURIComponent(target) } : {}),
-            ...(summarize(req.body) ? { input: summarize(req.body) } : {}),
+            ...(req.body && typeof req.body === 'object' && !Array.isArray(req.body)
+              ? { input: req.body as unknown }
+              : {}),
           },
           ip: req.ip ?? null,
         });

@@ -138,6 +138,15 @@ export const envSchema = z.object({
   FUNCTION_MEMORY_MB: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(16).max(16_384).default(256),
+  // Bytes one signed-in user may store across all buckets; 0 = unlimited.
+  STORAGE_USER_QUOTA_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024 * 1024),
+  ),
   ),
   FUNCTION_IDLE_SECONDS: seconds(300),
   FUNCTION_MAX_PROCESSES: z.preprocess(
@@ -194,6 +203,12 @@ export const envSchema = z.object({
   FACEBOOK_CLIENT_ID: optionalString,
   OAUTH_TEST_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
   GOOGLE_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
+  // send-raw for signed-in users (admins and the API key always may): off by default.
+  EMAIL_SEND_RAW_USERS: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  EMAIL_SEND_RAW_USER_MAX_RECIPIENTS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(50).default(10),
+  ),
   APPLE_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
   AUTH_RATE_LIMIT_SIGN_IN: z.preprocess(
     emptyAsUndefined,
@@ -254,6 +269,19 @@ export const envSchema = z.object({
   ),
   ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
   REFRESH_TOKEN_TTL_SECONDS: seconds(7 * 24 * 3600),
+  // Per-user AI allowances per 24 hours where PUT /api/ai/config sets none; 0 = unlimited.
+  AI_USER_DAILY_REQUESTS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(2_000_000_000).default(200),
+  ),
+  AI_USER_DAILY_TOKENS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(2_000_000_000).default(200_000),
+  ),
+  AI_USER_DAILY_IMAGES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(2_000_000_000).default(20),
+  ),
   ADMIN_TOKEN_TTL_SECONDS: seconds(24 * 3600),
   KEY_ROTATION_GRACE_SECONDS: z.preprocess(
     emptyAsUndefined,
@@ -387,6 +415,8 @@ export interface Config {
     cloudwatchEndpoint: string | undefined;
     /** AWS_REGION (default us-east-1) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset keys = the SDK's chain. */
     awsRegion: string;
+  /** Bytes one signed-in user may store (all buckets together); 0 = unlimited. */
+  storageUserQuotaBytes: number;
     awsAccessKeyId: string | undefined;
     awsSecretAccessKey: string | undefined;
     fileMaxBytes: number;
@@ -404,6 +434,10 @@ export interface Config {
     memoryMb: number;
     idleSeconds: number;
     maxProcesses: number;
+  /** Signed-in users may use send-raw (admins and the API key always may). */
+  emailSendRawUsers: boolean;
+  /** Most recipients (to, cc and bcc together) in one user's send-raw message. */
+  emailSendRawUserMaxRecipients: number;
     denoDir: string;
     /** Deno Subhosting instead of local Deno processes, when token and organization are set. */
     subhosting?: {
@@ -441,6 +475,8 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+    /** Per-user allowances per 24 hours where ai.config sets none; 0 = unlimited. */
+    userDailyDefaults: { requests: number; tokens: number; images: number };
 
 /** Reads and validates the environment. Throws a ConfigError naming every bad variable. */
 export function loadConfig(
@@ -569,6 +605,7 @@ export function loadConfig(
     },
     ai: {
       apiKey: e.AI_API_KEY ?? e.OPENROUTER_API_KEY,
+    storageUserQuotaBytes: e.STORAGE_USER_QUOTA_BYTES,
       baseUrl: e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL ?? 'https://openrouter.ai/api/v1',
       baseUrlConfigured: Boolean(e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL),
       timeoutMs: e.AI_TIMEOUT_MS,
@@ -586,6 +623,8 @@ export function loadConfig(
               token: e.DENO_SUBHOSTING_TOKEN,
               organizationId: e.DENO_SUBHOSTING_ORG_ID,
               apiUrl: e.DENO_SUBHOSTING_API_URL,
+    emailSendRawUsers: e.EMAIL_SEND_RAW_USERS,
+    emailSendRawUserMaxRecipients: e.EMAIL_SEND_RAW_USER_MAX_RECIPIENTS,
               project: e.DENO_SUBHOSTING_PROJECT,
               pollMs: e.DENO_SUBHOSTING_POLL_MS,
             }
@@ -616,3 +655,8 @@ const SECRET_NAMES = /SECRET|PASSWORD|KEY|DATABASE_URL/;
 function redactValue(name: string, value: string): string {
   return SECRET_NAMES.test(name) ? '***' : value.slice(0, 80);
 }
+      userDailyDefaults: {
+        requests: e.AI_USER_DAILY_REQUESTS,
+        tokens: e.AI_USER_DAILY_TOKENS,
+        images: e.AI_USER_DAILY_IMAGES,
+      },

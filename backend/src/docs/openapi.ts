@@ -280,6 +280,13 @@ const ENDPOINTS: Endpoint[] = [
     tag: 'database',
     auth: 'admin',
   },
+  {
+    method: 'get',
+    path: '/api/database/advisor',
+    summary: 'What anon and signed-in users reach without row-level security (?schema=)',
+    tag: 'database',
+    auth: 'admin',
+  },
   ...(
     [
       'schemas',

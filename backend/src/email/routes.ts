@@ -25,10 +25,34 @@ const sendRaw = z
     'at most 50 recipients in to, cc and bcc together',
   );
 
-/** `POST /api/email/send-raw`: signed-in users send mail, throttled per user. */
-export function emailRoutes(mailer: Mailer, db: Database, perHour: number): Router {
+export interface SendRawOptions {
+  /** Messages per signed-in user per hour. */
+  perHour: number;
+  /** Signed-in users may send at all (admins and the API key always may). */
+  users: boolean;
+  /** Most recipients (to, cc, bcc together) in one message from a signed-in user. */
+  userMaxRecipients: number;
+}
+
+/**
+ * `POST /api/email/send-raw`: mail from the project's sender. Admins and the API key send
+ * freely; signed-in users only where EMAIL_SEND_RAW_USERS allows it, throttled per user and with
+ * fewer recipients per message. Anon is refused (401) before anything else.
+ */
+export function emailRoutes(mailer: Mailer, db: Database, options: SendRawOptions): Router {
   const router = Router();
+  const { perHour } = options;
   router.post('/send-raw', requireUser, async (req, res) => {
+    const principal = principalOf(req);
+    const userId = principal.role === 'authenticated' ? (principal.sub ?? null) : null;
+    if (principal.role !== 'project_admin' && !options.users) {
+      throw new AppError(
+        403,
+        'EMAIL_SEND_RAW_DISABLED',
+        'Sending mail through send-raw is for project admins and the API key: signed-in users may not send mail from the project sender',
+        'Send the mail from your server (an edge function or backend holding the API key), or set EMAIL_SEND_RAW_USERS=true to let signed-in users send (per-user hourly limit EMAIL_SEND_RAW_PER_HOUR, at most EMAIL_SEND_RAW_USER_MAX_RECIPIENTS recipients)',
+      );
+    }
     const body = sendRaw.parse(req.body);
     if (body.from?.includes('@')) {
       throw new AppError(
@@ -37,8 +61,18 @@ export function emailRoutes(mailer: Mailer, db: Database, perHour: number): Rout
         'from is a display name; mail is always sent from the configured sender address',
       );
     }
-    const principal = principalOf(req);
-    const userId = principal.role === 'authenticated' ? (principal.sub ?? null) : null;
+    const recipientCount =
+      (Array.isArray(body.to) ? body.to.length : 1) +
+      (body.cc?.length ?? 0) +
+      (body.bcc?.length ?? 0);
+    if (principal.role !== 'project_admin' && recipientCount > options.userMaxRecipients) {
+      throw new AppError(
+        400,
+        'EMAIL_TOO_MANY_RECIPIENTS',
+        `A user's message may have at most ${options.userMaxRecipients} recipients in to, cc and bcc together (this one has ${recipientCount})`,
+        'Send fewer recipients per message, or send from the server with the API key',
+      );
+    }
     // Checked and counted in one step per user (parallel sends cannot slip past the limit).
     await db.transaction(async (tx) => {
       if (userId) {

@@ -85,6 +85,19 @@ export function storageRoutes(storage: StorageService): Router {
         `The file is larger than the ${maxSize}-byte limit`,
       );
     }
+    const left = await storage.quotaLeft(
+      principal,
+      bucket,
+      typeof key === 'string' ? key : undefined,
+    );
+    if (declared > left + 64 * 1024) {
+      throw new AppError(
+        413,
+        'STORAGE_INSUFFICIENT_QUOTA',
+        `The file is larger than what your storage quota leaves (${left} bytes)`,
+        'Delete files you no longer need, or ask an admin to raise STORAGE_USER_QUOTA_BYTES',
+      );
+    }
     const { result } = await readMultipart(req, maxSize, (file, info, _fields, bodyComplete) => {
       const objectKey = typeof key === 'string' ? key : key(info.filename);
       const declaredType =

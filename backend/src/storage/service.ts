@@ -20,6 +20,8 @@ export interface StorageOptions {
   /** Secret for signed download URLs of the local provider. */
   signingSecret: string;
   presignedUploadExpirySeconds: number;
+  /** Bytes one signed-in user may store, all buckets together (0 = unlimited). */
+  userQuotaBytes: number;
 }
 
 interface BucketRow {
@@ -27,6 +29,7 @@ interface BucketRow {
   public: boolean;
   allowed_mime_types: string[] | null;
   max_file_size: string | null;
+  allow_user_uploads: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -151,6 +154,16 @@ export class StorageService {
     );
   }
 
+  /**
+   * Hands the per-user quota to the database, whose policies enforce it (storage.settings, read
+   * by storage.user_may_store()). Called at start.
+   */
+  async applySettings(): Promise<void> {
+    await this.db.query('UPDATE storage.settings SET user_quota_bytes = $1', [
+      this.options.userQuotaBytes || null,
+    ]);
+  }
+
   // ---- buckets (admin) ----------------------------------------------------------------------
 
   async listBuckets() {
@@ -181,15 +194,17 @@ export class StorageService {
     isPublic: boolean;
     allowedMimeTypes?: string[] | null;
     maxFileSize?: number | null;
+    allowUserUploads?: boolean;
   }) {
     try {
       const { rows } = await this.db.query<BucketRow>(
-        'INSERT INTO storage.buckets (name, public, allowed_mime_types, max_file_size) VALUES ($1, $2, $3, $4) RETURNING *',
+        'INSERT INTO storage.buckets (name, public, allowed_mime_types, max_file_size, allow_user_uploads) VALUES ($1, $2, $3, $4, $5) RETURNING *',
         [
           input.bucketName,
           input.isPublic,
           input.allowedMimeTypes ?? null,
           input.maxFileSize ?? null,
+          input.allowUserUploads ?? false,
         ],
       );
       return this.bucketJson(rows[0]!);
@@ -207,13 +222,19 @@ export class StorageService {
 
   async updateBucket(
     name: string,
-    patch: { isPublic?: boolean; allowedMimeTypes?: string[] | null; maxFileSize?: number | null },
+    patch: {
+      isPublic?: boolean;
+      allowedMimeTypes?: string[] | null;
+      maxFileSize?: number | null;
+      allowUserUploads?: boolean;
+    },
   ) {
     await this.getBucket(name);
     const { rows } = await this.db.query<BucketRow>(
       `UPDATE storage.buckets SET public = coalesce($2, public),
          allowed_mime_types = CASE WHEN $3 THEN $4 ELSE allowed_mime_types END,
-         max_file_size = CASE WHEN $5 THEN $6 ELSE max_file_size END
+         max_file_size = CASE WHEN $5 THEN $6 ELSE max_file_size END,
+         allow_user_uploads = coalesce($7, allow_user_uploads)
        WHERE name = $1 RETURNING *`,
       [
         name,
@@ -222,6 +243,7 @@ export class StorageService {
         patch.allowedMimeTypes ?? null,
         patch.maxFileSize !== undefined,
         patch.maxFileSize ?? null,
+        patch.allowUserUploads ?? null,
       ],
     );
     return this.bucketJson(rows[0]!);
@@ -256,6 +278,7 @@ export class StorageService {
       isPublic: r.public,
       allowedMimeTypes: r.allowed_mime_types,
       maxFileSize: r.max_file_size === null ? null : Number(r.max_file_size),
+      allowUserUploads: r.allow_user_uploads,
       createdAt: r.created_at.toISOString(),
       updatedAt: r.updated_at.toISOString(),
     };
@@ -309,6 +332,8 @@ export class StorageService {
         'Send a user access token or the API key',
       );
     }
+    // Refused before the bytes are read; the objects policy is what enforces it.
+    this.assertUserUploads(principal, bucket);
     const path = newStoragePath(bucket.name);
     const stored = await this.provider.put(path, body, declaredType ?? 'application/octet-stream');
     try {
@@ -342,6 +367,43 @@ export class StorageService {
     }
   }
 
+  /**
+   * A signed-in user uploads only into buckets that take user uploads (admins anywhere). An
+   * early, friendly answer: storage.user_may_store() in the objects policy is the gate.
+   */
+  private assertUserUploads(principal: Principal, bucket: BucketRow): void {
+    if (principal.role !== 'authenticated' || bucket.allow_user_uploads) return;
+    throw new AppError(
+      403,
+      'STORAGE_PERMISSION_DENIED',
+      `Bucket "${bucket.name}" does not take uploads from signed-in users`,
+      `An admin can allow them: PATCH /api/storage/buckets/${bucket.name} {"allowUserUploads": true}; or upload from the server with the API key`,
+    );
+  }
+
+  /**
+   * Bytes the signed-in caller may still store as (bucket, key), the version it would replace
+   * not counted (Infinity for admins or without a quota). For an early 413 before an upload is
+   * read; the objects policy enforces the quota itself.
+   */
+  async quotaLeft(principal: Principal, bucket: string, key: string | undefined): Promise<number> {
+    const quota = this.options.userQuotaBytes;
+    if (principal.role !== 'authenticated' || !quota) return Infinity;
+    const used = await this.db.withPrincipal(
+      principal,
+      async (tx) =>
+        (
+          await tx.query<{ used: string }>(
+            `SELECT coalesce(sum(size), 0)::text AS used FROM storage.objects
+              WHERE owner = auth.uid() AND NOT (bucket = $1 AND key IS NOT DISTINCT FROM $2)`,
+            [bucket, key ?? null],
+          )
+        ).rows[0]!.used,
+      { readOnly: true },
+    );
+    return Math.max(0, quota - Number(used));
+  }
+
   /** Upserts the metadata row for new bytes and deletes the bytes it replaced. */
   private async record(
     principal: Principal,
@@ -373,11 +435,21 @@ export class StorageService {
         return { ...rows[0]!, previous_path: previous.rows[0]?.storage_path ?? null };
       })
       .catch((err: unknown) => {
-        if ((err as { code?: string }).code === '42501') {
+        const code = (err as { code?: string }).code;
+        if (code === '42501') {
           throw new AppError(
             403,
             'STORAGE_PERMISSION_DENIED',
             `You may not write "${key.slice(0, 200)}" in bucket "${bucket}"`,
+          );
+        }
+        // Raised by storage.user_may_store(): the caller's objects would pass the quota.
+        if (code === '53400') {
+          throw new AppError(
+            413,
+            'STORAGE_INSUFFICIENT_QUOTA',
+            (err as Error).message,
+            'Delete files you no longer need, or ask an admin to raise STORAGE_USER_QUOTA_BYTES',
           );
         }
         throw err;
@@ -550,6 +622,15 @@ export class StorageService {
     }
     if (principal.role === 'anon')
       throw new AppError(401, 'STORAGE_PERMISSION_DENIED', 'Sign in to upload files');
+    this.assertUserUploads(principal, b);
+    if (input.size !== undefined && input.size > (await this.quotaLeft(principal, bucket, key))) {
+      throw new AppError(
+        413,
+        'STORAGE_INSUFFICIENT_QUOTA',
+        `The file is ${input.size} bytes; your storage quota leaves room for less`,
+        'Delete files you no longer need, or ask an admin to raise STORAGE_USER_QUOTA_BYTES',
+      );
+    }
     if (!this.provider.presignedPost) {
       return {
         method: 'direct' as const,

@@ -14,6 +14,7 @@ import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { principalOf, requireAdmin } from '../../core/auth/principal.js';
 import type { SchemaCache } from '../records/schema-cache.js';
+import { advisorFindings } from './advisor.js';
 import { ExportService } from './export.js';
 import { ImportService, kindOf, rowsOf } from './import.js';
 import { readMultipart } from '../../core/multipart.js';
@@ -122,6 +123,13 @@ export function databaseAdminRoutes(
   router.get('/grants', async (req, res) =>
     res.json(await listGrants(db.pool, schemasOf(req), schemaQuery.parse(req.query).table)),
   );
+
+  // ---- advisor -------------------------------------------------------------------------------
+  // What anon and signed-in users reach without RLS (the dashboard's database advisor).
+  router.get('/advisor', async (req, res) => {
+    const data = await advisorFindings(db.pool, schemasOf(req));
+    res.json({ data, pagination: { offset: 0, limit: data.length, total: data.length } });
+  });
 
   // ---- policies ------------------------------------------------------------------------------
   router.get('/policies', async (req, res) => {

@@ -156,7 +156,8 @@ export class TablesService {
           [],
         );
       }
-      if (input.rlsEnabled)
+      // On unless the caller turned it off (the schema's default): a table is never born open.
+      if (input.rlsEnabled !== false)
         await tx.query(`ALTER TABLE ${qualified(schema, table)} ENABLE ROW LEVEL SECURITY`, []);
     });
     await this.cache.reload();
@@ -165,11 +166,12 @@ export class TablesService {
       tableName: table,
       columns: await listColumns(this.db.pool, schema, table),
       autoFields: auto,
-      rlsEnabled: input.rlsEnabled,
+      rlsEnabled: input.rlsEnabled !== false,
       message: `Table "${table}" created`,
-      nextActions: input.rlsEnabled
-        ? `RLS is on and no policy exists yet: add policies (POST /api/database/policies) before users can read or write "${table}".`
-        : `Read and write rows at /api/database/records/${table}. Consider enabling RLS and adding policies.`,
+      nextActions:
+        input.rlsEnabled !== false
+          ? `RLS is on and no policy exists yet: add policies (POST /api/database/policies) before users can read or write "${table}".`
+          : `RLS is off (rlsEnabled: false): anyone holding the anon key can read, change and delete every row of "${table}" at /api/database/records/${table}. Turn it on (PATCH /api/database/tables/${table}/schema {"rlsEnabled": true}) and add policies unless the table is meant to be public.`,
     };
   }
 
