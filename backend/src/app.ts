@@ -185,9 +185,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       maxFileSize: config.maxFileSize,
       signingSecret: config.jwtSecret,
       presignedUploadExpirySeconds: config.storageUploadUrlExpirySeconds,
+      userQuotaBytes: config.storageUserQuotaBytes,
     },
     logger,
   );
+  // The per-user quota lives where the objects policy reads it.
+  await storage.applySettings();
   // Bytes nobody refers to (a crash mid-upload): a local DATA_DIR belongs to this process alone,
   // so everything unreferenced goes at start; shared S3 keeps an hour's grace for other instances.
   await storage
@@ -219,12 +222,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     level: 'info',
     dir: path.join(config.dataDir, 'logs'),
     file: 'functions.log',
-      userQuotaBytes: config.storageUserQuotaBytes,
     stdout: false,
     maxBytes: config.logs.fileMaxBytes,
     maxFiles: config.logs.fileMaxFiles,
-  // The per-user quota lives where the objects policy reads it.
-  await storage.applySettings();
   });
   const authLogger = sourceLogger(config, 'auth.logs');
   // Log sources: files always; with LOG_PROVIDER=cloudwatch each is shipped to its stream too.

@@ -14,9 +14,9 @@ beforeAll(async () => {
       SMTP_PORT: String(smtp.port),
       SMTP_FROM_EMAIL: 'no-reply@kiln.test',
       SMTP_FROM_NAME: 'Kiln Test',
-    },
       // Users' send-raw is off by default (safe-defaults.test.ts); these tests exercise it on.
       EMAIL_SEND_RAW_USERS: 'true',
+    },
   );
 });
 afterAll(async () => {

@@ -120,6 +120,15 @@ export const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_REGION: optionalString,
   STORAGE_UPLOAD_URL_EXPIRY_SECONDS: seconds(3600),
+  // Bytes one signed-in user may store across all buckets; 0 = unlimited.
+  STORAGE_USER_QUOTA_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024 * 1024),
+  ),
   WEBHOOK_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(10_000),
@@ -138,15 +147,6 @@ export const envSchema = z.object({
   FUNCTION_MEMORY_MB: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(16).max(16_384).default(256),
-  // Bytes one signed-in user may store across all buckets; 0 = unlimited.
-  STORAGE_USER_QUOTA_BYTES: z.preprocess(
-    emptyAsUndefined,
-    z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(1024 * 1024 * 1024),
-  ),
   ),
   FUNCTION_IDLE_SECONDS: seconds(300),
   FUNCTION_MAX_PROCESSES: z.preprocess(
@@ -185,6 +185,12 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(100_000).default(20),
   ),
+  // send-raw for signed-in users (admins and the API key always may): off by default.
+  EMAIL_SEND_RAW_USERS: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  EMAIL_SEND_RAW_USER_MAX_RECIPIENTS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(50).default(10),
+  ),
   GOOGLE_CLIENT_ID: optionalString,
   APPLE_CLIENT_ID: optionalString,
   GOOGLE_CLIENT_SECRET: optionalString,
@@ -203,12 +209,6 @@ export const envSchema = z.object({
   FACEBOOK_CLIENT_ID: optionalString,
   OAUTH_TEST_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
   GOOGLE_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
-  // send-raw for signed-in users (admins and the API key always may): off by default.
-  EMAIL_SEND_RAW_USERS: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
-  EMAIL_SEND_RAW_USER_MAX_RECIPIENTS: z.preprocess(
-    emptyAsUndefined,
-    z.coerce.number().int().min(1).max(50).default(10),
-  ),
   APPLE_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
   AUTH_RATE_LIMIT_SIGN_IN: z.preprocess(
     emptyAsUndefined,
@@ -251,6 +251,19 @@ export const envSchema = z.object({
   AI_BASE_URL: z.preprocess(emptyAsUndefined, z.url({ error: 'must be a URL' }).optional()),
   AI_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).default(120_000)),
   AI_IMAGE_API: z.preprocess(emptyAsUndefined, z.enum(['chat', 'images']).default('chat')),
+  // Per-user AI allowances per 24 hours where PUT /api/ai/config sets none; 0 = unlimited.
+  AI_USER_DAILY_REQUESTS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(2_000_000_000).default(200),
+  ),
+  AI_USER_DAILY_TOKENS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(2_000_000_000).default(200_000),
+  ),
+  AI_USER_DAILY_IMAGES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(2_000_000_000).default(20),
+  ),
   REALTIME_PRESENCE_HEARTBEAT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(5000),
@@ -269,19 +282,6 @@ export const envSchema = z.object({
   ),
   ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
   REFRESH_TOKEN_TTL_SECONDS: seconds(7 * 24 * 3600),
-  // Per-user AI allowances per 24 hours where PUT /api/ai/config sets none; 0 = unlimited.
-  AI_USER_DAILY_REQUESTS: z.preprocess(
-    emptyAsUndefined,
-    z.coerce.number().int().min(0).max(2_000_000_000).default(200),
-  ),
-  AI_USER_DAILY_TOKENS: z.preprocess(
-    emptyAsUndefined,
-    z.coerce.number().int().min(0).max(2_000_000_000).default(200_000),
-  ),
-  AI_USER_DAILY_IMAGES: z.preprocess(
-    emptyAsUndefined,
-    z.coerce.number().int().min(0).max(2_000_000_000).default(20),
-  ),
   ADMIN_TOKEN_TTL_SECONDS: seconds(24 * 3600),
   KEY_ROTATION_GRACE_SECONDS: z.preprocess(
     emptyAsUndefined,
@@ -374,6 +374,8 @@ export interface Config {
   /** Set when S3_BUCKET is: files go to S3 instead of DATA_DIR/storage. */
   s3: S3Options | undefined;
   storageUploadUrlExpirySeconds: number;
+  /** Bytes one signed-in user may store (all buckets together); 0 = unlimited. */
+  storageUserQuotaBytes: number;
   webhookTimeoutMs: number;
   webhookRetryBaseMs: number;
   webhookRetryPeriodSeconds: number;
@@ -389,6 +391,10 @@ export interface Config {
     secure: boolean;
   };
   emailSendRawPerHour: number;
+  /** Signed-in users may use send-raw (admins and the API key always may). */
+  emailSendRawUsers: boolean;
+  /** Most recipients (to, cc and bcc together) in one user's send-raw message. */
+  emailSendRawUserMaxRecipients: number;
   /** Built-in OAuth providers' client ids and secrets from the environment (defaults). */
   oauth: {
     envDefaults: Record<string, { clientId?: string; clientSecret?: string }>;
@@ -415,8 +421,6 @@ export interface Config {
     cloudwatchEndpoint: string | undefined;
     /** AWS_REGION (default us-east-1) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset keys = the SDK's chain. */
     awsRegion: string;
-  /** Bytes one signed-in user may store (all buckets together); 0 = unlimited. */
-  storageUserQuotaBytes: number;
     awsAccessKeyId: string | undefined;
     awsSecretAccessKey: string | undefined;
     fileMaxBytes: number;
@@ -428,16 +432,14 @@ export interface Config {
     baseUrlConfigured: boolean;
     timeoutMs: number;
     imageApi: 'chat' | 'images';
+    /** Per-user allowances per 24 hours where ai.config sets none; 0 = unlimited. */
+    userDailyDefaults: { requests: number; tokens: number; images: number };
   };
   functions: {
     timeoutMs: number;
     memoryMb: number;
     idleSeconds: number;
     maxProcesses: number;
-  /** Signed-in users may use send-raw (admins and the API key always may). */
-  emailSendRawUsers: boolean;
-  /** Most recipients (to, cc and bcc together) in one user's send-raw message. */
-  emailSendRawUserMaxRecipients: number;
     denoDir: string;
     /** Deno Subhosting instead of local Deno processes, when token and organization are set. */
     subhosting?: {
@@ -475,8 +477,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-    /** Per-user allowances per 24 hours where ai.config sets none; 0 = unlimited. */
-    userDailyDefaults: { requests: number; tokens: number; images: number };
 
 /** Reads and validates the environment. Throws a ConfigError naming every bad variable. */
 export function loadConfig(
@@ -553,6 +553,7 @@ export function loadConfig(
         }
       : undefined,
     storageUploadUrlExpirySeconds: e.STORAGE_UPLOAD_URL_EXPIRY_SECONDS,
+    storageUserQuotaBytes: e.STORAGE_USER_QUOTA_BYTES,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
@@ -568,6 +569,8 @@ export function loadConfig(
       secure: e.SMTP_SECURE,
     },
     emailSendRawPerHour: e.EMAIL_SEND_RAW_PER_HOUR,
+    emailSendRawUsers: e.EMAIL_SEND_RAW_USERS,
+    emailSendRawUserMaxRecipients: e.EMAIL_SEND_RAW_USER_MAX_RECIPIENTS,
     oauth: {
       envDefaults: {
         google: { clientId: list(e.GOOGLE_CLIENT_ID)[0], clientSecret: e.GOOGLE_CLIENT_SECRET },
@@ -605,11 +608,15 @@ export function loadConfig(
     },
     ai: {
       apiKey: e.AI_API_KEY ?? e.OPENROUTER_API_KEY,
-    storageUserQuotaBytes: e.STORAGE_USER_QUOTA_BYTES,
       baseUrl: e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL ?? 'https://openrouter.ai/api/v1',
       baseUrlConfigured: Boolean(e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL),
       timeoutMs: e.AI_TIMEOUT_MS,
       imageApi: e.AI_IMAGE_API,
+      userDailyDefaults: {
+        requests: e.AI_USER_DAILY_REQUESTS,
+        tokens: e.AI_USER_DAILY_TOKENS,
+        images: e.AI_USER_DAILY_IMAGES,
+      },
     },
     functions: {
       timeoutMs: e.FUNCTION_TIMEOUT_MS,
@@ -623,8 +630,6 @@ export function loadConfig(
               token: e.DENO_SUBHOSTING_TOKEN,
               organizationId: e.DENO_SUBHOSTING_ORG_ID,
               apiUrl: e.DENO_SUBHOSTING_API_URL,
-    emailSendRawUsers: e.EMAIL_SEND_RAW_USERS,
-    emailSendRawUserMaxRecipients: e.EMAIL_SEND_RAW_USER_MAX_RECIPIENTS,
               project: e.DENO_SUBHOSTING_PROJECT,
               pollMs: e.DENO_SUBHOSTING_POLL_MS,
             }
@@ -655,8 +660,3 @@ const SECRET_NAMES = /SECRET|PASSWORD|KEY|DATABASE_URL/;
 function redactValue(name: string, value: string): string {
   return SECRET_NAMES.test(name) ? '***' : value.slice(0, 80);
 }
-      userDailyDefaults: {
-        requests: e.AI_USER_DAILY_REQUESTS,
-        tokens: e.AI_USER_DAILY_TOKENS,
-        images: e.AI_USER_DAILY_IMAGES,
-      },
