@@ -150,7 +150,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const keys = new KeyStore(db, box);
   const tokens = new TokenService(config.jwtSecret);
   const sessions = new SessionStore(db, config.refreshTokenTtlSeconds);
-  const mailer = new Mailer(db, box, config.smtp, logger);
+  const mailer = new Mailer(db, box, config.smtp, logger, {
+    production: config.env === 'production',
+    devLogFile: path.join(config.dataDir, 'logs', 'mail-dev.log'),
+  });
+  await mailer.announce();
   const templates = new Templates(db);
   const auth = new AuthService(db, tokens, sessions, new CsrfTokens(config.jwtSecret), {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,

@@ -9,7 +9,7 @@ import dotenv from 'dotenv';
 import { createApp, type KilnApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './core/embedded-postgres.js';
-import { claimDataDir, loadOrCreateLocalSecrets } from './core/local-state.js';
+import { claimDataDir, loadOrCreateLocalSecrets, secureDataDir } from './core/local-state.js';
 import { createLogger, closeLogger } from './core/logger.js';
 import { postgresOutput, sourceLogger } from './logs/index.js';
 
@@ -31,6 +31,18 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // Everything Kiln (and the Deno processes it starts) creates is its own user's alone: files
+  // 0600, folders 0700. An older DATA_DIR with wider modes is tightened before anything is
+  // written to it (the embedded PostgreSQL cluster keeps its own modes).
+  process.umask(0o077);
+  let secured: ReturnType<typeof secureDataDir>;
+  try {
+    secured = secureDataDir(config.dataDir);
+  } catch (err) {
+    console.error(`DATA_DIR ${config.dataDir} cannot be prepared: ${String(err)}`);
+    process.exit(1);
+  }
+
   const logger = createLogger({
     level: config.logLevel,
     dir: path.join(config.dataDir, 'logs'),
@@ -38,6 +50,14 @@ async function main(): Promise<void> {
     maxBytes: config.logs.fileMaxBytes,
     maxFiles: config.logs.fileMaxFiles,
   });
+  if (secured.tightened)
+    logger.info(
+      `DATA_DIR: took group and other permissions off ${secured.tightened} files and folders (Kiln's files are 0600, folders 0700)`,
+    );
+  if (secured.failed.length)
+    logger.warn('DATA_DIR: could not make these private to Kiln’s user', {
+      paths: secured.failed.slice(0, 20),
+    });
   // The embedded server's own output: postgres.logs (DATA_DIR/logs/postgres.log).
   const postgresLogger = sourceLogger(config, 'postgres.logs');
 

@@ -1,7 +1,7 @@
 /**
  * A local stand-in for Deno Subhosting (Deno Deploy REST API v1): the endpoints Kiln uses, with
  * each deployment served by its own HTTP server on loopback. A deployment answers every request
- * with what it was deployed with (id, env var names, the caller's method/path/headers), so tests
+ * with what it was deployed with (id, env var names, the caller's method/path/headers/cookies), so tests
  * can see routing and configuration; code containing FAIL_BUILD fails to build.
  */
 import http from 'node:http';
@@ -127,12 +127,16 @@ export class FakeSubhosting {
       d.status = 'failed';
       return;
     }
+    // Code with a line `// OWN_CSP: <policy>` answers with that Content-Security-Policy.
+    const ownCsp = /\/\/ OWN_CSP: (.+)$/m.exec(d.assets['function.ts']?.content ?? '')?.[1];
     d.server = http.createServer((req, res) => {
+      if (ownCsp) res.setHeader('content-security-policy', ownCsp);
       this.json(res, 200, {
         deploymentId: d.id,
         method: req.method,
         path: req.url,
         authorization: req.headers.authorization ?? null,
+        cookie: req.headers.cookie ?? null,
         envKeys: Object.keys(d.envVars).sort(),
         greeting: d.envVars.GREETING ?? null,
       });

@@ -55,8 +55,9 @@ describe('Deno Subhosting provider', () => {
     const deployment = [...fake.deployments.values()].at(-1)!;
     expect(deployment.assets['function.ts']!.content).toBe(CODE);
     expect(deployment.assets['main.ts']!.content).toContain('Deno.serve');
+    // The project API key only for functions that opt in (apiKeyAccess).
     expect(Object.keys(deployment.envVars).sort()).toEqual(
-      ['ANON_KEY', 'API_KEY', 'GREETING', 'INSFORGE_BASE_URL', 'INSFORGE_INTERNAL_URL'].sort(),
+      ['ANON_KEY', 'GREETING', 'INSFORGE_BASE_URL', 'INSFORGE_INTERNAL_URL'].sort(),
     );
     expect(deployment.envVars.INSFORGE_INTERNAL_URL).toBe(t.baseUrl);
 
@@ -153,6 +154,44 @@ describe('Deno Subhosting provider', () => {
     expect((await admin('DELETE', '/api/functions/hello')).status).toBe(200);
     expect(fake.deployments.get(current.id)!.deleted).toBe(true);
     expect((await fetch(`${t.baseUrl}/functions/hello`)).status).toBe(404);
+  });
+
+  it('deploys the API key only on opt-in, relays no Kiln cookie, and sandboxes answers', async () => {
+    const plain = await admin('POST', '/api/functions', { name: 'plain', code: CODE });
+    const keyed = await admin('POST', '/api/functions', {
+      name: 'keyed',
+      code: `${CODE}\n// OWN_CSP: default-src 'self'`,
+      apiKeyAccess: true,
+    });
+    expect(plain.status).toBe(201);
+    expect(keyed.status).toBe(201);
+    const plainDeployment = (await settled('plain', 'success')).deployment;
+    const keyedDeployment = (await settled('keyed', 'success')).deployment;
+    expect(fake.deployments.get(plainDeployment.id)!.envVars.API_KEY).toBeUndefined();
+    expect(fake.deployments.get(keyedDeployment.id)!.envVars.API_KEY).toBe(t.apiKey);
+
+    const user = await t.signUpUser();
+    const res = await fetch(`${t.baseUrl}/functions/plain`, {
+      headers: {
+        authorization: `Bearer ${user.accessToken}`,
+        cookie: 'insforge_refresh_token=r1; theme=dark; insforge_csrf_token=c1',
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toMatch(/^sandbox\b.*default-src 'none'/);
+    expect(await res.json()).toMatchObject({
+      cookie: 'theme=dark',
+      authorization: `Bearer ${user.accessToken}`,
+    });
+    const own = await fetch(`${t.baseUrl}/functions/keyed`);
+    expect(own.headers.get('content-security-policy')).toBe("default-src 'self'");
+
+    // Opting in later is a new version: a new deployment, with the key.
+    await admin('PUT', '/api/functions/plain', { apiKeyAccess: true });
+    const redeployed = (
+      await settled('plain', (d) => d?.status === 'success' && d.id !== plainDeployment.id)
+    ).deployment;
+    expect(fake.deployments.get(redeployed.id)!.envVars.API_KEY).toBe(t.apiKey);
   });
 
   it('still refuses code that does not load, before calling Subhosting', async () => {

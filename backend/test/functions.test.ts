@@ -223,8 +223,9 @@ describe('environment and isolation', () => {
     );
     const res = await (await fetch(`${t.baseUrl}/functions/env`)).json();
     expect(res.greeting).toBe('hello from a secret');
+    // No API_KEY: a function gets the project API key only when it opts in (apiKeyAccess).
     expect(res.keys).toEqual(
-      ['ANON_KEY', 'API_KEY', 'GREETING', 'INSFORGE_BASE_URL', 'INSFORGE_INTERNAL_URL'].sort(),
+      ['ANON_KEY', 'GREETING', 'INSFORGE_BASE_URL', 'INSFORGE_INTERNAL_URL'].sort(),
     );
     expect(res.anonKey).toBe(t.anonKey);
     expect(res.read).toBe('NotCapable');
@@ -260,6 +261,7 @@ describe('environment and isolation', () => {
           secretKeys: secrets.secrets?.map((s: { key: string }) => s.key),
         });
       };`,
+      { apiKeyAccess: true },
     );
     const user = await t.signUpUser();
     const { data, error } = await user.client.functions.invoke('whoami', { body: {} });
@@ -373,6 +375,114 @@ describe('environment and isolation', () => {
         durationMs: expect.any(Number),
       }),
     );
+  });
+});
+
+describe('what a function is given (caller, keys, cookies) and how its answer is served', () => {
+  const READ_ENV = `export default () => Response.json({
+    apiKey: Deno.env.get('API_KEY') ?? null,
+    anonKey: Deno.env.get('ANON_KEY') ?? null,
+    baseUrl: Deno.env.get('INSFORGE_BASE_URL') ?? null,
+  });`;
+
+  it('has the anon key by default and the project API key only after opting in', async () => {
+    const fn = await deploy('keyless', READ_ENV);
+    expect(fn.apiKeyAccess).toBe(false);
+    const plain = await (await fetch(`${t.baseUrl}/functions/keyless`)).json();
+    expect(plain).toEqual({ apiKey: null, anonKey: t.anonKey, baseUrl: t.baseUrl });
+
+    const bad = await admin('PUT', '/api/functions/keyless', { apiKeyAccess: 'yes' });
+    expect(bad.status).toBe(400);
+    const on = await admin('PUT', '/api/functions/keyless', { apiKeyAccess: true });
+    expect(on.status).toBe(200);
+    expect(on.body.function).toMatchObject({ apiKeyAccess: true, version: 2 });
+    expect((await (await fetch(`${t.baseUrl}/functions/keyless`)).json()).apiKey).toBe(t.apiKey);
+
+    const off = await admin('PUT', '/api/functions/keyless', { apiKeyAccess: false });
+    expect(off.body.function).toMatchObject({ apiKeyAccess: false, version: 3 });
+    expect((await (await fetch(`${t.baseUrl}/functions/keyless`)).json()).apiKey).toBeNull();
+
+    // Opting in when the function is created.
+    const keyed = await deploy('keyed', READ_ENV, { apiKeyAccess: true });
+    expect(keyed.apiKeyAccess).toBe(true);
+    expect((await (await fetch(`${t.baseUrl}/functions/keyed`)).json()).apiKey).toBe(t.apiKey);
+  });
+
+  it('receives the caller’s Authorization but none of Kiln’s cookies, and cannot set them', async () => {
+    await deploy(
+      'cookies',
+      `export default (req: Request) => Response.json(
+        { cookie: req.headers.get('cookie'), authorization: req.headers.get('authorization') },
+        { headers: [
+          ['set-cookie', 'insforge_refresh_token=planted; Path=/api/auth'],
+          ['set-cookie', '__Host-kiln_session=planted; Path=/; Secure'],
+          ['set-cookie', 'fn_pref=dark; Path=/functions/cookies'],
+        ] },
+      );`,
+    );
+    // A real browser session: the refresh and CSRF cookies Kiln sets on sign-in.
+    const user = await t.signUpUser();
+    const signIn = await fetch(`${t.baseUrl}/api/auth/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+    });
+    expect(signIn.status).toBe(200);
+    const kilnCookies = signIn.headers.getSetCookie().map((c) => c.split(';')[0]!);
+    expect(kilnCookies.map((c) => c.split('=')[0])).toEqual(
+      expect.arrayContaining(['insforge_refresh_token', 'insforge_csrf_token']),
+    );
+    const res = await fetch(`${t.baseUrl}/functions/cookies`, {
+      headers: {
+        authorization: `Bearer ${user.accessToken}`,
+        cookie: ['theme=light', ...kilnCookies, 'KILN_other=1', 'fn_pref=dark'].join('; '),
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      cookie: 'theme=light; fn_pref=dark',
+      authorization: `Bearer ${user.accessToken}`,
+    });
+    expect(res.headers.getSetCookie()).toEqual(['fn_pref=dark; Path=/functions/cookies']);
+
+    // Only Kiln cookies: no Cookie header at all.
+    const only = await fetch(`${t.baseUrl}/functions/cookies`, {
+      headers: { cookie: kilnCookies.join('; ') },
+    });
+    expect((await only.json()).cookie).toBeNull();
+    // Every cookie Kiln itself sets is covered by the rule.
+    const { REFRESH_COOKIE, CSRF_COOKIE } = await import('../src/auth/routes.js');
+    const { KILN_COOKIE } = await import('../src/functions/routes.js');
+    for (const name of [REFRESH_COOKIE, CSRF_COOKIE]) expect(name).toMatch(KILN_COOKIE);
+  });
+
+  it('answers with a sandboxing Content-Security-Policy unless the function sets its own', async () => {
+    await deploy(
+      'page',
+      `export default () => new Response('<script>parent.document.cookie</script><p>hi</p>', {
+        headers: { 'content-type': 'text/html' },
+      });`,
+    );
+    const page = await fetch(`${t.baseUrl}/functions/page`);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/^sandbox\b/);
+    expect(csp.split(';')[0]).not.toMatch(/allow-scripts|allow-same-origin/);
+    expect(csp).toContain("default-src 'none'");
+    expect(await page.text()).toContain('<p>hi</p>');
+    // JSON answers (the usual API use) carry it too and read as before.
+    const json = await fetch(`${t.baseUrl}/functions/keyless`);
+    expect(json.headers.get('content-security-policy')).toBe(csp);
+    expect((await json.json()).anonKey).toBe(t.anonKey);
+
+    await deploy(
+      'own-csp',
+      `export default () => new Response('<p>mine</p>', {
+        headers: { 'content-type': 'text/html', 'content-security-policy': "default-src 'self'" },
+      });`,
+    );
+    const own = await fetch(`${t.baseUrl}/functions/own-csp`);
+    expect(own.headers.get('content-security-policy')).toBe("default-src 'self'");
   });
 });
 

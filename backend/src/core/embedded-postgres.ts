@@ -132,18 +132,24 @@ function reachableBinaries(bins: Binaries): string {
 }
 
 /**
- * As root: the directory the cluster really lives in. DATA_DIR is Kiln's, so it gets the
- * traverse bit; if an ancestor is still closed to other users, the cluster moves to
- * /var/lib/kiln/<hash of DATA_DIR> and `dataDir` becomes a symlink to it.
+ * As root: the directory the cluster really lives in, and the one way the postgres user gets
+ * to it. `dataDir` is DATA_DIR/postgres. DATA_DIR is private to Kiln's user (0700, see
+ * core/local-state.ts); the postgres user gets only the right to pass through it, by group
+ * (DATA_DIR becomes group postgres, mode 0710: enter, not list). Every other entry of DATA_DIR
+ * is 0700 and belongs to Kiln's user, so of all DATA_DIR holds PostgreSQL reaches its own
+ * cluster (which it owns) and nothing else. If a directory above DATA_DIR is closed to other
+ * users, the cluster moves to /var/lib/kiln/clusters/<hash of DATA_DIR> and `dataDir` becomes a
+ * symlink to it; DATA_DIR then needs no grant at all.
  */
-function reachableClusterDir(dataDir: string, log: (line: string) => void): string {
+function reachableClusterDir(dataDir: string, runAs: RunAs, log: (line: string) => void): string {
   const parent = path.dirname(path.resolve(dataDir));
-  fs.mkdirSync(parent, { recursive: true });
-  const mode = fs.statSync(parent).mode;
-  if ((mode & 0o001) === 0) fs.chmodSync(parent, (mode & 0o7777) | 0o001);
+  fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
   if (fs.existsSync(dataDir) && fs.lstatSync(dataDir).isSymbolicLink())
     return fs.realpathSync(dataDir);
-  if (reachableByOthers(parent)) return dataDir;
+  if (reachableByOthers(path.dirname(parent))) {
+    letThrough(parent, runAs);
+    return dataDir;
+  }
   if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     throw new Error(
       `The cluster in ${dataDir} cannot be reached by the "postgres" user (a parent directory is closed to other users). ` +
@@ -165,6 +171,23 @@ function reachableClusterDir(dataDir: string, log: (line: string) => void): stri
     `The postgres user cannot reach ${parent}; the cluster lives in ${relocated} (linked from ${dataDir}).`,
   );
   return relocated;
+}
+
+/**
+ * Lets the postgres user pass through `dir` without listing it: group postgres with the group's
+ * execute bit only (DATA_DIR: 0700 → 0710). A directory others may pass through already is left
+ * as it is. Where the group cannot be changed (some network file systems), the others' execute
+ * bit instead; either way nothing inside is listed or read through it.
+ */
+function letThrough(dir: string, runAs: RunAs): void {
+  const mode = fs.statSync(dir).mode & 0o7777;
+  if (mode & 0o001) return;
+  try {
+    fs.chownSync(dir, fs.statSync(dir).uid, runAs.gid);
+    fs.chmodSync(dir, (mode & ~0o070) | 0o010);
+  } catch {
+    fs.chmodSync(dir, mode | 0o001);
+  }
 }
 
 function run(
@@ -314,7 +337,7 @@ export async function startEmbeddedPostgres(
   const runAs = isRoot ? ensurePostgresUser() : undefined;
   const nativeDir = isRoot ? reachableBinaries(bins) : bins.nativeDir;
   const binDir = path.join(nativeDir, 'bin');
-  const clusterDir = runAs ? reachableClusterDir(options.dataDir, onLog) : options.dataDir;
+  const clusterDir = runAs ? reachableClusterDir(options.dataDir, runAs, onLog) : options.dataDir;
 
   if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     await initialise(binDir, clusterDir, options.password, runAs, onLog);

@@ -33,13 +33,17 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.stdout)
     transports.push(new winston.transports.Console({ level: options.stdoutLevel }));
   if (options.dir) {
-    fs.mkdirSync(options.dir, { recursive: true });
+    // Logs hold requests, function output and errors: Kiln's user only (files 0600, folder 0700),
+    // whatever the process umask.
+    fs.mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     transports.push(
       new winston.transports.File({
         filename: path.join(options.dir, options.file ?? 'kiln.log'),
         maxsize: options.maxBytes ?? 20 * 1024 * 1024,
         maxFiles: options.maxFiles ?? 5,
         tailable: true,
+        // Passed to fs.createWriteStream for every file the transport opens (rotation renames).
+        options: { flags: 'a', mode: 0o600 },
       }),
     );
   }

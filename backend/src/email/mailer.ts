@@ -1,8 +1,12 @@
 /**
  * Outgoing mail through SMTP (nodemailer). The runtime settings an admin saves in
- * `auth.smtp_config` win over the SMTP_* variables; with neither, mail is written to the logs
- * (development mode) and callers are told it was not delivered.
+ * `auth.smtp_config` win over the SMTP_* variables. With neither, outside production each
+ * message (sign-in codes and links included) is appended to the development mail log, a file
+ * only Kiln's user can read, and callers are told it was not delivered; in production nothing is
+ * written anywhere: sending is refused (503 EMAIL_NOT_CONFIGURED) and the refusal is logged.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
@@ -41,6 +45,13 @@ export interface Mail {
   fromName?: string;
 }
 
+export interface MailerOptions {
+  /** NODE_ENV=production: never write mail to a file; refuse to send without SMTP. */
+  production: boolean;
+  /** Outside production, where mail goes when no SMTP server is configured (JSON lines). */
+  devLogFile: string;
+}
+
 export interface SendResult {
   delivered: boolean;
   mode: 'smtp' | 'log';
@@ -67,7 +78,28 @@ export class Mailer {
     private readonly box: SecretBox,
     private readonly env: EnvSmtp,
     private readonly logger: Logger,
+    private readonly options: MailerOptions,
   ) {}
+
+  /**
+   * Says at start what happens to mail when no SMTP server is configured: where the development
+   * mail log is, or (production) that mail will not be sent.
+   */
+  async announce(): Promise<void> {
+    const { source } = await this.settings().catch(() => ({ source: 'unknown' }));
+    if (source !== 'none') return;
+    if (this.options.production) {
+      this.logger.warn(
+        'No SMTP server is configured: Kiln will not send mail (verification, password reset, one-time codes, magic links) until SMTP_HOST is set or an admin saves PUT /api/auth/smtp-config',
+        { source: 'email' },
+      );
+    } else {
+      this.logger.info(
+        `No SMTP server is configured: outgoing mail, sign-in codes and links included, is written to the development mail log ${this.options.devLogFile} (never in production)`,
+        { source: 'email', file: this.options.devLogFile },
+      );
+    }
+  }
 
   /** The settings in force and where they come from. */
   async settings(): Promise<{ source: 'database' | 'environment' | 'none'; smtp?: SmtpSettings }> {
@@ -170,12 +202,25 @@ export class Mailer {
   async send(mail: Mail): Promise<SendResult> {
     const { smtp } = await this.settings();
     if (!smtp) {
-      // Development mode: the message goes to the logs, where a developer can read the code.
-      this.logger.info('email not sent (no SMTP configured): written here instead', {
+      if (this.options.production) {
+        this.logger.warn(
+          'email not sent: no SMTP server is configured, and with NODE_ENV=production mail is never written to a file',
+          { source: 'email', error: 'EMAIL_NOT_CONFIGURED', recipients: recipientCount(mail) },
+        );
+        throw new AppError(
+          503,
+          'EMAIL_NOT_CONFIGURED',
+          'No mail server is configured, so mail cannot be sent',
+          'Set SMTP_HOST and the other SMTP_* variables, or save settings with PUT /api/auth/smtp-config',
+        );
+      }
+      // Development: the message goes to a file only Kiln's user can read; the main log (which
+      // may be shipped elsewhere) only says that it did.
+      await this.writeDevLog(mail);
+      this.logger.info('email not sent (no SMTP configured): written to the development mail log', {
         source: 'email',
-        to: mail.to,
-        subject: mail.subject,
-        text: mail.text ?? mail.html,
+        file: this.options.devLogFile,
+        recipients: recipientCount(mail),
       });
       return { delivered: false, mode: 'log' };
     }
@@ -201,6 +246,20 @@ export class Mailer {
         'Check the SMTP settings (GET /api/auth/smtp-config)',
       );
     }
+  }
+
+  private async writeDevLog(mail: Mail): Promise<void> {
+    const file = this.options.devLogFile;
+    await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const line = JSON.stringify({
+      timestamp: new Date().toISOString(),
+      to: mail.to,
+      cc: mail.cc,
+      bcc: mail.bcc,
+      subject: mail.subject,
+      text: mail.text ?? mail.html,
+    });
+    await fs.promises.appendFile(file, line + '\n', { mode: 0o600 });
   }
 
   close(): void {
@@ -229,4 +288,9 @@ export class Mailer {
     }
     return this.transport.transporter;
   }
+}
+
+function recipientCount(mail: Mail): number {
+  const to = Array.isArray(mail.to) ? mail.to.length : 1;
+  return to + (mail.cc?.length ?? 0) + (mail.bcc?.length ?? 0);
 }

@@ -82,7 +82,8 @@ export class LocalRuntime {
   private closed = false;
 
   constructor(private readonly options: LocalRuntimeOptions) {
-    fs.mkdirSync(options.denoDir, { recursive: true });
+    // Deno's package cache (under DATA_DIR by default): Kiln's user only.
+    fs.mkdirSync(options.denoDir, { recursive: true, mode: 0o700 });
     this.reaper = setInterval(() => this.reap(), Math.min(options.idleMs, 30_000));
     this.reaper.unref();
   }

@@ -47,6 +47,8 @@ const createFunction = z.object({
   code: z.string().min(1).max(MAX_CODE),
   description: z.string().max(2000).nullable().optional(),
   status: z.enum(['draft', 'active']).default('active'),
+  /** The project API key (admin over everything) as API_KEY in the function's environment. */
+  apiKeyAccess: z.boolean().default(false),
 });
 const updateFunction = z
   .object({
@@ -54,8 +56,9 @@ const updateFunction = z
     code: z.string().min(1).max(MAX_CODE).optional(),
     description: z.string().max(2000).nullable().optional(),
     status: z.enum(['draft', 'active']).optional(),
+    apiKeyAccess: z.boolean().optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'send name, code, description or status');
+  .refine((v) => Object.keys(v).length > 0, 'send name, code, description, status or apiKeyAccess');
 
 export interface FunctionsDeps {
   functions: FunctionsService;
@@ -84,7 +87,7 @@ async function deploy(deps: FunctionsDeps, slug: string): Promise<void> {
     const started = await client.deploy(
       slug,
       normalizeCode(row.code),
-      await deps.secrets.environment(),
+      await deps.secrets.environment({ apiKey: row.api_key_access }),
     );
     // Until the new deployment is up, the previous one (if any) keeps serving.
     await deps.functions.recordDeployment(
@@ -138,9 +141,18 @@ export function redeployAll(deps: FunctionsDeps): void {
 }
 
 /** Load the code with the current secrets: a 400 with Deno's diagnostics if it does not. */
-async function checkCode(deps: FunctionsDeps, slug: string, code: string): Promise<void> {
+async function checkCode(
+  deps: FunctionsDeps,
+  slug: string,
+  code: string,
+  apiKeyAccess: boolean,
+): Promise<void> {
   try {
-    await deps.runtime.check(slug, normalizeCode(code), await deps.secrets.environment());
+    await deps.runtime.check(
+      slug,
+      normalizeCode(code),
+      await deps.secrets.environment({ apiKey: apiKeyAccess }),
+    );
   } catch (err) {
     if (err instanceof FunctionLoadError) {
       throw new AppError(
@@ -204,7 +216,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): Router {
     const body = createFunction.parse(req.body);
     const slug = body.slug ?? slugFromName(body.name);
     validateSlug(slug);
-    await checkCode(deps, slug, body.code);
+    await checkCode(deps, slug, body.code, body.apiKeyAccess);
     await functions.create({ ...body, slug });
     await deploy(deps, slug);
     res
@@ -214,11 +226,9 @@ export function functionsAdminRoutes(deps: FunctionsDeps): Router {
   router.put('/:slug', async (req, res) => {
     const slug = req.params.slug as string;
     const body = updateFunction.parse(req.body);
-    if (body.code !== undefined) {
-      await functions.get(slug); // 404 before spending a Deno start on the check
-      await checkCode(deps, slug, body.code);
-    }
-    const before = await functions.get(slug);
+    const before = await functions.get(slug); // 404 before spending a Deno start on the check
+    if (body.code !== undefined)
+      await checkCode(deps, slug, body.code, body.apiKeyAccess ?? before.api_key_access);
     const row = await functions.update(slug, body);
     if (row.version !== before.version) await deploy(deps, slug);
     res.json({ success: true, function: functionJson(await functions.get(slug), true) });
@@ -272,11 +282,68 @@ const HOP = new Set([
   'host',
 ]);
 
+/**
+ * Functions answer on Kiln's own origin, so the browser sends them every cookie of that origin.
+ * Kiln's cookies (and the SDK's) are all named insforge_… or kiln_… (auth/routes.ts: the refresh
+ * and CSRF cookies): none of them reaches a function, and a function cannot set one. A function
+ * acts as its caller through the caller's Authorization header, which it does receive.
+ */
+export const KILN_COOKIE = /^(?:__(?:Host|Secure)-)?(?:insforge|kiln)[_-]/i;
+
+/**
+ * What a function's answer is sandboxed with unless it sends its own Content-Security-Policy:
+ * JSON, text and plain HTML (images, styles, fonts, media, forms, links) work; no script runs,
+ * and the page is an opaque origin, so it cannot read or act with anything of Kiln's origin.
+ */
+export const FUNCTION_CSP = [
+  'sandbox allow-forms allow-downloads allow-popups allow-popups-to-escape-sandbox',
+  "default-src 'none'",
+  'img-src * data: blob:',
+  'media-src * data: blob:',
+  "style-src * 'unsafe-inline'",
+  'font-src * data:',
+  'form-action *',
+  "base-uri 'none'",
+].join('; ');
+
+function withoutKilnCookies(cookie: string): string | undefined {
+  const kept = cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !KILN_COOKIE.test(c.split('=', 1)[0]!.trim()));
+  return kept.length ? kept.join('; ') : undefined;
+}
+
 function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP.has(name) && !name.startsWith('x-kiln-')) out[name] = value;
+    if (value === undefined || HOP.has(name) || name.startsWith('x-kiln-')) continue;
+    if (name === 'cookie') {
+      const kept = withoutKilnCookies(Array.isArray(value) ? value.join('; ') : value);
+      if (kept) out.cookie = kept;
+      continue;
+    }
+    out[name] = value;
   }
+  return out;
+}
+
+/** The function's answer headers as Kiln sends them: no Kiln cookie set, sandboxed by default. */
+function answerHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP.has(name)) continue;
+    if (name === 'set-cookie') {
+      const kept = (Array.isArray(value) ? value : [value]).filter(
+        (c) => !KILN_COOKIE.test(c.split('=', 1)[0]!.trim()),
+      );
+      if (kept.length) out[name] = kept;
+      continue;
+    }
+    out[name] = value;
+  }
+  if (!String(headers['content-security-policy'] ?? '').trim())
+    out['content-security-policy'] = FUNCTION_CSP;
   return out;
 }
 
@@ -338,8 +405,8 @@ function relay(
     }, timeoutMs);
     upstream.on('response', (answer) => {
       res.status(answer.statusCode ?? 502);
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (value !== undefined && !HOP.has(name)) res.setHeader(name, value);
+      for (const [name, value] of Object.entries(answerHeaders(answer.headers))) {
+        if (value !== undefined) res.setHeader(name, value);
       }
       answer.pipe(res);
       answer.on('error', () => res.destroy());
@@ -404,10 +471,13 @@ export function invokeHandler(deps: FunctionsDeps): RequestHandler {
         .acquire({
           slug,
           fingerprint: fingerprint([target.stamp]),
-          load: async () => ({
-            code: normalizeCode((await deps.functions.get(slug)).code),
-            env: await deps.secrets.environment(),
-          }),
+          load: async () => {
+            const row = await deps.functions.get(slug);
+            return {
+              code: normalizeCode(row.code),
+              env: await deps.secrets.environment({ apiKey: row.api_key_access }),
+            };
+          },
         })
         .catch((err: unknown) => {
           deps.functionLogger.warn('function did not start', {

@@ -1,7 +1,9 @@
 /**
  * Secrets for edge functions: rows of `system.secrets`, values sealed with AES-256-GCM. Functions
  * see the active, unexpired ones as environment variables, plus the reserved values Kiln provides
- * itself (project URL and keys), which are listed but cannot be changed or deleted here.
+ * itself, which are listed but cannot be changed or deleted here: the project URL and anon key
+ * for every function, the project API key (admin over everything) only for a function whose
+ * `apiKeyAccess` is on. A function acts as its caller with the caller's Authorization header.
  */
 import type pg from 'pg';
 import type { Database } from '../core/db.js';
@@ -42,7 +44,7 @@ const reservedError = (key: string) =>
   new AppError(
     403,
     'SECRET_RESERVED',
-    `"${key}" is reserved: Kiln provides it to every function and it cannot be changed or deleted`,
+    `"${key}" is reserved: Kiln provides it to functions and it cannot be changed or deleted`,
   );
 
 export class SecretsService {
@@ -175,7 +177,11 @@ export class SecretsService {
       : { maskedValue: maskSecret(value) };
   }
 
-  async environment(): Promise<Record<string, string>> {
+  /**
+   * One function's environment. `apiKey`: the function opted in to the project API key
+   * (`apiKeyAccess`); without it API_KEY is absent, whatever else the function is given.
+   */
+  async environment(access: { apiKey: boolean }): Promise<Record<string, string>> {
     const { rows } = await this.db.query<SecretRow>(
       `SELECT key, value_encrypted FROM system.secrets
         WHERE is_active AND (expires_at IS NULL OR expires_at > now())`,
@@ -187,7 +193,8 @@ export class SecretsService {
       const value = this.open(r);
       if (value !== undefined) env[r.key] = value;
     }
-    return { ...env, ...(await this.reservedValues()) };
+    const { API_KEY, ...builtIn } = await this.reservedValues();
+    return { ...env, ...builtIn, ...(access.apiKey ? { API_KEY } : {}) };
   }
 }
 

@@ -26,6 +26,8 @@ export interface FunctionRow {
   code: string;
   status: 'draft' | 'active';
   version: number;
+  /** The project's API key is in this function's environment (API_KEY). */
+  api_key_access: boolean;
   deployment_id: string | null;
   deployment_status: string | null;
   deployment_url: string | null;
@@ -42,6 +44,7 @@ export const functionJson = (r: FunctionRow, withCode: boolean) => ({
   description: r.description,
   status: r.status,
   version: r.version,
+  apiKeyAccess: r.api_key_access,
   ...(withCode ? { code: r.code } : {}),
   deployment: r.deployment_id
     ? {
@@ -123,12 +126,20 @@ export class FunctionsService {
     code: string;
     description?: string | null;
     status: 'draft' | 'active';
+    apiKeyAccess?: boolean;
   }): Promise<FunctionRow> {
     try {
       const { rows } = await this.db.query<FunctionRow>(
-        `INSERT INTO system.functions (slug, name, code, description, status)
-         VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [input.slug, input.name, input.code, input.description ?? null, input.status],
+        `INSERT INTO system.functions (slug, name, code, description, status, api_key_access)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        [
+          input.slug,
+          input.name,
+          input.code,
+          input.description ?? null,
+          input.status,
+          input.apiKeyAccess ?? false,
+        ],
       );
       return rows[0]!;
     } catch (err) {
@@ -151,15 +162,20 @@ export class FunctionsService {
       code?: string;
       description?: string | null;
       status?: 'draft' | 'active';
+      apiKeyAccess?: boolean;
     },
   ): Promise<FunctionRow> {
+    // A change of code, status or environment (API key access) is a new version: the local
+    // process restarts with it, Subhosting redeploys.
     const { rows } = await this.db.query<FunctionRow>(
       `UPDATE system.functions SET
          name = coalesce($2, name),
          code = coalesce($3, code),
          description = CASE WHEN $4 THEN $5 ELSE description END,
          status = coalesce($6, status),
-         version = version + CASE WHEN coalesce($3, code) <> code OR coalesce($6, status) <> status THEN 1 ELSE 0 END
+         api_key_access = coalesce($7, api_key_access),
+         version = version + CASE WHEN coalesce($3, code) <> code OR coalesce($6, status) <> status
+                                   OR coalesce($7, api_key_access) <> api_key_access THEN 1 ELSE 0 END
        WHERE slug = $1 RETURNING *`,
       [
         slug,
@@ -168,6 +184,7 @@ export class FunctionsService {
         input.description !== undefined,
         input.description ?? null,
         input.status ?? null,
+        input.apiKeyAccess ?? null,
       ],
     );
     if (!rows[0]) throw notFound(slug);

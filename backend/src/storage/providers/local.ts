@@ -6,6 +6,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ByteRange, StorageProvider, StoredBytes } from './provider.js';
 
+/** Stored bytes are Kiln's alone: files 0600, folders 0700, whatever the process umask. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
 const PATH = /^([a-z0-9][a-z0-9._-]{0,62}\/[0-9a-f]{2}|\.tmp)\/[0-9a-f-]{36}$/;
 
 /**
@@ -18,7 +22,7 @@ export class LocalStorageProvider implements StorageProvider {
 
   constructor(private readonly root: string) {
     this.tmp = path.join(root, '.tmp');
-    fs.mkdirSync(this.tmp, { recursive: true });
+    fs.mkdirSync(this.tmp, { recursive: true, mode: DIR_MODE });
   }
 
   /** Maps a storage path to a file, refusing anything that is not Kiln's own path shape. */
@@ -35,10 +39,14 @@ export class LocalStorageProvider implements StorageProvider {
     // A deep write buffer lets the stream gather the socket's 64 KiB chunks into one writev while
     // the previous write is in flight: a thread-pool round trip per chunk halves the throughput
     // of a large upload.
-    const out = fs.createWriteStream(temp, { flags: 'wx', highWaterMark: 1024 * 1024 });
+    const out = fs.createWriteStream(temp, {
+      flags: 'wx',
+      mode: FILE_MODE,
+      highWaterMark: 1024 * 1024,
+    });
     try {
       await pipeline(body, out);
-      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
       await fs.promises.rename(temp, target);
     } catch (err) {
       await fs.promises.rm(temp, { force: true });
