@@ -45,7 +45,19 @@ describe('TOTP', () => {
   });
 
   it('enrolls, requires the second factor at sign-in, gives aal2 sessions RLS can see, and resists replay and guessing', async () => {
-    const user = await t.signUpUser();
+    // A second factor needs a proven inbox; an account an admin created counts as proven.
+    const email = `mfa-${Date.now()}@example.com`;
+    const created = await admin('POST', '/api/auth/users', {
+      email,
+      password: 'correct horse battery',
+    });
+    const first0 = await signIn(email, 'correct horse battery');
+    const user = {
+      email,
+      password: 'correct horse battery',
+      userId: created.body.user.id as string,
+      accessToken: first0.body.accessToken as string,
+    };
     const enroll = await t.request('POST', '/api/auth/mfa/totp/enroll', {
       token: user.accessToken,
       body: { friendlyName: 'phone' },
@@ -274,13 +286,14 @@ describe('sessions', () => {
       (await admin('DELETE', `/api/auth/users/${user.userId}/sessions`)).body.revokedCount,
     ).toBe(1);
     expect((await refresh(kept.body.refreshToken)).status).toBe(401);
-    // Someone else's session id is not mine to revoke.
+    // Someone else's session id is not mine to revoke (from a new session: the admin ended mine).
     const other = await t.signUpUser();
     const otherSid = decodeJwt(other.accessToken).sid as string;
+    const again = await signIn(user.email, user.password);
     expect(
       (
         await t.request('DELETE', `/api/auth/sessions/${otherSid}`, {
-          token: kept.body.accessToken,
+          token: again.body.accessToken,
         })
       ).status,
     ).toBe(404);

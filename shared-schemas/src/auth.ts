@@ -22,12 +22,31 @@ export type User = z.infer<typeof userSchema>;
 export const clientTypeSchema = z.enum(['web', 'mobile', 'desktop', 'server']);
 export type ClientType = z.infer<typeof clientTypeSchema>;
 
+/**
+ * A PKCE-style S256 challenge (base64url SHA-256 of a verifier of 43-128 characters). Sent with a
+ * password sign-up, it binds the password to the client: the password survives the proof of the
+ * inbox only when that proof presents the verifier (`codeVerifier`).
+ */
+export const passwordBindingChallengeSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_-]{43}$/,
+    'codeChallenge: must be the base64url SHA-256 of a code verifier (S256)',
+  );
+export const codeVerifierSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9._~-]{43,128}$/,
+    'codeVerifier: must be 43-128 characters of A-Z a-z 0-9 . _ ~ -',
+  );
+
 export const signUpRequestSchema = z.object({
   email: z.string({ error: 'email is required' }).max(320),
   password: z.string({ error: 'password is required' }).max(1024),
   name: z.string().trim().min(1).max(100).optional(),
   redirectTo: z.url().optional(),
   autoConfirm: z.boolean().optional(),
+  codeChallenge: passwordBindingChallengeSchema.optional(),
 });
 export type SignUpRequest = z.infer<typeof signUpRequestSchema>;
 

@@ -71,7 +71,31 @@ export class MfaService {
       .digest();
   }
 
+  /**
+   * A second factor belongs to whoever holds the inbox: only an account whose address was proven
+   * can add or activate one. Otherwise a factor could be added by someone who merely signed up
+   * with another person's address (and would lock them out), or the first proof of the inbox
+   * would have to remove it (and so anyone who reads the mail could remove a real one). The
+   * database enforces the same rule (trigger mfa_factors_need_proven_inbox).
+   */
+  private async assertInboxProven(userId: string, email: string): Promise<void> {
+    const { rows } = await this.db.query<{ inbox_confirmed: boolean }>(
+      'SELECT inbox_confirmed FROM auth.users WHERE id = $1',
+      [userId],
+    );
+    if (rows[0]?.inbox_confirmed) return;
+    throw new AppError(
+      403,
+      'AUTH_NEED_VERIFICATION',
+      `Prove that you own ${email} before adding a second factor`,
+      'Request a code or link with POST /api/auth/email/send-verification {email}, then use it ' +
+        'in this signed-in app with POST /api/auth/email/verify {email, otp} (or open the link ' +
+        'in this browser), and enroll again',
+    );
+  }
+
   async enroll(userId: string, email: string, friendlyName?: string) {
+    await this.assertInboxProven(userId, email);
     // Unfinished enrolments are replaced, not accumulated.
     await this.db.query(
       `DELETE FROM auth.mfa_factors WHERE user_id = $1 AND status = 'unverified'`,
@@ -119,6 +143,7 @@ export class MfaService {
     if (factor.status === 'verified') {
       throw new AppError(400, 'AUTH_MFA_ALREADY_VERIFIED', 'This factor is active already');
     }
+    await this.assertInboxProven(userId, 'your email address');
     if (!(await this.checkTotp(factor, code))) throw wrongCode();
     await this.db.query(
       `UPDATE auth.mfa_factors SET status = 'verified', verified_at = now() WHERE id = $1`,

@@ -6,9 +6,12 @@ import {
   type RequestHandler,
   type Response,
 } from 'express';
+import crypto from 'node:crypto';
 import {
   adminSessionRequestSchema,
   clientTypeSchema,
+  codeVerifierSchema,
+  passwordBindingChallengeSchema,
   deleteUsersRequestSchema,
   listUsersQuerySchema,
   refreshRequestSchema,
@@ -27,7 +30,12 @@ import {
   requireUser,
 } from '../core/auth/principal.js';
 import { z } from 'zod';
-import type { AuthService, IssuedSession } from './service.js';
+import {
+  s256,
+  type AuthService,
+  type InboxProof,
+  type IssuedSession,
+} from './service.js';
 import type { MfaService } from './mfa.js';
 import type { IdTokenVerifier } from './id-token.js';
 import type { OAuthService } from './oauth.js';
@@ -47,6 +55,7 @@ const sendRequest = z.object({ email: emailField, redirectTo: z.string().max(200
 const verifyRequest = z.object({
   email: emailField,
   otp: z.string({ error: 'otp is required' }).trim().min(1).max(200),
+  codeVerifier: codeVerifierSchema.optional(),
 });
 const exchangeRequest = z.object({
   email: emailField,
@@ -60,6 +69,7 @@ const otpSignIn = z.object({
   method: z.literal('otp'),
   email: emailField,
   otp: verifyRequest.shape.otp,
+  codeVerifier: codeVerifierSchema.optional(),
 });
 const smtpUpdate = z.object({
   enabled: z.boolean().optional(),
@@ -91,6 +101,7 @@ const upgradeRequest = z.object({
   password: z.string({ error: 'password is required' }).max(1024),
   name: z.string().trim().min(1).max(100).optional(),
   redirectTo: z.string().max(2000).optional(),
+  codeChallenge: passwordBindingChallengeSchema.optional(),
 });
 const idParam = z.guid({ error: 'id: must be a UUID' });
 const oauthStart = z.object({
@@ -125,6 +136,11 @@ const ACCEPTED = {
 
 export const REFRESH_COOKIE = 'insforge_refresh_token';
 export const CSRF_COOKIE = 'insforge_csrf_token';
+/**
+ * Holds the verifier that binds a password chosen before the inbox was proven to the web client
+ * that chose it (httpOnly; only the server reads it, see AuthService.claimInbox).
+ */
+export const PASSWORD_BINDING_COOKIE = 'insforge_password_binding';
 
 export interface AuthRoutesOptions {
   refreshTokenTtlSeconds: number;
@@ -207,7 +223,13 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     res.clearCookie(CSRF_COOKIE, { ...cookieBase(req), path: '/' });
   };
   /** Web clients get cookies + a CSRF token; mobile/desktop/server get the refresh token. */
-  const sendSession = (req: Request, res: Response, session: IssuedSession, status = 200) => {
+  const sendSession = (
+    req: Request,
+    res: Response,
+    session: IssuedSession,
+    status = 200,
+    extra: Record<string, unknown> = {},
+  ) => {
     const clientType = clientTypeOf(req);
     if (clientType === 'web') {
       setSessionCookies(req, res, session);
@@ -215,12 +237,14 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
         user: session.user,
         accessToken: session.accessToken,
         csrfToken: session.csrfToken,
+        ...extra,
       });
     } else {
       res.status(status).json({
         user: session.user,
         accessToken: session.accessToken,
         refreshToken: session.refreshToken,
+        ...extra,
       });
     }
   };
@@ -262,10 +286,54 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     return cookie;
   };
 
+  /**
+   * A password is being chosen before the inbox is proven (sign-up, anonymous upgrade): the
+   * challenge that binds it to this client. The client's own PKCE-style `codeChallenge` if it sent
+   * one; else, for web clients, a fresh verifier kept in an httpOnly cookie (set by `commit` once
+   * the account exists); else none (the first proof of the inbox then discards the password,
+   * unless it comes from a session of the account).
+   */
+  const passwordBinding = (req: Request, codeChallenge: string | undefined) => {
+    if (codeChallenge) return { challenge: codeChallenge, commit: (_res: Response) => {} };
+    if (clientTypeOf(req) !== 'web')
+      return { challenge: undefined, commit: (_res: Response) => {} };
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    return {
+      challenge: s256(verifier),
+      commit: (res: Response) =>
+        res.cookie(PASSWORD_BINDING_COOKIE, verifier, {
+          ...cookieBase(req),
+          httpOnly: true,
+          path: '/api/auth',
+          maxAge: options.refreshTokenTtlSeconds * 1000,
+        }),
+    };
+  };
+  /** What ties an inbox proof in this request to the client that chose the password. */
+  const inboxProofOf = (req: Request, codeVerifier: string | undefined): InboxProof => {
+    const principal = optionalPrincipal(req);
+    const cookie = req.cookies?.[PASSWORD_BINDING_COOKIE] as unknown;
+    return {
+      verifiers: [codeVerifier, typeof cookie === 'string' ? cookie : undefined],
+      sessionUserId:
+        principal?.role === 'authenticated' && principal.claims.is_anonymous !== true
+          ? principal.sub
+          : undefined,
+    };
+  };
+
   router.post('/users', limits.signUp, async (req, res) => {
     const body = signUpRequestSchema.parse(req.body);
     const byAdmin = optionalPrincipal(req)?.role === 'project_admin';
-    const result = await auth.signUp(body, { ...context(req), byAdmin });
+    const binding = byAdmin
+      ? { challenge: undefined, commit: () => {} }
+      : passwordBinding(req, body.codeChallenge);
+    const result = await auth.signUp(body, {
+      ...context(req),
+      byAdmin,
+      passwordBinding: binding.challenge,
+    });
+    binding.commit(res);
     if (result.kind === 'created') {
       res.status(201).json({ user: result.user, accessToken: null });
     } else if (result.kind === 'verification-required') {
@@ -280,18 +348,29 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
 
   /** First factor done: a session, or (with a verified second factor) an mfaToken. */
-  const finishSignIn = async (req: Request, res: Response, user: User) => {
+  const finishSignIn = async (
+    req: Request,
+    res: Response,
+    user: User,
+    extra: Record<string, unknown> = {},
+  ) => {
     if (await mfa.required(user.id)) {
-      res.json({ requireMfa: true, mfaToken: await mfa.mfaToken(user.id), accessToken: null });
+      res.json({
+        requireMfa: true,
+        mfaToken: await mfa.mfaToken(user.id),
+        accessToken: null,
+        ...extra,
+      });
       return;
     }
-    sendSession(req, res, await auth.startSession(user, context(req)));
+    sendSession(req, res, await auth.startSession(user, context(req)), 200, extra);
   };
 
   router.post('/sessions', limits.signIn, async (req, res) => {
     if ((req.body as { method?: unknown } | undefined)?.method === 'otp') {
       const body = otpSignIn.parse(req.body);
-      await finishSignIn(req, res, await flows.signInWithOtp(body.email, body.otp));
+      const proof = inboxProofOf(req, body.codeVerifier);
+      await finishSignIn(req, res, await flows.signInWithOtp(body.email, body.otp, proof));
       return;
     }
     const body = signInRequestSchema.parse(req.body);
@@ -410,7 +489,13 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   router.post('/anonymous/upgrade', requireUser, async (req, res) => {
     const userId = userIdOf(req);
     const body = upgradeRequest.parse(req.body);
-    const { user, needsVerification } = await auth.upgradeAnonymous(userId, body);
+    const binding = passwordBinding(req, body.codeChallenge);
+    const { user, needsVerification } = await auth.upgradeAnonymous(
+      userId,
+      body,
+      binding.challenge,
+    );
+    binding.commit(res);
     // The anonymous session ends; the account continues with the same id.
     await sessions.revokeOthers(userId, undefined, 'upgraded');
     if (needsVerification) {
@@ -493,24 +578,39 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
   router.post('/email/verify', limits.verify, async (req, res) => {
     const body = verifyRequest.parse(req.body);
-    await finishSignIn(req, res, await flows.verifyWithCode(body.email, body.otp));
+    const { user, passwordCleared } = await flows.verifyWithCode(
+      body.email,
+      body.otp,
+      inboxProofOf(req, body.codeVerifier),
+    );
+    // A password chosen in another client than the one that used the code was discarded: the
+    // owner sets one through the reset flow.
+    await finishSignIn(req, res, user, passwordCleared ? { passwordCleared: true } : {});
   });
   router.get('/email/verify-link', limits.verify, async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    const result = await flows.verifyWithLink(token);
+    const result = await flows.verifyWithLink(token, inboxProofOf(req, undefined));
     if (result.redirectTo) {
       const target = new URL(result.redirectTo);
       target.searchParams.set('insforge_status', result.ok ? 'success' : 'error');
       target.searchParams.set('insforge_type', 'verify_email');
       if (result.error) target.searchParams.set('insforge_error', result.error);
+      if (result.passwordCleared) target.searchParams.set('insforge_password', 'reset_required');
       res.redirect(302, target.toString());
       return;
     }
+    const text = !result.ok
+      ? 'It may have expired or been used already. Ask for a new one from the app.'
+      : result.passwordCleared
+        ? 'This link was opened outside the app where the account was created, so the password ' +
+          'chosen there was not kept (someone else may have chosen it). Set your password with ' +
+          '“Forgot password” in the app, or sign in with a one-time code.'
+        : 'You can close this page and sign in.';
     res
       .status(result.ok ? 200 : 400)
       .type('html')
       .send(
-        `<!doctype html><meta charset="utf-8"><title>Email verification</title><body style="font-family:system-ui,sans-serif;max-width:480px;margin:48px auto"><h1>${result.ok ? 'Email verified' : 'This link does not work'}</h1><p>${result.ok ? 'You can close this page and sign in.' : 'It may have expired or been used already. Ask for a new one from the app.'}</p></body>`,
+        `<!doctype html><meta charset="utf-8"><title>Email verification</title><body style="font-family:system-ui,sans-serif;max-width:480px;margin:48px auto"><h1>${result.ok ? 'Email verified' : 'This link does not work'}</h1><p>${text}</p></body>`,
       );
   });
   router.post('/email/send-reset-password', limits.email, async (req, res) => {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { AuthConfig, UpdateAuthConfigRequest, User } from '@kiln/shared-schemas';
 import type { Database, Tx } from '../core/db.js';
@@ -62,6 +63,22 @@ export type SignUpResult =
   | { kind: 'session'; session: IssuedSession }
   | { kind: 'created'; user: User }
   | { kind: 'verification-required' };
+
+/**
+ * What came with a proof of the inbox (a verification code or link, a one-time code) besides the
+ * proof itself: whatever ties it to the client that chose the account's password before anyone
+ * had proven the inbox (see claimInbox).
+ */
+export interface InboxProof {
+  /** Verifiers the client presented (binding cookie, `codeVerifier`); one must match. */
+  verifiers?: (string | undefined)[];
+  /** The user the request is signed in as (a session of the account itself). */
+  sessionUserId?: string;
+}
+
+/** The PKCE S256 challenge of a verifier (base64url SHA-256). */
+export const s256 = (verifier: string) =>
+  crypto.createHash('sha256').update(verifier).digest('base64url');
 
 const emailSchema = z.email();
 
@@ -143,12 +160,10 @@ export class AuthService {
 
   async signUp(
     input: { email: string; password: string; name?: string; autoConfirm?: boolean },
-    ctx: SessionContext & { byAdmin: boolean },
+    ctx: SessionContext & { byAdmin: boolean; passwordBinding?: string },
   ): Promise<SignUpResult> {
     const config = await this.getConfig();
-    if (config.disableSignup && !ctx.byAdmin) {
-      throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
-    }
+    if (!ctx.byAdmin) this.assertSignupOpen(config);
     const email = normaliseEmail(input.email);
     const problems = passwordProblems(input.password, config);
     if (problems.length) {
@@ -160,9 +175,17 @@ export class AuthService {
     let row: UserRow;
     try {
       const { rows } = await this.db.query<UserRow>(
-        `INSERT INTO auth.users (email, password_hash, email_verified, inbox_confirmed, profile)
-         VALUES ($1, $2, $3, $4, $5) RETURNING ${USER_COLUMNS}`,
-        [email, passwordHash, verified, ctx.byAdmin && verified, profile],
+        `INSERT INTO auth.users (email, password_hash, email_verified, inbox_confirmed, profile,
+                                 password_binding)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${USER_COLUMNS}`,
+        [
+          email,
+          passwordHash,
+          verified,
+          ctx.byAdmin && verified,
+          profile,
+          ctx.byAdmin ? null : (ctx.passwordBinding ?? null),
+        ],
       );
       row = rows[0]!;
     } catch (err) {
@@ -268,10 +291,7 @@ export class AuthService {
         userId = existing.rows[0].id;
         await this.claimInbox(tx, userId);
       } else {
-        const config = await this.getConfig();
-        if (config.disableSignup) {
-          throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
-        }
+        this.assertSignupOpen(await this.getConfig());
         const created = await tx.query<{ id: string }>(
           `INSERT INTO auth.users (email, email_verified, inbox_confirmed, profile)
            VALUES ($1, $2, $2, $3) RETURNING id`,
@@ -359,6 +379,7 @@ export class AuthService {
   }
 
   private async assertUpgradable(tx: Tx, userId: string, identity: ProviderIdentity) {
+    this.assertSignupOpen(await this.getConfig());
     const anon = await tx.query('SELECT 1 FROM auth.users WHERE id = $1 AND is_anonymous', [
       userId,
     ]);
@@ -412,8 +433,10 @@ export class AuthService {
   async upgradeAnonymous(
     userId: string,
     input: { email: string; password: string; name?: string },
+    passwordBinding?: string,
   ): Promise<{ user: User; needsVerification: boolean }> {
     const config = await this.getConfig();
+    this.assertSignupOpen(config);
     const email = normaliseEmail(input.email);
     const problems = passwordProblems(input.password, config);
     if (problems.length) {
@@ -423,10 +446,17 @@ export class AuthService {
     try {
       const { rows } = await this.db.query<UserRow>(
         `UPDATE auth.users SET email = $2, password_hash = $3, is_anonymous = false,
-                email_verified = $4,
+                email_verified = $4, password_binding = $6,
                 profile = CASE WHEN $5::text IS NULL THEN profile ELSE profile || jsonb_build_object('name', $5::text) END
           WHERE id = $1 AND is_anonymous RETURNING ${USER_COLUMNS}`,
-        [userId, email, passwordHash, !config.requireEmailVerification, input.name ?? null],
+        [
+          userId,
+          email,
+          passwordHash,
+          !config.requireEmailVerification,
+          input.name ?? null,
+          passwordBinding ?? null,
+        ],
       );
       if (!rows[0]) {
         throw new AppError(
@@ -577,60 +607,104 @@ export class AuthService {
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
-  /** The sign-up's own verification code or link was used: the account is the inbox owner's. */
-  async markEmailVerified(userId: string): Promise<User> {
-    await this.db.query(
-      'UPDATE auth.users SET email_verified = true, inbox_confirmed = true WHERE id = $1',
-      [userId],
+  /**
+   * The account at this address whose inbox nobody has proven yet (it may have been created by
+   * someone else: see claimInbox), if any.
+   */
+  async findUnprovenUser(rawEmail: string): Promise<User | undefined> {
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM auth.users
+        WHERE lower(email) = $1 AND NOT is_anonymous AND NOT inbox_confirmed`,
+      [rawEmail.trim().toLowerCase()],
     );
-    return this.getUser(userId);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  /**
+   * A verification code or link was used. It proves the inbox like any other proof (claimInbox):
+   * the account's password stays only if the proof came from the client that chose it.
+   */
+  async markEmailVerified(
+    userId: string,
+    proof: InboxProof = {},
+  ): Promise<{ user: User; passwordCleared: boolean }> {
+    const passwordCleared = await this.db.transaction((tx) => this.claimInbox(tx, userId, proof));
+    return { user: await this.getUser(userId), passwordCleared };
   }
 
   /** A one-time code or magic link proved the inbox of an existing account: see claimInbox. */
-  async signInByInbox(userId: string): Promise<User> {
-    await this.db.transaction((tx) => this.claimInbox(tx, userId));
+  async signInByInbox(userId: string, proof: InboxProof = {}): Promise<User> {
+    await this.db.transaction((tx) => this.claimInbox(tx, userId, proof));
     return this.getUser(userId);
   }
 
   /**
-   * Someone just proved they own the account's address (a provider that vouches for it, a
-   * one-time code, a magic link). If nobody had before, the account may have been created by
-   * somebody else with that address: the password, the identities whose email was not proven
-   * and the sessions they could hold go, so the inbox owner ends up alone in their account.
+   * Someone just proved they own the account's address (a verification code or link, a provider
+   * that vouches for it, a one-time code, a password reset by email).
+   *
+   * The first such proof decides who the account belongs to. Until then it may have been created
+   * by somebody else with that address, so the password, the identities whose email was not
+   * proven and the sessions they could hold go, and the inbox owner ends up alone in their
+   * account; unless the proof comes from the very client that chose the password (it presented
+   * the verifier bound at sign-up, or it is signed in to this account), which shows the one who
+   * chose the password is the one who holds the inbox. Answers whether the password went.
+   *
+   * Once proven, later proofs change nothing: they are a first factor like a password, so a second
+   * factor (which only a proven account can enrol, see MfaService.enroll) still applies to the
+   * sign-in they start, and no inbox proof can remove it.
    */
-  private async claimInbox(tx: Tx, userId: string): Promise<void> {
-    const { rows } = await tx.query<{ inbox_confirmed: boolean }>(
-      'SELECT inbox_confirmed FROM auth.users WHERE id = $1 FOR UPDATE',
+  private async claimInbox(tx: Tx, userId: string, proof: InboxProof = {}): Promise<boolean> {
+    const { rows } = await tx.query<{
+      inbox_confirmed: boolean;
+      password_hash: string | null;
+      password_binding: string | null;
+      has_factor: boolean;
+    }>(
+      `SELECT inbox_confirmed, password_hash, password_binding,
+              EXISTS (SELECT 1 FROM auth.mfa_factors f
+                       WHERE f.user_id = u.id AND f.status = 'verified') AS has_factor
+         FROM auth.users u WHERE id = $1 FOR UPDATE`,
       [userId],
     );
-    if (!rows[0]) return;
-    if (!rows[0].inbox_confirmed) {
-      await tx.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
-        userId,
-      ]);
-      // A second factor the squatter enrolled would lock the owner out.
-      await tx.query('DELETE FROM auth.mfa_recovery_codes WHERE user_id = $1', [userId]);
+    const row = rows[0];
+    if (!row) return false;
+    let passwordCleared = false;
+    // A factor always belongs to a proven account (enforced in the database); should one ever be
+    // found on an unproven one, it is left in force rather than removed by an inbox proof.
+    if (!row.inbox_confirmed && !row.has_factor) {
+      const binding = row.password_binding;
+      const bound =
+        proof.sessionUserId === userId ||
+        (binding !== null &&
+          (proof.verifiers ?? []).some((v) => v !== undefined && safeEqual(s256(v), binding)));
+      // Unfinished enrolments: none can exist on an unproven account, but none may outlive this.
       await tx.query('DELETE FROM auth.mfa_factors WHERE user_id = $1', [userId]);
-      await tx.query(
-        `UPDATE auth.users SET password_hash = NULL,
-                identity_providers = ARRAY(SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1)
-          WHERE id = $1`,
-        [userId],
-      );
-      await this.sessions.revokeAllForUser(userId, 'inbox_claimed', tx);
+      await tx.query('DELETE FROM auth.mfa_recovery_codes WHERE user_id = $1', [userId]);
+      if (!bound) {
+        passwordCleared = row.password_hash !== null;
+        await tx.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
+          userId,
+        ]);
+        await tx.query(
+          `UPDATE auth.users SET password_hash = NULL,
+                  identity_providers = ARRAY(SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1)
+            WHERE id = $1`,
+          [userId],
+        );
+        await this.sessions.revokeAllForUser(userId, 'inbox_claimed', tx);
+      }
     }
     await tx.query(
-      'UPDATE auth.users SET email_verified = true, inbox_confirmed = true WHERE id = $1',
+      `UPDATE auth.users SET email_verified = true, inbox_confirmed = true, password_binding = NULL
+        WHERE id = $1`,
       [userId],
     );
+    return passwordCleared;
   }
 
   /** A verified user without a password (first sign-in with a one-time code). */
   async createPasswordlessUser(rawEmail: string): Promise<User> {
-    const config = await this.getConfig();
-    if (config.disableSignup) {
-      throw new AppError(403, 'AUTH_SIGNUP_DISABLED', 'Sign-up is disabled for this project');
-    }
+    this.assertSignupOpen(await this.getConfig());
     const email = normaliseEmail(rawEmail);
     const { rows } = await this.db.query<UserRow>(
       `INSERT INTO auth.users (email, email_verified, inbox_confirmed) VALUES ($1, true, true)
@@ -671,6 +745,22 @@ export class AuthService {
   }
 
   // ---- internals ------------------------------------------------------------------------
+
+  /**
+   * The one gate for every way a new account comes to be without an admin: password sign-up,
+   * a first sign-in with a one-time code, magic link, OAuth or ID token, and an anonymous user
+   * becoming a full account (password or provider).
+   */
+  private assertSignupOpen(config: AuthConfig): void {
+    if (config.disableSignup) {
+      throw new AppError(
+        403,
+        'AUTH_SIGNUP_DISABLED',
+        'Sign-up is disabled for this project',
+        'Sign in with an existing account, or ask an admin to create one',
+      );
+    }
+  }
 
   private async issueSession(
     user: User,

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { AuthService } from '../auth/service.js';
+import type { AuthService, InboxProof } from '../auth/service.js';
 import { isAllowedRedirect } from '../auth/redirects.js';
 import type { Mailer, SendResult } from './mailer.js';
 import type { Templates, TemplateType } from './templates.js';
@@ -206,7 +206,11 @@ export class EmailFlows {
 
   // ---- verification ----------------------------------------------------------------------
 
-  /** Sends a code or link (per auth config) if the address has an unverified account. */
+  /**
+   * Sends a code or link (per auth config) if the address has an account whose inbox nobody has
+   * proven yet: one that waits for verification, or one signed up without it (it must be proven
+   * before a second factor can be added).
+   */
   async sendVerification(
     email: string,
     ip: string | undefined,
@@ -215,8 +219,8 @@ export class EmailFlows {
     const redirect = await this.checkRedirect(redirectTo);
     await this.throttle(email, ip, 'verify');
     this.afterAnswer('verification', async () => {
-      const user = await this.auth.findUserByEmail(email);
-      if (!user || user.emailVerified) return;
+      const user = await this.auth.findUnprovenUser(email);
+      if (!user) return;
       const method = (await this.auth.getConfig()).verifyEmailMethod;
       if (method === 'link') {
         const { token } = await this.newToken(email, 'verify', LINK_TTL_MINUTES, redirect);
@@ -240,23 +244,40 @@ export class EmailFlows {
     });
   }
 
-  async verifyWithCode(email: string, code: string) {
+  /**
+   * The code flow. A password chosen before the inbox was proven is kept only when the code is
+   * used in the client that chose it (`proof`); otherwise it is discarded (`passwordCleared`).
+   */
+  async verifyWithCode(email: string, code: string, proof: InboxProof = {}) {
     await this.useCode(email, 'verify', code);
     const user = await this.auth.findUserByEmail(email);
     if (!user) throw invalidCode();
-    return this.welcome(await this.auth.markEmailVerified(user.id), user.emailVerified);
+    const verified = await this.auth.markEmailVerified(user.id, proof);
+    await this.welcome(verified.user, user.emailVerified);
+    return verified;
   }
 
-  /** The link flow: verified, then back to the app with insforge_status. */
+  /**
+   * The link flow: verified, then back to the app with insforge_status. The same rule as for
+   * codes: opened outside the client that chose the password (another browser, a mail scanner),
+   * the link proves the inbox but discards that password.
+   */
   async verifyWithLink(
     token: string,
-  ): Promise<{ redirectTo: string | null; ok: boolean; error?: string }> {
+    proof: InboxProof = {},
+  ): Promise<{
+    redirectTo: string | null;
+    ok: boolean;
+    error?: string;
+    passwordCleared?: boolean;
+  }> {
     try {
       const { email, redirectTo } = await this.useToken(token, ['verify']);
       const user = await this.auth.findUserByEmail(email);
       if (!user) return { ok: false, redirectTo, error: 'The account no longer exists' };
-      await this.welcome(await this.auth.markEmailVerified(user.id), user.emailVerified);
-      return { ok: true, redirectTo };
+      const verified = await this.auth.markEmailVerified(user.id, proof);
+      await this.welcome(verified.user, user.emailVerified);
+      return { ok: true, redirectTo, passwordCleared: verified.passwordCleared };
     } catch (err) {
       if (err instanceof AppError) return { ok: false, redirectTo: null, error: err.message };
       throw err;
@@ -366,7 +387,7 @@ export class EmailFlows {
   }
 
   /** `POST /sessions {method:'otp', email, otp}`: a 6-digit code or a magic-link token. */
-  async signInWithOtp(email: string, otp: string) {
+  async signInWithOtp(email: string, otp: string, proof: InboxProof = {}) {
     if (/^\d{6}$/.test(otp)) await this.useCode(email, 'otp', otp);
     else {
       const used = await this.useToken(otp, ['otp']);
@@ -374,7 +395,7 @@ export class EmailFlows {
     }
     const existing = await this.auth.findUserByEmail(email);
     if (existing) {
-      return this.auth.signInByInbox(existing.id);
+      return this.auth.signInByInbox(existing.id, proof);
     }
     return this.auth.createPasswordlessUser(email);
   }
