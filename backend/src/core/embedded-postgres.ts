@@ -112,10 +112,19 @@ function ensurePostgresUser(): RunAs {
   return created;
 }
 
+/**
+ * A directory under /var/lib/kiln the postgres user passes through. Its mode is set after
+ * creation: Kiln runs with umask 077 (server.ts), which a `mode` given to mkdir cannot undo.
+ */
+function passableDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o755);
+}
+
 /** As root: a copy of the binaries the postgres user can reach, made once per version. */
 function reachableBinaries(bins: Binaries): string {
   if (reachableByOthers(bins.nativeDir)) return bins.nativeDir;
-  fs.mkdirSync(ROOT_STATE_DIR, { recursive: true, mode: 0o755 });
+  passableDir(ROOT_STATE_DIR);
   const target = path.join(ROOT_STATE_DIR, `postgres-${bins.version}`);
   if (fs.existsSync(path.join(target, '.complete'))) return target;
   const staging = `${target}.${process.pid}.tmp`;
@@ -162,9 +171,12 @@ function reachableClusterDir(dataDir: string, runAs: RunAs, log: (line: string) 
     .digest('hex')
     .slice(0, 16);
   const relocated = path.join(ROOT_STATE_DIR, 'clusters', key, 'postgres');
-  fs.mkdirSync(path.dirname(relocated), { recursive: true, mode: 0o755 });
-  fs.chmodSync(path.join(ROOT_STATE_DIR, 'clusters'), 0o755);
-  fs.chmodSync(path.dirname(relocated), 0o755);
+  for (const dir of [
+    ROOT_STATE_DIR,
+    path.join(ROOT_STATE_DIR, 'clusters'),
+    path.dirname(relocated),
+  ])
+    passableDir(dir);
   fs.rmSync(dataDir, { recursive: true, force: true });
   fs.symlinkSync(relocated, dataDir);
   log(
