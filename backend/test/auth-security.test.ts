@@ -344,6 +344,20 @@ describe('item 4: a password chosen before the inbox was proven', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/Forgot password/);
       expect((await signIn(other, 'attacker password 1')).status).toBe(401);
+
+      // A password an admin set is nobody's squat: it survives the link wherever it is opened.
+      const invited = unique('invited');
+      const created = await admin('POST', '/api/auth/users', {
+        email: invited,
+        password: 'set by the admin 1',
+        autoConfirm: false,
+      });
+      expect(created.body.user.emailVerified).toBe(false);
+      const mail3 = await mailed(invited, () =>
+        t.request('POST', '/api/auth/email/send-verification', { body: { email: invited } }),
+      );
+      expect(await (await fetch(linkIn(mail3)!)).text()).toMatch(/close this page and sign in/);
+      expect((await signIn(invited, 'set by the admin 1')).status).toBe(200);
     });
   });
 
@@ -437,7 +451,16 @@ describe('item 4: a password chosen before the inbox was proven', () => {
 describe('item 7: with sign-up disabled no path creates an account', () => {
   it('refuses the anonymous upgrade (password and provider), first sign-ins by code, magic link, OAuth and ID token', async () => {
     const existing = await t.signUpUser({ email: unique('existing') });
+    // A code mailed while sign-up was open does not create the account once it is closed.
+    const early = unique('early');
+    const earlyCode = await otpCode(early);
     await withConfig({ disableSignup: true, allowAnonymousSignIn: true }, async () => {
+      const late = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
+        body: { method: 'otp', email: early, otp: earlyCode },
+      });
+      expect(late.status).toBe(403);
+      expect(late.body.error).toBe('AUTH_SIGNUP_DISABLED');
+
       const anon = await t.request('POST', '/api/auth/anonymous?client_type=mobile');
       expect(anon.status).toBe(201);
       const upgrade = await t.request('POST', '/api/auth/anonymous/upgrade?client_type=mobile', {

@@ -77,6 +77,13 @@ export interface InboxProof {
 }
 
 /** The PKCE S256 challenge of a verifier (base64url SHA-256). */
+/**
+ * The password_binding of a password an admin set (`POST /users` with the API key or an admin
+ * token): it survives the first proof of the inbox whoever makes it. (An S256 challenge is 43
+ * base64url characters, so it can never equal this.)
+ */
+const SET_BY_ADMIN = 'set-by-admin';
+
 export const s256 = (verifier: string) =>
   crypto.createHash('sha256').update(verifier).digest('base64url');
 
@@ -184,7 +191,7 @@ export class AuthService {
           verified,
           ctx.byAdmin && verified,
           profile,
-          ctx.byAdmin ? null : (ctx.passwordBinding ?? null),
+          ctx.byAdmin ? SET_BY_ADMIN : (ctx.passwordBinding ?? null),
         ],
       );
       row = rows[0]!;
@@ -674,6 +681,7 @@ export class AuthService {
     if (!row.inbox_confirmed && !row.has_factor) {
       const binding = row.password_binding;
       const bound =
+        binding === SET_BY_ADMIN ||
         proof.sessionUserId === userId ||
         (binding !== null &&
           (proof.verifiers ?? []).some((v) => v !== undefined && safeEqual(s256(v), binding)));
