@@ -23,6 +23,7 @@ import { KeyStore, ensureProjectKeys } from './core/auth/keys.js';
 import { ensureAuthenticators } from './core/authenticator.js';
 import { resolvePrincipal } from './core/auth/principal.js';
 import { TokenService } from './core/auth/tokens.js';
+import { Revocations } from './core/auth/revocations.js';
 import { AuthService } from './auth/service.js';
 import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
@@ -148,7 +149,22 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     statementTimeoutMs: config.dbStatementTimeoutMs,
   });
   const keys = new KeyStore(db, box);
-  const tokens = new TokenService(config.jwtSecret);
+  // Ended sessions and key changes, announced by the database: access tokens of an ended session
+  // are refused and keys re-read on every instance within moments, without a query per request.
+  const revocations = new Revocations(db, {
+    connectionString: databaseUrl,
+    maxTokenTtlSeconds: config.accessTokenTtlSeconds,
+    logger,
+  });
+  revocations.onKeysChanged(() => keys.invalidate());
+  try {
+    await revocations.start();
+  } catch (err) {
+    await revocations.close();
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  const tokens = new TokenService(config.jwtSecret, revocations);
   const sessions = new SessionStore(db, config.refreshTokenTtlSeconds);
   const mailer = new Mailer(db, box, config.smtp, logger, {
     production: config.env === 'production',
@@ -161,7 +177,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     adminTokenTtlSeconds: config.adminTokenTtlSeconds,
     adminEmail: config.adminEmail,
     adminPassword,
+    adminTagKey: Buffer.from(
+      crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-admin-session-v1', 32),
+    ),
   });
+  // Admin sessions opened with other admin credentials (ADMIN_EMAIL / ADMIN_PASSWORD changed) end.
+  await auth.endStaleAdminSessions();
   const emailFlows = new EmailFlows(db, auth, mailer, templates, {
     key: Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-email-codes-v1', 32)),
     apiBaseUrl: () => config.apiBaseUrl,
@@ -174,6 +195,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await schemaCache.start();
   } catch (err) {
     await schemaCache.close();
+    await revocations.close();
     await db.close().catch(() => undefined);
     throw err;
   }
@@ -306,6 +328,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/auth',
     authRoutes(auth, {
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      adminSessionTtlSeconds: config.adminTokenTtlSeconds,
       secureCookies: config.apiBaseUrl.startsWith('https://'),
       email: { flows: emailFlows, mailer, templates },
       mfa: new MfaService(
@@ -411,6 +434,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const realtime = new RealtimeServer(server, db, keys, tokens, {
     connectionString: databaseUrl,
     logger,
+    revocations,
     onWebhooksQueued: () => webhooks.kick(),
     presenceHeartbeatMs: config.realtimePresenceHeartbeatMs,
   });
@@ -481,6 +505,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await logProvider.close();
       await provider.close?.();
       await schemaCache.close();
+      await revocations.close();
       await db.close();
     })());
 

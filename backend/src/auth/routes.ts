@@ -34,6 +34,7 @@ import {
   s256,
   type AuthService,
   type InboxProof,
+  type IssuedAdminSession,
   type IssuedSession,
 } from './service.js';
 import type { MfaService } from './mfa.js';
@@ -136,6 +137,9 @@ const ACCEPTED = {
 
 export const REFRESH_COOKIE = 'insforge_refresh_token';
 export const CSRF_COOKIE = 'insforge_csrf_token';
+/** The dashboard admin's session: its own cookies, so it never replaces a user's on the origin. */
+export const ADMIN_REFRESH_COOKIE = 'insforge_admin_refresh_token';
+export const ADMIN_CSRF_COOKIE = 'insforge_admin_csrf_token';
 /**
  * Holds the verifier that binds a password chosen before the inbox was proven to the web client
  * that chose it (httpOnly; only the server reads it, see AuthService.claimInbox).
@@ -144,6 +148,8 @@ export const PASSWORD_BINDING_COOKIE = 'insforge_password_binding';
 
 export interface AuthRoutesOptions {
   refreshTokenTtlSeconds: number;
+  /** Lifetime of an admin session (its cookies); defaults to refreshTokenTtlSeconds. */
+  adminSessionTtlSeconds?: number;
   /** True when API_BASE_URL is https: cookies become `Secure; SameSite=None`. */
   secureCookies: boolean;
   email: { flows: EmailFlows; mailer: Mailer; templates: Templates };
@@ -255,7 +261,11 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   });
 
   /** The refresh token a request carries: cookie (web, CSRF-checked) or body (other clients). */
-  const presentedRefreshToken = (req: Request, required: boolean): string | undefined => {
+  const presentedRefreshToken = (
+    req: Request,
+    required: boolean,
+    cookieName = REFRESH_COOKIE,
+  ): string | undefined => {
     if (clientTypeOf(req) !== 'web') {
       const body = refreshRequestSchema.parse(req.body ?? undefined);
       const token = body?.refreshToken ?? body?.refresh_token;
@@ -264,7 +274,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       }
       return token;
     }
-    const cookie = req.cookies?.[REFRESH_COOKIE] as string | undefined;
+    const cookie = req.cookies?.[cookieName] as string | undefined;
     if (!cookie) {
       if (required)
         throw new AppError(
@@ -477,7 +487,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     if (!(await sessions.revokeOwn(userId, id, 'revoked_by_user'))) {
       throw new AppError(404, 'AUTH_SESSION_NOT_FOUND', 'No live session with this id');
     }
-    res.json({ success: true, message: 'Session revoked; it stops at its next refresh' });
+    res.json({ success: true, message: 'Session revoked; its access tokens stop at once' });
   });
 
   // ---- anonymous users --------------------------------------------------------------------
@@ -706,9 +716,63 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     res.json({ oAuthProviders: [], customOAuthProviders: [], ...config });
   });
 
+  // ---- the dashboard admin's sessions ---------------------------------------------------
+  // Same conventions as user sessions: web clients get an httpOnly refresh cookie (its own name,
+  // path /api/auth/admin) plus a CSRF token to echo as X-CSRF-Token; client_type=mobile|desktop|
+  // server get the refresh token in the body. Access tokens are short and name the session.
+
+  const adminCookie = (req: Request) => ({
+    ...cookieBase(req),
+    httpOnly: true,
+    path: '/api/auth/admin',
+  });
+  const clearAdminCookies = (req: Request, res: Response) => {
+    res.clearCookie(ADMIN_REFRESH_COOKIE, adminCookie(req));
+    res.clearCookie(ADMIN_CSRF_COOKIE, { ...cookieBase(req), path: '/' });
+  };
+  const sendAdminSession = (req: Request, res: Response, session: IssuedAdminSession) => {
+    const { user, admin, accessToken, refreshToken, csrfToken } = session;
+    if (clientTypeOf(req) === 'web') {
+      const maxAge = (options.adminSessionTtlSeconds ?? options.refreshTokenTtlSeconds) * 1000;
+      res.cookie(ADMIN_REFRESH_COOKIE, refreshToken, { ...adminCookie(req), maxAge });
+      res.cookie(ADMIN_CSRF_COOKIE, csrfToken, { ...cookieBase(req), path: '/', maxAge });
+      res.json({ user, admin, accessToken, csrfToken });
+    } else {
+      res.json({ user, admin, accessToken, refreshToken });
+    }
+  };
+  /** The admin session of the caller's access token, if that is what they hold. */
+  const adminSessionOf = (req: Request): string | undefined => {
+    const principal = optionalPrincipal(req);
+    return principal?.role === 'project_admin' ? principal.sessionId : undefined;
+  };
+
   router.post('/admin/sessions', limits.signIn, async (req, res) => {
     const body = adminSessionRequestSchema.parse(req.body);
-    res.json(await auth.adminSignIn(body.username ?? body.email ?? '', body.password));
+    sendAdminSession(
+      req,
+      res,
+      await auth.adminSignIn(body.username ?? body.email ?? '', body.password, context(req)),
+    );
+  });
+
+  router.post('/admin/refresh', async (req, res) => {
+    const token = presentedRefreshToken(req, true, ADMIN_REFRESH_COOKIE)!;
+    let session: IssuedAdminSession;
+    try {
+      session = await auth.adminRefresh(token);
+    } catch (err) {
+      if (clientTypeOf(req) === 'web') clearAdminCookies(req, res);
+      throw err;
+    }
+    sendAdminSession(req, res, session);
+  });
+
+  router.post('/admin/logout', async (req, res) => {
+    const refreshToken = presentedRefreshToken(req, false, ADMIN_REFRESH_COOKIE);
+    await auth.logout({ refreshToken, sessionId: adminSessionOf(req) });
+    if (clientTypeOf(req) === 'web') clearAdminCookies(req, res);
+    res.json({ success: true, message: 'Signed out' });
   });
 
   router.get('/admin/sessions/current', requireAdmin, (req, res) => {
@@ -718,8 +782,37 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
         sub: principal.sub ?? 'api-key',
         email: principal.email ?? null,
         credential: principal.credential,
+        ...(principal.sessionId ? { sessionId: principal.sessionId } : {}),
       },
     });
+  });
+
+  router.get('/admin/sessions', requireAdmin, async (req, res) => {
+    const current = adminSessionOf(req);
+    res.json({
+      sessions: (await sessions.listAdmin()).map((s) => ({
+        id: s.id,
+        clientType: s.client_type,
+        userAgent: s.user_agent,
+        ip: s.ip,
+        createdAt: s.created_at.toISOString(),
+        lastUsedAt: s.last_used_at.toISOString(),
+        expiresAt: s.expires_at.toISOString(),
+        current: s.id === current,
+      })),
+    });
+  });
+  router.post('/admin/sessions/revoke-others', requireAdmin, async (req, res) => {
+    res.json({
+      revokedCount: await sessions.revokeAdmin({ keep: adminSessionOf(req) }, 'revoked_by_admin'),
+    });
+  });
+  router.delete('/admin/sessions/:id', requireAdmin, async (req, res) => {
+    const id = idParam.parse(req.params.id);
+    if (!(await sessions.revokeAdmin({ only: id }, 'revoked_by_admin'))) {
+      throw new AppError(404, 'AUTH_SESSION_NOT_FOUND', 'No live admin session with this id');
+    }
+    res.json({ success: true, message: 'Admin session revoked; its access tokens stop at once' });
   });
 
   router.get('/users', requireAdmin, async (req, res) => {

@@ -118,9 +118,17 @@ const CONFIG_COLUMNS: Record<keyof AuthConfig, string> = {
 
 export interface AuthServiceOptions {
   accessTokenTtlSeconds: number;
+  /** How long an admin session lasts from sign-in, refreshes included (ADMIN_TOKEN_TTL_SECONDS). */
   adminTokenTtlSeconds: number;
   adminEmail: string;
   adminPassword: string;
+  /** HMAC key for the fingerprint of the admin credentials kept with admin sessions. */
+  adminTagKey: Buffer;
+}
+
+/** The dashboard admin's session, shaped like a user session (InsForge answers `{user, ...}`). */
+export interface IssuedAdminSession extends IssuedSession {
+  admin: { sub: string; email: string };
 }
 
 /** Users, passwords, sessions and the auth settings. */
@@ -517,18 +525,82 @@ export class AuthService {
     return this.csrf.matches(refreshToken, presented);
   }
 
-  /** Admin sign-in with ADMIN_EMAIL / ADMIN_PASSWORD. */
-  async adminSignIn(username: string, password: string) {
+  // ---- the dashboard admin ----------------------------------------------------------------
+
+  /**
+   * Admin sign-in with ADMIN_EMAIL / ADMIN_PASSWORD: a session like a user's (refresh token,
+   * short access tokens that name it, revocable), which ends ADMIN_TOKEN_TTL_SECONDS after
+   * sign-in at the latest, and as soon as the admin credentials change.
+   */
+  async adminSignIn(
+    username: string,
+    password: string,
+    ctx: SessionContext,
+  ): Promise<IssuedAdminSession> {
     const emailOk = safeEqual(username.trim().toLowerCase(), this.options.adminEmail);
     const passwordOk = safeEqual(password, this.options.adminPassword);
     if (!(emailOk && passwordOk)) {
       throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid admin email or password');
     }
-    const accessToken = await this.tokens.sign(
-      { sub: ADMIN_SUBJECT, role: 'project_admin', email: this.options.adminEmail },
+    const { sessionId, refreshToken } = await this.sessions.createAdmin(
+      ctx,
+      this.adminTag(),
       this.options.adminTokenTtlSeconds,
     );
-    return { admin: { sub: ADMIN_SUBJECT, email: this.options.adminEmail }, accessToken };
+    return this.adminSession(sessionId, refreshToken);
+  }
+
+  /** Exchanges an admin refresh token for a new access token and refresh token. */
+  async adminRefresh(refreshToken: string): Promise<IssuedAdminSession> {
+    const result = await this.sessions.rotate(refreshToken, 'admin', this.adminTag());
+    if (!result.ok) {
+      throw new AppError(
+        401,
+        'AUTH_UNAUTHORIZED',
+        result.reason === 'reused'
+          ? 'The refresh token was already used; the session has been revoked for safety'
+          : 'The admin session has ended or the refresh token is not valid',
+        'Sign in again',
+      );
+    }
+    return this.adminSession(result.sessionId, result.refreshToken);
+  }
+
+  /** Ends the admin sessions opened with other admin credentials (run at start). */
+  endStaleAdminSessions(): Promise<number> {
+    return this.sessions.revokeAdmin({ currentTag: this.adminTag() }, 'admin_credentials_changed');
+  }
+
+  private adminTag(): Buffer {
+    return crypto
+      .createHmac('sha256', this.options.adminTagKey)
+      .update(`${this.options.adminEmail}\n${this.options.adminPassword}`)
+      .digest();
+  }
+
+  private async adminSession(sessionId: string, refreshToken: string): Promise<IssuedAdminSession> {
+    const email = this.options.adminEmail;
+    const now = new Date().toISOString();
+    return {
+      user: {
+        id: ADMIN_SUBJECT,
+        email,
+        emailVerified: true,
+        providers: ['email'],
+        createdAt: now,
+        updatedAt: now,
+        profile: {},
+        metadata: { role: 'project_admin' },
+      },
+      admin: { sub: ADMIN_SUBJECT, email },
+      accessToken: await this.tokens.sign(
+        { sub: ADMIN_SUBJECT, role: 'project_admin', email, sid: sessionId },
+        this.options.accessTokenTtlSeconds,
+      ),
+      refreshToken,
+      csrfToken: this.csrf.issue(refreshToken),
+      sessionId,
+    };
   }
 
   // ---- users and profiles ---------------------------------------------------------------

@@ -19,6 +19,9 @@ export type RotateResult =
   | ({ ok: true } & IssuedRefreshToken)
   | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
 
+/** A user's sign-in, or the dashboard admin's (no user row; see createAdmin). */
+export type SessionKind = 'user' | 'admin';
+
 /**
  * Sessions and their refresh tokens. A refresh token is used once: refreshing marks it rotated
  * and issues its successor. A rotated token presented again means it was copied, so the whole
@@ -69,7 +72,82 @@ export class SessionStore {
     return { sessionId: rows[0].session_id, userId, refreshToken, aal };
   }
 
-  async rotate(refreshToken: string): Promise<RotateResult> {
+  /**
+   * A dashboard admin's session: a row without a user that ends `ttlSeconds` from now however
+   * often it is refreshed. `adminTag` fingerprints the admin credentials it was opened with.
+   */
+  async createAdmin(
+    ctx: SessionContext,
+    adminTag: Buffer,
+    ttlSeconds: number,
+  ): Promise<{ sessionId: string; refreshToken: string }> {
+    const refreshToken = randomToken();
+    const { rows } = await this.db.query<{ session_id: string }>(
+      `WITH s AS (
+         INSERT INTO auth.sessions (kind, admin_tag, client_type, user_agent, ip, expires_at)
+         VALUES ('admin', $1, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5)) RETURNING id
+       )
+       INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
+       RETURNING session_id`,
+      [
+        adminTag,
+        ctx.clientType,
+        ctx.userAgent?.slice(0, 512) ?? null,
+        ctx.ip ?? null,
+        ttlSeconds,
+        sha256(refreshToken),
+      ],
+    );
+    return { sessionId: rows[0]!.session_id, refreshToken };
+  }
+
+  /** Live admin sessions, newest first. */
+  async listAdmin() {
+    const { rows } = await this.db.query<{
+      id: string;
+      client_type: string;
+      user_agent: string | null;
+      ip: string | null;
+      created_at: Date;
+      last_used_at: Date;
+      expires_at: Date;
+    }>(
+      `SELECT id, client_type, user_agent, ip, created_at, last_used_at, expires_at
+         FROM auth.sessions WHERE kind = 'admin' AND revoked_at IS NULL AND expires_at > now()
+        ORDER BY last_used_at DESC`,
+    );
+    return rows;
+  }
+
+  /**
+   * Ends admin sessions: one (`only`), all but one (`keep`), or those opened with other admin
+   * credentials than `currentTag` (ADMIN_EMAIL / ADMIN_PASSWORD changed).
+   */
+  async revokeAdmin(
+    by: { only?: string; keep?: string; currentTag?: Buffer },
+    reason: string,
+  ): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $4
+        WHERE kind = 'admin' AND revoked_at IS NULL
+          AND ($1::uuid IS NULL OR id = $1)
+          AND ($2::uuid IS NULL OR id <> $2)
+          AND ($3::bytea IS NULL OR admin_tag IS DISTINCT FROM $3)`,
+      [by.only ?? null, by.keep ?? null, by.currentTag ?? null, reason],
+    );
+    return rowCount ?? 0;
+  }
+
+  /**
+   * Exchanges a refresh token of a session of `kind` for its successor. User sessions slide
+   * (each refresh extends them); admin sessions end at the time fixed when they began, and only
+   * while the admin credentials are still those they were opened with (`adminTag`).
+   */
+  async rotate(
+    refreshToken: string,
+    kind: SessionKind = 'user',
+    adminTag?: Buffer,
+  ): Promise<RotateResult> {
     const next = randomToken();
     const { rows } = await this.db.query<{
       session_id: string;
@@ -81,15 +159,18 @@ export class SessionStore {
          FROM auth.sessions s
          WHERE rt.token_hash = $1 AND rt.rotated_at IS NULL
            AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
+           AND s.kind = $4 AND ($4 = 'user' OR s.admin_tag = $5)
          RETURNING rt.session_id, s.user_id, s.aal
        ), touched AS (
-         UPDATE auth.sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => $3)
+         UPDATE auth.sessions SET last_used_at = now(),
+                expires_at = CASE WHEN kind = 'admin' THEN expires_at
+                                  ELSE now() + pg_catalog.make_interval(secs => $3) END
          WHERE id = (SELECT session_id FROM used)
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id)
        SELECT $2, session_id FROM used
        RETURNING session_id, (SELECT user_id FROM used) AS user_id, (SELECT aal FROM used) AS aal`,
-      [sha256(refreshToken), sha256(next), this.ttlSeconds],
+      [sha256(refreshToken), sha256(next), this.ttlSeconds, kind, adminTag ?? null],
     );
     const row = rows[0];
     if (row)
@@ -100,12 +181,13 @@ export class SessionStore {
         refreshToken: next,
         aal: row.aal,
       };
-    return { ok: false, reason: await this.diagnose(refreshToken) };
+    return { ok: false, reason: await this.diagnose(refreshToken, kind) };
   }
 
   /** Why a token was refused; revokes the session when the token was already used. */
   private async diagnose(
     refreshToken: string,
+    kind: SessionKind,
   ): Promise<'unknown' | 'expired' | 'revoked' | 'reused'> {
     const { rows } = await this.db.query<{
       session_id: string;
@@ -115,8 +197,8 @@ export class SessionStore {
     }>(
       `SELECT rt.session_id, rt.rotated_at, s.revoked_at, s.expires_at <= now() AS expired
        FROM auth.refresh_tokens rt JOIN auth.sessions s ON s.id = rt.session_id
-       WHERE rt.token_hash = $1`,
-      [sha256(refreshToken)],
+       WHERE rt.token_hash = $1 AND s.kind = $2`,
+      [sha256(refreshToken), kind],
     );
     const row = rows[0];
     if (!row) return 'unknown';

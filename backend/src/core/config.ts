@@ -456,6 +456,7 @@ export interface Config {
   encryptionKeyPrevious: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How long an admin session lasts from sign-in (its access tokens: accessTokenTtlSeconds). */
   adminTokenTtlSeconds: number;
   keyRotationGraceSeconds: number;
   adminEmail: string;

@@ -120,10 +120,39 @@ const ENDPOINTS: Endpoint[] = [
   {
     method: 'post',
     path: '/api/auth/admin/sessions',
-    summary: 'Admin sign-in',
+    summary:
+      'Admin sign-in: a session (refresh cookie + CSRF token, or refreshToken with client_type)',
     tag: 'auth',
     auth: 'none',
     body: adminSessionRequestSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/auth/admin/refresh',
+    summary: 'Refresh the admin session (admin cookie + X-CSRF-Token, or body with client_type)',
+    tag: 'auth',
+    auth: 'none',
+  },
+  {
+    method: 'post',
+    path: '/api/auth/admin/logout',
+    summary: 'End the admin session',
+    tag: 'auth',
+    auth: 'none',
+  },
+  {
+    method: 'get',
+    path: '/api/auth/admin/sessions',
+    summary: 'Live admin sessions',
+    tag: 'auth',
+    auth: 'admin',
+  },
+  {
+    method: 'delete',
+    path: '/api/auth/admin/sessions/{id}',
+    summary: 'Revoke an admin session (its access tokens stop at once)',
+    tag: 'auth',
+    auth: 'admin',
   },
   {
     method: 'get',

@@ -17,6 +17,7 @@ import type { Logger } from '../core/logger.js';
 import { resolveCredential } from '../core/auth/principal.js';
 import type { KeyStore } from '../core/auth/keys.js';
 import type { TokenService } from '../core/auth/tokens.js';
+import type { Revocations } from '../core/auth/revocations.js';
 
 const CHANNEL = /^[A-Za-z0-9_.:@/-]{1,255}$/;
 const EVENT = /^[A-Za-z0-9_.:-]{1,255}$/;
@@ -52,7 +53,17 @@ interface Member {
   joinedAt: string;
 }
 
-type SocketData = { principal: Principal; member: Omit<Member, 'joinedAt'> };
+type SocketData = {
+  principal: Principal;
+  member: Omit<Member, 'joinedAt'>;
+  /** The credential the socket connected with, re-checked when credentials change. */
+  credential: string;
+  /** Set once the credential stopped working: the socket does nothing more and is closed. */
+  cutOff?: boolean;
+};
+
+/** Why a socket's credential stopped working (`reason` of REALTIME_UNAUTHORIZED). */
+type CutOffReason = 'session_ended' | 'key_revoked' | 'credential_invalid';
 
 const toMember = (r: PresenceRow): Member => ({
   presenceId: r.presence_id,
@@ -64,6 +75,8 @@ const toMember = (r: PresenceRow): Member => ({
 export interface RealtimeOptions {
   connectionString: string;
   logger: Logger;
+  /** Ended sessions and key changes, announced by the database to every instance. */
+  revocations: Revocations;
   /** Called when new webhook deliveries are queued (by any instance). */
   onWebhooksQueued?: () => void;
   /** Sustained publishes per second per socket, and the burst allowed above it. */
@@ -99,12 +112,18 @@ export class RealtimeServer {
   /** This process in realtime.instances; presence rows carry it. */
   readonly instanceId = crypto.randomUUID();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** This instance's sockets by the session their token names, and those holding a key. */
+  private readonly bySession = new Map<string, Set<Socket>>();
+  private readonly keySockets = new Set<Socket>();
+  /** Fires when the next rotated key's grace period ends. */
+  private keyExpiry: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
     server: http.Server,
     private readonly db: Database,
-    keys: KeyStore,
-    tokens: TokenService,
+    private readonly keys: KeyStore,
+    private readonly tokens: TokenService,
     private readonly options: RealtimeOptions,
   ) {
     this.io = new Server(server, {
@@ -137,12 +156,128 @@ export class RealtimeServer {
           (socket.data as SocketData) = {
             principal,
             member: { presenceId: socket.id, userId: principal.sub ?? null, role: principal.role },
+            credential: token,
           };
           next();
         })
         .catch((err: unknown) => next(err as Error));
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
+    // Credentials that stop working reach the sockets that hold them, on every instance.
+    const { revocations } = options;
+    this.unsubscribe.push(
+      revocations.onSessionsEnded((ids) => {
+        for (const id of ids)
+          for (const socket of this.bySession.get(id) ?? []) this.cutOff(socket, 'session_ended');
+      }),
+      revocations.onKeysChanged(() => void this.recheckKeys(true)),
+      // The safety net: whatever an event or a timer missed is found at the next re-read.
+      revocations.onResync(() => void this.recheckAll()),
+    );
+  }
+
+  // ---- credentials of live sockets ------------------------------------------------------------
+
+  private track(socket: Socket): void {
+    const { principal } = socket.data as SocketData;
+    if (principal.credential !== 'jwt') {
+      this.keySockets.add(socket);
+      if (!this.keyExpiry) this.scheduleKeyExpiry();
+      return;
+    }
+    const sid = principal.sessionId!;
+    let set = this.bySession.get(sid);
+    if (!set) this.bySession.set(sid, (set = new Set()));
+    set.add(socket);
+    // Ended while the handshake was being checked: the announcement has come and gone.
+    if (this.options.revocations.isEnded(sid)) this.cutOff(socket, 'session_ended');
+  }
+
+  private untrack(socket: Socket): void {
+    this.keySockets.delete(socket);
+    const sid = (socket.data as SocketData | undefined)?.principal?.sessionId;
+    const set = sid ? this.bySession.get(sid) : undefined;
+    if (set?.delete(socket) && set.size === 0) this.bySession.delete(sid!);
+  }
+
+  /**
+   * The socket's credential no longer works: it is told why (`realtime:error`
+   * REALTIME_UNAUTHORIZED with a `reason`), leaves its channels at once and its transport is
+   * closed, so the client reconnects with whatever credential it holds now (@insforge/sdk does,
+   * and resubscribes); a credential that still does not work is refused at the handshake.
+   */
+  private cutOff(socket: Socket, reason: CutOffReason): void {
+    const data = socket.data as SocketData;
+    if (data.cutOff) return;
+    data.cutOff = true;
+    const messages: Record<CutOffReason, string> = {
+      session_ended: 'The session of this connection has ended (signed out or revoked)',
+      key_revoked: 'The key this connection was opened with has been rotated out',
+      credential_invalid: 'The credential of this connection is no longer valid',
+    };
+    socket.emit('realtime:error', {
+      code: 'REALTIME_UNAUTHORIZED',
+      reason,
+      message: `${messages[reason]}: reconnect with a current credential`,
+    });
+    for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
+    socket.conn.close();
+  }
+
+  private async stillValid(socket: Socket): Promise<boolean> {
+    const data = socket.data as SocketData;
+    // An access token that merely expired is closed by its own timer (REALTIME_TOKEN_EXPIRED).
+    const exp = data.principal.claims.exp;
+    if (typeof exp === 'number' && exp * 1000 <= Date.now()) return true;
+    const state = await resolveCredential(data.credential, this.keys, this.tokens);
+    return state.kind === 'principal';
+  }
+
+  /** Keys changed (or their grace ended): sockets holding a key that stopped working go. */
+  private async recheckKeys(reload: boolean): Promise<void> {
+    try {
+      if (reload) await this.keys.refresh();
+      for (const socket of [...this.keySockets]) {
+        if (!(await this.stillValid(socket))) this.cutOff(socket, 'key_revoked');
+      }
+    } catch (err) {
+      this.options.logger.warn('realtime key re-check failed', { error: String(err) });
+    } finally {
+      this.scheduleKeyExpiry();
+    }
+  }
+
+  private scheduleKeyExpiry(): void {
+    clearTimeout(this.keyExpiry);
+    this.keyExpiry = undefined;
+    if (this.closed || this.keySockets.size === 0) return;
+    const at = this.keys.nextExpiry();
+    if (at === undefined) return;
+    this.keyExpiry = setTimeout(
+      () => {
+        this.keyExpiry = undefined;
+        void this.recheckKeys(false);
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, at - Date.now()) + 20),
+    );
+    this.keyExpiry.unref();
+  }
+
+  private async recheckAll(): Promise<void> {
+    for (const socket of this.io.of('/').sockets.values()) {
+      const data = socket.data as SocketData | undefined;
+      if (!data?.credential || data.cutOff) continue;
+      try {
+        if (!(await this.stillValid(socket)))
+          this.cutOff(
+            socket,
+            data.principal.credential === 'jwt' ? 'credential_invalid' : 'key_revoked',
+          );
+      } catch (err) {
+        this.options.logger.warn('realtime credential re-check failed', { error: String(err) });
+        return;
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -188,6 +323,8 @@ export class RealtimeServer {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    clearTimeout(this.keyExpiry);
+    for (const off of this.unsubscribe) off();
     // Saying goodbye: this instance's members leave everywhere at once.
     await this.db
       .query(
@@ -222,8 +359,11 @@ export class RealtimeServer {
         : setTimeout(() => socket.conn.close(), Math.min(2 ** 31 - 1, expiresAt - Date.now()));
     endOfToken?.unref();
     socket.on('disconnect', () => clearTimeout(endOfToken));
+    this.track(socket);
+    socket.on('disconnect', () => this.untrack(socket));
     let joining = 0;
     const expired = () => {
+      if (data.cutOff) return true;
       if (expiresAt === undefined || expiresAt > Date.now()) return false;
       fail('REALTIME_TOKEN_EXPIRED', 'The access token has expired: reconnect with a new one');
       socket.conn.close();
@@ -329,7 +469,7 @@ export class RealtimeServer {
             this.staleAfter(),
           ],
         );
-        if (!socket.connected) {
+        if (!socket.connected || data.cutOff) {
           // The socket dropped while we were asking: its disconnect handler may have run first.
           await this.dropMember(socket.id, channel);
           return;

@@ -135,6 +135,31 @@ export class KeyStore {
     this.loadedAt = 0;
   }
 
+  /**
+   * Re-reads the keys now (the database announced a change): a read already under way may
+   * predate the change, so a fresh one follows it.
+   */
+  async refresh(): Promise<void> {
+    this.invalidate();
+    await this.loading?.catch(() => undefined);
+    await this.reload();
+  }
+
+  /** When the next key that works now stops working (epoch ms), as far as this instance knows. */
+  nextExpiry(): number | undefined {
+    const now = Date.now();
+    let next: number | undefined;
+    for (const key of this.cache) {
+      if (
+        key.expiresAt !== null &&
+        key.expiresAt > now &&
+        (next === undefined || key.expiresAt < next)
+      )
+        next = key.expiresAt;
+    }
+    return next;
+  }
+
   private matches(kind: KeyKind, digest: Buffer): boolean {
     const now = Date.now();
     let found = false;

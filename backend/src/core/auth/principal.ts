@@ -94,15 +94,23 @@ export async function resolveCredential(
   }
   const result = await tokens.verify(credential);
   if (!result.ok) {
+    // AUTH_UNAUTHORIZED makes the SDK refresh; for an ended session the refresh fails too.
+    const messages = {
+      expired: 'The access token has expired',
+      ended: 'The session of this access token has ended (signed out or revoked)',
+      invalid: 'The access token is not valid',
+    } as const;
     return {
       kind: 'rejected',
       error: new AppError(
         401,
         'AUTH_UNAUTHORIZED',
+        messages[result.reason],
         result.reason === 'expired'
-          ? 'The access token has expired'
-          : 'The access token is not valid',
-        result.reason === 'expired' ? 'Refresh the session with POST /api/auth/refresh' : undefined,
+          ? 'Refresh the session with POST /api/auth/refresh'
+          : result.reason === 'ended'
+            ? 'Sign in again'
+            : undefined,
       ),
     };
   }
@@ -113,13 +121,13 @@ export async function resolveCredential(
       role,
       sub,
       ...(email ? { email } : {}),
-      ...(sid ? { sessionId: sid } : {}),
+      sessionId: sid,
       credential: 'jwt',
       claims: {
         sub,
         role,
         ...(email ? { email } : {}),
-        ...(sid ? { sid } : {}),
+        sid,
         ...(aal ? { aal } : {}),
         ...(is_anonymous ? { is_anonymous } : {}),
         iat,

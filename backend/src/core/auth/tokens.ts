@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Role } from '@kiln/shared-schemas';
+import type { SessionRevocations } from './revocations.js';
 
 export const ADMIN_SUBJECT = '00000000-0000-0000-0000-00000000a0a0';
 
@@ -7,7 +8,8 @@ export interface AccessClaims {
   sub: string;
   role: Extract<Role, 'authenticated' | 'project_admin'>;
   email?: string;
-  sid?: string;
+  /** The session the token belongs to: required, and refused once that session has ended. */
+  sid: string;
   /** Authenticator assurance level: aal2 once a second factor was checked. */
   aal?: 'aal1' | 'aal2';
   is_anonymous?: boolean;
@@ -15,16 +17,23 @@ export interface AccessClaims {
 
 export type VerifyResult =
   | { ok: true; claims: AccessClaims & { iat: number; exp: number } }
-  | { ok: false; reason: 'expired' | 'invalid' };
+  | { ok: false; reason: 'expired' | 'invalid' | 'ended' };
 
 const ALGORITHM = 'HS256';
 const ISSUER = 'kiln';
 
-/** Signs and verifies access JWTs. The algorithm is pinned: no `none`, no RS/HS confusion. */
+/**
+ * Signs and verifies access JWTs. The algorithm is pinned: no `none`, no RS/HS confusion. Every
+ * token names its session (`sid`); a token of a session that has ended (signed out, revoked, its
+ * user deleted) is refused, checked against the in-memory list of ended sessions.
+ */
 export class TokenService {
   private readonly key: Uint8Array;
 
-  constructor(secret: string) {
+  constructor(
+    secret: string,
+    private readonly revocations: SessionRevocations,
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 
@@ -47,6 +56,15 @@ export class TokenService {
   private static readonly CACHE_LIMIT = 10_000;
 
   async verify(token: string): Promise<VerifyResult> {
+    const result = await this.verifySignature(token);
+    if (result.ok && this.revocations.isEnded(result.claims.sid)) {
+      this.verified.delete(token);
+      return { ok: false, reason: 'ended' };
+    }
+    return result;
+  }
+
+  private async verifySignature(token: string): Promise<VerifyResult> {
     const cached = this.verified.get(token);
     if (cached) {
       if (cached.claims.exp * 1000 > Date.now()) return cached;
@@ -75,13 +93,15 @@ export class TokenService {
       if (role !== 'authenticated' && role !== 'project_admin')
         return { ok: false, reason: 'invalid' };
       if (typeof payload.sub !== 'string') return { ok: false, reason: 'invalid' };
+      // Tokens without a session (admin tokens of earlier versions) cannot be revoked: refused.
+      if (typeof payload.sid !== 'string' || !payload.sid) return { ok: false, reason: 'invalid' };
       return {
         ok: true,
         claims: {
           sub: payload.sub,
           role,
           ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
-          ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}),
+          sid: payload.sid,
           ...(payload.aal === 'aal1' || payload.aal === 'aal2' ? { aal: payload.aal } : {}),
           ...(payload.is_anonymous === true ? { is_anonymous: true } : {}),
           iat: payload.iat as number,

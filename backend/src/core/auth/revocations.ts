@@ -1,0 +1,200 @@
+/**
+ * Credentials that end before they expire. The database announces every change on the
+ * `kiln_credentials` channel (migration 0026): `{"sessions": [ids]}` when sessions end (sign-out,
+ * revocation, password reset, a deleted user...), `{"keys": true}` when the project keys change.
+ *
+ * Each instance keeps the recently ended session ids in memory, so checking an access token's
+ * `sid` is a map lookup, never a query. Missed notifications (the listening connection dropped)
+ * are covered by a full re-read of the recent tombstones when the listener reconnects and every
+ * RESYNC_MS as a safety net.
+ */
+import pg from 'pg';
+import type { Database } from '../db.js';
+import type { Logger } from '../logger.js';
+
+/** What the token verifier needs to know. */
+export interface SessionRevocations {
+  isEnded(sessionId: string): boolean;
+}
+
+export interface RevocationOptions {
+  connectionString: string;
+  /**
+   * The longest an access token lives (seconds): a session's tombstone is needed that long after
+   * it ended, at most (no token of it is issued afterwards).
+   */
+  maxTokenTtlSeconds: number;
+  logger?: Logger;
+  /** How often the full list is re-read (safety net for missed notifications). */
+  resyncMs?: number;
+}
+
+type Listener<T> = (value: T) => void;
+
+/** Margin for clock differences between instances and the database. */
+const SKEW_SECONDS = 60;
+const RESYNC_MS = 10_000;
+
+export class Revocations implements SessionRevocations {
+  /** Ended session id → when this instance learned of it (ms). */
+  private readonly ended = new Map<string, number>();
+  private listener: pg.Client | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private readonly sessionListeners = new Set<Listener<string[]>>();
+  private readonly keyListeners = new Set<Listener<void>>();
+  private readonly resyncListeners = new Set<Listener<void>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: RevocationOptions,
+  ) {}
+
+  private get horizonSeconds(): number {
+    return this.options.maxTokenTtlSeconds + SKEW_SECONDS;
+  }
+
+  /** Listens, then reads the current list: nothing ended in between is missed. */
+  async start(): Promise<void> {
+    await this.listen();
+    await this.resync();
+    const every = this.options.resyncMs ?? RESYNC_MS;
+    this.timer = setInterval(() => {
+      this.resync()
+        .then(() => this.emit(this.resyncListeners, undefined))
+        .catch((err: unknown) =>
+          this.options.logger?.warn('revocation resync failed', { error: String(err) }),
+        );
+    }, every);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  isEnded(sessionId: string): boolean {
+    return this.ended.has(sessionId);
+  }
+
+  /** Sessions that just ended (from any instance). */
+  onSessionsEnded(fn: Listener<string[]>): () => void {
+    this.sessionListeners.add(fn);
+    return () => this.sessionListeners.delete(fn);
+  }
+
+  /** The project keys changed (or may have: after a reconnect). */
+  onKeysChanged(fn: Listener<void>): () => void {
+    this.keyListeners.add(fn);
+    return () => this.keyListeners.delete(fn);
+  }
+
+  /** After each periodic re-read: a moment to re-check what timers or events may have missed. */
+  onResync(fn: Listener<void>): () => void {
+    this.resyncListeners.add(fn);
+    return () => this.resyncListeners.delete(fn);
+  }
+
+  /** Records ended sessions and tells the listeners about the ones that are new here. */
+  private learn(ids: string[]): void {
+    const now = Date.now();
+    const fresh: string[] = [];
+    for (const id of ids) {
+      if (typeof id !== 'string' || this.ended.has(id)) continue;
+      this.ended.set(id, now);
+      fresh.push(id);
+    }
+    if (fresh.length) this.emit(this.sessionListeners, fresh);
+  }
+
+  /** Re-reads the recent tombstones; forgets (here and in the table) those nobody needs. */
+  resync(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        const horizon = this.horizonSeconds;
+        const { rows } = await this.db.query<{ session_id: string }>(
+          `SELECT session_id FROM auth.ended_sessions
+            WHERE ended_at > pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
+          [horizon],
+        );
+        this.learn(rows.map((r) => r.session_id));
+        const cutoff = Date.now() - horizon * 1000;
+        for (const [id, learnedAt] of this.ended) if (learnedAt < cutoff) this.ended.delete(id);
+        // Twice the horizon: an instance with a longer token lifetime still finds its own.
+        await this.db.query(
+          `DELETE FROM auth.ended_sessions
+            WHERE ended_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
+          [2 * horizon],
+        );
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private onNotification(payload: string | undefined): void {
+    let note: { sessions?: unknown; keys?: unknown };
+    try {
+      note = JSON.parse(payload ?? '');
+    } catch {
+      return;
+    }
+    if (Array.isArray(note.sessions)) this.learn(note.sessions as string[]);
+    if (note.keys) this.emit(this.keyListeners, undefined);
+  }
+
+  private emit<T>(listeners: Set<Listener<T>>, value: T): void {
+    for (const fn of listeners) {
+      try {
+        fn(value);
+      } catch (err) {
+        this.options.logger?.warn('revocation listener failed', { error: String(err) });
+      }
+    }
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: 'kiln-credentials',
+      // Kiln's own connections never look in `public` (issue 15, item 2).
+      options: '-c search_path=pg_catalog,pg_temp',
+    });
+    client.on('notification', (n) => {
+      if (n.channel === 'kiln_credentials') this.onNotification(n.payload);
+    });
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      if (this.closed || this.listener !== client) return;
+      this.listener = undefined;
+      this.options.logger?.warn('credential listener lost; reconnecting');
+      this.reconnect(1000);
+    });
+    await client.connect();
+    await client.query('LISTEN kiln_credentials');
+    this.listener = client;
+  }
+
+  /** Listen again, then catch up on whatever was announced while nobody here listened. */
+  private reconnect(delayMs: number): void {
+    setTimeout(() => {
+      if (this.closed) return;
+      this.listen()
+        .then(() => this.resync())
+        .then(() => this.emit(this.keyListeners, undefined))
+        .catch((err: unknown) => {
+          this.options.logger?.warn('credential listener reconnect failed', {
+            error: String(err),
+          });
+          if (!this.listener) this.reconnect(Math.min(delayMs * 2, 10_000));
+        });
+    }, delayMs).unref();
+  }
+}
