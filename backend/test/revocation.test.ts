@@ -145,7 +145,7 @@ describe('ended sessions: access tokens stop working on every instance', () => {
     expect(res.body.message).toMatch(/ended/);
   });
 
-  it('after the user revokes the session, and the SDK then reports the user signed out', async () => {
+  it('after the user revokes one of their sessions (the revoking one carries on)', async () => {
     const user = await a.signUpUser();
     const other = await a.sdk().auth.signInWithPassword({
       email: user.email,
@@ -195,6 +195,23 @@ describe('ended sessions: access tokens stop working on every instance', () => {
       (await client.auth.resetPassword({ newPassword: 'a fresh password 42', otp: token })).error,
     ).toBeNull();
     await refusedEverywhere(user.accessToken);
+  });
+
+  it('after the owner of the address claims an account someone else signed up with it', async () => {
+    const squatter = await a.signUpUser();
+    await worksEverywhere(squatter.accessToken);
+    const sent = smtp.messages.length;
+    expect(
+      (await a.request('POST', '/api/auth/email/send-otp', { body: { email: squatter.email } }))
+        .status,
+    ).toBe(202);
+    const otp = codeIn(await smtp.next(squatter.email, sent))!;
+    const owner = await a.request('POST', '/api/auth/sessions?client_type=server', {
+      body: { method: 'otp', email: squatter.email, otp },
+    });
+    expect(owner.status).toBe(200);
+    await refusedEverywhere(squatter.accessToken);
+    await worksEverywhere(owner.body.accessToken);
   });
 
   it('after the user is deleted', async () => {
