@@ -34,7 +34,11 @@ const { io } = requireBackend('socket.io-client');
 
 async function kilnServer() {
   const anonKey = 'anon_' + crypto.randomBytes(32).toString('hex');
-  const kiln = await startKiln({ name: 'realtime', env: { ACCESS_ANON_KEY: anonKey } });
+  // Every benchmark socket comes from this one address: no per-address connection cap.
+  const kiln = await startKiln({
+    name: 'realtime',
+    env: { ACCESS_ANON_KEY: anonKey, REALTIME_MAX_SOCKETS_PER_IP: '0' },
+  });
   const url = await kiln.listen();
   const owner = new pg.Client({ connectionString: kiln.pgServer.url });
   await owner.connect();

@@ -437,6 +437,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     revocations,
     onWebhooksQueued: () => webhooks.kick(),
     presenceHeartbeatMs: config.realtimePresenceHeartbeatMs,
+    presenceAckMaxMembers: config.realtimePresenceAckMaxMembers,
+    maxSocketsPerIp: config.realtimeMaxSocketsPerIp,
+    // Express's own req.ip (its `trust proxy` setting) for a handshake request.
+    clientAddress: (req) =>
+      (
+        Object.create(app.request, {
+          headers: { value: req.headers },
+          socket: { value: req.socket },
+        }) as express.Request
+      ).ip,
   });
   await realtime.start();
   webhooks.start();

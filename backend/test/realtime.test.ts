@@ -12,7 +12,7 @@ beforeAll(async () => {
   t = await startTestApp();
   sql = new pg.Client({ connectionString: pgUrl(t.database) });
   await sql.connect();
-  for (const pattern of ['chat:lobby', 'orders:%', 'items:%']) {
+  for (const pattern of ['chat:lobby', 'orders:%', 'items:%', 'rooms:%']) {
     const res = await t.request('POST', '/api/realtime/channels', {
       token: t.apiKey,
       body: { pattern, description: `test ${pattern}` },
@@ -91,7 +91,10 @@ describe('channels and messages', () => {
     expect(ok).toEqual({
       ok: true,
       channel: 'orders:42',
-      presence: { members: [expect.objectContaining({ presenceId: a.id, role: 'anon' })] },
+      presence: {
+        members: [expect.objectContaining({ presenceId: a.id, role: 'anon' })],
+        total: 1,
+      },
     });
     expect((await subscribe(a, 'nowhere:1')).error.code).toBe('REALTIME_CHANNEL_NOT_FOUND');
     expect((await subscribe(a, 'closed:1')).error.code).toBe('REALTIME_CHANNEL_NOT_FOUND');
@@ -290,6 +293,7 @@ describe('channel admin API', () => {
       'closed:%',
       'items:%',
       'orders:%',
+      'rooms:%',
     ]);
     const closed = list.body.find((c: { pattern: string }) => c.pattern === 'closed:%');
     const updated = await t.request('PUT', `/api/realtime/channels/${closed.id}`, {
@@ -361,18 +365,18 @@ describe('two instances on one database', () => {
         s.once('connect', () => resolve(s));
         s.once('connect_error', reject);
       });
-      await subscribe(onA, 'orders:500');
-      await subscribe(onB, 'orders:500');
+      await subscribe(onA, 'rooms:500');
+      await subscribe(onB, 'rooms:500');
       const seenA: unknown[] = [];
       const seenB: unknown[] = [];
       onA.on('ping', (m) => seenA.push(m));
       onB.on('ping', (m) => seenB.push(m));
       onA.emit('realtime:publish', {
-        channel: 'orders:500',
+        channel: 'rooms:500',
         event: 'ping',
         payload: { from: 'A' },
       });
-      await sql.query(`SELECT realtime.publish('orders:500', 'ping', '{"from": "sql"}')`);
+      await sql.query(`SELECT realtime.publish('rooms:500', 'ping', '{"from": "sql"}')`);
       const deadline = Date.now() + 3000;
       while ((seenA.length < 2 || seenB.length < 2) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 25));
@@ -389,11 +393,11 @@ describe('floods and stats', () => {
   it('rate-limits a flooding socket with realtime:error and keeps serving others', async () => {
     const { accessToken } = await t.signUpUser();
     const flooder = await connect(accessToken);
-    await subscribe(flooder, 'orders:flood');
+    await subscribe(flooder, 'rooms:flood');
     const errors: any[] = [];
     flooder.on('realtime:error', (e) => errors.push(e));
     for (let i = 0; i < 300; i++)
-      flooder.emit('realtime:publish', { channel: 'orders:flood', event: 'spam', payload: { i } });
+      flooder.emit('realtime:publish', { channel: 'rooms:flood', event: 'spam', payload: { i } });
     const deadline = Date.now() + 3000;
     while (!errors.some((e) => e.code === 'REALTIME_RATE_LIMITED') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 25));
@@ -402,7 +406,7 @@ describe('floods and stats', () => {
     const count = async () =>
       (
         await sql.query(
-          `SELECT count(*)::int AS n FROM realtime.messages WHERE channel = 'orders:flood'`,
+          `SELECT count(*)::int AS n FROM realtime.messages WHERE channel = 'rooms:flood'`,
         )
       ).rows[0].n as number;
     let stored = -1;
@@ -416,7 +420,7 @@ describe('floods and stats', () => {
     expect(stored).toBeGreaterThan(0);
     // Another client is unaffected.
     const calm = await connect(t.anonKey);
-    expect((await subscribe(calm, 'orders:flood')).ok).toBe(true);
+    expect((await subscribe(calm, 'rooms:flood')).ok).toBe(true);
   });
 
   it('caps the channels one connection may subscribe to', async () => {

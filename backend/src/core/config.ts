@@ -268,6 +268,17 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(5000),
   ),
+  // Members a subscribe ack lists (the first by join time, plus `total`); join / leave events
+  // follow only that list.
+  REALTIME_PRESENCE_ACK_MAX_MEMBERS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(1000).default(50),
+  ),
+  // Realtime connections one client address may hold per instance (0 = no limit).
+  REALTIME_MAX_SOCKETS_PER_IP: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).default(100),
+  ),
   JWT_SECRET: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
@@ -381,6 +392,8 @@ export interface Config {
   webhookRetryPeriodSeconds: number;
   webhookAllowPrivateNetworks: boolean;
   realtimePresenceHeartbeatMs: number;
+  realtimePresenceAckMaxMembers: number;
+  realtimeMaxSocketsPerIp: number;
   smtp: {
     host: string | undefined;
     port: number;
@@ -560,6 +573,8 @@ export function loadConfig(
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? e.NODE_ENV !== 'production',
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
+    realtimePresenceAckMaxMembers: e.REALTIME_PRESENCE_ACK_MAX_MEMBERS,
+    realtimeMaxSocketsPerIp: e.REALTIME_MAX_SOCKETS_PER_IP,
     smtp: {
       host: e.SMTP_HOST,
       port: e.SMTP_PORT,

@@ -18,21 +18,19 @@ import { resolveCredential } from '../core/auth/principal.js';
 import type { KeyStore } from '../core/auth/keys.js';
 import type { TokenService } from '../core/auth/tokens.js';
 import type { Revocations } from '../core/auth/revocations.js';
+import {
+  identitiesRoom,
+  isIdentitiesRoom,
+  PresenceView,
+  toMember,
+  type Member,
+  type PresenceRow,
+} from './presence.js';
 
 const CHANNEL = /^[A-Za-z0-9_.:@/-]{1,255}$/;
+// The form of an event name. Which names are reserved for the database (row changes, presence,
+// Socket.IO's own) is decided by the database for every message (realtime.is_reserved_event).
 const EVENT = /^[A-Za-z0-9_.:-]{1,255}$/;
-// Socket.IO's own event names (emitting one throws) and Kiln's presence events.
-const RESERVED_EVENTS = new Set([
-  'connect',
-  'disconnect',
-  'disconnecting',
-  'connect_error',
-  'newListener',
-  'removeListener',
-  'error',
-  'presence:join',
-  'presence:leave',
-]);
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_CHANNELS_PER_SOCKET = 100;
 
@@ -46,16 +44,9 @@ interface MessageRow {
   created_at: Date;
 }
 
-interface Member {
-  presenceId: string;
-  userId: string | null;
-  role: string;
-  joinedAt: string;
-}
-
 type SocketData = {
   principal: Principal;
-  member: Omit<Member, 'joinedAt'>;
+  member: Pick<Member, 'presenceId' | 'userId' | 'role'>;
   /** The credential the socket connected with, re-checked when credentials change. */
   credential: string;
   /** Set once the credential stopped working: the socket does nothing more and is closed. */
@@ -64,13 +55,6 @@ type SocketData = {
 
 /** Why a socket's credential stopped working (`reason` of REALTIME_UNAUTHORIZED). */
 type CutOffReason = 'session_ended' | 'key_revoked' | 'credential_invalid';
-
-const toMember = (r: PresenceRow): Member => ({
-  presenceId: r.presence_id,
-  userId: r.user_id,
-  role: r.role,
-  joinedAt: r.joined_at.toISOString(),
-});
 
 export interface RealtimeOptions {
   connectionString: string;
@@ -87,20 +71,20 @@ export interface RealtimeOptions {
    * whose heartbeat is older than three intervals.
    */
   presenceHeartbeatMs?: number;
+  /** Most members a subscribe ack lists (with `total`); presence events follow only those. */
+  presenceAckMaxMembers?: number;
+  /** Connections one client address may hold on this instance (0: no limit). */
+  maxSocketsPerIp?: number;
+  /** The client address of a handshake request (Express's `req.ip`, so TRUST_PROXY applies). */
+  clientAddress?: (req: http.IncomingMessage) => string | undefined;
 }
 
-interface PresenceRow {
-  channel: string;
-  presence_id: string;
-  user_id: string | null;
-  role: string;
-  joined_at: Date;
-}
-
-/** Deletes presence rows and announces each removed member once, in one statement. */
+/**
+ * Deletes presence rows and announces each removed member once, in one statement. (The note
+ * names no user: any session may LISTEN.)
+ */
 const ANNOUNCE_LEAVES = `SELECT pg_notify('kiln_presence', json_build_object(
-    'type', 'leave', 'channel', gone.channel, 'presenceId', gone.presence_id,
-    'userId', gone.user_id, 'role', gone.role, 'joinedAt', gone.joined_at)::text)
+    'type', 'leave', 'channel', gone.channel, 'presenceId', gone.presence_id)::text)
   FROM gone`;
 
 export class RealtimeServer {
@@ -112,6 +96,9 @@ export class RealtimeServer {
   /** This process in realtime.instances; presence rows carry it. */
   readonly instanceId = crypto.randomUUID();
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly presence: PresenceView;
+  /** Open connections per client address (this instance). */
+  private readonly perAddress = new Map<string, number>();
   /** This instance's sockets by the session their token names, and those holding a key. */
   private readonly bySession = new Map<string, Set<Socket>>();
   private readonly keySockets = new Set<Socket>();
@@ -162,7 +149,12 @@ export class RealtimeServer {
         })
         .catch((err: unknown) => next(err as Error));
     });
+    this.io.use((socket, next) => this.admit(socket, next));
     this.io.on('connection', (socket) => this.onConnection(socket));
+    this.presence = new PresenceView(this.io, db, options.logger, {
+      maxListed: options.presenceAckMaxMembers ?? 50,
+      staleAfter: () => this.staleAfter(),
+    });
     // Credentials that stop working reach the sockets that hold them, on every instance.
     const { revocations } = options;
     this.unsubscribe.push(
@@ -323,6 +315,7 @@ export class RealtimeServer {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    this.presence.close();
     clearTimeout(this.keyExpiry);
     for (const off of this.unsubscribe) off();
     // Saying goodbye: this instance's members leave everywhere at once.
@@ -387,8 +380,9 @@ export class RealtimeServer {
         return;
       }
       // Each channel is a presence row and a NOTIFY for every instance: a socket gets a bounded
-      // number of them (its own room counts as one).
-      if (!socket.rooms.has(channel) && socket.rooms.size + joining > MAX_CHANNELS_PER_SOCKET) {
+      // number of them (its own room counts as one, identities rooms do not count).
+      const rooms = [...socket.rooms].filter((r) => !isIdentitiesRoom(r)).length;
+      if (!socket.rooms.has(channel) && rooms + joining > MAX_CHANNELS_PER_SOCKET) {
         reply({
           ok: false,
           channel,
@@ -407,15 +401,22 @@ export class RealtimeServer {
         counted = false;
       };
       try {
-        const allowed = await this.db.withPrincipal(
+        const subscribable =
+          'SELECT 1 FROM realtime.channels WHERE enabled AND $1 LIKE pattern LIMIT 1';
+        const { allowed, seesIdentities } = await this.db.withPrincipal(
           data.principal,
-          async (tx) =>
-            (
-              await tx.query(
-                'SELECT 1 FROM realtime.channels WHERE enabled AND $1 LIKE pattern LIMIT 1',
-                [channel],
-              )
-            ).rowCount! > 0,
+          async (tx) => {
+            const allowed = (await tx.query(subscribable, [channel])).rowCount! > 0;
+            // Presence names members (user ids) to admins, and to signed-in users of a channel
+            // the anon key may not join. Where anyone may subscribe, it names nobody.
+            if (!allowed || data.principal.role !== 'authenticated')
+              return { allowed, seesIdentities: data.principal.role === 'project_admin' };
+            await tx.query(
+              `SET LOCAL ROLE anon; SELECT set_config('request.jwt.claims', '{"role":"anon"}', true)`,
+            );
+            const open = (await tx.query(subscribable, [channel])).rowCount! > 0;
+            return { allowed, seesIdentities: !open };
+          },
           { readOnly: true, settings: { 'realtime.channel': channel } },
         );
         if (!allowed) {
@@ -443,23 +444,28 @@ export class RealtimeServer {
         }
         joined();
         await socket.join(channel);
-        // Record the member (announcing the join to every instance if it is new), then list the
-        // channel's members on live instances, this one included.
-        const { rows } = await this.db.query<PresenceRow>(
+        if (seesIdentities) await socket.join(identitiesRoom(channel));
+        else await socket.leave(identitiesRoom(channel));
+        // Record the member, announcing the join to every instance if it is new, and count the
+        // channel's members on live instances (the new row is not visible to this snapshot).
+        const { rows } = await this.db.query<PresenceRow & { total: number }>(
           `WITH joined AS (
              INSERT INTO realtime.presence (channel, presence_id, instance_id, user_id, role)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
              RETURNING *, pg_notify('kiln_presence', json_build_object(
-               'type', 'join', 'channel', channel, 'presenceId', presence_id,
-               'userId', user_id, 'role', role, 'joinedAt', joined_at)::text)
+               'type', 'join', 'channel', channel, 'presenceId', presence_id)::text)
+           ), member AS (
+             SELECT presence_id, user_id, role, joined_at FROM joined
+             UNION ALL
+             -- Subscribing again: the row as it was.
+             SELECT presence_id, user_id, role, joined_at FROM realtime.presence
+              WHERE channel = $1 AND presence_id = $2
            )
-           -- The new row is not visible to the second SELECT (same snapshot): list it here.
-           SELECT channel, presence_id, user_id, role, joined_at FROM joined
-           UNION ALL
-           SELECT p.channel, p.presence_id, p.user_id, p.role, p.joined_at
-             FROM realtime.presence p JOIN realtime.instances i ON i.id = p.instance_id
-            WHERE p.channel = $1 AND i.last_seen > now() - $6::interval
-           ORDER BY joined_at, presence_id`,
+           SELECT m.*, (SELECT count(*)::int FROM joined) + (
+               SELECT count(*)::int FROM realtime.presence p
+                 JOIN realtime.instances i ON i.id = p.instance_id
+                WHERE p.channel = $1 AND i.last_seen > now() - $6::interval) AS total
+             FROM member m LIMIT 1`,
           [
             channel,
             socket.id,
@@ -469,12 +475,19 @@ export class RealtimeServer {
             this.staleAfter(),
           ],
         );
-        if (!socket.connected || data.cutOff) {
+        if (!socket.connected || data.cutOff || !rows[0]) {
           // The socket dropped while we were asking: its disconnect handler may have run first.
           await this.dropMember(socket.id, channel);
           return;
         }
-        reply({ ok: true, channel, presence: { members: rows.map(toMember) } });
+        // The channel's first members (capped) and its total: a big channel costs a bounded ack.
+        const presence = await this.presence.snapshot(
+          channel,
+          toMember(rows[0]),
+          rows[0].total,
+          seesIdentities,
+        );
+        reply({ ok: true, channel, presence });
       } catch (err) {
         this.options.logger.warn('realtime subscribe failed', { error: String(err) });
         reply({
@@ -491,6 +504,7 @@ export class RealtimeServer {
       const channel = (body as { channel?: unknown } | null)?.channel;
       if (typeof channel !== 'string') return;
       await socket.leave(channel);
+      await socket.leave(identitiesRoom(channel));
       await this.dropMember(socket.id, channel);
     });
 
@@ -516,15 +530,8 @@ export class RealtimeServer {
       const event = msg?.event;
       if (typeof channel !== 'string' || !CHANNEL.test(channel))
         return fail('REALTIME_INVALID_CHANNEL_PATTERN', 'channel is missing or malformed');
-      if (
-        typeof event !== 'string' ||
-        !EVENT.test(event) ||
-        RESERVED_EVENTS.has(event) ||
-        event.startsWith('realtime:')
-      ) {
-        return fail('REALTIME_INVALID_EVENT', 'event is missing, malformed or reserved', {
-          channel,
-        });
+      if (typeof event !== 'string' || !EVENT.test(event)) {
+        return fail('REALTIME_INVALID_EVENT', 'event is missing or malformed', { channel });
       }
       if (!socket.rooms.has(channel))
         return fail(
@@ -547,15 +554,29 @@ export class RealtimeServer {
           data.principal,
           (tx) =>
             tx.query(
-              `INSERT INTO realtime.messages (channel, channel_id, event, payload, sender_type, sender_id)
-               VALUES ($1, (SELECT id FROM realtime.channels WHERE enabled AND $1 LIKE pattern ORDER BY length(pattern) DESC LIMIT 1),
-                       $2, $3::jsonb, 'user', auth.uid())`,
+              `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
+               VALUES ($1, $2, $3::jsonb, 'user', auth.uid())`,
               [channel, event, json],
             ),
           { settings: { 'realtime.channel': channel } },
         );
       } catch (err) {
-        const code = (err as { code?: string }).code;
+        // The database refuses what only it may send (realtime.check_message, migration 0027).
+        const { code, constraint } = err as { code?: string; constraint?: string };
+        if (constraint === 'messages_reserved_event')
+          return fail(
+            'REALTIME_INVALID_EVENT',
+            `"${event}" is reserved for the database's events`,
+            {
+              channel,
+            },
+          );
+        if (constraint === 'messages_row_change_channel')
+          return fail(
+            'REALTIME_UNAUTHORIZED',
+            `"${channel}" carries a table's row changes: only the database publishes there`,
+            { channel },
+          );
         fail(
           'REALTIME_UNAUTHORIZED',
           code === '42501' ? `Not allowed to publish to "${channel}"` : 'Publishing failed',
@@ -583,33 +604,53 @@ export class RealtimeServer {
       );
   }
 
-  /** A join or leave announced by some instance (maybe this one): tell this instance's sockets. */
+  /**
+   * A join or leave announced by some instance (maybe this one): the channel's presence is
+   * re-read shortly, with every other change of the moment, and the difference sent.
+   */
   private onPresence(payload: string): void {
-    let note: { type: 'join' | 'leave'; channel: string; presenceId: string } & Record<
-      string,
-      unknown
-    >;
+    let channel: unknown;
     try {
-      note = JSON.parse(payload);
+      channel = (JSON.parse(payload) as { channel?: unknown }).channel;
     } catch {
       return;
     }
-    const member: Member = {
-      presenceId: note.presenceId,
-      userId: (note.userId as string | null) ?? null,
-      role: String(note.role),
-      joinedAt: new Date(String(note.joinedAt)).toISOString(),
-    };
-    const event = note.type === 'join' ? 'presence:join' : 'presence:leave';
-    // The joining socket learns of itself from its ack, not from an event.
-    this.io
-      .to(note.channel)
-      .except(note.presenceId)
-      .emit(event, { member, meta: this.meta(note.channel) });
+    if (typeof channel === 'string') this.presence.changed(channel);
   }
 
-  private meta(channel: string) {
-    return { channel, senderType: 'system', timestamp: new Date().toISOString() };
+  /**
+   * A bounded number of connections per client address (after the credential check, so only
+   * connections that would be served count). The address is Express's `req.ip`: X-Forwarded-For
+   * counts only from the proxies TRUST_PROXY names.
+   */
+  private admit(socket: Socket, next: (err?: Error) => void): void {
+    const max = this.options.maxSocketsPerIp ?? 0;
+    if (max <= 0) return next();
+    const address =
+      this.options.clientAddress?.(socket.request) ?? socket.handshake.address ?? 'unknown';
+    const open = this.perAddress.get(address) ?? 0;
+    if (open >= max) {
+      const code = 'REALTIME_TOO_MANY_CONNECTIONS';
+      return next(
+        Object.assign(
+          new Error(`${code}: at most ${max} realtime connections per client address`),
+          { data: { code } },
+        ),
+      );
+    }
+    this.perAddress.set(address, open + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    };
+    socket.once('disconnect', release);
+    // A connection closed before it was set up has no disconnect.
+    socket.conn.once('close', release);
+    next();
   }
 
   // ---- delivery -------------------------------------------------------------------------------
