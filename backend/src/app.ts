@@ -141,8 +141,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     return ensureAuthenticators(client, databaseUrl, jwtSecret);
   });
 
+  // Kiln's own services run on the owner login (not a superuser: core/authenticator.ts).
+  const ownerUrl = requestUrls.owner;
   const db = new Database({
-    connectionString: databaseUrl,
+    connectionString: ownerUrl,
     principalConnectionString: requestUrls.requests,
     adminConnectionString: requestUrls.admin,
     max: config.dbPoolMax,
@@ -152,7 +154,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // Ended sessions and key changes, announced by the database: access tokens of an ended session
   // are refused and keys re-read on every instance within moments, without a query per request.
   const revocations = new Revocations(db, {
-    connectionString: databaseUrl,
+    connectionString: ownerUrl,
     maxTokenTtlSeconds: config.accessTokenTtlSeconds,
     logger,
   });
@@ -190,7 +192,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     logger,
   });
 
-  const schemaCache = new SchemaCache(db, config.databaseUrl, config.exposedSchemas, logger);
+  const schemaCache = new SchemaCache(db, ownerUrl, config.exposedSchemas, logger);
   try {
     await schemaCache.start();
   } catch (err) {
@@ -432,7 +434,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     logger,
   });
   const realtime = new RealtimeServer(server, db, keys, tokens, {
-    connectionString: databaseUrl,
+    connectionString: ownerUrl,
     logger,
     revocations,
     onWebhooksQueued: () => webhooks.kick(),

@@ -53,7 +53,7 @@ export class SessionStore {
           FOR SHARE
        ), s AS (
          INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal)
-         SELECT id, $2, $3, $4, now() + make_interval(secs => $5), $7 FROM u RETURNING id
+         SELECT id, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5), $7 FROM u RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Role } from '@kiln/shared-schemas';
+import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
 
 /** Who is making a request, as PostgreSQL will see it. */
 export interface Principal {
@@ -22,7 +23,9 @@ export type Tx = pg.PoolClient;
  * transaction ends, whether or not a row for it exists yet.
  */
 export async function lockFor(tx: Tx, key: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+  await tx.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))', [
+    key,
+  ]);
 }
 
 export interface PrincipalTxOptions {
@@ -59,11 +62,17 @@ export class Database {
   readonly adminPool: pg.Pool;
 
   constructor(options: DatabaseOptions) {
-    const make = (connectionString: string, name: string, max = options.max) => {
+    // Kiln's own pool runs with search_path = pg_catalog, pg_temp (core/search-path.ts). The
+    // request pools keep the default ("$user", public): user SQL names its tables unqualified,
+    // and everything there runs as anon / authenticated / project_admin, whose privileges
+    // whoever can create objects in public already has; Kiln's functions reachable from there
+    // are SECURITY DEFINER with their own pinned search_path (migration 0024, core/migrate.ts).
+    const make = (connectionString: string, name: string, max = options.max, own = false) => {
       const pool = new pg.Pool({
         connectionString,
         max,
         application_name: name,
+        ...(own ? { options: SAFE_SEARCH_PATH_OPTIONS } : {}),
         ...(options.statementTimeoutMs > 0
           ? { statement_timeout: options.statementTimeoutMs }
           : {}),
@@ -75,7 +84,13 @@ export class Database {
       return pool;
     };
     const name = options.applicationName ?? 'kiln';
-    this.pool = make(options.connectionString, name);
+    // Pinned when it is Kiln's alone; without a request login, requests share it (tests).
+    this.pool = make(
+      options.connectionString,
+      name,
+      options.max,
+      !!options.principalConnectionString,
+    );
     this.principalPool = options.principalConnectionString
       ? make(options.principalConnectionString, `${name}-requests`)
       : this.pool;

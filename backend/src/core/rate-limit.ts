@@ -22,7 +22,7 @@ export class PostgresRateLimitStore implements Store {
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
     const { rows } = await this.db.query<{ hits: number; reset_at: Date }>(
-      'SELECT hits, reset_at FROM system.rate_limits WHERE key = $1 AND reset_at > now()',
+      'SELECT hits, reset_at FROM system.rate_limits WHERE key = $1 AND reset_at > pg_catalog.now()',
       [this.prefix + key],
     );
     return rows[0] ? { totalHits: rows[0].hits, resetTime: rows[0].reset_at } : undefined;
@@ -31,10 +31,10 @@ export class PostgresRateLimitStore implements Store {
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const { rows } = await this.db.query<{ hits: number; reset_at: Date }>(
       `INSERT INTO system.rate_limits AS r (key, hits, reset_at)
-       VALUES ($1, 1, now() + make_interval(secs => $2 / 1000.0))
+       VALUES ($1, 1, pg_catalog.now() + pg_catalog.make_interval(secs => $2::float8 / 1000))
        ON CONFLICT (key) DO UPDATE SET
-         hits = CASE WHEN r.reset_at <= now() THEN 1 ELSE r.hits + 1 END,
-         reset_at = CASE WHEN r.reset_at <= now() THEN EXCLUDED.reset_at ELSE r.reset_at END
+         hits = CASE WHEN r.reset_at <= pg_catalog.now() THEN 1 ELSE r.hits + 1 END,
+         reset_at = CASE WHEN r.reset_at <= pg_catalog.now() THEN EXCLUDED.reset_at ELSE r.reset_at END
        RETURNING hits, reset_at`,
       [this.prefix + key, this.windowMs],
     );
@@ -54,7 +54,7 @@ export class PostgresRateLimitStore implements Store {
 
   /** Drops expired counters (called now and then). */
   static async prune(db: Database): Promise<void> {
-    await db.query('DELETE FROM system.rate_limits WHERE reset_at < now()');
+    await db.query('DELETE FROM system.rate_limits WHERE reset_at < pg_catalog.now()');
   }
 }
 

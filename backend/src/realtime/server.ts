@@ -18,6 +18,7 @@ import { resolveCredential } from '../core/auth/principal.js';
 import type { KeyStore } from '../core/auth/keys.js';
 import type { TokenService } from '../core/auth/tokens.js';
 import type { Revocations } from '../core/auth/revocations.js';
+import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
 import {
   identitiesRoom,
   isIdentitiesRoom,
@@ -660,6 +661,7 @@ export class RealtimeServer {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       application_name: 'kiln-realtime',
+      options: SAFE_SEARCH_PATH_OPTIONS,
     });
     client.on('notification', (n) => {
       if (n.channel === 'kiln_webhooks') this.options.onWebhooksQueued?.();

@@ -170,6 +170,10 @@ export class SqlRunner {
         await client.query(`SELECT set_config('request.jwt.claims', $1, true)`, [
           JSON.stringify(principal.claims),
         ]);
+      } else {
+        // Kiln's own connection resolves names in pg_catalog only (core/search-path.ts); the
+        // admin's SQL names its tables as users do.
+        await client.query(`SELECT pg_catalog.set_config('search_path', '"$user", public', true)`);
       }
       await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
       const result = await fn(client);
@@ -182,7 +186,9 @@ export class SqlRunner {
       if (err instanceof Rollback) return err.value as T;
       throw this.explain(err, mode);
     } finally {
-      client.release(broken);
+      // A session-level SET (search_path, role) in the admin's SQL must not stay on a
+      // connection of Kiln's own pool: that one is closed rather than reused.
+      client.release(broken ?? mode === 'unrestricted');
     }
   }
 

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Database } from '../../core/db.js';
 import type { Logger } from '../../core/logger.js';
+import { SAFE_SEARCH_PATH_OPTIONS } from '../../core/search-path.js';
 
 export interface Column {
   name: string;
@@ -196,6 +197,7 @@ export class SchemaCache {
     const client = new pg.Client({
       connectionString: this.connectionString,
       application_name: 'kiln-schema-listener',
+      options: SAFE_SEARCH_PATH_OPTIONS,
     });
     client.on('notification', () => this.scheduleReload());
     client.on('error', () => undefined);
