@@ -13,6 +13,9 @@ import {
   accessLog,
   apiSecurityHeaders,
   corsMiddleware,
+  jsonBody,
+  rejectUnusableUrls,
+  requestScope,
   pageSecurityHeaders,
   requestId,
   spa,
@@ -149,6 +152,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     adminConnectionString: requestUrls.admin,
     max: config.dbPoolMax,
     statementTimeoutMs: config.dbStatementTimeoutMs,
+    anonStatementTimeoutMs: config.dbAnonStatementTimeoutMs,
+    userStatementTimeoutMs: config.dbUserStatementTimeoutMs,
+    maxConnectionsPerClient: config.dbMaxConnectionsPerClient,
+    queueTimeoutMs: config.dbQueueTimeoutMs,
   });
   const keys = new KeyStore(db, box);
   // Ended sessions and key changes, announced by the database: access tokens of an ended session
@@ -240,6 +247,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.set('query parser', 'extended');
 
   app.use(requestId);
+  // The client's hang-up cancels its queries; its address counts for connection fairness.
+  app.use(requestScope);
   app.use(accessLog(logger));
   app.use(apiSecurityHeaders);
   app.use(corsMiddleware(config.corsOrigins));
@@ -304,13 +313,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/database',
     recordsRoutes(db, schemaCache, {
       jsonBodyLimit: config.jsonBodyLimit,
+      jsonMaxDepth: config.jsonMaxDepth,
       logger,
       maxRows: config.dbMaxRows,
     }),
   );
-  app.use(
-    express.json({ limit: config.jsonBodyLimit, type: ['application/json', 'application/*+json'] }),
-  );
+  // NUL characters and bottomless JSON are refused here for every other route (400).
+  app.use(rejectUnusableUrls);
+  app.use(jsonBody({ limit: config.jsonBodyLimit, maxDepth: config.jsonMaxDepth }));
   app.use(cookieParser());
   // Every successful admin write is recorded in the audit trail (system.audit_log).
   const audit = new AuditLog(db, logger);

@@ -78,6 +78,24 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(0).default(30000),
   ),
+  // statement_timeout of anon-key and signed-in user requests (records, RPC, storage checks).
+  DB_ANON_STATEMENT_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).default(8000),
+  ),
+  DB_USER_STATEMENT_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).default(8000),
+  ),
+  // Request-pool connections one client (principal + address) may hold; unset = DB_POOL_MAX / 4.
+  DB_MAX_CONNECTIONS_PER_CLIENT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(500).optional(),
+  ),
+  DB_QUEUE_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(60_000).default(2000),
+  ),
 
   RAW_SQL_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
@@ -350,6 +368,11 @@ export const envSchema = z.object({
       .regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 10mb')
       .default('10mb'),
   ),
+  // Deepest nesting of arrays / objects a JSON request body may have (deeper: 400).
+  JSON_MAX_DEPTH: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(1000).default(100),
+  ),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(0).default(10000),
@@ -375,6 +398,13 @@ export interface Config {
   embeddedPostgresPort: number;
   dbPoolMax: number;
   dbStatementTimeoutMs: number;
+  /** statement_timeout of anon / authenticated requests (ms). */
+  dbAnonStatementTimeoutMs: number;
+  dbUserStatementTimeoutMs: number;
+  /** Request-pool connections one client (principal + address) may hold at once. */
+  dbMaxConnectionsPerClient: number;
+  /** How long a request waits for a connection before 429 / 503. */
+  dbQueueTimeoutMs: number;
   /** Schemas the records API serves (the first is the default profile). */
   exposedSchemas: string[];
   dbMaxRows: number | undefined;
@@ -481,6 +511,8 @@ export interface Config {
   corsOrigins: '*' | string[];
   trustProxy: false | number | string[];
   jsonBodyLimit: string;
+  /** Deepest nesting a JSON request body may have. */
+  jsonMaxDepth: number;
   shutdownTimeoutMs: number;
   version: string;
 }
@@ -545,6 +577,13 @@ export function loadConfig(
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbAnonStatementTimeoutMs: e.DB_ANON_STATEMENT_TIMEOUT_MS,
+    dbUserStatementTimeoutMs: e.DB_USER_STATEMENT_TIMEOUT_MS,
+    dbMaxConnectionsPerClient: Math.min(
+      e.DB_MAX_CONNECTIONS_PER_CLIENT ?? Math.ceil(e.DB_POOL_MAX / 4),
+      e.DB_POOL_MAX,
+    ),
+    dbQueueTimeoutMs: e.DB_QUEUE_TIMEOUT_MS,
     exposedSchemas: e.DB_EXPOSED_SCHEMAS.split(',').map((s) => s.trim()),
     dbMaxRows: e.DB_MAX_ROWS,
     rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,
@@ -667,6 +706,7 @@ export function loadConfig(
     corsOrigins,
     trustProxy: e.TRUST_PROXY,
     jsonBodyLimit: e.JSON_BODY_LIMIT,
+    jsonMaxDepth: e.JSON_MAX_DEPTH,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     version,
   };

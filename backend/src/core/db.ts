@@ -1,6 +1,10 @@
 import pg from 'pg';
 import type { Role } from '@kiln/shared-schemas';
 import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
+import { ConnectionGate, type GateLimit } from './connection-gate.js';
+import { RequestAbortedError } from './errors.js';
+import { sendCancelRequest } from './pg-cancel.js';
+import { currentRequestScope, type RequestScope } from './request-scope.js';
 
 /** Who is making a request, as PostgreSQL will see it. */
 export interface Principal {
@@ -33,6 +37,19 @@ export interface PrincipalTxOptions {
   readOnly?: boolean;
   /** More transaction-local settings (`request.method`, `request.path`, `request.headers`). */
   settings?: Record<string, string>;
+  /**
+   * The client being served: its hang-up cancels the transaction's statements, and its
+   * principal + address count against its share of connections. Defaults to the current HTTP
+   * request's (core/request-scope); without one, only the pool's capacity applies.
+   */
+  scope?: RequestScope;
+}
+
+/** Admission to a request pool: the gate, what the request counts against, its hang-up. */
+interface Admission {
+  gate: ConnectionGate;
+  limits: GateLimit[];
+  signal?: AbortSignal;
 }
 
 const ROLES: ReadonlySet<Role> = new Set(['anon', 'authenticated', 'project_admin']);
@@ -49,7 +66,15 @@ export interface DatabaseOptions {
   /** The login role admin (project_admin) requests run on. Defaults to the one above. */
   adminConnectionString?: string;
   max: number;
+  /** statement_timeout of every session (Kiln's own work and project_admin requests). */
   statementTimeoutMs: number;
+  /** statement_timeout of anon / authenticated transactions; 0 = the session's. */
+  anonStatementTimeoutMs?: number;
+  userStatementTimeoutMs?: number;
+  /** Connections of a request pool one client (principal + address) may hold at once. */
+  maxConnectionsPerClient?: number;
+  /** How long a request may wait for a connection before it is refused (429 / 503). */
+  queueTimeoutMs?: number;
   applicationName?: string;
 }
 
@@ -60,6 +85,12 @@ export class Database {
   readonly principalPool: pg.Pool;
   /** Where project_admin requests run: a login role that can become nothing else. */
   readonly adminPool: pg.Pool;
+  private readonly anonStatementTimeoutMs: number;
+  private readonly userStatementTimeoutMs: number;
+  private readonly perClient: number;
+  private readonly perAddress: number;
+  /** Admission to the request pools, per instance (see README, "Database connections"). */
+  private readonly gates = new Map<pg.Pool, ConnectionGate>();
 
   constructor(options: DatabaseOptions) {
     // Kiln's own pool runs with search_path = pg_catalog, pg_temp (core/search-path.ts). The
@@ -102,6 +133,18 @@ export class Database {
           Math.max(2, Math.ceil(options.max / 2)),
         )
       : this.principalPool;
+    this.anonStatementTimeoutMs = options.anonStatementTimeoutMs ?? 0;
+    this.userStatementTimeoutMs = options.userStatementTimeoutMs ?? 0;
+    this.perClient = options.maxConnectionsPerClient ?? Math.ceil(options.max / 4);
+    // One address, whatever principals it uses, holds at most twice a client's share.
+    this.perAddress = Math.min(options.max, this.perClient * 2);
+    const queueTimeoutMs = options.queueTimeoutMs ?? 2000;
+    for (const pool of new Set([this.principalPool, this.adminPool])) {
+      this.gates.set(
+        pool,
+        new ConnectionGate({ capacity: pool.options.max ?? options.max, queueTimeoutMs }),
+      );
+    }
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -127,19 +170,51 @@ export class Database {
   ): Promise<T> {
     if (!ROLES.has(principal.role)) throw new Error(`Unknown role ${String(principal.role)}`);
     const escape = pg.escapeLiteral;
+    // Per transaction, not ALTER ROLE … SET: role settings apply at login, and requests log in
+    // as the authenticator, then SET ROLE.
+    const timeoutMs =
+      principal.role === 'anon'
+        ? this.anonStatementTimeoutMs
+        : principal.role === 'authenticated'
+          ? this.userStatementTimeoutMs
+          : 0;
     const settings = {
       'request.jwt.claims': JSON.stringify(principal.claims),
       ...options.settings,
+      ...(timeoutMs > 0 ? { statement_timeout: String(timeoutMs) } : {}),
     };
     const sets = Object.entries(settings)
       .map(([name, value]) => `set_config(${escape(name)}, ${escape(value)}, true)`)
       .join(', ');
+    const pool = principal.role === 'project_admin' ? this.adminPool : this.principalPool;
+    const scope = options.scope ?? currentRequestScope();
     // The role comes from a fixed set, everything else is escaped: safe as one simple query.
     return this.run(
-      principal.role === 'project_admin' ? this.adminPool : this.principalPool,
+      pool,
       `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${principal.role}; SELECT ${sets}`,
       fn,
+      {
+        gate: this.gates.get(pool)!,
+        limits: this.limitsFor(principal, scope),
+        signal: scope?.signal,
+      },
     );
+  }
+
+  /**
+   * What a request counts against: its client (principal at an address), its address, and its
+   * user across addresses. project_admin (the API key, admin sessions) is trusted and only
+   * bounded by its own pool's size.
+   */
+  private limitsFor(principal: Principal, scope: RequestScope | undefined): GateLimit[] {
+    if (!scope || principal.role === 'project_admin') return [];
+    const address = scope.ip ?? 'unknown';
+    const who = principal.sub ? `user:${principal.sub}` : principal.credential;
+    return [
+      { key: `client:${who}@${address}`, limit: this.perClient },
+      { key: `address:${address}`, limit: this.perAddress },
+      ...(principal.sub ? [{ key: `user:${principal.sub}`, limit: this.perAddress }] : []),
+    ];
   }
 
   /** True when PostgreSQL answers within `timeoutMs`. */
@@ -164,23 +239,50 @@ export class Database {
     if (this.adminPool !== this.principalPool) await this.adminPool.end();
   }
 
-  private async run<T>(pool: pg.Pool, begin: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
+  private async run<T>(
+    pool: pg.Pool,
+    begin: string,
+    fn: (tx: Tx) => Promise<T>,
+    admission?: Admission,
+  ): Promise<T> {
+    const signal = admission?.signal;
+    const leave = admission ? await admission.gate.acquire(admission.limits, signal) : undefined;
     try {
-      await client.query(begin);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr as Error;
+      const client = await pool.connect();
+      if (signal?.aborted) {
+        client.release();
+        throw new RequestAbortedError();
       }
-      throw err;
+      let broken: Error | undefined;
+      // A client that hangs up cancels the statement running for it, and any later one until
+      // `fn` gives up; the connection is then discarded, so no late cancel reaches a query run
+      // for someone else.
+      let again: NodeJS.Timeout | undefined;
+      const cancel = () => {
+        sendCancelRequest(client);
+        again = setInterval(() => sendCancelRequest(client), 250);
+      };
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        await client.query(begin);
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        if (signal?.aborted) throw new RequestAbortedError();
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error;
+        }
+        throw err;
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+        clearInterval(again);
+        client.release(broken ?? (signal?.aborted ? new RequestAbortedError() : undefined));
+      }
     } finally {
-      client.release(broken);
+      leave?.();
     }
   }
 }

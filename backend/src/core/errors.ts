@@ -17,6 +17,43 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The server is busy, not broken: answered 429 (this client already holds its share) or 503
+ * (nothing free) with `Retry-After`, in Kiln's envelope or PostgREST's shape alike.
+ */
+export class BusyError extends AppError {
+  constructor(
+    status: 429 | 503,
+    code: string,
+    message: string,
+    public readonly retryAfterSeconds = 1,
+  ) {
+    super(status, code, message, 'Wait for the time in the Retry-After header, then try again');
+    this.name = 'BusyError';
+  }
+}
+
+/** The client hung up before its answer was ready: nobody is left to read the response. */
+export class RequestAbortedError extends AppError {
+  constructor() {
+    super(400, 'REQUEST_ABORTED', 'The request was aborted by the client');
+    this.name = 'RequestAbortedError';
+  }
+}
+
+/**
+ * pg-pool's "no connection became free in time" (connectionTimeoutMillis). It has no code of
+ * its own, only this message; it means busy, never broken.
+ */
+export function isPoolTimeout(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    !('severity' in err) &&
+    (err.message === 'timeout exceeded when trying to connect' ||
+      err.message === 'Connection terminated due to connection timeout')
+  );
+}
+
 export interface ErrorEnvelope {
   [key: string]: unknown;
   error: string;
@@ -111,7 +148,7 @@ export function appErrorFromPg(err: PgLikeError): AppError {
   }
   const cls = code.slice(0, 2);
   if (['08', '28', '3D', '53'].includes(cls) || ['57P01', '57P02', '57P03'].includes(code)) {
-    return new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now');
+    return new BusyError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now', 5);
   }
   if (cls === 'XX' || cls === '58') {
     return new AppError(500, 'INTERNAL_ERROR', 'An unexpected database error occurred');
@@ -131,7 +168,10 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof ZodError) return new AppError(400, 'INVALID_INPUT', describeZodError(err));
   if (isPgError(err)) return appErrorFromPg(err);
   if (isConnectionError(err)) {
-    return new AppError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now');
+    return new BusyError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now', 5);
+  }
+  if (isPoolTimeout(err)) {
+    return new BusyError(503, 'DATABASE_BUSY', 'No database connection became free in time');
   }
   const bodyErr = err as { type?: string; status?: number; statusCode?: number } | null;
   switch (bodyErr?.type) {
@@ -183,6 +223,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (appError instanceof BusyError)
+      res.setHeader('Retry-After', String(appError.retryAfterSeconds));
     res.status(appError.status).json(envelope(appError));
   };
 }

@@ -4,7 +4,9 @@ import path from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
+import { AppError, RequestAbortedError } from './errors.js';
 import type { Logger } from './logger.js';
+import { runInRequestScope } from './request-scope.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -15,6 +17,99 @@ export const requestId: RequestHandler = (req, res, next) => {
   res.setHeader('X-Request-Id', req.requestId);
   next();
 };
+
+/**
+ * Gives the rest of the request (the database layer in particular) its scope: a signal that
+ * aborts when the client hangs up before the answer is complete, and the client's address.
+ */
+export const requestScope: RequestHandler = (req, res, next) => {
+  const hangUp = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) hangUp.abort(new RequestAbortedError());
+  });
+  runInRequestScope({ signal: hangUp.signal, ip: req.ip }, next);
+};
+
+/**
+ * Why a request URL cannot be served, if it cannot: an encoded NUL (`%00`). PostgreSQL text
+ * cannot hold U+0000, so no path segment, filter, name or key with one can mean anything; it
+ * would only reach the database as a protocol error.
+ */
+export function urlProblem(url: string): string | undefined {
+  return /%00/i.test(url)
+    ? 'The URL contains a NUL character (%00), which no name or value can hold'
+    : undefined;
+}
+
+/** Why a parsed JSON body cannot be used, if it cannot. */
+export interface JsonProblem {
+  kind: 'depth' | 'nul';
+  message: string;
+}
+
+const nulProblem: JsonProblem = {
+  kind: 'nul',
+  message: 'The JSON body contains a NUL character (\\u0000), which PostgreSQL text cannot hold',
+};
+
+/**
+ * Walks a parsed JSON body without recursion: nesting deeper than `maxDepth` (code that walks
+ * it recursively, JSON.stringify included, would overflow the stack) or a NUL character in a key
+ * or a string (PostgreSQL text and jsonb cannot hold U+0000).
+ */
+export function jsonProblem(body: unknown, maxDepth: number): JsonProblem | undefined {
+  if (typeof body === 'string') return body.includes('\0') ? nulProblem : undefined;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const stack: Array<[object, number]> = [[body, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (depth > maxDepth) {
+      return {
+        kind: 'depth',
+        message: `The JSON body is nested deeper than ${maxDepth} levels`,
+      };
+    }
+    const entries: Array<[string | undefined, unknown]> = Array.isArray(value)
+      ? value.map((v) => [undefined, v])
+      : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (key?.includes('\0')) return nulProblem;
+      if (typeof child === 'string') {
+        if (child.includes('\0')) return nulProblem;
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** 400 for URLs with an encoded NUL (see urlProblem), in Kiln's envelope. */
+export const rejectUnusableUrls: RequestHandler = (req, _res, next) => {
+  const problem = urlProblem(req.originalUrl);
+  next(problem ? new AppError(400, 'INVALID_INPUT', problem) : undefined);
+};
+
+/**
+ * The JSON body parser every Kiln route uses: size limit, then the checks of jsonProblem, as a
+ * 400 in Kiln's envelope (`INVALID_JSON` for nesting, `INVALID_INPUT` for NUL characters).
+ */
+export function jsonBody(options: { limit: string; maxDepth: number }): RequestHandler[] {
+  return [
+    express.json({ limit: options.limit, type: ['application/json', 'application/*+json'] }),
+    (req, _res, next) => {
+      const problem = jsonProblem(req.body, options.maxDepth);
+      if (!problem) return next();
+      next(
+        new AppError(
+          400,
+          problem.kind === 'depth' ? 'INVALID_JSON' : 'INVALID_INPUT',
+          problem.message,
+        ),
+      );
+    },
+  ];
+}
 
 /** One JSON line per request: id, method, path, status, duration, role. */
 export function accessLog(logger: Logger): RequestHandler {

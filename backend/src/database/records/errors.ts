@@ -1,3 +1,5 @@
+import { isPoolTimeout } from '../../core/errors.js';
+
 /**
  * Errors on the records and RPC paths use PostgREST's shape `{code, message, details, hint}`
  * (the SDK and postgrest-js read it), not Kiln's envelope.
@@ -58,8 +60,10 @@ export function statusForSqlState(code: string, anonymous: boolean): number {
       return 404;
     case '25006':
       return 405;
+    // A statement timeout: the database refused to spend longer on this request. 503 with
+    // Retry-After (see toPgrstError), never a bare 500.
     case '57014':
-      return 504;
+      return 503;
     case '53400':
     case '54000':
     case '54001':
@@ -107,6 +111,15 @@ export function statusForSqlState(code: string, anonymous: boolean): number {
 /** Turns anything thrown while serving a records/RPC request into a PgrstError. */
 export function toPgrstError(err: unknown, anonymous: boolean): PgrstError {
   if (err instanceof PgrstError) return err;
+  if (isPgError(err) && err.code === '57014') {
+    return new PgrstError(
+      503,
+      err.code,
+      err.message,
+      null,
+      'The query ran longer than this role may; narrow it (filters, limit, an index) before retrying',
+    );
+  }
   if (isPgError(err)) {
     return new PgrstError(
       statusForSqlState(err.code, anonymous),
@@ -115,6 +128,9 @@ export function toPgrstError(err: unknown, anonymous: boolean): PgrstError {
       err.detail ?? null,
       err.hint ?? null,
     );
+  }
+  if (isPoolTimeout(err)) {
+    return new PgrstError(503, 'PGRST003', 'Timed out acquiring connection from connection pool.');
   }
   const code = (err as { code?: string } | null)?.code;
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {

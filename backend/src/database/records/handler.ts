@@ -5,7 +5,8 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Database, Principal, Tx } from '../../core/db.js';
 import { quoteIdent as q } from '../../core/db.js';
-import { AppError } from '../../core/errors.js';
+import { AppError, BusyError } from '../../core/errors.js';
+import { jsonProblem, urlProblem } from '../../core/http.js';
 import type { Logger } from '../../core/logger.js';
 import { PgrstError, toPgrstError } from './errors.js';
 import { parsePrefer, parseRange, splitTopLevel, type Preferences } from './parse.js';
@@ -23,6 +24,8 @@ import {
 
 export interface RecordsOptions {
   jsonBodyLimit: string;
+  /** Deepest nesting a JSON body may have (400 beyond). */
+  jsonMaxDepth: number;
   logger: Logger;
   /** Most rows a read returns (PostgREST's db-max-rows); undefined = no cap. */
   maxRows?: number;
@@ -870,6 +873,13 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
   });
 
   const context = (req: Request, res: Response): Ctx => {
+    // Nothing PostgreSQL cannot take goes further: NUL characters, bottomless nesting.
+    const badUrl = urlProblem(req.originalUrl);
+    if (badUrl) throw new PgrstError(400, 'PGRST100', badUrl);
+    const badBody = jsonProblem(req.body, options.jsonMaxDepth);
+    if (badBody?.kind === 'depth') throw new PgrstError(400, 'PGRST102', badBody.message);
+    // What PostgreSQL itself answers for "\u0000" in jsonb.
+    if (badBody) throw new PgrstError(400, '22P05', badBody.message);
     const principal = principalFor(req);
     const prefs = parsePrefer(req.headers.prefer);
     if (prefs.handling === 'strict' && prefs.invalid.length) {
@@ -943,7 +953,13 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
       error = new PgrstError(413, 'PGRST413', 'Payload Too Large');
     else if (err instanceof AppError) error = new PgrstError(err.status, err.code, err.message);
     else error = toPgrstError(err, anonymous);
-    if (error.status >= 500) {
+    // Busy, not broken (a full pool, this client's share taken, a statement timeout): say when
+    // to come back.
+    if (error.status === 429 || error.status === 503) {
+      res.setHeader('Retry-After', String(err instanceof BusyError ? err.retryAfterSeconds : 1));
+    }
+    const busy = err instanceof BusyError || ['57014', 'PGRST003'].includes(error.code);
+    if (error.status >= 500 && !busy) {
       options.logger.error('records request failed', {
         requestId: req.requestId,
         path: req.originalUrl,
