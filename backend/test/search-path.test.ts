@@ -77,8 +77,8 @@ const LOG_SETUP = `
   GRANT EXECUTE ON FUNCTION public.hijack_note(text) TO PUBLIC;
 `;
 
-/** `name(` tokens in Kiln's TypeScript and SQL. */
-function calledNames(): string[] {
+/** Kiln's TypeScript and SQL, concatenated. */
+function calledSources(): string {
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -89,11 +89,14 @@ function calledNames(): string[] {
   };
   walk(path.join(BACKEND, 'src'));
   walk(path.join(BACKEND, 'migrations'));
+  return files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+}
+
+/** `name(` tokens in Kiln's TypeScript and SQL. */
+function calledNames(): string[] {
   const names = new Set<string>();
-  for (const f of files) {
-    for (const m of fs.readFileSync(f, 'utf8').matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
-      names.add(m[1]!.toLowerCase());
-    }
+  for (const m of calledSources().matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
+    names.add(m[1]!.toLowerCase());
   }
   return [...names];
 }
@@ -226,6 +229,80 @@ function plantsFor(b: BuiltIn, implicitFrom: Map<string, string[]>): string[] {
   return out;
 }
 
+/** Operators resolve like functions: the same beating overloads, for operators Kiln's SQL uses. */
+const OPERATORS = [
+  '=',
+  '<>',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '||',
+  '~',
+  '~*',
+  '@>',
+  '->',
+  '->>',
+  '?',
+];
+const OPERAND_TYPES = new Set([
+  'text',
+  'integer',
+  'bigint',
+  'smallint',
+  'numeric',
+  'double precision',
+  'real',
+  'boolean',
+  'uuid',
+  'jsonb',
+  'json',
+  'bytea',
+  'timestamp with time zone',
+  'timestamp without time zone',
+  'date',
+  'interval',
+  'character varying',
+  'name',
+]);
+
+async function operatorPlants(implicitFrom: Map<string, string[]>): Promise<string[]> {
+  const source = calledSources();
+  const used = OPERATORS.filter((op) => source.includes(` ${op} `));
+  const { rows } = await rawSql(
+    `SELECT o.oprname AS op, pg_catalog.format_type(o.oprleft, NULL) AS l,
+            pg_catalog.format_type(o.oprright, NULL) AS r, pg_catalog.format_type(o.oprresult, NULL) AS ret
+       FROM pg_catalog.pg_operator o
+      WHERE o.oprnamespace = 'pg_catalog'::regnamespace AND o.oprkind = 'b' AND o.oprname = ANY ($1::text[])`,
+    [used],
+  );
+  const out: string[] = [];
+  let n = 0;
+  for (const o of rows as { op: string; l: string; r: string; ret: string }[]) {
+    if (!OPERAND_TYPES.has(o.l) || !OPERAND_TYPES.has(o.r)) continue;
+    for (const side of ['l', 'r'] as const) {
+      for (const ty of implicitFrom.get(o[side]) ?? []) {
+        if (!OPERAND_TYPES.has(ty)) continue;
+        const l = side === 'l' ? ty : o.l;
+        const r = side === 'r' ? ty : o.r;
+        const fn = `public.hijack_op_${n++}`;
+        const sig = `operator ${o.op}(${l}, ${r})`;
+        out.push(
+          `CREATE FUNCTION ${fn}(a ${l}, b ${r}) RETURNS ${o.ret} LANGUAGE plpgsql AS $p$
+           BEGIN PERFORM public.hijack_note(${pg.escapeLiteral(sig)});
+                 RETURN a::${o.l} OPERATOR(pg_catalog.${o.op}) b::${o.r}; END $p$`,
+          `CREATE OPERATOR public.${o.op} (LEFTARG = ${l}, RIGHTARG = ${r}, FUNCTION = ${fn})`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
 async function plantEverything(): Promise<number> {
   const names = calledNames();
   const { rows: builtIns } = await rawSql(
@@ -256,6 +333,7 @@ async function plantEverything(): Promise<number> {
     `CREATE FUNCTION public.make_interval(secs numeric) RETURNS interval LANGUAGE plpgsql AS $p$
      BEGIN PERFORM public.hijack_note('make_interval(secs numeric)'); RETURN pg_catalog.make_interval(secs => secs::float8); END $p$`,
     ...(builtIns as BuiltIn[]).flatMap((b) => plantsFor(b, implicitFrom)),
+    ...(await operatorPlants(implicitFrom)),
   ];
   // Each plant on its own: one whose default or body PostgreSQL refuses is simply skipped.
   let planted = 0;
@@ -336,7 +414,7 @@ describe('search path', () => {
 
   it('no overload planted for a built-in Kiln calls ever runs as a Kiln role', async () => {
     const planted = await plantEverything();
-    expect(planted).toBeGreaterThan(500);
+    expect(planted).toBeGreaterThan(800);
 
     // Unrestricted raw SQL runs on Kiln's own pool: it sees public as users do, and what it
     // changes for its session does not stay on a connection Kiln reuses.
