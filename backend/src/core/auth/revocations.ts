@@ -11,6 +11,7 @@
 import pg from 'pg';
 import type { Database } from '../db.js';
 import type { Logger } from '../logger.js';
+import { SAFE_SEARCH_PATH_OPTIONS } from '../search-path.js';
 
 /** What the token verifier needs to know. */
 export interface SessionRevocations {
@@ -164,8 +165,7 @@ export class Revocations implements SessionRevocations {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       application_name: 'kiln-credentials',
-      // Kiln's own connections never look in `public` (issue 15, item 2).
-      options: '-c search_path=pg_catalog,pg_temp',
+      options: SAFE_SEARCH_PATH_OPTIONS,
     });
     client.on('notification', (n) => {
       if (n.channel === 'kiln_credentials') this.onNotification(n.payload);
