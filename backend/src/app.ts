@@ -81,6 +81,8 @@ export interface KilnApp {
   /** Tables, relationships and functions of the exposed schemas (reloads itself on DDL). */
   schemaCache: SchemaCache;
   storage: StorageService;
+  /** The audit trail (records are written after their responses finish; `settled()` waits). */
+  audit: AuditLog;
   realtime: RealtimeServer;
   /** The Express application (also usable without listening, e.g. behind another server). */
   handler: express.Express;
@@ -522,6 +524,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       // Work that outlives its response (freeing replaced bytes, mail sent after the answer)
       // finishes before the mailer, the logs and the database go.
       await storage.settled();
+      await audit.settled();
       await emailFlows.settled();
       mailer.close();
       await logProvider.close();
@@ -541,6 +544,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     auth,
     schemaCache,
     storage,
+    audit,
     realtime,
     handler: app,
     server,

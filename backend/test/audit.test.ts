@@ -13,8 +13,9 @@ const admin = (method: string, p: string, body?: unknown) =>
   t.request(method, p, { token: t.apiKey, body });
 
 async function trail(query = '') {
-  // Records are written when the response has finished: give them a moment.
-  await new Promise((r) => setTimeout(r, 100));
+  // Records are written once their responses have finished: wait for those under way.
+  await new Promise((r) => setImmediate(r));
+  await t.app.audit.settled();
   return (await admin('GET', `/api/logs/audits${query}`)).body;
 }
 

@@ -60,6 +60,9 @@ const NOT_ACTIONS = [
 ];
 
 export class AuditLog {
+  /** Records being written (after their responses finished); shutdown and tests wait for them. */
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(
     private readonly db: Database,
     private readonly logger: Logger,
@@ -93,6 +96,11 @@ export class AuditLog {
       .catch((err: unknown) => this.logger.error('audit record failed', { error: String(err) }));
   }
 
+  /** Resolves once every record started so far is written (or has failed and been logged). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
   /** Delete records older than the retention period. */
   async prune(retentionDays: number): Promise<number> {
     const { rowCount } = await this.db.query(
@@ -116,7 +124,7 @@ export class AuditLog {
         if (principal?.role !== 'project_admin') return;
         const rule = RULES.find(([m, r]) => m === req.method && r.test(path));
         const target = rule ? rawPath.match(new RegExp(rule[1].source, 'i'))?.[1] : undefined;
-        void this.record({
+        const written = this.record({
           actor:
             principal.email ??
             (principal.credential === 'api_key' ? 'api key' : (principal.sub ?? 'admin')),
@@ -134,6 +142,8 @@ export class AuditLog {
           },
           ip: req.ip ?? null,
         });
+        this.pending.add(written);
+        void written.finally(() => this.pending.delete(written));
       });
       next();
     };
