@@ -34,6 +34,7 @@ beforeAll(async () => {
     {},
     {
       DB_POOL_MAX: String(POOL),
+      DB_MAX_CONNECTIONS_PER_CLIENT: String(POOL / 4),
       DB_ANON_STATEMENT_TIMEOUT_MS: String(ANON_TIMEOUT_MS),
       DB_QUEUE_TIMEOUT_MS: String(QUEUE_TIMEOUT_MS),
       TRUST_PROXY: 'loopback',

@@ -130,6 +130,10 @@ export async function startTestApp(
     AUTH_RATE_LIMIT_SIGN_UP: '100000',
     AUTH_RATE_LIMIT_EMAIL: '100000',
     AUTH_RATE_LIMIT_VERIFY: '100000',
+    // Likewise, one test user fires many requests at once from one address; db-fairness.test.ts
+    // sets the per-client share it tests.
+    DB_MAX_CONNECTIONS_PER_CLIENT: '5',
+    DB_QUEUE_TIMEOUT_MS: '10000',
     ...env,
   });
   const config: Config = {
