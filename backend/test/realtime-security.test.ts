@@ -422,4 +422,17 @@ describe('connections per client address', () => {
     await expect(from('203.0.113.1')).rejects.toThrow(/REALTIME_TOO_MANY_CONNECTIONS/);
     await expect(from('203.0.113.2')).resolves.toBeDefined();
   });
+
+  it('counts one client however its address is written: an IPv6 /56 is one client, an IPv4-mapped address is its IPv4', async () => {
+    const url = await appWith({ realtimeMaxSocketsPerIp: 2, trustProxy: ['loopback'] });
+    const from = (ip: string) => connect(t.anonKey, url, { 'x-forwarded-for': ip });
+    // One host picks any address of its prefix.
+    await from('2001:db8:7:1::1');
+    await from('2001:db8:7:1::2');
+    await expect(from('2001:db8:7:ff::3')).rejects.toThrow(/REALTIME_TOO_MANY_CONNECTIONS/);
+    await expect(from('2001:db8:8:1::1')).resolves.toBeDefined();
+    await from('198.51.100.9');
+    await from('198.51.100.9');
+    await expect(from('::ffff:198.51.100.9')).rejects.toThrow(/REALTIME_TOO_MANY_CONNECTIONS/);
+  });
 });

@@ -10,6 +10,7 @@
  */
 import crypto from 'node:crypto';
 import type http from 'node:http';
+import { ipKeyGenerator } from 'express-rate-limit';
 import pg from 'pg';
 import { Server, type Socket } from 'socket.io';
 import type { Database, Principal } from '../core/db.js';
@@ -622,13 +623,17 @@ export class RealtimeServer {
   /**
    * A bounded number of connections per client address (after the credential check, so only
    * connections that would be served count). The address is Express's `req.ip`: X-Forwarded-For
-   * counts only from the proxies TRUST_PROXY names.
+   * counts only from the proxies TRUST_PROXY names. One client is one IPv4 address (however it
+   * is written: an IPv4-mapped IPv6 address is the same client) or one IPv6 /56, as for the
+   * HTTP rate limits: a single host holds a whole IPv6 prefix and picks any address in it.
    */
   private admit(socket: Socket, next: (err?: Error) => void): void {
     const max = this.options.maxSocketsPerIp ?? 0;
     if (max <= 0) return next();
-    const address =
-      this.options.clientAddress?.(socket.request) ?? socket.handshake.address ?? 'unknown';
+    const address = ipKeyGenerator(
+      this.options.clientAddress?.(socket.request) ?? socket.handshake.address ?? 'unknown',
+      56,
+    );
     const open = this.perAddress.get(address) ?? 0;
     if (open >= max) {
       const code = 'REALTIME_TOO_MANY_CONNECTIONS';
