@@ -9,6 +9,7 @@ import type { Config } from './core/config.js';
 import { Database } from './core/db.js';
 import { SecretBox } from './core/crypto.js';
 import { errorHandler, notFoundHandler } from './core/errors.js';
+import { RouteRegistry } from './core/route.js';
 import {
   accessLog,
   apiSecurityHeaders,
@@ -84,6 +85,8 @@ export interface KilnApp {
   /** The audit trail (records are written after their responses finish; `settled()` waits). */
   audit: AuditLog;
   realtime: RealtimeServer;
+  /** Every declared route (core/route.ts): what /api/docs documents and tests check. */
+  routes: RouteRegistry;
   /** The Express application (also usable without listening, e.g. behind another server). */
   handler: express.Express;
   server: http.Server;
@@ -97,6 +100,11 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** postgres.logs (server.ts): shipped to CloudWatch too when that is the log provider. */
   postgresLogger?: Logger;
+  /**
+   * Test harness only: check every response of a declared route against its declaration
+   * (core/route.ts `checkResponses`). Never set by server.ts, so never on in production.
+   */
+  checkResponses?: boolean;
 }
 
 /** Where a workspace's built single-page app lives (frontend/dist, auth/dist). */
@@ -241,6 +249,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   sweeper.unref();
 
   const state: HealthState = { shuttingDown: false };
+  const routes = new RouteRegistry({ checkResponses: options.checkResponses ?? false });
   const app = express();
   app.disable('x-powered-by');
   // JSON answers carry no ETag (PostgREST sends none; hashing every body costs time).
@@ -546,6 +555,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     storage,
     audit,
     realtime,
+    routes,
     handler: app,
     server,
     listen: (port = config.port, host = config.host) =>

@@ -1,0 +1,424 @@
+/**
+ * Route declarations: every HTTP endpoint is declared once, as data, with `route()`: method,
+ * path, who may call it, its parameters, query, body and its responses per status (error codes
+ * included). One declaration drives the request parsing (zod schemas from
+ * `@kiln/shared-schemas`; a failure is the contract's 400 `INVALID_INPUT`), the handler's types,
+ * the OpenAPI document (`docs/openapi.ts`) and, in the test harness, a check of every response
+ * against the schema declared for its status.
+ *
+ * An area's routes file returns a `RouteGroup` (a tag, a default access and a list of
+ * `route(...)`s); `app.ts` mounts it with `routes.mount(app, '/api/<area>', group)`. The
+ * registry (`RouteRegistry`) belongs to the app built by `createApp`: there is no module-level
+ * state, so tests run as many apps side by side as they like.
+ *
+ * Cost on the request path: the guard, one `safeParse` per declared schema (none when the
+ * declaration has no schema, or says `parse: false`), and the handler. Response checks are off
+ * unless `createApp` is given `checkResponses` (only the test harness does; see below).
+ */
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { Router } from 'express';
+import { z } from 'zod';
+import { errorEnvelopeSchema } from '@kiln/shared-schemas';
+import type { Principal } from './db.js';
+import {
+  optionalPrincipal,
+  requireAdmin,
+  requirePrincipal,
+  requireUser,
+} from './auth/principal.js';
+
+/**
+ * Who may call a route:
+ * - `anyone`: no credential needed (a bad one is ignored);
+ * - `anyKey`: any valid credential, the anon key included (`requirePrincipal`);
+ * - `user`: a signed-in user, or an admin / the API key acting as one (`requireUser`);
+ * - `admin`: an admin JWT or the API key (`requireAdmin`).
+ */
+export type Access = 'anyone' | 'anyKey' | 'user' | 'admin';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
+
+/** Body encodings a request or response may use (the OpenAPI media type of each is below). */
+export type MediaKind =
+  'json' | 'multipart' | 'bytes' | 'sse' | 'markdown' | 'text' | 'html' | 'javascript';
+
+export const MEDIA_TYPES: Record<MediaKind, string> = {
+  json: 'application/json',
+  multipart: 'multipart/form-data',
+  bytes: 'application/octet-stream',
+  sse: 'text/event-stream',
+  markdown: 'text/markdown',
+  text: 'text/plain',
+  html: 'text/html',
+  javascript: 'text/javascript',
+};
+
+/** One declared response. A bare zod schema is short for `{description: 'OK', schema}` (JSON). */
+export interface ResponseDecl {
+  description: string;
+  /** The JSON body, as it is on the wire (dates are strings). */
+  schema?: z.ZodType;
+  /**
+   * Media types the body may come in: `json` when a schema is given, none otherwise (204, a
+   * redirect). A route answering JSON or Markdown by negotiation lists both.
+   */
+  content?: MediaKind | readonly MediaKind[];
+  /** Response headers worth documenting (name → description). */
+  headers?: Record<string, string>;
+}
+
+export type ResponseMap = { readonly [status: number]: z.ZodType | ResponseDecl };
+
+/** Error codes a route may answer, per status, beyond the ones every route may answer. */
+export type ErrorMap = { readonly [status: number]: readonly string[] };
+
+/** Parsed input handed to a handler. */
+export interface RouteInput<P, Q, B, A extends Access> {
+  params: P;
+  query: Q;
+  body: B;
+  /** Guaranteed for every access but `anyone`. */
+  principal: A extends 'anyone' ? Principal | undefined : Principal;
+  req: Request;
+  res: Response;
+}
+
+const REPLY = Symbol('kiln.reply');
+
+/** A body with a status other than the route's first declared 2xx (see `reply`). */
+export interface Reply<S extends number = number, T = unknown> {
+  readonly [REPLY]: true;
+  readonly status: S;
+  readonly body: T;
+}
+
+/** Answers `body` as JSON with `status` (which the declaration must list). */
+export function reply<S extends number, T>(status: S, body: T): Reply<S, T> {
+  return { [REPLY]: true, status, body };
+}
+
+function isReply(value: unknown): value is Reply {
+  return typeof value === 'object' && value !== null && REPLY in value;
+}
+
+type JsonOf<T> = T extends z.ZodType
+  ? z.input<T>
+  : T extends { schema: infer S extends z.ZodType }
+    ? z.input<S>
+    : never;
+type Bodies<R> = { [K in keyof R]: JsonOf<R[K]> }[keyof R];
+type Replies<R> = { [K in keyof R & number]: Reply<K, JsonOf<R[K]>> }[keyof R & number];
+
+/**
+ * What a handler returns: a JSON body (sent with the first 2xx status declared), a `reply(status,
+ * body)`, or nothing when it answered on `res` itself (streams, redirects, other media types).
+ */
+export type HandlerResult<R> = Bodies<R> | Replies<R> | void;
+
+type Out<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
+
+export interface RouteDecl<
+  P extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  B extends z.ZodType | undefined,
+  R extends ResponseMap,
+  A extends Access,
+> {
+  method: HttpMethod;
+  /** Express 5 path, relative to where the group is mounted (`/`, `/:key`, `/:slug{/*rest}`). */
+  path: string;
+  /** Defaults to the group's access. */
+  access?: A;
+  summary: string;
+  description?: string;
+  /** Path parameters (strings in; coerce in the schema when they are not). */
+  params?: P;
+  /** The query string (Express's extended parser: values are strings, arrays or objects). */
+  query?: Q;
+  /** The request body. Parsed here only when `bodyType` is `json` (the default). */
+  body?: B;
+  /**
+   * How the body arrives. Only JSON is parsed by the helper; multipart and raw bytes are
+   * streamed by the handler, and `body` (when given) documents their fields.
+   */
+  bodyType?: MediaKind;
+  /**
+   * `false`: the schemas document the route but are not applied (the handler reads `req`).
+   * For hot paths with their own grammar (the PostgREST records paths).
+   */
+  parse?: boolean;
+  responses: R;
+  errors?: ErrorMap;
+  handler: (
+    input: RouteInput<Out<P, Record<string, string>>, Out<Q, Request['query']>, Out<B, unknown>, A>,
+  ) => Promise<HandlerResult<R>> | HandlerResult<R>;
+}
+
+/** A declaration with its types erased, ready for a group's list. */
+export interface DeclaredRoute {
+  readonly decl: RouteDecl<
+    z.ZodType | undefined,
+    z.ZodType | undefined,
+    z.ZodType | undefined,
+    ResponseMap,
+    Access
+  >;
+}
+
+/** Declares one route. The generics only serve the handler's types; the result is plain data. */
+export function route<
+  R extends ResponseMap,
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  A extends Access = Access,
+>(decl: RouteDecl<P, Q, B, R, A>): DeclaredRoute {
+  return { decl: decl as unknown as DeclaredRoute['decl'] };
+}
+
+/** An area's routes: mounted together under one base path. */
+export interface RouteGroup {
+  /** The OpenAPI tag (the area's name). */
+  tag: string;
+  /**
+   * The access of routes that do not say; also enforced for every request under the base path
+   * (an unknown path below an admin area answers 401/403, not 404, as before declarations).
+   */
+  access?: Access;
+  /** Middleware run before the routes (e.g. a hook on successful writes). */
+  use?: RequestHandler[];
+  routes: DeclaredRoute[];
+}
+
+/** A route as registered: where it is mounted, and its declaration. */
+export interface RegisteredRoute {
+  method: HttpMethod;
+  /** The full Express path (`/api/secrets/:key`). */
+  path: string;
+  /** The same in OpenAPI's spelling (`/api/secrets/{key}`). */
+  openApiPath: string;
+  tag: string;
+  access: Access;
+  decl: DeclaredRoute['decl'];
+}
+
+/** A response that does not match its declaration (test mode only). */
+export interface ContractViolation {
+  route: string;
+  status: number;
+  problem: string;
+}
+
+/**
+ * Codes any route may answer whatever it declares: body parsing, the client hanging up, the
+ * database being busy or away, and bugs.
+ */
+export const COMMON_ERRORS: ErrorMap = {
+  400: ['INVALID_JSON', 'INVALID_INPUT', 'INVALID_REQUEST', 'REQUEST_ABORTED'],
+  413: ['PAYLOAD_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
+  429: ['DATABASE_CLIENT_LIMIT'],
+  500: ['INTERNAL_ERROR'],
+  503: ['DATABASE_BUSY', 'DATABASE_UNAVAILABLE'],
+};
+
+/** The codes the guard of each access level may answer. */
+export const ACCESS_ERRORS: Record<Access, ErrorMap> = {
+  anyone: {},
+  anyKey: { 401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'] },
+  user: { 401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'] },
+  admin: {
+    401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'],
+    403: ['AUTH_FORBIDDEN'],
+  },
+};
+
+type Guard = (req: Request, res: Response, next: NextFunction) => void;
+const GUARDS: Record<Access, Guard | undefined> = {
+  anyone: undefined,
+  anyKey: requirePrincipal,
+  user: requireUser,
+  admin: requireAdmin,
+};
+const noop = () => undefined;
+
+/** Every error code a registered route may answer, per status (common, guard, declared). */
+export function errorsOf(r: RegisteredRoute): Map<number, Set<string>> {
+  const all = new Map<number, Set<string>>();
+  for (const map of [COMMON_ERRORS, ACCESS_ERRORS[r.access], r.decl.errors ?? {}]) {
+    for (const [status, codes] of Object.entries(map)) {
+      const set = all.get(Number(status)) ?? new Set<string>();
+      for (const code of codes) set.add(code);
+      all.set(Number(status), set);
+    }
+  }
+  return all;
+}
+
+/** `{description, schema, content}` of a declared response, whichever way it was written. */
+export function responseDecl(value: z.ZodType | ResponseDecl): ResponseDecl {
+  return value instanceof z.ZodType ? { description: 'OK', schema: value } : value;
+}
+
+export function mediaKinds(r: ResponseDecl): readonly MediaKind[] {
+  if (r.content) return typeof r.content === 'string' ? [r.content] : r.content;
+  return r.schema ? ['json'] : [];
+}
+
+/** `/api/x/:id{/*rest}` → `/api/x/{id}/{rest}` (optional parts documented as present). */
+export function toOpenApiPath(expressPath: string): string {
+  const p = expressPath
+    .replace(/[{}]/g, '')
+    .replace(/[:*]([A-Za-z_$][\w$]*)/g, '{$1}')
+    .replace(/\/+/g, '/');
+  return p.length > 1 ? p.replace(/\/$/, '') : p;
+}
+
+function joinPath(base: string, path: string): string {
+  const joined = `${base.replace(/\/$/, '')}/${path.replace(/^\//, '')}`;
+  return joined.length > 1 ? joined.replace(/\/$/, '') : '/';
+}
+
+function firstSuccessStatus(responses: ResponseMap): number {
+  const statuses = Object.keys(responses)
+    .map(Number)
+    .filter((s) => s >= 200 && s < 300)
+    .sort((a, b) => a - b);
+  return statuses[0] ?? 200;
+}
+
+export interface RouteRegistryOptions {
+  /**
+   * Test mode: every response of a declared route is checked against its declaration. A JSON
+   * body that does not match is replaced by a 500 `RESPONSE_CONTRACT_VIOLATION` carrying the
+   * zod issues, and every violation is kept in `violations` (the harness fails the test file
+   * when any is left). Never set in production: `server.ts` does not pass it.
+   */
+  checkResponses?: boolean;
+}
+
+/** The app's declared routes. Owned by the app `createApp` builds. */
+export class RouteRegistry {
+  private readonly registered: RegisteredRoute[] = [];
+  /** Responses that broke their declaration (filled only with `checkResponses`). */
+  readonly violations: ContractViolation[] = [];
+
+  constructor(private readonly options: RouteRegistryOptions = {}) {}
+
+  /** Every declared route, in registration order. */
+  get routes(): readonly RegisteredRoute[] {
+    return this.registered;
+  }
+
+  /** Mounts an area's routes on `app` at `base` and registers them. */
+  mount(app: Express, base: string, group: RouteGroup): void {
+    app.use(base, this.router(base, group));
+  }
+
+  /** The router for a group (to be mounted at `base` by the caller), its routes registered. */
+  router(base: string, group: RouteGroup): Router {
+    const router = Router();
+    const groupGuard = group.access && GUARDS[group.access];
+    if (groupGuard) router.use(groupGuard);
+    for (const middleware of group.use ?? []) router.use(middleware);
+    for (const { decl } of group.routes) {
+      const access = decl.access ?? group.access;
+      if (!access) throw new Error(`route ${decl.method} ${decl.path}: no access declared`);
+      const path = joinPath(base, decl.path);
+      const registered: RegisteredRoute = {
+        method: decl.method,
+        path,
+        openApiPath: toOpenApiPath(path),
+        tag: group.tag,
+        access,
+        decl,
+      };
+      const duplicate = this.registered.find((r) => r.method === decl.method && r.path === path);
+      if (duplicate) throw new Error(`route ${decl.method.toUpperCase()} ${path} declared twice`);
+      this.registered.push(registered);
+      router[decl.method](decl.path, this.handlerFor(registered));
+    }
+    return router;
+  }
+
+  private handlerFor(r: RegisteredRoute): RequestHandler {
+    const { decl } = r;
+    const guard = GUARDS[r.access];
+    const parse = decl.parse !== false;
+    const params = parse ? decl.params : undefined;
+    const query = parse ? decl.query : undefined;
+    const body = parse && (decl.bodyType ?? 'json') === 'json' ? decl.body : undefined;
+    const status = firstSuccessStatus(decl.responses);
+    const check = this.options.checkResponses ? this.checker(r) : undefined;
+    return async (req, res, next) => {
+      try {
+        if (check) check(res);
+        // The guards throw their 401/403; `next` is not theirs to call here.
+        if (guard) guard(req, res, noop);
+        const result = await decl.handler({
+          params: params ? params.parse(req.params) : req.params,
+          query: query ? query.parse(req.query) : req.query,
+          body: body ? body.parse(req.body) : req.body,
+          principal: optionalPrincipal(req) as Principal,
+          req,
+          res,
+        });
+        if (result === undefined || res.headersSent) return;
+        if (isReply(result)) res.status(result.status).json(result.body);
+        else res.status(status).json(result);
+      } catch (err) {
+        next(err);
+      }
+    };
+  }
+
+  /** Test mode: wraps `res.json` to hold each JSON answer against the declaration. */
+  private checker(r: RegisteredRoute): (res: Response) => void {
+    const name = `${r.method.toUpperCase()} ${r.path}`;
+    const errors = errorsOf(r);
+    const violation = (status: number, problem: string) => {
+      this.violations.push({ route: name, status, problem });
+      return problem;
+    };
+    const problemOf = (status: number, body: unknown): string | undefined => {
+      const declared = r.decl.responses[status];
+      if (status >= 400 && !declared) {
+        const envelope = errorEnvelopeSchema.safeParse(body);
+        if (!envelope.success)
+          return `the error is not in the envelope: ${z.prettifyError(envelope.error)}`;
+        if (!errors.get(status)?.has(envelope.data.error))
+          return `error ${status} ${envelope.data.error} is not declared`;
+        return undefined;
+      }
+      if (!declared) return `status ${status} is not declared`;
+      const { schema } = responseDecl(declared);
+      if (!schema) return undefined;
+      // The body as the client receives it (dates as strings, undefined fields gone).
+      const wire: unknown = body === undefined ? undefined : JSON.parse(JSON.stringify(body));
+      const result = schema.safeParse(wire);
+      return result.success ? undefined : z.prettifyError(result.error);
+    };
+    return (res) => {
+      let checked = false;
+      const json = res.json.bind(res);
+      res.json = (body: unknown) => {
+        checked = true;
+        const problem = problemOf(res.statusCode, body);
+        if (!problem) return json(body);
+        const message = violation(res.statusCode, problem);
+        res.status(500);
+        return json({
+          error: 'RESPONSE_CONTRACT_VIOLATION',
+          message: `${name} answered ${res.statusCode} against its declaration: ${message}`,
+          statusCode: 500,
+          answered: body,
+        });
+      };
+      res.on('finish', () => {
+        if (checked || res.statusCode >= 400) return;
+        if (r.decl.responses[res.statusCode] === undefined)
+          violation(res.statusCode, `status ${res.statusCode} is not declared`);
+      });
+    };
+  }
+}
