@@ -226,6 +226,64 @@ describe('AI has per-user allowances by default (item 11)', () => {
       400,
     );
   });
+
+  it('counts the tokens of a stream the caller ends early, and ends an answer where the allowance does', async () => {
+    expect(
+      (await admin('PUT', '/api/ai/config', { limits: { requestsPerDay: 0, tokensPerDay: 100 } }))
+        .status,
+    ).toBe(200);
+    try {
+      // One call cannot be longer than what is left of the allowance.
+      const capped = await t.signUpUser();
+      const asked = await t.request('POST', '/api/ai/chat/completion', {
+        token: capped.accessToken,
+        body: { ...chat, maxTokens: 5000 },
+      });
+      expect(asked.status).toBe(200);
+      expect(upstream.requests.at(-1)!.body.max_tokens).toBe(100);
+
+      // A stream read almost to its end and then dropped (before the upstream's usage chunk).
+      const user = await t.signUpUser();
+      const controller = new AbortController();
+      const res = await fetch(`${t.baseUrl}/api/ai/chat/completion`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${user.accessToken}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          model: 'endless/model',
+          messages: [{ role: 'user', content: 'go on forever' }],
+          stream: true,
+        }),
+        signal: controller.signal,
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = '';
+      while (text.length < 4000) text += new TextDecoder().decode((await reader.read()).value);
+      controller.abort();
+      let recorded: { status: string; totalTokens: number } | undefined;
+      for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+        const rows = (await admin('GET', `/api/ai/usage?userId=${user.userId}`)).body.data;
+        recorded = rows.find((r: { status: string }) => r.status !== 'pending');
+        if (recorded) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(recorded).toMatchObject({ status: 'aborted' });
+      expect(recorded!.totalTokens).toBeGreaterThanOrEqual(100);
+      const next = await t.request('POST', '/api/ai/chat/completion', {
+        token: user.accessToken,
+        body: { ...chat, stream: true },
+      });
+      expect(next.status).toBe(429);
+      expect(next.body.error).toBe('AI_USAGE_LIMIT_EXCEEDED');
+    } finally {
+      await admin('PUT', '/api/ai/config', {
+        limits: { requestsPerDay: null, tokensPerDay: null },
+      });
+    }
+  });
 });
 
 describe('storage uploads only where the bucket allows, within a quota (item 11)', () => {

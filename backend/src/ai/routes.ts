@@ -4,7 +4,14 @@ import { z } from 'zod';
 import type { Database } from '../core/db.js';
 import { principalOf, requireAdmin, requireUser } from '../core/auth/principal.js';
 import { listPage } from '../core/paging.js';
-import { MODALITIES, upstreamError, usageFrom, type AiGateway, type Usage } from './service.js';
+import {
+  MODALITIES,
+  upstreamError,
+  usageFrom,
+  usageOrEstimate,
+  type AiGateway,
+  type Usage,
+} from './service.js';
 
 const contentPart = z.looseObject({ type: z.string().min(1) });
 const message = z.looseObject({
@@ -153,8 +160,11 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('chat', body.model, cfg);
-    await ai.checkLimits(userId, cfg, 'chat', model);
+    const { tokensLeft } = await ai.checkLimits(userId, cfg, 'chat', model);
     const upstreamBody = chatBody(body, model, cfg.systemPrompt);
+    // A user's answer ends where the allowance does.
+    if (tokensLeft !== undefined)
+      upstreamBody.max_tokens = Math.max(1, Math.min(body.maxTokens ?? tokensLeft, tokensLeft));
     const controller = abortOnDisconnect(res);
 
     if (!body.stream) {
@@ -169,7 +179,11 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       }
       const msg = completion.choices[0]?.message as
         (OpenAI.ChatCompletionMessage & { annotations?: unknown[] }) | undefined;
-      const usage = usageFrom(completion.usage);
+      const usage = usageOrEstimate(
+        completion.usage ? usageFrom(completion.usage) : undefined,
+        upstreamBody.messages,
+        (msg?.content ?? '') + JSON.stringify(msg?.tool_calls ?? ''),
+      );
       await ai.record({ userId, model, modality: 'chat', usage });
       res.json({
         text: msg?.content ?? '',
@@ -223,12 +237,18 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       { id: string; type: 'function'; function: { name: string; arguments: string } }
     >();
     let usage: Usage | undefined;
+    // What reached the caller: counted when the upstream's usage never arrives (the caller
+    // left before the last chunk), so ending a stream early does not make it free.
+    let received = '';
     let status: 'ok' | 'error' | 'aborted' = 'ok';
     try {
       for await (const chunk of stream) {
         if (controller.signal.aborted) break;
         const delta = chunk.choices[0]?.delta;
-        if (delta?.content) await send({ chunk: delta.content });
+        if (delta?.content) {
+          received += delta.content;
+          await send({ chunk: delta.content });
+        }
         for (const tc of delta?.tool_calls ?? []) {
           const call = calls.get(tc.index) ?? {
             id: '',
@@ -237,7 +257,10 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
           };
           if (tc.id) call.id = tc.id;
           if (tc.function?.name) call.function.name += tc.function.name;
-          if (tc.function?.arguments) call.function.arguments += tc.function.arguments;
+          if (tc.function?.arguments) {
+            call.function.arguments += tc.function.arguments;
+            received += tc.function.arguments;
+          }
           calls.set(tc.index, call);
         }
         if (chunk.usage) usage = usageFrom(chunk.usage);
@@ -258,7 +281,13 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       }
     } finally {
       res.end();
-      await ai.record({ userId, model, modality: 'chat', usage, status });
+      await ai.record({
+        userId,
+        model,
+        modality: 'chat',
+        usage: usageOrEstimate(usage, upstreamBody.messages, received),
+        status,
+      });
     }
   });
 
@@ -286,11 +315,17 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       await ai.record({ userId, model, modality: 'embedding', status: 'error' });
       throw upstreamError(err);
     }
-    const usage = {
-      promptTokens: result.usage?.prompt_tokens ?? 0,
-      completionTokens: 0,
-      totalTokens: result.usage?.total_tokens ?? result.usage?.prompt_tokens ?? 0,
-    };
+    const usage = usageOrEstimate(
+      result.usage
+        ? {
+            promptTokens: result.usage.prompt_tokens ?? 0,
+            completionTokens: 0,
+            totalTokens: result.usage.total_tokens ?? result.usage.prompt_tokens ?? 0,
+          }
+        : undefined,
+      body.input,
+      '',
+    );
     await ai.record({ userId, model, modality: 'embedding', usage });
     res.json({
       object: 'list',

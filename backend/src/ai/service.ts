@@ -80,6 +80,27 @@ export function usageFrom(u: OpenAI.CompletionUsage | undefined | null): Usage {
   };
 }
 
+/**
+ * Kiln's own count of the tokens in some text (about four characters a token), for a call whose
+ * upstream reported none: a stream the caller ended before the usage chunk, an upstream that
+ * sends no usage. A call is never counted as free because its usage went missing.
+ */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** The upstream's usage when it sent one, else Kiln's estimate of what went up and came back. */
+export function usageOrEstimate(
+  reported: Usage | undefined,
+  sent: unknown,
+  received: string,
+): Usage {
+  if (reported && reported.totalTokens > 0) return reported;
+  const promptTokens = estimateTokens(typeof sent === 'string' ? sent : JSON.stringify(sent ?? ''));
+  const completionTokens = estimateTokens(received);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+}
+
 /** The upstream's own words, without the status prefix the client adds. */
 function upstreamMessage(err: InstanceType<typeof OpenAI.APIError>): string {
   const body = err.error as { message?: unknown } | undefined;
@@ -322,11 +343,11 @@ export class AiGateway {
     modality: Modality,
     model: string,
     images = 0,
-  ): Promise<void> {
+  ): Promise<{ tokensLeft?: number }> {
     const { requestsPerMinute, requestsPerDay, tokensPerDay, imagesPerDay } = cfg.effectiveLimits;
     if (!userId || (!requestsPerMinute && !requestsPerDay && !tokensPerDay && !imagesPerDay))
-      return;
-    await this.db.transaction(async (tx) => {
+      return {};
+    return this.db.transaction(async (tx) => {
       await lockFor(tx, `ai-limits:${userId}`);
       const { rows } = await tx.query<{
         recent: number;
@@ -377,6 +398,9 @@ export class AiGateway {
         `INSERT INTO ai.usage (user_id, model, modality, images, status) VALUES ($1, $2, $3, $4, 'pending')`,
         [userId, model, modality, modality === 'image' ? Math.max(1, images) : 0],
       );
+      // What one call may still use: its answer is capped there (max_tokens), so a single
+      // request cannot run a whole model's output past the allowance.
+      return tokensPerDay && modality !== 'image' ? { tokensLeft: tokensPerDay - u.tokens } : {};
     });
   }
 
