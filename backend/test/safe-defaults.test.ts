@@ -147,6 +147,62 @@ describe('tables are born closed (item 5)', () => {
     const refused = await t.request('GET', '/api/database/advisor', { token: user.accessToken });
     expect(refused.status).toBe(403);
   });
+
+  it('the advisor also names column grants and SECURITY DEFINER functions anon and users can call', async () => {
+    const sql = await admin('POST', '/api/database/advance/rawsql', {
+      query: `CREATE TABLE adv_columns (id int PRIMARY KEY, email text, ssn text);
+              INSERT INTO adv_columns VALUES (1, 'a@example.com', '123-45-6789');
+              REVOKE ALL ON adv_columns FROM anon, authenticated;
+              GRANT SELECT (id, ssn) ON adv_columns TO anon;
+              CREATE TABLE adv_hidden (id int PRIMARY KEY, note text);
+              ALTER TABLE adv_hidden ENABLE ROW LEVEL SECURITY;
+              INSERT INTO adv_hidden VALUES (1, 'for admins');
+              CREATE FUNCTION adv_all_hidden() RETURNS SETOF adv_hidden
+                LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM adv_hidden';
+              CREATE FUNCTION adv_admin_only(n int) RETURNS int
+                LANGUAGE sql SECURITY DEFINER AS 'SELECT n';
+              REVOKE EXECUTE ON FUNCTION adv_admin_only(int) FROM PUBLIC, anon, authenticated;
+              CREATE FUNCTION adv_invoker() RETURNS int LANGUAGE sql AS 'SELECT 1';`,
+    });
+    expect(sql.status).toBe(200);
+    // What the advisor must see: anon reads the column through the records API, and the
+    // function's rows through RPC, past RLS.
+    const anon = await t.request('GET', '/api/database/records/adv_columns?select=ssn', {
+      token: t.anonKey,
+    });
+    expect(anon.body).toEqual([{ ssn: '123-45-6789' }]);
+    const rpc = await t.request('POST', '/api/database/rpc/adv_all_hidden', {
+      token: t.anonKey,
+      body: {},
+    });
+    expect(rpc.body).toEqual([{ id: 1, note: 'for admins' }]);
+
+    const data = (await admin('GET', '/api/database/advisor')).body.data as Array<{
+      table: string;
+      kind: string;
+    }>;
+    const find = (table: string) => data.filter((f) => f.table === table);
+    expect(find('adv_columns')).toEqual([
+      expect.objectContaining({
+        kind: 'rls_disabled',
+        severity: 'critical',
+        exposedTo: ['anon'],
+        privileges: { anon: ['SELECT'] },
+      }),
+    ]);
+    expect(find('adv_all_hidden()')).toEqual([
+      expect.objectContaining({
+        kind: 'function_bypasses_rls',
+        severity: 'warning',
+        schema: 'public',
+        exposedTo: ['anon', 'authenticated'],
+        privileges: { anon: ['EXECUTE'], authenticated: ['EXECUTE'] },
+        remediation: expect.stringContaining('REVOKE EXECUTE ON FUNCTION'),
+      }),
+    ]);
+    expect(find('adv_admin_only(n integer)')).toEqual([]);
+    expect(find('adv_invoker()')).toEqual([]);
+  });
 });
 
 describe('raw mail is for admins unless enabled (item 11)', () => {

@@ -169,12 +169,20 @@ export const advisorFindingSchema = z.object({
    * row-level security. `view_bypasses_rls`: a view those roles may read that runs with its
    * owner's rights. `materialized_view_exposed`: a materialized view they may read (no RLS
    * exists for those). `rls_no_policy`: RLS is on and no policy exists (only admins get in).
+   * `function_bypasses_rls`: a SECURITY DEFINER function those roles may call through the RPC
+   * endpoint (`table` holds its signature, `privileges` EXECUTE).
    */
-  kind: z.enum(['rls_disabled', 'view_bypasses_rls', 'materialized_view_exposed', 'rls_no_policy']),
+  kind: z.enum([
+    'rls_disabled',
+    'view_bypasses_rls',
+    'materialized_view_exposed',
+    'rls_no_policy',
+    'function_bypasses_rls',
+  ]),
   severity: z.enum(['critical', 'warning', 'info']),
   schema: z.string(),
   table: z.string(),
-  /** The API roles that reach the object through the records API (`anon`, `authenticated`). */
+  /** The API roles that reach the object through the records or RPC API (`anon`, `authenticated`). */
   exposedTo: z.array(z.enum(['anon', 'authenticated'])),
   /** What each of those roles may do (SELECT, INSERT, UPDATE, DELETE). */
   privileges: z.record(z.string(), z.array(z.string())),

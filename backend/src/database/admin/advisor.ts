@@ -30,8 +30,9 @@ export async function advisorFindings(
   db: Queryable,
   exposedSchemas: string[],
 ): Promise<AdvisorFinding[]> {
-  // Privileges as PostgreSQL decides them (direct, through PUBLIC or role membership), and only
-  // where the role may also use the schema: that is what the records API can reach.
+  // Privileges as PostgreSQL decides them (direct, through PUBLIC or role membership, on the
+  // table or on any of its columns: a column grant is enough for the records API to read or
+  // write those columns), and only where the role may also use the schema.
   const { rows } = await db.query<Row>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relrowsecurity AS rls,
             (SELECT count(*)::int FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) AS policies,
@@ -40,7 +41,10 @@ export async function advisorFindings(
             (SELECT jsonb_object_agg(r.role, r.privs) FROM (
                SELECT role, coalesce(jsonb_agg(priv) FILTER (
                         WHERE pg_catalog.has_schema_privilege(role, n.oid, 'USAGE')
-                          AND pg_catalog.has_table_privilege(role, c.oid, priv)), '[]'::jsonb) AS privs
+                          AND CASE WHEN priv = 'DELETE'
+                                THEN pg_catalog.has_table_privilege(role, c.oid, priv)
+                                ELSE pg_catalog.has_any_column_privilege(role, c.oid, priv) END),
+                        '[]'::jsonb) AS privs
                  FROM unnest($2::text[]) AS role, unnest($3::text[]) AS priv
                 GROUP BY role) r) AS grants
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -88,6 +92,44 @@ export async function advisorFindings(
         remediation: `REVOKE SELECT ON ${where} FROM anon, authenticated, or move it out of the exposed schemas`,
       });
     }
+  }
+  // Functions that run with their owner's rights, callable through the RPC endpoint: like a view
+  // without security_invoker, they read and write past the caller's row-level security (EXECUTE
+  // is granted to PUBLIC by default). Functions of extensions are the extension's business.
+  const fns = await db.query<{
+    schema: string;
+    name: string;
+    args: string;
+    grants: Record<ApiRole, boolean>;
+  }>(
+    `SELECT n.nspname AS schema, p.proname AS name,
+            pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
+            (SELECT jsonb_object_agg(role,
+                      pg_catalog.has_schema_privilege(role, n.oid, 'USAGE')
+                      AND pg_catalog.has_function_privilege(role, p.oid, 'EXECUTE'))
+               FROM unnest($2::text[]) AS role) AS grants
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = ANY($1::text[]) AND p.prosecdef AND p.prokind IN ('f', 'p')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                           AND d.objid = p.oid AND d.deptype = 'e')
+      ORDER BY 1, 2, 3`,
+    [exposedSchemas, API_ROLES],
+  );
+  for (const f of fns.rows) {
+    const exposedTo = API_ROLES.filter((role) => f.grants[role]);
+    if (!exposedTo.length) continue;
+    const where = `${qualified(f.schema, f.name)}(${f.args})`;
+    findings.push({
+      schema: f.schema,
+      table: `${f.name}(${f.args})`,
+      exposedTo,
+      privileges: Object.fromEntries(exposedTo.map((role) => [role, ['EXECUTE']])),
+      kind: 'function_bypasses_rls',
+      severity: 'warning',
+      message: `The function ${where} runs with its owner's rights (SECURITY DEFINER): ${exposedTo.join(' and ')} may call it through /api/database/rpc/${f.name} and reach whatever it reads or writes without row-level security`,
+      remediation: `REVOKE EXECUTE ON FUNCTION ${where} FROM PUBLIC, anon, authenticated (then grant it to the roles that need it), or make it SECURITY INVOKER`,
+    });
   }
   return findings.sort(
     (a, b) =>
