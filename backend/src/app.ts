@@ -184,7 +184,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     throw err;
   }
   const tokens = new TokenService(config.jwtSecret, revocations);
-  const sessions = new SessionStore(db, config.refreshTokenTtlSeconds);
+  const sessions = new SessionStore(
+    db,
+    config.refreshTokenTtlSeconds,
+    config.accessTokenTtlSeconds,
+  );
   const mailer = new Mailer(db, box, config.smtp, logger, {
     production: config.env === 'production',
     devLogFile: path.join(config.dataDir, 'logs', 'mail-dev.log'),

@@ -18,6 +18,8 @@ import { JSDOM } from 'jsdom';
 import { CookieJar } from 'tough-cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpFor } from '../src/auth/mfa.js';
+import { createApp } from '../src/app.js';
+import { createLogger } from '../src/core/logger.js';
 import { FakeOAuthProviders } from './fake-oauth-providers.js';
 import { codeIn, linkIn, SmtpCapture } from './smtp-capture.js';
 import { startTestApp, type TestApp } from './helpers.js';
@@ -370,6 +372,55 @@ describe('item 4: a password chosen before the inbox was proven', () => {
       expect(await ownPage.text()).toMatch(/close this page and sign in/);
       expect((await signIn(own, 'my own password 1')).status).toBe(200);
     });
+  });
+
+  it('another site cannot plant its binding in the victim’s browser: over HTTPS the binding cookie is SameSite=Lax', async () => {
+    // An HTTPS deployment (session cookies SameSite=None; CORS reflecting any origin by default).
+    const secure = await createApp(
+      { ...t.app.config, apiBaseUrl: 'https://kiln.example.com' },
+      { logger: createLogger({ level: 'error', stdout: true }) },
+    );
+    const local = `http://127.0.0.1:${(await secure.listen(0, '127.0.0.1')).port}`;
+    const origin = 'https://kiln.example.com';
+    /** The victim's browser: tough-cookie applies the SameSite rules to what it stores and sends. */
+    const browser = new CookieJar();
+    const signUpFrom = async (context: 'none' | 'strict', email: string, password: string) => {
+      const res = await fetch(`${local}/api/auth/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example.net' },
+        body: JSON.stringify({ email, password }),
+      });
+      expect(res.status).toBe(201);
+      for (const c of res.headers.getSetCookie())
+        await browser.setCookie(c, `${origin}/api/auth/users`, {
+          sameSiteContext: context,
+          ignoreError: true,
+        });
+    };
+    /** The victim opens the mailed link: a top-level navigation from the mail client. */
+    const openLink = async (mail: Awaited<ReturnType<typeof smtp.next>>) => {
+      const link = new URL(linkIn(mail)!);
+      const cookie = await browser.getCookieString(link.toString(), { sameSiteContext: 'lax' });
+      return fetch(`${local}${link.pathname}${link.search}`, { headers: { cookie } });
+    };
+    try {
+      await withConfig({ requireEmailVerification: true, verifyEmailMethod: 'link' }, async () => {
+        // A page the victim visits signs their address up, from their browser, with its password.
+        const victim = unique('planted');
+        const mail = await mailed(victim, () => signUpFrom('none', victim, 'attacker password 1'));
+        const page = await openLink(mail);
+        expect(await page.text()).toMatch(/Forgot password/);
+        expect((await signIn(victim, 'attacker password 1')).status).toBe(401);
+
+        // The app's own pages (same site) still bind the password to the browser that chose it.
+        const own = unique('same-site');
+        const ownMail = await mailed(own, () => signUpFrom('strict', own, 'my own password 1'));
+        expect(await (await openLink(ownMail)).text()).toMatch(/close this page and sign in/);
+        expect((await signIn(own, 'my own password 1')).status).toBe(200);
+      });
+    } finally {
+      await secure.close();
+    }
   });
 
   it('code used in another client discards the password; in the client that chose it (cookie, codeVerifier) it stays', async () => {

@@ -296,6 +296,94 @@ describe('ended sessions: access tokens stop working on every instance', () => {
   });
 });
 
+describe('how long an ended session is remembered', () => {
+  it('follows its tokens, not the settings of the instance that reads or prunes it', async () => {
+    // An instance issuing hour-long access tokens; the session ends.
+    const long = await createApp(
+      { ...a.app.config, accessTokenTtlSeconds: 3600 },
+      { logger: createLogger({ level: 'error', stdout: true }) },
+    );
+    const longUrl = `http://127.0.0.1:${(await long.listen(0, '127.0.0.1')).port}`;
+    const user = await a.signUpUser();
+    let token: string;
+    try {
+      const res = await fetch(`${longUrl}/api/auth/sessions?client_type=server`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: user.email, password: user.password }),
+      });
+      token = ((await res.json()) as { accessToken: string }).accessToken;
+      expect(decodeJwt(token).exp! - decodeJwt(token).iat!).toBe(3600);
+      await worksEverywhere(token);
+      expect((await a.request('POST', '/api/auth/logout', { token })).status).toBe(200);
+      await refusedEverywhere(token);
+    } finally {
+      await long.close();
+    }
+    // 40 minutes pass (the token has 20 to go): the clocks of the tombstone move back.
+    const sql = new pg.Client({ connectionString: pgUrl(a.database) });
+    await sql.connect();
+    try {
+      await sql.query(
+        `UPDATE auth.ended_sessions SET ended_at = ended_at - interval '40 minutes',
+                keep_until = keep_until - interval '40 minutes'
+          WHERE session_id = $1`,
+        [sidOf(token)],
+      );
+    } finally {
+      await sql.end();
+    }
+    // An instance with 15-minute tokens (the setting lowered, then a restart): its start re-reads
+    // and prunes the tombstones, and it still refuses the hour-long token.
+    const short = await createApp(
+      { ...a.app.config, accessTokenTtlSeconds: 900 },
+      { logger: createLogger({ level: 'error', stdout: true }) },
+    );
+    try {
+      const shortUrl = `http://127.0.0.1:${(await short.listen(0, '127.0.0.1')).port}`;
+      const res = await get(shortUrl, '/api/auth/sessions/current', token);
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('AUTH_UNAUTHORIZED');
+    } finally {
+      await short.close();
+    }
+  });
+});
+
+describe('a refresh racing the revocation of its session', () => {
+  it('issues nothing once the revocation commits first', async () => {
+    const user = await a.signUpUser();
+    const sql = new pg.Client({ connectionString: pgUrl(a.database) });
+    await sql.connect();
+    try {
+      // The revocation holds the session row while the refresh comes in.
+      await sql.query('BEGIN');
+      await sql.query(`UPDATE auth.sessions SET revoked_at = now() WHERE id = $1`, [
+        sidOf(user.accessToken),
+      ]);
+      const refresh = a.request('POST', '/api/auth/refresh?client_type=server', {
+        body: { refreshToken: user.refreshToken },
+      });
+      await eventually(
+        async () =>
+          (
+            await a.app.db.query(
+              `SELECT 1 FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE '%auth.refresh_tokens%'`,
+            )
+          ).rowCount! > 0,
+      );
+      await sql.query('COMMIT');
+      const res = await refresh;
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('AUTH_UNAUTHORIZED');
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
 describe('admin sessions', () => {
   const signIn = (base = a.baseUrl, query = '?client_type=server') =>
     fetch(`${base}/api/auth/admin/sessions${query}`, {

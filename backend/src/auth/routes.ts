@@ -310,9 +310,14 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
     const verifier = crypto.randomBytes(32).toString('base64url');
     return {
       challenge: s256(verifier),
+      // SameSite=Lax even where the session cookies are SameSite=None: browsers refuse to store
+      // it from another site's request (a page the victim visits cannot plant its own binding in
+      // the victim's browser by signing up their address there, CORS allowing), yet send it
+      // when the verification link is opened from the mail (a top-level navigation).
       commit: (res: Response) =>
         res.cookie(PASSWORD_BINDING_COOKIE, verifier, {
           ...cookieBase(req),
+          sameSite: 'lax',
           httpOnly: true,
           path: '/api/auth',
           maxAge: options.refreshTokenTtlSeconds * 1000,
@@ -713,7 +718,12 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       updatedAt: _u,
       ...config
     } = await auth.getConfig();
-    res.json({ oAuthProviders: [], customOAuthProviders: [], ...config });
+    const providers = await options.oauth.enabledKeys();
+    res.json({
+      oAuthProviders: providers.builtIn,
+      customOAuthProviders: providers.custom,
+      ...config,
+    });
   });
 
   // ---- the dashboard admin's sessions ---------------------------------------------------

@@ -31,6 +31,12 @@ export class SessionStore {
   constructor(
     private readonly db: Database,
     private readonly ttlSeconds: number,
+    /**
+     * Lifetime of the access tokens issued with each sign-in and refresh: every session records
+     * when its latest one expires (`tokens_until`), which is how long its tombstone is kept once
+     * it ends (migration 0031), whatever lifetime the instances reading it are configured with.
+     */
+    private readonly accessTokenTtlSeconds: number,
   ) {}
 
   /**
@@ -52,8 +58,10 @@ export class SessionStore {
           WHERE id = $1 AND ($8::text IS NULL OR password_hash = $8)
           FOR SHARE
        ), s AS (
-         INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal)
-         SELECT id, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5), $7 FROM u RETURNING id
+         INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal,
+                                    tokens_until)
+         SELECT id, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5), $7,
+                now() + pg_catalog.make_interval(secs => $9) FROM u RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,
@@ -66,6 +74,7 @@ export class SessionStore {
         sha256(refreshToken),
         aal,
         passwordHash ?? null,
+        this.accessTokenTtlSeconds,
       ],
     );
     if (!rows[0]) return undefined;
@@ -84,8 +93,10 @@ export class SessionStore {
     const refreshToken = randomToken();
     const { rows } = await this.db.query<{ session_id: string }>(
       `WITH s AS (
-         INSERT INTO auth.sessions (kind, admin_tag, client_type, user_agent, ip, expires_at)
-         VALUES ('admin', $1, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5)) RETURNING id
+         INSERT INTO auth.sessions (kind, admin_tag, client_type, user_agent, ip, expires_at,
+                                    tokens_until)
+         VALUES ('admin', $1, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5),
+                 now() + pg_catalog.make_interval(secs => $7)) RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,
@@ -96,6 +107,7 @@ export class SessionStore {
         ctx.ip ?? null,
         ttlSeconds,
         sha256(refreshToken),
+        this.accessTokenTtlSeconds,
       ],
     );
     return { sessionId: rows[0]!.session_id, refreshToken };
@@ -162,15 +174,26 @@ export class SessionStore {
            AND s.kind = $4 AND ($4 = 'user' OR s.admin_tag = $5)
          RETURNING rt.session_id, s.user_id, s.aal
        ), touched AS (
+         -- Re-checked on the row as it is now: a revocation that committed meanwhile wins (no
+         -- token is issued for a session whose tombstone may already be written).
          UPDATE auth.sessions SET last_used_at = now(),
                 expires_at = CASE WHEN kind = 'admin' THEN expires_at
-                                  ELSE now() + pg_catalog.make_interval(secs => $3) END
-         WHERE id = (SELECT session_id FROM used)
+                                  ELSE now() + pg_catalog.make_interval(secs => $3) END,
+                tokens_until = GREATEST(tokens_until, now() + pg_catalog.make_interval(secs => $6))
+         WHERE id = (SELECT session_id FROM used) AND revoked_at IS NULL
+         RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id)
-       SELECT $2, session_id FROM used
+       SELECT $2, id FROM touched
        RETURNING session_id, (SELECT user_id FROM used) AS user_id, (SELECT aal FROM used) AS aal`,
-      [sha256(refreshToken), sha256(next), this.ttlSeconds, kind, adminTag ?? null],
+      [
+        sha256(refreshToken),
+        sha256(next),
+        this.ttlSeconds,
+        kind,
+        adminTag ?? null,
+        this.accessTokenTtlSeconds,
+      ],
     );
     const row = rows[0];
     if (row)

@@ -7,6 +7,11 @@
  * `sid` is a map lookup, never a query. Missed notifications (the listening connection dropped)
  * are covered by a full re-read of the recent tombstones when the listener reconnects and every
  * RESYNC_MS as a safety net.
+ *
+ * How long a tombstone is kept comes with it (`keep_until`: when the last access token issued for
+ * the session expires, migration 0031), never from this instance's settings: an instance started
+ * with a shorter ACCESS_TOKEN_TTL_SECONDS, or beside one with a longer lifetime, still refuses
+ * every unexpired token of an ended session, and none prunes a tombstone another still needs.
  */
 import pg from 'pg';
 import type { Database } from '../db.js';
@@ -21,8 +26,8 @@ export interface SessionRevocations {
 export interface RevocationOptions {
   connectionString: string;
   /**
-   * The longest an access token lives (seconds): a session's tombstone is needed that long after
-   * it ended, at most (no token of it is issued afterwards).
+   * This instance's access-token lifetime (seconds): how long to keep an announced id that came
+   * without its `until` (the tombstones themselves say how long they are needed).
    */
   maxTokenTtlSeconds: number;
   logger?: Logger;
@@ -37,7 +42,7 @@ const SKEW_SECONDS = 60;
 const RESYNC_MS = 10_000;
 
 export class Revocations implements SessionRevocations {
-  /** Ended session id → when this instance learned of it (ms). */
+  /** Ended session id → until when its tokens may be unexpired (ms, the tombstone's keep_until). */
   private readonly ended = new Map<string, number>();
   private listener: pg.Client | undefined;
   private closed = false;
@@ -102,13 +107,15 @@ export class Revocations implements SessionRevocations {
   }
 
   /** Records ended sessions and tells the listeners about the ones that are new here. */
-  private learn(ids: string[]): void {
-    const now = Date.now();
+  private learn(entries: [id: string, untilMs: number | undefined][]): void {
+    const fallback = Date.now() + this.horizonSeconds * 1000;
     const fresh: string[] = [];
-    for (const id of ids) {
-      if (typeof id !== 'string' || this.ended.has(id)) continue;
-      this.ended.set(id, now);
-      fresh.push(id);
+    for (const [id, untilMs] of entries) {
+      if (typeof id !== 'string') continue;
+      const until = typeof untilMs === 'number' && Number.isFinite(untilMs) ? untilMs : fallback;
+      const known = this.ended.get(id);
+      if (known === undefined) fresh.push(id);
+      if (known === undefined || known < until) this.ended.set(id, until);
     }
     if (fresh.length) this.emit(this.sessionListeners, fresh);
   }
@@ -117,20 +124,21 @@ export class Revocations implements SessionRevocations {
   resync(): Promise<void> {
     this.syncing ??= (async () => {
       try {
-        const horizon = this.horizonSeconds;
-        const { rows } = await this.db.query<{ session_id: string }>(
-          `SELECT session_id FROM auth.ended_sessions
-            WHERE ended_at > pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
-          [horizon],
+        const { rows } = await this.db.query<{ session_id: string; until_ms: number }>(
+          `SELECT session_id,
+                  (pg_catalog.date_part('epoch', keep_until) * 1000)::float8 AS until_ms
+             FROM auth.ended_sessions
+            WHERE keep_until > pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
+          [SKEW_SECONDS],
         );
-        this.learn(rows.map((r) => r.session_id));
-        const cutoff = Date.now() - horizon * 1000;
-        for (const [id, learnedAt] of this.ended) if (learnedAt < cutoff) this.ended.delete(id);
-        // Twice the horizon: an instance with a longer token lifetime still finds its own.
+        this.learn(rows.map((r) => [r.session_id, r.until_ms]));
+        const cutoff = Date.now() - SKEW_SECONDS * 1000;
+        for (const [id, until] of this.ended) if (until < cutoff) this.ended.delete(id);
+        // A tombstone goes once no token of its session can be unexpired, on any instance.
         await this.db.query(
           `DELETE FROM auth.ended_sessions
-            WHERE ended_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
-          [2 * horizon],
+            WHERE keep_until < pg_catalog.now() - pg_catalog.make_interval(secs => $1)`,
+          [SKEW_SECONDS],
         );
       } finally {
         this.syncing = undefined;
@@ -140,13 +148,16 @@ export class Revocations implements SessionRevocations {
   }
 
   private onNotification(payload: string | undefined): void {
-    let note: { sessions?: unknown; keys?: unknown };
+    let note: { sessions?: unknown; until?: unknown; keys?: unknown };
     try {
       note = JSON.parse(payload ?? '');
     } catch {
       return;
     }
-    if (Array.isArray(note.sessions)) this.learn(note.sessions as string[]);
+    if (Array.isArray(note.sessions)) {
+      const until = typeof note.until === 'number' ? note.until * 1000 : undefined;
+      this.learn((note.sessions as string[]).map((id) => [id, until]));
+    }
     if (note.keys) this.emit(this.keyListeners, undefined);
   }
 
