@@ -33,7 +33,7 @@ import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
-import { openApiDocument } from './docs/openapi.js';
+import { docsRoutes } from './docs/routes.js';
 import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
@@ -267,7 +267,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(accessLog(logger));
   app.use(apiSecurityHeaders);
   app.use(corsMiddleware(config.corsOrigins));
-  app.use(healthRoutes(db, config.version, state));
+  routes.mount(app, '/', healthRoutes(db, config.version, state));
   // Edge functions: before credentials and body parsing (the function sees the caller's headers
   // and body as sent, and decides for itself what they mean).
   const functionLogger = createLogger({
@@ -422,9 +422,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       defaultGraceSeconds: config.keyRotationGraceSeconds,
     }),
   );
-  app.get('/api/docs', (_req, res) => {
-    res.json(openApiDocument(config.version, config.apiBaseUrl));
-  });
+  routes.mount(
+    app,
+    '/api/docs',
+    docsRoutes(routes, { version: config.version, apiBaseUrl: () => config.apiBaseUrl }),
+  );
   app.use('/api/storage', storageRoutes(storage));
   app.use(
     '/api/secrets',

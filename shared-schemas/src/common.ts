@@ -23,13 +23,5 @@ export const paginationSchema = z.object({
 });
 export type Pagination = z.infer<typeof paginationSchema>;
 
-export const healthResponseSchema = z.object({
-  status: z.literal('ok'),
-  version: z.string(),
-  service: z.string(),
-  timestamp: z.string(),
-});
-export type HealthResponse = z.infer<typeof healthResponseSchema>;
-
 export const roleSchema = z.enum(['anon', 'authenticated', 'project_admin']);
 export type Role = z.infer<typeof roleSchema>;

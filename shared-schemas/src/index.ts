@@ -1,4 +1,6 @@
 export * from './common.js';
+export * from './health.js';
+export * from './docs.js';
 export * from './auth.js';
 export * from './metadata.js';
 export * from './database.js';

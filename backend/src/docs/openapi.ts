@@ -1,519 +1,243 @@
 /**
- * The OpenAPI 3.1 document served at /api/docs, generated from the shared zod schemas so the
- * request bodies documented are the ones validated.
+ * The OpenAPI 3.1 document served at /api/docs, generated from the route declarations
+ * (`core/route.ts`): the schemas documented are the ones that parse requests and, in tests,
+ * check responses. Routes not declared yet come from `legacy-endpoints.ts` until their area is
+ * converted.
  */
 import { z } from 'zod';
+import { errorEnvelopeSchema } from '@kiln/shared-schemas';
 import {
-  adminSessionRequestSchema,
-  alterPolicyRequestSchema,
-  alterTableRequestSchema,
-  createPolicyRequestSchema,
-  createTableRequestSchema,
-  deleteUsersRequestSchema,
-  exportRequestSchema,
-  migrationRequestSchema,
-  rawSqlRequestSchema,
-  rotateKeyRequestSchema,
-  signInRequestSchema,
-  signUpRequestSchema,
-  updateAuthConfigRequestSchema,
-  updateProfileRequestSchema,
-} from '@kiln/shared-schemas';
+  MEDIA_TYPES,
+  errorsOf,
+  mediaKinds,
+  responseDecl,
+  type Access,
+  type MediaKind,
+  type RegisteredRoute,
+} from '../core/route.js';
+import { LEGACY_ENDPOINTS, type Endpoint } from './legacy-endpoints.js';
 
-type Auth = 'none' | 'any' | 'user' | 'admin';
+type JsonSchema = Record<string, unknown>;
 
-interface Endpoint {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
-  path: string;
-  summary: string;
-  tag: string;
-  auth: Auth;
-  body?: z.ZodType;
-  multipart?: boolean;
-  parameters?: Array<{
-    name: string;
-    in: 'query' | 'path' | 'header';
-    description: string;
-    required?: boolean;
-  }>;
+/** A zod schema as JSON Schema (draft 2020-12, what OpenAPI 3.1 uses), as it is on the wire. */
+export function jsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
 }
 
-const records: Endpoint['parameters'] = [
-  { name: 'table', in: 'path', required: true, description: 'table or view name' },
-  {
-    name: 'select',
-    in: 'query',
-    description: 'columns and embeds, e.g. id,title,author:authors(name)',
-  },
-  { name: 'order', in: 'query', description: 'e.g. created_at.desc.nullslast,id' },
-  { name: 'limit', in: 'query', description: 'rows at most' },
-  { name: 'offset', in: 'query', description: 'rows to skip' },
-  {
-    name: 'Prefer',
-    in: 'header',
-    description: 'return=…, count=…, resolution=…, missing=default, tx=rollback…',
-  },
-  { name: 'Range', in: 'header', description: 'e.g. 0-9' },
-];
-
-const ENDPOINTS: Endpoint[] = [
-  { method: 'get', path: '/api/health', summary: 'Health', tag: 'platform', auth: 'none' },
-  {
-    method: 'post',
-    path: '/api/auth/users',
-    summary: 'Sign up (admin: create a user)',
-    tag: 'auth',
-    auth: 'none',
-    body: signUpRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/auth/sessions',
-    summary: 'Sign in with email and password',
-    tag: 'auth',
-    auth: 'none',
-    body: signInRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/auth/refresh',
-    summary: 'Exchange a refresh token (cookie + X-CSRF-Token, or body with client_type)',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'post',
-    path: '/api/auth/logout',
-    summary: 'Revoke the session',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/sessions/current',
-    summary: 'The signed-in user',
-    tag: 'auth',
-    auth: 'user',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/profiles/{id}',
-    summary: 'A user profile',
-    tag: 'auth',
-    auth: 'any',
-  },
-  {
-    method: 'patch',
-    path: '/api/auth/profiles/current',
-    summary: 'Update my profile',
-    tag: 'auth',
-    auth: 'user',
-    body: updateProfileRequestSchema,
-  },
-  {
-    method: 'get',
-    path: '/api/auth/public-config',
-    summary: 'Password policy and sign-up settings',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'post',
-    path: '/api/auth/admin/sessions',
-    summary:
-      'Admin sign-in: a session (refresh cookie + CSRF token, or refreshToken with client_type)',
-    tag: 'auth',
-    auth: 'none',
-    body: adminSessionRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/auth/admin/refresh',
-    summary: 'Refresh the admin session (admin cookie + X-CSRF-Token, or body with client_type)',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'post',
-    path: '/api/auth/admin/logout',
-    summary: 'End the admin session',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/admin/sessions',
-    summary: 'Live admin sessions',
-    tag: 'auth',
-    auth: 'admin',
-  },
-  {
-    method: 'delete',
-    path: '/api/auth/admin/sessions/{id}',
-    summary: 'Revoke an admin session (its access tokens stop at once)',
-    tag: 'auth',
-    auth: 'admin',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/users',
-    summary: 'List users (search, limit, offset)',
-    tag: 'auth',
-    auth: 'admin',
-  },
-  { method: 'get', path: '/api/auth/users/{id}', summary: 'A user', tag: 'auth', auth: 'admin' },
-  {
-    method: 'delete',
-    path: '/api/auth/users',
-    summary: 'Delete users',
-    tag: 'auth',
-    auth: 'admin',
-    body: deleteUsersRequestSchema,
-  },
-  { method: 'get', path: '/api/auth/config', summary: 'Auth settings', tag: 'auth', auth: 'admin' },
-  {
-    method: 'put',
-    path: '/api/auth/config',
-    summary: 'Change auth settings',
-    tag: 'auth',
-    auth: 'admin',
-    body: updateAuthConfigRequestSchema,
-  },
-  {
-    method: 'get',
-    path: '/api/metadata',
-    summary: 'Project description (JSON, or Markdown with ?format=markdown)',
-    tag: 'metadata',
-    auth: 'admin',
-  },
-  {
-    method: 'get',
-    path: '/api/metadata/api-key',
-    summary: 'The API key',
-    tag: 'metadata',
-    auth: 'admin',
-  },
-  {
-    method: 'get',
-    path: '/api/metadata/anon-key',
-    summary: 'The anon key',
-    tag: 'metadata',
-    auth: 'admin',
-  },
-  {
-    method: 'post',
-    path: '/api/metadata/api-key/rotate',
-    summary: 'Rotate the API key',
-    tag: 'metadata',
-    auth: 'admin',
-    body: rotateKeyRequestSchema.unwrap(),
-  },
-  {
-    method: 'post',
-    path: '/api/metadata/anon-key/rotate',
-    summary: 'Rotate the anon key',
-    tag: 'metadata',
-    auth: 'admin',
-    body: rotateKeyRequestSchema.unwrap(),
-  },
-  {
-    method: 'get',
-    path: '/api/database/records/{table}',
-    summary: 'Read rows (PostgREST protocol)',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'post',
-    path: '/api/database/records/{table}',
-    summary: 'Insert / upsert rows',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'patch',
-    path: '/api/database/records/{table}',
-    summary: 'Update filtered rows',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'put',
-    path: '/api/database/records/{table}',
-    summary: 'Upsert one row by primary key',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'delete',
-    path: '/api/database/records/{table}',
-    summary: 'Delete filtered rows',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'post',
-    path: '/api/database/rpc/{fn}',
-    summary: 'Call a function',
-    tag: 'records',
-    auth: 'any',
-    parameters: [{ name: 'fn', in: 'path', required: true, description: 'function name' }],
-  },
-  {
-    method: 'get',
-    path: '/api/database/rpc/{fn}',
-    summary: 'Call a stable function with query arguments',
-    tag: 'records',
-    auth: 'any',
-    parameters: [{ name: 'fn', in: 'path', required: true, description: 'function name' }],
-  },
-  {
-    method: 'get',
-    path: '/api/database/tables',
-    summary: 'List tables and views',
-    tag: 'database',
-    auth: 'admin',
-  },
-  {
-    method: 'post',
-    path: '/api/database/tables',
-    summary: 'Create a table',
-    tag: 'database',
-    auth: 'admin',
-    body: createTableRequestSchema,
-  },
-  {
-    method: 'get',
-    path: '/api/database/tables/{table}/schema',
-    summary: 'Describe a table',
-    tag: 'database',
-    auth: 'admin',
-  },
-  {
-    method: 'patch',
-    path: '/api/database/tables/{table}/schema',
-    summary: 'Alter a table',
-    tag: 'database',
-    auth: 'admin',
-    body: alterTableRequestSchema,
-  },
-  {
-    method: 'delete',
-    path: '/api/database/tables/{table}',
-    summary: 'Drop a table (?cascade=true)',
-    tag: 'database',
-    auth: 'admin',
-  },
-  {
-    method: 'get',
-    path: '/api/database/advisor',
-    summary: 'What anon and signed-in users reach without row-level security (?schema=)',
-    tag: 'database',
-    auth: 'admin',
-  },
-  ...(
-    [
-      'schemas',
-      'functions',
-      'indexes',
-      'triggers',
-      'views',
-      'enums',
-      'extensions',
-      'roles',
-      'grants',
-      'policies',
-    ] as const
-  ).map((kind): Endpoint => ({
-    method: 'get',
-    path: `/api/database/${kind}`,
-    summary: `List ${kind}`,
-    tag: 'database',
-    auth: 'admin',
-  })),
-  {
-    method: 'post',
-    path: '/api/database/policies',
-    summary: 'Create an RLS policy',
-    tag: 'database',
-    auth: 'admin',
-    body: createPolicyRequestSchema,
-  },
-  {
-    method: 'patch',
-    path: '/api/database/policies/{table}/{policy}',
-    summary: 'Alter an RLS policy',
-    tag: 'database',
-    auth: 'admin',
-    body: alterPolicyRequestSchema,
-  },
-  {
-    method: 'delete',
-    path: '/api/database/policies/{table}/{policy}',
-    summary: 'Drop an RLS policy',
-    tag: 'database',
-    auth: 'admin',
-  },
-  {
-    method: 'post',
-    path: '/api/database/advance/rawsql',
-    summary: 'Run SQL as project_admin (restricted)',
-    tag: 'database',
-    auth: 'admin',
-    body: rawSqlRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/database/advance/rawsql/unrestricted',
-    summary: 'Run SQL as the database owner',
-    tag: 'database',
-    auth: 'admin',
-    body: rawSqlRequestSchema,
-  },
-  {
-    method: 'get',
-    path: '/api/database/migrations',
-    summary: 'Applied user migrations',
-    tag: 'database',
-    auth: 'admin',
-  },
-  {
-    method: 'post',
-    path: '/api/database/migrations',
-    summary: 'Apply a migration',
-    tag: 'database',
-    auth: 'admin',
-    body: migrationRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/database/migrations/dry-run',
-    summary: 'Run a migration and roll it back',
-    tag: 'database',
-    auth: 'admin',
-    body: migrationRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/database/advance/export',
-    summary: 'Export schema and data (streamed SQL or JSON)',
-    tag: 'database',
-    auth: 'admin',
-    body: exportRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/database/advance/import',
-    summary: 'Import an SQL, CSV or JSON file (multipart: file, table, truncate)',
-    tag: 'database',
-    auth: 'admin',
-    multipart: true,
-  },
-  {
-    method: 'post',
-    path: '/api/database/advance/bulk-upsert',
-    summary: 'Upsert CSV or JSON rows (multipart: file, table, upsertKey)',
-    tag: 'database',
-    auth: 'admin',
-    multipart: true,
-  },
-];
-
-function jsonSchema(schema: z.ZodType): unknown {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
-}
-
-const errorEnvelope = {
-  type: 'object',
-  required: ['error', 'message', 'statusCode'],
-  properties: {
-    error: { type: 'string' },
-    message: { type: 'string' },
-    statusCode: { type: 'integer' },
-    nextActions: { type: 'string' },
-  },
+const SECURITY: Record<Access, Array<Record<string, string[]>>> = {
+  anyone: [],
+  anyKey: [{ anonKey: [] }, { bearer: [] }, { apiKey: [] }],
+  user: [{ bearer: [] }, { apiKey: [] }],
+  admin: [{ bearer: [] }, { apiKey: [] }],
 };
 
-export function openApiDocument(version: string, serverUrl: string) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const e of ENDPOINTS) {
-    const pathParams = [...e.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-    const parameters = [
-      ...pathParams
-        .filter((p) => !e.parameters?.some((x) => x.name === p))
-        .map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-      ...(e.parameters ?? []).map((p) => ({ ...p, schema: { type: 'string' } })),
-    ];
-    paths[e.path] ??= {};
-    paths[e.path]![e.method] = {
-      summary: e.summary,
-      tags: [e.tag],
-      ...(e.auth === 'none' ? { security: [] } : {}),
-      ...(e.auth !== 'none'
+const ACCESS_TEXT: Record<Access, string | undefined> = {
+  anyone: undefined,
+  anyKey: 'Requires the anon key, a user session or the API key.',
+  user: 'Requires a user session (an admin JWT or the API key act as a user too).',
+  admin: 'Requires an admin JWT or the API key.',
+};
+
+function mediaSchema(kind: MediaKind, schema?: z.ZodType): JsonSchema {
+  if (schema && (kind === 'json' || kind === 'multipart')) return jsonSchema(schema);
+  if (kind === 'bytes') return { type: 'string', format: 'binary' };
+  return { type: 'string' };
+}
+
+/** Path or query parameters from an object schema (transforms and refinements see through). */
+function parametersOf(where: 'path' | 'query', schema: z.ZodType | undefined): JsonSchema[] {
+  if (!schema) return [];
+  const object = jsonSchema(schema);
+  const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((object.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+function operationOf(r: RegisteredRoute): JsonSchema {
+  const { decl } = r;
+  const pathNames = [...r.openApiPath.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+  const declaredPath = parametersOf('path', decl.params);
+  const parameters = [
+    ...declaredPath,
+    ...pathNames
+      .filter((name) => !declaredPath.some((p) => p.name === name))
+      .map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...parametersOf('query', decl.query),
+  ];
+  const bodyKind = decl.bodyType ?? 'json';
+  const requestBody =
+    decl.body || bodyKind !== 'json'
+      ? {
+          required: decl.body ? !decl.body.safeParse(undefined).success : true,
+          content: { [MEDIA_TYPES[bodyKind]]: { schema: mediaSchema(bodyKind, decl.body) } },
+        }
+      : undefined;
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, value] of Object.entries(decl.responses)) {
+    const response = responseDecl(value);
+    const kinds = mediaKinds(response);
+    responses[status] = {
+      description: response.description,
+      ...(response.headers
         ? {
-            description: `Requires ${e.auth === 'admin' ? 'an admin JWT or the API key' : e.auth === 'user' ? 'a user session' : 'the anon key, a user session or the API key'}.`,
+            headers: Object.fromEntries(
+              Object.entries(response.headers).map(([name, description]) => [
+                name,
+                { description, schema: { type: 'string' } },
+              ]),
+            ),
           }
         : {}),
-      ...(parameters.length ? { parameters } : {}),
-      ...(e.body
+      ...(kinds.length
         ? {
-            requestBody: {
-              required: true,
-              content: { 'application/json': { schema: jsonSchema(e.body) } },
-            },
+            content: Object.fromEntries(
+              kinds.map((kind) => [
+                MEDIA_TYPES[kind],
+                { schema: mediaSchema(kind, response.schema) },
+              ]),
+            ),
           }
-        : e.multipart
-          ? {
-              requestBody: {
-                required: true,
-                content: {
-                  'multipart/form-data': {
-                    schema: {
-                      type: 'object',
-                      properties: { file: { type: 'string', format: 'binary' } },
-                    },
-                  },
-                },
-              },
-            }
-          : {}),
-      responses: {
-        '200': { description: 'OK' },
-        '4XX': {
-          description: 'Bad input or not allowed',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        : {}),
+    };
+  }
+  for (const [status, codes] of [...errorsOf(r)].sort(([a], [b]) => a - b)) {
+    if (responses[status]) continue;
+    const list = [...codes];
+    responses[String(status)] = {
+      description: `Error: ${list.join(', ')}`,
+      content: {
+        'application/json': {
+          schema: {
+            allOf: [
+              { $ref: '#/components/schemas/Error' },
+              { type: 'object', properties: { error: { enum: list } } },
+            ],
+          },
         },
       },
     };
   }
+  const accessText = ACCESS_TEXT[r.access];
+  const description = [decl.description, accessText].filter(Boolean).join('\n\n');
   return {
-    openapi: '3.1.0',
+    summary: decl.summary,
+    ...(description ? { description } : {}),
+    tags: [r.tag],
+    security: SECURITY[r.access],
+    ...(parameters.length ? { parameters } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses,
+  };
+}
+
+/** A not-yet-declared route, from its hand-written entry. */
+function legacyOperation(e: Endpoint): JsonSchema {
+  const pathParams = [...e.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+  const parameters = [
+    ...pathParams
+      .filter((p) => !e.parameters?.some((x) => x.name === p))
+      .map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...(e.parameters ?? []).map((p) => ({ ...p, schema: { type: 'string' } })),
+  ];
+  const requestBody = e.body
+    ? { required: true, content: { 'application/json': { schema: jsonSchema(e.body) } } }
+    : e.multipart
+      ? {
+          required: true,
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                properties: { file: { type: 'string', format: 'binary' } },
+              },
+            },
+          },
+        }
+      : undefined;
+  const access: Access =
+    e.auth === 'none' ? 'anyone' : e.auth === 'any' ? 'anyKey' : (e.auth as Access);
+  return {
+    summary: e.summary,
+    ...(ACCESS_TEXT[access] ? { description: ACCESS_TEXT[access] } : {}),
+    tags: [e.tag],
+    security: SECURITY[access],
+    ...(parameters.length ? { parameters } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses: {
+      '200': { description: 'OK' },
+      '4XX': {
+        description: 'Bad input or not allowed',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    },
+  };
+}
+
+export function openApiDocument(
+  version: string,
+  serverUrl: string,
+  routes: readonly RegisteredRoute[],
+) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const tags = new Set<string>();
+  for (const r of routes) {
+    (paths[r.openApiPath] ??= {})[r.method] = operationOf(r);
+    tags.add(r.tag);
+  }
+  for (const e of LEGACY_ENDPOINTS) {
+    const byPath = (paths[e.path] ??= {});
+    if (byPath[e.method]) continue;
+    byPath[e.method] = legacyOperation(e);
+    tags.add(e.tag);
+  }
+  return {
+    openapi: '3.1.0' as const,
     info: {
       title: 'Kiln API',
       version,
       description:
-        'Kiln backend-as-a-service. Records and RPC endpoints speak the PostgREST protocol.',
+        'Kiln backend-as-a-service. Records and RPC endpoints speak the PostgREST protocol ' +
+        '(their filters, ordering and Prefer grammar are PostgREST’s). Every other error is the ' +
+        'envelope `{error, message, statusCode, nextActions?}`.',
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }, { apiKey: [] }],
+    tags: [...tags].sort().map((name) => ({ name })),
     components: {
       securitySchemes: {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'anon key, access JWT, admin JWT or API key',
+          bearerFormat: 'JWT',
+          description: 'A user access JWT, an admin JWT, or the API key (ik_…) as a bearer token',
         },
-        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-api-key',
+          description: 'The project API key (ik_…): admin over everything',
+        },
+        anonKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The anon key (anon_…): a client without a signed-in user',
+        },
       },
-      schemas: { Error: errorEnvelope },
+      schemas: { Error: jsonSchema(errorEnvelopeSchema) },
     },
     paths,
   };
 }
-
-export const DOCUMENTED_ENDPOINTS = ENDPOINTS.map((e) => `${e.method.toUpperCase()} ${e.path}`);

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+/** GET /api/docs: an OpenAPI 3.1 document (its inner structure is OpenAPI's, not Kiln's). */
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.literal('3.1.0'),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  servers: z.array(z.looseObject({ url: z.string() })),
+  components: z.looseObject({
+    securitySchemes: z.record(z.string(), z.unknown()),
+    schemas: z.record(z.string(), z.unknown()),
+  }),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+});
+export type OpenApiDocument = z.infer<typeof openApiDocumentSchema>;
