@@ -149,7 +149,9 @@ export async function startTestApp(
     stdout: true,
     stdoutLevel: 'error',
   });
-  const app = await createApp(config, { logger });
+  // Every response of a declared route is checked against its declaration (core/route.ts): a
+  // mismatch answers 500 RESPONSE_CONTRACT_VIOLATION, and stop() fails the file if any occurred.
+  const app = await createApp(config, { logger, checkResponses: true });
   const address = await app.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${address.port}`;
   app.config.apiBaseUrl = baseUrl;
@@ -213,6 +215,14 @@ export async function startTestApp(
       await app.close();
       await dropTestDatabase(database);
       fs.rmSync(dataDir, { recursive: true, force: true });
+      const violations = app.routes.violations;
+      if (violations.length) {
+        throw new Error(
+          `responses broke their route declarations:\n${violations
+            .map((v) => `  ${v.route} → ${v.status}: ${v.problem}`)
+            .join('\n')}`,
+        );
+      }
     },
   };
   return testApp;
