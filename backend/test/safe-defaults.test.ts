@@ -497,6 +497,35 @@ describe('the audit trail keeps statements, not values or secrets (item 13)', ()
     );
   });
 
+  it('masks token-like literals however they are quoted, and the token of a capability URL', async () => {
+    const since = new Date(Date.now() - 1).toISOString();
+    const key = 'Zq8vN2xLmP4rT7wY1bC5dF9gH3jK6sA0';
+    const run = await admin('POST', '/api/database/advance/rawsql', {
+      query: `SELECT $$${key}1$$ AS a, $k$${key}2$k$ AS b, '{"stripe": "${key}3"}'::jsonb AS c`,
+    });
+    expect(run.status).toBe(200);
+    const hook = 'https://hooks.example.com/services/T0ABCDEF1/B0ABCDEF2/aB3dE5gH7jK9mN1pQ3sT5vW7';
+    const channel = await admin('POST', '/api/realtime/channels', {
+      pattern: 'audit-hooks:%',
+      webhookUrls: [hook],
+    });
+    expect(channel.status).toBe(201);
+    let text = '';
+    for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
+      const data = (await admin('GET', `/api/logs/audits?limit=10&from=${since}`)).body.data;
+      text = JSON.stringify(data);
+      if (data.length >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(text).toContain('CREATE_CHANNEL');
+    expect(text).toContain('RUN_SQL');
+    expect(text).not.toContain(key);
+    expect(text).not.toContain('aB3dE5gH7jK9mN1pQ3sT5vW7');
+    // What was done stays readable.
+    expect(text).toContain('$k$[redacted]$k$ AS b');
+    expect(text).toContain('https://hooks.example.com/services/T0ABCDEF1/B0ABCDEF2/[redacted]');
+  });
+
   it('masks role passwords, connection URLs and provider keys in statement text', () => {
     expect(redactSecretsInText("ALTER ROLE app WITH LOGIN PASSWORD 'Sup3r$ecret'")).toBe(
       "ALTER ROLE app WITH LOGIN PASSWORD '[redacted]'",

@@ -60,17 +60,32 @@ const TEXT_PATTERNS: Array<[RegExp, string | ((...m: string[]) => string)]> = [
   // Authorization header values.
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, (_m, scheme: string) => `${scheme} ${REDACTED}`],
   // Any other quoted token-like literal: long, no spaces, letters and digits mixed (a random
-  // key more than a word or a name). UUIDs are identifiers, not secrets: they stay.
+  // key more than a word or a name), however it is quoted: '…' (and E'…'), $$…$$ or $tag$…$tag$,
+  // "…" (a JSON value inside a literal). UUIDs are identifiers, not secrets: they stay.
   [
-    /'([A-Za-z0-9_+/=.-]{32,})'/g,
-    (m: string, body: string) =>
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(body) ||
-      !/[0-9]/.test(body) ||
-      !/[A-Za-z]/.test(body)
-        ? m
-        : `'${REDACTED}'`,
+    /('|"|\$[A-Za-z_]*\$)([A-Za-z0-9_+/=.-]{32,})(?:'|"|\$[A-Za-z_]*\$)/g,
+    (m: string, open: string, body: string) =>
+      !m.endsWith(open) || !tokenLike(body) ? m : `${open}${REDACTED}${open}`,
+  ],
+  // Capability URLs (webhooks of Slack, Discord, Zapier…): a path segment or query value that is
+  // a random token (20+ characters, letters and digits mixed) is the secret; the rest stays.
+  [
+    /\bhttps?:\/\/[^\s'"<>]+/gi,
+    (url: string) =>
+      url.replace(/([/=])([A-Za-z0-9_-]{20,})(?=[/?#&]|$)/g, (m, lead: string, body: string) =>
+        tokenLike(body) ? `${lead}${REDACTED}` : m,
+      ),
   ],
 ];
+
+/** Letters and digits mixed, not a UUID: a random key more than a word or a name. */
+function tokenLike(body: string): boolean {
+  return (
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(body) &&
+    /[0-9]/.test(body) &&
+    /[A-Za-z]/.test(body)
+  );
+}
 
 /** The text with every secret-looking piece masked. */
 export function redactSecretsInText(text: string): string {
