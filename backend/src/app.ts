@@ -415,7 +415,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       userMaxRecipients: config.emailSendRawUserMaxRecipients,
     }),
   );
-  app.use(
+  routes.mount(
+    app,
     '/api/metadata',
     metadataRoutes(db, keys, auth, schemaCache, {
       version: config.version,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authConfigSchema } from './auth.js';
 
 export const rotateKeyRequestSchema = z
   .object({
@@ -16,3 +17,78 @@ export type RotateKeyRequest = z.infer<typeof rotateKeyRequestSchema>;
 
 export const apiKeyResponseSchema = z.object({ apiKey: z.string() });
 export const anonKeyResponseSchema = z.object({ anonKey: z.string() });
+export type ApiKeyResponse = z.infer<typeof apiKeyResponseSchema>;
+export type AnonKeyResponse = z.infer<typeof anonKeyResponseSchema>;
+
+/** POST /api/metadata/{api,anon}-key/rotate: the new key, and until when the old one works. */
+export const rotatedApiKeyResponseSchema = apiKeyResponseSchema.extend({
+  previousKeyValidUntil: z.iso.datetime().nullable(),
+});
+export const rotatedAnonKeyResponseSchema = anonKeyResponseSchema.extend({
+  previousKeyValidUntil: z.iso.datetime().nullable(),
+});
+export type RotatedApiKeyResponse = z.infer<typeof rotatedApiKeyResponseSchema>;
+export type RotatedAnonKeyResponse = z.infer<typeof rotatedAnonKeyResponseSchema>;
+
+/**
+ * GET /api/metadata: `?format=markdown` (or, without `format`, Accept: text/markdown) answers
+ * Markdown; any other value JSON.
+ */
+export const metadataQuerySchema = z.object({
+  format: z.string().optional().describe('`markdown` for Markdown; anything else JSON'),
+});
+
+export const metadataTableSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  kind: z.enum(['table', 'view', 'materialized_view', 'foreign_table', 'partitioned_table']),
+  /** The planner's estimate, not an exact count. */
+  recordCount: z.number().int(),
+  rlsEnabled: z.boolean(),
+  primaryKey: z.array(z.string()),
+  columns: z.array(
+    z.object({
+      columnName: z.string(),
+      type: z.string(),
+      isNullable: z.boolean(),
+      defaultValue: z.string().nullable(),
+      /** Enum labels, for enum columns. */
+      values: z.array(z.string()).optional(),
+    }),
+  ),
+  /** Embeddable relations (PostgREST resource embedding). */
+  relationships: z.array(
+    z.object({
+      name: z.string(),
+      cardinality: z.enum(['m2o', 'o2m', 'o2o', 'm2m']),
+      /** The foreign key constraint, or the junction table of a many-to-many. */
+      via: z.string(),
+    }),
+  ),
+});
+
+/** GET /api/metadata: the whole project, for the dashboard and AI agents. */
+export const projectMetadataSchema = z.object({
+  version: z.string(),
+  auth: authConfigSchema.extend({
+    oAuthProviders: z.array(z.string()),
+    customOAuthProviders: z.array(z.string()),
+  }),
+  database: z.object({
+    exposedSchemas: z.array(z.string()),
+    tables: z.array(metadataTableSchema),
+    functions: z.array(
+      z.object({
+        schemaName: z.string(),
+        functionName: z.string(),
+        arguments: z.array(z.string()),
+        returns: z.string(),
+      }),
+    ),
+    totalSizeInGB: z.number(),
+  }),
+  storage: z.object({ buckets: z.array(z.unknown()), totalSizeInGB: z.number() }),
+  functions: z.array(z.unknown()),
+  realtime: z.object({ channels: z.array(z.unknown()) }),
+});
+export type ProjectMetadata = z.infer<typeof projectMetadataSchema>;

@@ -20,12 +20,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '@kiln/shared-schemas';
 import type { Principal } from './db.js';
-import {
-  optionalPrincipal,
-  requireAdmin,
-  requirePrincipal,
-  requireUser,
-} from './auth/principal.js';
+import { requireAdmin, requirePrincipal, requireUser } from './auth/principal.js';
 
 /**
  * Who may call a route:
@@ -359,7 +354,8 @@ export class RouteRegistry {
           params: params ? params.parse(req.params) : req.params,
           query: query ? query.parse(req.query) : req.query,
           body: body ? body.parse(req.body) : req.body,
-          principal: optionalPrincipal(req) as Principal,
+          // Routes mounted before credentials are resolved (health) have no req.auth.
+          principal: (req.auth?.kind === 'principal' ? req.auth.principal : undefined) as Principal,
           req,
           res,
         });
@@ -403,13 +399,14 @@ export class RouteRegistry {
       const json = res.json.bind(res);
       res.json = (body: unknown) => {
         checked = true;
-        const problem = problemOf(res.statusCode, body);
+        const status = res.statusCode;
+        const problem = problemOf(status, body);
         if (!problem) return json(body);
-        const message = violation(res.statusCode, problem);
+        violation(status, problem);
         res.status(500);
         return json({
           error: 'RESPONSE_CONTRACT_VIOLATION',
-          message: `${name} answered ${res.statusCode} against its declaration: ${message}`,
+          message: `${name} answered ${status} against its declaration: ${problem}`,
           statusCode: 500,
           answered: body,
         });

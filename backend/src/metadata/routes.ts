@@ -1,8 +1,16 @@
-import { Router } from 'express';
-import { rotateKeyRequestSchema } from '@kiln/shared-schemas';
+import { z } from 'zod';
+import {
+  anonKeyResponseSchema,
+  apiKeyResponseSchema,
+  metadataQuerySchema,
+  projectMetadataSchema,
+  rotateKeyRequestSchema,
+  rotatedAnonKeyResponseSchema,
+  rotatedApiKeyResponseSchema,
+} from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import type { KeyKind, KeyStore } from '../core/auth/keys.js';
-import { requireAdmin } from '../core/auth/principal.js';
+import { route, type DeclaredRoute, type RouteGroup } from '../core/route.js';
 import type { AuthService } from '../auth/service.js';
 import type { SchemaCache } from '../database/records/schema-cache.js';
 import { describeProject, toMarkdown } from './describe.js';
@@ -19,36 +27,78 @@ export function metadataRoutes(
   auth: AuthService,
   cache: SchemaCache,
   options: MetadataRoutesOptions,
-): Router {
-  const router = Router();
-  router.use(requireAdmin);
-
-  router.get('/', async (req, res) => {
-    const metadata = await describeProject(db, cache, auth, options.version);
-    const wantsMarkdown =
-      req.query.format === 'markdown' ||
-      (req.query.format === undefined &&
-        req.accepts(['application/json', 'text/markdown']) === 'text/markdown');
-    if (wantsMarkdown) {
-      res.type('text/markdown; charset=utf-8').send(toMarkdown(metadata));
-      return;
-    }
-    res.json(metadata);
-  });
-
-  const keyRoutes = (kind: KeyKind, path: string, field: 'apiKey' | 'anonKey') => {
-    router.get(path, async (_req, res) => {
-      res.json({ [field]: await keys.getActive(kind) });
-    });
-    router.post(`${path}/rotate`, async (req, res) => {
-      const body = rotateKeyRequestSchema.parse(req.body ?? undefined);
-      const grace = body?.graceSeconds ?? options.defaultGraceSeconds;
-      const { key, previousValidUntil } = await keys.rotate(kind, grace);
-      res.json({ [field]: key, previousKeyValidUntil: previousValidUntil?.toISOString() ?? null });
-    });
+): RouteGroup {
+  const keyRoutes = (
+    kind: KeyKind,
+    path: string,
+    label: string,
+    responses: { key: z.ZodType; rotated: z.ZodType },
+  ): DeclaredRoute[] => {
+    const field = kind === 'api' ? 'apiKey' : 'anonKey';
+    return [
+      route({
+        method: 'get',
+        path,
+        summary: `The ${label}`,
+        responses: { 200: responses.key },
+        handler: async () => ({ [field]: await keys.getActive(kind) }),
+      }),
+      route({
+        method: 'post',
+        path: `${path}/rotate`,
+        summary: `Rotate the ${label} (the previous one keeps working for graceSeconds)`,
+        body: rotateKeyRequestSchema,
+        responses: { 200: responses.rotated },
+        handler: async ({ body }) => {
+          const grace = body?.graceSeconds ?? options.defaultGraceSeconds;
+          const { key, previousValidUntil } = await keys.rotate(kind, grace);
+          return {
+            [field]: key,
+            previousKeyValidUntil: previousValidUntil?.toISOString() ?? null,
+          };
+        },
+      }),
+    ];
   };
-  keyRoutes('api', '/api-key', 'apiKey');
-  keyRoutes('anon', '/anon-key', 'anonKey');
 
-  return router;
+  return {
+    tag: 'metadata',
+    access: 'admin',
+    routes: [
+      route({
+        method: 'get',
+        path: '/',
+        summary: 'Project description (JSON, or Markdown with ?format=markdown)',
+        description: 'Markdown too when the request prefers `Accept: text/markdown`.',
+        query: metadataQuerySchema,
+        responses: {
+          200: {
+            description: 'The project',
+            schema: projectMetadataSchema,
+            content: ['json', 'markdown'],
+          },
+        },
+        handler: async ({ query, req, res }) => {
+          const metadata = await describeProject(db, cache, auth, options.version);
+          const wantsMarkdown =
+            query.format === 'markdown' ||
+            (query.format === undefined &&
+              req.accepts(['application/json', 'text/markdown']) === 'text/markdown');
+          if (wantsMarkdown) {
+            res.type('text/markdown; charset=utf-8').send(toMarkdown(metadata));
+            return;
+          }
+          return metadata;
+        },
+      }),
+      ...keyRoutes('api', '/api-key', 'API key', {
+        key: apiKeyResponseSchema,
+        rotated: rotatedApiKeyResponseSchema,
+      }),
+      ...keyRoutes('anon', '/anon-key', 'anon key', {
+        key: anonKeyResponseSchema,
+        rotated: rotatedAnonKeyResponseSchema,
+      }),
+    ],
+  };
 }
