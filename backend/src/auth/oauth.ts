@@ -113,6 +113,26 @@ export class OAuthService {
     return rows.map(providerJson);
   }
 
+  /**
+   * The providers a client may offer (public config): built-in ones with an enabled row, or with
+   * a client id from the environment and no row; custom OpenID Connect ones that are enabled.
+   * The same rule `start` applies.
+   */
+  async enabledKeys(): Promise<{ builtIn: string[]; custom: string[] }> {
+    const { rows } = await this.db.query<Pick<ProviderRow, 'key' | 'custom' | 'enabled'>>(
+      'SELECT key, custom, enabled FROM auth.oauth_providers ORDER BY key',
+    );
+    const rowOf = new Map(rows.filter((r) => !r.custom).map((r) => [r.key, r]));
+    const builtIn = Object.keys(BUILT_IN_PROVIDERS)
+      .filter((key) => {
+        const row = rowOf.get(key);
+        return row ? row.enabled : Boolean(this.options.envDefaults[key]?.clientId);
+      })
+      .sort();
+    const custom = rows.filter((r) => r.custom && r.enabled).map((r) => r.key);
+    return { builtIn, custom };
+  }
+
   async get(key: string, custom: boolean) {
     const row = await this.row(key, custom);
     if (!row) throw notConfigured(key);

@@ -276,6 +276,8 @@ export class StorageService {
     return {
       name: r.name,
       isPublic: r.public,
+      /** The same flag under InsForge's name for it (its storageBucketSchema). */
+      public: r.public,
       allowedMimeTypes: r.allowed_mime_types,
       maxFileSize: r.max_file_size === null ? null : Number(r.max_file_size),
       allowUserUploads: r.allow_user_uploads,
