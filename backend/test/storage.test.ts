@@ -159,6 +159,12 @@ describe.each(providers)('storage on %s', (kind) => {
         expect(strategy.body.confirmUrl).toBe(
           `${t.baseUrl}/api/storage/buckets/docs/objects/strategy.bin/confirm-upload`,
         );
+        // The store itself takes no more than the declared size (not the bucket's limit): bytes
+        // that could never be confirmed never land in it.
+        const policy = JSON.parse(
+          Buffer.from(strategy.body.fields.Policy as string, 'base64').toString(),
+        ) as { conditions: unknown[] };
+        expect(policy.conditions).toContainEqual(['content-length-range', 0, 3]);
         // Confirming before uploading is refused, and can be repeated once the bytes are there.
         const confirm = () =>
           t.request('POST', '/api/storage/buckets/docs/objects/strategy.bin/confirm-upload', {

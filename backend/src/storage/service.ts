@@ -625,11 +625,14 @@ export class StorageService {
     if (principal.role === 'anon')
       throw new AppError(401, 'STORAGE_PERMISSION_DENIED', 'Sign in to upload files');
     this.assertUserUploads(principal, b);
-    if (input.size !== undefined && input.size > (await this.quotaLeft(principal, bucket, key))) {
+    const left = await this.quotaLeft(principal, bucket, key);
+    if ((input.size ?? 1) > left) {
       throw new AppError(
         413,
         'STORAGE_INSUFFICIENT_QUOTA',
-        `The file is ${input.size} bytes; your storage quota leaves room for less`,
+        input.size === undefined
+          ? 'Your storage quota is used up'
+          : `The file is ${input.size} bytes; your storage quota leaves room for ${left}`,
         'Delete files you no longer need, or ask an admin to raise STORAGE_USER_QUOTA_BYTES',
       );
     }
@@ -643,12 +646,15 @@ export class StorageService {
     }
     const path = newStoragePath(bucket);
     const expiresIn = this.options.presignedUploadExpirySeconds;
-    const post = await this.provider.presignedPost(path, contentType, maxSize, expiresIn);
+    // The upload URL takes no more than the declared size, the bucket's limit and what the
+    // caller's quota leaves: bytes beyond what could ever be confirmed never reach the store.
+    const bound = Math.min(maxSize, left, input.size ?? Infinity);
+    const post = await this.provider.presignedPost(path, contentType, bound, expiresIn);
     const expiresAt = new Date(Date.now() + expiresIn * 1000);
     await this.db.withPrincipal(principal, (tx) =>
       tx.query(
         `INSERT INTO storage.pending_uploads (storage_path, bucket, key, owner, content_type, max_size, expires_at) VALUES ($1, $2, $3, auth.uid(), $4, $5, $6)`,
-        [path, bucket, key, contentType, maxSize, expiresAt],
+        [path, bucket, key, contentType, bound, expiresAt],
       ),
     );
     return {
