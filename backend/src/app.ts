@@ -39,13 +39,9 @@ import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
 import { LocalRuntime } from './functions/local-runtime.js';
 import { FunctionsService } from './functions/service.js';
-import { SecretsService, resealSecrets } from './functions/secrets.js';
-import {
-  functionsAdminRoutes,
-  invokeHandler,
-  redeployAll,
-  secretsRoutes,
-} from './functions/routes.js';
+import { SecretsService, resealSecrets } from './secrets/service.js';
+import { secretsRoutes } from './secrets/routes.js';
+import { functionsAdminRoutes, invokeHandler, redeployAll } from './functions/routes.js';
 import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
 import { AuditLog, auditRoutes } from './audit/audit.js';
@@ -429,7 +425,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     docsRoutes(routes, { version: config.version, apiBaseUrl: () => config.apiBaseUrl }),
   );
   app.use('/api/storage', storageRoutes(storage));
-  app.use(
+  routes.mount(
+    app,
     '/api/secrets',
     secretsRoutes(secrets, () => redeployAll(functionsDeps)),
   );

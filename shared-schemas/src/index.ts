@@ -5,3 +5,4 @@ export * from './auth.js';
 export * from './metadata.js';
 export * from './database.js';
 export * from './storage.js';
+export * from './secrets.js';

@@ -6,7 +6,7 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { requireAdmin } from '../core/auth/principal.js';
 import { FunctionLoadError, fingerprint, type LocalRuntime } from './local-runtime.js';
-import type { SecretsService } from './secrets.js';
+import type { SecretsService } from '../secrets/service.js';
 import type { SubhostingClient } from './subhosting.js';
 import {
   functionJson,
@@ -16,29 +16,6 @@ import {
   validateSlug,
   type FunctionsService,
 } from './service.js';
-
-const secretKey = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name (A-Z, 0-9, _)');
-const createSecret = z.object({
-  key: secretKey,
-  value: z
-    .string()
-    .min(1)
-    .max(64 * 1024),
-  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
-});
-const updateSecret = z
-  .object({
-    value: z
-      .string()
-      .min(1)
-      .max(64 * 1024)
-      .optional(),
-    isActive: z.boolean().optional(),
-    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
-  })
-  .refine((v) => Object.keys(v).length > 0, 'send value, isActive or expiresAt');
 
 const MAX_CODE = 1024 * 1024;
 const createFunction = z.object({
@@ -165,37 +142,6 @@ async function checkCode(
     }
     throw err;
   }
-}
-
-export function secretsRoutes(secrets: SecretsService, onChange: () => void = () => {}): Router {
-  const router = Router();
-  router.use(requireAdmin);
-  router.use((req, res, next) => {
-    if (req.method !== 'GET') res.on('finish', () => res.statusCode < 300 && onChange());
-    next();
-  });
-  router.get('/', async (_req, res) => {
-    res.json({ secrets: await secrets.list() });
-  });
-  router.get('/:key', async (req, res) => {
-    res.json(await secrets.get(req.params.key as string));
-  });
-  router.post('/', async (req, res) => {
-    const body = createSecret.parse(req.body);
-    await secrets.create(body);
-    res.status(201).json({ success: true, message: `Secret ${body.key} created`, key: body.key });
-  });
-  router.put('/:key', async (req, res) => {
-    const key = req.params.key as string;
-    await secrets.update(key, updateSecret.parse(req.body));
-    res.json({ success: true, message: `Secret ${key} updated`, key });
-  });
-  router.delete('/:key', async (req, res) => {
-    const key = req.params.key as string;
-    await secrets.delete(key);
-    res.json({ success: true, message: `Secret ${key} deleted`, key });
-  });
-  return router;
 }
 
 export function functionsAdminRoutes(deps: FunctionsDeps): Router {

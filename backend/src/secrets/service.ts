@@ -6,6 +6,7 @@
  * `apiKeyAccess` is on. A function acts as its caller with the caller's Authorization header.
  */
 import type pg from 'pg';
+import type { SecretResponse, SecretSummary } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { SecretBox } from '../core/crypto.js';
@@ -55,15 +56,15 @@ export class SecretsService {
     private readonly reservedValues: () => Promise<Record<ReservedSecret, string>>,
   ) {}
 
-  async list() {
+  async list(): Promise<SecretSummary[]> {
     const { rows } = await this.db.query<SecretRow>('SELECT * FROM system.secrets ORDER BY key');
     const builtIn = await this.reservedValues();
     return [
       ...RESERVED_SECRETS.map((key) => ({
         key,
         maskedValue: maskSecret(builtIn[key]),
-        isActive: true,
-        isReserved: true,
+        isActive: true as const,
+        isReserved: true as const,
         expiresAt: null,
         createdAt: null,
         updatedAt: null,
@@ -72,7 +73,7 @@ export class SecretsService {
         key: r.key,
         ...this.readable(r),
         isActive: r.is_active,
-        isReserved: false,
+        isReserved: false as const,
         expiresAt: r.expires_at?.toISOString() ?? null,
         createdAt: r.created_at.toISOString(),
         updatedAt: r.updated_at.toISOString(),
@@ -80,9 +81,13 @@ export class SecretsService {
     ];
   }
 
-  async get(key: string) {
+  async get(key: string): Promise<SecretResponse> {
     if (reserved.has(key)) {
-      return { key, value: (await this.reservedValues())[key as ReservedSecret], isReserved: true };
+      return {
+        key,
+        value: (await this.reservedValues())[key as ReservedSecret],
+        isReserved: true,
+      };
     }
     const { rows } = await this.db.query<SecretRow>('SELECT * FROM system.secrets WHERE key = $1', [
       key,
@@ -93,7 +98,7 @@ export class SecretsService {
       key: r.key,
       value: this.openOrFail(r),
       isActive: r.is_active,
-      isReserved: false,
+      isReserved: false as const,
       expiresAt: r.expires_at?.toISOString() ?? null,
       createdAt: r.created_at.toISOString(),
       updatedAt: r.updated_at.toISOString(),
