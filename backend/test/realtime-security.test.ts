@@ -436,3 +436,43 @@ describe('connections per client address', () => {
     await expect(from('::ffff:198.51.100.9')).rejects.toThrow(/REALTIME_TOO_MANY_CONNECTIONS/);
   });
 });
+
+describe('channels and connections do not share rooms', () => {
+  it('subscribing to a channel named like another socket’s id reaches nobody but that channel’s subscribers', async () => {
+    // A pattern that matches socket ids (20 characters), as a catch-all pattern ('%') would.
+    const created = await t.request('POST', '/api/realtime/channels', {
+      token: t.apiKey,
+      body: { pattern: '_'.repeat(20) },
+    });
+    expect(created.status).toBe(201);
+    try {
+      const victim = await connect((await t.signUpUser()).accessToken);
+      const attacker = await connect((await t.signUpUser()).accessToken);
+      const seen = record(victim);
+      expect((await subscribe(victim, 'chat:rooms')).ok).toBe(true);
+      // Presence tells the attacker the victim's connection id.
+      const ack = await subscribe(attacker, 'chat:rooms');
+      const victimId = ack.presence.members.find(
+        (m: { presenceId: string }) => m.presenceId !== attacker.id,
+      ).presenceId;
+      expect(victimId).toBe(victim.id);
+      expect((await subscribe(attacker, victimId)).ok).toBe(true);
+      const echo = next(attacker, 'whisper', victimId);
+      attacker.emit('realtime:publish', { channel: victimId, event: 'whisper', payload: {} });
+      await echo;
+      // The attacker's own copy arrived; the victim, never subscribed there, got nothing.
+      const marker = next(victim, 'after', 'chat:rooms');
+      attacker.emit('realtime:publish', { channel: 'chat:rooms', event: 'after', payload: {} });
+      await marker;
+      expect(seen.filter((s) => s.body?.meta?.channel === victimId)).toEqual([]);
+      // Presence still leaves a joining socket out of its own join event.
+      expect(
+        seen.filter((s) => s.event === 'presence:join' && s.body.member.presenceId === victim.id),
+      ).toEqual([]);
+      victim.disconnect();
+      attacker.disconnect();
+    } finally {
+      await t.request('DELETE', `/api/realtime/channels/${created.body.id}`, { token: t.apiKey });
+    }
+  });
+});

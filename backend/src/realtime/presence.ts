@@ -52,6 +52,13 @@ const hideIdentity = (m: Member): Member => (m.userId ? { ...m, userId: null } :
 /** The room of a channel's sockets that may see member user ids ('#' is not a channel char). */
 export const identitiesRoom = (channel: string) => `#${channel}`;
 export const isIdentitiesRoom = (room: string) => room.startsWith('#');
+/**
+ * A socket's own room. Socket.IO puts every socket in a room named by its id, and channels are
+ * rooms too: whoever subscribed to a channel named like someone's socket id (presence shows it)
+ * would publish straight to that socket. Kiln takes each socket out of that room and uses this
+ * one ('!' is no channel character).
+ */
+export const selfRoom = (socketId: string) => `!${socketId}`;
 
 interface ChannelView {
   /** The channel's first members as this instance last told its sockets. */
@@ -224,7 +231,7 @@ export class PresenceView {
   ): void {
     const meta = { channel, senderType: 'system', timestamp: new Date().toISOString() };
     const ids = identitiesRoom(channel);
-    const skip = except ? [except] : [];
+    const skip = except ? [selfRoom(except)] : [];
     this.io
       .to(ids)
       .except(skip)

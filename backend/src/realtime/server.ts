@@ -24,6 +24,7 @@ import {
   identitiesRoom,
   isIdentitiesRoom,
   PresenceView,
+  selfRoom,
   toMember,
   type Member,
   type PresenceRow,
@@ -214,7 +215,7 @@ export class RealtimeServer {
       reason,
       message: `${messages[reason]}: reconnect with a current credential`,
     });
-    for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
+    for (const room of socket.rooms) if (room !== selfRoom(socket.id)) void socket.leave(room);
     socket.conn.close();
   }
 
@@ -340,6 +341,9 @@ export class RealtimeServer {
 
   private onConnection(socket: Socket): void {
     const data = socket.data as SocketData;
+    // Out of the room named by its id, which a channel of that name would share (presence.ts).
+    void socket.leave(socket.id);
+    void socket.join(selfRoom(socket.id));
     const fail = (code: string, message: string, extra: Record<string, unknown> = {}) =>
       socket.emit('realtime:error', { code, message, ...extra });
     // The socket acts with the credential it connected with, for as long as that is valid. When
