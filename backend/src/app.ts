@@ -342,6 +342,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       rawSqlDefaultTimeoutMs: config.rawSqlTimeoutMs,
       rawSqlMaxTimeoutMs: config.rawSqlMaxTimeoutMs,
       importMaxBytes: config.importMaxBytes,
+      jsonMaxDepth: config.jsonMaxDepth,
       logger,
     }),
   );
@@ -432,7 +433,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   app.use('/api/functions', functionsAdminRoutes(functionsDeps));
   app.use('/api/logs/audits', auditRoutes(db, audit, config.auditRetentionDays));
-  app.use('/api/logs', logsRoutes(logProvider));
+  routes.mount(app, '/api/logs', logsRoutes(logProvider));
   app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(
@@ -466,6 +467,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     presenceHeartbeatMs: config.realtimePresenceHeartbeatMs,
     presenceAckMaxMembers: config.realtimePresenceAckMaxMembers,
     maxSocketsPerIp: config.realtimeMaxSocketsPerIp,
+    jsonMaxDepth: config.jsonMaxDepth,
     // Express's own req.ip (its `trust proxy` setting) for a handshake request.
     clientAddress: (req) =>
       (

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAppError } from '../src/core/errors.js';
 import { pgUrl, startTestApp, type TestApp } from './helpers.js';
@@ -22,6 +23,9 @@ CREATE TABLE public.notes (id serial PRIMARY KEY, body text NOT NULL);
 INSERT INTO public.notes (body) VALUES ('first'), ('second');
 CREATE FUNCTION public.nap(seconds float8) RETURNS int LANGUAGE plpgsql AS
   'BEGIN PERFORM pg_sleep(seconds); RETURN 1; END';
+-- Subscribing to a 'slow:' channel costs a signed-in user 30 s of the database (the policy).
+CREATE POLICY slow_channels ON realtime.channels AS RESTRICTIVE FOR SELECT TO authenticated
+  USING (current_setting('realtime.channel', true) NOT LIKE 'slow:%' OR public.nap(30) = 1);
 `;
 const REGEX = `title=match.${encodeURIComponent('^(aa+)\\1+$')}`;
 
@@ -58,11 +62,26 @@ beforeAll(async () => {
     body: form,
   });
   expect(up.status, await up.text()).toBeLessThan(300);
+  const channel = await t.request('POST', '/api/realtime/channels', {
+    token: t.apiKey,
+    body: { pattern: 'slow:%' },
+  });
+  expect(channel.status, JSON.stringify(channel.body)).toBe(201);
 });
 afterAll(async () => {
   await sql?.end();
   await t?.stop();
 });
+
+/** Statements running for an admin's unrestricted SQL right now (on Kiln's own pool). */
+async function activeOwnerSleeps(): Promise<number> {
+  const { rows } = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+     WHERE datname = current_database() AND application_name = 'kiln' AND state = 'active'
+       AND query LIKE '%pg_sleep(30)%'`,
+  );
+  return rows[0]!.n;
+}
 
 /** Statements running for requests right now (the request pool's connections). */
 async function activeRequestQueries(): Promise<number> {
@@ -254,5 +273,103 @@ describe('one client against the database', () => {
       held.release();
       await pool.end();
     }
+  });
+  it('one IPv6 host is one client: addresses of one /56 share one share', async () => {
+    // Eight addresses of 2001:db8:0:1::/64 (one host's prefix) at once: together they are one
+    // client and hold its share (2), not the whole pool.
+    const sleepers = Array.from({ length: POOL }, (_, i) =>
+      timed(
+        `${t.baseUrl}/api/database/rpc/nap?seconds=1.5`,
+        asAnon({ 'x-forwarded-for': `2001:db8:0:1::${i + 1}` }),
+      ),
+    );
+    await waitFor('the sleepers to run', async () => (await activeRequestQueries()) >= 2);
+    const { data, error } = await user.client.database.from('notes').select('body').order('id');
+    expect(error).toBeNull();
+    expect(data).toEqual([{ body: 'first' }, { body: 'second' }]);
+    expect(await activeRequestQueries()).toBe(2);
+    const answers = await Promise.all(sleepers);
+    const statuses = answers.map((a) => a.status).join(' ');
+    expect(answers.filter((a) => a.status === 200).length, statuses).toBe(2);
+    expect(answers.filter((a) => a.status === 429).length, statuses).toBe(POOL - 2);
+  });
+
+  it("realtime sockets count against their client's share, and a disconnect cancels the socket's queries", async () => {
+    // Three sockets of one user at one address; a socket does one piece of database work at a
+    // time (its events wait their turn), so each holds one connection at most.
+    const sockets: Socket[] = await Promise.all(
+      Array.from(
+        { length: 3 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = io(t.baseUrl, {
+              auth: { token: user.accessToken },
+              transports: ['websocket'],
+              reconnection: false,
+            });
+            s.on('connect', () => resolve(s));
+            s.on('connect_error', reject);
+          }),
+      ),
+    );
+    try {
+      const asks = sockets.map((s, i) =>
+        s
+          .timeout(5000)
+          .emitWithAck('realtime:subscribe', { channel: `slow:${i}` })
+          .catch((err: unknown) => ({ noAnswer: String(err) })),
+      );
+      // The user's share (2) runs; the third waits for the queue timeout and is told to come back.
+      await waitFor('the subscriptions to run', async () => (await activeRequestQueries()) === 2);
+      const refused = (await Promise.race(asks)) as Record<string, unknown>;
+      expect(refused).toMatchObject({
+        ok: false,
+        error: { code: 'REALTIME_BUSY', retryAfterSeconds: 1 },
+      });
+      expect(await activeRequestQueries()).toBe(2);
+      for (const s of sockets) s.disconnect();
+      const gone = performance.now();
+      await waitFor('the queries to stop', async () => (await activeRequestQueries()) === 0, 1000);
+      expect(performance.now() - gone).toBeLessThan(1000);
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
+  it("an admin's unrestricted SQL holds at most a quarter of Kiln's own pool, and stops when the admin hangs up", async () => {
+    const admin = await t.adminToken();
+    const hangUp = new AbortController();
+    const long = Array.from({ length: POOL }, () =>
+      fetch(`${t.baseUrl}/api/database/advance/rawsql/unrestricted`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'SELECT pg_sleep(30)', timeoutMs: 60_000 }),
+        signal: hangUp.signal,
+      }).then(
+        async (res) => ({
+          status: res.status,
+          body: (await res.json()) as Record<string, unknown>,
+        }),
+        (err: unknown) => ({ status: 0, body: { aborted: String(err) } }),
+      ),
+    );
+    // As many as Kiln's own pool holds (8) are sent; a quarter of it (2) runs, the others are
+    // refused once the queue wait ends, and Kiln's own work (a sign-in) is not kept waiting.
+    await waitFor('the raw SQL to run', async () => (await activeOwnerSleeps()) === 2);
+    const started = performance.now();
+    const signIn = await t.request('POST', '/api/auth/sessions', {
+      body: { email: user.email, password: user.password },
+    });
+    expect(signIn.status, JSON.stringify(signIn.body)).toBe(200);
+    expect(performance.now() - started).toBeLessThan(QUEUE_TIMEOUT_MS + 1000);
+    const refused = await Promise.race(long);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+    expect(refused.body).toMatchObject({ error: 'DATABASE_BUSY' });
+    expect(await activeOwnerSleeps()).toBe(2);
+    hangUp.abort();
+    const gone = performance.now();
+    await Promise.all(long);
+    await waitFor('the raw SQL to stop', async () => (await activeOwnerSleeps()) === 0, 1000);
+    expect(performance.now() - gone).toBeLessThan(1000);
   });
 });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 
@@ -195,5 +196,140 @@ describe('deeply nested JSON bodies', () => {
       "SELECT jsonb_typeof(data) AS kind FROM public.docs WHERE title = 'nested'",
     );
     expect(rows).toEqual([{ kind: 'object' }]);
+  });
+});
+
+describe('hostile input that is no JSON request body', () => {
+  it('a path with malformed percent-encoding on records and RPC: 400 (PostgREST shape), not 500', async () => {
+    for (const path of ['do%FFcs', 'docs%C0%80', 'rpc/echo%E0%A4']) {
+      expectPgrst400(await call(records(path), { token: t.anonKey }), path);
+    }
+    expectPgrst400(
+      await call(`${t.baseUrl}/api/database/rpc/ec%FFho`, { method: 'POST', body: '{}' }),
+      'rpc',
+    );
+  });
+
+  it('realtime events: nesting past the limit or a NUL is refused, and the server stays up', async () => {
+    const channel = await t.request('POST', '/api/realtime/channels', {
+      token: t.apiKey,
+      body: { pattern: 'limits:%' },
+    });
+    expect(channel.status, JSON.stringify(channel.body)).toBe(201);
+    const socket: Socket = io(t.baseUrl, {
+      auth: { token: t.anonKey },
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.on('connect', resolve);
+        socket.on('connect_error', reject);
+      });
+      const errors: Array<Record<string, unknown>> = [];
+      socket.on('realtime:error', (e: Record<string, unknown>) => errors.push(e));
+      const nextError = async (count: number) => {
+        const deadline = Date.now() + 5000;
+        while (errors.length < count && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        return errors[count - 1];
+      };
+      // Deeper than any client library would encode: written as a raw Socket.IO packet.
+      const engine = (socket.io as unknown as { engine: { write: (packet: string) => void } })
+        .engine;
+      engine.write(`2["realtime:subscribe",{"channel":${deepObject(50_000)}}]`);
+      expect(await nextError(1)).toMatchObject({
+        code: 'REALTIME_INVALID_EVENT',
+        message: expect.stringMatching(/nested deeper than 100/),
+      });
+      const deepAck = (await socket
+        .timeout(5000)
+        .emitWithAck('realtime:subscribe', {
+          channel: JSON.parse(deepObject(150)) as unknown,
+        })) as {
+        ok: boolean;
+        error: { code: string };
+      };
+      expect(deepAck).toMatchObject({ ok: false, error: { code: 'REALTIME_INVALID_EVENT' } });
+
+      const ok = (await socket
+        .timeout(5000)
+        .emitWithAck('realtime:subscribe', { channel: 'limits:1' })) as { ok: boolean };
+      expect(ok.ok, JSON.stringify(ok)).toBe(true);
+      engine.write(
+        `2["realtime:publish",{"channel":"limits:1","event":"x","payload":${deepObject(50_000)}}]`,
+      );
+      expect(await nextError(2)).toMatchObject({ code: 'REALTIME_INVALID_EVENT' });
+      socket.emit('realtime:publish', {
+        channel: 'limits:1',
+        event: 'x',
+        payload: { nested: JSON.parse(deepObject(150)) as unknown },
+      });
+      expect(await nextError(3)).toMatchObject({ code: 'REALTIME_INVALID_EVENT' });
+      socket.emit('realtime:publish', {
+        channel: 'limits:1',
+        event: 'x',
+        payload: { a: 'b\u0000' },
+      });
+      expect(await nextError(4)).toMatchObject({
+        code: 'REALTIME_INVALID_EVENT',
+        message: expect.stringMatching(/NUL/),
+      });
+      // Nothing was stored, and the connection (and the server) still serves.
+      const stored = await sql.query(
+        "SELECT count(*)::int AS n FROM realtime.messages WHERE channel = 'limits:1'",
+      );
+      expect(stored.rows[0].n).toBe(0);
+      const again = (await socket
+        .timeout(5000)
+        .emitWithAck('realtime:subscribe', { channel: 'limits:2' })) as { ok: boolean };
+      expect(again.ok).toBe(true);
+      expect(socket.connected).toBe(true);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('imports: a JSON row nested past the limit or with a NUL, an SQL file with a NUL: 400', async () => {
+    const admin = await t.adminToken();
+    const upload = async (path: string, name: string, type: string, content: string) => {
+      const form = new FormData();
+      if (!name.endsWith('.sql')) form.append('table', 'docs');
+      form.append('file', new Blob([content], { type }), name);
+      const res = await fetch(`${t.baseUrl}/api/database/advance/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}` },
+        body: form,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const before = (await sql.query('SELECT count(*)::int AS n FROM public.docs')).rows[0].n;
+    for (const path of ['import', 'bulk-upsert']) {
+      const deepRow = await upload(
+        path,
+        'rows.json',
+        'application/json',
+        `[{"title": "deep", "data": ${deep(200_000)}}]`,
+      );
+      expectEnvelope400(deepRow, `${path} deep`);
+      expect(deepRow.body.error).toBe('INVALID_JSON');
+      const nulRow = await upload(
+        path,
+        'rows.json',
+        'application/json',
+        '[{"title": "a\\u0000b"}]',
+      );
+      expectEnvelope400(nulRow, `${path} NUL`);
+      expect(nulRow.body.error).toBe('INVALID_INPUT');
+    }
+    const nulSql = await upload(
+      'import',
+      'script.sql',
+      'application/sql',
+      "INSERT INTO public.docs (title) VALUES ('a\u0000b');",
+    );
+    expectEnvelope400(nulSql, 'SQL file');
+    expect(nulSql.body.error).toBe('INVALID_INPUT');
+    expect((await sql.query('SELECT count(*)::int AS n FROM public.docs')).rows[0].n).toBe(before);
   });
 });

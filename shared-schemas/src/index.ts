@@ -6,3 +6,4 @@ export * from './metadata.js';
 export * from './database.js';
 export * from './storage.js';
 export * from './secrets.js';
+export * from './logs.js';

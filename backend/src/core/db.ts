@@ -1,3 +1,4 @@
+import { ipKeyGenerator } from 'express-rate-limit';
 import pg from 'pg';
 import type { Role } from '@kiln/shared-schemas';
 import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
@@ -91,6 +92,12 @@ export class Database {
   private readonly perAddress: number;
   /** Admission to the request pools, per instance (see README, "Database connections"). */
   private readonly gates = new Map<pg.Pool, ConnectionGate>();
+  /**
+   * Admission of admins' unrestricted SQL to Kiln's own pool: it may run for minutes
+   * (RAW_SQL_MAX_TIMEOUT_MS), so it holds at most a quarter of the pool at once, and Kiln's own
+   * work (auth, storage metadata, realtime, webhooks) always keeps the rest.
+   */
+  private readonly ownerSqlGate: ConnectionGate;
 
   constructor(options: DatabaseOptions) {
     // Kiln's own pool runs with search_path = pg_catalog, pg_temp (core/search-path.ts). The
@@ -145,6 +152,10 @@ export class Database {
         new ConnectionGate({ capacity: pool.options.max ?? options.max, queueTimeoutMs }),
       );
     }
+    this.ownerSqlGate = new ConnectionGate({
+      capacity: Math.max(1, Math.floor(options.max / 4)),
+      queueTimeoutMs,
+    });
   }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -204,17 +215,59 @@ export class Database {
   /**
    * What a request counts against: its client (principal at an address), its address, and its
    * user across addresses. project_admin (the API key, admin sessions) is trusted and only
-   * bounded by its own pool's size.
+   * bounded by its own pool's size. An address is one IPv4 address (an IPv4-mapped IPv6 one is
+   * that IPv4) or one IPv6 /56, as for the HTTP rate limits: a single host holds a whole IPv6
+   * prefix and can send from any address in it.
    */
   private limitsFor(principal: Principal, scope: RequestScope | undefined): GateLimit[] {
     if (!scope || principal.role === 'project_admin') return [];
-    const address = scope.ip ?? 'unknown';
+    const address = scope.ip ? ipKeyGenerator(scope.ip, 56) : 'unknown';
     const who = principal.sub ? `user:${principal.sub}` : principal.credential;
     return [
       { key: `client:${who}@${address}`, limit: this.perClient },
       { key: `address:${address}`, limit: this.perAddress },
       ...(principal.sub ? [{ key: `user:${principal.sub}`, limit: this.perAddress }] : []),
     ];
+  }
+
+  /**
+   * Runs `fn` on a connection for an admin's SQL run outside withPrincipal (raw SQL, user
+   * migrations), which manages its own transaction. `owner`: Kiln's own pool (unrestricted SQL),
+   * of which such work holds at most a quarter at once; `admin`: the project_admin pool, admitted
+   * by its gate as admin requests are. The HTTP client's hang-up cancels the statement running.
+   * `discard` closes the connection afterwards instead of reusing it (session state the SQL may
+   * have left behind); after an error it is always closed.
+   */
+  async withAdminSql<T>(
+    where: 'owner' | 'admin',
+    fn: (client: Tx) => Promise<T>,
+    options: { discard?: boolean } = {},
+  ): Promise<T> {
+    const pool = where === 'owner' ? this.pool : this.adminPool;
+    const gate = where === 'owner' ? this.ownerSqlGate : this.gates.get(this.adminPool)!;
+    const signal = currentRequestScope()?.signal;
+    const leave = await gate.acquire([], signal);
+    try {
+      const client = await pool.connect();
+      if (signal?.aborted) {
+        client.release();
+        throw new RequestAbortedError();
+      }
+      const stop = cancelOnAbort(client, signal);
+      // After an error the connection is closed too: whatever state it was left in goes with it.
+      let broken: Error | undefined;
+      try {
+        return await fn(client);
+      } catch (err) {
+        broken = err as Error;
+        throw signal?.aborted ? new RequestAbortedError() : err;
+      } finally {
+        stop();
+        client.release(broken ?? options.discard);
+      }
+    } finally {
+      leave();
+    }
   }
 
   /** True when PostgreSQL answers within `timeoutMs`. */
@@ -254,15 +307,7 @@ export class Database {
         throw new RequestAbortedError();
       }
       let broken: Error | undefined;
-      // A client that hangs up cancels the statement running for it, and any later one until
-      // `fn` gives up; the connection is then discarded, so no late cancel reaches a query run
-      // for someone else.
-      let again: NodeJS.Timeout | undefined;
-      const cancel = () => {
-        sendCancelRequest(client);
-        again = setInterval(() => sendCancelRequest(client), 250);
-      };
-      signal?.addEventListener('abort', cancel, { once: true });
+      const stop = cancelOnAbort(client, signal);
       try {
         await client.query(begin);
         const result = await fn(client);
@@ -277,14 +322,31 @@ export class Database {
         }
         throw err;
       } finally {
-        signal?.removeEventListener('abort', cancel);
-        clearInterval(again);
+        stop();
         client.release(broken ?? (signal?.aborted ? new RequestAbortedError() : undefined));
       }
     } finally {
       leave?.();
     }
   }
+}
+
+/**
+ * A client that hangs up cancels the statement running for it, and any later one until the work
+ * gives up; the caller then discards the connection, so no late cancel reaches a query run for
+ * someone else. Returns what ends the watch.
+ */
+function cancelOnAbort(client: pg.PoolClient, signal: AbortSignal | undefined): () => void {
+  let again: NodeJS.Timeout | undefined;
+  const cancel = () => {
+    sendCancelRequest(client);
+    again = setInterval(() => sendCancelRequest(client), 250);
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
+  return () => {
+    signal?.removeEventListener('abort', cancel);
+    clearInterval(again);
+  };
 }
 
 /** Quotes an identifier for SQL (the one helper every area uses for names). */

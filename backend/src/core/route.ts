@@ -182,6 +182,8 @@ export interface RouteGroup {
   access?: Access;
   /** Middleware run before the routes (e.g. a hook on successful writes). */
   use?: RequestHandler[];
+  /** Error codes every route of the area may answer (e.g. its provider being unavailable). */
+  errors?: ErrorMap;
   routes: DeclaredRoute[];
 }
 
@@ -194,6 +196,8 @@ export interface RegisteredRoute {
   openApiPath: string;
   tag: string;
   access: Access;
+  /** The group's error codes and the declaration's together. */
+  errors: ErrorMap;
   decl: DeclaredRoute['decl'];
 }
 
@@ -240,7 +244,7 @@ const noop = () => undefined;
 /** Every error code a registered route may answer, per status (common, guard, declared). */
 export function errorsOf(r: RegisteredRoute): Map<number, Set<string>> {
   const all = new Map<number, Set<string>>();
-  for (const map of [COMMON_ERRORS, ACCESS_ERRORS[r.access], r.decl.errors ?? {}]) {
+  for (const map of [COMMON_ERRORS, ACCESS_ERRORS[r.access], r.errors]) {
     for (const [status, codes] of Object.entries(map)) {
       const set = all.get(Number(status)) ?? new Set<string>();
       for (const code of codes) set.add(code);
@@ -267,6 +271,14 @@ export function toOpenApiPath(expressPath: string): string {
     .replace(/[:*]([A-Za-z_$][\w$]*)/g, '{$1}')
     .replace(/\/+/g, '/');
   return p.length > 1 ? p.replace(/\/$/, '') : p;
+}
+
+function mergeErrors(a: ErrorMap, b: ErrorMap): ErrorMap {
+  const merged: Record<number, string[]> = {};
+  for (const map of [a, b])
+    for (const [status, codes] of Object.entries(map))
+      merged[Number(status)] = [...new Set([...(merged[Number(status)] ?? []), ...codes])];
+  return merged;
 }
 
 function joinPath(base: string, path: string): string {
@@ -326,6 +338,7 @@ export class RouteRegistry {
         openApiPath: toOpenApiPath(path),
         tag: group.tag,
         access,
+        errors: mergeErrors(group.errors ?? {}, decl.errors ?? {}),
         decl,
       };
       const duplicate = this.registered.find((r) => r.method === decl.method && r.path === path);

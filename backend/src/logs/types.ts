@@ -3,6 +3,7 @@
  * stream of winston JSON lines (`{timestamp, level, message, …fields}`): a file under
  * DATA_DIR/logs for the file provider, a log stream of the same name in CloudWatch.
  */
+import { LOG_LEVELS, type LogSourceName } from '@kiln/shared-schemas';
 import type { Logger } from '../core/logger.js';
 
 export const LOG_SOURCES = {
@@ -10,7 +11,7 @@ export const LOG_SOURCES = {
   'function.logs': { file: 'functions.log', description: 'Edge function output and errors' },
   'auth.logs': { file: 'auth.log', description: 'Authentication events' },
   'postgres.logs': { file: 'postgres.log', description: 'The embedded PostgreSQL server' },
-} as const;
+} as const satisfies Record<LogSourceName, { file: string; description: string }>;
 
 export type LogSource = keyof typeof LOG_SOURCES;
 export const SOURCE_NAMES = Object.keys(LOG_SOURCES) as LogSource[];
@@ -19,8 +20,8 @@ export function isLogSource(name: string): name is LogSource {
   return Object.prototype.hasOwnProperty.call(LOG_SOURCES, name);
 }
 
-/** winston's npm levels, most severe first. */
-export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+/** winston's npm levels, most severe first (declared with the API's schemas). */
+export { LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LogEntry {

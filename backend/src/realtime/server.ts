@@ -14,6 +14,9 @@ import { ipKeyGenerator } from 'express-rate-limit';
 import pg from 'pg';
 import { Server, type Socket } from 'socket.io';
 import type { Database, Principal } from '../core/db.js';
+import { BusyError, RequestAbortedError } from '../core/errors.js';
+import { jsonProblem } from '../core/http.js';
+import type { RequestScope } from '../core/request-scope.js';
 import type { Logger } from '../core/logger.js';
 import { resolveCredential } from '../core/auth/principal.js';
 import type { KeyStore } from '../core/auth/keys.js';
@@ -80,6 +83,8 @@ export interface RealtimeOptions {
   maxSocketsPerIp?: number;
   /** The client address of a handshake request (Express's `req.ip`, so TRUST_PROXY applies). */
   clientAddress?: (req: http.IncomingMessage) => string | undefined;
+  /** Deepest nesting an event's arguments may have (JSON_MAX_DEPTH, as for request bodies). */
+  jsonMaxDepth?: number;
 }
 
 /**
@@ -346,6 +351,57 @@ export class RealtimeServer {
     void socket.join(selfRoom(socket.id));
     const fail = (code: string, message: string, extra: Record<string, unknown> = {}) =>
       socket.emit('realtime:error', { code, message, ...extra });
+    // The socket's database work is admitted and cancelled as an HTTP request's is: it counts
+    // against the share of its principal at its address (core/connection-gate.ts), and its
+    // disconnect cancels the statement running for it.
+    const hangUp = new AbortController();
+    socket.on('disconnect', () => hangUp.abort(new RequestAbortedError()));
+    const scope: RequestScope = {
+      signal: hangUp.signal,
+      ip: this.options.clientAddress?.(socket.request) ?? socket.handshake.address,
+    };
+    // ... and it runs one piece at a time, in the order the events came: a burst (the SDK
+    // resubscribing every channel after a reconnect) waits its turn rather than being refused,
+    // publishes are stored in the order they were sent, and a socket holds one connection at most.
+    let turn: Promise<unknown> = Promise.resolve();
+    const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+      const run = turn.then(work, work);
+      turn = run.catch(() => undefined);
+      return run;
+    };
+    // What a request body may not hold, no event may either (core/http.ts jsonProblem): nesting
+    // past JSON_MAX_DEPTH (replying or serialising it would overflow the stack) or NUL
+    // characters (PostgreSQL text and jsonb cannot hold them). Refused before any handler runs.
+    const maxDepth = this.options.jsonMaxDepth ?? 100;
+    socket.use((packet, next) => {
+      const args = packet.slice(1);
+      const ack = args[args.length - 1];
+      const problem = args
+        .filter((a) => typeof a !== 'function')
+        .reduce<ReturnType<typeof jsonProblem>>((p, a) => p ?? jsonProblem(a, maxDepth), undefined);
+      if (!problem) return next();
+      const error = {
+        code: 'REALTIME_INVALID_EVENT',
+        message: problem.message.replace('The JSON body', 'The event'),
+      };
+      if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
+      else socket.emit('realtime:error', error);
+    });
+    // A handler that fails is answered and logged, never left as an unhandled rejection (which
+    // would end the process).
+    const on = <A extends unknown[]>(event: string, handler: (...args: A) => Promise<unknown>) =>
+      socket.on(event, (...args: A) => {
+        handler(...args).catch((err: unknown) => {
+          this.options.logger.warn('realtime event failed', { event, error: String(err) });
+          if (socket.connected) fail('REALTIME_ERROR', `"${event}" could not be handled`);
+        });
+      });
+    /** What a refusal by the connection gate (this client's share taken, none free) says. */
+    const busy = (err: BusyError) => ({
+      code: 'REALTIME_BUSY',
+      message: err.message,
+      retryAfterSeconds: err.retryAfterSeconds,
+    });
     // The socket acts with the credential it connected with, for as long as that is valid. When
     // an access token expires, the transport is closed (not a server "disconnect"): Socket.IO
     // clients reconnect on their own, handing over their current token, and @insforge/sdk
@@ -369,7 +425,7 @@ export class RealtimeServer {
       return true;
     };
 
-    socket.on('realtime:subscribe', async (body: unknown, ack?: (r: unknown) => void) => {
+    on('realtime:subscribe', async (body: unknown, ack?: (r: unknown) => void) => {
       if (expired()) return;
       const channel = (body as { channel?: unknown } | null)?.channel;
       const reply =
@@ -409,21 +465,23 @@ export class RealtimeServer {
       try {
         const subscribable =
           'SELECT 1 FROM realtime.channels WHERE enabled AND $1 LIKE pattern LIMIT 1';
-        const { allowed, seesIdentities } = await this.db.withPrincipal(
-          data.principal,
-          async (tx) => {
-            const allowed = (await tx.query(subscribable, [channel])).rowCount! > 0;
-            // Presence names members (user ids) to admins, and to signed-in users of a channel
-            // the anon key may not join. Where anyone may subscribe, it names nobody.
-            if (!allowed || data.principal.role !== 'authenticated')
-              return { allowed, seesIdentities: data.principal.role === 'project_admin' };
-            await tx.query(
-              `SET LOCAL ROLE anon; SELECT set_config('request.jwt.claims', '{"role":"anon"}', true)`,
-            );
-            const open = (await tx.query(subscribable, [channel])).rowCount! > 0;
-            return { allowed, seesIdentities: !open };
-          },
-          { readOnly: true, settings: { 'realtime.channel': channel } },
+        const { allowed, seesIdentities } = await inTurn(() =>
+          this.db.withPrincipal(
+            data.principal,
+            async (tx) => {
+              const allowed = (await tx.query(subscribable, [channel])).rowCount! > 0;
+              // Presence names members (user ids) to admins, and to signed-in users of a channel
+              // the anon key may not join. Where anyone may subscribe, it names nobody.
+              if (!allowed || data.principal.role !== 'authenticated')
+                return { allowed, seesIdentities: data.principal.role === 'project_admin' };
+              await tx.query(
+                `SET LOCAL ROLE anon; SELECT set_config('request.jwt.claims', '{"role":"anon"}', true)`,
+              );
+              const open = (await tx.query(subscribable, [channel])).rowCount! > 0;
+              return { allowed, seesIdentities: !open };
+            },
+            { readOnly: true, settings: { 'realtime.channel': channel }, scope },
+          ),
         );
         if (!allowed) {
           const exists =
@@ -495,6 +553,8 @@ export class RealtimeServer {
         );
         reply({ ok: true, channel, presence });
       } catch (err) {
+        if (err instanceof RequestAbortedError) return;
+        if (err instanceof BusyError) return reply({ ok: false, channel, error: busy(err) });
         this.options.logger.warn('realtime subscribe failed', { error: String(err) });
         reply({
           ok: false,
@@ -506,7 +566,7 @@ export class RealtimeServer {
       }
     });
 
-    socket.on('realtime:unsubscribe', async (body: unknown) => {
+    on('realtime:unsubscribe', async (body: unknown) => {
       const channel = (body as { channel?: unknown } | null)?.channel;
       if (typeof channel !== 'string') return;
       await socket.leave(channel);
@@ -528,7 +588,7 @@ export class RealtimeServer {
       return true;
     };
 
-    socket.on('realtime:publish', async (body: unknown) => {
+    on('realtime:publish', async (body: unknown) => {
       if (expired()) return;
       if (!allow()) return fail('REALTIME_RATE_LIMITED', 'Too many messages: slow down');
       const msg = body as { channel?: unknown; event?: unknown; payload?: unknown } | null;
@@ -556,17 +616,22 @@ export class RealtimeServer {
         });
       }
       try {
-        await this.db.withPrincipal(
-          data.principal,
-          (tx) =>
-            tx.query(
-              `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
+        await inTurn(() =>
+          this.db.withPrincipal(
+            data.principal,
+            (tx) =>
+              tx.query(
+                `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
                VALUES ($1, $2, $3::jsonb, 'user', auth.uid())`,
-              [channel, event, json],
-            ),
-          { settings: { 'realtime.channel': channel } },
+                [channel, event, json],
+              ),
+            { settings: { 'realtime.channel': channel }, scope },
+          ),
         );
       } catch (err) {
+        if (err instanceof RequestAbortedError) return;
+        if (err instanceof BusyError)
+          return socket.emit('realtime:error', { ...busy(err), channel });
         // The database refuses what only it may send (realtime.check_message, migration 0027).
         const { code, constraint } = err as { code?: string; constraint?: string };
         if (constraint === 'messages_reserved_event')

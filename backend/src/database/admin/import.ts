@@ -8,6 +8,7 @@ import { parse as parseCsv } from 'csv-parse';
 import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
 import { AppError, appErrorFromPg } from '../../core/errors.js';
+import { jsonProblem } from '../../core/http.js';
 import type { SchemaCache, Table } from '../records/schema-cache.js';
 import { q, qualified } from './ddl.js';
 
@@ -38,10 +39,14 @@ async function readText(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Yields row objects from a CSV (header row) or JSON (array of objects) upload. */
+/**
+ * Yields row objects from a CSV (header row) or JSON (array of objects) upload. A JSON row is
+ * held to what a request body is (core/http.ts jsonProblem): no nesting past `maxDepth`, no NUL.
+ */
 export async function* rowsOf(
   stream: Readable,
   kind: 'csv' | 'json',
+  maxDepth: number,
 ): AsyncGenerator<Record<string, unknown>> {
   if (kind === 'json') {
     let data: unknown;
@@ -57,6 +62,14 @@ export async function* rowsOf(
           400,
           'DATABASE_INVALID_PARAMETER',
           `file[${i}]: every item must be an object`,
+        );
+      }
+      const problem = jsonProblem(row, maxDepth);
+      if (problem) {
+        throw new AppError(
+          400,
+          problem.kind === 'depth' ? 'INVALID_JSON' : 'INVALID_INPUT',
+          `file[${i}]: ${problem.message.replace('The JSON body', 'the row')}`,
         );
       }
       yield row as Record<string, unknown>;
@@ -131,6 +144,15 @@ export class ImportService {
   async sqlFile(principal: Principal, stream: Readable, ready: Promise<void> = Promise.resolve()) {
     const sql = await readText(stream);
     await ready;
+    // The protocol ends a statement's text at a NUL byte: PostgreSQL would drop the connection
+    // (08P01), which is no fault of the database.
+    if (sql.includes('\0')) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        'file: the SQL contains a NUL character, which no SQL text can hold',
+      );
+    }
     return this.db.withPrincipal(principal, async (tx) => {
       const raw = await tx.query(sql);
       const results = (Array.isArray(raw) ? raw : [raw]) as pg.QueryResult[];

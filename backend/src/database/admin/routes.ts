@@ -37,6 +37,8 @@ export interface DatabaseAdminOptions {
   rawSqlDefaultTimeoutMs: number;
   rawSqlMaxTimeoutMs: number;
   importMaxBytes: number;
+  /** Deepest nesting a row of a JSON import may have (JSON_MAX_DEPTH, as for request bodies). */
+  jsonMaxDepth: number;
   logger: Logger;
 }
 
@@ -236,7 +238,7 @@ export function databaseAdminRoutes(
         const result = await importer.appendRows(
           principal,
           table,
-          rowsOf(file, kind),
+          rowsOf(file, kind, options.jsonMaxDepth),
           kind === 'csv',
           bool(fields.truncate),
           ready,
@@ -281,7 +283,7 @@ export function databaseAdminRoutes(
           ...(await importer.bulkUpsert(
             principal,
             table,
-            rowsOf(file, kind),
+            rowsOf(file, kind, options.jsonMaxDepth),
             kind === 'csv',
             key,
             ready,

@@ -160,36 +160,47 @@ export class SqlRunner {
     timeoutMs: number,
     fn: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
-    const pool = mode === 'restricted' ? this.db.adminPool : this.db.pool;
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      if (mode === 'restricted') {
-        await client.query(`SET LOCAL ROLE project_admin`);
-        await client.query(`SELECT set_config('request.jwt.claims', $1, true)`, [
-          JSON.stringify(principal.claims),
-        ]);
-      } else {
-        // Kiln's own connection resolves names in pg_catalog only (core/search-path.ts); the
-        // admin's SQL names its tables as users do.
-        await client.query(`SELECT pg_catalog.set_config('search_path', '"$user", public', true)`);
-      }
-      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      if (err instanceof Rollback) return err.value as T;
-      throw this.explain(err, mode);
-    } finally {
-      // A session-level SET (search_path, role) in the admin's SQL must not stay on a
-      // connection of Kiln's own pool: that one is closed rather than reused.
-      client.release(broken ?? mode === 'unrestricted');
-    }
+    // Unrestricted SQL runs on Kiln's own pool, of which it may hold only a bounded share
+    // (core/db.ts withAdminSql): a long query cannot starve sign-ins, storage or realtime. A
+    // session-level SET (search_path, role) in the admin's SQL must not stay on a connection of
+    // Kiln's own pool: that one is closed rather than reused.
+    const where = mode === 'restricted' ? 'admin' : 'owner';
+    return this.db.withAdminSql(
+      where,
+      async (client) => {
+        try {
+          await client.query('BEGIN');
+          if (mode === 'restricted') {
+            await client.query(`SET LOCAL ROLE project_admin`);
+            await client.query(`SELECT set_config('request.jwt.claims', $1, true)`, [
+              JSON.stringify(principal.claims),
+            ]);
+          } else {
+            // Kiln's own connection resolves names in pg_catalog only (core/search-path.ts); the
+            // admin's SQL names its tables as users do.
+            await client.query(
+              `SELECT pg_catalog.set_config('search_path', '"$user", public', true)`,
+            );
+          }
+          await client.query(`SELECT set_config('statement_timeout', $1, true)`, [
+            String(timeoutMs),
+          ]);
+          const result = await fn(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            // The connection goes (withAdminSql closes it after an error); the cause is told.
+            throw err instanceof Rollback ? rollbackErr : this.explain(err, mode);
+          }
+          if (err instanceof Rollback) return err.value as T;
+          throw this.explain(err, mode);
+        }
+      },
+      { discard: mode === 'unrestricted' },
+    );
   }
 
   private async execute(client: pg.PoolClient, query: string, params?: unknown[]): Promise<Run> {

@@ -132,6 +132,18 @@ export function toPgrstError(err: unknown, anonymous: boolean): PgrstError {
   if (isPoolTimeout(err)) {
     return new PgrstError(503, 'PGRST003', 'Timed out acquiring connection from connection pool.');
   }
+  // What the HTTP layer refused before the request was understood (a path with malformed
+  // percent-encoding, a body in an encoding or charset Kiln does not read): the client's fault,
+  // with the status it was given, never a 500.
+  const http = err as { status?: unknown; statusCode?: unknown; message?: unknown } | null;
+  const status = http?.status ?? http?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new PgrstError(
+      status,
+      'PGRST100',
+      typeof http?.message === 'string' && http.message ? http.message : 'Invalid request',
+    );
+  }
   const code = (err as { code?: string } | null)?.code;
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {
     return new PgrstError(
