@@ -497,7 +497,7 @@ describe('the audit trail keeps statements, not values or secrets (item 13)', ()
     );
   });
 
-  it('masks token-like literals however they are quoted, and the token of a capability URL', async () => {
+  it('masks token-like literals however they are quoted and the token of a capability URL, and keeps flags', async () => {
     const since = new Date(Date.now() - 1).toISOString();
     const key = 'Zq8vN2xLmP4rT7wY1bC5dF9gH3jK6sA0';
     const run = await admin('POST', '/api/database/advance/rawsql', {
@@ -523,6 +523,19 @@ describe('the audit trail keeps statements, not values or secrets (item 13)', ()
     expect(text).not.toContain('aB3dE5gH7jK9mN1pQ3sT5vW7');
     // What was done stays readable.
     expect(text).toContain('$k$[redacted]$k$ AS b');
+    // Flags hold no secret, whatever their name.
+    const table = await admin('POST', '/api/database/tables', {
+      tableName: 'audit_flags',
+      columns: [{ columnName: 'code', type: 'string', isPrimaryKey: true }],
+    });
+    expect(table.status).toBe(201);
+    await t.app.audit.settled();
+    const created = (await admin('GET', `/api/logs/audits?action=CREATE_TABLE&from=${since}`)).body
+      .data[0];
+    expect(created.details.input.columns[0]).toMatchObject({
+      columnName: 'code',
+      isPrimaryKey: true,
+    });
     expect(text).toContain('https://hooks.example.com/services/T0ABCDEF1/B0ABCDEF2/[redacted]');
   });
 

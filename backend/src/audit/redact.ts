@@ -8,7 +8,7 @@
 
 export const REDACTED = '[redacted]';
 
-/** Fields whose value is never kept, whatever it is. */
+/** Fields whose value is never kept, unless it is a flag (a boolean holds no secret). */
 const SECRET_FIELD =
   /password|passwd|passphrase|secret|token|value$|key$|code|credential|otp|authorization|cookie|private/i;
 /** Field names that end like a secret field but only name a thing. */
@@ -121,7 +121,7 @@ function shape(value: unknown, field: string, depth: number): unknown {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (PARAMETER_FIELD.test(k)) {
         out[k] = Array.isArray(v) ? `${REDACTED}: ${v.length} values` : REDACTED;
-      } else if (SECRET_FIELD.test(k) && !NAME_FIELDS.has(k)) {
+      } else if (SECRET_FIELD.test(k) && !NAME_FIELDS.has(k) && typeof v !== 'boolean') {
         out[k] = REDACTED;
       } else {
         out[k] = shape(v, k, depth + 1);
