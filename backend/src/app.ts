@@ -44,7 +44,9 @@ import { secretsRoutes } from './secrets/routes.js';
 import { functionsAdminRoutes, invokeHandler, redeployAll } from './functions/routes.js';
 import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
-import { AuditLog, auditRoutes } from './audit/audit.js';
+import { AuditLog } from './audit/service.js';
+import { auditTrail } from './audit/middleware.js';
+import { auditRoutes } from './audit/routes.js';
 import { Mailer } from './email/mailer.js';
 import { MfaService } from './auth/mfa.js';
 import { authEvents } from './auth/events.js';
@@ -335,7 +337,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(cookieParser());
   // Every successful admin write is recorded in the audit trail (system.audit_log).
   const audit = new AuditLog(db, logger);
-  app.use(audit.middleware());
+  app.use(auditTrail(audit));
   app.use(
     '/api/database',
     databaseAdminRoutes(db, schemaCache, {
@@ -432,7 +434,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     secretsRoutes(secrets, () => redeployAll(functionsDeps)),
   );
   app.use('/api/functions', functionsAdminRoutes(functionsDeps));
-  app.use('/api/logs/audits', auditRoutes(db, audit, config.auditRetentionDays));
+  routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
   app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).

@@ -7,3 +7,4 @@ export * from './database.js';
 export * from './storage.js';
 export * from './secrets.js';
 export * from './logs.js';
+export * from './audit.js';
