@@ -334,7 +334,26 @@ describe('AI has per-user allowances by default (item 11)', () => {
       });
       expect(next.status).toBe(429);
       expect(next.body.error).toBe('AI_USAGE_LIMIT_EXCEEDED');
+
+      // Parallel calls hold their tokens while in flight: together they get no more than the
+      // allowance, and the calls beyond it are refused.
+      const parallel = await t.signUpUser();
+      upstream.slowMs = 300;
+      const sentBefore = upstream.requests.length;
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          t.request('POST', '/api/ai/chat/completion', {
+            token: parallel.accessToken,
+            body: { ...chat, model: 'slow/model', maxTokens: 30 },
+          }),
+        ),
+      );
+      const granted = upstream.requests.slice(sentBefore).map((r) => r.body.max_tokens as number);
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(granted.length);
+      expect(answers.filter((a) => a.status === 429).length).toBeGreaterThan(0);
+      expect(granted.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100);
     } finally {
+      upstream.slowMs = 3000;
       await admin('PUT', '/api/ai/config', {
         limits: { requestsPerDay: null, tokensPerDay: null },
       });

@@ -6,6 +6,7 @@ import { principalOf, requireAdmin, requireUser } from '../core/auth/principal.j
 import { listPage } from '../core/paging.js';
 import {
   MODALITIES,
+  estimateTokens,
   upstreamError,
   usageFrom,
   usageOrEstimate,
@@ -160,11 +161,13 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('chat', body.model, cfg);
-    const { tokensLeft } = await ai.checkLimits(userId, cfg, 'chat', model);
     const upstreamBody = chatBody(body, model, cfg.systemPrompt);
-    // A user's answer ends where the allowance does.
-    if (tokensLeft !== undefined)
-      upstreamBody.max_tokens = Math.max(1, Math.min(body.maxTokens ?? tokensLeft, tokensLeft));
+    const { tokensLeft, reservation } = await ai.checkLimits(userId, cfg, 'chat', model, 0, {
+      promptTokens: estimateTokens(JSON.stringify(upstreamBody.messages)),
+      maxTokens: body.maxTokens,
+    });
+    // A user's answer ends where what the call reserved of the allowance does.
+    if (tokensLeft !== undefined) upstreamBody.max_tokens = tokensLeft;
     const controller = abortOnDisconnect(res);
 
     if (!body.stream) {
@@ -174,7 +177,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
           signal: controller.signal,
         });
       } catch (err) {
-        await ai.record({ userId, model, modality: 'chat', status: 'error' });
+        await ai.record({ userId, model, modality: 'chat', status: 'error', reservation });
         throw upstreamError(err);
       }
       const msg = completion.choices[0]?.message as
@@ -184,7 +187,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
         upstreamBody.messages,
         (msg?.content ?? '') + JSON.stringify(msg?.tool_calls ?? ''),
       );
-      await ai.record({ userId, model, modality: 'chat', usage });
+      await ai.record({ userId, model, modality: 'chat', usage, reservation });
       res.json({
         text: msg?.content ?? '',
         ...(msg?.tool_calls?.length ? { tool_calls: msg.tool_calls } : {}),
@@ -206,7 +209,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
         { signal: controller.signal },
       );
     } catch (err) {
-      await ai.record({ userId, model, modality: 'chat', status: 'error' });
+      await ai.record({ userId, model, modality: 'chat', status: 'error', reservation });
       throw upstreamError(err);
     }
     res.writeHead(200, {
@@ -287,6 +290,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
         modality: 'chat',
         usage: usageOrEstimate(usage, upstreamBody.messages, received),
         status,
+        reservation,
       });
     }
   });
@@ -298,7 +302,9 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('embedding', body.model, cfg);
-    await ai.checkLimits(userId, cfg, 'embedding', model);
+    const { reservation } = await ai.checkLimits(userId, cfg, 'embedding', model, 0, {
+      promptTokens: estimateTokens(JSON.stringify(body.input)),
+    });
     const controller = abortOnDisconnect(res);
     let result: OpenAI.CreateEmbeddingResponse;
     try {
@@ -312,7 +318,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
         { signal: controller.signal },
       );
     } catch (err) {
-      await ai.record({ userId, model, modality: 'embedding', status: 'error' });
+      await ai.record({ userId, model, modality: 'embedding', status: 'error', reservation });
       throw upstreamError(err);
     }
     const usage = usageOrEstimate(
@@ -326,7 +332,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       body.input,
       '',
     );
-    await ai.record({ userId, model, modality: 'embedding', usage });
+    await ai.record({ userId, model, modality: 'embedding', usage, reservation });
     res.json({
       object: 'list',
       data: result.data.map((d) => ({
@@ -348,7 +354,7 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
     const client = ai.client();
     const cfg = await ai.config();
     const model = await ai.resolveModel('image', body.model, cfg);
-    await ai.checkLimits(userId, cfg, 'image', model, body.n ?? 1);
+    const { reservation } = await ai.checkLimits(userId, cfg, 'image', model, body.n ?? 1);
     const controller = abortOnDisconnect(res);
     let text: string | undefined;
     let images: { type: 'imageUrl'; imageUrl: string }[] = [];
@@ -400,10 +406,17 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
         usage = usageFrom(r.usage);
       }
     } catch (err) {
-      await ai.record({ userId, model, modality: 'image', status: 'error' });
+      await ai.record({ userId, model, modality: 'image', status: 'error', reservation });
       throw upstreamError(err);
     }
-    await ai.record({ userId, model, modality: 'image', usage, images: images.length });
+    await ai.record({
+      userId,
+      model,
+      modality: 'image',
+      usage,
+      images: images.length,
+      reservation,
+    });
     res.json({ ...(text ? { text } : {}), images, metadata: { model, usage } });
   });
 

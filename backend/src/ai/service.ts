@@ -335,7 +335,10 @@ export class AiGateway {
    * Per-user limits (admins and the API key are not limited): the configured ones, else the
    * server's daily defaults, so a fresh project is never unlimited for its users. The check
    * and a 'pending' reservation row happen under a per-user lock, so parallel requests count
-   * each other (record() fills the reservation in when the call ends).
+   * each other (record() fills the reservation in when the call ends). Under a token allowance
+   * a call reserves its tokens too: the prompt (`promptTokens`, Kiln's estimate) and the most
+   * its answer may use, `tokensLeft` (the caller's maxTokens, else a tenth of the daily
+   * allowance, never more than is left), which the caller sends upstream as max_tokens.
    */
   async checkLimits(
     userId: string | undefined,
@@ -343,7 +346,8 @@ export class AiGateway {
     modality: Modality,
     model: string,
     images = 0,
-  ): Promise<{ tokensLeft?: number }> {
+    tokens: { promptTokens?: number; maxTokens?: number } = {},
+  ): Promise<{ tokensLeft?: number; reservation?: string }> {
     const { requestsPerMinute, requestsPerDay, tokensPerDay, imagesPerDay } = cfg.effectiveLimits;
     if (!userId || (!requestsPerMinute && !requestsPerDay && !tokensPerDay && !imagesPerDay))
       return {};
@@ -357,7 +361,7 @@ export class AiGateway {
       }>(
         `SELECT count(*) FILTER (WHERE created_at > now() - interval '1 minute')::int AS recent,
                 count(*)::int AS daily,
-                coalesce(sum(total_tokens), 0)::int AS tokens,
+                coalesce(sum(total_tokens + reserved_tokens), 0)::float8 AS tokens,
                 coalesce(sum(images), 0)::int AS images
            FROM ai.usage WHERE user_id = $1 AND created_at > now() - interval '1 day'`,
         [userId],
@@ -394,13 +398,29 @@ export class AiGateway {
           'Admins can raise it with PUT /api/ai/config {limits: {imagesPerDay}} or AI_USER_DAILY_IMAGES',
         );
       }
-      await tx.query(
-        `INSERT INTO ai.usage (user_id, model, modality, images, status) VALUES ($1, $2, $3, $4, 'pending')`,
-        [userId, model, modality, modality === 'image' ? Math.max(1, images) : 0],
+      // What this call may use: its answer is capped there (max_tokens), so neither one long
+      // answer nor many parallel ones run past the allowance.
+      const metered = Boolean(tokensPerDay) && modality !== 'image';
+      const tokensLeft =
+        metered && modality === 'chat'
+          ? Math.max(
+              1,
+              Math.min(tokensPerDay! - u.tokens, tokens.maxTokens ?? Math.ceil(tokensPerDay! / 10)),
+            )
+          : undefined;
+      const reserved = metered ? (tokens.promptTokens ?? 0) + (tokensLeft ?? 0) : 0;
+      const { rows: added } = await tx.query<{ id: string }>(
+        `INSERT INTO ai.usage (user_id, model, modality, images, status, reserved_tokens)
+         VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id::text`,
+        [
+          userId,
+          model,
+          modality,
+          modality === 'image' ? Math.max(1, images) : 0,
+          Math.min(reserved, 2_000_000_000),
+        ],
       );
-      // What one call may still use: its answer is capped there (max_tokens), so a single
-      // request cannot run a whole model's output past the allowance.
-      return tokensPerDay && modality !== 'image' ? { tokensLeft: tokensPerDay - u.tokens } : {};
+      return { reservation: added[0]!.id, ...(tokensLeft !== undefined ? { tokensLeft } : {}) };
     });
   }
 
@@ -411,17 +431,21 @@ export class AiGateway {
     usage?: Partial<Usage>;
     images?: number;
     status?: 'ok' | 'error' | 'aborted';
+    /** The call's reservation (checkLimits), else the oldest of this user and modality. */
+    reservation?: string;
   }): Promise<void> {
-    // Fills in the oldest reservation of this user and modality (see checkLimits), if any.
+    // Fills in the call's reservation (see checkLimits), if any: its real usage replaces the
+    // tokens it held.
     await this.db
       .query(
         `WITH reserved AS (
            SELECT id FROM ai.usage
             WHERE $1::uuid IS NOT NULL AND user_id = $1 AND modality = $3 AND status = 'pending'
+              AND ($9::bigint IS NULL OR id = $9::bigint)
             ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
          ), filled AS (
            UPDATE ai.usage u SET model = $2, prompt_tokens = $4, completion_tokens = $5,
-                  total_tokens = $6, images = $7, status = $8
+                  total_tokens = $6, images = $7, status = $8, reserved_tokens = 0
              FROM reserved WHERE u.id = reserved.id RETURNING u.id
          )
          INSERT INTO ai.usage (user_id, model, modality, prompt_tokens, completion_tokens, total_tokens, images, status)
@@ -435,6 +459,7 @@ export class AiGateway {
           entry.usage?.totalTokens ?? 0,
           entry.images ?? 0,
           entry.status ?? 'ok',
+          entry.reservation ?? null,
         ],
       )
       .catch((err: unknown) =>
