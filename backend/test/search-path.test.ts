@@ -559,28 +559,55 @@ describe('search path', () => {
     expect(await hijackCount()).toBe(0);
   });
 
-  it('user code a SECURITY DEFINER function reaches (a cast inside to_jsonb) runs as no superuser', async () => {
-    // to_jsonb(NEW) in realtime.broadcast_row_change() uses a user type's cast to json: the
-    // cast function runs as the definer function's owner. That owner must not be a superuser.
+  it('user code reached by a row change (a cast inside to_jsonb) runs as the writer, never as a Kiln role', async () => {
+    // to_jsonb(NEW) in realtime.broadcast_row_change() uses a user type's cast to json. Inside a
+    // SECURITY DEFINER function it ran as the function's owner (kiln_definer_<hash>: every Kiln
+    // table, RLS bypassed), so project_admin's cast read every password hash. It runs as the
+    // role that wrote the row.
     await rawSql(`
-      CREATE TABLE public.who_ran (cur text, superuser boolean);
+      CREATE TABLE public.who_ran (cur text, hashes int);
       GRANT ALL ON public.who_ran TO PUBLIC;
       CREATE TYPE public.mood AS ENUM ('calm', 'angry');
       CREATE FUNCTION public.mood_json(public.mood) RETURNS json LANGUAGE plpgsql AS $p$
+      DECLARE hashes int;
       BEGIN
-        INSERT INTO public.who_ran SELECT current_user, rolsuper FROM pg_catalog.pg_roles
-         WHERE rolname = current_user;
+        BEGIN
+          SELECT pg_catalog.count(*) INTO hashes FROM auth.users WHERE password_hash IS NOT NULL;
+        EXCEPTION WHEN insufficient_privilege THEN hashes := NULL;
+        END;
+        INSERT INTO public.who_ran VALUES (current_user, hashes);
         RETURN pg_catalog.to_json($1::text);
       END $p$;
       CREATE CAST (public.mood AS json) WITH FUNCTION public.mood_json(public.mood);
       CREATE TABLE public.moods (id int PRIMARY KEY, m public.mood);
+      GRANT SELECT, INSERT ON public.moods TO anon, authenticated;
       SELECT realtime.enable_row_changes('public.moods');
       INSERT INTO public.moods VALUES (1, 'angry');
     `);
-    const { rows } = await rawSql('SELECT cur, superuser FROM public.who_ran');
-    expect(rows.length).toBeGreaterThan(0);
-    expect(rows.filter((r: { superuser: boolean }) => r.superuser)).toEqual([]);
-    expect(rows[0].cur).toMatch(/^kiln_definer_/);
+    // The same from the records API, as anon and as a signed-in user.
+    const user = await t.signUpUser();
+    for (const [id, token] of [
+      [2, t.anonKey],
+      [3, user.accessToken],
+    ] as const) {
+      const res = await t.request('POST', '/api/database/records/moods', {
+        token,
+        body: [{ id, m: 'calm' }],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const { rows } = await rawSql('SELECT DISTINCT cur, hashes FROM public.who_ran ORDER BY cur');
+    expect(rows).toEqual([
+      { cur: 'anon', hashes: null },
+      { cur: 'authenticated', hashes: null },
+      { cur: 'project_admin', hashes: null },
+    ]);
+    // The row changes still went out, as the database's.
+    const sent = await rawSql(
+      `SELECT count(*)::int AS n FROM realtime.messages
+        WHERE channel LIKE 'moods:%' AND sender_type = 'system'`,
+    );
+    expect(sent.rows[0].n).toBe(3);
   });
 
   it('every function in Kiln’s schemas pins search_path; Kiln logs in as no superuser', async () => {
