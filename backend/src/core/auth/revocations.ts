@@ -26,8 +26,9 @@ export interface SessionRevocations {
 export interface RevocationOptions {
   connectionString: string;
   /**
-   * This instance's access-token lifetime (seconds): how long to keep an announced id that came
-   * without its `until` (the tombstones themselves say how long they are needed).
+   * This instance's access-token lifetime (seconds): an id is kept in memory at least this long
+   * (plus a margin) after this instance learns of it, and as long as its tombstone says
+   * (`keep_until`) when that is later.
    */
   maxTokenTtlSeconds: number;
   logger?: Logger;
@@ -108,13 +109,18 @@ export class Revocations implements SessionRevocations {
 
   /** Records ended sessions and tells the listeners about the ones that are new here. */
   private learn(entries: [id: string, untilMs: number | undefined][]): void {
-    const fallback = Date.now() + this.horizonSeconds * 1000;
+    // At least this instance's own token lifetime from now, as measured by its own clock (the
+    // tombstone's keep_until is the database's clock).
+    const floor = Date.now() + this.horizonSeconds * 1000;
     const fresh: string[] = [];
     for (const [id, untilMs] of entries) {
       if (typeof id !== 'string') continue;
-      const until = typeof untilMs === 'number' && Number.isFinite(untilMs) ? untilMs : fallback;
       const known = this.ended.get(id);
-      if (known === undefined) fresh.push(id);
+      let until = typeof untilMs === 'number' && Number.isFinite(untilMs) ? untilMs : floor;
+      if (known === undefined) {
+        fresh.push(id);
+        until = Math.max(until, floor);
+      }
       if (known === undefined || known < until) this.ended.set(id, until);
     }
     if (fresh.length) this.emit(this.sessionListeners, fresh);
