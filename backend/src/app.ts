@@ -55,7 +55,7 @@ import { OAuthService } from './auth/oauth.js';
 import { limiter, PostgresRateLimitStore } from './core/rate-limit.js';
 import { Templates } from './email/templates.js';
 import { EmailFlows } from './email/flows.js';
-import { emailRoutes } from './email/routes.js';
+import { emailRoutes, emailSettingsRoutes } from './email/routes.js';
 import { aiRoutes } from './ai/routes.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
@@ -356,7 +356,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       adminSessionTtlSeconds: config.adminTokenTtlSeconds,
       secureCookies: config.apiBaseUrl.startsWith('https://'),
-      email: { flows: emailFlows, mailer, templates },
+      email: { flows: emailFlows },
       mfa: new MfaService(
         db,
         box,
@@ -406,7 +406,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     }),
   );
-  app.use(
+  routes.mount(app, '/api/auth', emailSettingsRoutes(mailer, templates));
+  routes.mount(
+    app,
     '/api/email',
     emailRoutes(mailer, db, {
       perHour: config.emailSendRawPerHour,

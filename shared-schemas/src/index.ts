@@ -8,3 +8,4 @@ export * from './storage.js';
 export * from './secrets.js';
 export * from './logs.js';
 export * from './audit.js';
+export * from './email.js';

@@ -44,8 +44,6 @@ import { BUILT_IN_PROVIDERS } from './providers/index.js';
 import type { SessionStore } from './sessions.js';
 import type { User } from '@kiln/shared-schemas';
 import type { EmailFlows } from '../email/flows.js';
-import type { Mailer } from '../email/mailer.js';
-import type { Templates } from '../email/templates.js';
 
 const emailField = z
   .string({ error: 'email is required' })
@@ -71,22 +69,6 @@ const otpSignIn = z.object({
   email: emailField,
   otp: verifyRequest.shape.otp,
   codeVerifier: codeVerifierSchema.optional(),
-});
-const smtpUpdate = z.object({
-  enabled: z.boolean().optional(),
-  host: z.string().min(1).max(255).nullable().optional(),
-  port: z.number().int().min(1).max(65535).nullable().optional(),
-  username: z.string().max(255).nullable().optional(),
-  password: z.string().max(1024).nullable().optional(),
-  fromEmail: z.email().nullable().optional(),
-  fromName: z.string().max(200).nullable().optional(),
-  secure: z.boolean().optional(),
-});
-const templateUpdate = z.object({
-  subject: z.string().min(1).max(500),
-  html: z.string().min(1).max(200_000),
-  text: z.string().min(1).max(100_000),
-  enabled: z.boolean().default(true),
 });
 
 const mfaVerify = z.object({
@@ -152,7 +134,8 @@ export interface AuthRoutesOptions {
   adminSessionTtlSeconds?: number;
   /** True when API_BASE_URL is https: cookies become `Secure; SameSite=None`. */
   secureCookies: boolean;
-  email: { flows: EmailFlows; mailer: Mailer; templates: Templates };
+  /** Verification, reset and sign-in messages (SMTP and templates are email/routes.ts). */
+  email: { flows: EmailFlows };
   mfa: MfaService;
   sessions: SessionStore;
   idTokens: IdTokenVerifier;
@@ -201,7 +184,7 @@ function clientTypeOf(req: Request): ClientType {
 
 export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Router {
   const router = Router();
-  const { flows, mailer, templates } = options.email;
+  const { flows } = options.email;
   const { mfa, sessions } = options;
   const limits = options.limits ?? {
     signIn: unlimited,
@@ -857,36 +840,6 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
 
   router.put('/config', requireAdmin, async (req, res) => {
     res.json(await auth.updateConfig(updateAuthConfigRequestSchema.parse(req.body)));
-  });
-
-  // ---- mail settings and templates (admin) -----------------------------------------------
-
-  router.get('/smtp-config', requireAdmin, async (_req, res) => {
-    res.json(await mailer.describe());
-  });
-  router.put('/smtp-config', requireAdmin, async (req, res) => {
-    const result = await mailer.update(smtpUpdate.parse(req.body));
-    mailer.close();
-    res.json(result);
-  });
-  router.post('/smtp-config/test', requireAdmin, async (req, res) => {
-    const { to } = z.object({ to: z.email() }).parse(req.body);
-    const result = await mailer.send({
-      to,
-      subject: 'Kiln SMTP test',
-      html: '<p>If you can read this, Kiln can send mail.</p>',
-      text: 'If you can read this, Kiln can send mail.',
-    });
-    res.json({ success: true, ...result });
-  });
-  router.get('/email-templates', requireAdmin, async (_req, res) => {
-    res.json({ templates: await templates.list() });
-  });
-  router.put('/email-templates/:type', requireAdmin, async (req, res) => {
-    res.json(await templates.put(req.params.type as string, templateUpdate.parse(req.body)));
-  });
-  router.delete('/email-templates/:type', requireAdmin, async (req, res) => {
-    res.json(await templates.reset(req.params.type as string));
   });
 
   return router;

@@ -144,6 +144,15 @@ export interface RouteDecl<
   parse?: boolean;
   responses: R;
   errors?: ErrorMap;
+  /**
+   * A further access rule that needs no input (a setting, the principal's kind): runs after the
+   * guard and before parsing, so a caller who may not call the route learns that first. Throws
+   * an AppError (declare its code in `errors`).
+   */
+  authorize?: (input: {
+    principal: A extends 'anyone' ? Principal | undefined : Principal;
+    req: Request;
+  }) => void;
   handler: (
     input: RouteInput<Out<P, Record<string, string>>, Out<Q, Request['query']>, Out<B, unknown>, A>,
   ) => Promise<HandlerResult<R>> | HandlerResult<R>;
@@ -357,18 +366,23 @@ export class RouteRegistry {
     const query = parse ? decl.query : undefined;
     const body = parse && (decl.bodyType ?? 'json') === 'json' ? decl.body : undefined;
     const status = firstSuccessStatus(decl.responses);
+    const { authorize } = decl;
     const check = this.options.checkResponses ? this.checker(r) : undefined;
     return async (req, res, next) => {
       try {
         if (check) check(res);
         // The guards throw their 401/403; `next` is not theirs to call here.
         if (guard) guard(req, res, noop);
+        // Routes mounted before credentials are resolved (health) have no req.auth.
+        const principal = (
+          req.auth?.kind === 'principal' ? req.auth.principal : undefined
+        ) as Principal;
+        if (authorize) authorize({ principal, req });
         const result = await decl.handler({
           params: params ? params.parse(req.params) : req.params,
           query: query ? query.parse(req.query) : req.query,
           body: body ? body.parse(req.body) : req.body,
-          // Routes mounted before credentials are resolved (health) have no req.auth.
-          principal: (req.auth?.kind === 'principal' ? req.auth.principal : undefined) as Principal,
+          principal,
           req,
           res,
         });

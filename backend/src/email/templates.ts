@@ -3,18 +3,12 @@
  * (`auth.email_templates`). Variables are written `{{name}}`; values are HTML-escaped in the
  * HTML body and used as they are in the subject and text body.
  */
+import { EMAIL_TEMPLATE_TYPES } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 
-export const TEMPLATE_TYPES = [
-  'verify-email-code',
-  'verify-email-link',
-  'reset-password-code',
-  'reset-password-link',
-  'one-time-code',
-  'magic-link',
-  'welcome',
-] as const;
+/** The message types (declared with the API's schemas). */
+export const TEMPLATE_TYPES = EMAIL_TEMPLATE_TYPES;
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];
 
 export interface Template {
