@@ -416,6 +416,11 @@ describe('what a function is given (caller, keys, cookies) and how its answer is
         { headers: [
           ['set-cookie', 'insforge_refresh_token=planted; Path=/api/auth'],
           ['set-cookie', '__Host-kiln_session=planted; Path=/; Secure'],
+          // Nameless: browsers send these back as "insforge_refresh_token=planted" (and the
+          // bare name), which reads as Kiln's cookie.
+          ['set-cookie', '=insforge_refresh_token=planted; Path=/api/auth/refresh'],
+          ['set-cookie', ' = insforge_csrf_token=planted; Path=/'],
+          ['set-cookie', 'insforge_csrf_token; Path=/'],
           ['set-cookie', 'fn_pref=dark; Path=/functions/cookies'],
         ] },
       );`,

@@ -274,15 +274,25 @@ function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHea
   return out;
 }
 
+/**
+ * Whether a function may set this cookie: one with a name, not Kiln's. A nameless cookie
+ * (`=insforge_refresh_token=x`, or no `=` at all) is stored by browsers with an empty name and
+ * sent back as its bare value, `insforge_refresh_token=x`, which reads as Kiln's cookie.
+ */
+function functionMaySet(setCookie: string): boolean {
+  const pair = setCookie.split(';', 1)[0]!;
+  const eq = pair.indexOf('=');
+  const name = eq < 0 ? '' : pair.slice(0, eq).trim();
+  return name !== '' && !KILN_COOKIE.test(name);
+}
+
 /** The function's answer headers as Kiln sends them: no Kiln cookie set, sandboxed by default. */
 function answerHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP.has(name)) continue;
     if (name === 'set-cookie') {
-      const kept = (Array.isArray(value) ? value : [value]).filter(
-        (c) => !KILN_COOKIE.test(c.split('=', 1)[0]!.trim()),
-      );
+      const kept = (Array.isArray(value) ? value : [value]).filter(functionMaySet);
       if (kept.length) out[name] = kept;
       continue;
     }
