@@ -297,6 +297,32 @@ describe('item 3: proving the inbox never removes or skips a second factor', () 
   });
 });
 
+describe('the first proof of the inbox leaves the squatter nothing', () => {
+  it('a provider sign-in the squatter started but has not finished (its OAuth code) is void', async () => {
+    const victim = unique('oauth-squat');
+    // The squatter signs the address up through a provider that does not vouch for it, and keeps
+    // a finished provider round trip in hand (its code, valid for two minutes) without using it.
+    const { verifier, challenge } = pkce();
+    const landed = await googleOAuth(
+      { sub: `g-${crypto.randomUUID()}`, email: victim, email_verified: false },
+      challenge,
+    );
+    const code = landed.searchParams.get('insforge_code');
+    expect(code).toEqual(expect.any(String));
+    // The owner of the address proves it with a one-time code: the account is theirs now.
+    const owner = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
+      body: { method: 'otp', email: victim, otp: await otpCode(victim) },
+    });
+    expect(owner.status).toBe(200);
+    // The squatter's code no longer opens it.
+    const late = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+      body: { code, code_verifier: verifier },
+    });
+    expect(late.status).toBe(400);
+    expect(late.body.error).toBe('AUTH_OAUTH_INVALID_CODE');
+  });
+});
+
 describe('item 4: a password chosen before the inbox was proven', () => {
   it('a link opened outside the browser that signed up (a scanner, the victim) verifies but discards the password; in that browser it keeps it', async () => {
     await withConfig({ requireEmailVerification: true, verifyEmailMethod: 'link' }, async () => {

@@ -723,7 +723,8 @@ export class AuthService {
    *
    * The first such proof decides who the account belongs to. Until then it may have been created
    * by somebody else with that address, so the password, the identities whose email was not
-   * proven and the sessions they could hold go, and the inbox owner ends up alone in their
+   * proven, the sessions they could hold and the provider sign-ins they have not finished (OAuth
+   * codes) go, and the inbox owner ends up alone in their
    * account; unless the proof comes from the very client that chose the password (it presented
    * the verifier bound at sign-up, or it is signed in to this account), which shows the one who
    * chose the password is the one who holds the inbox. Answers whether the password went.
@@ -765,6 +766,9 @@ export class AuthService {
         await tx.query('DELETE FROM auth.identities WHERE user_id = $1 AND NOT email_verified', [
           userId,
         ]);
+        // Sign-ins started before and not yet finished go too: a provider round trip whose code
+        // was not exchanged yet would otherwise open the account once it is the owner's.
+        await tx.query('DELETE FROM auth.oauth_codes WHERE user_id = $1', [userId]);
         await tx.query(
           `UPDATE auth.users SET password_hash = NULL,
                   identity_providers = ARRAY(SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1)
