@@ -264,6 +264,9 @@ describe('AI has per-user allowances by default (item 11)', () => {
     const ask = () =>
       t.request('POST', '/api/ai/chat/completion', { token: user.accessToken, body: chat });
     expect((await ask()).status).toBe(200);
+    // A big allowance does not invent a max_tokens the client did not ask for (some upstreams
+    // refuse one above the model's output limit).
+    expect(upstream.requests.at(-1)!.body.max_tokens).toBeUndefined();
     expect((await ask()).status).toBe(200);
     const third = await ask();
     expect(third.status).toBe(429);

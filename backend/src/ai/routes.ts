@@ -105,6 +105,9 @@ const usageQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+/** An answer length every chat model accepts as max_tokens. */
+const SAFE_MAX_TOKENS = 4096;
+
 /** The upstream request for a chat, with OpenRouter's plugins where asked for. */
 function chatBody(p: ChatRequest, model: string, systemPrompt: string | null) {
   const plugins: Record<string, unknown>[] = [];
@@ -166,8 +169,12 @@ export function aiRoutes(ai: AiGateway, db: Database): Router {
       promptTokens: estimateTokens(JSON.stringify(upstreamBody.messages)),
       maxTokens: body.maxTokens,
     });
-    // A user's answer ends where what the call reserved of the allowance does.
-    if (tokensLeft !== undefined) upstreamBody.max_tokens = tokensLeft;
+    // A user's answer ends where what the call reserved of the allowance does. Sent upstream when
+    // the client set maxTokens (never more than it asked) or when the reservation is small:
+    // some upstreams refuse a max_tokens above the model's output limit, and every chat model
+    // answers 4096 tokens, so a big reservation never replaces an unset maxTokens.
+    if (tokensLeft !== undefined && (body.maxTokens !== undefined || tokensLeft < SAFE_MAX_TOKENS))
+      upstreamBody.max_tokens = tokensLeft;
     const controller = abortOnDisconnect(res);
 
     if (!body.stream) {

@@ -338,7 +338,7 @@ export class AiGateway {
    * each other (record() fills the reservation in when the call ends). Under a token allowance
    * a call reserves its tokens too: the prompt (`promptTokens`, Kiln's estimate) and the most
    * its answer may use, `tokensLeft` (the caller's maxTokens, else a tenth of the daily
-   * allowance, never more than is left), which the caller sends upstream as max_tokens.
+   * allowance, never more than is left), which the route sends upstream as max_tokens.
    */
   async checkLimits(
     userId: string | undefined,
