@@ -435,7 +435,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/secrets',
     secretsRoutes(secrets, () => redeployAll(functionsDeps)),
   );
-  app.use('/api/functions', functionsAdminRoutes(functionsDeps));
+  routes.mount(app, '/api/functions', functionsAdminRoutes(functionsDeps));
   routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
   app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));

@@ -9,3 +9,5 @@ export * from './secrets.js';
 export * from './logs.js';
 export * from './audit.js';
 export * from './email.js';
+export * from './ai.js';
+export * from './functions.js';

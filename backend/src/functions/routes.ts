@@ -1,10 +1,19 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { z } from 'zod';
+import type { Request, RequestHandler, Response } from 'express';
+import {
+  createFunctionRequestSchema,
+  edgeFunctionSchema,
+  functionChangedResponseSchema,
+  functionDeletedResponseSchema,
+  functionDeploymentResponseSchema,
+  functionSlugParamsSchema,
+  listFunctionsResponseSchema,
+  updateFunctionRequestSchema,
+} from '@kiln/shared-schemas';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { requireAdmin } from '../core/auth/principal.js';
+import { route, type RouteGroup } from '../core/route.js';
 import { FunctionLoadError, fingerprint, type LocalRuntime } from './local-runtime.js';
 import type { SecretsService } from '../secrets/service.js';
 import type { SubhostingClient } from './subhosting.js';
@@ -16,26 +25,6 @@ import {
   validateSlug,
   type FunctionsService,
 } from './service.js';
-
-const MAX_CODE = 1024 * 1024;
-const createFunction = z.object({
-  name: z.string().min(1).max(255),
-  slug: z.string().optional(),
-  code: z.string().min(1).max(MAX_CODE),
-  description: z.string().max(2000).nullable().optional(),
-  status: z.enum(['draft', 'active']).default('active'),
-  /** The project API key (admin over everything) as API_KEY in the function's environment. */
-  apiKeyAccess: z.boolean().default(false),
-});
-const updateFunction = z
-  .object({
-    name: z.string().min(1).max(255).optional(),
-    code: z.string().min(1).max(MAX_CODE).optional(),
-    description: z.string().max(2000).nullable().optional(),
-    status: z.enum(['draft', 'active']).optional(),
-    apiKeyAccess: z.boolean().optional(),
-  })
-  .refine((v) => Object.keys(v).length > 0, 'send name, code, description, status or apiKeyAccess');
 
 export interface FunctionsDeps {
   functions: FunctionsService;
@@ -144,75 +133,127 @@ async function checkCode(
   }
 }
 
-export function functionsAdminRoutes(deps: FunctionsDeps): Router {
-  const router = Router();
-  router.use(requireAdmin);
+/** Admin API for edge functions, mounted at /api/functions. */
+export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
   const { functions } = deps;
-
-  router.get('/', async (_req, res) => {
-    res.json({
-      functions: (await functions.list()).map((f) => functionJson(f, false)),
-      runtime: { provider: deps.subhosting ? 'subhosting' : 'local' },
-    });
-  });
-  router.get('/:slug', async (req, res) => {
-    res.json(functionJson(await functions.get(req.params.slug as string), true));
-  });
-  router.post('/', async (req, res) => {
-    const body = createFunction.parse(req.body);
-    const slug = body.slug ?? slugFromName(body.name);
-    validateSlug(slug);
-    await checkCode(deps, slug, body.code, body.apiKeyAccess);
-    await functions.create({ ...body, slug });
-    await deploy(deps, slug);
-    res
-      .status(201)
-      .json({ success: true, function: functionJson(await functions.get(slug), true) });
-  });
-  router.put('/:slug', async (req, res) => {
-    const slug = req.params.slug as string;
-    const body = updateFunction.parse(req.body);
-    const before = await functions.get(slug); // 404 before spending a Deno start on the check
-    if (body.code !== undefined)
-      await checkCode(deps, slug, body.code, body.apiKeyAccess ?? before.api_key_access);
-    const row = await functions.update(slug, body);
-    if (row.version !== before.version) await deploy(deps, slug);
-    res.json({ success: true, function: functionJson(await functions.get(slug), true) });
-  });
-  router.get('/:slug/deployment', async (req, res) => {
-    const row = await functions.get(req.params.slug as string);
-    if (!deps.subhosting) {
-      res.json({ provider: 'local', deployment: null, buildLogs: [] });
-      return;
-    }
-    const buildLogs = row.deployment_id
-      ? await deps.subhosting.buildLogs(row.deployment_id).catch(() => [])
-      : [];
-    res.json({
-      provider: 'subhosting',
-      deployment: functionJson(row, false).deployment,
-      buildLogs,
-    });
-  });
-  router.post('/:slug/deploy', async (req, res) => {
-    const slug = req.params.slug as string;
-    await functions.get(slug);
-    await deploy(deps, slug);
-    res.json({ success: true, function: functionJson(await functions.get(slug), false) });
-  });
-  router.delete('/:slug', async (req, res) => {
-    const slug = req.params.slug as string;
-    const row = await functions.delete(slug);
-    deps.runtime.stopFunction(slug);
-    if (deps.subhosting && row.deployment_id)
-      await deps.subhosting
-        .remove(row.deployment_id)
-        .catch((err: unknown) =>
-          deps.logger.warn('subhosting deployment removal failed', { slug, error: String(err) }),
-        );
-    res.json({ success: true, message: `Function ${slug} deleted` });
-  });
-  return router;
+  const provider = deps.subhosting ? ('subhosting' as const) : ('local' as const);
+  const codeErrors = { 400: ['FUNCTION_INVALID_CODE'] } as const;
+  return {
+    tag: 'functions',
+    access: 'admin',
+    routes: [
+      route({
+        method: 'get',
+        path: '/',
+        summary: 'List functions (without their code) and the runtime in use',
+        responses: { 200: listFunctionsResponseSchema },
+        handler: async () => ({
+          functions: (await functions.list()).map((f) => functionJson(f, false)),
+          runtime: { provider },
+        }),
+      }),
+      route({
+        method: 'get',
+        path: '/:slug',
+        summary: 'A function with its code',
+        params: functionSlugParamsSchema,
+        responses: { 200: edgeFunctionSchema },
+        errors: { 404: ['FUNCTION_NOT_FOUND'] },
+        handler: async ({ params }) => functionJson(await functions.get(params.slug), true),
+      }),
+      route({
+        method: 'post',
+        path: '/',
+        summary: 'Create a function (its code is loaded first: 400 with diagnostics if it fails)',
+        body: createFunctionRequestSchema,
+        responses: { 201: { description: 'Created', schema: functionChangedResponseSchema } },
+        errors: { 400: ['FUNCTION_INVALID_SLUG', ...codeErrors[400]], 409: ['FUNCTION_EXISTS'] },
+        handler: async ({ body }) => {
+          const slug = body.slug ?? slugFromName(body.name);
+          validateSlug(slug);
+          await checkCode(deps, slug, body.code, body.apiKeyAccess);
+          await functions.create({ ...body, slug });
+          await deploy(deps, slug);
+          return {
+            success: true as const,
+            function: functionJson(await functions.get(slug), true),
+          };
+        },
+      }),
+      route({
+        method: 'put',
+        path: '/:slug',
+        summary: 'Change a function (a new version is deployed when its code or settings change)',
+        params: functionSlugParamsSchema,
+        body: updateFunctionRequestSchema,
+        responses: { 200: functionChangedResponseSchema },
+        errors: { ...codeErrors, 404: ['FUNCTION_NOT_FOUND'] },
+        handler: async ({ params: { slug }, body }) => {
+          const before = await functions.get(slug); // 404 before spending a Deno start on the check
+          if (body.code !== undefined)
+            await checkCode(deps, slug, body.code, body.apiKeyAccess ?? before.api_key_access);
+          const row = await functions.update(slug, body);
+          if (row.version !== before.version) await deploy(deps, slug);
+          return {
+            success: true as const,
+            function: functionJson(await functions.get(slug), true),
+          };
+        },
+      }),
+      route({
+        method: 'get',
+        path: '/:slug/deployment',
+        summary: 'The function’s deployment and its build logs (Deno Subhosting)',
+        params: functionSlugParamsSchema,
+        responses: { 200: functionDeploymentResponseSchema },
+        errors: { 404: ['FUNCTION_NOT_FOUND'] },
+        handler: async ({ params }) => {
+          const row = await functions.get(params.slug);
+          if (!deps.subhosting) return { provider, deployment: null, buildLogs: [] };
+          const buildLogs = row.deployment_id
+            ? await deps.subhosting.buildLogs(row.deployment_id).catch(() => [])
+            : [];
+          return { provider, deployment: functionJson(row, false).deployment, buildLogs };
+        },
+      }),
+      route({
+        method: 'post',
+        path: '/:slug/deploy',
+        summary: 'Deploy the function’s current version again',
+        params: functionSlugParamsSchema,
+        responses: { 200: functionChangedResponseSchema },
+        errors: { 404: ['FUNCTION_NOT_FOUND'] },
+        handler: async ({ params: { slug } }) => {
+          await functions.get(slug);
+          await deploy(deps, slug);
+          return {
+            success: true as const,
+            function: functionJson(await functions.get(slug), false),
+          };
+        },
+      }),
+      route({
+        method: 'delete',
+        path: '/:slug',
+        summary: 'Delete a function (and its deployment)',
+        params: functionSlugParamsSchema,
+        responses: { 200: functionDeletedResponseSchema },
+        errors: { 404: ['FUNCTION_NOT_FOUND'] },
+        handler: async ({ params: { slug } }) => {
+          const row = await functions.delete(slug);
+          deps.runtime.stopFunction(slug);
+          if (deps.subhosting && row.deployment_id)
+            await deps.subhosting.remove(row.deployment_id).catch((err: unknown) =>
+              deps.logger.warn('subhosting deployment removal failed', {
+                slug,
+                error: String(err),
+              }),
+            );
+          return { success: true as const, message: `Function ${slug} deleted` };
+        },
+      }),
+    ],
+  };
 }
 
 // Headers that describe one hop, not the message.
