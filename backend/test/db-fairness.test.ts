@@ -336,6 +336,56 @@ describe('one client against the database', () => {
     }
   });
 
+  it('a flood of realtime events waits its turn per socket: sign-ins keep their connections', async () => {
+    const sockets: Socket[] = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = io(t.baseUrl, {
+              auth: { token: t.anonKey },
+              transports: ['websocket'],
+              reconnection: false,
+            });
+            s.on('connect', () => resolve(s));
+            s.on('connect_error', reject);
+          }),
+      ),
+    );
+    try {
+      const refusals: unknown[] = [];
+      for (const s of sockets) {
+        s.on('realtime:error', (e: { code?: string }) => {
+          if (e.code === 'REALTIME_RATE_LIMITED') refusals.push(e);
+        });
+        // Each unsubscribe used to be a statement on Kiln's own pool, all at once.
+        for (let i = 0; i < 5000; i++) s.emit('realtime:unsubscribe', { channel: `slow:${i}` });
+      }
+      // Statements waiting for a connection of Kiln's own pool while the flood is handled: at
+      // most one per socket (and none for a channel it is not in).
+      let mostWaiting = 0;
+      const deadline = performance.now() + 500;
+      while (performance.now() < deadline) {
+        mostWaiting = Math.max(mostWaiting, t.app.db.pool.waitingCount);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(mostWaiting).toBeLessThanOrEqual(sockets.length);
+      const signIn = await t.request('POST', '/api/auth/sessions', {
+        body: { email: user.email, password: user.password },
+      });
+      expect(signIn.status, JSON.stringify(signIn.body)).toBe(200);
+      // What did not fit in a socket's queue was refused, not queued.
+      await waitFor('the refusals', async () => refusals.length > 0);
+      // The sockets still serve.
+      const ack = (await sockets[0]!
+        .timeout(5000)
+        .emitWithAck('realtime:subscribe', { channel: 'slow:anon' })) as { ok: boolean };
+      expect(ack.ok, JSON.stringify(ack)).toBe(true);
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
   it("an admin's unrestricted SQL holds at most a quarter of Kiln's own pool, and stops when the admin hangs up", async () => {
     const admin = await t.adminToken();
     const hangUp = new AbortController();

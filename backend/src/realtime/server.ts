@@ -39,6 +39,8 @@ const CHANNEL = /^[A-Za-z0-9_.:@/-]{1,255}$/;
 const EVENT = /^[A-Za-z0-9_.:-]{1,255}$/;
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_CHANNELS_PER_SOCKET = 100;
+/** Events one socket may have waiting for their turn (a resubscribe of every channel fits). */
+const MAX_WAITING_EVENTS = 2 * MAX_CHANNELS_PER_SOCKET;
 
 interface MessageRow {
   id: string;
@@ -360,15 +362,6 @@ export class RealtimeServer {
       signal: hangUp.signal,
       ip: this.options.clientAddress?.(socket.request) ?? socket.handshake.address,
     };
-    // ... and it runs one piece at a time, in the order the events came: a burst (the SDK
-    // resubscribing every channel after a reconnect) waits its turn rather than being refused,
-    // publishes are stored in the order they were sent, and a socket holds one connection at most.
-    let turn: Promise<unknown> = Promise.resolve();
-    const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
-      const run = turn.then(work, work);
-      turn = run.catch(() => undefined);
-      return run;
-    };
     // What a request body may not hold, no event may either (core/http.ts jsonProblem): nesting
     // past JSON_MAX_DEPTH (replying or serialising it would overflow the stack) or NUL
     // characters (PostgreSQL text and jsonb cannot hold them). Refused before any handler runs.
@@ -387,11 +380,33 @@ export class RealtimeServer {
       if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
       else socket.emit('realtime:error', error);
     });
-    // A handler that fails is answered and logged, never left as an unhandled rejection (which
+    // A socket's events are handled one at a time, in the order they came: whatever it sends,
+    // it has one statement at a time in flight on any pool (presence rows are Kiln's own work:
+    // a flood of events must not queue thousands of them ahead of sign-ins), a burst (the SDK
+    // resubscribing every channel after a reconnect) waits its turn, and publishes are stored in
+    // the order they were sent. Beyond MAX_WAITING_EVENTS waiting, an event is refused. A
+    // handler that fails is answered and logged, never left as an unhandled rejection (which
     // would end the process).
+    let turn: Promise<unknown> = Promise.resolve();
+    let waiting = 0;
     const on = <A extends unknown[]>(event: string, handler: (...args: A) => Promise<unknown>) =>
       socket.on(event, (...args: A) => {
-        handler(...args).catch((err: unknown) => {
+        if (waiting >= MAX_WAITING_EVENTS) {
+          const error = {
+            code: 'REALTIME_RATE_LIMITED',
+            message: 'Too many events waiting on this connection: slow down',
+          };
+          const ack = args[args.length - 1];
+          if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: false, error });
+          else socket.emit('realtime:error', error);
+          return;
+        }
+        waiting += 1;
+        const run = turn.then(() => {
+          waiting -= 1;
+          return handler(...args);
+        });
+        turn = run.catch((err: unknown) => {
           this.options.logger.warn('realtime event failed', { event, error: String(err) });
           if (socket.connected) fail('REALTIME_ERROR', `"${event}" could not be handled`);
         });
@@ -465,23 +480,21 @@ export class RealtimeServer {
       try {
         const subscribable =
           'SELECT 1 FROM realtime.channels WHERE enabled AND $1 LIKE pattern LIMIT 1';
-        const { allowed, seesIdentities } = await inTurn(() =>
-          this.db.withPrincipal(
-            data.principal,
-            async (tx) => {
-              const allowed = (await tx.query(subscribable, [channel])).rowCount! > 0;
-              // Presence names members (user ids) to admins, and to signed-in users of a channel
-              // the anon key may not join. Where anyone may subscribe, it names nobody.
-              if (!allowed || data.principal.role !== 'authenticated')
-                return { allowed, seesIdentities: data.principal.role === 'project_admin' };
-              await tx.query(
-                `SET LOCAL ROLE anon; SELECT set_config('request.jwt.claims', '{"role":"anon"}', true)`,
-              );
-              const open = (await tx.query(subscribable, [channel])).rowCount! > 0;
-              return { allowed, seesIdentities: !open };
-            },
-            { readOnly: true, settings: { 'realtime.channel': channel }, scope },
-          ),
+        const { allowed, seesIdentities } = await this.db.withPrincipal(
+          data.principal,
+          async (tx) => {
+            const allowed = (await tx.query(subscribable, [channel])).rowCount! > 0;
+            // Presence names members (user ids) to admins, and to signed-in users of a channel
+            // the anon key may not join. Where anyone may subscribe, it names nobody.
+            if (!allowed || data.principal.role !== 'authenticated')
+              return { allowed, seesIdentities: data.principal.role === 'project_admin' };
+            await tx.query(
+              `SET LOCAL ROLE anon; SELECT set_config('request.jwt.claims', '{"role":"anon"}', true)`,
+            );
+            const open = (await tx.query(subscribable, [channel])).rowCount! > 0;
+            return { allowed, seesIdentities: !open };
+          },
+          { readOnly: true, settings: { 'realtime.channel': channel }, scope },
         );
         if (!allowed) {
           const exists =
@@ -568,7 +581,8 @@ export class RealtimeServer {
 
     on('realtime:unsubscribe', async (body: unknown) => {
       const channel = (body as { channel?: unknown } | null)?.channel;
-      if (typeof channel !== 'string') return;
+      // Not a member: nothing to remove (and no statement to run).
+      if (typeof channel !== 'string' || !socket.rooms.has(channel)) return;
       await socket.leave(channel);
       await socket.leave(identitiesRoom(channel));
       await this.dropMember(socket.id, channel);
@@ -616,17 +630,15 @@ export class RealtimeServer {
         });
       }
       try {
-        await inTurn(() =>
-          this.db.withPrincipal(
-            data.principal,
-            (tx) =>
-              tx.query(
-                `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
+        await this.db.withPrincipal(
+          data.principal,
+          (tx) =>
+            tx.query(
+              `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
                VALUES ($1, $2, $3::jsonb, 'user', auth.uid())`,
-                [channel, event, json],
-              ),
-            { settings: { 'realtime.channel': channel }, scope },
-          ),
+              [channel, event, json],
+            ),
+          { settings: { 'realtime.channel': channel }, scope },
         );
       } catch (err) {
         if (err instanceof RequestAbortedError) return;
