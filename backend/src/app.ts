@@ -58,6 +58,7 @@ import { EmailFlows } from './email/flows.js';
 import { emailRoutes, emailSettingsRoutes } from './email/routes.js';
 import { aiRoutes } from './ai/routes.js';
 import { realtimeRoutes } from './realtime/routes.js';
+import { RealtimeAdmin } from './realtime/admin.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
 import { LocalStorageProvider } from './storage/providers/local.js';
 import { S3StorageProvider } from './storage/providers/s3.js';
@@ -443,9 +444,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const webhookSecret = Buffer.from(
     crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-webhooks-v1', 32),
   ).toString('hex');
-  app.use(
+  routes.mount(
+    app,
     '/api/realtime',
-    realtimeRoutes(db, { secret: webhookSecret, kick: () => webhooks.kick() }),
+    realtimeRoutes(new RealtimeAdmin(db, { secret: webhookSecret, kick: () => webhooks.kick() })),
   );
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));

@@ -120,18 +120,6 @@ const NOT_YET_DECLARED: string[] = [
   'GET /api/ai/models',
   'GET /api/ai/overview',
   'GET /api/ai/usage',
-  'GET /api/realtime/config',
-  'PATCH /api/realtime/config',
-  'DELETE /api/realtime/messages',
-  'GET /api/realtime/deliveries',
-  'POST /api/realtime/deliveries/:id/replay',
-  'GET /api/realtime/channels',
-  'POST /api/realtime/channels',
-  'GET /api/realtime/channels/:id',
-  'PUT /api/realtime/channels/:id',
-  'DELETE /api/realtime/channels/:id',
-  'GET /api/realtime/messages/stats',
-  'GET /api/realtime/messages',
   'GET /',
 ];
 

@@ -11,3 +11,4 @@ export * from './audit.js';
 export * from './email.js';
 export * from './ai.js';
 export * from './functions.js';
+export * from './realtime.js';
