@@ -57,6 +57,7 @@ import { Templates } from './email/templates.js';
 import { EmailFlows } from './email/flows.js';
 import { emailRoutes, emailSettingsRoutes } from './email/routes.js';
 import { aiRoutes } from './ai/routes.js';
+import { AiUsageReports } from './ai/usage.js';
 import { realtimeRoutes } from './realtime/routes.js';
 import { RealtimeAdmin } from './realtime/admin.js';
 import { WebhookDispatcher, pruneMessages } from './realtime/webhooks.js';
@@ -439,7 +440,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   routes.mount(app, '/api/functions', functionsAdminRoutes(functionsDeps));
   routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
-  app.use('/api/ai', aiRoutes(new AiGateway(db, { ...config.ai, logger }), db));
+  routes.mount(
+    app,
+    '/api/ai',
+    aiRoutes(new AiGateway(db, { ...config.ai, logger }), new AiUsageReports(db)),
+  );
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(
     crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-webhooks-v1', 32),

@@ -112,14 +112,6 @@ const NOT_YET_DECLARED: string[] = [
   'POST /api/storage/buckets/:bucket/objects/*key',
   'DELETE /api/storage/buckets/:bucket/objects/*key',
   'GET /api/storage/buckets/:bucket/objects/*key',
-  'POST /api/ai/chat/completion',
-  'POST /api/ai/embeddings',
-  'POST /api/ai/image/generation',
-  'GET /api/ai/config',
-  'PUT /api/ai/config',
-  'GET /api/ai/models',
-  'GET /api/ai/overview',
-  'GET /api/ai/usage',
   'GET /',
 ];
 

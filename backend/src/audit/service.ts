@@ -81,7 +81,8 @@ export class AuditLog {
       q.from ?? null,
       q.to ?? null,
     ];
-    const page = await listPage<AuditLogEntry & { createdAt: Date | string }>(this.db, {
+    type Row = Omit<AuditLogEntry, 'createdAt'> & { createdAt: Date };
+    const page = await listPage<Row>(this.db, {
       select: `id::text, actor, actor_id AS "actorId", action, module, details, ip,
                created_at AS "createdAt"`,
       from: 'system.audit_log',
@@ -91,7 +92,10 @@ export class AuditLog {
       limit: q.limit,
       offset: q.offset,
     });
-    return { data: page.rows, pagination: page.pagination };
+    return {
+      data: page.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+      pagination: page.pagination,
+    };
   }
 
   /** Counts of the last `days` days: in all, per module and per (UTC) day. */
