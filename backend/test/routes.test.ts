@@ -219,6 +219,33 @@ describe('/api/docs, generated from the declarations', () => {
     ]);
   });
 
+  it('is well formed: path parameters declared, references resolve, operation ids unique', async () => {
+    const doc = (await t.request('GET', '/api/docs')).body;
+    const ids = new Set<string>();
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    for (const ref of new Set(refs)) {
+      const target = ref.slice(8, -1).replace(/^#\//, '').split('/');
+      expect(
+        target.reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], doc),
+        ref,
+      ).toBeDefined();
+    }
+    for (const [path, operations] of Object.entries<Record<string, any>>(doc.paths)) {
+      const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      for (const [method, op] of Object.entries<any>(operations)) {
+        const where = `${method} ${path}`;
+        const inPath = (op.parameters ?? []).filter((p: { in: string }) => p.in === 'path');
+        expect(inPath.map((p: { name: string }) => p.name).sort(), where).toEqual(names.sort());
+        expect(Object.keys(op.responses).length, where).toBeGreaterThan(0);
+        if (op.operationId) {
+          expect(ids.has(op.operationId), where).toBe(false);
+          ids.add(op.operationId);
+        }
+      }
+    }
+    expect(doc.paths['/api/secrets/{key}'].get.operationId).toBe('getApiSecretsByKey');
+  });
+
   it('serves a readable reference page and its script from this server, under a CSP', async () => {
     const page = await fetch(`${t.baseUrl}/api/docs/reference`);
     expect(page.status).toBe(200);

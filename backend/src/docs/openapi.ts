@@ -24,6 +24,10 @@ export function jsonSchema(schema: z.ZodType): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
     io: 'input',
     unrepresentable: 'any',
+    // A named format (date-time, email, uuid) says it; zod's long regex for it only adds noise.
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format && jsonSchema.pattern) delete jsonSchema.pattern;
+    },
   }) as JsonSchema;
   return rest;
 }
@@ -64,6 +68,22 @@ function parametersOf(where: 'path' | 'query', schema: z.ZodType | undefined): J
       schema: rest,
     };
   });
+}
+
+/** `get` + `/api/secrets/{key}` → `getApiSecretsByKey` (unique per method and path). */
+function operationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+      const word = (param ? `by-${param}` : segment).replace(
+        /[^A-Za-z0-9]+(.)?/g,
+        (_m, c: string) => (c ? c.toUpperCase() : ''),
+      );
+      return word.charAt(0).toUpperCase() + word.slice(1);
+    });
+  return method + words.join('');
 }
 
 function operationOf(r: RegisteredRoute): JsonSchema {
@@ -133,6 +153,7 @@ function operationOf(r: RegisteredRoute): JsonSchema {
   const accessText = ACCESS_TEXT[r.access];
   const description = [decl.description, accessText].filter(Boolean).join('\n\n');
   return {
+    operationId: operationId(r.method, r.openApiPath),
     summary: decl.summary,
     ...(description ? { description } : {}),
     tags: [r.tag],
