@@ -324,7 +324,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.all('/functions/:slug{/*rest}', invokeHandler(functionsDeps));
   app.use(resolvePrincipal(keys, tokens));
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
-  app.use(
+  routes.mount(
+    app,
     '/api/database',
     recordsRoutes(db, schemaCache, {
       jsonBodyLimit: config.jsonBodyLimit,

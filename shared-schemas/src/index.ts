@@ -12,3 +12,4 @@ export * from './email.js';
 export * from './ai.js';
 export * from './functions.js';
 export * from './realtime.js';
+export * from './records.js';

@@ -15,7 +15,14 @@
  * declaration has no schema, or says `parse: false`), and the handler. Response checks are off
  * unless `createApp` is given `checkResponses` (only the test harness does; see below).
  */
-import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type {
+  ErrorRequestHandler,
+  Express,
+  NextFunction,
+  Request,
+  RequestHandler,
+  Response,
+} from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '@kiln/shared-schemas';
@@ -142,6 +149,15 @@ export interface RouteDecl<
    * For hot paths with their own grammar (the PostgREST records paths).
    */
   parse?: boolean;
+  /**
+   * `false`: `access` is documented but enforced by the handler itself (the records paths
+   * answer a missing credential with PostgREST's own 401 codes).
+   */
+  guard?: boolean;
+  /** Middleware for this route only, before the handler (a body parser of its own, …). */
+  before?: readonly RequestHandler[];
+  /** Request headers worth documenting (name → description), e.g. PostgREST's `Prefer`. */
+  requestHeaders?: Record<string, string>;
   responses: R;
   errors?: ErrorMap;
   /**
@@ -193,6 +209,18 @@ export interface RouteGroup {
   use?: RequestHandler[];
   /** Error codes every route of the area may answer (e.g. its provider being unavailable). */
   errors?: ErrorMap;
+  /**
+   * Errors of this area are not the contract's envelope but this shape (named as an OpenAPI
+   * component): the records paths answer PostgREST's `{code, message, details, hint}`.
+   */
+  errorShape?: { name: string; schema: z.ZodType };
+  /** Error handler for the area's routes (runs before the app's own). */
+  onError?: ErrorRequestHandler;
+  /**
+   * Answers the methods the area's paths do not declare (instead of falling through to 404):
+   * the records paths answer PostgREST's 405.
+   */
+  otherMethods?: RequestHandler;
   routes: DeclaredRoute[];
 }
 
@@ -207,6 +235,8 @@ export interface RegisteredRoute {
   access: Access;
   /** The group's error codes and the declaration's together. */
   errors: ErrorMap;
+  /** Set when the area's errors have a shape of their own (RouteGroup.errorShape). */
+  errorShape?: { name: string; schema: z.ZodType };
   decl: DeclaredRoute['decl'];
 }
 
@@ -348,19 +378,25 @@ export class RouteRegistry {
         tag: group.tag,
         access,
         errors: mergeErrors(group.errors ?? {}, decl.errors ?? {}),
+        ...(group.errorShape ? { errorShape: group.errorShape } : {}),
         decl,
       };
       const duplicate = this.registered.find((r) => r.method === decl.method && r.path === path);
       if (duplicate) throw new Error(`route ${decl.method.toUpperCase()} ${path} declared twice`);
       this.registered.push(registered);
-      router[decl.method](decl.path, this.handlerFor(registered));
+      router[decl.method](decl.path, ...(decl.before ?? []), this.handlerFor(registered));
     }
+    if (group.otherMethods) {
+      const paths = [...new Set(group.routes.map((r) => r.decl.path))];
+      router.all(paths, group.otherMethods);
+    }
+    if (group.onError) router.use(group.onError);
     return router;
   }
 
   private handlerFor(r: RegisteredRoute): RequestHandler {
     const { decl } = r;
-    const guard = GUARDS[r.access];
+    const guard = decl.guard === false ? undefined : GUARDS[r.access];
     const parse = decl.parse !== false;
     const params = parse ? decl.params : undefined;
     const query = parse ? decl.query : undefined;
@@ -405,6 +441,13 @@ export class RouteRegistry {
     };
     const problemOf = (status: number, body: unknown): string | undefined => {
       const declared = r.decl.responses[status];
+      // An area with its own error shape may answer it with 3xx too (PostgREST's 300 PGRST201).
+      if (status >= 300 && !declared && r.errorShape) {
+        const shaped = r.errorShape.schema.safeParse(body);
+        return shaped.success
+          ? undefined
+          : `the error is not a ${r.errorShape.name}: ${z.prettifyError(shaped.error)}`;
+      }
       if (status >= 400 && !declared) {
         const envelope = errorEnvelopeSchema.safeParse(body);
         if (!envelope.success)
@@ -439,7 +482,7 @@ export class RouteRegistry {
         });
       };
       res.on('finish', () => {
-        if (checked || res.statusCode >= 400) return;
+        if (checked || res.statusCode >= (r.errorShape ? 300 : 400)) return;
         if (r.decl.responses[res.statusCode] === undefined)
           violation(res.statusCode, `status ${res.statusCode} is not declared`);
       });

@@ -38,24 +38,6 @@ export interface Endpoint {
   }>;
 }
 
-const records: Endpoint['parameters'] = [
-  { name: 'table', in: 'path', required: true, description: 'table or view name' },
-  {
-    name: 'select',
-    in: 'query',
-    description: 'columns and embeds, e.g. id,title,author:authors(name)',
-  },
-  { name: 'order', in: 'query', description: 'e.g. created_at.desc.nullslast,id' },
-  { name: 'limit', in: 'query', description: 'rows at most' },
-  { name: 'offset', in: 'query', description: 'rows to skip' },
-  {
-    name: 'Prefer',
-    in: 'header',
-    description: 'return=…, count=…, resolution=…, missing=default, tx=rollback…',
-  },
-  { name: 'Range', in: 'header', description: 'e.g. 0-9' },
-];
-
 export const LEGACY_ENDPOINTS: Endpoint[] = [
   {
     method: 'post',
@@ -177,62 +159,6 @@ export const LEGACY_ENDPOINTS: Endpoint[] = [
     tag: 'auth',
     auth: 'admin',
     body: updateAuthConfigRequestSchema,
-  },
-  {
-    method: 'get',
-    path: '/api/database/records/{table}',
-    summary: 'Read rows (PostgREST protocol)',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'post',
-    path: '/api/database/records/{table}',
-    summary: 'Insert / upsert rows',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'patch',
-    path: '/api/database/records/{table}',
-    summary: 'Update filtered rows',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'put',
-    path: '/api/database/records/{table}',
-    summary: 'Upsert one row by primary key',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'delete',
-    path: '/api/database/records/{table}',
-    summary: 'Delete filtered rows',
-    tag: 'records',
-    auth: 'any',
-    parameters: records,
-  },
-  {
-    method: 'post',
-    path: '/api/database/rpc/{fn}',
-    summary: 'Call a function',
-    tag: 'records',
-    auth: 'any',
-    parameters: [{ name: 'fn', in: 'path', required: true, description: 'function name' }],
-  },
-  {
-    method: 'get',
-    path: '/api/database/rpc/{fn}',
-    summary: 'Call a stable function with query arguments',
-    tag: 'records',
-    auth: 'any',
-    parameters: [{ name: 'fn', in: 'path', required: true, description: 'function name' }],
   },
   {
     method: 'get',

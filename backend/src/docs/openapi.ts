@@ -96,6 +96,13 @@ function operationOf(r: RegisteredRoute): JsonSchema {
       .filter((name) => !declaredPath.some((p) => p.name === name))
       .map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
     ...parametersOf('query', decl.query),
+    ...Object.entries(decl.requestHeaders ?? {}).map(([name, description]) => ({
+      name,
+      in: 'header',
+      required: false,
+      description,
+      schema: { type: 'string' },
+    })),
   ];
   const bodyKind = decl.bodyType ?? 'json';
   const requestBody =
@@ -133,8 +140,17 @@ function operationOf(r: RegisteredRoute): JsonSchema {
         : {}),
     };
   }
+  if (r.errorShape) {
+    // An area with errors of its own shape (PostgREST's): one response for every error status.
+    responses.default ??= {
+      description: `Error (${r.errorShape.name}), any status from 300`,
+      content: {
+        'application/json': { schema: { $ref: `#/components/schemas/${r.errorShape.name}` } },
+      },
+    };
+  }
   for (const [status, codes] of [...errorsOf(r)].sort(([a], [b]) => a - b)) {
-    if (responses[status]) continue;
+    if (responses[status] || r.errorShape) continue;
     const list = [...codes];
     responses[String(status)] = {
       description: `Error: ${list.join(', ')}`,
@@ -214,9 +230,11 @@ export function openApiDocument(
 ) {
   const paths: Record<string, Record<string, unknown>> = {};
   const tags = new Set<string>();
+  const schemas: Record<string, JsonSchema> = { Error: jsonSchema(errorEnvelopeSchema) };
   for (const r of routes) {
     (paths[r.openApiPath] ??= {})[r.method] = operationOf(r);
     tags.add(r.tag);
+    if (r.errorShape) schemas[r.errorShape.name] ??= jsonSchema(r.errorShape.schema);
   }
   for (const e of LEGACY_ENDPOINTS) {
     const byPath = (paths[e.path] ??= {});
@@ -257,7 +275,7 @@ export function openApiDocument(
           description: 'The anon key (anon_…): a client without a signed-in user',
         },
       },
-      schemas: { Error: jsonSchema(errorEnvelopeSchema) },
+      schemas,
     },
     paths,
   };

@@ -2,12 +2,24 @@
  * `/api/database/records/:table` and `/api/database/rpc/:fn`: the PostgREST protocol over
  * HTTP. parse → plan → SQL → one statement inside db.withPrincipal → response.
  */
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import {
+  RECORDS_REQUEST_HEADERS,
+  postgrestErrorSchema,
+  recordsQuerySchema,
+  recordsBodySchema,
+  recordsRowsSchema,
+  recordsTableParamsSchema,
+  rpcArgumentsSchema,
+  rpcParamsSchema,
+  rpcResultSchema,
+} from '@kiln/shared-schemas';
 import type { Database, Principal, Tx } from '../../core/db.js';
 import { quoteIdent as q } from '../../core/db.js';
 import { AppError, BusyError } from '../../core/errors.js';
 import { jsonProblem, urlProblem } from '../../core/http.js';
 import type { Logger } from '../../core/logger.js';
+import { route, type ResponseMap, type RouteGroup } from '../../core/route.js';
 import { PgrstError, toPgrstError } from './errors.js';
 import { parsePrefer, parseRange, splitTopLevel, type Preferences } from './parse.js';
 import { buildReadPlan, columnMissing, type ReadNode } from './plan.js';
@@ -864,8 +876,16 @@ function syntheticTable(fn: DbFunction): Table | undefined {
 
 // ---- router -----------------------------------------------------------------------------------
 
-export function recordsRoutes(db: Database, cache: SchemaCache, options: RecordsOptions): Router {
-  const router = Router();
+/**
+ * The PostgREST-protocol paths, declared (core/route.ts) for the docs and the contract tests but
+ * parsed here: their grammar is PostgREST's, their errors PostgREST's shape, and nothing on this
+ * hot path is parsed twice (`parse: false`, `guard: false`: context() reads the request once).
+ */
+export function recordsRoutes(
+  db: Database,
+  cache: SchemaCache,
+  options: RecordsOptions,
+): RouteGroup {
   const json = express.json({
     limit: options.jsonBodyLimit,
     type: ['application/json', 'application/*+json'],
@@ -903,46 +923,35 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
     };
   };
 
-  const handle = (fn: (ctx: Ctx) => Promise<Outcome>) => async (req: Request, res: Response) => {
-    const ctx = context(req, res);
-    send(ctx, await fn(ctx));
-  };
+  const handle =
+    (fn: (ctx: Ctx) => Promise<Outcome>) =>
+    async ({ req, res }: { req: Request; res: Response }) => {
+      const ctx = context(req, res);
+      send(ctx, await fn(ctx));
+    };
 
-  router.all(
-    '/records/:table',
-    json,
-    handle(async (ctx) => {
-      const table = requireTable(cache, ctx.schema, String(ctx.req.params.table));
-      switch (ctx.req.method) {
-        case 'GET':
-        case 'HEAD':
-          return read(db, cache, ctx, table);
-        case 'POST':
-          return insert(db, cache, ctx, table);
-        case 'PATCH':
-          return update(db, cache, ctx, table);
-        case 'PUT':
-          return upsertOne(db, cache, ctx, table);
-        case 'DELETE':
-          return remove(db, cache, ctx, table);
-        default:
-          throw new PgrstError(405, 'PGRST117', `Unsupported HTTP method: ${ctx.req.method}`);
-      }
-    }),
-  );
-  router.all(
-    ['/rpc/:fn', '/records/rpc/:fn'],
-    json,
-    handle(async (ctx) => {
-      if (!['GET', 'HEAD', 'POST'].includes(ctx.req.method)) {
+  const records = handle(async (ctx) => {
+    const table = requireTable(cache, ctx.schema, String(ctx.req.params.table));
+    switch (ctx.req.method) {
+      case 'GET':
+      case 'HEAD':
+        return read(db, cache, ctx, table);
+      case 'POST':
+        return insert(db, cache, ctx, table);
+      case 'PATCH':
+        return update(db, cache, ctx, table);
+      case 'PUT':
+        return upsertOne(db, cache, ctx, table);
+      case 'DELETE':
+        return remove(db, cache, ctx, table);
+      default:
         throw new PgrstError(405, 'PGRST117', `Unsupported HTTP method: ${ctx.req.method}`);
-      }
-      return rpc(db, cache, ctx, String(ctx.req.params.fn));
-    }),
-  );
+    }
+  });
+  const call = handle((ctx) => rpc(db, cache, ctx, String(ctx.req.params.fn)));
 
   // Errors on these paths use PostgREST's shape.
-  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+  const onError = (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const anonymous = req.auth?.kind !== 'principal' || req.auth.principal.role === 'anon';
     let error: PgrstError;
@@ -967,6 +976,92 @@ export function recordsRoutes(db: Database, cache: SchemaCache, options: Records
       });
     }
     res.status(error.status).json(error.body);
+  };
+
+  const protocol = {
+    access: 'anyKey',
+    guard: false,
+    parse: false,
+    before: [json],
+    query: recordsQuerySchema,
+    requestHeaders: RECORDS_REQUEST_HEADERS,
+  } as const;
+  const rows = (description: string) => ({
+    description,
+    schema: recordsRowsSchema,
+    content: ['json', 'text'] as const,
   });
-  return router;
+  const empty = { description: 'Done (Prefer: return=minimal): no body' };
+  const tableRoute = (
+    method: 'get' | 'head' | 'post' | 'patch' | 'put' | 'delete',
+    summary: string,
+    responses: ResponseMap,
+  ) =>
+    route({
+      ...protocol,
+      method,
+      path: '/records/:table',
+      summary,
+      params: recordsTableParamsSchema,
+      ...(method === 'get' || method === 'head' ? {} : { body: recordsBodySchema }),
+      responses,
+      handler: records,
+    });
+  const rpcRoutes = (path: string) =>
+    (['get', 'head', 'post'] as const).map((method) =>
+      route({
+        ...protocol,
+        method,
+        path,
+        summary:
+          method === 'post'
+            ? 'Call a function with a JSON object of arguments'
+            : 'Call a stable function with query-string arguments',
+        params: rpcParamsSchema,
+        ...(method === 'post' ? { body: rpcArgumentsSchema } : {}),
+        responses: {
+          200: { description: 'The result', schema: rpcResultSchema, content: ['json', 'text'] },
+          206: rows('A page of a set-returning function (Range)'),
+        },
+        handler: call,
+      }),
+    );
+  return {
+    tag: 'records',
+    errorShape: { name: 'PostgrestError', schema: postgrestErrorSchema },
+    onError,
+    // Other methods on these paths: PostgREST's 405 (context() first, as before: its checks win).
+    otherMethods: (req, res, next) => {
+      try {
+        context(req, res);
+        throw new PgrstError(405, 'PGRST117', `Unsupported HTTP method: ${req.method}`);
+      } catch (err) {
+        next(err);
+      }
+    },
+    routes: [
+      tableRoute('get', 'Read rows', { 200: rows('Rows'), 206: rows('A page of rows (Range)') }),
+      tableRoute('head', 'Count rows (Prefer: count=exact) without reading them', {
+        200: { description: 'Headers only (Content-Range)' },
+        206: { description: 'Headers only (Content-Range)' },
+      }),
+      tableRoute('post', 'Insert rows (upsert with Prefer: resolution=…)', {
+        201: { ...rows('Inserted (Prefer: return=representation), or no body') },
+      }),
+      tableRoute('patch', 'Update the rows the filters select', {
+        200: rows('Updated rows (Prefer: return=representation)'),
+        204: empty,
+      }),
+      tableRoute('put', 'Upsert one row by its primary key (filters name it)', {
+        200: rows('The row (Prefer: return=representation)'),
+        204: empty,
+      }),
+      tableRoute('delete', 'Delete the rows the filters select', {
+        200: rows('Deleted rows (Prefer: return=representation)'),
+        204: empty,
+      }),
+      ...rpcRoutes('/rpc/:fn'),
+      ...rpcRoutes('/records/rpc/:fn'),
+    ],
+  };
 }
