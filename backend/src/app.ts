@@ -34,6 +34,7 @@ import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
 import { docsRoutes } from './docs/routes.js';
+import { pagesRoutes } from './pages/routes.js';
 import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
@@ -457,7 +458,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
-  app.get('/', (_req, res) => res.redirect(302, '/dashboard/'));
+  routes.mount(app, '/', pagesRoutes());
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

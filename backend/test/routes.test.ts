@@ -109,7 +109,6 @@ const NOT_YET_DECLARED: string[] = [
   'POST /api/storage/buckets/:bucket/objects/*key',
   'DELETE /api/storage/buckets/:bucket/objects/*key',
   'GET /api/storage/buckets/:bucket/objects/*key',
-  'GET /',
 ];
 
 interface Layer {
