@@ -242,11 +242,9 @@ describe('hostile input that is no JSON request body', () => {
         code: 'REALTIME_INVALID_EVENT',
         message: expect.stringMatching(/nested deeper than 100/),
       });
-      const deepAck = (await socket
-        .timeout(5000)
-        .emitWithAck('realtime:subscribe', {
-          channel: JSON.parse(deepObject(150)) as unknown,
-        })) as {
+      const deepAck = (await socket.timeout(5000).emitWithAck('realtime:subscribe', {
+        channel: JSON.parse(deepObject(150)) as unknown,
+      })) as {
         ok: boolean;
         error: { code: string };
       };
