@@ -10,7 +10,9 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorHandler } from '../src/core/errors.js';
 import { createLogger } from '../src/core/logger.js';
-import { reply, route, RouteRegistry } from '../src/core/route.js';
+import { reply, route, routeWith, RouteRegistry } from '../src/core/route.js';
+
+const adminRoute = routeWith('admin');
 
 const itemSchema = z.object({ id: z.number().int(), name: z.string() });
 
@@ -68,10 +70,10 @@ beforeAll(async () => {
           return { id: params.id, name: `item ${params.id}` };
         },
       }),
-      route({
+      // principal is a Principal here (not `| undefined`): the access is fixed to admin.
+      adminRoute({
         method: 'post',
         path: '/',
-        access: 'admin',
         summary: 'Create',
         body: z.object({ name: z.string().min(1) }),
         responses: { 201: itemSchema },

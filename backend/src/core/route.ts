@@ -196,6 +196,21 @@ export function route<
   return { decl: decl as unknown as DeclaredRoute['decl'] };
 }
 
+/**
+ * `route` with the access fixed, so handlers see `principal` typed for it: an area of admin
+ * routes writes `const adminRoute = routeWith('admin')` and `adminRoute({...})`.
+ */
+export function routeWith<A extends Access>(access: A) {
+  return <
+    R extends ResponseMap,
+    P extends z.ZodType | undefined = undefined,
+    Q extends z.ZodType | undefined = undefined,
+    B extends z.ZodType | undefined = undefined,
+  >(
+    decl: Omit<RouteDecl<P, Q, B, R, A>, 'access'>,
+  ): DeclaredRoute => route<R, P, Q, B, A>({ ...decl, access } as RouteDecl<P, Q, B, R, A>);
+}
+
 /** An area's routes: mounted together under one base path. */
 export interface RouteGroup {
   /** The OpenAPI tag (the area's name). */
