@@ -11,9 +11,22 @@
  * registry (`RouteRegistry`) belongs to the app built by `createApp`: there is no module-level
  * state, so tests run as many apps side by side as they like.
  *
- * Cost on the request path: the guard, one `safeParse` per declared schema (none when the
+ * Cost on the request path: the guard, one `parse` per declared schema (none when the
  * declaration has no schema, or says `parse: false`), and the handler. Response checks are off
  * unless `createApp` is given `checkResponses` (only the test harness does; see below).
+ *
+ * Converting an area (see secrets/routes.ts, logs/routes.ts, audit/routes.ts for examples):
+ * 1. `shared-schemas/src/<area>.ts`: the request schemas (moved out of the routes file) and
+ *    response schemas describing what the area answers today; export it from index.ts and
+ *    rebuild (`pnpm build`).
+ * 2. `<area>/routes.ts` returns a `RouteGroup`; each endpoint is one `route({...})` with its
+ *    responses per status and the error codes it throws (`errors`). Handlers return the body;
+ *    SQL belongs in the area's service.
+ * 3. `app.ts`: `routes.mount(app, '/api/<area>', group)` where `app.use(...)` was.
+ * 4. Delete the area's lines from `NOT_YET_DECLARED` (backend/test/routes.test.ts) and its
+ *    entries from docs/legacy-endpoints.ts.
+ * 5. Run the area's tests: a RESPONSE_CONTRACT_VIOLATION names the route, the status and the
+ *    zod issue; fix the declaration to describe the answer, not the answer.
  */
 import type {
   ErrorRequestHandler,
