@@ -274,14 +274,15 @@ describe('ended sessions: access tokens stop working on every instance', () => {
       return calls;
     };
     // Kiln's own pool (where sessions live) is not asked per request: only its background work
-    // (the periodic re-read, key reloads), a few queries at most, may fall into the window.
+    // (the periodic re-read, key reloads, presence beats) may fall into the window, which a
+    // loaded machine stretches. A round trip per request would make at least 100.
     const accepted = await counted(async () => {
       for (let i = 0; i < 100; i++) {
         const res = await get(a.baseUrl, '/api/database/records/notes', user.accessToken);
         expect(res.status).toBe(200);
       }
     });
-    expect(accepted).toBeLessThan(10);
+    expect(accepted).toBeLessThan(50);
     await a.request('DELETE', `/api/auth/sessions/${sidOf(user.accessToken)}`, {
       token: user.accessToken,
     });
@@ -292,7 +293,7 @@ describe('ended sessions: access tokens stop working on every instance', () => {
         expect(res.status).toBe(401);
       }
     });
-    expect(refused).toBeLessThan(10);
+    expect(refused).toBeLessThan(50);
   });
 });
 
