@@ -226,14 +226,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   const provider: StorageProvider = config.s3
     ? new S3StorageProvider(config.s3)
-    : new LocalStorageProvider(path.join(config.dataDir, 'storage'));
+    : new LocalStorageProvider(path.join(config.dataDir, 'storage'), config.jwtSecret);
   const storage = new StorageService(
     db,
     provider,
     {
       apiBaseUrl: () => config.apiBaseUrl,
       maxFileSize: config.maxFileSize,
-      signingSecret: config.jwtSecret,
       presignedUploadExpirySeconds: config.storageUploadUrlExpirySeconds,
       userQuotaBytes: config.storageUserQuotaBytes,
     },
@@ -241,10 +240,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   // The per-user quota lives where the objects policy reads it.
   await storage.applySettings();
-  // Bytes nobody refers to (a crash mid-upload): a local DATA_DIR belongs to this process alone,
-  // so everything unreferenced goes at start; shared S3 keeps an hour's grace for other instances.
+  // Bytes nobody refers to (a crash mid-upload), older than the provider's grace (none for a
+  // DATA_DIR of this process's own; an hour for a store other instances share).
   await storage
-    .sweep(provider.kind === 'local' ? 0 : 3600_000)
+    .sweep(provider.startSweepGraceMs)
     .catch((err: unknown) => logger.warn('storage sweep failed', { error: String(err) }));
   const sweeper = setInterval(() => {
     storage
@@ -433,7 +432,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/docs',
     docsRoutes(routes, { version: config.version, apiBaseUrl: () => config.apiBaseUrl }),
   );
-  app.use('/api/storage', storageRoutes(storage));
+  routes.mount(app, '/api/storage', storageRoutes(storage));
   routes.mount(
     app,
     '/api/secrets',

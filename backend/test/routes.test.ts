@@ -96,19 +96,6 @@ const NOT_YET_DECLARED: string[] = [
   'DELETE /api/auth/users',
   'GET /api/auth/config',
   'PUT /api/auth/config',
-  'GET /api/storage/buckets',
-  'POST /api/storage/buckets',
-  'PATCH /api/storage/buckets/:bucket',
-  'DELETE /api/storage/buckets/:bucket',
-  'GET /api/storage/buckets/:bucket/objects',
-  'POST /api/storage/buckets/:bucket/objects',
-  'DELETE /api/storage/buckets/:bucket/objects',
-  'POST /api/storage/buckets/:bucket/upload-strategy',
-  'GET /api/storage/buckets/:bucket/download-strategy/objects/*key',
-  'PUT /api/storage/buckets/:bucket/objects/*key',
-  'POST /api/storage/buckets/:bucket/objects/*key',
-  'DELETE /api/storage/buckets/:bucket/objects/*key',
-  'GET /api/storage/buckets/:bucket/objects/*key',
 ];
 
 interface Layer {

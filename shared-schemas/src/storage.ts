@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { paginationSchema } from './common.js';
 
 export const bucketNameSchema = z
   .string({ error: 'bucketName is required' })
@@ -74,11 +75,142 @@ export const downloadStrategyQuerySchema = z.object({
     .default(3600),
 });
 
-export interface StoredFile {
-  key: string;
-  bucket: string;
-  size: number;
-  mimeType: string;
-  uploadedAt: string;
-  url: string;
-}
+// ---- path parameters and queries ---------------------------------------------------------------
+
+/** `{bucket}` in the path (an unknown name is 404 STORAGE_NOT_FOUND). */
+export const bucketParamsSchema = z.object({ bucket: z.string() });
+
+/**
+ * `{bucket}` and `{key}`: the key is sent URL-encoded as one segment (`notes%2Fhello.txt`);
+ * unencoded slashes are accepted too. Documentation only: these routes read the key themselves.
+ */
+export const objectParamsSchema = z.object({
+  bucket: z.string(),
+  key: z.string().describe('The object key, URL-encoded whole (a%2Fb)'),
+});
+
+/** DELETE /api/storage/buckets/{bucket}?force=true deletes the objects with the bucket. */
+export const deleteBucketQuerySchema = z.object({
+  force: z.string().optional().describe('"true": delete the bucket’s objects too'),
+});
+
+/** GET /api/storage/buckets/{bucket}/objects/{key}: `token` from a download strategy. */
+export const downloadObjectQuerySchema = z.object({
+  token: z.string().optional().describe('The signature of a signed download URL'),
+});
+
+/** POST …/objects/{key}/download-strategy takes `expiresIn` in the body. */
+export const downloadStrategyRequestSchema = z
+  .object({
+    expiresIn: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional(),
+  })
+  .optional();
+
+/** The multipart form of an upload: one `file` part (its filename and type are used). */
+export const uploadObjectFormSchema = z.object({
+  file: z.string().describe('The file (binary); its part’s Content-Type is the object’s type'),
+});
+
+// ---- responses ----------------------------------------------------------------------------------
+
+/** A bucket as the admin API answers it. */
+export const storageBucketSchema = z.object({
+  name: z.string(),
+  isPublic: z.boolean(),
+  /** The same flag under InsForge's name for it. */
+  public: z.boolean(),
+  allowedMimeTypes: z.array(z.string()).nullable(),
+  maxFileSize: z.number().int().nullable(),
+  allowUserUploads: z.boolean(),
+  createdAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type StorageBucket = z.infer<typeof storageBucketSchema>;
+
+/** GET /api/storage/buckets: every bucket with its object count and bytes. */
+export const listBucketsResponseSchema = z.array(
+  storageBucketSchema.extend({ objectCount: z.number().int(), totalSize: z.number() }),
+);
+
+/** DELETE /api/storage/buckets/{bucket} */
+export const deleteBucketResponseSchema = z.object({
+  message: z.string(),
+  deletedObjects: z.number().int(),
+});
+
+/** An object's metadata (uploads, confirm-upload, the object list). */
+export const storedFileSchema = z.object({
+  key: z.string(),
+  bucket: z.string(),
+  size: z.number(),
+  mimeType: z.string(),
+  uploadedAt: z.iso.datetime({ offset: true }),
+  /** Kiln's download URL for the object. */
+  url: z.string(),
+});
+export type StoredFile = z.infer<typeof storedFileSchema>;
+
+/** GET /api/storage/buckets/{bucket}/objects: `data` (the contract) and `objects` (the SDK). */
+export const listObjectsResponseSchema = z.object({
+  data: z.array(storedFileSchema),
+  objects: z.array(storedFileSchema),
+  pagination: paginationSchema,
+});
+
+/** DELETE /api/storage/buckets/{bucket}/objects/{key} */
+export const deleteObjectResponseSchema = z.object({
+  message: z.string(),
+  key: z.string(),
+  bucket: z.string(),
+});
+
+/** DELETE /api/storage/buckets/{bucket}/objects: one result per key asked for. */
+export const deleteObjectsResponseSchema = z.object({
+  results: z.array(
+    z.object({
+      key: z.string(),
+      status: z.enum(['deleted', 'not_found', 'invalid']),
+      message: z.string().optional(),
+    }),
+  ),
+});
+
+/**
+ * POST /api/storage/buckets/{bucket}/upload-strategy: upload through Kiln (`direct`, a PUT to
+ * `uploadUrl`), or a form POST straight to the provider, then a confirm (`presigned`).
+ */
+export const uploadStrategyResponseSchema = z.discriminatedUnion('method', [
+  z.object({
+    method: z.literal('direct'),
+    uploadUrl: z.string(),
+    key: z.string(),
+    confirmRequired: z.literal(false),
+  }),
+  z.object({
+    method: z.literal('presigned'),
+    uploadUrl: z.string(),
+    fields: z.record(z.string(), z.string()),
+    key: z.string(),
+    confirmRequired: z.literal(true),
+    confirmUrl: z.string(),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
+]);
+export type UploadStrategyResponse = z.infer<typeof uploadStrategyResponseSchema>;
+
+/**
+ * GET …/download-strategy/objects/{key} (and POST …/objects/{key}/download-strategy): a URL to
+ * read the object from. `direct` is Kiln's own URL (signed for a private object; `expiresAt`
+ * null when it does not expire), `presigned` the provider's.
+ */
+export const downloadStrategyResponseSchema = z.object({
+  method: z.enum(['direct', 'presigned']),
+  url: z.string(),
+  expiresAt: z.iso.datetime({ offset: true }).nullable(),
+});
+export type DownloadStrategyResponse = z.infer<typeof downloadStrategyResponseSchema>;

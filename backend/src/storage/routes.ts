@@ -1,17 +1,40 @@
-import { Router, type Request, type Response } from 'express';
+/**
+ * Buckets and objects, mounted at /api/storage. Uploads and downloads are hot paths: declared with
+ * `parse: false` (the schemas document them; the handlers stream `req` and answer on `res`), so
+ * nothing is parsed or buffered on the way.
+ */
+import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import {
+  bucketParamsSchema,
+  confirmUploadRequestSchema,
   createBucketRequestSchema,
+  deleteBucketQuerySchema,
+  deleteBucketResponseSchema,
+  deleteObjectResponseSchema,
   deleteObjectsRequestSchema,
+  deleteObjectsResponseSchema,
+  downloadObjectQuerySchema,
   downloadStrategyQuerySchema,
+  downloadStrategyRequestSchema,
+  downloadStrategyResponseSchema,
+  listBucketsResponseSchema,
   listObjectsQuerySchema,
+  listObjectsResponseSchema,
+  objectParamsSchema,
+  storageBucketSchema,
+  storedFileSchema,
   updateBucketRequestSchema,
+  uploadObjectFormSchema,
   uploadStrategyRequestSchema,
+  uploadStrategyResponseSchema,
 } from '@kiln/shared-schemas';
 import type { Principal } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { readMultipart } from '../core/multipart.js';
-import { principalOf, requireAdmin } from '../core/auth/principal.js';
+import { principalOf } from '../core/auth/principal.js';
+import { ACCESS_ERRORS, route, type ErrorMap, type RouteGroup } from '../core/route.js';
 import type { ByteRange } from './providers/provider.js';
 import { contentDisposition, parseRange, servedInline, type StorageService } from './service.js';
 
@@ -45,29 +68,34 @@ function generatedKey(filename: string): string {
   return `${base}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}${ext}`;
 }
 
-export function storageRoutes(storage: StorageService): Router {
-  const router = Router();
+/** What a credential that was sent but refused answers (`callerOrAnon` reads it). */
+const REFUSED_CREDENTIAL: ErrorMap = ACCESS_ERRORS.anyKey;
 
-  // ---- buckets (admin) ----------------------------------------------------------------------
-  router.get('/buckets', requireAdmin, async (_req, res) => {
-    res.json(await storage.listBuckets());
-  });
-  router.post('/buckets', requireAdmin, async (req, res) => {
-    res.status(201).json(await storage.createBucket(createBucketRequestSchema.parse(req.body)));
-  });
-  router.patch('/buckets/:bucket', requireAdmin, async (req, res) => {
-    res.json(
-      await storage.updateBucket(
-        String(req.params.bucket),
-        updateBucketRequestSchema.parse(req.body),
-      ),
-    );
-  });
-  router.delete('/buckets/:bucket', requireAdmin, async (req, res) => {
-    res.json(await storage.deleteBucket(String(req.params.bucket), req.query.force === 'true'));
-  });
+/** What an upload may answer besides a missing bucket. */
+const UPLOAD_ERRORS: ErrorMap = {
+  400: [
+    'STORAGE_INVALID_PARAMETER',
+    'STORAGE_INVALID_FILE_TYPE',
+    'INVALID_MULTIPART',
+    'UPLOAD_INTERRUPTED',
+  ],
+  401: ['STORAGE_PERMISSION_DENIED'],
+  403: ['STORAGE_PERMISSION_DENIED'],
+  413: ['STORAGE_INSUFFICIENT_QUOTA', 'PAYLOAD_TOO_LARGE'],
+  415: ['INVALID_MULTIPART'],
+};
 
-  // ---- objects ---------------------------------------------------------------------------------
+const DOWNLOAD_HEADERS = {
+  ETag: 'The version’s strong validator',
+  'Last-Modified': 'When this version was stored',
+  'Accept-Ranges': 'bytes',
+  'Cache-Control':
+    '`public, max-age=3600` for a public object without token, `private, no-cache` otherwise',
+  'Content-Disposition':
+    'inline for types a browser shows without running anything, attachment otherwise',
+};
+
+export function storageRoutes(storage: StorageService): RouteGroup {
   const upload = async (
     req: Request,
     res: Response,
@@ -107,83 +135,7 @@ export function storageRoutes(storage: StorageService): Router {
     res.status(201).json(result);
   };
 
-  router.get('/buckets/:bucket/objects', async (req, res) => {
-    res.json(
-      await storage.list(
-        callerOrAnon(req),
-        String(req.params.bucket),
-        listObjectsQuerySchema.parse(req.query),
-      ),
-    );
-  });
-  router.post('/buckets/:bucket/objects', async (req, res) => {
-    await upload(req, res, generatedKey);
-  });
-  router.delete('/buckets/:bucket/objects', async (req, res) => {
-    const body = deleteObjectsRequestSchema.parse(req.body);
-    res.json(await storage.removeMany(principalOf(req), String(req.params.bucket), body.keys));
-  });
-
-  router.post('/buckets/:bucket/upload-strategy', async (req, res) => {
-    res.json(
-      await storage.uploadStrategy(
-        principalOf(req),
-        String(req.params.bucket),
-        uploadStrategyRequestSchema.parse(req.body),
-      ),
-    );
-  });
-  router.get('/buckets/:bucket/download-strategy/objects/*key', async (req, res) => {
-    const { expiresIn } = downloadStrategyQuerySchema.parse(req.query);
-    res.json(
-      await storage.downloadStrategy(
-        callerOrAnon(req),
-        String(req.params.bucket),
-        keyOf(req),
-        expiresIn,
-      ),
-    );
-  });
-
-  router.put('/buckets/:bucket/objects/*key', async (req, res) => {
-    await upload(req, res, keyOf(req));
-  });
-  router.post('/buckets/:bucket/objects/*key', async (req, res) => {
-    const raw = req.params.key as unknown as string[];
-    const last = raw[raw.length - 1];
-    if (last === 'confirm-upload') {
-      res.json(
-        await storage.confirmUpload(
-          principalOf(req),
-          String(req.params.bucket),
-          keyOf(req, 'confirm-upload'),
-        ),
-      );
-    } else if (last === 'download-strategy') {
-      const expiresIn = downloadStrategyQuerySchema.parse({
-        expiresIn: (req.body as { expiresIn?: unknown } | undefined)?.expiresIn,
-      }).expiresIn;
-      res.json(
-        await storage.downloadStrategy(
-          callerOrAnon(req),
-          String(req.params.bucket),
-          keyOf(req, 'download-strategy'),
-          expiresIn,
-        ),
-      );
-    } else {
-      throw new AppError(
-        404,
-        'NOT_FOUND',
-        'Use PUT to upload to a key, or POST to /objects to let Kiln pick one',
-      );
-    }
-  });
-  router.delete('/buckets/:bucket/objects/*key', async (req, res) => {
-    res.json(await storage.remove(principalOf(req), String(req.params.bucket), keyOf(req)));
-  });
-
-  router.get('/buckets/:bucket/objects/*key', async (req, res) => {
+  const download = async (req: Request, res: Response) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
     const row = await storage.findForDownload(
       callerOrAnon(req),
@@ -245,7 +197,241 @@ export function storageRoutes(storage: StorageService): Router {
       return;
     }
     await pipeline(stream, res).catch(() => res.destroy());
-  });
+  };
 
-  return router;
+  const uploadDecl = {
+    access: 'anyKey',
+    // The body streams to the provider: nothing is parsed or buffered here.
+    parse: false,
+    bodyType: 'multipart',
+    body: uploadObjectFormSchema,
+    responses: { 201: { description: 'Stored', schema: storedFileSchema } },
+    errors: UPLOAD_ERRORS,
+  } as const;
+
+  return {
+    tag: 'storage',
+    // Every bucket-scoped path answers this for a bucket that does not exist.
+    errors: { 404: ['STORAGE_NOT_FOUND'] },
+    routes: [
+      // ---- buckets (admin) --------------------------------------------------------------------
+      route({
+        method: 'get',
+        path: '/buckets',
+        access: 'admin',
+        summary: 'List buckets with their object counts and sizes',
+        responses: { 200: listBucketsResponseSchema },
+        handler: () => storage.listBuckets(),
+      }),
+      route({
+        method: 'post',
+        path: '/buckets',
+        access: 'admin',
+        summary: 'Create a bucket',
+        body: createBucketRequestSchema,
+        responses: { 201: { description: 'Created', schema: storageBucketSchema } },
+        errors: { 409: ['STORAGE_ALREADY_EXISTS'] },
+        handler: ({ body }) => storage.createBucket(body),
+      }),
+      route({
+        method: 'patch',
+        path: '/buckets/:bucket',
+        access: 'admin',
+        summary: 'Change a bucket’s visibility, allowed types, size limit or user uploads',
+        params: bucketParamsSchema,
+        body: updateBucketRequestSchema,
+        responses: { 200: storageBucketSchema },
+        handler: ({ params, body }) => storage.updateBucket(params.bucket, body),
+      }),
+      route({
+        method: 'delete',
+        path: '/buckets/:bucket',
+        access: 'admin',
+        summary: 'Delete a bucket (with its objects when force=true)',
+        params: bucketParamsSchema,
+        query: deleteBucketQuerySchema,
+        responses: { 200: deleteBucketResponseSchema },
+        errors: { 409: ['STORAGE_BUCKET_NOT_EMPTY'] },
+        handler: ({ params, query }) => storage.deleteBucket(params.bucket, query.force === 'true'),
+      }),
+
+      // ---- objects ----------------------------------------------------------------------------
+      route({
+        method: 'get',
+        path: '/buckets/:bucket/objects',
+        access: 'anyone',
+        summary: 'List the objects the caller may read (anyone: public buckets)',
+        params: bucketParamsSchema,
+        query: listObjectsQuerySchema,
+        responses: { 200: listObjectsResponseSchema },
+        errors: REFUSED_CREDENTIAL,
+        // A credential that was sent but refused is a 401, before the query is read.
+        authorize: ({ req }) => void callerOrAnon(req),
+        handler: ({ req, params, query }) => storage.list(callerOrAnon(req), params.bucket, query),
+      }),
+      route({
+        ...uploadDecl,
+        method: 'post',
+        path: '/buckets/:bucket/objects',
+        summary: 'Upload a file under a key Kiln picks from its filename',
+        params: bucketParamsSchema,
+        handler: ({ req, res }) => upload(req, res, generatedKey),
+      }),
+      route({
+        method: 'delete',
+        path: '/buckets/:bucket/objects',
+        access: 'anyKey',
+        summary: 'Delete several objects (the caller’s own, or any for an admin)',
+        params: bucketParamsSchema,
+        body: deleteObjectsRequestSchema,
+        responses: { 200: deleteObjectsResponseSchema },
+        handler: ({ principal, params, body }) =>
+          storage.removeMany(principal, params.bucket, body.keys),
+      }),
+      route({
+        method: 'post',
+        path: '/buckets/:bucket/upload-strategy',
+        access: 'anyKey',
+        summary: 'How to upload a file: through Kiln, or straight to the provider then confirm',
+        params: bucketParamsSchema,
+        body: uploadStrategyRequestSchema,
+        responses: { 200: uploadStrategyResponseSchema },
+        errors: {
+          400: ['STORAGE_INVALID_PARAMETER', 'STORAGE_INVALID_FILE_TYPE'],
+          401: ['STORAGE_PERMISSION_DENIED'],
+          403: ['STORAGE_PERMISSION_DENIED'],
+          413: ['STORAGE_INSUFFICIENT_QUOTA'],
+        },
+        handler: ({ principal, params, body }) =>
+          storage.uploadStrategy(principal, params.bucket, body),
+      }),
+      route({
+        method: 'get',
+        path: '/buckets/:bucket/download-strategy/objects/*key',
+        access: 'anyone',
+        summary: 'A URL to read an object from (signed or presigned when it is private)',
+        params: objectParamsSchema,
+        query: downloadStrategyQuerySchema,
+        // The key is read from its segments (keyOf), not from the parsed parameters.
+        responses: { 200: downloadStrategyResponseSchema },
+        errors: { ...REFUSED_CREDENTIAL, 400: ['STORAGE_INVALID_PARAMETER'] },
+        parse: false,
+        handler: ({ req }) => {
+          const { expiresIn } = downloadStrategyQuerySchema.parse(req.query);
+          return storage.downloadStrategy(
+            callerOrAnon(req),
+            String(req.params.bucket),
+            keyOf(req),
+            expiresIn,
+          );
+        },
+      }),
+      route({
+        ...uploadDecl,
+        method: 'put',
+        path: '/buckets/:bucket/objects/*key',
+        summary: 'Upload a file under a key (replacing the object there)',
+        params: objectParamsSchema,
+        handler: ({ req, res }) => upload(req, res, keyOf(req)),
+      }),
+      route({
+        method: 'post',
+        path: '/buckets/:bucket/objects/*key',
+        access: 'anyone',
+        summary:
+          'Confirm a presigned upload (…/confirm-upload) or ask for a download URL (…/download-strategy)',
+        description:
+          'The last segment names the action: `confirm-upload` (any credential; records the bytes sent to the presigned URL) or `download-strategy` (anyone; `expiresIn` in the body). Anything else is a 404: upload with PUT to a key, or POST to /objects to let Kiln pick one.',
+        params: objectParamsSchema,
+        body: z.union([confirmUploadRequestSchema, downloadStrategyRequestSchema]),
+        parse: false,
+        responses: {
+          200: {
+            description: 'The recorded object (confirm-upload), or the download URL',
+            schema: z.union([storedFileSchema, downloadStrategyResponseSchema]),
+          },
+        },
+        errors: {
+          ...REFUSED_CREDENTIAL,
+          400: ['STORAGE_INVALID_PARAMETER', 'STORAGE_INVALID_FILE_TYPE'],
+          401: [...REFUSED_CREDENTIAL[401]!, 'STORAGE_PERMISSION_DENIED'],
+          403: ['STORAGE_PERMISSION_DENIED'],
+          404: ['NOT_FOUND'],
+          413: ['STORAGE_INSUFFICIENT_QUOTA'],
+        },
+        handler: async ({ req }) => {
+          const raw = req.params.key as unknown as string[];
+          const last = raw[raw.length - 1];
+          if (last === 'confirm-upload') {
+            return storage.confirmUpload(
+              principalOf(req),
+              String(req.params.bucket),
+              keyOf(req, 'confirm-upload'),
+            );
+          }
+          if (last === 'download-strategy') {
+            const expiresIn = downloadStrategyQuerySchema.parse({
+              expiresIn: (req.body as { expiresIn?: unknown } | undefined)?.expiresIn,
+            }).expiresIn;
+            return storage.downloadStrategy(
+              callerOrAnon(req),
+              String(req.params.bucket),
+              keyOf(req, 'download-strategy'),
+              expiresIn,
+            );
+          }
+          throw new AppError(
+            404,
+            'NOT_FOUND',
+            'Use PUT to upload to a key, or POST to /objects to let Kiln pick one',
+          );
+        },
+      }),
+      route({
+        method: 'delete',
+        path: '/buckets/:bucket/objects/*key',
+        access: 'anyKey',
+        summary: 'Delete an object (the caller’s own, or any for an admin)',
+        params: objectParamsSchema,
+        parse: false,
+        responses: { 200: deleteObjectResponseSchema },
+        errors: { 400: ['STORAGE_INVALID_PARAMETER'] },
+        handler: ({ principal, req }) =>
+          storage.remove(principal, String(req.params.bucket), keyOf(req)),
+      }),
+      route({
+        method: 'get',
+        path: '/buckets/:bucket/objects/*key',
+        access: 'anyone',
+        summary: 'Download an object (Range, If-None-Match and If-Range honoured; HEAD too)',
+        description:
+          'Anyone reads a public bucket; a private object needs a credential that may read it, or the `token` of a signed URL from a download strategy.',
+        params: objectParamsSchema,
+        query: downloadObjectQuerySchema,
+        requestHeaders: {
+          Range: 'One byte range (`bytes=0-99`, `bytes=-100`); several ranges get the whole file',
+          'If-None-Match': 'An ETag the client holds: 304 when it is current',
+          'If-Range': 'The ETag or Last-Modified the range belongs to',
+        },
+        // The bytes stream from the provider to the socket: nothing is parsed or buffered.
+        parse: false,
+        responses: {
+          200: { description: 'The bytes', content: 'bytes', headers: DOWNLOAD_HEADERS },
+          206: {
+            description: 'A byte range',
+            content: 'bytes',
+            headers: { ...DOWNLOAD_HEADERS, 'Content-Range': 'bytes start-end/size' },
+          },
+          304: { description: 'Not modified (If-None-Match)', headers: DOWNLOAD_HEADERS },
+        },
+        errors: {
+          ...REFUSED_CREDENTIAL,
+          400: ['STORAGE_INVALID_PARAMETER'],
+          403: ['STORAGE_PERMISSION_DENIED'],
+          416: ['STORAGE_INVALID_RANGE'],
+        },
+        handler: ({ req, res }) => download(req, res),
+      }),
+    ],
+  };
 }

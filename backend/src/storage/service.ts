@@ -17,8 +17,6 @@ export interface StorageOptions {
   /** Read on every use: tests and proxies may settle the public URL after start. */
   apiBaseUrl: () => string;
   maxFileSize: number;
-  /** Secret for signed download URLs of the local provider. */
-  signingSecret: string;
   presignedUploadExpirySeconds: number;
   /** Bytes one signed-in user may store, all buckets together (0 = unlimited). */
   userQuotaBytes: number;
@@ -141,18 +139,12 @@ export function contentDisposition(type: 'inline' | 'attachment', name: string):
 }
 
 export class StorageService {
-  private readonly signingKey: Buffer;
-
   constructor(
     private readonly db: Database,
     readonly provider: StorageProvider,
     private readonly options: StorageOptions,
     private readonly logger: Logger,
-  ) {
-    this.signingKey = Buffer.from(
-      crypto.hkdfSync('sha256', options.signingSecret, 'kiln', 'kiln-storage-url-v1', 32),
-    );
-  }
+  ) {}
 
   /**
    * Hands the per-user quota to the database, whose policies enforce it (storage.settings, read
@@ -486,7 +478,10 @@ export class StorageService {
         'SELECT * FROM storage.objects WHERE bucket = $1 AND key = $2',
         [bucket, key],
       );
-      if (!rows[0] || !this.tokenValid(bucket, key, rows[0].storage_path, token)) {
+      if (
+        !rows[0] ||
+        !this.provider.tokenGrants({ bucket, key, path: rows[0].storage_path }, token)
+      ) {
         throw new AppError(
           403,
           'STORAGE_PERMISSION_DENIED',
@@ -636,20 +631,20 @@ export class StorageService {
         'Delete files you no longer need, or ask an admin to raise STORAGE_USER_QUOTA_BYTES',
       );
     }
-    if (!this.provider.presignedPost) {
-      return {
-        method: 'direct' as const,
-        uploadUrl: this.objectUrl(bucket, key),
-        key,
-        confirmRequired: false,
-      };
-    }
     const path = newStoragePath(bucket);
     const expiresIn = this.options.presignedUploadExpirySeconds;
     // The upload URL takes no more than the declared size, the bucket's limit and what the
     // caller's quota leaves: bytes beyond what could ever be confirmed never reach the store.
     const bound = Math.min(maxSize, left, input.size ?? Infinity);
-    const post = await this.provider.presignedPost(path, contentType, bound, expiresIn);
+    const target = await this.provider.uploadTarget(path, contentType, bound, expiresIn);
+    if (target.method === 'direct') {
+      return {
+        method: 'direct' as const,
+        uploadUrl: this.objectUrl(bucket, key),
+        key,
+        confirmRequired: false as const,
+      };
+    }
     const expiresAt = new Date(Date.now() + expiresIn * 1000);
     await this.db.withPrincipal(principal, (tx) =>
       tx.query(
@@ -659,10 +654,10 @@ export class StorageService {
     );
     return {
       method: 'presigned' as const,
-      uploadUrl: post.url,
-      fields: post.fields,
+      uploadUrl: target.url,
+      fields: target.fields,
       key,
-      confirmRequired: true,
+      confirmRequired: true as const,
       confirmUrl: `${this.objectUrl(bucket, key)}/confirm-upload`,
       expiresAt: expiresAt.toISOString(),
     };
@@ -736,44 +731,23 @@ export class StorageService {
 
   async downloadStrategy(principal: Principal, bucket: string, key: string, expiresIn: number) {
     const row = await this.findForDownload(principal, bucket, key, undefined);
-    if (this.provider.presignedGet) {
-      const expiresAt = new Date(Date.now() + expiresIn * 1000);
-      return {
-        method: 'presigned' as const,
-        url: await this.provider.presignedGet(
-          row.storage_path,
-          expiresIn,
-          key.split('/').pop()!,
-          row.mime_type,
-        ),
-        expiresAt: expiresAt.toISOString(),
-      };
-    }
-    if (row.public)
-      return { method: 'direct' as const, url: this.objectUrl(bucket, key), expiresAt: null };
-    const expires = Math.floor(Date.now() / 1000) + expiresIn;
+    const link = await this.provider.downloadUrl(
+      {
+        bucket,
+        key,
+        path: row.storage_path,
+        public: row.public,
+        objectUrl: this.objectUrl(bucket, key),
+        filename: key.split('/').pop()!,
+        contentType: row.mime_type,
+      },
+      expiresIn,
+    );
     return {
-      method: 'direct' as const,
-      url: `${this.objectUrl(bucket, key)}?token=${expires}.${this.sign(bucket, key, row.storage_path, expires)}`,
-      expiresAt: new Date(expires * 1000).toISOString(),
+      method: link.method,
+      url: link.url,
+      expiresAt: link.expiresAt ? link.expiresAt.toISOString() : null,
     };
-  }
-
-  private sign(bucket: string, key: string, version: string, expires: number): string {
-    return crypto
-      .createHmac('sha256', this.signingKey)
-      .update(`${bucket}\n${key}\n${version}\n${expires}`)
-      .digest('base64url');
-  }
-
-  private tokenValid(bucket: string, key: string, version: string, token: string): boolean {
-    const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
-    if (!m) return false;
-    const expires = Number(m[1]);
-    if (expires * 1000 < Date.now()) return false;
-    const expected = Buffer.from(this.sign(bucket, key, version, expires));
-    const given = Buffer.from(m[2]!);
-    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
   }
 
   /** The object's bytes (or a range); a 404 when that version is gone. */

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ByteRange, StorageProvider, StoredBytes } from './provider.js';
+import type {
+  ByteRange,
+  DownloadRequest,
+  DownloadUrl,
+  ObjectVersion,
+  StorageProvider,
+  StoredBytes,
+  UploadTarget,
+} from './provider.js';
 
 /** Stored bytes are Kiln's alone: files 0600, folders 0700, whatever the process umask. */
 const FILE_MODE = 0o600;
@@ -15,14 +23,60 @@ const PATH = /^([a-z0-9][a-z0-9._-]{0,62}\/[0-9a-f]{2}|\.tmp)\/[0-9a-f-]{36}$/;
 /**
  * Files under DATA_DIR/storage. Uploads stream into `.tmp/` and are renamed into place once
  * complete (rename is atomic on one file system), so a crash never leaves a half file visible.
+ * Clients upload and download through Kiln; a private object's download URL is Kiln's own, signed
+ * with a key derived from `signingSecret` for one version of the object.
  */
 export class LocalStorageProvider implements StorageProvider {
-  readonly kind = 'local' as const;
+  /** DATA_DIR belongs to this process alone: whatever is unreferenced at start is an orphan. */
+  readonly startSweepGraceMs = 0;
   private readonly tmp: string;
+  private readonly signingKey: Buffer;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    signingSecret: string,
+  ) {
     this.tmp = path.join(root, '.tmp');
     fs.mkdirSync(this.tmp, { recursive: true, mode: DIR_MODE });
+    this.signingKey = Buffer.from(
+      crypto.hkdfSync('sha256', signingSecret, 'kiln', 'kiln-storage-url-v1', 32),
+    );
+  }
+
+  /** Uploads go through Kiln (a PUT to the object's URL). */
+  async uploadTarget(): Promise<UploadTarget> {
+    return { method: 'direct' };
+  }
+
+  /**
+   * Kiln's own URL: as it is for a public object (it does not expire), signed for `expiresIn`
+   * otherwise. The signature covers the version, so replacing the object ends the URL.
+   */
+  async downloadUrl(object: DownloadRequest, expiresInSeconds: number): Promise<DownloadUrl> {
+    if (object.public) return { method: 'direct', url: object.objectUrl, expiresAt: null };
+    const expires = Math.floor(Date.now() / 1000) + expiresInSeconds;
+    return {
+      method: 'direct',
+      url: `${object.objectUrl}?token=${expires}.${this.sign(object, expires)}`,
+      expiresAt: new Date(expires * 1000),
+    };
+  }
+
+  tokenGrants(version: ObjectVersion, token: string): boolean {
+    const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!m) return false;
+    const expires = Number(m[1]);
+    if (expires * 1000 < Date.now()) return false;
+    const expected = Buffer.from(this.sign(version, expires));
+    const given = Buffer.from(m[2]!);
+    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+  }
+
+  private sign(version: ObjectVersion, expires: number): string {
+    return crypto
+      .createHmac('sha256', this.signingKey)
+      .update(`${version.bucket}\n${version.key}\n${version.path}\n${expires}`)
+      .digest('base64url');
   }
 
   /** Maps a storage path to a file, refusing anything that is not Kiln's own path shape. */

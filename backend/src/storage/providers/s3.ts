@@ -9,7 +9,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { ByteRange, PresignedPost, StorageProvider, StoredBytes } from './provider.js';
+import type {
+  ByteRange,
+  DownloadRequest,
+  DownloadUrl,
+  StorageProvider,
+  StoredBytes,
+  UploadTarget,
+} from './provider.js';
 
 export interface S3Options {
   bucket: string;
@@ -24,7 +31,8 @@ export interface S3Options {
 
 /** Any S3-compatible service. Uploads stream as multipart uploads (lib-storage). */
 export class S3StorageProvider implements StorageProvider {
-  readonly kind = 's3' as const;
+  /** A shared bucket: other instances may be uploading into it, so orphans get an hour. */
+  readonly startSweepGraceMs = 3600_000;
   private readonly client: S3Client;
 
   constructor(private readonly options: S3Options) {
@@ -120,12 +128,13 @@ export class S3StorageProvider implements StorageProvider {
     } while (token);
   }
 
-  async presignedPost(
+  /** A form POST straight to the bucket, bounded in size and type. */
+  async uploadTarget(
     path: string,
     contentType: string,
     maxSize: number,
     expiresInSeconds: number,
-  ): Promise<PresignedPost> {
+  ): Promise<UploadTarget> {
     const post = await createPresignedPost(this.client, {
       Bucket: this.options.bucket,
       Key: this.key(path),
@@ -136,25 +145,28 @@ export class S3StorageProvider implements StorageProvider {
       Fields: { 'Content-Type': contentType },
       Expires: expiresInSeconds,
     });
-    return { url: post.url, fields: post.fields };
+    return { method: 'presigned', url: post.url, fields: post.fields };
   }
 
-  async presignedGet(
-    path: string,
-    expiresInSeconds: number,
-    filename: string,
-    contentType: string,
-  ): Promise<string> {
-    return getSignedUrl(
+  /** A presigned GET of the version's bytes, public buckets included. */
+  async downloadUrl(object: DownloadRequest, expiresInSeconds: number): Promise<DownloadUrl> {
+    const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
+    const url = await getSignedUrl(
       this.client,
       new GetObjectCommand({
         Bucket: this.options.bucket,
-        Key: this.key(path),
-        ResponseContentDisposition: `inline; filename*=UTF-8''${encodeURIComponent(filename)}`,
-        ResponseContentType: contentType,
+        Key: this.key(object.path),
+        ResponseContentDisposition: `inline; filename*=UTF-8''${encodeURIComponent(object.filename)}`,
+        ResponseContentType: object.contentType,
       }),
       { expiresIn: expiresInSeconds },
     );
+    return { method: 'presigned', url, expiresAt };
+  }
+
+  /** Downloads are presigned by S3 itself: Kiln's own URLs carry no token of this provider. */
+  tokenGrants(): boolean {
+    return false;
   }
 
   async close(): Promise<void> {
