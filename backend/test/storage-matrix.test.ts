@@ -1,0 +1,244 @@
+/**
+ * Who may do what in storage (issue 16): every role × operation × kind of bucket, as a table of
+ * scenarios with the exact status and error code of each cell.
+ *
+ * Roles: no credential, the anon key, a signed-in user (alice), another user (bob), an admin (the
+ * API key). Operations: list, upload (PUT to a key), download, delete. Buckets: public or private,
+ * with or without `allowUserUploads`. The scenarios run in order: lists and downloads first
+ * (against the objects made in beforeAll), then uploads, then deletes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers.js';
+
+type Actor = 'none' | 'anon' | 'alice' | 'bob' | 'admin';
+
+interface Scenario {
+  name: string;
+  as: Actor;
+  method: 'GET' | 'PUT' | 'DELETE';
+  path: string;
+  /** A multipart upload of `file` (PUT). */
+  body?: { file: string };
+  status: number;
+  /** The error code (an error status), or a check of the answer. */
+  expect?: string | ((res: { body: any }) => void);
+}
+
+/** public / private, without / with user uploads. */
+const BUCKETS = {
+  pub: { isPublic: true, allowUserUploads: false },
+  pubu: { isPublic: true, allowUserUploads: true },
+  priv: { isPublic: false, allowUserUploads: false },
+  privu: { isPublic: false, allowUserUploads: true },
+} as const;
+type Bucket = keyof typeof BUCKETS;
+
+// Made in beforeAll: the admin's `a.txt` in every bucket, alice's `alice.txt` in the two buckets
+// that take user uploads.
+const objects = (bucket: string) => `/api/storage/buckets/${bucket}/objects`;
+const object = (bucket: string, key: string) => `${objects(bucket)}/${encodeURIComponent(key)}`;
+
+const lists =
+  (...keys: string[]) =>
+  (res: { body: any }) =>
+    expect(res.body.data.map((o: { key: string }) => o.key)).toEqual(keys);
+const bytes = (content: string) => (res: { body: any }) => expect(res.body).toBe(content);
+const stored = (bucket: string, key: string) => (res: { body: any }) =>
+  expect(res.body).toMatchObject({ bucket, key });
+
+const list = (as: Actor, bucket: Bucket, status: number, expected: Scenario['expect']) => ({
+  name: `${as} lists ${bucket}`,
+  as,
+  method: 'GET' as const,
+  path: objects(bucket),
+  status,
+  expect: expected,
+});
+const download = (
+  as: Actor,
+  bucket: Bucket,
+  key: string,
+  status: number,
+  expected: Scenario['expect'],
+) => ({
+  name: `${as} downloads ${bucket}/${key}`,
+  as,
+  method: 'GET' as const,
+  path: object(bucket, key),
+  status,
+  expect: expected,
+});
+const upload = (
+  as: Actor,
+  bucket: Bucket,
+  key: string,
+  status: number,
+  expected?: Scenario['expect'],
+) => ({
+  name: `${as} uploads ${bucket}/${key}`,
+  as,
+  method: 'PUT' as const,
+  path: object(bucket, key),
+  body: { file: `${as} was here` },
+  status,
+  expect: expected ?? stored(bucket, key),
+});
+const remove = (
+  as: Actor,
+  bucket: Bucket,
+  key: string,
+  status: number,
+  expected?: Scenario['expect'],
+) => ({
+  name: `${as} deletes ${bucket}/${key}`,
+  as,
+  method: 'DELETE' as const,
+  path: object(bucket, key),
+  status,
+  expect: expected ?? ((res: { body: any }) => expect(res.body).toMatchObject({ bucket, key })),
+});
+
+const NO_CREDENTIAL = 'AUTH_INVALID_CREDENTIALS';
+const DENIED = 'STORAGE_PERMISSION_DENIED';
+const NOT_FOUND = 'STORAGE_NOT_FOUND';
+
+const SCENARIOS: Scenario[] = [
+  // ---- list: what RLS lets each caller see (a private bucket lists empty, it is no 404) --------
+  list('none', 'pub', 200, lists('a.txt')),
+  list('none', 'pubu', 200, lists('a.txt', 'alice.txt')),
+  list('none', 'priv', 200, lists()),
+  list('none', 'privu', 200, lists()),
+  list('anon', 'pub', 200, lists('a.txt')),
+  list('anon', 'pubu', 200, lists('a.txt', 'alice.txt')),
+  list('anon', 'priv', 200, lists()),
+  list('anon', 'privu', 200, lists()),
+  list('alice', 'pub', 200, lists('a.txt')),
+  list('alice', 'pubu', 200, lists('a.txt', 'alice.txt')),
+  list('alice', 'priv', 200, lists()),
+  list('alice', 'privu', 200, lists('alice.txt')),
+  list('bob', 'pub', 200, lists('a.txt')),
+  list('bob', 'pubu', 200, lists('a.txt', 'alice.txt')),
+  list('bob', 'priv', 200, lists()),
+  list('bob', 'privu', 200, lists()),
+  list('admin', 'pub', 200, lists('a.txt')),
+  list('admin', 'pubu', 200, lists('a.txt', 'alice.txt')),
+  list('admin', 'priv', 200, lists('a.txt')),
+  list('admin', 'privu', 200, lists('a.txt', 'alice.txt')),
+  {
+    name: 'anon lists a bucket that does not exist',
+    as: 'anon',
+    method: 'GET',
+    path: objects('nope'),
+    status: 404,
+    expect: NOT_FOUND,
+  },
+
+  // ---- download: a private object another caller may not read is a 404 (not revealed) ---------
+  download('none', 'pub', 'a.txt', 200, bytes('admin was here')),
+  download('none', 'pubu', 'alice.txt', 200, bytes('alice was here')),
+  download('none', 'priv', 'a.txt', 404, NOT_FOUND),
+  download('none', 'privu', 'alice.txt', 404, NOT_FOUND),
+  download('anon', 'pub', 'a.txt', 200, bytes('admin was here')),
+  download('anon', 'pubu', 'alice.txt', 200, bytes('alice was here')),
+  download('anon', 'priv', 'a.txt', 404, NOT_FOUND),
+  download('anon', 'privu', 'alice.txt', 404, NOT_FOUND),
+  download('alice', 'pub', 'a.txt', 200, bytes('admin was here')),
+  download('alice', 'priv', 'a.txt', 404, NOT_FOUND),
+  download('alice', 'privu', 'alice.txt', 200, bytes('alice was here')),
+  download('bob', 'pubu', 'alice.txt', 200, bytes('alice was here')),
+  download('bob', 'priv', 'a.txt', 404, NOT_FOUND),
+  download('bob', 'privu', 'alice.txt', 404, NOT_FOUND),
+  download('admin', 'priv', 'a.txt', 200, bytes('admin was here')),
+  download('admin', 'privu', 'alice.txt', 200, bytes('alice was here')),
+  download('admin', 'pub', 'missing.txt', 404, NOT_FOUND),
+
+  // ---- upload: admins anywhere; users only where allowUserUploads, never over another's -------
+  upload('none', 'pubu', 'none.txt', 401, NO_CREDENTIAL),
+  upload('anon', 'pub', 'anon.txt', 401, DENIED),
+  upload('anon', 'pubu', 'anon.txt', 401, DENIED),
+  upload('anon', 'priv', 'anon.txt', 401, DENIED),
+  upload('anon', 'privu', 'anon.txt', 401, DENIED),
+  upload('alice', 'pub', 'alice-2.txt', 403, DENIED),
+  upload('alice', 'priv', 'alice-2.txt', 403, DENIED),
+  upload('alice', 'pubu', 'alice-2.txt', 201),
+  upload('alice', 'privu', 'alice-2.txt', 201),
+  // Replacing her own object is hers to do; bob replacing it is refused by the objects policy.
+  upload('alice', 'privu', 'alice.txt', 201),
+  upload('bob', 'pubu', 'alice.txt', 403, DENIED),
+  upload('bob', 'privu', 'alice.txt', 403, DENIED),
+  upload('bob', 'pubu', 'a.txt', 403, DENIED),
+  upload('admin', 'pub', 'b.txt', 201),
+  upload('admin', 'priv', 'b.txt', 201),
+  upload('admin', 'privu', 'alice-2.txt', 201),
+  upload('admin', 'pub', '../escape.txt', 400, 'STORAGE_INVALID_PARAMETER'),
+  upload('admin', 'nope' as Bucket, 'x.txt', 404, NOT_FOUND),
+
+  // ---- delete: what the caller may not delete is a 404, even when it may read it -------------
+  remove('none', 'pub', 'a.txt', 401, NO_CREDENTIAL),
+  remove('anon', 'pub', 'a.txt', 404, NOT_FOUND),
+  remove('anon', 'priv', 'a.txt', 404, NOT_FOUND),
+  remove('alice', 'pub', 'a.txt', 404, NOT_FOUND),
+  remove('alice', 'priv', 'a.txt', 404, NOT_FOUND),
+  remove('bob', 'pubu', 'alice.txt', 404, NOT_FOUND),
+  remove('bob', 'privu', 'alice.txt', 404, NOT_FOUND),
+  remove('alice', 'pubu', 'alice.txt', 200),
+  remove('alice', 'privu', 'alice.txt', 200),
+  remove('alice', 'privu', 'alice.txt', 404, NOT_FOUND),
+  remove('admin', 'pub', 'a.txt', 200),
+  remove('admin', 'priv', 'a.txt', 200),
+  remove('admin', 'privu', 'alice-2.txt', 200),
+];
+
+let t: TestApp;
+const tokens: Partial<Record<Actor, string>> = {};
+
+async function run(s: Scenario): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  const token = tokens[s.as];
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: FormData | undefined;
+  if (s.body) {
+    body = new FormData();
+    body.append('file', new Blob([s.body.file], { type: 'text/plain' }), 'file.txt');
+  }
+  const res = await fetch(t.baseUrl + s.path, { method: s.method, headers, body });
+  const text = await res.text();
+  const json = res.headers.get('content-type')?.includes('json');
+  return { status: res.status, body: json ? JSON.parse(text) : text };
+}
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const alice = await t.signUpUser();
+  const bob = await t.signUpUser();
+  Object.assign(tokens, {
+    anon: t.anonKey,
+    alice: alice.accessToken,
+    bob: bob.accessToken,
+    admin: t.apiKey,
+  });
+  for (const [bucketName, flags] of Object.entries(BUCKETS)) {
+    const res = await t.request('POST', '/api/storage/buckets', {
+      token: t.apiKey,
+      body: { bucketName, ...flags },
+    });
+    expect(res.status).toBe(201);
+    const made = await run(upload('admin', bucketName as Bucket, 'a.txt', 201));
+    expect(made.status).toBe(201);
+  }
+  for (const bucket of ['pubu', 'privu'] as const) {
+    expect((await run(upload('alice', bucket, 'alice.txt', 201))).status).toBe(201);
+  }
+}, 60_000);
+afterAll(() => t?.stop());
+
+describe('storage: role × operation × bucket', () => {
+  for (const s of SCENARIOS) {
+    it(`${s.name} → ${s.status}${typeof s.expect === 'string' ? ` ${s.expect}` : ''}`, async () => {
+      const res = await run(s);
+      expect({ status: res.status, body: res.body }).toMatchObject({ status: s.status });
+      if (typeof s.expect === 'string') expect(res.body.error).toBe(s.expect);
+      else s.expect?.(res);
+    });
+  }
+});
