@@ -353,7 +353,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
 
   app.use('/api/auth', authEvents(authLogger));
-  app.use(
+  routes.mount(
+    app,
     '/api/auth',
     authRoutes(auth, {
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,

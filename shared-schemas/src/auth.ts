@@ -118,3 +118,265 @@ export type AuthConfig = z.infer<typeof authConfigSchema>;
 
 export const updateAuthConfigRequestSchema = authConfigSchema.partial().strict();
 export type UpdateAuthConfigRequest = z.infer<typeof updateAuthConfigRequestSchema>;
+
+// ---- requests (moved from backend/src/auth/routes.ts) ---------------------------------------
+
+/** `?client_type=`: web clients get cookies and a CSRF token, the others the refresh token. */
+export const clientTypeQuerySchema = z.object({
+  client_type: z
+    .enum(['web', 'mobile', 'desktop', 'server'], {
+      error: 'must be one of web, mobile, desktop, server',
+    })
+    .optional(),
+});
+
+/** A path `:id` that is a UUID (sessions, factors, users). */
+export const authIdParamsSchema = z.object({ id: z.guid({ error: 'must be a UUID' }) });
+
+const emailField = z
+  .string({ error: 'email is required' })
+  .trim()
+  .max(320)
+  .pipe(z.email({ error: 'must be an email address' }));
+
+/** Asks for a message (verification, reset, one-time code). */
+export const sendEmailRequestSchema = z.object({
+  email: emailField,
+  redirectTo: z.string().max(2000).optional(),
+});
+export const sendMagicLinkRequestSchema = sendEmailRequestSchema.extend({
+  redirectTo: z.string({ error: 'redirectTo is required' }).max(2000),
+});
+export const verifyEmailRequestSchema = z.object({
+  email: emailField,
+  otp: z.string({ error: 'otp is required' }).trim().min(1).max(200),
+  codeVerifier: codeVerifierSchema.optional(),
+});
+export const exchangeResetTokenRequestSchema = z.object({
+  email: emailField,
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});
+export const resetPasswordRequestSchema = z.object({
+  newPassword: z.string({ error: 'newPassword is required' }).max(1024),
+  otp: z.string({ error: 'otp is required' }).trim().min(1).max(200),
+});
+/** `POST /api/auth/sessions` with `method: "otp"`: sign in with a code from the inbox. */
+export const otpSignInRequestSchema = z.object({
+  method: z.literal('otp'),
+  email: emailField,
+  otp: verifyEmailRequestSchema.shape.otp,
+  codeVerifier: codeVerifierSchema.optional(),
+});
+/** `POST /api/auth/sessions`: a password, or (`method: "otp"`) a code from the inbox. */
+export const createSessionRequestSchema = z.discriminatedUnion('method', [
+  signInRequestSchema,
+  otpSignInRequestSchema,
+]);
+
+export const mfaEnrollRequestSchema = z
+  .object({ friendlyName: z.string().max(100).optional() })
+  .nullish();
+export const mfaVerifyRequestSchema = z.object({
+  factorId: z.guid({ error: 'factorId: must be a UUID' }),
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});
+export const mfaChallengeRequestSchema = z.object({
+  mfaToken: z.string({ error: 'mfaToken is required' }).min(1).max(2000),
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});
+export const upgradeAnonymousRequestSchema = z.object({
+  email: z.string({ error: 'email is required' }).max(320),
+  password: z.string({ error: 'password is required' }).max(1024),
+  name: z.string().trim().min(1).max(100).optional(),
+  redirectTo: z.string().max(2000).optional(),
+  codeChallenge: passwordBindingChallengeSchema.optional(),
+});
+
+export const oauthStartQuerySchema = z.object({
+  redirect_uri: z.string({ error: 'redirect_uri is required' }).min(1).max(2000),
+  code_challenge: z.string({ error: 'code_challenge is required' }).min(1).max(200),
+});
+export const oauthExchangeRequestSchema = z.object({
+  code: z.string({ error: 'code is required' }).min(1).max(200),
+  code_verifier: z.string({ error: 'code_verifier is required' }).min(43).max(128),
+});
+/** `/oauth/custom/:key`: a custom OpenID Connect provider's key. */
+export const customProviderParamsSchema = z.object({
+  key: z.string().regex(/^[a-z0-9_-]{1,64}$/, '1-64 characters of a-z, 0-9, _ and -'),
+});
+export const oauthProviderConfigRequestSchema = z.object({
+  name: z.string().max(100).nullable().optional(),
+  clientId: z.string({ error: 'clientId is required' }).min(1).max(500),
+  clientSecret: z.string().max(2000).nullable().optional(),
+  scopes: z.array(z.string().min(1).max(200)).max(50).optional(),
+  discoveryUrl: z.url().nullable().optional(),
+  enabled: z.boolean().optional(),
+});
+export const idTokenRequestSchema = z.object({
+  provider: z.enum(['google', 'apple'], { error: 'provider: must be google or apple' }),
+  token: z.string({ error: 'token is required' }).min(10).max(10_000),
+  nonce: z.string().max(500).optional(),
+});
+
+// ---- responses (what Kiln answers) -----------------------------------------------------------
+
+export const successMessageSchema = z.object({ success: z.literal(true), message: z.string() });
+
+/** A session for a web client: the refresh token is in an httpOnly cookie, echo `csrfToken`. */
+export const webSessionResponseSchema = z.object({
+  user: userSchema,
+  accessToken: z.string(),
+  csrfToken: z.string(),
+  passwordCleared: z.literal(true).optional(),
+});
+/** A session for mobile, desktop and server clients: the refresh token is in the body. */
+export const tokenSessionResponseSchema = z.object({
+  user: userSchema,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  passwordCleared: z.literal(true).optional(),
+});
+export const sessionResponseSchema = z.union([
+  webSessionResponseSchema,
+  tokenSessionResponseSchema,
+]);
+
+/** The first factor passed; the account has a second one: `POST /api/auth/mfa/challenge` next. */
+export const mfaRequiredResponseSchema = z.object({
+  requireMfa: z.literal(true),
+  mfaToken: z.string(),
+  accessToken: z.null(),
+  passwordCleared: z.literal(true).optional(),
+});
+/** A sign-in: a session, or the second factor is needed. */
+export const signInResponseSchema = z.union([
+  webSessionResponseSchema,
+  tokenSessionResponseSchema,
+  mfaRequiredResponseSchema,
+]);
+
+export const signUpResponseSchema = z.union([
+  webSessionResponseSchema,
+  tokenSessionResponseSchema,
+  /** An admin created the user: no session. */
+  z.object({ user: userSchema, accessToken: z.null() }),
+  /** The address must be verified first (a message was sent). */
+  z.object({ accessToken: z.null(), requireEmailVerification: z.literal(true) }),
+]);
+export const upgradeAnonymousResponseSchema = z.union([
+  webSessionResponseSchema,
+  tokenSessionResponseSchema,
+  z.object({ user: userSchema, accessToken: z.null(), requireEmailVerification: z.literal(true) }),
+]);
+
+export const currentSessionResponseSchema = z.object({ user: userSchema });
+
+export const userSessionSchema = z.object({
+  id: z.guid(),
+  clientType: z.string(),
+  userAgent: z.string().nullable(),
+  ip: z.string().nullable(),
+  aal: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string(),
+  expiresAt: z.string(),
+  current: z.boolean(),
+});
+export const listSessionsResponseSchema = z.object({ sessions: z.array(userSessionSchema) });
+export const adminSessionSchema = userSessionSchema.omit({ aal: true });
+export const listAdminSessionsResponseSchema = z.object({ sessions: z.array(adminSessionSchema) });
+export const revokedCountResponseSchema = z.object({ revokedCount: z.number().int() });
+
+export const profileResponseSchema = z.object({ id: z.guid(), profile: profileSchema });
+
+export const publicAuthConfigResponseSchema = authConfigSchema
+  .omit({ allowedRedirectUrls: true })
+  .extend({
+    /** Built-in OAuth providers a client may offer. */
+    oAuthProviders: z.array(z.string()),
+    /** Custom OpenID Connect providers (their keys). */
+    customOAuthProviders: z.array(z.string()),
+  });
+export const authConfigResponseSchema = authConfigSchema.extend({
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const adminSessionResponseSchema = z.union([
+  z.object({
+    user: userSchema,
+    admin: z.object({ sub: z.string(), email: z.string() }),
+    accessToken: z.string(),
+    csrfToken: z.string(),
+  }),
+  z.object({
+    user: userSchema,
+    admin: z.object({ sub: z.string(), email: z.string() }),
+    accessToken: z.string(),
+    refreshToken: z.string(),
+  }),
+]);
+export const currentAdminSessionResponseSchema = z.object({
+  admin: z.object({
+    /** The admin's id, or `api-key`. */
+    sub: z.string(),
+    email: z.string().nullable(),
+    credential: z.string(),
+    sessionId: z.string().optional(),
+  }),
+});
+
+export const deleteUsersResponseSchema = z.object({
+  message: z.string(),
+  deletedCount: z.number().int(),
+});
+export const removedFactorsResponseSchema = z.object({ removedFactors: z.number().int() });
+
+export const mfaFactorSchema = z.object({
+  id: z.guid(),
+  type: z.literal('totp'),
+  friendlyName: z.string().nullable(),
+  status: z.enum(['unverified', 'verified']),
+  createdAt: z.string(),
+  verifiedAt: z.string().nullable(),
+});
+export const mfaEnrollResponseSchema = z.object({
+  factorId: z.guid(),
+  type: z.literal('totp'),
+  secret: z.string(),
+  otpauthUri: z.string(),
+  /** A PNG data URL of the otpauth URI. */
+  qrCode: z.string(),
+});
+export const mfaVerifyResponseSchema = z.object({
+  factor: mfaFactorSchema,
+  recoveryCodes: z.array(z.string()),
+});
+export const listMfaFactorsResponseSchema = z.object({ factors: z.array(mfaFactorSchema) });
+export const recoveryCodesResponseSchema = z.object({ recoveryCodes: z.array(z.string()) });
+
+export const emailAcceptedResponseSchema = successMessageSchema;
+export const exchangeResetTokenResponseSchema = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+});
+export const passwordChangedResponseSchema = z.object({ message: z.string() });
+
+export const oauthProviderConfigSchema = z.object({
+  key: z.string(),
+  custom: z.boolean(),
+  name: z.string().nullable(),
+  clientId: z.string(),
+  hasClientSecret: z.boolean(),
+  scopes: z.array(z.string()),
+  discoveryUrl: z.string().nullable(),
+  enabled: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const listOAuthProviderConfigsResponseSchema = z.object({
+  configs: z.array(oauthProviderConfigSchema),
+});
+/** `GET /api/auth/email/verify-link?token=` (a missing or odd token is a link that does not work). */
+export const verifyLinkQuerySchema = z.object({ token: z.string().optional().catch(undefined) });
+export const oauthStartResponseSchema = z.object({ authUrl: z.string() });

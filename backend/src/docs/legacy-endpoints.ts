@@ -5,19 +5,13 @@
  */
 import type { z } from 'zod';
 import {
-  adminSessionRequestSchema,
   alterPolicyRequestSchema,
   alterTableRequestSchema,
   createPolicyRequestSchema,
   createTableRequestSchema,
-  deleteUsersRequestSchema,
   exportRequestSchema,
   migrationRequestSchema,
   rawSqlRequestSchema,
-  signInRequestSchema,
-  signUpRequestSchema,
-  updateAuthConfigRequestSchema,
-  updateProfileRequestSchema,
 } from '@kiln/shared-schemas';
 
 export type Auth = 'none' | 'any' | 'user' | 'admin';
@@ -39,127 +33,6 @@ export interface Endpoint {
 }
 
 export const LEGACY_ENDPOINTS: Endpoint[] = [
-  {
-    method: 'post',
-    path: '/api/auth/users',
-    summary: 'Sign up (admin: create a user)',
-    tag: 'auth',
-    auth: 'none',
-    body: signUpRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/auth/sessions',
-    summary: 'Sign in with email and password',
-    tag: 'auth',
-    auth: 'none',
-    body: signInRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/auth/refresh',
-    summary: 'Exchange a refresh token (cookie + X-CSRF-Token, or body with client_type)',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'post',
-    path: '/api/auth/logout',
-    summary: 'Revoke the session',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/sessions/current',
-    summary: 'The signed-in user',
-    tag: 'auth',
-    auth: 'user',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/profiles/{id}',
-    summary: 'A user profile',
-    tag: 'auth',
-    auth: 'any',
-  },
-  {
-    method: 'patch',
-    path: '/api/auth/profiles/current',
-    summary: 'Update my profile',
-    tag: 'auth',
-    auth: 'user',
-    body: updateProfileRequestSchema,
-  },
-  {
-    method: 'get',
-    path: '/api/auth/public-config',
-    summary: 'Password policy and sign-up settings',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'post',
-    path: '/api/auth/admin/sessions',
-    summary:
-      'Admin sign-in: a session (refresh cookie + CSRF token, or refreshToken with client_type)',
-    tag: 'auth',
-    auth: 'none',
-    body: adminSessionRequestSchema,
-  },
-  {
-    method: 'post',
-    path: '/api/auth/admin/refresh',
-    summary: 'Refresh the admin session (admin cookie + X-CSRF-Token, or body with client_type)',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'post',
-    path: '/api/auth/admin/logout',
-    summary: 'End the admin session',
-    tag: 'auth',
-    auth: 'none',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/admin/sessions',
-    summary: 'Live admin sessions',
-    tag: 'auth',
-    auth: 'admin',
-  },
-  {
-    method: 'delete',
-    path: '/api/auth/admin/sessions/{id}',
-    summary: 'Revoke an admin session (its access tokens stop at once)',
-    tag: 'auth',
-    auth: 'admin',
-  },
-  {
-    method: 'get',
-    path: '/api/auth/users',
-    summary: 'List users (search, limit, offset)',
-    tag: 'auth',
-    auth: 'admin',
-  },
-  { method: 'get', path: '/api/auth/users/{id}', summary: 'A user', tag: 'auth', auth: 'admin' },
-  {
-    method: 'delete',
-    path: '/api/auth/users',
-    summary: 'Delete users',
-    tag: 'auth',
-    auth: 'admin',
-    body: deleteUsersRequestSchema,
-  },
-  { method: 'get', path: '/api/auth/config', summary: 'Auth settings', tag: 'auth', auth: 'admin' },
-  {
-    method: 'put',
-    path: '/api/auth/config',
-    summary: 'Change auth settings',
-    tag: 'auth',
-    auth: 'admin',
-    body: updateAuthConfigRequestSchema,
-  },
   {
     method: 'get',
     path: '/api/database/tables',
