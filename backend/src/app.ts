@@ -42,7 +42,7 @@ import { LocalRuntime } from './functions/local-runtime.js';
 import { FunctionsService } from './functions/service.js';
 import { SecretsService, resealSecrets } from './secrets/service.js';
 import { secretsRoutes } from './secrets/routes.js';
-import { functionsAdminRoutes, invokeHandler, redeployAll } from './functions/routes.js';
+import { functionsAdminRoutes, functionsInvokeRoutes, redeployAll } from './functions/routes.js';
 import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
 import { AuditLog } from './audit/service.js';
@@ -321,7 +321,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         })
       : undefined,
   };
-  app.all('/functions/:slug{/*rest}', invokeHandler(functionsDeps));
+  routes.mount(app, '/functions', functionsInvokeRoutes(functionsDeps));
   app.use(resolvePrincipal(keys, tokens));
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
   routes.mount(
@@ -341,7 +341,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // Every successful admin write is recorded in the audit trail (system.audit_log).
   const audit = new AuditLog(db, logger);
   app.use(auditTrail(audit));
-  app.use(
+  routes.mount(
+    app,
     '/api/database',
     databaseAdminRoutes(db, schemaCache, {
       rawSqlDefaultTimeoutMs: config.rawSqlTimeoutMs,

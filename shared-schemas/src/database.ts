@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { paginationSchema } from './common.js';
 
 /** Column types admins can pick by name; any PostgreSQL type name is accepted too. */
 export const FRIENDLY_TYPES = {
@@ -190,3 +191,308 @@ export const advisorFindingSchema = z.object({
   remediation: z.string(),
 });
 export type AdvisorFinding = z.infer<typeof advisorFindingSchema>;
+
+// ---- requests: parameters, queries, uploads ----------------------------------------------------
+
+/** `?schema=` (an exposed schema; the first one by default) and `?table=` (filters the list). */
+export const databaseObjectsQuerySchema = z.object({
+  schema: z.string().max(63).optional(),
+  table: z.string().max(63).optional(),
+});
+
+/** `DELETE /tables/:table?cascade=true` (`true` or `1`; anything else is no). */
+export const dropTableQuerySchema = databaseObjectsQuerySchema.extend({
+  cascade: z
+    .string()
+    .optional()
+    .catch(undefined)
+    .transform((v) => v === 'true' || v === '1'),
+});
+
+export const tableParamsSchema = z.object({ table: z.string() });
+export const policyParamsSchema = z.object({ table: z.string(), policy: z.string() });
+
+/** `POST /advance/import` (multipart/form-data, streamed; documents the parts). */
+export const importUploadSchema = z.object({
+  file: z.string().meta({ format: 'binary', description: 'An .sql, .csv or .json file' }),
+  format: z.enum(['sql', 'csv', 'json']).optional(),
+  /** CSV and JSON: the table the rows go to (and its schema). */
+  table: z.string().optional(),
+  schema: z.string().optional(),
+  /** CSV and JSON: empty the table first (`true` or `1`). */
+  truncate: z.string().optional(),
+});
+
+/** `POST /advance/bulk-upsert` (multipart/form-data, streamed; documents the parts). */
+export const bulkUpsertUploadSchema = z.object({
+  file: z.string().meta({ format: 'binary', description: 'A .csv or .json file' }),
+  format: z.enum(['csv', 'json']).optional(),
+  table: z.string(),
+  schema: z.string().optional(),
+  /** Comma-separated columns to match rows on (the primary key by default). */
+  upsertKey: z.string().optional(),
+});
+
+// ---- responses: what Kiln answers today ---------------------------------------------------------
+
+export const tableSummarySchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  kind: z.enum(['table', 'view', 'materialized_view', 'partitioned_table', 'foreign_table']),
+  rlsEnabled: z.boolean(),
+  /** PostgreSQL's estimate (pg_class.reltuples), not a count. */
+  recordCount: z.number(),
+  columnCount: z.number(),
+  sizeBytes: z.number(),
+  comment: z.string().nullable(),
+});
+export const listTablesResponseSchema = z.array(tableSummarySchema);
+
+export const columnInfoSchema = z.object({
+  columnName: z.string(),
+  type: z.string(),
+  isNullable: z.boolean(),
+  isUnique: z.boolean(),
+  isPrimaryKey: z.boolean(),
+  defaultValue: z.string().nullable(),
+  isIdentity: z.boolean(),
+  isGenerated: z.boolean(),
+  comment: z.string().nullable(),
+});
+
+export const foreignKeyInfoSchema = z.object({
+  constraintName: z.string(),
+  referenceSchema: z.string(),
+  referenceTable: z.string(),
+  referenceColumns: z.array(z.object({ sourceColumn: z.string(), referenceColumn: z.string() })),
+  onDelete: z.string(),
+  onUpdate: z.string(),
+});
+
+export const constraintInfoSchema = z.object({
+  constraintName: z.string(),
+  /** PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK, EXCLUDE. */
+  type: z.string(),
+  definition: z.string(),
+});
+
+export const databaseSchemaInfoSchema = z.object({
+  name: z.string(),
+  owner: z.string(),
+  /** One of Kiln's own schemas (system, auth, storage…). */
+  isProtected: z.boolean(),
+  /** Served by the records API. */
+  isExposed: z.boolean(),
+});
+
+export const indexInfoSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  indexName: z.string(),
+  indexDef: z.string(),
+  isUnique: z.boolean(),
+  isPrimary: z.boolean(),
+});
+
+export const policyInfoSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  policyName: z.string(),
+  cmd: z.string(),
+  roles: z.array(z.string()),
+  permissive: z.boolean(),
+  qual: z.string().nullable(),
+  withCheck: z.string().nullable(),
+});
+
+export const triggerInfoSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  triggerName: z.string(),
+  actionTiming: z.string(),
+  /** `INSERT OR UPDATE`… */
+  eventManipulation: z.string(),
+  actionOrientation: z.string(),
+  actionCondition: z.string().nullable(),
+  actionStatement: z.string(),
+});
+
+export const databaseFunctionInfoSchema = z.object({
+  schemaName: z.string(),
+  functionName: z.string(),
+  arguments: z.string(),
+  returns: z.string(),
+  kind: z.string(),
+  volatility: z.string(),
+  securityDefiner: z.boolean(),
+  functionDef: z.string(),
+});
+
+export const viewInfoSchema = z.object({
+  schemaName: z.string(),
+  viewName: z.string(),
+  materialized: z.boolean(),
+  definition: z.string(),
+});
+
+export const enumInfoSchema = z.object({
+  schemaName: z.string(),
+  enumName: z.string(),
+  values: z.array(z.string()),
+});
+
+export const extensionInfoSchema = z.object({
+  name: z.string(),
+  defaultVersion: z.string().nullable(),
+  installedVersion: z.string().nullable(),
+  installed: z.boolean(),
+  comment: z.string().nullable(),
+});
+
+export const roleInfoSchema = z.object({
+  roleName: z.string(),
+  canLogin: z.boolean(),
+  bypassRls: z.boolean(),
+  superuser: z.boolean(),
+  memberOf: z.array(z.string()),
+});
+
+export const grantInfoSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  grantee: z.string(),
+  privileges: z.array(z.string()),
+});
+
+export const describeTableResponseSchema = tableSummarySchema.extend({
+  columns: z.array(columnInfoSchema),
+  foreignKeys: z.array(foreignKeyInfoSchema),
+  constraints: z.array(constraintInfoSchema),
+  indexes: z.array(indexInfoSchema),
+  policies: z.array(policyInfoSchema),
+  triggers: z.array(triggerInfoSchema),
+});
+
+export const createTableResponseSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  columns: z.array(columnInfoSchema),
+  /** The automatic columns added (`id`, `created_at`, `updated_at`), if any. */
+  autoFields: z.array(z.string()),
+  rlsEnabled: z.boolean(),
+  message: z.string(),
+  nextActions: z.string(),
+});
+
+export const alterTableResponseSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  /** What was done, in order (one line per change). */
+  operations: z.array(z.string()),
+  message: z.string(),
+});
+
+export const dropTableResponseSchema = z.object({
+  schemaName: z.string(),
+  tableName: z.string(),
+  message: z.string(),
+  nextActions: z.string(),
+});
+
+export const dropPolicyResponseSchema = z.object({ message: z.string() });
+
+export const advisorResponseSchema = z.object({
+  data: z.array(advisorFindingSchema),
+  pagination: paginationSchema,
+});
+
+const sqlNoticeSchema = z.object({
+  severity: z.string(),
+  message: z.string(),
+  detail: z.string().optional(),
+  hint: z.string().optional(),
+});
+
+const sqlFieldSchema = z.object({
+  name: z.string(),
+  dataTypeID: z.number(),
+  /** The type's name (`int4`, `text`…). */
+  dataType: z.string().optional(),
+});
+
+export const sqlStatementResultSchema = z.object({
+  command: z.string(),
+  rowCount: z.number().nullable(),
+  rows: z.array(z.record(z.string(), z.unknown())),
+  fields: z.array(sqlFieldSchema),
+  /** More rows than a statement may return (10 000): the rest were counted, not sent. */
+  truncated: z.boolean().optional(),
+});
+
+/** `POST /advance/rawsql[/unrestricted]`: the last statement that returned rows, and all. */
+export const rawSqlResponseSchema = z.object({
+  rows: z.array(z.record(z.string(), z.unknown())),
+  rowCount: z.number().nullable(),
+  fields: z.array(sqlFieldSchema),
+  statements: z.array(sqlStatementResultSchema),
+  notices: z.array(sqlNoticeSchema),
+  mode: z.enum(['restricted', 'unrestricted']),
+});
+
+export const migrationSchema = z.object({
+  version: z.string(),
+  name: z.string(),
+  checksum: z.string(),
+  appliedBy: z.string().nullable(),
+  appliedAt: z.string(),
+  sql: z.string(),
+});
+
+export const listMigrationsResponseSchema = z.object({
+  data: z.array(migrationSchema),
+  pagination: paginationSchema,
+});
+
+/** `POST /migrations` (applied) and `/migrations/dry-run` (run and rolled back). */
+export const migrationResultSchema = z.object({
+  version: z.string(),
+  name: z.string(),
+  checksum: z.string(),
+  dryRun: z.boolean(),
+  applied: z.boolean(),
+  statements: z.array(z.object({ command: z.string(), rowCount: z.number().nullable() })),
+  notices: z.array(sqlNoticeSchema),
+  /** Tables and columns of the exposed schemas before and after (`schema.table[.column …]`). */
+  changes: z.object({
+    createdTables: z.array(z.string()),
+    droppedTables: z.array(z.string()),
+    addedColumns: z.array(z.string()),
+    droppedColumns: z.array(z.string()),
+    changedColumns: z.array(z.string()),
+  }),
+});
+
+export const importResponseSchema = z.object({
+  success: z.literal(true),
+  message: z.string(),
+  filename: z.string(),
+  fileSize: z.number(),
+  format: z.enum(['sql', 'csv', 'json']),
+  tables: z.array(z.string()),
+  rowsImported: z.number(),
+});
+
+export const bulkUpsertResponseSchema = z.object({
+  /** No row failed. */
+  success: z.boolean(),
+  message: z.string(),
+  filename: z.string(),
+  table: z.string(),
+  totalRecords: z.number(),
+  inserted: z.number(),
+  updated: z.number(),
+  failed: z.number(),
+  /** The first failures (row number from 1, and why). */
+  errors: z.array(z.object({ row: z.number(), message: z.string() })),
+  rowsAffected: z.number(),
+});

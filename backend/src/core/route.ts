@@ -53,9 +53,15 @@ export type Access = 'anyone' | 'anyKey' | 'user' | 'admin';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
 
+/**
+ * The methods an `all` declaration is documented (and registered) with; it answers every other
+ * method too (OPTIONS, PROPFIND, …), exactly as `app.all` would.
+ */
+export const ALL_METHODS: readonly HttpMethod[] = ['get', 'post', 'put', 'patch', 'delete', 'head'];
+
 /** Body encodings a request or response may use (the OpenAPI media type of each is below). */
 export type MediaKind =
-  'json' | 'multipart' | 'bytes' | 'sse' | 'markdown' | 'text' | 'html' | 'javascript';
+  'json' | 'multipart' | 'bytes' | 'sse' | 'markdown' | 'text' | 'html' | 'javascript' | 'any';
 
 export const MEDIA_TYPES: Record<MediaKind, string> = {
   json: 'application/json',
@@ -66,6 +72,8 @@ export const MEDIA_TYPES: Record<MediaKind, string> = {
   text: 'text/plain',
   html: 'text/html',
   javascript: 'text/javascript',
+  /** Whatever the other side sends (a relayed answer: see `RouteDecl.relays`). */
+  any: '*/*',
 };
 
 /** One declared response. A bare zod schema is short for `{description: 'OK', schema}` (JSON). */
@@ -139,7 +147,11 @@ export interface RouteDecl<
   R extends ResponseMap,
   A extends Access,
 > {
-  method: HttpMethod;
+  /**
+   * `all`: every method (`app.all`), documented as each of `ALL_METHODS` (function invocation,
+   * where the function decides what a method means).
+   */
+  method: HttpMethod | 'all';
   /** Express 5 path, relative to where the group is mounted (`/`, `/:key`, `/:slug{/*rest}`). */
   path: string;
   /** Defaults to the group's access. */
@@ -167,6 +179,12 @@ export interface RouteDecl<
    * answer a missing credential with PostgREST's own 401 codes).
    */
   guard?: boolean;
+  /**
+   * `true`: the answer is another program's (an edge function's), relayed as it comes: any
+   * status, headers and body. `responses` document it; in tests only the route's own JSON answers
+   * (its errors, in the envelope, with their declared codes) are checked, not relayed statuses.
+   */
+  relays?: boolean;
   /** Middleware for this route only, before the handler (a body parser of its own, …). */
   before?: readonly RequestHandler[];
   /** Request headers worth documenting (name → description), e.g. PostgREST's `Prefer`. */
@@ -399,8 +417,9 @@ export class RouteRegistry {
       const access = decl.access ?? group.access;
       if (!access) throw new Error(`route ${decl.method} ${decl.path}: no access declared`);
       const path = joinPath(base, decl.path);
-      const registered: RegisteredRoute = {
-        method: decl.method,
+      const methods = decl.method === 'all' ? ALL_METHODS : [decl.method];
+      const registered = methods.map((method): RegisteredRoute => ({
+        method,
         path,
         openApiPath: toOpenApiPath(path),
         tag: group.tag,
@@ -408,11 +427,17 @@ export class RouteRegistry {
         errors: mergeErrors(group.errors ?? {}, decl.errors ?? {}),
         ...(group.errorShape ? { errorShape: group.errorShape } : {}),
         decl,
-      };
-      const duplicate = this.registered.find((r) => r.method === decl.method && r.path === path);
-      if (duplicate) throw new Error(`route ${decl.method.toUpperCase()} ${path} declared twice`);
-      this.registered.push(registered);
-      router[decl.method](decl.path, ...(decl.before ?? []), this.handlerFor(registered));
+      }));
+      for (const { method } of registered) {
+        const duplicate = this.registered.find((r) => r.method === method && r.path === path);
+        if (duplicate) throw new Error(`route ${method.toUpperCase()} ${path} declared twice`);
+      }
+      this.registered.push(...registered);
+      // One handler for every method of the declaration (an `all` one answers the rest too).
+      const handler = this.handlerFor(registered[0]!);
+      for (const { method } of registered)
+        router[method](decl.path, ...(decl.before ?? []), handler);
+      if (decl.method === 'all') router.all(decl.path, ...(decl.before ?? []), handler);
     }
     if (group.otherMethods) {
       const paths = [...new Set(group.routes.map((r) => r.decl.path))];
@@ -461,7 +486,7 @@ export class RouteRegistry {
 
   /** Test mode: wraps `res.json` to hold each JSON answer against the declaration. */
   private checker(r: RegisteredRoute): (res: Response) => void {
-    const name = `${r.method.toUpperCase()} ${r.path}`;
+    const name = `${r.decl.method.toUpperCase()} ${r.path}`;
     const errors = errorsOf(r);
     const violation = (status: number, problem: string) => {
       this.violations.push({ route: name, status, problem });
@@ -510,7 +535,7 @@ export class RouteRegistry {
         });
       };
       res.on('finish', () => {
-        if (checked || res.statusCode >= (r.errorShape ? 300 : 400)) return;
+        if (checked || r.decl.relays || res.statusCode >= (r.errorShape ? 300 : 400)) return;
         if (r.decl.responses[res.statusCode] === undefined)
           violation(res.statusCode, `status ${res.statusCode} is not declared`);
       });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
 import {
   createFunctionRequestSchema,
   edgeFunctionSchema,
@@ -352,11 +353,6 @@ function sendError(res: Response, status: number, error: string, message: string
   res.status(status).json({ error, message, statusCode: status });
 }
 
-/**
- * `ANY /functions/:slug[/...]`: method, path suffix, query, headers and body go to the function
- * as a web Request; its status, headers and streamed body come back. Mounted before any body
- * parser, so bodies stream through untouched.
- */
 interface Upstream {
   url: URL;
   headers: http.OutgoingHttpHeaders;
@@ -436,77 +432,115 @@ function relay(
  * as a web Request; its status, headers and streamed body come back. Mounted before any body
  * parser, so bodies stream through untouched.
  */
-export function invokeHandler(deps: FunctionsDeps): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const slug = req.params.slug as string;
-    const started = Date.now();
-    const target = await deps.functions.target(slug);
-    if (!target || target.status !== 'active') throw notFound(slug);
-    const headers = forwardHeaders(req.headers);
-    let status: number;
+async function invoke(deps: FunctionsDeps, req: Request, res: Response): Promise<void> {
+  const slug = req.params.slug as string;
+  const started = Date.now();
+  const target = await deps.functions.target(slug);
+  if (!target || target.status !== 'active') throw notFound(slug);
+  const headers = forwardHeaders(req.headers);
+  let status: number;
 
-    if (deps.subhosting) {
-      if (!target.deploymentUrl) {
-        throw new AppError(
-          503,
-          'FUNCTION_NOT_DEPLOYED',
-          target.deploymentStatus === 'failed'
-            ? `Function "${slug}" failed to deploy: see GET /api/functions/${slug}/deployment`
-            : `Function "${slug}" is still being deployed`,
-          `GET /api/functions/${slug}/deployment shows the deployment's status and build logs`,
-        );
-      }
-      // Path and query only, on the deployment's origin: a request line in absolute form
-      // (GET http://169.254.169.254/functions/…) must not choose where Kiln connects.
-      const asked = new URL(req.originalUrl, 'http://kiln.invalid');
-      const url = new URL(target.deploymentUrl);
-      url.pathname = asked.pathname;
-      url.search = asked.search;
-      status = await relay(req, res, slug, deps.timeoutMs, { url, headers });
-    } else {
-      const lease = await deps.runtime
-        .acquire({
-          slug,
-          fingerprint: fingerprint([target.stamp]),
-          load: async () => {
-            const row = await deps.functions.get(slug);
-            return {
-              code: normalizeCode(row.code),
-              env: await deps.secrets.environment({ apiKey: row.api_key_access }),
-            };
-          },
-        })
-        .catch((err: unknown) => {
-          deps.functionLogger.warn('function did not start', {
-            source: 'function.logs',
-            slug,
-            error: err instanceof Error ? err.message : String(err),
-          });
-          throw new AppError(
-            502,
-            err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
-            `Function "${slug}" could not start; the reason is in the function logs`,
-          );
-        });
-      const asked = new URL(req.originalUrl, 'http://kiln.invalid');
-      headers['x-kiln-url'] = `${deps.apiBaseUrl()}${asked.pathname}${asked.search}`;
-      try {
-        status = await relay(req, res, slug, deps.timeoutMs, {
-          url: new URL(`http://127.0.0.1:${lease.port}/`),
-          headers,
-          agent: deps.runtime.httpAgent,
-          onTimeout: lease.kill,
-        });
-      } finally {
-        lease.release();
-      }
+  if (deps.subhosting) {
+    if (!target.deploymentUrl) {
+      throw new AppError(
+        503,
+        'FUNCTION_NOT_DEPLOYED',
+        target.deploymentStatus === 'failed'
+          ? `Function "${slug}" failed to deploy: see GET /api/functions/${slug}/deployment`
+          : `Function "${slug}" is still being deployed`,
+        `GET /api/functions/${slug}/deployment shows the deployment's status and build logs`,
+      );
     }
-    deps.functionLogger.info('invocation', {
-      source: 'function.logs',
-      slug,
-      method: req.method,
-      status,
-      durationMs: Date.now() - started,
-    });
+    // Path and query only, on the deployment's origin: a request line in absolute form
+    // (GET http://169.254.169.254/functions/…) must not choose where Kiln connects.
+    const asked = new URL(req.originalUrl, 'http://kiln.invalid');
+    const url = new URL(target.deploymentUrl);
+    url.pathname = asked.pathname;
+    url.search = asked.search;
+    status = await relay(req, res, slug, deps.timeoutMs, { url, headers });
+  } else {
+    const lease = await deps.runtime
+      .acquire({
+        slug,
+        fingerprint: fingerprint([target.stamp]),
+        load: async () => {
+          const row = await deps.functions.get(slug);
+          return {
+            code: normalizeCode(row.code),
+            env: await deps.secrets.environment({ apiKey: row.api_key_access }),
+          };
+        },
+      })
+      .catch((err: unknown) => {
+        deps.functionLogger.warn('function did not start', {
+          source: 'function.logs',
+          slug,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        throw new AppError(
+          502,
+          err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
+          `Function "${slug}" could not start; the reason is in the function logs`,
+        );
+      });
+    const asked = new URL(req.originalUrl, 'http://kiln.invalid');
+    headers['x-kiln-url'] = `${deps.apiBaseUrl()}${asked.pathname}${asked.search}`;
+    try {
+      status = await relay(req, res, slug, deps.timeoutMs, {
+        url: new URL(`http://127.0.0.1:${lease.port}/`),
+        headers,
+        agent: deps.runtime.httpAgent,
+        onTimeout: lease.kill,
+      });
+    } finally {
+      lease.release();
+    }
+  }
+  deps.functionLogger.info('invocation', {
+    source: 'function.logs',
+    slug,
+    method: req.method,
+    status,
+    durationMs: Date.now() - started,
+  });
+}
+
+/**
+ * Function invocation, mounted at /functions before credentials are resolved and before any
+ * body parser (app.ts): the function sees the caller's headers and body as sent and decides for
+ * itself what they mean. Its answer, whatever it is, is relayed; Kiln's own errors are the envelope.
+ */
+export function functionsInvokeRoutes(deps: FunctionsDeps): RouteGroup {
+  return {
+    tag: 'functions',
+    routes: [
+      route({
+        method: 'all',
+        path: '/:slug{/*rest}',
+        access: 'anyone',
+        summary: 'Invoke a function (any method; the path after the slug and the query go along)',
+        description:
+          'The request (method, path suffix, query, headers without Kiln’s cookies, body) is ' +
+          'streamed to the function as a web Request; its status, headers and body are streamed ' +
+          'back. A function that sends no Content-Security-Policy is answered sandboxed.',
+        parse: false,
+        bodyType: 'any',
+        body: z.string().optional().describe('Any body, streamed to the function as it arrives'),
+        relays: true,
+        responses: {
+          200: {
+            description: 'Whatever the function answers: any status, headers and body',
+            content: 'any',
+          },
+        },
+        errors: {
+          404: ['FUNCTION_NOT_FOUND'],
+          502: ['FUNCTION_CRASHED', 'FUNCTION_LOAD_FAILED', 'FUNCTION_START_FAILED'],
+          503: ['FUNCTION_NOT_DEPLOYED'],
+          504: ['FUNCTION_TIMEOUT'],
+        },
+        handler: ({ req, res }) => invoke(deps, req, res),
+      }),
+    ],
   };
 }

@@ -3,10 +3,12 @@
  * batches and are written as the response drains, so memory stays flat however big the table.
  */
 import type { Writable } from 'node:stream';
+import type { Response } from 'express';
 import QueryStream from 'pg-query-stream';
 import type { ExportRequest } from '@kiln/shared-schemas';
 import type { Database } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import { q, qualified } from './ddl.js';
 import {
   listColumns,
@@ -61,7 +63,33 @@ export class ExportService {
   constructor(
     private readonly db: Database,
     private readonly exposedSchemas: string[],
+    private readonly logger: Logger,
   ) {}
+
+  /**
+   * `POST /advance/export`: the tables are checked first (a 4xx while nothing is sent), then the
+   * export is streamed to `res` as an attachment.
+   */
+  async download(req: ExportRequest, res: Response): Promise<void> {
+    const chosen = await this.resolveTables(req);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    res.setHeader(
+      'Content-Type',
+      req.format === 'sql' ? 'application/sql; charset=utf-8' : 'application/json; charset=utf-8',
+    );
+    res.setHeader(
+      'Content-Disposition',
+      `attachment; filename="kiln-export-${stamp}.${req.format}"`,
+    );
+    try {
+      await this.stream(req, chosen, res);
+      res.end();
+    } catch (err) {
+      // Headers are gone already: end the stream visibly broken rather than silently short.
+      this.logger.error('export failed', { error: String(err) });
+      res.destroy(err as Error);
+    }
+  }
 
   async resolveTables(req: ExportRequest): Promise<Array<{ schema: string; table: string }>> {
     const schema = req.schemaName ?? this.exposedSchemas[0]!;

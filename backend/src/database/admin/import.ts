@@ -5,12 +5,15 @@
  */
 import { pipeline, type Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
+import type { Request } from 'express';
 import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
 import { AppError, appErrorFromPg } from '../../core/errors.js';
 import { jsonProblem } from '../../core/http.js';
+import { readMultipart } from '../../core/multipart.js';
 import type { SchemaCache, Table } from '../records/schema-cache.js';
 import { q, qualified } from './ddl.js';
+import type { TablesService } from './tables.js';
 
 const BATCH = 1000;
 const MAX_REPORTED_ERRORS = 100;
@@ -114,11 +117,102 @@ function normalise(
   return out;
 }
 
+export interface ImportLimits {
+  /** Largest file accepted (IMPORT_MAX_BYTES). */
+  maxBytes: number;
+  /** Deepest nesting a row of a JSON import may have (JSON_MAX_DEPTH, as for request bodies). */
+  jsonMaxDepth: number;
+}
+
+const yes = (v: string | undefined) => v === 'true' || v === '1';
+
 export class ImportService {
   constructor(
     private readonly db: Database,
     private readonly cache: SchemaCache,
+    private readonly tables: TablesService,
+    private readonly limits: ImportLimits,
   ) {}
+
+  /**
+   * `POST /advance/import`: the multipart upload's file, streamed into an SQL run or appended
+   * rows (parts: file, format, schema, table, truncate).
+   */
+  async upload(principal: Principal, req: Request) {
+    const upload = await readMultipart(
+      req,
+      this.limits.maxBytes,
+      async (file, info, fields, ready) => {
+        const kind = kindOf(info.filename, info.mimeType, fields.format);
+        if (kind === 'sql') return { kind, ...(await this.sqlFile(principal, file, ready)) };
+        const table = this.table(this.tables.schemaFor(fields.schema), fields.table);
+        const result = await this.appendRows(
+          principal,
+          table,
+          rowsOf(file, kind, this.limits.jsonMaxDepth),
+          kind === 'csv',
+          yes(fields.truncate),
+          ready,
+        );
+        return { kind, statements: 1, tables: [table.name], ...result };
+      },
+    );
+    return {
+      success: true as const,
+      message: `Imported ${upload.result.rowsImported} rows from ${upload.filename}`,
+      filename: upload.filename,
+      fileSize: upload.size,
+      format: upload.result.kind,
+      tables: upload.result.tables,
+      rowsImported: upload.result.rowsImported,
+    };
+  }
+
+  /**
+   * `POST /advance/bulk-upsert`: CSV or JSON rows of the multipart upload's file upserted by
+   * `upsertKey` (parts: file, format, schema, table, upsertKey).
+   */
+  async bulkUpsertUpload(principal: Principal, req: Request) {
+    const upload = await readMultipart(
+      req,
+      this.limits.maxBytes,
+      async (file, info, fields, ready) => {
+        const kind = kindOf(info.filename, info.mimeType, fields.format);
+        if (kind === 'sql')
+          throw new AppError(
+            400,
+            'DATABASE_INVALID_PARAMETER',
+            'file: bulk upsert takes CSV or JSON',
+          );
+        const table = this.table(this.tables.schemaFor(fields.schema), fields.table);
+        const key = fields.upsertKey
+          ? fields.upsertKey
+              .split(',')
+              .map((k) => k.trim())
+              .filter(Boolean)
+          : table.primaryKey;
+        return {
+          table: table.name,
+          ...(await this.bulkUpsert(
+            principal,
+            table,
+            rowsOf(file, kind, this.limits.jsonMaxDepth),
+            kind === 'csv',
+            key,
+            ready,
+          )),
+        };
+      },
+    );
+    const r = upload.result;
+    return {
+      success: r.failed === 0,
+      message: `${r.inserted} inserted, ${r.updated} updated, ${r.failed} failed`,
+      filename: upload.filename,
+      ...r,
+      rowsAffected: r.inserted + r.updated,
+    };
+  }
 
   table(schema: string, name: string | undefined): Table {
     if (!name)

@@ -1,23 +1,53 @@
-import { Router, type Request } from 'express';
-import { z } from 'zod';
+/**
+ * Admin-only database management, mounted at /api/database (after the records paths): tables,
+ * catalog listings, the advisor, RLS policies, raw SQL, migrations, export and import.
+ */
+import type { Response } from 'express';
 import {
+  advisorResponseSchema,
   alterPolicyRequestSchema,
   alterTableRequestSchema,
+  alterTableResponseSchema,
+  bulkUpsertResponseSchema,
+  bulkUpsertUploadSchema,
   createPolicyRequestSchema,
   createTableRequestSchema,
+  createTableResponseSchema,
+  databaseFunctionInfoSchema,
+  databaseObjectsQuerySchema,
+  databaseSchemaInfoSchema,
+  describeTableResponseSchema,
+  dropPolicyResponseSchema,
+  dropTableQuerySchema,
+  dropTableResponseSchema,
+  enumInfoSchema,
   exportRequestSchema,
+  extensionInfoSchema,
+  grantInfoSchema,
+  importResponseSchema,
+  importUploadSchema,
+  indexInfoSchema,
+  listMigrationsResponseSchema,
+  listTablesResponseSchema,
   migrationRequestSchema,
+  migrationResultSchema,
+  policyInfoSchema,
+  policyParamsSchema,
   rawSqlRequestSchema,
+  rawSqlResponseSchema,
+  roleInfoSchema,
+  tableParamsSchema,
+  triggerInfoSchema,
+  viewInfoSchema,
 } from '@kiln/shared-schemas';
+import { z } from 'zod';
 import type { Database } from '../../core/db.js';
-import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { principalOf, requireAdmin } from '../../core/auth/principal.js';
+import { routeWith, type ErrorMap, type RouteGroup } from '../../core/route.js';
 import type { SchemaCache } from '../records/schema-cache.js';
 import { advisorFindings } from './advisor.js';
 import { ExportService } from './export.js';
-import { ImportService, kindOf, rowsOf } from './import.js';
-import { readMultipart } from '../../core/multipart.js';
+import { ImportService } from './import.js';
 import {
   listEnums,
   listExtensions,
@@ -42,19 +72,33 @@ export interface DatabaseAdminOptions {
   logger: Logger;
 }
 
-const schemaQuery = z.object({
-  schema: z.string().max(63).optional(),
-  table: z.string().max(63).optional(),
-});
-const bool = (v: unknown) => v === true || v === 'true' || v === '1';
+/** What any statement run for the caller may answer (core/errors.ts `appErrorFromPg`). */
+const DATABASE_ERRORS: ErrorMap = {
+  400: ['DATABASE_VALIDATION_ERROR', 'DATABASE_INVALID_PARAMETER', 'DATABASE_CONSTRAINT_VIOLATION'],
+  403: ['DATABASE_PERMISSION_DENIED'],
+  404: ['DATABASE_NOT_FOUND'],
+  408: ['DATABASE_TIMEOUT'],
+  409: ['DATABASE_DUPLICATE', 'DATABASE_CONSTRAINT_VIOLATION', 'DATABASE_CONFLICT'],
+};
 
-/** Admin-only database management under /api/database (tables, introspection, SQL, import/export). */
+/** An upload streamed from multipart/form-data (core/multipart.ts). */
+const UPLOAD_ERRORS: ErrorMap = {
+  400: ['INVALID_MULTIPART', 'UPLOAD_INTERRUPTED'],
+  415: ['INVALID_MULTIPART'],
+};
+
+const paged = <T>(data: T[]) => ({
+  data,
+  pagination: { offset: 0, limit: data.length, total: data.length },
+});
+
+const adminRoute = routeWith('admin');
+
 export function databaseAdminRoutes(
   db: Database,
   cache: SchemaCache,
   options: DatabaseAdminOptions,
-): Router {
-  const router = Router();
+): RouteGroup {
   const tables = new TablesService(db, cache);
   const policies = new PoliciesService(db, tables, cache);
   const sql = new SqlRunner(db, cache.exposedSchemas, {
@@ -62,244 +106,269 @@ export function databaseAdminRoutes(
     maxTimeoutMs: options.rawSqlMaxTimeoutMs,
     maxRows: 10_000,
   });
-  const exporter = new ExportService(db, cache.exposedSchemas);
-  const importer = new ImportService(db, cache);
-  router.use(requireAdmin);
+  const exporter = new ExportService(db, cache.exposedSchemas, options.logger);
+  const importer = new ImportService(db, cache, tables, {
+    maxBytes: options.importMaxBytes,
+    jsonMaxDepth: options.jsonMaxDepth,
+  });
 
-  const schemasOf = (req: Request): string[] => {
-    const { schema } = schemaQuery.parse(req.query);
-    return schema ? [tables.schemaFor(schema)] : cache.exposedSchemas;
+  /** `?schema=`: that exposed schema (400 otherwise), or all of them. */
+  const schemasOf = (schema: string | undefined): string[] =>
+    schema ? [tables.schemaFor(schema)] : cache.exposedSchemas;
+
+  /** A catalog listing filtered by `?schema=` (and `?table=` where it applies). */
+  const listing = <T extends z.ZodType>(
+    path: string,
+    summary: string,
+    item: T,
+    list: (schemas: string[], table: string | undefined) => Promise<z.input<T>[]>,
+  ) =>
+    adminRoute({
+      method: 'get',
+      path,
+      summary,
+      query: databaseObjectsQuerySchema,
+      responses: { 200: z.array(item) },
+      handler: ({ query }) => list(schemasOf(query.schema), query.table),
+    });
+
+  return {
+    tag: 'database',
+    access: 'admin',
+    errors: DATABASE_ERRORS,
+    routes: [
+      // ---- tables ------------------------------------------------------------------------------
+      adminRoute({
+        method: 'get',
+        path: '/tables',
+        summary: 'List tables and views',
+        query: databaseObjectsQuerySchema,
+        responses: { 200: listTablesResponseSchema },
+        handler: ({ query }) => tables.list(query.schema),
+      }),
+      adminRoute({
+        method: 'post',
+        path: '/tables',
+        summary: 'Create a table (RLS on unless rlsEnabled: false)',
+        body: createTableRequestSchema,
+        responses: { 201: { description: 'Created', schema: createTableResponseSchema } },
+        handler: ({ principal, body }) => tables.create(principal, body),
+      }),
+      adminRoute({
+        method: 'get',
+        path: '/tables/:table/schema',
+        summary: 'Describe a table: columns, keys, constraints, indexes, policies, triggers',
+        params: tableParamsSchema,
+        query: databaseObjectsQuerySchema,
+        responses: { 200: describeTableResponseSchema },
+        handler: ({ params, query }) => tables.describe(query.schema, params.table),
+      }),
+      adminRoute({
+        method: 'patch',
+        path: '/tables/:table/schema',
+        summary: 'Alter a table (columns, keys, constraints, indexes, name, RLS)',
+        params: tableParamsSchema,
+        query: databaseObjectsQuerySchema,
+        body: alterTableRequestSchema,
+        responses: { 200: alterTableResponseSchema },
+        handler: ({ principal, params, query, body }) =>
+          tables.alter(principal, query.schema, params.table, body),
+      }),
+      adminRoute({
+        method: 'delete',
+        path: '/tables/:table',
+        summary: 'Drop a table (?cascade=true drops what depends on it too)',
+        params: tableParamsSchema,
+        query: dropTableQuerySchema,
+        responses: { 200: dropTableResponseSchema },
+        handler: ({ principal, params, query }) =>
+          tables.drop(principal, query.schema, params.table, query.cascade),
+      }),
+
+      // ---- catalog -----------------------------------------------------------------------------
+      adminRoute({
+        method: 'get',
+        path: '/schemas',
+        summary: 'List schemas (Kiln’s own marked protected, the exposed ones marked)',
+        responses: { 200: z.array(databaseSchemaInfoSchema) },
+        handler: () => listSchemas(db.pool, cache.exposedSchemas),
+      }),
+      listing('/functions', 'List functions and procedures', databaseFunctionInfoSchema, (s) =>
+        listFunctions(db.pool, s),
+      ),
+      listing('/indexes', 'List indexes (?table=)', indexInfoSchema, (s, table) =>
+        listIndexes(db.pool, s, table),
+      ),
+      listing('/triggers', 'List triggers (?table=)', triggerInfoSchema, (s, table) =>
+        listTriggers(db.pool, s, table),
+      ),
+      listing('/views', 'List views and materialized views', viewInfoSchema, (s) =>
+        listViews(db.pool, s),
+      ),
+      listing('/enums', 'List enum types', enumInfoSchema, (s) => listEnums(db.pool, s)),
+      adminRoute({
+        method: 'get',
+        path: '/extensions',
+        summary: 'List available extensions (and the installed version)',
+        responses: { 200: z.array(extensionInfoSchema) },
+        handler: () => listExtensions(db.pool),
+      }),
+      adminRoute({
+        method: 'get',
+        path: '/roles',
+        summary: 'List database roles',
+        responses: { 200: z.array(roleInfoSchema) },
+        handler: () => listRoles(db.pool),
+      }),
+      listing('/grants', 'List table privileges per role (?table=)', grantInfoSchema, (s, table) =>
+        listGrants(db.pool, s, table),
+      ),
+
+      // ---- advisor -----------------------------------------------------------------------------
+      adminRoute({
+        method: 'get',
+        path: '/advisor',
+        summary: 'What anon and signed-in users reach without row-level security (?schema=)',
+        query: databaseObjectsQuerySchema,
+        responses: { 200: advisorResponseSchema },
+        handler: async ({ query }) =>
+          paged(await advisorFindings(db.pool, schemasOf(query.schema))),
+      }),
+
+      // ---- policies ----------------------------------------------------------------------------
+      adminRoute({
+        method: 'get',
+        path: '/policies',
+        summary: 'List RLS policies (?table=)',
+        query: databaseObjectsQuerySchema,
+        responses: { 200: z.array(policyInfoSchema) },
+        handler: ({ query }) => policies.list(query.schema, query.table),
+      }),
+      adminRoute({
+        method: 'post',
+        path: '/policies',
+        summary: 'Create an RLS policy',
+        body: createPolicyRequestSchema,
+        responses: { 201: { description: 'Created', schema: policyInfoSchema } },
+        handler: async ({ principal, body, res }) => {
+          const policy = await policies.create(principal, body);
+          // Not found after creation (never seen): an empty 201, as before declarations.
+          if (!policy) res.status(201).end();
+          return policy;
+        },
+      }),
+      adminRoute({
+        method: 'patch',
+        path: '/policies/:table/:policy',
+        summary: 'Alter an RLS policy (roles, expressions, name)',
+        params: policyParamsSchema,
+        query: databaseObjectsQuerySchema,
+        body: alterPolicyRequestSchema,
+        responses: { 200: policyInfoSchema },
+        handler: ({ principal, params, query, body }) =>
+          policies.alter(principal, query.schema, params.table, params.policy, body),
+      }),
+      adminRoute({
+        method: 'delete',
+        path: '/policies/:table/:policy',
+        summary: 'Drop an RLS policy',
+        params: policyParamsSchema,
+        query: databaseObjectsQuerySchema,
+        responses: { 200: dropPolicyResponseSchema },
+        handler: ({ principal, params, query }) =>
+          policies.drop(principal, query.schema, params.table, params.policy),
+      }),
+
+      // ---- raw SQL and migrations --------------------------------------------------------------
+      ...(['restricted', 'unrestricted'] as const).map((mode) =>
+        adminRoute({
+          method: 'post',
+          path: mode === 'restricted' ? '/advance/rawsql' : '/advance/rawsql/unrestricted',
+          summary:
+            mode === 'restricted'
+              ? 'Run SQL as project_admin (Kiln’s own schemas out of reach), in one transaction'
+              : 'Run SQL as the database owner, in one transaction',
+          body: rawSqlRequestSchema,
+          responses: { 200: rawSqlResponseSchema },
+          handler: async ({ principal, body }) => {
+            const result = await sql.rawSql(principal, body, mode);
+            // The statements may have changed the schema: the records API sees it next call.
+            await cache.reload();
+            return result;
+          },
+        }),
+      ),
+      adminRoute({
+        method: 'get',
+        path: '/migrations',
+        summary: 'Applied user migrations',
+        responses: { 200: listMigrationsResponseSchema },
+        handler: async () => paged(await sql.listMigrations()),
+      }),
+      adminRoute({
+        method: 'post',
+        path: '/migrations',
+        summary: 'Apply a migration (one transaction, recorded by version)',
+        body: migrationRequestSchema,
+        responses: { 201: { description: 'Applied', schema: migrationResultSchema } },
+        handler: async ({ principal, body }) => {
+          const result = await sql.migrate(principal, body, false);
+          await cache.reload();
+          return result;
+        },
+      }),
+      adminRoute({
+        method: 'post',
+        path: '/migrations/dry-run',
+        summary: 'Run a migration and roll it back: what it would change',
+        body: migrationRequestSchema,
+        responses: { 200: migrationResultSchema },
+        handler: ({ principal, body }) => sql.migrate(principal, body, true),
+      }),
+
+      // ---- export / import ---------------------------------------------------------------------
+      adminRoute({
+        method: 'post',
+        path: '/advance/export',
+        summary: 'Export schema and data (streamed SQL or JSON, as an attachment)',
+        // No body at all is the defaults.
+        body: exportRequestSchema.nullish(),
+        responses: {
+          200: {
+            description:
+              'The export, streamed: application/sql (format sql) or application/json (format json)',
+            content: ['text', 'json'],
+            headers: { 'Content-Disposition': 'attachment; filename="kiln-export-….sql|json"' },
+          },
+        },
+        handler: async ({ body, res }) => {
+          await exporter.download(body ?? exportRequestSchema.parse({}), res as Response);
+        },
+      }),
+      adminRoute({
+        method: 'post',
+        path: '/advance/import',
+        summary: 'Import an SQL, CSV or JSON file (streamed; multipart: file, table, truncate)',
+        bodyType: 'multipart',
+        body: importUploadSchema,
+        responses: { 200: importResponseSchema },
+        errors: UPLOAD_ERRORS,
+        handler: async ({ principal, req }) => {
+          const result = await importer.upload(principal, req);
+          await cache.reload();
+          return result;
+        },
+      }),
+      adminRoute({
+        method: 'post',
+        path: '/advance/bulk-upsert',
+        summary: 'Upsert CSV or JSON rows (streamed; multipart: file, table, upsertKey)',
+        bodyType: 'multipart',
+        body: bulkUpsertUploadSchema,
+        responses: { 200: bulkUpsertResponseSchema },
+        errors: UPLOAD_ERRORS,
+        handler: ({ principal, req }) => importer.bulkUpsertUpload(principal, req),
+      }),
+    ],
   };
-
-  // ---- tables --------------------------------------------------------------------------------
-  router.get('/tables', async (req, res) => {
-    res.json(await tables.list(schemaQuery.parse(req.query).schema));
-  });
-  router.post('/tables', async (req, res) => {
-    res
-      .status(201)
-      .json(await tables.create(principalOf(req), createTableRequestSchema.parse(req.body)));
-  });
-  router.get('/tables/:table/schema', async (req, res) => {
-    res.json(await tables.describe(schemaQuery.parse(req.query).schema, String(req.params.table)));
-  });
-  router.patch('/tables/:table/schema', async (req, res) => {
-    const body = alterTableRequestSchema.parse(req.body);
-    res.json(
-      await tables.alter(
-        principalOf(req),
-        schemaQuery.parse(req.query).schema,
-        String(req.params.table),
-        body,
-      ),
-    );
-  });
-  router.delete('/tables/:table', async (req, res) => {
-    res.json(
-      await tables.drop(
-        principalOf(req),
-        schemaQuery.parse(req.query).schema,
-        String(req.params.table),
-        bool(req.query.cascade),
-      ),
-    );
-  });
-
-  // ---- introspection -------------------------------------------------------------------------
-  router.get('/schemas', async (_req, res) =>
-    res.json(await listSchemas(db.pool, cache.exposedSchemas)),
-  );
-  router.get('/functions', async (req, res) =>
-    res.json(await listFunctions(db.pool, schemasOf(req))),
-  );
-  router.get('/indexes', async (req, res) =>
-    res.json(await listIndexes(db.pool, schemasOf(req), schemaQuery.parse(req.query).table)),
-  );
-  router.get('/triggers', async (req, res) =>
-    res.json(await listTriggers(db.pool, schemasOf(req), schemaQuery.parse(req.query).table)),
-  );
-  router.get('/views', async (req, res) => res.json(await listViews(db.pool, schemasOf(req))));
-  router.get('/enums', async (req, res) => res.json(await listEnums(db.pool, schemasOf(req))));
-  router.get('/extensions', async (_req, res) => res.json(await listExtensions(db.pool)));
-  router.get('/roles', async (_req, res) => res.json(await listRoles(db.pool)));
-  router.get('/grants', async (req, res) =>
-    res.json(await listGrants(db.pool, schemasOf(req), schemaQuery.parse(req.query).table)),
-  );
-
-  // ---- advisor -------------------------------------------------------------------------------
-  // What anon and signed-in users reach without RLS (the dashboard's database advisor).
-  router.get('/advisor', async (req, res) => {
-    const data = await advisorFindings(db.pool, schemasOf(req));
-    res.json({ data, pagination: { offset: 0, limit: data.length, total: data.length } });
-  });
-
-  // ---- policies ------------------------------------------------------------------------------
-  router.get('/policies', async (req, res) => {
-    const q = schemaQuery.parse(req.query);
-    res.json(await policies.list(q.schema, q.table));
-  });
-  router.post('/policies', async (req, res) => {
-    res
-      .status(201)
-      .json(await policies.create(principalOf(req), createPolicyRequestSchema.parse(req.body)));
-  });
-  router.patch('/policies/:table/:policy', async (req, res) => {
-    const body = alterPolicyRequestSchema.parse(req.body);
-    res.json(
-      await policies.alter(
-        principalOf(req),
-        schemaQuery.parse(req.query).schema,
-        String(req.params.table),
-        String(req.params.policy),
-        body,
-      ),
-    );
-  });
-  router.delete('/policies/:table/:policy', async (req, res) => {
-    res.json(
-      await policies.drop(
-        principalOf(req),
-        schemaQuery.parse(req.query).schema,
-        String(req.params.table),
-        String(req.params.policy),
-      ),
-    );
-  });
-
-  // ---- raw SQL and migrations ----------------------------------------------------------------
-  router.post('/advance/rawsql', async (req, res) => {
-    const result = await sql.rawSql(
-      principalOf(req),
-      rawSqlRequestSchema.parse(req.body),
-      'restricted',
-    );
-    // The statements may have changed the schema: the records API must see it on the next call.
-    await cache.reload();
-    res.json(result);
-  });
-  router.post('/advance/rawsql/unrestricted', async (req, res) => {
-    const result = await sql.rawSql(
-      principalOf(req),
-      rawSqlRequestSchema.parse(req.body),
-      'unrestricted',
-    );
-    await cache.reload();
-    res.json(result);
-  });
-  router.get('/migrations', async (_req, res) => {
-    const data = await sql.listMigrations();
-    res.json({ data, pagination: { offset: 0, limit: data.length, total: data.length } });
-  });
-  router.post('/migrations', async (req, res) => {
-    const result = await sql.migrate(
-      principalOf(req),
-      migrationRequestSchema.parse(req.body),
-      false,
-    );
-    await cache.reload();
-    res.status(201).json(result);
-  });
-  router.post('/migrations/dry-run', async (req, res) => {
-    res.json(await sql.migrate(principalOf(req), migrationRequestSchema.parse(req.body), true));
-  });
-
-  // ---- export / import -----------------------------------------------------------------------
-  router.post('/advance/export', async (req, res) => {
-    const body = exportRequestSchema.parse(req.body ?? {});
-    const chosen = await exporter.resolveTables(body);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    res.setHeader(
-      'Content-Type',
-      body.format === 'sql' ? 'application/sql; charset=utf-8' : 'application/json; charset=utf-8',
-    );
-    res.setHeader(
-      'Content-Disposition',
-      `attachment; filename="kiln-export-${stamp}.${body.format}"`,
-    );
-    try {
-      await exporter.stream(body, chosen, res);
-      res.end();
-    } catch (err) {
-      // Headers are gone already: end the stream visibly broken rather than silently short.
-      options.logger.error('export failed', { error: String(err) });
-      res.destroy(err as Error);
-    }
-  });
-
-  router.post('/advance/import', async (req, res) => {
-    const principal = principalOf(req);
-    const upload = await readMultipart(
-      req,
-      options.importMaxBytes,
-      async (file, info, fields, ready) => {
-        const kind = kindOf(info.filename, info.mimeType, fields.format);
-        if (kind === 'sql') return { kind, ...(await importer.sqlFile(principal, file, ready)) };
-        const table = importer.table(tables.schemaFor(fields.schema), fields.table);
-        const result = await importer.appendRows(
-          principal,
-          table,
-          rowsOf(file, kind, options.jsonMaxDepth),
-          kind === 'csv',
-          bool(fields.truncate),
-          ready,
-        );
-        return { kind, statements: 1, tables: [table.name], ...result };
-      },
-    );
-    await cache.reload();
-    res.json({
-      success: true,
-      message: `Imported ${upload.result.rowsImported} rows from ${upload.filename}`,
-      filename: upload.filename,
-      fileSize: upload.size,
-      format: upload.result.kind,
-      tables: upload.result.tables,
-      rowsImported: upload.result.rowsImported,
-    });
-  });
-
-  router.post('/advance/bulk-upsert', async (req, res) => {
-    const principal = principalOf(req);
-    const upload = await readMultipart(
-      req,
-      options.importMaxBytes,
-      async (file, info, fields, ready) => {
-        const kind = kindOf(info.filename, info.mimeType, fields.format);
-        if (kind === 'sql')
-          throw new AppError(
-            400,
-            'DATABASE_INVALID_PARAMETER',
-            'file: bulk upsert takes CSV or JSON',
-          );
-        const table = importer.table(tables.schemaFor(fields.schema), fields.table);
-        const key = fields.upsertKey
-          ? fields.upsertKey
-              .split(',')
-              .map((k) => k.trim())
-              .filter(Boolean)
-          : table.primaryKey;
-        return {
-          table: table.name,
-          ...(await importer.bulkUpsert(
-            principal,
-            table,
-            rowsOf(file, kind, options.jsonMaxDepth),
-            kind === 'csv',
-            key,
-            ready,
-          )),
-        };
-      },
-    );
-    const r = upload.result;
-    res.json({
-      success: r.failed === 0,
-      message: `${r.inserted} inserted, ${r.updated} updated, ${r.failed} failed`,
-      filename: upload.filename,
-      ...r,
-      rowsAffected: r.inserted + r.updated,
-    });
-  });
-
-  return router;
 }
