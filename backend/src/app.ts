@@ -353,6 +353,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }),
   );
 
+  // OAuth providers: sign-in (auth routes) and the enabled list (metadata).
+  const oauth = new OAuthService(db, box, auth, {
+    apiBaseUrl: () => config.apiBaseUrl,
+    key: Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-oauth-v1', 32)),
+    envDefaults: config.oauth.envDefaults,
+    testBaseUrl: config.oauth.testBaseUrl,
+  });
   app.use('/api/auth', authEvents(authLogger));
   routes.mount(
     app,
@@ -381,12 +388,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           audiences: config.idTokens.apple.audiences,
         },
       }),
-      oauth: new OAuthService(db, box, auth, {
-        apiBaseUrl: () => config.apiBaseUrl,
-        key: Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-oauth-v1', 32)),
-        envDefaults: config.oauth.envDefaults,
-        testBaseUrl: config.oauth.testBaseUrl,
-      }),
+      oauth,
       limits: {
         signIn: limiter(db, 'sign-in', {
           limit: config.authRateLimits.signIn,
@@ -427,6 +429,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     metadataRoutes(db, keys, auth, schemaCache, {
       version: config.version,
       defaultGraceSeconds: config.keyRotationGraceSeconds,
+      oauth,
+      mailer,
     }),
   );
   routes.mount(

@@ -314,10 +314,14 @@ describe('models, limits and errors', () => {
     expect(badDefault.status).toBe(400);
 
     const models = await admin('GET', '/api/ai/models');
-    expect(models.body.models).toContainEqual(
+    // A bare array, as InsForge answers, with InsForge's names beside Kiln's.
+    expect(models.body).toContainEqual(
       expect.objectContaining({
         id: 'anthropic/claude-sonnet',
         name: 'ANTHROPIC/CLAUDE-SONNET',
+        provider: 'anthropic',
+        modelId: 'anthropic/claude-sonnet',
+        inputModality: expect.arrayContaining(['text']),
         enabled: { chat: false, embedding: true, image: true },
       }),
     );
@@ -392,6 +396,14 @@ describe('models, limits and errors', () => {
       expect(asAdmin.status).toBe(200);
       const overview = await admin('GET', '/api/ai/overview');
       expect(overview.body.totals.requests).toBeGreaterThan(3);
+      // InsForge's charts: the same days as byDay.
+      expect(overview.body.charts.requests).toEqual(
+        overview.body.byDay.map((d: { day: string; requests: number }) => ({
+          label: d.day,
+          value: d.requests,
+        })),
+      );
+      expect(overview.body.charts.spend).toEqual([]);
       expect(overview.body.byUser).toContainEqual(
         expect.objectContaining({ userId: user.userId, email: user.email, requests: 2 }),
       );

@@ -90,6 +90,18 @@ describe('audit trail', () => {
     const stats = (await admin('GET', '/api/logs/audits/stats')).body;
     expect(stats.total).toBe(7);
     expect(stats.byModule).toContainEqual({ module: 'auth', count: 4 });
+    // The same counts under InsForge's names, and the newest records.
+    expect(stats).toMatchObject({ totalLogs: 7, uniqueActors: expect.any(Number) });
+    expect(stats.actionsByModule.auth).toBe(4);
+    expect(stats.uniqueModules).toBe(stats.byModule.length);
+    expect(stats.recentActivity.map((r: any) => r.id)).toEqual(
+      (await trail('?limit=7')).data.map((r: any) => r.id),
+    );
+    // InsForge's ipAddress beside Kiln's ip; records are never changed (updatedAt = createdAt).
+    for (const r of all.data) {
+      expect(r.ipAddress).toBe(r.ip);
+      expect(r.updatedAt).toBe(r.createdAt);
+    }
 
     expect((await admin('GET', '/api/logs/audits?from=yesterday')).status).toBe(400);
     expect((await t.request('GET', '/api/logs/audits', { token: other.accessToken })).status).toBe(

@@ -363,6 +363,17 @@ describe('templates, SMTP settings and raw mail', () => {
   it('uses an admin’s template with variables, and refuses unknown variables', async () => {
     const list = await admin('GET', '/api/auth/email-templates');
     expect(list.body.templates.map((x: any) => x.type)).toContain('one-time-code');
+    // The same templates in InsForge's shape, with ids that stay the same.
+    expect(list.body.data.map((x: any) => x.templateType)).toEqual(
+      list.body.templates.map((x: any) => x.type),
+    );
+    const otc = list.body.data.find((x: any) => x.templateType === 'one-time-code');
+    expect(otc.bodyHtml).toBe(
+      list.body.templates.find((x: any) => x.type === 'one-time-code').html,
+    );
+    expect((await admin('GET', '/api/auth/email-templates')).body.data[0].id).toBe(
+      list.body.data[0].id,
+    );
     expect(list.body.templates.find((x: any) => x.type === 'welcome')).toMatchObject({
       enabled: false,
       isDefault: true,
@@ -414,6 +425,16 @@ describe('templates, SMTP settings and raw mail', () => {
       });
       expect(put.status).toBe(200);
       expect(put.body).toMatchObject({ hasPassword: true, inForce: { source: 'database' } });
+      // InsForge's names for the sender beside Kiln's; a stable uuid for the one settings row.
+      expect(put.body).toMatchObject({
+        senderEmail: 'runtime@kiln.test',
+        senderName: 'Runtime',
+        fromEmail: 'runtime@kiln.test',
+        id: expect.stringMatching(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        ),
+      });
+      expect((await admin('GET', '/api/auth/smtp-config')).body.id).toBe(put.body.id);
       expect(JSON.stringify(put.body)).not.toContain('smtp-pass-123');
       const stored = await t.app.db.query('SELECT password_encrypted FROM auth.smtp_config');
       expect(stored.rows[0]!.password_encrypted).toMatch(/^v1:/);
@@ -422,6 +443,17 @@ describe('templates, SMTP settings and raw mail', () => {
       const mail = await other.next('admin@example.com');
       expect(mail.from).toBe('runtime@kiln.test');
       expect(other.logins).toContainEqual({ username: 'mailer', password: 'smtp-pass-123' });
+      // InsForge's request names work too, and '' clears as null does.
+      const renamed = await admin('PUT', '/api/auth/smtp-config', {
+        senderEmail: 'insforge@kiln.test',
+        senderName: '',
+      });
+      expect(renamed.body).toMatchObject({
+        fromEmail: 'insforge@kiln.test',
+        senderEmail: 'insforge@kiln.test',
+        fromName: null,
+        senderName: '',
+      });
       const incomplete = await admin('PUT', '/api/auth/smtp-config', { host: null });
       expect(incomplete.status).toBe(400);
     } finally {
@@ -429,6 +461,14 @@ describe('templates, SMTP settings and raw mail', () => {
       await other.stop();
     }
     expect((await admin('GET', '/api/auth/smtp-config')).body.inForce.source).toBe('environment');
+    // Unset fields answer as InsForge does: '' and the port Kiln would use.
+    await admin('PUT', '/api/auth/smtp-config', { host: '', port: null, username: null });
+    expect((await admin('GET', '/api/auth/smtp-config')).body).toMatchObject({
+      enabled: false,
+      host: '',
+      port: 587,
+      username: '',
+    });
   });
 
   it('lets signed-in users send mail, validated; anon gets 401', async () => {

@@ -44,16 +44,29 @@ describe('secrets', () => {
       value: 'sk_test_1234567890abcdef',
     });
     expect(created.status).toBe(201);
+    // InsForge's clients read an id: the key names a secret in Kiln.
+    expect(created.body).toMatchObject({ success: true, id: 'STRIPE_KEY', key: 'STRIPE_KEY' });
     expect((await admin('POST', '/api/secrets', { key: 'STRIPE_KEY', value: 'x' })).status).toBe(
       409,
     );
     const list = await admin('GET', '/api/secrets');
     const stripe = list.body.secrets.find((s: any) => s.key === 'STRIPE_KEY');
     expect(stripe).toMatchObject({
+      id: 'STRIPE_KEY',
       maskedValue: '••••••••cdef',
       isActive: true,
       isReserved: false,
+      lastUsedAt: null,
     });
+    // Reserved secrets carry the project's set-up time (its first migration), not null.
+    const reservedDates = list.body.secrets
+      .filter((s: any) => s.isReserved)
+      .map((s: any) => [s.id, s.createdAt, s.updatedAt]);
+    const setUp = (
+      await t.app.db.query<{ at: Date }>('SELECT min(run_on) AS at FROM system.migrations')
+    ).rows[0]!.at.toISOString();
+    expect(reservedDates).toContainEqual(['API_KEY', setUp, setUp]);
+    expect(reservedDates.every(([, c, u]: string[]) => c === setUp && u === setUp)).toBe(true);
     expect(JSON.stringify(list.body)).not.toContain('sk_test_1234567890abcdef');
     expect(list.body.secrets.filter((s: any) => s.isReserved).map((s: any) => s.key)).toEqual([
       'INSFORGE_BASE_URL',
@@ -128,6 +141,7 @@ describe('deploying', () => {
       expect.arrayContaining(['echo', 'hello-world']),
     );
     expect(list.body.functions[0].code).toBeUndefined();
+    expect(list.body.runtime).toEqual({ provider: 'local', status: 'running' });
     expect((await admin('GET', '/api/functions/echo')).body.code).toBe(ECHO);
     expect((await admin('GET', '/api/functions/missing')).status).toBe(404);
   });

@@ -206,23 +206,11 @@ describe('auth', () => {
       { id: noId },
     );
     conforms(insforge.getSmtpConfigResponseSchema, await admin('GET', '/api/auth/smtp-config'), {
-      id: gap('no id (one settings row)'),
-      createdAt: gap('no createdAt, only updatedAt'),
-      host: gap('null while unset (InsForge: empty string)'),
-      port: gap('null while unset (InsForge: a number)'),
-      username: gap('null while unset (InsForge: empty string)'),
-      senderEmail: gap('named fromEmail in Kiln'),
-      senderName: gap('named fromName in Kiln'),
       minIntervalSeconds: gap('Kiln has no per-address sending interval setting'),
     });
     conforms(
       insforge.listEmailTemplatesResponseSchema,
       await admin('GET', '/api/auth/email-templates'),
-      {
-        data: gap(
-          'Kiln answers {templates: [{type, subject, html, text, variables}]}; InsForge {data: [{id, templateType, subject, bodyHtml}]}',
-        ),
-      },
     );
   });
 
@@ -457,20 +445,15 @@ describe('realtime admin', () => {
     );
     await t.app.db.query(`SELECT realtime.publish('orders:1', 'created', '{"id": 1}')`);
     const messages = await admin('GET', '/api/realtime/messages');
-    expect(messages.data).toHaveLength(1);
+    expect(messages).toHaveLength(1);
     conforms(insforge.listMessagesResponseSchema, messages, {
-      '(the whole body)': gap(
-        'Kiln answers {data: [{id, channel, event, payload, senderType, senderId, webhooks}], pagination}; InsForge a bare array of {eventName, channelName, channelId, wsAudienceCount, whAudienceCount, whDeliveredCount, ...}',
+      '[].wsAudienceCount': gap(
+        'Kiln does not count the sockets a message reached (webhook deliveries are counted)',
       ),
     });
     conforms(
       insforge.messageStatsResponseSchema,
       await admin('GET', '/api/realtime/messages/stats'),
-      {
-        whDeliveryRate: gap('Kiln reports lastHour/lastDay/topChannels instead'),
-        topEvents: gap('topChannels instead of topEvents'),
-        retentionDays: gap('not repeated here (GET /api/realtime/config has it)'),
-      },
     );
     conforms(insforge.getRealtimeConfigResponseSchema, await admin('GET', '/api/realtime/config'));
     conforms(
@@ -495,9 +478,6 @@ describe('functions admin', () => {
       'functions.[].code': deliberate(
         "the list leaves out every function's source; GET /api/functions/:slug has it",
       ),
-      'runtime.status': gap(
-        'Kiln says which runtime ({provider: "local"|"subhosting"}), not whether it runs',
-      ),
     });
     conforms(insforge.functionSchema, await admin('GET', '/api/functions/hello'));
     conforms(
@@ -512,16 +492,8 @@ describe('secrets', () => {
     conforms(
       insforge.createSecretResponseSchema,
       await admin('POST', '/api/secrets', { key: 'STRIPE_KEY', value: 'sk_test_1' }, 201),
-      { id: gap('Kiln answers the key, not an id') },
     );
-    conforms(insforge.listSecretsResponseSchema, await admin('GET', '/api/secrets'), {
-      'secrets.[].id': gap('secrets have no id (the key names them)'),
-      'secrets.[].lastUsedAt': gap('no lastUsedAt'),
-      'secrets.[].createdAt': gap(
-        'null for the reserved secrets Kiln derives (API_KEY, ANON_KEY, INSFORGE_BASE_URL...)',
-      ),
-      'secrets.[].updatedAt': gap('null for the reserved secrets, as createdAt'),
-    });
+    conforms(insforge.listSecretsResponseSchema, await admin('GET', '/api/secrets'));
     conforms(insforge.getSecretValueResponseSchema, await admin('GET', '/api/secrets/STRIPE_KEY'));
     conforms(
       insforge.updateSecretResponseSchema,
@@ -533,38 +505,23 @@ describe('secrets', () => {
 
 describe('logs', () => {
   it('audit logs, their stats, log sources and lines', async () => {
-    conforms(insforge.getAuditLogsResponseSchema, await admin('GET', '/api/logs/audits?limit=5'), {
-      'data.[].ipAddress': gap('named ip in Kiln'),
-      'data.[].updatedAt': gap('audit records are never updated; Kiln sends no updatedAt'),
-    });
-    conforms(
-      insforge.getAuditLogStatsResponseSchema,
-      await admin('GET', '/api/logs/audits/stats'),
-      {
-        totalLogs: gap('Kiln answers {days, total, byModule: [{module, count}], byDay}'),
-        uniqueActors: gap('not counted'),
-        uniqueModules: gap('not counted'),
-        actionsByModule: gap('byModule is a list of {module, count}'),
-        recentActivity: gap('not included'),
-      },
-    );
+    conforms(insforge.getAuditLogsResponseSchema, await admin('GET', '/api/logs/audits?limit=5'));
+    const auditStats = await admin('GET', '/api/logs/audits/stats');
+    conforms(insforge.getAuditLogStatsResponseSchema, auditStats);
+    expect(auditStats.recentActivity.length).toBeGreaterThan(0);
     const sources = await admin('GET', '/api/logs/sources');
     conforms(insforge.logSourceSchema.array(), sources, {
       '(the whole body)': deliberate(
         "Kiln's sources are its log files or CloudWatch streams, not Logflare sources with ingest tokens: {provider, sources: [{name, description, available, ...}]}",
       ),
     });
-    conforms(insforge.logStatsSchema.array(), await admin('GET', '/api/logs/stats'), {
-      '(the whole body)': gap(
-        'Kiln answers a time histogram {from, to, bucketSeconds, buckets, ...}; InsForge per-source [{source, count, lastActivity}]',
-      ),
-    });
+    const logStats = await admin('GET', '/api/logs/stats');
+    expect(logStats.length).toBeGreaterThan(0);
+    conforms(insforge.logStatsSchema.array(), logStats);
     const source = sources.sources[0].name as string;
-    conforms(insforge.getLogsResponseSchema, await admin('GET', `/api/logs/${source}?limit=5`), {
-      'logs.[].id': gap('log lines have no id'),
-      'logs.[].eventMessage': gap('named message in Kiln'),
-      'logs.[].body': gap('named metadata in Kiln (with level beside it)'),
-    });
+    const lines = await admin('GET', `/api/logs/${source}?limit=5`);
+    expect(lines.logs.length).toBeGreaterThan(0);
+    conforms(insforge.getLogsResponseSchema, lines);
   });
 });
 
@@ -592,26 +549,31 @@ describe('AI', () => {
         prompt: 'a kiln',
       }),
     );
-    conforms(insforge.aiModelSchema.array(), await admin('GET', '/api/ai/models'), {
-      '(the whole body)': gap(
-        'Kiln answers {models: [{id, name, inputModalities, outputModalities, enabled}]}; InsForge a bare array of {id, provider, modelId, inputModality, outputModality, prices}',
-      ),
-    });
+    const models = await admin('GET', '/api/ai/models');
+    expect(models.length).toBeGreaterThan(0);
+    conforms(insforge.aiModelSchema.array(), models);
     conforms(insforge.aiOverviewSchema, await admin('GET', '/api/ai/overview'), {
       key: deliberate(
         'Kiln holds no OpenRouter account key state (limit, credit, free tier) to report',
       ),
-      charts: gap('Kiln answers totals, byModel, byUser and byDay instead of charts'),
     });
   });
 });
 
 describe('metadata and email', () => {
   it('the project metadata and its keys', async () => {
-    conforms(insforge.appMetaDataSchema, await admin('GET', '/api/metadata'), {
-      'auth.smtpConfig': gap('no SMTP slice in the auth metadata'),
-      'realtime.permissions': gap('no realtime permissions (subscribe/publish policies)'),
+    const metadata = await admin('GET', '/api/metadata');
+    conforms(insforge.appMetaDataSchema, metadata, {
+      'auth.smtpConfig.minIntervalSeconds': gap(
+        'Kiln has no per-address sending interval setting (as GET /api/auth/smtp-config)',
+      ),
     });
+    // The enabled providers, as public-config lists them (earlier tests enabled some).
+    const publicConfig = (await t.request('GET', '/api/auth/public-config')).body;
+    expect(metadata.auth.oAuthProviders.length).toBeGreaterThan(0);
+    expect(metadata.auth.oAuthProviders).toEqual(publicConfig.oAuthProviders);
+    expect(metadata.auth.customOAuthProviders).toEqual(publicConfig.customOAuthProviders);
+    expect(metadata.realtime.permissions.subscribe.policies.length).toBeGreaterThan(0);
     conforms(insforge.apiKeyResponseSchema, await admin('GET', '/api/metadata/api-key'));
     conforms(insforge.anonKeyResponseSchema, await admin('GET', '/api/metadata/anon-key'));
   });

@@ -155,5 +155,21 @@ describe('GET /api/metadata', () => {
       functions: [],
       version: expect.any(String),
     });
+    expect(res.body.auth.smtpConfig).toMatchObject({ enabled: false, hasPassword: false });
+    // Who may subscribe and publish: the realtime tables' policies.
+    expect(
+      res.body.realtime.permissions.subscribe.policies.map((p: any) => p.policyName),
+    ).toContain('channels_subscribe_enabled');
+    expect(res.body.realtime.permissions.publish.policies.map((p: any) => p.policyName)).toContain(
+      'messages_publish_own',
+    );
+    // An enabled OAuth provider is listed (as public-config lists it), not always [].
+    const github = await t.request('PUT', '/api/auth/oauth/github/config', {
+      token: t.apiKey,
+      body: { clientId: 'gh', clientSecret: 's' },
+    });
+    expect(github.status).toBe(200);
+    const after = await t.request('GET', '/api/metadata', { token: t.apiKey });
+    expect(after.body.auth.oAuthProviders).toEqual(['github']);
   });
 });

@@ -199,7 +199,7 @@ describe('CloudWatch log provider', () => {
     const start = Math.floor(Date.now() / hour) * hour - 3 * hour;
     const iso = (ms: number) => new Date(ms).toISOString();
     const stats = await admin(
-      `/api/logs/stats?from=${iso(start)}&to=${iso(start + 3 * hour)}&bucket=1h`,
+      `/api/logs/stats/histogram?from=${iso(start)}&to=${iso(start + 3 * hour)}&bucket=1h`,
     );
     expect(stats.status).toBe(200);
     const baseline = stats.body.totals.all;
@@ -211,7 +211,7 @@ describe('CloudWatch log provider', () => {
     logger.error('c', { timestamp: iso(start + 2 * hour + 5_000) });
     logger.debug('d', { timestamp: iso(start + 2 * hour + 6_000) });
     const res = await admin(
-      `/api/logs/stats?from=${iso(start)}&to=${iso(start + 3 * hour)}&bucket=1h`,
+      `/api/logs/stats/histogram?from=${iso(start)}&to=${iso(start + 3 * hour)}&bucket=1h`,
     );
     expect(res.body.buckets).toEqual([iso(start), iso(start + hour), iso(start + 2 * hour)]);
     const fn = Object.fromEntries(

@@ -123,12 +123,20 @@ describe('file provider over HTTP', () => {
       Array.from({ length: 102 }, (_, i) => 249 - i).map((n) => n),
     );
     expect(first.body.logs[0]).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
       source: 'function.logs',
       timestamp: at(249),
       level: 'info',
       message: 'call 249',
       metadata: { n: 249, service: 'kiln' },
+      // InsForge's names for the same line.
+      eventMessage: 'call 249',
+      body: { level: 'info', n: 249, service: 'kiln' },
     });
+    // A line keeps its id from one read to the next; different lines have different ids.
+    const again = await admin('/api/logs/function.logs?limit=1');
+    expect(again.body.logs[0].id).toBe(first.body.logs[0].id);
+    expect(new Set(first.body.logs.map((l: { id: string }) => l.id)).size).toBe(102);
     const seen: number[] = nsOf(first.body.logs);
     let before = first.body.logs.at(-1).timestamp;
     for (;;) {
@@ -237,8 +245,26 @@ describe('file provider over HTTP', () => {
     });
   });
 
+  it('per source: entries of the last 24 hours and the newest write (InsForge’s stats)', async () => {
+    const res = await admin('/api/logs/stats');
+    expect(res.status).toBe(200);
+    const sources = (await admin('/api/logs/sources')).body.sources;
+    // One row per source that has written anything, its newest write as /sources reports it
+    // (function.logs is not written to while the tests run; kiln.logs is).
+    expect(res.body.map((s: any) => s.source)).toEqual(
+      sources.filter((s: any) => s.lastEventAt).map((s: any) => s.name),
+    );
+    const fn = sources.find((s: any) => s.name === 'function.logs');
+    // function.logs' lines are from March 2026: none in the last 24 hours.
+    expect(res.body.find((s: any) => s.source === 'function.logs')).toEqual({
+      source: 'function.logs',
+      count: 0,
+      lastActivity: fn.lastEventAt,
+    });
+  });
+
   it('counts per source and level in time buckets', async () => {
-    const res = await admin(`/api/logs/stats?from=${at(0)}&to=${at(3600 * 2)}&bucket=1h`);
+    const res = await admin(`/api/logs/stats/histogram?from=${at(0)}&to=${at(3600 * 2)}&bucket=1h`);
     expect(res.status).toBe(200);
     expect(res.body.bucketSeconds).toBe(3600);
     expect(res.body.buckets).toEqual([at(0), at(3600)]);
@@ -261,14 +287,14 @@ describe('file provider over HTTP', () => {
       byLevel: { error: 2, warn: 2, info: 253, debug: 1 },
     });
     // Buckets start on whole multiples of their size.
-    const minutes = await admin(`/api/logs/stats?from=${at(90)}&to=${at(300)}&bucket=2m`);
+    const minutes = await admin(`/api/logs/stats/histogram?from=${at(90)}&to=${at(300)}&bucket=2m`);
     expect(minutes.body.buckets).toEqual([at(0), at(120), at(240)]);
     expect(
       minutes.body.series.find((s: any) => s.source === 'function.logs' && s.level === 'info')
         .counts,
     ).toEqual([120, 120, 10]);
     // Defaults: the last 24 hours.
-    const def = await admin('/api/logs/stats');
+    const def = await admin('/api/logs/stats/histogram');
     expect(def.status).toBe(200);
     expect(Date.parse(def.body.to) - Date.parse(def.body.from)).toBeGreaterThanOrEqual(86_400_000);
   });
@@ -316,10 +342,10 @@ describe('file provider over HTTP', () => {
       '/api/logs/kiln.logs?limit=abc',
       '/api/logs/kiln.logs?before_timestamp=2026-13-45',
       '/api/logs/kiln.logs?before_timestamp=2026-01-01',
-      '/api/logs/stats?bucket=0',
-      '/api/logs/stats?bucket=5y',
-      `/api/logs/stats?from=${at(0)}&to=${at(86_400 * 30)}&bucket=1m`,
-      `/api/logs/stats?from=${at(10)}&to=${at(10)}`,
+      '/api/logs/stats/histogram?bucket=0',
+      '/api/logs/stats/histogram?bucket=5y',
+      `/api/logs/stats/histogram?from=${at(0)}&to=${at(86_400 * 30)}&bucket=1m`,
+      `/api/logs/stats/histogram?from=${at(10)}&to=${at(10)}`,
     ];
     for (const p of bad) {
       const res = await admin(p);

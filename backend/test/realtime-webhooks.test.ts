@@ -142,11 +142,13 @@ describe('webhooks', () => {
     const messages = await t.request('GET', '/api/realtime/messages?channel=hooks:3', {
       token: t.apiKey,
     });
-    expect(messages.body.data).toEqual([
+    expect(messages.body).toEqual([
       expect.objectContaining({
         id,
         event: 'gone',
         webhooks: { total: 1, pending: 0, delivered: 1, failed: 0 },
+        whAudienceCount: 1,
+        whDeliveredCount: 1,
       }),
     ]);
     expect(

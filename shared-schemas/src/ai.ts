@@ -179,18 +179,25 @@ export const updateAiConfigRequestSchema = z.object({
 });
 export type UpdateAiConfigRequest = z.infer<typeof updateAiConfigRequestSchema>;
 
-/** GET /api/ai/models: the upstream's models, and for which modalities each is enabled. */
-export const aiModelsResponseSchema = z.object({
-  models: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      inputModalities: z.array(z.string()),
-      outputModalities: z.array(z.string()),
-      enabled: z.object({ chat: z.boolean(), embedding: z.boolean(), image: z.boolean() }),
-    }),
-  ),
-});
+/**
+ * GET /api/ai/models: the upstream's models (a bare array, as InsForge answers), and for which
+ * modalities each is enabled. `provider`/`modelId`/`inputModality`/`outputModality` are
+ * InsForge's names; `inputModalities`/`outputModalities` the same lists under Kiln's.
+ */
+export const aiModelsResponseSchema = z.array(
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    /** The part of the id before the slash (openai/gpt-4o → openai). */
+    provider: z.string(),
+    modelId: z.string(),
+    inputModality: z.array(z.string()).min(1),
+    outputModality: z.array(z.string()).min(1),
+    inputModalities: z.array(z.string()),
+    outputModalities: z.array(z.string()),
+    enabled: z.object({ chat: z.boolean(), embedding: z.boolean(), image: z.boolean() }),
+  }),
+);
 export type AiModelsResponse = z.infer<typeof aiModelsResponseSchema>;
 
 /** GET /api/ai/overview */
@@ -229,6 +236,15 @@ export const aiOverviewResponseSchema = z.object({
   byDay: z.array(
     z.object({ day: z.string(), requests: z.number().int(), totalTokens: z.number().int() }),
   ),
+  /**
+   * InsForge's charts: requests and tokens per day (byDay, labelled YYYY-MM-DD). `spend` is
+   * empty: Kiln records tokens, not prices.
+   */
+  charts: z.object({
+    spend: z.array(z.object({ label: z.string(), value: z.number() })),
+    requests: z.array(z.object({ label: z.string(), value: z.number() })),
+    tokens: z.array(z.object({ label: z.string(), value: z.number() })),
+  }),
 });
 export type AiOverviewResponse = z.infer<typeof aiOverviewResponseSchema>;
 

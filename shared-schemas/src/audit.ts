@@ -24,7 +24,11 @@ export const auditLogEntrySchema = z.object({
   module: z.string(),
   details: z.record(z.string(), z.unknown()),
   ip: z.string().nullable(),
+  /** The same as `ip` (InsForge's name). */
+  ipAddress: z.string().nullable(),
   createdAt: z.iso.datetime(),
+  /** Records are never changed: always `createdAt` (InsForge's clients read it). */
+  updatedAt: z.iso.datetime(),
 });
 export type AuditLogEntry = z.infer<typeof auditLogEntrySchema>;
 
@@ -45,6 +49,14 @@ export const auditStatsResponseSchema = z.object({
   byModule: z.array(z.object({ module: z.string(), count: z.number().int() })),
   /** Days with records only, oldest first (YYYY-MM-DD, UTC). */
   byDay: z.array(z.object({ day: z.string(), count: z.number().int() })),
+  /** InsForge's names for the same period: `total`, distinct actors and modules. */
+  totalLogs: z.number().int(),
+  uniqueActors: z.number().int(),
+  uniqueModules: z.number().int(),
+  /** `byModule` as an object, module → count. */
+  actionsByModule: z.record(z.string(), z.number().int()),
+  /** The 10 newest records of the period, newest first. */
+  recentActivity: z.array(auditLogEntrySchema),
 });
 export type AuditStatsResponse = z.infer<typeof auditStatsResponseSchema>;
 

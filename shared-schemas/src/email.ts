@@ -33,16 +33,26 @@ export const emailSentResponseSchema = z.object({
 });
 export type EmailSentResponse = z.infer<typeof emailSentResponseSchema>;
 
-/** GET /api/auth/smtp-config: the stored settings (never the password) and those in force. */
+/**
+ * GET /api/auth/smtp-config: the stored settings (never the password) and those in force. As
+ * InsForge answers: `host` and `username` are '' while unset, `port` the one Kiln uses (587
+ * while unset).
+ */
 export const smtpConfigResponseSchema = z.object({
   enabled: z.boolean(),
-  host: z.string().nullable(),
-  port: z.number().int().nullable(),
-  username: z.string().nullable(),
+  host: z.string(),
+  port: z.number().int(),
+  username: z.string(),
   hasPassword: z.boolean(),
   fromEmail: z.string().nullable(),
   fromName: z.string().nullable(),
   secure: z.boolean(),
+  /** InsForge's fields: a stable uuid for the one settings row, the sender ('' while unset). */
+  id: z.uuid(),
+  senderEmail: z.string(),
+  senderName: z.string(),
+  /** When the project was set up (the row exists since). */
+  createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   /** Where the settings in force come from: these (database), SMTP_* variables, or nowhere. */
   inForce: z.object({
@@ -53,15 +63,26 @@ export const smtpConfigResponseSchema = z.object({
 });
 export type SmtpConfigResponse = z.infer<typeof smtpConfigResponseSchema>;
 
-/** PUT /api/auth/smtp-config: fields to change (null clears). */
+/**
+ * PUT /api/auth/smtp-config: fields to change (null or '' clears). `senderEmail`/`senderName`
+ * are InsForge's names for `fromEmail`/`fromName` (the latter win when both are sent).
+ */
 export const updateSmtpConfigRequestSchema = z.object({
   enabled: z.boolean().optional(),
-  host: z.string().min(1).max(255).nullable().optional(),
+  host: z.string().max(255).nullable().optional(),
   port: z.number().int().min(1).max(65535).nullable().optional(),
   username: z.string().max(255).nullable().optional(),
   password: z.string().max(1024).nullable().optional(),
-  fromEmail: z.email().nullable().optional(),
+  fromEmail: z
+    .union([z.email(), z.literal('')])
+    .nullable()
+    .optional(),
   fromName: z.string().max(200).nullable().optional(),
+  senderEmail: z
+    .union([z.email(), z.literal('')])
+    .nullable()
+    .optional(),
+  senderName: z.string().max(200).nullable().optional(),
   secure: z.boolean().optional(),
 });
 export type UpdateSmtpConfigRequest = z.infer<typeof updateSmtpConfigRequestSchema>;
@@ -99,9 +120,20 @@ export const emailTemplateSchema = z.object({
 });
 export type EmailTemplate = z.infer<typeof emailTemplateSchema>;
 
-/** GET /api/auth/email-templates */
+/** GET /api/auth/email-templates: Kiln's list, and the same in InsForge's shape (`data`). */
 export const listEmailTemplatesResponseSchema = z.object({
   templates: z.array(emailTemplateSchema),
+  data: z.array(
+    z.object({
+      /** Stable, derived from the type (templates are named by their type). */
+      id: z.uuid(),
+      templateType: emailTemplateTypeSchema,
+      subject: z.string(),
+      bodyHtml: z.string(),
+      createdAt: z.iso.datetime(),
+      updatedAt: z.iso.datetime(),
+    }),
+  ),
 });
 
 /** PUT /api/auth/email-templates/{type} */

@@ -56,7 +56,11 @@ export type EdgeFunction = z.infer<typeof edgeFunctionSchema>;
 /** GET /api/functions */
 export const listFunctionsResponseSchema = z.object({
   functions: z.array(edgeFunctionSchema),
-  runtime: z.object({ provider: z.enum(['local', 'subhosting']) }),
+  runtime: z.object({
+    provider: z.enum(['local', 'subhosting']),
+    /** InsForge's field: whether functions can run (Kiln does not start without its runtime). */
+    status: z.enum(['running', 'unavailable']),
+  }),
 });
 export type ListFunctionsResponse = z.infer<typeof listFunctionsResponseSchema>;
 

@@ -67,7 +67,7 @@ const MAX_BUCKETS = 1000;
 const AUTO_BUCKETS = [60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400].map((s) => s * 1000);
 
 /**
- * GET /api/logs/stats: `from`/`to` (default: the last 24 hours) and a bucket size (300, 300s,
+ * GET /api/logs/stats/histogram: `from`/`to` (default: the last 24 hours) and a bucket size (300, 300s,
  * 5m, 1h, 1d; picked when absent). Parses to aligned `{fromMs, toMs, bucketMs}`.
  */
 export const logStatsQuerySchema = z
@@ -107,12 +107,18 @@ export const logStatsQuerySchema = z
   });
 
 export const logEntrySchema = z.object({
+  /** Derived from the source and the line's text (the same line always has the same id). */
+  id: z.string(),
   source: logSourceSchema,
   timestamp: z.iso.datetime(),
   level: z.string(),
   message: z.string(),
   /** Every other field of the line (service, requestId, status, …). */
   metadata: z.record(z.string(), z.unknown()),
+  /** InsForge's name for `message`. */
+  eventMessage: z.string(),
+  /** InsForge's view of the line's fields: `metadata` with `level`. */
+  body: z.record(z.string(), z.unknown()),
 });
 export type LogEntry = z.infer<typeof logEntrySchema>;
 
@@ -144,7 +150,22 @@ export const logSourcesResponseSchema = z.object({
 });
 export type LogSourcesResponse = z.infer<typeof logSourcesResponseSchema>;
 
-/** GET /api/logs/stats */
+/**
+ * GET /api/logs/stats (InsForge's shape): one row per source that has written anything — its
+ * entries of the last 24 hours and its newest write.
+ */
+export const logSourceStatsResponseSchema = z.array(
+  z.object({
+    source: logSourceSchema,
+    /** Entries of the last 24 hours. */
+    count: z.number().int(),
+    /** The source's newest write (file) or event (CloudWatch). */
+    lastActivity: z.iso.datetime(),
+  }),
+);
+export type LogSourceStatsResponse = z.infer<typeof logSourceStatsResponseSchema>;
+
+/** GET /api/logs/stats/histogram */
 export const logStatsResponseSchema = z.object({
   from: z.iso.datetime(),
   to: z.iso.datetime(),

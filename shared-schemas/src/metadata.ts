@@ -1,5 +1,16 @@
 import { z } from 'zod';
 import { authConfigSchema } from './auth.js';
+import { smtpConfigResponseSchema } from './email.js';
+
+/** One row-level security policy of the realtime tables (InsForge's shape). */
+export const realtimePolicySchema = z.object({
+  policyName: z.string(),
+  tableName: z.string(),
+  command: z.string(),
+  roles: z.array(z.string()),
+  using: z.string().nullable(),
+  withCheck: z.string().nullable(),
+});
 
 export const rotateKeyRequestSchema = z
   .object({
@@ -71,8 +82,11 @@ export const metadataTableSchema = z.object({
 export const projectMetadataSchema = z.object({
   version: z.string(),
   auth: authConfigSchema.extend({
+    /** The enabled providers, as GET /api/auth/public-config lists them. */
     oAuthProviders: z.array(z.string()),
     customOAuthProviders: z.array(z.string()),
+    /** As GET /api/auth/smtp-config. */
+    smtpConfig: smtpConfigResponseSchema,
   }),
   database: z.object({
     exposedSchemas: z.array(z.string()),
@@ -89,6 +103,16 @@ export const projectMetadataSchema = z.object({
   }),
   storage: z.object({ buckets: z.array(z.unknown()), totalSizeInGB: z.number() }),
   functions: z.array(z.unknown()),
-  realtime: z.object({ channels: z.array(z.unknown()) }),
+  realtime: z.object({
+    channels: z.array(z.unknown()),
+    /**
+     * Who may subscribe (SELECT policies on realtime.channels) and publish (INSERT policies on
+     * realtime.messages); `ALL` policies count for both.
+     */
+    permissions: z.object({
+      subscribe: z.object({ policies: z.array(realtimePolicySchema) }),
+      publish: z.object({ policies: z.array(realtimePolicySchema) }),
+    }),
+  }),
 });
 export type ProjectMetadata = z.infer<typeof projectMetadataSchema>;

@@ -98,6 +98,12 @@ export const replayWebhookDeliveryResponseSchema = z.object({
 /** GET /api/realtime/messages/stats */
 export const realtimeMessageStatsResponseSchema = z.object({
   totalMessages: z.number().int(),
+  /** Delivered of the webhook deliveries that finished (delivered or failed), 0 when none. */
+  whDeliveryRate: z.number().min(0).max(1),
+  /** The busiest events (at most 20). */
+  topEvents: z.array(z.object({ eventName: z.string(), count: z.number().int() })),
+  /** As GET /api/realtime/config. */
+  retentionDays: z.number().int().positive(),
   lastHour: z.number().int(),
   lastDay: z.number().int(),
   oldestMessageAt: z.iso.datetime().nullable(),
@@ -124,10 +130,17 @@ export const realtimeStoredMessageSchema = z.object({
   id: z.string(),
   channel: z.string(),
   event: z.string(),
+  /** InsForge's names for `event` and `channel`; the channel row it was published under. */
+  eventName: z.string(),
+  channelName: z.string(),
+  channelId: z.string().nullable(),
   payload: z.unknown(),
   senderType: z.enum(['system', 'user']),
   senderId: z.string().nullable(),
   createdAt: z.iso.datetime(),
+  /** InsForge's counters: webhook deliveries in all (`webhooks.total`) and delivered. */
+  whAudienceCount: z.number().int(),
+  whDeliveredCount: z.number().int(),
   /** Webhook deliveries of this message, by status. */
   webhooks: z.object({
     total: z.number().int(),
@@ -137,7 +150,8 @@ export const realtimeStoredMessageSchema = z.object({
   }),
 });
 
-export const listRealtimeMessagesResponseSchema = z.object({
-  data: z.array(realtimeStoredMessageSchema),
-  pagination: paginationSchema,
-});
+/**
+ * GET /api/realtime/messages: a bare array, as InsForge answers; how many match in all is in the
+ * `X-Total-Count` header.
+ */
+export const listRealtimeMessagesResponseSchema = z.array(realtimeStoredMessageSchema);

@@ -34,21 +34,28 @@ export const secretKeyParamsSchema = z.object({ key: z.string() });
 
 /**
  * One secret in the list, its value masked. Reserved ones (INSFORGE_BASE_URL, ANON_KEY, …) are
- * provided by Kiln: always active, no dates.
+ * provided by Kiln: always active; their dates are the project's set-up time.
+ *
+ * `id` is the key (Kiln names a secret by its key; InsForge's clients read an `id`), and
+ * `lastUsedAt` is always null: Kiln does not record when a function reads a secret.
  */
 export const secretSummarySchema = z.union([
   z.object({
+    id: z.string(),
     key: z.string(),
     maskedValue: z.string(),
     isActive: z.literal(true),
     isReserved: z.literal(true),
+    lastUsedAt: z.null(),
     expiresAt: z.null(),
-    createdAt: z.null(),
-    updatedAt: z.null(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
   }),
   z.object({
+    id: z.string(),
     key: z.string(),
     maskedValue: z.string(),
+    lastUsedAt: z.null(),
     /** Sealed with an encryption key Kiln no longer has (see ENCRYPTION_KEY_PREVIOUS). */
     unreadable: z.literal(true).optional(),
     isActive: z.boolean(),
@@ -79,10 +86,11 @@ export const secretResponseSchema = z.union([
 ]);
 export type SecretResponse = z.infer<typeof secretResponseSchema>;
 
-/** POST, PUT and DELETE /api/secrets… */
+/** POST, PUT and DELETE /api/secrets… (`id` is the key, as in the list). */
 export const secretChangedResponseSchema = z.object({
   success: z.literal(true),
   message: z.string(),
+  id: z.string(),
   key: z.string(),
 });
 export type SecretChangedResponse = z.infer<typeof secretChangedResponseSchema>;

@@ -437,17 +437,19 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
             throw upstreamError(err);
           }
           const cfg = await ai.config();
-          return {
-            models: models.map((m) => ({
-              ...m,
-              enabled: {
-                chat: !cfg.enabledModels.chat.length || cfg.enabledModels.chat.includes(m.id),
-                embedding:
-                  !cfg.enabledModels.embedding.length || cfg.enabledModels.embedding.includes(m.id),
-                image: !cfg.enabledModels.image.length || cfg.enabledModels.image.includes(m.id),
-              },
-            })),
-          };
+          return models.map((m) => ({
+            ...m,
+            provider: m.id.includes('/') ? m.id.slice(0, m.id.indexOf('/')) : 'openrouter',
+            modelId: m.id,
+            inputModality: m.inputModalities.length ? m.inputModalities : ['text'],
+            outputModality: m.outputModalities.length ? m.outputModalities : ['text'],
+            enabled: {
+              chat: !cfg.enabledModels.chat.length || cfg.enabledModels.chat.includes(m.id),
+              embedding:
+                !cfg.enabledModels.embedding.length || cfg.enabledModels.embedding.includes(m.id),
+              image: !cfg.enabledModels.image.length || cfg.enabledModels.image.includes(m.id),
+            },
+          }));
         },
       }),
       route({

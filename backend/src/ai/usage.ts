@@ -46,6 +46,11 @@ export class AiUsageReports {
       byModel: byModel.rows,
       byUser: byUser.rows,
       byDay: byDay.rows,
+      charts: {
+        spend: [],
+        requests: byDay.rows.map((d) => ({ label: d.day, value: d.requests })),
+        tokens: byDay.rows.map((d) => ({ label: d.day, value: d.totalTokens })),
+      },
     };
   }
 

@@ -18,6 +18,16 @@ export interface AuditEntry {
   ip?: string | null;
 }
 
+const AUDIT_COLUMNS = `id::text, actor, actor_id AS "actorId", action, module, details, ip,
+  created_at AS "createdAt"`;
+type AuditRow = Omit<AuditLogEntry, 'createdAt' | 'updatedAt' | 'ipAddress'> & { createdAt: Date };
+
+/** A row as the API answers it (InsForge's `ipAddress` and `updatedAt` beside Kiln's fields). */
+function toEntry(r: AuditRow): AuditLogEntry {
+  const createdAt = r.createdAt.toISOString();
+  return { ...r, ipAddress: r.ip, createdAt, updatedAt: createdAt };
+}
+
 export class AuditLog {
   /** Records being written (after their responses finished); shutdown and tests wait for them. */
   private readonly pending = new Set<Promise<void>>();
@@ -81,10 +91,8 @@ export class AuditLog {
       q.from ?? null,
       q.to ?? null,
     ];
-    type Row = Omit<AuditLogEntry, 'createdAt'> & { createdAt: Date };
-    const page = await listPage<Row>(this.db, {
-      select: `id::text, actor, actor_id AS "actorId", action, module, details, ip,
-               created_at AS "createdAt"`,
+    const page = await listPage<AuditRow>(this.db, {
+      select: AUDIT_COLUMNS,
       from: 'system.audit_log',
       where,
       params,
@@ -92,15 +100,12 @@ export class AuditLog {
       limit: q.limit,
       offset: q.offset,
     });
-    return {
-      data: page.rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
-      pagination: page.pagination,
-    };
+    return { data: page.rows.map(toEntry), pagination: page.pagination };
   }
 
   /** Counts of the last `days` days: in all, per module and per (UTC) day. */
   async stats(days: number): Promise<AuditStatsResponse> {
-    const [byModule, byDay, total] = await Promise.all([
+    const [byModule, byDay, total, recent] = await Promise.all([
       this.db.query<{ module: string; count: number }>(
         `SELECT module, count(*)::int AS count FROM system.audit_log
           WHERE created_at > now() - make_interval(days => $1) GROUP BY module ORDER BY count DESC`,
@@ -112,12 +117,31 @@ export class AuditLog {
           GROUP BY 1 ORDER BY 1`,
         [days],
       ),
-      this.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM system.audit_log WHERE created_at > now() - make_interval(days => $1)`,
+      this.db.query<{ n: number; actors: number; modules: number }>(
+        `SELECT count(*)::int AS n, count(DISTINCT actor)::int AS actors,
+                count(DISTINCT module)::int AS modules
+           FROM system.audit_log WHERE created_at > now() - make_interval(days => $1)`,
+        [days],
+      ),
+      this.db.query<AuditRow>(
+        `SELECT ${AUDIT_COLUMNS} FROM system.audit_log
+          WHERE created_at > now() - make_interval(days => $1)
+          ORDER BY created_at DESC, id DESC LIMIT 10`,
         [days],
       ),
     ]);
-    return { days, total: total.rows[0]!.n, byModule: byModule.rows, byDay: byDay.rows };
+    const counts = total.rows[0]!;
+    return {
+      days,
+      total: counts.n,
+      byModule: byModule.rows,
+      byDay: byDay.rows,
+      totalLogs: counts.n,
+      uniqueActors: counts.actors,
+      uniqueModules: counts.modules,
+      actionsByModule: Object.fromEntries(byModule.rows.map((r) => [r.module, r.count])),
+      recentActivity: recent.rows.map(toEntry),
+    };
   }
 
   /** Deletes the records older than `before`; returns how many. */

@@ -5,6 +5,7 @@
  * only Kiln's user can read, and callers are told it was not delivered; in production nothing is
  * written anywhere: sending is refused (503 EMAIL_NOT_CONFIGURED) and the refusal is logged.
  */
+import { nameUuid, SET_UP_AT_SQL } from './ids.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -139,18 +140,25 @@ export class Mailer {
 
   /** For the admin API: never the password itself. */
   async describe() {
-    const { rows } = await this.db.query<SmtpRow>('SELECT * FROM auth.smtp_config');
+    const { rows } = await this.db.query<SmtpRow & { set_up_at: Date | null }>(
+      `SELECT *, ${SET_UP_AT_SQL} AS set_up_at FROM auth.smtp_config`,
+    );
     const r = rows[0]!;
     const inForce = await this.settings();
     return {
+      id: nameUuid('smtp-config'),
       enabled: r.enabled,
-      host: r.host,
-      port: r.port,
-      username: r.username,
+      host: r.host ?? '',
+      port: r.port ?? 587,
+      username: r.username ?? '',
       hasPassword: Boolean(r.password_encrypted),
       fromEmail: r.from_email,
       fromName: r.from_name,
       secure: r.secure,
+      // InsForge's names for the sender, '' while unset.
+      senderEmail: r.from_email ?? '',
+      senderName: r.from_name ?? '',
+      createdAt: (r.set_up_at ?? r.updated_at).toISOString(),
       updatedAt: r.updated_at.toISOString(),
       inForce: {
         source: inForce.source,
@@ -168,8 +176,14 @@ export class Mailer {
     password?: string | null;
     fromEmail?: string | null;
     fromName?: string | null;
+    senderEmail?: string | null;
+    senderName?: string | null;
     secure?: boolean;
   }) {
+    // '' clears, as null does (InsForge's clients send '' for an unset field).
+    const clear = (v: string | null | undefined) => (v === '' ? null : v);
+    const fromEmail = clear(input.fromEmail !== undefined ? input.fromEmail : input.senderEmail);
+    const fromName = clear(input.fromName !== undefined ? input.fromName : input.senderName);
     const sets: string[] = [];
     const params: unknown[] = [];
     const set = (column: string, value: unknown) => {
@@ -177,13 +191,13 @@ export class Mailer {
       sets.push(`${column} = $${params.length}`);
     };
     if (input.enabled !== undefined) set('enabled', input.enabled);
-    if (input.host !== undefined) set('host', input.host);
+    if (input.host !== undefined) set('host', clear(input.host));
     if (input.port !== undefined) set('port', input.port);
-    if (input.username !== undefined) set('username', input.username);
+    if (input.username !== undefined) set('username', clear(input.username));
     if (input.password !== undefined)
       set('password_encrypted', input.password === null ? null : this.box.encrypt(input.password));
-    if (input.fromEmail !== undefined) set('from_email', input.fromEmail);
-    if (input.fromName !== undefined) set('from_name', input.fromName);
+    if (fromEmail !== undefined) set('from_email', fromEmail);
+    if (fromName !== undefined) set('from_name', fromName);
     if (input.secure !== undefined) set('secure', input.secure);
     if (sets.length) await this.db.query(`UPDATE auth.smtp_config SET ${sets.join(', ')}`, params);
     const after = await this.describe();

@@ -184,7 +184,10 @@ export function emailSettingsRoutes(mailer: Mailer, templates: Templates): Route
         access: 'admin',
         summary: 'Message templates (custom or default) and their variables',
         responses: { 200: listEmailTemplatesResponseSchema },
-        handler: async () => ({ templates: await templates.list() }),
+        handler: async () => {
+          const list = await templates.list();
+          return { templates: list, data: await templates.listForInsForge(list) };
+        },
       }),
       route({
         method: 'put',

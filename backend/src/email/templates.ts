@@ -3,6 +3,7 @@
  * (`auth.email_templates`). Variables are written `{{name}}`; values are HTML-escaped in the
  * HTML body and used as they are in the subject and text body.
  */
+import { nameUuid, SET_UP_AT_SQL } from './ids.js';
 import { EMAIL_TEMPLATE_TYPES } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
@@ -118,6 +119,22 @@ interface TemplateRow {
 
 export class Templates {
   constructor(private readonly db: Database) {}
+
+  /** InsForge's view of the list: `{id, templateType, subject, bodyHtml, createdAt, updatedAt}`. */
+  async listForInsForge(list?: Awaited<ReturnType<Templates['list']>>) {
+    const templates = list ?? (await this.list());
+    const { rows } = await this.db.query<{ at: Date | null }>(`SELECT ${SET_UP_AT_SQL} AS at`);
+    const setUp = (rows[0]?.at ?? new Date(0)).toISOString();
+    return templates.map((t) => ({
+      id: nameUuid(`email-template:${t.type}`),
+      templateType: t.type,
+      subject: t.subject,
+      bodyHtml: t.html,
+      // A default template exists since the project was set up; a custom one since its save.
+      createdAt: t.updatedAt ?? setUp,
+      updatedAt: t.updatedAt ?? setUp,
+    }));
+  }
 
   async list() {
     const { rows } = await this.db.query<TemplateRow>('SELECT * FROM auth.email_templates');

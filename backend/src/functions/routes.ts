@@ -150,7 +150,9 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
         responses: { 200: listFunctionsResponseSchema },
         handler: async () => ({
           functions: (await functions.list()).map((f) => functionJson(f, false)),
-          runtime: { provider },
+          // The Deno binary is checked when Kiln starts (it does not start without it), and a
+          // Subhosting runtime is configured: whichever is in use can run functions.
+          runtime: { provider, status: 'running' as const },
         }),
       }),
       route({

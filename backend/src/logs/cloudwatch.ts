@@ -30,6 +30,7 @@ import {
   LOG_SOURCES,
   SOURCE_NAMES,
   statsResult,
+  logEntry,
   toEntry,
   type ListQuery,
   type LogEntry,
@@ -279,18 +280,17 @@ function insightsTime(value: string | undefined): number {
 
 function entryFrom(source: LogSource, timestamp: number, message: string): LogEntry {
   try {
-    const entry = toEntry(source, JSON.parse(message));
+    const entry = toEntry(source, JSON.parse(message), message);
     if (entry) return entry;
   } catch {
     // Not a JSON line (written by something else, or truncated): show it as it is.
   }
-  return {
-    source,
+  return logEntry(source, message, {
     timestamp: new Date(timestamp).toISOString(),
     level: 'info',
     message,
     metadata: {},
-  };
+  });
 }
 
 export class CloudWatchLogProvider implements LogProvider {

@@ -252,7 +252,7 @@ class SourceScan {
 
 function parseEntry(c: Candidate): LogEntry | undefined {
   try {
-    return toEntry(c.source, JSON.parse(c.line));
+    return toEntry(c.source, JSON.parse(c.line), c.line);
   } catch {
     return undefined;
   }

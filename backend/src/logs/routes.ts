@@ -1,7 +1,8 @@
 /**
  * Admin log API, mounted at /api/logs (after /api/logs/audits):
  *   GET /sources                                            sources, sizes, availability
- *   GET /stats?from&to&bucket                               counts per source × level × bucket
+ *   GET /stats                                              per source: last 24 h, newest write
+ *   GET /stats/histogram?from&to&bucket                     counts per source × level × bucket
  *   GET /search?q&source&level&from&to&limit&offset         {logs, total, totalExact, hasMore}
  *   GET /:source?limit&before_timestamp                     {logs, total, totalExact, hasMore}
  */
@@ -10,6 +11,7 @@ import {
   logPageSchema,
   logSourceParamsSchema,
   logSourcesResponseSchema,
+  logSourceStatsResponseSchema,
   logStatsQuerySchema,
   logStatsResponseSchema,
   searchLogsQuerySchema,
@@ -48,6 +50,32 @@ export function logsRoutes(provider: LogProvider): RouteGroup {
       route({
         method: 'get',
         path: '/stats',
+        summary: 'Per source: entries of the last 24 hours and the newest write',
+        description: 'InsForge’s shape. Counts per level and time bucket: `/stats/histogram`.',
+        responses: { 200: logSourceStatsResponseSchema },
+        handler: async () => {
+          const day = 86_400_000;
+          const toMs = Date.now();
+          const [sources, counts] = await Promise.all([
+            provider.sources(),
+            provider.stats({ fromMs: toMs - day, toMs, bucketMs: day }),
+          ]);
+          return sources.sources.flatMap((s) =>
+            s.lastEventAt === null
+              ? []
+              : [
+                  {
+                    source: s.name,
+                    count: counts.totals.bySource[s.name] ?? 0,
+                    lastActivity: s.lastEventAt,
+                  },
+                ],
+          );
+        },
+      }),
+      route({
+        method: 'get',
+        path: '/stats/histogram',
         summary: 'Entry counts per source, level and time bucket',
         query: logStatsQuerySchema,
         responses: { 200: logStatsResponseSchema },

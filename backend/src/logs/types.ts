@@ -3,6 +3,7 @@
  * stream of winston JSON lines (`{timestamp, level, message, …fields}`): a file under
  * DATA_DIR/logs for the file provider, a log stream of the same name in CloudWatch.
  */
+import crypto from 'node:crypto';
 import { LOG_LEVELS, type LogSourceName } from '@kiln/shared-schemas';
 import type { Logger } from '../core/logger.js';
 
@@ -25,6 +26,8 @@ export { LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LogEntry {
+  /** Derived from the source and the line's text: the same line has the same id. */
+  id: string;
   source: LogSource;
   /** ISO 8601, millisecond precision. */
   timestamp: string;
@@ -32,6 +35,25 @@ export interface LogEntry {
   message: string;
   /** Every other field of the line (service, requestId, status, …). */
   metadata: Record<string, unknown>;
+  /** InsForge's names: `message`, and the line's fields with `level` among them. */
+  eventMessage: string;
+  body: Record<string, unknown>;
+}
+
+/** An entry with InsForge's fields beside Kiln's; `line` is the text it was read from. */
+export function logEntry(
+  source: LogSource,
+  line: string,
+  fields: { timestamp: string; level: string; message: string; metadata: Record<string, unknown> },
+): LogEntry {
+  const id = crypto.createHash('sha256').update(source).update('\n').update(line).digest('hex');
+  return {
+    id: id.slice(0, 32),
+    source,
+    ...fields,
+    eventMessage: fields.message,
+    body: { level: fields.level, ...fields.metadata },
+  };
 }
 
 export interface LogPage {
@@ -122,20 +144,19 @@ export interface LogProvider {
   close(): Promise<void>;
 }
 
-/** Splits a parsed winston line into an entry; undefined when it is not one. */
-export function toEntry(source: LogSource, raw: unknown): LogEntry | undefined {
+/** Splits a parsed winston line (`raw`, parsed from `line`) into an entry; undefined when it is not one. */
+export function toEntry(source: LogSource, raw: unknown, line: string): LogEntry | undefined {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const { timestamp, level, message, ...metadata } = raw as Record<string, unknown>;
   if (typeof timestamp !== 'string') return undefined;
   const ms = Date.parse(timestamp);
   if (Number.isNaN(ms)) return undefined;
-  return {
-    source,
+  return logEntry(source, line, {
     timestamp: new Date(ms).toISOString(),
     level: typeof level === 'string' ? level : 'info',
     message: typeof message === 'string' ? message : JSON.stringify(message ?? ''),
     metadata,
-  };
+  });
 }
 
 /** Chooses bucket-start strings and an index function for a stats range. */

@@ -6,14 +6,32 @@
 import type { Database } from '../core/db.js';
 import type { AuthService } from '../auth/service.js';
 import type { SchemaCache } from '../database/records/schema-cache.js';
+import type { OAuthService } from '../auth/oauth.js';
+import type { Mailer } from '../email/mailer.js';
+
+/** What the description reads from other areas. */
+export interface DescribeSources {
+  oauth: Pick<OAuthService, 'enabledKeys'>;
+  mailer: Pick<Mailer, 'describe'>;
+}
+
+interface PolicyRow {
+  policyName: string;
+  tableName: string;
+  command: string;
+  roles: string[];
+  using: string | null;
+  withCheck: string | null;
+}
 
 export async function describeProject(
   db: Database,
   cache: SchemaCache,
   auth: AuthService,
   version: string,
+  sources: DescribeSources,
 ) {
-  const [config, counts, size] = await Promise.all([
+  const [config, counts, size, providers, smtpConfig, policies] = await Promise.all([
     auth.getConfig(),
     db.query<{ schema: string; name: string; estimate: number; rls: boolean }>(
       `SELECT n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint::float8 AS estimate, c.relrowsecurity AS rls
@@ -21,7 +39,20 @@ export async function describeProject(
       [cache.exposedSchemas],
     ),
     db.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes'),
+    sources.oauth.enabledKeys(),
+    sources.mailer.describe(),
+    db.query<PolicyRow>(
+      `SELECT policyname AS "policyName", tablename AS "tableName", cmd AS command,
+              roles::text[] AS roles, qual AS "using", with_check AS "withCheck"
+         FROM pg_catalog.pg_policies
+        WHERE schemaname = 'realtime' AND tablename IN ('channels', 'messages')
+        ORDER BY tablename, policyname`,
+    ),
   ]);
+  const policiesOf = (table: string, command: string) =>
+    policies.rows.filter(
+      (p) => p.tableName === table && (p.command === command || p.command === 'ALL'),
+    );
   const stats = new Map(counts.rows.map((r) => [`${r.schema}.${r.name}`, r]));
   const snapshot = cache.current;
   const tables = [...snapshot.tables.values()]
@@ -58,7 +89,12 @@ export async function describeProject(
   const { createdAt: _c, updatedAt: _u, ...authConfig } = config;
   return {
     version,
-    auth: { oAuthProviders: [] as string[], customOAuthProviders: [] as string[], ...authConfig },
+    auth: {
+      oAuthProviders: providers.builtIn,
+      customOAuthProviders: providers.custom,
+      ...authConfig,
+      smtpConfig,
+    },
     database: {
       exposedSchemas: cache.exposedSchemas,
       tables,
@@ -67,7 +103,13 @@ export async function describeProject(
     },
     storage: { buckets: [] as unknown[], totalSizeInGB: 0 },
     functions: [] as unknown[],
-    realtime: { channels: [] as unknown[] },
+    realtime: {
+      channels: [] as unknown[],
+      permissions: {
+        subscribe: { policies: policiesOf('channels', 'SELECT') },
+        publish: { policies: policiesOf('messages', 'INSERT') },
+      },
+    },
   };
 }
 

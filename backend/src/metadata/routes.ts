@@ -13,9 +13,9 @@ import type { KeyKind, KeyStore } from '../core/auth/keys.js';
 import { route, type DeclaredRoute, type RouteGroup } from '../core/route.js';
 import type { AuthService } from '../auth/service.js';
 import type { SchemaCache } from '../database/records/schema-cache.js';
-import { describeProject, toMarkdown } from './describe.js';
+import { describeProject, toMarkdown, type DescribeSources } from './describe.js';
 
-export interface MetadataRoutesOptions {
+export interface MetadataRoutesOptions extends DescribeSources {
   version: string;
   defaultGraceSeconds: number;
 }
@@ -79,7 +79,7 @@ export function metadataRoutes(
           },
         },
         handler: async ({ query, req, res }) => {
-          const metadata = await describeProject(db, cache, auth, options.version);
+          const metadata = await describeProject(db, cache, auth, options.version, options);
           const wantsMarkdown =
             query.format === 'markdown' ||
             (query.format === undefined &&

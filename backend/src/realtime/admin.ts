@@ -174,7 +174,7 @@ export class RealtimeAdmin {
   }
 
   async messageStats(): Promise<RealtimeMessageStatsResponse> {
-    const [totals, channels] = await Promise.all([
+    const [totals, channels, events, deliveries, config] = await Promise.all([
       this.db.query<{ total: number; last_hour: number; last_day: number; oldest: Date | null }>(
         `SELECT count(*)::int AS total,
                 count(*) FILTER (WHERE created_at > now() - interval '1 hour')::int AS last_hour,
@@ -186,10 +186,25 @@ export class RealtimeAdmin {
         `SELECT channel, count(*)::int AS messages, max(created_at) AS last_at FROM realtime.messages
          GROUP BY channel ORDER BY messages DESC LIMIT 20`,
       ),
+      this.db.query<{ event: string; count: number }>(
+        `SELECT event, count(*)::int AS count FROM realtime.messages
+         GROUP BY event ORDER BY count DESC, event LIMIT 20`,
+      ),
+      this.db.query<{ delivered: number; settled: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
+                count(*) FILTER (WHERE status <> 'pending')::int AS settled
+         FROM realtime.webhook_deliveries`,
+      ),
+      this.db.query<{ retention_days: number }>('SELECT retention_days FROM realtime.config'),
     ]);
     const t = totals.rows[0]!;
+    const d = deliveries.rows[0]!;
     return {
       totalMessages: t.total,
+      // Of the webhook deliveries that finished (delivered or failed); 0 when none has.
+      whDeliveryRate: d.settled ? d.delivered / d.settled : 0,
+      topEvents: events.rows.map((e) => ({ eventName: e.event, count: e.count })),
+      retentionDays: config.rows[0]!.retention_days,
       lastHour: t.last_hour,
       lastDay: t.last_day,
       oldestMessageAt: t.oldest?.toISOString() ?? null,
@@ -208,7 +223,8 @@ export class RealtimeAdmin {
     );
     const params = [q.channel ?? null, q.event ?? null];
     const { rows, pagination } = await listPage(this.db, {
-      select: 'm.id, m.channel, m.event, m.payload, m.sender_type, m.sender_id, m.created_at, d.*',
+      select:
+        'm.id, m.channel, m.channel_id, m.event, m.payload, m.sender_type, m.sender_id, m.created_at, d.*',
       from: `realtime.messages m
         LEFT JOIN LATERAL (
           SELECT count(*)::int AS wh_total,
@@ -229,10 +245,15 @@ export class RealtimeAdmin {
         id: m.id as string,
         channel: m.channel as string,
         event: m.event as string,
+        eventName: m.event as string,
+        channelName: m.channel as string,
+        channelId: m.channel_id as string | null,
         payload: m.payload,
         senderType: m.sender_type as 'system' | 'user',
         senderId: m.sender_id as string | null,
         createdAt: (m.created_at as Date).toISOString(),
+        whAudienceCount: m.wh_total as number,
+        whDeliveredCount: m.wh_delivered as number,
         webhooks: {
           total: m.wh_total as number,
           pending: m.wh_pending as number,

@@ -128,9 +128,14 @@ export function realtimeRoutes(admin: RealtimeAdmin): RouteGroup {
         method: 'get',
         path: '/messages',
         summary: 'Stored messages, newest first, with their webhook deliveries by status',
+        description: 'How many messages match in all is in the `X-Total-Count` header.',
         query: listRealtimeMessagesQuerySchema,
         responses: { 200: listRealtimeMessagesResponseSchema },
-        handler: ({ query }) => admin.messages(query),
+        handler: async ({ query, res }) => {
+          const { data, pagination } = await admin.messages(query);
+          res.setHeader('X-Total-Count', String(pagination.total));
+          return data;
+        },
       }),
     ],
   };

@@ -53,7 +53,12 @@ export function secretsRoutes(
         errors: { 403: ['SECRET_RESERVED'], 409: ['SECRET_EXISTS'] },
         handler: async ({ body }) => {
           await secrets.create(body);
-          return { success: true as const, message: `Secret ${body.key} created`, key: body.key };
+          return {
+            success: true as const,
+            message: `Secret ${body.key} created`,
+            id: body.key,
+            key: body.key,
+          };
         },
       }),
       route({
@@ -69,6 +74,7 @@ export function secretsRoutes(
           return {
             success: true as const,
             message: `Secret ${params.key} updated`,
+            id: params.key,
             key: params.key,
           };
         },
@@ -85,6 +91,7 @@ export function secretsRoutes(
           return {
             success: true as const,
             message: `Secret ${params.key} deleted`,
+            id: params.key,
             key: params.key,
           };
         },

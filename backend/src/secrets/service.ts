@@ -57,21 +57,30 @@ export class SecretsService {
   ) {}
 
   async list(): Promise<SecretSummary[]> {
-    const { rows } = await this.db.query<SecretRow>('SELECT * FROM system.secrets ORDER BY key');
+    const [{ rows }, setUp] = await Promise.all([
+      this.db.query<SecretRow>('SELECT * FROM system.secrets ORDER BY key'),
+      // The reserved values exist since the project was set up (its first migration).
+      this.db.query<{ at: Date | null }>('SELECT min(run_on) AS at FROM system.migrations'),
+    ]);
     const builtIn = await this.reservedValues();
+    const since = (setUp.rows[0]?.at ?? new Date(0)).toISOString();
     return [
       ...RESERVED_SECRETS.map((key) => ({
+        id: key,
         key,
         maskedValue: maskSecret(builtIn[key]),
         isActive: true as const,
         isReserved: true as const,
+        lastUsedAt: null,
         expiresAt: null,
-        createdAt: null,
-        updatedAt: null,
+        createdAt: since,
+        updatedAt: since,
       })),
       ...rows.map((r) => ({
+        id: r.key,
         key: r.key,
         ...this.readable(r),
+        lastUsedAt: null,
         isActive: r.is_active,
         isReserved: false as const,
         expiresAt: r.expires_at?.toISOString() ?? null,
