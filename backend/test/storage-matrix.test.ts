@@ -15,7 +15,7 @@ type Actor = 'none' | 'anon' | 'alice' | 'bob' | 'admin';
 interface Scenario {
   name: string;
   as: Actor;
-  method: 'GET' | 'PUT' | 'DELETE';
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   path: string;
   /** A multipart upload of `file` (PUT). */
   body?: { file: string };
@@ -96,6 +96,22 @@ const remove = (
   path: object(bucket, key),
   status,
   expect: expected ?? ((res: { body: any }) => expect(res.body).toMatchObject({ bucket, key })),
+});
+
+/** `path` is appended as written (`key/action`, already encoded where it needs to be). */
+const action = (
+  as: Actor,
+  bucket: Bucket,
+  path: string,
+  status: number,
+  expected: Scenario['expect'],
+) => ({
+  name: `${as} POSTs ${bucket}/${path}`,
+  as,
+  method: 'POST' as const,
+  path: `${objects(bucket)}/${path}`,
+  status,
+  expect: expected,
 });
 
 const NO_CREDENTIAL = 'AUTH_INVALID_CREDENTIALS';
@@ -187,6 +203,24 @@ const SCENARIOS: Scenario[] = [
   remove('admin', 'pub', 'a.txt', 200),
   remove('admin', 'priv', 'a.txt', 200),
   remove('admin', 'privu', 'alice-2.txt', 200),
+
+  // ---- actions on an object (POST …/<key>/<action>): who may, and what is no action ----------
+  action('none', 'pub', 'b.txt/download-strategy', 200, (res) =>
+    expect(res.body).toMatchObject({ method: 'direct', expiresAt: null }),
+  ),
+  action('none', 'priv', 'b.txt/download-strategy', 404, NOT_FOUND),
+  action('admin', 'priv', 'b.txt/download-strategy', 200, (res) =>
+    expect(res.body.url).toContain('?token='),
+  ),
+  action('none', 'pub', 'b.txt/confirm-upload', 401, NO_CREDENTIAL),
+  action('alice', 'pub', 'b.txt/confirm-upload', 404, NOT_FOUND),
+  // The key is URL-encoded whole: an encoded slash does not name an action.
+  action('admin', 'pub', encodeURIComponent('b.txt/confirm-upload'), 404, 'NOT_FOUND'),
+  action('none', 'pub', 'b.txt/confirm-upload/', 404, 'NOT_FOUND'),
+  action('admin', 'pub', 'b.txt', 404, 'NOT_FOUND'),
+  action('admin', 'pub', 'confirm-upload', 400, 'STORAGE_INVALID_PARAMETER'),
+  action('none', 'pub', 'confirm-upload', 401, NO_CREDENTIAL),
+  action('none', 'pub', 'download-strategy', 400, 'STORAGE_INVALID_PARAMETER'),
 ];
 
 let t: TestApp;

@@ -5,7 +5,6 @@
  */
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
-import { z } from 'zod';
 import {
   bucketParamsSchema,
   confirmUploadRequestSchema,
@@ -19,6 +18,7 @@ import {
   downloadStrategyQuerySchema,
   downloadStrategyRequestSchema,
   downloadStrategyResponseSchema,
+  errorEnvelopeSchema,
   listBucketsResponseSchema,
   listObjectsQuerySchema,
   listObjectsResponseSchema,
@@ -46,11 +46,23 @@ function callerOrAnon(req: Request): Principal {
 }
 
 /** The object key from `/objects/<key...>`: the SDK sends it URL-encoded as one segment. */
-function keyOf(req: Request, strip?: string): string {
+function keyOf(req: Request): string {
   const raw = req.params.key as unknown as string[] | string;
-  const parts = Array.isArray(raw) ? [...raw] : [raw];
-  if (strip && parts[parts.length - 1] === strip) parts.pop();
-  return parts.join('/');
+  return (Array.isArray(raw) ? raw : [raw]).join('/');
+}
+
+/** POST to an object names an action in its last segment; anything else is no route. */
+function notAnAction(): AppError {
+  return new AppError(
+    404,
+    'NOT_FOUND',
+    'Use PUT to upload to a key, or POST to /objects to let Kiln pick one',
+  );
+}
+
+/** `…/confirm-upload/` (a trailing slash) names no action: the 404 it always was. */
+function noTrailingSlash(req: Request): void {
+  if (req.path.endsWith('/')) throw notAnAction();
 }
 
 function generatedKey(filename: string): string {
@@ -71,8 +83,12 @@ function generatedKey(filename: string): string {
 /** What a credential that was sent but refused answers (`callerOrAnon` reads it). */
 const REFUSED_CREDENTIAL: ErrorMap = ACCESS_ERRORS.anyKey;
 
-/** What an upload may answer besides a missing bucket. */
+/** Every path under a bucket answers this for a bucket (or an object) that does not exist. */
+const NOT_FOUND: ErrorMap = { 404: ['STORAGE_NOT_FOUND'] };
+
+/** What an upload may answer. */
 const UPLOAD_ERRORS: ErrorMap = {
+  ...NOT_FOUND,
   400: [
     'STORAGE_INVALID_PARAMETER',
     'STORAGE_INVALID_FILE_TYPE',
@@ -199,6 +215,16 @@ export function storageRoutes(storage: StorageService): RouteGroup {
     await pipeline(stream, res).catch(() => res.destroy());
   };
 
+  const confirmUpload = (req: Request, key: string) =>
+    storage.confirmUpload(principalOf(req), String(req.params.bucket), key);
+
+  const downloadStrategyByPost = (req: Request, key: string) => {
+    const expiresIn = downloadStrategyQuerySchema.parse({
+      expiresIn: (req.body as { expiresIn?: unknown } | undefined)?.expiresIn,
+    }).expiresIn;
+    return storage.downloadStrategy(callerOrAnon(req), String(req.params.bucket), key, expiresIn);
+  };
+
   const uploadDecl = {
     access: 'anyKey',
     // The body streams to the provider: nothing is parsed or buffered here.
@@ -211,8 +237,6 @@ export function storageRoutes(storage: StorageService): RouteGroup {
 
   return {
     tag: 'storage',
-    // Every bucket-scoped path answers this for a bucket that does not exist.
-    errors: { 404: ['STORAGE_NOT_FOUND'] },
     routes: [
       // ---- buckets (admin) --------------------------------------------------------------------
       route({
@@ -241,6 +265,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         params: bucketParamsSchema,
         body: updateBucketRequestSchema,
         responses: { 200: storageBucketSchema },
+        errors: NOT_FOUND,
         handler: ({ params, body }) => storage.updateBucket(params.bucket, body),
       }),
       route({
@@ -251,7 +276,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         params: bucketParamsSchema,
         query: deleteBucketQuerySchema,
         responses: { 200: deleteBucketResponseSchema },
-        errors: { 409: ['STORAGE_BUCKET_NOT_EMPTY'] },
+        errors: { ...NOT_FOUND, 409: ['STORAGE_BUCKET_NOT_EMPTY'] },
         handler: ({ params, query }) => storage.deleteBucket(params.bucket, query.force === 'true'),
       }),
 
@@ -264,7 +289,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         params: bucketParamsSchema,
         query: listObjectsQuerySchema,
         responses: { 200: listObjectsResponseSchema },
-        errors: REFUSED_CREDENTIAL,
+        errors: { ...REFUSED_CREDENTIAL, ...NOT_FOUND },
         // A credential that was sent but refused is a 401, before the query is read.
         authorize: ({ req }) => void callerOrAnon(req),
         handler: ({ req, params, query }) => storage.list(callerOrAnon(req), params.bucket, query),
@@ -285,6 +310,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         params: bucketParamsSchema,
         body: deleteObjectsRequestSchema,
         responses: { 200: deleteObjectsResponseSchema },
+        errors: NOT_FOUND,
         handler: ({ principal, params, body }) =>
           storage.removeMany(principal, params.bucket, body.keys),
       }),
@@ -297,6 +323,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         body: uploadStrategyRequestSchema,
         responses: { 200: uploadStrategyResponseSchema },
         errors: {
+          ...NOT_FOUND,
           400: ['STORAGE_INVALID_PARAMETER', 'STORAGE_INVALID_FILE_TYPE'],
           401: ['STORAGE_PERMISSION_DENIED'],
           403: ['STORAGE_PERMISSION_DENIED'],
@@ -314,7 +341,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         query: downloadStrategyQuerySchema,
         // The key is read from its segments (keyOf), not from the parsed parameters.
         responses: { 200: downloadStrategyResponseSchema },
-        errors: { ...REFUSED_CREDENTIAL, 400: ['STORAGE_INVALID_PARAMETER'] },
+        errors: { ...REFUSED_CREDENTIAL, ...NOT_FOUND, 400: ['STORAGE_INVALID_PARAMETER'] },
         parse: false,
         handler: ({ req }) => {
           const { expiresIn } = downloadStrategyQuerySchema.parse(req.query);
@@ -336,55 +363,70 @@ export function storageRoutes(storage: StorageService): RouteGroup {
       }),
       route({
         method: 'post',
-        path: '/buckets/:bucket/objects/*key',
-        access: 'anyone',
-        summary:
-          'Confirm a presigned upload (…/confirm-upload) or ask for a download URL (…/download-strategy)',
-        description:
-          'The last segment names the action: `confirm-upload` (any credential; records the bytes sent to the presigned URL) or `download-strategy` (anyone; `expiresIn` in the body). Anything else is a 404: upload with PUT to a key, or POST to /objects to let Kiln pick one.',
+        path: '/buckets/:bucket/objects/*key/confirm-upload',
+        access: 'anyKey',
+        // Checked in the handler, after the path (…/confirm-upload/ is no action: a 404 first).
+        guard: false,
+        summary: 'Record the bytes sent to a presigned upload URL',
         params: objectParamsSchema,
-        body: z.union([confirmUploadRequestSchema, downloadStrategyRequestSchema]),
+        body: confirmUploadRequestSchema,
         parse: false,
-        responses: {
-          200: {
-            description: 'The recorded object (confirm-upload), or the download URL',
-            schema: z.union([storedFileSchema, downloadStrategyResponseSchema]),
-          },
-        },
+        responses: { 200: storedFileSchema },
         errors: {
           ...REFUSED_CREDENTIAL,
+          ...NOT_FOUND,
           400: ['STORAGE_INVALID_PARAMETER', 'STORAGE_INVALID_FILE_TYPE'],
-          401: [...REFUSED_CREDENTIAL[401]!, 'STORAGE_PERMISSION_DENIED'],
           403: ['STORAGE_PERMISSION_DENIED'],
-          404: ['NOT_FOUND'],
+          404: ['STORAGE_NOT_FOUND', 'NOT_FOUND'],
           413: ['STORAGE_INSUFFICIENT_QUOTA'],
         },
+        handler: ({ req }) => {
+          noTrailingSlash(req);
+          return confirmUpload(req, keyOf(req));
+        },
+      }),
+      route({
+        method: 'post',
+        path: '/buckets/:bucket/objects/*key/download-strategy',
+        access: 'anyone',
+        summary: 'A URL to read an object from (`expiresIn` in the body)',
+        params: objectParamsSchema,
+        body: downloadStrategyRequestSchema,
+        parse: false,
+        responses: { 200: downloadStrategyResponseSchema },
+        errors: {
+          ...REFUSED_CREDENTIAL,
+          404: ['STORAGE_NOT_FOUND', 'NOT_FOUND'],
+          400: ['STORAGE_INVALID_PARAMETER'],
+        },
+        handler: ({ req }) => {
+          noTrailingSlash(req);
+          return downloadStrategyByPost(req, keyOf(req));
+        },
+      }),
+      route({
+        method: 'post',
+        path: '/buckets/:bucket/objects/*key',
+        access: 'anyone',
+        summary: 'No action: upload with PUT to a key, or POST to /objects',
+        description:
+          'The actions on an object are `…/confirm-upload` and `…/download-strategy`. Those of an empty key (`/objects/confirm-upload`) are answered here, as the key error they are.',
+        params: objectParamsSchema,
+        parse: false,
+        responses: {
+          404: {
+            description: 'NOT_FOUND: no such action on an object',
+            schema: errorEnvelopeSchema,
+          },
+        },
+        errors: { ...REFUSED_CREDENTIAL, 400: ['STORAGE_INVALID_PARAMETER'] },
         handler: async ({ req }) => {
           const raw = req.params.key as unknown as string[];
-          const last = raw[raw.length - 1];
-          if (last === 'confirm-upload') {
-            return storage.confirmUpload(
-              principalOf(req),
-              String(req.params.bucket),
-              keyOf(req, 'confirm-upload'),
-            );
-          }
-          if (last === 'download-strategy') {
-            const expiresIn = downloadStrategyQuerySchema.parse({
-              expiresIn: (req.body as { expiresIn?: unknown } | undefined)?.expiresIn,
-            }).expiresIn;
-            return storage.downloadStrategy(
-              callerOrAnon(req),
-              String(req.params.bucket),
-              keyOf(req, 'download-strategy'),
-              expiresIn,
-            );
-          }
-          throw new AppError(
-            404,
-            'NOT_FOUND',
-            'Use PUT to upload to a key, or POST to /objects to let Kiln pick one',
-          );
+          const action = raw.length === 1 ? raw[0] : undefined;
+          // An empty key is never valid: these answer its 400 (or the credential's 401) first.
+          if (action === 'confirm-upload') await confirmUpload(req, '');
+          if (action === 'download-strategy') await downloadStrategyByPost(req, '');
+          throw notAnAction();
         },
       }),
       route({
@@ -395,7 +437,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         params: objectParamsSchema,
         parse: false,
         responses: { 200: deleteObjectResponseSchema },
-        errors: { 400: ['STORAGE_INVALID_PARAMETER'] },
+        errors: { ...NOT_FOUND, 400: ['STORAGE_INVALID_PARAMETER'] },
         handler: ({ principal, req }) =>
           storage.remove(principal, String(req.params.bucket), keyOf(req)),
       }),
@@ -426,6 +468,7 @@ export function storageRoutes(storage: StorageService): RouteGroup {
         },
         errors: {
           ...REFUSED_CREDENTIAL,
+          ...NOT_FOUND,
           400: ['STORAGE_INVALID_PARAMETER'],
           403: ['STORAGE_PERMISSION_DENIED'],
           416: ['STORAGE_INVALID_RANGE'],
