@@ -50,6 +50,9 @@ export async function startKiln({ name, dataDir, env = {}, overrides = {} }) {
       ADMIN_PASSWORD: 'bench-admin-pw',
       JWT_SECRET: crypto.randomBytes(32).toString('hex'),
       ACCESS_API_KEY: apiKey,
+      // One load generator is one client: give it the whole pool, as the baselines have it
+      // (fair shares between clients are tested in backend/test/db-fairness.test.ts).
+      DB_MAX_CONNECTIONS_PER_CLIENT: '500',
       ...env,
     }),
     databaseUrl: pgServer.url,
