@@ -19,18 +19,8 @@ import {
 } from '@kiln/shared-schemas';
 import { AppError } from '../core/errors.js';
 import { route, type DeclaredRoute } from '../core/route.js';
-import type { IssuedAdminSession } from './service.js';
-import {
-  ADMIN_REFRESH_COOKIE,
-  RATE_LIMITED,
-  adminSessionOf,
-  clientTypeOf,
-  type AuthHttp,
-} from './http.js';
-
-const REFRESH_BODY_DOC =
-  'Web clients send the admin refresh cookie and X-CSRF-Token; other clients (client_type) ' +
-  'send `refreshToken` in the body.';
+import { RATE_LIMITED, adminSessionOf, sessionJson, type AuthHttp } from './http.js';
+import { adminRefreshRoutes } from './refresh-routes.js';
 
 export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
   const { auth, limits } = http;
@@ -57,46 +47,7 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
           ),
         ),
     }),
-    route({
-      method: 'post',
-      path: '/admin/refresh',
-      access: 'anyone',
-      summary: 'A new admin access token for the admin refresh token',
-      description: REFRESH_BODY_DOC,
-      // The body is read for non-web clients only (a web client's body is ignored).
-      parse: false,
-      query: clientTypeQuerySchema,
-      responses: { 200: adminSessionResponseSchema },
-      errors: { 401: ['AUTH_UNAUTHORIZED'], 403: ['AUTH_CSRF_INVALID'] },
-      handler: async ({ req, res }) => {
-        const token = http.presentedRefreshToken(req, true, ADMIN_REFRESH_COOKIE)!;
-        let session: IssuedAdminSession;
-        try {
-          session = await auth.adminRefresh(token);
-        } catch (err) {
-          if (clientTypeOf(req) === 'web') http.clearAdminCookies(req, res);
-          throw err;
-        }
-        return http.adminSession(req, res, session);
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/admin/logout',
-      access: 'anyone',
-      summary: 'Admin sign-out',
-      description: REFRESH_BODY_DOC,
-      parse: false,
-      query: clientTypeQuerySchema,
-      responses: { 200: successMessageSchema },
-      errors: { 403: ['AUTH_CSRF_INVALID'] },
-      handler: async ({ req, res }) => {
-        const refreshToken = http.presentedRefreshToken(req, false, ADMIN_REFRESH_COOKIE);
-        await auth.logout({ refreshToken, sessionId: adminSessionOf(req) });
-        if (clientTypeOf(req) === 'web') http.clearAdminCookies(req, res);
-        return { success: true as const, message: 'Signed out' };
-      },
-    }),
+    ...adminRefreshRoutes(http),
     route({
       method: 'get',
       path: '/admin/sessions/current',
@@ -121,16 +72,7 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       handler: async ({ req }) => {
         const current = adminSessionOf(req);
         return {
-          sessions: (await sessions.listAdmin()).map((s) => ({
-            id: s.id,
-            clientType: s.client_type,
-            userAgent: s.user_agent,
-            ip: s.ip,
-            createdAt: s.created_at.toISOString(),
-            lastUsedAt: s.last_used_at.toISOString(),
-            expiresAt: s.expires_at.toISOString(),
-            current: s.id === current,
-          })),
+          sessions: (await sessions.listAdmin()).map((s) => sessionJson(s, current)),
         };
       },
     }),

@@ -2,6 +2,7 @@
  * Through the inbox (/api/auth/email/*): verification, password reset, one-time codes and magic
  * links. The messages and codes are email/flows.ts; these routes answer them.
  */
+import type { z } from 'zod';
 import {
   clientTypeQuerySchema,
   emailAcceptedResponseSchema,
@@ -37,21 +38,52 @@ const SEND = {
 export function emailFlowRoutes(http: AuthHttp): DeclaredRoute[] {
   const { limits } = http;
   const { flows } = http.options.email;
-  return [
+  /** Asks for a message: answered 202 whether or not the address has an account. */
+  const sendRoute = (
+    path: string,
+    summary: string,
+    body: z.ZodType<{ email: string; redirectTo?: string | undefined }>,
+    send: (email: string, ip: string | undefined, redirectTo: string | undefined) => Promise<void>,
+  ) =>
     route({
       method: 'post',
-      path: '/email/send-verification',
+      path,
       access: 'anyone',
-      summary: 'Send the address verification message (code or link, per auth config)',
-      body: sendEmailRequestSchema,
+      summary,
+      body,
       before: [limits.email],
       responses: ACCEPTED_RESPONSE,
       errors: SEND,
-      handler: async ({ body, req }) => {
-        await flows.sendVerification(body.email, req.ip, body.redirectTo);
+      handler: async ({ body: b, req }) => {
+        await send(b.email, req.ip, b.redirectTo);
         return reply(202, ACCEPTED);
       },
-    }),
+    });
+  return [
+    sendRoute(
+      '/email/send-verification',
+      'Send the address verification message (code or link, per auth config)',
+      sendEmailRequestSchema,
+      (email, ip, redirectTo) => flows.sendVerification(email, ip, redirectTo),
+    ),
+    sendRoute(
+      '/email/send-reset-password',
+      'Send the password reset message (code or link, per auth config)',
+      sendEmailRequestSchema,
+      (email, ip, redirectTo) => flows.sendReset(email, ip, redirectTo),
+    ),
+    sendRoute(
+      '/email/send-otp',
+      'Send a one-time sign-in code',
+      sendEmailRequestSchema,
+      (email, ip, redirectTo) => flows.sendOtp(email, ip, redirectTo),
+    ),
+    sendRoute(
+      '/email/send-magic-link',
+      'Send a sign-in link (redirectTo is required)',
+      sendMagicLinkRequestSchema,
+      (email, ip, redirectTo) => flows.sendOtp(email, ip, redirectTo),
+    ),
     route({
       method: 'post',
       path: '/email/verify',
@@ -127,20 +159,6 @@ export function emailFlowRoutes(http: AuthHttp): DeclaredRoute[] {
     }),
     route({
       method: 'post',
-      path: '/email/send-reset-password',
-      access: 'anyone',
-      summary: 'Send the password reset message (code or link, per auth config)',
-      body: sendEmailRequestSchema,
-      before: [limits.email],
-      responses: ACCEPTED_RESPONSE,
-      errors: SEND,
-      handler: async ({ body, req }) => {
-        await flows.sendReset(body.email, req.ip, body.redirectTo);
-        return reply(202, ACCEPTED);
-      },
-    }),
-    route({
-      method: 'post',
       path: '/email/exchange-reset-password-token',
       access: 'anyone',
       summary: 'Exchange the reset code from the message for a reset token',
@@ -165,34 +183,6 @@ export function emailFlowRoutes(http: AuthHttp): DeclaredRoute[] {
       handler: async ({ body }) => {
         await flows.resetPassword(body.otp, body.newPassword);
         return { message: 'Password changed; every session was signed out' };
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/email/send-otp',
-      access: 'anyone',
-      summary: 'Send a one-time sign-in code',
-      body: sendEmailRequestSchema,
-      before: [limits.email],
-      responses: ACCEPTED_RESPONSE,
-      errors: SEND,
-      handler: async ({ body, req }) => {
-        await flows.sendOtp(body.email, req.ip, body.redirectTo);
-        return reply(202, ACCEPTED);
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/email/send-magic-link',
-      access: 'anyone',
-      summary: 'Send a sign-in link (redirectTo is required)',
-      body: sendMagicLinkRequestSchema,
-      before: [limits.email],
-      responses: ACCEPTED_RESPONSE,
-      errors: SEND,
-      handler: async ({ body, req }) => {
-        await flows.sendOtp(body.email, req.ip, body.redirectTo);
-        return reply(202, ACCEPTED);
       },
     }),
   ];

@@ -24,7 +24,7 @@ import {
 import type { MfaService } from './mfa.js';
 import type { IdTokenVerifier } from './id-token.js';
 import type { OAuthService } from './oauth.js';
-import type { SessionStore } from './sessions.js';
+import type { LiveSession, SessionStore } from './sessions.js';
 import type { EmailFlows } from '../email/flows.js';
 
 export const REFRESH_COOKIE = 'insforge_refresh_token';
@@ -112,6 +112,25 @@ export function clientTypeOf(req: Request): ClientType {
 export function adminSessionOf(req: Request): string | undefined {
   const principal = optionalPrincipal(req);
   return principal?.role === 'project_admin' ? principal.sessionId : undefined;
+}
+
+/** A live session as listed to its holder (`extra`: what only this kind has, e.g. `aal`). */
+export function sessionJson<E extends object = object>(
+  s: LiveSession,
+  current: string | undefined,
+  extra?: E,
+) {
+  return {
+    id: s.id,
+    clientType: s.client_type,
+    userAgent: s.user_agent,
+    ip: s.ip,
+    ...(extra as E),
+    createdAt: s.created_at.toISOString(),
+    lastUsedAt: s.last_used_at.toISOString(),
+    expiresAt: s.expires_at.toISOString(),
+    current: s.id === current,
+  };
 }
 
 /** Cookies, session bodies and inbox proofs for the auth routes. */

@@ -26,14 +26,14 @@ import {
 } from '@kiln/shared-schemas';
 import { AppError } from '../core/errors.js';
 import { optionalPrincipal } from '../core/auth/principal.js';
-import { reply, route, type DeclaredRoute, type ErrorMap, type RouteGroup } from '../core/route.js';
-import type { AuthService, IssuedSession } from './service.js';
+import { reply, route, type DeclaredRoute, type RouteGroup } from '../core/route.js';
+import type { AuthService } from './service.js';
 import {
   AuthHttp,
   RATE_LIMITED,
   SEND_ERRORS,
-  clientTypeOf,
   requireUserSession,
+  sessionJson,
   userIdOf,
   type AuthRoutesOptions,
 } from './http.js';
@@ -41,6 +41,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { mfaRoutes } from './mfa-routes.js';
 import { emailFlowRoutes } from './email-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { userRefreshRoutes } from './refresh-routes.js';
 
 export {
   ADMIN_CSRF_COOKIE,
@@ -50,12 +51,6 @@ export {
   REFRESH_COOKIE,
   type AuthRoutesOptions,
 } from './http.js';
-
-/** Presenting a refresh token: no cookie, or a cookie without its CSRF token. */
-const REFRESH_ERRORS: ErrorMap = { 401: ['AUTH_UNAUTHORIZED'], 403: ['AUTH_CSRF_INVALID'] };
-const REFRESH_BODY_DOC =
-  'Web clients send the refresh cookie and X-CSRF-Token; other clients (client_type) send ' +
-  '`refreshToken` in the body.';
 
 export function authRoutes(auth: AuthService, options: AuthRoutesOptions): RouteGroup {
   const http = new AuthHttp(auth, options);
@@ -160,17 +155,9 @@ function sessionRoutes(http: AuthHttp): DeclaredRoute[] {
       handler: async ({ principal }) => {
         const current = principal.sessionId;
         return {
-          sessions: (await sessions.list(userIdOf(principal))).map((s) => ({
-            id: s.id,
-            clientType: s.client_type,
-            userAgent: s.user_agent,
-            ip: s.ip,
-            aal: s.aal,
-            createdAt: s.created_at.toISOString(),
-            lastUsedAt: s.last_used_at.toISOString(),
-            expiresAt: s.expires_at.toISOString(),
-            current: s.id === current,
-          })),
+          sessions: (await sessions.list(userIdOf(principal))).map((s) =>
+            sessionJson(s, current, { aal: s.aal }),
+          ),
         };
       },
     }),
@@ -260,47 +247,7 @@ function sessionRoutes(http: AuthHttp): DeclaredRoute[] {
         return http.session(req, res, await auth.startSession(user, http.context(req)));
       },
     }),
-    route({
-      method: 'post',
-      path: '/refresh',
-      access: 'anyone',
-      summary: 'A new access token (and refresh token) for a refresh token',
-      description: REFRESH_BODY_DOC,
-      // The body is read for non-web clients only (a web client's body is ignored).
-      parse: false,
-      query: clientTypeQuerySchema,
-      responses: { 200: sessionResponseSchema },
-      errors: REFRESH_ERRORS,
-      handler: async ({ req, res }) => {
-        const token = http.presentedRefreshToken(req, true)!;
-        let session: IssuedSession;
-        try {
-          session = await auth.refresh(token);
-        } catch (err) {
-          if (clientTypeOf(req) === 'web') http.clearSessionCookies(req, res);
-          throw err;
-        }
-        return http.session(req, res, session);
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/logout',
-      access: 'anyone',
-      summary: 'Sign out (ends the session of the refresh token or access token)',
-      description: REFRESH_BODY_DOC,
-      parse: false,
-      query: clientTypeQuerySchema,
-      responses: { 200: successMessageSchema },
-      errors: { 403: ['AUTH_CSRF_INVALID'] },
-      handler: async ({ req, res }) => {
-        const refreshToken = http.presentedRefreshToken(req, false);
-        const principal = optionalPrincipal(req);
-        await auth.logout({ refreshToken, sessionId: principal?.sessionId });
-        if (clientTypeOf(req) === 'web') http.clearSessionCookies(req, res);
-        return { success: true as const, message: 'Signed out' };
-      },
-    }),
+    ...userRefreshRoutes(http),
     route({
       method: 'get',
       path: '/sessions/current',

@@ -22,6 +22,17 @@ export type RotateResult =
 /** A user's sign-in, or the dashboard admin's (no user row; see createAdmin). */
 export type SessionKind = 'user' | 'admin';
 
+/** A live session as its holder lists it. */
+export interface LiveSession {
+  id: string;
+  client_type: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+}
+
 /**
  * Sessions and their refresh tokens. A refresh token is used once: refreshing marks it rotated
  * and issues its successor. A rotated token presented again means it was copied, so the whole
@@ -115,15 +126,7 @@ export class SessionStore {
 
   /** Live admin sessions, newest first. */
   async listAdmin() {
-    const { rows } = await this.db.query<{
-      id: string;
-      client_type: string;
-      user_agent: string | null;
-      ip: string | null;
-      created_at: Date;
-      last_used_at: Date;
-      expires_at: Date;
-    }>(
+    const { rows } = await this.db.query<LiveSession>(
       `SELECT id, client_type, user_agent, ip, created_at, last_used_at, expires_at
          FROM auth.sessions WHERE kind = 'admin' AND revoked_at IS NULL AND expires_at > now()
         ORDER BY last_used_at DESC`,
@@ -243,16 +246,7 @@ export class SessionStore {
 
   /** A user's live sessions, newest first. */
   async list(userId: string) {
-    const { rows } = await this.db.query<{
-      id: string;
-      client_type: string;
-      user_agent: string | null;
-      ip: string | null;
-      aal: string;
-      created_at: Date;
-      last_used_at: Date;
-      expires_at: Date;
-    }>(
+    const { rows } = await this.db.query<LiveSession & { aal: string }>(
       `SELECT id, client_type, user_agent, ip, aal, created_at, last_used_at, expires_at
          FROM auth.sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
         ORDER BY last_used_at DESC`,
