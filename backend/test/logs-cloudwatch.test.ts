@@ -95,14 +95,20 @@ describe('CloudWatch log provider', () => {
         .map((l) => l.i);
     // Lines reach the transport through winston's stream a few at a time; reads ship what has
     // arrived, the timer the rest.
-    for (let i = 0; i < 50 && bulk().length < 2500; i++) {
+    const started = Date.now();
+    let reads = 0;
+    for (; reads < 50 && bulk().length < 2500; reads++) {
       await admin('/api/logs/sources');
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(bulk()).toEqual(Array.from({ length: 2500 }, (_, i) => i));
+    // Batched: at most one call per read plus one per flush tick (1 s), never one per line. How
+    // many reads it takes depends on how fast winston hands lines over on a loaded machine.
     const puts = authPuts() - before;
+    const ticks = Math.ceil((Date.now() - started) / 1000) + 1;
     expect(puts).toBeGreaterThan(0);
-    expect(puts).toBeLessThanOrEqual(5);
+    expect(puts).toBeLessThanOrEqual(reads + ticks);
+    expect(puts).toBeLessThan(100);
     for (const call of fake.calls.filter((c) => c.op === 'PutLogEvents')) {
       const times = call.body.logEvents.map((e: any) => e.timestamp);
       expect(times).toEqual([...times].sort((a, b) => a - b));
