@@ -1,8 +1,9 @@
 /**
  * The auth area, mounted at /api/auth: one route group whose routes come from a file per concern
  * (this file: sign-up, sign-in and the user's sessions, profiles, public config, anonymous users;
- * oauth-routes.ts, mfa-routes.ts, email-routes.ts, admin-routes.ts). Cookies and session bodies
- * are http.ts; SQL is in the services. SMTP and templates are email/routes.ts.
+ * refresh-routes.ts, oauth-routes.ts, mfa-routes.ts, email-routes.ts, admin-routes.ts). Cookies,
+ * session bodies and inbox proofs are http.ts; SQL is in the services. SMTP and templates are
+ * email/routes.ts. The cookie names are exported here too (tests check them).
  *
  * No group access: the group shares /api/auth with public routes, so each route says its own.
  */
@@ -66,7 +67,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   };
 }
 
-/** Sign-up, sign-in, refresh, logout, the user's sessions and profile, anonymous users. */
+/** Sign-up, sign-in, the user's sessions and profile, public config, anonymous users. */
 function sessionRoutes(http: AuthHttp): DeclaredRoute[] {
   const { auth, limits } = http;
   const { flows } = http.options.email;
