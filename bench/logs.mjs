@@ -263,13 +263,13 @@ async function run(ask, get, { start, end, size, baselines, readline }) {
     'time range: one hour mid-file',
     `/api/logs/search?from=${iso(start + span / 2)}&to=${iso(start + span / 2 + 3600_000)}&limit=100`,
   );
-  await measure('stats: last 24 h, hourly buckets', '/api/logs/stats?bucket=1h', {
+  await measure('stats: last 24 h, hourly buckets', '/api/logs/stats/histogram?bucket=1h', {
     runs: 3,
     isPage: false,
   });
   await measure(
     'stats: whole file (3 days), hourly buckets',
-    `/api/logs/stats?from=${iso(start)}&to=${iso(end + 1)}&bucket=1h`,
+    `/api/logs/stats/histogram?from=${iso(start)}&to=${iso(end + 1)}&bucket=1h`,
     { runs: 3, isPage: false },
   );
   const f = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
