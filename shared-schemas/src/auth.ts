@@ -168,10 +168,14 @@ export const otpSignInRequestSchema = z.object({
   codeVerifier: codeVerifierSchema.optional(),
 });
 /** `POST /api/auth/sessions`: a password, or (`method: "otp"`) a code from the inbox. */
-export const createSessionRequestSchema = z.discriminatedUnion('method', [
-  signInRequestSchema,
-  otpSignInRequestSchema,
-]);
+export const createSessionRequestSchema = z.discriminatedUnion(
+  'method',
+  [signInRequestSchema, otpSignInRequestSchema],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'must be password (the default) or otp' : undefined,
+  },
+);
 
 export const mfaEnrollRequestSchema = z
   .object({ friendlyName: z.string().max(100).optional() })
