@@ -215,8 +215,12 @@ export function storageRoutes(storage: StorageService): RouteGroup {
     await pipeline(stream, res).catch(() => res.destroy());
   };
 
-  const confirmUpload = (req: Request, key: string) =>
-    storage.confirmUpload(principalOf(req), String(req.params.bucket), key);
+  const confirmUpload = (req: Request, key: string) => {
+    // The body was never required: a malformed one is ignored, as before.
+    const body = confirmUploadRequestSchema.safeParse(req.body);
+    const size = body.success ? body.data?.size : undefined;
+    return storage.confirmUpload(principalOf(req), String(req.params.bucket), key, size);
+  };
 
   const downloadStrategyByPost = (req: Request, key: string) => {
     const expiresIn = downloadStrategyQuerySchema.parse({

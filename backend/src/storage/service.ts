@@ -664,7 +664,12 @@ export class StorageService {
   }
 
   /** After a presigned POST: checks the bytes arrived and records the object. */
-  async confirmUpload(principal: Principal, bucket: string, key: string) {
+  /**
+   * `size`: what the client says it sent (the SDK always says). Only an upload of exactly that
+   * size is claimed, so a confirm never takes bytes still being written to a store that shows
+   * objects before they are complete (s3rver, some S3-compatible servers).
+   */
+  async confirmUpload(principal: Principal, bucket: string, key: string, size?: number) {
     validateKey(key);
     const b = await this.getBucket(bucket);
     // Pending uploads of this key, newest first. A confirm claims the newest one whose bytes
@@ -687,7 +692,7 @@ export class StorageService {
       );
     for (const candidate of pending) {
       const stored = await this.provider.head(candidate.storage_path);
-      if (!stored) continue;
+      if (!stored || (size !== undefined && stored.size !== size)) continue;
       const claimed = await this.db.query(
         'DELETE FROM storage.pending_uploads WHERE storage_path = $1',
         [candidate.storage_path],
