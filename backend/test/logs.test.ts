@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileLogProvider } from '../src/logs/file-provider.js';
+import { FileLogProvider } from '../src/logs/providers/file.js';
 import { startTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;

@@ -2,8 +2,8 @@
 import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { CloudWatchLogProvider } from './cloudwatch.js';
-import { FileLogProvider } from './file-provider.js';
+import { CloudWatchLogProvider } from './providers/cloudwatch.js';
+import { FileLogProvider } from './providers/file.js';
 import { LOG_SOURCES, type LogProvider, type LogSource } from './types.js';
 
 export type { LogProvider, LogSource } from './types.js';

@@ -35,7 +35,7 @@ import {
   type SourcesResult,
   type StatsQuery,
   type StatsResult,
-} from './types.js';
+} from '../types.js';
 
 interface Filter {
   /** Text to find in the raw line (global; ASCII letters in either case). */

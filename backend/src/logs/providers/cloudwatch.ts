@@ -22,8 +22,8 @@ import {
   type LogStream,
 } from '@aws-sdk/client-cloudwatch-logs';
 import winston from 'winston';
-import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import {
   bucketStarts,
   LOG_LEVELS,
@@ -41,7 +41,7 @@ import {
   type SourcesResult,
   type StatsQuery,
   type StatsResult,
-} from './types.js';
+} from '../types.js';
 
 export interface CloudWatchOptions {
   group: string;
