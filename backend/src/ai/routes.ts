@@ -21,12 +21,12 @@ import { route, type RouteGroup } from '../core/route.js';
 import type { AiUsageReports } from './usage.js';
 import {
   estimateTokens,
-  upstreamError,
   usageFrom,
   usageOrEstimate,
   type AiGateway,
   type Usage,
 } from './service.js';
+import type { ImageResult } from './providers/provider.js';
 
 type ChatRequest = AiChatRequest;
 
@@ -112,7 +112,7 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
     errors: RELAY_ERRORS,
     handler: async ({ body, principal, res }) => {
       const userId = principal.role === 'authenticated' ? principal.sub : undefined;
-      const client = ai.client();
+      const provider = ai.provider();
       const cfg = await ai.config();
       const model = await ai.resolveModel('chat', body.model, cfg);
       const upstreamBody = chatBody(body, model, cfg.systemPrompt);
@@ -134,12 +134,10 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
       if (!body.stream) {
         let completion: OpenAI.ChatCompletion;
         try {
-          completion = await client.chat.completions.create(upstreamBody, {
-            signal: controller.signal,
-          });
+          completion = await provider.chat(upstreamBody, controller.signal);
         } catch (err) {
           await ai.record({ userId, model, modality: 'chat', status: 'error', reservation });
-          throw upstreamError(err);
+          throw provider.error(err);
         }
         const msg = completion.choices[0]?.message as
           (OpenAI.ChatCompletionMessage & { annotations?: unknown[] }) | undefined;
@@ -160,17 +158,10 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
       // Streaming: open the upstream stream first, so its refusal is an ordinary error answer.
       let stream: AsyncIterable<OpenAI.ChatCompletionChunk>;
       try {
-        stream = await client.chat.completions.create(
-          {
-            ...(upstreamBody as unknown as OpenAI.ChatCompletionCreateParamsStreaming),
-            stream: true,
-            stream_options: { include_usage: true },
-          },
-          { signal: controller.signal },
-        );
+        stream = await provider.chatStream(upstreamBody, controller.signal);
       } catch (err) {
         await ai.record({ userId, model, modality: 'chat', status: 'error', reservation });
-        throw upstreamError(err);
+        throw provider.error(err);
       }
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -240,7 +231,7 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
         if (controller.signal.aborted) status = 'aborted';
         else {
           status = 'error';
-          await send({ error: true, message: upstreamError(err).message }).catch(() => undefined);
+          await send({ error: true, message: provider.error(err).message }).catch(() => undefined);
         }
       } finally {
         res.end();
@@ -266,7 +257,7 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
     errors: RELAY_ERRORS,
     handler: async ({ body, principal, res }) => {
       const userId = principal.role === 'authenticated' ? principal.sub : undefined;
-      const client = ai.client();
+      const provider = ai.provider();
       const cfg = await ai.config();
       const model = await ai.resolveModel('embedding', body.model, cfg);
       const { reservation } = await ai.checkLimits(userId, cfg, 'embedding', model, 0, {
@@ -275,18 +266,18 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
       const controller = abortOnDisconnect(res);
       let result: OpenAI.CreateEmbeddingResponse;
       try {
-        result = await client.embeddings.create(
+        result = await provider.embeddings(
           {
             model,
             input: body.input,
             ...(body.dimensions ? { dimensions: body.dimensions } : {}),
             ...(body.encoding_format ? { encoding_format: body.encoding_format } : {}),
           },
-          { signal: controller.signal },
+          controller.signal,
         );
       } catch (err) {
         await ai.record({ userId, model, modality: 'embedding', status: 'error', reservation });
-        throw upstreamError(err);
+        throw provider.error(err);
       }
       const usage = usageOrEstimate(
         result.usage
@@ -325,64 +316,28 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
     errors: RELAY_ERRORS,
     handler: async ({ body, principal, res }) => {
       const userId = principal.role === 'authenticated' ? principal.sub : undefined;
-      const client = ai.client();
+      const provider = ai.provider();
       const cfg = await ai.config();
       const model = await ai.resolveModel('image', body.model, cfg);
       const { reservation } = await ai.checkLimits(userId, cfg, 'image', model, body.n ?? 1);
       const controller = abortOnDisconnect(res);
-      let text: string | undefined;
-      let images: { type: 'imageUrl'; imageUrl: string }[] = [];
-      let usage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+      let result: ImageResult;
       try {
-        if (ai.options.imageApi === 'images') {
-          const r = await client.images.generate(
-            {
-              model,
-              prompt: body.prompt,
-              ...(body.size ? { size: body.size as OpenAI.ImageGenerateParams['size'] } : {}),
-              ...(body.n ? { n: body.n } : {}),
-            },
-            { signal: controller.signal },
-          );
-          images = (r.data ?? []).map((d) => ({
-            type: 'imageUrl' as const,
-            imageUrl: d.url ?? `data:image/png;base64,${d.b64_json}`,
-          }));
-          usage = {
-            promptTokens: r.usage?.input_tokens ?? 0,
-            completionTokens: r.usage?.output_tokens ?? 0,
-            totalTokens: r.usage?.total_tokens ?? 0,
-          };
-        } else {
-          // OpenRouter: a chat completion asking for image output.
-          const content = body.images?.length
-            ? [
-                { type: 'text', text: body.prompt },
-                ...body.images.map((i) => ({ type: 'image_url', image_url: { url: i.url } })),
-              ]
-            : body.prompt;
-          const r = await client.chat.completions.create(
-            {
-              model,
-              messages: [{ role: 'user', content }],
-              modalities: ['image', 'text'],
-            } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
-            { signal: controller.signal },
-          );
-          const msg = r.choices[0]?.message as
-            | (OpenAI.ChatCompletionMessage & { images?: { image_url?: { url?: string } }[] })
-            | undefined;
-          text = msg?.content || undefined;
-          images = (msg?.images ?? [])
-            .map((i) => i.image_url?.url)
-            .filter((u): u is string => Boolean(u))
-            .map((imageUrl) => ({ type: 'imageUrl' as const, imageUrl }));
-          usage = usageFrom(r.usage);
-        }
+        result = await provider.generateImages(
+          {
+            model,
+            prompt: body.prompt,
+            ...(body.size ? { size: body.size } : {}),
+            ...(body.n ? { n: body.n } : {}),
+            ...(body.images?.length ? { images: body.images } : {}),
+          },
+          controller.signal,
+        );
       } catch (err) {
         await ai.record({ userId, model, modality: 'image', status: 'error', reservation });
-        throw upstreamError(err);
+        throw provider.error(err);
       }
+      const { text, images, usage } = result;
       await ai.record({
         userId,
         model,
@@ -434,7 +389,7 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
           try {
             models = await ai.listModels();
           } catch (err) {
-            throw upstreamError(err);
+            throw ai.upstreamError(err);
           }
           const cfg = await ai.config();
           return models.map((m) => ({

@@ -3,10 +3,14 @@
  * to an OpenAI-compatible upstream (OpenRouter by default) with the project's key kept here,
  * checks models and per-user limits from `ai.config`, and records usage in `ai.usage`.
  */
-import OpenAI from 'openai';
 import { lockFor, type Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { OpenAiCompatibleProvider } from './providers/openai-compatible.js';
+import type { AiProvider, ModelInfo, Usage } from './providers/provider.js';
+
+export { usageFrom } from './providers/provider.js';
+export type { AiProvider, ModelInfo, Usage } from './providers/provider.js';
 
 export type Modality = 'chat' | 'embedding' | 'image';
 export const MODALITIES: Modality[] = ['chat', 'embedding', 'image'];
@@ -46,19 +50,6 @@ export interface AiConfig {
   updatedAt: string;
 }
 
-export interface ModelInfo {
-  id: string;
-  name: string;
-  inputModalities: string[];
-  outputModalities: string[];
-}
-
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
-
 interface ConfigRow {
   enabled_models: Record<Modality, string[]>;
   default_models: Partial<Record<Modality, string>>;
@@ -71,14 +62,6 @@ interface ConfigRow {
 }
 
 const MODELS_TTL_MS = 5 * 60_000;
-
-export function usageFrom(u: OpenAI.CompletionUsage | undefined | null): Usage {
-  return {
-    promptTokens: u?.prompt_tokens ?? 0,
-    completionTokens: u?.completion_tokens ?? 0,
-    totalTokens: u?.total_tokens ?? (u?.prompt_tokens ?? 0) + (u?.completion_tokens ?? 0),
-  };
-}
 
 /**
  * Kiln's own count of the tokens in some text (about four characters a token), for a call whose
@@ -101,49 +84,9 @@ export function usageOrEstimate(
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
-/** The upstream's own words, without the status prefix the client adds. */
-function upstreamMessage(err: InstanceType<typeof OpenAI.APIError>): string {
-  const body = err.error as { message?: unknown } | undefined;
-  if (body && typeof body.message === 'string') return body.message;
-  return err.message.replace(/^\d{3}\s+/, '') || `status ${err.status}`;
-}
-
-/** Every upstream failure as our envelope: never a bare 500. */
-export function upstreamError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  if (err instanceof OpenAI.APIConnectionTimeoutError) {
-    return new AppError(504, 'AI_UPSTREAM_TIMEOUT', 'The AI upstream did not answer in time');
-  }
-  if (err instanceof OpenAI.APIConnectionError) {
-    return new AppError(
-      503,
-      'AI_UPSTREAM_UNAVAILABLE',
-      `The AI upstream cannot be reached: ${err.message}`,
-    );
-  }
-  if (err instanceof OpenAI.APIError) {
-    const message = upstreamMessage(err);
-    const status = err.status ?? 502;
-    if (status === 401 || status === 403) {
-      return new AppError(
-        503,
-        'AI_UPSTREAM_UNAVAILABLE',
-        // Not the upstream's own words: they can quote (part of) the key.
-        'The AI upstream refused the configured key',
-        'Check OPENROUTER_API_KEY (or AI_API_KEY)',
-      );
-    }
-    if (status === 404) return new AppError(400, 'AI_INVALID_MODEL', message);
-    if (status === 429)
-      return new AppError(429, 'AI_RATE_LIMITED', `The AI upstream is busy: ${message}`);
-    if (status < 500) return new AppError(400, 'AI_UPSTREAM_REJECTED', message);
-    return new AppError(502, 'AI_UPSTREAM_ERROR', message);
-  }
-  return new AppError(502, 'AI_UPSTREAM_ERROR', err instanceof Error ? err.message : String(err));
-}
-
 export class AiGateway {
-  private readonly openai: OpenAI | undefined;
+  /** The upstream, when one is configured (a key, or a base URL set on purpose). */
+  private readonly upstream: AiProvider | undefined;
   private models: { at: number; list: Promise<ModelInfo[]> } | undefined;
   /** The configuration, re-read at most once a second (other instances' changes within 1 s). */
   private cached: { at: number; config: Promise<AiConfig> } | undefined;
@@ -153,21 +96,17 @@ export class AiGateway {
     readonly options: AiOptions,
   ) {
     if (options.apiKey || options.baseUrlConfigured) {
-      this.openai = new OpenAI({
-        apiKey: options.apiKey ?? 'none',
-        baseURL: options.baseUrl,
-        timeout: options.timeoutMs,
-        maxRetries: 0,
-      });
+      this.upstream = new OpenAiCompatibleProvider(options);
     }
   }
 
   get configured(): boolean {
-    return this.openai !== undefined;
+    return this.upstream !== undefined;
   }
 
-  client(): OpenAI {
-    if (!this.openai) {
+  /** The upstream, or 503 AI_UPSTREAM_UNAVAILABLE when none is configured. */
+  provider(): AiProvider {
+    if (!this.upstream) {
       throw new AppError(
         503,
         'AI_UPSTREAM_UNAVAILABLE',
@@ -175,7 +114,12 @@ export class AiGateway {
         'Set OPENROUTER_API_KEY (or AI_BASE_URL for a local OpenAI-compatible server such as Ollama) and restart',
       );
     }
-    return this.openai;
+    return this.upstream;
+  }
+
+  /** A failure of a call to the upstream (or of the gateway itself) as Kiln's envelope. */
+  upstreamError(err: unknown): AppError {
+    return err instanceof AppError ? err : this.provider().error(err);
   }
 
   // ---- configuration ------------------------------------------------------------------------
@@ -270,23 +214,7 @@ export class AiGateway {
   /** The upstream's models, cached for five minutes. */
   listModels(): Promise<ModelInfo[]> {
     if (this.models && Date.now() - this.models.at < MODELS_TTL_MS) return this.models.list;
-    const client = this.client();
-    const list = (async () => {
-      const out: ModelInfo[] = [];
-      for await (const m of client.models.list()) {
-        const extra = m as unknown as {
-          name?: string;
-          architecture?: { input_modalities?: string[]; output_modalities?: string[] };
-        };
-        out.push({
-          id: m.id,
-          name: extra.name ?? m.id,
-          inputModalities: extra.architecture?.input_modalities ?? ['text'],
-          outputModalities: extra.architecture?.output_modalities ?? ['text'],
-        });
-      }
-      return out;
-    })();
+    const list = this.provider().listModels();
     this.models = { at: Date.now(), list };
     list.catch(() => (this.models = undefined));
     return list;
