@@ -216,6 +216,10 @@ export const oauthProviderConfigRequestSchema = z.object({
   discoveryUrl: z.url().nullable().optional(),
   enabled: z.boolean().optional(),
 });
+/** `POST /api/auth/oauth/configs` (InsForge's create): PUT's body with the built-in provider named. */
+export const createOAuthProviderConfigRequestSchema = oauthProviderConfigRequestSchema.extend({
+  provider: z.string({ error: 'provider is required' }).min(1).max(100),
+});
 export const idTokenRequestSchema = z.object({
   provider: z.enum(['google', 'apple'], { error: 'provider: must be google or apple' }),
   token: z.string({ error: 'token is required' }).min(10).max(10_000),

@@ -42,6 +42,41 @@ export type RotatedApiKeyResponse = z.infer<typeof rotatedApiKeyResponseSchema>;
 export type RotatedAnonKeyResponse = z.infer<typeof rotatedAnonKeyResponseSchema>;
 
 /**
+ * InsForge's paths for the same keys (its CLI and MCP server call them): the deprecated
+ * `POST /api/auth/tokens/anon` answers the anon key as `accessToken`; the rotations under
+ * /api/secrets take the grace period in hours (InsForge's limits: 168 for the API key, 720 for
+ * the anon key) and answer when the old key stops working.
+ */
+export const legacyAnonTokenResponseSchema = z.object({
+  accessToken: z.string(),
+  message: z.string(),
+});
+const graceHours = (max: number) =>
+  z
+    .object({
+      gracePeriodHours: z
+        .number({ error: 'gracePeriodHours: a whole number of hours' })
+        .int({ error: 'gracePeriodHours: a whole number of hours' })
+        .min(0, { error: 'gracePeriodHours: 0 or more' })
+        .max(max, { error: `gracePeriodHours: at most ${max}` })
+        .optional(),
+    })
+    .optional();
+export const rotateApiKeyHoursRequestSchema = graceHours(168);
+export const rotateAnonKeyHoursRequestSchema = graceHours(720);
+const rotatedInHours = {
+  success: z.literal(true),
+  message: z.string(),
+  /** When the previous key stops being accepted (null: there was no previous key). */
+  oldKeyExpiresAt: z.iso.datetime().nullable(),
+};
+export const rotatedApiKeyHoursResponseSchema = z.object({ ...rotatedInHours, apiKey: z.string() });
+export const rotatedAnonKeyHoursResponseSchema = z.object({
+  ...rotatedInHours,
+  anonKey: z.string(),
+});
+
+/**
  * GET /api/metadata: `?format=markdown` (or, without `format`, Accept: text/markdown) answers
  * Markdown; any other value JSON.
  */

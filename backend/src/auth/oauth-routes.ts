@@ -7,6 +7,7 @@ import { urlencoded, type Request } from 'express';
 import { z } from 'zod';
 import {
   clientTypeQuerySchema,
+  createOAuthProviderConfigRequestSchema,
   customProviderParamsSchema,
   idTokenRequestSchema,
   listOAuthProviderConfigsResponseSchema,
@@ -169,6 +170,19 @@ export function oauthRoutes(http: AuthHttp): DeclaredRoute[] {
       summary: 'The OAuth provider configurations (built-in and custom)',
       responses: { 200: listOAuthProviderConfigsResponseSchema },
       handler: async () => ({ configs: await oauth.list() }),
+    }),
+    route({
+      method: 'post',
+      path: '/oauth/configs',
+      access: 'admin',
+      summary: "Configure a built-in OAuth provider named in the body (InsForge's create)",
+      description:
+        'The same as `PUT /api/auth/oauth/{provider}/config`: an existing configuration of ' +
+        'the provider is replaced.',
+      body: createOAuthProviderConfigRequestSchema.extend(builtInParams.shape),
+      responses: { 200: oauthProviderConfigSchema },
+      errors: { 409: ['AUTH_OAUTH_KEY_TAKEN'] },
+      handler: ({ body: { provider, ...config } }) => oauth.put(provider, false, config),
     }),
     // Custom first: /oauth/custom/:key is not a built-in provider's path.
     ...providerRoutes('/oauth/custom/:key', customProviderParamsSchema, (p) => p.key!, true),
