@@ -32,7 +32,6 @@ import { AuthService } from './auth/service.js';
 import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
-import { legacyAnonTokenRoutes, secretsKeyRotationRoutes } from './metadata/insforge-key-routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
 import { docsRoutes } from './docs/routes.js';
 import { pagesRoutes } from './pages/routes.js';
@@ -43,7 +42,10 @@ import { LocalRuntime } from './functions/local-runtime.js';
 import { FunctionsService } from './functions/service.js';
 import { SecretsService, resealSecrets } from './secrets/service.js';
 import { secretsRoutes } from './secrets/routes.js';
-import { functionsAdminRoutes, functionsInvokeRoutes, redeployAll } from './functions/routes.js';
+import { DenoLocalProvider } from './functions/providers/deno-local.js';
+import { DenoSubhostingProvider } from './functions/providers/deno-subhosting.js';
+import type { FunctionsProvider } from './functions/providers/provider.js';
+import { functionsAdminRoutes, functionsInvokeRoutes } from './functions/routes.js';
 import { SubhostingClient } from './functions/subhosting.js';
 import { AiGateway } from './ai/service.js';
 import { AuditLog } from './audit/service.js';
@@ -304,23 +306,34 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     logger,
     functionLogger,
   });
-  const functionsDeps = {
-    functions: functionsService,
-    secrets,
-    runtime,
-    logger,
-    functionLogger,
-    timeoutMs: config.functions.timeoutMs,
-    apiBaseUrl: () => config.apiBaseUrl,
-    subhosting: config.functions.subhosting
-      ? new SubhostingClient({
+  // Where functions run, chosen once: nothing else asks which one it is.
+  const functionsProvider: FunctionsProvider = config.functions.subhosting
+    ? new DenoSubhostingProvider({
+        client: new SubhostingClient({
           ...config.functions.subhosting,
           projectName:
             config.functions.subhosting.project ??
             `kiln-${crypto.createHash('sha256').update(jwtSecret).digest('hex').slice(0, 12)}`,
           logger,
-        })
-      : undefined,
+        }),
+        checker: runtime,
+        functions: functionsService,
+        secrets,
+        logger,
+      })
+    : new DenoLocalProvider({
+        runtime,
+        functions: functionsService,
+        secrets,
+        functionLogger,
+        apiBaseUrl: () => config.apiBaseUrl,
+      });
+  const functionsDeps = {
+    functions: functionsService,
+    secrets,
+    provider: functionsProvider,
+    functionLogger,
+    timeoutMs: config.functions.timeoutMs,
   };
   routes.mount(app, '/functions', functionsInvokeRoutes(functionsDeps));
   app.use(resolvePrincipal(keys, tokens));
@@ -415,7 +428,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }),
   );
   routes.mount(app, '/api/auth', emailSettingsRoutes(mailer, templates));
-  routes.mount(app, '/api/auth', legacyAnonTokenRoutes(keys));
   routes.mount(
     app,
     '/api/email',
@@ -444,9 +456,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   routes.mount(
     app,
     '/api/secrets',
-    secretsRoutes(secrets, () => redeployAll(functionsDeps)),
+    secretsRoutes(secrets, () => functionsProvider.redeployAll()),
   );
-  routes.mount(app, '/api/secrets', secretsKeyRotationRoutes(keys, config.keyRotationGraceSeconds));
   routes.mount(app, '/api/functions', functionsAdminRoutes(functionsDeps));
   routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
@@ -544,7 +555,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       state.shuttingDown = true;
       await realtime.close();
       await webhooks.stop();
-      await runtime.close();
+      await functionsProvider.close();
       clearInterval(pruner);
       clearInterval(auditPruner);
       clearInterval(limitPruner);

@@ -15,9 +15,9 @@ import {
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { route, type RouteGroup } from '../core/route.js';
-import { FunctionLoadError, fingerprint, type LocalRuntime } from './local-runtime.js';
+import { FunctionLoadError } from './local-runtime.js';
 import type { SecretsService } from '../secrets/service.js';
-import type { SubhostingClient } from './subhosting.js';
+import type { FunctionsProvider, Upstream } from './providers/provider.js';
 import {
   functionJson,
   normalizeCode,
@@ -30,81 +30,10 @@ import {
 export interface FunctionsDeps {
   functions: FunctionsService;
   secrets: SecretsService;
-  runtime: LocalRuntime;
-  logger: Logger;
+  /** Where functions run: chosen once, in app.ts. */
+  provider: FunctionsProvider;
   functionLogger: Logger;
   timeoutMs: number;
-  apiBaseUrl: () => string;
-  /** Set when functions run on Deno Subhosting instead of local Deno processes. */
-  subhosting?: SubhostingClient;
-}
-
-/**
- * Subhosting: deploy the function's current version with the current secrets. The API answers
- * with the deployment pending; its outcome is recorded when Subhosting reports it (a failed
- * build keeps the previous deployment serving), and the replaced deployment is removed.
- */
-async function deploy(deps: FunctionsDeps, slug: string): Promise<void> {
-  const client = deps.subhosting;
-  if (!client) return;
-  const row = await deps.functions.get(slug);
-  if (row.status !== 'active') return;
-  const previous = row.deployment_id;
-  try {
-    const started = await client.deploy(
-      slug,
-      normalizeCode(row.code),
-      await deps.secrets.environment({ apiKey: row.api_key_access }),
-    );
-    // Until the new deployment is up, the previous one (if any) keeps serving.
-    await deps.functions.recordDeployment(
-      slug,
-      row.version,
-      started.status === 'success'
-        ? started
-        : { id: started.id, status: 'pending', url: row.deployment_url, error: null },
-    );
-    void client
-      .settle(started)
-      .then(async (final) => {
-        if (final.status === 'failed' && row.deployment_url) {
-          // Keep serving the last good deployment; report the failure.
-          await deps.functions.recordDeployment(slug, row.version, {
-            id: previous,
-            status: 'success',
-            url: row.deployment_url,
-            error: `Deployment ${final.id} failed: ${final.error}`,
-          });
-          return;
-        }
-        await deps.functions.recordDeployment(slug, row.version, final);
-        if (final.status === 'success' && previous && previous !== final.id)
-          await client.remove(previous);
-      })
-      .catch((err: unknown) =>
-        deps.logger.warn('subhosting deployment check failed', { slug, error: String(err) }),
-      );
-  } catch (err) {
-    deps.logger.warn('subhosting deployment failed', { slug, error: String(err) });
-    await deps.functions.recordDeployment(slug, row.version, {
-      id: previous,
-      status: row.deployment_url ? 'success' : 'failed',
-      url: row.deployment_url,
-      error: err instanceof Error ? err.message : String(err),
-    });
-  }
-}
-
-/** Subhosting deployments carry the secrets they were made with: redeploy after a change. */
-export function redeployAll(deps: FunctionsDeps): void {
-  if (!deps.subhosting) return;
-  void (async () => {
-    for (const f of await deps.functions.list()) {
-      if (f.status === 'active') await deploy(deps, f.slug);
-    }
-  })().catch((err: unknown) =>
-    deps.logger.warn('subhosting redeploy failed', { error: String(err) }),
-  );
 }
 
 /** Load the code with the current secrets: a 400 with Deno's diagnostics if it does not. */
@@ -115,7 +44,7 @@ async function checkCode(
   apiKeyAccess: boolean,
 ): Promise<void> {
   try {
-    await deps.runtime.check(
+    await deps.provider.check(
       slug,
       normalizeCode(code),
       await deps.secrets.environment({ apiKey: apiKeyAccess }),
@@ -137,7 +66,7 @@ async function checkCode(
 /** Admin API for edge functions, mounted at /api/functions. */
 export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
   const { functions } = deps;
-  const provider = deps.subhosting ? ('subhosting' as const) : ('local' as const);
+  const { provider } = deps;
   const codeErrors = { 400: ['FUNCTION_INVALID_CODE'] } as const;
   return {
     tag: 'functions',
@@ -152,7 +81,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
           functions: (await functions.list()).map((f) => functionJson(f, false)),
           // The Deno binary is checked when Kiln starts (it does not start without it), and a
           // Subhosting runtime is configured: whichever is in use can run functions.
-          runtime: { provider, status: 'running' as const },
+          runtime: { provider: provider.kind, status: 'running' as const },
         }),
       }),
       route({
@@ -176,7 +105,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
           validateSlug(slug);
           await checkCode(deps, slug, body.code, body.apiKeyAccess);
           await functions.create({ ...body, slug });
-          await deploy(deps, slug);
+          await provider.deploy(slug);
           return {
             success: true as const,
             function: functionJson(await functions.get(slug), true),
@@ -196,7 +125,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
           if (body.code !== undefined)
             await checkCode(deps, slug, body.code, body.apiKeyAccess ?? before.api_key_access);
           const row = await functions.update(slug, body);
-          if (row.version !== before.version) await deploy(deps, slug);
+          if (row.version !== before.version) await provider.deploy(slug);
           return {
             success: true as const,
             function: functionJson(await functions.get(slug), true),
@@ -212,11 +141,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
         errors: { 404: ['FUNCTION_NOT_FOUND'] },
         handler: async ({ params }) => {
           const row = await functions.get(params.slug);
-          if (!deps.subhosting) return { provider, deployment: null, buildLogs: [] };
-          const buildLogs = row.deployment_id
-            ? await deps.subhosting.buildLogs(row.deployment_id).catch(() => [])
-            : [];
-          return { provider, deployment: functionJson(row, false).deployment, buildLogs };
+          return { provider: provider.kind, ...(await provider.deployment(row)) };
         },
       }),
       route({
@@ -228,7 +153,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
         errors: { 404: ['FUNCTION_NOT_FOUND'] },
         handler: async ({ params: { slug } }) => {
           await functions.get(slug);
-          await deploy(deps, slug);
+          await provider.deploy(slug);
           return {
             success: true as const,
             function: functionJson(await functions.get(slug), false),
@@ -243,15 +168,7 @@ export function functionsAdminRoutes(deps: FunctionsDeps): RouteGroup {
         responses: { 200: functionDeletedResponseSchema },
         errors: { 404: ['FUNCTION_NOT_FOUND'] },
         handler: async ({ params: { slug } }) => {
-          const row = await functions.delete(slug);
-          deps.runtime.stopFunction(slug);
-          if (deps.subhosting && row.deployment_id)
-            await deps.subhosting.remove(row.deployment_id).catch((err: unknown) =>
-              deps.logger.warn('subhosting deployment removal failed', {
-                slug,
-                error: String(err),
-              }),
-            );
+          await provider.removed(await functions.delete(slug));
           return { success: true as const, message: `Function ${slug} deleted` };
         },
       }),
@@ -355,15 +272,6 @@ function sendError(res: Response, status: number, error: string, message: string
   res.status(status).json({ error, message, statusCode: status });
 }
 
-interface Upstream {
-  url: URL;
-  headers: http.OutgoingHttpHeaders;
-  agent?: http.Agent;
-  /** Why the upstream failed, when it can tell (the local process's last stderr lines). */
-  /** Called when the invocation runs out of time. */
-  onTimeout?: () => void;
-}
-
 /** Stream the request to the function and its answer back, within the time limit. */
 function relay(
   req: Request,
@@ -371,6 +279,7 @@ function relay(
   slug: string,
   timeoutMs: number,
   target: Upstream,
+  headers: http.OutgoingHttpHeaders,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
     let settled = false;
@@ -383,7 +292,7 @@ function relay(
     const client = target.url.protocol === 'https:' ? https : http;
     const upstream = client.request(target.url, {
       method: req.method,
-      headers: target.headers,
+      headers: { ...headers, ...target.headers },
       agent: target.agent,
     });
     const timer = setTimeout(() => {
@@ -439,64 +348,14 @@ async function invoke(deps: FunctionsDeps, req: Request, res: Response): Promise
   const started = Date.now();
   const target = await deps.functions.target(slug);
   if (!target || target.status !== 'active') throw notFound(slug);
-  const headers = forwardHeaders(req.headers);
+  // Path and query only: the provider decides where they go.
+  const asked = new URL(req.originalUrl, 'http://kiln.invalid');
+  const upstream = await deps.provider.upstream(slug, target, asked);
   let status: number;
-
-  if (deps.subhosting) {
-    if (!target.deploymentUrl) {
-      throw new AppError(
-        503,
-        'FUNCTION_NOT_DEPLOYED',
-        target.deploymentStatus === 'failed'
-          ? `Function "${slug}" failed to deploy: see GET /api/functions/${slug}/deployment`
-          : `Function "${slug}" is still being deployed`,
-        `GET /api/functions/${slug}/deployment shows the deployment's status and build logs`,
-      );
-    }
-    // Path and query only, on the deployment's origin: a request line in absolute form
-    // (GET http://169.254.169.254/functions/…) must not choose where Kiln connects.
-    const asked = new URL(req.originalUrl, 'http://kiln.invalid');
-    const url = new URL(target.deploymentUrl);
-    url.pathname = asked.pathname;
-    url.search = asked.search;
-    status = await relay(req, res, slug, deps.timeoutMs, { url, headers });
-  } else {
-    const lease = await deps.runtime
-      .acquire({
-        slug,
-        fingerprint: fingerprint([target.stamp]),
-        load: async () => {
-          const row = await deps.functions.get(slug);
-          return {
-            code: normalizeCode(row.code),
-            env: await deps.secrets.environment({ apiKey: row.api_key_access }),
-          };
-        },
-      })
-      .catch((err: unknown) => {
-        deps.functionLogger.warn('function did not start', {
-          source: 'function.logs',
-          slug,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        throw new AppError(
-          502,
-          err instanceof FunctionLoadError ? 'FUNCTION_LOAD_FAILED' : 'FUNCTION_START_FAILED',
-          `Function "${slug}" could not start; the reason is in the function logs`,
-        );
-      });
-    const asked = new URL(req.originalUrl, 'http://kiln.invalid');
-    headers['x-kiln-url'] = `${deps.apiBaseUrl()}${asked.pathname}${asked.search}`;
-    try {
-      status = await relay(req, res, slug, deps.timeoutMs, {
-        url: new URL(`http://127.0.0.1:${lease.port}/`),
-        headers,
-        agent: deps.runtime.httpAgent,
-        onTimeout: lease.kill,
-      });
-    } finally {
-      lease.release();
-    }
+  try {
+    status = await relay(req, res, slug, deps.timeoutMs, upstream, forwardHeaders(req.headers));
+  } finally {
+    upstream.release?.();
   }
   deps.functionLogger.info('invocation', {
     source: 'function.logs',
