@@ -292,8 +292,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   let internalUrl: string | undefined;
   const secrets = new SecretsService(db, box, async () => ({
     INSFORGE_BASE_URL: config.apiBaseUrl,
-    // Deployed functions (Subhosting) reach Kiln by its public URL only.
-    INSFORGE_INTERNAL_URL: (!config.functions.subhosting && internalUrl) || config.apiBaseUrl,
+    // Read when a function starts or deploys, after the provider below is chosen.
+    INSFORGE_INTERNAL_URL: functionsProvider.kilnUrl(internalUrl, config.apiBaseUrl),
     ANON_KEY: await keys.getActive('anon'),
     API_KEY: await keys.getActive('api'),
   }));

@@ -24,6 +24,11 @@ export class DenoLocalProvider implements FunctionsProvider {
 
   constructor(private readonly options: DenoLocalOptions) {}
 
+  /** The processes run next to Kiln: they reach it directly. */
+  kilnUrl(internalUrl: string | undefined, publicUrl: string): string {
+    return internalUrl || publicUrl;
+  }
+
   check(slug: string, code: string, env: Record<string, string>): Promise<void> {
     return this.options.runtime.check(slug, code, env);
   }

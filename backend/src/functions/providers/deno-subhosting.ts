@@ -31,6 +31,11 @@ export class DenoSubhostingProvider implements FunctionsProvider {
 
   constructor(private readonly options: DenoSubhostingOptions) {}
 
+  /** Deployed functions reach Kiln by its public URL only. */
+  kilnUrl(_internalUrl: string | undefined, publicUrl: string): string {
+    return publicUrl;
+  }
+
   check(slug: string, code: string, env: Record<string, string>): Promise<void> {
     return this.options.checker.check(slug, code, env);
   }

@@ -25,6 +25,8 @@ export interface DeploymentInfo {
 export interface FunctionsProvider {
   /** What `GET /api/functions` reports as the runtime in use. */
   readonly kind: 'local' | 'subhosting';
+  /** The URL functions reach Kiln by (`INSFORGE_INTERNAL_URL`): the internal one if they can. */
+  kilnUrl(internalUrl: string | undefined, publicUrl: string): string;
   /** Load the code with this environment; throws FunctionLoadError with Deno's diagnostics. */
   check(slug: string, code: string, env: Record<string, string>): Promise<void>;
   /** A new version of the function was saved (or a redeploy asked for): make it the one served. */
