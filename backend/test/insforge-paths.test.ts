@@ -137,3 +137,40 @@ describe('POST /api/secrets/{api,anon}-key/rotate', () => {
     }
   });
 });
+
+describe('GET /api/docs/:type', () => {
+  it("answers each area's Markdown, generated from the declarations, as {type, content}", async () => {
+    const auth = await t.request('GET', '/api/docs/auth-sdk');
+    expect(auth.status).toBe(200);
+    expect(auth.body.type).toBe('auth-sdk');
+    const md = auth.body.content as string;
+    expect(md).toMatch(/^# Auth\n/);
+    // Routes declared in this change show up with their declared shapes.
+    expect(md).toContain('### `POST /api/auth/tokens/anon`');
+    expect(md).toContain('### `POST /api/auth/oauth/configs`');
+    expect(md).toContain('"accessToken"');
+    expect(md).not.toContain('/api/storage/');
+
+    const db = await t.request('GET', '/api/docs/db-sdk');
+    expect(db.body.content).toContain('/api/database/');
+    const overview = await t.request('GET', '/api/docs/instructions');
+    for (const area of ['auth', 'storage', 'functions', 'realtime', 'ai', 'records'])
+      expect(overview.body.content).toContain(`## ${area}\n`);
+    expect(overview.body.content).toContain('`GET /api/docs/{type}`');
+  });
+
+  it('answers the Markdown itself when asked, and 404 for types Kiln has not', async () => {
+    const res = await fetch(`${t.baseUrl}/api/docs/storage-sdk`, {
+      headers: { accept: 'text/markdown' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/markdown/);
+    expect(await res.text()).toMatch(/^# Storage\n[\s\S]*### `POST \/api\/storage\/buckets`/);
+    for (const type of ['payments', 'deployment', 'nope']) {
+      const missing = await t.request('GET', `/api/docs/${type}`);
+      expect(missing.status).toBe(404);
+      expect(missing.body.error).toBe('DOCS_NOT_FOUND');
+    }
+    expect((await t.request('GET', '/api/docs/reference')).status).toBe(200);
+  });
+});

@@ -12,3 +12,12 @@ export const openApiDocumentSchema = z.looseObject({
   paths: z.record(z.string(), z.record(z.string(), z.unknown())),
 });
 export type OpenApiDocument = z.infer<typeof openApiDocumentSchema>;
+
+/** `GET /api/docs/{type}`: one doc type (InsForge's names) as Markdown. */
+export const docTypeParamsSchema = z.object({ type: z.string() });
+export const docMarkdownResponseSchema = z.object({
+  type: z.string(),
+  /** Markdown generated from the route declarations. */
+  content: z.string(),
+});
+export type DocMarkdownResponse = z.infer<typeof docMarkdownResponseSchema>;

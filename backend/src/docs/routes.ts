@@ -4,8 +4,14 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { openApiDocumentSchema } from '@kiln/shared-schemas';
+import {
+  docMarkdownResponseSchema,
+  docTypeParamsSchema,
+  openApiDocumentSchema,
+} from '@kiln/shared-schemas';
+import { AppError } from '../core/errors.js';
 import { route, type RouteGroup, type RouteRegistry } from '../core/route.js';
+import { DOC_TYPES, docsMarkdown, isDocType } from './markdown.js';
 import { openApiDocument } from './openapi.js';
 
 /** The page's own policy: the bundle and the document from here, its inline styles, no more. */
@@ -62,6 +68,12 @@ export interface DocsRoutesOptions {
 export function docsRoutes(registry: RouteRegistry, options: DocsRoutesOptions): RouteGroup {
   // Routes do not change once the app is built; the document is made once per server URL.
   let cached: { url: string; doc: ReturnType<typeof openApiDocument> } | undefined;
+  const document = () => {
+    const url = options.apiBaseUrl();
+    if (cached?.url !== url)
+      cached = { url, doc: openApiDocument(options.version, url, registry.routes) };
+    return cached.doc;
+  };
   return {
     tag: 'docs',
     access: 'anyone',
@@ -71,12 +83,7 @@ export function docsRoutes(registry: RouteRegistry, options: DocsRoutesOptions):
         path: '/',
         summary: 'This OpenAPI 3.1 document',
         responses: { 200: openApiDocumentSchema },
-        handler: () => {
-          const url = options.apiBaseUrl();
-          if (cached?.url !== url)
-            cached = { url, doc: openApiDocument(options.version, url, registry.routes) };
-          return cached.doc;
-        },
+        handler: document,
       }),
       route({
         method: 'get',
@@ -96,6 +103,41 @@ export function docsRoutes(registry: RouteRegistry, options: DocsRoutesOptions):
         handler: ({ res }) => {
           res.setHeader('Cache-Control', 'public, max-age=86400');
           res.type('text/javascript').send(scalarBundle());
+        },
+      }),
+      route({
+        method: 'get',
+        path: '/:type',
+        summary: "One area's reference in Markdown (InsForge's doc types)",
+        description:
+          `Types: ${Object.keys(DOC_TYPES)
+            .map((t) => `\`${t}\``)
+            .join(', ')}. Generated from ` +
+          "this document. JSON `{type, content}` (InsForge's shape), or the Markdown itself when " +
+          'the request prefers `Accept: text/markdown`.',
+        params: docTypeParamsSchema,
+        responses: {
+          200: {
+            description: 'The Markdown reference',
+            schema: docMarkdownResponseSchema,
+            content: ['json', 'markdown'],
+          },
+        },
+        errors: { 404: ['DOCS_NOT_FOUND'] },
+        handler: ({ params, req, res }) => {
+          if (!isDocType(params.type))
+            throw new AppError(
+              404,
+              'DOCS_NOT_FOUND',
+              `No documentation of type ${params.type}`,
+              `Use one of ${Object.keys(DOC_TYPES).join(', ')}.`,
+            );
+          const content = docsMarkdown(document(), params.type);
+          if (req.accepts(['application/json', 'text/markdown']) === 'text/markdown') {
+            res.type('text/markdown; charset=utf-8').send(content);
+            return;
+          }
+          return { type: params.type, content };
         },
       }),
     ],
