@@ -349,7 +349,5 @@ function cancelOnAbort(client: pg.PoolClient, signal: AbortSignal | undefined): 
   };
 }
 
-/** Quotes an identifier for SQL (the one helper every area uses for names). */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** Quoting lives in core/sql.ts; re-exported here for the areas that import it from db. */
+export { quoteIdent } from './sql.js';

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from './logger.js';
+import { isPgError } from './sql.js';
 
 /** The one error type areas throw; the error handler turns it into the contract's envelope. */
 export class AppError extends Error {
@@ -81,16 +82,6 @@ interface PgLikeError {
   constraint?: string;
   table?: string;
   column?: string;
-}
-
-function isPgError(err: unknown): err is PgLikeError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    typeof (err as PgLikeError).code === 'string' &&
-    /^[0-9A-Z]{5}$/.test((err as PgLikeError).code ?? '') &&
-    'severity' in err
-  );
 }
 
 const DUPLICATE_STATES = new Set([

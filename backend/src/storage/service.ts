@@ -10,6 +10,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import type { StoredFile } from '@kiln/shared-schemas';
 import { lockFor, type Database, type Principal, type Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
+import { pgCode } from '../core/sql.js';
 import type { Logger } from '../core/logger.js';
 import type { ByteRange, StorageProvider } from './providers/provider.js';
 
@@ -201,7 +202,7 @@ export class StorageService {
       );
       return this.bucketJson(rows[0]!);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') {
+      if (pgCode(err) === '23505') {
         throw new AppError(
           409,
           'STORAGE_ALREADY_EXISTS',

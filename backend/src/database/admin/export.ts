@@ -9,6 +9,7 @@ import type { ExportRequest } from '@kiln/shared-schemas';
 import type { Database } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { quoteLiteral } from '../../core/sql.js';
 import { q, qualified } from './ddl.js';
 import {
   listColumns,
@@ -239,7 +240,7 @@ export class ExportService {
           if (c.defaultValue && /^nextval\(/.test(c.defaultValue)) {
             await write(
               out,
-              `SELECT setval(pg_get_serial_sequence('${qualified(t.schema, t.table).replace(/'/g, "''")}', '${c.columnName.replace(/'/g, "''")}'), coalesce(max(${q(c.columnName)}), 1)) FROM ${qualified(t.schema, t.table)};\n`,
+              `SELECT setval(pg_get_serial_sequence(${quoteLiteral(qualified(t.schema, t.table))}, ${quoteLiteral(c.columnName)}), coalesce(max(${q(c.columnName)}), 1)) FROM ${qualified(t.schema, t.table)};\n`,
             );
           }
         }

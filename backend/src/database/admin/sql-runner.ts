@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
 import { AppError, appErrorFromPg } from '../../core/errors.js';
+import { isPgError } from '../../core/sql.js';
 import { SYSTEM_SCHEMAS, columnSnapshot } from './introspection.js';
 
 export type SqlMode = 'restricted' | 'unrestricted';
@@ -244,13 +245,8 @@ export class SqlRunner {
 
   /** A PostgreSQL error as an envelope with its position; restricted-mode denials explained. */
   private explain(err: unknown, mode: SqlMode): unknown {
-    if (
-      err instanceof AppError ||
-      typeof (err as { code?: unknown })?.code !== 'string' ||
-      !('severity' in (err as object))
-    )
-      return err;
-    const pgErr = err as { code: string; message: string };
+    if (err instanceof AppError || !isPgError(err)) return err;
+    const pgErr = err;
     const appError = appErrorFromPg(pgErr);
     if (mode === 'restricted' && pgErr.code === '42501') {
       const system =

@@ -11,6 +11,7 @@ import type {
 } from '@kiln/shared-schemas';
 import type { Database, Principal, Tx } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
+import { pgCode } from '../../core/sql.js';
 import type { SchemaCache } from '../records/schema-cache.js';
 import { defaultExpression, identifier, q, qualified, resolveType } from './ddl.js';
 import {
@@ -340,7 +341,7 @@ export class TablesService {
       try {
         await tx.query(`DROP TABLE ${qualified(schema, table)}${cascade ? ' CASCADE' : ''}`, []);
       } catch (err) {
-        if ((err as { code?: string }).code === '2BP01') {
+        if (pgCode(err) === '2BP01') {
           throw new AppError(
             409,
             'DATABASE_CONSTRAINT_VIOLATION',
@@ -348,7 +349,7 @@ export class TablesService {
             'Other objects depend on this table: drop them first, or pass ?cascade=true',
           );
         }
-        if ((err as { code?: string }).code === '42P01') {
+        if (pgCode(err) === '42P01') {
           throw new AppError(
             404,
             'DATABASE_NOT_FOUND',

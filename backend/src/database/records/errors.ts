@@ -1,4 +1,5 @@
 import { isPoolTimeout } from '../../core/errors.js';
+import { isPgError } from '../../core/sql.js';
 
 /**
  * Errors on the records and RPC paths use PostgREST's shape `{code, message, details, hint}`
@@ -26,22 +27,6 @@ export class PgrstError extends Error {
   get body(): PgrstBody {
     return { code: this.code, message: this.message, details: this.details, hint: this.hint };
   }
-}
-
-interface PgError {
-  code: string;
-  message: string;
-  detail?: string;
-  hint?: string;
-}
-
-function isPgError(err: unknown): err is PgError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    typeof (err as PgError).code === 'string' &&
-    'severity' in err
-  );
 }
 
 /** HTTP status for a SQLSTATE, the way PostgREST maps them. */

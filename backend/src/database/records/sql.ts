@@ -3,7 +3,7 @@
  * inside PostgreSQL. Identifiers come from the schema cache and are always quoted; every value
  * from the request travels as a parameter.
  */
-import { quoteIdent as q } from '../../core/db.js';
+import { quoteLiteral as literal, quoteIdent as q } from '../../core/sql.js';
 import {
   FTS_OPERATORS,
   OPERATORS,
@@ -35,9 +35,7 @@ export function tableRef(t: Pick<Table, 'schema' | 'name'>): string {
   return `${q(t.schema)}.${q(t.name)}`;
 }
 
-export function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+export { literal };
 
 /** `t0."data"->'a'->>'b'`; integer keys (that fit PostgreSQL's int) index arrays. */
 export function fieldExpr(alias: string, field: Field): string {
