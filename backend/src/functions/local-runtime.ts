@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Logger } from '../core/logger.js';
+import { FunctionLoadError } from './providers/provider.js';
 
 const MARK = '\u0000kiln:';
 
@@ -37,15 +38,6 @@ export interface FunctionImage {
   fingerprint: string;
   /** Read only when a process has to be started. */
   load: () => Promise<{ code: string; env: Record<string, string> }>;
-}
-
-export class FunctionLoadError extends Error {
-  constructor(
-    message: string,
-    readonly details: { name: string; message: string; stack?: string },
-  ) {
-    super(message);
-  }
 }
 
 interface Instance {

@@ -15,9 +15,8 @@ import {
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { route, type RouteGroup } from '../core/route.js';
-import { FunctionLoadError } from './local-runtime.js';
 import type { SecretsService } from '../secrets/service.js';
-import type { FunctionsProvider, Upstream } from './providers/provider.js';
+import { FunctionLoadError, type FunctionsProvider, type Upstream } from './providers/provider.js';
 import {
   functionJson,
   normalizeCode,

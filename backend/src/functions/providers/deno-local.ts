@@ -2,14 +2,19 @@
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { SecretsService } from '../../secrets/service.js';
-import { FunctionLoadError, fingerprint, type LocalRuntime } from '../local-runtime.js';
+import { fingerprint, type LocalRuntime } from '../local-runtime.js';
 import {
   normalizeCode,
   type FunctionRow,
   type FunctionsService,
   type InvocationTarget,
 } from '../service.js';
-import type { DeploymentInfo, FunctionsProvider, Upstream } from './provider.js';
+import {
+  FunctionLoadError,
+  type DeploymentInfo,
+  type FunctionsProvider,
+  type Upstream,
+} from './provider.js';
 
 export interface DenoLocalOptions {
   runtime: LocalRuntime;

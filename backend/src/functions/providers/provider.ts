@@ -5,6 +5,16 @@
 import type http from 'node:http';
 import type { FunctionRow, functionJson, InvocationTarget } from '../service.js';
 
+/** The code does not load (a syntax or type error, a failed import): Deno's diagnostics. */
+export class FunctionLoadError extends Error {
+  constructor(
+    message: string,
+    readonly details: { name: string; message: string; stack?: string },
+  ) {
+    super(message);
+  }
+}
+
 /** Where one invocation is sent, and what to do when it ends. */
 export interface Upstream {
   url: URL;
