@@ -32,6 +32,7 @@ import { AuthService } from './auth/service.js';
 import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
 import { metadataRoutes } from './metadata/routes.js';
+import { legacyAnonTokenRoutes, secretsKeyRotationRoutes } from './metadata/insforge-key-routes.js';
 import { healthRoutes, type HealthState } from './health/routes.js';
 import { docsRoutes } from './docs/routes.js';
 import { pagesRoutes } from './pages/routes.js';
@@ -428,6 +429,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }),
   );
   routes.mount(app, '/api/auth', emailSettingsRoutes(mailer, templates));
+  routes.mount(app, '/api/auth', legacyAnonTokenRoutes(keys));
   routes.mount(
     app,
     '/api/email',
@@ -458,6 +460,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/secrets',
     secretsRoutes(secrets, () => functionsProvider.redeployAll()),
   );
+  routes.mount(app, '/api/secrets', secretsKeyRotationRoutes(keys, config.keyRotationGraceSeconds));
   routes.mount(app, '/api/functions', functionsAdminRoutes(functionsDeps));
   routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
