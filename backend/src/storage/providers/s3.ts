@@ -17,17 +17,7 @@ import type {
   StoredBytes,
   UploadTarget,
 } from './provider.js';
-
-export interface S3Options {
-  bucket: string;
-  region: string;
-  endpoint?: string;
-  forcePathStyle: boolean;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  /** Key prefix inside the S3 bucket (lets several projects share one bucket). */
-  prefix: string;
-}
+import type { S3Options } from '../../core/config.js';
 
 /** Any S3-compatible service. Uploads stream as multipart uploads (lib-storage). */
 export class S3StorageProvider implements StorageProvider {
