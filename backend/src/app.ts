@@ -39,7 +39,7 @@ import { pagesRoutes } from './pages/routes.js';
 import { StorageService } from './storage/service.js';
 import { storageRoutes } from './storage/routes.js';
 import { RealtimeServer } from './realtime/server.js';
-import { LocalRuntime } from './functions/local-runtime.js';
+import { LocalRuntime } from './functions/providers/local-runtime.js';
 import { FunctionsService } from './functions/service.js';
 import { SecretsService, resealSecrets } from './secrets/service.js';
 import { secretsRoutes } from './secrets/routes.js';
@@ -47,8 +47,9 @@ import { DenoLocalProvider } from './functions/providers/deno-local.js';
 import { DenoSubhostingProvider } from './functions/providers/deno-subhosting.js';
 import type { FunctionsProvider } from './functions/providers/provider.js';
 import { functionsAdminRoutes, functionsInvokeRoutes } from './functions/routes.js';
-import { SubhostingClient } from './functions/subhosting.js';
+import { SubhostingClient } from './functions/providers/subhosting.js';
 import { AiGateway } from './ai/service.js';
+import { OpenAiCompatibleProvider } from './ai/providers/openai-compatible.js';
 import { AuditLog } from './audit/service.js';
 import { auditTrail } from './audit/middleware.js';
 import { auditRoutes } from './audit/routes.js';
@@ -467,7 +468,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   routes.mount(
     app,
     '/api/ai',
-    aiRoutes(new AiGateway(db, { ...config.ai, logger }), new AiUsageReports(db)),
+    aiRoutes(
+      new AiGateway(db, {
+        // The AI provider, chosen here once: an OpenAI-compatible upstream when a key or a base
+        // URL is configured (a local server may need no key), else none (503 on every AI call).
+        provider:
+          config.ai.apiKey || config.ai.baseUrlConfigured
+            ? new OpenAiCompatibleProvider(config.ai)
+            : undefined,
+        baseUrl: config.ai.baseUrl,
+        userDailyDefaults: config.ai.userDailyDefaults,
+        logger,
+      }),
+      new AiUsageReports(db),
+    ),
   );
   // Receivers verify X-Kiln-Signature with this secret (GET /api/realtime/config).
   const webhookSecret = Buffer.from(

@@ -6,7 +6,6 @@
 import { lockFor, type Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { OpenAiCompatibleProvider } from './providers/openai-compatible.js';
 import type { AiProvider, ModelInfo, Usage } from './providers/provider.js';
 
 export { usageFrom } from './providers/provider.js';
@@ -16,13 +15,13 @@ export type Modality = 'chat' | 'embedding' | 'image';
 export const MODALITIES: Modality[] = ['chat', 'embedding', 'image'];
 
 export interface AiOptions {
-  apiKey: string | undefined;
+  /**
+   * The upstream, chosen once in app.ts (ai/providers/openai-compatible.ts when a key or a base
+   * URL is configured); undefined = none, and every AI call answers 503 AI_UPSTREAM_UNAVAILABLE.
+   */
+  provider: AiProvider | undefined;
+  /** The upstream's base URL as `GET /api/ai/config` reports it. */
   baseUrl: string;
-  /** A base URL was configured on purpose (a local server may need no key). */
-  baseUrlConfigured: boolean;
-  timeoutMs: number;
-  /** How images are made: chat completions with image output (OpenRouter) or /images/generations. */
-  imageApi: 'chat' | 'images';
   /**
    * Per-user allowances per 24 hours that apply where ai.config sets none (AI_USER_DAILY_*);
    * 0 = unlimited.
@@ -85,8 +84,6 @@ export function usageOrEstimate(
 }
 
 export class AiGateway {
-  /** The upstream, when one is configured (a key, or a base URL set on purpose). */
-  private readonly upstream: AiProvider | undefined;
   private models: { at: number; list: Promise<ModelInfo[]> } | undefined;
   /** The configuration, re-read at most once a second (other instances' changes within 1 s). */
   private cached: { at: number; config: Promise<AiConfig> } | undefined;
@@ -94,19 +91,15 @@ export class AiGateway {
   constructor(
     private readonly db: Database,
     readonly options: AiOptions,
-  ) {
-    if (options.apiKey || options.baseUrlConfigured) {
-      this.upstream = new OpenAiCompatibleProvider(options);
-    }
-  }
+  ) {}
 
   get configured(): boolean {
-    return this.upstream !== undefined;
+    return this.options.provider !== undefined;
   }
 
   /** The upstream, or 503 AI_UPSTREAM_UNAVAILABLE when none is configured. */
   provider(): AiProvider {
-    if (!this.upstream) {
+    if (!this.options.provider) {
       throw new AppError(
         503,
         'AI_UPSTREAM_UNAVAILABLE',
@@ -114,7 +107,7 @@ export class AiGateway {
         'Set OPENROUTER_API_KEY (or AI_BASE_URL for a local OpenAI-compatible server such as Ollama) and restart',
       );
     }
-    return this.upstream;
+    return this.options.provider;
   }
 
   /** A failure of a call to the upstream (or of the gateway itself) as Kiln's envelope. */

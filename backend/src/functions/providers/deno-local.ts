@@ -1,8 +1,8 @@
-/** Edge functions as local Deno processes, one per function (../local-runtime.ts). */
+/** Edge functions as local Deno processes, one per function (./local-runtime.ts). */
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { SecretsService } from '../../secrets/service.js';
-import { fingerprint, type LocalRuntime } from '../local-runtime.js';
+import { fingerprint, type LocalRuntime } from './local-runtime.js';
 import {
   normalizeCode,
   type FunctionRow,

@@ -6,7 +6,7 @@
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { SecretsService } from '../../secrets/service.js';
-import type { LocalRuntime } from '../local-runtime.js';
+import type { LocalRuntime } from './local-runtime.js';
 import {
   functionJson,
   normalizeCode,
@@ -14,7 +14,7 @@ import {
   type FunctionsService,
   type InvocationTarget,
 } from '../service.js';
-import type { SubhostingClient } from '../subhosting.js';
+import type { SubhostingClient } from './subhosting.js';
 import type { DeploymentInfo, FunctionsProvider, Upstream } from './provider.js';
 
 export interface DenoSubhostingOptions {

@@ -15,8 +15,8 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Logger } from '../core/logger.js';
-import { FunctionLoadError } from './providers/provider.js';
+import type { Logger } from '../../core/logger.js';
+import { FunctionLoadError } from './provider.js';
 
 const MARK = '\u0000kiln:';
 

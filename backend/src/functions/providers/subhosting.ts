@@ -7,7 +7,7 @@
  * POST /projects/:id/deployments, GET /deployments/:id, GET /deployments/:id/build_logs,
  * DELETE /deployments/:id.
  */
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 
 export interface SubhostingOptions {
   token: string;
