@@ -227,3 +227,6 @@ export async function startTestApp(
   };
   return testApp;
 }
+
+// Endpoint tests as tables of scenarios, and the checks of issued tokens (issue 16).
+export * from './scenarios.js';

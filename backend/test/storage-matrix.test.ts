@@ -7,22 +7,24 @@
  * with or without `allowUserUploads`. The scenarios run in order: lists and downloads first
  * (against the objects made in beforeAll), then uploads, then deletes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startTestApp, type TestApp } from './helpers.js';
+import {
+  describeScenarios,
+  runScenario,
+  scenarioContext,
+  type Scenario as AnyScenario,
+  type ScenarioContext,
+} from './scenarios.js';
 
 type Actor = 'none' | 'anon' | 'alice' | 'bob' | 'admin';
 
-interface Scenario {
-  name: string;
-  as: Actor;
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
-  path: string;
-  /** A multipart upload of `file` (PUT). */
-  body?: { file: string };
-  status: number;
-  /** The error code (an error status), or a check of the answer. */
-  expect?: string | ((res: { body: any }) => void);
-}
+type Scenario = AnyScenario<Actor>;
+/** The error code (an error status), or a check of the answer. */
+type Expected = string | ((res: { body: any }) => void);
+/** A row's expectation: an error code, or a check. */
+const outcome = (expected: Expected | undefined) =>
+  typeof expected === 'string' ? { error: expected } : { expect: expected };
 
 /** public / private, without / with user uploads. */
 const BUCKETS = {
@@ -38,6 +40,13 @@ type Bucket = keyof typeof BUCKETS;
 const objects = (bucket: string) => `/api/storage/buckets/${bucket}/objects`;
 const object = (bucket: string, key: string) => `${objects(bucket)}/${encodeURIComponent(key)}`;
 
+/** A multipart upload of `content` as the form field `file`. */
+const file = (content: string) => {
+  const form = new FormData();
+  form.append('file', new Blob([content], { type: 'text/plain' }), 'file.txt');
+  return form;
+};
+
 const lists =
   (...keys: string[]) =>
   (res: { body: any }) =>
@@ -46,72 +55,48 @@ const bytes = (content: string) => (res: { body: any }) => expect(res.body).toBe
 const stored = (bucket: string, key: string) => (res: { body: any }) =>
   expect(res.body).toMatchObject({ bucket, key });
 
-const list = (as: Actor, bucket: Bucket, status: number, expected: Scenario['expect']) => ({
+const list = (as: Actor, bucket: Bucket, status: number, expected: Expected) => ({
   name: `${as} lists ${bucket}`,
   as,
   method: 'GET' as const,
   path: objects(bucket),
   status,
-  expect: expected,
+  ...outcome(expected),
 });
-const download = (
-  as: Actor,
-  bucket: Bucket,
-  key: string,
-  status: number,
-  expected: Scenario['expect'],
-) => ({
+const download = (as: Actor, bucket: Bucket, key: string, status: number, expected: Expected) => ({
   name: `${as} downloads ${bucket}/${key}`,
   as,
   method: 'GET' as const,
   path: object(bucket, key),
   status,
-  expect: expected,
+  ...outcome(expected),
 });
-const upload = (
-  as: Actor,
-  bucket: Bucket,
-  key: string,
-  status: number,
-  expected?: Scenario['expect'],
-) => ({
+const upload = (as: Actor, bucket: Bucket, key: string, status: number, expected?: Expected) => ({
   name: `${as} uploads ${bucket}/${key}`,
   as,
   method: 'PUT' as const,
   path: object(bucket, key),
-  body: { file: `${as} was here` },
+  body: file(`${as} was here`),
   status,
-  expect: expected ?? stored(bucket, key),
+  ...outcome(expected ?? stored(bucket, key)),
 });
-const remove = (
-  as: Actor,
-  bucket: Bucket,
-  key: string,
-  status: number,
-  expected?: Scenario['expect'],
-) => ({
+const remove = (as: Actor, bucket: Bucket, key: string, status: number, expected?: Expected) => ({
   name: `${as} deletes ${bucket}/${key}`,
   as,
   method: 'DELETE' as const,
   path: object(bucket, key),
   status,
-  expect: expected ?? ((res: { body: any }) => expect(res.body).toMatchObject({ bucket, key })),
+  ...outcome(expected ?? ((res: { body: any }) => expect(res.body).toMatchObject({ bucket, key }))),
 });
 
 /** `path` is appended as written (`key/action`, already encoded where it needs to be). */
-const action = (
-  as: Actor,
-  bucket: Bucket,
-  path: string,
-  status: number,
-  expected: Scenario['expect'],
-) => ({
+const action = (as: Actor, bucket: Bucket, path: string, status: number, expected: Expected) => ({
   name: `${as} POSTs ${bucket}/${path}`,
   as,
   method: 'POST' as const,
   path: `${objects(bucket)}/${path}`,
   status,
-  expect: expected,
+  ...outcome(expected),
 });
 
 const NO_CREDENTIAL = 'AUTH_INVALID_CREDENTIALS';
@@ -146,7 +131,7 @@ const SCENARIOS: Scenario[] = [
     method: 'GET',
     path: objects('nope'),
     status: 404,
-    expect: NOT_FOUND,
+    error: NOT_FOUND,
   },
 
   // ---- download: a private object another caller may not read is a 404 (not revealed) ---------
@@ -224,55 +209,28 @@ const SCENARIOS: Scenario[] = [
 ];
 
 let t: TestApp;
-const tokens: Partial<Record<Actor, string>> = {};
-
-async function run(s: Scenario): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = {};
-  const token = tokens[s.as];
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body: FormData | undefined;
-  if (s.body) {
-    body = new FormData();
-    body.append('file', new Blob([s.body.file], { type: 'text/plain' }), 'file.txt');
-  }
-  const res = await fetch(t.baseUrl + s.path, { method: s.method, headers, body });
-  const text = await res.text();
-  const json = res.headers.get('content-type')?.includes('json');
-  return { status: res.status, body: json ? JSON.parse(text) : text };
-}
+// Alice and bob are the runner's `user` and `otherUser`; the admin here is the API key.
+const principals = {
+  alice: async (ctx: ScenarioContext) => (await ctx.account('user')).accessToken,
+  bob: async (ctx: ScenarioContext) => (await ctx.account('otherUser')).accessToken,
+  admin: (ctx: ScenarioContext) => ctx.t.apiKey,
+};
 
 beforeAll(async () => {
   t = await startTestApp();
-  const alice = await t.signUpUser();
-  const bob = await t.signUpUser();
-  Object.assign(tokens, {
-    anon: t.anonKey,
-    alice: alice.accessToken,
-    bob: bob.accessToken,
-    admin: t.apiKey,
-  });
+  const ctx = scenarioContext(t, principals);
   for (const [bucketName, flags] of Object.entries(BUCKETS)) {
     const res = await t.request('POST', '/api/storage/buckets', {
       token: t.apiKey,
       body: { bucketName, ...flags },
     });
     expect(res.status).toBe(201);
-    const made = await run(upload('admin', bucketName as Bucket, 'a.txt', 201));
-    expect(made.status).toBe(201);
+    await runScenario(ctx, upload('admin', bucketName as Bucket, 'a.txt', 201));
   }
   for (const bucket of ['pubu', 'privu'] as const) {
-    expect((await run(upload('alice', bucket, 'alice.txt', 201))).status).toBe(201);
+    await runScenario(ctx, upload('alice', bucket, 'alice.txt', 201));
   }
 }, 60_000);
 afterAll(() => t?.stop());
 
-describe('storage: role × operation × bucket', () => {
-  for (const s of SCENARIOS) {
-    it(`${s.name} → ${s.status}${typeof s.expect === 'string' ? ` ${s.expect}` : ''}`, async () => {
-      const res = await run(s);
-      expect({ status: res.status, body: res.body }).toMatchObject({ status: s.status });
-      if (typeof s.expect === 'string') expect(res.body.error).toBe(s.expect);
-      else s.expect?.(res);
-    });
-  }
-});
+describeScenarios('storage: role × operation × bucket', () => t, SCENARIOS, principals);
