@@ -29,6 +29,7 @@ import {
   SqlParams,
   compileRead,
   compileWhere,
+  limitOffset,
   literal,
   tableRef,
   wrapAsJson,
@@ -659,7 +660,7 @@ async function update(db: Database, cache: SchemaCache, ctx: Ctx, table: Table):
       const where = compileWhere(node, 'u0', params, new Aliases());
       const body = params.add(JSON.stringify(values));
       const sets = columns.map((c) => `${q(c)} = _x.${q(c)}`).join(', ');
-      const scope = limitedScope(node, table, where);
+      const scope = limitedScope(node, table, where, params);
       return `UPDATE ${tableRef(table)} AS u0 SET ${sets} FROM jsonb_populate_record(NULL::${tableRef(table)}, ${body}::jsonb) AS _x${scope}${returning.replace('RETURNING *', 'RETURNING u0.*')}`;
     },
     { withBody: 200, without: 204 },
@@ -678,7 +679,7 @@ async function remove(db: Database, cache: SchemaCache, ctx: Ctx, table: Table):
     table,
     (params, returning) => {
       const where = compileWhere(node, 'u0', params, new Aliases());
-      return `DELETE FROM ${tableRef(table)} AS u0${limitedScope(node, table, where)}${returning.replace('RETURNING *', 'RETURNING u0.*')}`;
+      return `DELETE FROM ${tableRef(table)} AS u0${limitedScope(node, table, where, params)}${returning.replace('RETURNING *', 'RETURNING u0.*')}`;
     },
     { withBody: 200, without: 204 },
     node,
@@ -686,12 +687,12 @@ async function remove(db: Database, cache: SchemaCache, ctx: Ctx, table: Table):
 }
 
 /** WHERE for UPDATE/DELETE; with `limit` (and `order`) only the first N matching rows. */
-function limitedScope(node: ReadNode, table: Table, where: string): string {
+function limitedScope(node: ReadNode, table: Table, where: string, params: SqlParams): string {
   if (node.limit === undefined) return where ? ` WHERE ${where}` : '';
   const order = node.order.length
     ? ` ORDER BY ${node.order.map((t) => `${q(t.field.name)}${t.direction ? ` ${t.direction.toUpperCase()}` : ''}`).join(', ')}`
     : '';
-  const inner = `SELECT ctid FROM ${tableRef(table)} AS u0${where ? ` WHERE ${where}` : ''}${order} LIMIT ${node.limit}${node.offset ? ` OFFSET ${node.offset}` : ''}`;
+  const inner = `SELECT ctid FROM ${tableRef(table)} AS u0${where ? ` WHERE ${where}` : ''}${order}${limitOffset(node, params)}`;
   return ` WHERE u0.ctid = ANY(ARRAY(${inner}))`;
 }
 

@@ -121,8 +121,10 @@ function compileOrder(terms: OrderTerm[], alias: string): string {
   );
 }
 
-function limitOffset(node: ReadNode): string {
-  return `${node.limit !== undefined ? ` LIMIT ${node.limit}` : ''}${node.offset ? ` OFFSET ${node.offset}` : ''}`;
+/** ` LIMIT $n OFFSET $m`: like every value, the page bounds travel as parameters. */
+export function limitOffset(page: Pick<ReadNode, 'limit' | 'offset'>, params: SqlParams): string {
+  const limit = page.limit !== undefined ? ` LIMIT ${params.add(page.limit)}` : '';
+  return `${limit}${page.offset ? ` OFFSET ${params.add(page.offset)}` : ''}`;
 }
 
 /** How an embed's rows are found from the parent row: FROM … WHERE join. */
@@ -212,7 +214,7 @@ function compileEmbed(
     out.columns.push(`(SELECT ${expr} FROM ${from} WHERE ${where}) AS ${q(embed.name)}`);
     return;
   }
-  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node)}`;
+  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node, params)}`;
   if (embed.spread) {
     const s = aliases.next('s');
     out.laterals.push(`LEFT JOIN LATERAL (${body}) AS ${s} ON true`);
@@ -249,7 +251,7 @@ export function compileRead(
   const from = `${source ?? tableRef(node.table)} AS ${alias}`;
   const where = compiled.where.length ? ` WHERE ${compiled.where.join(' AND ')}` : '';
   return {
-    rows: `SELECT ${compiled.columns.join(', ')} FROM ${from} ${compiled.laterals.join(' ')}${where}${compileOrder(node.order, alias)}${limitOffset(node)}`,
+    rows: `SELECT ${compiled.columns.join(', ')} FROM ${from} ${compiled.laterals.join(' ')}${where}${compileOrder(node.order, alias)}${limitOffset(node, params)}`,
     count: `SELECT count(*) FROM ${from}${where}`,
   };
 }
