@@ -398,135 +398,8 @@ export interface S3Options {
   prefix: string;
 }
 
-export interface Config {
-  env: Env['NODE_ENV'];
-  host: string;
-  port: number;
-  apiBaseUrl: string;
-  dataDir: string;
-  /** Undefined until the embedded server is started (server.ts fills it in). */
-  databaseUrl: string | undefined;
-  embeddedPostgresPort: number;
-  dbPoolMax: number;
-  dbStatementTimeoutMs: number;
-  /** statement_timeout of anon / authenticated requests (ms). */
-  dbAnonStatementTimeoutMs: number;
-  dbUserStatementTimeoutMs: number;
-  /** Request-pool connections one client (principal + address) may hold at once. */
-  dbMaxConnectionsPerClient: number;
-  /** How long a request waits for a connection before 429 / 503. */
-  dbQueueTimeoutMs: number;
-  /** Schemas the records API serves (the first is the default profile). */
-  exposedSchemas: string[];
-  dbMaxRows: number | undefined;
-  rawSqlTimeoutMs: number;
-  rawSqlMaxTimeoutMs: number;
-  importMaxBytes: number;
-  maxFileSize: number;
-  /** Set when S3_BUCKET is: files go to S3 instead of DATA_DIR/storage. */
-  s3: S3Options | undefined;
-  storageUploadUrlExpirySeconds: number;
-  /** Bytes one signed-in user may store (all buckets together); 0 = unlimited. */
-  storageUserQuotaBytes: number;
-  webhookTimeoutMs: number;
-  webhookRetryBaseMs: number;
-  webhookRetryPeriodSeconds: number;
-  webhookAllowPrivateNetworks: boolean;
-  realtimePresenceHeartbeatMs: number;
-  realtimePresenceAckMaxMembers: number;
-  realtimeMaxSocketsPerIp: number;
-  smtp: {
-    host: string | undefined;
-    port: number;
-    user: string | undefined;
-    password: string | undefined;
-    fromEmail: string | undefined;
-    fromName: string;
-    secure: boolean;
-  };
-  emailSendRawPerHour: number;
-  /** Signed-in users may use send-raw (admins and the API key always may). */
-  emailSendRawUsers: boolean;
-  /** Most recipients (to, cc and bcc together) in one user's send-raw message. */
-  emailSendRawUserMaxRecipients: number;
-  /** Built-in OAuth providers' client ids and secrets from the environment (defaults). */
-  oauth: {
-    envDefaults: Record<string, { clientId?: string; clientSecret?: string }>;
-    /** Tests only: serve every built-in provider's endpoints from this base URL. */
-    testBaseUrl?: string;
-  };
-  /** Native ID-token sign-in: our client ids (audiences) and the providers' key sets. */
-  idTokens: {
-    google: { audiences: string[]; jwksUrl?: string };
-    apple: { audiences: string[]; jwksUrl?: string };
-  };
-  /** Requests per address per window on the auth endpoints. */
-  authRateLimits: {
-    signIn: number;
-    signUp: number;
-    email: number;
-    verify: number;
-    windowSeconds: number;
-  };
-  auditRetentionDays: number;
-  logs: {
-    provider: 'file' | 'cloudwatch';
-    cloudwatchGroup: string;
-    cloudwatchEndpoint: string | undefined;
-    /** AWS_REGION (default us-east-1) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset keys = the SDK's chain. */
-    awsRegion: string;
-    awsAccessKeyId: string | undefined;
-    awsSecretAccessKey: string | undefined;
-    fileMaxBytes: number;
-    fileMaxFiles: number;
-  };
-  ai: {
-    apiKey: string | undefined;
-    baseUrl: string;
-    baseUrlConfigured: boolean;
-    timeoutMs: number;
-    imageApi: 'chat' | 'images';
-    /** Per-user allowances per 24 hours where ai.config sets none; 0 = unlimited. */
-    userDailyDefaults: { requests: number; tokens: number; images: number };
-  };
-  functions: {
-    timeoutMs: number;
-    memoryMb: number;
-    idleSeconds: number;
-    maxProcesses: number;
-    denoDir: string;
-    /** Deno Subhosting instead of local Deno processes, when token and organization are set. */
-    subhosting?: {
-      token: string;
-      organizationId: string;
-      apiUrl: string;
-      project?: string;
-      pollMs: number;
-    };
-  };
-  jwtSecret: string | undefined;
-  encryptionKey: string | undefined;
-  /** The key values were sealed with before a rotation; they are re-sealed at start. */
-  encryptionKeyPrevious: string | undefined;
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlSeconds: number;
-  /** How long an admin session lasts from sign-in (its access tokens: accessTokenTtlSeconds). */
-  adminTokenTtlSeconds: number;
-  keyRotationGraceSeconds: number;
-  adminEmail: string;
-  adminPassword: string | undefined;
-  accessApiKey: string | undefined;
-  accessAnonKey: string | undefined;
-  logLevel: Env['LOG_LEVEL'];
-  logToStdout: boolean;
-  corsOrigins: '*' | string[];
-  trustProxy: false | number | string[];
-  jsonBodyLimit: string;
-  /** Deepest nesting a JSON request body may have. */
-  jsonMaxDepth: number;
-  shutdownTimeoutMs: number;
-  version: string;
-}
+/** Kiln's settings, as read from the environment: the type is what loadConfig() builds. */
+export type Config = ReturnType<typeof loadConfig>;
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -539,7 +412,7 @@ export class ConfigError extends Error {
 export function loadConfig(
   source: Record<string, string | undefined> = process.env,
   version = '0.0.0',
-): Config {
+) {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(
@@ -571,7 +444,7 @@ export function loadConfig(
   }
   if (problems.length) throw new ConfigError(problems);
 
-  const corsOrigins =
+  const corsOrigins: '*' | string[] =
     e.CORS_ORIGINS.trim() === '*'
       ? '*'
       : e.CORS_ORIGINS.split(',')
@@ -584,23 +457,29 @@ export function loadConfig(
     port: e.PORT,
     apiBaseUrl: (e.API_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     dataDir: path.resolve(e.DATA_DIR),
+    /** Undefined until the embedded server is started (server.ts fills it in). */
     databaseUrl,
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    /** statement_timeout of anon / authenticated requests (ms). */
     dbAnonStatementTimeoutMs: e.DB_ANON_STATEMENT_TIMEOUT_MS,
     dbUserStatementTimeoutMs: e.DB_USER_STATEMENT_TIMEOUT_MS,
+    /** Request-pool connections one client (principal + address) may hold at once. */
     dbMaxConnectionsPerClient: Math.min(
       e.DB_MAX_CONNECTIONS_PER_CLIENT ?? Math.ceil(e.DB_POOL_MAX / 4),
       e.DB_POOL_MAX,
     ),
+    /** How long a request waits for a connection before 429 / 503. */
     dbQueueTimeoutMs: e.DB_QUEUE_TIMEOUT_MS,
+    /** Schemas the records API serves (the first is the default profile). */
     exposedSchemas: e.DB_EXPOSED_SCHEMAS.split(',').map((s) => s.trim()),
     dbMaxRows: e.DB_MAX_ROWS,
     rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,
     rawSqlMaxTimeoutMs: e.RAW_SQL_MAX_TIMEOUT_MS,
     importMaxBytes: e.IMPORT_MAX_BYTES,
     maxFileSize: e.MAX_FILE_SIZE,
+    /** Set when S3_BUCKET is: files go to S3 instead of DATA_DIR/storage. */
     s3: e.S3_BUCKET
       ? {
           bucket: e.S3_BUCKET,
@@ -617,6 +496,7 @@ export function loadConfig(
         }
       : undefined,
     storageUploadUrlExpirySeconds: e.STORAGE_UPLOAD_URL_EXPIRY_SECONDS,
+    /** Bytes one signed-in user may store (all buckets together); 0 = unlimited. */
     storageUserQuotaBytes: e.STORAGE_USER_QUOTA_BYTES,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
@@ -635,8 +515,11 @@ export function loadConfig(
       secure: e.SMTP_SECURE,
     },
     emailSendRawPerHour: e.EMAIL_SEND_RAW_PER_HOUR,
+    /** Signed-in users may use send-raw (admins and the API key always may). */
     emailSendRawUsers: e.EMAIL_SEND_RAW_USERS,
+    /** Most recipients (to, cc and bcc together) in one user's send-raw message. */
     emailSendRawUserMaxRecipients: e.EMAIL_SEND_RAW_USER_MAX_RECIPIENTS,
+    /** Built-in OAuth providers' client ids and secrets from the environment (defaults). */
     oauth: {
       envDefaults: {
         google: { clientId: list(e.GOOGLE_CLIENT_ID)[0], clientSecret: e.GOOGLE_CLIENT_SECRET },
@@ -648,12 +531,15 @@ export function loadConfig(
         apple: { clientId: list(e.APPLE_CLIENT_ID)[0], clientSecret: e.APPLE_CLIENT_SECRET },
         facebook: { clientId: e.FACEBOOK_CLIENT_ID, clientSecret: e.FACEBOOK_CLIENT_SECRET },
       },
+      /** Tests only: serve every built-in provider's endpoints from this base URL. */
       testBaseUrl: e.OAUTH_TEST_BASE_URL,
     },
+    /** Native ID-token sign-in: our client ids (audiences) and the providers' key sets. */
     idTokens: {
       google: { audiences: list(e.GOOGLE_CLIENT_ID), jwksUrl: e.GOOGLE_JWKS_URL },
       apple: { audiences: list(e.APPLE_CLIENT_ID), jwksUrl: e.APPLE_JWKS_URL },
     },
+    /** Requests per address per window on the auth endpoints. */
     authRateLimits: {
       signIn: e.AUTH_RATE_LIMIT_SIGN_IN,
       signUp: e.AUTH_RATE_LIMIT_SIGN_UP,
@@ -666,6 +552,7 @@ export function loadConfig(
       provider: e.LOG_PROVIDER,
       cloudwatchGroup: e.CLOUDWATCH_LOG_GROUP,
       cloudwatchEndpoint: e.CLOUDWATCH_ENDPOINT_URL,
+      /** AWS_REGION (default us-east-1) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; unset keys = the SDK's chain. */
       awsRegion: e.AWS_REGION ?? 'us-east-1',
       awsAccessKeyId: e.AWS_ACCESS_KEY_ID,
       awsSecretAccessKey: e.AWS_SECRET_ACCESS_KEY,
@@ -678,6 +565,7 @@ export function loadConfig(
       baseUrlConfigured: Boolean(e.AI_BASE_URL ?? e.OPENROUTER_BASE_URL),
       timeoutMs: e.AI_TIMEOUT_MS,
       imageApi: e.AI_IMAGE_API,
+      /** Per-user allowances per 24 hours where ai.config sets none; 0 = unlimited. */
       userDailyDefaults: {
         requests: e.AI_USER_DAILY_REQUESTS,
         tokens: e.AI_USER_DAILY_TOKENS,
@@ -690,6 +578,7 @@ export function loadConfig(
       idleSeconds: e.FUNCTION_IDLE_SECONDS,
       maxProcesses: e.FUNCTION_MAX_PROCESSES,
       denoDir: path.resolve(e.DENO_DIR ?? path.join(e.DATA_DIR, 'deno')),
+      /** Deno Subhosting instead of local Deno processes, when token and organization are set. */
       subhosting:
         e.DENO_SUBHOSTING_TOKEN && e.DENO_SUBHOSTING_ORG_ID
           ? {
@@ -703,9 +592,11 @@ export function loadConfig(
     },
     jwtSecret: e.JWT_SECRET,
     encryptionKey: e.ENCRYPTION_KEY,
+    /** The key values were sealed with before a rotation; they are re-sealed at start. */
     encryptionKeyPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    /** How long an admin session lasts from sign-in (its access tokens: accessTokenTtlSeconds). */
     adminTokenTtlSeconds: e.ADMIN_TOKEN_TTL_SECONDS,
     keyRotationGraceSeconds: e.KEY_ROTATION_GRACE_SECONDS,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
@@ -717,6 +608,7 @@ export function loadConfig(
     corsOrigins,
     trustProxy: e.TRUST_PROXY,
     jsonBodyLimit: e.JSON_BODY_LIMIT,
+    /** Deepest nesting a JSON request body may have. */
     jsonMaxDepth: e.JSON_MAX_DEPTH,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     version,
