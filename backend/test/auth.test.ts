@@ -2,7 +2,14 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
 import { SignJWT } from 'jose';
-import { startTestApp, type TestApp } from './helpers.js';
+import {
+  describeScenarios,
+  expectAccessToken,
+  expectOpaqueToken,
+  startTestApp,
+  type Scenario,
+  type TestApp,
+} from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -31,8 +38,14 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
       profile: { name: 'Ada' },
     });
     expect(data?.user?.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(typeof data?.accessToken).toBe('string');
-    expect(typeof data?.refreshToken).toBe('string');
+    expectAccessToken(data?.accessToken, {
+      sub: data!.user!.id,
+      role: 'authenticated',
+      email,
+      aal: 'aal1',
+      is_anonymous: false,
+    });
+    expectOpaqueToken(data?.refreshToken);
 
     const me = createClient({ baseUrl: t.baseUrl, accessToken: data!.accessToken! });
     const current = await me.auth.getCurrentUser();
@@ -71,14 +84,6 @@ describe('sign-up and sign-in through @insforge/sdk', () => {
     const short = await t.sdk().auth.signUp({ email: uniqueEmail(), password: 'abc' });
     expect(short.error).toMatchObject({ statusCode: 400, error: 'AUTH_WEAK_PASSWORD' });
     expect(short.error?.message).toMatch(/at least 6 characters/);
-
-    const missing = await t.request('POST', '/api/auth/users', { body: { email: uniqueEmail() } });
-    expect(missing.status).toBe(400);
-    expect(missing.body).toMatchObject({ error: 'INVALID_INPUT', statusCode: 400 });
-    expect(missing.body.message).toMatch(/password/);
-
-    const notObject = await t.request('POST', '/api/auth/users', { body: [1, 2] });
-    expect(notObject.status).toBe(400);
   });
 
   it('applies the password policy from the auth config', async () => {
@@ -188,27 +193,77 @@ describe('profiles', () => {
     expect(removed.data?.profile).not.toHaveProperty('bio');
   });
 
-  it('answers 404 for an unknown user and 400 for a malformed id', async () => {
+  it('answers 404 for an unknown user through the SDK', async () => {
     const { client } = await t.signUpUser();
     const missing = await client.auth.getProfile(crypto.randomUUID());
     expect(missing.error).toMatchObject({ statusCode: 404, error: 'AUTH_USER_NOT_FOUND' });
     const malformed = await client.auth.getProfile('not-a-uuid');
-    expect(malformed.error).toMatchObject({ statusCode: 400 });
-  });
-
-  it('needs a user session to update a profile', async () => {
-    const anon = await t.request('PATCH', '/api/auth/profiles/current', {
-      token: t.anonKey,
-      body: { profile: { a: 1 } },
-    });
-    expect(anon.status).toBe(401);
-    const none = await t.request('PATCH', '/api/auth/profiles/current', {
-      body: { profile: { a: 1 } },
-    });
-    expect(none.status).toBe(401);
-    expect(none.body.error).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(malformed.error).toMatchObject({ statusCode: 400, error: 'INVALID_INPUT' });
   });
 });
+
+const profile = (as: Scenario['as']): Scenario => ({
+  name: `${typeof as === 'string' ? as : 'a token'} updates the current profile`,
+  as,
+  method: 'PATCH',
+  path: '/api/auth/profiles/current',
+  body: { profile: { a: 1 } },
+  status: 401,
+  error: 'AUTH_INVALID_CREDENTIALS',
+});
+
+describeScenarios('auth: sign-up input and profiles, who may call', () => t, [
+  {
+    name: 'sign-up without a password',
+    as: 'anon',
+    method: 'POST',
+    path: '/api/auth/users',
+    body: { email: 'no-password@example.com' },
+    status: 400,
+    error: 'INVALID_INPUT',
+    expect: { message: expect.stringMatching(/password/) },
+  },
+  {
+    name: 'sign-up with an array body',
+    as: 'anon',
+    method: 'POST',
+    path: '/api/auth/users',
+    body: [1, 2],
+    status: 400,
+    error: 'INVALID_INPUT',
+  },
+  {
+    name: 'a profile of an unknown user',
+    as: 'user',
+    method: 'GET',
+    path: `/api/auth/profiles/${crypto.randomUUID()}`,
+    status: 404,
+    error: 'AUTH_USER_NOT_FOUND',
+  },
+  {
+    name: 'a profile by a malformed id',
+    as: 'user',
+    method: 'GET',
+    path: '/api/auth/profiles/not-a-uuid',
+    status: 400,
+    error: 'INVALID_INPUT',
+  },
+  profile('anon'),
+  profile('none'),
+  {
+    name: 'a user updates the current profile',
+    as: 'user',
+    method: 'PATCH',
+    path: '/api/auth/profiles/current',
+    body: { profile: { a: 1 } },
+    status: 200,
+    expect: async (res, ctx) =>
+      expect(res.body).toMatchObject({
+        id: (await ctx.account('user')).userId,
+        profile: { a: 1 },
+      }),
+  },
+]);
 
 describe('refresh tokens (mobile / server clients)', () => {
   it('rotates on every refresh and the SDK refreshSession uses it', async () => {
@@ -217,14 +272,16 @@ describe('refresh tokens (mobile / server clients)', () => {
     const first = await client.auth.refreshSession({ refreshToken });
     expect(first.error).toBeNull();
     expect(first.data?.user.id).toBe(userId);
-    expect(first.data?.refreshToken).toBeTruthy();
+    expectOpaqueToken(first.data?.refreshToken);
     expect(first.data?.refreshToken).not.toBe(refreshToken);
+    expectAccessToken(first.data?.accessToken, { sub: userId, role: 'authenticated' });
 
     const second = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
       body: { refresh_token: first.data!.refreshToken },
     });
     expect(second.status).toBe(200);
-    expect(second.body.accessToken).toBeTruthy();
+    expectAccessToken(second.body.accessToken, { sub: userId, role: 'authenticated', aal: 'aal1' });
+    expectOpaqueToken(second.body.refreshToken);
   });
 
   it('revokes the whole session when a rotated token is reused', async () => {
@@ -270,18 +327,36 @@ describe('refresh tokens (mobile / server clients)', () => {
     });
     expect(after.status).toBe(401);
   });
-
-  it('rejects garbage and missing refresh tokens with 4xx', async () => {
-    const garbage = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
-      body: { refreshToken: 'nope' },
-    });
-    expect(garbage.status).toBe(401);
-    const missing = await t.request('POST', '/api/auth/refresh?client_type=mobile', { body: {} });
-    expect(missing.status).toBe(400);
-    const badType = await t.request('POST', '/api/auth/refresh?client_type=fridge', { body: {} });
-    expect(badType.status).toBe(400);
-  });
 });
+
+const refresh = (
+  name: string,
+  query: Record<string, string>,
+  body: unknown,
+  status: number,
+  error: string,
+): Scenario => ({
+  name,
+  as: 'none',
+  method: 'POST',
+  path: '/api/auth/refresh',
+  query,
+  body,
+  status,
+  error,
+});
+
+describeScenarios('refresh tokens: bad input', () => t, [
+  refresh(
+    'a garbage refresh token',
+    { client_type: 'mobile' },
+    { refreshToken: 'nope' },
+    401,
+    'AUTH_UNAUTHORIZED',
+  ),
+  refresh('no refresh token', { client_type: 'mobile' }, {}, 400, 'INVALID_INPUT'),
+  refresh('an unknown client type', { client_type: 'fridge' }, {}, 400, 'INVALID_INPUT'),
+]);
 
 describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
   async function webSignIn() {
@@ -301,7 +376,7 @@ describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
   it('sets an httpOnly refresh cookie scoped to /api/auth and a readable CSRF cookie', async () => {
     const { body, cookies, refreshCookie } = await webSignIn();
     expect(body.refreshToken).toBeUndefined();
-    expect(body.csrfToken).toBeTruthy();
+    expectOpaqueToken(body.csrfToken);
     expect(refreshCookie).toMatch(/HttpOnly/i);
     expect(refreshCookie).toMatch(/Path=\/api\/auth/);
     expect(refreshCookie).toMatch(/SameSite=Lax/i);
@@ -324,8 +399,8 @@ describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
       headers: { cookie: cookieHeader, 'x-csrf-token': body.csrfToken },
     });
     expect(ok.status).toBe(200);
-    expect(ok.body.accessToken).toBeTruthy();
-    expect(ok.body.csrfToken).toBeTruthy();
+    expectAccessToken(ok.body.accessToken, { role: 'authenticated', aal: 'aal1' });
+    expectOpaqueToken(ok.body.csrfToken);
     expect(ok.body.csrfToken).not.toBe(body.csrfToken);
     const noCookie = await t.request('POST', '/api/auth/refresh', {});
     expect(noCookie.status).toBe(401);
@@ -347,62 +422,67 @@ describe('refresh tokens (web clients: httpOnly cookie + CSRF)', () => {
   });
 });
 
-describe('access tokens', () => {
-  const secret = () => t.app.config.jwtSecret!;
+async function sign(
+  claims: Record<string, unknown>,
+  key: string,
+  exp: number | string = '5m',
+  alg = 'HS256',
+) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg })
+    .setSubject(String(claims.sub ?? crypto.randomUUID()))
+    .setIssuer('kiln')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(key));
+}
 
-  async function sign(
-    claims: Record<string, unknown>,
-    key: string,
-    exp: number | string = '5m',
-    alg = 'HS256',
-  ) {
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg })
-      .setSubject(String(claims.sub ?? crypto.randomUUID()))
-      .setIssuer('kiln')
-      .setIssuedAt()
-      .setExpirationTime(exp)
-      .sign(new TextEncoder().encode(key));
-  }
-
-  it('rejects expired, wrongly signed and alg:none tokens with 401 AUTH_UNAUTHORIZED', async () => {
-    const { userId } = await t.signUpUser();
-    const claims = { sub: userId, role: 'authenticated', email: 'x@example.com' };
-    const expired = await sign(claims, secret(), Math.floor(Date.now() / 1000) - 10);
-    const wrongKey = await sign(claims, 'another-secret-that-is-long-enough-32');
+/** Tokens Kiln must refuse, each made for the user's claims (the session id of its token). */
+const forgedTokens = {
+  expired: (claims: object, secret: string) =>
+    sign(claims, secret, Math.floor(Date.now() / 1000) - 10),
+  'wrongly signed': (claims: object) => sign(claims, 'another-secret-that-is-long-enough-32'),
+  'alg:none': (claims: object) => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
     const payload = Buffer.from(
-      JSON.stringify({
-        ...claims,
-        iss: 'kiln',
-        iat: Math.floor(Date.now() / 1000),
-        exp: Math.floor(Date.now() / 1000) + 300,
-      }),
+      JSON.stringify({ ...claims, iss: 'kiln', iat: now, exp: now + 300 }),
     ).toString('base64url');
-    const none = `${header}.${payload}.`;
-    const hs512 = await sign(claims, secret(), '5m', 'HS512');
+    return `${header}.${payload}.`;
+  },
+  HS512: (claims: object, secret: string) => sign(claims, secret, '5m', 'HS512'),
+  'a postgres role': (claims: object, secret: string) =>
+    sign({ ...claims, role: 'postgres' }, secret),
+  'no session': (claims: object, secret: string) => sign({ ...claims, sid: undefined }, secret),
+  garbage: () => 'abc.def.ghi',
+};
+type Forged = keyof typeof forgedTokens;
 
-    for (const [name, token] of Object.entries({
-      expired,
-      wrongKey,
-      none,
-      hs512,
-      garbage: 'abc.def.ghi',
-    })) {
-      const res = await t.request('GET', '/api/auth/sessions/current', { token });
-      expect(res.status, name).toBe(401);
-      expect(res.body.error, name).toBe('AUTH_UNAUTHORIZED');
-    }
-    const expiredRes = await t.request('GET', '/api/auth/sessions/current', { token: expired });
-    expect(expiredRes.body.message).toMatch(/expired/);
-  });
+describeScenarios<Forged>(
+  'access tokens: forged and broken ones are refused',
+  () => t,
+  Object.keys(forgedTokens).map((as): Scenario<Forged> => ({
+    name: `a token ${as === 'garbage' ? 'that is garbage' : `with ${as}`}`,
+    as: as as Forged,
+    method: 'GET',
+    path: '/api/auth/sessions/current',
+    status: 401,
+    error: 'AUTH_UNAUTHORIZED',
+    ...(as === 'expired' ? { expect: { message: expect.stringMatching(/expired/) } } : {}),
+  })),
+  Object.fromEntries(
+    Object.entries(forgedTokens).map(([name, make]) => [
+      name,
+      async (ctx) => {
+        const { accessToken } = await ctx.account('user');
+        const { sub, sid, email } = expectAccessToken(accessToken);
+        return make({ sub, sid, email, role: 'authenticated' }, ctx.t.app.config.jwtSecret!);
+      },
+    ]),
+  ),
+);
 
-  it('rejects a token that claims a role it may not have', async () => {
-    const forged = await sign({ sub: crypto.randomUUID(), role: 'postgres' }, secret());
-    const res = await t.request('GET', '/api/auth/sessions/current', { token: forged });
-    expect(res.status).toBe(401);
-  });
-
+describe('access tokens', () => {
   it('still lets a client with a stale token sign in', async () => {
     const { email, password } = await t.signUpUser();
     const res = await t.request('POST', '/api/auth/sessions', {
@@ -463,33 +543,87 @@ describe('admin', () => {
     });
     expect(refresh.status).toBe(401);
   });
-
-  it('keeps admin endpoints from users and anonymous callers', async () => {
-    const { accessToken } = await t.signUpUser();
-    const asUser = await t.request('GET', '/api/auth/users', { token: accessToken });
-    expect(asUser.status).toBe(403);
-    const asAnon = await t.request('GET', '/api/auth/users', { token: t.anonKey });
-    expect(asAnon.status).toBe(403);
-    const nobody = await t.request('GET', '/api/auth/users');
-    expect(nobody.status).toBe(401);
-    expect(nobody.body.error).toBe('AUTH_INVALID_CREDENTIALS');
-    const badQuery = await t.request('GET', '/api/auth/users?limit=-5', { token: t.apiKey });
-    expect(badQuery.status).toBe(400);
-    const badDelete = await t.request('DELETE', '/api/auth/users', {
-      token: t.apiKey,
-      body: { userIds: ['x'] },
-    });
-    expect(badDelete.status).toBe(400);
-    const badConfig = await t.request('PUT', '/api/auth/config', {
-      token: t.apiKey,
-      body: { passwordMinLength: 2 },
-    });
-    expect(badConfig.status).toBe(400);
-    expect(badConfig.body.message).toMatch(/passwordMinLength/);
-    const unknownField = await t.request('PUT', '/api/auth/config', {
-      token: t.apiKey,
-      body: { bogus: true },
-    });
-    expect(unknownField.status).toBe(400);
-  });
 });
+
+const listUsers = (as: Scenario['as'], status: number, error?: string): Scenario => ({
+  name: `${typeof as === 'string' ? as : 'a token'} lists users`,
+  as,
+  method: 'GET',
+  path: '/api/auth/users',
+  query: { limit: 1 },
+  status,
+  ...(error ? { error } : { expect: { pagination: { offset: 0, limit: 1 } } }),
+});
+
+describeScenarios('auth admin: who may call, and bad input', () => t, [
+  listUsers('user', 403, 'AUTH_FORBIDDEN'),
+  listUsers('otherUser', 403, 'AUTH_FORBIDDEN'),
+  listUsers('anon', 403, 'AUTH_FORBIDDEN'),
+  listUsers('none', 401, 'AUTH_INVALID_CREDENTIALS'),
+  listUsers({ token: 'stale.token.value' }, 401, 'AUTH_UNAUTHORIZED'),
+  listUsers('apiKey', 200),
+  listUsers('admin', 200),
+  {
+    name: 'a user reads the auth config',
+    as: 'user',
+    method: 'GET',
+    path: '/api/auth/config',
+    status: 403,
+    error: 'AUTH_FORBIDDEN',
+  },
+  {
+    name: 'a user deletes users',
+    as: 'user',
+    method: 'DELETE',
+    path: '/api/auth/users',
+    body: { userIds: [crypto.randomUUID()] },
+    status: 403,
+    error: 'AUTH_FORBIDDEN',
+  },
+  {
+    name: 'a negative limit',
+    as: 'apiKey',
+    method: 'GET',
+    path: '/api/auth/users',
+    query: { limit: -5 },
+    status: 400,
+    error: 'INVALID_INPUT',
+  },
+  {
+    name: 'deleting a malformed user id',
+    as: 'apiKey',
+    method: 'DELETE',
+    path: '/api/auth/users',
+    body: { userIds: ['x'] },
+    status: 400,
+    error: 'INVALID_INPUT',
+  },
+  {
+    name: 'a password minimum below the floor',
+    as: 'apiKey',
+    method: 'PUT',
+    path: '/api/auth/config',
+    body: { passwordMinLength: 2 },
+    status: 400,
+    error: 'INVALID_INPUT',
+    expect: { message: expect.stringMatching(/passwordMinLength/) },
+  },
+  {
+    name: 'an unknown auth config field',
+    as: 'apiKey',
+    method: 'PUT',
+    path: '/api/auth/config',
+    body: { bogus: true },
+    status: 400,
+    error: 'INVALID_INPUT',
+  },
+  {
+    name: 'wrong admin credentials',
+    as: 'none',
+    method: 'POST',
+    path: '/api/auth/admin/sessions',
+    body: { username: 'admin@kiln.test', password: 'nope' },
+    status: 401,
+    error: 'AUTH_INVALID_CREDENTIALS',
+  },
+]);
