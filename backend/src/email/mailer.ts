@@ -9,6 +9,7 @@ import { nameUuid, SET_UP_AT_SQL } from './ids.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../core/config.js';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import type { SecretBox } from '../core/crypto.js';
@@ -24,15 +25,8 @@ export interface SmtpSettings {
   secure: boolean;
 }
 
-export interface EnvSmtp {
-  host: string | undefined;
-  port: number;
-  user: string | undefined;
-  password: string | undefined;
-  fromEmail: string | undefined;
-  fromName: string;
-  secure: boolean;
-}
+/** The SMTP settings from the environment (the defaults the dashboard's saved settings override). */
+export type EnvSmtp = Config['smtp'];
 
 export interface Mail {
   to: string | string[];
