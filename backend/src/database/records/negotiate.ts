@@ -1,0 +1,134 @@
+/**
+ * Content negotiation for the records and RPC paths, done once per request: who is calling, which
+ * exposed schema (Accept-Profile / Content-Profile), which representation (Accept), which
+ * preferences (Prefer), the query string, and which bodies are JSON (Content-Type). Everything
+ * downstream reads the RequestContext built here and nothing reads these headers again.
+ */
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { Principal } from '../../core/db.js';
+import { jsonProblem, urlProblem } from '../../core/http.js';
+import { PgrstError } from './errors.js';
+import { parsePrefer, type Preferences } from './parse.js';
+import type { SchemaCache } from './schema-cache.js';
+
+/** The query string, every key with all its values in order. */
+export type Query = Record<string, string[]>;
+
+/** The representation the client accepts: a JSON array, one object, or CSV. */
+export type Format = 'json' | 'single' | 'csv';
+
+export interface RequestContext {
+  req: Request;
+  res: Response;
+  principal: Principal;
+  schema: string;
+  prefs: Preferences;
+  format: Format;
+  query: Query;
+  /** Most rows a read returns (DB_MAX_ROWS); undefined = no cap. */
+  maxRows?: number;
+}
+
+export interface NegotiationOptions {
+  /** Deepest nesting a JSON body may have (400 beyond). */
+  jsonMaxDepth: number;
+  maxRows?: number;
+}
+
+/** The body parser: JSON and any `+json` media type, scalars allowed (RPC single parameters). */
+export function jsonBody(limit: string): RequestHandler {
+  return express.json({ limit, type: ['application/json', 'application/*+json'], strict: false });
+}
+
+/** Reads the request once into a RequestContext; PostgREST's 4xx for anything it cannot serve. */
+export function negotiate(
+  req: Request,
+  res: Response,
+  cache: Pick<SchemaCache, 'exposedSchemas'>,
+  options: NegotiationOptions,
+): RequestContext {
+  // Nothing PostgreSQL cannot take goes further: NUL characters, bottomless nesting.
+  const badUrl = urlProblem(req.originalUrl);
+  if (badUrl) throw new PgrstError(400, 'PGRST100', badUrl);
+  const badBody = jsonProblem(req.body, options.jsonMaxDepth);
+  if (badBody?.kind === 'depth') throw new PgrstError(400, 'PGRST102', badBody.message);
+  // What PostgreSQL itself answers for "\u0000" in jsonb.
+  if (badBody) throw new PgrstError(400, '22P05', badBody.message);
+  const principal = principalFor(req);
+  const prefs = parsePrefer(req.headers.prefer);
+  if (prefs.handling === 'strict' && prefs.invalid.length) {
+    throw new PgrstError(
+      400,
+      'PGRST122',
+      `Invalid preferences given with handling=strict`,
+      `Invalid preferences: ${prefs.invalid.join(', ')}`,
+      null,
+    );
+  }
+  return {
+    req,
+    res,
+    principal,
+    schema: schemaFor(req, cache.exposedSchemas),
+    prefs,
+    format: formatFor(req),
+    query: queryOf(req),
+    maxRows: options.maxRows,
+  };
+}
+
+function queryOf(req: Request): Query {
+  const url = new URL(req.originalUrl, 'http://kiln.local');
+  const out: Query = {};
+  for (const [k, v] of url.searchParams) (out[k] ??= []).push(v);
+  return out;
+}
+
+function principalFor(req: Request): Principal {
+  const auth = req.auth;
+  if (auth.kind === 'principal') return auth.principal;
+  if (auth.kind === 'rejected') {
+    throw new PgrstError(401, 'PGRST301', auth.error.message, null, auth.error.nextActions ?? null);
+  }
+  throw new PgrstError(
+    401,
+    'PGRST302',
+    'Anonymous access is disabled',
+    null,
+    'Send the anon key or an access token as Authorization: Bearer <token>',
+  );
+}
+
+function schemaFor(req: Request, exposed: string[]): string {
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  const header = req.get(read ? 'accept-profile' : 'content-profile');
+  if (!header) return exposed[0]!;
+  if (!exposed.includes(header)) {
+    throw new PgrstError(
+      406,
+      'PGRST106',
+      `The schema must be one of the following: ${exposed.join(', ')}`,
+      null,
+      null,
+    );
+  }
+  return header;
+}
+
+function formatFor(req: Request): Format {
+  const accept = req.get('accept');
+  if (!accept) return 'json';
+  for (const part of accept.split(',')) {
+    const type = part.split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/vnd.pgrst.object+json' || type === 'application/vnd.pgrst.object')
+      return 'single';
+    if (type === 'text/csv') return 'csv';
+    if (type === 'application/json' || type === '*/*' || type === 'application/*' || type === '')
+      return 'json';
+  }
+  throw new PgrstError(
+    406,
+    'PGRST107',
+    `None of these media types are available: ${accept.slice(0, 200)}`,
+  );
+}

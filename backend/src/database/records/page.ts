@@ -1,0 +1,146 @@
+/**
+ * The page runner shared by table reads and set-returning RPC: applies the Range header,
+ * limit/offset and the server's row cap to a planned read, compiles it to one statement that
+ * returns the page as JSON (and the exact count when asked), runs it in the caller's
+ * transaction, counts (exact, planned or estimated), and turns the result into the page's
+ * Outcome (status, Content-Range figures, body).
+ */
+import type { Database, Tx } from '../../core/db.js';
+import { PgrstError } from './errors.js';
+import type { RequestContext } from './negotiate.js';
+import { parseRange, type Preferences } from './parse.js';
+import type { ReadNode } from './plan.js';
+import { assertSingle, type Outcome } from './respond.js';
+import { Aliases, SqlParams, compileRead, compileWhere, tableRef, wrapAsJson } from './sql.js';
+import { inTransaction } from './transaction.js';
+
+export interface PageRequest {
+  /** The planned read; the Range header, limit/offset and the row cap are applied here. */
+  node: ReadNode;
+  /** Parameters `source` already uses (RPC arguments); the page's own are added after them. */
+  params?: SqlParams;
+  /**
+   * A statement whose rows replace the table (a function call). It runs once, in a materialised
+   * CTE: the page and the count both read its result instead of running it again (twice the
+   * side effects otherwise).
+   */
+  source?: string;
+  readOnly: boolean;
+  /**
+   * 206 for a partial page and 416 for an offset past the end (reads). Without it every page
+   * answers 200, as RPC always has.
+   */
+  rangeStatus: boolean;
+  /** The source yields one composite value: answer its (selected) row as an object, or null. */
+  one?: boolean;
+}
+
+const SOURCE = '_kiln_source';
+
+/** Below this many planned rows, `count=estimated` pays for an exact count. */
+const ESTIMATE_THRESHOLD = 1000;
+
+export async function runPage(
+  db: Database,
+  ctx: RequestContext,
+  page: PageRequest,
+): Promise<Outcome> {
+  const { node } = page;
+  pageOf(ctx, node);
+  const params = page.params ?? new SqlParams();
+  // A materialised source is counted exactly whatever the mode: its rows are at hand, and the
+  // planner's estimate for a function call is only its declared ROWS.
+  const countMode: Preferences['count'] =
+    page.source && ctx.prefs.count ? 'exact' : ctx.prefs.count;
+  const exact = countMode === 'exact';
+  const compiled = compileRead(node, params, new Aliases(), page.source ? SOURCE : undefined);
+  const sql =
+    (page.source ? `WITH ${SOURCE} AS MATERIALIZED (${page.source}) ` : '') +
+    wrapAsJson(compiled.rows, exact ? compiled.count : undefined);
+  return inTransaction(db, ctx, page.readOnly, async (tx) => {
+    const { rows } = await tx.query<{ page_count: number; body: string; total?: string }>(
+      sql,
+      params.values,
+    );
+    const row = rows[0]!;
+    if (page.one) {
+      const list = JSON.parse(row.body) as unknown[];
+      return {
+        status: 200,
+        body: JSON.stringify(list[0] ?? null),
+        pageCount: row.page_count,
+        offset: 0,
+        raw: true,
+      };
+    }
+    const total = exact ? Number(row.total) : await inexactCount(tx, countMode, node);
+    assertSingle(ctx, row.page_count);
+    const offset = node.offset ?? 0;
+    if (!page.rangeStatus) {
+      return { status: 200, body: row.body, pageCount: row.page_count, offset, total };
+    }
+    if (total !== undefined && offset > 0 && offset >= total && row.page_count === 0 && total > 0) {
+      throw new PgrstError(
+        416,
+        'PGRST103',
+        'Requested range not satisfiable',
+        `An offset of ${offset} was requested, but there are only ${total} rows.`,
+        null,
+      );
+    }
+    const partial = total !== undefined && (offset > 0 || row.page_count < total);
+    return {
+      status: partial ? 206 : 200,
+      body: row.body,
+      pageCount: row.page_count,
+      total,
+      offset,
+    };
+  });
+}
+
+/**
+ * `count=planned`: the planner's row estimate for the filtered rows (cheap, approximate).
+ * `count=estimated`: the estimate, or the exact count when the estimate is small.
+ */
+async function inexactCount(
+  tx: Tx,
+  mode: Preferences['count'],
+  node: ReadNode,
+): Promise<number | undefined> {
+  if (mode !== 'planned' && mode !== 'estimated') return undefined;
+  // Only the filters, with parameters of their own (the page query has more).
+  const params = new SqlParams();
+  const where = compileWhere(node, 'c0', params, new Aliases());
+  const from = `${tableRef(node.table)} AS c0${where ? ` WHERE ${where}` : ''}`;
+  const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${from}`,
+    params.values,
+  );
+  const planned = Math.round(rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows']);
+  if (mode === 'planned' || planned > ESTIMATE_THRESHOLD) return planned;
+  const exact = await tx.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${from}`,
+    params.values,
+  );
+  return Number(exact.rows[0]!.n);
+}
+
+/** The Range header and limit/offset, then the server's row cap on top (top level only). */
+function pageOf(ctx: RequestContext, node: ReadNode): void {
+  applyRange(ctx, node);
+  if (ctx.maxRows !== undefined) node.limit = Math.min(node.limit ?? ctx.maxRows, ctx.maxRows);
+}
+
+function applyRange(ctx: RequestContext, node: ReadNode): void {
+  const range = parseRange(ctx.req.get('range'));
+  if (!range) return;
+  const rangeEnd = range.limit !== undefined ? range.offset + range.limit : undefined;
+  const offset = (node.offset ?? 0) + range.offset;
+  // The narrower of the Range header and limit/offset wins.
+  let limit = node.limit !== undefined ? Math.max(0, node.limit - range.offset) : undefined;
+  if (rangeEnd !== undefined)
+    limit = limit === undefined ? range.limit : Math.min(limit, range.limit!);
+  node.offset = offset;
+  if (limit !== undefined) node.limit = limit;
+}

@@ -1,0 +1,107 @@
+/**
+ * Writing a records/RPC response: the status, Content-Range, Preference-Applied and other
+ * headers, and the body in the negotiated format (JSON array, one object, CSV) — and errors in
+ * PostgREST's shape. Operations return an Outcome; only this file touches the Response.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { rowsToCsv } from '../../core/csv.js';
+import { AppError, BusyError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { PgrstError, toPgrstError } from './errors.js';
+import type { RequestContext } from './negotiate.js';
+
+/** What an operation produced, before it is written out. */
+export interface Outcome {
+  status: number;
+  /** JSON text of the rows (array), or undefined for no body. */
+  body?: string;
+  pageCount: number;
+  total?: number;
+  offset: number;
+  headers?: Record<string, string>;
+  /** The body is a scalar/object RPC result rather than rows. */
+  raw?: boolean;
+}
+
+export function send(ctx: RequestContext, outcome: Outcome): void {
+  const { res, req, prefs } = ctx;
+  if (prefs.applied.length) res.setHeader('Preference-Applied', prefs.applied.join(', '));
+  for (const [k, v] of Object.entries(outcome.headers ?? {})) res.setHeader(k, v);
+  if (!outcome.raw) res.setHeader('Content-Range', contentRange(outcome));
+  res.status(outcome.status);
+  if (outcome.body === undefined || req.method === 'HEAD') {
+    if (outcome.body !== undefined)
+      res.type(ctx.format === 'csv' ? 'text/csv' : 'application/json');
+    res.end();
+    return;
+  }
+  if (ctx.format === 'csv' && !outcome.raw) {
+    res.type('text/csv; charset=utf-8').send(toCsv(outcome.body));
+    return;
+  }
+  if (ctx.format === 'single' && !outcome.raw) {
+    res.type('application/vnd.pgrst.object+json; charset=utf-8').send(singleObject(outcome.body));
+    return;
+  }
+  res.type('application/json; charset=utf-8').send(outcome.body);
+}
+
+/** `Accept: application/vnd.pgrst.object+json` needs exactly one row (406 PGRST116 otherwise). */
+export function assertSingle(ctx: RequestContext, count: number): void {
+  if (ctx.format === 'single' && count !== 1) {
+    throw new PgrstError(
+      406,
+      'PGRST116',
+      'JSON object requested, multiple (or no) rows returned',
+      `The result contains ${count} rows`,
+      null,
+    );
+  }
+}
+
+function contentRange(outcome: Outcome): string {
+  const total = outcome.total === undefined ? '*' : String(outcome.total);
+  if (outcome.pageCount === 0) return `*/${total}`;
+  return `${outcome.offset}-${outcome.offset + outcome.pageCount - 1}/${total}`;
+}
+
+/** `Accept: text/csv`: the rows as CSV (core/csv.ts, csv-stringify). */
+function toCsv(json: string): string {
+  return rowsToCsv(JSON.parse(json) as Array<Record<string, unknown>>);
+}
+
+/** The one row of a JSON array (the caller already checked the count). */
+function singleObject(json: string): string {
+  const rows = JSON.parse(json) as unknown[];
+  return JSON.stringify(rows[0]);
+}
+
+/** The error handler of these paths: PostgREST's shape, Retry-After when busy. */
+export function errorResponder(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(err);
+    const anonymous = req.auth?.kind !== 'principal' || req.auth.principal.role === 'anon';
+    let error: PgrstError;
+    const bodyErr = err as { type?: string };
+    if (bodyErr?.type === 'entity.parse.failed')
+      error = new PgrstError(400, 'PGRST102', 'Empty or invalid json');
+    else if (bodyErr?.type === 'entity.too.large')
+      error = new PgrstError(413, 'PGRST413', 'Payload Too Large');
+    else if (err instanceof AppError) error = new PgrstError(err.status, err.code, err.message);
+    else error = toPgrstError(err, anonymous);
+    // Busy, not broken (a full pool, this client's share taken, a statement timeout): say when
+    // to come back.
+    if (error.status === 429 || error.status === 503) {
+      res.setHeader('Retry-After', String(err instanceof BusyError ? err.retryAfterSeconds : 1));
+    }
+    const busy = err instanceof BusyError || ['57014', 'PGRST003'].includes(error.code);
+    if (error.status >= 500 && !busy) {
+      logger.error('records request failed', {
+        requestId: req.requestId,
+        path: req.originalUrl,
+        error: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+      });
+    }
+    res.status(error.status).json(error.body);
+  };
+}

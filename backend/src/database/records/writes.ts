@@ -1,0 +1,319 @@
+/**
+ * Writes on `/records/:table`: POST (insert, upsert with `Prefer: resolution`), PUT (upsert one
+ * row by its primary key), PATCH (update) and DELETE. The body is checked against the table here;
+ * the statements come from write-sql.ts; mutate() runs one and, with `Prefer:
+ * return=representation`, reads the written rows back through the request's select.
+ */
+import type { Database } from '../../core/db.js';
+import { quoteIdent as q } from '../../core/db.js';
+import { PgrstError } from './errors.js';
+import type { RequestContext } from './negotiate.js';
+import { splitTopLevel } from './parse.js';
+import { buildReadPlan, type ReadNode } from './plan.js';
+import { assertSingle, type Outcome } from './respond.js';
+import type { Column, SchemaCache, Table } from './schema-cache.js';
+import { Aliases, SqlParams, compileRead, wrapAsJson } from './sql.js';
+import { inTransaction } from './transaction.js';
+import { conflictClause, deleteSql, insertSql, updateSql, type PreparedRows } from './write-sql.js';
+
+export async function insert(
+  db: Database,
+  cache: SchemaCache,
+  ctx: RequestContext,
+  table: Table,
+): Promise<Outcome> {
+  if (!table.insertable)
+    throw new PgrstError(405, 'PGRST100', `'${table.name}' does not accept inserts`);
+  const prepared = prepareRows(ctx, table, ctx.req.body, true);
+  // (The conflict clause is built inside mutate(), after the plan: its errors come second.)
+  return mutate(
+    db,
+    cache,
+    ctx,
+    table,
+    (params, returning) =>
+      insertSql(
+        table,
+        prepared,
+        params,
+        conflictClause(table, ctx.prefs.resolution, ctx.query.on_conflict?.[0], prepared.columns),
+        returning,
+      ),
+    { withBody: 201, without: 201 },
+  );
+}
+
+export async function upsertOne(
+  db: Database,
+  cache: SchemaCache,
+  ctx: RequestContext,
+  table: Table,
+): Promise<Outcome> {
+  const pk = table.primaryKey;
+  if (!pk.length)
+    throw new PgrstError(405, 'PGRST100', `PUT needs a primary key, and '${table.name}' has none`);
+  const filters = Object.entries(ctx.query).filter(
+    ([k]) => !['select', 'columns', 'on_conflict'].includes(k),
+  );
+  const pkFilters = new Map<string, string>();
+  for (const [key, values] of filters) {
+    const m = values.length === 1 ? /^eq\.(.*)$/s.exec(values[0]!) : null;
+    if (!pk.includes(key) || !m) {
+      throw new PgrstError(
+        405,
+        'PGRST105',
+        "Filters must include all and only primary key columns with 'eq' operators",
+      );
+    }
+    pkFilters.set(key, m[1]!);
+  }
+  if (pkFilters.size !== pk.length) {
+    throw new PgrstError(
+      405,
+      'PGRST105',
+      "Filters must include all and only primary key columns with 'eq' operators",
+    );
+  }
+  const body = ctx.req.body as Record<string, unknown> | undefined;
+  const prepared = prepareRows(ctx, table, body, false);
+  for (const c of pk) {
+    if (
+      !(c in (prepared.rows[0]?.v ?? {})) ||
+      String(prepared.rows[0]!.v[c]) !== pkFilters.get(c)
+    ) {
+      throw new PgrstError(
+        400,
+        'PGRST115',
+        'Payload values do not match URL in primary key column(s)',
+      );
+    }
+  }
+  const withoutFilters: RequestContext = {
+    ...ctx,
+    query: Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !pk.includes(k))),
+  };
+  return mutate(
+    db,
+    cache,
+    withoutFilters,
+    table,
+    (params, returning) =>
+      insertSql(
+        table,
+        prepared,
+        params,
+        conflictClause(table, 'merge-duplicates', ctx.query.on_conflict?.[0], prepared.columns),
+        returning,
+      ),
+    { withBody: 200, without: 204 },
+  );
+}
+
+export async function update(
+  db: Database,
+  cache: SchemaCache,
+  ctx: RequestContext,
+  table: Table,
+): Promise<Outcome> {
+  if (!table.updatable)
+    throw new PgrstError(405, 'PGRST100', `'${table.name}' does not accept updates`);
+  const prepared = prepareRows(ctx, table, ctx.req.body, false);
+  const values = prepared.rows[0]!.v;
+  const node = buildReadPlan(cache, { table, query: ctx.query });
+  if (!Object.keys(values).length) {
+    // Nothing to change: answer like an update that matched nothing.
+    return ctx.prefs.return === 'representation'
+      ? { status: 200, body: '[]', pageCount: 0, offset: 0 }
+      : { status: 204, pageCount: 0, offset: 0 };
+  }
+  return mutate(
+    db,
+    cache,
+    ctx,
+    table,
+    (params, returning) => updateSql(table, node, values, params, returning),
+    { withBody: 200, without: 204 },
+    node,
+  );
+}
+
+export async function remove(
+  db: Database,
+  cache: SchemaCache,
+  ctx: RequestContext,
+  table: Table,
+): Promise<Outcome> {
+  if (!table.deletable)
+    throw new PgrstError(405, 'PGRST100', `'${table.name}' does not accept deletes`);
+  const node = buildReadPlan(cache, { table, query: ctx.query });
+  return mutate(
+    db,
+    cache,
+    ctx,
+    table,
+    (params, returning) => deleteSql(table, node, params, returning),
+    { withBody: 200, without: 204 },
+    node,
+  );
+}
+
+/** Runs a mutation; with return=representation the rows are read back through the select. */
+async function mutate(
+  db: Database,
+  cache: SchemaCache,
+  ctx: RequestContext,
+  table: Table,
+  build: (params: SqlParams, returning: string) => string,
+  status: { withBody: number; without: number },
+  node: ReadNode = buildReadPlan(cache, { table, query: ctx.query }),
+): Promise<Outcome> {
+  const representation = ctx.prefs.return === 'representation';
+  const headersOnly = ctx.prefs.return === 'headers-only';
+  const params = new SqlParams();
+  if (representation) {
+    const mutation = build(params, ' RETURNING *');
+    // The rows were chosen by the mutation's WHERE; read them back through the select only
+    // (re-applying filters would drop rows the update just changed).
+    const representationNode: ReadNode = {
+      ...node,
+      conditions: [],
+      limit: undefined,
+      offset: undefined,
+      embeds: node.embeds.map((e) => ({ ...e, inner: false, existence: undefined })),
+    };
+    const compiled = compileRead(representationNode, params, new Aliases(), 'pgrst_mutation');
+    const sql = `WITH pgrst_mutation AS (${mutation}) ${wrapAsJson(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected'])}`;
+    return inTransaction(db, ctx, false, async (tx) => {
+      const { rows } = await tx.query<{ page_count: number; body: string; affected: number }>(
+        sql,
+        params.values,
+      );
+      const row = rows[0]!;
+      assertMaxAffected(ctx, row.affected);
+      assertSingle(ctx, row.page_count);
+      return {
+        status: status.withBody,
+        body: row.body,
+        pageCount: row.page_count,
+        offset: 0,
+        total: ctx.prefs.count ? row.affected : undefined,
+      };
+    });
+  }
+  const pk = table.primaryKey;
+  const returning = headersOnly && pk.length ? ` RETURNING ${pk.map(q).join(', ')}` : '';
+  const sql = build(params, returning);
+  return inTransaction(db, ctx, false, async (tx) => {
+    const result = await tx.query<Record<string, unknown>>(sql, params.values);
+    const affected = result.rowCount ?? 0;
+    assertMaxAffected(ctx, affected);
+    assertSingle(ctx, affected);
+    const headers: Record<string, string> = {};
+    const first = result.rows[0];
+    if (headersOnly && first && result.rows.length === 1) {
+      const filters = pk
+        .map((c) => `${encodeURIComponent(c)}=eq.${encodeURIComponent(String(first[c]))}`)
+        .join('&');
+      headers.Location = `/${encodeURIComponent(table.name)}?${filters}`;
+    }
+    return {
+      status: status.without,
+      pageCount: 0,
+      offset: 0,
+      total: ctx.prefs.count ? affected : undefined,
+      headers,
+    };
+  });
+}
+
+/** `Prefer: handling=strict, max-affected=N`: 400 PGRST124 when more rows were touched. */
+function assertMaxAffected(ctx: RequestContext, count: number): void {
+  const { maxAffected, handling } = ctx.prefs;
+  if (handling === 'strict' && maxAffected !== undefined && count > maxAffected) {
+    throw new PgrstError(
+      400,
+      'PGRST124',
+      `Query result exceeds max-affected preference constraint`,
+      `The query affects ${count} rows`,
+      null,
+    );
+  }
+}
+
+function isTextual(col: Column): boolean {
+  return col.category === 'S';
+}
+
+function parseColumnsParam(ctx: RequestContext, table: Table): string[] | undefined {
+  const raw = ctx.query.columns?.[0];
+  if (raw === undefined) return undefined;
+  return splitTopLevel(raw).map((c) => {
+    const name = c.trim().replace(/^"(.*)"$/, '$1');
+    if (!table.columns.has(name)) throw unknownColumn(table, name);
+    return name;
+  });
+}
+
+function unknownColumn(table: Table, name: string): PgrstError {
+  return new PgrstError(
+    400,
+    'PGRST204',
+    `Could not find the '${name}' column of '${table.name}' in the schema cache`,
+    null,
+    null,
+  );
+}
+
+/** Validates a write body against the table and normalises it (empty strings, missing=default). */
+function prepareRows(
+  ctx: RequestContext,
+  table: Table,
+  body: unknown,
+  allowArray: boolean,
+): PreparedRows {
+  const list = Array.isArray(body) ? body : [body];
+  if (!allowArray && Array.isArray(body))
+    throw new PgrstError(400, 'PGRST102', 'Expected a single JSON object, got an array');
+  if (
+    body === undefined ||
+    body === null ||
+    list.some((r) => typeof r !== 'object' || r === null || Array.isArray(r))
+  ) {
+    throw new PgrstError(
+      400,
+      'PGRST102',
+      'Empty or invalid json',
+      'The body must be a JSON object or an array of objects',
+    );
+  }
+  const explicit = parseColumnsParam(ctx, table);
+  const seen = new Set<string>();
+  const rows = (list as Array<Record<string, unknown>>).map((raw) => {
+    const v: Record<string, unknown> = {};
+    const d: string[] = [];
+    for (const [key, value] of Object.entries(raw)) {
+      if (explicit && !explicit.includes(key)) continue;
+      const col = table.columns.get(key);
+      if (!col) throw unknownColumn(table, key);
+      // The SDK sends "" for untouched non-text fields: treat them as absent.
+      if (value === '' && !isTextual(col)) {
+        d.push(key);
+        continue;
+      }
+      v[key] = value;
+      seen.add(key);
+    }
+    return { v, d };
+  });
+  const columns = explicit ?? [...table.columns.keys()].filter((c) => seen.has(c));
+  const defaulted = new Set<string>();
+  for (const row of rows) {
+    for (const c of columns) {
+      if (c in row.v) continue;
+      if (ctx.prefs.missing === 'default' && !row.d.includes(c)) row.d.push(c);
+      if (row.d.includes(c)) defaulted.add(c);
+    }
+  }
+  // Columns only ever emptied (never given a value) are left to their defaults entirely.
+  return { columns: columns.filter((c) => seen.has(c) || explicit !== undefined), rows, defaulted };
+}
