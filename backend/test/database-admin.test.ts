@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
-import { pgUrl, startTestApp, type TestApp } from './helpers.js';
+import { describeScenarios, pgUrl, startTestApp, type Scenario, type TestApp } from './helpers.js';
 
 let t: TestApp;
 let sql: pg.Client;
@@ -190,94 +190,128 @@ describe('tables', () => {
     ]);
   });
 
-  it('refuses bad definitions with 400 naming the field, duplicates with 409, and applies nothing half-way', async () => {
-    const cases: Array<[unknown, number, RegExp]> = [
-      [{ tableName: 'bad name', columns: [] }, 400, /tableName/],
-      [{ tableName: 'select', columns: [] }, 400, /tableName: "select" is a reserved name/],
-      [{ tableName: 'x'.repeat(200), columns: [] }, 400, /tableName: .* longer than 63/],
-      [{ tableName: 't1"; drop table writers; --', columns: [] }, 400, /tableName/],
-      [{ tableName: 'tëst', columns: [] }, 400, /tableName/],
-      [
-        { tableName: 'ok1', columns: [{ columnName: 'a;b', type: 'string' }] },
-        400,
-        /columns\[0\]\.columnName/,
-      ],
-      [
-        { tableName: 'ok2', columns: [{ columnName: 'a', type: 'nosuchtype' }] },
-        400,
-        /columns\[0\]\.type: unknown type "nosuchtype"/,
-      ],
-      [
-        { tableName: 'ok3', columns: [{ columnName: 'a', type: 'text; drop table writers' }] },
-        400,
-        /columns\[0\]\.type/,
-      ],
-      [
-        {
-          tableName: 'ok4',
-          columns: [
-            { columnName: 'a', type: 'string' },
-            { columnName: 'a', type: 'string' },
-          ],
-        },
-        400,
-        /columns\[1\]\.columnName: "a" appears twice/,
-      ],
-      [
-        {
-          tableName: 'ok5',
-          columns: [{ columnName: 'w', type: 'uuid' }],
-          foreignKeys: [
-            {
-              referenceTable: 'writers',
-              referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'nope' }],
-            },
-          ],
-        },
-        400,
-        /foreignKeys\[0\]\.referenceColumns\[0\]\.referenceColumn: column "nope" does not exist in "writers"/,
-      ],
-      [
-        {
-          tableName: 'ok6',
-          columns: [{ columnName: 'w', type: 'uuid' }],
-          foreignKeys: [
-            {
-              referenceTable: 'ghosts',
-              referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'id' }],
-            },
-          ],
-        },
-        400,
-        /foreignKeys\[0\]\.referenceTable: table "public\.ghosts" does not exist/,
-      ],
-      [
-        {
-          tableName: 'ok7',
-          columns: [{ columnName: 'w', type: 'string' }],
-          foreignKeys: [
-            {
-              referenceTable: 'writers',
-              referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'id' }],
-            },
-          ],
-        },
-        400,
-        /foreign key|incompatible/i,
-      ],
-      [
-        { tableName: 'writers', columns: [{ columnName: 'a', type: 'string' }] },
-        409,
-        /already exists/,
-      ],
-      [{ columns: [] }, 400, /tableName/],
-      [{ tableName: 'ok8', columns: 'nope' }, 400, /columns/],
-    ];
-    for (const [body, status, message] of cases) {
-      const res = await admin('POST', '/tables', body);
-      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(status);
-      expect(res.body.message, JSON.stringify(body).slice(0, 80)).toMatch(message);
-    }
+  // A bad definition: 400 naming the field, a duplicate 409 (the code is the row's last entry).
+  const badTables: Array<[unknown, number, RegExp, string]> = [
+    [{ tableName: 'bad name', columns: [] }, 400, /tableName/, 'DATABASE_VALIDATION_ERROR'],
+    [
+      { tableName: 'select', columns: [] },
+      400,
+      /tableName: "select" is a reserved name/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      { tableName: 'x'.repeat(200), columns: [] },
+      400,
+      /tableName: .* longer than 63/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      { tableName: 't1"; drop table writers; --', columns: [] },
+      400,
+      /tableName/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [{ tableName: 'tëst', columns: [] }, 400, /tableName/, 'DATABASE_VALIDATION_ERROR'],
+    [
+      { tableName: 'ok1', columns: [{ columnName: 'a;b', type: 'string' }] },
+      400,
+      /columns\[0\]\.columnName/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      { tableName: 'ok2', columns: [{ columnName: 'a', type: 'nosuchtype' }] },
+      400,
+      /columns\[0\]\.type: unknown type "nosuchtype"/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      { tableName: 'ok3', columns: [{ columnName: 'a', type: 'text; drop table writers' }] },
+      400,
+      /columns\[0\]\.type/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      {
+        tableName: 'ok4',
+        columns: [
+          { columnName: 'a', type: 'string' },
+          { columnName: 'a', type: 'string' },
+        ],
+      },
+      400,
+      /columns\[1\]\.columnName: "a" appears twice/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      {
+        tableName: 'ok5',
+        columns: [{ columnName: 'w', type: 'uuid' }],
+        foreignKeys: [
+          {
+            referenceTable: 'writers',
+            referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'nope' }],
+          },
+        ],
+      },
+      400,
+      /foreignKeys\[0\]\.referenceColumns\[0\]\.referenceColumn: column "nope" does not exist in "writers"/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      {
+        tableName: 'ok6',
+        columns: [{ columnName: 'w', type: 'uuid' }],
+        foreignKeys: [
+          {
+            referenceTable: 'ghosts',
+            referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'id' }],
+          },
+        ],
+      },
+      400,
+      /foreignKeys\[0\]\.referenceTable: table "public\.ghosts" does not exist/,
+      'DATABASE_VALIDATION_ERROR',
+    ],
+    [
+      {
+        tableName: 'ok7',
+        columns: [{ columnName: 'w', type: 'string' }],
+        foreignKeys: [
+          {
+            referenceTable: 'writers',
+            referenceColumns: [{ sourceColumn: 'w', referenceColumn: 'id' }],
+          },
+        ],
+      },
+      400,
+      /foreign key|incompatible/i,
+      'DATABASE_INVALID_PARAMETER',
+    ],
+    [
+      { tableName: 'writers', columns: [{ columnName: 'a', type: 'string' }] },
+      409,
+      /already exists/,
+      'DATABASE_DUPLICATE',
+    ],
+    [{ columns: [] }, 400, /tableName/, 'INVALID_INPUT'],
+    [{ tableName: 'ok8', columns: 'nope' }, 400, /columns/, 'INVALID_INPUT'],
+  ];
+  describeScenarios(
+    'refuses bad definitions, naming the field',
+    () => t,
+    badTables.map(([body, status, message, error]): Scenario => ({
+      name: `POST /tables ${JSON.stringify(body).slice(0, 80)}`,
+      as: 'apiKey',
+      method: 'POST',
+      path: '/api/database/tables',
+      body,
+      status,
+      error,
+      expect: { message: expect.stringMatching(message) },
+    })),
+  );
+
+  it('applies nothing of a refused definition or alter half-way', async () => {
     const { rows } = await sql.query(
       `SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'ok%' AND relkind = 'r'`,
     );
@@ -294,15 +328,40 @@ describe('tables', () => {
         (c: { columnName: string }) => c.columnName,
       ),
     ).not.toContain('nickname');
-    const dupCol = await admin('PATCH', '/tables/writers/schema', {
-      addColumns: [{ columnName: 'name', type: 'string' }],
-    });
-    expect(dupCol.status).toBe(409);
-    const unknownKey = await admin('PATCH', '/tables/writers/schema', { bogus: true });
-    expect(unknownKey.status).toBe(400);
-    const missing = await admin('PATCH', '/tables/ghosts/schema', { rlsEnabled: true });
-    expect(missing.status).toBe(404);
   });
+
+  const alter = (
+    table: string,
+    body: unknown,
+    status: number,
+    error: string,
+    message?: RegExp,
+  ): Scenario => ({
+    name: `PATCH /tables/${table}/schema ${JSON.stringify(body)}`,
+    as: 'apiKey',
+    method: 'PATCH',
+    path: `/api/database/tables/${table}/schema`,
+    body,
+    status,
+    error,
+    ...(message ? { expect: { message: expect.stringMatching(message) } } : {}),
+  });
+  describeScenarios('refuses bad alters', () => t, [
+    alter(
+      'writers',
+      { addColumns: [{ columnName: 'name', type: 'string' }] },
+      409,
+      'DATABASE_DUPLICATE',
+    ),
+    alter('writers', { bogus: true }, 400, 'INVALID_INPUT'),
+    alter('ghosts', { rlsEnabled: true }, 404, 'DATABASE_NOT_FOUND'),
+    alter(
+      'writers',
+      { updateColumns: [{ columnName: 'nope', type: 'integer' }] },
+      400,
+      'DATABASE_VALIDATION_ERROR',
+    ),
+  ]);
 
   it('refuses to drop a table others depend on unless cascade is asked', async () => {
     await admin('POST', '/tables', { tableName: 'parents', columns: [] });
@@ -327,42 +386,52 @@ describe('tables', () => {
     ).toBe(404);
   });
 
-  it('is for admins only', async () => {
-    const { accessToken } = await t.signUpUser();
-    for (const [method, path] of [
-      ['GET', '/tables'],
-      ['POST', '/tables'],
-      ['GET', '/schemas'],
-      ['POST', '/advance/rawsql'],
-      ['GET', '/migrations'],
-      ['POST', '/advance/export'],
-    ]) {
-      const body = method === 'GET' ? undefined : {};
-      expect(
-        (await t.request(method!, `/api/database${path}`, { token: accessToken, body })).status,
-        path,
-      ).toBe(403);
-      expect(
-        (await t.request(method!, `/api/database${path}`, { token: t.anonKey, body })).status,
-        path,
-      ).toBe(403);
-      expect((await t.request(method!, `/api/database${path}`, { body })).status, path).toBe(401);
-    }
-  });
+  describeScenarios(
+    'is for admins only',
+    () => t,
+    (
+      [
+        ['GET', '/tables'],
+        ['POST', '/tables'],
+        ['GET', '/schemas'],
+        ['POST', '/advance/rawsql'],
+        ['GET', '/migrations'],
+        ['POST', '/advance/export'],
+        ['GET', '/policies'],
+        ['DELETE', '/tables/writers'],
+      ] as const
+    ).flatMap(([method, path]) =>
+      (
+        [
+          ['user', 403, 'AUTH_FORBIDDEN'],
+          ['anon', 403, 'AUTH_FORBIDDEN'],
+          ['none', 401, 'AUTH_INVALID_CREDENTIALS'],
+        ] as const
+      ).map(([as, status, error]): Scenario => ({
+        name: `${as} ${method} ${path}`,
+        as,
+        method,
+        path: `/api/database${path}`,
+        ...(method === 'GET' ? {} : { body: {} }),
+        status,
+        error,
+      })),
+    ),
+  );
 });
 
 describe('introspection and policies', () => {
   it('lists schemas, functions, indexes, triggers, views, enums, extensions, roles and grants', async () => {
     await sql.query(`CREATE TYPE public.colour AS ENUM ('red', 'green'); CREATE VIEW public.writer_names AS SELECT name FROM public.writers;
       CREATE FUNCTION public.double_it(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x * 2 $$;`);
-    const schemas = (await admin('GET', '/schemas')).body;
+    const { schemas } = (await admin('GET', '/schemas')).body;
     expect(schemas).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'public', isExposed: true, isProtected: false }),
         expect.objectContaining({ name: 'auth', isProtected: true }),
       ]),
     );
-    expect((await admin('GET', '/functions')).body).toEqual(
+    expect((await admin('GET', '/functions')).body.functions).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           functionName: 'double_it',
@@ -372,31 +441,35 @@ describe('introspection and policies', () => {
       ]),
     );
     expect(
-      (await admin('GET', '/indexes?table=writers')).body.some(
+      (await admin('GET', '/indexes?table=writers')).body.indexes.some(
         (i: { isPrimary: boolean }) => i.isPrimary,
       ),
     ).toBe(true);
-    expect((await admin('GET', '/triggers?table=writers')).body[0]).toMatchObject({
+    expect((await admin('GET', '/triggers?table=writers')).body.triggers[0]).toMatchObject({
       triggerName: 'writers_touch_updated_at',
       actionTiming: 'BEFORE',
       eventManipulation: 'UPDATE',
     });
-    expect((await admin('GET', '/views')).body).toEqual(
+    expect((await admin('GET', '/views')).body.views).toEqual(
       expect.arrayContaining([expect.objectContaining({ viewName: 'writer_names' })]),
     );
-    expect((await admin('GET', '/enums')).body).toEqual(
+    expect((await admin('GET', '/enums')).body.enums).toEqual(
       expect.arrayContaining([
         { schemaName: 'public', enumName: 'colour', values: ['red', 'green'] },
       ]),
     );
     expect(
-      (await admin('GET', '/extensions')).body.find((e: { name: string }) => e.name === 'plpgsql'),
+      (await admin('GET', '/extensions')).body.extensions.find(
+        (e: { name: string }) => e.name === 'plpgsql',
+      ),
     ).toMatchObject({ installed: true });
     expect(
-      (await admin('GET', '/roles')).body.map((r: { roleName: string }) => r.roleName),
+      (await admin('GET', '/roles')).body.roles.map((r: { roleName: string }) => r.roleName),
     ).toEqual(expect.arrayContaining(['anon', 'authenticated', 'project_admin']));
     expect(
-      (await admin('GET', '/grants?table=writers')).body.map((g: { grantee: string }) => g.grantee),
+      (await admin('GET', '/grants?table=writers')).body.grants.map(
+        (g: { grantee: string }) => g.grantee,
+      ),
     ).toEqual(expect.arrayContaining(['anon', 'authenticated']));
     expect((await admin('GET', '/functions?schema=auth')).status).toBe(400);
   });
@@ -444,7 +517,7 @@ describe('introspection and policies', () => {
       { text: 'mine' },
     ]);
 
-    expect((await admin('GET', '/policies?table=diary')).body).toHaveLength(1);
+    expect((await admin('GET', '/policies?table=diary')).body.policies).toHaveLength(1);
     const bad = await admin('POST', '/policies', {
       tableName: 'diary',
       policyName: 'broken',
@@ -535,20 +608,31 @@ describe('raw SQL', () => {
     expect((await sql.query(`SELECT to_regclass('public.half') AS t`)).rows[0].t).toBeNull();
   });
 
-  it('restricted mode keeps Kiln’s schemas out of reach, even after RESET ROLE', async () => {
-    for (const query of [
-      'SELECT * FROM auth.users',
-      'SELECT * FROM system.api_keys',
-      'RESET ROLE; SELECT * FROM auth.users',
-      'SET ROLE postgres',
-      'DROP TABLE auth.users',
-      'ALTER TABLE auth.users ADD COLUMN x int',
-      'CREATE TABLE system.evil (a int)',
-    ]) {
-      const res = await admin('POST', '/advance/rawsql', { query });
-      expect(res.status, query).toBeGreaterThanOrEqual(400);
-      expect(res.status, query).toBeLessThan(500);
-    }
+  describeScenarios(
+    'restricted mode keeps Kiln’s schemas out of reach, even after RESET ROLE',
+    () => t,
+    (
+      [
+        ['SELECT * FROM auth.users', 403, 'DATABASE_PERMISSION_DENIED'],
+        ['SELECT * FROM system.api_keys', 403, 'DATABASE_PERMISSION_DENIED'],
+        ['RESET ROLE; SELECT * FROM auth.users', 403, 'DATABASE_PERMISSION_DENIED'],
+        ['SET ROLE postgres', 403, 'DATABASE_PERMISSION_DENIED'],
+        ['DROP TABLE auth.users', 403, 'DATABASE_PERMISSION_DENIED'],
+        ['ALTER TABLE auth.users ADD COLUMN x int', 403, 'DATABASE_PERMISSION_DENIED'],
+        ['CREATE TABLE system.evil (a int)', 403, 'DATABASE_PERMISSION_DENIED'],
+      ] as const
+    ).map(([query, status, error]): Scenario => ({
+      name: query,
+      as: 'apiKey',
+      method: 'POST',
+      path: '/api/database/advance/rawsql',
+      body: { query },
+      status,
+      error,
+    })),
+  );
+
+  it('restricted mode explains the refusal', async () => {
     const denied = await admin('POST', '/advance/rawsql', {
       query: 'SELECT * FROM system.api_keys',
     });
@@ -601,7 +685,9 @@ describe('migrations', () => {
     });
     expect(applied.status).toBe(201);
     expect(applied.body).toMatchObject({
+      message: 'Migration 0001 applied',
       applied: true,
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(applied.body.statements).toEqual([
@@ -623,8 +709,13 @@ describe('migrations', () => {
     });
     expect(dup.status).toBe(409);
     const list = await admin('GET', '/migrations');
-    expect(list.body.data).toEqual([
-      expect.objectContaining({ version: '0001', name: 'create things' }),
+    expect(list.body.migrations).toEqual([
+      expect.objectContaining({
+        version: '0001',
+        name: 'create things',
+        statements: [expect.stringContaining('CREATE TABLE public.things')],
+        createdAt: applied.body.createdAt,
+      }),
     ]);
 
     const failing = await admin('POST', '/migrations', {
@@ -634,7 +725,7 @@ describe('migrations', () => {
     });
     expect(failing.status).toBe(404);
     expect((await sql.query(`SELECT to_regclass('public.more') AS t`)).rows[0].t).toBeNull();
-    expect((await admin('GET', '/migrations')).body.data).toHaveLength(1);
+    expect((await admin('GET', '/migrations')).body.migrations).toHaveLength(1);
 
     expect(
       (await admin('POST', '/migrations', { version: 'v3', name: 'x', sql: 'SELECT 1' })).status,
