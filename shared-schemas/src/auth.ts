@@ -101,6 +101,12 @@ export const redirectUrlPatternSchema = z
   .regex(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s]+$/, 'must be an absolute URL or URL pattern')
   .refine((v) => !/^(javascript|data|vbscript|file):/i.test(v), 'scheme is not allowed');
 
+/** An absolute http(s) URL (a link or image the hosted pages show). */
+const httpUrlSchema = z
+  .string()
+  .max(2048)
+  .regex(/^https?:\/\/[^\s]+$/, 'must be an absolute http(s) URL');
+
 export const authConfigSchema = z.object({
   requireEmailVerification: z.boolean(),
   passwordMinLength: z.number().int().min(4).max(128),
@@ -113,6 +119,25 @@ export const authConfigSchema = z.object({
   allowedRedirectUrls: z.array(redirectUrlPatternSchema).max(100),
   disableSignup: z.boolean(),
   allowAnonymousSignIn: z.boolean(),
+  // The hosted auth pages (/auth): branding, and the flows they offer.
+  /** The name the pages show (null: "Kiln"). */
+  appName: z.string().trim().min(1).max(100).nullable(),
+  logoUrl: httpUrlSchema.nullable(),
+  /** `#rrggbb`; buttons and links on the pages. */
+  primaryColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour as #rrggbb')
+    .nullable(),
+  /** The pages' theme when the visitor has not chosen one (`system`: the browser's setting). */
+  defaultTheme: z.enum(['system', 'light', 'dark']),
+  termsUrl: httpUrlSchema.nullable(),
+  privacyUrl: httpUrlSchema.nullable(),
+  /** Sign-in with a code mailed to the address (POST /api/auth/email/send-otp). */
+  allowEmailOtp: z.boolean(),
+  /** Sign-in with a link mailed to the address (POST /api/auth/email/send-magic-link). */
+  allowMagicLink: z.boolean(),
+  /** A signed-in user may delete their own account (DELETE /api/auth/users/current). */
+  allowAccountDeletion: z.boolean(),
 });
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 
@@ -388,3 +413,20 @@ export const listOAuthProviderConfigsResponseSchema = z.object({
 /** `GET /api/auth/email/verify-link?token=` (a missing or odd token is a link that does not work). */
 export const verifyLinkQuerySchema = z.object({ token: z.string().optional().catch(undefined) });
 export const oauthStartResponseSchema = z.object({ authUrl: z.string() });
+
+// ---- the hosted auth pages (/auth) -----------------------------------------------------------
+
+/** `GET /api/auth/redirects/check?redirect_uri=`: may the pages send a browser back there? */
+export const redirectCheckQuerySchema = z.object({
+  redirect_uri: z.string({ error: 'redirect_uri is required' }).min(1).max(2000),
+});
+export const redirectCheckResponseSchema = z.object({ allowed: z.boolean() });
+/** `POST /api/auth/oauth/codes`: the signed-in user's code for the app that sent them. */
+export const appCodeRequestSchema = z.object({
+  redirect_uri: oauthStartQuerySchema.shape.redirect_uri,
+  code_challenge: oauthStartQuerySchema.shape.code_challenge,
+});
+export const appCodeResponseSchema = z.object({
+  /** `redirect_uri` with `insforge_code`: where the pages send the browser. */
+  redirectTo: z.string(),
+});

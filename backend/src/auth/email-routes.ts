@@ -16,6 +16,7 @@ import {
   verifyEmailRequestSchema,
   verifyLinkQuerySchema,
 } from '@kiln/shared-schemas';
+import { AppError } from '../core/errors.js';
 import { reply, route, type DeclaredRoute } from '../core/route.js';
 import { RATE_LIMITED, SEND_ERRORS, type AuthHttp } from './http.js';
 
@@ -32,12 +33,26 @@ const ACCEPTED_RESPONSE = {
 const SEND = {
   ...SEND_ERRORS,
   400: ['AUTH_REDIRECT_NOT_ALLOWED'],
+  403: ['AUTH_METHOD_DISABLED'],
   429: ['RATE_LIMITED', 'AUTH_RATE_LIMITED'],
 };
 
 export function emailFlowRoutes(http: AuthHttp): DeclaredRoute[] {
   const { limits } = http;
   const { flows } = http.options.email;
+  /** Sign-in by mailed code or link is on unless the auth config turned it off. */
+  const offered = async (flow: 'allowEmailOtp' | 'allowMagicLink') => {
+    if (!(await http.auth.getConfig())[flow]) {
+      throw new AppError(
+        403,
+        'AUTH_METHOD_DISABLED',
+        flow === 'allowEmailOtp'
+          ? 'Sign-in with a mailed code is turned off for this project'
+          : 'Sign-in with a mailed link is turned off for this project',
+        `An admin can turn it on with PUT /api/auth/config {${flow}: true}`,
+      );
+    }
+  };
   /** Asks for a message: answered 202 whether or not the address has an account. */
   const sendRoute = (
     path: string,
@@ -74,15 +89,21 @@ export function emailFlowRoutes(http: AuthHttp): DeclaredRoute[] {
     ),
     sendRoute(
       '/email/send-otp',
-      'Send a one-time sign-in code',
+      'Send a one-time sign-in code (a link instead when redirectTo is given)',
       sendEmailRequestSchema,
-      (email, ip, redirectTo) => flows.sendOtp(email, ip, redirectTo),
+      async (email, ip, redirectTo) => {
+        await offered(redirectTo ? 'allowMagicLink' : 'allowEmailOtp');
+        await flows.sendOtp(email, ip, redirectTo);
+      },
     ),
     sendRoute(
       '/email/send-magic-link',
       'Send a sign-in link (redirectTo is required)',
       sendMagicLinkRequestSchema,
-      (email, ip, redirectTo) => flows.sendOtp(email, ip, redirectTo),
+      async (email, ip, redirectTo) => {
+        await offered('allowMagicLink');
+        await flows.sendOtp(email, ip, redirectTo);
+      },
     ),
     route({
       method: 'post',

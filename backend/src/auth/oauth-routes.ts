@@ -197,8 +197,13 @@ export function oauthRoutes(http: AuthHttp): DeclaredRoute[] {
       before: [limits.verify],
       responses: { 200: signInResponseSchema },
       errors: { ...RATE_LIMITED, ...SIGN_IN_ERRORS, 400: ['AUTH_OAUTH_INVALID_CODE'] },
-      handler: async ({ body, req, res }) =>
-        http.finishSignIn(req, res, await oauth.exchange(body.code, body.code_verifier)),
+      handler: async ({ body, req, res }) => {
+        const { user, aal2 } = await oauth.exchange(body.code, body.code_verifier);
+        // The hosted pages already checked the second factor (a code they issued at aal2).
+        if (aal2)
+          return http.session(req, res, await auth.startSession(user, http.context(req), 'aal2'));
+        return http.finishSignIn(req, res, user);
+      },
     }),
     route({
       method: 'post',

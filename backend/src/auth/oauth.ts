@@ -243,19 +243,15 @@ export class OAuthService {
     return config;
   }
 
-  async start(
-    key: string,
-    redirectUri: string,
-    codeChallenge: string,
-    custom = true,
-    /** An anonymous user starting the flow: the identity will be attached to them. */
-    linkUserId?: string,
-  ): Promise<string> {
-    const row = custom ? await this.row(key, true) : undefined;
-    const builtIn = custom ? undefined : await this.builtIn(key);
-    if (custom && !row?.enabled) throw notConfigured(key);
+  /** Whether the app's redirect URI is one Kiln may send a browser back to. */
+  async isAllowedAppRedirect(redirectUri: string): Promise<boolean> {
     const allowed = (await this.auth.getConfig()).allowedRedirectUrls;
-    if (!isAllowedRedirect(redirectUri, allowed, this.options.apiBaseUrl())) {
+    return isAllowedRedirect(redirectUri, allowed, this.options.apiBaseUrl());
+  }
+
+  /** Where the app wants the code sent, and the challenge the code will be bound to. */
+  private async checkAppReturn(redirectUri: string, codeChallenge: string): Promise<void> {
+    if (!(await this.isAllowedAppRedirect(redirectUri))) {
       throw new AppError(
         400,
         'AUTH_REDIRECT_NOT_ALLOWED',
@@ -270,6 +266,39 @@ export class OAuthService {
         'code_challenge: must be the base64url SHA-256 of a PKCE code verifier (S256)',
       );
     }
+  }
+
+  /**
+   * The hosted pages (/auth) signed the user in: a code for the app that sent them there, bound
+   * to the app's PKCE challenge and redeemed like a provider sign-in's (POST /oauth/exchange).
+   * Answers the URL to send the browser to (`redirect_uri?insforge_code=…`).
+   */
+  async codeForSignedInUser(
+    userId: string,
+    redirectUri: string,
+    codeChallenge: string,
+    /** The page's session passed the second factor: so does the app's. */
+    aal: 'aal1' | 'aal2',
+  ): Promise<string> {
+    await this.checkAppReturn(redirectUri, codeChallenge);
+    const user = await this.auth.getUser(userId);
+    const url = new URL(redirectUri);
+    url.searchParams.set('insforge_code', await this.issueCode(user, codeChallenge, aal));
+    return url.toString();
+  }
+
+  async start(
+    key: string,
+    redirectUri: string,
+    codeChallenge: string,
+    custom = true,
+    /** An anonymous user starting the flow: the identity will be attached to them. */
+    linkUserId?: string,
+  ): Promise<string> {
+    const row = custom ? await this.row(key, true) : undefined;
+    const builtIn = custom ? undefined : await this.builtIn(key);
+    if (custom && !row?.enabled) throw notConfigured(key);
+    await this.checkAppReturn(redirectUri, codeChallenge);
     const state = crypto.randomBytes(32).toString('base64url');
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
@@ -482,12 +511,16 @@ export class OAuthService {
     return provider.profile(tokens, fetchJson, (u) => this.endpoint(provider.name, u), extra);
   }
 
-  private async issueCode(user: User, codeChallenge: string): Promise<string> {
+  private async issueCode(
+    user: User,
+    codeChallenge: string,
+    aal: 'aal1' | 'aal2' | null = null,
+  ): Promise<string> {
     const code = crypto.randomBytes(32).toString('base64url');
     await this.db.query(
-      `INSERT INTO auth.oauth_codes (digest, user_id, code_challenge, expires_at)
-       VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
-      [this.digest(code), user.id, codeChallenge, CODE_TTL_SECONDS],
+      `INSERT INTO auth.oauth_codes (digest, user_id, code_challenge, expires_at, aal)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5)`,
+      [this.digest(code), user.id, codeChallenge, CODE_TTL_SECONDS, aal],
     );
     return code;
   }
@@ -496,17 +529,21 @@ export class OAuthService {
     return crypto.createHmac('sha256', this.options.key).update(`oauth-code\0${code}`).digest();
   }
 
-  /** `POST /oauth/exchange`: the code once, with the verifier of the challenge that started it. */
-  async exchange(code: string, codeVerifier: string): Promise<User> {
+  /**
+   * `POST /oauth/exchange`: the code once, with the verifier of the challenge that started it.
+   * `aal2` when the hosted pages issued it after the second factor.
+   */
+  async exchange(code: string, codeVerifier: string): Promise<{ user: User; aal2: boolean }> {
     const { rows } = await this.db.query<{
       user_id: string | null;
       link_user_id: string | null;
       identity: Identity | null;
       code_challenge: string;
+      aal: string | null;
     }>(
       `UPDATE auth.oauth_codes SET used_at = now()
         WHERE digest = $1 AND used_at IS NULL AND expires_at > now()
-        RETURNING user_id, link_user_id, identity, code_challenge`,
+        RETURNING user_id, link_user_id, identity, code_challenge, aal`,
       [this.digest(code)],
     );
     const row = rows[0];
@@ -520,8 +557,12 @@ export class OAuthService {
     const a = Buffer.from(S256(codeVerifier));
     const b = Buffer.from(row.code_challenge);
     if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) throw invalid;
-    if (row.user_id) return this.auth.getUser(row.user_id);
-    return this.auth.upgradeAnonymousWithIdentity(row.link_user_id!, row.identity!);
+    if (row.user_id)
+      return { user: await this.auth.getUser(row.user_id), aal2: row.aal === 'aal2' };
+    return {
+      user: await this.auth.upgradeAnonymousWithIdentity(row.link_user_id!, row.identity!),
+      aal2: false,
+    };
   }
 }
 

@@ -42,6 +42,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { mfaRoutes } from './mfa-routes.js';
 import { emailFlowRoutes } from './email-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { hostedPagesRoutes } from './hosted-routes.js';
 import { userRefreshRoutes } from './refresh-routes.js';
 
 export {
@@ -63,6 +64,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       ...mfaRoutes(http),
       ...emailFlowRoutes(http),
       ...adminRoutes(http),
+      ...hostedPagesRoutes(http),
     ],
   };
 }

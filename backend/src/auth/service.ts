@@ -114,6 +114,15 @@ const CONFIG_COLUMNS: Record<keyof AuthConfig, string> = {
   allowedRedirectUrls: 'allowed_redirect_urls',
   disableSignup: 'disable_signup',
   allowAnonymousSignIn: 'allow_anonymous_sign_in',
+  appName: 'app_name',
+  logoUrl: 'logo_url',
+  primaryColor: 'primary_color',
+  defaultTheme: 'default_theme',
+  termsUrl: 'terms_url',
+  privacyUrl: 'privacy_url',
+  allowEmailOtp: 'allow_email_otp',
+  allowMagicLink: 'allow_magic_link',
+  allowAccountDeletion: 'allow_account_deletion',
 };
 
 export interface AuthServiceOptions {

@@ -1,0 +1,84 @@
+/**
+ * What the hosted auth pages (/auth, the `auth/` app) need beyond the SDK's routes:
+ *
+ *   app ──/auth/sign-in?redirect=…&code_challenge=…──▶ pages ──GET /redirects/check──▶ allowed?
+ *   pages: any sign-in (password, code, link, provider, anonymous; then the second factor)
+ *   pages ──POST /oauth/codes {redirect_uri, code_challenge}──▶ redirect_uri?insforge_code=…
+ *   app ──POST /oauth/exchange {code, code_verifier}──▶ session
+ *
+ * The code is OAuth's (oauth.ts): single-use, two minutes, bound to the app's challenge; no token
+ * ever travels in a URL. Also: a user deleting their own account, when the project allows it.
+ */
+import {
+  appCodeRequestSchema,
+  appCodeResponseSchema,
+  redirectCheckQuerySchema,
+  redirectCheckResponseSchema,
+  successMessageSchema,
+} from '@kiln/shared-schemas';
+import { AppError } from '../core/errors.js';
+import { route, type DeclaredRoute } from '../core/route.js';
+import { requireUserSession, userIdOf, type AuthHttp } from './http.js';
+
+export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
+  const { oauth, sessions } = http.options;
+  const { auth } = http;
+  return [
+    route({
+      method: 'get',
+      path: '/redirects/check',
+      access: 'anyone',
+      summary: 'Whether a URL is an allowed redirect URL (the hosted pages ask before sign-in)',
+      query: redirectCheckQuerySchema,
+      responses: { 200: redirectCheckResponseSchema },
+      handler: async ({ query }) => ({
+        allowed: await oauth.isAllowedAppRedirect(query.redirect_uri),
+      }),
+    }),
+    route({
+      method: 'post',
+      path: '/oauth/codes',
+      access: 'user',
+      summary: 'A code for the app that sent the signed-in user to the hosted pages (PKCE)',
+      description:
+        'Answers `redirect_uri?insforge_code=…`; the app exchanges the code with its verifier ' +
+        '(POST /api/auth/oauth/exchange). A session that passed the second factor gives the app ' +
+        'one that did too.',
+      body: appCodeRequestSchema,
+      responses: { 200: appCodeResponseSchema },
+      errors: { 400: ['AUTH_REDIRECT_NOT_ALLOWED'] },
+      authorize: requireUserSession,
+      handler: async ({ body, principal }) => ({
+        redirectTo: await oauth.codeForSignedInUser(
+          userIdOf(principal),
+          body.redirect_uri,
+          body.code_challenge,
+          principal.claims.aal === 'aal2' ? 'aal2' : 'aal1',
+        ),
+      }),
+    }),
+    route({
+      method: 'delete',
+      path: '/users/current',
+      access: 'user',
+      summary: 'Delete the signed-in user’s account (when the project allows it)',
+      responses: { 200: successMessageSchema },
+      errors: { 403: ['AUTH_ACCOUNT_DELETION_DISABLED'] },
+      authorize: requireUserSession,
+      handler: async ({ principal }) => {
+        const userId = userIdOf(principal);
+        if (!(await auth.getConfig()).allowAccountDeletion) {
+          throw new AppError(
+            403,
+            'AUTH_ACCOUNT_DELETION_DISABLED',
+            'This project does not let users delete their own account',
+            'An admin can allow it with PUT /api/auth/config {allowAccountDeletion: true}',
+          );
+        }
+        await sessions.revokeAllForUser(userId, 'account_deleted');
+        await auth.deleteUsers([userId]);
+        return { success: true as const, message: 'Account deleted' };
+      },
+    }),
+  ];
+}

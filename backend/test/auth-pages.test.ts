@@ -1,0 +1,316 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@insforge/sdk';
+import { totpFor } from '../src/auth/mfa.js';
+import { startTestApp, type TestApp } from './helpers.js';
+
+/**
+ * What the hosted auth pages (/auth) rely on: the public config (providers, flows, branding),
+ * the redirect check, the code the pages hand the app after a sign-in (PKCE, redeemed with
+ * POST /api/auth/oauth/exchange), the flow switches and a user deleting their own account.
+ */
+let t: TestApp;
+const APP = 'https://app.example.com/callback';
+
+beforeAll(async () => {
+  // Google is configured from the environment only (no row): public-config must list it too.
+  t = await startTestApp({}, { GOOGLE_CLIENT_ID: 'google-client', GOOGLE_CLIENT_SECRET: 'x' });
+  const put = await admin('PUT', '/api/auth/config', { allowedRedirectUrls: [APP] });
+  expect(put.status).toBe(200);
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const admin = (method: string, p: string, body?: unknown) =>
+  t.request(method, p, { token: t.apiKey, body });
+const pkce = () => {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  return { verifier, challenge: crypto.createHash('sha256').update(verifier).digest('base64url') };
+};
+const codeOf = (url: string) => new URL(url).searchParams.get('insforge_code')!;
+
+describe('public config', () => {
+  it('lists every enabled built-in and custom OIDC provider, and not the disabled ones', async () => {
+    for (const [path, body] of [
+      ['/api/auth/oauth/github/config', { clientId: 'gh', clientSecret: 's' }],
+      ['/api/auth/oauth/discord/config', { clientId: 'dc', clientSecret: 's', enabled: false }],
+      [
+        '/api/auth/oauth/custom/acme/config',
+        { name: 'Acme', clientId: 'k', discoveryUrl: 'https://sso.acme.test/.well-known/x' },
+      ],
+      [
+        '/api/auth/oauth/custom/off/config',
+        {
+          clientId: 'k',
+          discoveryUrl: 'https://off.acme.test/.well-known/x',
+          enabled: false,
+        },
+      ],
+    ] as const)
+      expect((await admin('PUT', path, body)).status).toBe(200);
+    const res = await t.request('GET', '/api/auth/public-config');
+    expect(res.status).toBe(200);
+    expect(res.body.oAuthProviders).toEqual(['github', 'google']);
+    expect(res.body.customOAuthProviders).toEqual(['acme']);
+    expect(res.body).not.toHaveProperty('allowedRedirectUrls');
+  });
+
+  it('answers the flows the pages offer and the branding, which admins set through the auth config', async () => {
+    const before = (await t.request('GET', '/api/auth/public-config')).body;
+    expect(before).toMatchObject({
+      appName: null,
+      logoUrl: null,
+      primaryColor: null,
+      defaultTheme: 'system',
+      termsUrl: null,
+      privacyUrl: null,
+      allowEmailOtp: true,
+      allowMagicLink: true,
+      allowAnonymousSignIn: false,
+      allowAccountDeletion: false,
+      resetPasswordMethod: 'code',
+      verifyEmailMethod: 'code',
+      passwordMinLength: expect.any(Number),
+    });
+    const branding = {
+      appName: 'Acme Notes',
+      logoUrl: 'https://cdn.acme.test/logo.svg',
+      primaryColor: '#0a7d5a',
+      defaultTheme: 'dark',
+      termsUrl: 'https://acme.test/terms',
+      privacyUrl: 'https://acme.test/privacy',
+    };
+    const put = await admin('PUT', '/api/auth/config', branding);
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject(branding);
+    expect((await admin('GET', '/api/auth/config')).body).toMatchObject(branding);
+    expect((await t.request('GET', '/api/auth/public-config')).body).toMatchObject(branding);
+    // Only admins change it.
+    const user = await t.signUpUser();
+    const byUser = await t.request('PUT', '/api/auth/config', {
+      token: user.accessToken,
+      body: { appName: 'Mine' },
+    });
+    expect(byUser.status).toBe(403);
+  });
+
+  it.each([
+    [{ primaryColor: 'red' }, 'primaryColor'],
+    [{ logoUrl: 'javascript:alert(1)' }, 'logoUrl'],
+    [{ termsUrl: 'ftp://acme.test/terms' }, 'termsUrl'],
+    [{ defaultTheme: 'sepia' }, 'defaultTheme'],
+    [{ appName: '' }, 'appName'],
+  ])('refuses bad branding %j with 400 naming the field', async (body, field) => {
+    const res = await admin('PUT', '/api/auth/config', body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('INVALID_INPUT');
+    expect(res.body.message).toContain(field);
+  });
+});
+
+describe('redirect check', () => {
+  it.each([
+    [APP, true],
+    [`${APP}?state=1`, true],
+    ['https://evil.example.com/callback', false],
+    ['https://app.example.com/other', false],
+    ['javascript:alert(1)', false],
+    ['not a url', false],
+  ])('%s → allowed: %s', async (url, allowed) => {
+    const res = await t.request(
+      'GET',
+      `/api/auth/redirects/check?redirect_uri=${encodeURIComponent(url)}`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ allowed });
+  });
+
+  it('needs redirect_uri', async () => {
+    const res = await t.request('GET', '/api/auth/redirects/check');
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('redirect_uri');
+  });
+});
+
+describe("the app's code after a sign-in on the pages", () => {
+  it('is bound to the challenge, redeemed once with the verifier through the SDK, and gives the same user a session', async () => {
+    const user = await t.signUpUser();
+    const { verifier, challenge } = pkce();
+    const res = await t.request('POST', '/api/auth/oauth/codes', {
+      token: user.accessToken,
+      body: { redirect_uri: `${APP}?from=pages`, code_challenge: challenge },
+    });
+    expect(res.status).toBe(200);
+    const target = new URL(res.body.redirectTo);
+    expect(`${target.origin}${target.pathname}`).toBe(APP);
+    expect(target.searchParams.get('from')).toBe('pages');
+    // Nothing but the code in the URL: no token.
+    expect([...target.searchParams.keys()].sort()).toEqual(['from', 'insforge_code']);
+    const code = codeOf(res.body.redirectTo);
+
+    // A wrong verifier burns nothing useful: the code stays single-use either way.
+    const wrong = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+      body: { code, code_verifier: pkce().verifier },
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toBe('AUTH_OAUTH_INVALID_CODE');
+
+    // A fresh code, exchanged the way an app does it with the SDK.
+    const again = await t.request('POST', '/api/auth/oauth/codes', {
+      token: user.accessToken,
+      body: { redirect_uri: APP, code_challenge: challenge },
+    });
+    const app = createClient({ baseUrl: t.baseUrl, anonKey: t.anonKey, isServerMode: true });
+    const { data, error } = await app.auth.exchangeOAuthCode(
+      codeOf(again.body.redirectTo),
+      verifier,
+    );
+    expect(error).toBeNull();
+    expect(data?.user?.id).toBe(user.userId);
+    const me = await t.request('GET', '/api/auth/sessions/current', {
+      token: data!.accessToken!,
+    });
+    expect(me.body.user.email).toBe(user.email);
+
+    const replay = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+      body: { code: codeOf(again.body.redirectTo), code_verifier: verifier },
+    });
+    expect(replay.status).toBe(400);
+  });
+
+  it.each([
+    [
+      'a disallowed redirect',
+      { redirect_uri: 'https://evil.example.com/cb' },
+      'AUTH_REDIRECT_NOT_ALLOWED',
+    ],
+    ['a plain challenge', { code_challenge: 'plain' }, 'INVALID_INPUT'],
+    ['no challenge', { code_challenge: undefined }, 'INVALID_INPUT'],
+  ])('refuses %s', async (_what, override, code) => {
+    const user = await t.signUpUser();
+    const res = await t.request('POST', '/api/auth/oauth/codes', {
+      token: user.accessToken,
+      body: { redirect_uri: APP, code_challenge: pkce().challenge, ...override },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe(code);
+  });
+
+  it('needs a user session: not the anon key, an admin or nothing', async () => {
+    const body = { redirect_uri: APP, code_challenge: pkce().challenge };
+    for (const token of [null, t.anonKey, t.apiKey]) {
+      const res = await t.request('POST', '/api/auth/oauth/codes', { token, body });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it('carries the second factor: a code from an aal2 session gives the app an aal2 session, an aal1 one asks for the factor', async () => {
+    const email = `pages-mfa-${Date.now()}@example.com`;
+    const password = 'correct horse battery';
+    await admin('POST', '/api/auth/users', { email, password });
+    const first = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
+      body: { email, password },
+    });
+    const aal1Token = first.body.accessToken as string;
+    const enroll = await t.request('POST', '/api/auth/mfa/totp/enroll', { token: aal1Token });
+    const verified = await t.request('POST', '/api/auth/mfa/totp/verify', {
+      token: aal1Token,
+      body: { factorId: enroll.body.factorId, code: totpFor(enroll.body.secret).generate() },
+    });
+    expect(verified.status).toBe(200);
+    const signIn = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
+      body: { email, password },
+    });
+    expect(signIn.body.requireMfa).toBe(true);
+    const challenged = await t.request('POST', '/api/auth/mfa/challenge?client_type=mobile', {
+      body: { mfaToken: signIn.body.mfaToken, code: verified.body.recoveryCodes[0] },
+    });
+    expect(challenged.status).toBe(200);
+
+    const { verifier, challenge } = pkce();
+    const issued = await t.request('POST', '/api/auth/oauth/codes', {
+      token: challenged.body.accessToken,
+      body: { redirect_uri: APP, code_challenge: challenge },
+    });
+    const exchanged = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+      body: { code: codeOf(issued.body.redirectTo), code_verifier: verifier },
+    });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body.accessToken).toEqual(expect.any(String));
+    const claims = JSON.parse(
+      Buffer.from(exchanged.body.accessToken.split('.')[1], 'base64url').toString(),
+    );
+    expect(claims.aal).toBe('aal2');
+
+    // The session from before the factor was enrolled is aal1: its code does not skip it.
+    const pair = pkce();
+    const weak = await t.request('POST', '/api/auth/oauth/codes', {
+      token: aal1Token,
+      body: { redirect_uri: APP, code_challenge: pair.challenge },
+    });
+    expect(weak.status).toBe(200);
+    const asked = await t.request('POST', '/api/auth/oauth/exchange?client_type=mobile', {
+      body: { code: codeOf(weak.body.redirectTo), code_verifier: pair.verifier },
+    });
+    expect(asked.status).toBe(200);
+    expect(asked.body).toMatchObject({ requireMfa: true, accessToken: null });
+  });
+});
+
+describe('flow switches', () => {
+  it('turns sign-in by mailed code and by mailed link off and on', async () => {
+    await admin('PUT', '/api/auth/config', { allowEmailOtp: false, allowMagicLink: false });
+    const otp = await t.request('POST', '/api/auth/email/send-otp', {
+      body: { email: 'someone@example.com' },
+    });
+    expect(otp.status).toBe(403);
+    expect(otp.body.error).toBe('AUTH_METHOD_DISABLED');
+    const link = await t.request('POST', '/api/auth/email/send-magic-link', {
+      body: { email: 'someone@example.com', redirectTo: APP },
+    });
+    expect(link.status).toBe(403);
+    expect(link.body.error).toBe('AUTH_METHOD_DISABLED');
+    const config = (await t.request('GET', '/api/auth/public-config')).body;
+    expect(config).toMatchObject({ allowEmailOtp: false, allowMagicLink: false });
+
+    await admin('PUT', '/api/auth/config', { allowEmailOtp: true });
+    // Email is not configured in this app: past the switch, the send itself is what fails.
+    const on = await t.request('POST', '/api/auth/email/send-otp', {
+      body: { email: 'someone@example.com' },
+    });
+    expect(on.body.error).not.toBe('AUTH_METHOD_DISABLED');
+    const stillOff = await t.request('POST', '/api/auth/email/send-otp', {
+      body: { email: 'someone@example.com', redirectTo: APP },
+    });
+    expect(stillOff.body.error).toBe('AUTH_METHOD_DISABLED');
+    await admin('PUT', '/api/auth/config', { allowMagicLink: true });
+  });
+});
+
+describe('deleting your own account', () => {
+  it('is refused until the project allows it, then ends the sessions and removes the user', async () => {
+    const user = await t.signUpUser();
+    const refused = await t.request('DELETE', '/api/auth/users/current', {
+      token: user.accessToken,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe('AUTH_ACCOUNT_DELETION_DISABLED');
+
+    await admin('PUT', '/api/auth/config', { allowAccountDeletion: true });
+    const done = await t.request('DELETE', '/api/auth/users/current', {
+      token: user.accessToken,
+    });
+    expect(done.status).toBe(200);
+    const me = await t.request('GET', '/api/auth/sessions/current', { token: user.accessToken });
+    expect(me.status).toBe(401);
+    expect((await admin('GET', `/api/auth/users/${user.userId}`)).status).toBe(404);
+    const signIn = await t.request('POST', '/api/auth/sessions', {
+      body: { email: user.email, password: user.password },
+    });
+    expect(signIn.status).toBe(401);
+    // The API key is not a user: nothing to delete.
+    expect((await admin('DELETE', '/api/auth/users/current')).status).toBe(401);
+    await admin('PUT', '/api/auth/config', { allowAccountDeletion: false });
+  });
+});
