@@ -437,6 +437,8 @@ export const rawSqlResponseSchema = z.object({
   statements: z.array(sqlStatementResultSchema),
   notices: z.array(sqlNoticeSchema),
   mode: z.enum(['restricted', 'unrestricted']),
+  /** Wall time of the whole run (all statements, in their transaction), in ms. */
+  durationMs: z.number().int().optional(),
 });
 
 export const migrationSchema = z.object({

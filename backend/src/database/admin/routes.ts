@@ -42,6 +42,7 @@ import {
 } from '@kiln/shared-schemas';
 import { z } from 'zod';
 import type { Database } from '../../core/db.js';
+import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { routeWith, type ErrorMap, type RouteGroup } from '../../core/route.js';
 import type { SchemaCache } from '../records/schema-cache.js';
@@ -61,6 +62,8 @@ import {
 } from './introspection.js';
 import { PoliciesService } from './policies.js';
 import { SqlRunner } from './sql-runner.js';
+import { SqlEditorStore } from './snippets.js';
+import { studioRoutes } from './studio-routes.js';
 import { TablesService } from './tables.js';
 
 export interface DatabaseAdminOptions {
@@ -106,6 +109,7 @@ export function databaseAdminRoutes(
     maxTimeoutMs: options.rawSqlMaxTimeoutMs,
     maxRows: 10_000,
   });
+  const editor = new SqlEditorStore(db, options.logger);
   const exporter = new ExportService(db, cache.exposedSchemas, options.logger);
   const importer = new ImportService(db, cache, tables, {
     maxBytes: options.importMaxBytes,
@@ -291,13 +295,40 @@ export function databaseAdminRoutes(
           body: rawSqlRequestSchema,
           responses: { 200: rawSqlResponseSchema },
           handler: async ({ principal, body }) => {
-            const result = await sql.rawSql(principal, body, mode);
+            const started = performance.now();
+            const elapsed = () => Math.round(performance.now() - started);
+            let result;
+            try {
+              result = await sql.rawSql(principal, body, mode);
+            } catch (err) {
+              const extra = err instanceof AppError ? err.extra : undefined;
+              await editor.record(principal, {
+                sql: body.query,
+                mode,
+                status: 'error',
+                durationMs: elapsed(),
+                rowCount: null,
+                errorCode: err instanceof AppError ? err.code : 'INTERNAL_ERROR',
+                errorMessage: err instanceof Error ? err.message : String(err),
+                ...(typeof extra?.position === 'number' ? { errorPosition: extra.position } : {}),
+              });
+              throw err;
+            }
+            const durationMs = elapsed();
+            await editor.record(principal, {
+              sql: body.query,
+              mode,
+              status: 'success',
+              durationMs,
+              rowCount: result.rowCount,
+            });
             // The statements may have changed the schema: the records API sees it next call.
             await cache.reload();
-            return result;
+            return { ...result, durationMs };
           },
         }),
       ),
+      ...studioRoutes(db, cache, editor),
       adminRoute({
         method: 'get',
         path: '/migrations',

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_EMAIL, startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+let adminJwt: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  adminJwt = await t.adminToken();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const admin = (method: string, path: string, body?: unknown, token?: string) =>
+  t.request(method, `/api/database${path}`, { token: token ?? t.apiKey, body });
+
+describe('SQL editor: snippets', () => {
+  it('saves, lists, finds, changes and deletes snippets, remembering which admin', async () => {
+    const created = await admin(
+      'POST',
+      '/sql/snippets',
+      { name: 'Top users', sql: 'select 1', folder: 'reports', description: 'the best' },
+      adminJwt,
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      name: 'Top users',
+      sql: 'select 1',
+      folder: 'reports',
+      description: 'the best',
+      createdBy: ADMIN_EMAIL,
+      updatedBy: ADMIN_EMAIL,
+    });
+    const other = await admin('POST', '/sql/snippets', { name: 'Scratch', sql: 'select 2' });
+    expect(other.status).toBe(201);
+    expect(other.body.folder).toBeNull();
+
+    const all = await admin('GET', '/sql/snippets');
+    expect(all.body.pagination.total).toBe(2);
+    const inFolder = await admin('GET', '/sql/snippets?folder=reports');
+    expect(inFolder.body.data.map((s: { name: string }) => s.name)).toEqual(['Top users']);
+    const found = await admin('GET', '/sql/snippets?search=SELECT%202');
+    expect(found.body.data.map((s: { name: string }) => s.name)).toEqual(['Scratch']);
+    // `%` is taken literally, not as a wildcard.
+    expect((await admin('GET', '/sql/snippets?search=%25')).body.data).toEqual([]);
+
+    const changed = await admin('PATCH', `/sql/snippets/${created.body.id}`, {
+      sql: 'select 42',
+      folder: null,
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ name: 'Top users', sql: 'select 42', folder: null });
+    expect(Date.parse(changed.body.updatedAt)).toBeGreaterThanOrEqual(
+      Date.parse(created.body.updatedAt),
+    );
+    expect((await admin('GET', `/sql/snippets/${created.body.id}`)).body.sql).toBe('select 42');
+
+    expect((await admin('DELETE', `/sql/snippets/${created.body.id}`)).status).toBe(200);
+    const gone = await admin('GET', `/sql/snippets/${created.body.id}`);
+    expect(gone.status).toBe(404);
+    expect(gone.body.error).toBe('DATABASE_NOT_FOUND');
+  });
+
+  it('answers bad input with 400 and is admin only', async () => {
+    expect((await admin('POST', '/sql/snippets', { name: '', sql: 'x' })).status).toBe(400);
+    expect((await admin('POST', '/sql/snippets', { name: 'a', sql: 'x', x: 1 })).status).toBe(400);
+    expect((await admin('PATCH', '/sql/snippets/not-a-uuid', { name: 'b' })).status).toBe(400);
+    const anon = await t.request('GET', '/api/database/sql/snippets', { token: t.anonKey });
+    expect(anon.status).toBe(403);
+  });
+});
+
+describe('SQL editor: runs', () => {
+  it('marks the failing position, with hint and detail, and records every run in the history', async () => {
+    await admin('DELETE', '/sql/history');
+    const ok = await admin('POST', '/advance/rawsql', {
+      query: 'create table studio_t (id int); insert into studio_t select generate_series(1, 3)',
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.durationMs).toBeGreaterThanOrEqual(0);
+    expect(ok.body.statements.map((s: { rowCount: number | null }) => s.rowCount)).toEqual([
+      null,
+      3,
+    ]);
+
+    const query = 'select 1;\nselect nope from studio_t';
+    const bad = await admin('POST', '/advance/rawsql', { query });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('DATABASE_VALIDATION_ERROR');
+    expect(bad.body.position).toBe(query.indexOf('nope') + 1);
+
+    const hinted = await admin('POST', '/advance/rawsql', {
+      query: 'select * from studio_t t1 where studio_t.id = 1',
+    });
+    expect(hinted.status).toBeGreaterThanOrEqual(400);
+    expect(hinted.body.hint ?? hinted.body.detail).toBeTruthy();
+
+    const history = await admin('GET', '/sql/history');
+    expect(history.status).toBe(200);
+    expect(history.body.pagination.total).toBe(3);
+    const [last, middle, first] = history.body.data;
+    expect(first).toMatchObject({ status: 'success', rowCount: 3, mode: 'restricted' });
+    expect(middle).toMatchObject({
+      status: 'error',
+      sql: query,
+      errorCode: 'DATABASE_VALIDATION_ERROR',
+      errorPosition: query.indexOf('nope') + 1,
+    });
+    expect(last.status).toBe('error');
+    const errors = await admin('GET', '/sql/history?status=error&limit=1');
+    expect(errors.body.data).toHaveLength(1);
+    expect(errors.body.pagination.total).toBe(2);
+
+    const cleared = await admin('DELETE', '/sql/history');
+    expect(cleared.body.deletedCount).toBe(3);
+    expect((await admin('GET', '/sql/history')).body.data).toEqual([]);
+  });
+
+  it('caps what a big result sends, with a truncated flag', async () => {
+    const big = await admin('POST', '/advance/rawsql', {
+      query: 'select g from generate_series(1, 25000) g',
+    });
+    expect(big.status).toBe(200);
+    expect(big.body.rows).toHaveLength(10_000);
+    expect(big.body.rowCount).toBe(25_000);
+    expect(big.body.statements[0].truncated).toBe(true);
+  });
+});
