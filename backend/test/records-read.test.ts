@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
+import { buildReadPlan } from '../src/database/records/plan.js';
+import { Aliases, SqlParams, compileRead, wrapAsJson } from '../src/database/records/sql.js';
+import { deleteSql, updateSql } from '../src/database/records/write-sql.js';
 import { fixture, startTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -712,5 +715,55 @@ describe('DB_MAX_ROWS', () => {
     } finally {
       await capped.stop();
     }
+  });
+});
+
+describe('generated SQL', () => {
+  /** The value each `LIMIT $n` / `OFFSET $n` in `sql` is bound to, in order. */
+  const bounds = (sql: string, values: unknown[]) => {
+    expect(sql).not.toMatch(/\b(LIMIT|OFFSET)\s+\d/);
+    return [...sql.matchAll(/\b(LIMIT|OFFSET) \$(\d+)/g)].map((m) => [m[1], values[+m[2]! - 1]]);
+  };
+
+  it('limit and offset (top level and on an embed) are bound parameters, never SQL text', async () => {
+    const cache = t.app.schemaCache;
+    const path =
+      'authors?select=id,books!books_author_id_fkey(title)&order=id&limit=2&offset=1&books.order=title&books.limit=1&books.offset=1';
+    const query = Object.fromEntries(new URL(path, 'http://x').searchParams);
+    const node = buildReadPlan(cache, { table: cache.getTable('public', 'authors')!, query });
+    const params = new SqlParams();
+    const { rows } = compileRead(node, params, new Aliases());
+    expect(bounds(rows, params.values)).toEqual([
+      ['LIMIT', 1],
+      ['OFFSET', 1],
+      ['LIMIT', 2],
+      ['OFFSET', 1],
+    ]);
+    // PostgreSQL takes them as bounds: the statement answers what the HTTP read answers.
+    const direct = await t.app.db.query<{ body: string }>(wrapAsJson(rows), params.values);
+    const viaHttp = await t.request('GET', `/api/database/records/${path}`, { token: t.anonKey });
+    expect(viaHttp.body).toHaveLength(2);
+    expect(JSON.parse(direct.rows[0]!.body)).toEqual(viaHttp.body);
+  });
+
+  it('a limited UPDATE or DELETE scope binds its limit and offset too', () => {
+    const cache = t.app.schemaCache;
+    const table = cache.getTable('public', 'books')!;
+    const node = buildReadPlan(cache, {
+      table,
+      query: { order: 'id', limit: '3', offset: '4', pages: 'gt.100' },
+    });
+    const updateParams = new SqlParams();
+    const update = updateSql(table, node, { pages: 1 }, updateParams, '');
+    expect(bounds(update, updateParams.values)).toEqual([
+      ['LIMIT', 3],
+      ['OFFSET', 4],
+    ]);
+    const deleteParams = new SqlParams();
+    const remove = deleteSql(table, node, deleteParams, '');
+    expect(bounds(remove, deleteParams.values)).toEqual([
+      ['LIMIT', 3],
+      ['OFFSET', 4],
+    ]);
   });
 });
