@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { totpFor } from '../src/auth/mfa.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import { expectAccessToken, expectMfaToken, startTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -86,6 +86,7 @@ describe('TOTP', () => {
     const first = await signIn(user.email, user.password);
     expect(first.body).toMatchObject({ requireMfa: true, accessToken: null });
     expect(first.body.refreshToken).toBeUndefined();
+    expectMfaToken(first.body.mfaToken, user.userId);
     // The mfaToken is not an access token.
     expect(
       (await t.request('GET', '/api/auth/sessions/current', { token: first.body.mfaToken })).status,
@@ -101,7 +102,7 @@ describe('TOTP', () => {
       body: { mfaToken: first.body.mfaToken, code: next },
     });
     expect(done.status).toBe(200);
-    expect(decodeJwt(done.body.accessToken).aal).toBe('aal2');
+    expectAccessToken(done.body.accessToken, { sub: user.userId, aal: 'aal2' });
     // The same mfaToken does not sign in twice.
     expect(
       (
@@ -120,7 +121,7 @@ describe('TOTP', () => {
     const refreshed = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
       body: { refreshToken: done.body.refreshToken },
     });
-    expect(decodeJwt(refreshed.body.accessToken).aal).toBe('aal2');
+    expectAccessToken(refreshed.body.accessToken, { sub: user.userId, aal: 'aal2' });
 
     // A recovery code works once.
     const second = await signIn(user.email, user.password);
@@ -199,8 +200,11 @@ describe('TOTP', () => {
       removedFactors: 1,
     });
     const plain = await signIn(user.email, user.password);
-    expect(plain.body.accessToken).toBeTruthy();
-    expect(decodeJwt(plain.body.accessToken).aal).toBe('aal1');
+    expectAccessToken(plain.body.accessToken, {
+      sub: user.userId,
+      role: 'authenticated',
+      aal: 'aal1',
+    });
   });
 });
 
@@ -212,8 +216,10 @@ describe('anonymous users', () => {
       const anon = await t.request('POST', '/api/auth/anonymous?client_type=mobile');
       expect(anon.status).toBe(201);
       expect(anon.body.user).toMatchObject({ isAnonymous: true, providers: ['anonymous'] });
-      expect(decodeJwt(anon.body.accessToken)).toMatchObject({
+      expectAccessToken(anon.body.accessToken, {
+        sub: anon.body.user.id,
         role: 'authenticated',
+        aal: 'aal1',
         is_anonymous: true,
       });
       const id = anon.body.user.id;
@@ -228,7 +234,7 @@ describe('anonymous users', () => {
       expect(upgraded.body.user.id).toBe(id);
       expect(upgraded.body.user.isAnonymous).toBeUndefined();
       expect(upgraded.body.user.providers).toEqual(['email']);
-      expect(decodeJwt(upgraded.body.accessToken).is_anonymous).toBeUndefined();
+      expectAccessToken(upgraded.body.accessToken, { sub: id, is_anonymous: false });
       // The anonymous session ended.
       const old = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
         body: { refreshToken: anon.body.refreshToken },

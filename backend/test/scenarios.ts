@@ -221,3 +221,23 @@ export function expectOpaqueToken(token: unknown): string {
   expect(token).toEqual(expect.stringMatching(OPAQUE_TOKEN));
   return token as string;
 }
+
+/**
+ * Checks the token of a sign-in waiting for its second factor: HS256, `typ: 'mfa'`, the user as
+ * subject, a one-time id, valid now and for at most five minutes. Returns the claims.
+ */
+export function expectMfaToken(token: unknown, userId?: string): Record<string, any> {
+  expect(token).toEqual(expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/));
+  expect(decodeProtectedHeader(token as string)).toMatchObject({ alg: 'HS256' });
+  const claims = decodeJwt(token as string) as Record<string, any>;
+  const now = Math.floor(Date.now() / 1000);
+  expect(claims).toMatchObject({
+    typ: 'mfa',
+    sub: userId ?? expect.stringMatching(UUID),
+    jti: expect.stringMatching(UUID),
+  });
+  expect(claims).not.toHaveProperty('role');
+  expect(claims.exp).toBeGreaterThan(now);
+  expect(claims.exp).toBeLessThanOrEqual(now + 5 * 60 + 1);
+  return claims;
+}
