@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { createClient } from '@insforge/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeIn, linkIn, SmtpCapture } from './smtp-capture.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import { expectAccessToken, expectOpaqueToken, startTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 const smtp = new SmtpCapture();
@@ -82,7 +82,12 @@ describe('email verification', () => {
       } as Parameters<typeof client.auth.verifyEmail>[0]);
       expect(verified.error).toBeNull();
       expect(verified.data?.user).toMatchObject({ email, emailVerified: true });
-      expect(verified.data?.accessToken).toBeTruthy();
+      expectAccessToken(verified.data?.accessToken, {
+        sub: verified.data!.user!.id,
+        role: 'authenticated',
+        email,
+        aal: 'aal1',
+      });
       // Single use.
       expect((await client.auth.verifyEmail({ email, otp: code })).error?.error).toBe(
         'AUTH_INVALID_OTP',
@@ -137,7 +142,12 @@ describe('email verification', () => {
     expect(owner.status).toBe(200);
     expect(owner.body.user.id).toBe(squat.userId);
     expect(owner.body.requireMfa ?? false).toBe(false);
-    expect(owner.body.accessToken).toBeTruthy();
+    expectAccessToken(owner.body.accessToken, {
+      sub: squat.userId,
+      role: 'authenticated',
+      aal: 'aal1',
+    });
+    expectOpaqueToken(owner.body.refreshToken);
     // ...cannot get its session once the claim is through.
     await expect(t.app.auth.startSession(checked, { clientType: 'mobile' })).rejects.toMatchObject({
       code: 'AUTH_INVALID_CREDENTIALS',
@@ -260,7 +270,7 @@ describe('password reset', () => {
     const code = codeIn(await smtp.next(user.email, sent))!;
     const exchanged = await client.auth.exchangeResetPasswordToken({ email: user.email, code });
     expect(exchanged.error).toBeNull();
-    expect(exchanged.data?.token).toBeTruthy();
+    expectOpaqueToken(exchanged.data?.token);
     expect(new Date(exchanged.data!.expiresAt).getTime()).toBeGreaterThan(Date.now());
     const weak = await client.auth.resetPassword({ newPassword: '1', otp: exchanged.data!.token });
     expect(weak.error?.error).toBe('AUTH_WEAK_PASSWORD');
@@ -333,7 +343,12 @@ describe('one-time codes and magic links', () => {
     const { data, error } = await client.auth.verifyOtp({ email, otp: codeIn(mail)! });
     expect(error).toBeNull();
     expect(data?.user).toMatchObject({ email, emailVerified: true });
-    expect(data?.accessToken).toBeTruthy();
+    expectAccessToken(data?.accessToken, {
+      sub: data!.user!.id,
+      role: 'authenticated',
+      email,
+      aal: 'aal1',
+    });
     expect((await client.auth.verifyOtp({ email, otp: codeIn(mail)! })).error?.error).toBe(
       'AUTH_INVALID_OTP',
     );
