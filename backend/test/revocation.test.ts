@@ -6,7 +6,15 @@ import { createClient } from '@insforge/sdk';
 import { createApp, type KilnApp } from '../src/app.js';
 import { createLogger } from '../src/core/logger.js';
 import { codeIn, SmtpCapture } from './smtp-capture.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, pgUrl, startTestApp, type TestApp } from './helpers.js';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  expectAccessToken,
+  expectOpaqueToken,
+  pgUrl,
+  startTestApp,
+  type TestApp,
+} from './helpers.js';
 
 /**
  * Credentials that end before they expire: ended sessions (sign-out, revocation, password reset,
@@ -400,11 +408,13 @@ describe('admin sessions', () => {
     expect(session).toMatchObject({
       user: { id: expect.any(String), email: ADMIN_EMAIL },
       admin: { email: ADMIN_EMAIL },
-      accessToken: expect.any(String),
-      refreshToken: expect.any(String),
     });
-    const claims = decodeJwt(session.accessToken);
-    expect(claims).toMatchObject({ role: 'project_admin', sid: expect.any(String) });
+    expectOpaqueToken(session.refreshToken);
+    const claims = expectAccessToken(session.accessToken, {
+      sub: session.user.id,
+      role: 'project_admin',
+      email: ADMIN_EMAIL,
+    });
     expect(claims.exp! - claims.iat!).toBe(a.app.config.accessTokenTtlSeconds);
     await worksEverywhere(session.accessToken, '/api/auth/users');
 
@@ -443,7 +453,8 @@ describe('admin sessions', () => {
     const res = await signIn(a.baseUrl, '');
     const body = (await res.json()) as any;
     expect(body.refreshToken).toBeUndefined();
-    expect(body.csrfToken).toEqual(expect.any(String));
+    expectOpaqueToken(body.csrfToken);
+    expectAccessToken(body.accessToken, { role: 'project_admin', email: ADMIN_EMAIL });
     const cookies = res.headers.getSetCookie();
     const refresh = cookies.find((c) => c.startsWith('insforge_admin_refresh_token='))!;
     expect(refresh).toMatch(/HttpOnly/i);
@@ -457,7 +468,8 @@ describe('admin sessions', () => {
       headers: { cookie, 'x-csrf-token': body.csrfToken },
     });
     expect(ok.status).toBe(200);
-    expect(ok.body.accessToken).toEqual(expect.any(String));
+    expectAccessToken(ok.body.accessToken, { role: 'project_admin', email: ADMIN_EMAIL });
+    expectOpaqueToken(ok.body.csrfToken);
   });
 
   it('can be revoked: one, or all but the current one', async () => {
