@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
 import { totpFor } from '../src/auth/mfa.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import { expectAccessToken, expectMfaToken, startTestApp, type TestApp } from './helpers.js';
 
 /**
  * What the hosted auth pages (/auth) rely on: the public config (providers, flows, branding),
@@ -223,6 +223,12 @@ describe("the app's code after a sign-in on the pages", () => {
       body: { email, password },
     });
     expect(signIn.body.requireMfa).toBe(true);
+    const { sub: userId } = expectAccessToken(aal1Token, {
+      role: 'authenticated',
+      email,
+      aal: 'aal1',
+    });
+    expectMfaToken(signIn.body.mfaToken, userId);
     const challenged = await t.request('POST', '/api/auth/mfa/challenge?client_type=mobile', {
       body: { mfaToken: signIn.body.mfaToken, code: verified.body.recoveryCodes[0] },
     });
@@ -237,11 +243,12 @@ describe("the app's code after a sign-in on the pages", () => {
       body: { code: codeOf(issued.body.redirectTo), code_verifier: verifier },
     });
     expect(exchanged.status).toBe(200);
-    expect(exchanged.body.accessToken).toEqual(expect.any(String));
-    const claims = JSON.parse(
-      Buffer.from(exchanged.body.accessToken.split('.')[1], 'base64url').toString(),
-    );
-    expect(claims.aal).toBe('aal2');
+    expectAccessToken(exchanged.body.accessToken, {
+      sub: userId,
+      role: 'authenticated',
+      email,
+      aal: 'aal2',
+    });
 
     // The session from before the factor was enrolled is aal1: its code does not skip it.
     const pair = pkce();
