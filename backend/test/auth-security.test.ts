@@ -22,7 +22,7 @@ import { createApp } from '../src/app.js';
 import { createLogger } from '../src/core/logger.js';
 import { FakeOAuthProviders } from './fake-oauth-providers.js';
 import { codeIn, linkIn, SmtpCapture } from './smtp-capture.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import { expectMfaToken, expectOpaqueToken, startTestApp, type TestApp } from './helpers.js';
 
 const GOOGLE_CLIENT = 'kiln-sec.apps.googleusercontent.com';
 const APP = 'https://app.example.com/done';
@@ -217,7 +217,7 @@ describe('item 3: proving the inbox never removes or skips a second factor', () 
     expect(activated.status).toBe(200);
     const mfaStep = (body: Record<string, unknown>, flow: string) => {
       expect(body, flow).toMatchObject({ requireMfa: true, accessToken: null });
-      expect(body.mfaToken, flow).toEqual(expect.any(String));
+      expectMfaToken(body.mfaToken, user.userId);
       expect(body.refreshToken, flow).toBeUndefined();
     };
 
@@ -307,8 +307,7 @@ describe('the first proof of the inbox leaves the squatter nothing', () => {
       { sub: `g-${crypto.randomUUID()}`, email: victim, email_verified: false },
       challenge,
     );
-    const code = landed.searchParams.get('insforge_code');
-    expect(code).toEqual(expect.any(String));
+    const code = expectOpaqueToken(landed.searchParams.get('insforge_code'));
     // The owner of the address proves it with a one-time code: the account is theirs now.
     const owner = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
       body: { method: 'otp', email: victim, otp: await otpCode(victim) },
