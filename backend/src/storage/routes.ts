@@ -4,6 +4,7 @@
  * nothing is parsed or buffered on the way.
  */
 import type { Request, Response } from 'express';
+import fresh from 'fresh';
 import { pipeline } from 'node:stream/promises';
 import {
   bucketParamsSchema,
@@ -36,7 +37,7 @@ import { readMultipart } from '../core/multipart.js';
 import { principalOf } from '../core/auth/principal.js';
 import { ACCESS_ERRORS, route, type ErrorMap, type RouteGroup } from '../core/route.js';
 import type { ByteRange } from './providers/provider.js';
-import { contentDisposition, parseRange, servedInline, type StorageService } from './service.js';
+import { downloadDisposition, servedInline, type StorageService } from './service.js';
 
 const ANON: Principal = { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } };
 
@@ -78,6 +79,53 @@ function generatedKey(filename: string): string {
     (dot > 0 ? filename.slice(0, dot) : filename).replace(/[^a-zA-Z0-9-_]/g, '-').slice(0, 32) ||
     'file';
   return `${base}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}${ext}`;
+}
+
+/**
+ * The byte range a download sends, as Express's `req.range()` (the range-parser package) reads
+ * `Range` (RFC 9110 §14), overlapping and adjacent ranges combined. Undefined = the whole file:
+ * no header, another unit (which must be ignored), or several ranges that do not combine into
+ * one (Kiln sends no multipart/byteranges). A malformed or unsatisfiable byte range is a 416
+ * with `Content-Range: bytes *\/size`.
+ */
+function requestedRange(req: Request, res: Response, size: number): ByteRange | undefined {
+  const header = req.get('range');
+  const ranges = header ? req.range(size, { combine: true }) : undefined;
+  if (ranges === undefined) return undefined;
+  if (typeof ranges !== 'number') {
+    return ranges.type.toLowerCase() === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
+  }
+  const spec = header!.trim();
+  // -2 = malformed: only a malformed *byte* range is refused; anything else is not ours to read.
+  if (ranges === -2 && !/^bytes=/i.test(spec)) return undefined;
+  // range-parser refuses a suffix longer than the file, which RFC 9110 §14.1.2 serves whole.
+  if (ranges === -1 && size > 0 && /^bytes=-\s*0*[1-9]\d*$/i.test(spec)) {
+    return { start: 0, end: size - 1 };
+  }
+  res.setHeader('Content-Range', `bytes */${size}`);
+  throw new AppError(
+    416,
+    'STORAGE_INVALID_RANGE',
+    `Range "${spec.slice(0, 60)}" cannot be satisfied for ${size} bytes`,
+  );
+}
+
+/**
+ * A conditional GET or HEAD whose If-None-Match / If-Modified-Since still match this version:
+ * the fresh package (what Express's `req.fresh` calls), given the request's validators only.
+ * `req.fresh` also answers "stale" whenever the request says `Cache-Control: no-cache`, which
+ * fetch() adds to every request carrying a conditional header; that directive is for caches
+ * (RFC 9111 §5.2.1.4), and the origin's 304 is the revalidation it asks for.
+ */
+function unchangedForClient(req: Request, etag: string, lastModified: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return fresh(
+    {
+      'if-none-match': req.headers['if-none-match'],
+      'if-modified-since': req.headers['if-modified-since'],
+    },
+    { etag, 'last-modified': lastModified },
+  );
 }
 
 /** What a credential that was sent but refused answers (`callerOrAnon` reads it). */
@@ -162,22 +210,11 @@ export function storageRoutes(storage: StorageService): RouteGroup {
     const size = Number(row.size);
     const etag = `"${row.etag}"`;
     const lastModified = row.updated_at.toUTCString();
-    const ifNoneMatch = req.get('if-none-match');
-    const notModified =
-      ifNoneMatch &&
-      ifNoneMatch
-        .split(',')
-        .some((t) => t.trim() === etag || t.trim() === '*' || t.trim() === `W/${etag}`);
+    const notModified = unchangedForClient(req, etag, lastModified);
     // If-Range: a range of a version the client no longer has would mix two files.
     const ifRange = req.get('if-range')?.trim();
     const rangeApplies = !ifRange || ifRange === etag || ifRange === lastModified;
-    let range: ByteRange | undefined;
-    try {
-      range = notModified || !rangeApplies ? undefined : parseRange(req.get('range'), size);
-    } catch (err) {
-      res.setHeader('Content-Range', `bytes */${size}`);
-      throw err;
-    }
+    const range = notModified || !rangeApplies ? undefined : requestedRange(req, res, size);
     // Opened before any header is set: a failure here is a clean error answer.
     const stream =
       notModified || req.method === 'HEAD' ? undefined : await storage.openBytes(row, range);
@@ -196,9 +233,9 @@ export function storageRoutes(storage: StorageService): RouteGroup {
     const name = row.key.split('/').pop()!;
     res.setHeader('Content-Type', row.mime_type);
     if (servedInline(row.mime_type)) {
-      res.setHeader('Content-Disposition', contentDisposition('inline', name));
+      res.setHeader('Content-Disposition', downloadDisposition('inline', name));
     } else {
-      res.setHeader('Content-Disposition', contentDisposition('attachment', name));
+      res.setHeader('Content-Disposition', downloadDisposition('attachment', name));
       res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
     }
     if (range) {

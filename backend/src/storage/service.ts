@@ -5,6 +5,7 @@
  * old bytes. A failure at any step leaves either the old object or the new one, never a mix.
  */
 import crypto from 'node:crypto';
+import contentDisposition from 'content-disposition';
 import type { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import type { StoredFile } from '@kiln/shared-schemas';
@@ -86,38 +87,6 @@ function newStoragePath(bucket: string): string {
 }
 
 /**
- * Parses `Range` (RFC 9110 §14). Undefined = send the whole file: no header, a unit other than
- * bytes (which must be ignored), or several ranges (which Kiln does not combine into one
- * multipart answer). A malformed or unsatisfiable byte range is a 416.
- */
-export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
-  if (!header) return undefined;
-  const spec = header.trim();
-  if (!/^bytes=/i.test(spec) || spec.includes(',')) return undefined;
-  const unsatisfiable = () =>
-    new AppError(
-      416,
-      'STORAGE_INVALID_RANGE',
-      `Range "${header.slice(0, 60)}" cannot be satisfied for ${size} bytes`,
-    );
-  const m = /^bytes=(\d*)-(\d*)$/i.exec(spec);
-  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0) throw unsatisfiable();
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) throw unsatisfiable();
-  return { start, end };
-}
-
-/**
  * Types a browser shows without running anything. Everything else (HTML, SVG, XML, scripts…)
  * is served as an attachment in a sandbox, so an uploaded page can never run script on Kiln's
  * origin, where the dashboard and the auth pages live.
@@ -129,14 +98,14 @@ export function servedInline(mimeType: string): boolean {
   return INLINE_TYPES.test(mimeType.split(';')[0]!.trim());
 }
 
-/** `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 8187). */
-export function contentDisposition(type: 'inline' | 'attachment', name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const encoded = encodeURIComponent(name).replace(
-    /['()*!]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+/**
+ * `Content-Disposition` for a download, built by the `content-disposition` package (RFC 6266 /
+ * 8187): the name as `filename*=UTF-8''…` whenever it is not plain ASCII, with an ASCII
+ * fallback in `filename` (anything outside printable ASCII, quotes, backslashes and `%` become
+ * `_`, since clients read those inconsistently in a quoted name).
+ */
+export function downloadDisposition(type: 'inline' | 'attachment', name: string): string {
+  return contentDisposition(name, { type, fallback: name.replace(/[^\x20-\x7e]|["\\%]/g, '_') });
 }
 
 export class StorageService {

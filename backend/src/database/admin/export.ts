@@ -3,6 +3,7 @@
  * batches and are written as the response drains, so memory stays flat however big the table.
  */
 import type { Writable } from 'node:stream';
+import contentDisposition from 'content-disposition';
 import type { Response } from 'express';
 import QueryStream from 'pg-query-stream';
 import type { ExportRequest } from '@kiln/shared-schemas';
@@ -78,10 +79,7 @@ export class ExportService {
       'Content-Type',
       req.format === 'sql' ? 'application/sql; charset=utf-8' : 'application/json; charset=utf-8',
     );
-    res.setHeader(
-      'Content-Disposition',
-      `attachment; filename="kiln-export-${stamp}.${req.format}"`,
-    );
+    res.setHeader('Content-Disposition', contentDisposition(`kiln-export-${stamp}.${req.format}`));
     try {
       await this.stream(req, chosen, res);
       res.end();
