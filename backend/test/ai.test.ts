@@ -468,8 +468,66 @@ describe('models, limits and errors', () => {
       expect(res.status).toBe(503);
       expect(res.body.error).toBe('AI_UPSTREAM_UNAVAILABLE');
       expect(res.body.nextActions).toMatch(/OPENROUTER_API_KEY/);
+      const key = await bare.request('GET', '/api/ai/openrouter/api-key', { token: bare.apiKey });
+      expect(key.status).toBe(400);
+      expect(key.body).toMatchObject({
+        error: 'AI_KEY_NOT_CONFIGURED',
+        nextActions: expect.stringMatching(/OPENROUTER_API_KEY/),
+      });
     } finally {
       await bare.stop();
     }
+  });
+});
+
+describe("the provider key (InsForge's /api/ai/{provider}/api-key)", () => {
+  it('answers the upstream key masked, to admins only', async () => {
+    const res = await admin('GET', '/api/ai/openrouter/api-key');
+    expect(res.status).toBe(200);
+    // FAKE_KEY is sk-fake-upstream-key: three characters, asterisks, the last four.
+    expect(res.body).toEqual({
+      provider: 'openrouter',
+      maskedKey: 'sk-********-key',
+      baseUrl: upstream.url,
+    });
+    expect(JSON.stringify(res.body)).not.toContain(FAKE_KEY);
+    const viaJwt = await t.request('GET', '/api/ai/openrouter/api-key', {
+      token: await t.adminToken(),
+    });
+    expect(viaJwt.body.maskedKey).toBe('sk-********-key');
+
+    const user = await t.signUpUser();
+    for (const token of [user.accessToken, t.anonKey]) {
+      const denied = await t.request('GET', '/api/ai/openrouter/api-key', { token });
+      expect(denied.status).toBe(403);
+      expect(JSON.stringify(denied.body)).not.toContain('-key');
+    }
+    expect((await t.request('GET', '/api/ai/openrouter/api-key')).status).toBe(401);
+    const unknown = await admin('GET', '/api/ai/anthropic/api-key');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toMatch(/openrouter/);
+  });
+
+  it('refuses to rotate, saying what to do, and changes nothing', async () => {
+    const res = await admin('POST', '/api/ai/openrouter/api-key/rotate');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      error: 'AI_KEY_ROTATION_UNSUPPORTED',
+      nextActions: expect.stringMatching(/OPENROUTER_API_KEY/),
+    });
+    const user = await t.signUpUser();
+    const denied = await t.request('POST', '/api/ai/openrouter/api-key/rotate', {
+      token: user.accessToken,
+    });
+    expect(denied.status).toBe(403);
+    // The gateway still calls the upstream with the same key.
+    const chat = await t.request('POST', '/api/ai/chat/completion', {
+      token: user.accessToken,
+      body: { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    expect(chat.status).toBe(200);
+    expect((await admin('GET', '/api/ai/openrouter/api-key')).body.maskedKey).toBe(
+      'sk-********-key',
+    );
   });
 });

@@ -217,7 +217,7 @@ describe('built-in OAuth providers', () => {
     );
     expect(unknown.status).toBe(400);
     const configs = await t.request('GET', '/api/auth/oauth/configs', { token: t.apiKey });
-    expect(configs.body.configs.map((c: any) => c.key)).toEqual(
+    expect(configs.body.data.map((c: any) => c.key)).toEqual(
       expect.arrayContaining(['google', 'apple', 'x']),
     );
   });

@@ -250,10 +250,20 @@ describe('OAuth with PKCE against a real OpenID provider', () => {
   });
 
   it('lists provider configs to admins without secrets', async () => {
-    const list = await t.request('GET', '/api/auth/oauth/configs', { token: t.apiKey });
-    expect(list.body.configs).toEqual([
-      expect.objectContaining({ key: 'acme', clientId: 'kiln', hasClientSecret: true }),
-    ]);
+    const list = await t.request('GET', '/api/auth/oauth/custom/configs', { token: t.apiKey });
+    expect(list.body).toEqual({
+      data: [
+        expect.objectContaining({
+          key: 'acme',
+          clientId: 'kiln',
+          hasClientSecret: true,
+          discoveryEndpoint: expect.stringMatching(/^http/),
+        }),
+      ],
+      count: 1,
+    });
+    const builtIn = await t.request('GET', '/api/auth/oauth/configs', { token: t.apiKey });
+    expect(builtIn.body).toEqual({ data: [], count: 0 });
     expect(JSON.stringify(list.body)).not.toContain('kiln-secret');
     const stored = await t.app.db.query(`SELECT client_secret_encrypted FROM auth.oauth_providers`);
     expect(stored.rows[0]!.client_secret_encrypted).toMatch(/^v1:/);

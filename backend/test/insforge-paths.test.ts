@@ -1,6 +1,7 @@
 /**
  * InsForge's documented paths that Kiln serves beside its own (issue 16): the deprecated
- * anon-token read, the OAuth create, and the secrets-area key rotations, with InsForge's shapes.
+ * anon-token read, the OAuth creates and lists, the secrets-area key rotations and the docs
+ * paths, with InsForge's shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
@@ -61,7 +62,7 @@ describe('POST /api/auth/oauth/configs', () => {
     const read = await t.request('GET', '/api/auth/oauth/github/config', { token: admin });
     expect(read.body).toMatchObject({ key: 'github', clientId: 'gh-client' });
     const listed = await t.request('GET', '/api/auth/oauth/configs', { token: admin });
-    expect(listed.body.configs.map((c: { key: string }) => c.key)).toContain('github');
+    expect(listed.body.data.map((c: { provider: string }) => c.provider)).toContain('github');
   });
 
   it('refuses unknown providers, a missing clientId and non-admins', async () => {
@@ -83,6 +84,68 @@ describe('POST /api/auth/oauth/configs', () => {
       body: { provider: 'google', clientId: 'x' },
     });
     expect(asAnon.status).toBe(403);
+  });
+});
+
+describe('GET|POST /api/auth/oauth/custom/configs', () => {
+  it("creates a custom OIDC provider from InsForge's body and lists it as InsForge does", async () => {
+    const admin = await t.adminToken();
+    const created = await t.request('POST', '/api/auth/oauth/custom/configs', {
+      token: admin,
+      body: {
+        key: 'corp-sso',
+        name: 'Corp SSO',
+        discoveryEndpoint: 'https://sso.corp.test/.well-known/openid-configuration',
+        clientId: 'corp',
+        clientSecret: 'hush',
+      },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-5/),
+      key: 'corp-sso',
+      name: 'Corp SSO',
+      custom: true,
+      discoveryEndpoint: 'https://sso.corp.test/.well-known/openid-configuration',
+      discoveryUrl: 'https://sso.corp.test/.well-known/openid-configuration',
+      hasClientSecret: true,
+    });
+    expect(JSON.stringify(created.body)).not.toContain('hush');
+    const listed = await t.request('GET', '/api/auth/oauth/custom/configs', { token: admin });
+    expect(listed.body.data).toContainEqual(created.body);
+    expect(listed.body.count).toBe(listed.body.data.length);
+    // Built-in and custom providers are listed apart, as InsForge lists them.
+    const builtIn = await t.request('GET', '/api/auth/oauth/configs', { token: admin });
+    expect(builtIn.body.data.map((c: { key: string }) => c.key)).not.toContain('corp-sso');
+    const publicConfig = await t.request('GET', '/api/auth/public-config');
+    expect(publicConfig.body.customOAuthProviders).toContain('corp-sso');
+  });
+
+  it('refuses a missing discovery URL, a bad key and non-admins', async () => {
+    const admin = await t.adminToken();
+    const noDiscovery = await t.request('POST', '/api/auth/oauth/custom/configs', {
+      token: admin,
+      body: { key: 'nodisc', clientId: 'x' },
+    });
+    expect(noDiscovery.status).toBe(400);
+    expect(noDiscovery.body.message).toMatch(/discoveryUrl/);
+    const badKey = await t.request('POST', '/api/auth/oauth/custom/configs', {
+      token: admin,
+      body: { key: 'Bad Key', clientId: 'x', discoveryEndpoint: 'https://x.test/.well-known' },
+    });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.error).toBe('INVALID_INPUT');
+    const { accessToken } = await t.signUpUser();
+    for (const [method, token] of [
+      ['GET', accessToken],
+      ['POST', t.anonKey],
+    ] as const) {
+      const res = await t.request(method, '/api/auth/oauth/custom/configs', {
+        token,
+        body: method === 'POST' ? { key: 'x', clientId: 'x' } : undefined,
+      });
+      expect(res.status).toBe(403);
+    }
   });
 });
 
@@ -172,5 +235,56 @@ describe('GET /api/docs/:type', () => {
       expect(missing.body.error).toBe('DOCS_NOT_FOUND');
     }
     expect((await t.request('GET', '/api/docs/reference')).status).toBe(200);
+  });
+});
+
+describe('GET /api/docs/:feature/:language', () => {
+  it("answers a TypeScript guide per area with InsForge's type names, and the endpoints behind it", async () => {
+    const features = ['db', 'storage', 'functions', 'auth', 'ai', 'realtime'];
+    for (const feature of features) {
+      const res = await t.request('GET', `/api/docs/${feature}/typescript`);
+      expect(res.status, feature).toBe(200);
+      expect(res.body.type).toBe(`${feature}-sdk-typescript`);
+      const md = res.body.content as string;
+      expect(md, feature).toMatch(/^# .+: TypeScript \(@insforge\/sdk\)\n/);
+      expect(md, feature).toContain("import { createClient } from '@insforge/sdk';");
+      expect(md, feature).toContain('```ts');
+      expect(md, feature).toMatch(/## Endpoints\n\n[\s\S]*- `(GET|POST) \/api\//);
+    }
+    const db = (await t.request('GET', '/api/docs/db/typescript')).body.content as string;
+    expect(db).toContain(".from('posts')");
+    expect(db).toContain('- `GET /api/database/records/{table}`');
+    expect(db).not.toContain('/api/storage/');
+    const storage = (await t.request('GET', '/api/docs/storage/typescript')).body.content;
+    expect(storage).toContain("kiln.storage.from('photos')");
+    expect(storage).toContain('- `POST /api/storage/buckets`');
+    // The overview points at these paths.
+    expect((await t.request('GET', '/api/docs/instructions')).body.content).toContain(
+      '`GET /api/docs/{feature}/{language}`',
+    );
+  });
+
+  it('answers the generated REST reference for rest-api, and Markdown when asked', async () => {
+    const rest = await t.request('GET', '/api/docs/auth/rest-api');
+    expect(rest.status).toBe(200);
+    expect(rest.body.type).toBe('auth-rest-api');
+    expect(rest.body.content).toBe((await t.request('GET', '/api/docs/auth-sdk')).body.content);
+    const md = await fetch(`${t.baseUrl}/api/docs/realtime/typescript`, {
+      headers: { accept: 'text/markdown' },
+    });
+    expect(md.status).toBe(200);
+    expect(md.headers.get('content-type')).toMatch(/^text\/markdown/);
+    expect(await md.text()).toContain('kiln.realtime.subscribe(');
+  });
+
+  it('answers 404 naming the features and languages Kiln has', async () => {
+    for (const path of ['payments/typescript', 'db/swift', 'db/kotlin', 'nope/typescript']) {
+      const res = await t.request('GET', `/api/docs/${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.body.error).toBe('DOCS_NOT_FOUND');
+      expect(res.body.nextActions).toBe(
+        'Features: db, storage, functions, auth, ai, realtime; languages: typescript, rest-api.',
+      );
+    }
   });
 });

@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEGACY_ENDPOINTS } from '../src/docs/legacy-endpoints.js';
 import { toOpenApiPath } from '../src/core/route.js';
 import { startTestApp, type TestApp } from './helpers.js';
 
@@ -73,17 +72,6 @@ describe('declared routes', () => {
 
   it('every declaration is mounted where it says', () => {
     expect(declared.filter((r) => !mounted.includes(r))).toEqual([]);
-  });
-
-  it('the hand-written /api/docs entries cover only routes not declared yet', () => {
-    const documented = new Set(
-      t.app.routes.routes.map((r) => `${r.method.toUpperCase()} ${toOpenApiPath(r.path)}`),
-    );
-    expect(
-      LEGACY_ENDPOINTS.map((e) => `${e.method.toUpperCase()} ${e.path}`).filter((e) =>
-        documented.has(e),
-      ),
-    ).toEqual([]);
   });
 });
 

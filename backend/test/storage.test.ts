@@ -243,7 +243,7 @@ describe.each(providers)('storage on %s', (kind) => {
     expect((await bobDocs.remove('reports/q2.txt')).error?.statusCode).toBe(404);
     const many = await bobDocs.remove(['reports/q2.txt']);
     expect(many.data).toEqual({
-      results: [{ key: 'reports/q2.txt', status: 'not_found', message: expect.any(String) }],
+      results: [{ key: 'reports/q2.txt', status: 'notFound', message: expect.any(String) }],
     });
     expect(
       await (await alice.client.storage.from('docs').download('reports/q2.txt')).data!.text(),
@@ -376,12 +376,12 @@ describe.each(providers)('storage on %s', (kind) => {
       results: [
         {
           key: '../escape',
-          status: 'invalid',
+          status: 'failed',
           message: expect.stringMatching(/Invalid object key/),
         },
         { key: 'batch/1.txt', status: 'deleted' },
         { key: 'batch/2.txt', status: 'deleted' },
-        { key: 'batch/missing.txt', status: 'not_found', message: expect.any(String) },
+        { key: 'batch/missing.txt', status: 'notFound', message: expect.any(String) },
       ],
     });
     const tooMany = await t.request('DELETE', '/api/storage/buckets/docs/objects', {

@@ -279,3 +279,21 @@ export const aiUsageResponseSchema = z.object({
   pagination: paginationSchema,
 });
 export type AiUsageResponse = z.infer<typeof aiUsageResponseSchema>;
+
+/** `/api/ai/{provider}/api-key[/rotate]`: InsForge's provider name for the upstream Kiln relays to. */
+export const aiProviderParamsSchema = z.object({
+  provider: z.enum(['openrouter'], {
+    error: "the only provider is openrouter (Kiln's OpenAI-compatible upstream)",
+  }),
+});
+export type AiProviderParams = z.infer<typeof aiProviderParamsSchema>;
+
+/** `GET /api/ai/{provider}/api-key`: the upstream's key, masked (Kiln never answers the key). */
+export const aiProviderKeyResponseSchema = z.object({
+  provider: z.string(),
+  /** The first three and last four characters, or only asterisks for a short key. */
+  maskedKey: z.string(),
+  /** The upstream the key is sent to. */
+  baseUrl: z.string(),
+});
+export type AiProviderKeyResponse = z.infer<typeof aiProviderKeyResponseSchema>;

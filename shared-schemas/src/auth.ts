@@ -245,6 +245,14 @@ export const oauthProviderConfigRequestSchema = z.object({
 export const createOAuthProviderConfigRequestSchema = oauthProviderConfigRequestSchema.extend({
   provider: z.string({ error: 'provider is required' }).min(1).max(100),
 });
+/**
+ * `POST /api/auth/oauth/custom/configs` (InsForge's create): PUT's body with the key named, the
+ * discovery document's URL as InsForge's `discoveryEndpoint` or Kiln's `discoveryUrl`.
+ */
+export const createCustomOAuthConfigRequestSchema = oauthProviderConfigRequestSchema.extend({
+  key: customProviderParamsSchema.shape.key,
+  discoveryEndpoint: z.url().optional(),
+});
 export const idTokenRequestSchema = z.object({
   provider: z.enum(['google', 'apple'], { error: 'provider: must be google or apple' }),
   token: z.string({ error: 'token is required' }).min(10).max(10_000),
@@ -331,6 +339,8 @@ export const publicAuthConfigResponseSchema = authConfigSchema
     customOAuthProviders: z.array(z.string()),
   });
 export const authConfigResponseSchema = authConfigSchema.extend({
+  /** A uuid derived from the settings' name: there is one settings row. */
+  id: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -407,8 +417,29 @@ export const oauthProviderConfigSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+/**
+ * `GET /api/auth/oauth/configs`: the built-in providers' configurations as InsForge lists them
+ * (`id`, `provider`, `useSharedKey`: Kiln has no shared keys), Kiln's fields beside.
+ */
 export const listOAuthProviderConfigsResponseSchema = z.object({
-  configs: z.array(oauthProviderConfigSchema),
+  data: z.array(
+    oauthProviderConfigSchema.extend({
+      id: z.string(),
+      provider: z.string(),
+      useSharedKey: z.boolean(),
+    }),
+  ),
+  count: z.number(),
+});
+/** A custom OpenID Connect provider as InsForge lists it (`id`, `discoveryEndpoint`), Kiln's fields beside. */
+export const customOAuthConfigSchema = oauthProviderConfigSchema.extend({
+  id: z.string(),
+  discoveryEndpoint: z.string(),
+});
+/** `GET /api/auth/oauth/custom/configs`: the custom OpenID Connect providers. */
+export const listCustomOAuthConfigsResponseSchema = z.object({
+  data: z.array(customOAuthConfigSchema),
+  count: z.number(),
 });
 /** `GET /api/auth/email/verify-link?token=` (a missing or odd token is a link that does not work). */
 export const verifyLinkQuerySchema = z.object({ token: z.string().optional().catch(undefined) });

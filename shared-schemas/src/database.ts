@@ -254,7 +254,8 @@ export const columnInfoSchema = z.object({
   isNullable: z.boolean(),
   isUnique: z.boolean(),
   isPrimaryKey: z.boolean(),
-  defaultValue: z.string().nullable(),
+  /** Absent when the column has no default. */
+  defaultValue: z.string().optional(),
   isIdentity: z.boolean(),
   isGenerated: z.boolean(),
   comment: z.string().nullable(),
@@ -364,6 +365,14 @@ export const grantInfoSchema = z.object({
   privileges: z.array(z.string()),
 });
 
+/**
+ * A catalog list as answered: the items under the name of what they are (`GET /indexes` →
+ * `{indexes: [...]}`), as InsForge wraps its lists.
+ */
+export function catalogListSchema<K extends string, T extends z.ZodType>(key: K, item: T) {
+  return z.object({ [key]: z.array(item) } as { [P in K]: z.ZodArray<T> });
+}
+
 export const describeTableResponseSchema = tableSummarySchema.extend({
   columns: z.array(columnInfoSchema),
   foreignKeys: z.array(foreignKeyInfoSchema),
@@ -441,24 +450,31 @@ export const rawSqlResponseSchema = z.object({
   durationMs: z.number().int().optional(),
 });
 
+/** An applied migration (InsForge's fields, then Kiln's). */
 export const migrationSchema = z.object({
   version: z.string(),
   name: z.string(),
+  /** The SQL as recorded: one text (statements sent as a list are joined). */
+  statements: z.array(z.string()),
+  /** When it was applied. */
+  createdAt: z.string(),
   checksum: z.string(),
   appliedBy: z.string().nullable(),
-  appliedAt: z.string(),
   sql: z.string(),
 });
 
+/** `GET /migrations`: every applied migration, oldest first. */
 export const listMigrationsResponseSchema = z.object({
-  data: z.array(migrationSchema),
-  pagination: paginationSchema,
+  migrations: z.array(migrationSchema),
 });
 
 /** `POST /migrations` (applied) and `/migrations/dry-run` (run and rolled back). */
 export const migrationResultSchema = z.object({
+  message: z.string(),
   version: z.string(),
   name: z.string(),
+  /** When it was recorded as applied (a dry run: when it ran). */
+  createdAt: z.string(),
   checksum: z.string(),
   dryRun: z.boolean(),
   applied: z.boolean(),

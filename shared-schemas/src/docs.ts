@@ -21,3 +21,6 @@ export const docMarkdownResponseSchema = z.object({
   content: z.string(),
 });
 export type DocMarkdownResponse = z.infer<typeof docMarkdownResponseSchema>;
+
+/** `GET /api/docs/{feature}/{language}`: InsForge's SDK docs paths (checked by the route, 404 otherwise). */
+export const sdkDocParamsSchema = z.object({ feature: z.string(), language: z.string() });

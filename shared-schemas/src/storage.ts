@@ -174,7 +174,7 @@ export const deleteObjectsResponseSchema = z.object({
   results: z.array(
     z.object({
       key: z.string(),
-      status: z.enum(['deleted', 'not_found', 'invalid']),
+      status: z.enum(['deleted', 'notFound', 'failed']),
       message: z.string().optional(),
     }),
   ),

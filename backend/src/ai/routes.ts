@@ -12,11 +12,14 @@ import {
   aiModelsResponseSchema,
   aiOverviewQuerySchema,
   aiOverviewResponseSchema,
+  aiProviderKeyResponseSchema,
+  aiProviderParamsSchema,
   aiUsageQuerySchema,
   aiUsageResponseSchema,
   updateAiConfigRequestSchema,
   type AiChatRequest,
 } from '@kiln/shared-schemas';
+import { AppError } from '../core/errors.js';
 import { route, type RouteGroup } from '../core/route.js';
 import type { AiUsageReports } from './usage.js';
 import {
@@ -405,6 +408,54 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
               image: !cfg.enabledModels.image.length || cfg.enabledModels.image.includes(m.id),
             },
           }));
+        },
+      }),
+      route({
+        method: 'get',
+        path: '/:provider/api-key',
+        access: 'admin',
+        summary: 'The key Kiln calls the AI upstream with, masked (never the key itself)',
+        description:
+          "InsForge's provider-key read. Kiln's key is a server setting (`OPENROUTER_API_KEY` or " +
+          '`AI_API_KEY`): this answers its first and last characters, for an admin to tell which ' +
+          'key is in use. 400 `AI_KEY_NOT_CONFIGURED` when no key is set.',
+        params: aiProviderParamsSchema,
+        responses: { 200: aiProviderKeyResponseSchema },
+        errors: { 400: ['AI_KEY_NOT_CONFIGURED'] },
+        handler: ({ params }) => {
+          const maskedKey = ai.options.provider?.maskedKey;
+          if (!maskedKey)
+            throw new AppError(
+              400,
+              'AI_KEY_NOT_CONFIGURED',
+              ai.configured
+                ? `The AI upstream at ${ai.options.baseUrl} is called without a key`
+                : 'No AI upstream key is configured',
+              'Set OPENROUTER_API_KEY (or AI_API_KEY) and restart',
+            );
+          return { provider: params.provider, maskedKey, baseUrl: ai.options.baseUrl };
+        },
+      }),
+      route({
+        method: 'post',
+        path: '/:provider/api-key/rotate',
+        access: 'admin',
+        summary: 'Rotate the AI upstream key: not done by Kiln (400, with what to do instead)',
+        description:
+          "InsForge's rotation mints a new key through its cloud's management account. Kiln " +
+          'holds no account at the provider, only the key it is given: rotate it at the ' +
+          'provider, then set the new one in `OPENROUTER_API_KEY` (or `AI_API_KEY`) and restart. ' +
+          'Always 400 `AI_KEY_ROTATION_UNSUPPORTED`; nothing changes.',
+        params: aiProviderParamsSchema,
+        responses: {},
+        errors: { 400: ['AI_KEY_ROTATION_UNSUPPORTED'] },
+        handler: () => {
+          throw new AppError(
+            400,
+            'AI_KEY_ROTATION_UNSUPPORTED',
+            'Kiln does not rotate the AI upstream key: it holds no account at the provider to mint one',
+            'Create a new key at the provider, set it in OPENROUTER_API_KEY (or AI_API_KEY), restart, then revoke the old key at the provider',
+          );
         },
       }),
       route({

@@ -21,6 +21,10 @@ import { AppError } from '../core/errors.js';
 import { route, type DeclaredRoute } from '../core/route.js';
 import { RATE_LIMITED, adminSessionOf, sessionJson, type AuthHttp } from './http.js';
 import { adminRefreshRoutes } from './refresh-routes.js';
+import { nameUuid } from '../email/ids.js';
+
+/** The one auth settings row's id, derived from its name (InsForge's clients read a uuid). */
+const AUTH_CONFIG_ID = nameUuid('auth-config');
 
 export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
   const { auth, limits } = http;
@@ -164,7 +168,7 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       access: 'admin',
       summary: 'Auth settings',
       responses: { 200: authConfigResponseSchema },
-      handler: () => auth.getConfig(),
+      handler: async () => ({ id: AUTH_CONFIG_ID, ...(await auth.getConfig()) }),
     }),
     route({
       method: 'put',
@@ -173,7 +177,7 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       summary: 'Change auth settings',
       body: updateAuthConfigRequestSchema,
       responses: { 200: authConfigResponseSchema },
-      handler: ({ body }) => auth.updateConfig(body),
+      handler: async ({ body }) => ({ id: AUTH_CONFIG_ID, ...(await auth.updateConfig(body)) }),
     }),
   ];
 }

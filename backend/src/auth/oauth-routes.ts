@@ -10,6 +10,9 @@ import {
   createOAuthProviderConfigRequestSchema,
   customProviderParamsSchema,
   idTokenRequestSchema,
+  createCustomOAuthConfigRequestSchema,
+  customOAuthConfigSchema,
+  listCustomOAuthConfigsResponseSchema,
   listOAuthProviderConfigsResponseSchema,
   oauthExchangeRequestSchema,
   oauthProviderConfigRequestSchema,
@@ -20,6 +23,8 @@ import {
   successMessageSchema,
 } from '@kiln/shared-schemas';
 import { route, type DeclaredRoute } from '../core/route.js';
+import { nameUuid } from '../email/ids.js';
+import type { providerJson } from './oauth.js';
 import { BUILT_IN_PROVIDERS } from './providers/index.js';
 import { RATE_LIMITED, anonymousUserOf, type AuthHttp } from './http.js';
 
@@ -28,6 +33,18 @@ const SIGN_IN_ERRORS = {
   403: ['AUTH_NEED_VERIFICATION', 'AUTH_SIGNUP_DISABLED'],
   409: ['AUTH_OAUTH_EMAIL_UNVERIFIED', 'AUTH_IDENTITY_IN_USE', 'AUTH_EMAIL_EXISTS'],
 } as const;
+
+/** A stable uuid for a provider configuration (Kiln keys them by name; InsForge's clients read an id). */
+const configId = (key: string) => nameUuid(`oauth-provider:${key}`);
+
+/** A custom provider's configuration as InsForge's clients read it, Kiln's fields beside. */
+const customConfig = (c: ReturnType<typeof providerJson>) => ({
+  id: configId(c.key),
+  discoveryEndpoint: c.discoveryUrl ?? '',
+  ...c,
+  // InsForge's clients show a name: one never given is the key.
+  name: c.name ?? c.key,
+});
 
 export function oauthRoutes(http: AuthHttp): DeclaredRoute[] {
   const { oauth, idTokens } = http.options;
@@ -169,7 +186,43 @@ export function oauthRoutes(http: AuthHttp): DeclaredRoute[] {
       access: 'admin',
       summary: 'The OAuth provider configurations (built-in and custom)',
       responses: { 200: listOAuthProviderConfigsResponseSchema },
-      handler: async () => ({ configs: await oauth.list() }),
+      handler: async () => {
+        const data = (await oauth.list())
+          .filter((c) => !c.custom)
+          .map((c) => ({ id: configId(c.key), provider: c.key, useSharedKey: false, ...c }));
+        return { data, count: data.length };
+      },
+    }),
+    // Before /oauth/custom/:key, whose start would take "configs" for a provider key.
+    route({
+      method: 'get',
+      path: '/oauth/custom/configs',
+      access: 'admin',
+      summary: 'The custom OpenID Connect provider configurations',
+      responses: { 200: listCustomOAuthConfigsResponseSchema },
+      handler: async () => {
+        const data = (await oauth.list()).filter((c) => c.custom).map(customConfig);
+        return { data, count: data.length };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/oauth/custom/configs',
+      access: 'admin',
+      summary: "Configure a custom OpenID Connect provider named in the body (InsForge's create)",
+      description:
+        'The same as `PUT /api/auth/oauth/custom/{key}/config`: an existing configuration of ' +
+        'the key is replaced.',
+      body: createCustomOAuthConfigRequestSchema,
+      responses: { 200: customOAuthConfigSchema },
+      errors: { 409: ['AUTH_OAUTH_KEY_TAKEN'] },
+      handler: async ({ body: { key, discoveryEndpoint, ...config } }) =>
+        customConfig(
+          await oauth.put(key, true, {
+            ...config,
+            discoveryUrl: config.discoveryUrl ?? discoveryEndpoint,
+          }),
+        ),
     }),
     route({
       method: 'post',

@@ -23,8 +23,7 @@
  *    responses per status and the error codes it throws (`errors`). Handlers return the body;
  *    SQL belongs in the area's service.
  * 3. `app.ts`: `routes.mount(app, '/api/<area>', group)` where `app.use(...)` was.
- * 4. Delete the area's lines from `NOT_YET_DECLARED` (backend/test/routes.test.ts) and its
- *    entries from docs/legacy-endpoints.ts.
+ * 4. Delete the area's lines from `NOT_YET_DECLARED` (backend/test/routes.test.ts).
  * 5. Run the area's tests: a RESPONSE_CONTRACT_VIOLATION names the route, the status and the
  *    zod issue; fix the declaration to describe the answer, not the answer.
  */

@@ -114,7 +114,8 @@ export function docsMarkdown(doc: OpenApiLike, type: DocType): string {
         `\`GET /api/docs/{type}\` with type one of ${Object.keys(DOC_TYPES)
           .filter((t) => t !== 'instructions')
           .map((t) => `\`${t}\``)
-          .join(', ')}.`,
+          .join(', ')}; how to call an area from a client: ` +
+        '`GET /api/docs/{feature}/{language}` (for example `/api/docs/db/typescript`).',
       '',
     );
     const byTag = new Map<string, string[]>();

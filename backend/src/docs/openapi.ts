@@ -1,8 +1,7 @@
 /**
  * The OpenAPI 3.1 document served at /api/docs, generated from the route declarations
  * (`core/route.ts`): the schemas documented are the ones that parse requests and, in tests,
- * check responses. Routes not declared yet come from `legacy-endpoints.ts` until their area is
- * converted.
+ * check responses. Every route is declared, so the document is complete.
  */
 import { z } from 'zod';
 import { errorEnvelopeSchema } from '@kiln/shared-schemas';
@@ -15,7 +14,6 @@ import {
   type MediaKind,
   type RegisteredRoute,
 } from '../core/route.js';
-import { LEGACY_ENDPOINTS, type Endpoint } from './legacy-endpoints.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -180,49 +178,6 @@ function operationOf(r: RegisteredRoute): JsonSchema {
   };
 }
 
-/** A not-yet-declared route, from its hand-written entry. */
-function legacyOperation(e: Endpoint): JsonSchema {
-  const pathParams = [...e.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-  const parameters = [
-    ...pathParams
-      .filter((p) => !e.parameters?.some((x) => x.name === p))
-      .map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-    ...(e.parameters ?? []).map((p) => ({ ...p, schema: { type: 'string' } })),
-  ];
-  const requestBody = e.body
-    ? { required: true, content: { 'application/json': { schema: jsonSchema(e.body) } } }
-    : e.multipart
-      ? {
-          required: true,
-          content: {
-            'multipart/form-data': {
-              schema: {
-                type: 'object',
-                properties: { file: { type: 'string', format: 'binary' } },
-              },
-            },
-          },
-        }
-      : undefined;
-  const access: Access =
-    e.auth === 'none' ? 'anyone' : e.auth === 'any' ? 'anyKey' : (e.auth as Access);
-  return {
-    summary: e.summary,
-    ...(ACCESS_TEXT[access] ? { description: ACCESS_TEXT[access] } : {}),
-    tags: [e.tag],
-    security: SECURITY[access],
-    ...(parameters.length ? { parameters } : {}),
-    ...(requestBody ? { requestBody } : {}),
-    responses: {
-      '200': { description: 'OK' },
-      '4XX': {
-        description: 'Bad input or not allowed',
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-      },
-    },
-  };
-}
-
 export function openApiDocument(
   version: string,
   serverUrl: string,
@@ -235,12 +190,6 @@ export function openApiDocument(
     (paths[r.openApiPath] ??= {})[r.method] = operationOf(r);
     tags.add(r.tag);
     if (r.errorShape) schemas[r.errorShape.name] ??= jsonSchema(r.errorShape.schema);
-  }
-  for (const e of LEGACY_ENDPOINTS) {
-    const byPath = (paths[e.path] ??= {});
-    if (byPath[e.method]) continue;
-    byPath[e.method] = legacyOperation(e);
-    tags.add(e.tag);
   }
   return {
     openapi: '3.1.0' as const,

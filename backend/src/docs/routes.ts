@@ -8,11 +8,20 @@ import {
   docMarkdownResponseSchema,
   docTypeParamsSchema,
   openApiDocumentSchema,
+  sdkDocParamsSchema,
 } from '@kiln/shared-schemas';
 import { AppError } from '../core/errors.js';
 import { route, type RouteGroup, type RouteRegistry } from '../core/route.js';
 import { DOC_TYPES, docsMarkdown, isDocType } from './markdown.js';
 import { openApiDocument } from './openapi.js';
+import {
+  SDK_FEATURES,
+  SDK_LANGUAGES,
+  isSdkFeature,
+  isSdkLanguage,
+  sdkDocType,
+  sdkGuide,
+} from './sdk-guides.js';
 
 /** The page's own policy: the bundle and the document from here, its inline styles, no more. */
 const REFERENCE_CSP = [
@@ -138,6 +147,43 @@ export function docsRoutes(registry: RouteRegistry, options: DocsRoutesOptions):
             return;
           }
           return { type: params.type, content };
+        },
+      }),
+      route({
+        method: 'get',
+        path: '/:feature/:language',
+        summary: "How to use one area from a client, per language (InsForge's SDK docs paths)",
+        description:
+          `Features: ${Object.keys(SDK_FEATURES)
+            .map((f) => `\`${f}\``)
+            .join(', ')}; languages: ${SDK_LANGUAGES.map((l) => `\`${l}\``).join(', ')}. ` +
+          '`typescript`: a guide to `@insforge/sdk` against Kiln and the endpoints behind it; ' +
+          "`rest-api`: the generated endpoint reference. JSON `{type, content}` with InsForge's " +
+          'type names (`db-sdk-typescript`, `db-rest-api`), or the Markdown itself when the ' +
+          'request prefers `Accept: text/markdown`.',
+        params: sdkDocParamsSchema,
+        responses: {
+          200: {
+            description: 'The Markdown guide',
+            schema: docMarkdownResponseSchema,
+            content: ['json', 'markdown'],
+          },
+        },
+        errors: { 404: ['DOCS_NOT_FOUND'] },
+        handler: ({ params: { feature, language }, req, res }) => {
+          if (!isSdkFeature(feature) || !isSdkLanguage(language))
+            throw new AppError(
+              404,
+              'DOCS_NOT_FOUND',
+              `No documentation for ${feature.slice(0, 40)} in ${language.slice(0, 40)}`,
+              `Features: ${Object.keys(SDK_FEATURES).join(', ')}; languages: ${SDK_LANGUAGES.join(', ')}.`,
+            );
+          const content = sdkGuide(document(), feature, language);
+          if (req.accepts(['application/json', 'text/markdown']) === 'text/markdown') {
+            res.type('text/markdown; charset=utf-8').send(content);
+            return;
+          }
+          return { type: sdkDocType(feature, language), content };
         },
       }),
     ],

@@ -528,7 +528,7 @@ export class StorageService {
     await this.getBucket(bucket);
     const results: Array<{
       key: string;
-      status: 'deleted' | 'not_found' | 'invalid';
+      status: 'deleted' | 'notFound' | 'failed';
       message?: string;
     }> = [];
     const valid: string[] = [];
@@ -536,7 +536,7 @@ export class StorageService {
       try {
         valid.push(validateKey(key));
       } catch (err) {
-        results.push({ key, status: 'invalid', message: (err as Error).message });
+        results.push({ key, status: 'failed', message: (err as Error).message });
       }
     }
     const deleted = await this.db.withPrincipal(principal, async (tx) => {
@@ -551,7 +551,7 @@ export class StorageService {
       results.push(
         gone.has(key)
           ? { key, status: 'deleted' }
-          : { key, status: 'not_found', message: 'No such object (or not yours)' },
+          : { key, status: 'notFound', message: 'No such object (or not yours)' },
       );
     }
     this.discard([...gone.values()]);

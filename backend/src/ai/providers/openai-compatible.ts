@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { AppError } from '../../core/errors.js';
 import {
+  maskKey,
   usageFrom,
   type AiProvider,
   type ImageRequest,
@@ -72,6 +73,10 @@ export class OpenAiCompatibleProvider implements AiProvider {
       timeout: options.timeoutMs,
       maxRetries: 0,
     });
+  }
+
+  get maskedKey(): string | null {
+    return this.options.apiKey ? maskKey(this.options.apiKey) : null;
   }
 
   async listModels(): Promise<ModelInfo[]> {

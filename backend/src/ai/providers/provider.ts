@@ -36,6 +36,8 @@ export interface ImageResult {
 }
 
 export interface AiProvider {
+  /** The key this upstream is called with, masked for display (never the key); null: none. */
+  readonly maskedKey: string | null;
   /** The upstream's models (uncached: the gateway caches them). */
   listModels(): Promise<ModelInfo[]>;
   chat(
@@ -54,6 +56,14 @@ export interface AiProvider {
   generateImages(request: ImageRequest, signal: AbortSignal): Promise<ImageResult>;
   /** Any failure of a call to this upstream as Kiln's error envelope (never a bare 500). */
   error(err: unknown): AppError;
+}
+
+/**
+ * A key as shown to admins: its first three and last four characters around a fixed run of
+ * asterisks (the length is not told); a key under 16 characters shows nothing of itself.
+ */
+export function maskKey(key: string): string {
+  return key.length < 16 ? '*'.repeat(8) : `${key.slice(0, 3)}${'*'.repeat(8)}${key.slice(-4)}`;
 }
 
 /** Usage as the OpenAI wire format reports it (chat completions and their last stream chunk). */

@@ -10,6 +10,7 @@ import {
   alterTableResponseSchema,
   bulkUpsertResponseSchema,
   bulkUpsertUploadSchema,
+  catalogListSchema,
   createPolicyRequestSchema,
   createTableRequestSchema,
   createTableResponseSchema,
@@ -120,20 +121,23 @@ export function databaseAdminRoutes(
   const schemasOf = (schema: string | undefined): string[] =>
     schema ? [tables.schemaFor(schema)] : cache.exposedSchemas;
 
-  /** A catalog listing filtered by `?schema=` (and `?table=` where it applies). */
+  /**
+   * A catalog listing filtered by `?schema=` (and `?table=` where it applies), answered as
+   * InsForge wraps its lists: `GET /indexes` → `{indexes: [...]}`.
+   */
   const listing = <T extends z.ZodType>(
-    path: string,
+    key: string,
     summary: string,
     item: T,
     list: (schemas: string[], table: string | undefined) => Promise<z.input<T>[]>,
   ) =>
     adminRoute({
       method: 'get',
-      path,
+      path: `/${key}`,
       summary,
       query: databaseObjectsQuerySchema,
-      responses: { 200: z.array(item) },
-      handler: ({ query }) => list(schemasOf(query.schema), query.table),
+      responses: { 200: catalogListSchema(key, item) },
+      handler: async ({ query }) => ({ [key]: await list(schemasOf(query.schema), query.table) }),
     });
 
   return {
@@ -194,37 +198,37 @@ export function databaseAdminRoutes(
         method: 'get',
         path: '/schemas',
         summary: 'List schemas (Kiln’s own marked protected, the exposed ones marked)',
-        responses: { 200: z.array(databaseSchemaInfoSchema) },
-        handler: () => listSchemas(db.pool, cache.exposedSchemas),
+        responses: { 200: catalogListSchema('schemas', databaseSchemaInfoSchema) },
+        handler: async () => ({ schemas: await listSchemas(db.pool, cache.exposedSchemas) }),
       }),
-      listing('/functions', 'List functions and procedures', databaseFunctionInfoSchema, (s) =>
+      listing('functions', 'List functions and procedures', databaseFunctionInfoSchema, (s) =>
         listFunctions(db.pool, s),
       ),
-      listing('/indexes', 'List indexes (?table=)', indexInfoSchema, (s, table) =>
+      listing('indexes', 'List indexes (?table=)', indexInfoSchema, (s, table) =>
         listIndexes(db.pool, s, table),
       ),
-      listing('/triggers', 'List triggers (?table=)', triggerInfoSchema, (s, table) =>
+      listing('triggers', 'List triggers (?table=)', triggerInfoSchema, (s, table) =>
         listTriggers(db.pool, s, table),
       ),
-      listing('/views', 'List views and materialized views', viewInfoSchema, (s) =>
+      listing('views', 'List views and materialized views', viewInfoSchema, (s) =>
         listViews(db.pool, s),
       ),
-      listing('/enums', 'List enum types', enumInfoSchema, (s) => listEnums(db.pool, s)),
+      listing('enums', 'List enum types', enumInfoSchema, (s) => listEnums(db.pool, s)),
       adminRoute({
         method: 'get',
         path: '/extensions',
         summary: 'List available extensions (and the installed version)',
-        responses: { 200: z.array(extensionInfoSchema) },
-        handler: () => listExtensions(db.pool),
+        responses: { 200: catalogListSchema('extensions', extensionInfoSchema) },
+        handler: async () => ({ extensions: await listExtensions(db.pool) }),
       }),
       adminRoute({
         method: 'get',
         path: '/roles',
         summary: 'List database roles',
-        responses: { 200: z.array(roleInfoSchema) },
-        handler: () => listRoles(db.pool),
+        responses: { 200: catalogListSchema('roles', roleInfoSchema) },
+        handler: async () => ({ roles: await listRoles(db.pool) }),
       }),
-      listing('/grants', 'List table privileges per role (?table=)', grantInfoSchema, (s, table) =>
+      listing('grants', 'List table privileges per role (?table=)', grantInfoSchema, (s, table) =>
         listGrants(db.pool, s, table),
       ),
 
@@ -245,8 +249,10 @@ export function databaseAdminRoutes(
         path: '/policies',
         summary: 'List RLS policies (?table=)',
         query: databaseObjectsQuerySchema,
-        responses: { 200: z.array(policyInfoSchema) },
-        handler: ({ query }) => policies.list(query.schema, query.table),
+        responses: { 200: catalogListSchema('policies', policyInfoSchema) },
+        handler: async ({ query }) => ({
+          policies: await policies.list(query.schema, query.table),
+        }),
       }),
       adminRoute({
         method: 'post',
@@ -334,7 +340,7 @@ export function databaseAdminRoutes(
         path: '/migrations',
         summary: 'Applied user migrations',
         responses: { 200: listMigrationsResponseSchema },
-        handler: async () => paged(await sql.listMigrations()),
+        handler: async () => ({ migrations: await sql.listMigrations() }),
       }),
       adminRoute({
         method: 'post',

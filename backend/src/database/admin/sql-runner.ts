@@ -86,9 +86,11 @@ export class SqlRunner {
     return rows.map((r) => ({
       version: r.version,
       name: r.name,
+      // Kiln records a migration's SQL as one text (statements sent as a list are joined).
+      statements: [r.sql],
+      createdAt: r.applied_at.toISOString(),
       checksum: r.checksum,
       appliedBy: r.applied_by,
-      appliedAt: r.applied_at.toISOString(),
       sql: r.sql,
     }));
   }
@@ -126,15 +128,22 @@ export class SqlRunner {
       const before = await columnSnapshot(client, this.exposedSchemas);
       const run = await this.execute(client, sql);
       const after = await columnSnapshot(client, this.exposedSchemas);
-      if (!dryRun) {
-        await client.query(
-          'INSERT INTO system.user_migrations (version, name, sql, checksum, applied_by) VALUES ($1, $2, $3, $4, $5)',
-          [m.version, m.name, sql, checksum, principal.email ?? principal.credential],
-        );
-      }
+      // When it was (or, dry, would have been) recorded: the transaction's clock either way.
+      const {
+        rows: [recorded],
+      } = dryRun
+        ? await client.query<{ at: Date }>('SELECT now() AS at')
+        : await client.query<{ at: Date }>(
+            'INSERT INTO system.user_migrations (version, name, sql, checksum, applied_by) VALUES ($1, $2, $3, $4, $5) RETURNING applied_at AS at',
+            [m.version, m.name, sql, checksum, principal.email ?? principal.credential],
+          );
       return {
+        message: dryRun
+          ? `Migration ${m.version} ran and was rolled back (dry run)`
+          : `Migration ${m.version} applied`,
         version: m.version,
         name: m.name,
+        createdAt: recorded!.at.toISOString(),
         checksum,
         dryRun,
         applied: !dryRun,

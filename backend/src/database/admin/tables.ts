@@ -25,6 +25,13 @@ import {
   listTriggers,
 } from './introspection.js';
 
+/** Columns as answered: a column without a default has no `defaultValue` (InsForge's shape). */
+function answeredColumns<C extends { defaultValue: string | null }>(columns: C[]) {
+  return columns.map(({ defaultValue, ...column }) =>
+    defaultValue === null ? column : { ...column, defaultValue },
+  );
+}
+
 export const AUTO_FIELDS = ['id', 'created_at', 'updated_at'];
 
 export class TablesService {
@@ -67,7 +74,7 @@ export class TablesService {
         `Table "${schema}.${table.slice(0, 63)}" does not exist`,
       );
     const [columns, foreignKeys, constraints, indexes, policies, triggers] = await Promise.all([
-      listColumns(this.db.pool, schema, table),
+      listColumns(this.db.pool, schema, table).then(answeredColumns),
       listForeignKeys(this.db.pool, schema, table),
       listConstraints(this.db.pool, schema, table),
       listIndexes(this.db.pool, [schema], table),
@@ -165,7 +172,7 @@ export class TablesService {
     return {
       schemaName: schema,
       tableName: table,
-      columns: await listColumns(this.db.pool, schema, table),
+      columns: answeredColumns(await listColumns(this.db.pool, schema, table)),
       autoFields: auto,
       rlsEnabled: input.rlsEnabled !== false,
       message: `Table "${table}" created`,
