@@ -122,3 +122,12 @@ export const tableStatsResponseSchema = z.object({
 // ---- advisor fix -------------------------------------------------------------------------------
 
 export const advisorFixRequestSchema = z.object({ id: z.string().min(1).max(1000) }).strict();
+
+/** `POST /api/database/advisor/fix`: the fix ran; `fixed`: the finding is gone on a fresh look. */
+export const advisorFixResponseSchema = z.object({
+  id: z.string(),
+  rule: z.string(),
+  fixSql: z.string(),
+  fixed: z.boolean(),
+  message: z.string(),
+});

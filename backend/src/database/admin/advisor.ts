@@ -1,41 +1,156 @@
 /**
- * The database advisor: what in the exposed schemas the anon key or a signed-in user can reach
- * without row-level security standing in the way. Read from the catalog each time (cheap, and
+ * The database advisor: lints the exposed schemas, read from the catalog each time (cheap, and
  * never stale after raw SQL or a migration changed things behind the API's back).
+ *
+ * Each rule answers findings with a stable id (`<rule>:<object>`), why it matters, and where a
+ * fix needs no human choice, the exact SQL (`fixSql`, every name schema-qualified and quoted).
+ * `POST /advisor/fix` (advisorFix) finds the finding again by its id and runs that SQL.
+ *
+ * Rules: security (what anon and signed-in users reach past row-level security, functions that
+ * can be hijacked, extensions exposed through RPC), performance (indexes missing under policies
+ * and foreign keys, unused and duplicate indexes, policies re-evaluated per row) and health
+ * (statistics never gathered, sequences running out, tables the records API cannot address).
  */
 import type pg from 'pg';
 import type { AdvisorFinding } from '@kiln/shared-schemas';
-import { qualified } from './ddl.js';
+import type { Database } from '../../core/db.js';
+import { AppError } from '../../core/errors.js';
+import { q, qualified } from './ddl.js';
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 const API_ROLES = ['anon', 'authenticated'] as const;
 type ApiRole = (typeof API_ROLES)[number];
 const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+const WRITES = ['INSERT', 'UPDATE', 'DELETE'] as const;
 
-interface Row {
+/** A table scanned this often that never used an index: the index is dead weight. */
+export const UNUSED_INDEX_MIN_SCANS = 100;
+/** Rows changed since creation before a table never analyzed is worth a finding. */
+const NEVER_ANALYZED_MIN_CHANGES = 1000;
+/** Share of a sequence's range used before it is a finding. */
+const SEQUENCE_USED_WARNING = 0.75;
+
+type Finding = AdvisorFinding;
+type Kind = Finding['kind'];
+
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
+
+interface Relation {
   schema: string;
   name: string;
   kind: 'r' | 'p' | 'v' | 'm';
   rls: boolean;
   policies: number;
+  has_pk: boolean;
   security_invoker: boolean;
   /** role → privileges held, for the API roles that may use the schema. */
   grants: Record<ApiRole, string[]>;
 }
 
-const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
+function finding(
+  kind: Kind,
+  severity: Finding['severity'],
+  category: Finding['category'],
+  object: Finding['object'],
+  text: { title: string; message: string; why: string; remediation: string },
+  fixSql: string | null,
+  exposure: { exposedTo?: ApiRole[]; privileges?: Record<string, string[]> } = {},
+): Finding {
+  return {
+    id: `${kind}:${object.schema}.${object.name}`,
+    kind,
+    rule: kind,
+    severity,
+    category,
+    schema: object.schema,
+    table: object.table ?? object.name,
+    object,
+    exposedTo: exposure.exposedTo ?? [],
+    privileges: exposure.privileges ?? {},
+    ...text,
+    fixSql,
+  };
+}
 
+/** Every finding in the given schemas, most severe first. */
 export async function advisorFindings(
   db: Queryable,
   exposedSchemas: string[],
 ): Promise<AdvisorFinding[]> {
+  const all = (
+    await Promise.all([
+      relationRules(db, exposedSchemas),
+      functionRules(db, exposedSchemas),
+      policyRules(db, exposedSchemas),
+      indexRules(db, exposedSchemas),
+      healthRules(db, exposedSchemas),
+    ])
+  ).flat();
+  return all.sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      a.schema.localeCompare(b.schema) ||
+      a.table.localeCompare(b.table) ||
+      a.id.localeCompare(b.id),
+  );
+}
+
+/**
+ * Applies a finding's fix: finds it again (the catalog may have changed since it was shown), runs
+ * its SQL in one transaction as the database owner, and answers whether it is gone.
+ */
+export async function advisorFix(db: Database, exposedSchemas: string[], id: string) {
+  const found = (await advisorFindings(db.pool, exposedSchemas)).find((f) => f.id === id);
+  if (!found) {
+    throw new AppError(
+      404,
+      'DATABASE_NOT_FOUND',
+      `No advisor finding with id "${id.slice(0, 200)}" (it may be fixed already)`,
+      'GET /api/database/advisor lists the current findings',
+    );
+  }
+  if (!found.fixSql) {
+    throw new AppError(
+      400,
+      'DATABASE_VALIDATION_ERROR',
+      `The finding "${found.id}" has no automatic fix: it needs a decision (${found.remediation})`,
+    );
+  }
+  const fixSql = found.fixSql;
+  await db.withAdminSql('owner', async (client) => {
+    try {
+      await client.query('BEGIN');
+      await client.query(fixSql);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+  const still = (await advisorFindings(db.pool, exposedSchemas)).some((f) => f.id === id);
+  return {
+    id: found.id,
+    rule: found.rule,
+    fixSql,
+    fixed: !still,
+    message: still
+      ? `Ran the fix for ${found.id}, and the finding is still there`
+      : `Fixed: ${found.title}`,
+  };
+}
+
+// ---- tables, views and what the API roles reach --------------------------------------------------
+
+async function relationRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
   // Privileges as PostgreSQL decides them (direct, through PUBLIC or role membership, on the
   // table or on any of its columns: a column grant is enough for the records API to read or
   // write those columns), and only where the role may also use the schema.
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<Relation>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relrowsecurity AS rls,
             (SELECT count(*)::int FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) AS policies,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                     WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk,
             coalesce(c.reloptions @> ARRAY['security_invoker=true']
                      OR c.reloptions @> ARRAY['security_invoker=on'], false) AS security_invoker,
             (SELECT jsonb_object_agg(r.role, r.privs) FROM (
@@ -49,92 +164,574 @@ export async function advisorFindings(
                 GROUP BY role) r) AS grants
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                           AND d.objid = c.oid AND d.deptype = 'e')
+        AND NOT c.relispartition
       ORDER BY n.nspname, c.relname`,
-    [exposedSchemas, API_ROLES, TABLE_PRIVILEGES],
+    [schemas, API_ROLES, TABLE_PRIVILEGES],
   );
-  const findings: AdvisorFinding[] = [];
+  const out: Finding[] = [];
   for (const r of rows) {
     const exposedTo = API_ROLES.filter((role) => (r.grants[role] ?? []).length > 0);
+    if (!exposedTo.length) continue;
     const privileges = Object.fromEntries(exposedTo.map((role) => [role, r.grants[role]]));
     const where = qualified(r.schema, r.name);
-    const base = { schema: r.schema, table: r.name, exposedTo, privileges };
-    if ((r.kind === 'r' || r.kind === 'p') && !r.rls && exposedTo.length) {
+    const isTable = r.kind === 'r' || r.kind === 'p';
+    const object = { type: isTable ? 'table' : 'view', schema: r.schema, name: r.name } as const;
+    const exposure = { exposedTo, privileges };
+    if (isTable && !r.rls) {
       const writes = exposedTo.some((role) => r.grants[role].some((p) => p !== 'SELECT'));
-      findings.push({
-        ...base,
-        kind: 'rls_disabled',
-        severity: 'critical',
-        message: `Row-level security is off on ${where}: ${exposedTo.join(' and ')} may ${writes ? 'read and change' : 'read'} every row through the records API`,
-        remediation: `PATCH /api/database/tables/${encodeURIComponent(r.name)}/schema?schema=${encodeURIComponent(r.schema)} {"rlsEnabled": true} and add policies (POST /api/database/policies), or revoke the grants`,
-      });
-    } else if ((r.kind === 'r' || r.kind === 'p') && r.rls && !r.policies && exposedTo.length) {
-      findings.push({
-        ...base,
-        kind: 'rls_no_policy',
-        severity: 'info',
-        message: `Row-level security is on for ${where} and no policy exists: only admins and the API key can read or write it`,
-        remediation: `Add policies (POST /api/database/policies) saying who may read and write "${r.name}"`,
-      });
-    } else if (r.kind === 'v' && !r.security_invoker && exposedTo.length) {
-      findings.push({
-        ...base,
-        kind: 'view_bypasses_rls',
-        severity: 'warning',
-        message: `The view ${where} runs with its owner's rights: ${exposedTo.join(' and ')} read through it without the row-level security of the tables beneath`,
-        remediation: `ALTER VIEW ${where} SET (security_invoker = true), or revoke the grants`,
-      });
-    } else if (r.kind === 'm' && exposedTo.length) {
-      findings.push({
-        ...base,
-        kind: 'materialized_view_exposed',
-        severity: 'warning',
-        message: `The materialized view ${where} has no row-level security and ${exposedTo.join(' and ')} may read all of it`,
-        remediation: `REVOKE SELECT ON ${where} FROM anon, authenticated, or move it out of the exposed schemas`,
-      });
+      out.push(
+        finding(
+          'rls_disabled',
+          'critical',
+          'security',
+          object,
+          {
+            title: 'Row-level security is off on an exposed table',
+            message: `Row-level security is off on ${where}: ${exposedTo.join(' and ')} may ${writes ? 'read and change' : 'read'} every row through the records API`,
+            why: 'Without row-level security, the grants alone decide: anyone holding the anon key (it ships in your frontend) or any signed-in user reaches every row.',
+            remediation: `PATCH /api/database/tables/${encodeURIComponent(r.name)}/schema?schema=${encodeURIComponent(r.schema)} {"rlsEnabled": true} and add policies (POST /api/database/policies), or revoke the grants`,
+          },
+          `ALTER TABLE ${where} ENABLE ROW LEVEL SECURITY;`,
+          exposure,
+        ),
+      );
+    } else if (isTable && !r.policies) {
+      out.push(
+        finding(
+          'rls_no_policy',
+          'info',
+          'security',
+          object,
+          {
+            title: 'Row-level security is on and no policy exists',
+            message: `Row-level security is on for ${where} and no policy exists: only admins and the API key can read or write it`,
+            why: 'Every request of anon and signed-in users sees no rows and cannot write: fine for a private table, a surprise for one the app reads.',
+            remediation: `Add policies (POST /api/database/policies) saying who may read and write "${r.name}", or revoke the grants if it is private`,
+          },
+          null,
+          exposure,
+        ),
+      );
+    } else if (r.kind === 'v' && !r.security_invoker) {
+      out.push(
+        finding(
+          'view_bypasses_rls',
+          'warning',
+          'security',
+          object,
+          {
+            title: "A view runs with its owner's rights",
+            message: `The view ${where} runs with its owner's rights: ${exposedTo.join(' and ')} read through it without the row-level security of the tables beneath`,
+            why: "A view checks the tables' row-level security as its owner (an admin), not as the caller, unless it is security_invoker: the view leaks what the tables protect.",
+            remediation: `ALTER VIEW ${where} SET (security_invoker = true), or revoke the grants`,
+          },
+          `ALTER VIEW ${where} SET (security_invoker = true);`,
+          exposure,
+        ),
+      );
+    } else if (r.kind === 'm') {
+      out.push(
+        finding(
+          'materialized_view_exposed',
+          'warning',
+          'security',
+          object,
+          {
+            title: 'A materialized view is readable by API roles',
+            message: `The materialized view ${where} has no row-level security and ${exposedTo.join(' and ')} may read all of it`,
+            why: 'Materialized views cannot have row-level security: every row they hold is readable by whoever has SELECT.',
+            remediation: `REVOKE SELECT ON ${where} FROM anon, authenticated, or move it out of the exposed schemas`,
+          },
+          `REVOKE ALL ON ${where} FROM PUBLIC, anon, authenticated;`,
+          exposure,
+        ),
+      );
+    }
+    if (isTable && !r.has_pk && r.kind === 'r') {
+      out.push(
+        finding(
+          'no_primary_key',
+          'info',
+          'health',
+          object,
+          {
+            title: 'An exposed table has no primary key',
+            message: `${where} has no primary key: the records API cannot upsert into it, and the dashboard cannot address one row to edit or delete`,
+            why: 'A primary key names each row: without one, updates and deletes through the API match by value, upserts are impossible, and duplicates creep in.',
+            remediation: `ALTER TABLE ${where} ADD PRIMARY KEY (<columns>), or add an identity column`,
+          },
+          `ALTER TABLE ${where} ADD COLUMN ${q('kiln_row_id')} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;`,
+          exposure,
+        ),
+      );
     }
   }
-  // Functions that run with their owner's rights, callable through the RPC endpoint: like a view
-  // without security_invoker, they read and write past the caller's row-level security (EXECUTE
-  // is granted to PUBLIC by default). Functions of extensions are the extension's business.
+  return out;
+}
+
+// ---- functions and extensions ------------------------------------------------------------------
+
+async function functionRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
+  const out: Finding[] = [];
+  // Functions that run with their owner's rights. Callable through the RPC endpoint, they read
+  // and write past the caller's row-level security (EXECUTE is granted to PUBLIC by default);
+  // without a fixed search_path, a caller who can create objects can make them run its own.
+  // Functions of extensions are the extension's business; triggers cannot be called.
   const fns = await db.query<{
     schema: string;
     name: string;
     args: string;
+    fixed_path: boolean;
     grants: Record<ApiRole, boolean>;
   }>(
     `SELECT n.nspname AS schema, p.proname AS name,
             pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
+            EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) AS c
+                     WHERE c LIKE 'search_path=%') AS fixed_path,
             (SELECT jsonb_object_agg(role,
                       pg_catalog.has_schema_privilege(role, n.oid, 'USAGE')
                       AND pg_catalog.has_function_privilege(role, p.oid, 'EXECUTE'))
                FROM unnest($2::text[]) AS role) AS grants
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = ANY($1::text[]) AND p.prosecdef AND p.prokind IN ('f', 'p')
+        AND p.prorettype <> ALL (ARRAY['pg_catalog.trigger'::pg_catalog.regtype,
+                                       'pg_catalog.event_trigger'::pg_catalog.regtype])
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                          WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
                            AND d.objid = p.oid AND d.deptype = 'e')
       ORDER BY 1, 2, 3`,
-    [exposedSchemas, API_ROLES],
+    [schemas, API_ROLES],
   );
   for (const f of fns.rows) {
-    const exposedTo = API_ROLES.filter((role) => f.grants[role]);
-    if (!exposedTo.length) continue;
+    const signature = `${f.name}(${f.args})`;
     const where = `${qualified(f.schema, f.name)}(${f.args})`;
-    findings.push({
-      schema: f.schema,
-      table: `${f.name}(${f.args})`,
-      exposedTo,
-      privileges: Object.fromEntries(exposedTo.map((role) => [role, ['EXECUTE']])),
-      kind: 'function_bypasses_rls',
-      severity: 'warning',
-      message: `The function ${where} runs with its owner's rights (SECURITY DEFINER): ${exposedTo.join(' and ')} may call it through /api/database/rpc/${f.name} and reach whatever it reads or writes without row-level security`,
-      remediation: `REVOKE EXECUTE ON FUNCTION ${where} FROM PUBLIC, anon, authenticated (then grant it to the roles that need it), or make it SECURITY INVOKER`,
-    });
+    const object = { type: 'function', schema: f.schema, name: signature } as const;
+    const exposedTo = API_ROLES.filter((role) => f.grants[role]);
+    if (exposedTo.length) {
+      out.push(
+        finding(
+          'function_bypasses_rls',
+          'warning',
+          'security',
+          object,
+          {
+            title: 'A SECURITY DEFINER function is callable by API roles',
+            message: `The function ${where} runs with its owner's rights (SECURITY DEFINER): ${exposedTo.join(' and ')} may call it through /api/database/rpc/${f.name} and reach whatever it reads or writes without row-level security`,
+            why: "The function runs as its owner, so row-level security applies as for an admin: every caller gets the owner's reach.",
+            remediation: `REVOKE EXECUTE ON FUNCTION ${where} FROM PUBLIC, anon, authenticated (then grant it to the roles that need it), or make it SECURITY INVOKER`,
+          },
+          `REVOKE EXECUTE ON FUNCTION ${where} FROM PUBLIC, anon, authenticated;`,
+          {
+            exposedTo,
+            privileges: Object.fromEntries(exposedTo.map((role) => [role, ['EXECUTE']])),
+          },
+        ),
+      );
+    }
+    if (!f.fixed_path) {
+      out.push(
+        finding(
+          'function_search_path_mutable',
+          'warning',
+          'security',
+          object,
+          {
+            title: 'A SECURITY DEFINER function has no fixed search_path',
+            message: `The function ${where} runs with its owner's rights and resolves names with the caller's search_path`,
+            why: "A caller who sets search_path to a schema of their own can put a table, operator or function there that the function then uses with its owner's rights.",
+            remediation: `ALTER FUNCTION ${where} SET search_path = pg_catalog, ${q(f.schema)}, pg_temp`,
+          },
+          `ALTER FUNCTION ${where} SET search_path = pg_catalog, ${q(f.schema)}, pg_temp;`,
+        ),
+      );
+    }
   }
-  return findings.sort(
-    (a, b) =>
-      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-      a.schema.localeCompare(b.schema) ||
-      a.table.localeCompare(b.table),
+  // Extensions installed into an exposed schema: their functions are callable through RPC and
+  // their objects crowd the API's schema.
+  // Moving one needs to own its objects: a trusted extension a non-superuser created belongs to
+  // the bootstrap superuser, so only a superuser connection is offered the one-click move.
+  const ext = await db.query<{ name: string; schema: string; relocatable: boolean }>(
+    `SELECT e.extname AS name, n.nspname AS schema,
+            e.extrelocatable AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname = current_user) AS relocatable
+       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      WHERE n.nspname = ANY($1::text[]) AND e.extname <> 'plpgsql'
+      ORDER BY 1`,
+    [schemas],
   );
+  for (const e of ext.rows) {
+    out.push(
+      finding(
+        'extension_in_exposed_schema',
+        'warning',
+        'security',
+        { type: 'extension', schema: e.schema, name: e.name },
+        {
+          title: 'An extension is installed in an exposed schema',
+          message: `The extension ${q(e.name)} lives in the exposed schema ${q(e.schema)}: its functions are callable through /api/database/rpc and its tables and views reachable through the records API`,
+          why: 'Extension objects are not written with the API in mind: they widen what anon and signed-in users can call, and may run with their owner’s rights.',
+          remediation: e.relocatable
+            ? `CREATE SCHEMA IF NOT EXISTS extensions; ALTER EXTENSION ${q(e.name)} SET SCHEMA extensions`
+            : `Move it as a superuser (ALTER EXTENSION ${q(e.name)} SET SCHEMA extensions), or DROP it and CREATE EXTENSION ${q(e.name)} SCHEMA extensions (what uses its types goes with it)`,
+        },
+        e.relocatable
+          ? `CREATE SCHEMA IF NOT EXISTS extensions; ALTER EXTENSION ${q(e.name)} SET SCHEMA extensions;`
+          : null,
+      ),
+    );
+  }
+  return out;
+}
+
+// ---- policies ------------------------------------------------------------------------------------
+
+/** `auth.uid()` and friends, not already inside a scalar subquery. */
+const PER_ROW_CALL =
+  /(?<!select\s{1,20})\b(auth\.(?:uid|role|jwt|email)\(\)|current_setting\([^()]*\))/gi;
+
+async function policyRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const { rows } = await db.query<{
+    schema: string;
+    table: string;
+    policy: string;
+    cmd: string;
+    permissive: boolean;
+    roles: string[];
+    using: string | null;
+    check: string | null;
+    rls: boolean;
+    anon_writes: string[];
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS "table", p.polname AS policy, p.polcmd AS cmd,
+            p.polpermissive AS permissive,
+            ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r) END
+                    FROM unnest(p.polroles) AS r)::text[] AS roles,
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS "using",
+            pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS "check",
+            c.relrowsecurity AS rls,
+            ARRAY(SELECT w FROM unnest($2::text[]) AS w
+                   WHERE pg_catalog.has_schema_privilege('anon', n.oid, 'USAGE')
+                     AND CASE WHEN w = 'DELETE'
+                              THEN pg_catalog.has_table_privilege('anon', c.oid, w)
+                              ELSE pg_catalog.has_any_column_privilege('anon', c.oid, w) END)
+              AS anon_writes
+       FROM pg_catalog.pg_policy p
+       JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1::text[])
+      ORDER BY 1, 2, 3`,
+    [schemas, WRITES],
+  );
+  const COMMANDS: Record<string, string[]> = {
+    '*': ['INSERT', 'UPDATE', 'DELETE'],
+    a: ['INSERT'],
+    w: ['UPDATE'],
+    d: ['DELETE'],
+    r: [],
+  };
+  // anon_can_write: one finding per table, naming the write commands a permissive policy opens.
+  const anonWrites = new Map<string, { schema: string; table: string; cmds: Set<string> }>();
+  for (const p of rows) {
+    const where = qualified(p.schema, p.table);
+    const forAnon = p.roles.includes('public') || p.roles.includes('anon');
+    if (p.rls && p.permissive && forAnon) {
+      const opened = (COMMANDS[p.cmd] ?? []).filter((c) => p.anon_writes.includes(c));
+      if (opened.length) {
+        const key = `${p.schema}.${p.table}`;
+        const entry = anonWrites.get(key) ?? { schema: p.schema, table: p.table, cmds: new Set() };
+        for (const c of opened) entry.cmds.add(c);
+        anonWrites.set(key, entry);
+      }
+    }
+    // Policies whose auth.uid() / current_setting() is evaluated once per row.
+    const rewrite = (expr: string | null) =>
+      expr === null ? null : expr.replace(PER_ROW_CALL, (m) => `( SELECT ${m})`);
+    const using = rewrite(p.using);
+    const check = rewrite(p.check);
+    if (using !== p.using || check !== p.check) {
+      const object = {
+        type: 'policy',
+        schema: p.schema,
+        name: `${p.table}.${p.policy}`,
+        table: p.table,
+      } as const;
+      const parts = [
+        using !== p.using && using !== null ? `USING (${using})` : '',
+        check !== p.check && check !== null ? `WITH CHECK (${check})` : '',
+      ].filter(Boolean);
+      out.push(
+        finding(
+          'policy_per_row_auth_call',
+          'warning',
+          'performance',
+          object,
+          {
+            title: 'A policy calls auth functions once per row',
+            message: `The policy ${q(p.policy)} on ${where} calls auth.uid() / current_setting() for every row it checks`,
+            why: 'Wrapped in a scalar subquery, (select auth.uid()) is computed once per statement; bare, it runs once per row, which turns a big scan into a slow one.',
+            remediation: `ALTER POLICY ${q(p.policy)} ON ${where} ${parts.join(' ')}`,
+          },
+          `ALTER POLICY ${q(p.policy)} ON ${where} ${parts.join(' ')};`,
+        ),
+      );
+    }
+  }
+  for (const w of anonWrites.values()) {
+    const where = qualified(w.schema, w.table);
+    const cmds = WRITES.filter((c) => w.cmds.has(c));
+    out.push(
+      finding(
+        'anon_can_write',
+        'warning',
+        'security',
+        { type: 'table', schema: w.schema, name: w.table },
+        {
+          title: 'The anon key can write to a table',
+          message: `Anyone holding the anon key may ${cmds.join(', ')} rows of ${where}: a policy lets anon (or PUBLIC) do it and anon holds the privilege`,
+          why: 'The anon key ships in every frontend: what it may write, any visitor or script may write, without signing in.',
+          remediation: `REVOKE ${cmds.join(', ')} ON ${where} FROM anon, or limit the policies to authenticated`,
+        },
+        `REVOKE ${cmds.join(', ')} ON ${where} FROM anon;`,
+        { exposedTo: ['anon'], privileges: { anon: cmds } },
+      ),
+    );
+  }
+  return out;
+}
+
+// ---- indexes -------------------------------------------------------------------------------------
+
+async function indexRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
+  const out: Finding[] = [];
+  // An index "covers" columns when they are its leading columns, in any order (a plain, valid,
+  // non-partial index).
+  const covered = `EXISTS (
+      SELECT 1 FROM pg_catalog.pg_index i
+       CROSS JOIN LATERAL (SELECT (pg_catalog.string_to_array(i.indkey::text, ' ')::int2[])
+                                    [1:cardinality(cols)] AS lead) l
+       WHERE i.indrelid = c.oid AND i.indisvalid AND i.indpred IS NULL
+         AND l.lead @> cols AND l.lead <@ cols)`;
+
+  // Foreign keys whose referencing columns no index leads with: every delete or key update of
+  // the referenced row scans this table, and joins along the key cannot use an index.
+  const fks = await db.query<{ schema: string; table: string; name: string; columns: string[] }>(
+    `SELECT n.nspname AS schema, c.relname AS "table", k.conname AS name,
+            ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
+                   ORDER BY u.ord)::text[] AS columns
+       FROM pg_catalog.pg_constraint k
+       JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       CROSS JOIN LATERAL (SELECT k.conkey AS cols) x
+      WHERE k.contype = 'f' AND n.nspname = ANY($1::text[]) AND NOT c.relispartition
+        AND NOT ${covered}
+      ORDER BY 1, 2, 3`,
+    [schemas],
+  );
+  for (const f of fks.rows) {
+    const where = qualified(f.schema, f.table);
+    const cols = f.columns.map(q).join(', ');
+    out.push(
+      finding(
+        'foreign_key_unindexed',
+        'warning',
+        'performance',
+        { type: 'constraint', schema: f.schema, name: `${f.table}.${f.name}`, table: f.table },
+        {
+          title: 'A foreign key has no index',
+          message: `The foreign key ${q(f.name)} on ${where} (${cols}) has no index leading with its columns`,
+          why: 'Deleting or re-keying a referenced row scans this whole table to check the key, holding locks meanwhile; joins along the key cannot use an index either.',
+          remediation: `CREATE INDEX ON ${where} (${cols})`,
+        },
+        `CREATE INDEX ON ${where} (${cols});`,
+      ),
+    );
+  }
+
+  // Columns policies filter on (PostgreSQL records a policy's column dependencies) that no index
+  // leads with: each request scans the table to apply the policy.
+  const pol = await db.query<{ schema: string; table: string; column: string }>(
+    `SELECT DISTINCT n.nspname AS schema, c.relname AS "table", a.attname AS "column"
+       FROM pg_catalog.pg_policy p
+       JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                                  AND d.objid = p.oid AND d.refobjid = p.polrelid
+                                  AND d.refobjsubid > 0
+       JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+      WHERE n.nspname = ANY($1::text[]) AND c.relkind = 'r' AND c.relrowsecurity
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_catalog.pg_index i
+           WHERE i.indrelid = c.oid AND i.indisvalid AND i.indpred IS NULL
+             AND i.indkey[0] = d.refobjsubid)
+      ORDER BY 1, 2, 3`,
+    [schemas],
+  );
+  for (const p of pol.rows) {
+    const where = qualified(p.schema, p.table);
+    out.push(
+      finding(
+        'policy_column_unindexed',
+        'warning',
+        'performance',
+        { type: 'column', schema: p.schema, name: `${p.table}.${p.column}`, table: p.table },
+        {
+          title: 'A column policies filter on has no index',
+          message: `Row-level security policies on ${where} filter on ${q(p.column)}, and no index leads with it`,
+          why: 'Every read through the API applies the policy: without an index on its column, each request scans the whole table, however few rows the caller owns.',
+          remediation: `CREATE INDEX ON ${where} (${q(p.column)})`,
+        },
+        `CREATE INDEX ON ${where} (${q(p.column)});`,
+      ),
+    );
+  }
+
+  // Indexes never used on a table that is read: dead weight on every write.
+  const unused = await db.query<{ schema: string; table: string; index: string; bytes: string }>(
+    `SELECT s.schemaname AS schema, s.relname AS "table", s.indexrelname AS index,
+            pg_catalog.pg_relation_size(s.indexrelid)::text AS bytes
+       FROM pg_catalog.pg_stat_user_indexes s
+       JOIN pg_catalog.pg_index i ON i.indexrelid = s.indexrelid
+       JOIN pg_catalog.pg_stat_user_tables t ON t.relid = s.relid
+      WHERE s.schemaname = ANY($1::text[]) AND s.idx_scan = 0
+        AND NOT i.indisunique AND NOT i.indisprimary
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid)
+        AND coalesce(t.seq_scan, 0) + coalesce(t.idx_scan, 0) >= $2
+      ORDER BY 1, 2, 3`,
+    [schemas, UNUSED_INDEX_MIN_SCANS],
+  );
+  for (const u of unused.rows) {
+    out.push(
+      finding(
+        'unused_index',
+        'info',
+        'performance',
+        { type: 'index', schema: u.schema, name: u.index, table: u.table },
+        {
+          title: 'An index is never used',
+          message: `The index ${qualified(u.schema, u.index)} on ${q(u.table)} has never been used to read, though the table has been scanned ${UNUSED_INDEX_MIN_SCANS}+ times (${u.bytes} bytes)`,
+          why: 'Each insert and update maintains every index: one no query uses costs writes and disk for nothing. (Counts start at the last statistics reset; check a replica’s use before dropping.)',
+          remediation: `DROP INDEX ${qualified(u.schema, u.index)}`,
+        },
+        `DROP INDEX ${qualified(u.schema, u.index)};`,
+      ),
+    );
+  }
+
+  // Indexes identical to another (same columns, operator classes, expressions, predicate).
+  const dup = await db.query<{
+    schema: string;
+    table: string;
+    index: string;
+    kept: string;
+    constraint: boolean;
+  }>(
+    `WITH ix AS (
+       SELECT n.nspname AS schema, c.relname AS "table", ic.relname AS index, i.indexrelid,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid)
+                AS backs_constraint,
+              i.indisprimary OR i.indisunique AS strong,
+              row_number() OVER w AS nth, first_value(ic.relname) OVER w AS kept
+         FROM pg_catalog.pg_index i
+         JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+         JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1::text[]) AND i.indisvalid
+       WINDOW w AS (PARTITION BY i.indrelid, i.indkey::text, i.indclass::text,
+                                 i.indcollation::text, ic.relam,
+                                 coalesce(pg_catalog.pg_get_expr(i.indexprs, i.indrelid), ''),
+                                 coalesce(pg_catalog.pg_get_expr(i.indpred, i.indrelid), ''),
+                                 i.indisunique
+                    ORDER BY (EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                                       WHERE k.conindid = i.indexrelid)) DESC,
+                             i.indisprimary DESC, ic.relname))
+     SELECT schema, "table", index, kept, backs_constraint AS "constraint" FROM ix WHERE nth > 1 ORDER BY 1, 2, 3`,
+    [schemas],
+  );
+  for (const d of dup.rows) {
+    out.push(
+      finding(
+        'duplicate_index',
+        'warning',
+        'performance',
+        { type: 'index', schema: d.schema, name: d.index, table: d.table },
+        {
+          title: 'An index duplicates another',
+          message: `The index ${qualified(d.schema, d.index)} on ${q(d.table)} is identical to ${q(d.kept)}`,
+          why: 'Two identical indexes double the cost of every write and the disk they take, and only one is ever used to read.',
+          remediation: d.constraint
+            ? `Both back constraints: drop the constraint that uses ${q(d.index)}`
+            : `DROP INDEX ${qualified(d.schema, d.index)}`,
+        },
+        d.constraint ? null : `DROP INDEX ${qualified(d.schema, d.index)};`,
+      ),
+    );
+  }
+  return out;
+}
+
+// ---- health ------------------------------------------------------------------------------------
+
+async function healthRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
+  const out: Finding[] = [];
+  // Never analyzed, and written to: the planner (and the dashboard's estimated counts) guess.
+  const stale = await db.query<{ schema: string; table: string; changes: string }>(
+    `SELECT t.schemaname AS schema, t.relname AS "table", t.n_mod_since_analyze::text AS changes
+       FROM pg_catalog.pg_stat_user_tables t
+      WHERE t.schemaname = ANY($1::text[]) AND t.last_analyze IS NULL
+        AND t.last_autoanalyze IS NULL AND t.n_mod_since_analyze >= $2
+      ORDER BY 1, 2`,
+    [schemas, NEVER_ANALYZED_MIN_CHANGES],
+  );
+  for (const s of stale.rows) {
+    const where = qualified(s.schema, s.table);
+    out.push(
+      finding(
+        'table_never_analyzed',
+        'info',
+        'health',
+        { type: 'table', schema: s.schema, name: s.table },
+        {
+          title: 'A table has no statistics',
+          message: `${where} has had ${s.changes} rows written and has never been analyzed`,
+          why: 'Without statistics the planner guesses row counts (and picks plans) blind, and estimated counts in the dashboard and the records API are unknown.',
+          remediation: `ANALYZE ${where}`,
+        },
+        `ANALYZE ${where};`,
+      ),
+    );
+  }
+  // Sequences (serial and identity columns) close to their maximum: inserts will start failing.
+  const seqs = await db.query<{ schema: string; name: string; used: number; max: string }>(
+    `SELECT s.schemaname AS schema, s.sequencename AS name, s.max_value::text AS max,
+            (coalesce(s.last_value, s.start_value)::numeric - s.min_value::numeric)
+              / nullif(s.max_value::numeric - s.min_value::numeric, 0)::float8 AS used
+       FROM pg_catalog.pg_sequences s
+      WHERE s.schemaname = ANY($1::text[]) AND s.increment_by > 0 AND NOT s.cycle
+      ORDER BY 1, 2`,
+    [schemas],
+  );
+  for (const s of seqs.rows) {
+    if (!(s.used >= SEQUENCE_USED_WARNING)) continue;
+    out.push(
+      finding(
+        'sequence_near_exhaustion',
+        s.used >= 0.9 ? 'critical' : 'warning',
+        'health',
+        { type: 'sequence', schema: s.schema, name: s.name },
+        {
+          title: 'A sequence is running out of values',
+          message: `The sequence ${qualified(s.schema, s.name)} has used ${Math.floor(s.used * 100)}% of its range (max ${s.max})`,
+          why: 'When it reaches its maximum, every insert that needs a new id fails.',
+          remediation: `ALTER SEQUENCE ${qualified(s.schema, s.name)} AS bigint MAXVALUE 9223372036854775807, and change the column it feeds to bigint`,
+        },
+        null,
+      ),
+    );
+  }
+  return out;
 }

@@ -3,6 +3,8 @@
  * the SQL editor's snippets and history, table statistics, the advisor's one-click fix.
  */
 import {
+  advisorFixRequestSchema,
+  advisorFixResponseSchema,
   clearedResponseSchema,
   createSqlSnippetRequestSchema,
   deletedResponseSchema,
@@ -17,6 +19,7 @@ import {
 import type { Database } from '../../core/db.js';
 import { routeWith, type DeclaredRoute } from '../../core/route.js';
 import type { SchemaCache } from '../records/schema-cache.js';
+import { advisorFix } from './advisor.js';
 import type { SqlEditorStore } from './snippets.js';
 
 const adminRoute = routeWith('admin');
@@ -26,8 +29,6 @@ export function studioRoutes(
   cache: SchemaCache,
   editor: SqlEditorStore,
 ): DeclaredRoute[] {
-  void db;
-  void cache;
   return [
     adminRoute({
       method: 'get',
@@ -84,6 +85,18 @@ export function studioRoutes(
       summary: 'Clear the SQL history',
       responses: { 200: clearedResponseSchema },
       handler: () => editor.clearHistory(),
+    }),
+    adminRoute({
+      method: 'post',
+      path: '/advisor/fix',
+      summary: "Apply an advisor finding's fix (its fixSql, in one transaction) by finding id",
+      body: advisorFixRequestSchema,
+      responses: { 200: advisorFixResponseSchema },
+      handler: async ({ body }) => {
+        const result = await advisorFix(db, cache.exposedSchemas, body.id);
+        await cache.reload();
+        return result;
+      },
     }),
   ];
 }

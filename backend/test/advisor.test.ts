@@ -1,0 +1,261 @@
+/**
+ * The advisor, rule by rule: create the problem, see the finding (with why and the fix's SQL),
+ * apply the one-click fix through POST /api/database/advisor/fix, see it gone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+interface Finding {
+  id: string;
+  rule: string;
+  kind: string;
+  severity: string;
+  category: string;
+  title: string;
+  why: string;
+  fixSql: string | null;
+  remediation: string;
+  object: { type: string; schema: string; name: string; table?: string };
+}
+
+const admin = (method: string, path: string, body?: unknown) =>
+  t.request(method, `/api/database${path}`, { token: t.apiKey, body });
+
+async function run(query: string, unrestricted = true) {
+  const res = await admin('POST', `/advance/rawsql${unrestricted ? '/unrestricted' : ''}`, {
+    query,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+async function findings(): Promise<Finding[]> {
+  const res = await admin('GET', '/advisor');
+  expect(res.status, JSON.stringify(res.body).slice(0, 1000)).toBe(200);
+  return res.body.data;
+}
+
+async function finding(id: string): Promise<Finding | undefined> {
+  return (await findings()).find((f) => f.id === id);
+}
+
+/** Sees the finding, applies its fix by id, sees it gone; answers the finding. */
+async function fixes(id: string, sql: RegExp): Promise<Finding> {
+  const seen = await finding(id);
+  expect(seen, `${id} among ${(await findings()).map((f) => f.id).join(', ')}`).toBeDefined();
+  expect(seen!.why.length).toBeGreaterThan(20);
+  expect(seen!.fixSql).toMatch(sql);
+  const fixed = await admin('POST', '/advisor/fix', { id });
+  expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+  expect(fixed.body).toMatchObject({ id, fixed: true, fixSql: seen!.fixSql });
+  expect(await finding(id)).toBeUndefined();
+  return seen!;
+}
+
+describe('advisor rules, each found and fixed', () => {
+  it('rls_disabled: an exposed table without row-level security', async () => {
+    await run('CREATE TABLE adv_open (id int PRIMARY KEY, note text)', false);
+    const f = await fixes('rls_disabled:public.adv_open', /ENABLE ROW LEVEL SECURITY/);
+    expect(f).toMatchObject({ severity: 'critical', category: 'security', kind: 'rls_disabled' });
+    // Closed now, and says so: no policy yet.
+    expect(await finding('rls_no_policy:public.adv_open')).toBeDefined();
+  });
+
+  it('rls_no_policy: row-level security on, no policy (a decision, so no automatic fix)', async () => {
+    await run(
+      'CREATE TABLE adv_closed (id int PRIMARY KEY); ALTER TABLE adv_closed ENABLE ROW LEVEL SECURITY',
+    );
+    const f = await finding('rls_no_policy:public.adv_closed');
+    expect(f).toMatchObject({ severity: 'info', fixSql: null });
+    const refused = await admin('POST', '/advisor/fix', { id: f!.id });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('DATABASE_VALIDATION_ERROR');
+    await run('CREATE POLICY everyone_reads ON adv_closed FOR SELECT USING (true)');
+    expect(await finding(f!.id)).toBeUndefined();
+  });
+
+  it('view_bypasses_rls: a view running with its owner’s rights', async () => {
+    await run('CREATE VIEW adv_view AS SELECT id FROM adv_closed', false);
+    await fixes('view_bypasses_rls:public.adv_view', /security_invoker = true/);
+    const anon = await t.request('GET', '/api/database/records/adv_view', { token: t.anonKey });
+    expect(anon.status).toBe(200);
+  });
+
+  it('materialized_view_exposed: a materialized view API roles may read', async () => {
+    await run('CREATE MATERIALIZED VIEW adv_mat AS SELECT 1 AS one', false);
+    await fixes('materialized_view_exposed:public.adv_mat', /^REVOKE ALL ON "public"."adv_mat"/);
+  });
+
+  it('function_bypasses_rls and function_search_path_mutable: SECURITY DEFINER functions', async () => {
+    await run(`CREATE FUNCTION adv_definer(n int) RETURNS int LANGUAGE sql SECURITY DEFINER
+                 AS 'SELECT n'`);
+    await fixes('function_search_path_mutable:public.adv_definer(n integer)', /SET search_path/);
+    await fixes('function_bypasses_rls:public.adv_definer(n integer)', /REVOKE EXECUTE/);
+    const rpc = await t.request('POST', '/api/database/rpc/adv_definer', {
+      token: t.anonKey,
+      body: { n: 1 },
+    });
+    expect(rpc.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('extension_in_exposed_schema: an extension installed in public', async () => {
+    await run('CREATE EXTENSION citext SCHEMA public');
+    const id = 'extension_in_exposed_schema:public.citext';
+    const f = await finding(id);
+    expect(f).toMatchObject({ severity: 'warning', object: { type: 'extension', name: 'citext' } });
+    // Kiln's owner role is no superuser here: a trusted extension's objects are the bootstrap
+    // superuser's, so no one-click move is offered, only the SQL to run.
+    expect(f!.fixSql).toBeNull();
+    expect(f!.remediation).toMatch(/SET SCHEMA extensions/);
+    await run('DROP EXTENSION citext');
+    expect(await finding(id)).toBeUndefined();
+  });
+
+  it('anon_can_write: a policy and a grant let the anon key write', async () => {
+    await run(`CREATE TABLE adv_guestbook (id int PRIMARY KEY, note text);
+               ALTER TABLE adv_guestbook ENABLE ROW LEVEL SECURITY;
+               GRANT SELECT, INSERT ON adv_guestbook TO anon;
+               CREATE POLICY anyone_signs ON adv_guestbook FOR INSERT WITH CHECK (true);
+               CREATE POLICY anyone_reads ON adv_guestbook FOR SELECT USING (true);`);
+    const before = await t.request('POST', '/api/database/records/adv_guestbook', {
+      token: t.anonKey,
+      body: [{ id: 1, note: 'hi' }],
+    });
+    expect(before.status).toBe(201);
+    const f = await fixes(
+      'anon_can_write:public.adv_guestbook',
+      /^REVOKE INSERT ON .* FROM anon;$/,
+    );
+    expect(f.severity).toBe('warning');
+    const after = await t.request('POST', '/api/database/records/adv_guestbook', {
+      token: t.anonKey,
+      body: [{ id: 2, note: 'hi' }],
+    });
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('42501');
+  });
+
+  it('policy_per_row_auth_call and policy_column_unindexed: an owner policy', async () => {
+    await run(`CREATE TABLE adv_notes (id int PRIMARY KEY, owner uuid, body text);
+               ALTER TABLE adv_notes ENABLE ROW LEVEL SECURITY;
+               CREATE POLICY own_notes ON adv_notes FOR ALL TO authenticated
+                 USING (owner = auth.uid()) WITH CHECK (owner = auth.uid());`);
+    const perRow = await fixes(
+      'policy_per_row_auth_call:public.adv_notes.own_notes',
+      /USING \(\(owner = \( SELECT auth\.uid\(\)\)\)\) WITH CHECK/,
+    );
+    expect(perRow.category).toBe('performance');
+    // The policy still does its job after the rewrite.
+    const user = await t.signUpUser();
+    const mine = await t.request('POST', '/api/database/records/adv_notes', {
+      token: user.accessToken,
+      body: [{ id: 1, owner: user.userId, body: 'mine' }],
+    });
+    expect(mine.status).toBe(201);
+    const theirs = await t.request('POST', '/api/database/records/adv_notes', {
+      token: user.accessToken,
+      body: [{ id: 2, owner: '00000000-0000-0000-0000-000000000000', body: 'not mine' }],
+    });
+    expect(theirs.status).toBe(403);
+
+    await fixes('policy_column_unindexed:public.adv_notes.owner', /CREATE INDEX ON .*\("owner"\)/);
+  });
+
+  it('foreign_key_unindexed: a foreign key no index leads with', async () => {
+    await run(`CREATE TABLE adv_authors (id int PRIMARY KEY);
+               CREATE TABLE adv_books (id int PRIMARY KEY, author_id int REFERENCES adv_authors);
+               CREATE TABLE adv_covered (id int PRIMARY KEY, author_id int REFERENCES adv_authors);
+               CREATE INDEX ON adv_covered (author_id, id);`);
+    expect(
+      await finding('foreign_key_unindexed:public.adv_covered.adv_covered_author_id_fkey'),
+    ).toBeUndefined();
+    await fixes(
+      'foreign_key_unindexed:public.adv_books.adv_books_author_id_fkey',
+      /CREATE INDEX ON "public"."adv_books" \("author_id"\)/,
+    );
+  });
+
+  it('unused_index: an index a much-read table never uses', async () => {
+    await run(`CREATE TABLE adv_busy (id int PRIMARY KEY, tag text);
+               CREATE INDEX adv_busy_tag ON adv_busy (tag);
+               INSERT INTO adv_busy SELECT g, 't' || g FROM generate_series(1, 10) g;`);
+    // Not yet read: no finding (a new index is not "unused" yet).
+    expect(await finding('unused_index:public.adv_busy_tag')).toBeUndefined();
+    await run(`DO $$ BEGIN FOR i IN 1..120 LOOP PERFORM count(*) FROM adv_busy; END LOOP; END $$;
+               SELECT pg_stat_force_next_flush();`);
+    await fixes('unused_index:public.adv_busy_tag', /^DROP INDEX "public"."adv_busy_tag";$/);
+  });
+
+  it('duplicate_index: two identical indexes', async () => {
+    await run(`CREATE TABLE adv_dup (id int PRIMARY KEY, a int, b int);
+               CREATE INDEX adv_dup_1 ON adv_dup (a, b);
+               CREATE INDEX adv_dup_2 ON adv_dup (a, b);
+               CREATE INDEX adv_dup_other ON adv_dup (b, a);
+               CREATE UNIQUE INDEX adv_dup_pk_twin ON adv_dup (id);`);
+    // The unique twin of the primary key is the duplicate, never the key itself.
+    await fixes('duplicate_index:public.adv_dup_pk_twin', /DROP INDEX "public"."adv_dup_pk_twin"/);
+    await fixes('duplicate_index:public.adv_dup_2', /DROP INDEX "public"."adv_dup_2"/);
+    const left = (await findings()).filter((f) => f.rule === 'duplicate_index');
+    expect(left.map((f) => f.object.name)).not.toContain('adv_dup_1');
+  });
+
+  it('no_primary_key: an exposed table rows cannot be addressed in', async () => {
+    await run(
+      `CREATE TABLE adv_nokey (note text); ALTER TABLE adv_nokey ENABLE ROW LEVEL SECURITY;
+       INSERT INTO adv_nokey VALUES ('a'), ('b');`,
+    );
+    await fixes('no_primary_key:public.adv_nokey', /PRIMARY KEY/);
+    const cols = await admin('GET', '/tables/adv_nokey/schema');
+    expect(cols.status).toBe(200);
+  });
+
+  it('table_never_analyzed: a written table without statistics', async () => {
+    await run(`CREATE TABLE adv_fresh (id int PRIMARY KEY);
+               ALTER TABLE adv_fresh SET (autovacuum_enabled = false);
+               INSERT INTO adv_fresh SELECT generate_series(1, 1500);
+               SELECT pg_stat_force_next_flush();`);
+    await fixes('table_never_analyzed:public.adv_fresh', /^ANALYZE "public"."adv_fresh";$/);
+  });
+
+  it('sequence_near_exhaustion: a sequence close to its maximum (a decision: no automatic fix)', async () => {
+    await run(`CREATE SEQUENCE adv_seq MAXVALUE 100; SELECT setval('adv_seq', 95);`);
+    const f = await finding('sequence_near_exhaustion:public.adv_seq');
+    expect(f).toMatchObject({ severity: 'critical', fixSql: null, category: 'health' });
+    await run('ALTER SEQUENCE adv_seq MAXVALUE 1000000');
+    expect(await finding('sequence_near_exhaustion:public.adv_seq')).toBeUndefined();
+  });
+});
+
+describe('advisor fix endpoint', () => {
+  it('answers an unknown id with 404, bad input with 400, and is admin only', async () => {
+    const unknown = await admin('POST', '/advisor/fix', { id: 'rls_disabled:public.nothing' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toBe('DATABASE_NOT_FOUND');
+    expect((await admin('POST', '/advisor/fix', {})).status).toBe(400);
+    const user = await t.signUpUser();
+    const refused = await t.request('POST', '/api/database/advisor/fix', {
+      token: user.accessToken,
+      body: { id: 'x' },
+    });
+    expect(refused.status).toBe(403);
+  });
+
+  it('every finding has a stable id, a title, why, an object and a category', async () => {
+    const first = await findings();
+    const again = await findings();
+    expect(again.map((f) => f.id)).toEqual(first.map((f) => f.id));
+    expect(new Set(first.map((f) => f.id)).size).toBe(first.length);
+    for (const f of first) {
+      expect(f.id.startsWith(`${f.rule}:`)).toBe(true);
+      expect(f.title).toBeTruthy();
+      expect(['security', 'performance', 'health']).toContain(f.category);
+    }
+  });
+});
