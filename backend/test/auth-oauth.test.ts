@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers.js';
+import { expectAccessToken, expectOpaqueToken, startTestApp, type TestApp } from './helpers.js';
 
 /**
  * End to end against a real OpenID provider on loopback (`oidc-provider`, its development login
@@ -133,10 +133,15 @@ describe('OAuth with PKCE against a real OpenID provider', () => {
     expect(authUrl.origin).toBe(issuer);
     expect(authUrl.searchParams.get('code_challenge_method')).toBe('S256');
     const back = await browse(authUrl.toString(), 'alice');
-    const code = back.searchParams.get('insforge_code')!;
-    expect(code).toBeTruthy();
+    const code = expectOpaqueToken(back.searchParams.get('insforge_code'));
     const exchanged = await client.auth.exchangeOAuthCode(code, started.data.codeVerifier);
     expect(exchanged.error).toBeNull();
+    expectAccessToken(exchanged.data?.accessToken, {
+      sub: exchanged.data!.user!.id,
+      role: 'authenticated',
+      email: 'alice@acme.test',
+      aal: 'aal1',
+    });
     expect(exchanged.data?.user).toMatchObject({
       email: 'alice@acme.test',
       emailVerified: true,
