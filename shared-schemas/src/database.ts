@@ -179,8 +179,48 @@ export const advisorFindingSchema = z.object({
     'materialized_view_exposed',
     'rls_no_policy',
     'function_bypasses_rls',
+    // Since the dashboard's advisor (see `rule`):
+    'function_search_path_mutable',
+    'extension_in_exposed_schema',
+    'anon_can_write',
+    'policy_per_row_auth_call',
+    'policy_column_unindexed',
+    'foreign_key_unindexed',
+    'unused_index',
+    'duplicate_index',
+    'no_primary_key',
+    'table_never_analyzed',
+    'sequence_near_exhaustion',
   ]),
+  /** Stable across calls while the problem lasts: `<rule>:<schema>.<object>` (for the fix). */
+  id: z.string(),
+  /** The rule that found it (the same as `kind`). */
+  rule: z.string(),
   severity: z.enum(['critical', 'warning', 'info']),
+  category: z.enum(['security', 'performance', 'health']),
+  /** A short headline, the same for every finding of a rule. */
+  title: z.string(),
+  /** Why it matters. */
+  why: z.string(),
+  /** What the finding is about (`table` in `schema`: the table it concerns, or the object). */
+  object: z.object({
+    type: z.enum([
+      'table',
+      'view',
+      'function',
+      'extension',
+      'policy',
+      'column',
+      'constraint',
+      'index',
+      'sequence',
+    ]),
+    schema: z.string(),
+    name: z.string(),
+    table: z.string().optional(),
+  }),
+  /** The exact SQL that fixes it (`POST /api/database/advisor/fix` runs it), or null: a decision is needed. */
+  fixSql: z.string().nullable(),
   schema: z.string(),
   table: z.string(),
   /** The API roles that reach the object through the records or RPC API (`anon`, `authenticated`). */

@@ -44,7 +44,6 @@ import {
 import { z } from 'zod';
 import type { Database } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
-import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { routeWith, type ErrorMap, type RouteGroup } from '../../core/route.js';
 import type { SchemaCache } from '../records/schema-cache.js';
@@ -64,8 +63,6 @@ import {
 } from './introspection.js';
 import { PoliciesService } from './policies.js';
 import { SqlRunner } from './sql-runner.js';
-import { SqlEditorStore } from './snippets.js';
-import { studioRoutes } from './studio-routes.js';
 import { SqlEditorStore } from './snippets.js';
 import { studioRoutes } from './studio-routes.js';
 import { TablesService } from './tables.js';
@@ -113,7 +110,6 @@ export function databaseAdminRoutes(
     maxTimeoutMs: options.rawSqlMaxTimeoutMs,
     maxRows: 10_000,
   });
-  const editor = new SqlEditorStore(db, options.logger);
   const editor = new SqlEditorStore(db, options.logger);
   const exporter = new ExportService(db, cache.exposedSchemas, options.logger);
   const importer = new ImportService(db, cache, tables, {
@@ -240,7 +236,7 @@ export function databaseAdminRoutes(
       adminRoute({
         method: 'get',
         path: '/advisor',
-        summary: 'What anon and signed-in users reach without row-level security (?schema=)',
+        summary: 'Lint the exposed schemas: security, performance and health findings (?schema=)',
         query: databaseObjectsQuerySchema,
         responses: { 200: advisorResponseSchema },
         handler: async ({ query }) =>
@@ -338,7 +334,6 @@ export function databaseAdminRoutes(
           },
         }),
       ),
-      ...studioRoutes(db, cache, editor),
       ...studioRoutes(db, cache, editor),
       adminRoute({
         method: 'get',
