@@ -1,0 +1,103 @@
+/**
+ * Shared fixtures for the browser specs:
+ * - `signedIn`: a page whose browser holds an admin session (signed in through the API, so the
+ *   dashboard starts by refreshing from the cookie, as after a reload), showing the overview;
+ * - `shoot(page, name)`: screenshots in both themes at 1280 and 1024 px wide, written to
+ *   test-output/screenshots/<name>-<light|dark>-<1280|1024>.png;
+ * - `expectNoA11yViolations(page)`: axe finds no serious or critical violation.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AxeBuilder } from '@axe-core/playwright';
+import { test as base, expect, type Page } from '@playwright/test';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from './constants';
+
+export { expect };
+export { ADMIN_EMAIL, ADMIN_PASSWORD };
+
+const screenshots = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../test-output/screenshots',
+);
+
+/** Signs the page's browser in (admin session cookies) through the API. */
+export async function signInThroughApi(page: Page): Promise<void> {
+  const res = await page.request.post('/api/auth/admin/sessions', {
+    data: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+}
+
+export const test = base.extend<{ signedIn: Page }>({
+  signedIn: async ({ page }, use) => {
+    await signInThroughApi(page);
+    await page.goto('/dashboard/');
+    await expect(page.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
+    await use(page);
+  },
+});
+
+type Theme = 'light' | 'dark';
+
+async function applyTheme(page: Page, theme: Theme): Promise<void> {
+  await page.evaluate((t) => {
+    localStorage.setItem('kiln.theme', t);
+    document.documentElement.classList.toggle('dark', t === 'dark');
+    document.documentElement.style.colorScheme = t;
+  }, theme);
+}
+
+/** Screenshots of the page as it is now, in both themes and at both widths. */
+export async function shoot(page: Page, name: string): Promise<void> {
+  const original = page.viewportSize() ?? { width: 1280, height: 800 };
+  const saved = await page.evaluate(() => localStorage.getItem('kiln.theme'));
+  for (const theme of ['light', 'dark'] as const) {
+    await applyTheme(page, theme);
+    for (const width of [1280, 1024]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.evaluate(() => document.fonts.ready);
+      await page.screenshot({
+        path: path.join(screenshots, `${name}-${theme}-${width}.png`),
+        fullPage: true,
+        animations: 'disabled',
+      });
+    }
+  }
+  await page.setViewportSize(original);
+  await page.evaluate((t) => {
+    if (t === null) localStorage.removeItem('kiln.theme');
+    else localStorage.setItem('kiln.theme', t);
+  }, saved);
+  await applyTheme(
+    page,
+    (await page.evaluate(() => window.matchMedia('(prefers-color-scheme: dark)').matches))
+      ? 'dark'
+      : 'light',
+  );
+}
+
+/**
+ * Fails on any serious or critical axe violation, in the light and the dark theme, listing each
+ * with its nodes.
+ */
+export async function expectNoA11yViolations(page: Page): Promise<void> {
+  const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+  const found: string[] = [];
+  for (const theme of ['light', 'dark'] as const) {
+    await page.evaluate((t) => {
+      document.documentElement.classList.toggle('dark', t === 'dark');
+      document.documentElement.style.colorScheme = t;
+    }, theme);
+    const results = await new AxeBuilder({ page }).analyze();
+    for (const v of results.violations) {
+      if (v.impact !== 'serious' && v.impact !== 'critical') continue;
+      const nodes = v.nodes.map((n) => `    ${n.target.join(' ')} ${n.failureSummary ?? ''}`);
+      found.push(`${theme}: ${v.impact} ${v.id}: ${v.help}\n${nodes.join('\n')}`);
+    }
+  }
+  await page.evaluate((dark) => {
+    document.documentElement.classList.toggle('dark', dark);
+    document.documentElement.style.colorScheme = dark ? 'dark' : 'light';
+  }, wasDark);
+  expect(found, found.join('\n')).toEqual([]);
+}

@@ -1,0 +1,17 @@
+/** The sidebar's areas, in order; the command palette lists the same pages. */
+import { Database, Gauge, KeyRound, ShieldCheck, SquareTerminal } from 'lucide-react';
+
+export interface NavItem {
+  to: '/' | '/database' | '/sql' | '/auth' | '/advisor';
+  label: string;
+  icon: React.ComponentType<{ className?: string }>;
+  keywords?: string[];
+}
+
+export const navItems: NavItem[] = [
+  { to: '/', label: 'Overview', icon: Gauge, keywords: ['home', 'keys', 'connect', 'health'] },
+  { to: '/database', label: 'Database', icon: Database, keywords: ['tables', 'rows', 'schema'] },
+  { to: '/sql', label: 'SQL editor', icon: SquareTerminal, keywords: ['query', 'snippets'] },
+  { to: '/auth', label: 'Authentication', icon: KeyRound, keywords: ['users', 'oauth', 'smtp'] },
+  { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
+];

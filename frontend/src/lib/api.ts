@@ -1,0 +1,241 @@
+/**
+ * The dashboard's one API client. Components never call fetch: area hooks
+ * (features/<area>/hooks.ts) call `api` and TanStack Query caches under `queryKeys`.
+ *
+ * - The admin access token lives in memory only. The refresh token is an httpOnly cookie
+ *   (path /api/auth/admin) set at sign-in; its CSRF token is both returned at sign-in and kept in
+ *   the readable `insforge_admin_csrf_token` cookie, so a reload can refresh without a password.
+ * - A 401 triggers one refresh (POST /api/auth/admin/refresh with X-CSRF-Token; concurrent
+ *   callers share it) and the request is retried once; when the refresh fails the session is
+ *   over and `onSessionExpired` listeners (the router) send the admin back to sign-in.
+ * - Every failure becomes one ApiError: the envelope's code, message and nextActions, the HTTP
+ *   status, and the request id from the X-Request-Id response header.
+ */
+import type { z } from 'zod';
+import type { adminSessionResponseSchema, errorEnvelopeSchema } from '@kiln/shared-schemas';
+
+export type AdminSession = z.infer<typeof adminSessionResponseSchema>;
+type Envelope = z.infer<typeof errorEnvelopeSchema>;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** HTTP status; 0 when the API could not be reached. */
+    readonly status: number,
+    /** The envelope's `error` (e.g. AUTH_INVALID_CREDENTIALS); NETWORK_ERROR when unreachable. */
+    readonly code: string,
+    message: string,
+    readonly nextActions?: string,
+    /** X-Request-Id of the failed response: quote it when reporting a problem. */
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isApiError(err: unknown): err is ApiError {
+  return err instanceof ApiError;
+}
+
+/** Where the API is: the dashboard is served by the backend, so the same origin. */
+export const apiOrigin = window.location.origin;
+
+const CSRF_COOKIE = 'insforge_admin_csrf_token';
+let accessToken: string | null = null;
+let csrfToken: string | null = null;
+let admin: AdminSession['admin'] | null = null;
+const expiredListeners = new Set<() => void>();
+
+function readCookie(name: string): string | null {
+  for (const part of document.cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return null;
+}
+
+/** Called when the session ends without the admin asking (refresh refused). */
+export function onSessionExpired(listener: () => void): () => void {
+  expiredListeners.add(listener);
+  return () => expiredListeners.delete(listener);
+}
+
+export function currentAdmin(): AdminSession['admin'] | null {
+  return admin;
+}
+
+function adopt(session: AdminSession): void {
+  accessToken = session.accessToken;
+  admin = session.admin;
+  if ('csrfToken' in session) csrfToken = session.csrfToken;
+}
+
+function forget(): void {
+  accessToken = null;
+  admin = null;
+  csrfToken = null;
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  const requestId = res.headers.get('x-request-id') ?? undefined;
+  let body: Partial<Envelope> | undefined;
+  try {
+    body = (await res.json()) as Partial<Envelope>;
+  } catch {
+    body = undefined;
+  }
+  const message =
+    typeof body?.message === 'string' && body.message
+      ? body.message
+      : `${res.status} ${res.statusText || 'request failed'}`;
+  return new ApiError(
+    res.status,
+    typeof body?.error === 'string' ? body.error : `HTTP_${res.status}`,
+    message,
+    typeof body?.nextActions === 'string' ? body.nextActions : undefined,
+    requestId,
+  );
+}
+
+async function send(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, { credentials: 'same-origin', ...init });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(
+      0,
+      'NETWORK_ERROR',
+      'The Kiln API could not be reached',
+      'Check that the server is running, then retry',
+    );
+  }
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/** Trades the refresh cookie for a new access token; false when there is no live session. */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= (async () => {
+    const csrf = readCookie(CSRF_COOKIE) ?? csrfToken;
+    if (!csrf) return false;
+    const res = await send('/api/auth/admin/refresh', {
+      method: 'POST',
+      headers: { 'X-CSRF-Token': csrf },
+    });
+    if (!res.ok) {
+      if (res.status === 401 || res.status === 403) return false;
+      throw await toApiError(res);
+    }
+    adopt((await res.json()) as AdminSession);
+    return true;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+/** True when an access token is held, or one could be had from the refresh cookie. */
+export async function ensureSession(): Promise<boolean> {
+  if (accessToken) return true;
+  return refreshSession();
+}
+
+export async function signIn(email: string, password: string): Promise<AdminSession> {
+  const session = await request<AdminSession>('POST', '/api/auth/admin/sessions', {
+    body: { username: email, password },
+    auth: false,
+  });
+  adopt(session);
+  return session;
+}
+
+export async function signOut(): Promise<void> {
+  const csrf = readCookie(CSRF_COOKIE) ?? csrfToken;
+  try {
+    await send('/api/auth/admin/logout', {
+      method: 'POST',
+      headers: {
+        ...(csrf ? { 'X-CSRF-Token': csrf } : {}),
+        ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}),
+      },
+    });
+  } finally {
+    forget();
+  }
+}
+
+export type Query = Record<string, string | number | boolean | undefined | null>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  /** false: send no access token and never refresh (sign-in). */
+  auth?: boolean;
+}
+
+function withQuery(path: string, query: Query | undefined): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  }
+  const qs = params.toString();
+  return qs ? `${path}${path.includes('?') ? '&' : '?'}${qs}` : path;
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<T> {
+  const useAuth = options.auth !== false;
+  const attempt = () => {
+    const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (useAuth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
+    return send(withQuery(path, options.query), {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  };
+  let res = await attempt();
+  if (res.status === 401 && useAuth) {
+    if (await refreshSession()) {
+      res = await attempt();
+    } else {
+      const err = await toApiError(res);
+      forget();
+      expiredListeners.forEach((l) => l());
+      throw err;
+    }
+  }
+  if (!res.ok) throw await toApiError(res);
+  if (res.status === 204) return undefined as T;
+  const type = res.headers.get('content-type') ?? '';
+  return (type.includes('json') ? await res.json() : await res.text()) as T;
+}
+
+/** The typed verbs; the response type comes from the area's shared-schemas type. */
+export const api = {
+  get: <T>(path: string, query?: Query, signal?: AbortSignal) =>
+    request<T>('GET', path, { query, signal }),
+  post: <T>(path: string, body?: unknown, query?: Query) =>
+    request<T>('POST', path, { body, query }),
+  put: <T>(path: string, body?: unknown) => request<T>('PUT', path, { body }),
+  patch: <T>(path: string, body?: unknown) => request<T>('PATCH', path, { body }),
+  delete: <T>(path: string, body?: unknown) => request<T>('DELETE', path, { body }),
+};
+
+/** GET /api/health without credentials: false when the API is down or unreachable. */
+export async function apiReachable(): Promise<boolean> {
+  try {
+    const res = await fetch('/api/health', { cache: 'no-store' });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The query client and the query keys, one branch per area. An area's hooks build their keys
+ * from its branch (`[...queryKeys.database.all, 'tables']`) so invalidating the branch refreshes
+ * the whole area.
+ */
+import { QueryClient } from '@tanstack/react-query';
+import { isApiError } from './api';
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 15_000,
+      refetchOnWindowFocus: false,
+      // Client errors (4xx) are answers, not glitches: do not retry them.
+      retry: (count, err) =>
+        count < 2 && !(isApiError(err) && err.status >= 400 && err.status < 500),
+    },
+  },
+});
+
+export const queryKeys = {
+  health: ['health'] as const,
+  session: {
+    all: ['session'] as const,
+    adminSessions: () => [...queryKeys.session.all, 'admin-sessions'] as const,
+  },
+  overview: {
+    all: ['overview'] as const,
+    metadata: () => [...queryKeys.overview.all, 'metadata'] as const,
+    userCount: () => [...queryKeys.overview.all, 'user-count'] as const,
+    audit: (limit: number) => [...queryKeys.overview.all, 'audit', limit] as const,
+    key: (kind: 'api' | 'anon') => [...queryKeys.overview.all, 'key', kind] as const,
+  },
+  database: { all: ['database'] as const },
+  sql: { all: ['sql'] as const },
+  auth: { all: ['auth'] as const },
+  advisor: { all: ['advisor'] as const },
+};

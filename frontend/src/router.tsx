@@ -1,0 +1,149 @@
+/**
+ * The route tree (code-based). Each area is one lazy route: its path, typed search params
+ * (every view's state lives in the URL) and breadcrumb are declared here, and its component is
+ * loaded on first visit from features/<area>/page.tsx (`createLazyRoute(<id>)`).
+ *
+ *   /sign-in            features/session/sign-in-page.tsx   ?redirect=&expired=
+ *   /unreachable        features/session/unreachable-page.tsx ?redirect=
+ *   (app: needs the API and an admin session; renders the shell)
+ *   /                   features/overview/page.tsx
+ *   /database           features/database/page.tsx          (placeholder, see that file)
+ *   /sql                features/sql/page.tsx               (placeholder)
+ *   /auth               features/auth/page.tsx              (placeholder)
+ *   /advisor            features/advisor/page.tsx           (placeholder)
+ *
+ * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
+ * to `routeTree`, and to the sidebar in app/nav.ts.
+ */
+import {
+  createRootRoute,
+  createRoute,
+  createRouter,
+  Outlet,
+  redirect,
+} from '@tanstack/react-router';
+import { apiReachable, ensureSession, onSessionExpired } from './lib/api';
+import { queryClient } from './lib/query';
+import { databaseSearch } from './features/database/search';
+import { sqlSearch } from './features/sql/search';
+import { authSearch } from './features/auth/search';
+import { advisorSearch } from './features/advisor/search';
+import { optionalString } from './lib/search';
+
+declare module '@tanstack/react-router' {
+  interface StaticDataRouteOption {
+    /** The breadcrumb of this route. */
+    crumb?: string;
+  }
+}
+
+export const rootRoute = createRootRoute({ component: Outlet });
+
+const signInSearch = (s: Record<string, unknown>) => ({
+  redirect: optionalString(s.redirect),
+  expired: s.expired === true || s.expired === 'true' ? true : undefined,
+});
+
+export const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/sign-in',
+  validateSearch: signInSearch,
+}).lazy(() => import('./features/session/sign-in-page').then((m) => m.Route));
+
+export const unreachableRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/unreachable',
+  validateSearch: (s: Record<string, unknown>) => ({ redirect: optionalString(s.redirect) }),
+}).lazy(() => import('./features/session/unreachable-page').then((m) => m.Route));
+
+/** Where the admin was going, as a dashboard path (kept through sign-in). */
+function here(location: { pathname: string; searchStr: string }): string {
+  return `${location.pathname}${location.searchStr}`;
+}
+
+/** Everything behind sign-in: checks that the API answers, then that a session exists. */
+export const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: 'app',
+  beforeLoad: async ({ location }) => {
+    if (!(await apiReachable())) {
+      throw redirect({ to: '/unreachable', search: { redirect: here(location) } });
+    }
+    let signedIn = false;
+    try {
+      signedIn = await ensureSession();
+    } catch {
+      throw redirect({ to: '/unreachable', search: { redirect: here(location) } });
+    }
+    if (!signedIn) {
+      throw redirect({ to: '/sign-in', search: { redirect: here(location), expired: undefined } });
+    }
+  },
+}).lazy(() => import('./app/shell').then((m) => m.Route));
+
+export const overviewRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/',
+  staticData: { crumb: 'Overview' },
+}).lazy(() => import('./features/overview/page').then((m) => m.Route));
+
+// ---- Areas built by their own pages (replace each placeholder page.tsx; keep the route here) ----
+
+export const databaseRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/database',
+  staticData: { crumb: 'Database' },
+  validateSearch: databaseSearch,
+}).lazy(() => import('./features/database/page').then((m) => m.Route));
+
+export const sqlRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/sql',
+  staticData: { crumb: 'SQL editor' },
+  validateSearch: sqlSearch,
+}).lazy(() => import('./features/sql/page').then((m) => m.Route));
+
+export const authRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/auth',
+  staticData: { crumb: 'Authentication' },
+  validateSearch: authSearch,
+}).lazy(() => import('./features/auth/page').then((m) => m.Route));
+
+export const advisorRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/advisor',
+  staticData: { crumb: 'Advisor' },
+  validateSearch: advisorSearch,
+}).lazy(() => import('./features/advisor/page').then((m) => m.Route));
+
+const routeTree = rootRoute.addChildren([
+  signInRoute,
+  unreachableRoute,
+  appRoute.addChildren([overviewRoute, databaseRoute, sqlRoute, authRoute, advisorRoute]),
+]);
+
+export const router = createRouter({
+  routeTree,
+  basepath: '/dashboard',
+  context: {},
+  defaultPreload: 'intent',
+  scrollRestoration: true,
+});
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}
+
+// A refused refresh (session revoked or expired) sends the admin to sign-in, back here after.
+onSessionExpired(() => {
+  queryClient.clear();
+  const { pathname, searchStr } = router.state.location;
+  if (pathname.endsWith('/sign-in')) return;
+  void router.navigate({
+    to: '/sign-in',
+    search: { redirect: `${pathname}${searchStr}`, expired: true },
+  });
+});
