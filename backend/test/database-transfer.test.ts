@@ -258,23 +258,68 @@ describe('import', () => {
   });
 
   it('answers bad uploads with 4xx and applies nothing', async () => {
-    const cases: Array<[Promise<{ status: number; body: any }>, number]> = [
-      [upload('/advance/import', 'x.txt', 'hello', { table: 'items' }), 400],
-      [upload('/advance/import', 'x.csv', 'sku,qty\n1', { table: 'nope' }), 404],
-      [upload('/advance/import', 'x.csv', 'sku,qty\n1', {}), 400],
-      [upload('/advance/import', 'x.csv', 'sku,qty\n"unclosed,1\n', { table: 'items' }), 400],
-      [upload('/advance/import', 'x.csv', 'sku,nope\na,1\n', { table: 'items' }), 400],
-      [upload('/advance/import', 'x.json', '{not json', { table: 'items' }), 400],
-      [upload('/advance/import', 'x.json', '[1,2]', { table: 'items' }), 400],
-      [upload('/advance/import', 'x.sql', 'CREATE TABLE public.partial (a int); SELEC 1;'), 400],
-      [upload('/advance/import', 'x.sql', 'SELECT * FROM auth.users;'), 403],
+    const cases: Array<[Promise<{ status: number; body: any }>, number, string]> = [
+      [
+        upload('/advance/import', 'x.txt', 'hello', { table: 'items' }),
+        400,
+        'DATABASE_INVALID_PARAMETER',
+      ],
+      [
+        upload('/advance/import', 'x.csv', 'sku,qty\n1', { table: 'nope' }),
+        404,
+        'DATABASE_NOT_FOUND',
+      ],
+      [upload('/advance/import', 'x.csv', 'sku,qty\n1', {}), 400, 'DATABASE_VALIDATION_ERROR'],
+      [
+        upload('/advance/import', 'x.csv', 'sku,qty\n"unclosed,1\n', { table: 'items' }),
+        400,
+        'DATABASE_INVALID_PARAMETER',
+      ],
+      [
+        upload('/advance/import', 'x.csv', 'sku,nope\na,1\n', { table: 'items' }),
+        400,
+        'DATABASE_VALIDATION_ERROR',
+      ],
+      [
+        upload('/advance/import', 'x.json', '{not json', { table: 'items' }),
+        400,
+        'DATABASE_INVALID_PARAMETER',
+      ],
+      [
+        upload('/advance/import', 'x.json', '[1,2]', { table: 'items' }),
+        400,
+        'DATABASE_INVALID_PARAMETER',
+      ],
+      [
+        upload('/advance/import', 'x.sql', 'CREATE TABLE public.partial (a int); SELEC 1;'),
+        400,
+        'DATABASE_INVALID_PARAMETER',
+      ],
+      [
+        upload('/advance/import', 'x.sql', 'SELECT * FROM auth.users;'),
+        403,
+        'DATABASE_PERMISSION_DENIED',
+      ],
       [
         upload('/advance/import', 'big.csv', 'sku\n' + 'x\n'.repeat(40_000), { table: 'items' }),
         413,
+        'PAYLOAD_TOO_LARGE',
       ],
-      [upload('/advance/bulk-upsert', 'x.sql', 'SELECT 1', { table: 'items' }), 400],
-      [upload('/advance/bulk-upsert', 'x.json', '[]', { table: 'items', upsertKey: 'nope' }), 400],
-      [upload('/advance/import', 'x.csv', 'sku\na\n', { table: 'items' }, t.anonKey), 403],
+      [
+        upload('/advance/bulk-upsert', 'x.sql', 'SELECT 1', { table: 'items' }),
+        400,
+        'DATABASE_INVALID_PARAMETER',
+      ],
+      [
+        upload('/advance/bulk-upsert', 'x.json', '[]', { table: 'items', upsertKey: 'nope' }),
+        400,
+        'DATABASE_VALIDATION_ERROR',
+      ],
+      [
+        upload('/advance/import', 'x.csv', 'sku\na\n', { table: 'items' }, t.anonKey),
+        403,
+        'AUTH_FORBIDDEN',
+      ],
       [
         fetch(`${t.baseUrl}/api/database/advance/import`, {
           method: 'POST',
@@ -285,12 +330,13 @@ describe('import', () => {
           body: await r.json(),
         })),
         415,
+        'INVALID_MULTIPART',
       ],
     ];
-    for (const [i, [promise, status]] of cases.entries()) {
+    for (const [i, [promise, status, error]] of cases.entries()) {
       const res = await promise;
       expect(res.status, `case ${i}: ${JSON.stringify(res.body)}`).toBe(status);
-      expect(res.body.error, `case ${i}`).toEqual(expect.any(String));
+      expect(res.body.error, `case ${i}`).toBe(error);
     }
     expect((await sql.query(`SELECT to_regclass('public.partial') AS t`)).rows[0].t).toBeNull();
   });
