@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as insforge from '@insforge/shared-schemas';
 import { FAKE_KEY, FakeOpenAI } from './fake-openai.js';
 import { SmtpCapture } from './smtp-capture.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import { expectOpaqueToken, startTestApp, type TestApp } from './helpers.js';
 
 /**
  * Wire compatibility against InsForge's own published request/response schemas
@@ -98,7 +98,7 @@ describe('auth', () => {
     });
     expect(web.status).toBe(201);
     conforms(insforge.createUserResponseSchema, web.body);
-    expect(web.body.csrfToken).toEqual(expect.any(String));
+    expectOpaqueToken(web.body.csrfToken);
     // Server/mobile clients get the refresh token in the body.
     const address = email();
     const signUp = await t.request('POST', '/api/auth/users?client_type=mobile', {
@@ -106,7 +106,7 @@ describe('auth', () => {
     });
     expect(signUp.status).toBe(201);
     conforms(insforge.createUserResponseSchema, signUp.body);
-    expect(signUp.body.refreshToken).toEqual(expect.any(String));
+    expectOpaqueToken(signUp.body.refreshToken);
 
     const signIn = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
       body: { email: address, password: 'correct horse battery' },
