@@ -183,14 +183,17 @@ describe('email verification', () => {
       signIn(code),
     ]);
     expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
-    expect((await signIn(code)).status).not.toBe(200);
+    expect((await signIn(code)).body).toMatchObject({ statusCode: 400, error: 'AUTH_INVALID_OTP' });
     // Ten parallel wrong guesses at a fresh code burn it: the right one comes too late.
     const sent2 = smtp.messages.length;
     await t.request('POST', '/api/auth/email/send-otp', { body: { email } });
     const code2 = codeIn(await smtp.next(email, sent2))!;
     const wrong2 = code2 === '123456' ? '654321' : '123456';
     await Promise.all(Array.from({ length: 10 }, () => signIn(wrong2)));
-    expect((await signIn(code2)).status).not.toBe(200);
+    expect((await signIn(code2)).body).toMatchObject({
+      statusCode: 400,
+      error: 'AUTH_INVALID_OTP',
+    });
   });
 
   it('by link: redirects to an allowed URL with the status; refuses others', async () => {
