@@ -14,6 +14,8 @@ import {
   listSqlSnippetsResponseSchema,
   sqlSnippetParamsSchema,
   sqlSnippetSchema,
+  tableStatsQuerySchema,
+  tableStatsResponseSchema,
   updateSqlSnippetRequestSchema,
 } from '@kiln/shared-schemas';
 import type { Database } from '../../core/db.js';
@@ -21,6 +23,7 @@ import { routeWith, type DeclaredRoute } from '../../core/route.js';
 import type { SchemaCache } from '../records/schema-cache.js';
 import { advisorFix } from './advisor.js';
 import type { SqlEditorStore } from './snippets.js';
+import { tableStats } from './table-stats.js';
 
 const adminRoute = routeWith('admin');
 
@@ -30,6 +33,15 @@ export function studioRoutes(
   editor: SqlEditorStore,
 ): DeclaredRoute[] {
   return [
+    adminRoute({
+      method: 'get',
+      path: '/tables/stats',
+      summary:
+        'Tables of the project with estimated rows, sizes, RLS and policy counts (catalog only, no count(*))',
+      query: tableStatsQuerySchema,
+      responses: { 200: tableStatsResponseSchema },
+      handler: ({ query }) => tableStats(db.pool, cache.exposedSchemas, query.schema),
+    }),
     adminRoute({
       method: 'get',
       path: '/sql/snippets',
