@@ -508,6 +508,19 @@ describe("the provider key (InsForge's /api/ai/{provider}/api-key)", () => {
     expect(unknown.body.message).toMatch(/openrouter/);
   });
 
+  it("GET /api/ai/config shows the key as InsForge's credential status; PUT refuses to store one", async () => {
+    const cfg = await admin('GET', '/api/ai/config');
+    expect(cfg.body).toMatchObject({
+      apiKey: { configured: true, maskedKey: 'sk-********-key' },
+      managementKey: { configured: false, maskedKey: null },
+    });
+    const put = await admin('PUT', '/api/ai/config', { apiKey: 'sk-new-key-from-a-dashboard' });
+    expect(put.status).toBe(400);
+    expect(put.body.error).toBe('INVALID_INPUT');
+    expect(put.body.message).toMatch(/apiKey.*OPENROUTER_API_KEY/);
+    expect((await admin('GET', '/api/ai/config')).body.apiKey.maskedKey).toBe('sk-********-key');
+  });
+
   it('refuses to rotate, saying what to do, and changes nothing', async () => {
     const res = await admin('POST', '/api/ai/openrouter/api-key/rotate');
     expect(res.status).toBe(400);

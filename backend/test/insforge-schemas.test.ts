@@ -551,6 +551,7 @@ describe('AI', () => {
         'Kiln holds no OpenRouter account key state (limit, credit, free tier) to report',
       ),
     });
+    conforms(insforge.modelGatewayConfigSchema, await admin('GET', '/api/ai/config'));
     const key = await admin('GET', '/api/ai/openrouter/api-key');
     conforms(insforge.openRouterKeySchema, key, {
       apiKey: deliberate('Kiln never answers the upstream key itself, only maskedKey'),

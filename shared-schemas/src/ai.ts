@@ -142,9 +142,21 @@ export const aiConfigSchema = z.object({
 });
 export type AiConfig = z.infer<typeof aiConfigSchema>;
 
-/** GET /api/ai/config: the settings, and whether an upstream is configured. */
+/** A credential as InsForge's Model Gateway settings show it: set or not, masked. */
+const aiCredentialStatusSchema = z.object({
+  configured: z.boolean(),
+  maskedKey: z.string().nullable(),
+});
+
+/**
+ * GET /api/ai/config: the settings, whether an upstream is configured, and InsForge's credential
+ * status: `apiKey` is the upstream key (a server setting), `managementKey` never set (Kiln holds
+ * no provider account).
+ */
 export const aiConfigResponseSchema = aiConfigSchema.extend({
   upstream: z.object({ configured: z.boolean(), baseUrl: z.string() }),
+  apiKey: aiCredentialStatusSchema,
+  managementKey: aiCredentialStatusSchema,
 });
 export type AiConfigResponse = z.infer<typeof aiConfigResponseSchema>;
 
@@ -176,6 +188,14 @@ export const updateAiConfigRequestSchema = z.object({
     })
     .partial()
     .optional(),
+  /** InsForge stores its credentials here; Kiln's key is a server setting: refused, not ignored. */
+  apiKey: z
+    .undefined({
+      error:
+        'the upstream key is a server setting: set OPENROUTER_API_KEY (or AI_API_KEY) and restart',
+    })
+    .optional(),
+  managementKey: z.undefined({ error: 'Kiln holds no provider management key' }).optional(),
 });
 export type UpdateAiConfigRequest = z.infer<typeof updateAiConfigRequestSchema>;
 

@@ -365,10 +365,15 @@ export function aiRoutes(ai: AiGateway, reports: AiUsageReports): RouteGroup {
         access: 'admin',
         summary: 'AI settings, and whether an upstream is configured',
         responses: { 200: aiConfigResponseSchema },
-        handler: async () => ({
-          ...(await ai.config()),
-          upstream: { configured: ai.configured, baseUrl: ai.options.baseUrl },
-        }),
+        handler: async () => {
+          const maskedKey = ai.options.provider?.maskedKey ?? null;
+          return {
+            ...(await ai.config()),
+            upstream: { configured: ai.configured, baseUrl: ai.options.baseUrl },
+            apiKey: { configured: maskedKey !== null, maskedKey },
+            managementKey: { configured: false, maskedKey: null },
+          };
+        },
       }),
       route({
         method: 'put',
