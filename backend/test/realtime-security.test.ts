@@ -225,7 +225,10 @@ describe('database events are the database’s alone', () => {
       event: 'update',
       body: forgedUpdate,
     });
-    expect(error).toBeTruthy();
+    expect(error).toMatchObject({
+      code: '23514',
+      message: 'event "update" is reserved for messages from the database',
+    });
     const viaRpc = next(listener, 'note');
     const ok = await user.client.database.rpc('shout', {
       channel: 'chat:2',
