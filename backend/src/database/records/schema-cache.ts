@@ -2,6 +2,13 @@ import pg from 'pg';
 import type { Database } from '../../core/db.js';
 import type { Logger } from '../../core/logger.js';
 import { SAFE_SEARCH_PATH_OPTIONS } from '../../core/search-path.js';
+import { ROW_RELKINDS, type RelationKind } from '../catalog/common.js';
+import { loadColumns } from '../catalog/columns.js';
+import { loadConstraints } from '../catalog/constraints.js';
+import { loadFunctions } from '../catalog/functions.js';
+import { loadIndexes } from '../catalog/indexes.js';
+import { loadRelations } from '../catalog/relations.js';
+import { loadViews, type ViewRow } from '../catalog/views.js';
 
 export interface Column {
   name: string;
@@ -18,8 +25,7 @@ export interface Column {
   enumValues?: string[];
 }
 
-export type RelationKind =
-  'table' | 'view' | 'materialized_view' | 'foreign_table' | 'partitioned_table';
+export type { RelationKind };
 
 export interface Table {
   schema: string;
@@ -219,221 +225,118 @@ export class SchemaCache {
   }
 }
 
-const KIND: Record<string, RelationKind> = {
-  r: 'table',
-  p: 'partitioned_table',
-  v: 'view',
-  m: 'materialized_view',
-  f: 'foreign_table',
-};
-
 async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnapshot> {
-  const [relations, columns, constraints, uniqueIndexes, functions, viewRules] = await Promise.all([
-    db.query<{ oid: number; schema: string; name: string; kind: string; updatable: number }>(
-      `SELECT c.oid::int, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
-              pg_relation_is_updatable(c.oid, true) AS updatable
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
-      [schemas],
-    ),
-    db.query<{
-      oid: number;
-      attnum: number;
-      name: string;
-      type: string;
-      category: string;
-      notnull: boolean;
-      default_expr: string | null;
-      identity: string;
-      generated: string;
-      enum_values: string[] | null;
-    }>(
-      `SELECT a.attrelid::int AS oid, a.attnum::int AS attnum, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-              t.typcategory AS category, a.attnotnull AS notnull,
-              pg_get_expr(d.adbin, d.adrelid) AS default_expr, a.attidentity AS identity,
-              a.attgenerated AS generated,
-              CASE WHEN t.typtype = 'e' THEN
-                (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
-              END AS enum_values
-       FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_type t ON t.oid = a.atttypid
-       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-       WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-         AND a.attnum > 0 AND NOT a.attisdropped
-       ORDER BY a.attrelid, a.attnum`,
-      [schemas],
-    ),
-    db.query<{
-      name: string;
-      type: string;
-      oid: number;
-      columns: string[];
-      ref_oid: number | null;
-      ref_columns: string[] | null;
-    }>(
-      `SELECT con.conname AS name, con.contype AS type, con.conrelid::int AS oid,
-              array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
-                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) AS columns,
-              nullif(con.confrelid, 0)::int AS ref_oid,
-              CASE WHEN con.contype = 'f' THEN
-                array(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
-                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
-              END AS ref_columns
-       FROM pg_constraint con
-       JOIN pg_class c ON c.oid = con.conrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = ANY($1) AND con.contype IN ('p', 'u', 'f')`,
-      [schemas],
-    ),
-    db.query<{ oid: number; columns: string[] }>(
-      `SELECT i.indrelid::int AS oid,
-              array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
-                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = ANY($1) AND i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY(i.indkey))`,
-      [schemas],
-    ),
-    db.query<{
-      schema: string;
-      name: string;
-      volatility: 'i' | 's' | 'v';
-      returns_set: boolean;
-      return_type: string;
-      return_typtype: string;
-      return_relid: number;
-      return_table_schema: string | null;
-      return_table_name: string | null;
-      arg_names: string[] | null;
-      arg_modes: string[] | null;
-      arg_types: string[];
-      nargs: number;
-      ndefaults: number;
-      variadic: number;
-    }>(
-      `SELECT n.nspname AS schema, p.proname AS name, p.provolatile AS volatility,
-              p.proretset AS returns_set, format_type(p.prorettype, NULL) AS return_type,
-              t.typtype AS return_typtype, t.typrelid::int AS return_relid,
-              rn.nspname AS return_table_schema, rc.relname AS return_table_name,
-              p.proargnames AS arg_names, p.proargmodes::text[] AS arg_modes,
-              array(SELECT format_type(x, NULL) FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) x) AS arg_types,
-              p.pronargs AS nargs, p.pronargdefaults AS ndefaults, p.provariadic::int AS variadic
-       FROM pg_proc p
-       JOIN pg_namespace n ON n.oid = p.pronamespace
-       JOIN pg_type t ON t.oid = p.prorettype
-       LEFT JOIN pg_class rc ON rc.oid = t.typrelid
-       LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-       WHERE n.nspname = ANY($1) AND p.prokind = 'f'`,
-      [schemas],
-    ),
-    // Where each view column comes from (for embedding through views): the view's query
-    // tree names the origin table and column of every output column.
-    db.query<{ oid: number; action: string }>(
-      `SELECT r.ev_class::int AS oid, r.ev_action::text AS action
-       FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = ANY($1) AND c.relkind IN ('v', 'm') AND r.rulename = '_RETURN'`,
-      [schemas],
-    ),
+  const [relations, columns, constraints, indexes, functions, views] = await Promise.all([
+    loadRelations(db, { schemas, kinds: ROW_RELKINDS }),
+    loadColumns(db, { schemas, kinds: ROW_RELKINDS }),
+    // Keys by column number: the names come from the columns loaded alongside.
+    loadConstraints(db, { schemas, types: ['p', 'u', 'f'], names: false }),
+    loadIndexes(db, { schemas, keysOnly: true, names: false }),
+    loadFunctions(db, { schemas, kinds: ['f'] }),
+    // Where each view column comes from (for embedding through views).
+    loadViews(db, { schemas, origins: true }),
   ]);
 
   const byOid = new Map<number, Table>();
   const tables = new Map<string, Table>();
-  for (const r of relations.rows) {
-    // pg_relation_is_updatable bits: 4 UPDATE, 8 INSERT, 16 DELETE
+  for (const r of relations) {
     const table: Table = {
       schema: r.schema,
       name: r.name,
-      kind: KIND[r.kind] ?? 'table',
+      kind: r.kind,
       columns: new Map(),
       primaryKey: [],
       uniqueKeys: [],
-      insertable: (r.updatable & 8) !== 0,
-      updatable: (r.updatable & 4) !== 0,
-      deletable: (r.updatable & 16) !== 0,
+      insertable: r.insertable,
+      updatable: r.updatable,
+      deletable: r.deletable,
     };
     byOid.set(r.oid, table);
     tables.set(tableKey(r.schema, r.name), table);
   }
   const attnames = new Map<number, Map<number, string>>();
-  for (const c of columns.rows) {
-    if (!attnames.has(c.oid)) attnames.set(c.oid, new Map());
-    attnames.get(c.oid)!.set(c.attnum, c.name);
-    byOid.get(c.oid)?.columns.set(c.name, {
+  for (const c of columns) {
+    if (!attnames.has(c.relid)) attnames.set(c.relid, new Map());
+    attnames.get(c.relid)!.set(c.attnum, c.name);
+    const enumValues = c.enumValues;
+    byOid.get(c.relid)?.columns.set(c.name, {
       name: c.name,
       type: c.type,
       category: c.category,
-      nullable: !c.notnull,
-      defaultExpr: c.default_expr,
-      identity: c.identity !== '',
-      generated: c.generated !== '',
-      ...(c.enum_values ? { enumValues: c.enum_values } : {}),
+      nullable: !c.notNull,
+      defaultExpr: c.defaultExpr,
+      identity: c.identity,
+      generated: c.generated,
+      ...(enumValues ? { enumValues } : {}),
     });
   }
+  const names = (relid: number, attnums: number[]) =>
+    attnums.map((n) => attnames.get(relid)?.get(n) ?? '');
   const foreignKeys: ForeignKey[] = [];
-  for (const con of constraints.rows) {
-    const table = byOid.get(con.oid);
+  for (const con of constraints) {
+    const table = byOid.get(con.relid);
     if (!table) continue;
+    const columns = names(con.relid, con.attnums);
     if (con.type === 'p') {
-      table.primaryKey = con.columns;
-      table.uniqueKeys.push(con.columns);
+      table.primaryKey = columns;
+      table.uniqueKeys.push(columns);
     } else if (con.type === 'u') {
-      table.uniqueKeys.push(con.columns);
-    } else if (con.type === 'f' && con.ref_oid !== null) {
-      const ref = byOid.get(con.ref_oid);
+      table.uniqueKeys.push(columns);
+    } else if (con.type === 'f' && con.refRelid !== null) {
+      const ref = byOid.get(con.refRelid);
       if (!ref) continue; // points outside the exposed schemas
       foreignKeys.push({
         name: con.name,
         schema: table.schema,
         table: table.name,
-        columns: con.columns,
+        columns,
         refSchema: ref.schema,
         refTable: ref.name,
-        refColumns: con.ref_columns ?? [],
+        refColumns: names(con.refRelid, con.refAttnums ?? []),
       });
     }
   }
-  for (const idx of uniqueIndexes.rows) {
-    const table = byOid.get(idx.oid);
-    if (table && !table.uniqueKeys.some((k) => sameSet(k, idx.columns)))
-      table.uniqueKeys.push(idx.columns);
+  for (const idx of indexes) {
+    // Unique indexes on plain columns without a WHERE clause are keys too.
+    if (!idx.unique || idx.partial || !idx.attnums) continue;
+    const columns = names(idx.relid, idx.attnums);
+    const table = byOid.get(idx.relid);
+    if (table && !table.uniqueKeys.some((k) => sameSet(k, columns))) table.uniqueKeys.push(columns);
   }
 
   const fnMap = new Map<string, DbFunction[]>();
-  for (const f of functions.rows) {
-    const modes = f.arg_modes ?? f.arg_types.map(() => 'i');
+  for (const f of functions) {
+    const modes = f.argModes ?? f.argTypes.map(() => 'i');
     const args: FunctionArg[] = [];
     const outputColumns = modes.flatMap((m, i) =>
       m === 'o' || m === 'b' || m === 't'
-        ? [{ name: f.arg_names?.[i] ?? `column${i + 1}`, type: f.arg_types[i] ?? 'unknown' }]
+        ? [{ name: f.argNames?.[i] ?? `column${i + 1}`, type: f.argTypes[i] ?? 'unknown' }]
         : [],
     );
     const inputIndexes = modes.flatMap((m, i) => (m === 'i' || m === 'b' || m === 'v' ? [i] : []));
     inputIndexes.forEach((i, position) => {
       args.push({
-        name: f.arg_names?.[i] ?? '',
-        type: f.arg_types[i] ?? 'unknown',
+        name: f.argNames?.[i] ?? '',
+        type: f.argTypes[i] ?? 'unknown',
         hasDefault: position >= f.nargs - f.ndefaults,
         variadic: modes[i] === 'v',
       });
     });
     const returnsRows =
-      f.return_typtype === 'c' ||
-      (f.returns_set && f.return_type === 'record') ||
-      f.return_type === 'record';
+      f.returnTypType === 'c' ||
+      (f.returnsSet && f.returnType === 'record') ||
+      f.returnType === 'record';
     const fn: DbFunction = {
       schema: f.schema,
       name: f.name,
       args,
       volatility: f.volatility,
-      returnsSet: f.returns_set,
-      returnType: f.return_type,
+      returnsSet: f.returnsSet,
+      returnType: f.returnType,
       returnsRows,
-      returnsVoid: f.return_type === 'void',
+      returnsVoid: f.returnType === 'void',
       outputColumns,
-      ...(f.return_table_schema && f.return_table_name && f.return_typtype === 'c'
-        ? { returnTable: { schema: f.return_table_schema, name: f.return_table_name } }
-        : {}),
+      ...(f.returnTable && f.returnTypType === 'c' ? { returnTable: f.returnTable } : {}),
     };
     const key = tableKey(f.schema, f.name);
     fnMap.set(key, [...(fnMap.get(key) ?? []), fn]);
@@ -445,7 +348,7 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
     relationships: deriveRelationships(
       tables,
       foreignKeys,
-      viewForeignKeys(foreignKeys, tables, byOid, attnames, viewRules.rows),
+      viewForeignKeys(foreignKeys, tables, byOid, attnames, views),
     ),
     loadedAt: new Date(),
   };
@@ -470,7 +373,7 @@ function viewForeignKeys(
   tables: Map<string, Table>,
   byOid: Map<number, Table>,
   attnames: Map<number, Map<number, string>>,
-  rules: Array<{ oid: number; action: string }>,
+  views: ViewRow[],
 ): ForeignKey[] {
   // base table key → projections: the table itself, and each view column mapping base → view.
   const projections = new Map<string, Array<{ rel: Table; map: Map<string, string> }>>();
@@ -478,24 +381,17 @@ function viewForeignKeys(
     const key = tableKey(base.schema, base.name);
     projections.set(key, [...(projections.get(key) ?? []), { rel, map }]);
   };
-  for (const rule of rules) {
-    const view = byOid.get(rule.oid);
+  for (const v of views) {
+    const view = byOid.get(v.oid);
     if (!view) continue;
-    // Later target entries win: the view's own target list comes after its range table.
-    const origins = new Map<string, { table: number; attnum: number }>();
-    for (const m of rule.action.matchAll(
-      /:resname (\S+) :ressortgroupref \d+ :resorigtbl (\d+) :resorigcol (\d+)/g,
-    )) {
-      const table = Number(m[2]);
-      if (table !== 0) origins.set(m[1]!, { table, attnum: Number(m[3]) });
-    }
+    const origins = v.origins ?? new Map<string, { relid: number; attnum: number }>();
     const perBase = new Map<number, Map<string, string>>();
     for (const [viewCol, origin] of origins) {
       if (!view.columns.has(viewCol)) continue;
-      const baseCol = attnames.get(origin.table)?.get(origin.attnum);
+      const baseCol = attnames.get(origin.relid)?.get(origin.attnum);
       if (!baseCol) continue;
-      if (!perBase.has(origin.table)) perBase.set(origin.table, new Map());
-      perBase.get(origin.table)!.set(baseCol, viewCol);
+      if (!perBase.has(origin.relid)) perBase.set(origin.relid, new Map());
+      perBase.get(origin.relid)!.set(baseCol, viewCol);
     }
     for (const [baseOid, map] of perBase) {
       const base = byOid.get(baseOid);
