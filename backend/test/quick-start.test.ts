@@ -34,10 +34,13 @@ describe('the quick start', () => {
     for (const f of fallbacks) expect(f).toBe(`npx pnpm@${pinned![1]}`);
   });
 
-  it('the Tests block is lint, typecheck and test', () => {
+  it('the Tests block is lint, typecheck, Chromium when missing, and test', () => {
     expect(readmeBlock('Tests').map((l) => l.replace(/\s+#.*$/, ''))).toEqual([
       'pnpm lint',
       'pnpm typecheck',
+      // The browser tests drive Debian's Chromium: installed only when missing, with sudo when
+      // not root (CI runs as root).
+      '[ -x /usr/bin/chromium ] || { S=$([ "$(id -u)" = 0 ] || echo sudo); $S apt-get update && $S env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }',
       'pnpm test',
     ]);
   });

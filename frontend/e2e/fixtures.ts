@@ -28,6 +28,18 @@ export async function signInThroughApi(page: Page): Promise<void> {
   expect(res.status(), await res.text()).toBe(200);
 }
 
+/**
+ * An admin access token for API calls a test makes itself (setting up data): a server-type
+ * admin session, separate from the browser's.
+ */
+export async function adminToken(page: Page): Promise<string> {
+  const res = await page.request.post('/api/auth/admin/sessions?client_type=server', {
+    data: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
 export const test = base.extend<{ signedIn: Page }>({
   signedIn: async ({ page }, use) => {
     await signInThroughApi(page);
@@ -47,9 +59,13 @@ async function applyTheme(page: Page, theme: Theme): Promise<void> {
   }, theme);
 }
 
-/** Screenshots of the page as it is now, in both themes and at both widths. */
+/**
+ * Screenshots of the page as it is now, in both themes and at both widths: the whole page, or
+ * the viewport while a dialog is open (an overlay covers the viewport only).
+ */
 export async function shoot(page: Page, name: string): Promise<void> {
   const original = page.viewportSize() ?? { width: 1280, height: 800 };
+  const fullPage = (await page.locator('[role=dialog],[role=alertdialog]').count()) === 0;
   const saved = await page.evaluate(() => localStorage.getItem('kiln.theme'));
   for (const theme of ['light', 'dark'] as const) {
     await applyTheme(page, theme);
@@ -58,7 +74,7 @@ export async function shoot(page: Page, name: string): Promise<void> {
       await page.evaluate(() => document.fonts.ready);
       await page.screenshot({
         path: path.join(screenshots, `${name}-${theme}-${width}.png`),
-        fullPage: true,
+        fullPage,
         animations: 'disabled',
       });
     }

@@ -1,38 +1,52 @@
-import { expect, expectNoA11yViolations, shoot, test } from './fixtures';
+import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
 
 test('overview: health, counts, activity, keys copied and rotated', async ({
   signedIn: page,
   context,
 }) => {
   await expect(page.getByTestId('health')).toContainText('Operational');
-  // Counts come from the metadata and the users' total; a fresh project has none of each.
+  // Counts come from the metadata and the users' total. Other specs share the backend: compare
+  // with the counts before this test adds a user and a table.
+  const count = async (name: string) =>
+    Number(await page.getByTestId(`count-${name}`).textContent());
   for (const name of ['users', 'tables', 'buckets', 'functions', 'channels']) {
     await expect(page.getByTestId(`count-${name}`)).toHaveText(/^\d+$/);
   }
-  const created = await page.request.post('/api/auth/users', {
-    data: { email: 'someone@example.com', password: 'Password-123456' },
+  const [users, tables] = [await count('users'), await count('tables')];
+  const token = await adminToken(page);
+  const suffix = Date.now().toString(36);
+  const headers = { Authorization: `Bearer ${token}` };
+  const user = await page.request.post('/api/auth/users', {
+    headers,
+    data: { email: `overview-${suffix}@example.com`, password: 'Password-123456' },
   });
-  expect(created.ok()).toBe(true);
+  expect(user.status(), await user.text()).toBeLessThan(300);
+  const table = await page.request.post('/api/database/tables', {
+    headers,
+    data: { tableName: `overview_${suffix}`, columns: [] },
+  });
+  expect(table.status(), await table.text()).toBeLessThan(300);
   await page.reload();
-  await expect(page.getByTestId('count-users')).toHaveText('1');
+  await expect(page.getByTestId('count-users')).toHaveText(String(users + 1));
+  await expect(page.getByTestId('count-tables')).toHaveText(String(tables + 1));
   await expect(page.getByRole('table', { name: 'Admin activity' })).toBeVisible();
 
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const anon = page.getByTestId('key-anon');
-  await anon.getByRole('button', { name: 'Show the Anon key' }).click();
+  await anon.getByRole('button', { name: 'Show the anon key' }).click();
   const before = (await anon.getByTestId('key-anon-value').textContent())!;
   expect(before).toMatch(/^anon_[0-9a-f]{64}$/);
-  await anon.getByRole('button', { name: 'Copy the Anon key' }).click();
+  await anon.getByRole('button', { name: 'Copy the anon key' }).click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(before);
 
   await expectNoA11yViolations(page);
   await shoot(page, 'overview');
 
   await anon.getByRole('button', { name: 'Rotate' }).click();
-  const confirm = page.getByRole('alertdialog', { name: 'Rotate the Anon key?' });
+  const confirm = page.getByRole('alertdialog', { name: 'Rotate the anon key?' });
   await expect(confirm).toBeVisible();
   await shoot(page, 'rotate-key-confirm');
-  await confirm.getByRole('button', { name: 'Rotate Anon key' }).click();
+  await confirm.getByRole('button', { name: 'Rotate anon key' }).click();
   await expect(page.getByText('Anon key rotated')).toBeVisible();
   await expect(anon.getByTestId('key-anon-value')).not.toHaveText(before);
   const after = (await anon.getByTestId('key-anon-value').textContent())!;

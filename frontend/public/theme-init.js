@@ -1,10 +1,11 @@
+/* global window, document */
 // Runs before the dashboard's first paint: the theme saved by the theme toggle (light, dark, or
 // system), applied as the `dark` class on <html>. Kept in step with src/lib/theme.ts.
 (function () {
   var saved = null;
   try {
     saved = localStorage.getItem('kiln.theme');
-  } catch (e) {
+  } catch {
     /* storage blocked: follow the system */
   }
   var dark =

@@ -48,7 +48,7 @@ export function CommandPalette({
               <Command.Input
                 autoFocus
                 placeholder="Jump to a page or run an action…"
-                className="h-11 flex-1 bg-transparent text-sm outline-none placeholder:text-muted"
+                className="h-11 flex-1 bg-transparent text-sm outline-none placeholder:text-muted focus-visible:outline-none"
               />
               <Kbd>Esc</Kbd>
             </div>

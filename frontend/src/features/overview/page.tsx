@@ -199,6 +199,7 @@ function KeyRow({ kind }: { kind: KeyKind }) {
   const [confirming, setConfirming] = useState(false);
   const [grace, setGrace] = useState('24');
   const label = kind === 'api' ? 'API key' : 'Anon key';
+  const inText = kind === 'api' ? 'API key' : 'anon key';
   const hint =
     kind === 'api'
       ? 'Full admin access (bypasses RLS). Keep it on servers and in CI only.'
@@ -224,14 +225,14 @@ function KeyRow({ kind }: { kind: KeyKind }) {
         <Button
           variant="ghost"
           size="icon-sm"
-          aria-label={revealed ? `Hide the ${label}` : `Show the ${label}`}
+          aria-label={revealed ? `Hide the ${inText}` : `Show the ${inText}`}
           aria-pressed={revealed}
           onClick={() => setRevealed((r) => !r)}
           disabled={!key.data}
         >
           {revealed ? <EyeOff aria-hidden /> : <Eye aria-hidden />}
         </Button>
-        <CopyButton value={key.data ?? ''} label={`the ${label}`} disabled={!key.data} />
+        <CopyButton value={key.data ?? ''} label={`the ${inText}`} disabled={!key.data} />
         <Button
           variant="outline"
           size="sm"
@@ -245,16 +246,16 @@ function KeyRow({ kind }: { kind: KeyKind }) {
       {key.error && (
         <ErrorPanel
           error={key.error}
-          title={`Could not load the ${label}`}
+          title={`Could not load the ${inText}`}
           onRetry={() => void key.refetch()}
         />
       )}
       <ConfirmDialog
         open={confirming}
         onOpenChange={setConfirming}
-        title={`Rotate the ${label}?`}
-        description={`A new ${label} is issued. Clients using the old one must switch before it stops working.`}
-        confirmLabel={`Rotate ${label}`}
+        title={`Rotate the ${inText}?`}
+        description={`A new ${inText} is issued. Clients using the old one must switch to it before the old one stops working.`}
+        confirmLabel={`Rotate ${inText}`}
         destructive
         onConfirm={() => rotate.mutateAsync(Number(grace)).then(() => setRevealed(true))}
       >
