@@ -324,6 +324,23 @@ export const userSessionSchema = z.object({
   current: z.boolean(),
 });
 export const listSessionsResponseSchema = z.object({ sessions: z.array(userSessionSchema) });
+
+/** `PATCH /api/auth/users/:id` (admin): mark the address verified, the account kept as it is. */
+export const adminUpdateUserRequestSchema = z.object({ emailVerified: z.literal(true) }).strict();
+
+/** `GET /api/auth/users/:id/identities` (admin): the providers a user signs in with. */
+export const userIdentitySchema = z.object({
+  id: z.guid(),
+  provider: z.string(),
+  providerUserId: z.string(),
+  email: z.string().nullable(),
+  emailVerified: z.boolean(),
+  createdAt: z.string(),
+  lastSignInAt: z.string(),
+});
+export const listUserIdentitiesResponseSchema = z.object({
+  identities: z.array(userIdentitySchema),
+});
 export const adminSessionSchema = userSessionSchema.omit({ aal: true });
 export const listAdminSessionsResponseSchema = z.object({ sessions: z.array(adminSessionSchema) });
 export const revokedCountResponseSchema = z.object({ revokedCount: z.number().int() });

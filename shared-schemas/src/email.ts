@@ -144,3 +144,26 @@ export const updateEmailTemplateRequestSchema = z.object({
   enabled: z.boolean().default(true),
 });
 export type UpdateEmailTemplateRequest = z.infer<typeof updateEmailTemplateRequestSchema>;
+
+/**
+ * `POST /api/email/email-templates/:type/preview` (admin): a draft rendered with sample values,
+ * nothing saved. Parts left out come from the saved (or default) template; `variables` override
+ * the samples.
+ */
+export const previewEmailTemplateRequestSchema = z
+  .object({
+    subject: z.string().max(500).optional(),
+    html: z.string().max(200_000).optional(),
+    text: z.string().max(100_000).optional(),
+    variables: z.record(z.string(), z.string().max(2000)).optional(),
+  })
+  .strict();
+
+export const emailTemplatePreviewSchema = z.object({
+  type: emailTemplateTypeSchema,
+  subject: z.string(),
+  html: z.string(),
+  text: z.string(),
+  /** The values the variables were filled with. */
+  variables: z.record(z.string(), z.string()),
+});

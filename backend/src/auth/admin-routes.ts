@@ -1,5 +1,6 @@
 /** The dashboard admin's sessions, the users (admin) and the auth settings. */
 import {
+  adminUpdateUserRequestSchema,
   adminSessionRequestSchema,
   adminSessionResponseSchema,
   authConfigResponseSchema,
@@ -9,6 +10,8 @@ import {
   deleteUsersRequestSchema,
   deleteUsersResponseSchema,
   listAdminSessionsResponseSchema,
+  listSessionsResponseSchema,
+  listUserIdentitiesResponseSchema,
   listUsersQuerySchema,
   listUsersResponseSchema,
   removedFactorsResponseSchema,
@@ -126,6 +129,48 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       responses: { 200: userSchema },
       errors: { 404: ['AUTH_USER_NOT_FOUND'] },
       handler: ({ params }) => auth.getUser(params.id),
+    }),
+    route({
+      method: 'patch',
+      path: '/users/:id',
+      access: 'admin',
+      summary: "Mark a user's address verified (the admin vouches for the account as it is)",
+      params: authIdParamsSchema,
+      body: adminUpdateUserRequestSchema,
+      responses: { 200: userSchema },
+      errors: { 404: ['AUTH_USER_NOT_FOUND'] },
+      handler: async ({ params }) => {
+        await auth.getUser(params.id);
+        // As if the account's own session proved the inbox: its password and factors stay.
+        return (await auth.markEmailVerified(params.id, { sessionUserId: params.id })).user;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/users/:id/sessions',
+      access: 'admin',
+      summary: "A user's live sessions, newest first",
+      params: authIdParamsSchema,
+      responses: { 200: listSessionsResponseSchema },
+      errors: { 404: ['AUTH_USER_NOT_FOUND'] },
+      handler: async ({ params }) => {
+        await auth.getUser(params.id);
+        return {
+          sessions: (await sessions.list(params.id)).map((s) =>
+            sessionJson(s, undefined, { aal: s.aal }),
+          ),
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/users/:id/identities',
+      access: 'admin',
+      summary: 'The provider identities linked to a user',
+      params: authIdParamsSchema,
+      responses: { 200: listUserIdentitiesResponseSchema },
+      errors: { 404: ['AUTH_USER_NOT_FOUND'] },
+      handler: async ({ params }) => ({ identities: await auth.listIdentities(params.id) }),
     }),
     route({
       method: 'delete',

@@ -624,6 +624,33 @@ export class AuthService {
     return toUser(row);
   }
 
+  /** The provider identities linked to a user (admin view), oldest first. */
+  async listIdentities(userId: string) {
+    await this.getUser(userId);
+    const { rows } = await this.db.query<{
+      id: string;
+      provider: string;
+      provider_user_id: string;
+      email: string | null;
+      email_verified: boolean;
+      created_at: Date;
+      last_sign_in_at: Date;
+    }>(
+      `SELECT id, provider, provider_user_id, email, email_verified, created_at, last_sign_in_at
+         FROM auth.identities WHERE user_id = $1 ORDER BY created_at, id`,
+      [userId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      provider: r.provider,
+      providerUserId: r.provider_user_id,
+      email: r.email,
+      emailVerified: r.email_verified,
+      createdAt: r.created_at.toISOString(),
+      lastSignInAt: r.last_sign_in_at.toISOString(),
+    }));
+  }
+
   async getProfile(id: string): Promise<{ id: string; profile: Record<string, unknown> }> {
     const { rows } = await this.db.query<{ id: string; profile: Record<string, unknown> }>(
       'SELECT id, profile FROM auth.users WHERE id = $1',

@@ -5,6 +5,8 @@
 import {
   emailSentResponseSchema,
   emailTemplateParamsSchema,
+  emailTemplatePreviewSchema,
+  previewEmailTemplateRequestSchema,
   emailTemplateSchema,
   listEmailTemplatesResponseSchema,
   sendRawEmailRequestSchema,
@@ -199,6 +201,17 @@ export function emailSettingsRoutes(mailer: Mailer, templates: Templates): Route
         responses: { 200: emailTemplateSchema },
         errors: { 400: ['EMAIL_TEMPLATE_INVALID'], 404: ['EMAIL_TEMPLATE_NOT_FOUND'] },
         handler: ({ params, body }) => templates.put(params.type, body),
+      }),
+      route({
+        method: 'post',
+        path: '/email-templates/:type/preview',
+        access: 'admin',
+        summary: 'Render a template (or a draft of it) with sample values, without saving',
+        params: emailTemplateParamsSchema,
+        body: previewEmailTemplateRequestSchema,
+        responses: { 200: emailTemplatePreviewSchema },
+        errors: { 400: ['EMAIL_TEMPLATE_INVALID'], 404: ['EMAIL_TEMPLATE_NOT_FOUND'] },
+        handler: ({ params, body }) => templates.preview(params.type, body),
       }),
       route({
         method: 'delete',

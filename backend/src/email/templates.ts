@@ -100,6 +100,16 @@ const escapeHtml = (s: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
+/** What a preview fills the variables with, unless told otherwise. */
+const PREVIEW_SAMPLES: Record<string, string> = {
+  appName: 'My App',
+  email: 'ada@example.com',
+  code: '123456',
+  link: 'https://example.com/auth/verify?token=sample',
+  expiresInMinutes: '15',
+  name: 'Ada Lovelace',
+};
+
 function fill(template: string, vars: Record<string, string>, html: boolean): string {
   return template.replace(/\{\{\s*([a-zA-Z]+)\s*\}\}/g, (whole, name: string) => {
     const value = vars[name];
@@ -161,7 +171,8 @@ export class Templates {
     return rows[0] ?? DEFAULTS[type];
   }
 
-  async put(type: string, t: Template) {
+  /** The type, if Kiln has it (404 otherwise); the draft's {{variables}} must be the type's. */
+  private checked(type: string, t?: Pick<Template, 'subject' | 'html' | 'text'>): TemplateType {
     const known = TEMPLATE_TYPES.find((x) => x === type);
     if (!known) {
       throw new AppError(
@@ -170,7 +181,11 @@ export class Templates {
         `No template "${type}"; types: ${TEMPLATE_TYPES.join(', ')}`,
       );
     }
-    const unknownVars = [...`${t.subject}${t.html}${t.text}`.matchAll(/\{\{\s*([a-zA-Z]+)\s*\}\}/g)]
+    const unknownVars = [
+      ...`${t?.subject ?? ''}${t?.html ?? ''}${t?.text ?? ''}`.matchAll(
+        /\{\{\s*([a-zA-Z]+)\s*\}\}/g,
+      ),
+    ]
       .map((m) => m[1]!)
       .filter((v) => !VARIABLES[known].includes(v));
     if (unknownVars.length) {
@@ -180,6 +195,37 @@ export class Templates {
         `Unknown variable(s) ${[...new Set(unknownVars)].map((v) => `{{${v}}}`).join(', ')}; "${type}" has ${VARIABLES[known].map((v) => `{{${v}}}`).join(', ')}`,
       );
     }
+    return known;
+  }
+
+  /**
+   * A template rendered with sample values, nothing saved: the draft's parts where given, the
+   * saved (or default) template's otherwise; `variables` override the samples.
+   */
+  async preview(
+    type: string,
+    draft: { subject?: string; html?: string; text?: string; variables?: Record<string, string> },
+  ) {
+    const known = this.checked(type, {
+      subject: draft.subject ?? '',
+      html: draft.html ?? '',
+      text: draft.text ?? '',
+    });
+    const saved = await this.get(known);
+    const vars = Object.fromEntries(
+      VARIABLES[known].map((v) => [v, draft.variables?.[v] ?? PREVIEW_SAMPLES[v] ?? v]),
+    );
+    return {
+      type: known,
+      subject: fill(draft.subject ?? saved.subject, vars, false),
+      html: fill(draft.html ?? saved.html, vars, true),
+      text: fill(draft.text ?? saved.text, vars, false),
+      variables: vars,
+    };
+  }
+
+  async put(type: string, t: Template) {
+    this.checked(type, t);
     await this.db.query(
       `INSERT INTO auth.email_templates (type, subject, html, text, enabled) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (type) DO UPDATE SET subject = $2, html = $3, text = $4, enabled = $5`,
