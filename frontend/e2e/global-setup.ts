@@ -43,7 +43,8 @@ async function waitReady(url: string, child: { exitCode: number | null }, log: (
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const server = path.join(root, 'backend/dist/server.js');
-  for (const built of [server, path.join(root, 'frontend/dist/index.html')]) {
+  const builtPages = ['frontend/dist/index.html', 'auth/dist/index.html'];
+  for (const built of [server, ...builtPages.map((p) => path.join(root, p))]) {
     if (!fs.existsSync(built)) throw new Error(`${built} is missing: run "pnpm build" first`);
   }
   const [port, pgPort] = [await freePort(), await freePort()];
