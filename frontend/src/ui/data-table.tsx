@@ -155,9 +155,13 @@ export function DataTable<T>({
 
   return (
     <div className={cn('flex flex-col gap-2', className)}>
+      {/* Focusable: once the rows overflow, keyboard users scroll the region too (axe). */}
       <div
         ref={scrollRef}
-        className="overflow-auto rounded-lg border border-border bg-surface"
+        role="region"
+        aria-label={label}
+        tabIndex={0}
+        className="overflow-auto rounded-lg border border-border bg-surface focus-visible:outline-2 focus-visible:outline-offset-2"
         style={{ maxHeight }}
       >
         <table
