@@ -244,3 +244,35 @@ describe('table list for the studio', () => {
     expect(exact.headers.get('content-range')).toBe('0-4/15000');
   });
 });
+
+describe('overview counts', () => {
+  it('GET /api/metadata/overview counts users, tables, buckets, functions and channels', async () => {
+    const before = await t.request('GET', '/api/metadata/overview', { token: t.apiKey });
+    expect(before.status).toBe(200);
+    expect(before.body.users).toEqual({ count: expect.any(Number), estimated: false });
+    await t.signUpUser();
+    await t.signUpUser();
+    const bucket = await t.request('POST', '/api/storage/buckets', {
+      token: t.apiKey,
+      body: { bucketName: 'overview-bucket' },
+    });
+    expect(bucket.status).toBeLessThan(300);
+    await admin('POST', '/advance/rawsql', {
+      query:
+        'CREATE TABLE overview_t (id int PRIMARY KEY); CREATE VIEW overview_v AS SELECT 1 AS one',
+    });
+    const after = await t.request('GET', '/api/metadata/overview', { token: t.apiKey });
+    expect(after.body).toMatchObject({
+      users: { count: before.body.users.count + 2, estimated: false },
+      tables: before.body.tables + 1,
+      views: before.body.views + 1,
+      buckets: before.body.buckets + 1,
+      functions: before.body.functions,
+      channels: before.body.channels,
+      exposedSchemas: ['public'],
+    });
+    expect(after.body.databaseSizeBytes).toBeGreaterThan(0);
+    const refused = await t.request('GET', '/api/metadata/overview', { token: t.anonKey });
+    expect(refused.status).toBe(403);
+  });
+});

@@ -151,3 +151,19 @@ export const projectMetadataSchema = z.object({
   }),
 });
 export type ProjectMetadata = z.infer<typeof projectMetadataSchema>;
+
+/** `GET /api/metadata/overview`: the dashboard overview's counts, from one cheap query. */
+export const projectOverviewSchema = z.object({
+  /** Exact up to 10 000 users; above, the planner's estimate (`estimated: true`). */
+  users: z.object({ count: z.number().int(), estimated: z.boolean() }),
+  /** Tables (and views) of the exposed schemas. */
+  tables: z.number().int(),
+  views: z.number().int(),
+  buckets: z.number().int(),
+  /** Edge functions. */
+  functions: z.number().int(),
+  /** Realtime channel patterns. */
+  channels: z.number().int(),
+  databaseSizeBytes: z.number().int(),
+  exposedSchemas: z.array(z.string()),
+});

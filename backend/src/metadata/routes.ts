@@ -4,6 +4,7 @@ import {
   apiKeyResponseSchema,
   metadataQuerySchema,
   projectMetadataSchema,
+  projectOverviewSchema,
   rotateKeyRequestSchema,
   rotatedAnonKeyResponseSchema,
   rotatedApiKeyResponseSchema,
@@ -14,6 +15,7 @@ import { route, type DeclaredRoute, type RouteGroup } from '../core/route.js';
 import type { AuthService } from '../auth/service.js';
 import type { SchemaCache } from '../database/records/schema-cache.js';
 import { describeProject, toMarkdown, type DescribeSources } from './describe.js';
+import { projectOverview } from './overview.js';
 
 export interface MetadataRoutesOptions extends DescribeSources {
   version: string;
@@ -90,6 +92,13 @@ export function metadataRoutes(
           }
           return metadata;
         },
+      }),
+      route({
+        method: 'get',
+        path: '/overview',
+        summary: 'Counts for the dashboard: users, tables, buckets, functions, channels, size',
+        responses: { 200: projectOverviewSchema },
+        handler: () => projectOverview(db, cache.exposedSchemas),
       }),
       ...keyRoutes('api', '/api-key', 'API key', {
         key: apiKeyResponseSchema,
