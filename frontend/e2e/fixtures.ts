@@ -40,7 +40,27 @@ export async function adminToken(page: Page): Promise<string> {
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
-export const test = base.extend<{ signedIn: Page }>({
+export const test = base.extend<{ signedIn: Page; pageErrors: void }>({
+  // Every test fails on an uncaught exception in the page or a Content-Security-Policy refusal
+  // on a dashboard page (the API reference's Scalar bundle tries outside hosts its CSP refuses).
+  pageErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+      page.on('console', (msg) => {
+        if (
+          msg.type() === 'error' &&
+          /Content.Security.Policy/i.test(msg.text()) &&
+          new URL(page.url()).pathname.startsWith('/dashboard')
+        ) {
+          errors.push(`CSP: ${msg.text()}`);
+        }
+      });
+      await use();
+      expect(errors, errors.join('\n')).toEqual([]);
+    },
+    { auto: true },
+  ],
   signedIn: async ({ page }, use) => {
     await signInThroughApi(page);
     await page.goto('/dashboard/');

@@ -88,3 +88,22 @@ test('API unreachable: a clear page, and retry goes on once the API answers', as
   await page.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByRole('heading', { name: 'Sign in to the dashboard' })).toBeVisible();
 });
+
+test('the API going away while signed in shows the unreachable page, and Retry comes back', async ({
+  signedIn: page,
+}) => {
+  await page
+    .getByRole('navigation', { name: 'Areas' })
+    .getByRole('link', { name: 'Database' })
+    .click();
+  await expect(page.getByRole('heading', { name: 'Database', level: 1 })).toBeVisible();
+  await page.route('**/api/**', (route) => route.abort('connectionrefused'));
+  // Any API call now fails: opening the admin sessions makes one.
+  await page.getByRole('button', { name: 'Admin menu' }).click();
+  await page.getByRole('menuitem', { name: 'Admin sessions…' }).click();
+  await expect(page.getByRole('heading', { name: 'The Kiln API is not answering' })).toBeVisible();
+  await page.unroute('**/api/**');
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await expect(page).toHaveURL(/\/dashboard\/database$/);
+  await expect(page.getByRole('heading', { name: 'Database', level: 1 })).toBeVisible();
+});

@@ -22,7 +22,7 @@ import {
   Outlet,
   redirect,
 } from '@tanstack/react-router';
-import { apiReachable, ensureSession, onSessionExpired } from './lib/api';
+import { apiReachable, ensureSession, onApiUnreachable, onSessionExpired } from './lib/api';
 import { queryClient } from './lib/query';
 import { databaseSearch } from './features/database/search';
 import { sqlSearch } from './features/sql/search';
@@ -61,13 +61,19 @@ function here(location: { pathname: string; searchStr: string }): string {
   return `${location.pathname}${location.searchStr}`;
 }
 
+/** Whether /api/health answered since the page loaded (checked once, not per navigation). */
+let apiSeen = false;
+
 /** Everything behind sign-in: checks that the API answers, then that a session exists. */
 export const appRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: 'app',
   beforeLoad: async ({ location }) => {
-    if (!(await apiReachable())) {
-      throw redirect({ to: '/unreachable', search: { redirect: here(location) } });
+    if (!apiSeen) {
+      if (!(await apiReachable())) {
+        throw redirect({ to: '/unreachable', search: { redirect: here(location) } });
+      }
+      apiSeen = true;
     }
     let signedIn = false;
     try {
@@ -136,6 +142,17 @@ declare module '@tanstack/react-router' {
     router: typeof router;
   }
 }
+
+// A request that cannot reach the API at all: if /api/health fails too, show the unreachable
+// page (back here after Retry); a one-off network glitch stays a query error.
+onApiUnreachable(() => {
+  void apiReachable().then((ok) => {
+    const { pathname, searchStr } = router.state.location;
+    if (ok || pathname.endsWith('/unreachable')) return;
+    apiSeen = false;
+    void router.navigate({ to: '/unreachable', search: { redirect: `${pathname}${searchStr}` } });
+  });
+});
 
 // A refused refresh (session revoked or expired) sends the admin to sign-in, back here after.
 onSessionExpired(() => {

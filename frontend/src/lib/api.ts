@@ -45,6 +45,7 @@ let accessToken: string | null = null;
 let csrfToken: string | null = null;
 let admin: AdminSession['admin'] | null = null;
 const expiredListeners = new Set<() => void>();
+const unreachableListeners = new Set<() => void>();
 
 function readCookie(name: string): string | null {
   for (const part of document.cookie.split(';')) {
@@ -58,6 +59,12 @@ function readCookie(name: string): string | null {
 export function onSessionExpired(listener: () => void): () => void {
   expiredListeners.add(listener);
   return () => expiredListeners.delete(listener);
+}
+
+/** Called when a request could not reach the API at all (server down, network gone). */
+export function onApiUnreachable(listener: () => void): () => void {
+  unreachableListeners.add(listener);
+  return () => unreachableListeners.delete(listener);
 }
 
 export function currentAdmin(): AdminSession['admin'] | null {
@@ -102,6 +109,7 @@ async function send(path: string, init: RequestInit): Promise<Response> {
     return await fetch(path, { credentials: 'same-origin', ...init });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
+    unreachableListeners.forEach((l) => l());
     throw new ApiError(
       0,
       'NETWORK_ERROR',
