@@ -74,11 +74,12 @@ describe('connecting', () => {
 
   it('stops acting for a user once the access token the socket connected with expires', async () => {
     const { userId, accessToken } = await t.signUpUser();
-    // A one-second token of the user's real session.
+    // A short-lived token of the user's real session: `exp` is in whole seconds, so a one-second
+    // token could be expired before the socket connects; two seconds leave at least one.
     const { sid } = expectAccessToken(accessToken, { sub: userId, role: 'authenticated' });
     const shortLived = await new TokenService(t.app.config.jwtSecret!, {
       isEnded: () => false,
-    }).sign({ sub: userId, role: 'authenticated', sid }, 1);
+    }).sign({ sub: userId, role: 'authenticated', sid }, 2);
     const s = await connect(shortLived);
     // The transport closes when the token expires (clients reconnect with their current token,
     // which is how @insforge/sdk carries on after a refresh)...
