@@ -493,7 +493,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     realtimeRoutes(new RealtimeAdmin(db, { secret: webhookSecret, kick: () => webhooks.kick() })),
   );
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
-  app.use('/auth', pageSecurityHeaders(), spa(builtAppDir('@kiln/auth'), 'auth pages'));
+  app.use(
+    '/auth',
+    pageSecurityHeaders({ imagesFromAnywhere: true }),
+    spa(builtAppDir('@kiln/auth'), 'auth pages'),
+  );
   routes.mount(app, '/', pagesRoutes());
 
   app.use(notFoundHandler);

@@ -321,3 +321,15 @@ describe('deleting your own account', () => {
     await admin('PUT', '/api/auth/config', { allowAccountDeletion: false });
   });
 });
+
+describe('the pages themselves', () => {
+  it("are served with a CSP that lets the project's logo come from any https URL, and scripts only from Kiln", async () => {
+    const res = await fetch(`${t.baseUrl}/auth/sign-in`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/img-src 'self' data: https:/);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    // The dashboard keeps images to its own origin.
+    const dashboard = await fetch(`${t.baseUrl}/dashboard/`);
+    expect(dashboard.headers.get('content-security-policy')).toMatch(/img-src 'self' data:(;|$)/);
+  });
+});

@@ -156,10 +156,16 @@ export function corsMiddleware(origins: '*' | string[]): RequestHandler {
 }
 
 /** helmet's full set (CSP and friends), for the HTML apps. */
-export function pageSecurityHeaders(): RequestHandler {
+export function pageSecurityHeaders(
+  options: { imagesFromAnywhere?: boolean } = {},
+): RequestHandler {
   return helmet({
     // Apps on other origins load files and call the API: allow cross-origin reads.
     crossOriginResourcePolicy: { policy: 'cross-origin' },
+    // The hosted auth pages show the project's logo and users' pictures from any https URL.
+    ...(options.imagesFromAnywhere
+      ? { contentSecurityPolicy: { directives: { imgSrc: ["'self'", 'data:', 'https:'] } } }
+      : {}),
   });
 }
 
