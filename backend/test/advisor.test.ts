@@ -224,6 +224,38 @@ describe('advisor rules, each found and fixed', () => {
     await fixes('table_never_analyzed:public.adv_fresh', /^ANALYZE "public"."adv_fresh";$/);
   });
 
+  it('auth_users_exposed: a view over auth.users API roles may read', async () => {
+    const user = await t.signUpUser();
+    await run(`CREATE VIEW adv_people AS SELECT id, email FROM auth.users;
+               GRANT SELECT ON adv_people TO anon, authenticated;`);
+    const leak = await t.request('GET', '/api/database/records/adv_people', { token: t.anonKey });
+    expect(leak.body).toEqual(expect.arrayContaining([{ id: user.userId, email: user.email }]));
+    const f = await fixes(
+      'auth_users_exposed:public.adv_people',
+      /^REVOKE ALL ON "public"."adv_people"/,
+    );
+    expect(f.severity).toBe('critical');
+    const closed = await t.request('GET', '/api/database/records/adv_people', { token: t.anonKey });
+    expect(closed.status).toBe(401);
+  });
+
+  it('policy_allows_any_write: a write policy that checks nothing (a decision: no automatic fix)', async () => {
+    await run(`CREATE TABLE adv_wiki (id int PRIMARY KEY, body text);
+               ALTER TABLE adv_wiki ENABLE ROW LEVEL SECURITY;
+               CREATE POLICY anyone_reads ON adv_wiki FOR SELECT USING (true);
+               CREATE POLICY anyone_edits ON adv_wiki FOR UPDATE TO authenticated USING (true);
+               CREATE POLICY owner_inserts ON adv_wiki FOR INSERT TO authenticated
+                 WITH CHECK (id > 0);`);
+    const id = 'policy_allows_any_write:public.adv_wiki.anyone_edits';
+    const f = await finding(id);
+    expect(f).toMatchObject({ severity: 'warning', fixSql: null, category: 'security' });
+    // Reads that check nothing ("public read") and writes that check something are no finding.
+    expect(await finding('policy_allows_any_write:public.adv_wiki.anyone_reads')).toBeUndefined();
+    expect(await finding('policy_allows_any_write:public.adv_wiki.owner_inserts')).toBeUndefined();
+    await run('ALTER POLICY anyone_edits ON adv_wiki USING (id < 100)');
+    expect(await finding(id)).toBeUndefined();
+  });
+
   it('sequence_near_exhaustion: a sequence close to its maximum (a decision: no automatic fix)', async () => {
     await run(`CREATE SEQUENCE adv_seq MAXVALUE 100; SELECT setval('adv_seq', 95);`);
     const f = await finding('sequence_near_exhaustion:public.adv_seq');

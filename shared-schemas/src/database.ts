@@ -191,6 +191,8 @@ export const advisorFindingSchema = z.object({
     'no_primary_key',
     'table_never_analyzed',
     'sequence_near_exhaustion',
+    'auth_users_exposed',
+    'policy_allows_any_write',
   ]),
   /** Stable across calls while the problem lasts: `<rule>:<schema>.<object>` (for the fix). */
   id: z.string(),

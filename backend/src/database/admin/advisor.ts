@@ -81,6 +81,7 @@ export async function advisorFindings(
   const all = (
     await Promise.all([
       relationRules(db, exposedSchemas),
+      authUsersExposed(db, exposedSchemas),
       functionRules(db, exposedSchemas),
       policyRules(db, exposedSchemas),
       indexRules(db, exposedSchemas),
@@ -272,6 +273,53 @@ async function relationRules(db: Queryable, schemas: string[]): Promise<Finding[
   return out;
 }
 
+/**
+ * Views (and materialized views) in the exposed schemas that read Kiln's `auth.users` and that
+ * anon or signed-in users may select from: addresses and account data leak through them.
+ */
+async function authUsersExposed(db: Queryable, schemas: string[]): Promise<Finding[]> {
+  const { rows } = await db.query<{ schema: string; name: string; kind: string; roles: string[] }>(
+    `SELECT DISTINCT n.nspname AS schema, v.relname AS name, v.relkind AS kind,
+            ARRAY(SELECT role FROM unnest($2::text[]) AS role
+                   WHERE pg_catalog.has_schema_privilege(role, n.oid, 'USAGE')
+                     AND pg_catalog.has_any_column_privilege(role, v.oid, 'SELECT'))::text[]
+              AS roles
+       FROM pg_catalog.pg_rewrite w
+       JOIN pg_catalog.pg_class v ON v.oid = w.ev_class
+       JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+       JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                                  AND d.objid = w.oid
+                                  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                  AND d.refobjid = 'auth.users'::pg_catalog.regclass
+      WHERE n.nspname = ANY($1::text[]) AND v.relkind IN ('v', 'm')
+      ORDER BY 1, 2`,
+    [schemas, API_ROLES],
+  );
+  return rows
+    .filter((r) => r.roles.length)
+    .map((r) => {
+      const where = qualified(r.schema, r.name);
+      const exposedTo = r.roles as ApiRole[];
+      return finding(
+        'auth_users_exposed',
+        'critical',
+        'security',
+        { type: 'view', schema: r.schema, name: r.name },
+        {
+          title: 'A view exposes auth.users',
+          message: `The ${r.kind === 'm' ? 'materialized view' : 'view'} ${where} reads auth.users and ${exposedTo.join(' and ')} may select from it`,
+          why: "Kiln's user table holds every account's address and sign-in data; a view over it in an exposed schema hands them to anyone with the anon key or an account.",
+          remediation: `REVOKE ALL ON ${where} FROM PUBLIC, anon, authenticated, or move it out of the exposed schemas (keep profile data the app needs in a table of its own, with policies)`,
+        },
+        `REVOKE ALL ON ${where} FROM PUBLIC, anon, authenticated;`,
+        {
+          exposedTo,
+          privileges: Object.fromEntries(exposedTo.map((role) => [role, ['SELECT']])),
+        },
+      );
+    });
+}
+
 // ---- functions and extensions ------------------------------------------------------------------
 
 async function functionRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
@@ -446,6 +494,40 @@ async function policyRules(db: Queryable, schemas: string[]): Promise<Finding[]>
         for (const c of opened) entry.cmds.add(c);
         anonWrites.set(key, entry);
       }
+    }
+    // A write policy for signed-in users (or everyone) that checks nothing: any account may
+    // change or delete every row. (Reads that check nothing are the "public read" template.)
+    const writes = COMMANDS[p.cmd] ?? [];
+    const open = (e: string | null) => e !== null && /^\(?\s*true\s*\)?$/i.test(e.trim());
+    const checksNothing =
+      p.cmd === 'a' ? open(p.check) : open(p.using) && (p.check === null || open(p.check));
+    if (
+      p.rls &&
+      p.permissive &&
+      writes.length &&
+      checksNothing &&
+      (p.roles.includes('public') || p.roles.includes('authenticated'))
+    ) {
+      out.push(
+        finding(
+          'policy_allows_any_write',
+          'warning',
+          'security',
+          {
+            type: 'policy',
+            schema: p.schema,
+            name: `${p.table}.${p.policy}`,
+            table: p.table,
+          },
+          {
+            title: 'A write policy lets any signed-in user change every row',
+            message: `The policy ${q(p.policy)} on ${where} lets ${p.roles.join(', ')} ${writes.join(', ')} any row: its condition is always true`,
+            why: 'Anyone can sign up: a policy that checks nothing on writes means every account may overwrite or delete everybody’s rows.',
+            remediation: `ALTER POLICY ${q(p.policy)} ON ${where} USING (owner_column = (SELECT auth.uid()))${p.cmd === 'r' || p.cmd === 'd' ? '' : ' WITH CHECK (owner_column = (SELECT auth.uid()))'}, naming the column that holds the owner`,
+          },
+          null,
+        ),
+      );
     }
     // Policies whose auth.uid() / current_setting() is evaluated once per row.
     const rewrite = (expr: string | null) =>
