@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createClient } from '@insforge/sdk';
-import { pgUrl, startTestApp, type TestApp } from './helpers.js';
+import {
+  describeScenarios,
+  pgUrl,
+  startTestApp,
+  type Principal,
+  type Scenario,
+  type TestApp,
+} from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -12,23 +19,34 @@ afterAll(async () => {
 });
 
 describe('project keys', () => {
-  it('are seeded from ACCESS_API_KEY / ACCESS_ANON_KEY and readable by admins only', async () => {
-    const admin = await t.adminToken();
-    const api = await t.request('GET', '/api/metadata/api-key', { token: admin });
-    expect(api.status).toBe(200);
-    expect(api.body).toEqual({ apiKey: t.apiKey });
-    const anon = await t.request('GET', '/api/metadata/anon-key', { token: t.apiKey });
-    expect(anon.body).toEqual({ anonKey: t.anonKey });
-
-    expect((await t.request('GET', '/api/metadata/api-key', { token: t.anonKey })).status).toBe(
-      403,
-    );
-    const { accessToken } = await t.signUpUser();
-    expect((await t.request('GET', '/api/metadata/anon-key', { token: accessToken })).status).toBe(
-      403,
-    );
-    expect((await t.request('GET', '/api/metadata/api-key')).status).toBe(401);
-  });
+  // Seeded from ACCESS_API_KEY / ACCESS_ANON_KEY, readable by admins only.
+  const readKey = (key: 'api-key' | 'anon-key', as: Principal): Scenario => {
+    const path = `/api/metadata/${key}`;
+    const name = `${as} reads the ${key}`;
+    if (as === 'admin' || as === 'apiKey') {
+      return {
+        name,
+        as,
+        method: 'GET',
+        path,
+        status: 200,
+        expect: (res, ctx) =>
+          expect(res.body).toEqual(
+            key === 'api-key' ? { apiKey: ctx.t.apiKey } : { anonKey: ctx.t.anonKey },
+          ),
+      };
+    }
+    return as === 'none'
+      ? { name, as, method: 'GET', path, status: 401, error: 'AUTH_INVALID_CREDENTIALS' }
+      : { name, as, method: 'GET', path, status: 403, error: 'AUTH_FORBIDDEN' };
+  };
+  describeScenarios(
+    'are seeded from ACCESS_API_KEY / ACCESS_ANON_KEY and readable by admins only',
+    () => t,
+    (['api-key', 'anon-key'] as const).flatMap((key) =>
+      (['admin', 'apiKey', 'user', 'anon', 'none'] as const).map((as) => readKey(key, as)),
+    ),
+  );
 
   it('are stored encrypted, never in plain text', async () => {
     const client = new pg.Client({ connectionString: pgUrl(t.database) });
