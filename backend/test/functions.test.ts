@@ -46,9 +46,14 @@ describe('secrets', () => {
     expect(created.status).toBe(201);
     // InsForge's clients read an id: the key names a secret in Kiln.
     expect(created.body).toMatchObject({ success: true, id: 'STRIPE_KEY', key: 'STRIPE_KEY' });
-    expect((await admin('POST', '/api/secrets', { key: 'STRIPE_KEY', value: 'x' })).status).toBe(
-      409,
-    );
+    // A second secret of the same name: 409 SECRET_EXISTS (the unique key's SQLSTATE, read once).
+    const duplicate = await admin('POST', '/api/secrets', { key: 'STRIPE_KEY', value: 'x' });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body).toMatchObject({
+      error: 'SECRET_EXISTS',
+      statusCode: 409,
+      message: 'A secret named "STRIPE_KEY" exists already',
+    });
     const list = await admin('GET', '/api/secrets');
     const stripe = list.body.secrets.find((s: any) => s.key === 'STRIPE_KEY');
     expect(stripe).toMatchObject({

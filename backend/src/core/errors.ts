@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from './logger.js';
-import { isPgError } from './sql.js';
+import { PG, isPgError } from './sql.js';
 
 /** The one error type areas throw; the error handler turns it into the contract's envelope. */
 export class AppError extends Error {
@@ -84,15 +84,15 @@ interface PgLikeError {
   column?: string;
 }
 
-const DUPLICATE_STATES = new Set([
-  '23505',
-  '42P07',
-  '42701',
-  '42710',
-  '42P04',
-  '42P06',
-  '42723',
-  '42712',
+const DUPLICATE_STATES = new Set<string>([
+  PG.uniqueViolation,
+  PG.duplicateTable,
+  PG.duplicateColumn,
+  PG.duplicateObject,
+  PG.duplicateDatabase,
+  PG.duplicateSchema,
+  PG.duplicateFunction,
+  PG.duplicateAlias,
 ]);
 
 /** Maps a PostgreSQL error (by SQLSTATE) to an AppError. Only server faults are 5xx. */
@@ -111,34 +111,35 @@ export function appErrorFromPg(err: PgLikeError): AppError {
     return make(
       409,
       'DATABASE_DUPLICATE',
-      code === '23505' ? `Duplicate value${detail}` : err.message,
+      code === PG.uniqueViolation ? `Duplicate value${detail}` : err.message,
     );
   switch (code) {
-    case '23503':
+    case PG.foreignKeyViolation:
       return make(409, 'DATABASE_CONSTRAINT_VIOLATION', `Foreign key violation${detail}`);
-    case '2BP01':
+    case PG.dependentObjectsStillExist:
       return make(409, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
-    case '23502':
-    case '23514':
-    case '23P01':
+    case PG.notNullViolation:
+    case PG.checkViolation:
+    case PG.exclusionViolation:
       return make(400, 'DATABASE_CONSTRAINT_VIOLATION', err.message);
-    case '42501':
+    case PG.insufficientPrivilege:
       return make(403, 'DATABASE_PERMISSION_DENIED', err.message);
-    case '42P01':
-    case '42883':
-    case '42704':
-    case '3F000':
+    case PG.undefinedTable:
+    case PG.undefinedFunction:
+    case PG.undefinedObject:
+    case PG.invalidSchemaName:
       return make(404, 'DATABASE_NOT_FOUND', err.message);
-    case '42703':
+    case PG.undefinedColumn:
       return make(400, 'DATABASE_VALIDATION_ERROR', err.message);
-    case '57014':
+    case PG.queryCanceled:
       return make(408, 'DATABASE_TIMEOUT', 'The statement took too long and was cancelled');
-    case '40001':
-    case '40P01':
+    case PG.serializationFailure:
+    case PG.deadlockDetected:
       return make(409, 'DATABASE_CONFLICT', err.message);
   }
   const cls = code.slice(0, 2);
-  if (['08', '28', '3D', '53'].includes(cls) || ['57P01', '57P02', '57P03'].includes(code)) {
+  const shutdown: string[] = [PG.adminShutdown, PG.crashShutdown, PG.cannotConnectNow];
+  if (['08', '28', '3D', '53'].includes(cls) || shutdown.includes(code)) {
     return new BusyError(503, 'DATABASE_UNAVAILABLE', 'The database is not reachable right now', 5);
   }
   if (cls === 'XX' || cls === '58') {

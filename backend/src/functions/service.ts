@@ -4,6 +4,7 @@
  */
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
+import { PG, pgCode } from '../core/sql.js';
 
 export const RESERVED_SLUGS = new Set([
   'api',
@@ -143,7 +144,7 @@ export class FunctionsService {
       );
       return rows[0]!;
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') {
+      if (pgCode(err) === PG.uniqueViolation) {
         throw new AppError(
           409,
           'FUNCTION_EXISTS',

@@ -12,7 +12,7 @@ import type {
 } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
-import { pgCode } from '../core/sql.js';
+import { PG, pgCode } from '../core/sql.js';
 import { listPage } from '../core/paging.js';
 
 interface ChannelRow {
@@ -129,7 +129,7 @@ export class RealtimeAdmin {
       );
       return channelJson(rows[0]!);
     } catch (err) {
-      if (pgCode(err) === '23505')
+      if (pgCode(err) === PG.uniqueViolation)
         throw new AppError(
           409,
           'REALTIME_CHANNEL_EXISTS',

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { Server, type Socket } from 'socket.io';
 import type { Database, Principal } from '../core/db.js';
 import { BusyError, RequestAbortedError } from '../core/errors.js';
+import { PG, pgCode } from '../core/sql.js';
 import { jsonProblem } from '../core/http.js';
 import type { RequestScope } from '../core/request-scope.js';
 import type { Logger } from '../core/logger.js';
@@ -645,7 +646,7 @@ export class RealtimeServer {
         if (err instanceof BusyError)
           return socket.emit('realtime:error', { ...busy(err), channel });
         // The database refuses what only it may send (realtime.check_message, migration 0027).
-        const { code, constraint } = err as { code?: string; constraint?: string };
+        const { constraint } = err as { constraint?: string };
         if (constraint === 'messages_reserved_event')
           return fail(
             'REALTIME_INVALID_EVENT',
@@ -662,7 +663,9 @@ export class RealtimeServer {
           );
         fail(
           'REALTIME_UNAUTHORIZED',
-          code === '42501' ? `Not allowed to publish to "${channel}"` : 'Publishing failed',
+          pgCode(err) === PG.insufficientPrivilege
+            ? `Not allowed to publish to "${channel}"`
+            : 'Publishing failed',
           { channel },
         );
       }

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { SecretResponse, SecretSummary } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
+import { PG, pgCode } from '../core/sql.js';
 import type { SecretBox } from '../core/crypto.js';
 
 export const RESERVED_SECRETS = [
@@ -122,7 +123,7 @@ export class SecretsService {
         [input.key, this.box.encrypt(input.value), input.expiresAt ?? null],
       );
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') {
+      if (pgCode(err) === PG.uniqueViolation) {
         throw new AppError(
           409,
           'SECRET_EXISTS',

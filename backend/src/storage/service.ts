@@ -11,7 +11,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import type { StoredFile } from '@kiln/shared-schemas';
 import { lockFor, type Database, type Principal, type Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
-import { pgCode } from '../core/sql.js';
+import { PG, pgCode } from '../core/sql.js';
 import type { Logger } from '../core/logger.js';
 import type { ByteRange, StorageProvider } from './providers/provider.js';
 
@@ -171,7 +171,7 @@ export class StorageService {
       );
       return this.bucketJson(rows[0]!);
     } catch (err) {
-      if (pgCode(err) === '23505') {
+      if (pgCode(err) === PG.uniqueViolation) {
         throw new AppError(
           409,
           'STORAGE_ALREADY_EXISTS',
@@ -399,8 +399,8 @@ export class StorageService {
         return { ...rows[0]!, previous_path: previous.rows[0]?.storage_path ?? null };
       })
       .catch((err: unknown) => {
-        const code = (err as { code?: string }).code;
-        if (code === '42501') {
+        const code = pgCode(err);
+        if (code === PG.insufficientPrivilege) {
           throw new AppError(
             403,
             'STORAGE_PERMISSION_DENIED',
@@ -408,7 +408,7 @@ export class StorageService {
           );
         }
         // Raised by storage.user_may_store(): the caller's objects would pass the quota.
-        if (code === '53400') {
+        if (code === PG.configurationLimitExceeded) {
           throw new AppError(
             413,
             'STORAGE_INSUFFICIENT_QUOTA',

@@ -11,7 +11,7 @@ import type {
 } from '@kiln/shared-schemas';
 import type { Database, Principal, Tx } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
-import { pgCode } from '../../core/sql.js';
+import { PG, pgCode } from '../../core/sql.js';
 import type { SchemaCache } from '../records/schema-cache.js';
 import { defaultExpression, identifier, q, qualified, resolveType } from './ddl.js';
 import {
@@ -348,7 +348,7 @@ export class TablesService {
       try {
         await tx.query(`DROP TABLE ${qualified(schema, table)}${cascade ? ' CASCADE' : ''}`, []);
       } catch (err) {
-        if (pgCode(err) === '2BP01') {
+        if (pgCode(err) === PG.dependentObjectsStillExist) {
           throw new AppError(
             409,
             'DATABASE_CONSTRAINT_VIOLATION',
@@ -356,7 +356,7 @@ export class TablesService {
             'Other objects depend on this table: drop them first, or pass ?cascade=true',
           );
         }
-        if (pgCode(err) === '42P01') {
+        if (pgCode(err) === PG.undefinedTable) {
           throw new AppError(
             404,
             'DATABASE_NOT_FOUND',

@@ -1,5 +1,5 @@
 import { isPoolTimeout } from '../../core/errors.js';
-import { isPgError } from '../../core/sql.js';
+import { PG, isPgError } from '../../core/sql.js';
 
 /**
  * Errors on the records and RPC paths use PostgREST's shape `{code, message, details, hint}`
@@ -33,25 +33,25 @@ export class PgrstError extends Error {
 export function statusForSqlState(code: string, anonymous: boolean): number {
   if (/^PT\d{3}$/.test(code)) return Number(code.slice(2));
   switch (code) {
-    case '23503':
-    case '23505':
-    case '40001':
-    case '40P01':
+    case PG.foreignKeyViolation:
+    case PG.uniqueViolation:
+    case PG.serializationFailure:
+    case PG.deadlockDetected:
       return 409;
-    case '42501':
+    case PG.insufficientPrivilege:
       return anonymous ? 401 : 403;
-    case '42P01':
-    case '42883':
+    case PG.undefinedTable:
+    case PG.undefinedFunction:
       return 404;
-    case '25006':
+    case PG.readOnlySqlTransaction:
       return 405;
     // A statement timeout: the database refused to spend longer on this request. 503 with
     // Retry-After (see toPgrstError), never a bare 500.
-    case '57014':
+    case PG.queryCanceled:
       return 503;
-    case '53400':
-    case '54000':
-    case '54001':
+    case PG.configurationLimitExceeded:
+    case PG.programLimitExceeded:
+    case PG.statementTooComplex:
       return 413;
     case 'P0001':
       return 400;
@@ -96,7 +96,7 @@ export function statusForSqlState(code: string, anonymous: boolean): number {
 /** Turns anything thrown while serving a records/RPC request into a PgrstError. */
 export function toPgrstError(err: unknown, anonymous: boolean): PgrstError {
   if (err instanceof PgrstError) return err;
-  if (isPgError(err) && err.code === '57014') {
+  if (isPgError(err) && err.code === PG.queryCanceled) {
     return new PgrstError(
       503,
       err.code,
