@@ -333,3 +333,43 @@ describe('the pages themselves', () => {
     expect(dashboard.headers.get('content-security-policy')).toMatch(/img-src 'self' data:(;|$)/);
   });
 });
+
+describe('changing your password on the account page', () => {
+  it('needs the current password, applies the policy, and signs out the other sessions only', async () => {
+    const user = await t.signUpUser();
+    const other = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
+      body: { email: user.email, password: user.password },
+    });
+    const change = (body: object, token: string | null = user.accessToken) =>
+      t.request('POST', '/api/auth/users/current/password', { token, body });
+
+    const wrong = await change({ currentPassword: 'not it', newPassword: 'A-new-password-1' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toMatchObject({ error: 'AUTH_INVALID_CREDENTIALS' });
+    expect(wrong.body.message).toMatch(/^currentPassword: /);
+    const missing = await change({ newPassword: 'A-new-password-1' });
+    expect(missing.status).toBe(401);
+    const weak = await change({ currentPassword: user.password, newPassword: 'x' });
+    expect(weak.status).toBe(400);
+    expect(weak.body.error).toBe('AUTH_WEAK_PASSWORD');
+    expect((await change({ newPassword: 'A-new-password-1' }, t.anonKey)).status).toBe(401);
+
+    const ok = await change({ currentPassword: user.password, newPassword: 'A-new-password-1' });
+    expect(ok.status).toBe(200);
+    // This session goes on; the other one ended.
+    const me = await t.request('GET', '/api/auth/sessions/current', { token: user.accessToken });
+    expect(me.status).toBe(200);
+    const gone = await t.request('GET', '/api/auth/sessions/current', {
+      token: other.body.accessToken,
+    });
+    expect(gone.status).toBe(401);
+    const oldPassword = await t.request('POST', '/api/auth/sessions', {
+      body: { email: user.email, password: user.password },
+    });
+    expect(oldPassword.status).toBe(401);
+    const newPassword = await t.request('POST', '/api/auth/sessions', {
+      body: { email: user.email, password: 'A-new-password-1' },
+    });
+    expect(newPassword.status).toBe(200);
+  });
+});

@@ -478,3 +478,8 @@ export const appCodeResponseSchema = z.object({
   /** `redirect_uri` with `insforge_code`: where the pages send the browser. */
   redirectTo: z.string(),
 });
+/** `POST /api/auth/users/current/password`: the signed-in user's new password. */
+export const changePasswordRequestSchema = z.object({
+  currentPassword: z.string().max(1024).optional(),
+  newPassword: z.string({ error: 'newPassword is required' }).max(1024),
+});

@@ -12,6 +12,8 @@
 import {
   appCodeRequestSchema,
   appCodeResponseSchema,
+  changePasswordRequestSchema,
+  passwordChangedResponseSchema,
   redirectCheckQuerySchema,
   redirectCheckResponseSchema,
   successMessageSchema,
@@ -56,6 +58,29 @@ export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
           principal.claims.aal === 'aal2' ? 'aal2' : 'aal1',
         ),
       }),
+    }),
+    route({
+      method: 'post',
+      path: '/users/current/password',
+      access: 'user',
+      summary: "Change the signed-in user's password (the current one is required if it has one)",
+      description: 'Every other session of the user ends; this one goes on.',
+      body: changePasswordRequestSchema,
+      responses: { 200: passwordChangedResponseSchema },
+      errors: {
+        400: ['AUTH_WEAK_PASSWORD', 'AUTH_NOT_A_USER_SESSION'],
+        401: ['AUTH_INVALID_CREDENTIALS'],
+      },
+      authorize: requireUserSession,
+      handler: async ({ body, principal }) => {
+        await auth.changePassword(
+          userIdOf(principal),
+          body.currentPassword,
+          body.newPassword,
+          principal.sessionId,
+        );
+        return { message: 'Password changed; your other sessions were signed out' };
+      },
     }),
     route({
       method: 'delete',

@@ -857,6 +857,50 @@ export class AuthService {
     });
   }
 
+  /**
+   * A signed-in user changes their password: the current one is required when the account has
+   * one (an account made by a provider or a mailed code sets its first). Every other session of
+   * the user ends; `keepSession` (the caller's) goes on.
+   */
+  async changePassword(
+    userId: string,
+    currentPassword: string | undefined,
+    newPassword: string,
+    keepSession: string | undefined,
+  ): Promise<void> {
+    const { rows } = await this.db.query<{ password_hash: string | null }>(
+      'SELECT password_hash FROM auth.users WHERE id = $1 AND NOT is_anonymous',
+      [userId],
+    );
+    const row = rows[0];
+    if (!row) {
+      throw new AppError(
+        400,
+        'AUTH_NOT_A_USER_SESSION',
+        'An anonymous account has no password: give it an email and password first',
+        'POST /api/auth/anonymous/upgrade',
+      );
+    }
+    if (row.password_hash) {
+      const ok =
+        currentPassword !== undefined && (await verifyPassword(row.password_hash, currentPassword));
+      if (!ok) {
+        throw new AppError(
+          401,
+          'AUTH_INVALID_CREDENTIALS',
+          'currentPassword: is not your current password',
+        );
+      }
+    }
+    const problems = passwordProblems(newPassword, await this.getConfig());
+    if (problems.length) {
+      throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
+    }
+    const hash = await hashPassword(newPassword);
+    await this.db.query('UPDATE auth.users SET password_hash = $2 WHERE id = $1', [userId, hash]);
+    await this.sessions.revokeOthers(userId, keepSession, 'password_changed');
+  }
+
   startSession(
     user: User,
     ctx: SessionContext,
