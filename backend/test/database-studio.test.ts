@@ -158,6 +158,23 @@ describe('SQL editor: runs', () => {
     expect(big.body.rows).toHaveLength(10_000);
     expect(big.body.rowCount).toBe(25_000);
     expect(big.body.statements[0].truncated).toBe(true);
+    expect(big.body.statements[0].durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('times each statement and caps each result on its own', async () => {
+    const res = await admin('POST', '/advance/rawsql', {
+      query: 'select pg_sleep(0.2); select g from generate_series(1, 12000) g; select 1 as one',
+    });
+    expect(res.status).toBe(200);
+    const [sleep, many, one] = res.body.statements;
+    expect(sleep.durationMs).toBeGreaterThanOrEqual(190);
+    expect(many).toMatchObject({ rowCount: 12_000, truncated: true });
+    expect(many.rows).toHaveLength(10_000);
+    expect(many.rows[9999]).toEqual({ g: 10_000 });
+    expect(one).toMatchObject({ rows: [{ one: 1 }], rowCount: 1 });
+    expect(one.truncated).toBeUndefined();
+    expect(one.durationMs).toBeLessThan(sleep.durationMs);
+    expect(res.body.durationMs).toBeGreaterThanOrEqual(sleep.durationMs - 1);
   });
 });
 

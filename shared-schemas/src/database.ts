@@ -478,6 +478,8 @@ export const sqlStatementResultSchema = z.object({
   fields: z.array(sqlFieldSchema),
   /** More rows than a statement may return (10 000): the rest were counted, not sent. */
   truncated: z.boolean().optional(),
+  /** The statement's own time, in ms (from the previous statement's end). */
+  durationMs: z.number().optional(),
 });
 
 /** `POST /advance/rawsql[/unrestricted]`: the last statement that returned rows, and all. */

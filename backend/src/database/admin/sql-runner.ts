@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
 import { AppError, appErrorFromPg } from '../../core/errors.js';
 import { PG, isPgError } from '../../core/sql.js';
+import { CappedQuery } from './capped-query.js';
 import { SYSTEM_SCHEMAS, columnSnapshot } from './introspection.js';
 
 export type SqlMode = 'restricted' | 'unrestricted';
@@ -18,6 +19,8 @@ export interface StatementResult {
   rows: Record<string, unknown>[];
   fields: Array<{ name: string; dataTypeID: number; dataType?: string }>;
   truncated?: boolean;
+  /** The statement's own time, in ms (from the previous one's end). */
+  durationMs?: number;
 }
 
 export interface SqlRunnerOptions {
@@ -231,20 +234,21 @@ export class SqlRunner {
     client.on('notice', onNotice);
     try {
       // With params: one statement (extended protocol). Without: any number (simple protocol).
-      const raw =
-        params && params.length ? await client.query(query, params) : await client.query(query);
-      const list = (Array.isArray(raw) ? raw : [raw]) as pg.QueryResult[];
+      // At most maxRows rows of each result are kept in memory (capped-query.ts).
+      const list = await new CappedQuery(
+        query,
+        params && params.length ? params : undefined,
+        this.options.maxRows,
+      ).run(client);
       return {
-        results: list.map((r) => {
-          const truncated = r.rows.length > this.options.maxRows;
-          return {
-            command: r.command,
-            rowCount: r.rowCount,
-            rows: truncated ? r.rows.slice(0, this.options.maxRows) : r.rows,
-            fields: (r.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
-            ...(truncated ? { truncated: true } : {}),
-          };
-        }),
+        results: list.map(({ result: r, dropped, durationMs }) => ({
+          command: r.command,
+          rowCount: r.rowCount,
+          rows: r.rows,
+          fields: (r.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+          ...(dropped > 0 ? { truncated: true } : {}),
+          ...(durationMs !== undefined ? { durationMs } : {}),
+        })),
         notices,
       };
     } finally {
