@@ -31,6 +31,14 @@ test('overview: health, counts, activity, keys copied and rotated', async ({
   await expect(page.getByTestId('count-tables')).toHaveText(String(tables + 1));
   await expect(page.getByRole('table', { name: 'Admin activity' })).toBeVisible();
 
+  // The Connect tab is URL state: a reload (or a shared link) shows the same snippet.
+  await page.getByRole('tab', { name: 'curl' }).click();
+  await expect(page).toHaveURL(/[?&]connect=curl/);
+  await page.reload();
+  await expect(page.getByRole('tab', { name: 'curl' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('tabpanel')).toContainText('/api/database/records/todos');
+  await page.getByRole('tab', { name: 'SDK' }).click();
+
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const anon = page.getByTestId('key-anon');
   await anon.getByRole('button', { name: 'Show the anon key' }).click();

@@ -24,6 +24,7 @@ import {
 } from '@tanstack/react-router';
 import { apiReachable, ensureSession, onApiUnreachable, onSessionExpired } from './lib/api';
 import { queryClient } from './lib/query';
+import { overviewSearch } from './features/overview/search';
 import { databaseSearch } from './features/database/search';
 import { sqlSearch } from './features/sql/search';
 import { authSearch } from './features/auth/search';
@@ -91,6 +92,7 @@ export const overviewRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/',
   staticData: { crumb: 'Overview' },
+  validateSearch: overviewSearch,
 }).lazy(() => import('./features/overview/page').then((m) => m.Route));
 
 // ---- Areas built by their own pages (replace each placeholder page.tsx; keep the route here) ----

@@ -1,9 +1,13 @@
 /** "Connect": working snippets for the SDK, curl and PostgreSQL, with this project's URL and anon key. */
+import { getRouteApi } from '@tanstack/react-router';
 import { apiOrigin } from '../../lib/api';
 import { CopyButton } from '../../ui/copy-button';
 import { Card } from '../../ui/misc';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '../../ui/tabs';
 import { useKey } from './hooks';
+import { connectTabs, type ConnectTab } from './search';
+
+const route = getRouteApi('/app/');
 
 function Snippet({ code, label }: { code: string; label: string }) {
   return (
@@ -23,6 +27,9 @@ function Snippet({ code, label }: { code: string; label: string }) {
 }
 
 export function ConnectPanel() {
+  // The chosen snippet is URL state (?connect=curl), so a link shows the same tab.
+  const { connect = 'sdk' } = route.useSearch();
+  const navigate = route.useNavigate();
   const anon = useKey('anon');
   const anonKey = anon.data ?? '<anon key>';
   const sdk = `import { createClient } from '@insforge/sdk';
@@ -40,7 +47,20 @@ const { data, error } = await kiln.database.from('todos').select('*').limit(10);
       title="Connect"
       description="Use the anon key in apps; requests run under your RLS policies."
     >
-      <Tabs defaultValue="sdk">
+      <Tabs
+        value={connect}
+        onValueChange={(v) =>
+          void navigate({
+            search: (s) => ({
+              ...s,
+              connect: (connectTabs as readonly string[]).includes(v)
+                ? (v as ConnectTab)
+                : undefined,
+            }),
+            replace: true,
+          })
+        }
+      >
         <TabsList>
           <TabsTrigger value="sdk">SDK</TabsTrigger>
           <TabsTrigger value="curl">curl</TabsTrigger>
