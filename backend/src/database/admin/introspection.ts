@@ -8,21 +8,21 @@ import type { Queryable, RelationKind } from '../catalog/common.js';
 import { loadColumns } from '../catalog/columns.js';
 import { loadConstraints } from '../catalog/constraints.js';
 import { loadEnums } from '../catalog/enums.js';
+import { loadExtensions } from '../catalog/extensions.js';
 import { loadFunctions } from '../catalog/functions.js';
 import { loadIndexes } from '../catalog/indexes.js';
+import { loadPolicies } from '../catalog/policies.js';
 import { loadRelations } from '../catalog/relations.js';
+import { loadGrants, loadRoles } from '../catalog/roles.js';
+import { loadSchemas } from '../catalog/schemas.js';
+import { loadTriggers } from '../catalog/triggers.js';
 import { loadViews } from '../catalog/views.js';
 
 /** Schemas Kiln keeps for itself (never user tables). */
 export const SYSTEM_SCHEMAS = ['system', 'auth', 'storage', 'realtime', 'functions', 'ai', 'logs'];
 
 export async function listSchemas(db: Queryable, exposed: string[]) {
-  const { rows } = await db.query<{ name: string; owner: string }>(
-    `SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner
-     FROM pg_namespace n
-     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-     ORDER BY n.nspname`,
-  );
+  const rows = await loadSchemas(db);
   return rows.map((r) => ({
     name: r.name,
     owner: r.owner,
@@ -147,53 +147,21 @@ export async function listIndexes(db: Queryable, schemas: string[], table?: stri
 }
 
 export async function listPolicies(db: Queryable, schemas: string[], table?: string) {
-  const { rows } = await db.query<{
-    schema: string;
-    table: string;
-    name: string;
-    cmd: string;
-    roles: string[];
-    permissive: string;
-    qual: string | null;
-    with_check: string | null;
-  }>(
-    `SELECT schemaname AS schema, tablename AS table, policyname AS name, cmd, roles::text[] AS roles,
-            permissive, qual, with_check
-     FROM pg_policies WHERE schemaname = ANY($1) AND ($2::text IS NULL OR tablename = $2)
-     ORDER BY schemaname, tablename, policyname`,
-    [schemas, table ?? null],
-  );
+  const rows = await loadPolicies(db, { schemas, table });
   return rows.map((r) => ({
     schemaName: r.schema,
     tableName: r.table,
     policyName: r.name,
-    cmd: r.cmd,
+    cmd: r.command,
     roles: r.roles,
-    permissive: r.permissive === 'PERMISSIVE',
-    qual: r.qual,
-    withCheck: r.with_check,
+    permissive: r.permissive,
+    qual: r.using,
+    withCheck: r.withCheck,
   }));
 }
 
 export async function listTriggers(db: Queryable, schemas: string[], table?: string) {
-  const { rows } = await db.query<{
-    schema: string;
-    table: string;
-    name: string;
-    timing: string;
-    events: string;
-    orientation: string;
-    condition: string | null;
-    statement: string;
-  }>(
-    `SELECT event_object_schema AS schema, event_object_table AS table, trigger_name AS name,
-            action_timing AS timing, string_agg(event_manipulation, ' OR ' ORDER BY event_manipulation) AS events,
-            action_orientation AS orientation, action_condition AS condition, action_statement AS statement
-     FROM information_schema.triggers
-     WHERE event_object_schema = ANY($1) AND ($2::text IS NULL OR event_object_table = $2)
-     GROUP BY 1, 2, 3, 4, 6, 7, 8 ORDER BY 1, 2, 3`,
-    [schemas, table ?? null],
-  );
+  const rows = await loadTriggers(db, { schemas, table });
   return rows.map((r) => ({
     schemaName: r.schema,
     tableName: r.table,
@@ -245,57 +213,29 @@ export async function listEnums(db: Queryable, schemas: string[]) {
 }
 
 export async function listExtensions(db: Queryable) {
-  const { rows } = await db.query<{
-    name: string;
-    default_version: string;
-    installed_version: string | null;
-    comment: string | null;
-  }>(
-    `SELECT name, default_version, installed_version, comment FROM pg_available_extensions ORDER BY name`,
-  );
+  const rows = await loadExtensions(db);
   return rows.map((r) => ({
     name: r.name,
-    defaultVersion: r.default_version,
-    installedVersion: r.installed_version,
-    installed: r.installed_version !== null,
+    defaultVersion: r.defaultVersion,
+    installedVersion: r.installedVersion,
+    installed: r.installedVersion !== null,
     comment: r.comment,
   }));
 }
 
 export async function listRoles(db: Queryable) {
-  const { rows } = await db.query<{
-    name: string;
-    login: boolean;
-    bypassrls: boolean;
-    superuser: boolean;
-    member_of: string[];
-  }>(
-    `SELECT r.rolname AS name, r.rolcanlogin AS login, r.rolbypassrls AS bypassrls, r.rolsuper AS superuser,
-            array(SELECT b.rolname::text FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid) AS member_of
-     FROM pg_roles r WHERE r.rolname NOT LIKE 'pg\\_%' ORDER BY r.rolname`,
-  );
+  const rows = await loadRoles(db);
   return rows.map((r) => ({
     roleName: r.name,
-    canLogin: r.login,
-    bypassRls: r.bypassrls,
+    canLogin: r.canLogin,
+    bypassRls: r.bypassRls,
     superuser: r.superuser,
-    memberOf: r.member_of,
+    memberOf: r.memberOf,
   }));
 }
 
 export async function listGrants(db: Queryable, schemas: string[], table?: string) {
-  const { rows } = await db.query<{
-    schema: string;
-    table: string;
-    grantee: string;
-    privileges: string[];
-  }>(
-    `SELECT table_schema AS schema, table_name AS table, grantee, array_agg(privilege_type::text ORDER BY privilege_type) AS privileges
-     FROM information_schema.role_table_grants
-     WHERE table_schema = ANY($1) AND ($2::text IS NULL OR table_name = $2)
-     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-    [schemas, table ?? null],
-  );
+  const rows = await loadGrants(db, { schemas, table });
   return rows.map((r) => ({
     schemaName: r.schema,
     tableName: r.table,
