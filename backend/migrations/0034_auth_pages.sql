@@ -22,7 +22,17 @@ ALTER TABLE auth.config
 -- challenge). NULL for codes from a provider's callback.
 ALTER TABLE auth.oauth_codes ADD COLUMN aal text CHECK (aal IN ('aal1', 'aal2'));
 
+-- A signed-in user changing their address proves the new one with a mailed code.
+ALTER TABLE auth.email_codes DROP CONSTRAINT email_codes_purpose_check;
+ALTER TABLE auth.email_codes ADD CONSTRAINT email_codes_purpose_check
+  CHECK (purpose IN ('verify', 'reset', 'reset-token', 'otp', 'change-email'));
+
 -- Down Migration
+
+DELETE FROM auth.email_codes WHERE purpose = 'change-email';
+ALTER TABLE auth.email_codes DROP CONSTRAINT email_codes_purpose_check;
+ALTER TABLE auth.email_codes ADD CONSTRAINT email_codes_purpose_check
+  CHECK (purpose IN ('verify', 'reset', 'reset-token', 'otp'));
 
 ALTER TABLE auth.oauth_codes DROP COLUMN IF EXISTS aal;
 

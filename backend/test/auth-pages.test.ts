@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
 import { totpFor } from '../src/auth/mfa.js';
 import { expectAccessToken, expectMfaToken, startTestApp, type TestApp } from './helpers.js';
+import { SmtpCapture, codeIn } from './smtp-capture.js';
 
 /**
  * What the hosted auth pages (/auth) rely on: the public config (providers, flows, branding),
@@ -371,5 +372,59 @@ describe('changing your password on the account page', () => {
       body: { email: user.email, password: 'A-new-password-1' },
     });
     expect(newPassword.status).toBe(200);
+  });
+});
+
+describe('changing your address on the account page', () => {
+  const smtp = new SmtpCapture();
+  beforeAll(async () => {
+    await smtp.start();
+    const put = await admin('PUT', '/api/auth/smtp-config', {
+      enabled: true,
+      host: '127.0.0.1',
+      port: smtp.port,
+      fromEmail: 'auth@kiln.test',
+    });
+    expect(put.status).toBe(200);
+  });
+  afterAll(() => smtp.stop());
+
+  it('mails a code to the new address; only that user, with that code, moves to it', async () => {
+    const user = await t.signUpUser();
+    const other = await t.signUpUser();
+    const next = `moved-${crypto.randomBytes(4).toString('hex')}@example.com`;
+    const ask = (token: string, email: string) =>
+      t.request('POST', '/api/auth/users/current/email', { token, body: { email } });
+    const confirm = (token: string, email: string, code: string) =>
+      t.request('POST', '/api/auth/users/current/email/verify', { token, body: { email, code } });
+
+    expect((await ask(user.accessToken, other.email)).body.error).toBe('AUTH_EMAIL_EXISTS');
+    expect((await ask(user.accessToken, user.email)).status).toBe(400);
+    expect((await ask(user.accessToken, 'not-an-address')).body.error).toBe('AUTH_INVALID_EMAIL');
+    expect((await ask(t.anonKey, next)).status).toBe(401);
+
+    const before = smtp.messages.length;
+    const asked = await ask(user.accessToken, next);
+    expect(asked.status).toBe(202);
+    const code = codeIn(await smtp.next(next, before))!;
+    expect(code).toMatch(/^\d{6}$/);
+    // Nothing went to the old address.
+    expect(smtp.count(user.email)).toBe(0);
+
+    // Another user cannot use it, nor can it move the account to another address.
+    expect((await confirm(other.accessToken, next, code)).body.error).toBe('AUTH_INVALID_OTP');
+    const third = `third-${crypto.randomBytes(4).toString('hex')}@example.com`;
+    expect((await confirm(user.accessToken, third, code)).body.error).toBe('AUTH_INVALID_OTP');
+    const wrong = code === '000000' ? '111111' : '000000';
+    expect((await confirm(user.accessToken, next, wrong)).body.error).toBe('AUTH_INVALID_OTP');
+
+    const done = await confirm(user.accessToken, next, code);
+    expect(done.status).toBe(200);
+    expect(done.body.user).toMatchObject({ id: user.userId, email: next, emailVerified: true });
+    expect((await confirm(user.accessToken, next, code)).status).toBe(400);
+    const signIn = (email: string) =>
+      t.request('POST', '/api/auth/sessions', { body: { email, password: user.password } });
+    expect((await signIn(next)).status).toBe(200);
+    expect((await signIn(user.email)).status).toBe(401);
   });
 });

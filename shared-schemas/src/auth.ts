@@ -483,3 +483,11 @@ export const changePasswordRequestSchema = z.object({
   currentPassword: z.string().max(1024).optional(),
   newPassword: z.string({ error: 'newPassword is required' }).max(1024),
 });
+/** `POST /api/auth/users/current/email`: a code is mailed to the new address. */
+export const changeEmailRequestSchema = z.object({
+  email: z.string({ error: 'email is required' }).max(320),
+});
+/** `POST /api/auth/users/current/email/verify`: the code from the new address. */
+export const confirmEmailChangeRequestSchema = changeEmailRequestSchema.extend({
+  code: z.string({ error: 'code is required' }).trim().min(1).max(20),
+});

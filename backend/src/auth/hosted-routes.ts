@@ -12,19 +12,24 @@
 import {
   appCodeRequestSchema,
   appCodeResponseSchema,
+  changeEmailRequestSchema,
   changePasswordRequestSchema,
+  confirmEmailChangeRequestSchema,
+  currentSessionResponseSchema,
+  emailAcceptedResponseSchema,
   passwordChangedResponseSchema,
   redirectCheckQuerySchema,
   redirectCheckResponseSchema,
   successMessageSchema,
 } from '@kiln/shared-schemas';
 import { AppError } from '../core/errors.js';
-import { route, type DeclaredRoute } from '../core/route.js';
-import { requireUserSession, userIdOf, type AuthHttp } from './http.js';
+import { reply, route, type DeclaredRoute } from '../core/route.js';
+import { RATE_LIMITED, SEND_ERRORS, requireUserSession, userIdOf, type AuthHttp } from './http.js';
 
 export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
   const { oauth, sessions } = http.options;
-  const { auth } = http;
+  const { flows } = http.options.email;
+  const { auth, limits } = http;
   return [
     route({
       method: 'get',
@@ -81,6 +86,50 @@ export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
         );
         return { message: 'Password changed; your other sessions were signed out' };
       },
+    }),
+    route({
+      method: 'post',
+      path: '/users/current/email',
+      access: 'user',
+      summary: 'Start changing the signed-in user’s address: a code is mailed to the new one',
+      body: changeEmailRequestSchema,
+      before: [limits.email],
+      responses: {
+        202: { description: 'The code is on its way', schema: emailAcceptedResponseSchema },
+      },
+      errors: {
+        ...SEND_ERRORS,
+        ...RATE_LIMITED,
+        400: ['AUTH_INVALID_EMAIL'],
+        409: ['AUTH_EMAIL_EXISTS'],
+        429: ['RATE_LIMITED', 'AUTH_RATE_LIMITED'],
+      },
+      authorize: requireUserSession,
+      handler: async ({ body, principal, req }) => {
+        await flows.sendEmailChange(userIdOf(principal), body.email, req.ip);
+        return reply(202, {
+          success: true as const,
+          message: 'A code is on its way to the new address',
+        });
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/users/current/email/verify',
+      access: 'user',
+      summary: 'Finish changing the address with the code mailed to it',
+      body: confirmEmailChangeRequestSchema,
+      before: [limits.verify],
+      responses: { 200: currentSessionResponseSchema },
+      errors: {
+        ...RATE_LIMITED,
+        400: ['AUTH_INVALID_OTP', 'AUTH_INVALID_EMAIL'],
+        409: ['AUTH_EMAIL_EXISTS'],
+      },
+      authorize: requireUserSession,
+      handler: async ({ body, principal }) => ({
+        user: await flows.confirmEmailChange(userIdOf(principal), body.email, body.code),
+      }),
     }),
     route({
       method: 'delete',

@@ -901,6 +901,40 @@ export class AuthService {
     await this.sessions.revokeOthers(userId, keepSession, 'password_changed');
   }
 
+  /** An address a signed-in user may move to: valid, not theirs already, not another account's. */
+  async checkNewEmail(userId: string, rawEmail: string): Promise<string> {
+    const email = normaliseEmail(rawEmail);
+    const { rows } = await this.db.query<{ id: string }>(
+      'SELECT id FROM auth.users WHERE lower(email) = $1',
+      [email],
+    );
+    if (rows[0]?.id === userId) {
+      throw new AppError(400, 'AUTH_INVALID_EMAIL', 'email: this is already your address');
+    }
+    if (rows[0]) {
+      throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'email: another account uses this address');
+    }
+    return email;
+  }
+
+  /** The account moves to an address its owner just proved (a code sent there). */
+  async changeEmail(userId: string, email: string): Promise<User> {
+    try {
+      const { rows } = await this.db.query<UserRow>(
+        `UPDATE auth.users SET email = $2, email_verified = true, inbox_confirmed = true
+          WHERE id = $1 AND NOT is_anonymous RETURNING ${USER_COLUMNS}`,
+        [userId, email],
+      );
+      if (!rows[0]) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No such user');
+      return toUser(rows[0]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'email: another account uses this address');
+      }
+      throw err;
+    }
+  }
+
   startSession(
     user: User,
     ctx: SessionContext,

@@ -24,7 +24,7 @@ const PER_ADDRESS = 5;
 const PER_IP = 30;
 const WINDOW = '15 minutes';
 
-type Purpose = 'verify' | 'reset' | 'reset-token' | 'otp';
+type Purpose = 'verify' | 'reset' | 'reset-token' | 'otp' | 'change-email';
 
 const invalidCode = () =>
   new AppError(400, 'AUTH_INVALID_OTP', 'The code is wrong or has expired', 'Request a new one');
@@ -363,6 +363,29 @@ export class EmailFlows {
         await this.mail('one-time-code', to, { code, expiresInMinutes: String(CODE_TTL_MINUTES) });
       }
     });
+  }
+
+  // ---- a signed-in user's new address -------------------------------------------------------
+
+  /**
+   * A code to the new address. The code's row is keyed by user and address (`<user id>/<email>`),
+   * so only the user who asked can use it, for that address only.
+   */
+  async sendEmailChange(userId: string, rawEmail: string, ip: string | undefined): Promise<void> {
+    const email = await this.auth.checkNewEmail(userId, rawEmail);
+    await this.throttle(email, ip, 'change-email');
+    const code = await this.newCode(`${userId}/${email}`, 'change-email');
+    await this.mail('verify-email-code', email, {
+      code,
+      expiresInMinutes: String(CODE_TTL_MINUTES),
+    });
+  }
+
+  /** The code from the new address: the account takes that address (proven). */
+  async confirmEmailChange(userId: string, rawEmail: string, code: string) {
+    const email = await this.auth.checkNewEmail(userId, rawEmail);
+    await this.useCode(`${userId}/${email}`, 'change-email', code);
+    return this.auth.changeEmail(userId, email);
   }
 
   private readonly sending = new Set<Promise<void>>();
