@@ -928,7 +928,7 @@ export class AuthService {
       if (!rows[0]) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No such user');
       return toUser(rows[0]);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') {
+      if (pgCode(err) === PG.uniqueViolation) {
         throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'email: another account uses this address');
       }
       throw err;
