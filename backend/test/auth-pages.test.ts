@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
 import { totpFor } from '../src/auth/mfa.js';
-import { expectAccessToken, expectMfaToken, startTestApp, type TestApp } from './helpers.js';
+import pg from 'pg';
+import { expectAccessToken, expectMfaToken, pgUrl, startTestApp, type TestApp } from './helpers.js';
 import { SmtpCapture, codeIn } from './smtp-capture.js';
 
 /**
@@ -426,5 +427,78 @@ describe('changing your address on the account page', () => {
       t.request('POST', '/api/auth/sessions', { body: { email, password: user.password } });
     expect((await signIn(next)).status).toBe(200);
     expect((await signIn(user.email)).status).toBe(401);
+  });
+});
+
+describe('linked identities on the account page', () => {
+  const sql = async (text: string, params: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: pgUrl(t.database) });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const link = (userId: string, provider: string) =>
+    sql(
+      `WITH i AS (INSERT INTO auth.identities (user_id, provider, provider_user_id)
+                  VALUES ($1, $2, gen_random_uuid()::text) RETURNING id)
+       UPDATE auth.users SET identity_providers = array_append(identity_providers, $2)
+        WHERE id = $1 RETURNING (SELECT id FROM i)`,
+      [userId, provider],
+    ).then((rows) => rows[0].id as string);
+
+  it('lists them, starts a link with PKCE for an allowed redirect, and unlinks all but the last way in', async () => {
+    const user = await t.signUpUser();
+    const list = () =>
+      t.request('GET', '/api/auth/users/current/identities', { token: user.accessToken });
+    expect((await list()).body).toEqual({ identities: [] });
+
+    const start = (body: object) =>
+      t.request('POST', '/api/auth/users/current/identities', {
+        token: user.accessToken,
+        body: { provider: 'github', redirect_uri: APP, code_challenge: pkce().challenge, ...body },
+      });
+    const started = await start({});
+    expect(started.status).toBe(200);
+    const authUrl = new URL(started.body.authUrl);
+    expect(authUrl.searchParams.get('client_id')).toBe('gh');
+    const [state] = await sql('SELECT link_user_id FROM auth.oauth_states WHERE id = $1', [
+      authUrl.searchParams.get('state'),
+    ]);
+    expect(state.link_user_id).toBe(user.userId);
+    expect((await start({ redirect_uri: 'https://evil.example.com/cb' })).body.error).toBe(
+      'AUTH_REDIRECT_NOT_ALLOWED',
+    );
+    expect((await start({ provider: 'nobody' })).body.error).toBe('AUTH_OAUTH_PROVIDER_NOT_FOUND');
+    expect(
+      (
+        await t.request('POST', '/api/auth/users/current/identities', {
+          token: t.anonKey,
+          body: { provider: 'github', redirect_uri: APP, code_challenge: pkce().challenge },
+        })
+      ).status,
+    ).toBe(401);
+
+    const github = await link(user.userId, 'github');
+    const google = await link(user.userId, 'google');
+    expect((await list()).body.identities.map((i: { provider: string }) => i.provider)).toEqual([
+      'github',
+      'google',
+    ]);
+    const unlink = (id: string, token = user.accessToken) =>
+      t.request('DELETE', `/api/auth/users/current/identities/${id}`, { token });
+    const other = await t.signUpUser();
+    expect((await unlink(github, other.accessToken)).body.error).toBe('AUTH_IDENTITY_NOT_FOUND');
+    const done = await unlink(github);
+    expect(done.status).toBe(200);
+    expect(done.body.user.providers).toEqual(['email', 'google']);
+    // With a password, the last identity may go too; without one, it may not.
+    await sql('UPDATE auth.users SET password_hash = NULL WHERE id = $1', [user.userId]);
+    const last = await unlink(google);
+    expect(last.status).toBe(400);
+    expect(last.body.error).toBe('AUTH_LAST_SIGN_IN_METHOD');
+    expect((await list()).body.identities).toHaveLength(1);
   });
 });

@@ -491,3 +491,11 @@ export const changeEmailRequestSchema = z.object({
 export const confirmEmailChangeRequestSchema = changeEmailRequestSchema.extend({
   code: z.string({ error: 'code is required' }).trim().min(1).max(20),
 });
+/** `POST /api/auth/users/current/identities`: start linking a provider to the signed-in user. */
+export const linkIdentityRequestSchema = z.object({
+  provider: z
+    .string({ error: 'provider is required' })
+    .regex(/^[a-z0-9_-]{1,64}$/, 'provider: 1-64 characters of a-z, 0-9, _ and -'),
+  redirect_uri: oauthStartQuerySchema.shape.redirect_uri,
+  code_challenge: oauthStartQuerySchema.shape.code_challenge,
+});

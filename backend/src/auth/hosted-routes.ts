@@ -11,6 +11,10 @@
  */
 import {
   appCodeRequestSchema,
+  authIdParamsSchema,
+  linkIdentityRequestSchema,
+  listUserIdentitiesResponseSchema,
+  oauthStartResponseSchema,
   appCodeResponseSchema,
   changeEmailRequestSchema,
   changePasswordRequestSchema,
@@ -25,6 +29,7 @@ import {
 import { AppError } from '../core/errors.js';
 import { reply, route, type DeclaredRoute } from '../core/route.js';
 import { RATE_LIMITED, SEND_ERRORS, requireUserSession, userIdOf, type AuthHttp } from './http.js';
+import { BUILT_IN_PROVIDERS } from './providers/index.js';
 
 export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
   const { oauth, sessions } = http.options;
@@ -129,6 +134,57 @@ export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
       authorize: requireUserSession,
       handler: async ({ body, principal }) => ({
         user: await flows.confirmEmailChange(userIdOf(principal), body.email, body.code),
+      }),
+    }),
+    route({
+      method: 'get',
+      path: '/users/current/identities',
+      access: 'user',
+      summary: 'The providers linked to the signed-in user',
+      responses: { 200: listUserIdentitiesResponseSchema },
+      authorize: requireUserSession,
+      handler: async ({ principal }) => ({
+        identities: await auth.listIdentities(userIdOf(principal)),
+      }),
+    }),
+    route({
+      method: 'post',
+      path: '/users/current/identities',
+      access: 'user',
+      summary: 'Start linking a provider to the signed-in user (PKCE, like a sign-in)',
+      description:
+        'Answers the URL to send the browser to. The provider comes back to redirect_uri with ' +
+        '`insforge_code`; POST /api/auth/oauth/exchange with the verifier links the identity and ' +
+        'answers a session of the same user.',
+      body: linkIdentityRequestSchema,
+      responses: { 200: oauthStartResponseSchema },
+      errors: {
+        400: ['AUTH_REDIRECT_NOT_ALLOWED'],
+        404: ['AUTH_OAUTH_PROVIDER_NOT_FOUND'],
+        502: ['AUTH_OAUTH_PROVIDER_UNAVAILABLE'],
+      },
+      authorize: requireUserSession,
+      handler: async ({ body, principal }) => ({
+        authUrl: await oauth.start(
+          body.provider,
+          body.redirect_uri,
+          body.code_challenge,
+          !(body.provider in BUILT_IN_PROVIDERS),
+          userIdOf(principal),
+        ),
+      }),
+    }),
+    route({
+      method: 'delete',
+      path: '/users/current/identities/:id',
+      access: 'user',
+      summary: 'Unlink a provider from the signed-in user (not their last way to sign in)',
+      params: authIdParamsSchema,
+      responses: { 200: currentSessionResponseSchema },
+      errors: { 400: ['AUTH_LAST_SIGN_IN_METHOD'], 404: ['AUTH_IDENTITY_NOT_FOUND'] },
+      authorize: requireUserSession,
+      handler: async ({ params, principal }) => ({
+        user: await auth.unlinkIdentity(userIdOf(principal), params.id),
       }),
     }),
     route({

@@ -435,7 +435,8 @@ export class OAuthService {
   }
 
   /**
-   * A plain sign-in happens now. An anonymous user's upgrade waits for /oauth/exchange, where
+   * A plain sign-in happens now. An anonymous user's upgrade, or a signed-in user linking the
+   * provider to their account (POST /api/auth/users/current/identities), waits for /oauth/exchange, where
    * the PKCE verifier proves the same client finishes what it started: otherwise anyone who
    * opened the provider link (a victim sent the attacker's link) would land in that account.
    * The checks run now too, so a refusal still goes back to the app as `error`.
@@ -447,7 +448,7 @@ export class OAuthService {
   ): Promise<string> {
     if (!linkUserId)
       return this.issueCode(await this.auth.signInWithIdentity(identity), codeChallenge);
-    await this.auth.checkAnonymousUpgrade(linkUserId, identity);
+    await this.auth.checkAttach(linkUserId, identity);
     const code = crypto.randomBytes(32).toString('base64url');
     await this.db.query(
       `INSERT INTO auth.oauth_codes (digest, link_user_id, identity, code_challenge, expires_at)
@@ -560,7 +561,7 @@ export class OAuthService {
     if (row.user_id)
       return { user: await this.auth.getUser(row.user_id), aal2: row.aal === 'aal2' };
     return {
-      user: await this.auth.upgradeAnonymousWithIdentity(row.link_user_id!, row.identity!),
+      user: await this.auth.attachIdentity(row.link_user_id!, row.identity!),
       aal2: false,
     };
   }

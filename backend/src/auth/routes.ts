@@ -63,8 +63,9 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       ...oauthRoutes(http),
       ...mfaRoutes(http),
       ...emailFlowRoutes(http),
-      ...adminRoutes(http),
+      // Before the admin routes: /users/current/... is not /users/:id/...
       ...hostedPagesRoutes(http),
+      ...adminRoutes(http),
     ],
   };
 }

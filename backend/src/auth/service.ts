@@ -398,6 +398,102 @@ export class AuthService {
     return user;
   }
 
+  /**
+   * A provider identity joins an account whose owner started the flow from a session: an
+   * anonymous account becomes a full one (upgradeAnonymousWithIdentity); a full account gains
+   * one more way to sign in.
+   */
+  async attachIdentity(userId: string, identity: ProviderIdentity): Promise<User> {
+    const anonymous = await this.isAnonymous(userId);
+    if (anonymous) return this.upgradeAnonymousWithIdentity(userId, identity);
+    return this.db.transaction(async (tx) => {
+      await this.assertLinkable(tx, userId, identity);
+      await tx.query(
+        `INSERT INTO auth.identities (user_id, provider, provider_user_id, email, email_verified)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, provider_user_id) DO NOTHING`,
+        [
+          userId,
+          identity.provider,
+          identity.providerUserId,
+          identity.email ? normaliseEmail(identity.email) : null,
+          identity.emailVerified,
+        ],
+      );
+      const { rows } = await tx.query<UserRow>(
+        `UPDATE auth.users SET identity_providers = ARRAY(
+            SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1 ORDER BY provider)
+          WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+        [userId],
+      );
+      return toUser(rows[0]!);
+    });
+  }
+
+  /** Would attachIdentity succeed? (Checked when the provider answers.) */
+  async checkAttach(userId: string, identity: ProviderIdentity): Promise<void> {
+    if (await this.isAnonymous(userId)) return this.checkAnonymousUpgrade(userId, identity);
+    await this.db.transaction((tx) => this.assertLinkable(tx, userId, identity));
+  }
+
+  private async isAnonymous(userId: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ is_anonymous: boolean }>(
+      'SELECT is_anonymous FROM auth.users WHERE id = $1',
+      [userId],
+    );
+    if (!rows[0]) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
+    return rows[0].is_anonymous;
+  }
+
+  private async assertLinkable(tx: Tx, userId: string, identity: ProviderIdentity) {
+    const taken = await tx.query<{ user_id: string }>(
+      'SELECT user_id FROM auth.identities WHERE provider = $1 AND provider_user_id = $2',
+      [identity.provider, identity.providerUserId],
+    );
+    if (taken.rows[0] && taken.rows[0].user_id !== userId) {
+      throw new AppError(
+        409,
+        'AUTH_IDENTITY_IN_USE',
+        `This ${identity.provider} account already belongs to another user`,
+      );
+    }
+  }
+
+  /**
+   * A user removes one of their provider identities, unless it is their last way to sign in
+   * with a credential of their own (no password and no other identity).
+   */
+  async unlinkIdentity(userId: string, identityId: string): Promise<User> {
+    return this.db.transaction(async (tx) => {
+      const { rows: users } = await tx.query<{ password_hash: string | null }>(
+        'SELECT password_hash FROM auth.users WHERE id = $1 FOR UPDATE',
+        [userId],
+      );
+      if (!users[0]) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
+      const { rows } = await tx.query<{ id: string }>(
+        'SELECT id FROM auth.identities WHERE user_id = $1',
+        [userId],
+      );
+      if (!rows.some((r) => r.id === identityId)) {
+        throw new AppError(404, 'AUTH_IDENTITY_NOT_FOUND', 'You have no identity with this id');
+      }
+      if (!users[0].password_hash && rows.length === 1) {
+        throw new AppError(
+          400,
+          'AUTH_LAST_SIGN_IN_METHOD',
+          'This is your only way to sign in: set a password or link another provider first',
+        );
+      }
+      await tx.query('DELETE FROM auth.identities WHERE id = $1', [identityId]);
+      const updated = await tx.query<UserRow>(
+        `UPDATE auth.users SET identity_providers = ARRAY(
+            SELECT DISTINCT provider FROM auth.identities WHERE user_id = $1 ORDER BY provider)
+          WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+        [userId],
+      );
+      return toUser(updated.rows[0]!);
+    });
+  }
+
   /** Would upgradeAnonymousWithIdentity succeed? (Checked when the provider answers.) */
   async checkAnonymousUpgrade(userId: string, identity: ProviderIdentity): Promise<void> {
     await this.db.transaction((tx) => this.assertUpgradable(tx, userId, identity));
