@@ -7,7 +7,11 @@
  *   /unreachable        features/session/unreachable-page.tsx ?redirect=
  *   (app: needs the API and an admin session; renders the shell)
  *   /                   features/overview/page.tsx
- *   /database           features/database/page.tsx          (placeholder, see that file)
+ *   /database           features/database/page.tsx          (the area's heading and sub-navigation)
+ *     /                 features/database/tables-page.tsx   ?schema=&q=   (also /database/tables)
+ *     /tables/$table    features/database/table-page.tsx    ?schema=&tab=&sort=&filter=&page=&size=
+ *     /functions, /views, /enums, /extensions, /diagram, /migrations, /import-export
+ *                       features/database/<name>-page.tsx   (URL state: features/database/search.ts)
  *   /sql                features/sql/page.tsx               (placeholder)
  *   /auth               features/auth/page.tsx              (placeholder)
  *   /advisor            features/advisor/page.tsx           (placeholder)
@@ -25,7 +29,14 @@ import {
 import { apiReachable, ensureSession, onApiUnreachable, onSessionExpired } from './lib/api';
 import { queryClient } from './lib/query';
 import { overviewSearch } from './features/overview/search';
-import { databaseSearch } from './features/database/search';
+import {
+  catalogSearch,
+  diagramSearch,
+  importExportSearch,
+  migrationsSearch,
+  tableSearch,
+  tablesSearch,
+} from './features/database/search';
 import { sqlSearch } from './features/sql/search';
 import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
@@ -101,8 +112,79 @@ export const databaseRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/database',
   staticData: { crumb: 'Database' },
-  validateSearch: databaseSearch,
 }).lazy(() => import('./features/database/page').then((m) => m.Route));
+
+// The Database area's sub-pages (its sub-navigation is features/database/page.tsx). The table
+// list is the area's index (/database); /database/tables leads there too.
+export const databaseTablesRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: '/',
+  validateSearch: tablesSearch,
+}).lazy(() => import('./features/database/tables-page').then((m) => m.Route));
+
+const databaseTablesAliasRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'tables',
+  validateSearch: tablesSearch,
+  beforeLoad: ({ search }) => {
+    throw redirect({ to: '/database', search, replace: true });
+  },
+});
+
+export const databaseTableRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'tables/$table',
+  validateSearch: tableSearch,
+}).lazy(() => import('./features/database/table-page').then((m) => m.Route));
+
+export const databaseFunctionsRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'functions',
+  staticData: { crumb: 'Functions' },
+  validateSearch: catalogSearch,
+}).lazy(() => import('./features/database/functions-page').then((m) => m.Route));
+
+export const databaseViewsRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'views',
+  staticData: { crumb: 'Views' },
+  validateSearch: catalogSearch,
+}).lazy(() => import('./features/database/views-page').then((m) => m.Route));
+
+export const databaseEnumsRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'enums',
+  staticData: { crumb: 'Enums' },
+  validateSearch: catalogSearch,
+}).lazy(() => import('./features/database/enums-page').then((m) => m.Route));
+
+export const databaseExtensionsRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'extensions',
+  staticData: { crumb: 'Extensions' },
+  validateSearch: catalogSearch,
+}).lazy(() => import('./features/database/extensions-page').then((m) => m.Route));
+
+export const databaseDiagramRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'diagram',
+  staticData: { crumb: 'Diagram' },
+  validateSearch: diagramSearch,
+}).lazy(() => import('./features/database/diagram-page').then((m) => m.Route));
+
+export const databaseMigrationsRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'migrations',
+  staticData: { crumb: 'Migrations' },
+  validateSearch: migrationsSearch,
+}).lazy(() => import('./features/database/migrations-page').then((m) => m.Route));
+
+export const databaseImportExportRoute = createRoute({
+  getParentRoute: () => databaseRoute,
+  path: 'import-export',
+  staticData: { crumb: 'Import & export' },
+  validateSearch: importExportSearch,
+}).lazy(() => import('./features/database/import-export-page').then((m) => m.Route));
 
 export const sqlRoute = createRoute({
   getParentRoute: () => appRoute,
@@ -128,7 +210,24 @@ export const advisorRoute = createRoute({
 const routeTree = rootRoute.addChildren([
   signInRoute,
   unreachableRoute,
-  appRoute.addChildren([overviewRoute, databaseRoute, sqlRoute, authRoute, advisorRoute]),
+  appRoute.addChildren([
+    overviewRoute,
+    databaseRoute.addChildren([
+      databaseTablesRoute,
+      databaseTablesAliasRoute,
+      databaseTableRoute,
+      databaseFunctionsRoute,
+      databaseViewsRoute,
+      databaseEnumsRoute,
+      databaseExtensionsRoute,
+      databaseDiagramRoute,
+      databaseMigrationsRoute,
+      databaseImportExportRoute,
+    ]),
+    sqlRoute,
+    authRoute,
+    advisorRoute,
+  ]),
 ]);
 
 export const router = createRouter({

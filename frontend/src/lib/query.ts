@@ -31,8 +31,34 @@ export const queryKeys = {
     audit: (limit: number) => [...queryKeys.overview.all, 'audit', limit] as const,
     key: (kind: 'api' | 'anon') => [...queryKeys.overview.all, 'key', kind] as const,
   },
-  database: { all: ['database'] as const },
-  sql: { all: ['sql'] as const },
-  auth: { all: ['auth'] as const },
-  advisor: { all: ['advisor'] as const },
+  database: {
+    all: ['database'] as const,
+    tableStats: (schema?: string) => [...queryKeys.database.all, 'stats', schema ?? null] as const,
+    table: (schema: string, table: string) =>
+      [...queryKeys.database.all, 'table', schema, table] as const,
+    rows: (schema: string, table: string) =>
+      [...queryKeys.database.all, 'rows', schema, table] as const,
+  },
+  sql: {
+    all: ['sql'] as const,
+    schema: () => [...queryKeys.sql.all, 'schema'] as const,
+    snippets: (search: string) => [...queryKeys.sql.all, 'snippets', search] as const,
+    snippet: (id: string) => [...queryKeys.sql.all, 'snippet', id] as const,
+    history: (status: string, offset: number) =>
+      [...queryKeys.sql.all, 'history', status, offset] as const,
+  },
+  auth: {
+    all: ['auth'] as const,
+    users: (q: string, offset: number, limit: number) =>
+      [...queryKeys.auth.all, 'users', { q, offset, limit }] as const,
+    user: (id: string) => [...queryKeys.auth.all, 'user', id] as const,
+    config: () => [...queryKeys.auth.all, 'config'] as const,
+    oauth: () => [...queryKeys.auth.all, 'oauth'] as const,
+    smtp: () => [...queryKeys.auth.all, 'smtp'] as const,
+    templates: () => [...queryKeys.auth.all, 'templates'] as const,
+  },
+  advisor: {
+    all: ['advisor'] as const,
+    findings: () => [...queryKeys.advisor.all, 'findings'] as const,
+  },
 };

@@ -1,0 +1,15 @@
+/**
+ * PLACEHOLDER: the table editor's triggers tab, rendered by ./table-page.tsx (lazily, with
+ * React.lazy on the default export) for /database/tables/$table?tab=triggers. Replaced by the helper
+ * building it; keep both exports and the props.
+ */
+import { ComingSoon } from './coming-soon';
+import type { TableTabProps } from './types';
+
+export function TriggersTab({ schema, table }: TableTabProps) {
+  return (
+    <ComingSoon description={`The triggers of ${schema}.${table} will be shown and edited here.`} />
+  );
+}
+
+export default TriggersTab;
