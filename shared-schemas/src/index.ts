@@ -5,6 +5,7 @@ export * from './auth.js';
 export * from './metadata.js';
 export * from './database.js';
 export * from './database-studio.js';
+export * from './database-preview.js';
 export * from './storage.js';
 export * from './secrets.js';
 export * from './logs.js';

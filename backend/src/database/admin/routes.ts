@@ -65,6 +65,7 @@ import { PoliciesService } from './policies.js';
 import { SqlRunner } from './sql-runner.js';
 import { SqlEditorStore } from './snippets.js';
 import { studioRoutes } from './studio-routes.js';
+import { tablePreviewRoutes } from './table-preview.js';
 import { TablesService } from './tables.js';
 
 export interface DatabaseAdminOptions {
@@ -335,6 +336,7 @@ export function databaseAdminRoutes(
         }),
       ),
       ...studioRoutes(db, cache, editor),
+      ...tablePreviewRoutes(db, cache),
       adminRoute({
         method: 'get',
         path: '/migrations',
