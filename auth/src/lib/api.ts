@@ -14,7 +14,7 @@ export const client: InsForgeClient = createClient({
 });
 const http = client.getHttpClient();
 
-export type Field = 'email' | 'password' | 'code' | 'name' | 'form';
+export type Field = 'email' | 'password' | 'currentPassword' | 'code' | 'name' | 'form';
 
 /** Which field an error code concerns (anything else is shown for the whole form). */
 const FIELD_OF: Record<string, Field> = {
@@ -47,11 +47,19 @@ function toApiError(err: unknown): ApiError {
   const code = e?.error ?? 'UNEXPECTED_ERROR';
   let field = FIELD_OF[code] ?? 'form';
   // INVALID_INPUT messages start with the field: "email: must be an email address".
-  const named = /^(email|password|newPassword|otp|code|name)\b/.exec(e?.message ?? '')?.[1];
-  if (code === 'INVALID_INPUT' && named) {
+  const named = /^(currentPassword|email|password|newPassword|otp|code|name)\b/.exec(
+    e?.message ?? '',
+  )?.[1];
+  if (named === 'currentPassword') field = 'currentPassword';
+  else if (code === 'INVALID_INPUT' && named) {
     field = named === 'newPassword' ? 'password' : named === 'otp' ? 'code' : (named as Field);
   }
-  return new ApiError(e?.message ?? String(err), code, e?.statusCode ?? 0, field);
+  // Shown next to its field, the message need not name it again.
+  const message = (e?.message ?? String(err)).replace(
+    /^(currentPassword|email|password|newPassword|otp|code|name): /,
+    '',
+  );
+  return new ApiError(message, code, e?.statusCode ?? 0, field);
 }
 
 /** An SDK call's `{data, error}` as a value or a thrown ApiError. */

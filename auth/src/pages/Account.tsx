@@ -7,6 +7,7 @@ import { useI18n } from '../lib/i18n';
 import { href, navigate } from '../lib/nav';
 import { Button, CodeField, Field, FormMessage } from '../ui/controls';
 import { Layout } from '../ui/layout';
+import { PasswordPolicy } from './SignUp';
 
 /** The storage bucket profile pictures go to (the project creates it, with its policies). */
 const AVATAR_BUCKET = 'avatars';
@@ -64,10 +65,10 @@ export default function Account() {
       {user.isAnonymous && <p className="mb-4 text-sm">{t('account.anonymous')}</p>}
       <div>
         <Profile user={user} onSaved={setUser} />
-        {!user.isAnonymous && <EmailAndPassword user={user} />}
+        {!user.isAnonymous && <EmailAndPassword user={user} onChanged={setUser} />}
         <Sessions />
         {!user.isAnonymous && <Mfa />}
-        {!user.isAnonymous && <Identities user={user} />}
+        {!user.isAnonymous && <Identities user={user} onChanged={setUser} />}
         <DeleteAccount />
       </div>
       <div className="border-t border-zinc-200 pt-5 dark:border-zinc-800">
@@ -159,31 +160,134 @@ function Profile({ user, onSaved }: { user: User; onSaved: (u: User) => void }) 
   );
 }
 
-function EmailAndPassword({ user }: { user: User }) {
+function EmailAndPassword({ user, onChanged }: { user: User; onChanged: (u: User) => void }) {
   const { t } = useI18n();
-  const config = useConfig();
-  const what = t(config.resetPasswordMethod === 'code' ? 'forgot.whatCode' : 'forgot.whatLink');
+  const hasPassword = user.providers.includes('email');
+  const [email, setEmail] = useState('');
+  const [code, setCode] = useState('');
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  const [done, setDone] = useState<string | undefined>();
+  const emailForm = useSubmit();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [changed, setChanged] = useState<string | undefined>();
+  const passwordForm = useSubmit();
   return (
     <>
       <Section title={t('account.email')}>
-        <p className="text-sm">
+        <p className="mb-3 text-sm">
           {user.email}{' '}
           <span className="text-zinc-600 dark:text-zinc-400">
             ({t(user.emailVerified ? 'account.emailVerified' : 'account.emailUnverified')})
           </span>
         </p>
+        <form
+          noValidate
+          className="flex flex-col gap-2"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void emailForm.run(async () => {
+              setDone(undefined);
+              if (!sentTo) {
+                await call('post', '/api/auth/users/current/email', { email });
+                setSentTo(email);
+                return;
+              }
+              const res = await call<{ user: User }>(
+                'post',
+                '/api/auth/users/current/email/verify',
+                { email: sentTo, code },
+              );
+              onChanged(res.user);
+              setSentTo(null);
+              setEmail('');
+              setCode('');
+              setDone(t('account.emailChanged'));
+            });
+          }}
+        >
+          <Field
+            label={t('account.newEmail')}
+            type="email"
+            name="new-email"
+            autoComplete="email"
+            readOnly={Boolean(sentTo)}
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            error={emailForm.errors.email}
+          />
+          {sentTo && (
+            <CodeField
+              label={t('common.code')}
+              name="email-code"
+              value={code}
+              onChange={setCode}
+              error={emailForm.errors.code}
+              autoFocus
+            />
+          )}
+          <FormMessage
+            error={emailForm.errors.form}
+            info={sentTo ? t('account.emailCodeSent', { email: sentTo }) : done}
+          />
+          <div>
+            <Button type="submit" variant="secondary" className="sm:w-auto" busy={emailForm.busy}>
+              {t(sentTo ? 'account.emailConfirm' : 'account.emailChange')}
+            </Button>
+          </div>
+        </form>
       </Section>
       <Section title={t('account.password')}>
-        <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">
-          {t('account.passwordIntro', { what })}
-        </p>
-        <Button
-          variant="secondary"
-          className="sm:w-auto"
-          onClick={() => navigate(href('forgot-password', { email: user.email }))}
+        <form
+          noValidate
+          className="flex flex-col gap-2"
+          onSubmit={(e: FormEvent) => {
+            e.preventDefault();
+            void passwordForm.run(async () => {
+              setChanged(undefined);
+              await call('post', '/api/auth/users/current/password', {
+                ...(hasPassword ? { currentPassword: current } : {}),
+                newPassword: next,
+              });
+              setCurrent('');
+              setNext('');
+              setChanged(t('account.passwordChanged'));
+            });
+          }}
         >
-          {t('account.passwordSend', { what })}
-        </Button>
+          {hasPassword && (
+            <Field
+              label={t('account.currentPassword')}
+              reveal
+              name="current-password"
+              autoComplete="current-password"
+              value={current}
+              onChange={(e) => setCurrent(e.target.value)}
+              error={passwordForm.errors.currentPassword}
+            />
+          )}
+          <Field
+            label={t('reset.newPassword')}
+            reveal
+            name="new-password"
+            autoComplete="new-password"
+            value={next}
+            onChange={(e) => setNext(e.target.value)}
+            error={passwordForm.errors.password}
+            hint={<PasswordPolicy password={next} />}
+          />
+          <FormMessage error={passwordForm.errors.form} info={changed} />
+          <div>
+            <Button
+              type="submit"
+              variant="secondary"
+              className="sm:w-auto"
+              busy={passwordForm.busy}
+            >
+              {t('account.passwordSave')}
+            </Button>
+          </div>
+        </form>
       </Section>
     </>
   );
@@ -407,28 +511,111 @@ function Mfa() {
   );
 }
 
-function Identities({ user }: { user: User }) {
+interface Identity {
+  id: string;
+  provider: string;
+  email: string | null;
+}
+
+function Identities({ user, onChanged }: { user: User; onChanged: (u: User) => void }) {
   const { t } = useI18n();
-  const label = (p: string) =>
-    p === 'email' || p === 'password'
-      ? t('account.identityPassword')
-      : p === 'otp'
-        ? t('account.identityEmail')
-        : providerLabel(p);
+  const config = useConfig();
+  const [identities, setIdentities] = useState<Identity[]>([]);
+  const { busy, errors, run, setErrors } = useSubmit();
+  const load = useCallback(async () => {
+    setIdentities(
+      (await call<{ identities: Identity[] }>('get', '/api/auth/users/current/identities'))
+        .identities,
+    );
+  }, []);
+  useEffect(() => {
+    load().catch((err: unknown) => setErrors({ form: (err as Error).message }));
+  }, [load, setErrors]);
+  const linked = new Set(identities.map((i) => i.provider));
+  const available = [...config.oAuthProviders, ...config.customOAuthProviders].filter(
+    (p) => !linked.has(p),
+  );
+  const linkProvider = (provider: string) =>
+    void run(async () => {
+      // The same PKCE round trip as a sign-in; /auth/callback exchanges the code.
+      const { verifier, challenge } = await pkcePair();
+      sessionStorage.setItem('insforge_pkce_verifier', verifier);
+      const { authUrl } = await call<{ authUrl: string }>(
+        'post',
+        '/api/auth/users/current/identities',
+        {
+          provider,
+          redirect_uri: `${window.location.origin}${href('callback')}`,
+          code_challenge: challenge,
+        },
+      );
+      window.location.assign(authUrl);
+    });
   return (
     <Section title={t('account.identities')}>
-      <ul className="flex flex-wrap gap-2 text-sm">
-        {user.providers.map((p) => (
-          <li
-            key={p}
-            className="rounded-full border border-zinc-300 px-3 py-1 dark:border-zinc-700"
-          >
-            {label(p)}
+      <ul className="mb-3 flex flex-col gap-2 text-sm">
+        {user.providers.includes('email') && (
+          <li className="flex min-h-9 items-center">{t('account.identityPassword')}</li>
+        )}
+        {identities.map((i) => (
+          <li key={i.id} className="flex items-center justify-between gap-2">
+            <span>
+              {providerLabel(i.provider)}
+              {i.email ? (
+                <span className="text-zinc-600 dark:text-zinc-400"> · {i.email}</span>
+              ) : null}
+            </span>
+            <Button
+              variant="secondary"
+              className="w-auto!"
+              disabled={busy}
+              aria-label={t('account.unlinkProvider', { provider: providerLabel(i.provider) })}
+              onClick={() =>
+                void run(async () => {
+                  const res = await call<{ user: User }>(
+                    'delete',
+                    `/api/auth/users/current/identities/${i.id}`,
+                  );
+                  onChanged(res.user);
+                  await load();
+                })
+              }
+            >
+              {t('account.unlink')}
+            </Button>
           </li>
         ))}
       </ul>
+      <FormMessage error={errors.form} />
+      {available.length > 0 && (
+        <div className="flex flex-wrap gap-2">
+          {available.map((p) => (
+            <Button
+              key={p}
+              variant="secondary"
+              className="w-auto!"
+              disabled={busy}
+              onClick={() => linkProvider(p)}
+            >
+              {t('account.linkProvider', { provider: providerLabel(p) })}
+            </Button>
+          ))}
+        </div>
+      )}
     </Section>
   );
+}
+
+/** A PKCE verifier and its S256 challenge (base64url). */
+async function pkcePair() {
+  const b64url = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
+  return { verifier, challenge: b64url(new Uint8Array(digest)) };
 }
 
 function DeleteAccount() {

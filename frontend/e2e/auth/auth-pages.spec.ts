@@ -297,6 +297,61 @@ test('MFA enrolled on the account page, then a sign-in that asks for it (recover
   expect(claims.aal).toBe('aal2');
 });
 
+test('account page: password, email address with the mailed code, a provider linked and unlinked', async ({
+  page,
+  request,
+}) => {
+  const email = unique('account');
+  await admin(request, 'post', '/api/auth/users', { email, password: PASSWORD });
+  await page.goto('/auth/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+
+  // Password: the current one is checked, and the API's message shows by that field.
+  const current = page.getByLabel('Current password', { exact: true });
+  await current.fill('Not-the-password-1');
+  await page.getByLabel('New password', { exact: true }).fill('Another-pass-word-3');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(current).toHaveAttribute('aria-invalid', 'true');
+  await expect(current).toHaveAccessibleDescription(/is not your current password/);
+  await current.fill(PASSWORD);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByText('Password changed.')).toBeVisible();
+  expect(
+    (
+      await request.post('/api/auth/sessions', { data: { email, password: 'Another-pass-word-3' } })
+    ).status(),
+  ).toBe(200);
+
+  // Email: a code to the new address, then the account moves there.
+  const moved = unique('moved');
+  await page.getByLabel('New email address').fill(moved);
+  const before = smtp.messages.length;
+  await page.getByRole('button', { name: 'Change email address' }).click();
+  const code = codeIn(await smtp.next(moved, before))!;
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Confirm the new address' }).click();
+  await expect(page.getByText('Your email address was changed.')).toBeVisible();
+  await expect(page.getByText(`${moved} (verified)`)).toBeVisible();
+
+  // A provider linked through oidc-provider, then unlinked.
+  await page.getByRole('button', { name: 'Link Acme' }).click();
+  await page.locator('input[name="login"]').fill('linked-user');
+  await page.locator('input[name="password"]').fill('any');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('button[type="submit"]').click();
+  await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  const unlink = page.getByRole('button', { name: 'Unlink Acme' });
+  await expect(unlink).toBeVisible();
+  await expect(page.getByText('linked-user@acme.test')).toBeVisible();
+  await shoot(page, 'account-linked');
+  await unlink.click();
+  await expect(unlink).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Link Acme' })).toBeVisible();
+});
+
 test('a redirect the project does not allow is refused, with no link onward', async ({ page }) => {
   await page.goto(
     `/auth/sign-in?redirect=${encodeURIComponent('https://evil.example.com/cb')}&code_challenge=${pkce().challenge}`,
