@@ -39,7 +39,8 @@ const REFERENCE_CSP = [
 
 /**
  * The page reads the document from data-url; its configuration keeps it offline (no web fonts
- * from Scalar's servers).
+ * from Scalar's servers, no telemetry, no agent or registry look-ups, no developer tools
+ * that would upload the document to share it).
  */
 const REFERENCE_HTML = `<!doctype html>
 <html lang="en">
@@ -52,7 +53,7 @@ const REFERENCE_HTML = `<!doctype html>
     <script
       id="api-reference"
       data-url="/api/docs"
-      data-configuration='{"withDefaultFonts":false,"hideClientButton":true}'
+      data-configuration='{"withDefaultFonts":false,"hideClientButton":true,"telemetry":false,"agent":{"disabled":true},"mcp":{"disabled":true},"showDeveloperTools":"never"}'
     ></script>
     <script src="/api/docs/reference/scalar.js"></script>
   </body>
