@@ -7,6 +7,7 @@
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Principal } from '../../core/db.js';
 import { jsonProblem, urlProblem } from '../../core/http.js';
+import { PG } from '../../core/sql.js';
 import { PgrstError } from './errors.js';
 import { parsePrefer, type Preferences } from './parse.js';
 import type { SchemaCache } from './schema-cache.js';
@@ -53,7 +54,7 @@ export function negotiate(
   const badBody = jsonProblem(req.body, options.jsonMaxDepth);
   if (badBody?.kind === 'depth') throw new PgrstError(400, 'PGRST102', badBody.message);
   // What PostgreSQL itself answers for "\u0000" in jsonb.
-  if (badBody) throw new PgrstError(400, '22P05', badBody.message);
+  if (badBody) throw new PgrstError(400, PG.untranslatableCharacter, badBody.message);
   const principal = principalFor(req);
   const prefs = parsePrefer(req.headers.prefer);
   if (prefs.handling === 'strict' && prefs.invalid.length) {

@@ -4,6 +4,7 @@
  * compiler turns into one statement.
  */
 import { PgrstError } from './errors.js';
+import { PG } from '../../core/sql.js';
 import {
   parseFilter,
   parseLogic,
@@ -156,7 +157,13 @@ function nodeAt(root: ReadNode, path: string[], key: string): ReadNode {
 }
 
 export function columnMissing(table: Table, column: string): PgrstError {
-  return new PgrstError(400, '42703', `column ${table.name}.${column} does not exist`, null, null);
+  return new PgrstError(
+    400,
+    PG.undefinedColumn,
+    `column ${table.name}.${column} does not exist`,
+    null,
+    null,
+  );
 }
 
 export function checkField(table: Table, field: Field): void {

@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { rowsToCsv } from '../../core/csv.js';
 import { AppError, BusyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { PG } from '../../core/sql.js';
 import { PgrstError, toPgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
 
@@ -94,7 +95,7 @@ export function errorResponder(logger: Logger) {
     if (error.status === 429 || error.status === 503) {
       res.setHeader('Retry-After', String(err instanceof BusyError ? err.retryAfterSeconds : 1));
     }
-    const busy = err instanceof BusyError || ['57014', 'PGRST003'].includes(error.code);
+    const busy = err instanceof BusyError || [PG.queryCanceled, 'PGRST003'].includes(error.code);
     if (error.status >= 500 && !busy) {
       logger.error('records request failed', {
         requestId: req.requestId,
