@@ -239,6 +239,72 @@ test('sign in with a one-time code by email', async ({ page, request }) => {
   await expectBackInApp(page, verifier, email);
 });
 
+test('sign in with a magic link, opened in the same browser', async ({ page, request }) => {
+  await serveApp(page);
+  const email = unique('magic');
+  await admin(request, 'post', '/api/auth/users', { email, password: PASSWORD });
+  const { verifier, challenge } = pkce();
+  await page.goto(signInUrl(challenge));
+  await page.getByRole('radio', { name: 'Email link' }).click();
+  await page.getByLabel('Email').fill(email);
+  const before = smtp.messages.length;
+  await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+  await expect(page.getByText('a sign-in link is on its way')).toBeVisible();
+  const link = linkIn(await smtp.next(email, before))!;
+  expect(link).toContain('/auth/callback?');
+  await page.goto(link);
+  await expectBackInApp(page, verifier, email);
+});
+
+test('verification by link: the landing page, then sign-in, then the app', async ({
+  page,
+  request,
+}) => {
+  await serveApp(page);
+  await admin(request, 'put', '/api/auth/config', { verifyEmailMethod: 'link' });
+  try {
+    const { verifier, challenge } = pkce();
+    const email = unique('link-verify');
+    const mail = await signUpThroughPages(page, email, challenge);
+    await expect(page.getByText(`We sent a verification link to ${email}`)).toBeVisible();
+    await page.goto(linkIn(mail)!);
+    await expect(
+      page.getByRole('heading', { name: 'Your email address is verified.' }),
+    ).toBeVisible();
+    await page.getByRole('link', { name: 'Go to sign-in' }).click();
+    await expect(
+      page.getByText('Your email address is verified. Sign in to continue.'),
+    ).toBeVisible();
+    await expect(page.getByLabel('Email')).toHaveValue(email);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectBackInApp(page, verifier, email);
+  } finally {
+    await admin(request, 'put', '/api/auth/config', { verifyEmailMethod: 'code' });
+  }
+});
+
+test('continue without an account, when the project allows it', async ({ page, request }) => {
+  await serveApp(page);
+  await page.goto('/auth/sign-in');
+  await expect(page.getByRole('button', { name: 'Continue without an account' })).toHaveCount(0);
+  await admin(request, 'put', '/api/auth/config', { allowAnonymousSignIn: true });
+  try {
+    const { verifier, challenge } = pkce();
+    await page.goto(signInUrl(challenge));
+    await page.getByRole('button', { name: 'Continue without an account' }).click();
+    await page.waitForURL((u) => u.href.startsWith(APP));
+    const code = new URL(page.url()).searchParams.get('insforge_code');
+    const res = await page.request.post('/api/auth/oauth/exchange?client_type=mobile', {
+      data: { code, code_verifier: verifier },
+    });
+    expect(res.status()).toBe(200);
+    expect((await res.json()).user.isAnonymous).toBe(true);
+  } finally {
+    await admin(request, 'put', '/api/auth/config', { allowAnonymousSignIn: false });
+  }
+});
+
 test('sign in through an OpenID provider (oidc-provider on loopback)', async ({ page }) => {
   await serveApp(page);
   const { verifier, challenge } = pkce();
