@@ -375,6 +375,29 @@ test('account page: password, email address with the mailed code, a provider lin
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
 
+  // A profile picture, uploaded to the project's public `avatars` bucket.
+  await admin(request, 'post', '/api/storage/buckets', {
+    bucketName: 'avatars',
+    isPublic: true,
+    allowUserUploads: true,
+  });
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  await page
+    .getByLabel('Upload a picture')
+    .setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
+  await expect(page.getByText('Picture updated')).toBeVisible();
+  const picture = page.getByRole('img', { name: 'Profile picture' });
+  await expect(picture).toHaveAttribute('src', /\/api\/storage\/buckets\/avatars\/objects\//);
+  expect(await picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(
+    1,
+  );
+  await page.getByLabel('Name', { exact: true }).fill('Grace');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Saved', { exact: true })).toBeVisible();
+
   // Password: the current one is checked, and the API's message shows by that field.
   const current = page.getByLabel('Current password', { exact: true });
   await current.fill('Not-the-password-1');
