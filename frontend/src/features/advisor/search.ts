@@ -1,13 +1,13 @@
-/**
- * The Advisor area's URL state (typed search params). PLACEHOLDER: the helper who builds this area
- * replaces these fields with the page's real state (category, severity).
- */
-import { optionalString } from '../../lib/search';
+/** The Advisor area's URL state: the category shown (all when absent). */
+import { optionalEnum } from '../../lib/search';
+
+export const advisorCategories = ['security', 'performance', 'health'] as const;
+export type AdvisorCategory = (typeof advisorCategories)[number];
 
 export interface AdvisorSearch {
-  tab?: string;
+  category?: AdvisorCategory;
 }
 
 export function advisorSearch(s: Record<string, unknown>): AdvisorSearch {
-  return { tab: optionalString(s.tab) };
+  return { category: optionalEnum(s.category, advisorCategories) };
 }
