@@ -439,10 +439,10 @@ async function sign(
 
 /** Tokens Kiln must refuse, each made for the user's claims (the session id of its token). */
 const forgedTokens = {
-  expired: (claims: object, secret: string) =>
+  expired: (claims: Record<string, unknown>, secret: string) =>
     sign(claims, secret, Math.floor(Date.now() / 1000) - 10),
-  'wrongly signed': (claims: object) => sign(claims, 'another-secret-that-is-long-enough-32'),
-  'alg:none': (claims: object) => {
+  'wrongly signed': (claims: Record<string, unknown>) => sign(claims, 'another-secret-that-is-long-enough-32'),
+  'alg:none': (claims: Record<string, unknown>) => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const now = Math.floor(Date.now() / 1000);
     const payload = Buffer.from(
@@ -450,10 +450,10 @@ const forgedTokens = {
     ).toString('base64url');
     return `${header}.${payload}.`;
   },
-  HS512: (claims: object, secret: string) => sign(claims, secret, '5m', 'HS512'),
-  'a postgres role': (claims: object, secret: string) =>
+  HS512: (claims: Record<string, unknown>, secret: string) => sign(claims, secret, '5m', 'HS512'),
+  'a postgres role': (claims: Record<string, unknown>, secret: string) =>
     sign({ ...claims, role: 'postgres' }, secret),
-  'no session': (claims: object, secret: string) => sign({ ...claims, sid: undefined }, secret),
+  'no session': (claims: Record<string, unknown>, secret: string) => sign({ ...claims, sid: undefined }, secret),
   garbage: () => 'abc.def.ghi',
 };
 type Forged = keyof typeof forgedTokens;
