@@ -36,6 +36,7 @@ test('users: create, search, mark verified, sessions, delete', async ({ signedIn
   await dialog.getByLabel('Password', { exact: true }).fill('Password-123456');
   await dialog.getByLabel('Name (optional)').fill('Ada Example');
   await dialog.getByRole('checkbox', { name: 'Mark the address verified' }).click();
+  await expectNoA11yViolations(page);
   await shoot(page, 'auth-user-create');
   await dialog.getByRole('button', { name: 'Create user' }).click();
   await expect(page.getByText(`User ${email} created`)).toBeVisible();

@@ -350,7 +350,7 @@ function TemplateEditor({ template }: { template: EmailTemplate }) {
           render={({ field }) => (
             <div className="flex items-center gap-3">
               <Switch id={enabledId} checked={field.value} onCheckedChange={field.onChange} />
-              <Label htmlFor={enabledId}>Use this template (off: the default is sent)</Label>
+              <Label htmlFor={enabledId}>Send this message (off: Kiln does not send it)</Label>
             </div>
           )}
         />

@@ -225,7 +225,7 @@ function SettingsForm({ config }: { config: AuthConfig }) {
         </Card>
 
         <Card title="Password policy" description="Checked at sign-up, password change and reset.">
-          <div className="w-48">
+          <div className="max-w-xs">
             <FormField
               label="Minimum length"
               error={errors.passwordMinLength?.message}

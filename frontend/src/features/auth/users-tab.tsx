@@ -420,13 +420,6 @@ function UserSheet({
                   <Button
                     variant="outline"
                     size="sm"
-                    onClick={() => onAction({ kind: 'mfa', user: u })}
-                  >
-                    <ShieldOff aria-hidden /> Reset MFA
-                  </Button>
-                  <Button
-                    variant="outline"
-                    size="sm"
                     disabled={!sessions.data?.sessions.length}
                     onClick={() => onAction({ kind: 'revoke', user: u })}
                   >
@@ -468,6 +461,25 @@ function UserSheet({
                   ))}
                 </ul>
               )}
+            </section>
+
+            <section aria-labelledby="user-mfa">
+              <h3 id="user-mfa" className="mb-1 text-sm font-semibold">
+                Second factor
+              </h3>
+              <div className="flex items-center justify-between gap-4 rounded-md border border-border px-3 py-2">
+                <p className="text-sm text-muted">
+                  Lost their authenticator and recovery codes? Remove their factors so they can sign
+                  in with the first factor and enrol again.
+                </p>
+                <Button
+                  variant="outline"
+                  size="sm"
+                  onClick={() => onAction({ kind: 'mfa', user: u })}
+                >
+                  <ShieldOff aria-hidden /> Reset MFA
+                </Button>
+              </div>
             </section>
           </div>
         )}
