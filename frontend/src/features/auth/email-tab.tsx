@@ -305,7 +305,7 @@ function TemplateEditor({ template }: { template: EmailTemplate }) {
     if (saved) form.reset(toForm(saved));
   });
   return (
-    <div className="grid grid-cols-2 gap-4 max-[1180px]:grid-cols-1">
+    <div className="grid grid-cols-2 gap-4">
       <form
         className="flex min-w-0 flex-col gap-3"
         onSubmit={(e) => void submit(e)}
@@ -435,9 +435,9 @@ function Templates() {
           onRetry={() => void templates.refetch()}
         />
       ) : (
-        <div className="grid grid-cols-[13rem_1fr] gap-4 max-[1180px]:grid-cols-[11rem_1fr]">
+        <div className="grid grid-cols-[13rem_1fr] gap-4 max-[1180px]:grid-cols-1">
           <nav aria-label="Templates">
-            <ul className="flex flex-col gap-0.5">
+            <ul className="flex flex-col gap-0.5 max-[1180px]:flex-row max-[1180px]:flex-wrap">
               {EMAIL_TEMPLATE_TYPES.map((type) => {
                 const t = templates.data?.find((x) => x.type === type);
                 const active = type === current;
