@@ -1,7 +1,14 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
-import { describeScenarios, pgUrl, startTestApp, type Scenario, type TestApp } from './helpers.js';
+import {
+  adminOnlyScenarios,
+  describeScenarios,
+  pgUrl,
+  startTestApp,
+  type Scenario,
+  type TestApp,
+} from './helpers.js';
 
 let t: TestApp;
 let sql: pg.Client;
@@ -389,33 +396,22 @@ describe('tables', () => {
   describeScenarios(
     'is for admins only',
     () => t,
-    (
-      [
-        ['GET', '/tables'],
-        ['POST', '/tables'],
-        ['GET', '/schemas'],
-        ['POST', '/advance/rawsql'],
-        ['GET', '/migrations'],
-        ['POST', '/advance/export'],
-        ['GET', '/policies'],
-        ['DELETE', '/tables/writers'],
-      ] as const
-    ).flatMap(([method, path]) =>
+    adminOnlyScenarios(
       (
         [
-          ['user', 403, 'AUTH_FORBIDDEN'],
-          ['anon', 403, 'AUTH_FORBIDDEN'],
-          ['none', 401, 'AUTH_INVALID_CREDENTIALS'],
+          ['GET', '/tables'],
+          ['POST', '/tables'],
+          ['GET', '/schemas'],
+          ['POST', '/advance/rawsql'],
+          ['GET', '/migrations'],
+          ['POST', '/advance/export'],
+          ['GET', '/policies'],
+          ['DELETE', '/tables/writers'],
         ] as const
-      ).map(([as, status, error]): Scenario => ({
-        name: `${as} ${method} ${path}`,
-        as,
-        method,
-        path: `/api/database${path}`,
-        ...(method === 'GET' ? {} : { body: {} }),
-        status,
-        error,
-      })),
+      ).map(
+        ([method, path]) =>
+          [method, `/api/database${path}`, method === 'GET' ? undefined : {}] as const,
+      ),
     ),
   );
 });

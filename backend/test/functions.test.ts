@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeScenarios, startTestApp, type Scenario, type TestApp } from './helpers.js';
+import {
+  adminOnlyScenarios,
+  describeScenarios,
+  startTestApp,
+  type Scenario,
+  type TestApp,
+} from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -155,23 +161,7 @@ const deployRow = (name: string, body: object, status: number, error: string): S
   error,
 });
 describeScenarios('functions and secrets admin API: who may call, and bad input', () => t, [
-  ...FUNCTIONS_ADMIN_ROUTES.flatMap(([method, path, body]) =>
-    (
-      [
-        ['user', 403, 'AUTH_FORBIDDEN'],
-        ['anon', 403, 'AUTH_FORBIDDEN'],
-        ['none', 401, 'AUTH_INVALID_CREDENTIALS'],
-      ] as const
-    ).map(([as, status, error]): Scenario => ({
-      name: `${as} ${method} ${path}`,
-      as,
-      method,
-      path,
-      ...(body ? { body } : {}),
-      status,
-      error,
-    })),
-  ),
+  ...adminOnlyScenarios(FUNCTIONS_ADMIN_ROUTES),
   deployRow(
     'a slug with a space',
     { name: 'x', slug: 'Bad Slug', code: ECHO },

@@ -4,6 +4,7 @@ import { io, type Socket } from 'socket.io-client';
 import { createClient } from '@insforge/sdk';
 import { TokenService } from '../src/core/auth/tokens.js';
 import {
+  adminOnlyScenarios,
   describeScenarios,
   expectAccessToken,
   pgUrl,
@@ -347,23 +348,7 @@ const REALTIME_ADMIN_ROUTES: Array<[Scenario['method'], string, unknown?]> = [
 ];
 
 describeScenarios('channel admin API: who may call, and bad input', () => t, [
-  ...REALTIME_ADMIN_ROUTES.flatMap(([method, path, body]) =>
-    (
-      [
-        ['user', 403, 'AUTH_FORBIDDEN'],
-        ['anon', 403, 'AUTH_FORBIDDEN'],
-        ['none', 401, 'AUTH_INVALID_CREDENTIALS'],
-      ] as const
-    ).map(([as, status, error]): Scenario => ({
-      name: `${as} ${method} ${path}`,
-      as,
-      method,
-      path,
-      ...(body ? { body } : {}),
-      status,
-      error,
-    })),
-  ),
+  ...adminOnlyScenarios(REALTIME_ADMIN_ROUTES),
   {
     name: 'a channel pattern that exists',
     as: 'apiKey',

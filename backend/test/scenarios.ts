@@ -147,6 +147,32 @@ export function scenarioTitle(s: Scenario<string>): string {
 }
 
 /**
+ * The scenarios that prove routes are for admins only: for each `[method, path, body?]`, a
+ * signed-in user and the anon key are refused with 403 AUTH_FORBIDDEN and no credential with 401
+ * AUTH_INVALID_CREDENTIALS.
+ */
+export function adminOnlyScenarios(
+  routes: ReadonlyArray<readonly [Scenario['method'], string, unknown?]>,
+): Scenario[] {
+  const callers = [
+    ['user', 403, 'AUTH_FORBIDDEN'],
+    ['anon', 403, 'AUTH_FORBIDDEN'],
+    ['none', 401, 'AUTH_INVALID_CREDENTIALS'],
+  ] as const;
+  return routes.flatMap(([method, path, body]) =>
+    callers.map(([as, status, error]) => ({
+      name: `${as} ${method} ${path}`,
+      as,
+      method,
+      path,
+      ...(body !== undefined ? { body } : {}),
+      status,
+      error,
+    })),
+  );
+}
+
+/**
  * One `it` per scenario, in order, inside `describe(title)`. `app` is read when the tests run (the
  * app is usually started in beforeAll).
  */

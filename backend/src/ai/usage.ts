@@ -1,7 +1,7 @@
 /** Reports over `ai.usage` for admins: an overview of recent days and the raw records. */
 import type { AiOverviewResponse, AiUsageQuery, AiUsageResponse } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
-import { listPage } from '../core/paging.js';
+import { listPage, timeWindow } from '../core/paging.js';
 
 export class AiUsageReports {
   constructor(private readonly db: Database) {}
@@ -56,24 +56,18 @@ export class AiUsageReports {
 
   /** One page of usage records, newest first, filtered. */
   async list(q: AiUsageQuery): Promise<AiUsageResponse> {
-    const where = `($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR model = $2)
-      AND ($3::text IS NULL OR modality = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
-      AND ($5::timestamptz IS NULL OR created_at < $5)`;
-    const params = [
-      q.userId ?? null,
-      q.model ?? null,
-      q.modality ?? null,
-      q.from ?? null,
-      q.to ?? null,
-    ];
     type Row = Omit<AiUsageResponse['data'][number], 'createdAt'> & { createdAt: Date };
     const page = await listPage<Row>(this.db, {
       select: `id::text, user_id AS "userId", model, modality, prompt_tokens AS "promptTokens",
                completion_tokens AS "completionTokens", total_tokens AS "totalTokens", images,
                status, created_at AS "createdAt"`,
       from: 'ai.usage',
-      where,
-      params,
+      filters: [
+        { column: 'user_id', type: 'uuid', value: q.userId },
+        { column: 'model', type: 'text', value: q.model },
+        { column: 'modality', type: 'text', value: q.modality },
+        ...timeWindow('created_at', q.from, q.to),
+      ],
       orderBy: 'created_at DESC, id DESC',
       limit: q.limit,
       offset: q.offset,

@@ -6,7 +6,7 @@
 import type { AuditLogEntry, AuditStatsResponse, ListAuditLogsQuery } from '@kiln/shared-schemas';
 import type { Database } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
-import { listPage } from '../core/paging.js';
+import { listPage, timeWindow } from '../core/paging.js';
 import { auditSafe } from './redact.js';
 
 export interface AuditEntry {
@@ -81,21 +81,15 @@ export class AuditLog {
 
   /** One page of records, newest first, filtered. */
   async list(q: ListAuditLogsQuery) {
-    const where = `($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR action = $2)
-      AND ($3::text IS NULL OR module = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
-      AND ($5::timestamptz IS NULL OR created_at < $5)`;
-    const params = [
-      q.actor ?? null,
-      q.action ?? null,
-      q.module ?? null,
-      q.from ?? null,
-      q.to ?? null,
-    ];
     const page = await listPage<AuditRow>(this.db, {
       select: AUDIT_COLUMNS,
       from: 'system.audit_log',
-      where,
-      params,
+      filters: [
+        { column: 'actor', type: 'text', value: q.actor },
+        { column: 'action', type: 'text', value: q.action },
+        { column: 'module', type: 'text', value: q.module },
+        ...timeWindow('created_at', q.from, q.to),
+      ],
       orderBy: 'created_at DESC, id DESC',
       limit: q.limit,
       offset: q.offset,

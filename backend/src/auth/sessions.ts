@@ -38,6 +38,11 @@ export interface LiveSession {
  * and issues its successor. A rotated token presented again means it was copied, so the whole
  * session (every token in the family) is revoked.
  */
+/** `client_type`, `user_agent` and `ip` of a new session, in that order, as query parameters. */
+function contextParams(ctx: SessionContext): [string, string | null, string | null] {
+  return [ctx.clientType, ctx.userAgent?.slice(0, 512) ?? null, ctx.ip ?? null];
+}
+
 export class SessionStore {
   constructor(
     private readonly db: Database,
@@ -78,9 +83,7 @@ export class SessionStore {
        RETURNING session_id`,
       [
         userId,
-        ctx.clientType,
-        ctx.userAgent?.slice(0, 512) ?? null,
-        ctx.ip ?? null,
+        ...contextParams(ctx),
         this.ttlSeconds,
         sha256(refreshToken),
         aal,
@@ -113,9 +116,7 @@ export class SessionStore {
        RETURNING session_id`,
       [
         adminTag,
-        ctx.clientType,
-        ctx.userAgent?.slice(0, 512) ?? null,
-        ctx.ip ?? null,
+        ...contextParams(ctx),
         ttlSeconds,
         sha256(refreshToken),
         this.accessTokenTtlSeconds,

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from './logger.js';
-import { PG, isPgError } from './sql.js';
+import { PG, isPgError, type PgError } from './sql.js';
 
 /** The one error type areas throw; the error handler turns it into the contract's envelope. */
 export class AppError extends Error {
@@ -73,16 +73,8 @@ export function describeZodError(err: ZodError): string {
     .join('; ');
 }
 
-interface PgLikeError {
-  code?: string;
-  message: string;
-  detail?: string;
-  hint?: string;
-  position?: string;
-  constraint?: string;
-  table?: string;
-  column?: string;
-}
+/** A PostgreSQL error's fields (`PgError`), the SQLSTATE possibly absent. */
+type PgLikeError = Omit<PgError, 'code' | 'severity'> & { code?: string };
 
 const DUPLICATE_STATES = new Set<string>([
   PG.uniqueViolation,

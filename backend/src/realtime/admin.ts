@@ -70,13 +70,13 @@ export class RealtimeAdmin {
   }
 
   async deliveries(q: ListWebhookDeliveriesQuery) {
-    const where = '($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR message_id = $2)';
-    const params = [q.status ?? null, q.messageId ?? null];
     const { rows, pagination } = await listPage(this.db, {
       select: '*',
       from: 'realtime.webhook_deliveries',
-      where,
-      params,
+      filters: [
+        { column: 'status', type: 'text', value: q.status },
+        { column: 'message_id', type: 'uuid', value: q.messageId },
+      ],
       orderBy: 'created_at DESC',
       limit: q.limit,
       offset: q.offset,
@@ -219,10 +219,6 @@ export class RealtimeAdmin {
 
   /** Stored messages, newest first, with their webhook deliveries counted by status. */
   async messages(q: ListRealtimeMessagesQuery) {
-    const where = ['($1::text IS NULL OR channel = $1)', '($2::text IS NULL OR event = $2)'].join(
-      ' AND ',
-    );
-    const params = [q.channel ?? null, q.event ?? null];
     const { rows, pagination } = await listPage(this.db, {
       select:
         'm.id, m.channel, m.channel_id, m.event, m.payload, m.sender_type, m.sender_id, m.created_at, d.*',
@@ -235,8 +231,10 @@ export class RealtimeAdmin {
             FROM realtime.webhook_deliveries w WHERE w.message_id = m.id
         ) d ON true`,
       countFrom: 'realtime.messages m',
-      where,
-      params,
+      filters: [
+        { column: 'channel', type: 'text', value: q.channel },
+        { column: 'event', type: 'text', value: q.event },
+      ],
       orderBy: 'm.created_at DESC, m.id',
       limit: q.limit,
       offset: q.offset,

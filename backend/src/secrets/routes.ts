@@ -11,6 +11,11 @@ import {
 import { route, type RouteGroup } from '../core/route.js';
 import type { SecretsService } from './service.js';
 
+/** The answer to a change of the secret `key` (InsForge's shape: the key is also its id). */
+function changed(key: string, what: 'created' | 'updated' | 'deleted') {
+  return { success: true as const, message: `Secret ${key} ${what}`, id: key, key };
+}
+
 /** Calls `onChange` after every successful write (functions are redeployed with new values). */
 function afterWrites(onChange: () => void): RequestHandler {
   return (req, res, next) => {
@@ -53,12 +58,7 @@ export function secretsRoutes(
         errors: { 403: ['SECRET_RESERVED'], 409: ['SECRET_EXISTS'] },
         handler: async ({ body }) => {
           await secrets.create(body);
-          return {
-            success: true as const,
-            message: `Secret ${body.key} created`,
-            id: body.key,
-            key: body.key,
-          };
+          return changed(body.key, 'created');
         },
       }),
       route({
@@ -71,12 +71,7 @@ export function secretsRoutes(
         errors: { 403: ['SECRET_RESERVED'], 404: ['SECRET_NOT_FOUND'] },
         handler: async ({ params, body }) => {
           await secrets.update(params.key, body);
-          return {
-            success: true as const,
-            message: `Secret ${params.key} updated`,
-            id: params.key,
-            key: params.key,
-          };
+          return changed(params.key, 'updated');
         },
       }),
       route({
@@ -88,12 +83,7 @@ export function secretsRoutes(
         errors: { 403: ['SECRET_RESERVED'], 404: ['SECRET_NOT_FOUND'] },
         handler: async ({ params }) => {
           await secrets.delete(params.key);
-          return {
-            success: true as const,
-            message: `Secret ${params.key} deleted`,
-            id: params.key,
-            key: params.key,
-          };
+          return changed(params.key, 'deleted');
         },
       }),
     ],

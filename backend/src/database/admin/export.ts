@@ -13,7 +13,7 @@ import type { Logger } from '../../core/logger.js';
 import { quoteLiteral } from '../../core/sql.js';
 import { q, qualified } from './ddl.js';
 import {
-  listColumns,
+  describeTable,
   listConstraints,
   listForeignKeys,
   listIndexes,
@@ -125,14 +125,8 @@ export class ExportService {
       await client.query('SET LOCAL ROLE project_admin');
       const meta = [];
       for (const t of tables) {
-        const [columns, constraints, foreignKeys, indexes, policies, summary] = await Promise.all([
-          listColumns(client, t.schema, t.table),
-          listConstraints(client, t.schema, t.table),
-          listForeignKeys(client, t.schema, t.table),
-          listIndexes(client, [t.schema], t.table),
-          listPolicies(client, [t.schema], t.table),
-          listTables(client, [t.schema]).then((all) => all.find((x) => x.tableName === t.table)),
-        ]);
+        const { summary, columns, constraints, foreignKeys, indexes, policies } =
+          await describeTable(client, t.schema, t.table);
         meta.push({
           ...t,
           columns,

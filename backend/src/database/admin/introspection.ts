@@ -174,6 +174,27 @@ export async function listTriggers(db: Queryable, schemas: string[], table?: str
   }));
 }
 
+/**
+ * All that is known of one table, view or materialized view, read together: its summary
+ * (undefined when there is no such relation), columns, keys, constraints, indexes, policies and
+ * triggers. The table description and the export both read a table through this.
+ */
+export async function describeTable(db: Queryable, schema: string, table: string) {
+  const [summary, columns, foreignKeys, constraints, indexes, policies, triggers] =
+    await Promise.all([
+      listTables(db, [schema], ['r', 'p', 'v', 'm']).then((all) =>
+        all.find((t) => t.tableName === table),
+      ),
+      listColumns(db, schema, table),
+      listForeignKeys(db, schema, table),
+      listConstraints(db, schema, table),
+      listIndexes(db, [schema], table),
+      listPolicies(db, [schema], table),
+      listTriggers(db, [schema], table),
+    ]);
+  return { summary, columns, foreignKeys, constraints, indexes, policies, triggers };
+}
+
 export async function listFunctions(db: Queryable, schemas: string[]) {
   const rows = await loadFunctions(db, { schemas, details: true });
   const kinds: Record<string, string> = {

@@ -14,16 +14,7 @@ import { AppError } from '../../core/errors.js';
 import { PG, pgCode } from '../../core/sql.js';
 import type { SchemaCache } from '../records/schema-cache.js';
 import { defaultExpression, identifier, q, qualified, resolveType } from './ddl.js';
-import {
-  SYSTEM_SCHEMAS,
-  listColumns,
-  listConstraints,
-  listForeignKeys,
-  listIndexes,
-  listPolicies,
-  listTables,
-  listTriggers,
-} from './introspection.js';
+import { SYSTEM_SCHEMAS, describeTable, listColumns, listTables } from './introspection.js';
 
 /** Columns as answered: a column without a default has no `defaultValue` (InsForge's shape). */
 function answeredColumns<C extends { defaultValue: string | null }>(columns: C[]) {
@@ -64,24 +55,14 @@ export class TablesService {
 
   async describe(schemaName: string | undefined, table: string) {
     const schema = this.schemaFor(schemaName);
-    const [summary] = (await listTables(this.db.pool, [schema], ['r', 'p', 'v', 'm'])).filter(
-      (t) => t.tableName === table,
-    );
+    const { summary, columns, ...rest } = await describeTable(this.db.pool, schema, table);
     if (!summary)
       throw new AppError(
         404,
         'DATABASE_NOT_FOUND',
         `Table "${schema}.${table.slice(0, 63)}" does not exist`,
       );
-    const [columns, foreignKeys, constraints, indexes, policies, triggers] = await Promise.all([
-      listColumns(this.db.pool, schema, table).then(answeredColumns),
-      listForeignKeys(this.db.pool, schema, table),
-      listConstraints(this.db.pool, schema, table),
-      listIndexes(this.db.pool, [schema], table),
-      listPolicies(this.db.pool, [schema], table),
-      listTriggers(this.db.pool, [schema], table),
-    ]);
-    return { ...summary, columns, foreignKeys, constraints, indexes, policies, triggers };
+    return { ...summary, columns: answeredColumns(columns), ...rest };
   }
 
   async create(principal: Principal, input: CreateTableRequest) {

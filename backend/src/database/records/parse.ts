@@ -307,51 +307,49 @@ const MULTI_WORD_TYPES = new Set([
 ]);
 
 function splitBang(head: string, context: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < head.length; i++) {
-    if (head[i] === '"') quoted = !quoted;
-    else if (!quoted && head[i] === '!') {
-      parts.push(head.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(head.slice(start));
+  const parts = splitOutsideQuotes(head, '!');
   if (parts.some((p) => p.trim() === '')) throw parseError(context, `unexpected "!" in ${head}`);
   return parts.map((p) => p.trim());
 }
 
 /** The alias colon: a single `:` outside quotes (not part of `::`). */
 function findAliasColon(s: string): number {
+  const i = indexOutsideQuotes(s, ':');
+  return i >= 0 && s[i + 1] === ':' ? -1 : i;
+}
+
+/**
+ * Where `needle` starts outside double-quoted names in `s`, in order: the one scanner behind
+ * every split and search of PostgREST's punctuation that a quoted name may hold.
+ */
+function indicesOutsideQuotes(s: string, needle: string): number[] {
+  const found: number[] = [];
   let quoted = false;
   for (let i = 0; i < s.length; i++) {
     if (s[i] === '"') quoted = !quoted;
-    else if (!quoted && s[i] === ':') {
-      if (s[i + 1] === ':') return -1;
-      return i;
-    }
+    else if (!quoted && s.startsWith(needle, i)) found.push(i);
   }
-  return -1;
+  return found;
 }
 
 function indexOutsideQuotes(s: string, needle: string): number {
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '"') quoted = !quoted;
-    else if (!quoted && s.startsWith(needle, i)) return i;
-  }
-  return -1;
+  return indicesOutsideQuotes(s, needle)[0] ?? -1;
 }
 
 function lastIndexOutsideQuotes(s: string, needle: string): number {
-  let quoted = false;
-  let found = -1;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '"') quoted = !quoted;
-    else if (!quoted && s.startsWith(needle, i)) found = i;
+  return indicesOutsideQuotes(s, needle).at(-1) ?? -1;
+}
+
+/** `s` split on `sep` outside double-quoted names. */
+function splitOutsideQuotes(s: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (const i of indicesOutsideQuotes(s, sep)) {
+    parts.push(s.slice(start, i));
+    start = i + sep.length;
   }
-  return found;
+  parts.push(s.slice(start));
+  return parts;
 }
 
 // ---- filters --------------------------------------------------------------------------------
@@ -447,7 +445,7 @@ export function splitEmbedPath(key: string, context: string): { path: string[]; 
   const arrow = key.indexOf('->');
   const head = arrow >= 0 ? key.slice(0, arrow) : key;
   const tail = arrow >= 0 ? key.slice(arrow) : '';
-  const parts = splitDots(head);
+  const parts = splitOutsideQuotes(head, '.');
   parts[parts.length - 1] += tail;
   if (parts.some((p) => p === '')) throw parseError(context, `empty name in "${key.slice(0, 60)}"`);
   const last = parts.pop()!;
@@ -456,25 +454,10 @@ export function splitEmbedPath(key: string, context: string): { path: string[]; 
 
 /** `rel.sub` → ['rel', 'sub'] (names may be double-quoted). */
 export function parsePath(prefix: string, context: string): string[] {
-  const parts = splitDots(prefix);
+  const parts = splitOutsideQuotes(prefix, '.');
   if (parts.some((p) => p === ''))
     throw parseError(context, `empty name in "${prefix.slice(0, 60)}"`);
   return parts.map((p) => parseName(p, context));
-}
-
-function splitDots(s: string): string[] {
-  const parts: string[] = [];
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '"') quoted = !quoted;
-    else if (!quoted && s[i] === '.') {
-      parts.push(s.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(s.slice(start));
-  return parts;
 }
 
 /** `(a.eq.1,and(b.gt.2,c.is.null),not.or(...))` for the key `or`, `and`, `not.or`, `not.and`. */
@@ -512,22 +495,13 @@ function parseLogicBody(
       );
     }
     // field.[not.]op.value — the field ends at the first dot outside quotes (JSON paths have none).
-    const fieldEnd = firstDotOutsideQuotes(s);
+    const fieldEnd = indexOutsideQuotes(s, '.');
     if (fieldEnd <= 0) throw parseError(context, `"${s.slice(0, 60)}" is not a condition`);
     const field = parseField(s.slice(0, fieldEnd), context);
     const { negated: neg, operation } = parseOperation(s.slice(fieldEnd + 1), context, true);
     return { kind: 'filter', field, negated: neg, operation };
   });
   return { kind: 'logic', operator, negated, children };
-}
-
-function firstDotOutsideQuotes(s: string): number {
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '"') quoted = !quoted;
-    else if (!quoted && s[i] === '.') return i;
-  }
-  return -1;
 }
 
 // ---- order ----------------------------------------------------------------------------------
