@@ -181,6 +181,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** false: send no access token and never refresh (sign-in). */
   auth?: boolean;
+  /** Sees the successful response's headers (e.g. the records API's Content-Range). */
+  onResponse?: (res: Response) => void;
 }
 
 function withQuery(path: string, query: Query | undefined): string {
@@ -222,6 +224,7 @@ export async function request<T>(
     }
   }
   if (!res.ok) throw await toApiError(res);
+  options.onResponse?.(res);
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('content-type') ?? '';
   return (type.includes('json') ? await res.json() : await res.text()) as T;

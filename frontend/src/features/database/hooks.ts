@@ -3,18 +3,21 @@
  * count(*)), a table's description, and pages of rows through the records API.
  */
 import { useMemo } from 'react';
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { Table2 } from 'lucide-react';
 import type { z } from 'zod';
 import type {
   databaseSchemaInfoSchema,
   describeTableResponseSchema,
+  enumInfoSchema,
   tableStatsResponseSchema,
 } from '@kiln/shared-schemas';
-import { api } from '../../lib/api';
+import { api, request } from '../../lib/api';
 import { useRegisterCommands, type Command } from '../../lib/commands';
+import { useApiMutation } from '../../lib/mutation';
 import { queryKeys } from '../../lib/query';
+import type { RowFilter } from './search';
 
 export type TableStatsResponse = z.infer<typeof tableStatsResponseSchema>;
 export type TableStat = TableStatsResponse['data'][number];
@@ -74,6 +77,204 @@ export function useSchemas() {
     queryKey: [...queryKeys.database.all, 'schemas'],
     queryFn: ({ signal }) =>
       api.get<{ schemas: SchemaInfo[] }>('/api/database/schemas', undefined, signal),
+    staleTime: 60_000,
+  });
+}
+
+// ---- rows through the records API ----------------------------------------------------------------
+
+export type Row = Record<string, unknown>;
+
+export interface RowsQuery {
+  schema: string;
+  table: string;
+  sort?: string;
+  filter?: RowFilter[];
+  limit: number;
+  offset: number;
+  /** Columns that order rows after `sort`, so pages are stable (the primary key). */
+  tieBreak: string[];
+}
+
+export interface RowsPage {
+  rows: Row[];
+  /** Content-Range's total: exact below the server's threshold, the planner's estimate above. */
+  total: number | undefined;
+  /** Whether `total` is known exactly (small table, or the page ended before the limit). */
+  exact: boolean;
+}
+
+const recordsPath = (table: string) => `/api/database/records/${encodeURIComponent(table)}`;
+
+/** Accept-Profile / Content-Profile: the records API reads other exposed schemas by header. */
+function profile(schema: string, write = false): Record<string, string> {
+  if (schema === 'public') return {};
+  return { [write ? 'Content-Profile' : 'Accept-Profile']: schema };
+}
+
+/** A filter's value in the records API's grammar (`in` takes a list, quoted). */
+export function filterValue(f: RowFilter): string {
+  if (f.op === 'in') {
+    const inner = f.value.trim().replace(/^\(|\)$/g, '');
+    const items = inner === '' ? [] : inner.split(',').map((v) => v.trim());
+    return `(${items.map(quoteItem).join(',')})`;
+  }
+  return f.value;
+}
+
+/** A value inside a records API list, always double-quoted (commas, parentheses, quotes safe). */
+export function quoteItem(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function filterParams(filters: RowFilter[] | undefined, params: URLSearchParams): void {
+  for (const f of filters ?? []) {
+    params.append(f.column, `${f.not ? 'not.' : ''}${f.op}.${filterValue(f)}`);
+  }
+}
+
+/** `0-99/1270`, `*\/0`, `0-99/*` → the total, when given. */
+export function contentRangeTotal(header: string | null): number | undefined {
+  const total = header?.split('/')[1];
+  if (!total || total === '*') return undefined;
+  const n = Number(total);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export async function fetchRows(q: RowsQuery, signal?: AbortSignal): Promise<RowsPage> {
+  const params = new URLSearchParams();
+  params.set('select', '*');
+  filterParams(q.filter, params);
+  const order = [
+    q.sort,
+    ...q.tieBreak.filter((c) => !q.sort?.startsWith(`${c}.`)).map((c) => `${c}.asc`),
+  ]
+    .filter(Boolean)
+    .join(',');
+  if (order) params.set('order', order);
+  params.set('limit', String(q.limit));
+  params.set('offset', String(q.offset));
+  let range: string | null = null;
+  const rows = await request<Row[]>('GET', `${recordsPath(q.table)}?${params.toString()}`, {
+    signal,
+    headers: { Prefer: 'count=estimated', ...profile(q.schema) },
+    onResponse: (res) => {
+      range = res.headers.get('content-range');
+    },
+  });
+  let total = contentRangeTotal(range);
+  // The server counts exactly below its threshold; a short page tells the exact end too.
+  let exact = total !== undefined && total <= 1000;
+  if (rows.length < q.limit && (rows.length > 0 || q.offset === 0)) {
+    total = q.offset + rows.length;
+    exact = true;
+  }
+  return { rows, total, exact };
+}
+
+export function useRows(q: RowsQuery) {
+  return useQuery({
+    queryKey: [...queryKeys.database.rows(q.schema, q.table), q],
+    queryFn: ({ signal }) => fetchRows(q, signal),
+    placeholderData: keepPreviousData,
+    staleTime: 5_000,
+  });
+}
+
+/** An exact count (count(*) with the filters), run only when the admin asks for it. */
+export function useExactCount(q: Pick<RowsQuery, 'schema' | 'table' | 'filter'>, enabled: boolean) {
+  return useQuery({
+    queryKey: [...queryKeys.database.rows(q.schema, q.table), 'exact-count', q.filter ?? []],
+    enabled,
+    queryFn: async ({ signal }) => {
+      const params = new URLSearchParams();
+      filterParams(q.filter, params);
+      let range: string | null = null;
+      await request<unknown>('HEAD', `${recordsPath(q.table)}?${params.toString()}`, {
+        signal,
+        headers: { Prefer: 'count=exact', ...profile(q.schema) },
+        onResponse: (res) => {
+          range = res.headers.get('content-range');
+        },
+      });
+      return contentRangeTotal(range) ?? 0;
+    },
+  });
+}
+
+/** The row's primary key as records API filters (`id=eq.5`). */
+export function keyParams(pk: string[], row: Row): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const c of pk) params.set(c, `eq.${String(row[c])}`);
+  return params;
+}
+
+export function useUpdateCell(schema: string, table: string) {
+  return useApiMutation({
+    progress: 'Saving…',
+    mutationFn: async (v: { pk: string[]; row: Row; column: string; value: unknown }) => {
+      const rows = await request<Row[]>(
+        'PATCH',
+        `${recordsPath(table)}?${keyParams(v.pk, v.row).toString()}`,
+        {
+          body: { [v.column]: v.value },
+          headers: { Prefer: 'return=representation', ...profile(schema, true) },
+        },
+      );
+      if (rows.length === 0) {
+        throw new Error('No row was updated: it may have been deleted or changed meanwhile');
+      }
+      return rows[0]!;
+    },
+    success: (_d, v) => `Saved ${v.column}`,
+  });
+}
+
+export function useInsertRow(schema: string, table: string) {
+  return useApiMutation({
+    progress: 'Inserting the row…',
+    mutationFn: (values: Row) =>
+      request<Row[]>('POST', recordsPath(table), {
+        body: values,
+        headers: { Prefer: 'return=representation', ...profile(schema, true) },
+      }),
+    success: 'Row inserted',
+    invalidate: [queryKeys.database.rows(schema, table), queryKeys.database.tableStats()],
+  });
+}
+
+export function useDeleteRows(schema: string, table: string) {
+  return useApiMutation({
+    progress: 'Deleting rows…',
+    mutationFn: async (v: { pk: string[]; rows: Row[] }) => {
+      const params = new URLSearchParams();
+      if (v.pk.length === 1) {
+        const c = v.pk[0]!;
+        params.set(c, `in.(${v.rows.map((r) => quoteItem(String(r[c]))).join(',')})`);
+      } else {
+        const each = v.rows.map(
+          (r) => `and(${v.pk.map((c) => `${c}.eq.${quoteItem(String(r[c]))}`).join(',')})`,
+        );
+        params.set('or', `(${each.join(',')})`);
+      }
+      const deleted = await request<Row[]>('DELETE', `${recordsPath(table)}?${params.toString()}`, {
+        headers: { Prefer: 'return=representation', ...profile(schema, true) },
+      });
+      return deleted.length;
+    },
+    success: (n) => (n === 1 ? 'Deleted 1 row' : `Deleted ${n} rows`),
+    invalidate: [queryKeys.database.rows(schema, table)],
+  });
+}
+
+export type EnumInfo = z.infer<typeof enumInfoSchema>;
+
+/** Enums of every schema (values for enum columns' editors). */
+export function useEnums() {
+  return useQuery({
+    queryKey: [...queryKeys.database.all, 'enums'],
+    queryFn: ({ signal }) =>
+      api.get<{ enums: EnumInfo[] }>('/api/database/enums', undefined, signal),
     staleTime: 60_000,
   });
 }

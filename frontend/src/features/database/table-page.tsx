@@ -43,7 +43,11 @@ function TableBadges({ schema, table }: { schema: string; table: string }) {
   if (!t) return null;
   return (
     <div className="flex items-center gap-1.5">
-      {t.rlsEnabled ? <Badge tone="success">RLS on</Badge> : <Badge tone="warning">RLS off</Badge>}
+      {t.rlsEnabled ? (
+        <Badge tone="success">RLS on</Badge>
+      ) : (
+        <Badge tone={t.exposed ? 'danger' : 'warning'}>RLS off</Badge>
+      )}
       {!t.exposed && <Badge tone="neutral">not exposed</Badge>}
     </div>
   );

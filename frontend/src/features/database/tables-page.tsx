@@ -162,15 +162,16 @@ function TablesPage() {
               }
             />
           </div>
-          <Select
-            aria-label="Schema"
-            className="w-52"
-            value={search.schema ?? EXPOSED}
-            options={schemaOptions}
-            onValueChange={(v) =>
-              void navigate({ search: (s) => ({ ...s, schema: v === EXPOSED ? undefined : v }) })
-            }
-          />
+          <div className="w-56">
+            <Select
+              aria-label="Schema"
+              value={search.schema ?? EXPOSED}
+              options={schemaOptions}
+              onValueChange={(v) =>
+                void navigate({ search: (s) => ({ ...s, schema: v === EXPOSED ? undefined : v }) })
+              }
+            />
+          </div>
           {stats.data && (
             <span className="ml-auto text-xs text-muted">
               {rows?.length === stats.data.data.length
