@@ -12,7 +12,12 @@ test.describe.configure({ timeout: 60_000 });
 
 const suffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
-async function api(page: Page, method: 'get' | 'put' | 'post', path: string, data?: unknown) {
+async function api(
+  page: Page,
+  method: 'get' | 'put' | 'post' | 'delete',
+  path: string,
+  data?: unknown,
+) {
   const token = await adminToken(page);
   const res = await (page.request as APIRequestContext)[method](path, {
     headers: { Authorization: `Bearer ${token}` },
@@ -104,6 +109,35 @@ test('users: create, search, mark verified, sessions, delete', async ({ signedIn
   await shoot(page, 'auth-users-empty-search');
   const after = await api(page, 'get', `/api/auth/users?search=${id}`);
   expect(after.data).toEqual([]);
+});
+
+test('users: pages come from the server, the page is in the URL', async ({ signedIn: page }) => {
+  const tag = `page-${suffix()}`;
+  const token = await adminToken(page);
+  const created = await Promise.all(
+    Array.from({ length: 21 }, async (_, i) => {
+      const res = await page.request.post('/api/auth/users', {
+        headers: { Authorization: `Bearer ${token}` },
+        data: { email: `${tag}-${i}@example.com`, password: 'Password-123456' },
+      });
+      expect(res.status(), await res.text()).toBe(201);
+      return ((await res.json()) as { user: { id: string } }).user.id;
+    }),
+  );
+  try {
+    await page.goto(`/dashboard/auth?q=${tag}`);
+    const table = page.getByRole('table', { name: 'Users' });
+    await expect(page.getByText('1–20 of 21')).toBeVisible();
+    await expect(table.getByRole('row')).toHaveCount(21);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect(page).toHaveURL(/[?&]offset=20/);
+    await expect(page.getByText('21–21 of 21')).toBeVisible();
+    await page.reload();
+    await expect(table.getByRole('row')).toHaveCount(2);
+    await expect(page.getByRole('button', { name: 'Next page' })).toBeDisabled();
+  } finally {
+    await api(page, 'delete', '/api/auth/users', { userIds: created });
+  }
 });
 
 test('settings: a changed setting persists and reaches the public config', async ({

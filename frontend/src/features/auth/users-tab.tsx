@@ -568,6 +568,14 @@ export function UsersTab() {
   );
 
   const total = users.data?.pagination.total;
+  // The last rows of a page were deleted (or a stale link): back to the last page that has rows.
+  const empty = users.data !== undefined && users.data.data.length === 0;
+  useEffect(() => {
+    if (empty && offset > 0 && total !== undefined) {
+      const last = Math.max(0, Math.ceil(total / USERS_PAGE_SIZE) - 1) * USERS_PAGE_SIZE;
+      void navigate({ search: (s) => ({ ...s, offset: last || undefined }), replace: true });
+    }
+  }, [empty, offset, total, navigate]);
   return (
     <Card
       title="Users"
@@ -632,13 +640,17 @@ export function UsersTab() {
                 ),
               }
         }
-        pagination={{
-          offset,
-          limit: USERS_PAGE_SIZE,
-          total,
-          onOffsetChange: (o) =>
-            void navigate({ search: (s) => ({ ...s, offset: o || undefined }) }),
-        }}
+        pagination={
+          total
+            ? {
+                offset,
+                limit: USERS_PAGE_SIZE,
+                total,
+                onOffsetChange: (o) =>
+                  void navigate({ search: (s) => ({ ...s, offset: o || undefined }) }),
+              }
+            : undefined
+        }
       />
       <CreateUserDialog open={creating} onOpenChange={setCreating} />
       <UserSheet id={user} onClose={() => open(undefined)} onAction={setAction} />
