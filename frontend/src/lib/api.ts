@@ -28,6 +28,11 @@ export class ApiError extends Error {
     readonly nextActions?: string,
     /** X-Request-Id of the failed response: quote it when reporting a problem. */
     readonly requestId?: string,
+    /**
+     * The envelope's other fields, e.g. a SQL error's `sqlState`, 1-based `position`, `detail`
+     * and `hint`.
+     */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -95,12 +100,16 @@ async function toApiError(res: Response): Promise<ApiError> {
     typeof body?.message === 'string' && body.message
       ? body.message
       : `${res.status} ${res.statusText || 'request failed'}`;
+  const details: Record<string, unknown> =
+    body && typeof body === 'object' && !Array.isArray(body) ? { ...body } : {};
+  for (const k of ['error', 'message', 'statusCode', 'nextActions']) delete details[k];
   return new ApiError(
     res.status,
     typeof body?.error === 'string' ? body.error : `HTTP_${res.status}`,
     message,
     typeof body?.nextActions === 'string' ? body.nextActions : undefined,
     requestId,
+    details,
   );
 }
 
