@@ -232,11 +232,19 @@ test('oauth: configure a built-in provider and a custom OIDC provider', async ({
   await expect(page.getByText('Acme SSO saved')).toBeVisible();
   const custom = page.getByTestId(`provider-${key}`);
   await expect(custom).toContainText('id.acme.test');
+  // Edit it: the key stays, the secret is kept unless a new one is typed.
+  await custom.getByRole('button', { name: 'Edit Acme SSO' }).click();
+  const edit = page.getByRole('dialog', { name: 'Acme SSO' });
+  await expect(edit.getByLabel('Key')).toHaveValue(key);
+  await edit.getByLabel('Display name').fill('Acme Login');
+  await edit.getByRole('button', { name: 'Save provider' }).click();
+  await expect(page.getByText('Acme Login saved')).toBeVisible();
+  await expect(custom).toContainText('Acme Login');
   await shoot(page, 'auth-oauth-configured');
 
   // Remove both (confirmed).
   for (const [row, label] of [
-    [custom, 'Acme SSO'],
+    [custom, 'Acme Login'],
     [github, 'GitHub'],
   ] as const) {
     await row.getByRole('button', { name: `Remove ${label}` }).click();

@@ -170,7 +170,8 @@ function ProviderDialog({ editing, onClose }: { editing: Editing; onClose: () =>
                 <Input
                   autoComplete="off"
                   spellCheck={false}
-                  disabled={Boolean(existing)}
+                  readOnly={Boolean(existing)}
+                  aria-readonly={Boolean(existing) || undefined}
                   placeholder="okta"
                   {...form.register('key')}
                 />
