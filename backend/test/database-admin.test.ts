@@ -329,7 +329,7 @@ describe('tables', () => {
       addColumns: [{ columnName: 'nickname', type: 'string' }],
       updateColumns: [{ columnName: 'nope', type: 'integer' }],
     });
-    expect(half.status).toBe(400);
+    expect(half.status).toBe(404);
     expect(
       (await admin('GET', '/tables/writers/schema')).body.columns.map(
         (c: { columnName: string }) => c.columnName,
@@ -362,11 +362,41 @@ describe('tables', () => {
     ),
     alter('writers', { bogus: true }, 400, 'INVALID_INPUT'),
     alter('ghosts', { rlsEnabled: true }, 404, 'DATABASE_NOT_FOUND'),
+    // What an alter changes and cannot find is 404 naming the field, whatever its kind.
     alter(
       'writers',
       { updateColumns: [{ columnName: 'nope', type: 'integer' }] },
-      400,
-      'DATABASE_VALIDATION_ERROR',
+      404,
+      'DATABASE_NOT_FOUND',
+      /^updateColumns\[0\]: column "nope" .*does not exist/,
+    ),
+    alter(
+      'writers',
+      { dropColumns: ['nope'] },
+      404,
+      'DATABASE_NOT_FOUND',
+      /^dropColumns\[0\]: column "nope" .*does not exist/,
+    ),
+    alter(
+      'writers',
+      { dropForeignKeys: ['nope'] },
+      404,
+      'DATABASE_NOT_FOUND',
+      /^dropForeignKeys\[0\]: constraint "nope" .*does not exist/,
+    ),
+    alter(
+      'writers',
+      { dropConstraints: ['nope'] },
+      404,
+      'DATABASE_NOT_FOUND',
+      /^dropConstraints\[0\]: constraint "nope" .*does not exist/,
+    ),
+    alter(
+      'writers',
+      { dropIndexes: ['nope'] },
+      404,
+      'DATABASE_NOT_FOUND',
+      /^dropIndexes\[0\]: index "nope" .*does not exist/,
     ),
   ]);
 
@@ -625,6 +655,42 @@ describe('raw SQL', () => {
       body: { query },
       status,
       error,
+    })),
+  );
+
+  describeScenarios(
+    'a table that does not exist is 404; a query naming what it never brought in is 400',
+    () => t,
+    (
+      [
+        [
+          'SELECT * FROM no_such_table',
+          404,
+          'DATABASE_NOT_FOUND',
+          /"no_such_table" does not exist/,
+        ],
+        [
+          'SELECT ghost.id FROM public.writers',
+          400,
+          'DATABASE_VALIDATION_ERROR',
+          /missing FROM-clause entry for table "ghost"/,
+        ],
+        [
+          'SELECT 1 FROM public.writers w WHERE writers.id = 1',
+          400,
+          'DATABASE_VALIDATION_ERROR',
+          /invalid reference to FROM-clause entry for table "writers"/,
+        ],
+      ] as const
+    ).map(([query, status, error, message]): Scenario => ({
+      name: query,
+      as: 'apiKey',
+      method: 'POST',
+      path: '/api/database/advance/rawsql',
+      body: { query },
+      status,
+      error,
+      expect: { message: expect.stringMatching(message), sqlState: '42P01' },
     })),
   );
 

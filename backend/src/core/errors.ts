@@ -117,6 +117,11 @@ export function appErrorFromPg(err: PgLikeError): AppError {
     case PG.insufficientPrivilege:
       return make(403, 'DATABASE_PERMISSION_DENIED', err.message);
     case PG.undefinedTable:
+      // 42P01 is also "missing/invalid reference to FROM-clause entry": a mistake in the query
+      // (a name it never brought in), not a table that does not exist.
+      if (err.routine === 'errorMissingRTE')
+        return make(400, 'DATABASE_VALIDATION_ERROR', err.message);
+      return make(404, 'DATABASE_NOT_FOUND', err.message);
     case PG.undefinedFunction:
     case PG.undefinedObject:
     case PG.invalidSchemaName:

@@ -72,6 +72,8 @@ export interface PgError {
   constraint?: string;
   table?: string;
   column?: string;
+  /** The server function that raised it (`errorMissingRTE`…): tells apart errors one SQLSTATE shares. */
+  routine?: string;
 }
 
 /** Whether `err` is an error PostgreSQL sent: a five-character SQLSTATE and a severity. */

@@ -16,6 +16,17 @@ import type { SchemaCache } from '../records/schema-cache.js';
 import { defaultExpression, identifier, q, qualified, resolveType } from './ddl.js';
 import { SYSTEM_SCHEMAS, describeTable, listColumns, listTables } from './introspection.js';
 
+/**
+ * An alter step's error when the column, constraint or index it names (request field `field`)
+ * does not exist: 404 DATABASE_NOT_FOUND naming the field and the missing thing. Other errors
+ * are returned as they were.
+ */
+function missingTarget(err: unknown, field: string): unknown {
+  const code = pgCode(err);
+  if (code !== PG.undefinedColumn && code !== PG.undefinedObject) return err;
+  return new AppError(404, 'DATABASE_NOT_FOUND', `${field}: ${(err as Error).message}`);
+}
+
 /** Columns as answered: a column without a default has no `defaultValue` (InsForge's shape). */
 function answeredColumns<C extends { defaultValue: string | null }>(columns: C[]) {
   return columns.map(({ defaultValue, ...column }) =>
@@ -182,32 +193,42 @@ export class TablesService {
       );
       if (!exists.rowCount)
         throw new AppError(404, 'DATABASE_NOT_FOUND', `Table "${schema}.${table}" does not exist`);
-      const run = async (sql: string, description: string) => {
-        await tx.query(sql, []);
+      // `target` names the request field of the column, constraint or index a step changes:
+      // when there is no such thing, the answer is 404 naming that field.
+      const run = async (sql: string, description: string, target?: string) => {
+        try {
+          await tx.query(sql, []);
+        } catch (err) {
+          throw target ? missingTarget(err, target) : err;
+        }
         operations.push(description);
       };
       for (const [i, name] of (input.dropForeignKeys ?? []).entries()) {
         await run(
           `ALTER TABLE ${target} DROP CONSTRAINT ${q(identifier(name, `dropForeignKeys[${i}]`))}`,
           `dropped foreign key ${name}`,
+          `dropForeignKeys[${i}]`,
         );
       }
       for (const [i, name] of (input.dropConstraints ?? []).entries()) {
         await run(
           `ALTER TABLE ${target} DROP CONSTRAINT ${q(identifier(name, `dropConstraints[${i}]`))}`,
           `dropped constraint ${name}`,
+          `dropConstraints[${i}]`,
         );
       }
       for (const [i, name] of (input.dropIndexes ?? []).entries()) {
         await run(
           `DROP INDEX ${qualified(schema, identifier(name, `dropIndexes[${i}]`))}`,
           `dropped index ${name}`,
+          `dropIndexes[${i}]`,
         );
       }
       for (const [i, name] of (input.dropColumns ?? []).entries()) {
         await run(
           `ALTER TABLE ${target} DROP COLUMN ${q(identifier(name, `dropColumns[${i}]`))}`,
           `dropped column ${name}`,
+          `dropColumns[${i}]`,
         );
       }
       for (const [i, c] of (input.addColumns ?? []).entries()) {
@@ -231,6 +252,7 @@ export class TablesService {
           await run(
             `ALTER TABLE ${target} ALTER COLUMN ${q(column)} TYPE ${type} USING ${using}`,
             `changed ${column} to ${type}`,
+            field,
           );
         }
         if (u.defaultValue !== undefined) {
@@ -239,12 +261,14 @@ export class TablesService {
               ? `ALTER TABLE ${target} ALTER COLUMN ${q(column)} DROP DEFAULT`
               : `ALTER TABLE ${target} ALTER COLUMN ${q(column)} SET DEFAULT ${defaultExpression(u.defaultValue)}`,
             u.defaultValue === null ? `dropped default of ${column}` : `set default of ${column}`,
+            field,
           );
         }
         if (u.isNullable !== undefined) {
           await run(
             `ALTER TABLE ${target} ALTER COLUMN ${q(column)} ${u.isNullable ? 'DROP' : 'SET'} NOT NULL`,
             `${column} ${u.isNullable ? 'accepts' : 'refuses'} nulls`,
+            field,
           );
         }
         if (u.isUnique !== undefined) {
@@ -254,6 +278,7 @@ export class TablesService {
               ? `ALTER TABLE ${target} ADD CONSTRAINT ${q(constraint)} UNIQUE (${q(column)})`
               : `ALTER TABLE ${target} DROP CONSTRAINT ${q(constraint)}`,
             `${column} ${u.isUnique ? 'is' : 'is no longer'} unique`,
+            field,
           );
         }
         if (u.newColumnName !== undefined) {
@@ -261,6 +286,7 @@ export class TablesService {
           await run(
             `ALTER TABLE ${target} RENAME COLUMN ${q(column)} TO ${q(renamed)}`,
             `renamed ${column} to ${renamed}`,
+            field,
           );
           column = renamed;
         }
