@@ -250,6 +250,83 @@ export const api = {
   delete: <T>(path: string, body?: unknown) => request<T>('DELETE', path, { body }),
 };
 
+/**
+ * A multipart upload with progress (XMLHttpRequest: fetch reports no upload progress). Sends the
+ * admin's token, refreshes once on a 401, and fails with the same ApiError as `request`.
+ */
+export async function uploadWithProgress<T>(
+  path: string,
+  form: FormData,
+  onProgress: (fraction: number) => void,
+): Promise<T> {
+  const attempt = () =>
+    new Promise<{ status: number; text: string; requestId: string | null }>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', path);
+      xhr.setRequestHeader('Accept', 'application/json');
+      if (accessToken) xhr.setRequestHeader('Authorization', `Bearer ${accessToken}`);
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      };
+      xhr.onload = () =>
+        resolve({
+          status: xhr.status,
+          text: xhr.responseText,
+          requestId: xhr.getResponseHeader('x-request-id'),
+        });
+      xhr.onerror = () =>
+        reject(new ApiError(0, 'NETWORK_ERROR', 'The Kiln API could not be reached'));
+      xhr.send(form);
+    });
+  await ensureSession();
+  let res = await attempt();
+  if (res.status === 401 && (await refreshSession())) res = await attempt();
+  let body: unknown;
+  try {
+    body = JSON.parse(res.text);
+  } catch {
+    body = undefined;
+  }
+  if (res.status >= 200 && res.status < 300) return body as T;
+  const env = (body ?? {}) as Partial<Envelope>;
+  throw new ApiError(
+    res.status,
+    typeof env.error === 'string' ? env.error : `HTTP_${res.status}`,
+    typeof env.message === 'string' && env.message ? env.message : `${res.status} upload failed`,
+    typeof env.nextActions === 'string' ? env.nextActions : undefined,
+    res.requestId ?? undefined,
+  );
+}
+
+/** POSTs `body` and saves the answer as a file (an export): the server's file name if it names one. */
+export async function downloadFile(
+  path: string,
+  body: unknown,
+  fallbackName: string,
+): Promise<void> {
+  const attempt = () =>
+    send(path, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+  await ensureSession();
+  let res = await attempt();
+  if (res.status === 401 && (await refreshSession())) res = await attempt();
+  if (!res.ok) throw await toApiError(res);
+  const disposition = res.headers.get('content-disposition') ?? '';
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** GET /api/health without credentials: false when the API is down or unreachable. */
 export async function apiReachable(): Promise<boolean> {
   try {

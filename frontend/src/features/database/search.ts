@@ -110,10 +110,16 @@ export function tableSearch(s: Record<string, unknown>): TableSearch {
 export interface CatalogSearch {
   schema?: string;
   q?: string;
+  /** The item whose definition is open (`schema.name`, functions with their arguments). */
+  item?: string;
 }
 
 export function catalogSearch(s: Record<string, unknown>): CatalogSearch {
-  return { schema: optionalString(s.schema), q: optionalString(s.q) };
+  return {
+    schema: optionalString(s.schema),
+    q: optionalString(s.q),
+    item: optionalString(s.item),
+  };
 }
 
 export interface DiagramSearch {
