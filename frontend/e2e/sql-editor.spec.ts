@@ -72,6 +72,13 @@ test('sql editor: run, see rows and counts, export CSV, history, drafts kept acr
   await statements.getByRole('button', { name: /INSERT/ }).click();
   await expect(results.getByTestId('row-count')).toHaveText('2 rows affected');
 
+  // A statement past the 10 000-row cap says so; the grid renders only what is in view.
+  await setSql(page, 'SELECT g FROM generate_series(1, 10005) AS g;');
+  await page.getByTestId('run').click();
+  await expect(results.getByTestId('row-count')).toHaveText('10,005 rows');
+  await expect(results.getByTestId('truncated')).toHaveText('Showing the first 10,000 rows');
+  expect(await grid.getByRole('row').count()).toBeLessThan(100);
+
   // Only the selection runs when there is one.
   await setSql(page, 'SELECT 1 AS first_one;\nSELECT 2 AS second_one;');
   await page.locator('.cm-content').press('ControlOrMeta+End');
@@ -102,6 +109,7 @@ test('sql editor: run, see rows and counts, export CSV, history, drafts kept acr
   await page.getByRole('combobox', { name: 'Filter runs by status' }).click();
   await page.getByRole('option', { name: 'All runs' }).click();
   await expect(history.getByRole('button').first()).toContainText('SELECT g AS n');
+  await shoot(page, 'sql-editor-history');
   await history.getByRole('button').first().click();
   const tabs = page.getByRole('group', { name: 'Editor tabs' });
   await expect(tabs.getByRole('button', { name: 'Query 2', exact: true })).toHaveAttribute(

@@ -162,11 +162,16 @@ function ErrorView({
               </span>
             )}
             {state.line !== undefined && (
-              <span data-testid="error-position">
-                line {state.line}, column {state.column}
+              <span className="inline-flex items-center gap-1.5">
+                <span data-testid="error-position">
+                  line {state.line}, column {state.column}
+                </span>
+                <Button variant="link" className="gap-1 text-xs" onClick={onShowPosition}>
+                  <Crosshair className="size-3.5" aria-hidden /> Show in editor
+                </Button>
               </span>
             )}
-            {api?.requestId && <span>request {api.requestId}</span>}
+            {api?.requestId && <span className="break-all">request {api.requestId}</span>}
           </div>
           {detail && (
             <p className="text-fg">
@@ -179,11 +184,6 @@ function ErrorView({
             </p>
           )}
         </div>
-        {state.line !== undefined && (
-          <Button variant="outline" size="sm" onClick={onShowPosition}>
-            <Crosshair aria-hidden /> Show in editor
-          </Button>
-        )}
       </div>
     </div>
   );

@@ -238,7 +238,8 @@ function HistoryItem({ entry, onOpen }: { entry: HistoryEntry; onOpen: () => voi
             title={`${formatDateTime(entry.createdAt)} by ${entry.runBy}`}
           >
             {formatRelative(entry.createdAt)} · {entry.durationMs} ms
-            {entry.rowCount !== null && ` · ${formatCount(entry.rowCount)} rows`}
+            {entry.rowCount !== null &&
+              ` · ${formatCount(entry.rowCount)} ${entry.rowCount === 1 ? 'row' : 'rows'}`}
             {entry.mode === 'unrestricted' && ' · unrestricted'}
           </span>
         </span>
