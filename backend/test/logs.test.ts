@@ -326,9 +326,8 @@ describe('file provider over HTTP', () => {
     expect(fs.readFileSync(path.join(logsDir, 'auth.log'), 'utf8')).toContain(marker);
   });
 
-  it('answers bad input with 400 in the error envelope', async () => {
+  it('answers bad input with 400 and an unknown source with 404, in the error envelope', async () => {
     const bad = [
-      '/api/logs/nope.logs',
       '/api/logs/search?source=nope',
       '/api/logs/search?level=loud',
       '/api/logs/search?from=yesterday',
@@ -353,7 +352,10 @@ describe('file provider over HTTP', () => {
       expect(res.body, p).toMatchObject({ error: 'INVALID_INPUT', statusCode: 400 });
       expect(res.body.message, p).toBeTruthy();
     }
+    // An unknown source in the path is a resource that does not exist.
     const unknown = await admin('/api/logs/nope.logs');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: 'LOG_NOT_FOUND', statusCode: 404 });
     expect(unknown.body.message).toContain('nope.logs');
     expect(unknown.body.nextActions).toContain('kiln.logs');
   });

@@ -20,12 +20,16 @@ import { AppError } from '../core/errors.js';
 import { route, type RouteGroup } from '../core/route.js';
 import { isLogSource, SOURCE_NAMES, type LogProvider, type LogSource } from './types.js';
 
-/** An unknown source is 400 with the list of known ones (not a zod enum message). */
-function sourceParam(name: string): LogSource {
+/**
+ * A source named by the request (an unknown one with the list of known ones, not a zod enum
+ * message): the path's `/:source` is a resource, so an unknown one is 404 LOG_NOT_FOUND; the
+ * search's `?source=` is a filter, so an unknown one is 400 INVALID_INPUT.
+ */
+function sourceParam(name: string, status: 400 | 404): LogSource {
   if (!isLogSource(name)) {
     throw new AppError(
-      400,
-      'INVALID_INPUT',
+      status,
+      status === 404 ? 'LOG_NOT_FOUND' : 'INVALID_INPUT',
       `Unknown log source "${name.slice(0, 100)}"`,
       `Use one of: ${SOURCE_NAMES.join(', ')}`,
     );
@@ -90,7 +94,7 @@ export function logsRoutes(provider: LogProvider): RouteGroup {
         handler: ({ query: q }) =>
           provider.search({
             q: q.q,
-            source: q.source === undefined ? undefined : sourceParam(q.source),
+            source: q.source === undefined ? undefined : sourceParam(q.source, 400),
             level: q.level,
             fromMs: q.from,
             toMs: q.to,
@@ -105,8 +109,9 @@ export function logsRoutes(provider: LogProvider): RouteGroup {
         params: logSourceParamsSchema,
         query: listLogsQuerySchema,
         responses: { 200: logPageSchema },
+        errors: { 404: ['LOG_NOT_FOUND'] },
         handler: ({ params, query }) =>
-          provider.list(sourceParam(params.source), {
+          provider.list(sourceParam(params.source, 404), {
             limit: query.limit,
             beforeMs: query.before_timestamp,
           }),
