@@ -23,6 +23,9 @@ test.describe.configure({ mode: 'serial' });
 let smtp: SmtpCapture;
 let oidc: Awaited<ReturnType<typeof startOidcProvider>>;
 let adminToken: string;
+/** The settings this file changes, as they were: restored at the end (other specs share the backend). */
+let savedConfig: Record<string, unknown>;
+let savedSmtp: Record<string, unknown>;
 
 async function admin(
   request: APIRequestContext,
@@ -47,6 +50,9 @@ test.beforeAll(async ({ request }) => {
   });
   adminToken = (await session.json()).accessToken;
   const baseUrl = process.env.KILN_E2E_BASE_URL!;
+  const headers = { authorization: `Bearer ${adminToken}` };
+  savedConfig = await (await request.get('/api/auth/config', { headers })).json();
+  savedSmtp = await (await request.get('/api/auth/smtp-config', { headers })).json();
   oidc = await startOidcProvider(baseUrl, 'acme');
   await admin(request, 'put', '/api/auth/smtp-config', {
     enabled: true,
@@ -74,7 +80,37 @@ test.beforeAll(async ({ request }) => {
     privacyUrl: 'https://app.example.com/privacy',
   });
 });
-test.afterAll(async () => {
+test.afterAll(async ({ request }) => {
+  const headers = { authorization: `Bearer ${adminToken}` };
+  const changed = [
+    'allowedRedirectUrls',
+    'requireEmailVerification',
+    'verifyEmailMethod',
+    'resetPasswordMethod',
+    'passwordMinLength',
+    'requireNumber',
+    'appName',
+    'primaryColor',
+    'termsUrl',
+    'privacyUrl',
+    'allowAnonymousSignIn',
+  ];
+  await admin(
+    request,
+    'put',
+    '/api/auth/config',
+    Object.fromEntries(changed.map((k) => [k, savedConfig[k]])),
+  );
+  await admin(request, 'put', '/api/auth/smtp-config', {
+    enabled: savedSmtp.enabled,
+    host: savedSmtp.host || null,
+    port: savedSmtp.port || null,
+    username: savedSmtp.username || null,
+    fromEmail: savedSmtp.fromEmail || null,
+    fromName: savedSmtp.fromName || null,
+  });
+  await request.delete('/api/auth/oauth/custom/acme/config', { headers });
+  await request.delete('/api/storage/buckets/avatars?force=true', { headers });
   await smtp?.stop();
   await oidc?.stop();
 });
