@@ -320,6 +320,30 @@ test('verification by link: the landing page, then sign-in, then the app', async
   }
 });
 
+test('already signed in on the pages: one click continues to the app, or another account is used', async ({
+  page,
+  request,
+}) => {
+  await serveApp(page);
+  const email = unique('again');
+  await admin(request, 'post', '/api/auth/users', { email, password: PASSWORD });
+  await page.goto('/auth/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  const { verifier, challenge } = pkce();
+  await page.goto(signInUrl(challenge));
+  // Nothing happens without the user's click (a link from elsewhere cannot sign them in to an app).
+  await expect(page.getByRole('button', { name: `Continue as ${email}` })).toBeVisible();
+  expect(page.url()).toContain('/auth/sign-in');
+  await page.getByRole('button', { name: `Continue as ${email}` }).click();
+  await expectBackInApp(page, verifier, email);
+  await page.goto(signInUrl(pkce().challenge));
+  await page.getByRole('button', { name: 'Use another account' }).click();
+  await expect(page.getByLabel('Email')).toBeVisible();
+});
+
 test('continue without an account, when the project allows it', async ({ page, request }) => {
   await serveApp(page);
   await page.goto('/auth/sign-in');
