@@ -40,6 +40,16 @@ const settingsSchema = authConfigSchema.extend({
   allowedRedirectUrls: z.preprocess(lines, shape.allowedRedirectUrls),
 });
 
+/** Readable texts for zod's generic bounds (the shared schema's own messages win). */
+const plainMessages: z.core.$ZodErrorMap = (issue) =>
+  issue.code === 'too_small' && issue.origin === 'number'
+    ? `At least ${String(issue.minimum)}`
+    : issue.code === 'too_big' && issue.origin === 'number'
+      ? `At most ${String(issue.maximum)}`
+      : issue.code === 'invalid_type' && issue.expected === 'number'
+        ? 'Enter a number'
+        : undefined;
+
 type Texts = 'appName' | 'logoUrl' | 'primaryColor' | 'termsUrl' | 'privacyUrl';
 type FormValues = Omit<z.output<typeof authConfigSchema>, Texts | 'allowedRedirectUrls'> &
   Record<Texts, string> & { allowedRedirectUrls: string };
@@ -123,7 +133,7 @@ const themeOptions = [
 function SettingsForm({ config }: { config: AuthConfig }) {
   const save = useSaveAuthConfig();
   const form = useForm<FormValues, unknown, AuthConfigUpdate>({
-    resolver: zodResolver(settingsSchema) as unknown as Resolver<
+    resolver: zodResolver(settingsSchema, { error: plainMessages }) as unknown as Resolver<
       FormValues,
       unknown,
       AuthConfigUpdate
