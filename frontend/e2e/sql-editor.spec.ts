@@ -25,7 +25,7 @@ async function openEditor(page: Page): Promise<void> {
   await expect(page.locator('.cm-content')).toBeVisible();
 }
 
-test('sql editor: run, see rows and counts, export CSV, history, drafts kept across a reload', async ({
+test('sql editor: run all or the selection, rows, counts, truncation, CSV export', async ({
   signedIn: page,
 }) => {
   await openEditor(page);
@@ -94,12 +94,22 @@ test('sql editor: run, see rows and counts, export CSV, history, drafts kept acr
   await page.getByTestId('run').click();
   await expect(results.getByTestId('row-count')).toHaveText('3 rows');
   await shoot(page, 'sql-editor-results');
+});
+
+test('sql editor: history of runs, re-opened into a tab; tabs renamed, closed, kept across a reload', async ({
+  signedIn: page,
+}) => {
+  await openEditor(page);
+  const tag = suffix();
+  await setSql(page, `SELECT g AS n, '${tag}' AS label FROM generate_series(1, 3) AS g;`);
+  await page.getByTestId('run').click();
+  await expect(page.getByTestId('results').getByTestId('row-count')).toHaveText('3 rows');
 
   // The history (paged, filtered by status) has the runs; one opens into a new tab.
   await page.getByRole('tab', { name: 'History' }).click();
   await expect(page).toHaveURL(/[?&]panel=history/);
   const history = page.getByRole('list', { name: 'Run history' });
-  await expect(history.getByRole('button').first()).toContainText('SELECT g AS n');
+  await expect(history.getByRole('button').first()).toContainText(tag);
   await page.getByRole('combobox', { name: 'Filter runs by status' }).click();
   await page.getByRole('option', { name: 'Failed' }).click();
   await expect(page).toHaveURL(/[?&]status=error/);
@@ -108,7 +118,7 @@ test('sql editor: run, see rows and counts, export CSV, history, drafts kept acr
   await expect(historyPanel).not.toContainText(tag);
   await page.getByRole('combobox', { name: 'Filter runs by status' }).click();
   await page.getByRole('option', { name: 'All runs' }).click();
-  await expect(history.getByRole('button').first()).toContainText('SELECT g AS n');
+  await expect(history.getByRole('button').first()).toContainText(tag);
   await shoot(page, 'sql-editor-history');
   await history.getByRole('button').first().click();
   const tabs = page.getByRole('group', { name: 'Editor tabs' });
@@ -128,6 +138,18 @@ test('sql editor: run, see rows and counts, export CSV, history, drafts kept acr
   await expect(page.locator('.cm-content')).toContainText(tag);
   await tabs.getByRole('button', { name: 'Query 1', exact: true }).click();
   await expect(page.locator('.cm-content')).toContainText(tag);
+
+  // Rename a tab, close one.
+  await page.getByRole('button', { name: 'Rename tab' }).click();
+  const rename = page.getByRole('dialog', { name: 'Rename tab' });
+  await rename.getByLabel('Tab name').fill('Series');
+  await rename.getByRole('button', { name: 'Rename' }).click();
+  await expect(tabs.getByRole('button', { name: 'Series', exact: true })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
+  await tabs.getByRole('button', { name: 'Close Query 2' }).click();
+  await expect(tabs.getByRole('button', { name: /^Close / })).toHaveCount(1);
 });
 
 test('sql editor: autocomplete from the schema; a failing statement is marked at its position', async ({

@@ -127,7 +127,10 @@ function SqlPage() {
       if (typeof pos === 'number' && pos >= 1) {
         const errorAt = toEditor(pos - 1);
         at = { errorAt, ...lineColumn(tab.sql, errorAt) };
-        h.markError(errorAt, error instanceof Error ? error.message : String(error));
+        // Only if that tab's editor is still the one shown (the admin may have switched).
+        if (editor.current === h) {
+          h.markError(errorAt, error instanceof Error ? error.message : String(error));
+        }
       }
       setRuns((r) => ({ ...r, [tab.id]: { status: 'error', query, error, ...at } }));
     }

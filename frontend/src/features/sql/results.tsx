@@ -205,7 +205,9 @@ export function Results({
         description={
           <>
             Press <Kbd>{modKey}</Kbd> <Kbd>Enter</Kbd> to run the whole editor, or select some text
-            to run just that. <Kbd>{modKey}</Kbd> <Kbd>Shift</Kbd> <Kbd>Enter</Kbd> explains it.
+            to run just that. <Kbd>{modKey}</Kbd> <Kbd>Shift</Kbd> <Kbd>Enter</Kbd> explains it,{' '}
+            <Kbd>{modKey}</Kbd> <Kbd>S</Kbd> saves it. <Kbd>Esc</Kbd> then <Kbd>Tab</Kbd> leaves the
+            editor.
           </>
         }
       />
