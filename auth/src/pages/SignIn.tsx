@@ -117,7 +117,7 @@ export function SignIn() {
                 setMethod(m);
                 setSent(null);
               }}
-              className={`rounded-md px-2 py-1.5 text-xs font-medium outline-none focus-visible:ring-2 ring-brand sm:text-sm ${
+              className={`rounded-md px-1 py-1.5 text-xs whitespace-nowrap sm:px-2 font-medium outline-none focus-visible:ring-2 ring-brand sm:text-sm ${
                 method === m
                   ? 'bg-white shadow-sm dark:bg-zinc-950'
                   : 'text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100'

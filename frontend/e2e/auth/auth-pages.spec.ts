@@ -521,6 +521,7 @@ test('the pages in French (lang parameter and the browser language)', async ({ p
   await page.goto('/auth/sign-in?lang=fr');
   await expect(page.getByRole('heading', { name: 'Connexion à Acme Notes' })).toBeVisible();
   await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+  await shoot(page, 'sign-in-fr');
   const context = await browser.newContext({
     locale: 'fr-FR',
     baseURL: process.env.KILN_E2E_BASE_URL,
