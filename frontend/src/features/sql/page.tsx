@@ -140,6 +140,20 @@ function SqlPage() {
   const onRun = useCallback(() => void runRef.current('run'), []);
   const onExplain = useCallback(() => void runRef.current('explain'), []);
 
+  // Mod-Enter runs from anywhere on the page (the editor handles it itself when focused), unless
+  // a dialog is open.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.key !== 'Enter' || !(e.ctrlKey || e.metaKey) || e.altKey) return;
+      if (document.querySelector('[role=dialog],[role=alertdialog]')) return;
+      e.preventDefault();
+      if (e.shiftKey) onExplain();
+      else onRun();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onRun, onExplain]);
+
   const showPosition = () => {
     const s = runs[active.id];
     if (s?.status === 'error' && s.errorAt !== undefined) {

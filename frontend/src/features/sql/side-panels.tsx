@@ -221,6 +221,7 @@ function HistoryItem({ entry, onOpen }: { entry: HistoryEntry; onOpen: () => voi
       <button
         type="button"
         onClick={onOpen}
+        title={entry.sql.length > 2000 ? `${entry.sql.slice(0, 2000)}…` : entry.sql}
         className="flex w-full cursor-pointer items-start gap-2 rounded-md px-2 py-1.5 text-left hover:bg-surface-2"
       >
         {ok ? (
