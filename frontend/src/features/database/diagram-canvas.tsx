@@ -3,7 +3,7 @@
  * a table sits one column right of every table it references (longest path, cycles broken), and
  * tables stack in their column by height. Edges are the foreign keys (`column → table.column`).
  */
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import {
   Background,
   Controls,
@@ -13,6 +13,7 @@ import {
   ReactFlow,
   type Edge,
   type Node,
+  type ReactFlowInstance,
   type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
@@ -79,10 +80,25 @@ function layout(tables: TableDescription[], onOpen: (t: string) => void) {
         target: f.referenceTable,
         label: f.referenceColumns.map((m) => `${m.sourceColumn} → ${m.referenceColumn}`).join(', '),
         markerEnd: { type: MarkerType.ArrowClosed },
-        className: 'kiln-fk-edge',
       })),
   );
   return { nodes, edges };
+}
+
+const SHORT_TYPES: Record<string, string> = {
+  'timestamp with time zone': 'timestamptz',
+  'timestamp without time zone': 'timestamp',
+  'time with time zone': 'timetz',
+  'time without time zone': 'time',
+  'character varying': 'varchar',
+  'double precision': 'float8',
+};
+
+/** PostgreSQL's long type names in their usual short spelling (arrays and lengths kept). */
+export function shortType(type: string): string {
+  for (const [long, short] of Object.entries(SHORT_TYPES))
+    if (type.startsWith(long)) return short + type.slice(long.length);
+  return type;
 }
 
 const TableCard = memo(function TableCard({ data }: NodeProps<TableNode>) {
@@ -94,8 +110,9 @@ const TableCard = memo(function TableCard({ data }: NodeProps<TableNode>) {
       style={{ width: NODE_WIDTH }}
       data-testid={`diagram-table-${t.tableName}`}
     >
-      {/* Edges run from a referencing table (right side) to the referenced one (left side). */}
-      <Handle type="target" position={Position.Left} className="!bg-primary" />
+      {/* Referenced tables sit to the left: an edge leaves the referencing table on its left
+          side and reaches the referenced one on its right side. */}
+      <Handle type="source" position={Position.Left} className="!bg-primary" />
       <button
         type="button"
         onClick={() => data.onOpen(t.tableName)}
@@ -125,16 +142,36 @@ const TableCard = memo(function TableCard({ data }: NodeProps<TableNode>) {
               )}
               <span className="truncate">{c.columnName}</span>
             </span>
-            <span className="shrink-0 truncate font-mono text-muted">{c.type}</span>
+            <span className="max-w-[45%] shrink-0 truncate font-mono text-muted" title={c.type}>
+              {shortType(c.type)}
+            </span>
           </li>
         ))}
       </ul>
-      <Handle type="source" position={Position.Right} className="!bg-primary" />
+      <Handle type="target" position={Position.Right} className="!bg-primary" />
     </div>
   );
 });
 
 const nodeTypes = { table: TableCard };
+const FIT = { padding: 0.15, maxZoom: 1 };
+
+/**
+ * xyflow's colours from the dashboard's tokens (inline, so they win over its own light and dark
+ * values): both themes follow the `dark` class.
+ */
+const FLOW_THEME = {
+  '--xy-background-color': 'var(--kiln-bg)',
+  '--xy-background-pattern-color': 'var(--kiln-border-strong)',
+  '--xy-edge-stroke': 'var(--kiln-muted)',
+  '--xy-edge-label-background-color': 'var(--kiln-surface)',
+  '--xy-edge-label-color': 'var(--kiln-fg)',
+  '--xy-controls-button-background-color': 'var(--kiln-surface)',
+  '--xy-controls-button-background-color-hover': 'var(--kiln-surface-2)',
+  '--xy-controls-button-color': 'var(--kiln-fg)',
+  '--xy-controls-button-border-color': 'var(--kiln-border)',
+  '--xy-attribution-background-color': 'transparent',
+} as React.CSSProperties;
 
 export default function DiagramCanvas({
   tables,
@@ -145,8 +182,19 @@ export default function DiagramCanvas({
 }) {
   const { dark } = useTheme();
   const { nodes, edges } = useMemo(() => layout(tables, onOpen), [tables, onOpen]);
+  // Fit again when the canvas changes size (window resized, sidebar toggled).
+  const box = useRef<HTMLDivElement>(null);
+  const flow = useRef<ReactFlowInstance<TableNode> | null>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => void flow.current?.fitView(FIT));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   return (
     <div
+      ref={box}
       className="h-[calc(100vh-260px)] min-h-[480px] overflow-hidden rounded-lg border border-border bg-bg"
       role="region"
       aria-label="Schema diagram"
@@ -156,8 +204,12 @@ export default function DiagramCanvas({
         edges={edges}
         nodeTypes={nodeTypes}
         colorMode={dark ? 'dark' : 'light'}
+        style={FLOW_THEME}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+        fitViewOptions={FIT}
+        onInit={(instance) => {
+          flow.current = instance;
+        }}
         minZoom={0.1}
         nodesConnectable={false}
       >

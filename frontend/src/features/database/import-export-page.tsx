@@ -120,7 +120,7 @@ function ImportPanel() {
           <Input
             type="file"
             accept=".csv,.json,.sql,text/csv,application/json,application/sql"
-            className="py-1"
+            className="max-w-xl py-1"
             onChange={(e) => {
               setFile(e.target.files?.[0] ?? null);
               setReport(null);
@@ -136,6 +136,7 @@ function ImportPanel() {
           <>
             <FormField label="Into table">
               <Select
+                className="max-w-sm"
                 value={table}
                 onValueChange={setTable}
                 placeholder="Pick a table"
@@ -150,7 +151,7 @@ function ImportPanel() {
                   name="import-how"
                   checked={how === 'upsert'}
                   onChange={() => setHow('upsert')}
-                  className="mt-1"
+                  className="mt-1 accent-[var(--kiln-primary)]"
                 />
                 <span>
                   Insert or update by primary key, with a report per row
@@ -165,7 +166,7 @@ function ImportPanel() {
                   name="import-how"
                   checked={how === 'append'}
                   onChange={() => setHow('append')}
-                  className="mt-1"
+                  className="mt-1 accent-[var(--kiln-primary)]"
                 />
                 <span>
                   Append all rows, or none
@@ -262,8 +263,8 @@ function UpsertReportView({ report }: { report: UpsertReport }) {
           <table className="w-full text-xs" aria-label="Refused rows">
             <thead className="sticky top-0 bg-surface-2 text-left text-muted">
               <tr>
-                <th scope="col" className="w-20 px-3 py-1.5">
-                  Row
+                <th scope="col" className="w-24 px-3 py-1.5">
+                  Data row
                 </th>
                 <th scope="col" className="px-3 py-1.5">
                   Why

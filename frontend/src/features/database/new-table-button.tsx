@@ -22,6 +22,7 @@ import {
 } from './schema-hooks';
 import {
   ColumnRow,
+  ForeignKeyHeader,
   ForeignKeyRow,
   SqlPreview,
   columnBody,
@@ -181,11 +182,11 @@ export function CreateTableDialog({ schema, onClose }: { schema: string; onClose
 
           <fieldset className="flex flex-col">
             <legend className="mb-1 text-sm font-semibold">Columns</legend>
-            <div className="grid grid-cols-[minmax(0,1.2fr)_minmax(0,1.2fr)_minmax(0,1fr)_auto] gap-2 text-xs font-medium text-muted">
+            <div className="grid grid-cols-[minmax(0,1.2fr)_minmax(0,1.2fr)_minmax(0,1fr)_15rem] gap-2 text-xs font-medium text-muted">
               <span>Name</span>
               <span>Type</span>
               <span>Default</span>
-              <span className="w-56">Constraints</span>
+              <span className="text-right">Nullable · unique · primary key</span>
             </div>
             {columns.map((c, i) => (
               <ColumnRow
@@ -216,6 +217,7 @@ export function CreateTableDialog({ schema, onClose }: { schema: string; onClose
                 None. A foreign key links a column to a row of another table.
               </p>
             )}
+            {fks.length > 0 && <ForeignKeyHeader />}
             {fks.map((f, i) => (
               <FkEditor
                 key={f.key}

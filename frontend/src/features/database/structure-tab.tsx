@@ -15,6 +15,7 @@ import { useTableDescription, useTableStats, type ColumnInfo } from './hooks';
 import { useAlterTable, useDescribe, usePreviewAlter, type AlterTableBody } from './schema-hooks';
 import {
   ColumnRow,
+  ForeignKeyHeader,
   ForeignKeyRow,
   SqlPreview,
   columnBody,
@@ -154,6 +155,68 @@ export function StructureTab({ schema, table }: TableTabProps) {
 
   return (
     <div className="flex flex-col gap-4">
+      {pending.length > 0 && (
+        <Card
+          title="Pending changes"
+          description="Nothing is changed until you apply. All changes run in one transaction."
+          actions={
+            <>
+              <Button
+                size="sm"
+                variant="outline"
+                onClick={() => setPending([])}
+                disabled={alter.isPending}
+              >
+                Discard
+              </Button>
+              <Button
+                size="sm"
+                loading={alter.isPending}
+                disabled={!preview || Boolean(error)}
+                onClick={() => alter.mutate(body, { onSuccess: () => setPending([]) })}
+              >
+                Apply changes
+              </Button>
+            </>
+          }
+        >
+          <div className="flex flex-col gap-4">
+            <ul className="flex flex-col gap-1.5">
+              {pending.map((p) => {
+                const mine = errorsUnder(errors, where.get(p.key) ?? '—');
+                const message = Object.entries(mine)
+                  .map(([k, v]) => (k ? `${k}: ${v}` : v))
+                  .join('; ');
+                return (
+                  <li key={p.key} className="flex flex-col gap-0.5 text-sm">
+                    <span className="flex items-center justify-between gap-2">
+                      <span>{describePending(p)}</span>
+                      <Button
+                        variant="ghost"
+                        size="icon-sm"
+                        aria-label={`Undo: ${describePending(p)}`}
+                        onClick={() => unstage(p.key)}
+                      >
+                        <Undo2 aria-hidden />
+                      </Button>
+                    </span>
+                    {message && (
+                      <span role="alert" className="text-xs font-medium text-danger">
+                        {message}
+                      </span>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>
+            {errors.general && (
+              <ErrorPanel error={alter.error ?? error} title="These changes cannot be applied" />
+            )}
+            <SqlPreview preview={preview} loading={loading} idle="Stage a change to see its SQL." />
+          </div>
+        </Card>
+      )}
+
       <Card
         title="Columns"
         description={`${t.columns.length} column${t.columns.length === 1 ? '' : 's'}`}
@@ -285,7 +348,7 @@ export function StructureTab({ schema, table }: TableTabProps) {
                       {fk.referenceTable}.
                       {fk.referenceColumns.map((m) => m.referenceColumn).join(', ')}
                     </span>
-                    <span className="ml-2 text-xs text-muted">
+                    <span className="mt-0.5 block text-xs text-muted">
                       {fk.constraintName} · on delete {fk.onDelete} · on update {fk.onUpdate}
                     </span>
                   </span>
@@ -328,68 +391,6 @@ export function StructureTab({ schema, table }: TableTabProps) {
                 : 'Off: anyone holding the anon key can read and change every row.'}
             </span>
           </label>
-        </Card>
-      )}
-
-      {pending.length > 0 && (
-        <Card
-          title="Pending changes"
-          description="Nothing is changed until you apply. All changes run in one transaction."
-          actions={
-            <>
-              <Button
-                size="sm"
-                variant="outline"
-                onClick={() => setPending([])}
-                disabled={alter.isPending}
-              >
-                Discard
-              </Button>
-              <Button
-                size="sm"
-                loading={alter.isPending}
-                disabled={!preview || Boolean(error)}
-                onClick={() => alter.mutate(body, { onSuccess: () => setPending([]) })}
-              >
-                Apply changes
-              </Button>
-            </>
-          }
-        >
-          <div className="flex flex-col gap-4">
-            <ul className="flex flex-col gap-1.5">
-              {pending.map((p) => {
-                const mine = errorsUnder(errors, where.get(p.key) ?? '—');
-                const message = Object.entries(mine)
-                  .map(([k, v]) => (k ? `${k}: ${v}` : v))
-                  .join('; ');
-                return (
-                  <li key={p.key} className="flex flex-col gap-0.5 text-sm">
-                    <span className="flex items-center justify-between gap-2">
-                      <span>{describePending(p)}</span>
-                      <Button
-                        variant="ghost"
-                        size="icon-sm"
-                        aria-label={`Undo: ${describePending(p)}`}
-                        onClick={() => unstage(p.key)}
-                      >
-                        <Undo2 aria-hidden />
-                      </Button>
-                    </span>
-                    {message && (
-                      <span role="alert" className="text-xs font-medium text-danger">
-                        {message}
-                      </span>
-                    )}
-                  </li>
-                );
-              })}
-            </ul>
-            {errors.general && (
-              <ErrorPanel error={alter.error ?? error} title="These changes cannot be applied" />
-            )}
-            <SqlPreview preview={preview} loading={loading} idle="Stage a change to see its SQL." />
-          </div>
         </Card>
       )}
 
@@ -501,6 +502,7 @@ function ForeignKeyDialog({
           </>
         }
       >
+        <ForeignKeyHeader />
         <ForeignKeyRow
           fk={fk}
           index={0}

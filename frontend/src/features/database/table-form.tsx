@@ -151,6 +151,27 @@ export const BASE_TYPES = [
   'inet',
 ] as const;
 
+/** The foreign-key row's grid (its header, ForeignKeyHeader, uses the same). */
+const FK_GRID =
+  'grid grid-cols-[minmax(0,1fr)_1rem_minmax(0,1.2fr)_minmax(0,1fr)_minmax(0,0.9fr)_minmax(0,0.9fr)_1.75rem]';
+
+/** Select values stay on one line, cut with an ellipsis. */
+const ONE_LINE = 'whitespace-nowrap [&>span]:truncate';
+
+export function ForeignKeyHeader() {
+  return (
+    <div className={`${FK_GRID} gap-2 text-xs font-medium text-muted`} aria-hidden>
+      <span>Column</span>
+      <span />
+      <span>References table</span>
+      <span>Column</span>
+      <span>On delete</span>
+      <span>On update</span>
+      <span />
+    </div>
+  );
+}
+
 export const REFERENTIAL_ACTIONS = ['NO ACTION', 'CASCADE', 'SET NULL', 'SET DEFAULT', 'RESTRICT'];
 
 /** Base types for the picker: the common ones, the project's enums, and `current` if other. */
@@ -205,7 +226,7 @@ export function ColumnRow({
   const n = index + 1;
   const id = `col-${column.key}`;
   return (
-    <div className="grid grid-cols-[minmax(0,1.2fr)_minmax(0,1.2fr)_minmax(0,1fr)_auto] items-start gap-2 border-b border-border py-2 last:border-b-0">
+    <div className="grid grid-cols-[minmax(0,1.2fr)_minmax(0,1.2fr)_minmax(0,1fr)_15rem] items-start gap-2 border-b border-border py-2 last:border-b-0">
       <div className="min-w-0">
         <Input
           aria-label={`Column ${n} name`}
@@ -221,6 +242,7 @@ export function ColumnRow({
       <div className="min-w-0">
         <div className="flex items-center gap-2">
           <Select
+            className={ONE_LINE}
             aria-label={`Column ${n} type`}
             value={column.baseType}
             onValueChange={(v) => set({ baseType: v })}
@@ -251,7 +273,7 @@ export function ColumnRow({
         />
         <FieldError id={`${id}-def-err`} message={errors.defaultValue} />
       </div>
-      <div className="flex items-center gap-3 pt-1.5">
+      <div className="flex items-center justify-end gap-3 pt-1.5">
         <Flag
           label="Nullable"
           short="null"
@@ -347,8 +369,9 @@ export function ForeignKeyRow({
   const colErr = Object.entries(errors).find(([k]) => k.startsWith('referenceColumns'))?.[1];
   return (
     <div className="border-b border-border py-2 last:border-b-0">
-      <div className="grid grid-cols-[minmax(0,1fr)_auto_minmax(0,1fr)_minmax(0,1fr)_minmax(0,0.8fr)_minmax(0,0.8fr)_auto] items-center gap-2">
+      <div className={`${FK_GRID} items-center gap-2`}>
         <Select
+          className={ONE_LINE}
           aria-label={`Foreign key ${n} column`}
           placeholder="column"
           value={fk.column}
@@ -359,6 +382,7 @@ export function ForeignKeyRow({
           →
         </span>
         <Select
+          className={ONE_LINE}
           aria-label={`Foreign key ${n} referenced table`}
           placeholder="table"
           value={fk.refTable}
@@ -367,6 +391,7 @@ export function ForeignKeyRow({
           aria-invalid={refErr ? true : undefined}
         />
         <Select
+          className={ONE_LINE}
           aria-label={`Foreign key ${n} referenced column`}
           placeholder="column"
           value={fk.refColumn}
@@ -374,16 +399,18 @@ export function ForeignKeyRow({
           options={opts(refColumns, fk.refColumn)}
         />
         <Select
+          className={ONE_LINE}
           aria-label={`Foreign key ${n} on delete`}
           value={fk.onDelete}
           onValueChange={(v) => set({ onDelete: v })}
-          options={REFERENTIAL_ACTIONS.map((a) => ({ value: a, label: `delete: ${a}` }))}
+          options={REFERENTIAL_ACTIONS.map((a) => ({ value: a, label: a }))}
         />
         <Select
+          className={ONE_LINE}
           aria-label={`Foreign key ${n} on update`}
           value={fk.onUpdate}
           onValueChange={(v) => set({ onUpdate: v })}
-          options={REFERENTIAL_ACTIONS.map((a) => ({ value: a, label: `update: ${a}` }))}
+          options={REFERENTIAL_ACTIONS.map((a) => ({ value: a, label: a }))}
         />
         {onRemove ? (
           <Button
