@@ -124,9 +124,11 @@ describe('SQL editor: runs', () => {
     const hinted = await admin('POST', '/advance/rawsql', {
       query: 'select * from studio_t t1 where studio_t.id = 1',
     });
-    // PostgreSQL's 42P01 (the alias hides the table's name), answered as the table not found.
-    expect(hinted.status).toBe(404);
-    expect(hinted.body.error).toBe('DATABASE_NOT_FOUND');
+    // PostgreSQL's 42P01 for a FROM-clause entry the alias hides: a mistake in the query (400),
+    // not a table that does not exist.
+    expect(hinted.status).toBe(400);
+    expect(hinted.body.error).toBe('DATABASE_VALIDATION_ERROR');
+    expect(hinted.body.sqlState).toBe('42P01');
     expect(hinted.body.hint ?? hinted.body.detail).toBeTruthy();
 
     const history = await admin('GET', '/sql/history');
