@@ -505,7 +505,7 @@ describe('hostile admin input', () => {
 
     const alters: Array<[unknown, number, string]> = [
       [{ addColumns: [{ columnName: 'x;y', type: 'string' }] }, 400, VALIDATION],
-      [{ dropColumns: ['nope'] }, 400, VALIDATION],
+      [{ dropColumns: ['nope'] }, 404, 'DATABASE_NOT_FOUND'],
       [{ dropColumns: ['a"; drop table books; --'] }, 400, VALIDATION],
       [{ updateColumns: [{ columnName: 'b_id', type: 'integer' }] }, 400, PARAMETER],
       [{ updateColumns: [{ columnName: 'b_id', using: '1/0', type: 'integer' }] }, 400, PARAMETER],
