@@ -264,12 +264,14 @@ describe('CloudWatch log provider', () => {
     expect(page.body.logs.map((l: any) => l.message)).toContain(`after delete ${marker}`);
   });
 
-  it('answers bad input with 400, not a CloudWatch call', async () => {
+  it('answers bad input with 400 and an unknown source with 404, not a CloudWatch call', async () => {
     const reads = ['FilterLogEvents', 'StartQuery', 'DescribeLogGroups', 'DescribeLogStreams'];
     const readCalls = () => fake.calls.filter((c) => reads.includes(c.op)).length;
     const calls = readCalls();
+    // An unknown source is a resource that does not exist: 404, still without a call.
+    const unknown = await admin('/api/logs/nope');
+    expect([unknown.status, unknown.body.error]).toEqual([404, 'LOG_NOT_FOUND']);
     for (const p of [
-      '/api/logs/nope',
       '/api/logs/search?level=nope',
       '/api/logs/search?from=soon',
       '/api/logs/postgres.logs?limit=100000',
