@@ -1,11 +1,12 @@
 /**
  * InsForge's documented paths that Kiln serves beside its own (issue 16): the deprecated
- * anon-token read, the OAuth creates and lists, the secrets-area key rotations and the docs
- * paths, with InsForge's shapes.
+ * anon-token read, the OAuth creates and lists, the secrets-area key rotations, the docs
+ * paths, the realtime permissions and the database metadata, with InsForge's shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
-import { startTestApp, type TestApp } from './helpers.js';
+import pg from 'pg';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -285,6 +286,82 @@ describe('GET /api/docs/:feature/:language', () => {
       expect(res.body.nextActions).toBe(
         'Features: db, storage, functions, auth, ai, realtime; languages: typescript, rest-api.',
       );
+    }
+  });
+});
+
+describe('GET /api/realtime/permissions', () => {
+  it('answers the RLS policies deciding who subscribes and publishes, as GET /api/metadata does', async () => {
+    // As the database owner (the realtime tables are not the API's to change).
+    const owner = new pg.Client({ connectionString: pgUrl(t.database) });
+    await owner.connect();
+    await owner.query(`CREATE POLICY insforge_paths_publish ON realtime.messages
+                         FOR INSERT TO authenticated WITH CHECK (true)`);
+    try {
+      const res = await t.request('GET', '/api/realtime/permissions', { token: t.apiKey });
+      expect(res.status).toBe(200);
+      expect(res.body.publish.policies).toContainEqual({
+        policyName: 'insforge_paths_publish',
+        tableName: 'messages',
+        command: 'INSERT',
+        roles: ['authenticated'],
+        using: null,
+        withCheck: 'true',
+      });
+      for (const p of res.body.subscribe.policies) {
+        expect(p.tableName).toBe('channels');
+        expect(['SELECT', 'ALL']).toContain(p.command);
+      }
+      const metadata = await t.request('GET', '/api/metadata', { token: t.apiKey });
+      expect(metadata.body.realtime.permissions).toEqual(res.body);
+    } finally {
+      await owner.query('DROP POLICY insforge_paths_publish ON realtime.messages');
+      await owner.end();
+    }
+  });
+
+  it('is for admins only', async () => {
+    const { accessToken } = await t.signUpUser();
+    for (const [token, status] of [
+      [t.anonKey, 403],
+      [accessToken, 403],
+      [undefined, 401],
+    ] as const) {
+      const res = await t.request('GET', '/api/realtime/permissions', { token });
+      expect(res.status).toBe(status);
+    }
+  });
+});
+
+describe('GET /api/metadata/database', () => {
+  it("answers the project description's database part: tables with estimated rows, functions, size", async () => {
+    const sql = (query: string) =>
+      t.request('POST', '/api/database/advance/rawsql', { token: t.apiKey, body: { query } });
+    expect(
+      (await sql('CREATE TABLE public.insforge_paths_notes (id int PRIMARY KEY, body text)'))
+        .status,
+    ).toBe(200);
+    try {
+      const res = await t.request('GET', '/api/metadata/database', { token: t.apiKey });
+      expect(res.status).toBe(200);
+      expect(res.body.exposedSchemas).toContain('public');
+      expect(res.body.totalSizeInGB).toBeGreaterThan(0);
+      expect(res.body.tables).toContainEqual(
+        expect.objectContaining({
+          schemaName: 'public',
+          tableName: 'insforge_paths_notes',
+          recordCount: expect.any(Number),
+          primaryKey: ['id'],
+        }),
+      );
+      const metadata = await t.request('GET', '/api/metadata', { token: t.apiKey });
+      expect(metadata.body.database).toEqual(res.body);
+      const { accessToken } = await t.signUpUser();
+      expect(
+        (await t.request('GET', '/api/metadata/database', { token: accessToken })).status,
+      ).toBe(403);
+    } finally {
+      await sql('DROP TABLE public.insforge_paths_notes');
     }
   });
 });

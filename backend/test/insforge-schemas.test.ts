@@ -455,6 +455,10 @@ describe('realtime admin', () => {
       await admin('PATCH', '/api/realtime/config', { retentionDays: 14 }),
     );
     conforms(
+      insforge.realtimePermissionsResponseSchema,
+      await admin('GET', '/api/realtime/permissions'),
+    );
+    conforms(
       insforge.deleteChannelResponseSchema,
       await admin('DELETE', `/api/realtime/channels/${channel.id}`),
     );
@@ -573,6 +577,7 @@ describe('metadata and email', () => {
     expect(metadata.auth.oAuthProviders).toEqual(publicConfig.oAuthProviders);
     expect(metadata.auth.customOAuthProviders).toEqual(publicConfig.customOAuthProviders);
     expect(metadata.realtime.permissions.subscribe.policies.length).toBeGreaterThan(0);
+    conforms(insforge.databaseMetadataSchema, await admin('GET', '/api/metadata/database'));
     conforms(insforge.apiKeyResponseSchema, await admin('GET', '/api/metadata/api-key'));
     conforms(insforge.anonKeyResponseSchema, await admin('GET', '/api/metadata/anon-key'));
   });

@@ -113,6 +113,31 @@ export const metadataTableSchema = z.object({
   ),
 });
 
+/**
+ * GET /api/realtime/permissions (and `realtime.permissions` of GET /api/metadata): who may
+ * subscribe (SELECT policies on realtime.channels) and publish (INSERT policies on
+ * realtime.messages); `ALL` policies count for both.
+ */
+export const realtimePermissionsSchema = z.object({
+  subscribe: z.object({ policies: z.array(realtimePolicySchema) }),
+  publish: z.object({ policies: z.array(realtimePolicySchema) }),
+});
+
+/** GET /api/metadata/database (and `database` of GET /api/metadata). */
+export const databaseMetadataSchema = z.object({
+  exposedSchemas: z.array(z.string()),
+  tables: z.array(metadataTableSchema),
+  functions: z.array(
+    z.object({
+      schemaName: z.string(),
+      functionName: z.string(),
+      arguments: z.array(z.string()),
+      returns: z.string(),
+    }),
+  ),
+  totalSizeInGB: z.number(),
+});
+
 /** GET /api/metadata: the whole project, for the dashboard and AI agents. */
 export const projectMetadataSchema = z.object({
   version: z.string(),
@@ -123,31 +148,12 @@ export const projectMetadataSchema = z.object({
     /** As GET /api/auth/smtp-config. */
     smtpConfig: smtpConfigResponseSchema,
   }),
-  database: z.object({
-    exposedSchemas: z.array(z.string()),
-    tables: z.array(metadataTableSchema),
-    functions: z.array(
-      z.object({
-        schemaName: z.string(),
-        functionName: z.string(),
-        arguments: z.array(z.string()),
-        returns: z.string(),
-      }),
-    ),
-    totalSizeInGB: z.number(),
-  }),
+  database: databaseMetadataSchema,
   storage: z.object({ buckets: z.array(z.unknown()), totalSizeInGB: z.number() }),
   functions: z.array(z.unknown()),
   realtime: z.object({
     channels: z.array(z.unknown()),
-    /**
-     * Who may subscribe (SELECT policies on realtime.channels) and publish (INSERT policies on
-     * realtime.messages); `ALL` policies count for both.
-     */
-    permissions: z.object({
-      subscribe: z.object({ policies: z.array(realtimePolicySchema) }),
-      publish: z.object({ policies: z.array(realtimePolicySchema) }),
-    }),
+    permissions: realtimePermissionsSchema,
   }),
 });
 export type ProjectMetadata = z.infer<typeof projectMetadataSchema>;

@@ -8,6 +8,7 @@ import type { AuthService } from '../auth/service.js';
 import type { SchemaCache } from '../database/records/schema-cache.js';
 import type { OAuthService } from '../auth/oauth.js';
 import type { Mailer } from '../email/mailer.js';
+import { realtimePermissions } from '../realtime/admin.js';
 
 /** What the description reads from other areas. */
 export interface DescribeSources {
@@ -15,44 +16,19 @@ export interface DescribeSources {
   mailer: Pick<Mailer, 'describe'>;
 }
 
-interface PolicyRow {
-  policyName: string;
-  tableName: string;
-  command: string;
-  roles: string[];
-  using: string | null;
-  withCheck: string | null;
-}
-
-export async function describeProject(
-  db: Database,
-  cache: SchemaCache,
-  auth: AuthService,
-  version: string,
-  sources: DescribeSources,
-) {
-  const [config, counts, size, providers, smtpConfig, policies] = await Promise.all([
-    auth.getConfig(),
+/**
+ * The exposed schemas' tables (columns, relationships, estimated rows), database functions and
+ * size. GET /api/metadata and GET /api/metadata/database.
+ */
+export async function describeDatabase(db: Database, cache: SchemaCache) {
+  const [counts, size] = await Promise.all([
     db.query<{ schema: string; name: string; estimate: number; rls: boolean }>(
       `SELECT n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint::float8 AS estimate, c.relrowsecurity AS rls
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p')`,
       [cache.exposedSchemas],
     ),
     db.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes'),
-    sources.oauth.enabledKeys(),
-    sources.mailer.describe(),
-    db.query<PolicyRow>(
-      `SELECT policyname AS "policyName", tablename AS "tableName", cmd AS command,
-              roles::text[] AS roles, qual AS "using", with_check AS "withCheck"
-         FROM pg_catalog.pg_policies
-        WHERE schemaname = 'realtime' AND tablename IN ('channels', 'messages')
-        ORDER BY tablename, policyname`,
-    ),
   ]);
-  const policiesOf = (table: string, command: string) =>
-    policies.rows.filter(
-      (p) => p.tableName === table && (p.command === command || p.command === 'ALL'),
-    );
   const stats = new Map(counts.rows.map((r) => [`${r.schema}.${r.name}`, r]));
   const snapshot = cache.current;
   const tables = [...snapshot.tables.values()]
@@ -86,6 +62,28 @@ export async function describeProject(
     arguments: f.args.map((a) => `${a.name} ${a.type}${a.hasDefault ? ' (optional)' : ''}`),
     returns: f.returnsSet ? `setof ${f.returnType}` : f.returnType,
   }));
+  return {
+    exposedSchemas: cache.exposedSchemas,
+    tables,
+    functions,
+    totalSizeInGB: Number(size.rows[0]?.bytes ?? 0) / 1024 ** 3,
+  };
+}
+
+export async function describeProject(
+  db: Database,
+  cache: SchemaCache,
+  auth: AuthService,
+  version: string,
+  sources: DescribeSources,
+) {
+  const [config, database, providers, smtpConfig, permissions] = await Promise.all([
+    auth.getConfig(),
+    describeDatabase(db, cache),
+    sources.oauth.enabledKeys(),
+    sources.mailer.describe(),
+    realtimePermissions(db),
+  ]);
   const { createdAt: _c, updatedAt: _u, ...authConfig } = config;
   return {
     version,
@@ -95,21 +93,10 @@ export async function describeProject(
       ...authConfig,
       smtpConfig,
     },
-    database: {
-      exposedSchemas: cache.exposedSchemas,
-      tables,
-      functions,
-      totalSizeInGB: Number(size.rows[0]?.bytes ?? 0) / 1024 ** 3,
-    },
+    database,
     storage: { buckets: [] as unknown[], totalSizeInGB: 0 },
     functions: [] as unknown[],
-    realtime: {
-      channels: [] as unknown[],
-      permissions: {
-        subscribe: { policies: policiesOf('channels', 'SELECT') },
-        publish: { policies: policiesOf('messages', 'INSERT') },
-      },
-    },
+    realtime: { channels: [] as unknown[], permissions },
   };
 }
 

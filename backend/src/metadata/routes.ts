@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   anonKeyResponseSchema,
   apiKeyResponseSchema,
+  databaseMetadataSchema,
   metadataQuerySchema,
   projectMetadataSchema,
   projectOverviewSchema,
@@ -14,7 +15,7 @@ import type { KeyKind, KeyStore } from '../core/auth/keys.js';
 import { route, type DeclaredRoute, type RouteGroup } from '../core/route.js';
 import type { AuthService } from '../auth/service.js';
 import type { SchemaCache } from '../database/records/schema-cache.js';
-import { describeProject, toMarkdown, type DescribeSources } from './describe.js';
+import { describeDatabase, describeProject, toMarkdown, type DescribeSources } from './describe.js';
 import { projectOverview } from './overview.js';
 
 export interface MetadataRoutesOptions extends DescribeSources {
@@ -92,6 +93,13 @@ export function metadataRoutes(
           }
           return metadata;
         },
+      }),
+      route({
+        method: 'get',
+        path: '/database',
+        summary: 'The database part of the project description: tables, functions, size',
+        responses: { 200: databaseMetadataSchema },
+        handler: () => describeDatabase(db, cache),
       }),
       route({
         method: 'get',

@@ -35,6 +35,38 @@ const channelJson = (r: ChannelRow): RealtimeChannel => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
+interface PolicyRow {
+  policyName: string;
+  tableName: string;
+  command: string;
+  roles: string[];
+  using: string | null;
+  withCheck: string | null;
+}
+
+/**
+ * Who may subscribe (SELECT policies on realtime.channels) and publish (INSERT policies on
+ * realtime.messages); `ALL` policies count for both. GET /api/realtime/permissions and
+ * `realtime.permissions` of GET /api/metadata.
+ */
+export async function realtimePermissions(db: Pick<Database, 'query'>) {
+  const policies = await db.query<PolicyRow>(
+    `SELECT policyname AS "policyName", tablename AS "tableName", cmd AS command,
+            roles::text[] AS roles, qual AS "using", with_check AS "withCheck"
+       FROM pg_catalog.pg_policies
+      WHERE schemaname = 'realtime' AND tablename IN ('channels', 'messages')
+      ORDER BY tablename, policyname`,
+  );
+  const policiesOf = (table: string, command: string) =>
+    policies.rows.filter(
+      (p) => p.tableName === table && (p.command === command || p.command === 'ALL'),
+    );
+  return {
+    subscribe: { policies: policiesOf('channels', 'SELECT') },
+    publish: { policies: policiesOf('messages', 'INSERT') },
+  };
+}
+
 export class RealtimeAdmin {
   constructor(
     private readonly db: Database,
@@ -51,6 +83,11 @@ export class RealtimeAdmin {
       signature:
         'X-Kiln-Signature: sha256=HMAC-SHA256(webhookSecret, `${X-Kiln-Timestamp}.${raw body}`) in hex',
     };
+  }
+
+  /** The row-level security policies that decide who subscribes and who publishes. */
+  permissions() {
+    return realtimePermissions(this.db);
   }
 
   async setRetention(days: number): Promise<RealtimeConfigResponse> {

@@ -13,6 +13,7 @@ import {
   realtimeIdParamsSchema,
   realtimeMessageResponseSchema,
   realtimeMessageStatsResponseSchema,
+  realtimePermissionsSchema,
   replayWebhookDeliveryResponseSchema,
   updateRealtimeChannelRequestSchema,
   updateRealtimeConfigRequestSchema,
@@ -40,6 +41,13 @@ export function realtimeRoutes(admin: RealtimeAdmin): RouteGroup {
         body: updateRealtimeConfigRequestSchema,
         responses: { 200: realtimeConfigResponseSchema },
         handler: ({ body }) => admin.setRetention(body.retentionDays),
+      }),
+      route({
+        method: 'get',
+        path: '/permissions',
+        summary: 'Who may subscribe and publish: the RLS policies of the realtime tables',
+        responses: { 200: realtimePermissionsSchema },
+        handler: () => admin.permissions(),
       }),
       route({
         method: 'delete',
