@@ -26,7 +26,7 @@ export function IndexesTab({ schema, table }: TableTabProps) {
   const described = useTableDescription(schema, table);
   const [creating, setCreating] = useState(false);
   const [dropping, setDropping] = useState<IndexInfo | null>(null);
-  const drop = useAlterTable(table, schema, 'Dropping the index…');
+  const drop = useAlterTable(table, schema, 'Dropping the index…', 'Index dropped');
   const constraintNames = new Set(described.data?.constraints.map((c) => c.constraintName) ?? []);
   const isTable = described.data?.kind === 'table' || described.data?.kind === 'partitioned_table';
 
@@ -44,13 +44,17 @@ export function IndexesTab({ schema, table }: TableTabProps) {
         ),
       },
       {
-        id: 'def',
-        header: 'Definition',
-        cell: ({ row }) => (
-          <code className="block truncate font-mono text-xs" title={row.original.indexDef}>
-            {row.original.indexDef}
-          </code>
-        ),
+        id: 'columns',
+        header: 'Columns',
+        cell: ({ row }) => {
+          const m = /USING (\w+) \((.*)\)/.exec(row.original.indexDef);
+          return (
+            <span className="inline-flex min-w-0 items-center gap-2" title={row.original.indexDef}>
+              <code className="truncate font-mono text-xs">{m ? m[2] : row.original.indexDef}</code>
+              {m && <Badge>{m[1]}</Badge>}
+            </span>
+          );
+        },
       },
       {
         id: 'actions',
@@ -133,7 +137,7 @@ function IndexDialog({
   const [name, setName] = useState('');
   const [unique, setUnique] = useState(false);
   const [method, setMethod] = useState<(typeof METHODS)[number]>('btree');
-  const create = useAlterTable(table, schema, 'Creating the index…');
+  const create = useAlterTable(table, schema, 'Creating the index…', 'Index created');
   const errors = errorsUnder(fieldErrors(create.error), 'addIndexes.0');
   const general = fieldErrors(create.error).general;
   const submit = () =>

@@ -149,7 +149,12 @@ export function useCreateTable(onSuccess?: (data: CreateTableRes) => void) {
 }
 type CreateTableRes = z.infer<typeof createTableResponseSchema>;
 
-export function useAlterTable(table: string, schema?: string, progress = 'Applying changes…') {
+export function useAlterTable(
+  table: string,
+  schema?: string,
+  progress = 'Applying changes…',
+  success?: string,
+) {
   return useApiMutation({
     mutationFn: (body: AlterTableBody) =>
       api.patch<z.infer<typeof alterTableResponseSchema>>(
@@ -157,6 +162,7 @@ export function useAlterTable(table: string, schema?: string, progress = 'Applyi
         body,
       ),
     progress,
+    success,
     invalidate: [schemaKeys.all],
   });
 }

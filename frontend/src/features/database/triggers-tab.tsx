@@ -19,10 +19,10 @@ export function TriggersTab({ schema, table }: TableTabProps) {
         id: 'when',
         header: 'When',
         cell: ({ row: { original: t } }) => (
-          <span className="flex flex-wrap gap-1">
+          <span className="flex gap-1">
             <Badge>{t.actionTiming}</Badge>
             <Badge tone="primary">{t.eventManipulation}</Badge>
-            <Badge>for each {t.actionOrientation.toLowerCase()}</Badge>
+            <Badge>per {t.actionOrientation.toLowerCase()}</Badge>
           </span>
         ),
       },
