@@ -189,8 +189,18 @@ test('a policy from the owner-only template is obeyed by the records API', async
   });
   expect(forged.status()).toBeGreaterThanOrEqual(400);
 
+  // Edit: renamed, and anon added to its roles.
+  await list.getByRole('button', { name: `Edit policy ${notes}_owner_only` }).click();
+  const edit = page.getByRole('dialog', { name: `Edit policy ${notes}_owner_only` });
+  await edit.getByLabel('Name').fill(`${notes}_mine`);
+  await edit.getByRole('checkbox', { name: 'anon' }).click();
+  await edit.getByRole('button', { name: 'Save policy' }).click();
+  await expect(list.getByRole('row', { name: new RegExp(`${notes}_mine`) })).toContainText(
+    'anonauthenticated',
+  );
+
   // Delete asks first.
-  await list.getByRole('button', { name: `Delete policy ${notes}_owner_only` }).click();
+  await list.getByRole('button', { name: `Delete policy ${notes}_mine` }).click();
   await page.getByRole('alertdialog').getByRole('button', { name: 'Delete policy' }).click();
   await expect(page.getByText('No policies')).toBeVisible();
 });
