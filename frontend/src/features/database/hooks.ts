@@ -3,7 +3,7 @@
  * count(*)), a table's description, and pages of rows through the records API.
  */
 import { useMemo } from 'react';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { Table2 } from 'lucide-react';
 import type { z } from 'zod';
@@ -17,7 +17,7 @@ import { api, request } from '../../lib/api';
 import { useRegisterCommands, type Command } from '../../lib/commands';
 import { useApiMutation } from '../../lib/mutation';
 import { queryKeys } from '../../lib/query';
-import type { RowFilter } from './search';
+import { defaultPageSize, type RowFilter, type TableSearch } from './search';
 
 export type TableStatsResponse = z.infer<typeof tableStatsResponseSchema>;
 export type TableStat = TableStatsResponse['data'][number];
@@ -33,8 +33,8 @@ export function useTableStats(schema?: string) {
   });
 }
 
-export function useTableDescription(schema: string, table: string) {
-  return useQuery({
+export const tableDescriptionQuery = (schema: string, table: string) =>
+  queryOptions({
     queryKey: queryKeys.database.table(schema, table),
     queryFn: ({ signal }) =>
       api.get<TableDescription>(
@@ -43,6 +43,9 @@ export function useTableDescription(schema: string, table: string) {
         signal,
       ),
   });
+
+export function useTableDescription(schema: string, table: string) {
+  return useQuery(tableDescriptionQuery(schema, table));
 }
 
 /** One palette entry per table of the exposed schemas while the Database area is open. */
@@ -172,13 +175,37 @@ export async function fetchRows(q: RowsQuery, signal?: AbortSignal): Promise<Row
   return { rows, total, exact };
 }
 
-export function useRows(q: RowsQuery) {
-  return useQuery({
+export const rowsQueryOptions = (q: RowsQuery) =>
+  queryOptions({
     queryKey: [...queryKeys.database.rows(q.schema, q.table), q],
     queryFn: ({ signal }) => fetchRows(q, signal),
-    placeholderData: keepPreviousData,
     staleTime: 5_000,
   });
+
+export function useRows(q: RowsQuery) {
+  return useQuery({ ...rowsQueryOptions(q), placeholderData: keepPreviousData });
+}
+
+/** The page of rows the table editor shows for its URL state (sort on a known column). */
+export function rowsQueryOf(
+  schema: string,
+  table: string,
+  desc: TableDescription,
+  search: Pick<TableSearch, 'sort' | 'filter' | 'page' | 'size'>,
+): RowsQuery {
+  const size = search.size ?? defaultPageSize;
+  const page = search.page ?? 1;
+  const sortColumn = search.sort?.replace(/\.(asc|desc)$/, '');
+  const known = desc.columns.some((c) => c.columnName === sortColumn);
+  return {
+    schema,
+    table,
+    sort: known ? search.sort : undefined,
+    filter: search.filter,
+    limit: size,
+    offset: (page - 1) * size,
+    tieBreak: desc.columns.filter((c) => c.isPrimaryKey).map((c) => c.columnName),
+  };
 }
 
 /** An exact count (count(*) with the filters), run only when the admin asks for it. */
@@ -270,11 +297,14 @@ export function useDeleteRows(schema: string, table: string) {
 export type EnumInfo = z.infer<typeof enumInfoSchema>;
 
 /** Enums of every schema (values for enum columns' editors). */
-export function useEnums() {
-  return useQuery({
+export const enumsQuery = () =>
+  queryOptions({
     queryKey: [...queryKeys.database.all, 'enums'],
     queryFn: ({ signal }) =>
       api.get<{ enums: EnumInfo[] }>('/api/database/enums', undefined, signal),
     staleTime: 60_000,
   });
+
+export function useEnums() {
+  return useQuery(enumsQuery());
 }

@@ -15,6 +15,7 @@ import {
   DataGrid,
   SelectColumn,
   type Column,
+  type DataGridHandle,
   type RenderCellProps,
   type RenderEditCellProps,
   type RenderHeaderCellProps,
@@ -61,13 +62,13 @@ import {
   useDeleteRows,
   useEnums,
   useExactCount,
+  rowsQueryOf,
   useRows,
   useTableDescription,
   useUpdateCell,
   type ColumnInfo,
   type Row,
   type RowsPage,
-  type RowsQuery,
   type TableDescription,
 } from './hooks';
 import { InsertRowDialog } from './insert-row-dialog';
@@ -434,18 +435,9 @@ function RowsEditor({
   const size = search.size ?? defaultPageSize;
   const page = search.page ?? 1;
   const filters = useMemo(() => search.filter ?? [], [search.filter]);
-  const known = new Set(desc.columns.map((c) => c.columnName));
-  const sortColumn = search.sort?.replace(/\.(asc|desc)$/, '');
-  const sort = sortColumn && known.has(sortColumn) ? search.sort : undefined;
-  const rowsQuery: RowsQuery = {
-    schema,
-    table,
-    sort,
-    filter: search.filter,
-    limit: size,
-    offset: (page - 1) * size,
-    tieBreak: pk,
-  };
+  const rowsQuery = rowsQueryOf(schema, table, desc, search);
+  const sort = rowsQuery.sort;
+  const sortColumn = sort?.replace(/\.(asc|desc)$/, '');
   const rows = useRows(rowsQuery);
   const rowsKey = [...queryKeys.database.rows(schema, table), rowsQuery];
   const [exactAsked, setExactAsked] = useState(false);
@@ -454,6 +446,16 @@ function RowsEditor({
 
   const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set());
   useEffect(() => setSelected(new Set()), [schema, table, page, size, search.filter, sort]);
+  // A new page (or order, filter, size) starts at its first row, once its rows arrived (the
+  // grid keeps its scroll while the previous page is still shown).
+  const gridRef = useRef<DataGridHandle>(null);
+  const viewKey = JSON.stringify([schema, table, page, size, search.filter, sort]);
+  const shownKey = useRef(viewKey);
+  useEffect(() => {
+    if (rows.isPlaceholderData || !rows.data || shownKey.current === viewKey) return;
+    shownKey.current = viewKey;
+    gridRef.current?.element?.scrollTo({ top: 0 });
+  }, [rows.data, rows.isPlaceholderData, viewKey]);
   const [viewer, setViewer] = useState<{ column: string; value: unknown }>();
   const [inserting, setInserting] = useState(false);
   const [deleting, setDeleting] = useState(false);
@@ -662,6 +664,7 @@ function RowsEditor({
         />
       ) : (
         <DataGrid
+          ref={gridRef}
           aria-label={`Rows of ${table}`}
           aria-rowcount={total !== undefined ? total + 1 : undefined}
           className={data.rows.length ? 'kiln-grid' : 'kiln-grid kiln-grid-empty'}
