@@ -247,7 +247,9 @@ export function CreateTableDialog({ schema, onClose }: { schema: string; onClose
             </div>
           </fieldset>
 
-          {errors.general && <ErrorPanel error={create.error ?? error} title="Not created" />}
+          {errors.general && (
+            <ErrorPanel error={create.error ?? error} title="This table cannot be created" />
+          )}
           <SqlPreview
             preview={preview}
             loading={loading}
