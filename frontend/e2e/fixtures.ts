@@ -120,9 +120,12 @@ export async function expectNoA11yViolations(page: Page): Promise<void> {
   const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
   const found: string[] = [];
   for (const theme of ['light', 'dark'] as const) {
-    await page.evaluate((t) => {
+    // Colours transition (transition-colors) after the switch: let them settle, or axe measures
+    // contrast halfway between the two themes.
+    await page.evaluate(async (t) => {
       document.documentElement.classList.toggle('dark', t === 'dark');
       document.documentElement.style.colorScheme = t;
+      await Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined)));
     }, theme);
     // A frame sandboxed without scripts (sandbox="": rendered email previews) cannot run axe:
     // its timers never fire and the run would hang. Its content is not the dashboard's markup.
