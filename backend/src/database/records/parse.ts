@@ -244,18 +244,12 @@ function parseSelectItem(raw: string, context: string, depth: number): SelectIte
       else throw parseError(context, `unexpected "!${m}"`);
     }
     const innerTrim = inner.trim();
-    if (innerTrim === 'count') {
-      return {
-        kind: 'embed',
-        relation,
-        ...(alias ? { alias } : {}),
-        ...(hint ? { hint } : {}),
-        join,
-        spread,
-        select: [{ kind: 'count' }],
-      };
-    }
-    const select = innerTrim === '' ? [] : parseSelectList(inner, context, depth + 1);
+    const select: SelectItem[] =
+      innerTrim === 'count'
+        ? [{ kind: 'count' }]
+        : innerTrim === ''
+          ? []
+          : parseSelectList(inner, context, depth + 1);
     return {
       kind: 'embed',
       relation,
