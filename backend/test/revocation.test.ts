@@ -545,15 +545,20 @@ describe('admin sessions', () => {
   });
 });
 
+/** Rotates instance A's API or anon key with `graceSeconds` of grace; the new key. */
+async function rotate(kind: 'api' | 'anon', graceSeconds: number): Promise<string> {
+  const rotated = await a.request('POST', `/api/metadata/${kind}-key/rotate`, {
+    token: a.apiKey,
+    body: { graceSeconds },
+  });
+  expect(rotated.status).toBe(200);
+  return kind === 'api' ? rotated.body.apiKey : rotated.body.anonKey;
+}
+
 describe('realtime sockets lose their credential on every instance', () => {
   it('anon key rotated with no grace: anon sockets are cut off', async () => {
     const watched = await socketsOnBoth(a.anonKey);
-    const rotated = await a.request('POST', '/api/metadata/anon-key/rotate', {
-      token: a.apiKey,
-      body: { graceSeconds: 0 },
-    });
-    expect(rotated.status).toBe(200);
-    a.anonKey = rotated.body.anonKey;
+    a.anonKey = await rotate('anon', 0);
     await cutOff(watched, 'key_revoked');
     // The current key connects.
     expect((await connect(bUrl, a.anonKey)).connected).toBe(true);
@@ -561,13 +566,8 @@ describe('realtime sockets lose their credential on every instance', () => {
 
   it('API key rotated with a grace period: its sockets are cut off when the grace ends', async () => {
     const watched = await socketsOnBoth(a.apiKey);
-    const rotated = await a.request('POST', '/api/metadata/api-key/rotate', {
-      token: a.apiKey,
-      body: { graceSeconds: 1 },
-    });
-    expect(rotated.status).toBe(200);
+    a.apiKey = await rotate('api', 1);
     const rotatedAt = Date.now();
-    a.apiKey = rotated.body.apiKey;
     // Still acting within the grace period...
     expect((await subscribe(watched[1]!.socket, 'room:2')).ok).toBe(true);
     // ...and cut off once it is over.
@@ -577,12 +577,7 @@ describe('realtime sockets lose their credential on every instance', () => {
 
   it('API key rotated with no grace: its sockets are cut off at once', async () => {
     const watched = await socketsOnBoth(a.apiKey);
-    const rotated = await a.request('POST', '/api/metadata/api-key/rotate', {
-      token: a.apiKey,
-      body: { graceSeconds: 0 },
-    });
-    expect(rotated.status).toBe(200);
-    a.apiKey = rotated.body.apiKey;
+    a.apiKey = await rotate('api', 0);
     await cutOff(watched, 'key_revoked');
   });
 
