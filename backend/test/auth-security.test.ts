@@ -476,38 +476,31 @@ describe('item 4: a password chosen before the inbox was proven', () => {
       expect((await signIn(own, 'my own password 1')).status).toBe(200);
 
       // A server or mobile app: its own verifier, sent through the SDK.
-      const app = unique('own-pkce');
       const { verifier, challenge } = pkce();
       const client = serverSdk();
-      const mail2 = await mailed(app, () =>
-        client.auth.signUp({
-          email: app,
-          password: 'my own password 1',
-          codeChallenge: challenge,
-        } as Parameters<typeof client.auth.signUp>[0]),
-      );
-      const wrong = await client.auth.verifyEmail({
-        email: app,
-        otp: codeIn(mail2)!,
-        codeVerifier: pkce().verifier,
-      } as Parameters<typeof client.auth.verifyEmail>[0]);
+      // Signs up `email` with the app's challenge and verifies it with `codeVerifier`.
+      const signUpAndVerify = async (email: string, codeVerifier: string) => {
+        const mail = await mailed(email, () =>
+          client.auth.signUp({
+            email,
+            password: 'my own password 1',
+            codeChallenge: challenge,
+          } as Parameters<typeof client.auth.signUp>[0]),
+        );
+        return client.auth.verifyEmail({
+          email,
+          otp: codeIn(mail)!,
+          codeVerifier,
+        } as Parameters<typeof client.auth.verifyEmail>[0]);
+      };
+      const app = unique('own-pkce');
+      const wrong = await signUpAndVerify(app, pkce().verifier);
       // A verifier that does not match binds nothing: the code proved the inbox, the password went.
       expect((wrong.data as Record<string, unknown>).passwordCleared).toBe(true);
       expect((await signIn(app, 'my own password 1')).status).toBe(401);
 
       const app2 = unique('own-pkce2');
-      const mail3 = await mailed(app2, () =>
-        client.auth.signUp({
-          email: app2,
-          password: 'my own password 1',
-          codeChallenge: challenge,
-        } as Parameters<typeof client.auth.signUp>[0]),
-      );
-      const right = await client.auth.verifyEmail({
-        email: app2,
-        otp: codeIn(mail3)!,
-        codeVerifier: verifier,
-      } as Parameters<typeof client.auth.verifyEmail>[0]);
+      const right = await signUpAndVerify(app2, verifier);
       expect(right.error).toBeNull();
       expect((right.data as Record<string, unknown>).passwordCleared).toBeUndefined();
       expect((await signIn(app2, 'my own password 1')).status).toBe(200);
