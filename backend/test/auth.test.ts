@@ -441,7 +441,8 @@ async function sign(
 const forgedTokens = {
   expired: (claims: Record<string, unknown>, secret: string) =>
     sign(claims, secret, Math.floor(Date.now() / 1000) - 10),
-  'wrongly signed': (claims: Record<string, unknown>) => sign(claims, 'another-secret-that-is-long-enough-32'),
+  'wrongly signed': (claims: Record<string, unknown>) =>
+    sign(claims, 'another-secret-that-is-long-enough-32'),
   'alg:none': (claims: Record<string, unknown>) => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const now = Math.floor(Date.now() / 1000);
@@ -453,7 +454,8 @@ const forgedTokens = {
   HS512: (claims: Record<string, unknown>, secret: string) => sign(claims, secret, '5m', 'HS512'),
   'a postgres role': (claims: Record<string, unknown>, secret: string) =>
     sign({ ...claims, role: 'postgres' }, secret),
-  'no session': (claims: Record<string, unknown>, secret: string) => sign({ ...claims, sid: undefined }, secret),
+  'no session': (claims: Record<string, unknown>, secret: string) =>
+    sign({ ...claims, sid: undefined }, secret),
   garbage: () => 'abc.def.ghi',
 };
 type Forged = keyof typeof forgedTokens;
