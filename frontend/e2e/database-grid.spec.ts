@@ -148,14 +148,18 @@ test('rows: edit cells in place (text, JSON, a refused value) and delete a selec
   ]);
 
   // A JSON cell opens its editor: invalid JSON is refused, valid JSON saved.
+  // (Keyboard: the cell is activated, Enter opens the dialog; Enter in the text is a newline.)
   const row3 = rowWith(page, 'Post 3');
-  await row3.getByRole('gridcell', { name: /"n":3/ }).dblclick();
+  await row3.getByRole('gridcell', { name: /"n":3/ }).click({ position: { x: 12, y: 12 } });
+  await page.keyboard.press('Enter');
   const json = page.getByRole('dialog', { name: 'Edit meta' });
   const area = json.getByRole('textbox', { name: 'JSON value' });
   await area.fill('{"n": 3, "tags": ["a", "b"]');
   await expect(json.getByText(/^Invalid JSON/)).toBeVisible();
   await expect(json.getByRole('button', { name: 'Save' })).toBeDisabled();
   await area.fill('{"n": 3, "tags": ["a", "b"], "nested": {"deep": true}}');
+  await area.press('Enter');
+  await expect(area).toHaveValue(/\}\n$/);
   await json.getByRole('button', { name: 'Format' }).click();
   await expect(area).toHaveValue(/\n {2}"tags": \[/);
   await expectNoA11yViolations(page);

@@ -13,9 +13,9 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
-/** An estimate of rows: "~1.2M", "~350", "unknown" when never analyzed. */
+/** An estimate of rows: "~1.2M", "~350", "not analyzed" when PostgreSQL has none. */
 export function formatEstimate(n: number | null): string {
-  if (n === null) return 'unknown';
+  if (n === null) return 'not analyzed';
   if (n < 10_000) return `~${formatCount(n)}`;
   if (n < 1_000_000) return `~${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   return `~${(n / 1_000_000).toFixed(n < 10_000_000 ? 1 : 0)}M`;

@@ -3,7 +3,7 @@
  * (the error says where), pretty-prints on demand, and saves only valid JSON. Big documents stay
  * fast: the grid shows a truncated line, the whole text lives only here.
  */
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { Braces } from 'lucide-react';
 import { Button } from '../../ui/button';
 import { Dialog, DialogContent } from '../../ui/dialog';
@@ -56,12 +56,19 @@ function JsonDialogBody({
     value === null || value === undefined ? '' : JSON.stringify(value, null, 2),
   );
   const error = useMemo(() => check(text, arrayOnly, nullable), [text, arrayOnly, nullable]);
+  const area = useRef<HTMLTextAreaElement>(null);
   const save = () => {
     if (error) return;
     onSave(text.trim() === '' ? null : JSON.parse(text));
   };
   return (
     <DialogContent
+      onOpenAutoFocus={(e) => {
+        // Straight into the text, the cursor at its start.
+        e.preventDefault();
+        area.current?.focus();
+        area.current?.setSelectionRange(0, 0);
+      }}
       title={title}
       description={
         arrayOnly
@@ -96,6 +103,7 @@ function JsonDialogBody({
           </Button>
         </div>
         <Textarea
+          ref={area}
           aria-label="JSON value"
           aria-invalid={error ? true : undefined}
           aria-describedby="json-dialog-status"

@@ -293,18 +293,20 @@ function TextEditor({ p, meta }: { p: RenderEditCellProps<Row>; meta: GridColumn
           >
             <Link2 className="size-3.5" aria-hidden />
           </button>
-          <FkPicker
-            open={pickOpen}
-            onOpenChange={(open) => {
-              setPickOpen(open);
-              if (!open) p.onClose(false, true);
-            }}
-            target={meta.fk}
-            onPick={(v) => {
-              setPickOpen(false);
-              p.onRowChange(withValue(p, col, v), true);
-            }}
-          />
+          <span onKeyDown={(e) => e.stopPropagation()}>
+            <FkPicker
+              open={pickOpen}
+              onOpenChange={(open) => {
+                setPickOpen(open);
+                if (!open) p.onClose(false, true);
+              }}
+              target={meta.fk}
+              onPick={(v) => {
+                setPickOpen(false);
+                p.onRowChange(withValue(p, col, v), true);
+              }}
+            />
+          </span>
         </>
       )}
     </span>
@@ -342,17 +344,21 @@ function SelectEditor({ p, meta }: { p: RenderEditCellProps<Row>; meta: GridColu
 function JsonEditor({ p, meta }: { p: RenderEditCellProps<Row>; meta: GridColumnMeta }) {
   const col = meta.info.columnName;
   return (
-    <JsonDialog
-      open
-      onOpenChange={(open) => {
-        if (!open) p.onClose(false, true);
-      }}
-      title={`Edit ${col}`}
-      value={p.row[col]}
-      arrayOnly={meta.kind === 'array'}
-      nullable={meta.info.isNullable}
-      onSave={(v) => p.onRowChange(withValue(p, col, v), true)}
-    />
+    // Keys typed in the dialog (a portal) would bubble to the grid's editor cell through the
+    // React tree, where Enter commits and closes: they stay in the dialog.
+    <span onKeyDown={(e) => e.stopPropagation()}>
+      <JsonDialog
+        open
+        onOpenChange={(open) => {
+          if (!open) p.onClose(false, true);
+        }}
+        title={`Edit ${col}`}
+        value={p.row[col]}
+        arrayOnly={meta.kind === 'array'}
+        nullable={meta.info.isNullable}
+        onSave={(v) => p.onRowChange(withValue(p, col, v), true)}
+      />
+    </span>
   );
 }
 
@@ -491,7 +497,12 @@ function RowsEditor({
       name: meta.info.columnName,
       width: Math.max(
         columnWidth(meta.kind),
-        Math.min(320, 48 + meta.info.columnName.length * 8 + shortType(meta.info.type).length * 7),
+        Math.min(
+          340,
+          (meta.info.isPrimaryKey || meta.fk ? 96 : 76) +
+            meta.info.columnName.length * 8 +
+            shortType(meta.info.type).length * 6.5,
+        ),
       ),
       minWidth: 80,
       resizable: true,
@@ -690,8 +701,14 @@ function RowsEditor({
           onCellKeyDown={(args, event) => {
             // Alt+Enter: what the cell's buttons do (they stay out of the tab order, so Enter
             // on an active cell always opens its editor).
-            if (args.mode !== 'ACTIVE' || event.key !== 'Enter' || !event.altKey) return;
+            if (args.mode !== 'ACTIVE' || event.key !== 'Enter') return;
             const meta = metas.find((m) => m.info.columnName === args.column?.key);
+            if (!event.altKey) {
+              // Enter opens a dialog editor: without this, the browser would also "press" the
+              // button that the dialog focuses (its Close button) with the same key.
+              if (meta?.kind === 'json' || meta?.kind === 'array') event.preventDefault();
+              return;
+            }
             const value = args.row?.[meta?.info.columnName ?? ''];
             if (!meta || value === null || value === undefined) return;
             event.preventGridDefault();

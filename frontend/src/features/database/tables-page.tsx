@@ -67,7 +67,7 @@ function TablesPage() {
         header: () => <span title="The planner's estimate (no count is run)">Rows (est.)</span>,
         cell: ({ row: { original: t } }) => (
           <span
-            className="tabular-nums"
+            className={t.estimatedRows === null ? 'text-xs text-muted' : 'tabular-nums'}
             data-testid="estimated-rows"
             title={
               t.estimatedRows === null
