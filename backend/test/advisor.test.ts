@@ -2,8 +2,9 @@
  * The advisor, rule by rule: create the problem, see the finding (with why and the fix's SQL),
  * apply the one-click fix through POST /api/database/advisor/fix, see it gone.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers.js';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -22,6 +23,8 @@ interface Finding {
   title: string;
   why: string;
   fixSql: string | null;
+  transactional?: boolean;
+  message: string;
   remediation: string;
   object: { type: string; schema: string; name: string; table?: string };
 }
@@ -264,6 +267,217 @@ describe('advisor rules, each found and fixed', () => {
     expect(f).toMatchObject({ severity: 'critical', fixSql: null, category: 'health' });
     await run('ALTER SEQUENCE adv_seq MAXVALUE 1000000');
     expect(await finding('sequence_near_exhaustion:public.adv_seq')).toBeUndefined();
+  });
+});
+
+/**
+ * A client of the project's database of its own (not Kiln's pools), as an app or a script
+ * connects: a login role of the project's, whose privileges Kiln's owner role has (as it has
+ * those of the roles it creates).
+ */
+async function projectClient(): Promise<pg.Client> {
+  const role = `adv_app_${Math.random().toString(36).slice(2, 10)}`;
+  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  const owner = await admin('POST', '/advance/rawsql/unrestricted', {
+    query: 'SELECT current_user AS me',
+  });
+  expect(owner.status).toBe(200);
+  const kiln = owner.body.rows[0].me as string;
+  const superuser = new pg.Client({ connectionString: pgUrl(t.database) });
+  await superuser.connect();
+  try {
+    await superuser.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}';
+                           GRANT ${role} TO ${superuser.escapeIdentifier(kiln)};`);
+  } finally {
+    await superuser.end();
+  }
+  const url = new URL(pgUrl(t.database));
+  url.username = role;
+  url.password = password;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Findings of the runtime rules with thresholds small enough for a test. */
+const quick = '?idleInTransactionSeconds=1&longRunningSeconds=1';
+async function quickFinding(id: string, query = quick): Promise<Finding | undefined> {
+  const res = await admin('GET', `/advisor${query}`);
+  expect(res.status, JSON.stringify(res.body).slice(0, 1000)).toBe(200);
+  return (res.body.data as Finding[]).find((f) => f.id === id);
+}
+
+describe('advisor rules: policies and runtime health', () => {
+  it('policy_exists_rls_disabled: policies written for a table whose RLS is off', async () => {
+    await run(`CREATE TABLE adv_unguarded (id int PRIMARY KEY, owner uuid);
+               REVOKE ALL ON adv_unguarded FROM PUBLIC, anon, authenticated;
+               CREATE POLICY own_rows ON adv_unguarded USING (owner = (SELECT auth.uid()));`);
+    const f = await fixes(
+      'policy_exists_rls_disabled:public.adv_unguarded',
+      /^ALTER TABLE "public"."adv_unguarded" ENABLE ROW LEVEL SECURITY;$/,
+    );
+    expect(f).toMatchObject({
+      severity: 'warning',
+      category: 'security',
+      object: { type: 'table', schema: 'public', name: 'adv_unguarded' },
+    });
+    expect(f.message).toContain('"own_rows"');
+  });
+
+  it('rls_disabled names the policies that are not in force (no second finding)', async () => {
+    await run(`CREATE TABLE adv_halfway (id int PRIMARY KEY, owner uuid);
+               GRANT SELECT ON adv_halfway TO anon;
+               CREATE POLICY mine ON adv_halfway USING (owner = (SELECT auth.uid()));`);
+    const f = await finding('rls_disabled:public.adv_halfway');
+    expect(f!.message).toMatch(/policies \("mine"\) are not in force/);
+    expect(await finding('policy_exists_rls_disabled:public.adv_halfway')).toBeUndefined();
+    await fixes('rls_disabled:public.adv_halfway', /ENABLE ROW LEVEL SECURITY/);
+  });
+
+  it('multiple_permissive_policies: two permissive policies for one role and command (a decision)', async () => {
+    await run(`CREATE TABLE adv_overlap (id int PRIMARY KEY, owner uuid, public boolean);
+               ALTER TABLE adv_overlap ENABLE ROW LEVEL SECURITY;
+               CREATE POLICY own_rows ON adv_overlap FOR ALL TO authenticated
+                 USING (owner = (SELECT auth.uid()));
+               CREATE POLICY public_rows ON adv_overlap FOR SELECT USING (public);
+               CREATE POLICY narrow ON adv_overlap AS RESTRICTIVE FOR SELECT TO authenticated
+                 USING (id > 0);`);
+    const id = 'multiple_permissive_policies:public.adv_overlap';
+    const f = await finding(id);
+    expect(f).toMatchObject({
+      severity: 'warning',
+      category: 'performance',
+      fixSql: null,
+      object: { type: 'table', name: 'adv_overlap' },
+    });
+    // authenticated SELECT has own_rows (FOR ALL) and public_rows (PUBLIC); the restrictive
+    // policy and anon's single policy are no overlap.
+    expect(f!.message).toContain('authenticated SELECT ("own_rows", "public_rows")');
+    expect(f!.message).not.toContain('anon');
+    expect(f!.message).not.toContain('narrow');
+    const refused = await admin('POST', '/advisor/fix', { id });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/Merge the policies/);
+    await run(`DROP POLICY public_rows ON adv_overlap;
+               CREATE POLICY public_rows ON adv_overlap FOR SELECT TO anon USING (public);`);
+    expect(await finding(id)).toBeUndefined();
+  });
+
+  it('table_bloat_dead_tuples: dead rows vacuum has not reclaimed (VACUUM, outside a transaction)', async () => {
+    await run(`CREATE TABLE adv_churn (id int PRIMARY KEY, n int);
+               ALTER TABLE adv_churn SET (autovacuum_enabled = false);
+               INSERT INTO adv_churn SELECT g, 0 FROM generate_series(1, 3000) g;
+               UPDATE adv_churn SET n = n + 1;
+               SELECT pg_stat_force_next_flush();`);
+    const id = 'table_bloat_dead_tuples:public.adv_churn';
+    const seen = await finding(id);
+    expect(seen).toMatchObject({
+      severity: 'info',
+      category: 'health',
+      transactional: false,
+      object: { type: 'table', schema: 'public', name: 'adv_churn' },
+    });
+    expect(seen!.message).toContain('3000 dead row versions (50%');
+    // The fix runs on its own (VACUUM refuses a transaction block) and reclaims them; its own
+    // statistics reach the view when that session reports them, so wait for that.
+    const fixed = await admin('POST', '/advisor/fix', { id });
+    expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+    expect(fixed.body).toMatchObject({ id, fixSql: 'VACUUM (ANALYZE) "public"."adv_churn";' });
+    await expect.poll(() => finding(id), { timeout: 5000, interval: 100 }).toBeUndefined();
+  });
+
+  it('idle_in_transaction_sessions: a client that BEGINs and idles; the fix ends it, never Kiln’s own', async () => {
+    const client = await projectClient();
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT 1');
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const pid = rows[0]!.pid;
+      const id = 'idle_in_transaction_sessions:pg_catalog.pg_stat_activity';
+      // Not with the default threshold (five minutes)…
+      expect(await finding(id)).toBeUndefined();
+      // …and with one second, once a second has passed.
+      await expect.poll(() => quickFinding(id), { timeout: 5000, interval: 200 }).toBeDefined();
+      const f = (await quickFinding(id))!;
+      expect(f).toMatchObject({
+        rule: 'idle_in_transaction_sessions',
+        severity: 'warning',
+        category: 'health',
+        object: { type: 'database', schema: 'pg_catalog', name: 'pg_stat_activity' },
+      });
+      expect(f.message).toContain(`pid ${pid} `);
+      expect(f.why.length).toBeGreaterThan(20);
+      // Only that session: Kiln's own pools are never listed nor signalled.
+      expect(f.fixSql).toBe(
+        `SELECT pg_catalog.pg_terminate_backend(pid, 5000) FROM unnest(ARRAY[${pid}]::int[]) AS pid;`,
+      );
+      const fixed = await admin('POST', '/advisor/fix', { id, idleInTransactionSeconds: 1 });
+      expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+      expect(fixed.body).toMatchObject({ id, fixed: true });
+      await ended;
+      expect(await quickFinding(id)).toBeUndefined();
+      // Kiln still answers: its own connections were left alone.
+      expect((await admin('GET', '/advisor')).status).toBe(200);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+
+  it('long_running_queries: a statement past the threshold; the fix cancels it', async () => {
+    const client = await projectClient();
+    try {
+      const sleeping = client.query('SELECT pg_sleep(60)').then(
+        () => 'finished',
+        (err: { code?: string }) => err.code,
+      );
+      const id = 'long_running_queries:pg_catalog.pg_stat_activity';
+      expect(await finding(id)).toBeUndefined();
+      await expect.poll(() => quickFinding(id), { timeout: 5000, interval: 200 }).toBeDefined();
+      const f = (await quickFinding(id))!;
+      expect(f).toMatchObject({ severity: 'warning', category: 'performance' });
+      expect(f.message).toContain('SELECT pg_sleep(60)');
+      expect(f.fixSql).toMatch(/^SELECT pg_catalog\.pg_cancel_backend\(pid\) FROM unnest/);
+      const fixed = await admin('POST', '/advisor/fix', { id, longRunningSeconds: 1 });
+      expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+      // Cancelled (57014), and the session is still usable.
+      expect(await sleeping).toBe('57014');
+      expect((await client.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      await expect.poll(() => quickFinding(id), { timeout: 5000, interval: 100 }).toBeUndefined();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+
+  it('connections_near_limit and low_cache_hit_ratio: thresholds per request, no automatic fix', async () => {
+    const conn = 'connections_near_limit:pg_catalog.pg_stat_activity';
+    expect(await finding(conn)).toBeUndefined();
+    // One connection in a hundred is already 1%: with the threshold at 1% it is a finding.
+    const c = await quickFinding(conn, '?connectionsUsedPercent=1');
+    expect(c).toMatchObject({ severity: 'warning', category: 'health', fixSql: null });
+    expect(c!.message).toMatch(/^\d+ client connections are open of \d+ available/);
+    const refused = await admin('POST', '/advisor/fix', { id: conn, connectionsUsedPercent: 1 });
+    expect(refused.status).toBe(400);
+
+    // A fresh database read its catalog from disk once, so its hit ratio is below 100%; with
+    // enough blocks read (10,000) to mean something, a 100% threshold finds it.
+    const cache = 'low_cache_hit_ratio:pg_catalog.pg_stat_database';
+    expect(await finding(cache)).toBeUndefined();
+    await run(`CREATE TABLE adv_scan AS SELECT g FROM generate_series(1, 100000) g;
+               DO $$ BEGIN FOR i IN 1..30 LOOP PERFORM count(*) FROM adv_scan; END LOOP; END $$;
+               SELECT pg_stat_force_next_flush();`);
+    const low = await quickFinding(cache, '?cacheHitPercent=100');
+    expect(low).toMatchObject({
+      severity: expect.stringMatching(/^(warning|critical)$/),
+      category: 'performance',
+      fixSql: null,
+      object: { type: 'database', name: 'pg_stat_database' },
+    });
+    expect(low!.message).toMatch(
+      /% of the \d+ blocks this database read came from the buffer cache/,
+    );
+    expect((await admin('GET', '/advisor?cacheHitPercent=101')).status).toBe(400);
   });
 });
 

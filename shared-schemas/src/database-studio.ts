@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { paginationSchema } from './common.js';
+import { advisorThresholdsSchema } from './database.js';
 
 // ---- SQL snippets --------------------------------------------------------------------------------
 
@@ -121,7 +122,10 @@ export const tableStatsResponseSchema = z.object({
 
 // ---- advisor fix -------------------------------------------------------------------------------
 
-export const advisorFixRequestSchema = z.object({ id: z.string().min(1).max(1000) }).strict();
+export const advisorFixRequestSchema = z
+  .object({ id: z.string().min(1).max(1000) })
+  .extend(advisorThresholdsSchema.shape)
+  .strict();
 
 /** `POST /api/database/advisor/fix`: the fix ran; `fixed`: the finding is gone on a fresh look. */
 export const advisorFixResponseSchema = z.object({

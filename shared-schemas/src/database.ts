@@ -193,6 +193,15 @@ export const advisorFindingSchema = z.object({
     'sequence_near_exhaustion',
     'auth_users_exposed',
     'policy_allows_any_write',
+    'policy_exists_rls_disabled',
+    'multiple_permissive_policies',
+    // Runtime health, read from the statistics and pg_stat_activity (thresholds: see
+    // advisorQuerySchema):
+    'table_bloat_dead_tuples',
+    'idle_in_transaction_sessions',
+    'long_running_queries',
+    'low_cache_hit_ratio',
+    'connections_near_limit',
   ]),
   /** Stable across calls while the problem lasts: `<rule>:<schema>.<object>` (for the fix). */
   id: z.string(),
@@ -216,6 +225,9 @@ export const advisorFindingSchema = z.object({
       'constraint',
       'index',
       'sequence',
+      // The database as a whole (sessions, connections, cache): `schema.name` names the
+      // statistics view it was read from, e.g. pg_catalog.pg_stat_activity.
+      'database',
     ]),
     schema: z.string(),
     name: z.string(),
@@ -223,6 +235,11 @@ export const advisorFindingSchema = z.object({
   }),
   /** The exact SQL that fixes it (`POST /api/database/advisor/fix` runs it), or null: a decision is needed. */
   fixSql: z.string().nullable(),
+  /**
+   * False when the fix cannot run inside a transaction (VACUUM): `POST /advisor/fix` runs it as a
+   * statement of its own. Absent: it runs in one transaction.
+   */
+  transactional: z.boolean().optional(),
   schema: z.string(),
   table: z.string(),
   /** The API roles that reach the object through the records or RPC API (`anon`, `authenticated`). */
@@ -451,6 +468,25 @@ export const dropTableResponseSchema = z.object({
 });
 
 export const dropPolicyResponseSchema = z.object({ message: z.string() });
+
+/**
+ * What the runtime rules count as a problem; the defaults suit production, a smaller value shows
+ * more (the same values go to `POST /advisor/fix`, which finds the finding again with them).
+ */
+export const advisorThresholdsSchema = z.object({
+  /** Sessions idle inside a transaction for longer than this (default 300). */
+  idleInTransactionSeconds: z.coerce.number().int().min(1).max(86_400).optional(),
+  /** Statements running for longer than this (default 300). */
+  longRunningSeconds: z.coerce.number().int().min(1).max(86_400).optional(),
+  /** Client connections at or above this share of max_connections, in percent (default 80). */
+  connectionsUsedPercent: z.coerce.number().min(1).max(100).optional(),
+  /** Buffer cache hit ratio below this, in percent (default 95). */
+  cacheHitPercent: z.coerce.number().min(1).max(100).optional(),
+});
+export type AdvisorThresholds = z.infer<typeof advisorThresholdsSchema>;
+
+/** `GET /api/database/advisor`: `?schema=` (one exposed schema) plus the runtime thresholds. */
+export const advisorQuerySchema = databaseObjectsQuerySchema.extend(advisorThresholdsSchema.shape);
 
 export const advisorResponseSchema = z.object({
   data: z.array(advisorFindingSchema),

@@ -12,7 +12,7 @@
  * (statistics never gathered, sequences running out, tables the records API cannot address).
  */
 import type pg from 'pg';
-import type { AdvisorFinding } from '@kiln/shared-schemas';
+import type { AdvisorFinding, AdvisorThresholds } from '@kiln/shared-schemas';
 import type { Database } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
 import { q, qualified } from './ddl.js';
@@ -30,6 +30,19 @@ export const UNUSED_INDEX_MIN_SCANS = 100;
 const NEVER_ANALYZED_MIN_CHANGES = 1000;
 /** Share of a sequence's range used before it is a finding. */
 const SEQUENCE_USED_WARNING = 0.75;
+/** Dead tuples before a table's bloat is a finding: more than this many, and this share. */
+const DEAD_TUPLES_MIN = 1000;
+const DEAD_TUPLES_SHARE = 0.2;
+/** Blocks read (from cache or disk) before the cache hit ratio means anything. */
+const CACHE_MIN_BLOCKS = 10_000;
+
+/** The runtime rules' thresholds when the request names none (see advisorThresholdsSchema). */
+export const DEFAULT_THRESHOLDS: Required<AdvisorThresholds> = {
+  idleInTransactionSeconds: 300,
+  longRunningSeconds: 300,
+  connectionsUsedPercent: 80,
+  cacheHitPercent: 95,
+};
 
 type Finding = AdvisorFinding;
 type Kind = Finding['kind'];
@@ -41,7 +54,7 @@ interface Relation {
   name: string;
   kind: 'r' | 'p' | 'v' | 'm';
   rls: boolean;
-  policies: number;
+  policies: string[];
   has_pk: boolean;
   security_invoker: boolean;
   /** role → privileges held, for the API roles that may use the schema. */
@@ -56,6 +69,7 @@ function finding(
   text: { title: string; message: string; why: string; remediation: string },
   fixSql: string | null,
   exposure: { exposedTo?: ApiRole[]; privileges?: Record<string, string[]> } = {},
+  transactional = true,
 ): Finding {
   return {
     id: `${kind}:${object.schema}.${object.name}`,
@@ -70,6 +84,7 @@ function finding(
     privileges: exposure.privileges ?? {},
     ...text,
     fixSql,
+    ...(transactional ? {} : { transactional: false }),
   };
 }
 
@@ -77,7 +92,9 @@ function finding(
 export async function advisorFindings(
   db: Queryable,
   exposedSchemas: string[],
+  thresholds: AdvisorThresholds = {},
 ): Promise<AdvisorFinding[]> {
+  const limits = { ...DEFAULT_THRESHOLDS, ...stripUndefined(thresholds) };
   const all = (
     await Promise.all([
       relationRules(db, exposedSchemas),
@@ -86,6 +103,7 @@ export async function advisorFindings(
       policyRules(db, exposedSchemas),
       indexRules(db, exposedSchemas),
       healthRules(db, exposedSchemas),
+      runtimeRules(db, limits),
     ])
   ).flat();
   return all.sort(
@@ -101,8 +119,15 @@ export async function advisorFindings(
  * Applies a finding's fix: finds it again (the catalog may have changed since it was shown), runs
  * its SQL in one transaction as the database owner, and answers whether it is gone.
  */
-export async function advisorFix(db: Database, exposedSchemas: string[], id: string) {
-  const found = (await advisorFindings(db.pool, exposedSchemas)).find((f) => f.id === id);
+export async function advisorFix(
+  db: Database,
+  exposedSchemas: string[],
+  id: string,
+  thresholds: AdvisorThresholds = {},
+) {
+  const found = (await advisorFindings(db.pool, exposedSchemas, thresholds)).find(
+    (f) => f.id === id,
+  );
   if (!found) {
     throw new AppError(
       404,
@@ -120,6 +145,11 @@ export async function advisorFix(db: Database, exposedSchemas: string[], id: str
   }
   const fixSql = found.fixSql;
   await db.withAdminSql('owner', async (client) => {
+    // VACUUM and its like refuse to run in a transaction block: one statement, on its own.
+    if (found.transactional === false) {
+      await client.query(fixSql);
+      return;
+    }
     try {
       await client.query('BEGIN');
       await client.query(fixSql);
@@ -129,7 +159,9 @@ export async function advisorFix(db: Database, exposedSchemas: string[], id: str
       throw err;
     }
   });
-  const still = (await advisorFindings(db.pool, exposedSchemas)).some((f) => f.id === id);
+  const still = (await advisorFindings(db.pool, exposedSchemas, thresholds)).some(
+    (f) => f.id === id,
+  );
   return {
     id: found.id,
     rule: found.rule,
@@ -149,7 +181,8 @@ async function relationRules(db: Queryable, schemas: string[]): Promise<Finding[
   // write those columns), and only where the role may also use the schema.
   const { rows } = await db.query<Relation>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relrowsecurity AS rls,
-            (SELECT count(*)::int FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) AS policies,
+            ARRAY(SELECT p.polname FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid
+                   ORDER BY 1)::text[] AS policies,
             EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
                      WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk,
             coalesce(c.reloptions @> ARRAY['security_invoker=true']
@@ -175,14 +208,40 @@ async function relationRules(db: Queryable, schemas: string[]): Promise<Finding[
   const out: Finding[] = [];
   for (const r of rows) {
     const exposedTo = API_ROLES.filter((role) => (r.grants[role] ?? []).length > 0);
-    if (!exposedTo.length) continue;
-    const privileges = Object.fromEntries(exposedTo.map((role) => [role, r.grants[role]]));
     const where = qualified(r.schema, r.name);
     const isTable = r.kind === 'r' || r.kind === 'p';
     const object = { type: isTable ? 'table' : 'view', schema: r.schema, name: r.name } as const;
+    const policyList = r.policies.map(q).join(', ');
+    if (!exposedTo.length) {
+      // Policies written for a table whose row-level security is off: nobody reaches it through
+      // the API today, but the first GRANT opens every row, whatever the policies say. (When API
+      // roles do reach it, rls_disabled below says so and names the policies.)
+      if (isTable && !r.rls && r.policies.length) {
+        out.push(
+          finding(
+            'policy_exists_rls_disabled',
+            'warning',
+            'security',
+            object,
+            {
+              title: 'Policies exist on a table whose row-level security is off',
+              message: `${where} has policies (${policyList}) that are not in force: its row-level security is off`,
+              why: 'Policies only apply once row-level security is on: until then the grants alone decide, and whoever is granted the table reaches every row the policies were written to hide.',
+              remediation: `ALTER TABLE ${where} ENABLE ROW LEVEL SECURITY, or drop the policies if the table is meant to be private`,
+            },
+            `ALTER TABLE ${where} ENABLE ROW LEVEL SECURITY;`,
+          ),
+        );
+      }
+      continue;
+    }
+    const privileges = Object.fromEntries(exposedTo.map((role) => [role, r.grants[role]]));
     const exposure = { exposedTo, privileges };
     if (isTable && !r.rls) {
       const writes = exposedTo.some((role) => r.grants[role].some((p) => p !== 'SELECT'));
+      const ignored = r.policies.length
+        ? `; its policies (${policyList}) are not in force until row-level security is on`
+        : '';
       out.push(
         finding(
           'rls_disabled',
@@ -191,7 +250,7 @@ async function relationRules(db: Queryable, schemas: string[]): Promise<Finding[
           object,
           {
             title: 'Row-level security is off on an exposed table',
-            message: `Row-level security is off on ${where}: ${exposedTo.join(' and ')} may ${writes ? 'read and change' : 'read'} every row through the records API`,
+            message: `Row-level security is off on ${where}: ${exposedTo.join(' and ')} may ${writes ? 'read and change' : 'read'} every row through the records API${ignored}`,
             why: 'Without row-level security, the grants alone decide: anyone holding the anon key (it ships in your frontend) or any signed-in user reaches every row.',
             remediation: `PATCH /api/database/tables/${encodeURIComponent(r.name)}/schema?schema=${encodeURIComponent(r.schema)} {"rlsEnabled": true} and add policies (POST /api/database/policies), or revoke the grants`,
           },
@@ -199,7 +258,7 @@ async function relationRules(db: Queryable, schemas: string[]): Promise<Finding[
           exposure,
         ),
       );
-    } else if (isTable && !r.policies) {
+    } else if (isTable && !r.policies.length) {
       out.push(
         finding(
           'rls_no_policy',
@@ -562,6 +621,52 @@ async function policyRules(db: Queryable, schemas: string[]): Promise<Finding[]>
       );
     }
   }
+  // Several permissive policies for one role and command: PostgreSQL evaluates each of them, for
+  // every row, and ORs the answers. One finding per table naming each role/command pair.
+  const ACTIONS: Record<string, string[]> = {
+    '*': ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+    r: ['SELECT'],
+    a: ['INSERT'],
+    w: ['UPDATE'],
+    d: ['DELETE'],
+  };
+  const overlaps = new Map<string, { schema: string; table: string; by: Map<string, string[]> }>();
+  for (const p of rows) {
+    if (!p.rls || !p.permissive) continue;
+    // A policy for PUBLIC applies to the API roles too.
+    const roles = new Set(p.roles.flatMap((r) => (r === 'public' ? [...API_ROLES] : [r])));
+    const key = `${p.schema}.${p.table}`;
+    const entry = overlaps.get(key) ?? { schema: p.schema, table: p.table, by: new Map() };
+    for (const role of roles) {
+      for (const action of ACTIONS[p.cmd] ?? []) {
+        const pair = `${role} ${action}`;
+        entry.by.set(pair, [...(entry.by.get(pair) ?? []), p.policy]);
+      }
+    }
+    overlaps.set(key, entry);
+  }
+  for (const o of overlaps.values()) {
+    const many = [...o.by].filter(([, names]) => names.length > 1);
+    if (!many.length) continue;
+    const where = qualified(o.schema, o.table);
+    out.push(
+      finding(
+        'multiple_permissive_policies',
+        'warning',
+        'performance',
+        { type: 'table', schema: o.schema, name: o.table },
+        {
+          title: 'Several permissive policies apply to the same role and command',
+          message: `${where} has several permissive policies for ${many
+            .map(([pair, names]) => `${pair} (${names.map(q).join(', ')})`)
+            .join('; ')}`,
+          why: 'Permissive policies for one role and command are all evaluated for every row and their answers ORed: each extra one adds its cost to every query, and the combined rule is harder to read than one policy.',
+          remediation: `Merge the policies of each role and command into one (USING (a) OR (b)), or make those meant to narrow access AS RESTRICTIVE; it is a decision about who may see what, so no automatic fix`,
+        },
+        null,
+      ),
+    );
+  }
   for (const w of anonWrites.values()) {
     const where = qualified(w.schema, w.table);
     const cmds = WRITES.filter((c) => w.cmds.has(c));
@@ -787,6 +892,39 @@ async function healthRules(db: Queryable, schemas: string[]): Promise<Finding[]>
       ),
     );
   }
+  // Dead row versions piling up (autovacuum off, behind, or held back by an old transaction):
+  // scans read them, the table and its indexes grow. VACUUM cannot run in a transaction.
+  const bloat = await db.query<{ schema: string; table: string; dead: string; live: string }>(
+    `SELECT t.schemaname AS schema, t.relname AS "table",
+            t.n_dead_tup::text AS dead, t.n_live_tup::text AS live
+       FROM pg_catalog.pg_stat_user_tables t
+      WHERE t.schemaname = ANY($1::text[]) AND t.n_dead_tup > $2
+        AND t.n_dead_tup > $3::float8 * (t.n_live_tup + t.n_dead_tup)
+      ORDER BY 1, 2`,
+    [schemas, DEAD_TUPLES_MIN, DEAD_TUPLES_SHARE],
+  );
+  for (const b of bloat.rows) {
+    const where = qualified(b.schema, b.table);
+    const dead = Number(b.dead);
+    const share = Math.round((100 * dead) / (dead + Number(b.live)));
+    out.push(
+      finding(
+        'table_bloat_dead_tuples',
+        share > 50 ? 'warning' : 'info',
+        'health',
+        { type: 'table', schema: b.schema, name: b.table },
+        {
+          title: 'A table holds many dead rows',
+          message: `${where} holds ${b.dead} dead row versions (${share}% of its rows) that vacuum has not reclaimed`,
+          why: 'Every update and delete leaves a dead row version behind until vacuum reclaims it: scans read past them, and the table and its indexes keep growing. Autovacuum may be off, behind, or held back by a long transaction.',
+          remediation: `VACUUM (ANALYZE) ${where} (outside a transaction); if it keeps coming back, ALTER TABLE ${where} SET (autovacuum_vacuum_scale_factor = 0.05) or look for sessions idle in transaction`,
+        },
+        `VACUUM (ANALYZE) ${where};`,
+        {},
+        false,
+      ),
+    );
+  }
   // Sequences (serial and identity columns) close to their maximum: inserts will start failing.
   const seqs = await db.query<{ schema: string; name: string; used: number; max: string }>(
     `SELECT s.schemaname AS schema, s.sequencename AS name, s.max_value::text AS max,
@@ -810,6 +948,173 @@ async function healthRules(db: Queryable, schemas: string[]): Promise<Finding[]>
           message: `The sequence ${qualified(s.schema, s.name)} has used ${Math.floor(s.used * 100)}% of its range (max ${s.max})`,
           why: 'When it reaches its maximum, every insert that needs a new id fails.',
           remediation: `ALTER SEQUENCE ${qualified(s.schema, s.name)} AS bigint MAXVALUE 9223372036854775807, and change the column it feeds to bigint`,
+        },
+        null,
+      ),
+    );
+  }
+  return out;
+}
+
+// ---- runtime: sessions, connections, cache --------------------------------------------------------
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Where the runtime findings point: the statistics view to look at. */
+const ACTIVITY = { type: 'database', schema: 'pg_catalog', name: 'pg_stat_activity' } as const;
+
+/**
+ * What the database is doing now: one round trip reads the sessions of this database that are
+ * not Kiln's own (its pools share the advisor connection's application_name, or it with a
+ * suffix) and are idle in a transaction or running a statement past the thresholds, plus the
+ * connection count and the cache counters. Only sessions Kiln's role may see in full appear
+ * (its own role's, those of roles it has the privileges of, or all with pg_read_all_stats), and
+ * the fix signals only those it may signal: roles whose privileges it has, or any with
+ * pg_signal_backend, never a superuser's unless Kiln's role is one.
+ */
+async function runtimeRules(
+  db: Queryable,
+  limits: Required<AdvisorThresholds>,
+): Promise<Finding[]> {
+  const { rows } = await db.query<{
+    sessions: Array<{
+      pid: number;
+      role: string;
+      state: string;
+      seconds: number;
+      query: string;
+      signalable: boolean;
+    }> | null;
+    connections: number;
+    max_connections: number;
+    blocks_hit: string;
+    blocks_read: string;
+  }>(
+    `WITH me AS (SELECT pg_catalog.current_setting('application_name') AS app,
+                        (SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                          WHERE r.rolname = current_user) AS superuser),
+          s AS (
+            SELECT a.pid, a.usename AS role, a.state, a.query,
+                   floor(extract(epoch FROM clock_timestamp() -
+                     CASE WHEN a.state = 'active' THEN a.query_start ELSE a.state_change END))::int
+                     AS seconds,
+                   (me.superuser OR (NOT coalesce(u.rolsuper, false) AND (
+                      pg_catalog.pg_has_role(current_user, a.usesysid, 'USAGE')
+                      OR pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE'))))
+                     AS signalable
+              FROM pg_catalog.pg_stat_activity a
+              CROSS JOIN me
+              LEFT JOIN pg_catalog.pg_roles u ON u.oid = a.usesysid
+             WHERE a.datname = pg_catalog.current_database() AND a.backend_type = 'client backend'
+               AND a.pid <> pg_catalog.pg_backend_pid()
+               AND a.application_name <> me.app
+               AND NOT starts_with(a.application_name, me.app || '-')
+               AND ((a.state IN ('idle in transaction', 'idle in transaction (aborted)')
+                     AND a.state_change < clock_timestamp() - make_interval(secs => $1))
+                 OR (a.state = 'active'
+                     AND a.query_start < clock_timestamp() - make_interval(secs => $2))))
+     SELECT (SELECT jsonb_agg(to_jsonb(s) ORDER BY s.pid) FROM s) AS sessions,
+            (SELECT count(*)::int FROM pg_catalog.pg_stat_activity
+              WHERE backend_type = 'client backend') AS connections,
+            (SELECT pg_catalog.current_setting('max_connections')::int
+                    - pg_catalog.current_setting('superuser_reserved_connections')::int)
+              AS max_connections,
+            d.blks_hit::text AS blocks_hit, d.blks_read::text AS blocks_read
+       FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database()`,
+    [limits.idleInTransactionSeconds, limits.longRunningSeconds],
+  );
+  const out: Finding[] = [];
+  const r = rows[0];
+  if (!r) return out;
+  const sessions = r.sessions ?? [];
+  const describe = (list: typeof sessions) =>
+    list.map((x) => `pid ${x.pid} (${x.role}, ${x.seconds} s)`).join(', ');
+  const pids = (list: typeof sessions) => list.map((x) => x.pid).join(', ');
+
+  const idle = sessions.filter((x) => x.state !== 'active');
+  if (idle.length) {
+    const mine = idle.filter((x) => x.signalable);
+    out.push(
+      finding(
+        'idle_in_transaction_sessions',
+        'warning',
+        'health',
+        ACTIVITY,
+        {
+          title: 'Sessions sit idle inside a transaction',
+          message: `${idle.length} session(s) idle in a transaction for more than ${limits.idleInTransactionSeconds} s: ${describe(idle)}`,
+          why: 'An open transaction keeps its locks and stops vacuum from reclaiming any row version newer than its snapshot, in every table: writers queue behind it and tables bloat. It is usually a client that forgot to commit or roll back.',
+          remediation: `End them: SELECT pg_terminate_backend(pid) for pid ${pids(idle)} (their transactions roll back); find the client that leaves transactions open, and consider ALTER DATABASE … SET idle_in_transaction_session_timeout = '60s'`,
+        },
+        mine.length
+          ? `SELECT pg_catalog.pg_terminate_backend(pid, 5000) FROM unnest(ARRAY[${pids(mine)}]::int[]) AS pid;`
+          : null,
+      ),
+    );
+  }
+  const running = sessions.filter((x) => x.state === 'active');
+  if (running.length) {
+    const mine = running.filter((x) => x.signalable);
+    const longest = Math.max(...running.map((x) => x.seconds));
+    out.push(
+      finding(
+        'long_running_queries',
+        longest >= 30 * 60 ? 'critical' : 'warning',
+        'performance',
+        ACTIVITY,
+        {
+          title: 'Statements have been running for a long time',
+          message: `${running.length} statement(s) running for more than ${limits.longRunningSeconds} s: ${running
+            .map((x) => `pid ${x.pid} (${x.role}, ${x.seconds} s): ${x.query.slice(0, 100)}`)
+            .join('; ')}`,
+          why: 'A statement that runs for minutes holds its locks and its snapshot all along: writers wait, vacuum cannot clean up behind it, and it takes a connection out of the pool.',
+          remediation: `Cancel them: SELECT pg_cancel_backend(pid) for pid ${pids(running)} (pg_terminate_backend ends the session if cancelling is not enough); then EXPLAIN the query, and set a statement_timeout for the role that runs it`,
+        },
+        mine.length
+          ? `SELECT pg_catalog.pg_cancel_backend(pid) FROM unnest(ARRAY[${pids(mine)}]::int[]) AS pid;`
+          : null,
+      ),
+    );
+  }
+
+  const used = (100 * r.connections) / Math.max(1, r.max_connections);
+  if (used >= limits.connectionsUsedPercent) {
+    out.push(
+      finding(
+        'connections_near_limit',
+        used >= 95 ? 'critical' : 'warning',
+        'health',
+        ACTIVITY,
+        {
+          title: 'Connections are close to the limit',
+          message: `${r.connections} client connections are open of ${r.max_connections} available (${Math.round(used)}%)`,
+          why: 'When max_connections is reached, every new connection is refused: Kiln’s own pools, scripts, migrations and admin tools alike. Idle connections hold their slot too.',
+          remediation:
+            'Find who holds them (SELECT usename, application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2, 3), end idle sessions, size client pools down or put a pooler (PgBouncer, transaction mode) in front, or raise max_connections (a restart)',
+        },
+        null,
+      ),
+    );
+  }
+
+  const hit = Number(r.blocks_hit);
+  const read = Number(r.blocks_read);
+  const ratio = hit + read > 0 ? (100 * hit) / (hit + read) : 100;
+  if (hit + read >= CACHE_MIN_BLOCKS && ratio < limits.cacheHitPercent) {
+    out.push(
+      finding(
+        'low_cache_hit_ratio',
+        ratio < 90 ? 'critical' : 'warning',
+        'performance',
+        { type: 'database', schema: 'pg_catalog', name: 'pg_stat_database' },
+        {
+          title: 'Reads often miss the buffer cache',
+          message: `${ratio.toFixed(2)}% of the ${hit + read} blocks this database read came from the buffer cache (below ${limits.cacheHitPercent}%)`,
+          why: 'A block not in shared buffers is read from the operating system or the disk, many times slower: a low hit ratio means the working set does not fit, or queries scan far more than they need.',
+          remediation:
+            'Look for scans of big tables (missing indexes: see the other findings, EXPLAIN the slow queries), and give PostgreSQL more shared_buffers (about a quarter of RAM; a restart). Counters run since the last statistics reset',
         },
         null,
       ),

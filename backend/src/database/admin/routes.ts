@@ -4,6 +4,7 @@
  */
 import type { Response } from 'express';
 import {
+  advisorQuerySchema,
   advisorResponseSchema,
   alterPolicyRequestSchema,
   alterTableRequestSchema,
@@ -238,10 +239,12 @@ export function databaseAdminRoutes(
         method: 'get',
         path: '/advisor',
         summary: 'Lint the exposed schemas: security, performance and health findings (?schema=)',
-        query: databaseObjectsQuerySchema,
+        query: advisorQuerySchema,
         responses: { 200: advisorResponseSchema },
-        handler: async ({ query }) =>
-          paged(await advisorFindings(db.pool, schemasOf(query.schema))),
+        handler: async ({ query }) => {
+          const { schema, table: _table, ...thresholds } = query;
+          return paged(await advisorFindings(db.pool, schemasOf(schema), thresholds));
+        },
       }),
 
       // ---- policies ----------------------------------------------------------------------------

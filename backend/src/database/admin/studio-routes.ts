@@ -101,11 +101,13 @@ export function studioRoutes(
     adminRoute({
       method: 'post',
       path: '/advisor/fix',
-      summary: "Apply an advisor finding's fix (its fixSql, in one transaction) by finding id",
+      summary:
+        "Apply an advisor finding's fix by finding id (its fixSql, in one transaction unless the finding says transactional: false)",
       body: advisorFixRequestSchema,
       responses: { 200: advisorFixResponseSchema },
       handler: async ({ body }) => {
-        const result = await advisorFix(db, cache.exposedSchemas, body.id);
+        const { id, ...thresholds } = body;
+        const result = await advisorFix(db, cache.exposedSchemas, id, thresholds);
         await cache.reload();
         return result;
       },
