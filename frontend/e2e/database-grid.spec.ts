@@ -225,6 +225,20 @@ test('rows: filters and sort live in the URL and survive a reload', async ({ sig
   await expect.poll(titles).toEqual(['Post 12', 'Post 10', 'Post 1']);
   await expect(header).toHaveAttribute('aria-sort', 'descending');
 
+  // A bigger table shows the planner's estimate; counting exactly is an explicit action.
+  await sql(
+    page.request,
+    f.headers,
+    `create table ${f.empty}_big (id int primary key);
+     insert into ${f.empty}_big select generate_series(1, 3000);
+     analyze ${f.empty}_big;`,
+  );
+  await page.goto(`/dashboard/database/tables/${f.empty}_big`);
+  await expect(page.getByTestId('row-total')).toHaveText(/^~/);
+  await page.getByRole('button', { name: 'Count exactly' }).click();
+  await expect(page.getByTestId('row-total')).toHaveText('3,000');
+  await expect(page.getByRole('button', { name: 'Count exactly' })).toHaveCount(0);
+
   // A filter that matches nothing says so and offers to clear.
   await page.goto(
     `/dashboard/database/tables/${f.posts}?filter=${encodeURIComponent(JSON.stringify([{ column: 'title', op: 'eq', value: 'nothing' }]))}`,
@@ -247,6 +261,19 @@ test('rows: a foreign-key cell opens the referenced row; empty and read-only tab
   await expect(page.getByTestId('filter-chip')).toHaveText('id = 2');
   await expect(rowWith(page, 'Brian')).toBeVisible();
   await expect(grid(page).getByRole('row')).toHaveCount(2);
+
+  // Editing a foreign key offers a picker of the referenced table's rows.
+  await page.goto(`/dashboard/database/tables/${f.posts}?sort=id.asc`);
+  const author = rowWith(page, 'Post 1').locator('[aria-colindex="4"]');
+  await author.click({ position: { x: 12, y: 12 } });
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: `Pick a row of ${f.authors}` }).click();
+  const picker = page.getByRole('dialog', { name: `Pick a row of ${f.authors}` });
+  await picker.getByRole('searchbox').fill('carl');
+  await picker.getByRole('button', { name: /Carla/ }).click();
+  await expect(page.getByText('Saved author_id')).toBeVisible();
+  await expect(author).toHaveText('3');
+  expect(await records(page, f, f.posts, 'id=eq.1&select=author_id')).toEqual([{ author_id: 3 }]);
 
   // An empty table says what to do next.
   await page.goto(`/dashboard/database/tables/${f.empty}`);

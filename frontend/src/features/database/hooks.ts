@@ -214,10 +214,12 @@ export function useExactCount(q: Pick<RowsQuery, 'schema' | 'table' | 'filter'>,
     queryKey: [...queryKeys.database.rows(q.schema, q.table), 'exact-count', q.filter ?? []],
     enabled,
     queryFn: async ({ signal }) => {
+      // One row read (the body is ignored), counted exactly: Content-Range `0-0/<count>`.
       const params = new URLSearchParams();
       filterParams(q.filter, params);
+      params.set('limit', '1');
       let range: string | null = null;
-      await request<unknown>('HEAD', `${recordsPath(q.table)}?${params.toString()}`, {
+      await request<unknown>('GET', `${recordsPath(q.table)}?${params.toString()}`, {
         signal,
         headers: { Prefer: 'count=exact', ...profile(q.schema) },
         onResponse: (res) => {
