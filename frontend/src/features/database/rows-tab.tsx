@@ -159,7 +159,10 @@ function CellView({
 }) {
   const value = props.row[meta.info.columnName];
   if (value === null || value === undefined) return <span className="kiln-null">NULL</span>;
-  const { text, cut } = cellText(value);
+  const { text, cut } = cellText(
+    // 2026-11-30T12:36:18.964+00:00 → 2026-11-30 12:36:18.964+00:00 (as psql shows it)
+    meta.kind === 'timestamp' && typeof value === 'string' ? value.replace('T', ' ') : value,
+  );
   const viewable = cut || meta.kind === 'json' || meta.kind === 'array';
   return (
     <span className="flex min-w-0 items-center gap-1">
