@@ -450,6 +450,111 @@ describe('advisor rules: policies and runtime health', () => {
     }
   });
 
+  it('table_statistics_stale: a table much changed since its last analyze', async () => {
+    await run(`CREATE TABLE adv_drift (id int PRIMARY KEY, n int);
+               ALTER TABLE adv_drift SET (autovacuum_enabled = false);
+               INSERT INTO adv_drift SELECT g, 0 FROM generate_series(1, 2000) g;
+               ANALYZE adv_drift;
+               UPDATE adv_drift SET n = 1 WHERE id <= 1500;
+               SELECT pg_stat_force_next_flush();`);
+    // Analyzed once: not "never analyzed", but stale (most rows changed since).
+    expect(await finding('table_never_analyzed:public.adv_drift')).toBeUndefined();
+    const f = await fixes(
+      'table_statistics_stale:public.adv_drift',
+      /^ANALYZE "public"."adv_drift";$/,
+    );
+    expect(f).toMatchObject({ severity: 'info', category: 'health' });
+    expect(f.message).toMatch(/has had \d+ rows changed since it was last analyzed/);
+  });
+
+  it('auth settings: short passwords (fixed through the advisor), unverified addresses and http redirects (decisions)', async () => {
+    const config = () => t.request('GET', '/api/auth/config', { token: t.apiKey });
+    const put = async (body: unknown) => {
+      const res = await t.request('PUT', '/api/auth/config', { token: t.apiKey, body });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    };
+    expect((await config()).body.passwordMinLength).toBeLessThan(8);
+    const short = await fixes(
+      'auth_password_min_length:auth.config.passwordMinLength',
+      /^UPDATE auth\.config SET password_min_length = 8;$/,
+    );
+    expect(short).toMatchObject({
+      severity: 'warning',
+      category: 'security',
+      object: { type: 'setting', schema: 'auth', name: 'config.passwordMinLength' },
+    });
+    // The same change as PUT /api/auth/config: the auth API enforces it at once.
+    expect((await config()).body.passwordMinLength).toBe(8);
+    const weak = await t.request('POST', '/api/auth/users', {
+      body: { email: `adv-${Date.now()}@example.com`, password: 'abc1234' },
+    });
+    expect(weak.status).toBe(400);
+
+    const verify = 'auth_email_verification_off:auth.config.requireEmailVerification';
+    const v = await finding(verify);
+    expect(v).toMatchObject({ severity: 'info', fixSql: null });
+    expect(v!.remediation).toContain('"requireEmailVerification": true');
+    await put({ requireEmailVerification: true });
+    expect(await finding(verify)).toBeUndefined();
+    await put({ requireEmailVerification: false });
+
+    const redirects = 'auth_redirect_url_insecure:auth.config.allowedRedirectUrls';
+    await put({
+      allowedRedirectUrls: [
+        'http://app.example.com/callback',
+        'http://localhost:3000/*',
+        'https://app.example.com/*',
+      ],
+    });
+    const r = await finding(redirects);
+    expect(r).toMatchObject({ severity: 'warning', fixSql: null });
+    expect(r!.message).toContain('http://app.example.com/callback');
+    expect(r!.message).not.toContain('localhost');
+    expect(r!.remediation).toContain('"https://app.example.com/callback"');
+    await put({ allowedRedirectUrls: ['http://localhost:3000/*', 'https://app.example.com/*'] });
+    expect(await finding(redirects)).toBeUndefined();
+  });
+
+  it('sessions_blocked_by_locks: a session waits for a lock another holds; the fix ends the holder', async () => {
+    const holder = await projectClient();
+    const waiter = await projectClient();
+    try {
+      await run(`CREATE TABLE adv_locked (id int PRIMARY KEY);
+                 GRANT USAGE ON SCHEMA public TO ${holder.user}, ${waiter.user};
+                 GRANT ALL ON adv_locked TO ${holder.user}, ${waiter.user};`);
+      const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const holderPid = rows[0]!.pid;
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE public.adv_locked IN ACCESS EXCLUSIVE MODE');
+      const read = waiter.query('SELECT count(*)::int AS n FROM public.adv_locked');
+      const id = 'sessions_blocked_by_locks:pg_catalog.pg_stat_activity';
+      expect(await finding(id)).toBeUndefined();
+      await expect
+        .poll(() => quickFinding(id, '?lockWaitSeconds=1'), { timeout: 5000, interval: 200 })
+        .toBeDefined();
+      const f = (await quickFinding(id, '?lockWaitSeconds=1'))!;
+      expect(f).toMatchObject({ severity: 'warning', category: 'health' });
+      expect(f.message).toMatch(
+        new RegExp(
+          `blocked by pid ${holderPid} \\(${holder.user}, idle in transaction: LOCK TABLE`,
+        ),
+      );
+      expect(f.fixSql).toBe(
+        `SELECT pg_catalog.pg_terminate_backend(pid, 5000) FROM unnest(ARRAY[${holderPid}]::int[]) AS pid;`,
+      );
+      const fixed = await admin('POST', '/advisor/fix', { id, lockWaitSeconds: 1 });
+      expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+      // The holder is gone, so the waiter gets its answer.
+      expect((await read).rows[0]).toEqual({ n: 0 });
+      await expect
+        .poll(() => quickFinding(id, '?lockWaitSeconds=1'), { timeout: 5000, interval: 100 })
+        .toBeUndefined();
+    } finally {
+      await holder.end().catch(() => undefined);
+      await waiter.end().catch(() => undefined);
+    }
+  });
+
   it('connections_near_limit and low_cache_hit_ratio: thresholds per request, no automatic fix', async () => {
     const conn = 'connections_near_limit:pg_catalog.pg_stat_activity';
     expect(await finding(conn)).toBeUndefined();

@@ -202,6 +202,12 @@ export const advisorFindingSchema = z.object({
     'long_running_queries',
     'low_cache_hit_ratio',
     'connections_near_limit',
+    'sessions_blocked_by_locks',
+    'table_statistics_stale',
+    // Kiln's auth settings (auth.config; the fix is the same change as PUT /api/auth/config):
+    'auth_password_min_length',
+    'auth_email_verification_off',
+    'auth_redirect_url_insecure',
   ]),
   /** Stable across calls while the problem lasts: `<rule>:<schema>.<object>` (for the fix). */
   id: z.string(),
@@ -228,6 +234,8 @@ export const advisorFindingSchema = z.object({
       // The database as a whole (sessions, connections, cache): `schema.name` names the
       // statistics view it was read from, e.g. pg_catalog.pg_stat_activity.
       'database',
+      // An auth setting: `schema` auth, `name` config.<setting of GET /api/auth/config>.
+      'setting',
     ]),
     schema: z.string(),
     name: z.string(),
@@ -478,6 +486,8 @@ export const advisorThresholdsSchema = z.object({
   idleInTransactionSeconds: z.coerce.number().int().min(1).max(86_400).optional(),
   /** Statements running for longer than this (default 300). */
   longRunningSeconds: z.coerce.number().int().min(1).max(86_400).optional(),
+  /** Sessions waiting for a lock for longer than this (default 60). */
+  lockWaitSeconds: z.coerce.number().int().min(1).max(86_400).optional(),
   /** Client connections at or above this share of max_connections, in percent (default 80). */
   connectionsUsedPercent: z.coerce.number().min(1).max(100).optional(),
   /** Buffer cache hit ratio below this, in percent (default 95). */

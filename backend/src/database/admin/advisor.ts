@@ -6,10 +6,16 @@
  * fix needs no human choice, the exact SQL (`fixSql`, every name schema-qualified and quoted).
  * `POST /advisor/fix` (advisorFix) finds the finding again by its id and runs that SQL.
  *
- * Rules: security (what anon and signed-in users reach past row-level security, functions that
- * can be hijacked, extensions exposed through RPC), performance (indexes missing under policies
- * and foreign keys, unused and duplicate indexes, policies re-evaluated per row) and health
- * (statistics never gathered, sequences running out, tables the records API cannot address).
+ * Rules: security (what anon and signed-in users reach past row-level security, policies not in
+ * force, functions that can be hijacked, extensions exposed through RPC, weak auth settings),
+ * performance (indexes missing under policies and foreign keys, unused and duplicate indexes,
+ * policies re-evaluated per row or overlapping, long statements, cache misses) and health
+ * (statistics missing or stale, dead rows, sequences running out, tables the records API cannot
+ * address, sessions idle in a transaction or blocked by locks, connections near the limit).
+ *
+ * One round trip per rule group, catalog and statistics views only (never a count(*) of a
+ * table). Runtime rules take thresholds per request (AdvisorThresholds); a fix marked
+ * `transactional: false` (VACUUM) runs as a statement of its own.
  */
 import type pg from 'pg';
 import type { AdvisorFinding, AdvisorThresholds } from '@kiln/shared-schemas';
@@ -33,6 +39,10 @@ const SEQUENCE_USED_WARNING = 0.75;
 /** Dead tuples before a table's bloat is a finding: more than this many, and this share. */
 const DEAD_TUPLES_MIN = 1000;
 const DEAD_TUPLES_SHARE = 0.2;
+/** Share of a table's rows changed since its last analyze before its statistics are stale. */
+const STALE_STATISTICS_SHARE = 0.2;
+/** Shorter passwords are too easy to guess offline and online. */
+const PASSWORD_MIN_LENGTH = 8;
 /** Blocks read (from cache or disk) before the cache hit ratio means anything. */
 const CACHE_MIN_BLOCKS = 10_000;
 
@@ -40,6 +50,7 @@ const CACHE_MIN_BLOCKS = 10_000;
 export const DEFAULT_THRESHOLDS: Required<AdvisorThresholds> = {
   idleInTransactionSeconds: 300,
   longRunningSeconds: 300,
+  lockWaitSeconds: 60,
   connectionsUsedPercent: 80,
   cacheHitPercent: 95,
 };
@@ -104,6 +115,7 @@ export async function advisorFindings(
       indexRules(db, exposedSchemas),
       healthRules(db, exposedSchemas),
       runtimeRules(db, limits),
+      authRules(db),
     ])
   ).flat();
   return all.sort(
@@ -865,17 +877,45 @@ async function indexRules(db: Queryable, schemas: string[]): Promise<Finding[]> 
 
 async function healthRules(db: Queryable, schemas: string[]): Promise<Finding[]> {
   const out: Finding[] = [];
-  // Never analyzed, and written to: the planner (and the dashboard's estimated counts) guess.
-  const stale = await db.query<{ schema: string; table: string; changes: string }>(
-    `SELECT t.schemaname AS schema, t.relname AS "table", t.n_mod_since_analyze::text AS changes
+  // Never analyzed and written to, or analyzed and much changed since: the planner (and the
+  // dashboard's estimated counts) guess.
+  const stale = await db.query<{
+    schema: string;
+    table: string;
+    changes: string;
+    live: string;
+    never: boolean;
+  }>(
+    `SELECT t.schemaname AS schema, t.relname AS "table", t.n_mod_since_analyze::text AS changes,
+            t.n_live_tup::text AS live,
+            (t.last_analyze IS NULL AND t.last_autoanalyze IS NULL) AS never
        FROM pg_catalog.pg_stat_user_tables t
-      WHERE t.schemaname = ANY($1::text[]) AND t.last_analyze IS NULL
-        AND t.last_autoanalyze IS NULL AND t.n_mod_since_analyze >= $2
+      WHERE t.schemaname = ANY($1::text[]) AND t.n_mod_since_analyze >= $2
+        AND ((t.last_analyze IS NULL AND t.last_autoanalyze IS NULL)
+             OR t.n_mod_since_analyze > $3::float8 * t.n_live_tup)
       ORDER BY 1, 2`,
-    [schemas, NEVER_ANALYZED_MIN_CHANGES],
+    [schemas, NEVER_ANALYZED_MIN_CHANGES, STALE_STATISTICS_SHARE],
   );
   for (const s of stale.rows) {
     const where = qualified(s.schema, s.table);
+    if (!s.never) {
+      out.push(
+        finding(
+          'table_statistics_stale',
+          'info',
+          'health',
+          { type: 'table', schema: s.schema, name: s.table },
+          {
+            title: 'A table’s statistics are out of date',
+            message: `${where} has had ${s.changes} rows changed since it was last analyzed (it holds about ${s.live})`,
+            why: 'The planner picks plans from statistics: once a fifth of the table has changed, its row counts and value distributions are wrong, and it may scan where an index would do or the reverse.',
+            remediation: `ANALYZE ${where}; if it keeps coming back, ALTER TABLE ${where} SET (autovacuum_analyze_scale_factor = 0.02)`,
+          },
+          `ANALYZE ${where};`,
+        ),
+      );
+      continue;
+    }
     out.push(
       finding(
         'table_never_analyzed',
@@ -987,6 +1027,20 @@ async function runtimeRules(
       query: string;
       signalable: boolean;
     }> | null;
+    waiting: Array<{
+      pid: number;
+      role: string;
+      query: string | null;
+      seconds: number;
+      blockers: number[];
+    }> | null;
+    blocking: Array<{
+      pid: number;
+      role: string;
+      state: string;
+      query: string;
+      signalable: boolean;
+    }> | null;
     connections: number;
     max_connections: number;
     blocks_hit: string;
@@ -1014,8 +1068,35 @@ async function runtimeRules(
                AND ((a.state IN ('idle in transaction', 'idle in transaction (aborted)')
                      AND a.state_change < clock_timestamp() - make_interval(secs => $1))
                  OR (a.state = 'active'
-                     AND a.query_start < clock_timestamp() - make_interval(secs => $2))))
+                     AND a.query_start < clock_timestamp() - make_interval(secs => $2)))),
+          -- Any backend of this database (Kiln's own requests, autovacuum workers included)
+          -- waiting for a lock past the threshold, and who holds it up.
+          w AS (
+            SELECT a.pid, coalesce(a.usename, a.backend_type) AS role, left(a.query, 100) AS query,
+                   floor(extract(epoch FROM clock_timestamp() -
+                     coalesce(a.query_start, a.xact_start, a.backend_start)))::int AS seconds,
+                   pg_catalog.pg_blocking_pids(a.pid) AS blockers
+              FROM pg_catalog.pg_stat_activity a
+             WHERE a.datname = pg_catalog.current_database() AND a.wait_event_type = 'Lock'
+               AND a.pid <> pg_catalog.pg_backend_pid()
+               AND coalesce(a.query_start, a.xact_start, a.backend_start)
+                     < clock_timestamp() - make_interval(secs => $3)),
+          b AS (
+            SELECT a.pid, coalesce(a.usename, a.backend_type, '?') AS role,
+                   coalesce(a.state, '?') AS state, left(coalesce(a.query, ''), 100) AS query,
+                   (a.application_name IS NOT NULL AND a.application_name <> me.app
+                    AND NOT starts_with(a.application_name, me.app || '-')
+                    AND (me.superuser OR (NOT coalesce(u.rolsuper, false) AND (
+                      pg_catalog.pg_has_role(current_user, a.usesysid, 'USAGE')
+                      OR pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE')))))
+                     AS signalable
+              FROM pg_catalog.pg_stat_activity a
+              CROSS JOIN me
+              LEFT JOIN pg_catalog.pg_roles u ON u.oid = a.usesysid
+             WHERE a.pid IN (SELECT unnest(w.blockers) FROM w))
      SELECT (SELECT jsonb_agg(to_jsonb(s) ORDER BY s.pid) FROM s) AS sessions,
+            (SELECT jsonb_agg(to_jsonb(w) ORDER BY w.pid) FROM w) AS waiting,
+            (SELECT jsonb_agg(to_jsonb(b) ORDER BY b.pid) FROM b) AS blocking,
             (SELECT count(*)::int FROM pg_catalog.pg_stat_activity
               WHERE backend_type = 'client backend') AS connections,
             (SELECT pg_catalog.current_setting('max_connections')::int
@@ -1023,7 +1104,7 @@ async function runtimeRules(
               AS max_connections,
             d.blks_hit::text AS blocks_hit, d.blks_read::text AS blocks_read
        FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database()`,
-    [limits.idleInTransactionSeconds, limits.longRunningSeconds],
+    [limits.idleInTransactionSeconds, limits.longRunningSeconds, limits.lockWaitSeconds],
   );
   const out: Finding[] = [];
   const r = rows[0];
@@ -1079,6 +1160,39 @@ async function runtimeRules(
     );
   }
 
+  const waiting = r.waiting ?? [];
+  if (waiting.length) {
+    const blocking = r.blocking ?? [];
+    const mine = blocking.filter((x) => x.signalable);
+    const longest = Math.max(...waiting.map((x) => x.seconds));
+    const who = (pid: number) => {
+      const b = blocking.find((x) => x.pid === pid);
+      return b ? `pid ${pid} (${b.role}, ${b.state}: ${b.query})` : `pid ${pid}`;
+    };
+    out.push(
+      finding(
+        'sessions_blocked_by_locks',
+        longest >= 30 * 60 ? 'critical' : 'warning',
+        'health',
+        ACTIVITY,
+        {
+          title: 'Sessions are waiting for locks others hold',
+          message: `${waiting.length} session(s) waiting for a lock for more than ${limits.lockWaitSeconds} s: ${waiting
+            .map(
+              (x) =>
+                `pid ${x.pid} (${x.role}, ${x.seconds} s${x.query ? `: ${x.query}` : ''}) blocked by ${x.blockers.map(who).join(', ') || 'a lock already released'}`,
+            )
+            .join('; ')}`,
+          why: 'A lock held too long queues everything behind it: API requests on the table hang until they time out, and a blocked autovacuum leaves dead rows and transaction-id age piling up.',
+          remediation: `End the blocking session(s) (SELECT pg_terminate_backend(pid); their transactions roll back), then find why they hold the lock so long (an open transaction, a long DDL); lock_timeout on the roles that take such locks keeps it from recurring`,
+        },
+        mine.length
+          ? `SELECT pg_catalog.pg_terminate_backend(pid, 5000) FROM unnest(ARRAY[${mine.map((x) => x.pid).join(', ')}]::int[]) AS pid;`
+          : null,
+      ),
+    );
+  }
+
   const used = (100 * r.connections) / Math.max(1, r.max_connections);
   if (used >= limits.connectionsUsedPercent) {
     out.push(
@@ -1115,6 +1229,89 @@ async function runtimeRules(
           why: 'A block not in shared buffers is read from the operating system or the disk, many times slower: a low hit ratio means the working set does not fit, or queries scan far more than they need.',
           remediation:
             'Look for scans of big tables (missing indexes: see the other findings, EXPLAIN the slow queries), and give PostgreSQL more shared_buffers (about a quarter of RAM; a restart). Counters run since the last statistics reset',
+        },
+        null,
+      ),
+    );
+  }
+  return out;
+}
+
+// ---- auth settings -------------------------------------------------------------------------------
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$|\.localhost$/i;
+
+/**
+ * Kiln's auth settings (auth.config, read live by the auth service, so an UPDATE there is the
+ * same change as PUT /api/auth/config): what makes accounts easy to take over.
+ */
+async function authRules(db: Queryable): Promise<Finding[]> {
+  const { rows } = await db.query<{
+    min_length: number;
+    verification: boolean;
+    redirects: string[];
+  }>(
+    `SELECT password_min_length AS min_length, require_email_verification AS verification,
+            allowed_redirect_urls AS redirects
+       FROM auth.config`,
+  );
+  const c = rows[0];
+  if (!c) return [];
+  const out: Finding[] = [];
+  const setting = (name: string) =>
+    ({ type: 'setting', schema: 'auth', name: `config.${name}` }) as const;
+  if (c.min_length < PASSWORD_MIN_LENGTH) {
+    out.push(
+      finding(
+        'auth_password_min_length',
+        'warning',
+        'security',
+        setting('passwordMinLength'),
+        {
+          title: 'Passwords may be shorter than 8 characters',
+          message: `New passwords need only ${c.min_length} characters`,
+          why: 'Short passwords fall to guessing: a leaked hash of a 6-character password is cracked in minutes, and common short ones are tried first online. Existing passwords keep working after the change; new and reset ones must be longer.',
+          remediation: `PUT /api/auth/config {"passwordMinLength": ${PASSWORD_MIN_LENGTH}} (or more)`,
+        },
+        `UPDATE auth.config SET password_min_length = ${PASSWORD_MIN_LENGTH};`,
+      ),
+    );
+  }
+  if (!c.verification) {
+    out.push(
+      finding(
+        'auth_email_verification_off',
+        'info',
+        'security',
+        setting('requireEmailVerification'),
+        {
+          title: 'Email addresses are not verified',
+          message: 'Users can sign in without proving they own the address they signed up with',
+          why: 'Without verification anyone can sign up with someone else’s address: they hold that account until the owner resets it, and anything your app grants by address or domain is theirs.',
+          remediation:
+            'Make sure mail is delivered (SMTP in the Authentication settings), then PUT /api/auth/config {"requireEmailVerification": true}; a decision, since users cannot sign in until mail reaches them',
+        },
+        null,
+      ),
+    );
+  }
+  const insecure = c.redirects.filter((u) => {
+    const m = /^http:\/\/([^/:?#]+|\[[^\]]+\])/i.exec(u);
+    return m !== null && !LOOPBACK.test(m[1]!);
+  });
+  if (insecure.length) {
+    const kept = c.redirects.filter((u) => !insecure.includes(u));
+    out.push(
+      finding(
+        'auth_redirect_url_insecure',
+        'warning',
+        'security',
+        setting('allowedRedirectUrls'),
+        {
+          title: 'Sign-in may redirect to plain http',
+          message: `Allowed redirect URLs over plain http (not a local address): ${insecure.join(', ')}`,
+          why: 'Email links and OAuth sign-ins hand their tokens to the redirect URL: over plain http anyone on the network path (public Wi-Fi, a proxy) can read them and take the session.',
+          remediation: `Serve the app over https and list its https URL: PUT /api/auth/config {"allowedRedirectUrls": ${JSON.stringify([...kept, ...insecure.map((u) => u.replace(/^http:/i, 'https:'))])}}`,
         },
         null,
       ),
