@@ -73,3 +73,27 @@ test('advisor: a table without RLS is found, fixed in one click, and gone', asyn
   await page.getByRole('button', { name: 'Re-run checks' }).click();
   await expect(next).toBeHidden();
 });
+
+test('advisor: an auth-setting finding links to the Authentication settings, not to a table', async ({
+  signedIn: page,
+}) => {
+  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
+  const before = await page.request.get('/api/auth/config', { headers });
+  expect(before.status()).toBe(200);
+  const { passwordMinLength } = (await before.json()) as { passwordMinLength: number };
+  const put = (n: number) =>
+    page.request.put('/api/auth/config', { headers, data: { passwordMinLength: n } });
+  expect((await put(6)).status()).toBe(200);
+  try {
+    await page.goto('/dashboard/advisor?category=security');
+    const finding = page.locator('[data-finding-id^="auth_password_min_length:"]');
+    await expect(finding).toContainText(/auth setting\s*passwordMinLength/);
+    await expect(finding.getByRole('link', { name: /^Open table/ })).toHaveCount(0);
+    const link = finding.getByRole('link', { name: 'Open Authentication settings' });
+    await expect(link).toHaveAttribute('href', /\/dashboard\/auth\?tab=settings$/);
+    await link.click();
+    await expect(page).toHaveURL(/\/dashboard\/auth\?tab=settings$/);
+  } finally {
+    expect((await put(passwordMinLength)).status()).toBe(200);
+  }
+});

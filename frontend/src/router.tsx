@@ -26,7 +26,13 @@ import {
   Outlet,
   redirect,
 } from '@tanstack/react-router';
-import { apiReachable, ensureSession, onApiUnreachable, onSessionExpired } from './lib/api';
+import {
+  apiReachable,
+  ensureSession,
+  mayHaveSession,
+  onApiUnreachable,
+  onSessionExpired,
+} from './lib/api';
 import { queryClient } from './lib/query';
 import { overviewSearch } from './features/overview/search';
 import {
@@ -46,6 +52,11 @@ declare module '@tanstack/react-router' {
   interface StaticDataRouteOption {
     /** The breadcrumb of this route. */
     crumb?: string;
+    /**
+     * Starts the code the route's loader will import (not its data, which needs the session):
+     * called when the page's first load lands on this route, with the route chunks.
+     */
+    preloadCode?: (search: Record<string, unknown>) => void;
   }
 }
 
@@ -76,23 +87,37 @@ function here(location: { pathname: string; searchStr: string }): string {
 /** Whether /api/health answered since the page loaded (checked once, not per navigation). */
 let apiSeen = false;
 
-/** Everything behind sign-in: checks that the API answers, then that a session exists. */
+/**
+ * The health check and the session refresh of the page's first load, started when this module
+ * loads (before React renders) and at once, not one after the other; appRoute's first
+ * beforeLoad takes them, later navigations start their own.
+ */
+let bootChecks: { reachable: Promise<boolean>; session: Promise<boolean> } | undefined =
+  /\/(sign-in|unreachable)\/?$/.test(window.location.pathname)
+    ? undefined
+    : { reachable: apiReachable(), session: ensureSession() };
+// Settled by beforeLoad; this only keeps an early rejection from being reported as unhandled.
+bootChecks?.session.catch(() => undefined);
+
+/** Everything behind sign-in: checks that the API answers and that a session exists. */
 export const appRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: 'app',
   beforeLoad: async ({ location }) => {
-    if (!apiSeen) {
-      if (!(await apiReachable())) {
-        throw redirect({ to: '/unreachable', search: { redirect: here(location) } });
-      }
-      apiSeen = true;
-    }
-    let signedIn = false;
-    try {
-      signedIn = await ensureSession();
-    } catch {
+    const checks = bootChecks ?? {
+      reachable: apiSeen ? Promise.resolve(true) : apiReachable(),
+      session: ensureSession(),
+    };
+    bootChecks = undefined;
+    // undefined: the refresh could not reach the API (unreachable, like a failed health check).
+    const [reachable, signedIn] = await Promise.all([
+      checks.reachable,
+      checks.session.catch(() => undefined),
+    ]);
+    if (!reachable || signedIn === undefined) {
       throw redirect({ to: '/unreachable', search: { redirect: here(location) } });
     }
+    apiSeen = true;
     if (!signedIn) {
       throw redirect({ to: '/sign-in', search: { redirect: here(location), expired: undefined } });
     }
@@ -137,6 +162,12 @@ export const databaseTableRoute = createRoute({
   validateSearch: tableSearch,
   // The description, the first page of rows and the grid's chunk start loading with the
   // route's own chunks (bench/dashboard-grid.mjs measures the first page's time).
+  staticData: {
+    preloadCode: (search) => {
+      void import('./features/database/prefetch');
+      if (!search.tab) void import('./features/database/rows-tab');
+    },
+  },
   loaderDeps: ({ search }) => search,
   loader: ({ params, deps }) => {
     void import('./features/database/prefetch').then((m) => m.prefetchTable(params.table, deps));
@@ -248,6 +279,22 @@ export const router = createRouter({
 declare module '@tanstack/react-router' {
   interface Register {
     router: typeof router;
+  }
+}
+
+// The first load's route chunks (shell, area, page) and the code their loaders import start now,
+// with the health check and the session refresh, instead of after them (when a session may
+// exist: a signed-out visit goes to sign-in and needs none of them).
+// The loaders' code goes first: it starts the page's requests, which then overlap the components'
+// chunks (the browser fetches a few files at a time from one server).
+if (bootChecks && mayHaveSession()) {
+  const { pathname, search } = router.state.location;
+  const routes = router.getMatchedRoutes(pathname)[0];
+  for (const route of routes) route.options.staticData?.preloadCode?.(search);
+  for (const route of routes) {
+    router.loadRouteChunk(route)?.catch(() => {
+      // The navigation loads it again and shows the error.
+    });
   }
 }
 

@@ -151,6 +151,11 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
+/** Whether a session may exist (a token held, or the refresh cookie's CSRF twin readable). */
+export function mayHaveSession(): boolean {
+  return Boolean(accessToken || readCookie(CSRF_COOKIE) || csrfToken);
+}
+
 /** True when an access token is held, or one could be had from the refresh cookie. */
 export async function ensureSession(): Promise<boolean> {
   if (accessToken) return true;

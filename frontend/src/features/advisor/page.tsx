@@ -42,7 +42,8 @@ const categoryInfo: Record<AdvisorCategory, { label: string; icon: LucideIcon; b
   health: {
     label: 'Health',
     icon: Activity,
-    blurb: 'Schema hygiene that avoids trouble later.',
+    blurb:
+      'The running database (sessions, locks, bloat, statistics, connections) and schema hygiene.',
   },
 };
 
@@ -58,6 +59,8 @@ function tableOf(
   f: Finding,
 ): { schema: string; table: string; tab?: 'policies' | 'indexes' } | undefined {
   const o = f.object;
+  // The database as a whole, or an auth setting: no table to open.
+  if (o.type === 'database' || o.type === 'setting') return undefined;
   const table = o.table ?? (o.type === 'table' || o.type === 'view' ? o.name : undefined);
   if (!table) return undefined;
   const tab =
@@ -69,16 +72,41 @@ function tableOf(
   return { schema: o.schema, table, tab };
 }
 
+/** What the object line says: its kind, its name, and where it was read from. */
+function objectLabel(o: Finding['object']): { kind: string; name: string; title: string } {
+  const qualified = `${o.schema}.${o.name}`;
+  if (o.type === 'database') {
+    // schema.name is the statistics view the finding was read from.
+    return { kind: 'database (runtime)', name: `from ${o.name}`, title: qualified };
+  }
+  if (o.type === 'setting') {
+    return { kind: 'auth setting', name: o.name.replace(/^config\./, ''), title: qualified };
+  }
+  return { kind: o.type, name: qualified, title: qualified };
+}
+
 function ObjectRef({ finding }: { finding: Finding }) {
   const o = finding.object;
   const t = tableOf(finding);
-  const qualified = `${o.schema}.${o.name}`;
+  const label = objectLabel(o);
   return (
     <span className="inline-flex min-w-0 items-center gap-1.5 text-xs text-muted">
-      <span>{o.type}</span>
-      <code className="truncate font-mono text-fg" title={qualified}>
-        {qualified}
+      <span className="shrink-0">{label.kind}</span>
+      <code className="truncate font-mono text-fg" title={label.title}>
+        {label.name}
       </code>
+      {o.type === 'setting' && (
+        <>
+          <span aria-hidden>·</span>
+          <Link
+            to="/auth"
+            search={{ tab: 'settings' }}
+            className="shrink-0 text-primary hover:underline"
+          >
+            Open Authentication settings
+          </Link>
+        </>
+      )}
       {t && (
         <>
           <span aria-hidden>·</span>
@@ -223,7 +251,7 @@ function AdvisorPage() {
     <>
       <PageHeader
         title="Advisor"
-        description="Checks of the exposed schemas for security holes, slow paths and schema hygiene, each with a fix."
+        description="Checks of the exposed schemas, the running database and the auth settings for security holes, slow paths and health problems, each with a fix or the decision to make."
         actions={
           <>
             {findings.dataUpdatedAt > 0 && (
@@ -319,9 +347,10 @@ function AdvisorPage() {
         description={
           fixing && (
             <>
-              {fixing.title}:{' '}
-              <code className="font-mono">{`${fixing.object.schema}.${fixing.object.name}`}</code>.
-              This SQL runs in one transaction:
+              {fixing.title}: <code className="font-mono">{objectLabel(fixing.object).title}</code>.{' '}
+              {fixing.transactional === false
+                ? 'This SQL runs as a statement of its own (it cannot run inside a transaction):'
+                : 'This SQL runs in one transaction:'}
             </>
           )
         }
