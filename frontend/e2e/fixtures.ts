@@ -125,7 +125,10 @@ export async function expectNoA11yViolations(page: Page): Promise<void> {
     await page.evaluate(async (t) => {
       document.documentElement.classList.toggle('dark', t === 'dark');
       document.documentElement.style.colorScheme = t;
-      await Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined)));
+      // Only the theme's colour transitions: endless animations (a blinking editor cursor, a
+      // spinner, skeletons) never finish.
+      const transitions = document.getAnimations().filter((a) => a instanceof CSSTransition);
+      await Promise.all(transitions.map((a) => a.finished.catch(() => undefined)));
     }, theme);
     // A frame sandboxed without scripts (sandbox="": rendered email previews) cannot run axe:
     // its timers never fire and the run would hang. Its content is not the dashboard's markup.
