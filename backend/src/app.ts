@@ -194,6 +194,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     db,
     config.refreshTokenTtlSeconds,
     config.accessTokenTtlSeconds,
+    config.refreshTokenReuseGraceSeconds,
   );
   const mailer = new Mailer(db, box, config.smtp, logger, {
     production: config.env === 'production',

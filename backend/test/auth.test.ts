@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
 import { SignJWT } from 'jose';
+import { sha256 } from '../src/core/crypto.js';
 import {
   describeScenarios,
   expectAccessToken,
@@ -284,12 +285,19 @@ describe('refresh tokens (mobile / server clients)', () => {
     expectOpaqueToken(second.body.refreshToken);
   });
 
-  it('revokes the whole session when a rotated token is reused', async () => {
+  it('revokes the whole session when a rotated token is reused after the grace window', async () => {
     const { refreshToken } = await t.signUpUser();
     const rotated = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
       body: { refreshToken },
     });
     expect(rotated.status).toBe(200);
+    // The token's reuse window ends (its rotation moved back past REFRESH_TOKEN_REUSE_GRACE_SECONDS).
+    const moved = await t.app.db.query(
+      `UPDATE auth.refresh_tokens SET rotated_at = rotated_at - pg_catalog.make_interval(secs => $2)
+        WHERE token_hash = $1 AND rotated_at IS NOT NULL`,
+      [sha256(refreshToken), t.app.config.refreshTokenReuseGraceSeconds + 1],
+    );
+    expect(moved.rowCount).toBe(1);
     const replay = await t.request('POST', '/api/auth/refresh?client_type=mobile', {
       body: { refreshToken },
     });
@@ -301,6 +309,32 @@ describe('refresh tokens (mobile / server clients)', () => {
       body: { refreshToken: rotated.body.refreshToken },
     });
     expect(successor.status).toBe(401);
+  });
+
+  it('a token presented twice at once (within the grace window) gets two successors; the session stays live', async () => {
+    expect(t.app.config.refreshTokenReuseGraceSeconds).toBe(10);
+    const { refreshToken, userId } = await t.signUpUser();
+    const refresh = (token: string) =>
+      t.request('POST', '/api/auth/refresh?client_type=mobile', { body: { refreshToken: token } });
+    const [one, two] = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
+    expect([one.status, two.status]).toEqual([200, 200]);
+    for (const res of [one, two]) {
+      expectOpaqueToken(res.body.refreshToken);
+      expectAccessToken(res.body.accessToken, { sub: userId, role: 'authenticated' });
+    }
+    expect(one.body.refreshToken).not.toBe(two.body.refreshToken);
+    expect(one.body.refreshToken).not.toBe(refreshToken);
+    // Both branches stay valid, and a late third presentation (a lost answer) is served too.
+    const [again1, again2, late] = await Promise.all([
+      refresh(one.body.refreshToken),
+      refresh(two.body.refreshToken),
+      refresh(refreshToken),
+    ]);
+    expect([again1.status, again2.status, late.status]).toEqual([200, 200, 200]);
+    const me = await t.request('GET', '/api/auth/sessions/current', {
+      token: again1.body.accessToken,
+    });
+    expect(me.status).toBe(200);
   });
 
   it('logout revokes the refresh token', async () => {
@@ -344,6 +378,41 @@ const refresh = (
   body,
   status,
   error,
+});
+
+describe('refresh tokens with REFRESH_TOKEN_REUSE_GRACE_SECONDS=0 (strict)', () => {
+  let strict: TestApp;
+  beforeAll(async () => {
+    strict = await startTestApp({}, { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '0' });
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+  const refresh = (token: string) =>
+    strict.request('POST', '/api/auth/refresh?client_type=mobile', {
+      body: { refreshToken: token },
+    });
+
+  it('an immediate replay of a rotated token revokes the whole session', async () => {
+    expect(strict.app.config.refreshTokenReuseGraceSeconds).toBe(0);
+    const { refreshToken } = await strict.signUpUser();
+    const rotated = await refresh(refreshToken);
+    expect(rotated.status).toBe(200);
+    const replay = await refresh(refreshToken);
+    expect(replay.status).toBe(401);
+    expect(replay.body.message).toMatch(/already used/);
+    expect((await refresh(rotated.body.refreshToken)).status).toBe(401);
+  });
+
+  it('of two refreshes at once with one token, one wins and the other revokes the session', async () => {
+    const { refreshToken } = await strict.signUpUser();
+    const answers = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401]);
+    const won = answers.find((r) => r.status === 200)!;
+    const lost = answers.find((r) => r.status === 401)!;
+    expect(lost.body.message).toMatch(/already used/);
+    expect((await refresh(won.body.refreshToken)).status).toBe(401);
+  });
 });
 
 describeScenarios('refresh tokens: bad input', () => t, [

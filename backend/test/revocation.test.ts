@@ -472,6 +472,40 @@ describe('admin sessions', () => {
     expectOpaqueToken(ok.body.csrfToken);
   });
 
+  it('web: two tabs refreshing with the shared cookie at once both stay signed in', async () => {
+    const res = await signIn(a.baseUrl, '');
+    const body = (await res.json()) as any;
+    const cookieOf = (headers: Headers) =>
+      headers
+        .getSetCookie()
+        .find((c) => c.startsWith('insforge_admin_refresh_token='))!
+        .split(';')[0]!;
+    const cookie = cookieOf(res.headers);
+    const refresh = (base: string, cookie: string, csrf: string) =>
+      fetch(`${base}/api/auth/admin/refresh`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf },
+      });
+    // One tab on each instance, the same cookie and CSRF token.
+    const tabs = await Promise.all([
+      refresh(a.baseUrl, cookie, body.csrfToken),
+      refresh(bUrl, cookie, body.csrfToken),
+    ]);
+    expect(tabs.map((r) => r.status)).toEqual([200, 200]);
+    const renewed = await Promise.all(
+      tabs.map(async (r) => ({ cookie: cookieOf(r.headers), body: (await r.json()) as any })),
+    );
+    expect(renewed[0]!.cookie).not.toBe(renewed[1]!.cookie);
+    for (const tab of renewed) {
+      const claims = expectAccessToken(tab.body.accessToken, { role: 'project_admin' });
+      expect(claims.sid).toBe(sidOf(body.accessToken));
+      await worksEverywhere(tab.body.accessToken, '/api/auth/users');
+      // Each tab's new cookie refreshes again.
+      const next = await refresh(a.baseUrl, tab.cookie, tab.body.csrfToken);
+      expect(next.status).toBe(200);
+    }
+  });
+
   it('can be revoked: one, or all but the current one', async () => {
     const first = (await (await signIn()).json()) as any;
     const second = (await (await signIn()).json()) as any;

@@ -34,9 +34,12 @@ export interface LiveSession {
 }
 
 /**
- * Sessions and their refresh tokens. A refresh token is used once: refreshing marks it rotated
- * and issues its successor. A rotated token presented again means it was copied, so the whole
- * session (every token in the family) is revoked.
+ * Sessions and their refresh tokens. Refreshing marks a token rotated and issues its successor.
+ * A rotated token presented again more than `reuseGraceSeconds` after its rotation means it was
+ * copied, so the whole session (every token in the family) is revoked. Within that window (tabs
+ * of one browser sharing the refresh cookie and refreshing at once, or an answer lost to a
+ * navigation) it gets another successor in the same session, and the earlier successor stays
+ * valid too; 0 makes every reuse a revocation.
  */
 /** `client_type`, `user_agent` and `ip` of a new session, in that order, as query parameters. */
 function contextParams(ctx: SessionContext): [string, string | null, string | null] {
@@ -53,6 +56,8 @@ export class SessionStore {
      * it ends (migration 0031), whatever lifetime the instances reading it are configured with.
      */
     private readonly accessTokenTtlSeconds: number,
+    /** REFRESH_TOKEN_REUSE_GRACE_SECONDS: how long a rotated token may still be exchanged. */
+    private readonly reuseGraceSeconds = 0,
   ) {}
 
   /**
@@ -171,9 +176,15 @@ export class SessionStore {
       aal: 'aal1' | 'aal2';
     }>(
       `WITH used AS (
-         UPDATE auth.refresh_tokens rt SET rotated_at = now()
+         -- A token not rotated yet, or rotated less than the grace ago (the window runs from its
+         -- first rotation, which is kept). Concurrent exchanges of one token queue on its row
+         -- lock and each re-checks this on the row as the one before left it, so within the
+         -- window every one of them gets a successor, and with no grace only the first does.
+         UPDATE auth.refresh_tokens rt SET rotated_at = coalesce(rt.rotated_at, now())
          FROM auth.sessions s
-         WHERE rt.token_hash = $1 AND rt.rotated_at IS NULL
+         WHERE rt.token_hash = $1
+           AND (rt.rotated_at IS NULL
+                OR ($7::int > 0 AND rt.rotated_at > now() - pg_catalog.make_interval(secs => $7)))
            AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
            AND s.kind = $4 AND ($4 = 'user' OR s.admin_tag = $5)
          RETURNING rt.session_id, s.user_id, s.aal
@@ -197,6 +208,7 @@ export class SessionStore {
         kind,
         adminTag ?? null,
         this.accessTokenTtlSeconds,
+        this.reuseGraceSeconds,
       ],
     );
     const row = rows[0];
@@ -211,27 +223,33 @@ export class SessionStore {
     return { ok: false, reason: await this.diagnose(refreshToken, kind) };
   }
 
-  /** Why a token was refused; revokes the session when the token was already used. */
+  /**
+   * Why a token was refused; revokes the session when the token was already used and its reuse
+   * window is over.
+   */
   private async diagnose(
     refreshToken: string,
     kind: SessionKind,
   ): Promise<'unknown' | 'expired' | 'revoked' | 'reused'> {
     const { rows } = await this.db.query<{
       session_id: string;
-      rotated_at: Date | null;
+      reused: boolean;
       revoked_at: Date | null;
       expired: boolean;
     }>(
-      `SELECT rt.session_id, rt.rotated_at, s.revoked_at, s.expires_at <= now() AS expired
+      `SELECT rt.session_id, s.revoked_at, s.expires_at <= now() AS expired,
+              rt.rotated_at IS NOT NULL
+                AND ($3::int = 0 OR rt.rotated_at <= now() - pg_catalog.make_interval(secs => $3))
+                AS reused
        FROM auth.refresh_tokens rt JOIN auth.sessions s ON s.id = rt.session_id
        WHERE rt.token_hash = $1 AND s.kind = $2`,
-      [sha256(refreshToken), kind],
+      [sha256(refreshToken), kind, this.reuseGraceSeconds],
     );
     const row = rows[0];
     if (!row) return 'unknown';
     if (row.revoked_at) return 'revoked';
     if (row.expired) return 'expired';
-    if (row.rotated_at) {
+    if (row.reused) {
       await this.revoke(row.session_id, 'refresh_token_reuse');
       return 'reused';
     }

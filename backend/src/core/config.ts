@@ -310,6 +310,10 @@ export const envSchema = z.object({
   ),
   ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
   REFRESH_TOKEN_TTL_SECONDS: seconds(7 * 24 * 3600),
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(300).default(10),
+  ),
   ADMIN_TOKEN_TTL_SECONDS: seconds(24 * 3600),
   KEY_ROTATION_GRACE_SECONDS: z.preprocess(
     emptyAsUndefined,
@@ -596,6 +600,11 @@ export function loadConfig(
     encryptionKeyPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    /**
+     * How long after its rotation a refresh token may be exchanged again (browser tabs sharing the
+     * refresh cookie); later reuse revokes the session. 0: every reuse does.
+     */
+    refreshTokenReuseGraceSeconds: e.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     /** How long an admin session lasts from sign-in (its access tokens: accessTokenTtlSeconds). */
     adminTokenTtlSeconds: e.ADMIN_TOKEN_TTL_SECONDS,
     keyRotationGraceSeconds: e.KEY_ROTATION_GRACE_SECONDS,
