@@ -15,6 +15,7 @@
  *   /sql                features/sql/page.tsx               (placeholder)
  *   /auth               features/auth/page.tsx              (placeholder)
  *   /advisor            features/advisor/page.tsx           (placeholder)
+ *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -46,6 +47,7 @@ import {
 import { sqlSearch } from './features/sql/search';
 import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
+import { storageSearch } from './features/storage/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -245,6 +247,13 @@ export const advisorRoute = createRoute({
   validateSearch: advisorSearch,
 }).lazy(() => import('./features/advisor/page').then((m) => m.Route));
 
+export const storageRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/storage',
+  staticData: { crumb: 'Storage' },
+  validateSearch: storageSearch,
+}).lazy(() => import('./features/storage/page').then((m) => m.Route));
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   unreachableRoute,
@@ -265,6 +274,7 @@ const routeTree = rootRoute.addChildren([
     sqlRoute,
     authRoute,
     advisorRoute,
+    storageRoute,
   ]),
 ]);
 

@@ -1,8 +1,8 @@
 /** The sidebar's areas, in order; the command palette lists the same pages. */
-import { Database, Gauge, KeyRound, ShieldCheck, SquareTerminal } from 'lucide-react';
+import { Database, Gauge, HardDrive, KeyRound, ShieldCheck, SquareTerminal } from 'lucide-react';
 
 export interface NavItem {
-  to: '/' | '/database' | '/sql' | '/auth' | '/advisor';
+  to: '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -13,5 +13,6 @@ export const navItems: NavItem[] = [
   { to: '/database', label: 'Database', icon: Database, keywords: ['tables', 'rows', 'schema'] },
   { to: '/sql', label: 'SQL editor', icon: SquareTerminal, keywords: ['query', 'snippets'] },
   { to: '/auth', label: 'Authentication', icon: KeyRound, keywords: ['users', 'oauth', 'smtp'] },
+  { to: '/storage', label: 'Storage', icon: HardDrive, keywords: ['buckets', 'files', 'upload'] },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
 ];

@@ -263,11 +263,18 @@ export async function uploadWithProgress<T>(
   path: string,
   form: FormData,
   onProgress: (fraction: number) => void,
+  /** `method` (default POST; PUT stores under the path's key); `signal` aborts the upload. */
+  options: { method?: 'POST' | 'PUT'; signal?: AbortSignal } = {},
 ): Promise<T> {
   const attempt = () =>
     new Promise<{ status: number; text: string; requestId: string | null }>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', path);
+      xhr.open(options.method ?? 'POST', path);
+      if (options.signal) {
+        if (options.signal.aborted) return reject(new DOMException('Aborted', 'AbortError'));
+        options.signal.addEventListener('abort', () => xhr.abort(), { once: true });
+      }
+      xhr.onabort = () => reject(new DOMException('Aborted', 'AbortError'));
       xhr.setRequestHeader('Accept', 'application/json');
       if (accessToken) xhr.setRequestHeader('Authorization', `Bearer ${accessToken}`);
       xhr.upload.onprogress = (e) => {

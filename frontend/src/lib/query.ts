@@ -57,6 +57,12 @@ export const queryKeys = {
     smtp: () => [...queryKeys.auth.all, 'smtp'] as const,
     templates: () => [...queryKeys.auth.all, 'templates'] as const,
   },
+  storage: {
+    all: ['storage'] as const,
+    buckets: () => [...queryKeys.storage.all, 'buckets'] as const,
+    objects: (bucket: string, q: { prefix: string; search: string; offset: number }) =>
+      [...queryKeys.storage.all, 'objects', bucket, q] as const,
+  },
   advisor: {
     all: ['advisor'] as const,
     findings: () => [...queryKeys.advisor.all, 'findings'] as const,

@@ -1,0 +1,110 @@
+/** Buckets and objects (GET/POST/DELETE /api/storage/...), one page of objects at a time. */
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import type { z } from 'zod';
+import type {
+  createBucketRequestSchema,
+  deleteBucketResponseSchema,
+  deleteObjectsResponseSchema,
+  downloadStrategyResponseSchema,
+  listBucketsResponseSchema,
+  listObjectsResponseSchema,
+  storedFileSchema,
+} from '@kiln/shared-schemas';
+import { api, uploadWithProgress } from '../../lib/api';
+import { useApiMutation } from '../../lib/mutation';
+import { queryKeys } from '../../lib/query';
+
+export type Bucket = z.infer<typeof listBucketsResponseSchema>[number];
+export type StoredObject = z.infer<typeof storedFileSchema>;
+export type CreateBucket = z.input<typeof createBucketRequestSchema>;
+
+export const OBJECTS_PAGE = 100;
+
+const bucketPath = (bucket: string) => `/api/storage/buckets/${encodeURIComponent(bucket)}`;
+const objectPath = (bucket: string, key: string) =>
+  `${bucketPath(bucket)}/objects/${encodeURIComponent(key)}`;
+
+export function useBuckets() {
+  return useQuery({
+    queryKey: queryKeys.storage.buckets(),
+    queryFn: ({ signal }) =>
+      api.get<z.infer<typeof listBucketsResponseSchema>>('/api/storage/buckets', undefined, signal),
+  });
+}
+
+export function useObjects(bucket: string, prefix: string, search: string, offset: number) {
+  return useQuery({
+    queryKey: queryKeys.storage.objects(bucket, { prefix, search, offset }),
+    queryFn: ({ signal }) =>
+      api.get<z.infer<typeof listObjectsResponseSchema>>(
+        `${bucketPath(bucket)}/objects`,
+        { prefix, search, offset, limit: OBJECTS_PAGE },
+        signal,
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useCreateBucket() {
+  return useApiMutation({
+    mutationFn: (body: CreateBucket) => api.post<Bucket>('/api/storage/buckets', body),
+    progress: 'Creating the bucket…',
+    success: (b) => `Bucket ${b.name} created`,
+    invalidate: [queryKeys.storage.all, queryKeys.overview.all],
+  });
+}
+
+export function useDeleteBucket() {
+  return useApiMutation({
+    mutationFn: (name: string) =>
+      api.delete<z.infer<typeof deleteBucketResponseSchema>>(`${bucketPath(name)}?force=true`),
+    progress: 'Deleting the bucket…',
+    invalidate: [queryKeys.storage.all, queryKeys.overview.all],
+  });
+}
+
+export function useDeleteObjects(bucket: string) {
+  return useApiMutation({
+    mutationFn: async (keys: string[]) => {
+      const res = await api.delete<z.infer<typeof deleteObjectsResponseSchema>>(
+        `${bucketPath(bucket)}/objects`,
+        { keys },
+      );
+      const failed = res.results.filter((r) => r.status === 'failed');
+      if (failed.length) throw new Error(`${failed.length} file(s) could not be deleted`);
+      return res;
+    },
+    progress: 'Deleting…',
+    success: (_r, keys) => `Deleted ${keys.length} file${keys.length === 1 ? '' : 's'}`,
+    invalidate: [queryKeys.storage.all],
+  });
+}
+
+/** A URL to read the object from: signed for `expiresIn` seconds (unsigned in a public bucket). */
+export function signedUrl(bucket: string, key: string, expiresIn: number) {
+  return api.get<z.infer<typeof downloadStrategyResponseSchema>>(
+    `${bucketPath(bucket)}/download-strategy/objects/${encodeURIComponent(key)}`,
+    { expiresIn },
+  );
+}
+
+/** The public URL of an object in a public bucket. */
+export function publicUrl(bucket: string, key: string): string {
+  return new URL(objectPath(bucket, key), window.location.origin).toString();
+}
+
+/** PUT one file under `key`, reporting progress; `signal` cancels it. */
+export function uploadObject(
+  bucket: string,
+  key: string,
+  file: File,
+  onProgress: (fraction: number) => void,
+  signal: AbortSignal,
+) {
+  const form = new FormData();
+  form.append('file', file);
+  return uploadWithProgress<StoredObject>(objectPath(bucket, key), form, onProgress, {
+    method: 'PUT',
+    signal,
+  });
+}
