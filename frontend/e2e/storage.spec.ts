@@ -1,10 +1,41 @@
 /**
- * Storage against the real API (local provider): a private bucket created in the UI, three files
+ * Storage against the real API (local provider): a private bucket created in the UI, four files
  * uploaded at once from the picker (each progress bar reaching 100 %), a folder browsed into from
  * the breadcrumb-carrying URL, a file dropped into it, a signed URL made and fetched back, files
- * deleted through the multi-select, and the bucket deleted.
+ * deleted through the multi-select, and the bucket deleted. Then an upload cancelled halfway
+ * (the network throttled): it reports partial progress, stops, and stores nothing.
  */
+import { crc32, deflateSync } from 'node:zlib';
 import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
+
+/** A small RGB PNG (a colour gradient) to preview. */
+function gradientPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * (width * 3 + 1) + 1 + x * 3;
+      rows.set([Math.round((x / width) * 255), Math.round((y / height) * 255), 160], i);
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 test('storage: buckets, uploads with progress, folders, signed URLs and deletes', async ({
   signedIn: page,
@@ -29,23 +60,42 @@ test('storage: buckets, uploads with progress, folders, signed URLs and deletes'
   await expect(page.getByRole('heading', { name: bucket, level: 1 })).toBeVisible();
   await expect(page.getByText('No files yet')).toBeVisible();
 
-  // Three files at once from the picker, each with its own progress bar reaching 100 %.
+  // Four files at once from the picker, each with its own progress bar reaching 100 %.
   const big = Buffer.alloc(300_000, 7);
+  const png = gradientPng(96, 64);
   await page.getByLabel('Files to upload').setInputFiles([
     { name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from a') },
     { name: 'b.json', mimeType: 'application/json', buffer: Buffer.from('{"b":1}') },
     { name: 'c.bin', mimeType: 'application/octet-stream', buffer: big },
+    { name: 'd.png', mimeType: 'image/png', buffer: png },
   ]);
-  for (const key of ['a.txt', 'b.json', 'c.bin']) {
+  for (const key of ['a.txt', 'b.json', 'c.bin', 'd.png']) {
     await expect(page.getByRole('progressbar', { name: `Upload of ${key}` })).toHaveAttribute(
       'aria-valuenow',
       '100',
     );
   }
   const files = page.getByRole('table', { name: 'Files' });
-  await expect(files.getByRole('row')).toHaveCount(4); // header + 3
+  await expect(files.getByRole('row')).toHaveCount(5); // header + 4
   await expectNoA11yViolations(page);
   await shoot(page, 'storage-files');
+
+  // Preview of a JSON file (pretty-printed) and of an image, in a sheet whose key is in the URL.
+  await files.getByRole('button', { name: 'Preview b.json' }).click();
+  await expect(page).toHaveURL(/file=b\.json/);
+  const sheet = page.getByRole('dialog', { name: 'b.json' });
+  await expect(sheet.getByLabel('Contents of b.json')).toHaveText('{\n  "b": 1\n}');
+  await sheet.getByRole('button', { name: 'Close' }).first().click();
+  await expect(page).not.toHaveURL(/file=/);
+  await files.getByRole('button', { name: 'Preview d.png' }).click();
+  const image = page.getByRole('dialog', { name: 'd.png' }).getByRole('img', {
+    name: 'Preview of d.png',
+  });
+  await expect(image).toBeVisible();
+  await expect.poll(() => image.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(96);
+  await expectNoA11yViolations(page);
+  await shoot(page, 'storage-preview');
+  await page.keyboard.press('Escape');
 
   // A folder (a key with "/"), browsed into; the folder is in the URL with its breadcrumb.
   const headers = { Authorization: `Bearer ${await adminToken(page)}` };
@@ -110,7 +160,7 @@ test('storage: buckets, uploads with progress, folders, signed URLs and deletes'
   await files.getByRole('checkbox', { name: 'Select b.json' }).click();
   await page.getByRole('button', { name: 'Delete 2 selected' }).click();
   await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
-  await expect(files.getByRole('row')).toHaveCount(3); // header + docs/ + c.bin
+  await expect(files.getByRole('row')).toHaveCount(4); // header + docs/ + c.bin + d.png
   await expect(files).not.toContainText('a.txt');
 
   // The bucket list shows it private, and deletes it (typed confirmation).
@@ -129,4 +179,46 @@ test('storage: buckets, uploads with progress, folders, signed URLs and deletes'
   await confirm.getByLabel(`Type ${bucket} to confirm`).fill(bucket);
   await confirm.getByRole('button', { name: 'Delete bucket' }).click();
   await expect(buckets.getByRole('row').filter({ hasText: bucket })).toHaveCount(0);
+});
+
+test('storage: an upload in progress is cancelled and stores nothing', async ({
+  signedIn: page,
+}) => {
+  const bucket = `e2e-cancel-${Date.now().toString(36)}`;
+  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
+  const made = await page.request.post('/api/storage/buckets', {
+    headers,
+    data: { bucketName: bucket },
+  });
+  expect(made.status(), await made.text()).toBe(201);
+  await page.goto(`/dashboard/storage?bucket=${bucket}`);
+  await expect(page.getByText('No files yet')).toBeVisible();
+
+  // About 2 s for 512 KB: long enough to see progress and cancel.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: 256 * 1024,
+  });
+  await page.getByLabel('Files to upload').setInputFiles({
+    name: 'slow.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.alloc(512 * 1024, 1),
+  });
+  const bar = page.getByRole('progressbar', { name: 'Upload of slow.bin' });
+  await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Cancel upload of slow.bin' }).click();
+  await expect(page.getByRole('region', { name: 'Uploads' })).toContainText('Cancelled');
+  expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+  });
+  const list = await page.request.get(`/api/storage/buckets/${bucket}/objects`, { headers });
+  expect(((await list.json()) as { data: unknown[] }).data).toEqual([]);
+  await page.request.delete(`/api/storage/buckets/${bucket}?force=true`, { headers });
 });

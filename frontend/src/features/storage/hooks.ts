@@ -88,11 +88,6 @@ export function signedUrl(bucket: string, key: string, expiresIn: number) {
   );
 }
 
-/** The public URL of an object in a public bucket. */
-export function publicUrl(bucket: string, key: string): string {
-  return new URL(objectPath(bucket, key), window.location.origin).toString();
-}
-
 /** PUT one file under `key`, reporting progress; `signal` cancels it. */
 export function uploadObject(
   bucket: string,
@@ -106,5 +101,44 @@ export function uploadObject(
   return uploadWithProgress<StoredObject>(objectPath(bucket, key), form, onProgress, {
     method: 'PUT',
     signal,
+  });
+}
+
+const TEXT_PREVIEW_BYTES = 256 * 1024;
+
+export type Preview =
+  | { kind: 'image'; url: string }
+  | { kind: 'text'; text: string; truncated: boolean }
+  | { kind: 'none' };
+
+/** What the preview sheet shows: images by a short signed URL, text and JSON (pretty) read in. */
+export function usePreview(bucket: string, object: StoredObject | undefined) {
+  return useQuery({
+    queryKey: [...queryKeys.storage.all, 'preview', bucket, object?.key, object?.uploadedAt],
+    enabled: object !== undefined,
+    queryFn: async ({ signal }): Promise<Preview> => {
+      const o = object!;
+      const type = o.mimeType.split(';')[0]!.trim();
+      const isText =
+        type.startsWith('text/') || type === 'application/json' || type.endsWith('+json');
+      if (!type.startsWith('image/') && !isText) return { kind: 'none' };
+      const { url } = await signedUrl(bucket, o.key, 300);
+      if (type.startsWith('image/')) return { kind: 'image', url };
+      const res = await fetch(url, {
+        signal,
+        headers: { Range: `bytes=0-${TEXT_PREVIEW_BYTES - 1}` },
+      });
+      if (!res.ok) throw new Error(`The file could not be read (${res.status})`);
+      let text = await res.text();
+      const truncated = o.size > TEXT_PREVIEW_BYTES;
+      if (!truncated && (type === 'application/json' || type.endsWith('+json'))) {
+        try {
+          text = JSON.stringify(JSON.parse(text), null, 2);
+        } catch {
+          // Shown as it is.
+        }
+      }
+      return { kind: 'text', text, truncated };
+    },
   });
 }

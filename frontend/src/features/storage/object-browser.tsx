@@ -16,6 +16,7 @@ import { Input } from '../../ui/input';
 import { Card } from '../../ui/misc';
 import { formatBytes } from './format';
 import { OBJECTS_PAGE, signedUrl, useDeleteObjects, useObjects, type StoredObject } from './hooks';
+import { PreviewSheet } from './preview-sheet';
 import { ShareDialog } from './share-dialog';
 import { UploadZone } from './upload-zone';
 
@@ -58,7 +59,7 @@ async function download(bucket: string, key: string) {
 }
 
 export function ObjectBrowser({ bucket, isPublic }: { bucket: string; isPublic: boolean }) {
-  const { prefix = '', search = '', offset = 0 } = route.useSearch();
+  const { prefix = '', search = '', offset = 0, file } = route.useSearch();
   const navigate = route.useNavigate();
   const objects = useObjects(bucket, prefix, search, offset);
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -128,10 +129,16 @@ export function ObjectBrowser({ bucket, isPublic }: { bucket: string; isPublic: 
               {e.name}/
             </Link>
           ) : (
-            <span className="inline-flex min-w-0 items-center gap-2" title={e.object.key}>
+            <button
+              type="button"
+              className="inline-flex max-w-full min-w-0 items-center gap-2 text-left hover:underline"
+              title={e.object.key}
+              aria-label={`Preview ${e.name}`}
+              onClick={() => void navigate({ search: (s) => ({ ...s, file: e.object.key }) })}
+            >
               <File className="size-4 shrink-0 text-muted" aria-hidden />
               <span className="truncate">{e.name}</span>
-            </span>
+            </button>
           );
         },
       },
@@ -206,7 +213,7 @@ export function ObjectBrowser({ bucket, isPublic }: { bucket: string; isPublic: 
         },
       },
     ],
-    [bucket, selected, allChecked, fileKeys],
+    [bucket, selected, allChecked, fileKeys, navigate],
   );
 
   const page = objects.data?.pagination;
@@ -302,6 +309,14 @@ export function ObjectBrowser({ bucket, isPublic }: { bucket: string; isPublic: 
             return next;
           });
         }}
+      />
+      <PreviewSheet
+        bucket={bucket}
+        object={file ? objects.data?.data.find((o) => o.key === file) : undefined}
+        onOpenChange={(open) =>
+          !open && void navigate({ search: (s) => ({ ...s, file: undefined }) })
+        }
+        onDownload={(key) => void download(bucket, key)}
       />
       <ShareDialog
         bucket={bucket}

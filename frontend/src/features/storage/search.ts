@@ -7,6 +7,8 @@ export interface StorageSearch {
   prefix?: string;
   search?: string;
   offset?: number;
+  /** The file previewed (its whole key). */
+  file?: string;
 }
 
 export function storageSearch(s: Record<string, unknown>): StorageSearch {
@@ -15,5 +17,6 @@ export function storageSearch(s: Record<string, unknown>): StorageSearch {
     prefix: optionalString(s.prefix),
     search: optionalString(s.search),
     offset: optionalInt(s.offset),
+    file: optionalString(s.file),
   };
 }
