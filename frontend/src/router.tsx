@@ -15,7 +15,7 @@
  *   /sql                features/sql/page.tsx               (placeholder)
  *   /auth               features/auth/page.tsx              (placeholder)
  *   /advisor            features/advisor/page.tsx           (placeholder)
- *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=
+ *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
