@@ -63,7 +63,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       EMBEDDED_POSTGRES_PORT: String(pgPort),
       ADMIN_EMAIL,
       ADMIN_PASSWORD,
-      LOG_LEVEL: 'warn',
+      // info: the API's access lines are written (the Logs spec searches them).
+      LOG_LEVEL: 'info',
       // Every spec signs in from 127.0.0.1: the per-IP auth limits are for real clients.
       AUTH_RATE_LIMIT_SIGN_IN: '100000',
       AUTH_RATE_LIMIT_SIGN_UP: '100000',

@@ -16,6 +16,7 @@
  *   /auth               features/auth/page.tsx              (placeholder)
  *   /advisor            features/advisor/page.tsx           (placeholder)
  *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
+ *   /logs               features/logs/page.tsx              ?tab=&source=&q=&level=&range=&line=&action=&actor=&arange=&offset=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -48,6 +49,7 @@ import { sqlSearch } from './features/sql/search';
 import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
 import { storageSearch } from './features/storage/search';
+import { logsSearch } from './features/logs/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -247,6 +249,13 @@ export const advisorRoute = createRoute({
   validateSearch: advisorSearch,
 }).lazy(() => import('./features/advisor/page').then((m) => m.Route));
 
+export const logsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/logs',
+  staticData: { crumb: 'Logs' },
+  validateSearch: logsSearch,
+}).lazy(() => import('./features/logs/page').then((m) => m.Route));
+
 export const storageRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/storage',
@@ -275,6 +284,7 @@ const routeTree = rootRoute.addChildren([
     authRoute,
     advisorRoute,
     storageRoute,
+    logsRoute,
   ]),
 ]);
 

@@ -1,8 +1,16 @@
 /** The sidebar's areas, in order; the command palette lists the same pages. */
-import { Database, Gauge, HardDrive, KeyRound, ShieldCheck, SquareTerminal } from 'lucide-react';
+import {
+  Database,
+  Gauge,
+  HardDrive,
+  KeyRound,
+  ScrollText,
+  ShieldCheck,
+  SquareTerminal,
+} from 'lucide-react';
 
 export interface NavItem {
-  to: '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage';
+  to: '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage' | '/logs';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -13,6 +21,12 @@ export const navItems: NavItem[] = [
   { to: '/database', label: 'Database', icon: Database, keywords: ['tables', 'rows', 'schema'] },
   { to: '/sql', label: 'SQL editor', icon: SquareTerminal, keywords: ['query', 'snippets'] },
   { to: '/auth', label: 'Authentication', icon: KeyRound, keywords: ['users', 'oauth', 'smtp'] },
-  { to: '/storage', label: 'Storage', icon: HardDrive, keywords: ['buckets', 'files', 'upload'] },
+  {
+    to: '/storage',
+    label: 'Storage',
+    icon: HardDrive,
+    keywords: ['buckets', 'files', 'upload'],
+  },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
+  { to: '/logs', label: 'Logs', icon: ScrollText, keywords: ['audit', 'requests', 'errors'] },
 ];

@@ -67,4 +67,10 @@ export const queryKeys = {
     all: ['advisor'] as const,
     findings: () => [...queryKeys.advisor.all, 'findings'] as const,
   },
+  logs: {
+    all: ['logs'] as const,
+    sources: () => [...queryKeys.logs.all, 'sources'] as const,
+    lines: (filters: object) => [...queryKeys.logs.all, 'lines', filters] as const,
+    audit: (filters: object) => [...queryKeys.logs.all, 'audit', filters] as const,
+  },
 };
