@@ -172,6 +172,16 @@ test('storage: buckets, uploads with progress, folders, signed URLs and deletes'
   const row = buckets.getByRole('row').filter({ hasText: bucket });
   await expect(row).toContainText('Private');
   await expect(row).toContainText('≤ 5.0 MB');
+  // Edit: made public with a type limit.
+  await row.getByRole('button', { name: `Edit bucket ${bucket}` }).click();
+  const edit = page.getByRole('dialog', { name: `Bucket ${bucket}` });
+  await expect(edit.getByLabel('Largest file')).toHaveValue('5.0 MB');
+  await edit.getByRole('switch', { name: 'Public' }).click();
+  await edit.getByLabel('Allowed types').fill('image/*, text/plain');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toBeHidden();
+  await expect(row).toContainText('Public');
+  await expect(row).toContainText('image/*, text/plain');
   await expectNoA11yViolations(page);
   await shoot(page, 'storage-buckets');
   await row.getByRole('button', { name: `Delete bucket ${bucket}` }).click();

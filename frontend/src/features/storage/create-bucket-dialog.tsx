@@ -1,4 +1,7 @@
-/** New bucket: name, public or private, optional size and type limits, user uploads. */
+/**
+ * A bucket's settings: new (name, public or private, optional size and type limits, user uploads)
+ * or an existing one's (all but the name).
+ */
 import { useId } from 'react';
 import { useNavigate } from '@tanstack/react-router';
 import { Controller, useForm } from 'react-hook-form';
@@ -10,8 +13,8 @@ import { Switch } from '../../ui/checkbox';
 import { Dialog, DialogContent } from '../../ui/dialog';
 import { FormField } from '../../ui/form-field';
 import { Input, Label } from '../../ui/input';
-import { parseBytes } from './format';
-import { useCreateBucket } from './hooks';
+import { formatBytes, parseBytes } from './format';
+import { type Bucket, useCreateBucket, useUpdateBucket } from './hooks';
 
 const formSchema = z.object({
   bucketName: bucketNameSchema,
@@ -45,51 +48,90 @@ const defaults: FormValues = {
   allowedMimeTypes: '',
 };
 
+function valuesOf(b: Bucket | undefined): FormValues {
+  if (!b) return defaults;
+  return {
+    bucketName: b.name,
+    isPublic: b.isPublic,
+    allowUserUploads: b.allowUserUploads,
+    maxFileSize: b.maxFileSize ? formatBytes(b.maxFileSize) : '',
+    allowedMimeTypes: b.allowedMimeTypes?.join(', ') ?? '',
+  };
+}
+
+/** Mounted while open, so an edit starts from the bucket's current settings. */
 export function CreateBucketDialog({
   open,
   onOpenChange,
+  bucket,
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
+  /** The bucket edited; a new one when absent. */
+  bucket?: Bucket;
+}) {
+  return (
+    <Dialog open={open} onOpenChange={onOpenChange}>
+      {open && <BucketForm bucket={bucket} onOpenChange={onOpenChange} />}
+    </Dialog>
+  );
+}
+
+function BucketForm({
+  bucket: editing,
+  onOpenChange,
+}: {
+  bucket?: Bucket;
+  onOpenChange: (open: boolean) => void;
 }) {
   const create = useCreateBucket();
+  const update = useUpdateBucket();
   const navigate = useNavigate();
   const id = useId();
-  const form = useForm<FormValues>({ resolver: zodResolver(formSchema), defaultValues: defaults });
+  const form = useForm<FormValues>({
+    resolver: zodResolver(formSchema),
+    defaultValues: valuesOf(editing),
+  });
   const { errors } = form.formState;
 
   const submit = form.handleSubmit(async (v) => {
     const types = splitTypes(v.allowedMimeTypes);
-    const bucket = await create.mutateAsync({
-      bucketName: v.bucketName,
+    const settings = {
       isPublic: v.isPublic,
       allowUserUploads: v.allowUserUploads,
       maxFileSize: parseBytes(v.maxFileSize) ?? null,
       allowedMimeTypes: types.length ? types : null,
-    });
-    form.reset(defaults);
+    };
+    if (editing) {
+      await update.mutateAsync({ name: editing.name, settings });
+      onOpenChange(false);
+      return;
+    }
+    const bucket = await create.mutateAsync({ bucketName: v.bucketName, ...settings });
     onOpenChange(false);
     void navigate({ to: '/storage', search: { bucket: bucket.name } });
   });
 
   return (
-    <Dialog
-      open={open}
-      onOpenChange={(o) => {
-        if (!o) form.reset(defaults);
-        onOpenChange(o);
-      }}
-    >
+    <>
       <DialogContent
-        title="New bucket"
-        description="Names are 1-63 lowercase letters, digits, dots, dashes or underscores."
+        title={editing ? `Bucket ${editing.name}` : 'New bucket'}
+        description={
+          editing
+            ? 'Limits apply to uploads from now on; stored files are kept.'
+            : 'Names are 1-63 lowercase letters, digits, dots, dashes or underscores.'
+        }
         footer={
           <>
             <Button variant="outline" onClick={() => onOpenChange(false)}>
               Cancel
             </Button>
-            <Button type="submit" form={`${id}-form`} loading={create.isPending}>
-              Create bucket
+            <Button
+              type="submit"
+              form={`${id}-form`}
+              loading={create.isPending || update.isPending}
+            >
+              {editing ? 'Save' : 'Create bucket'}
             </Button>
           </>
         }
@@ -100,7 +142,12 @@ export function CreateBucketDialog({
           onSubmit={(e) => void submit(e).catch(() => undefined)}
         >
           <FormField label="Name" error={errors.bucketName?.message}>
-            <Input autoFocus placeholder="avatars" {...form.register('bucketName')} />
+            <Input
+              autoFocus={!editing}
+              readOnly={!!editing}
+              placeholder="avatars"
+              {...form.register('bucketName')}
+            />
           </FormField>
           <SwitchRow
             id={`${id}-public`}
@@ -158,7 +205,7 @@ export function CreateBucketDialog({
           </div>
         </form>
       </DialogContent>
-    </Dialog>
+    </>
   );
 }
 

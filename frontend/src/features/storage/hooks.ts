@@ -9,6 +9,7 @@ import type {
   listBucketsResponseSchema,
   listObjectsResponseSchema,
   storedFileSchema,
+  updateBucketRequestSchema,
 } from '@kiln/shared-schemas';
 import { api, uploadWithProgress } from '../../lib/api';
 import { useApiMutation } from '../../lib/mutation';
@@ -17,6 +18,7 @@ import { queryKeys } from '../../lib/query';
 export type Bucket = z.infer<typeof listBucketsResponseSchema>[number];
 export type StoredObject = z.infer<typeof storedFileSchema>;
 export type CreateBucket = z.input<typeof createBucketRequestSchema>;
+export type UpdateBucket = z.input<typeof updateBucketRequestSchema>;
 
 export const OBJECTS_PAGE = 100;
 
@@ -51,6 +53,16 @@ export function useCreateBucket() {
     progress: 'Creating the bucket…',
     success: (b) => `Bucket ${b.name} created`,
     invalidate: [queryKeys.storage.all, queryKeys.overview.all],
+  });
+}
+
+export function useUpdateBucket() {
+  return useApiMutation({
+    mutationFn: ({ name, settings }: { name: string; settings: UpdateBucket }) =>
+      api.patch<Bucket>(bucketPath(name), settings),
+    progress: 'Saving the bucket…',
+    success: (_b, { name }) => `Bucket ${name} saved`,
+    invalidate: [queryKeys.storage.all],
   });
 }
 

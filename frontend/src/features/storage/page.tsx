@@ -6,7 +6,7 @@
  */
 import { useMemo, useState } from 'react';
 import { createLazyRoute, getRouteApi, Link } from '@tanstack/react-router';
-import { ChevronRight, Folder, HardDrive, Plus, Search, Trash2 } from 'lucide-react';
+import { ChevronRight, Folder, HardDrive, Plus, Search, Settings2, Trash2 } from 'lucide-react';
 import { formatCount } from '../../lib/format';
 import { Button } from '../../ui/button';
 import { ConfirmDialog } from '../../ui/dialog';
@@ -30,6 +30,7 @@ function StoragePage() {
 function BucketsView() {
   const buckets = useBuckets();
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<Bucket | undefined>();
   const [deleting, setDeleting] = useState<Bucket | undefined>();
   const [filter, setFilter] = useState('');
   const del = useDeleteBucket();
@@ -99,10 +100,19 @@ function BucketsView() {
       },
       {
         id: 'actions',
-        size: 56,
+        size: 84,
         header: () => <span className="sr-only">Actions</span>,
         cell: ({ row }) => (
-          <div className="flex justify-end">
+          <div className="flex justify-end gap-0.5">
+            <Button
+              size="icon-sm"
+              variant="ghost"
+              aria-label={`Edit bucket ${row.original.name}`}
+              title="Edit bucket"
+              onClick={() => setEditing(row.original)}
+            >
+              <Settings2 aria-hidden />
+            </Button>
             <Button
               size="icon-sm"
               variant="ghost"
@@ -166,6 +176,11 @@ function BucketsView() {
         />
       </Card>
       <CreateBucketDialog open={creating} onOpenChange={setCreating} />
+      <CreateBucketDialog
+        open={editing !== undefined}
+        bucket={editing}
+        onOpenChange={(open) => !open && setEditing(undefined)}
+      />
       <ConfirmDialog
         open={deleting !== undefined}
         onOpenChange={(open) => !open && setDeleting(undefined)}
