@@ -37,6 +37,12 @@ test('logs: search the access log, open a line, follow its request id; audit tra
   const line = page.getByRole('button', { name: `GET /api/${marker}/probe → 404` });
   await expect(line).toHaveCount(1);
   await expect(page.getByText('1 matching line')).toBeVisible();
+  // The volume chart counts the source's lines of the range by level.
+  await expect(
+    page.getByRole('img', {
+      name: /^Log volume over time: \d+ error, \d+ warn, [1-9][\d,]* info/,
+    }),
+  ).toBeVisible();
   await expectNoA11yViolations(page);
   await shoot(page, 'logs-explorer');
 
@@ -62,6 +68,15 @@ test('logs: search the access log, open a line, follow its request id; audit tra
   await page.getByRole('option', { name: 'error' }).click();
   await expect(page.getByText('No log lines')).toBeVisible();
   await shoot(page, 'logs-empty');
+
+  // Live tail: a request made while it is on shows up without a reload.
+  const livePath = `/api/${marker}/live`;
+  await page.goto(`/dashboard/logs?source=kiln.logs&q=${encodeURIComponent(livePath)}`);
+  await expect(page.getByText('No log lines')).toBeVisible();
+  await page.getByRole('button', { name: 'Live' }).click();
+  await expect(page).toHaveURL(/[?&]live=true/);
+  expect((await page.request.get(livePath, { headers })).status()).toBe(404);
+  await expect(page.getByRole('button', { name: `GET ${livePath} → 404` })).toBeVisible();
 
   // The audit trail, filtered by action and actor.
   await page.getByRole('tab', { name: 'Audit trail' }).click();

@@ -72,5 +72,6 @@ export const queryKeys = {
     sources: () => [...queryKeys.logs.all, 'sources'] as const,
     lines: (filters: object) => [...queryKeys.logs.all, 'lines', filters] as const,
     audit: (filters: object) => [...queryKeys.logs.all, 'audit', filters] as const,
+    volume: (range: string) => [...queryKeys.logs.all, 'volume', range] as const,
   },
 };

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { getRouteApi, Link } from '@tanstack/react-router';
-import { ArrowDownToLine, RefreshCw, Search } from 'lucide-react';
+import { ArrowDownToLine, Radio, RefreshCw, Search } from 'lucide-react';
 import { Button } from '../../ui/button';
 import { CopyButton } from '../../ui/copy-button';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
@@ -15,6 +15,7 @@ import { Sheet, SheetContent } from '../../ui/sheet';
 import { Select } from '../../ui/select';
 import { useLogLines, useLogSources, type LogEntry } from './hooks';
 import { LevelBadge } from './level-badge';
+import { VolumeChart } from './volume-chart';
 import {
   DEFAULT_RANGE,
   logLevels,
@@ -48,7 +49,13 @@ export function ExplorerTab() {
   const set = (patch: Partial<LogsSearch>) =>
     void navigate({ search: (s) => ({ ...s, ...patch }) });
   const sources = useLogSources();
-  const lines = useLogLines({ source: search.source, q: search.q, level: search.level, range });
+  const lines = useLogLines({
+    source: search.source,
+    q: search.q,
+    level: search.level,
+    range,
+    live: search.live,
+  });
   const entries = useMemo(() => lines.data?.pages.flatMap((p) => p.logs), [lines.data]);
   const first = lines.data?.pages[0];
   const selected = search.line ? entries?.find((e) => e.id === search.line) : undefined;
@@ -171,10 +178,23 @@ export function ExplorerTab() {
             aria-label="Refresh"
             onClick={() => void lines.refetch()}
           >
-            <RefreshCw className={lines.isFetching ? 'animate-spin' : undefined} aria-hidden />
+            <RefreshCw
+              className={lines.isFetching && !search.live ? 'animate-spin' : undefined}
+              aria-hidden
+            />
+          </Button>
+          <Button
+            type="button"
+            variant={search.live ? 'primary' : 'outline'}
+            aria-pressed={Boolean(search.live)}
+            onClick={() => set({ live: search.live ? undefined : true })}
+          >
+            <Radio className={search.live ? 'animate-pulse' : undefined} aria-hidden /> Live
           </Button>
         </div>
       </form>
+
+      <VolumeChart source={search.source} range={range} live={search.live} />
 
       <p className="text-sm text-muted" aria-live="polite">
         {first
@@ -201,7 +221,7 @@ export function ExplorerTab() {
             : 'Nothing was written in this range. Widen the time range or pick another source.',
         }}
       />
-      {lines.hasNextPage && (
+      {lines.hasNextPage && !search.live && (
         <div className="flex justify-center">
           <Button
             variant="outline"

@@ -1,6 +1,7 @@
 /**
  * The Logs area's reads: the sources, pages of lines (newest first, "load older" fetches the
- * next page of the same time window) and pages of the audit trail.
+ * next page of the same time window; live tail re-reads the newest page), the volume by level
+ * over time, and pages of the audit trail.
  */
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import type {
@@ -9,6 +10,7 @@ import type {
   LogEntry,
   LogPage,
   LogSourcesResponse,
+  LogStatsResponse,
 } from '@kiln/shared-schemas';
 import { api } from '../../lib/api';
 import { queryKeys } from '../../lib/query';
@@ -41,9 +43,13 @@ interface LinesParam {
   to?: number;
 }
 
-export function useLogLines(f: LineFilters) {
+/** Live tail: the newest page is read again every 2 s (older pages are not kept). */
+export const LIVE_INTERVAL_MS = 2000;
+
+export function useLogLines(f: LineFilters & { live?: boolean }) {
   return useInfiniteQuery({
     queryKey: queryKeys.logs.lines(f),
+    refetchInterval: f.live ? LIVE_INTERVAL_MS : false,
     initialPageParam: { offset: 0 } as LinesParam,
     queryFn: async ({ pageParam, signal }): Promise<LinesPage> => {
       const to = pageParam.to ?? Date.now();
@@ -92,6 +98,23 @@ export function useAuditLog(f: AuditFilters) {
         },
         signal,
       ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Lines per bucket by source and level over the range (buckets picked by the server). */
+export function useLogVolume(range: TimeRange, live?: boolean) {
+  return useQuery({
+    queryKey: queryKeys.logs.volume(range),
+    queryFn: ({ signal }) => {
+      const to = Date.now();
+      return api.get<LogStatsResponse>(
+        '/api/logs/stats/histogram',
+        { from: to - timeRangeMs[range], to },
+        signal,
+      );
+    },
+    refetchInterval: live ? LIVE_INTERVAL_MS * 5 : false,
     placeholderData: keepPreviousData,
   });
 }

@@ -41,6 +41,8 @@ export interface LogsSearch {
   q?: string;
   level?: LogLevel;
   range?: TimeRange;
+  /** Explorer: live tail (the newest lines read again every 2 s). */
+  live?: boolean;
   /** Explorer: the id of the line whose detail sheet is open. */
   line?: string;
   /** Audit: action, actor and time range filters, and the first record of the page. */
@@ -57,6 +59,7 @@ export function logsSearch(s: Record<string, unknown>): LogsSearch {
     q: optionalString(s.q),
     level: optionalEnum(s.level, logLevels),
     range: optionalEnum(s.range, timeRanges),
+    live: s.live === true || s.live === 'true' ? true : undefined,
     line: optionalString(s.line),
     action: optionalString(s.action),
     actor: optionalString(s.actor),
