@@ -69,6 +69,17 @@ test('logs: search the access log, open a line, follow its request id; audit tra
   await expect(page.getByText('No log lines')).toBeVisible();
   await shoot(page, 'logs-empty');
 
+  // Server-side pages: 105 matching lines come 100 at a time; "Load older" fetches the rest.
+  const pagePath = `/api/${marker}/page/`;
+  await Promise.all(
+    Array.from({ length: 105 }, (_, i) => page.request.get(`${pagePath}${i}`, { headers })),
+  );
+  await page.goto(`/dashboard/logs?source=kiln.logs&q=${encodeURIComponent(pagePath)}`);
+  await expect(page.getByText('105 matching lines · last hour · 100 shown')).toBeVisible();
+  await page.getByRole('button', { name: 'Load older' }).click();
+  await expect(page.getByText(/^105 matching lines · last hour$/)).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Load older' })).toBeHidden();
+
   // Live tail: a request made while it is on shows up without a reload.
   const livePath = `/api/${marker}/live`;
   await page.goto(`/dashboard/logs?source=kiln.logs&q=${encodeURIComponent(livePath)}`);
