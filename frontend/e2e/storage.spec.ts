@@ -5,6 +5,9 @@
  * deleted through the multi-select, and the bucket deleted. Then an upload cancelled halfway
  * (the network throttled): it reports partial progress, stops, and stores nothing.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
 
@@ -128,6 +131,21 @@ test('storage: buckets, uploads with progress, folders, signed URLs and deletes'
     page.getByRole('progressbar', { name: 'Upload of docs/dropped.txt' }),
   ).toHaveAttribute('aria-valuenow', '100');
   await expect(files.getByRole('row')).toHaveCount(3);
+
+  // A folder from the folder picker keeps its structure under the open folder.
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-storage-'));
+  mkdirSync(path.join(dir, 'pics', 'raw'), { recursive: true });
+  writeFileSync(path.join(dir, 'pics', 'one.txt'), 'one');
+  writeFileSync(path.join(dir, 'pics', 'raw', 'two.txt'), 'two');
+  await page.getByLabel('Folder to upload').setInputFiles(path.join(dir, 'pics'));
+  for (const key of ['docs/pics/one.txt', 'docs/pics/raw/two.txt']) {
+    await expect(page.getByRole('progressbar', { name: `Upload of ${key}` })).toHaveAttribute(
+      'aria-valuenow',
+      '100',
+    );
+  }
+  await expect(files.getByRole('link', { name: 'pics/' })).toBeVisible();
+  await expect(files.getByRole('row')).toHaveCount(4);
   await shoot(page, 'storage-folder');
 
   // Search within the folder (URL state).

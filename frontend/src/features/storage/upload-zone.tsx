@@ -1,10 +1,10 @@
 /**
- * Uploads into the open folder: files from the picker or dropped anywhere on the browser (a
- * dropped folder keeps its paths), all at once, each with its own progress bar and cancel button.
+ * Uploads into the open folder: files or a folder from the pickers, or dropped on the browser (a
+ * folder keeps its paths), all at once, each with its own progress bar and cancel button.
  */
 import { useCallback, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { CheckCircle2, Upload, X, XCircle } from 'lucide-react';
+import { CheckCircle2, FolderUp, Upload, X, XCircle } from 'lucide-react';
 import { cn } from '../../lib/cn';
 import { queryKeys } from '../../lib/query';
 import { Button } from '../../ui/button';
@@ -62,6 +62,7 @@ export function UploadZone({
 }) {
   const client = useQueryClient();
   const input = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const [items, setItems] = useState<UploadItem[]>([]);
   const [dragging, setDragging] = useState(false);
 
@@ -121,6 +122,25 @@ export function UploadZone({
           if (files.length) start(files.map((file) => ({ file, path: file.name })));
         }}
       />
+      <input
+        ref={folderInput}
+        type="file"
+        multiple
+        className="sr-only"
+        tabIndex={-1}
+        aria-label="Folder to upload"
+        {...{ webkitdirectory: '' }}
+        onChange={(e) => {
+          const files = [...(e.target.files ?? [])];
+          e.target.value = '';
+          if (files.length) {
+            start(files.map((file) => ({ file, path: file.webkitRelativePath || file.name })));
+          }
+        }}
+      />
+      <Button size="sm" variant="outline" onClick={() => folderInput.current?.click()}>
+        <FolderUp aria-hidden /> Upload folder
+      </Button>
       <Button size="sm" onClick={() => input.current?.click()}>
         <Upload aria-hidden /> Upload files
       </Button>
