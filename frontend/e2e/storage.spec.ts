@@ -11,6 +11,25 @@ import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
 
+/** `seconds` of 8 kHz 8-bit mono silence as a WAV file. */
+function silentWav(seconds: number): Buffer {
+  const samples = Math.round(8000 * seconds);
+  const b = Buffer.alloc(44 + samples, 128);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + samples, 4);
+  b.write('WAVEfmt ', 8, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); // PCM
+  b.writeUInt16LE(1, 22); // mono
+  b.writeUInt32LE(8000, 24);
+  b.writeUInt32LE(8000, 28);
+  b.writeUInt16LE(1, 32);
+  b.writeUInt16LE(8, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(samples, 40);
+  return b;
+}
+
 /** A small RGB PNG (a colour gradient) to preview. */
 function gradientPng(width: number, height: number): Buffer {
   const chunk = (type: string, data: Buffer) => {
@@ -99,6 +118,20 @@ test('storage: buckets, uploads with progress, folders, signed URLs and deletes'
   await expectNoA11yViolations(page);
   await shoot(page, 'storage-preview');
   await page.keyboard.press('Escape');
+  // Audio plays from its signed URL (a tenth of a second of silence).
+  const put0 = await page.request.put(`/api/storage/buckets/${bucket}/objects/e.wav`, {
+    headers: { Authorization: `Bearer ${await adminToken(page)}` },
+    multipart: { file: { name: 'e.wav', mimeType: 'audio/wav', buffer: silentWav(0.1) } },
+  });
+  expect(put0.status(), await put0.text()).toBeLessThan(300);
+  await page.reload();
+  await files.getByRole('button', { name: 'Preview e.wav' }).click();
+  const audio = page.getByRole('dialog', { name: 'e.wav' }).getByLabel('Preview of e.wav');
+  await expect.poll(() => audio.evaluate((a: HTMLAudioElement) => a.duration)).toBeCloseTo(0.1, 2);
+  await page.keyboard.press('Escape');
+  await files.getByRole('button', { name: 'Delete e.wav' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+  await expect(files.getByRole('button', { name: 'Preview e.wav' })).toHaveCount(0);
 
   // A folder (a key with "/"), browsed into; the folder is in the URL with its breadcrumb.
   const headers = { Authorization: `Bearer ${await adminToken(page)}` };
@@ -219,7 +252,16 @@ test('storage: an upload in progress is cancelled and stores nothing', async ({
     data: { bucketName: bucket },
   });
   expect(made.status(), await made.text()).toBe(201);
-  await page.goto(`/dashboard/storage?bucket=${bucket}`);
+  // The palette lists the buckets while Storage is open.
+  await page.goto('/dashboard/storage');
+  await expect(page.getByRole('table', { name: 'Buckets' })).toContainText(bucket);
+  await page.keyboard.press('Control+k');
+  const palette = page.getByRole('dialog', { name: 'Command palette' });
+  await expect(palette.getByRole('option', { name: bucket })).toBeVisible();
+  await page.keyboard.type(bucket);
+  await page.keyboard.press('Enter');
+  await expect(palette).toBeHidden();
+  await expect(page).toHaveURL(new RegExp(`/dashboard/storage\\?bucket=${bucket}$`));
   await expect(page.getByText('No files yet')).toBeVisible();
 
   // About 2 s for 512 KB: long enough to see progress and cancel.

@@ -119,11 +119,14 @@ export function uploadObject(
 const TEXT_PREVIEW_BYTES = 256 * 1024;
 
 export type Preview =
-  | { kind: 'image'; url: string }
+  | { kind: 'image' | 'pdf' | 'audio' | 'video'; url: string }
   | { kind: 'text'; text: string; truncated: boolean }
   | { kind: 'none' };
 
-/** What the preview sheet shows: images by a short signed URL, text and JSON (pretty) read in. */
+/**
+ * What the preview sheet shows: images, PDF, audio and video by a signed URL (served inline), text
+ * and JSON (pretty) read in.
+ */
 export function usePreview(bucket: string, object: StoredObject | undefined) {
   return useQuery({
     queryKey: [...queryKeys.storage.all, 'preview', bucket, object?.key, object?.uploadedAt],
@@ -133,9 +136,19 @@ export function usePreview(bucket: string, object: StoredObject | undefined) {
       const type = o.mimeType.split(';')[0]!.trim();
       const isText =
         type.startsWith('text/') || type === 'application/json' || type.endsWith('+json');
-      if (!type.startsWith('image/') && !isText) return { kind: 'none' };
-      const { url } = await signedUrl(bucket, o.key, 300);
-      if (type.startsWith('image/')) return { kind: 'image', url };
+      const media = type.startsWith('image/')
+        ? 'image'
+        : type === 'application/pdf'
+          ? 'pdf'
+          : type.startsWith('audio/')
+            ? 'audio'
+            : type.startsWith('video/')
+              ? 'video'
+              : undefined;
+      if (!media && !isText) return { kind: 'none' };
+      // Long enough to watch a video to its end.
+      const { url } = await signedUrl(bucket, o.key, 3600);
+      if (media) return { kind: media, url };
       const res = await fetch(url, {
         signal,
         headers: { Range: `bytes=0-${TEXT_PREVIEW_BYTES - 1}` },

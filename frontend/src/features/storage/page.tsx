@@ -5,8 +5,9 @@
  * or drag-and-drop, several at once, a progress bar and a cancel button per file).
  */
 import { useMemo, useState } from 'react';
-import { createLazyRoute, getRouteApi, Link } from '@tanstack/react-router';
+import { createLazyRoute, getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { ChevronRight, Folder, HardDrive, Plus, Search, Settings2, Trash2 } from 'lucide-react';
+import { useRegisterCommands, type Command } from '../../lib/commands';
 import { formatCount } from '../../lib/format';
 import { Button } from '../../ui/button';
 import { ConfirmDialog } from '../../ui/dialog';
@@ -22,8 +23,28 @@ export const Route = createLazyRoute('/app/storage')({ component: StoragePage })
 
 const route = getRouteApi('/app/storage');
 
+/** One palette entry per bucket while the Storage area is open. */
+function useBucketCommands() {
+  const buckets = useBuckets();
+  const navigate = useNavigate();
+  const commands = useMemo<Command[]>(
+    () =>
+      (buckets.data ?? []).map((b) => ({
+        id: `bucket:${b.name}`,
+        group: 'Buckets',
+        label: b.name,
+        keywords: ['bucket', 'storage', b.isPublic ? 'public' : 'private'],
+        icon: HardDrive,
+        run: () => void navigate({ to: '/storage', search: { bucket: b.name } }),
+      })),
+    [buckets.data, navigate],
+  );
+  useRegisterCommands('storage', commands);
+}
+
 function StoragePage() {
   const { bucket } = route.useSearch();
+  useBucketCommands();
   return bucket ? <BucketView bucket={bucket} /> : <BucketsView />;
 }
 

@@ -1,4 +1,4 @@
-/** A file's preview (images, text and JSON) with its details, in a sheet; the key is in the URL. */
+/** A file's preview (images, PDF, audio, video, text, JSON) and details in a sheet; key in the URL. */
 import { Download, FileQuestion } from 'lucide-react';
 import { formatDateTime } from '../../lib/format';
 import { Button } from '../../ui/button';
@@ -47,6 +47,26 @@ export function PreviewSheet({
               alt={`Preview of ${name}`}
               className="mx-auto max-h-[70vh] min-h-24 max-w-full min-w-24 rounded border border-border bg-surface-2 object-contain"
             />
+          ) : preview.data?.kind === 'pdf' ? (
+            <iframe
+              src={preview.data.url}
+              title={`Preview of ${name}`}
+              className="h-[70vh] w-full rounded border border-border"
+            />
+          ) : preview.data?.kind === 'audio' ? (
+            <audio
+              src={preview.data.url}
+              controls
+              aria-label={`Preview of ${name}`}
+              className="w-full"
+            />
+          ) : preview.data?.kind === 'video' ? (
+            <video
+              src={preview.data.url}
+              controls
+              aria-label={`Preview of ${name}`}
+              className="max-h-[70vh] w-full rounded border border-border bg-black"
+            />
           ) : preview.data?.kind === 'text' ? (
             <div>
               <pre
@@ -66,7 +86,7 @@ export function PreviewSheet({
             <EmptyState
               icon={FileQuestion}
               title="No preview for this type"
-              description="Images, text and JSON are shown here; download the file to open it."
+              description="Images, PDF, audio, video, text and JSON are shown here; download the file to open it."
             />
           )}
         </SheetContent>
