@@ -41,6 +41,12 @@ export interface DataTableProps<T> {
   className?: string;
 }
 
+/**
+ * One empty array for "no rows yet": a new `[]` on every render makes TanStack Table reset its
+ * state on every render, which loops until the tab stops responding.
+ */
+const NO_ROWS: never[] = [];
+
 export function DataTable<T>({
   columns,
   data,
@@ -59,7 +65,7 @@ export function DataTable<T>({
   className,
 }: DataTableProps<T>) {
   const table = useReactTable({
-    data: data ?? [],
+    data: data ?? NO_ROWS,
     columns,
     getRowId,
     getCoreRowModel: getCoreRowModel(),
