@@ -15,13 +15,11 @@
 //
 // Usage: node bench/dashboard-grid.mjs [--no-build]
 /* global window, document, MutationObserver, requestAnimationFrame -- page.evaluate runs in the browser */
-import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, spawnBuiltServer } from './lib.mjs';
 
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const ADMIN_EMAIL = 'bench@kiln.test';
@@ -35,34 +33,9 @@ if (!process.argv.includes('--no-build')) {
   execFileSync('pnpm', ['build'], { cwd: repo, stdio: 'inherit' });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const port = await freePort();
-const baseUrl = `http://127.0.0.1:${port}`;
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-grid-'));
-const server = spawn(process.execPath, [path.join(repo, 'backend/dist/server.js')], {
-  cwd: dataDir,
-  env: {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PORT: String(port),
-    API_BASE_URL: baseUrl,
-    DATA_DIR: dataDir,
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    LOG_TO_STDOUT: 'false',
-  },
-  stdio: 'ignore',
+const { baseUrl, stop } = await spawnBuiltServer({
+  name: 'grid',
+  env: { ADMIN_EMAIL, ADMIN_PASSWORD },
 });
 
 const quantile = (xs, q) => {
@@ -73,17 +46,6 @@ const median = (xs) => quantile(xs, 0.5);
 const ms = (n) => `${n.toFixed(1)} ms`;
 
 try {
-  for (let i = 0; ; i++) {
-    if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
-    if (i > 480) throw new Error('the server did not become ready in 120 s');
-    try {
-      if ((await fetch(`${baseUrl}/health/ready`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-
   // ---- the table -------------------------------------------------------------------------------
   const session = await fetch(`${baseUrl}/api/auth/admin/sessions?client_type=server`, {
     method: 'POST',
@@ -116,20 +78,7 @@ try {
   );
 
   // ---- the browser -----------------------------------------------------------------------------
-  const requireFromFrontend = createRequire(path.join(repo, 'frontend/package.json'));
-  const { chromium } = requireFromFrontend('@playwright/test');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
 
   // Stamps performance.now() when a grid cell shows `window.__want` (set before navigating).
   const observer = () => {
@@ -302,8 +251,5 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 }

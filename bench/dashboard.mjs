@@ -10,13 +10,11 @@
 // Usage: node bench/dashboard.mjs [--no-build]
 // Prints the initial JS (gzip) against the 200 KiB budget as a ratio, and what each first view
 // loads in all.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, spawnBuiltServer } from './lib.mjs';
 import zlib from 'node:zlib';
 
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -45,63 +43,15 @@ function initialFiles() {
 }
 const initial = initialFiles();
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const port = await freePort();
-const baseUrl = `http://127.0.0.1:${port}`;
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-dashboard-'));
-const server = spawn(process.execPath, [path.join(repo, 'backend/dist/server.js')], {
-  cwd: dataDir,
-  env: {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    LOG_TO_STDOUT: 'false',
-  },
-  stdio: 'ignore',
+const { baseUrl, stop } = await spawnBuiltServer({
+  name: 'dashboard',
+  env: { ADMIN_EMAIL, ADMIN_PASSWORD },
 });
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 
 try {
-  for (let i = 0; ; i++) {
-    if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
-    if (i > 480) throw new Error('the server did not become ready in 120 s');
-    try {
-      if ((await fetch(`${baseUrl}/health/ready`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-
-  const requireFromFrontend = createRequire(path.join(repo, 'frontend/package.json'));
-  const { chromium } = requireFromFrontend('@playwright/test');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
 
   /** Loads /dashboard/ in a new context; returns the JS files it fetched with their gzip size. */
   async function firstLoad(signedIn, waitFor) {
@@ -166,8 +116,5 @@ try {
   }
   if (initialGzip > BUDGET) process.exitCode = 1;
 } finally {
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 }

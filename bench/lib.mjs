@@ -109,3 +109,73 @@ export function asker(child) {
       child.send(m);
     });
 }
+
+/**
+ * The built server (backend/dist/server.js) as its own process on free loopback ports, with a
+ * fresh DATA_DIR and embedded PostgreSQL, ready (/health/ready) when this resolves. For the
+ * browser benchmarks, which measure what a real deployment serves.
+ */
+export async function spawnBuiltServer({ name, env = {} }) {
+  const { spawn } = await import('node:child_process');
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-bench-${name}-`));
+  const server = spawn(process.execPath, [path.join(dist, 'server.js')], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(port),
+      API_BASE_URL: baseUrl,
+      DATA_DIR: dataDir,
+      EMBEDDED_POSTGRES_PORT: String(await freePort()),
+      LOG_TO_STDOUT: 'false',
+      ...env,
+    },
+    stdio: 'ignore',
+  });
+  const stop = async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; ; i++) {
+      if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
+      if (i > 480) throw new Error('the server did not become ready in 120 s');
+      try {
+        if ((await fetch(`${baseUrl}/health/ready`)).ok) break;
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { baseUrl, stop };
+}
+
+/** Debian's Chromium through the frontend's Playwright, with the browser tests' flags. */
+export async function launchChromium() {
+  const requireFromFrontend = createRequire(
+    path.join(dist, '..', '..', 'frontend', 'package.json'),
+  );
+  const { chromium } = requireFromFrontend('@playwright/test');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
