@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { Dialog as DialogPrimitive } from 'radix-ui';
-import { X } from 'lucide-react';
 import { cn } from '../lib/cn';
 import { Button } from './button';
+import { ModalFooter, ModalHeader } from './modal-parts';
 import { Input } from './input';
 import { FormField } from './form-field';
 
@@ -43,27 +43,9 @@ export function DialogContent({
         {...(description ? {} : { 'aria-describedby': undefined })}
         {...props}
       >
-        <div className="flex items-start justify-between gap-4 border-b border-border px-5 py-4">
-          <div className="min-w-0">
-            <DialogPrimitive.Title className="text-base font-semibold">
-              {title}
-            </DialogPrimitive.Title>
-            {description && (
-              <DialogPrimitive.Description className="mt-1 text-sm text-muted">
-                {description}
-              </DialogPrimitive.Description>
-            )}
-          </div>
-          <DialogPrimitive.Close asChild>
-            <Button variant="ghost" size="icon-sm" aria-label="Close">
-              <X aria-hidden />
-            </Button>
-          </DialogPrimitive.Close>
-        </div>
+        <ModalHeader title={title} description={description} />
         {children && <div className="min-h-0 overflow-auto px-5 py-4">{children}</div>}
-        {footer && (
-          <div className="flex justify-end gap-2 border-t border-border px-5 py-3">{footer}</div>
-        )}
+        {footer && <ModalFooter>{footer}</ModalFooter>}
       </DialogPrimitive.Content>
     </DialogPrimitive.Portal>
   );
