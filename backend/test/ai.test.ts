@@ -437,6 +437,47 @@ describe('models, limits and errors', () => {
     }
   });
 
+  it('reports each day’s requests and tokens per model and per user', async () => {
+    const user = await t.signUpUser();
+    const ask = () =>
+      t.request('POST', '/api/ai/chat/completion', {
+        token: user.accessToken,
+        body: { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+      });
+    expect((await ask()).status).toBe(200);
+    expect((await ask()).status).toBe(200);
+    const embed = await t.request('POST', '/api/ai/embeddings', {
+      token: user.accessToken,
+      body: { model: 'openai/text-embedding-3-small', input: 'hi' },
+    });
+    expect(embed.status).toBe(200);
+    const { status, body } = await admin('GET', '/api/ai/overview?days=7');
+    expect(status).toBe(200);
+    const today = body.byDay.at(-1).day as string;
+    type Daily = { day: string; requests: number; totalTokens: number };
+    // The user's calls, today: 20 tokens per chat, 3 for the embedding (the upstream's usage).
+    expect(body.byDayUser).toContainEqual({
+      day: today,
+      userId: user.userId,
+      email: user.email,
+      requests: 3,
+      totalTokens: 43,
+    });
+    // Per model, each day adds up to that day's totals (newest day first).
+    const days = [...new Set((body.byDayModel as Daily[]).map((r) => r.day))];
+    expect(days).toEqual([...days].sort().reverse());
+    for (const d of body.byDay as Daily[]) {
+      const rows = (body.byDayModel as Daily[]).filter((r) => r.day === d.day);
+      expect(rows.reduce((n, r) => n + r.requests, 0)).toBe(d.requests);
+      expect(rows.reduce((n, r) => n + r.totalTokens, 0)).toBe(d.totalTokens);
+      const users = (body.byDayUser as Daily[]).filter((r) => r.day === d.day);
+      expect(users.reduce((n, r) => n + r.requests, 0)).toBe(d.requests);
+    }
+    expect(body.byDayModel).toContainEqual(
+      expect.objectContaining({ day: today, model: 'openai/text-embedding-3-small' }),
+    );
+  });
+
   it('does not pass on what the upstream says about a refused key', async () => {
     const wrongKey = await startTestApp(
       {},

@@ -256,6 +256,25 @@ export const aiOverviewResponseSchema = z.object({
   byDay: z.array(
     z.object({ day: z.string(), requests: z.number().int(), totalTokens: z.number().int() }),
   ),
+  /** Each day's requests and tokens per model, newest day first (at most 5000 rows). */
+  byDayModel: z.array(
+    z.object({
+      day: z.string(),
+      model: z.string(),
+      requests: z.number().int(),
+      totalTokens: z.number().int(),
+    }),
+  ),
+  /** Each day's requests and tokens per user, newest day first (at most 5000 rows; userId null: admins and the API key). */
+  byDayUser: z.array(
+    z.object({
+      day: z.string(),
+      userId: z.string().nullable(),
+      email: z.string().nullable(),
+      requests: z.number().int(),
+      totalTokens: z.number().int(),
+    }),
+  ),
   /**
    * InsForge's charts: requests and tokens per day (byDay, labelled YYYY-MM-DD). `spend` is
    * empty: Kiln records tokens, not prices.

@@ -3,13 +3,16 @@ import type { AiOverviewResponse, AiUsageQuery, AiUsageResponse } from '@kiln/sh
 import type { Database } from '../core/db.js';
 import { listPage, timeWindow } from '../core/paging.js';
 
+/** The most rows of byDayModel / byDayUser an overview answers (newest days first). */
+const DAILY_ROWS = 5000;
+
 export class AiUsageReports {
   constructor(private readonly db: Database) {}
 
   /** Totals, and the busiest models, users and days, over the last `days` days. */
   async overview(days: number): Promise<AiOverviewResponse> {
     const since = `${days} days`;
-    const [totals, byModel, byUser, byDay] = await Promise.all([
+    const [totals, byModel, byUser, byDay, byDayModel, byDayUser] = await Promise.all([
       this.db.query<AiOverviewResponse['totals']>(
         `SELECT count(*)::int AS requests, coalesce(sum(prompt_tokens),0)::int AS "promptTokens",
                 coalesce(sum(completion_tokens),0)::int AS "completionTokens",
@@ -39,6 +42,23 @@ export class AiUsageReports {
            FROM ai.usage WHERE created_at > now() - $1::interval GROUP BY 1 ORDER BY 1`,
         [since],
       ),
+      // Newest day first, bounded (DAILY_ROWS) so a busy year stays small.
+      this.db.query<AiOverviewResponse['byDayModel'][number]>(
+        `SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD') AS day, model,
+                count(*)::int AS requests, coalesce(sum(total_tokens),0)::int AS "totalTokens"
+           FROM ai.usage WHERE created_at > now() - $1::interval
+          GROUP BY 1, 2 ORDER BY 1 DESC, requests DESC, 2 LIMIT ${DAILY_ROWS}`,
+        [since],
+      ),
+      this.db.query<AiOverviewResponse['byDayUser'][number]>(
+        `SELECT to_char(date_trunc('day', u.created_at), 'YYYY-MM-DD') AS day,
+                u.user_id AS "userId", a.email, count(*)::int AS requests,
+                coalesce(sum(u.total_tokens),0)::int AS "totalTokens"
+           FROM ai.usage u LEFT JOIN auth.users a ON a.id = u.user_id
+          WHERE u.created_at > now() - $1::interval
+          GROUP BY 1, u.user_id, a.email ORDER BY 1 DESC, requests DESC, u.user_id LIMIT ${DAILY_ROWS}`,
+        [since],
+      ),
     ]);
     return {
       days,
@@ -46,6 +66,8 @@ export class AiUsageReports {
       byModel: byModel.rows,
       byUser: byUser.rows,
       byDay: byDay.rows,
+      byDayModel: byDayModel.rows,
+      byDayUser: byDayUser.rows,
       charts: {
         spend: [],
         requests: byDay.rows.map((d) => ({ label: d.day, value: d.requests })),
