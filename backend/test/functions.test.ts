@@ -139,6 +139,43 @@ describe('deploying', () => {
   });
 });
 
+describe('diagnostics', () => {
+  it('gives the line and column of the failing spot, the module named by its slug', async () => {
+    const syntax = await admin('POST', '/api/functions', {
+      name: 'broken',
+      slug: 'broken',
+      code: 'export default async (req: Request) => {\n  const x = 1;\n  return new Response("x"\n',
+    });
+    expect(syntax.status).toBe(400);
+    expect(syntax.body.diagnostics).toMatchObject({ line: 3, column: 26 });
+    expect(syntax.body.message).toContain('broken.ts:3:26');
+    expect(JSON.stringify(syntax.body)).not.toMatch(/base64|\\u001b/);
+
+    // Thrown while the module runs (top level): the position comes from the stack.
+    const thrown = await admin('POST', '/api/functions', {
+      name: 'thrown',
+      slug: 'thrown',
+      code: 'const a = 1;\nnotDefined();\nexport default () => new Response("x");\n',
+    });
+    expect(thrown.status).toBe(400);
+    expect(thrown.body.diagnostics).toMatchObject({
+      name: 'ReferenceError',
+      message: 'notDefined is not defined',
+      line: 2,
+      column: 1,
+    });
+    expect(thrown.body.diagnostics.stack).toContain('thrown.ts:2:1');
+
+    // No position in the code: none given.
+    const noDefault = await admin('POST', '/api/functions', {
+      name: 'nodefault',
+      code: 'export const x = 1;\n',
+    });
+    expect(noDefault.status).toBe(400);
+    expect(noDefault.body.diagnostics.line).toBeUndefined();
+  });
+});
+
 // Who may call the functions and secrets admin API, and its bad input (after `deploying`: the
 // function `echo` exists).
 const FUNCTIONS_ADMIN_ROUTES: Array<[Scenario['method'], string, unknown?]> = [

@@ -53,6 +53,20 @@ export const edgeFunctionSchema = z.object({
 });
 export type EdgeFunction = z.infer<typeof edgeFunctionSchema>;
 
+/**
+ * `diagnostics` of a 400 FUNCTION_INVALID_CODE answer: Deno's error when the code does not load,
+ * the module named `<slug>.ts`, and the 1-based line and column of the failing spot when Deno
+ * gave one (syntax errors, errors thrown while the module ran).
+ */
+export const functionDiagnosticsSchema = z.object({
+  name: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+  line: z.number().int().optional(),
+  column: z.number().int().optional(),
+});
+export type FunctionDiagnostics = z.infer<typeof functionDiagnosticsSchema>;
+
 /** GET /api/functions */
 export const listFunctionsResponseSchema = z.object({
   functions: z.array(edgeFunctionSchema),

@@ -35,6 +35,35 @@ export interface FunctionsDeps {
   timeoutMs: number;
 }
 
+// Deno names the module loaded from a data: URL by the whole URL (the code in base64), coloured
+// on a terminal; a position follows it as `:line:column`.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+const MODULE_URL = /data:application\/typescript;base64,[A-Za-z0-9+/=]*/g;
+const POSITION = /data:application\/typescript;base64,[A-Za-z0-9+/=]*:(\d+):(\d+)/;
+
+/**
+ * Deno's diagnostics as the API answers them: the module named `<slug>.ts` instead of its data:
+ * URL, no terminal colours, and the 1-based `line` and `column` of the failing spot in the code
+ * when Deno gave one (a syntax error, or an error thrown while the module ran).
+ */
+function readableDiagnostics(
+  slug: string,
+  details: FunctionLoadError['details'],
+): FunctionLoadError['details'] & { line?: number; column?: number } {
+  const plain = (text: string) => text.replace(ANSI, '');
+  const named = (text: string) => text.replace(MODULE_URL, `${slug}.ts`);
+  const message = plain(details.message);
+  const stack = details.stack === undefined ? undefined : plain(details.stack);
+  const at = POSITION.exec(`${message}\n${stack ?? ''}`);
+  return {
+    ...details,
+    message: named(message),
+    ...(stack === undefined ? {} : { stack: named(stack) }),
+    ...(at ? { line: Number(at[1]), column: Number(at[2]) } : {}),
+  };
+}
+
 /** Load the code with the current secrets: a 400 with Deno's diagnostics if it does not. */
 async function checkCode(
   deps: FunctionsDeps,
@@ -50,12 +79,13 @@ async function checkCode(
     );
   } catch (err) {
     if (err instanceof FunctionLoadError) {
+      const diagnostics = readableDiagnostics(slug, err.details);
       throw new AppError(
         400,
         'FUNCTION_INVALID_CODE',
-        err.details.message,
+        diagnostics.message,
         'The default export must be `async (req: Request) => Response`; npm:/jsr: imports need the registries to be reachable',
-        { diagnostics: err.details },
+        { diagnostics },
       );
     }
     throw err;
