@@ -32,6 +32,10 @@ export interface ReadNode {
 export interface EmbedNode {
   /** Key in the output JSON (alias, or the relation name as written). */
   name: string;
+  /** The relation name as written (differs from `name` when aliased). */
+  relation: string;
+  /** `relation()`: used by filters only, absent from the answer. */
+  empty: boolean;
   relationship: Relationship;
   node: ReadNode;
   inner: boolean;
@@ -99,7 +103,7 @@ function applyParam(root: ReadNode, key: string, value: string): void {
   const logic = logicKey(key);
   if (logic) {
     const path = logic.prefix ? parsePath(logic.prefix, context) : [];
-    const node = nodeAt(root, path, key);
+    const node = nodeAt(root, path);
     const tree = parseLogic(logic.operator, logic.negated, value, context);
     checkConditionColumns(node.table, [tree]);
     node.conditions.push(tree);
@@ -108,7 +112,7 @@ function applyParam(root: ReadNode, key: string, value: string): void {
   const modifier = /^(.+)\.(order|limit|offset)$/.exec(key);
   if (modifier) {
     const { path, last } = splitEmbedPath(modifier[1]!, context);
-    const node = nodeAt(root, [...path, last], key);
+    const node = nodeAt(root, [...path, last]);
     if (modifier[2] === 'order') node.order = resolveOrder(node.table, parseOrder(value));
     else if (modifier[2] === 'limit') node.limit = nonNegativeInt(key, value);
     else node.offset = nonNegativeInt(key, value);
@@ -116,14 +120,14 @@ function applyParam(root: ReadNode, key: string, value: string): void {
   }
   // `rel=is.null` / `rel=not.is.null` on an embedded resource.
   const { path, last } = splitEmbedPath(key, context);
-  const parent = nodeAt(root, path, key);
+  const parent = nodeAt(root, path);
   const embed = parent.embeds.find((e) => e.name === last);
   if (embed && /^(not\.)?is\.null$/.test(value)) {
     embed.existence = value.startsWith('not.') ? 'present' : 'absent';
     return;
   }
   const { path: filterPath, filter } = parseFilter(key, value);
-  const node = nodeAt(root, filterPath, key);
+  const node = nodeAt(root, filterPath);
   checkConditionColumns(node.table, [filter]);
   node.conditions.push(filter);
 }
@@ -138,17 +142,27 @@ function logicKey(
   return { ...(prefix ? { prefix } : {}), negated: Boolean(m[2]), operator: m[3] as 'and' | 'or' };
 }
 
-function nodeAt(root: ReadNode, path: string[], key: string): ReadNode {
+function nodeAt(root: ReadNode, path: string[]): ReadNode {
   let node = root;
   for (const name of path) {
     const embed = node.embeds.find((e) => e.name === name);
+    const aliased = embed ? undefined : node.embeds.find((e) => e.relation === name);
+    if (aliased) {
+      throw new PgrstError(
+        400,
+        'PGRST108',
+        `'${name}' is not an embedded resource in this request`,
+        'Target names are not allowed in filters if they have an alias',
+        `Change '${name}' to '${aliased.name}' in filters, orders or limits.`,
+      );
+    }
     if (!embed) {
       throw new PgrstError(
         400,
         'PGRST108',
         `'${name}' is not an embedded resource in this request`,
         null,
-        `Verify that '${name}' is included in the 'select' query parameter (from "${key}").`,
+        `Verify that '${name}' is included in the 'select' query parameter.`,
       );
     }
     node = embed.node;
@@ -231,6 +245,8 @@ function resolveNode(
       }
       node.embeds.push({
         name,
+        relation: item.relation,
+        empty: item.select.length === 0,
         relationship,
         node: child,
         inner: item.join === 'inner',
@@ -246,6 +262,7 @@ function resolveNode(
 
 function describe(r: Relationship): Record<string, unknown> {
   return {
+    embedding: `${r.source.name} with ${r.target.name}`,
     cardinality:
       r.cardinality === 'm2m'
         ? 'many-to-many'
@@ -254,11 +271,50 @@ function describe(r: Relationship): Record<string, unknown> {
           : r.cardinality === 'o2m'
             ? 'one-to-many'
             : 'one-to-one',
-    embedding: `${r.source.name} with ${r.target.name}`,
     relationship: r.junction
       ? `${r.junction.table.name} using ${r.junction.sourceConstraint}(${r.junction.junctionSourceColumns.join(', ')}) and ${r.junction.targetConstraint}(${r.junction.junctionTargetColumns.join(', ')})`
       : `${r.constraint} using ${r.source.name}(${r.sourceColumns.join(', ')}) and ${r.target.name}(${r.targetColumns.join(', ')})`,
   };
+}
+
+/** The single column of a direct link on the source side, and on the target side. */
+const sourceColumn = (r: Relationship) =>
+  !r.junction && r.sourceColumns.length === 1 ? r.sourceColumns[0] : undefined;
+const targetColumn = (r: Relationship) =>
+  !r.junction && r.targetColumns.length === 1 ? r.targetColumns[0] : undefined;
+
+/**
+ * Whether embedding `name!hint` from the relationship's source means this relationship, by
+ * PostgREST's rules. `name` is the target table or view; or, without a hint, a constraint or
+ * the source's FK column (tables only). A hint is a constraint, an FK column on either side, or
+ * a junction table. A self-reference has one FK but two directions: the table name (with any
+ * hint naming that FK) means the children (one-to-many), the FK column the parent.
+ */
+function matches(r: Relationship, name: string, hint: string | undefined): boolean {
+  const targetIsView = r.target.kind === 'view' || r.target.kind === 'materialized_view';
+  if (r.source === r.target && !r.junction) {
+    if (hint === undefined)
+      return (
+        (r.target.name === name && r.cardinality !== 'm2o') ||
+        (r.cardinality === 'm2o' && sourceColumn(r) === name)
+      );
+    return (
+      r.target.name === name &&
+      r.cardinality !== 'm2o' &&
+      (targetColumn(r) === hint || r.constraint === hint)
+    );
+  }
+  if (hint === undefined)
+    return (
+      r.target.name === name ||
+      (!targetIsView && !r.junction && (r.constraint === name || sourceColumn(r) === name))
+    );
+  return (
+    r.target.name === name &&
+    (r.junction
+      ? r.junction.table.name === hint
+      : r.constraint === hint || sourceColumn(r) === hint || targetColumn(r) === hint)
+  );
 }
 
 /**
@@ -272,32 +328,7 @@ export function findRelationship(
   name: string,
   hint?: string,
 ): Relationship {
-  const all = cache.relationshipsFrom(table);
-  let candidates = all.filter((r) => {
-    if (r.target.name === name) return true;
-    if (r.constraint === name && r.cardinality !== 'm2m') return true;
-    // Embedding through the FK column name (author_id → authors) is to-one only.
-    return r.cardinality === 'm2o' && r.sourceColumns.length === 1 && r.sourceColumns[0] === name;
-  });
-  if (hint !== undefined) {
-    candidates = candidates.filter((r) => {
-      if (r.constraint === hint) return true;
-      if (r.junction && (r.junction.table.name === hint || r.junction.targetConstraint === hint))
-        return true;
-      if (!r.junction && (r.sourceColumns.includes(hint) || r.targetColumns.includes(hint)))
-        return true;
-      return false;
-    });
-  }
-  // A self-reference yields both directions; the FK column name picks the to-one side.
-  if (
-    candidates.length > 1 &&
-    candidates.some(
-      (r) => r.cardinality === 'm2o' && r.sourceColumns.length === 1 && r.sourceColumns[0] === name,
-    )
-  ) {
-    candidates = candidates.filter((r) => r.cardinality === 'm2o' && r.sourceColumns[0] === name);
-  }
+  const candidates = cache.relationshipsFrom(table).filter((r) => matches(r, name, hint));
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
     throw new PgrstError(
@@ -314,7 +345,7 @@ export function findRelationship(
     `Could not embed because more than one relationship was found for '${table.name}' and '${name}'`,
     candidates.map(describe),
     `Try changing '${name}' to one of the following: ${candidates
-      .map((r) => `'${name}!${r.junction ? r.junction.table.name : r.constraint}'`)
+      .map((r) => `'${r.target.name}!${r.junction ? r.junction.table.name : r.constraint}'`)
       .join(', ')}. Find the desired relationship in the 'details' key.`,
   );
 }

@@ -208,6 +208,7 @@ function compileEmbed(
     out.where.push(embed.existence === 'absent' ? `NOT ${exists}` : exists);
   }
 
+  if (embed.empty) return;
   if (embed.countOnly) {
     const count = `json_build_object('count', count(*))`;
     const expr = embed.toOne ? count : `json_build_array(${count})`;

@@ -1,0 +1,308 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgrestClient } from '@supabase/postgrest-js';
+import { createClient } from '@insforge/sdk';
+import { fixture, startTestApp, type TestApp } from './helpers.js';
+
+/**
+ * Embedding as PostgREST 12/13 does it (issue 20): hints and disambiguation, spreads, aggregates,
+ * computed fields and relationships, execution plans. Scenario by scenario through
+ * @supabase/postgrest-js (and, where it applies, @insforge/sdk's database module, which runs
+ * postgrest-js against /api/database/records); every scenario checks the status and the headers
+ * as well as the body. Fixture: test/fixtures/embeds.sql.
+ */
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp(
+    {},
+    { DB_AGGREGATES_ENABLED: 'true' },
+    { setupSql: fixture('embeds.sql') },
+  );
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+type Db = Pick<PostgrestClient, 'from' | 'rpc'>;
+type Builder = PromiseLike<{ data: unknown; error: unknown; status: number }>;
+
+interface Answer {
+  status: number;
+  data: unknown;
+  error: unknown;
+  headers: Headers;
+}
+
+/** postgrest-js with a fetch that keeps the last response's headers. */
+function postgrestJs(headers: Record<string, string> = {}) {
+  let last: Headers = new Headers();
+  const db = new PostgrestClient(`${t.baseUrl}/api/database/records`, {
+    headers: { Authorization: `Bearer ${t.anonKey}`, ...headers },
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      last = res.headers;
+      return res;
+    },
+  });
+  return { db: db as Db, headers: () => last };
+}
+
+async function viaPostgrestJs(query: (db: Db) => Builder): Promise<Answer> {
+  const client = postgrestJs();
+  const { status, data, error } = await query(client.db);
+  return { status, data, error, headers: client.headers() };
+}
+
+async function viaSdk(query: (db: Db) => Builder) {
+  const db = createClient({ baseUrl: t.baseUrl, anonKey: t.anonKey, retryCount: 0 })
+    .database as unknown as Db;
+  const { status, data, error } = await query(db);
+  return { status, data, error };
+}
+
+interface Scenario {
+  name: string;
+  query: (db: Db) => Builder;
+  status?: number;
+  /** The rows (or object) postgrest-js returns. */
+  data?: unknown;
+  /** PostgREST's error body (partial). */
+  error?: Record<string, unknown>;
+  /** Content-Range when it matters (default: checked against the row count for arrays). */
+  range?: string;
+  check?: (a: Answer) => void;
+  /** Also through @insforge/sdk (default true). */
+  sdk?: boolean;
+}
+
+function scenarios(title: string, list: Scenario[]) {
+  describe(title, () => {
+    for (const s of list) {
+      it(s.name, async () => {
+        const a = await viaPostgrestJs(s.query);
+        const status = s.status ?? 200;
+        if (a.status !== status)
+          throw new Error(`expected ${status}, got ${a.status}: ${JSON.stringify(a.error)}`);
+        if (s.error) {
+          expect(a.error).toMatchObject(s.error);
+          expect(a.headers.get('content-type')).toMatch(/^application\/json/);
+        } else {
+          expect(a.error).toBeNull();
+          if ('data' in s) expect(a.data).toEqual(s.data);
+          expect(a.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8/);
+          const rows = Array.isArray(a.data) ? a.data.length : 1;
+          expect(a.headers.get('content-range')).toBe(
+            s.range ?? (rows === 0 ? '*/*' : `0-${rows - 1}/*`),
+          );
+        }
+        s.check?.(a);
+        if (s.sdk !== false) {
+          const b = await viaSdk(s.query);
+          expect({ status: b.status, data: b.data, error: b.error }).toEqual({
+            status: a.status,
+            data: a.data,
+            error: a.error,
+          });
+        }
+      });
+    }
+  });
+}
+
+scenarios('hints and disambiguation', [
+  {
+    name: 'embed by the FK column name (username → users)',
+    query: (db) => db.from('collections').select('name,username(full_name)').eq('id', 2),
+    data: [{ name: 'papers', username: { full_name: 'Ada Lovelace' } }],
+  },
+  {
+    name: 'embed by the FK column name with an alias, next to the column itself',
+    query: (db) =>
+      db.from('collections').select('name,username,owner:username(full_name)').eq('id', 3),
+    data: [{ name: 'notes', username: 'alan', owner: { full_name: 'Alan Turing' } }],
+  },
+  {
+    name: 'embed by the constraint name',
+    query: (db) => db.from('messages').select('body,messages_sender_fkey(username)').eq('id', 1),
+    data: [{ body: 'hello', messages_sender_fkey: { username: 'ada' } }],
+  },
+  {
+    name: 'two FKs to one table are ambiguous: 300 PGRST201 with details and hint',
+    query: (db) => db.from('messages').select('body,users(username)'),
+    status: 300,
+    error: {
+      code: 'PGRST201',
+      message:
+        "Could not embed because more than one relationship was found for 'messages' and 'users'",
+      details: [
+        {
+          cardinality: 'many-to-one',
+          embedding: 'messages with users',
+          relationship: 'messages_receiver_fkey using messages(receiver_id) and users(id)',
+        },
+        {
+          cardinality: 'many-to-one',
+          embedding: 'messages with users',
+          relationship: 'messages_sender_fkey using messages(sender_id) and users(id)',
+        },
+      ],
+      hint: "Try changing 'users' to one of the following: 'users!messages_receiver_fkey', 'users!messages_sender_fkey'. Find the desired relationship in the 'details' key.",
+    },
+  },
+  {
+    name: 'the same table twice with aliases and !constraint / !fk_column hints',
+    query: (db) =>
+      db
+        .from('messages')
+        .select('body,from:users!messages_sender_fkey(username),to:users!receiver_id(username)')
+        .order('id'),
+    data: [
+      { body: 'hello', from: { username: 'ada' }, to: { username: 'alan' } },
+      { body: 'reply', from: { username: 'alan' }, to: { username: 'ada' } },
+      { body: 'ping', from: { username: 'grace' }, to: { username: 'ada' } },
+    ],
+  },
+  {
+    name: 'the reverse direction with a hint: one-to-many, twice',
+    query: (db) =>
+      db
+        .from('users')
+        .select(
+          'username,sent:messages!sender_id(body),received:messages!messages_receiver_fkey(body)',
+        )
+        .eq('username', 'ada'),
+    data: [
+      {
+        username: 'ada',
+        sent: [{ body: 'hello' }],
+        received: [{ body: 'reply' }, { body: 'ping' }],
+      },
+    ],
+  },
+  {
+    name: 'filters address an embed by its alias',
+    query: (db) =>
+      db
+        .from('messages')
+        .select('id,from:users!sender_id!inner(username)')
+        .eq('from.username', 'grace'),
+    data: [{ id: 3, from: { username: 'grace' } }],
+  },
+  {
+    name: 'a filter that names the table of an aliased embed is PGRST108',
+    query: (db) =>
+      db.from('messages').select('id,from:users!sender_id(username)').eq('users.username', 'ada'),
+    status: 400,
+    error: {
+      code: 'PGRST108',
+      message: "'users' is not an embedded resource in this request",
+      details: 'Target names are not allowed in filters if they have an alias',
+      hint: "Change 'users' to 'from' in filters, orders or limits.",
+    },
+  },
+  {
+    name: 'self-reference: the FK column embeds the parent (to-one)',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,parent:parent_id(name,parent:parent_id(name))')
+        .eq('id', 4),
+    data: [{ name: 'drafts', parent: { name: 'papers', parent: { name: 'root' } } }],
+  },
+  {
+    name: 'self-reference: the table name embeds the children (to-many)',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,children:collections(name)')
+        .eq('id', 1)
+        .order('id', { referencedTable: 'children' }),
+    data: [{ name: 'root', children: [{ name: 'papers' }, { name: 'notes' }] }],
+  },
+  {
+    name: 'self-reference: table!fk_column embeds the children',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,sub:collections!parent_id(name,sub:collections!parent_id(name))')
+        .eq('id', 1)
+        .order('id', { referencedTable: 'sub' }),
+    data: [
+      {
+        name: 'root',
+        sub: [
+          { name: 'papers', sub: [{ name: 'drafts' }] },
+          { name: 'notes', sub: [] },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'self-reference: table!constraint embeds the children too',
+    query: (db) =>
+      db.from('collections').select('name,collections!collections_parent_fkey(name)').eq('id', 2),
+    data: [{ name: 'papers', collections: [{ name: 'drafts' }] }],
+  },
+  {
+    name: 'many-to-many through the junction, and !junction as a hint',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,tags(label),t:tags!collection_tags(label)')
+        .eq('id', 1)
+        .order('id', { referencedTable: 'tags' })
+        .order('id', { referencedTable: 't' }),
+    data: [
+      {
+        name: 'root',
+        tags: [{ label: 'math' }, { label: 'computing' }],
+        t: [{ label: 'math' }, { label: 'computing' }],
+      },
+    ],
+  },
+  {
+    name: '!inner keeps only parents with a match; !left keeps every parent',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,a:collections!inner(name),b:collections!left(name)')
+        .eq('a.name', 'notes')
+        .eq('b.name', 'notes'),
+    data: [{ username: 'alan', a: [{ name: 'notes' }], b: [{ name: 'notes' }] }],
+  },
+  {
+    name: 'an empty embed filters without appearing in the answer',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,collections()')
+        .eq('collections.name', 'drafts')
+        .not('collections', 'is', null),
+    data: [{ username: 'ada' }],
+  },
+  {
+    name: 'an empty embed with is.null is an anti-join',
+    query: (db) => db.from('users').select('username,collections()').is('collections', null),
+    data: [{ username: 'grace' }],
+  },
+  {
+    name: 'no relationship is 400 PGRST200',
+    query: (db) => db.from('tags').select('label,messages(body)'),
+    status: 400,
+    error: {
+      code: 'PGRST200',
+      message: "Could not find a relationship between 'tags' and 'messages' in the schema cache",
+      details:
+        "Searched for a foreign key relationship between 'tags' and 'messages' in the schema 'public', but no matches were found.",
+    },
+  },
+  {
+    name: 'a hint that matches nothing is 400 PGRST200 naming the hint',
+    query: (db) => db.from('messages').select('body,users!nope(username)'),
+    status: 400,
+    error: {
+      code: 'PGRST200',
+      details:
+        "Searched for a foreign key relationship between 'messages' and 'users' using the hint 'nope' in the schema 'public', but no matches were found.",
+    },
+  },
+]);
