@@ -73,6 +73,8 @@ import type { StorageProvider } from './storage/providers/provider.js';
 import { SchemaCache } from './database/records/schema-cache.js';
 import { recordsRoutes } from './database/records/handler.js';
 import { databaseAdminRoutes } from './database/admin/routes.js';
+import { RuntimeSettings } from './settings/runtime.js';
+import { settingsRoutes } from './settings/routes.js';
 import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
 
 export interface KilnApp {
@@ -258,6 +260,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   }, 3600_000);
   sweeper.unref();
 
+  // Settings admins change at run time (PATCH /api/settings), over the environment's values.
+  const runtimeSettings = new RuntimeSettings(
+    db,
+    {
+      corsOrigins: {
+        value: config.corsOrigins === '*' ? ['*'] : config.corsOrigins,
+        source: config.variables.CORS_ORIGINS.fromEnvironment ? 'environment' : 'default',
+      },
+    },
+    { logger },
+  );
+  await runtimeSettings.load();
+
   const state: HealthState = { shuttingDown: false };
   const routes = new RouteRegistry({ checkResponses: options.checkResponses ?? false });
   const app = express();
@@ -272,7 +287,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.use(requestScope);
   app.use(accessLog(logger));
   app.use(apiSecurityHeaders);
-  app.use(corsMiddleware(config.corsOrigins));
+  app.use(corsMiddleware(() => runtimeSettings.get('corsOrigins')));
   routes.mount(app, '/', healthRoutes(db, config.version, state));
   // Edge functions: before credentials and body parsing (the function sees the caller's headers
   // and body as sent, and decides for itself what they mean).
@@ -457,6 +472,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     docsRoutes(routes, { version: config.version, apiBaseUrl: () => config.apiBaseUrl }),
   );
   routes.mount(app, '/api/storage', storageRoutes(storage));
+  routes.mount(app, '/api/settings', settingsRoutes(runtimeSettings, config));
   routes.mount(
     app,
     '/api/secrets',

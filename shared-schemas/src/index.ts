@@ -15,3 +15,4 @@ export * from './ai.js';
 export * from './functions.js';
 export * from './realtime.js';
 export * from './records.js';
+export * from './settings.js';

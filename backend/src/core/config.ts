@@ -620,8 +620,29 @@ export function loadConfig(
     /** Deepest nesting a JSON request body may have. */
     jsonMaxDepth: e.JSON_MAX_DEPTH,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    /**
+     * Every variable's parsed value (defaults applied) and whether the environment set it: what
+     * GET /api/settings shows (secrets masked, see isSecretVariable).
+     */
+    variables: Object.fromEntries(
+      (Object.keys(envSchema.shape) as (keyof Env)[]).map((name) => [
+        name,
+        {
+          value: e[name] as unknown,
+          fromEnvironment: emptyAsUndefined(source[name]) !== undefined,
+        },
+      ]),
+    ) as Record<keyof Env, { value: unknown; fromEnvironment: boolean }>,
     version,
   };
+}
+
+/**
+ * Variables whose values are never shown (the dashboard sees only whether they are set). Errs
+ * towards hiding: any name about a secret, password, key or token, except durations.
+ */
+export function isSecretVariable(name: string): boolean {
+  return /SECRET|PASSWORD|KEY|TOKEN|DATABASE_URL/.test(name) && !/_(SECONDS|MS)$/.test(name);
 }
 
 const SECRET_NAMES = /SECRET|PASSWORD|KEY|DATABASE_URL/;

@@ -139,10 +139,19 @@ export function accessLog(logger: Logger): RequestHandler {
   };
 }
 
-export function corsMiddleware(origins: '*' | string[]): RequestHandler {
+/**
+ * CORS with the allowed origins read per request from `origins` (a run-time setting: see
+ * settings/runtime.ts), so a change applies without a restart.
+ */
+export function corsMiddleware(origins: () => Promise<'*' | string[]>): RequestHandler {
   return cors({
     // '*' reflects the caller's origin so cookie-based refresh works from any app in development.
-    origin: origins === '*' ? true : origins,
+    origin: (_origin, callback) => {
+      origins().then(
+        (allowed) => callback(null, allowed === '*' || allowed.includes('*') ? true : allowed),
+        (err: Error) => callback(err),
+      );
+    },
     credentials: true,
     exposedHeaders: [
       'Content-Range',
