@@ -306,3 +306,64 @@ scenarios('hints and disambiguation', [
     },
   },
 ]);
+
+scenarios('spread embeds', [
+  {
+    name: 'a to-one spread lifts the columns into the parent',
+    query: (db) =>
+      db.from('collections').select('name,...username(owner:full_name,country)').eq('id', 3),
+    data: [{ name: 'notes', owner: 'Alan Turing', country: 'UK' }],
+  },
+  {
+    name: 'a to-one spread with nothing to embed gives nulls',
+    query: (db) => db.from('collections').select('name,...username(owner:full_name)').eq('id', 5),
+    data: [{ name: 'orphan', owner: null }],
+  },
+  {
+    name: 'nested to-one spreads and a normal embed inside a spread',
+    query: (db) =>
+      db
+        .from('collections')
+        .select(
+          'name,...parent_id(parent:name,...username(parent_owner:username)),username(country)',
+        )
+        .eq('id', 4),
+    data: [{ name: 'drafts', parent: 'papers', parent_owner: 'ada', username: { country: 'UK' } }],
+  },
+  {
+    name: 'a to-many spread makes one array per column, in the embed order',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,...collections(names:name,ids:id)')
+        .order('id')
+        .order('id', { referencedTable: 'collections', ascending: false }),
+    data: [
+      { username: 'ada', names: ['drafts', 'papers', 'root'], ids: [4, 2, 1] },
+      { username: 'alan', names: ['notes'], ids: [3] },
+      { username: 'grace', names: [], ids: [] },
+    ],
+  },
+  {
+    name: 'a many-to-many spread, with a nested to-many spread giving arrays of arrays',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,...collections(names:name,...tags(labels:label))')
+        .eq('username', 'ada')
+        .order('id', { referencedTable: 'collections' })
+        .order('id', { referencedTable: 'collections.tags' }),
+    data: [
+      {
+        username: 'ada',
+        names: ['root', 'papers', 'drafts'],
+        labels: [['math', 'computing'], ['computing'], []],
+      },
+    ],
+  },
+  {
+    name: 'a to-many spread of every column, with is.null on the spread',
+    query: (db) => db.from('users').select('full_name,...collections(*)').is('collections', null),
+    data: [{ full_name: 'Grace Hopper', id: [], name: [], username: [], parent_id: [] }],
+  },
+]);

@@ -216,18 +216,6 @@ function resolveNode(
     } else {
       const relationship = findRelationship(cache, table, item.relation, item.hint);
       const toOne = relationship.cardinality === 'm2o' || relationship.cardinality === 'o2o';
-      if (item.spread && !toOne) {
-        throw new PgrstError(
-          400,
-          'PGRST119',
-          `A spread operation on '${item.relation}' is not possible`,
-          "'" +
-            table.name +
-            "' and '" +
-            relationship.target.name +
-            "' do not form a many-to-one or one-to-one relationship",
-        );
-      }
       const countOnly = item.select.length === 1 && item.select[0]!.kind === 'count';
       const child = resolveNode(
         cache,

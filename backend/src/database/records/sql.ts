@@ -190,6 +190,22 @@ function compileNode(
   return out;
 }
 
+/** The keys a node's rows have, in order (what compileNode selects). */
+function outputNames(node: ReadNode): string[] {
+  const names: string[] = [];
+  let embedIndex = 0;
+  for (const item of node.select) {
+    if (item.kind === 'star') names.push(...node.table.columns.keys());
+    else if (item.kind === 'column') names.push(outputName(item.field, item.alias));
+    else if (item.kind === 'embed') {
+      const embed = node.embeds[embedIndex++]!;
+      if (embed.spread) names.push(...outputNames(embed.node));
+      else if (!embed.empty) names.push(embed.name);
+    }
+  }
+  return names.length ? names : [...node.table.columns.keys()];
+}
+
 function compileEmbed(
   embed: EmbedNode,
   parentAlias: string,
@@ -218,7 +234,18 @@ function compileEmbed(
   const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node, params)}`;
   if (embed.spread) {
     const s = aliases.next('s');
-    out.laterals.push(`LEFT JOIN LATERAL (${body}) AS ${s} ON true`);
+    if (embed.toOne) {
+      out.laterals.push(`LEFT JOIN LATERAL (${body}) AS ${s} ON true`);
+    } else {
+      // A to-many spread: each of the child's columns becomes an array, all in one row order.
+      const r = aliases.next('r');
+      const columns = outputNames(embed.node).map(
+        (n) => `coalesce(json_agg(${r}.${q(n)}), '[]'::json) AS ${q(n)}`,
+      );
+      out.laterals.push(
+        `LEFT JOIN LATERAL (SELECT ${columns.join(', ')} FROM (${body}) AS ${r}) AS ${s} ON true`,
+      );
+    }
     out.columns.push(`${s}.*`);
     return;
   }
