@@ -144,26 +144,94 @@ describe('db.withPrincipal', () => {
     ).rejects.toThrow(/Unknown role/);
   });
 
-  it('adds two round trips of its own: BEGIN+role+claims in one, COMMIT', async () => {
-    const small = new Database({ connectionString: pgUrl(dbName), max: 1, statementTimeoutMs: 0 });
-    const sent: string[] = [];
-    small.pool.on('connect', (c) => {
-      const original = c.query.bind(c) as (...a: unknown[]) => unknown;
-      (c as unknown as { query: (...a: unknown[]) => unknown }).query = (
-        text: unknown,
-        ...rest: unknown[]
-      ) => {
-        sent.push(typeof text === 'string' ? text : 'config');
-        return original(text, ...rest);
-      };
+  /** A one-connection Database that counts round trips (ReadyForQuery messages). */
+  async function counted(options: { userStatementTimeoutMs?: number } = {}) {
+    const small = new Database({
+      connectionString: pgUrl(dbName),
+      max: 1,
+      statementTimeoutMs: 0,
+      ...options,
     });
+    const trips = { n: 0 };
+    small.principalPool.on('connect', (c) => {
+      (c as unknown as { connection: NodeJS.EventEmitter }).connection.on('readyForQuery', () => {
+        trips.n++;
+      });
+    });
+    // Connect first, so the count starts at the first transaction.
+    (await small.principalPool.connect()).release();
+    trips.n = 0;
+    return { small, trips };
+  }
+
+  it('adds two round trips of its own: BEGIN+role+claims in one, COMMIT', async () => {
+    const { small, trips } = await counted();
     try {
-      await small.withPrincipal(anon, (tx) => tx.query('SELECT 1'));
-      expect(sent).toHaveLength(3);
-      expect(sent[0]).toMatch(
-        /^BEGIN; SET LOCAL ROLE anon; SELECT set_config\('request\.jwt\.claims'/,
+      const role = await small.withPrincipal(anon, async (tx) => {
+        expect(trips.n).toBe(1);
+        return (await tx.query('SELECT current_user AS r')).rows[0].r;
+      });
+      expect(role).toBe('anon');
+      expect(trips.n).toBe(3);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('statementAsPrincipal sends BEGIN, role, claims, the statement and COMMIT in one round trip', async () => {
+    const sub = crypto.randomUUID();
+    await db.withPrincipal(user(sub), (tx) =>
+      tx.query("INSERT INTO public.notes (body) VALUES ('mine'), ($1)", ["it's mine too"]),
+    );
+    const { small, trips } = await counted();
+    try {
+      const { rows } = await small.statementAsPrincipal<{ body: string; uid: string; ro: string }>(
+        user(sub),
+        {
+          text: `SELECT body, auth.uid() AS uid, current_setting('transaction_read_only') AS ro,
+                   current_setting('request.path') AS path
+                 FROM public.notes WHERE body = ANY($1) ORDER BY id`,
+          values: [['mine', "it's mine too", 'not mine']],
+        },
+        { readOnly: true, settings: { 'request.path': '/p' } },
       );
-      expect(sent.slice(1)).toEqual(['SELECT 1', 'COMMIT']);
+      expect(rows).toEqual([
+        { body: 'mine', uid: sub, ro: 'on', path: '/p' },
+        { body: "it's mine too", uid: sub, ro: 'on', path: '/p' },
+      ]);
+      expect(trips.n).toBe(1);
+      // Another caller on the same connection sees none of it: the transaction ended.
+      const { rows: other } = await small.statementAsPrincipal(user(crypto.randomUUID()), {
+        text: 'SELECT count(*)::int AS n FROM public.notes',
+      });
+      expect(other).toEqual([{ n: 0 }]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('statementAsPrincipal: a failed statement rolls back, applies the statement timeout, and leaves the connection usable', async () => {
+    const { small } = await counted({ userStatementTimeoutMs: 50 });
+    try {
+      const me = user(crypto.randomUUID());
+      await expect(
+        small.statementAsPrincipal(me, { text: 'SELECT 1 / $1::int', values: [0] }),
+      ).rejects.toMatchObject({ code: '22012' });
+      await expect(
+        small.statementAsPrincipal(me, { text: 'SELECT pg_sleep(5)' }),
+      ).rejects.toMatchObject({ code: '57014' });
+      // Read only: a write is refused and nothing is written.
+      await expect(
+        small.statementAsPrincipal(
+          me,
+          { text: "INSERT INTO public.notes (body) VALUES ('x') RETURNING id" },
+          { readOnly: true },
+        ),
+      ).rejects.toMatchObject({ code: '25006' });
+      const { rows } = await small.statementAsPrincipal(me, {
+        text: "SELECT current_setting('transaction_read_only') AS ro, (SELECT count(*)::int FROM public.notes) AS n",
+      });
+      expect(rows).toEqual([{ ro: 'off', n: 0 }]);
     } finally {
       await small.close();
     }

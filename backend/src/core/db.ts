@@ -5,6 +5,7 @@ import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
 import { ConnectionGate, type GateLimit } from './connection-gate.js';
 import { RequestAbortedError } from './errors.js';
 import { sendCancelRequest } from './pg-cancel.js';
+import { pipeline, type Statement } from './pipeline.js';
 import { currentRequestScope, type RequestScope } from './request-scope.js';
 
 /** Who is making a request, as PostgreSQL will see it. */
@@ -167,7 +168,12 @@ export class Database {
 
   /** Runs `fn` in one transaction as the connecting (system) role. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.run(this.pool, 'BEGIN', fn);
+    return this.run(this.pool, async (client) => {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    });
   }
 
   /**
@@ -179,8 +185,43 @@ export class Database {
     fn: (tx: Tx) => Promise<T>,
     options: PrincipalTxOptions = {},
   ): Promise<T> {
+    const { pool, preamble, admission } = this.principalTx(principal, options);
+    return this.run(
+      pool,
+      async (client) => {
+        await pipeline(client, preamble);
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      },
+      admission,
+    );
+  }
+
+  /**
+   * One statement in the principal's transaction (as withPrincipal), sent together with the
+   * transaction's BEGIN, role, settings and COMMIT: one round trip to PostgreSQL. For reads that
+   * need nothing but the statement's own result (the records API's pages).
+   */
+  async statementAsPrincipal<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    principal: Principal,
+    statement: Statement,
+    options: PrincipalTxOptions = {},
+  ): Promise<pg.QueryResult<R>> {
+    const { pool, preamble, admission } = this.principalTx(principal, options);
+    return this.run(
+      pool,
+      async (client) => {
+        const results = await pipeline(client, [...preamble, statement, { text: 'COMMIT' }]);
+        return results[preamble.length] as pg.QueryResult<R>;
+      },
+      admission,
+    );
+  }
+
+  /** The pool, the statements that open the principal's transaction, and its admission. */
+  private principalTx(principal: Principal, options: PrincipalTxOptions) {
     if (!ROLES.has(principal.role)) throw new Error(`Unknown role ${String(principal.role)}`);
-    const escape = pg.escapeLiteral;
     // Per transaction, not ALTER ROLE … SET: role settings apply at login, and requests log in
     // as the authenticator, then SET ROLE.
     const timeoutMs =
@@ -194,22 +235,24 @@ export class Database {
       ...options.settings,
       ...(timeoutMs > 0 ? { statement_timeout: String(timeoutMs) } : {}),
     };
-    const sets = Object.entries(settings)
-      .map(([name, value]) => `set_config(${escape(name)}, ${escape(value)}, true)`)
+    const values = Object.entries(settings).flat();
+    const sets = Object.keys(settings)
+      .map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`)
       .join(', ');
     const pool = principal.role === 'project_admin' ? this.adminPool : this.principalPool;
     const scope = options.scope ?? currentRequestScope();
-    // The role comes from a fixed set, everything else is escaped: safe as one simple query.
-    return this.run(
-      pool,
-      `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${principal.role}; SELECT ${sets}`,
-      fn,
-      {
-        gate: this.gates.get(pool)!,
-        limits: this.limitsFor(principal, scope),
-        signal: scope?.signal,
-      },
-    );
+    const preamble: Statement[] = [
+      { text: options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN' },
+      // The role comes from a fixed set (checked above); every setting is a parameter.
+      { text: `SET LOCAL ROLE ${principal.role}` },
+      { text: `SELECT ${sets}`, values },
+    ];
+    const admission: Admission = {
+      gate: this.gates.get(pool)!,
+      limits: this.limitsFor(principal, scope),
+      signal: scope?.signal,
+    };
+    return { pool, preamble, admission };
   }
 
   /**
@@ -292,10 +335,14 @@ export class Database {
     if (this.adminPool !== this.principalPool) await this.adminPool.end();
   }
 
+  /**
+   * Runs `work` on a connection of `pool` (admitted by its gate first): `work` opens and commits
+   * its transaction; after an error the transaction is rolled back, and a connection whose
+   * rollback failed is closed.
+   */
   private async run<T>(
     pool: pg.Pool,
-    begin: string,
-    fn: (tx: Tx) => Promise<T>,
+    work: (client: Tx) => Promise<T>,
     admission?: Admission,
   ): Promise<T> {
     const signal = admission?.signal;
@@ -309,10 +356,7 @@ export class Database {
       let broken: Error | undefined;
       const stop = cancelOnAbort(client, signal);
       try {
-        await client.query(begin);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
+        return await work(client);
       } catch (err) {
         if (signal?.aborted) throw new RequestAbortedError();
         try {

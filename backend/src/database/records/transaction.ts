@@ -3,7 +3,9 @@
  * method, path and headers as `request.*` settings, `Prefer: timezone`, and `Prefer: tx=rollback`.
  */
 import type { Request } from 'express';
+import type { QueryResult, QueryResultRow } from 'pg';
 import type { Database, Tx } from '../../core/db.js';
+import type { Statement } from '../../core/pipeline.js';
 import type { RequestContext } from './negotiate.js';
 import type { Outcome } from './respond.js';
 
@@ -18,12 +20,7 @@ export async function inTransaction(
   readOnly: boolean,
   fn: (tx: Tx) => Promise<Outcome>,
 ): Promise<Outcome> {
-  const settings = {
-    'request.method': ctx.req.method,
-    'request.path': ctx.req.path,
-    'request.headers': JSON.stringify(headersForSql(ctx.req)),
-    ...(ctx.prefs.timezone ? { timezone: ctx.prefs.timezone } : {}),
-  };
+  const settings = requestSettings(ctx);
   try {
     return await db.withPrincipal(
       ctx.principal,
@@ -38,6 +35,32 @@ export async function inTransaction(
     if (err instanceof Rollback) return err.outcome;
     throw err;
   }
+}
+
+/**
+ * One read-only statement in the caller's transaction, sent with the transaction's BEGIN and
+ * COMMIT in one round trip (core/db.ts statementAsPrincipal). `Prefer: tx=rollback` changes
+ * nothing for a READ ONLY transaction.
+ */
+export function readStatement<R extends QueryResultRow>(
+  db: Database,
+  ctx: RequestContext,
+  statement: Statement,
+): Promise<QueryResult<R>> {
+  return db.statementAsPrincipal<R>(ctx.principal, statement, {
+    readOnly: true,
+    settings: requestSettings(ctx),
+  });
+}
+
+/** The request as `request.*` settings (PostgREST's), and `Prefer: timezone`. */
+function requestSettings(ctx: RequestContext): Record<string, string> {
+  return {
+    'request.method': ctx.req.method,
+    'request.path': ctx.req.path,
+    'request.headers': JSON.stringify(headersForSql(ctx.req)),
+    ...(ctx.prefs.timezone ? { timezone: ctx.prefs.timezone } : {}),
+  };
 }
 
 function headersForSql(req: Request): Record<string, string> {
