@@ -133,6 +133,85 @@ describe.each(providers)('storage on %s', (kind) => {
     expect(gone.error?.statusCode).toBe(404);
   });
 
+  it('lists one folder level with a delimiter: objects, common prefixes, paged together', async () => {
+    const bucket = `tree-${kind}`;
+    expect(
+      (
+        await t.request('POST', '/api/storage/buckets', {
+          token: t.apiKey,
+          body: { bucketName: bucket, isPublic: false, allowUserUploads: true },
+        })
+      ).status,
+    ).toBe(201);
+    const mine = alice.client.storage.from(bucket);
+    for (const key of ['a.txt', 'e.txt', 'b/1.txt', 'b/2.txt', 'b/c/3.txt', 'd/4.txt', 'f%/x.txt'])
+      expect((await mine.upload(key, new Blob([key]))).error, key).toBeNull();
+    // Bob's keys are private: his folder does not show for Alice.
+    expect(
+      (await bob.client.storage.from(bucket).upload('zz/bob.txt', new Blob(['b']))).error,
+    ).toBeNull();
+    const list = async (query: Record<string, string>, token = alice.accessToken) => {
+      const res = await t.request(
+        'GET',
+        `/api/storage/buckets/${bucket}/objects?${new URLSearchParams(query)}`,
+        { token },
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as {
+        data: Array<{ key: string }>;
+        objects: Array<{ key: string }>;
+        prefixes?: string[];
+        pagination: { offset: number; limit: number; total: number };
+      };
+    };
+    const keys = (b: { data: Array<{ key: string }> }) => b.data.map((f) => f.key);
+
+    // The root: folders first (byte order), then the objects directly there.
+    const root = await list({ delimiter: '/' });
+    expect(root.prefixes).toEqual(['b/', 'd/', 'f%/']);
+    expect(keys(root)).toEqual(['a.txt', 'e.txt']);
+    expect(root.objects.map((f) => f.key)).toEqual(['a.txt', 'e.txt']);
+    expect(root.pagination).toEqual({ offset: 0, limit: 100, total: 5 });
+    // Pages cut across folders and objects alike: complete folders whatever the page.
+    const first = await list({ delimiter: '/', limit: '2' });
+    expect([first.prefixes, keys(first)]).toEqual([['b/', 'd/'], []]);
+    const second = await list({ delimiter: '/', limit: '2', offset: '2' });
+    expect([second.prefixes, keys(second)]).toEqual([['f%/'], ['a.txt']]);
+    expect(second.pagination).toEqual({ offset: 2, limit: 2, total: 5 });
+    const past = await list({ delimiter: '/', offset: '9' });
+    expect([past.prefixes, keys(past), past.pagination.total]).toEqual([[], [], 5]);
+    // One level down; LIKE's wildcards in the prefix are literal.
+    const b = await list({ prefix: 'b/', delimiter: '/' });
+    expect([b.prefixes, keys(b)]).toEqual([['b/c/'], ['b/1.txt', 'b/2.txt']]);
+    const f = await list({ prefix: 'f%/', delimiter: '/' });
+    expect([f.prefixes, keys(f)]).toEqual([[], ['f%/x.txt']]);
+    // A prefix that is not a whole folder name, and search before grouping.
+    expect((await list({ prefix: 'b/c', delimiter: '/' })).prefixes).toEqual(['b/c/']);
+    const found = await list({ delimiter: '/', search: '3' });
+    expect([found.prefixes, keys(found)]).toEqual([['b/'], []]);
+    // The admin sees Bob's folder too.
+    expect((await list({ delimiter: '/' }, t.apiKey)).prefixes).toEqual(['b/', 'd/', 'f%/', 'zz/']);
+
+    // Without a delimiter the answer is unchanged: every key under the prefix, no `prefixes`.
+    const flat = await list({ prefix: 'b/' });
+    expect(keys(flat)).toEqual(['b/1.txt', 'b/2.txt', 'b/c/3.txt']);
+    expect(flat).not.toHaveProperty('prefixes');
+
+    for (const delimiter of ['', 'x'.repeat(17)]) {
+      const bad = await t.request(
+        'GET',
+        `/api/storage/buckets/${bucket}/objects?delimiter=${delimiter}`,
+        { token: alice.accessToken },
+      );
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ error: 'INVALID_INPUT', statusCode: 400 });
+    }
+    const removed = await t.request('DELETE', `/api/storage/buckets/${bucket}?force=true`, {
+      token: t.apiKey,
+    });
+    expect(removed.status).toBe(200);
+  });
+
   it(
     kind === 'local' ? 'uses the direct upload strategy' : 'uses presigned POST + confirm-upload',
     async () => {

@@ -36,6 +36,15 @@ export const updateBucketRequestSchema = z
 export const listObjectsQuerySchema = z.object({
   prefix: z.string().max(1024).optional(),
   search: z.string().max(200).optional(),
+  delimiter: z
+    .string()
+    .min(1, 'delimiter: one or more characters, such as /')
+    .max(16, 'delimiter: at most 16 characters')
+    .optional()
+    .describe(
+      'Group keys as folders, as S3 does: with `/`, the objects directly under `prefix` plus ' +
+        'the folders below it (`prefixes`), folders first, paged together',
+    ),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -159,6 +168,11 @@ export type StoredFile = z.infer<typeof storedFileSchema>;
 export const listObjectsResponseSchema = z.object({
   data: z.array(storedFileSchema),
   objects: z.array(storedFileSchema),
+  /**
+   * With `delimiter` only: the folders of this page (common prefixes: `prefix` + a name + the
+   * delimiter), listed before its objects; `pagination.total` counts folders and objects.
+   */
+  prefixes: z.array(z.string()).optional(),
   pagination: paginationSchema,
 });
 

@@ -48,6 +48,11 @@ interface ObjectRow {
 
 const MAX_KEY_BYTES = 1024;
 
+/** `s` matched literally inside a LIKE pattern (backslash is LIKE's default escape). */
+function likeEscaped(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 function objectNotFound(bucket: string, key: string): AppError {
   return new AppError(
     404,
@@ -470,18 +475,18 @@ export class StorageService {
   async list(
     principal: Principal,
     bucket: string,
-    q: { prefix?: string; search?: string; limit: number; offset: number },
+    q: { prefix?: string; search?: string; delimiter?: string; limit: number; offset: number },
   ) {
     await this.getBucket(bucket);
-    const like = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+    if (q.delimiter) return this.listFolder(principal, bucket, { ...q, delimiter: q.delimiter });
     const params: unknown[] = [bucket];
     let where = 'bucket = $1';
     if (q.prefix) {
-      params.push(`${like(q.prefix)}%`);
+      params.push(`${likeEscaped(q.prefix)}%`);
       where += ` AND key LIKE $${params.length}`;
     }
     if (q.search) {
-      params.push(`%${like(q.search)}%`);
+      params.push(`%${likeEscaped(q.search)}%`);
       where += ` AND key ILIKE $${params.length}`;
     }
     return this.db.withPrincipal(
@@ -502,6 +507,65 @@ export class StorageService {
         return {
           data: files,
           objects: files,
+          pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
+        };
+      },
+      { readOnly: true },
+    );
+  }
+
+  /**
+   * One level of the key tree, as S3 lists with a delimiter: the objects directly under `prefix`
+   * and the folders below it (`prefix` + the key's next part + the delimiter), folders first,
+   * each in byte order, paged together. Only what the caller may read counts (RLS), so a folder
+   * holding nobody's visible keys does not appear. `search` narrows the keys before grouping.
+   */
+  private async listFolder(
+    principal: Principal,
+    bucket: string,
+    q: { prefix?: string; search?: string; delimiter: string; limit: number; offset: number },
+  ) {
+    const prefix = q.prefix ?? '';
+    const params: unknown[] = [bucket, prefix, q.delimiter, `${likeEscaped(prefix)}%`];
+    let where = 'bucket = $1 AND key LIKE $4';
+    if (q.search) {
+      params.push(`%${likeEscaped(q.search)}%`);
+      where += ` AND key ILIKE $${params.length}`;
+    }
+    const entries = `
+      WITH matched AS (
+        SELECT key, substr(key, char_length($2::text) + 1) AS rest
+          FROM storage.objects WHERE ${where}
+      )
+      SELECT DISTINCT $2::text || split_part(rest, $3::text, 1) || $3::text AS folder,
+             NULL::text AS key
+        FROM matched WHERE strpos(rest, $3::text) > 0
+      UNION ALL
+      SELECT NULL, key FROM matched WHERE strpos(rest, $3::text) = 0`;
+    return this.db.withPrincipal(
+      principal,
+      async (tx) => {
+        const [page, count] = await Promise.all([
+          tx.query<{ folder: string | null } & Partial<ObjectRow>>(
+            `SELECT e.folder, o.*
+               FROM (${entries}) e
+               LEFT JOIN storage.objects o ON o.bucket = $1 AND o.key = e.key
+              ORDER BY e.folder IS NULL, coalesce(e.folder, e.key) COLLATE "C"
+              LIMIT ${q.limit} OFFSET ${q.offset}`,
+            params,
+          ),
+          tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${entries}) e`, params),
+        ]);
+        const prefixes: string[] = [];
+        const files = [];
+        for (const row of page.rows) {
+          if (row.folder !== null) prefixes.push(row.folder);
+          else files.push(this.fileJson(row as ObjectRow));
+        }
+        return {
+          data: files,
+          objects: files,
+          prefixes,
           pagination: { offset: q.offset, limit: q.limit, total: count.rows[0]!.n },
         };
       },
