@@ -227,9 +227,10 @@ table('filters', [
   },
   { name: 'sr on ranges', path: 'books?select=id&years=sr.[1969,1970)', body: [{ id: 5 }] },
   {
+    // nxl: does not extend to the left of (&>); nxr: does not extend to the right of (&<).
     name: 'nxl / nxr',
-    path: 'books?select=id&years=nxl.[1962,1963)&years=nxr.[1960,1961)',
-    body: [{ id: 3 }],
+    path: 'books?select=id&years=nxl.[1962,1963)&years=nxr.[1960,1967)',
+    body: [{ id: 4 }],
   },
   { name: 'adj', path: 'books?select=id&years=adj.[1969,1975)', body: [{ id: 1 }] },
   {

@@ -13,6 +13,9 @@ export interface PgrstBody {
 }
 
 export class PgrstError extends Error {
+  /** Headers the answer carries besides the body (e.g. Content-Range on a 416). */
+  headers?: Record<string, string>;
+
   constructor(
     public readonly status: number,
     public readonly code: string,

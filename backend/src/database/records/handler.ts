@@ -81,7 +81,6 @@ export function recordsRoutes(
         return runPage(db, ctx, {
           node: buildReadPlan(cache, { table, query: ctx.query }),
           readOnly: true,
-          rangeStatus: true,
         });
       case 'POST':
         return insert(db, cache, ctx, table);
@@ -143,6 +142,7 @@ export function recordsRoutes(
         ...(method === 'post' ? { body: rpcArgumentsSchema } : {}),
         responses: {
           200: { description: 'The result', schema: rpcResultSchema, content: ['json', 'text'] },
+          204: { description: 'A void function ran: no body' },
           206: rows('A page of a set-returning function (Range)'),
         },
         handler: call,
@@ -168,6 +168,7 @@ export function recordsRoutes(
         206: { description: 'Headers only (Content-Range)' },
       }),
       tableRoute('post', 'Insert rows (upsert with Prefer: resolution=…)', {
+        200: rows('An upsert that merged every row (Prefer: return=representation), or no body'),
         201: { ...rows('Inserted (Prefer: return=representation), or no body') },
       }),
       tableRoute('patch', 'Update the rows the filters select', {
@@ -175,7 +176,8 @@ export function recordsRoutes(
         204: empty,
       }),
       tableRoute('put', 'Upsert one row by its primary key (filters name it)', {
-        200: rows('The row (Prefer: return=representation)'),
+        200: rows('The replaced row (Prefer: return=representation)'),
+        201: rows('The inserted row (Prefer: return=representation)'),
         204: empty,
       }),
       tableRoute('delete', 'Delete the rows the filters select', {

@@ -10,7 +10,7 @@ import { PgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
 import { parseRange, type Preferences } from './parse.js';
 import type { ReadNode } from './plan.js';
-import { assertSingle, type Outcome } from './respond.js';
+import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
 import { Aliases, SqlParams, compileRead, compileWhere, tableRef, wrapAsJson } from './sql.js';
 import { inTransaction } from './transaction.js';
 
@@ -26,11 +26,8 @@ export interface PageRequest {
    */
   source?: string;
   readOnly: boolean;
-  /**
-   * 206 for a partial page and 416 for an offset past the end (reads). Without it every page
-   * answers 200, as RPC always has.
-   */
-  rangeStatus: boolean;
+  /** RPC: `Prefer: handling=strict, max-affected=N` limits the rows the call returns. */
+  maxAffected?: boolean;
   /** The source yields one composite value: answer its (selected) row as an object, or null. */
   one?: boolean;
 }
@@ -75,28 +72,37 @@ export async function runPage(
     }
     const total = exact ? Number(row.total) : await inexactCount(tx, countMode, node);
     assertSingle(ctx, row.page_count);
+    if (page.maxAffected) assertMaxAffected(ctx, row.page_count);
     const offset = node.offset ?? 0;
-    if (!page.rangeStatus) {
-      return { status: 200, body: row.body, pageCount: row.page_count, offset, total };
-    }
-    if (total !== undefined && offset > 0 && offset >= total && row.page_count === 0 && total > 0) {
-      throw new PgrstError(
-        416,
-        'PGRST103',
-        'Requested range not satisfiable',
-        `An offset of ${offset} was requested, but there are only ${total} rows.`,
-        null,
-      );
-    }
-    const partial = total !== undefined && (offset > 0 || row.page_count < total);
     return {
-      status: partial ? 206 : 200,
+      status: rangeStatus(offset, row.page_count, total),
       body: row.body,
       pageCount: row.page_count,
       total,
       offset,
     };
   });
+}
+
+/**
+ * PostgREST's status for a page of rows (reads and RPC alike): with a known total, 416 when the
+ * offset lies beyond it (an offset equal to it is an empty last page), 206 when the page holds
+ * fewer rows than the total, else 200; without a total always 200.
+ */
+export function rangeStatus(offset: number, pageCount: number, total: number | undefined): number {
+  if (total === undefined) return 200;
+  if (offset > total) {
+    const error = new PgrstError(
+      416,
+      'PGRST103',
+      'Requested range not satisfiable',
+      `An offset of ${offset} was requested, but there are only ${total} rows.`,
+      null,
+    );
+    error.headers = { 'Content-Range': `*/${total}` };
+    throw error;
+  }
+  return pageCount < total ? 206 : 200;
 }
 
 /**

@@ -46,8 +46,9 @@ export const OPERATORS = {
   ov: '&&',
   sl: '<<',
   sr: '>>',
-  nxl: '&<',
-  nxr: '&>',
+  // "does not extend to the left of" keeps the lower bound at or right of the value's: &>.
+  nxl: '&>',
+  nxr: '&<',
   adj: '-|-',
   isdistinct: 'IS DISTINCT FROM',
 } as const;

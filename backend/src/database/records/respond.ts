@@ -22,13 +22,19 @@ export interface Outcome {
   headers?: Record<string, string>;
   /** The body is a scalar/object RPC result rather than rows. */
   raw?: boolean;
+  /**
+   * Content-Range as PostgREST words it for this kind of answer; by default the page's
+   * `first-last/total`. `null`: none (a single-row upsert).
+   */
+  contentRange?: string | null;
 }
 
 export function send(ctx: RequestContext, outcome: Outcome): void {
   const { res, req, prefs } = ctx;
   if (prefs.applied.length) res.setHeader('Preference-Applied', prefs.applied.join(', '));
   for (const [k, v] of Object.entries(outcome.headers ?? {})) res.setHeader(k, v);
-  if (!outcome.raw) res.setHeader('Content-Range', contentRange(outcome));
+  const range = outcome.contentRange === undefined ? contentRange(outcome) : outcome.contentRange;
+  if (range !== null) res.setHeader('Content-Range', range);
   res.status(outcome.status);
   if (outcome.body === undefined || req.method === 'HEAD') {
     if (outcome.body !== undefined)
@@ -55,6 +61,20 @@ export function assertSingle(ctx: RequestContext, count: number): void {
       'PGRST116',
       'JSON object requested, multiple (or no) rows returned',
       `The result contains ${count} rows`,
+      null,
+    );
+  }
+}
+
+/** `Prefer: handling=strict, max-affected=N`: 400 PGRST124 when more rows were touched. */
+export function assertMaxAffected(ctx: RequestContext, count: number): void {
+  const { maxAffected, handling } = ctx.prefs;
+  if (handling === 'strict' && maxAffected !== undefined && count > maxAffected) {
+    throw new PgrstError(
+      400,
+      'PGRST124',
+      `Query result exceeds max-affected preference constraint`,
+      `The query affects ${count} rows`,
       null,
     );
   }
@@ -92,6 +112,7 @@ export function errorResponder(logger: Logger) {
     else error = toPgrstError(err, anonymous);
     // Busy, not broken (a full pool, this client's share taken, a statement timeout): say when
     // to come back.
+    for (const [k, v] of Object.entries(error.headers ?? {})) res.setHeader(k, v);
     if (error.status === 429 || error.status === 503) {
       res.setHeader('Retry-After', String(err instanceof BusyError ? err.retryAfterSeconds : 1));
     }

@@ -9,7 +9,7 @@ import { PgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
 import { runPage } from './page.js';
 import { buildReadPlan } from './plan.js';
-import type { Outcome } from './respond.js';
+import { assertMaxAffected, type Outcome } from './respond.js';
 import type { DbFunction, SchemaCache, Table } from './schema-cache.js';
 import { SqlParams, tableRef } from './sql.js';
 import { inTransaction } from './transaction.js';
@@ -25,16 +25,20 @@ export async function rpc(
   const fn = pickFunction(cache, ctx.schema, fnName, Object.keys(args));
   const params = new SqlParams();
   const argSql = Object.entries(args).map(([name, value]) => {
-    const type = fn.args.find((a) => a.name === name)!.type;
-    return `${q(name)} := ${params.add(argValue(value, type))}::${type}`;
+    const arg = fn.args.find((a) => a.name === name)!;
+    // A VARIADIC parameter takes its array whole; from the query string every value of the
+    // (possibly repeated) parameter is one element.
+    const bound = arg.variadic && isRead ? [value].flat() : value;
+    return `${arg.variadic ? 'VARIADIC ' : ''}${q(name)} := ${params.add(argValue(bound, arg.type))}::${arg.type}`;
   });
   const call = `${tableRef(fn)}(${argSql.join(', ')})`;
   const readOnly = isRead || fn.volatility !== 'v';
 
   if (fn.returnsVoid) {
+    // PostgREST: 204 No Content (postgrest-js and the SDK read it as null).
     return inTransaction(db, ctx, readOnly, async (tx) => {
       await tx.query(`SELECT ${call}`, params.values);
-      return { status: 200, body: 'null', pageCount: 0, offset: 0, raw: true };
+      return { status: 204, pageCount: 1, offset: 0, raw: true };
     });
   }
   const rowTable = fn.returnTable
@@ -46,6 +50,7 @@ export async function rpc(
       : `SELECT to_json(${call})::text AS body, 1 AS n`;
     return inTransaction(db, ctx, readOnly, async (tx) => {
       const { rows } = await tx.query<{ body: string | null; n: number }>(sql, params.values);
+      assertMaxAffected(ctx, rows[0]?.n ?? 0);
       return {
         status: 200,
         body: rows[0]?.body ?? 'null',
@@ -66,7 +71,7 @@ export async function rpc(
     params,
     source: `SELECT * FROM ${call}`,
     readOnly,
-    rangeStatus: false,
+    maxAffected: true,
     one: !fn.returnsSet,
   });
 }

@@ -10,7 +10,7 @@ import { PgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
 import { splitTopLevel } from './parse.js';
 import { buildReadPlan, type ReadNode } from './plan.js';
-import { assertSingle, type Outcome } from './respond.js';
+import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
 import type { Column, SchemaCache, Table } from './schema-cache.js';
 import { Aliases, SqlParams, compileRead, wrapAsJson } from './sql.js';
 import { inTransaction } from './transaction.js';
@@ -39,7 +39,7 @@ export async function insert(
         conflictClause(table, ctx.prefs.resolution, ctx.query.on_conflict?.[0], prepared.columns),
         returning,
       ),
-    { withBody: 201, without: 201 },
+    'insert',
   );
 }
 
@@ -105,7 +105,7 @@ export async function upsertOne(
         conflictClause(table, 'merge-duplicates', ctx.query.on_conflict?.[0], prepared.columns),
         returning,
       ),
-    { withBody: 200, without: 204 },
+    'put',
   );
 }
 
@@ -132,7 +132,7 @@ export async function update(
     ctx,
     table,
     (params, returning) => updateSql(table, node, values, params, returning),
-    { withBody: 200, without: 204 },
+    'update',
     node,
   );
 }
@@ -152,26 +152,63 @@ export async function remove(
     ctx,
     table,
     (params, returning) => deleteSql(table, node, params, returning),
-    { withBody: 200, without: 204 },
+    'delete',
     node,
   );
 }
 
-/** Runs a mutation; with return=representation the rows are read back through the select. */
+/** Which write a mutation is: it decides the status and Content-Range PostgREST answers with. */
+type WriteKind = 'insert' | 'put' | 'update' | 'delete';
+
+/** The column an upsert's RETURNING adds: true for a row inserted, false for one merged. */
+const INSERTED = '_kiln_inserted';
+
+/**
+ * Runs a mutation; with return=representation the rows are read back through the select.
+ * Statuses and Content-Range follow PostgREST: an insert is 201, or 200 when an upsert
+ * (`resolution=merge-duplicates`) merged every row; PUT is 201 when it inserted and 200 when it
+ * replaced (204 without a body) and has no Content-Range; an insert or delete says `*` + `/total`,
+ * an update the range of the rows it changed.
+ */
 async function mutate(
   db: Database,
   cache: SchemaCache,
   ctx: RequestContext,
   table: Table,
   build: (params: SqlParams, returning: string) => string,
-  status: { withBody: number; without: number },
+  kind: WriteKind,
   node: ReadNode = buildReadPlan(cache, { table, query: ctx.query }),
 ): Promise<Outcome> {
   const representation = ctx.prefs.return === 'representation';
   const headersOnly = ctx.prefs.return === 'headers-only';
+  // Upserts tell inserted rows from merged ones: a row an INSERT wrote has no xmax yet.
+  const upsert =
+    kind === 'put' || (kind === 'insert' && ctx.prefs.resolution === 'merge-duplicates');
+  const inserted = upsert ? `, (xmax = 0) AS ${INSERTED}` : '';
+  const answer = (affected: number, insertedRows: number, body?: string, pageCount = 0) => {
+    const total = ctx.prefs.count ? affected : undefined;
+    const of = total === undefined ? '*' : String(total);
+    const status =
+      kind === 'insert'
+        ? upsert && insertedRows === 0
+          ? 200
+          : 201
+        : body === undefined
+          ? 204
+          : kind === 'put' && insertedRows > 0
+            ? 201
+            : 200;
+    const outcome: Outcome = { status, pageCount, offset: 0, total };
+    if (body !== undefined) outcome.body = body;
+    if (kind === 'put') outcome.contentRange = null;
+    else if (kind === 'update')
+      outcome.contentRange = affected ? `0-${affected - 1}/${of}` : `*/${of}`;
+    else outcome.contentRange = `*/${of}`;
+    return outcome;
+  };
   const params = new SqlParams();
   if (representation) {
-    const mutation = build(params, ' RETURNING *');
+    const mutation = build(params, ` RETURNING *${inserted}`);
     // The rows were chosen by the mutation's WHERE; read them back through the select only
     // (re-applying filters would drop rows the update just changed).
     const representationNode: ReadNode = {
@@ -182,62 +219,51 @@ async function mutate(
       embeds: node.embeds.map((e) => ({ ...e, inner: false, existence: undefined })),
     };
     const compiled = compileRead(representationNode, params, new Aliases(), 'pgrst_mutation');
-    const sql = `WITH pgrst_mutation AS (${mutation}) ${wrapAsJson(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected'])}`;
+    const columns = [...table.columns.keys()].map((c) => q(c)).join(', ');
+    const ctes = upsert
+      ? `pgrst_written AS (${mutation}), pgrst_mutation AS (SELECT ${columns} FROM pgrst_written)`
+      : `pgrst_mutation AS (${mutation})`;
+    const insertedCount = upsert
+      ? `(SELECT count(*) FROM pgrst_written WHERE ${INSERTED})::int`
+      : '0';
+    const sql = `WITH ${ctes} ${wrapAsJson(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected', `${insertedCount} AS inserted`])}`;
     return inTransaction(db, ctx, false, async (tx) => {
-      const { rows } = await tx.query<{ page_count: number; body: string; affected: number }>(
-        sql,
-        params.values,
-      );
+      const { rows } = await tx.query<{
+        page_count: number;
+        body: string;
+        affected: number;
+        inserted: number;
+      }>(sql, params.values);
       const row = rows[0]!;
       assertMaxAffected(ctx, row.affected);
       assertSingle(ctx, row.page_count);
-      return {
-        status: status.withBody,
-        body: row.body,
-        pageCount: row.page_count,
-        offset: 0,
-        total: ctx.prefs.count ? row.affected : undefined,
-      };
+      return answer(row.affected, row.inserted, row.body, row.page_count);
     });
   }
   const pk = table.primaryKey;
-  const returning = headersOnly && pk.length ? ` RETURNING ${pk.map(q).join(', ')}` : '';
+  const location = headersOnly && (kind === 'insert' || kind === 'put') && pk.length > 0;
+  const returned = [
+    ...(location ? pk.map(q) : []),
+    ...(upsert ? [`(xmax = 0) AS ${INSERTED}`] : []),
+  ];
+  const returning = returned.length ? ` RETURNING ${returned.join(', ')}` : '';
   const sql = build(params, returning);
   return inTransaction(db, ctx, false, async (tx) => {
     const result = await tx.query<Record<string, unknown>>(sql, params.values);
     const affected = result.rowCount ?? 0;
     assertMaxAffected(ctx, affected);
     assertSingle(ctx, affected);
-    const headers: Record<string, string> = {};
+    const outcome = answer(affected, result.rows.filter((r) => r[INSERTED] === true).length);
     const first = result.rows[0];
-    if (headersOnly && first && result.rows.length === 1) {
+    // PostgREST's Location: the new row's primary key, for one row written with headers-only.
+    if (location && first && result.rows.length === 1) {
       const filters = pk
         .map((c) => `${encodeURIComponent(c)}=eq.${encodeURIComponent(String(first[c]))}`)
         .join('&');
-      headers.Location = `/${encodeURIComponent(table.name)}?${filters}`;
+      outcome.headers = { Location: `/${encodeURIComponent(table.name)}?${filters}` };
     }
-    return {
-      status: status.without,
-      pageCount: 0,
-      offset: 0,
-      total: ctx.prefs.count ? affected : undefined,
-      headers,
-    };
+    return outcome;
   });
-}
-
-/** `Prefer: handling=strict, max-affected=N`: 400 PGRST124 when more rows were touched. */
-function assertMaxAffected(ctx: RequestContext, count: number): void {
-  const { maxAffected, handling } = ctx.prefs;
-  if (handling === 'strict' && maxAffected !== undefined && count > maxAffected) {
-    throw new PgrstError(
-      400,
-      'PGRST124',
-      `Query result exceeds max-affected preference constraint`,
-      `The query affects ${count} rows`,
-      null,
-    );
-  }
 }
 
 function isTextual(col: Column): boolean {
