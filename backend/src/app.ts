@@ -364,6 +364,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       jsonMaxDepth: config.jsonMaxDepth,
       logger,
       maxRows: config.dbMaxRows,
+      aggregates: config.dbAggregatesEnabled,
+      plans: config.dbPlanEnabled,
     }),
   );
   // NUL characters and bottomless JSON are refused here for every other route (400).

@@ -59,6 +59,22 @@ async function viaSdk(query: (db: Db) => Builder) {
   return { status, data, error };
 }
 
+/** Rows sorted by one key (nulls last), for answers whose order SQL leaves open. */
+function sortBy(rows: unknown, key: string): unknown[] {
+  const value = (r: unknown) => (r as Record<string, unknown>)[key];
+  return [...(rows as unknown[])].sort((a, b) =>
+    value(a) === value(b)
+      ? 0
+      : value(a) === null
+        ? 1
+        : value(b) === null
+          ? -1
+          : String(value(a)) < String(value(b))
+            ? -1
+            : 1,
+  );
+}
+
 interface Scenario {
   name: string;
   query: (db: Db) => Builder;
@@ -367,3 +383,122 @@ scenarios('spread embeds', [
     data: [{ full_name: 'Grace Hopper', id: [], name: [], username: [], parent_id: [] }],
   },
 ]);
+
+scenarios('aggregates (DB_AGGREGATES_ENABLED=true)', [
+  {
+    name: 'sum() of a column over every row',
+    query: (db) => db.from('orders').select('amount.sum()'),
+    data: [{ sum: 44.5 }],
+  },
+  {
+    name: 'count() with implicit grouping by the other columns',
+    query: (db) => db.from('orders').select('status,count()').order('status'),
+    data: [
+      { status: 'open', count: 2 },
+      { status: 'paid', count: 3 },
+    ],
+  },
+  {
+    name: 'aliases, a count of non-null values, avg cast to int, min and max',
+    query: (db) =>
+      db
+        .from('orders')
+        .select(
+          'username,orders:count(),with_qty:quantity.count(),mean:amount.avg()::int,lo:amount.min(),hi:amount.max()',
+        )
+        .order('username'),
+    data: [
+      { username: 'ada', orders: 3, with_qty: 2, mean: 12, lo: 5, hi: 20.25 },
+      { username: 'alan', orders: 1, with_qty: 1, mean: 8, lo: 7.75, hi: 7.75 },
+      { username: 'grace', orders: 1, with_qty: 1, mean: 1, lo: 1, hi: 1 },
+    ],
+  },
+  {
+    name: 'a cast before aggregating: amount::int.sum()',
+    query: (db) => db.from('orders').select('amount::int.sum()').eq('username', 'ada'),
+    data: [{ sum: 36 }],
+  },
+  {
+    name: 'grouped by a to-one embed, with filters',
+    query: (db) =>
+      db.from('orders').select('total:amount.sum(),users(country)').eq('status', 'paid'),
+    data: [{ total: 38.5, users: { country: 'UK' } }],
+  },
+  {
+    name: 'grouped by a to-one spread',
+    query: (db) => db.from('orders').select('total:amount.sum(),...users(country)'),
+    check: (a) =>
+      expect(sortBy(a.data, 'country')).toEqual([
+        { total: 43.5, country: 'UK' },
+        { total: 1, country: 'US' },
+      ]),
+  },
+  {
+    name: 'aggregates inside an embed group within each parent',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,orders(status,amount.sum())')
+        .eq('username', 'ada')
+        .order('status', { referencedTable: 'orders' }),
+    data: [
+      {
+        username: 'ada',
+        orders: [
+          { status: 'open', sum: 5 },
+          { status: 'paid', sum: 30.75 },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'aggregates inside a to-one spread are computed by the parent',
+    query: (db) => db.from('collections').select('...username(country,n:id.count())'),
+    check: (a) =>
+      expect(sortBy(a.data, 'country')).toEqual([
+        { country: 'UK', n: 4 },
+        { country: null, n: 0 },
+      ]),
+  },
+  {
+    name: 'an exact count counts the groups',
+    query: (db) => db.from('orders').select('status,count()', { count: 'exact' }).order('status'),
+    data: [
+      { status: 'open', count: 2 },
+      { status: 'paid', count: 3 },
+    ],
+    range: '0-1/2',
+  },
+  {
+    name: 'an unknown column in an aggregate is 400 42703',
+    query: (db) => db.from('orders').select('nope.sum()'),
+    status: 400,
+    error: { code: '42703' },
+  },
+]);
+
+describe('aggregates when disabled (the default)', () => {
+  it('answer 400 PGRST123 through postgrest-js', async () => {
+    const off = await startTestApp({}, {}, { setupSql: fixture('embeds.sql') });
+    try {
+      const db = new PostgrestClient(`${off.baseUrl}/api/database/records`, {
+        headers: { Authorization: `Bearer ${off.anonKey}` },
+      });
+      for (const select of [
+        'amount.sum()',
+        'count()',
+        'total:amount::int.sum()',
+        'users(id.max())',
+      ]) {
+        const { status, error } = await db.from('orders').select(select);
+        expect(status).toBe(400);
+        expect(error).toMatchObject({
+          code: 'PGRST123',
+          message: 'Use of aggregate functions is not allowed',
+        });
+      }
+    } finally {
+      await off.stop();
+    }
+  });
+});

@@ -63,6 +63,10 @@ export const envSchema = z.object({
   DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
   // Most rows one read of the records API returns (PostgREST's db-max-rows); unset = no cap.
   DB_MAX_ROWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).optional()),
+  // Aggregates in records selects (count(), col.sum()…; PostgREST's db-aggregates-enabled).
+  DB_AGGREGATES_ENABLED: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  // Execution plans of records requests (Accept: application/vnd.pgrst.plan; db-plan-enabled).
+  DB_PLAN_ENABLED: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
   DB_EXPOSED_SCHEMAS: z.preprocess(
     emptyAsUndefined,
     z
@@ -479,6 +483,10 @@ export function loadConfig(
     /** Schemas the records API serves (the first is the default profile). */
     exposedSchemas: e.DB_EXPOSED_SCHEMAS.split(',').map((s) => s.trim()),
     dbMaxRows: e.DB_MAX_ROWS,
+    /** count(), col.sum()… allowed in records selects (PGRST123 otherwise). */
+    dbAggregatesEnabled: e.DB_AGGREGATES_ENABLED,
+    /** Accept: application/vnd.pgrst.plan answers the request's EXPLAIN (406 otherwise). */
+    dbPlanEnabled: e.DB_PLAN_ENABLED,
     rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,
     rawSqlMaxTimeoutMs: e.RAW_SQL_MAX_TIMEOUT_MS,
     importMaxBytes: e.IMPORT_MAX_BYTES,

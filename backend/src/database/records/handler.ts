@@ -36,6 +36,10 @@ export interface RecordsOptions {
   logger: Logger;
   /** Most rows a read returns (PostgREST's db-max-rows); undefined = no cap. */
   maxRows?: number;
+  /** Aggregates in select (DB_AGGREGATES_ENABLED). */
+  aggregates?: boolean;
+  /** Execution plans (DB_PLAN_ENABLED). */
+  plans?: boolean;
 }
 
 function requireTable(cache: SchemaCache, schema: string, name: string): Table {
@@ -79,7 +83,7 @@ export function recordsRoutes(
       case 'GET':
       case 'HEAD':
         return runPage(db, ctx, {
-          node: buildReadPlan(cache, { table, query: ctx.query }),
+          node: buildReadPlan(cache, { table, query: ctx.query, aggregates: ctx.aggregates }),
           readOnly: true,
         });
       case 'POST':

@@ -28,12 +28,18 @@ export interface RequestContext {
   query: Query;
   /** Most rows a read returns (DB_MAX_ROWS); undefined = no cap. */
   maxRows?: number;
+  /** Aggregates allowed in select (DB_AGGREGATES_ENABLED). */
+  aggregates: boolean;
 }
 
 export interface NegotiationOptions {
   /** Deepest nesting a JSON body may have (400 beyond). */
   jsonMaxDepth: number;
   maxRows?: number;
+  /** DB_AGGREGATES_ENABLED */
+  aggregates?: boolean;
+  /** DB_PLAN_ENABLED */
+  plans?: boolean;
 }
 
 /** The body parser: JSON and any `+json` media type, scalars allowed (RPC single parameters). */
@@ -75,6 +81,7 @@ export function negotiate(
     format: formatFor(req),
     query: queryOf(req),
     maxRows: options.maxRows,
+    aggregates: options.aggregates ?? false,
   };
 }
 

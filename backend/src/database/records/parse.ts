@@ -20,6 +20,18 @@ export type SelectItem =
   | { kind: 'column'; field: Field; alias?: string; cast?: string }
   | { kind: 'count'; alias?: string }
   | {
+      /** `count()`, `col.sum()`, `alias:col::numeric.avg()::int` (DB_AGGREGATES_ENABLED). */
+      kind: 'aggregate';
+      fn: AggregateFunction;
+      /** The aggregated column; none for `count()`. */
+      field?: Field;
+      /** Cast of the column before aggregating. */
+      cast?: string;
+      /** Cast of the aggregate's result. */
+      resultCast?: string;
+      alias?: string;
+    }
+  | {
       kind: 'embed';
       /** Relation name as written (table, FK column or constraint name). */
       relation: string;
@@ -29,6 +41,9 @@ export type SelectItem =
       spread: boolean;
       select: SelectItem[];
     };
+
+export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'avg', 'min', 'max'] as const;
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
 
 export const OPERATORS = {
   eq: '=',
@@ -214,6 +229,8 @@ function parseSelectList(list: string, context: string, depth: number): SelectIt
 function parseSelectItem(raw: string, context: string, depth: number): SelectItem {
   if (!raw) throw parseError(context, 'empty select item');
   if (raw === '*') return { kind: 'star' };
+  const aggregate = parseAggregate(raw, context, depth);
+  if (aggregate) return aggregate;
 
   const open = indexOutsideQuotes(raw, '(');
   if (open >= 0) {
@@ -231,9 +248,6 @@ function parseSelectItem(raw: string, context: string, depth: number): SelectIte
     if (colon >= 0 && head[colon + 1] !== ':') {
       alias = parseName(head.slice(0, colon), context);
       head = head.slice(colon + 1);
-    }
-    if (/\.(sum|avg|min|max|count)$/.test(head) || (head === 'count' && inner.trim() === '')) {
-      throw new PgrstError(400, 'PGRST123', 'Use of aggregate functions is not allowed');
     }
     const [relationRaw, ...modifiers] = splitBang(head, context);
     const relation = parseName(relationRaw ?? '', context);
@@ -274,21 +288,51 @@ function parseSelectItem(raw: string, context: string, depth: number): SelectIte
   let cast: string | undefined;
   const castAt = lastIndexOutsideQuotes(rest, '::');
   if (castAt >= 0) {
-    cast = rest.slice(castAt + 2).trim();
+    cast = parseCast(rest.slice(castAt + 2), context);
     rest = rest.slice(0, castAt);
-    // The cast is pasted into SQL: one type name (identifier characters only, optionally
-    // schema-qualified or an array), or one of PostgreSQL's multi-word type names. Nothing
-    // else, so no clause can ride along.
-    const words = cast.toLowerCase().replace(/\s+/g, ' ');
-    if (
-      !/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?(\[\])?$/.test(words) &&
-      !MULTI_WORD_TYPES.has(words.replace(/\[\]$/, ''))
-    )
-      throw parseError(context, `invalid cast "${cast.slice(0, 40)}"`);
-    cast = words;
   }
   const field = parseField(rest, context);
   return { kind: 'column', field, ...(alias ? { alias } : {}), ...(cast ? { cast } : {}) };
+}
+
+/**
+ * A cast is pasted into SQL: one type name (identifier characters only, optionally
+ * schema-qualified or an array), or one of PostgreSQL's multi-word type names. Nothing else, so
+ * no clause can ride along.
+ */
+function parseCast(raw: string, context: string): string {
+  const words = raw.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (
+    !/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?(\[\])?$/.test(words) &&
+    !MULTI_WORD_TYPES.has(words.replace(/\[\]$/, ''))
+  )
+    throw parseError(context, `invalid cast "${raw.trim().slice(0, 40)}"`);
+  return words;
+}
+
+/** `[alias:]count()[::type]` or `[alias:]column[::type].fn()[::type]`; undefined otherwise. */
+function parseAggregate(raw: string, context: string, depth: number): SelectItem | undefined {
+  const m = /(^|[.:])(count|sum|avg|min|max)\(\)(?:::([^:()"]+))?$/.exec(raw);
+  if (!m) return undefined;
+  const fn = m[2] as AggregateFunction;
+  const resultCast = m[3] === undefined ? undefined : parseCast(m[3], context);
+  const head = raw.slice(0, m.index);
+  const common = { kind: 'aggregate' as const, fn, ...(resultCast ? { resultCast } : {}) };
+  if (m[1] !== '.') {
+    // `count()` alone, or `alias:count()`.
+    if (fn !== 'count') throw parseError(context, `"${fn}()" needs a column: column.${fn}()`);
+    const alias = m[1] === ':' ? parseName(head, context) : undefined;
+    return { ...common, ...(alias ? { alias } : {}) };
+  }
+  const column = parseSelectItem(head, context, depth);
+  if (column.kind !== 'column')
+    throw parseError(context, `cannot aggregate "${head.slice(0, 40)}"`);
+  return {
+    ...common,
+    field: column.field,
+    ...(column.cast ? { cast: column.cast } : {}),
+    ...(column.alias ? { alias: column.alias } : {}),
+  };
 }
 
 const MULTI_WORD_TYPES = new Set([

@@ -55,11 +55,19 @@ export interface ReadPlanInput {
   query: Record<string, string | string[] | undefined>;
   /** RPC: parameters consumed as function arguments are not filters. */
   skipKeys?: Set<string>;
+  /** `count()`, `col.sum()`… allowed (DB_AGGREGATES_ENABLED); PGRST123 otherwise. */
+  aggregates?: boolean;
+}
+
+interface ResolveOptions {
+  aggregates: boolean;
 }
 
 export function buildReadPlan(cache: SchemaCache, input: ReadPlanInput): ReadNode {
   const selectParam = single(input.query, 'select');
-  const root = resolveNode(cache, input.table, parseSelect(selectParam), 0);
+  const root = resolveNode(cache, input.table, parseSelect(selectParam), 0, {
+    aggregates: input.aggregates ?? false,
+  });
 
   for (const [key, raw] of Object.entries(input.query)) {
     if (raw === undefined || RESERVED.has(key) || input.skipKeys?.has(key)) continue;
@@ -203,6 +211,7 @@ function resolveNode(
   table: Table,
   select: SelectItem[],
   depth: number,
+  options: ResolveOptions,
 ): ReadNode {
   if (depth > MAX_EMBED_DEPTH)
     throw new PgrstError(400, 'PGRST100', 'Embedding is nested too deeply');
@@ -213,6 +222,11 @@ function resolveNode(
       node.select.push(item);
     } else if (item.kind === 'star' || item.kind === 'count') {
       node.select.push(item);
+    } else if (item.kind === 'aggregate') {
+      if (!options.aggregates)
+        throw new PgrstError(400, 'PGRST123', 'Use of aggregate functions is not allowed');
+      if (item.field) checkField(table, item.field);
+      node.select.push(item);
     } else {
       const relationship = findRelationship(cache, table, item.relation, item.hint);
       const toOne = relationship.cardinality === 'm2o' || relationship.cardinality === 'o2o';
@@ -222,6 +236,7 @@ function resolveNode(
         relationship.target,
         countOnly ? [] : item.select.length ? item.select : [{ kind: 'star' }],
         depth + 1,
+        options,
       );
       const name = item.alias ?? item.relation;
       if (node.embeds.some((e) => e.name === name)) {

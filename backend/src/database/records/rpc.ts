@@ -63,6 +63,7 @@ export async function rpc(
   const node = buildReadPlan(cache, {
     table: rowTable,
     query: ctx.query,
+    aggregates: ctx.aggregates,
     // GET/HEAD: the parameters taken as arguments are not filters.
     ...(isRead ? { skipKeys: new Set(Object.keys(args)) } : {}),
   });

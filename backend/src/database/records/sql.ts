@@ -11,6 +11,7 @@ import {
   type Field,
   type Filter,
   type OrderTerm,
+  type SelectItem,
 } from './parse.js';
 import type { EmbedNode, ReadNode } from './plan.js';
 import type { Table } from './schema-cache.js';
@@ -157,36 +158,95 @@ function embedSource(
 interface CompiledNode {
   /** Select-list expressions (with AS). */
   columns: string[];
+  /** Per column: an aggregate (true) or a value to group by (false). */
+  aggregated: boolean[];
   /** LATERAL joins for spreads. */
   laterals: string[];
   /** WHERE conjuncts (filters, !inner and existence checks). */
   where: string[];
+  /**
+   * Aggregates of a to-one spread, left to the node it spreads into: their columns carry the
+   * aggregate's input under the output name.
+   */
+  hoisted: Map<string, AggregateItem>;
 }
 
+type AggregateItem = Extract<SelectItem, { kind: 'aggregate' }>;
+
+/** Aggregates in the node itself or hoisted from its to-one spreads. */
+function aggregates(node: ReadNode): boolean {
+  if (node.select.some((i) => i.kind === 'aggregate')) return true;
+  return node.embeds.some((e) => e.spread && e.toOne && aggregates(e.node));
+}
+
+function aggregateName(item: AggregateItem): string {
+  return item.alias ?? item.fn;
+}
+
+/** `sum(input)::cast`; `count()` counts rows. */
+function aggregateExpr(item: AggregateItem, input: string | undefined): string {
+  const call = `${item.fn}(${input ?? '*'})`;
+  return item.resultCast ? `(${call})::${item.resultCast}` : call;
+}
+
+/** ` GROUP BY 1, 3`: every selected value that is not an aggregate (none: one row). */
+function groupBy(out: CompiledNode): string {
+  const positions = out.aggregated.flatMap((agg, i) => (agg ? [] : [i + 1]));
+  return out.aggregated.some(Boolean) && positions.length
+    ? ` GROUP BY ${positions.join(', ')}`
+    : '';
+}
+
+/**
+ * Compiles a node's select list, filters and embeds. `hoist`: the node is a to-one spread, and
+ * its aggregates are computed by the node it spreads into.
+ */
 function compileNode(
   node: ReadNode,
   alias: string,
   params: SqlParams,
   aliases: Aliases,
+  hoist = false,
 ): CompiledNode {
-  const out: CompiledNode = { columns: [], laterals: [], where: [] };
+  const out: CompiledNode = {
+    columns: [],
+    aggregated: [],
+    laterals: [],
+    where: [],
+    hoisted: new Map(),
+  };
+  const push = (column: string, aggregated = false) => {
+    out.columns.push(column);
+    out.aggregated.push(aggregated);
+  };
   for (const c of node.conditions) out.where.push(compileCondition(c, node.table, alias, params));
+  const grouping = !hoist && aggregates(node);
 
   let embedIndex = 0;
   for (const item of node.select) {
-    if (item.kind === 'star') out.columns.push(`${alias}.*`);
-    else if (item.kind === 'count') continue;
+    if (item.kind === 'star') {
+      if (grouping) for (const c of node.table.columns.keys()) push(`${alias}.${q(c)}`);
+      else push(`${alias}.*`);
+    } else if (item.kind === 'count') continue;
     else if (item.kind === 'column') {
       const expr = fieldExpr(alias, item.field);
-      out.columns.push(
+      push(
         `${item.cast ? `(${expr})::${item.cast}` : expr} AS ${q(outputName(item.field, item.alias))}`,
       );
+    } else if (item.kind === 'aggregate') {
+      let input = item.field ? fieldExpr(alias, item.field) : undefined;
+      if (input && item.cast) input = `(${input})::${item.cast}`;
+      const name = aggregateName(item);
+      if (hoist) {
+        out.hoisted.set(name, item);
+        push(`${input ?? 'NULL'} AS ${q(name)}`);
+      } else push(`${aggregateExpr(item, input)} AS ${q(name)}`, true);
     } else {
       const embed = node.embeds[embedIndex++]!;
-      compileEmbed(embed, alias, params, aliases, out);
+      compileEmbed(embed, alias, params, aliases, out, { grouping, hoist });
     }
   }
-  if (out.columns.length === 0) out.columns.push(`${alias}.*`);
+  if (out.columns.length === 0) push(`${alias}.*`);
   return out;
 }
 
@@ -197,6 +257,7 @@ function outputNames(node: ReadNode): string[] {
   for (const item of node.select) {
     if (item.kind === 'star') names.push(...node.table.columns.keys());
     else if (item.kind === 'column') names.push(outputName(item.field, item.alias));
+    else if (item.kind === 'aggregate') names.push(aggregateName(item));
     else if (item.kind === 'embed') {
       const embed = node.embeds[embedIndex++]!;
       if (embed.spread) names.push(...outputNames(embed.node));
@@ -212,12 +273,19 @@ function compileEmbed(
   params: SqlParams,
   aliases: Aliases,
   out: CompiledNode,
+  mode: { grouping: boolean; hoist: boolean },
 ): void {
   const childAlias = aliases.next();
   const { from, join } = embedSource(embed, parentAlias, childAlias, aliases);
-  const child = compileNode(embed.node, childAlias, params, aliases);
+  const hoisting = embed.spread && embed.toOne;
+  const child = compileNode(embed.node, childAlias, params, aliases, hoisting);
   const where = [join, ...child.where].join(' AND ');
   const laterals = child.laterals.join(' ');
+  // Embedded JSON is grouped as jsonb (json has no equality).
+  const push = (expr: string, name: string) => {
+    out.columns.push(`${mode.grouping ? `(${expr})::jsonb` : expr} AS ${q(name)}`);
+    out.aggregated.push(false);
+  };
 
   if (embed.inner || embed.existence) {
     const exists = `EXISTS (SELECT 1 FROM ${from} ${laterals} WHERE ${where})`;
@@ -228,10 +296,10 @@ function compileEmbed(
   if (embed.countOnly) {
     const count = `json_build_object('count', count(*))`;
     const expr = embed.toOne ? count : `json_build_array(${count})`;
-    out.columns.push(`(SELECT ${expr} FROM ${from} WHERE ${where}) AS ${q(embed.name)}`);
+    push(`(SELECT ${expr} FROM ${from} WHERE ${where})`, embed.name);
     return;
   }
-  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node, params)}`;
+  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${groupBy(child)}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node, params)}`;
   if (embed.spread) {
     const s = aliases.next('s');
     if (embed.toOne) {
@@ -246,14 +314,35 @@ function compileEmbed(
         `LEFT JOIN LATERAL (SELECT ${columns.join(', ')} FROM (${body}) AS ${r}) AS ${s} ON true`,
       );
     }
-    out.columns.push(`${s}.*`);
+    if (!mode.grouping && !mode.hoist) {
+      out.columns.push(`${s}.*`);
+      out.aggregated.push(false);
+      return;
+    }
+    // Named one by one: the spread's aggregates are computed here (or further up).
+    for (const name of outputNames(embed.node)) {
+      const column = `${s}.${q(name)}`;
+      const agg = embed.toOne ? child.hoisted.get(name) : undefined;
+      if (agg && mode.hoist) {
+        out.hoisted.set(name, agg);
+        out.columns.push(`${column} AS ${q(name)}`);
+        out.aggregated.push(false);
+      } else if (agg) {
+        out.columns.push(`${aggregateExpr(agg, agg.field ? column : undefined)} AS ${q(name)}`);
+        out.aggregated.push(true);
+      } else if (embed.toOne) {
+        out.columns.push(`${column} AS ${q(name)}`);
+        out.aggregated.push(false);
+      } else push(column, name); // a to-many spread's arrays
+    }
     return;
   }
   const row = aliases.next('r');
-  out.columns.push(
+  push(
     embed.toOne
-      ? `(SELECT row_to_json(${row}) FROM (${body}) AS ${row}) AS ${q(embed.name)}`
-      : `coalesce((SELECT json_agg(${row}) FROM (${body}) AS ${row}), '[]'::json) AS ${q(embed.name)}`,
+      ? `(SELECT row_to_json(${row}) FROM (${body}) AS ${row})`
+      : `coalesce((SELECT json_agg(${row}) FROM (${body}) AS ${row}), '[]'::json)`,
+    embed.name,
   );
 }
 
@@ -278,9 +367,13 @@ export function compileRead(
   const compiled = compileNode(node, alias, params, aliases);
   const from = `${source ?? tableRef(node.table)} AS ${alias}`;
   const where = compiled.where.length ? ` WHERE ${compiled.where.join(' AND ')}` : '';
+  const rows = `SELECT ${compiled.columns.join(', ')} FROM ${from} ${compiled.laterals.join(' ')}${where}${groupBy(compiled)}`;
   return {
-    rows: `SELECT ${compiled.columns.join(', ')} FROM ${from} ${compiled.laterals.join(' ')}${where}${compileOrder(node.order, alias)}${limitOffset(node, params)}`,
-    count: `SELECT count(*) FROM ${from}${where}`,
+    rows: `${rows}${compileOrder(node.order, alias)}${limitOffset(node, params)}`,
+    // Aggregated rows are groups: count those.
+    count: compiled.aggregated.some(Boolean)
+      ? `SELECT count(*) FROM (${rows}) AS _groups`
+      : `SELECT count(*) FROM ${from}${where}`,
   };
 }
 

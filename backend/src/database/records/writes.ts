@@ -119,7 +119,7 @@ export async function update(
     throw new PgrstError(405, 'PGRST100', `'${table.name}' does not accept updates`);
   const prepared = prepareRows(ctx, table, ctx.req.body, false);
   const values = prepared.rows[0]!.v;
-  const node = buildReadPlan(cache, { table, query: ctx.query });
+  const node = buildReadPlan(cache, { table, query: ctx.query, aggregates: ctx.aggregates });
   if (!Object.keys(values).length) {
     // Nothing to change: answer like an update that matched nothing.
     return ctx.prefs.return === 'representation'
@@ -145,7 +145,7 @@ export async function remove(
 ): Promise<Outcome> {
   if (!table.deletable)
     throw new PgrstError(405, 'PGRST100', `'${table.name}' does not accept deletes`);
-  const node = buildReadPlan(cache, { table, query: ctx.query });
+  const node = buildReadPlan(cache, { table, query: ctx.query, aggregates: ctx.aggregates });
   return mutate(
     db,
     cache,
@@ -177,7 +177,7 @@ async function mutate(
   table: Table,
   build: (params: SqlParams, returning: string) => string,
   kind: WriteKind,
-  node: ReadNode = buildReadPlan(cache, { table, query: ctx.query }),
+  node: ReadNode = buildReadPlan(cache, { table, query: ctx.query, aggregates: ctx.aggregates }),
 ): Promise<Outcome> {
   const representation = ctx.prefs.return === 'representation';
   const headersOnly = ctx.prefs.return === 'headers-only';
