@@ -189,8 +189,8 @@ describe('Content-Disposition (content-disposition)', () => {
   });
 });
 
-describe('CSV (csv-stringify)', () => {
-  it('quotes commas, quotes and line breaks, and keeps every cell exactly as stored', async () => {
+describe("CSV (PostgreSQL's record quoting, as PostgREST)", () => {
+  it('quotes commas, quotes and line breaks, and keeps every text cell exactly as stored', async () => {
     const res = await t.request('GET', '/api/database/records/cells?order=id', {
       token: t.apiKey,
       headers: { accept: 'text/csv' },
@@ -202,23 +202,24 @@ describe('CSV (csv-stringify)', () => {
     expect(lines[0]).toBe('id,v,n,b,j');
     expect(lines).toContain('3,"quote "" inside",,,');
     expect(lines).toContain('2,"comma, inside",,,');
-    // No formula-injection rewriting: the API's CSV is data, read by programs (core/csv.ts).
+    // No formula-injection rewriting: the API's CSV is data, read by programs (sql.ts wrapAsCsv).
     expect(lines).toContain('8,=1+1,,,');
     expect(lines).toContain('10,-5,,,');
     expect(lines).toContain('11,@cmd,,,');
-    expect(lines).toContain('100,,-7,true,"{""a"":""x,\\""y\\""""}"');
-    expect(lines).toContain('101,,0,false,"[1,""two""]"');
+    // Booleans are t/f, JSON is jsonb's text, backslashes are doubled (PostgREST's CSV).
+    expect(lines).toContain('100,,-7,t,"{""a"": ""x,\\\\""y\\\\""""}"');
+    expect(lines).toContain('101,,0,f,"[1, ""two""]"');
     expect(text.endsWith('\n')).toBe(false);
 
-    // Any RFC 4180 reader gets back exactly what is stored.
+    // Any RFC 4180 reader gets back exactly the text that is stored.
     const records = parseCsv(text, { columns: true }) as Array<Record<string, string>>;
     expect(records.slice(0, CELLS.length).map((r) => r.v)).toEqual(CELLS);
     expect(records.find((r) => r.id === '100')).toEqual({
       id: '100',
       v: '',
       n: '-7',
-      b: 'true',
-      j: '{"a":"x,\\"y\\""}',
+      b: 't',
+      j: '{"a": "x,\\\\"y\\\\""}',
     });
   });
 });

@@ -460,3 +460,148 @@ describe('write statuses and headers', () => {
     await sql.query("DELETE FROM gadgets WHERE name IN ('a1', 'a2')");
   });
 });
+
+describe('CSV', () => {
+  it('answers text/csv as PostgREST writes it: record quoting, t/f, PostgreSQL text forms', async () => {
+    const { data, status, error } = await client()
+      .from('writers')
+      .select('id,name')
+      .order('id')
+      .csv();
+    expect(error).toBeNull();
+    expect(status).toBe(200);
+    expect(header('content-type')).toBe('text/csv; charset=utf-8');
+    expect(header('content-range')).toBe('0-3/*');
+    expect(data).toBe(
+      'id,name\n1,"Ursula K. Le Guin"\n2,"Lem, Stanislaw"\n3,"Octavia ""O"" Butler"\n4,Zed',
+    );
+    const typed = await client()
+      .from('articles')
+      .select('id,published,tags,meta,span,writer:writers(name)')
+      .order('id')
+      .csv();
+    expect(typed.data).toBe(
+      'id,published,tags,meta,span,writer\n' +
+        '1,t,"{a,b}","{""k"": 1}","[1,5)","{""name"":""Lem, Stanislaw""}"\n' +
+        '2,f,{b},,"[5,10)","{""name"":""Ursula K. Le Guin""}"\n' +
+        // Backslashes are doubled too (PostgreSQL's record quoting), as PostgREST sends them.
+        '3,,{},"{""k"": ""x y""}","[10,20)","{""name"":""Octavia \\\\""O\\\\"" Butler""}"\n' +
+        '4,t,{c},,,',
+    );
+  });
+
+  it('an empty CSV answer is a blank header line; HEAD has no body', async () => {
+    const empty = await client().from('writers').select('id').eq('id', -1).csv();
+    expect({ status: empty.status, data: empty.data }).toEqual({ status: 200, data: '\n' });
+    const res = await t.request('HEAD', '/api/database/records/writers', {
+      token: t.anonKey,
+      headers: { accept: 'text/csv' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
+  });
+
+  it('inserts from a text/csv body (NULL is null) and answers in CSV', async () => {
+    const res = await t.request('POST', '/api/database/records/gadgets?select=name,qty,color', {
+      token: t.anonKey,
+      headers: {
+        'content-type': 'text/csv',
+        accept: 'text/csv',
+        prefer: 'return=representation',
+      },
+      body: 'name,qty,color\nchair,3,NULL\n"big, ""oak"" table",4,red\n',
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.body).toBe('name,qty,color\nchair,3,\n"big, ""oak"" table",4,red');
+    expect(
+      (await sql.query('SELECT name, qty, color FROM gadgets WHERE qty IN (3, 4) ORDER BY qty'))
+        .rows,
+    ).toEqual([
+      { name: 'chair', qty: 3, color: null },
+      { name: 'big, "oak" table', qty: 4, color: 'red' },
+    ]);
+    await sql.query('DELETE FROM gadgets WHERE qty IN (3, 4)');
+  });
+
+  it('a CSV body whose lines differ in length is 400 PGRST102', async () => {
+    const res = await t.request('POST', '/api/database/records/gadgets', {
+      token: t.anonKey,
+      headers: { 'content-type': 'text/csv' },
+      body: 'name,qty\nchair\n',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('PGRST102');
+  });
+});
+
+describe('order', () => {
+  it('orders by a column of an embedded to-one resource', async () => {
+    const desc = await client()
+      .from('articles')
+      .select('id,writer:writers(name)')
+      .order('writer(name)', { ascending: false });
+    expect({ status: desc.status, error: desc.error }).toEqual({ status: 200, error: null });
+    // desc puts NULLs first, as in PostgreSQL.
+    expect(ids(desc.data)).toEqual([4, 2, 3, 1]);
+    expect(header('content-range')).toBe('0-3/*');
+    const last = await sdk()
+      .from('articles')
+      .select('id,writer:writers(name)')
+      .order('writer(name)', { ascending: false, nullsFirst: false });
+    expect(ids(last.data)).toEqual([2, 3, 1, 4]);
+    const asc = await t.request(
+      'GET',
+      '/api/database/records/articles?select=id,writers(name)&order=writers(name).asc.nullsfirst',
+      { token: t.anonKey },
+    );
+    expect(ids(asc.body)).toEqual([4, 1, 3, 2]);
+  });
+
+  it('a related order on a to-many embed is PGRST118; on one not embedded PGRST108', async () => {
+    const many = await client().from('writers').select('id,articles(id)').order('articles(id)');
+    expect(many.status).toBe(400);
+    expect(many.error?.code).toBe('PGRST118');
+    const absent = await client().from('articles').select('id').order('writers(name)');
+    expect(absent.status).toBe(400);
+    expect(absent.error?.code).toBe('PGRST108');
+  });
+
+  it('nullsfirst / nullslast inside embeds', async () => {
+    const { data, status } = await client()
+      .from('articles')
+      .select('id,remarks(id,note)')
+      .eq('id', 1)
+      .order('note', { referencedTable: 'remarks', ascending: true, nullsFirst: true });
+    expect(status).toBe(200);
+    expect(data).toEqual([
+      {
+        id: 1,
+        remarks: [
+          { id: 2, note: null },
+          { id: 1, note: 'first' },
+        ],
+      },
+    ]);
+    const last = await client()
+      .from('articles')
+      .select('id,remarks(id,score)')
+      .eq('id', 2)
+      .order('score', { referencedTable: 'remarks', ascending: false, nullsFirst: false });
+    expect(last.data).toEqual([{ id: 2, remarks: [{ id: 3, score: null }] }]);
+  });
+
+  it('without order, rows come in the order PostgreSQL returns them for the plain query', async () => {
+    // An update moves a row to the end of the heap: the plain query's order changes with it.
+    await sql.query('UPDATE writers SET name = name WHERE id = 2');
+    const plain = (await sql.query('SELECT id FROM writers')).rows.map((r) => r.id as number);
+    expect(plain).not.toEqual([1, 2, 3, 4]);
+    const { data, status } = await client().from('writers').select('id');
+    expect(status).toBe(200);
+    expect(ids(data)).toEqual(plain);
+    const embedded = await client().from('writers').select('id,articles(id)');
+    expect(ids(embedded.data)).toEqual(plain);
+    const csv = await client().from('writers').select('id').csv();
+    expect(csv.data).toBe(`id\n${plain.join('\n')}`);
+  });
+});

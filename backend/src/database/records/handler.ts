@@ -21,7 +21,7 @@ import type { Database } from '../../core/db.js';
 import type { Logger } from '../../core/logger.js';
 import { route, type ResponseMap, type RouteGroup } from '../../core/route.js';
 import { PgrstError } from './errors.js';
-import { jsonBody, negotiate, type RequestContext } from './negotiate.js';
+import { csvBody, jsonBody, negotiate, type RequestContext } from './negotiate.js';
 import { runPage } from './page.js';
 import { buildReadPlan } from './plan.js';
 import { errorResponder, send, type Outcome } from './respond.js';
@@ -67,6 +67,7 @@ export function recordsRoutes(
   options: RecordsOptions,
 ): RouteGroup {
   const json = jsonBody(options.jsonBodyLimit);
+  const csv = csvBody(options.jsonBodyLimit);
   const context = (req: Request, res: Response): RequestContext =>
     negotiate(req, res, cache, options);
 
@@ -107,7 +108,7 @@ export function recordsRoutes(
     access: 'anyKey',
     guard: false,
     parse: false,
-    before: [json],
+    before: [json, csv],
     query: recordsQuerySchema,
     requestHeaders: RECORDS_REQUEST_HEADERS,
   } as const;

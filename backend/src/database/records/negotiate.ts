@@ -4,6 +4,7 @@
  * preferences (Prefer), the query string, and which bodies are JSON (Content-Type). Everything
  * downstream reads the RequestContext built here and nothing reads these headers again.
  */
+import { parse as parseCsv } from 'csv-parse/sync';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Principal } from '../../core/db.js';
 import { jsonProblem, urlProblem } from '../../core/http.js';
@@ -47,6 +48,29 @@ export function jsonBody(limit: string): RequestHandler {
   return express.json({ limit, type: ['application/json', 'application/*+json'], strict: false });
 }
 
+/** `Content-Type: text/csv` bodies, read as text; negotiate() turns them into rows. */
+export function csvBody(limit: string): RequestHandler {
+  return express.text({ limit, type: 'text/csv' });
+}
+
+/**
+ * A CSV body as PostgREST reads it: the first line names the columns, every other line is a row
+ * whose values are strings, except `NULL`, which is null. Every line has as many fields.
+ */
+function csvRows(text: string): Array<Record<string, string | null>> {
+  let records: string[][];
+  try {
+    records = parseCsv(text, { bom: true, skip_empty_lines: true }) as string[][];
+  } catch (err) {
+    throw new PgrstError(400, 'PGRST102', (err as Error).message.slice(0, 300));
+  }
+  const [header, ...lines] = records;
+  if (!header) throw new PgrstError(400, 'PGRST102', 'Empty or invalid CSV');
+  return lines.map((fields) =>
+    Object.fromEntries(header.map((name, i) => [name, fields[i] === 'NULL' ? null : fields[i]!])),
+  );
+}
+
 /** Reads the request once into a RequestContext; PostgREST's 4xx for anything it cannot serve. */
 export function negotiate(
   req: Request,
@@ -57,6 +81,7 @@ export function negotiate(
   // Nothing PostgreSQL cannot take goes further: NUL characters, bottomless nesting.
   const badUrl = urlProblem(req.originalUrl);
   if (badUrl) throw new PgrstError(400, 'PGRST100', badUrl);
+  if (typeof req.body === 'string' && req.is('text/csv')) req.body = csvRows(req.body);
   const badBody = jsonProblem(req.body, options.jsonMaxDepth);
   if (badBody?.kind === 'depth') throw new PgrstError(400, 'PGRST102', badBody.message);
   // What PostgreSQL itself answers for "\u0000" in jsonb.

@@ -11,7 +11,15 @@ import type { RequestContext } from './negotiate.js';
 import { parseRange, type Preferences } from './parse.js';
 import type { ReadNode } from './plan.js';
 import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
-import { Aliases, SqlParams, compileRead, compileWhere, tableRef, wrapAsJson } from './sql.js';
+import {
+  Aliases,
+  SqlParams,
+  compileRead,
+  compileWhere,
+  tableRef,
+  wrapAsCsv,
+  wrapAsJson,
+} from './sql.js';
 import { inTransaction } from './transaction.js';
 
 export interface PageRequest {
@@ -53,7 +61,10 @@ export async function runPage(
   const compiled = compileRead(node, params, new Aliases(), page.source ? SOURCE : undefined);
   const sql =
     (page.source ? `WITH ${SOURCE} AS MATERIALIZED (${page.source}) ` : '') +
-    wrapAsJson(compiled.rows, exact ? compiled.count : undefined);
+    (ctx.format === 'csv' && !page.one ? wrapAsCsv : wrapAsJson)(
+      compiled.rows,
+      exact ? compiled.count : undefined,
+    );
   return inTransaction(db, ctx, page.readOnly, async (tx) => {
     const { rows } = await tx.query<{ page_count: number; body: string; total?: string }>(
       sql,

@@ -13,6 +13,8 @@ export interface JsonStep {
 export interface Field {
   name: string;
   json: JsonStep[];
+  /** Set by the planner when `name` is a computed field: the function and its row type. */
+  computed?: { schema: string; name: string; table: { schema: string; name: string } };
 }
 
 export type SelectItem =
@@ -112,6 +114,8 @@ export type Condition = Filter | Logic;
 
 export interface OrderTerm {
   field: Field;
+  /** `order=relation(column)`: a column of an embedded to-one resource. */
+  relation?: string;
   direction?: 'asc' | 'desc';
   nulls?: 'first' | 'last';
 }
@@ -565,8 +569,15 @@ export function parseOrder(value: string): OrderTerm[] {
       } else break;
       words.pop();
     }
-    const field = parseField(words.join('.'), context);
-    return { field, ...(direction ? { direction } : {}), ...(nulls ? { nulls } : {}) };
+    const target = words.join('.');
+    const related = /^([^()]+)\((.+)\)$/s.exec(target);
+    const field = parseField(related ? related[2]! : target, context);
+    return {
+      field,
+      ...(related ? { relation: parseName(related[1]!, context) } : {}),
+      ...(direction ? { direction } : {}),
+      ...(nulls ? { nulls } : {}),
+    };
   });
 }
 

@@ -23,7 +23,7 @@ export interface ReadNode {
   table: Table;
   select: SelectItem[];
   conditions: Condition[];
-  order: OrderTerm[];
+  order: ResolvedOrder[];
   limit?: number;
   offset?: number;
   embeds: EmbedNode[];
@@ -75,7 +75,7 @@ export function buildReadPlan(cache: SchemaCache, input: ReadPlanInput): ReadNod
     for (const value of values) applyParam(root, key, value);
   }
   const order = single(input.query, 'order');
-  if (order !== undefined) root.order = resolveOrder(root.table, parseOrder(order));
+  if (order !== undefined) root.order = resolveOrder(root, parseOrder(order));
   const limit = single(input.query, 'limit');
   if (limit !== undefined) root.limit = nonNegativeInt('limit', limit);
   const offset = single(input.query, 'offset');
@@ -121,7 +121,7 @@ function applyParam(root: ReadNode, key: string, value: string): void {
   if (modifier) {
     const { path, last } = splitEmbedPath(modifier[1]!, context);
     const node = nodeAt(root, [...path, last]);
-    if (modifier[2] === 'order') node.order = resolveOrder(node.table, parseOrder(value));
+    if (modifier[2] === 'order') node.order = resolveOrder(node, parseOrder(value));
     else if (modifier[2] === 'limit') node.limit = nonNegativeInt(key, value);
     else node.offset = nonNegativeInt(key, value);
     return;
@@ -188,8 +188,12 @@ export function columnMissing(table: Table, column: string): PgrstError {
   );
 }
 
+/** The column exists, or it names a computed field (which the field then records). */
 export function checkField(table: Table, field: Field): void {
-  if (!table.columns.has(field.name)) throw columnMissing(table, field.name);
+  if (table.columns.has(field.name)) return;
+  const computed = table.computed?.get(field.name);
+  if (!computed) throw columnMissing(table, field.name);
+  field.computed = { ...computed, table: { schema: table.schema, name: table.name } };
 }
 
 function checkConditionColumns(table: Table, conditions: Condition[]): void {
@@ -199,9 +203,41 @@ function checkConditionColumns(table: Table, conditions: Condition[]): void {
   }
 }
 
-function resolveOrder(table: Table, terms: OrderTerm[]): OrderTerm[] {
-  for (const t of terms) checkField(table, t.field);
-  return terms;
+/** An order term; `order=relation(column)` names the embedded to-one resource it sorts by. */
+export type ResolvedOrder = OrderTerm & { embed?: EmbedNode };
+
+/**
+ * Checks each term's column; `relation(column)` must name a to-one embed of this node (by its
+ * name in the answer): PGRST108 when it is not embedded, PGRST118 when it is to-many.
+ */
+function resolveOrder(node: ReadNode, terms: OrderTerm[]): ResolvedOrder[] {
+  return terms.map((t) => {
+    if (t.relation === undefined) {
+      checkField(node.table, t.field);
+      return t;
+    }
+    const embed = node.embeds.find((e) => e.name === t.relation);
+    if (!embed) {
+      throw new PgrstError(
+        400,
+        'PGRST108',
+        `'${t.relation}' is not an embedded resource in this request`,
+        null,
+        `Verify that '${t.relation}' is included in the 'select' query parameter.`,
+      );
+    }
+    if (!embed.toOne) {
+      throw new PgrstError(
+        400,
+        'PGRST118',
+        `A related order on '${embed.node.table.name}' is not possible`,
+        `'${node.table.name}' and '${embed.node.table.name}' do not form a many-to-one or one-to-one relationship`,
+        null,
+      );
+    }
+    checkField(embed.node.table, t.field);
+    return { ...t, embed };
+  });
 }
 
 const MAX_EMBED_DEPTH = 8;
@@ -294,6 +330,8 @@ const targetColumn = (r: Relationship) =>
  * hint naming that FK) means the children (one-to-many), the FK column the parent.
  */
 function matches(r: Relationship, name: string, hint: string | undefined): boolean {
+  // A computed relationship is named by its function; hints do not apply.
+  if (r.computed) return r.computed.name === name;
   const targetIsView = r.target.kind === 'view' || r.target.kind === 'materialized_view';
   if (r.source === r.target && !r.junction) {
     if (hint === undefined)
@@ -331,7 +369,9 @@ export function findRelationship(
   name: string,
   hint?: string,
 ): Relationship {
-  const candidates = cache.relationshipsFrom(table).filter((r) => matches(r, name, hint));
+  let candidates = cache.relationshipsFrom(table).filter((r) => matches(r, name, hint));
+  // A computed relationship overrides the foreign keys of the same name.
+  if (candidates.some((r) => r.computed)) candidates = candidates.filter((r) => r.computed);
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
     throw new PgrstError(

@@ -4,7 +4,6 @@
  * PostgREST's shape. Operations return an Outcome; only this file touches the Response.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { rowsToCsv } from '../../core/csv.js';
 import { AppError, BusyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { PG } from '../../core/sql.js';
@@ -43,7 +42,8 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
     return;
   }
   if (ctx.format === 'csv' && !outcome.raw) {
-    res.type('text/csv; charset=utf-8').send(toCsv(outcome.body));
+    // Written by PostgreSQL (sql.ts wrapAsCsv).
+    res.type('text/csv; charset=utf-8').send(outcome.body);
     return;
   }
   if (ctx.format === 'single' && !outcome.raw) {
@@ -84,11 +84,6 @@ function contentRange(outcome: Outcome): string {
   const total = outcome.total === undefined ? '*' : String(outcome.total);
   if (outcome.pageCount === 0) return `*/${total}`;
   return `${outcome.offset}-${outcome.offset + outcome.pageCount - 1}/${total}`;
-}
-
-/** `Accept: text/csv`: the rows as CSV (core/csv.ts, csv-stringify). */
-function toCsv(json: string): string {
-  return rowsToCsv(JSON.parse(json) as Array<Record<string, unknown>>);
 }
 
 /** The one row of a JSON array (the caller already checked the count). */

@@ -10,10 +10,9 @@ import {
   type Condition,
   type Field,
   type Filter,
-  type OrderTerm,
   type SelectItem,
 } from './parse.js';
-import type { EmbedNode, ReadNode } from './plan.js';
+import type { EmbedNode, ReadNode, ResolvedOrder } from './plan.js';
 import type { Table } from './schema-cache.js';
 
 export class SqlParams {
@@ -40,7 +39,10 @@ export { literal };
 
 /** `t0."data"->'a'->>'b'`; integer keys (that fit PostgreSQL's int) index arrays. */
 export function fieldExpr(alias: string, field: Field): string {
-  let expr = `${alias}.${q(field.name)}`;
+  // A computed field is its function applied to the row (cast: the row may come from a CTE).
+  let expr = field.computed
+    ? `${tableRef(field.computed)}(${alias}::${tableRef(field.computed.table)})`
+    : `${alias}.${q(field.name)}`;
   for (const step of field.json) {
     const index = /^-?\d{1,10}$/.test(step.key) && Math.abs(Number(step.key)) <= 2 ** 31 - 1;
     expr += step.arrow + (index ? step.key : literal(step.key));
@@ -109,17 +111,35 @@ export function compileCondition(
   return c.negated ? `NOT ${joined}` : joined;
 }
 
-function compileOrder(terms: OrderTerm[], alias: string): string {
+function compileOrder(
+  terms: ResolvedOrder[],
+  alias: string,
+  params: SqlParams,
+  aliases: Aliases,
+): string {
   if (!terms.length) return '';
   return (
     ' ORDER BY ' +
     terms
       .map(
         (t) =>
-          `${fieldExpr(alias, t.field)}${t.direction ? ` ${t.direction.toUpperCase()}` : ''}${t.nulls ? ` NULLS ${t.nulls.toUpperCase()}` : ''}`,
+          `${orderExpr(t, alias, params, aliases)}${t.direction ? ` ${t.direction.toUpperCase()}` : ''}${t.nulls ? ` NULLS ${t.nulls.toUpperCase()}` : ''}`,
       )
       .join(', ')
   );
+}
+
+/** The sort key: a column, or (`relation(column)`) the column of the embedded to-one row. */
+function orderExpr(t: ResolvedOrder, alias: string, params: SqlParams, aliases: Aliases): string {
+  if (!t.embed) return fieldExpr(alias, t.field);
+  const child = aliases.next();
+  const { from, join } = embedSource(t.embed, alias, child, aliases);
+  const node = t.embed.node;
+  const where = [
+    join,
+    ...node.conditions.map((c) => compileCondition(c, node.table, child, params)),
+  ];
+  return `(SELECT ${fieldExpr(child, t.field)} FROM ${from} WHERE ${where.join(' AND ')} LIMIT 1)`;
 }
 
 /** ` LIMIT $n OFFSET $m`: like every value, the page bounds travel as parameters. */
@@ -136,6 +156,14 @@ function embedSource(
   aliases: Aliases,
 ): { from: string; join: string } {
   const r = embed.relationship;
+  if (r.computed) {
+    // A computed relationship: the function of the parent's row. One row that is all nulls is a
+    // single-row function's "nothing".
+    return {
+      from: `${tableRef(r.computed)}(${parentAlias}::${tableRef(r.source)}) AS ${childAlias}`,
+      join: r.computed.returnsSet ? 'true' : `NOT (${childAlias} IS NULL)`,
+    };
+  }
   if (r.junction) {
     const j = aliases.next('j');
     const on = r.junction.junctionTargetColumns
@@ -299,7 +327,7 @@ function compileEmbed(
     push(`(SELECT ${expr} FROM ${from} WHERE ${where})`, embed.name);
     return;
   }
-  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${groupBy(child)}${compileOrder(embed.node.order, childAlias)}${limitOffset(embed.node, params)}`;
+  const body = `SELECT ${child.columns.join(', ')} FROM ${from} ${laterals} WHERE ${where}${groupBy(child)}${compileOrder(embed.node.order, childAlias, params, aliases)}${limitOffset(embed.node, params)}`;
   if (embed.spread) {
     const s = aliases.next('s');
     if (embed.toOne) {
@@ -369,7 +397,7 @@ export function compileRead(
   const where = compiled.where.length ? ` WHERE ${compiled.where.join(' AND ')}` : '';
   const rows = `SELECT ${compiled.columns.join(', ')} FROM ${from} ${compiled.laterals.join(' ')}${where}${groupBy(compiled)}`;
   return {
-    rows: `${rows}${compileOrder(node.order, alias)}${limitOffset(node, params)}`,
+    rows: `${rows}${compileOrder(node.order, alias, params, aliases)}${limitOffset(node, params)}`,
     // Aggregated rows are groups: count those.
     count: compiled.aggregated.some(Boolean)
       ? `SELECT count(*) FROM (${rows}) AS _groups`
@@ -389,6 +417,26 @@ export function wrapAsJson(rows: string, countSql?: string, extra: string[] = []
     ...extra,
   ];
   return `SELECT ${columns.join(', ')} FROM (${rows}) AS _r`;
+}
+
+/**
+ * wrapAsJson's twin for `Accept: text/csv`, PostgREST's CSV exactly: a header line of the first
+ * row's keys, then each row as PostgreSQL writes a record without its parentheses (a value is
+ * double-quoted when it holds a comma, a quote, a backslash, a space or parentheses, or is empty;
+ * quotes and backslashes inside are doubled; NULL is an empty field; booleans are t/f; arrays,
+ * JSON and timestamps in PostgreSQL's text form).
+ */
+export function wrapAsCsv(rows: string, countSql?: string, extra: string[] = []): string {
+  const header =
+    "coalesce((SELECT string_agg(_k, ',') FROM json_object_keys((SELECT row_to_json(_h) FROM _csv AS _h LIMIT 1)) AS _k), '')";
+  const lines = "coalesce(string_agg(substring(_r::text, 2, length(_r::text) - 2), E'\\n'), '')";
+  const columns = [
+    'count(*)::int AS page_count',
+    `${header} || E'\\n' || ${lines} AS body`,
+    ...(countSql ? [`(${countSql})::bigint::text AS total`] : []),
+    ...extra,
+  ];
+  return `SELECT * FROM (WITH _csv AS (${rows}) SELECT ${columns.join(', ')} FROM _csv AS _r) AS _w`;
 }
 
 /** Conditions of the root node only, for UPDATE/DELETE … WHERE. */

@@ -12,7 +12,7 @@ import { splitTopLevel } from './parse.js';
 import { buildReadPlan, type ReadNode } from './plan.js';
 import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
 import type { Column, SchemaCache, Table } from './schema-cache.js';
-import { Aliases, SqlParams, compileRead, wrapAsJson } from './sql.js';
+import { Aliases, SqlParams, compileRead, wrapAsCsv, wrapAsJson } from './sql.js';
 import { inTransaction } from './transaction.js';
 import { conflictClause, deleteSql, insertSql, updateSql, type PreparedRows } from './write-sql.js';
 
@@ -226,7 +226,8 @@ async function mutate(
     const insertedCount = upsert
       ? `(SELECT count(*) FROM pgrst_written WHERE ${INSERTED})::int`
       : '0';
-    const sql = `WITH ${ctes} ${wrapAsJson(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected', `${insertedCount} AS inserted`])}`;
+    const wrap = ctx.format === 'csv' ? wrapAsCsv : wrapAsJson;
+    const sql = `WITH ${ctes} ${wrap(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected', `${insertedCount} AS inserted`])}`;
     return inTransaction(db, ctx, false, async (tx) => {
       const { rows } = await tx.query<{
         page_count: number;
