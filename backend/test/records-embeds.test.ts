@@ -502,3 +502,106 @@ describe('aggregates when disabled (the default)', () => {
     }
   });
 });
+
+scenarios('computed fields and computed relationships', [
+  {
+    name: 'a computed field is selected like a column (with an alias), never by *',
+    query: (db) => db.from('users').select('username,display_name,label:display_name').eq('id', 1),
+    data: [{ username: 'ada', display_name: 'Ada Lovelace (ada)', label: 'Ada Lovelace (ada)' }],
+    check: (a) => expect(Object.keys((a.data as object[])[0]!)).toHaveLength(3),
+  },
+  {
+    name: 'filters and order on computed fields',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,depth')
+        .gte('depth', 1)
+        .order('depth', { ascending: false })
+        .order('id'),
+    data: [
+      { name: 'drafts', depth: 2 },
+      { name: 'papers', depth: 1 },
+      { name: 'notes', depth: 1 },
+    ],
+  },
+  {
+    name: 'a computed field in or=() and inside an embed, with its filter there',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,username(display_name)')
+        .or('depth.eq.2,name.eq.root')
+        .order('id'),
+    data: [
+      { name: 'root', username: { display_name: 'Ada Lovelace (ada)' } },
+      { name: 'drafts', username: { display_name: 'Ada Lovelace (ada)' } },
+    ],
+  },
+  {
+    name: 'a computed relationship with ROWS 1 embeds one object',
+    query: (db) =>
+      db.from('collections').select('name,owner(username)').in('id', [3, 5]).order('id'),
+    data: [
+      { name: 'notes', owner: { username: 'alan' } },
+      { name: 'orphan', owner: null },
+    ],
+  },
+  {
+    name: 'a computed relationship returning one row (not SETOF) is to-one too',
+    query: (db) =>
+      db.from('collections').select('name,parent_collection(name)').in('id', [1, 4]).order('id'),
+    data: [
+      { name: 'root', parent_collection: null },
+      { name: 'drafts', parent_collection: { name: 'papers' } },
+    ],
+  },
+  {
+    name: 'a SETOF computed relationship embeds an array, with filters, order and !inner',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,children!inner(name,depth)')
+        .neq('children.name', 'notes')
+        .order('name', { referencedTable: 'children' })
+        .order('id'),
+    data: [
+      { name: 'root', children: [{ name: 'papers', depth: 1 }] },
+      { name: 'papers', children: [{ name: 'drafts', depth: 2 }] },
+    ],
+  },
+  {
+    name: 'computed relationships nest and spread',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,inbox(body,...messages_sender_fkey(from:username))')
+        .eq('id', 1)
+        .order('id', { referencedTable: 'inbox' }),
+    data: [
+      {
+        username: 'ada',
+        inbox: [
+          { body: 'reply', from: 'alan' },
+          { body: 'ping', from: 'grace' },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'computed fields and relationships in a write with return=representation',
+    query: (db) =>
+      db
+        .from('collections')
+        .update({ name: 'drafts' })
+        .eq('id', 4)
+        .select('name,depth,parent_collection(name)'),
+    data: [{ name: 'drafts', depth: 2, parent_collection: { name: 'papers' } }],
+  },
+  {
+    name: 'an unknown name is still 400 42703',
+    query: (db) => db.from('users').select('username,nope'),
+    status: 400,
+    error: { code: '42703', message: 'column users.nope does not exist' },
+  },
+]);

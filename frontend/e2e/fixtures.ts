@@ -86,6 +86,9 @@ async function applyTheme(page: Page, theme: Theme): Promise<void> {
 export async function shoot(page: Page, name: string): Promise<void> {
   const original = page.viewportSize() ?? { width: 1280, height: 800 };
   const fullPage = (await page.locator('[role=dialog],[role=alertdialog]').count()) === 0;
+  // A whole-page shot of a scrolled page draws the fixed shell (sidebar, top bar) where the
+  // viewport was, over the content: shoot from the top.
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   const saved = await page.evaluate(() => localStorage.getItem('kiln.theme'));
   for (const theme of ['light', 'dark'] as const) {
     await applyTheme(page, theme);

@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FAKE_KEY, FakeOpenAI } from '../../backend/test/fake-openai';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from './constants';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,6 +51,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const [port, pgPort] = [await freePort(), await freePort()];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-e2e-'));
   const baseUrl = `http://127.0.0.1:${port}`;
+  // The AI gateway's upstream: a local OpenAI-compatible stand-in (the API tests' one), its
+  // streamed answers a word every 150 ms so the playground visibly receives them in pieces.
+  const aiUpstream = new FakeOpenAI();
+  aiUpstream.chunkDelayMs = 150;
+  await aiUpstream.start();
   let output = '';
   const child = spawn(process.execPath, [server], {
     cwd: dataDir,
@@ -70,6 +76,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       AUTH_RATE_LIMIT_SIGN_UP: '100000',
       AUTH_RATE_LIMIT_EMAIL: '100000',
       AUTH_RATE_LIMIT_VERIFY: '100000',
+      AI_BASE_URL: aiUpstream.url,
+      AI_API_KEY: FAKE_KEY,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,6 +97,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       await exited;
       clearTimeout(timer);
     }
+    await aiUpstream.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
 }

@@ -17,6 +17,7 @@
  *   /advisor            features/advisor/page.tsx           (placeholder)
  *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
  *   /logs               features/logs/page.tsx              ?tab=&source=&q=&level=&range=&line=&action=&actor=&arange=&offset=
+ *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -50,6 +51,7 @@ import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
 import { storageSearch } from './features/storage/search';
 import { logsSearch } from './features/logs/search';
+import { aiSearch } from './features/ai/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -263,6 +265,13 @@ export const storageRoute = createRoute({
   validateSearch: storageSearch,
 }).lazy(() => import('./features/storage/page').then((m) => m.Route));
 
+export const aiRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/ai',
+  staticData: { crumb: 'AI' },
+  validateSearch: aiSearch,
+}).lazy(() => import('./features/ai/page').then((m) => m.Route));
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   unreachableRoute,
@@ -285,6 +294,7 @@ const routeTree = rootRoute.addChildren([
     advisorRoute,
     storageRoute,
     logsRoute,
+    aiRoute,
   ]),
 ]);
 

@@ -1,5 +1,6 @@
 /** The sidebar's areas, in order; the command palette lists the same pages. */
 import {
+  Bot,
   Database,
   Gauge,
   HardDrive,
@@ -10,7 +11,7 @@ import {
 } from 'lucide-react';
 
 export interface NavItem {
-  to: '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage' | '/logs';
+  to: '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage' | '/logs' | '/ai';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -27,6 +28,7 @@ export const navItems: NavItem[] = [
     icon: HardDrive,
     keywords: ['buckets', 'files', 'upload'],
   },
+  { to: '/ai', label: 'AI', icon: Bot, keywords: ['models', 'chat', 'playground', 'usage'] },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
   { to: '/logs', label: 'Logs', icon: ScrollText, keywords: ['audit', 'requests', 'errors'] },
 ];

@@ -256,6 +256,42 @@ export const api = {
 };
 
 /**
+ * POSTs `body` and hands back the response unread once it is OK, for an answer read as it
+ * arrives (Server-Sent Events: the AI playground's streamed chat). Same token, refresh on a 401
+ * and ApiError as `request`; `signal` aborts the request and the stream.
+ */
+export async function openStream(
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const attempt = () =>
+    send(path, {
+      method: 'POST',
+      headers: {
+        Accept: 'text/event-stream',
+        'Content-Type': 'application/json',
+        ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}),
+      },
+      body: JSON.stringify(body),
+      signal,
+    });
+  let res = await attempt();
+  if (res.status === 401) {
+    if (await refreshSession()) {
+      res = await attempt();
+    } else {
+      const err = await toApiError(res);
+      forget();
+      expiredListeners.forEach((l) => l());
+      throw err;
+    }
+  }
+  if (!res.ok) throw await toApiError(res);
+  return res;
+}
+
+/**
  * A multipart upload with progress (XMLHttpRequest: fetch reports no upload progress). Sends the
  * admin's token, refreshes once on a 401, and fails with the same ApiError as `request`.
  */

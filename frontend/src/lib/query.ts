@@ -67,6 +67,12 @@ export const queryKeys = {
     all: ['advisor'] as const,
     findings: () => [...queryKeys.advisor.all, 'findings'] as const,
   },
+  ai: {
+    all: ['ai'] as const,
+    config: () => [...queryKeys.ai.all, 'config'] as const,
+    models: () => [...queryKeys.ai.all, 'models'] as const,
+    overview: (days: number) => [...queryKeys.ai.all, 'overview', days] as const,
+  },
   logs: {
     all: ['logs'] as const,
     sources: () => [...queryKeys.logs.all, 'sources'] as const,

@@ -26,6 +26,10 @@ export interface FunctionRow {
   /** Number of input arguments, and how many of them have defaults. */
   nargs: number;
   ndefaults: number;
+  /** The relation whose row type the first input argument is (computed fields/relationships). */
+  firstArgTable: { schema: string; name: string } | null;
+  /** prorows: the planner's estimate of a set-returning function's rows (`ROWS 1`: to-one). */
+  rows: number;
 }
 
 export interface FunctionDetails {
@@ -71,6 +75,9 @@ export async function loadFunctions(
     arg_types: string[];
     nargs: number;
     ndefaults: number;
+    first_arg_schema: string | null;
+    first_arg_table: string | null;
+    rows: number;
     identity_args?: string;
     result?: string | null;
     security_definer?: boolean;
@@ -81,12 +88,16 @@ export async function loadFunctions(
             t.typtype AS return_typtype, rn.nspname AS return_table_schema, rc.relname AS return_table_name,
             p.proargnames AS arg_names, p.proargmodes::text[] AS arg_modes,
             array(SELECT format_type(x, NULL) FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) x) AS arg_types,
-            p.pronargs AS nargs, p.pronargdefaults AS ndefaults${details}
+            p.pronargs AS nargs, p.pronargdefaults AS ndefaults,
+            an.nspname AS first_arg_schema, ac.relname AS first_arg_table, p.prorows::float8 AS rows${details}
      FROM pg_proc p
      JOIN pg_namespace n ON n.oid = p.pronamespace
      JOIN pg_type t ON t.oid = p.prorettype
      LEFT JOIN pg_class rc ON rc.oid = t.typrelid
      LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+     LEFT JOIN pg_type at ON at.oid = p.proargtypes[0]
+     LEFT JOIN pg_class ac ON ac.oid = at.typrelid
+     LEFT JOIN pg_namespace an ON an.oid = ac.relnamespace
      WHERE n.nspname = ANY($1) AND ($2::"char"[] IS NULL OR p.prokind = ANY($2::"char"[]))
      ORDER BY n.nspname, p.proname`,
     [filter.schemas, filter.kinds ?? null],
@@ -108,6 +119,11 @@ export async function loadFunctions(
     argTypes: r.arg_types,
     nargs: r.nargs,
     ndefaults: r.ndefaults,
+    firstArgTable:
+      r.first_arg_schema && r.first_arg_table
+        ? { schema: r.first_arg_schema, name: r.first_arg_table }
+        : null,
+    rows: r.rows,
     ...(filter.details
       ? {
           identityArguments: r.identity_args ?? '',

@@ -13,6 +13,8 @@ export interface JsonStep {
 export interface Field {
   name: string;
   json: JsonStep[];
+  /** Set by the planner when `name` is a computed field: the function and its row type. */
+  computed?: { schema: string; name: string; table: { schema: string; name: string } };
 }
 
 export type SelectItem =

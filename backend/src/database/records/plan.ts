@@ -92,7 +92,7 @@ function single(query: ReadPlanInput['query'], key: string): string | undefined 
   return v;
 }
 
-function nonNegativeInt(name: string, value: string): number {
+export function nonNegativeInt(name: string, value: string): number {
   if (!/^\d{1,15}$/.test(value)) {
     throw new PgrstError(
       400,
@@ -188,8 +188,12 @@ export function columnMissing(table: Table, column: string): PgrstError {
   );
 }
 
+/** The column exists, or it names a computed field (which the field then records). */
 export function checkField(table: Table, field: Field): void {
-  if (!table.columns.has(field.name)) throw columnMissing(table, field.name);
+  if (table.columns.has(field.name)) return;
+  const computed = table.computed?.get(field.name);
+  if (!computed) throw columnMissing(table, field.name);
+  field.computed = { ...computed, table: { schema: table.schema, name: table.name } };
 }
 
 function checkConditionColumns(table: Table, conditions: Condition[]): void {
@@ -326,6 +330,8 @@ const targetColumn = (r: Relationship) =>
  * hint naming that FK) means the children (one-to-many), the FK column the parent.
  */
 function matches(r: Relationship, name: string, hint: string | undefined): boolean {
+  // A computed relationship is named by its function; hints do not apply.
+  if (r.computed) return r.computed.name === name;
   const targetIsView = r.target.kind === 'view' || r.target.kind === 'materialized_view';
   if (r.source === r.target && !r.junction) {
     if (hint === undefined)
@@ -363,7 +369,9 @@ export function findRelationship(
   name: string,
   hint?: string,
 ): Relationship {
-  const candidates = cache.relationshipsFrom(table).filter((r) => matches(r, name, hint));
+  let candidates = cache.relationshipsFrom(table).filter((r) => matches(r, name, hint));
+  // A computed relationship overrides the foreign keys of the same name.
+  if (candidates.some((r) => r.computed)) candidates = candidates.filter((r) => r.computed);
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
     throw new PgrstError(

@@ -38,6 +38,11 @@ export interface Table {
   insertable: boolean;
   updatable: boolean;
   deletable: boolean;
+  /**
+   * Computed fields: functions of this table's row type returning one value, by name. They are
+   * selected, filtered and ordered by like columns (never part of `*`).
+   */
+  computed?: Map<string, { schema: string; name: string }>;
 }
 
 export interface ForeignKey {
@@ -62,6 +67,11 @@ export interface Relationship {
   /** Pairs of (source column, target column) for direct links. */
   sourceColumns: string[];
   targetColumns: string[];
+  /**
+   * A computed relationship: a function taking the source's row and returning target rows
+   * (SETOF, or one row: to-one when it returns a single row or is declared `ROWS 1`).
+   */
+  computed?: { schema: string; name: string; returnsSet: boolean };
   /** For m2m: the junction table and its two foreign keys. */
   junction?: {
     table: Table;
@@ -342,16 +352,53 @@ async function loadSnapshot(db: Database, schemas: string[]): Promise<SchemaSnap
     fnMap.set(key, [...(fnMap.get(key) ?? []), fn]);
   }
 
-  return {
+  const relationships = deriveRelationships(
     tables,
-    functions: fnMap,
-    relationships: deriveRelationships(
-      tables,
-      foreignKeys,
-      viewForeignKeys(foreignKeys, tables, byOid, attnames, views),
-    ),
-    loadedAt: new Date(),
-  };
+    foreignKeys,
+    viewForeignKeys(foreignKeys, tables, byOid, attnames, views),
+  );
+  addComputed(functions, tables, relationships);
+  return { tables, functions: fnMap, relationships, loadedAt: new Date() };
+}
+
+/**
+ * Functions of one argument, a table's row: returning one value, they are computed fields of that
+ * table; returning rows of a table (SETOF or one), computed relationships from it.
+ */
+function addComputed(
+  functions: Awaited<ReturnType<typeof loadFunctions>>,
+  tables: Map<string, Table>,
+  relationships: Map<string, Relationship[]>,
+): void {
+  for (const f of functions) {
+    if (f.nargs !== 1 || !f.firstArgTable || (f.argModes && f.argModes.some((m) => m !== 'i')))
+      continue;
+    const source = tables.get(tableKey(f.firstArgTable.schema, f.firstArgTable.name));
+    if (!source) continue;
+    const fn = { schema: f.schema, name: f.name };
+    const target =
+      f.returnTypType === 'c' && f.returnTable
+        ? tables.get(tableKey(f.returnTable.schema, f.returnTable.name))
+        : undefined;
+    if (target) {
+      const key = tableKey(source.schema, source.name);
+      const toOne = !f.returnsSet || f.rows === 1;
+      relationships.set(key, [
+        ...(relationships.get(key) ?? []),
+        {
+          cardinality: toOne ? 'm2o' : 'o2m',
+          source,
+          target,
+          constraint: f.name,
+          sourceColumns: [],
+          targetColumns: [],
+          computed: { ...fn, returnsSet: f.returnsSet },
+        },
+      ]);
+    } else if (!f.returnsSet && f.returnType !== 'void' && !source.columns.has(f.name)) {
+      (source.computed ??= new Map()).set(f.name, fn);
+    }
+  }
 }
 
 function sameSet(a: string[], b: string[]): boolean {

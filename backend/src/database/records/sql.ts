@@ -39,7 +39,10 @@ export { literal };
 
 /** `t0."data"->'a'->>'b'`; integer keys (that fit PostgreSQL's int) index arrays. */
 export function fieldExpr(alias: string, field: Field): string {
-  let expr = `${alias}.${q(field.name)}`;
+  // A computed field is its function applied to the row (cast: the row may come from a CTE).
+  let expr = field.computed
+    ? `${tableRef(field.computed)}(${alias}::${tableRef(field.computed.table)})`
+    : `${alias}.${q(field.name)}`;
   for (const step of field.json) {
     const index = /^-?\d{1,10}$/.test(step.key) && Math.abs(Number(step.key)) <= 2 ** 31 - 1;
     expr += step.arrow + (index ? step.key : literal(step.key));
@@ -153,6 +156,14 @@ function embedSource(
   aliases: Aliases,
 ): { from: string; join: string } {
   const r = embed.relationship;
+  if (r.computed) {
+    // A computed relationship: the function of the parent's row. One row that is all nulls is a
+    // single-row function's "nothing".
+    return {
+      from: `${tableRef(r.computed)}(${parentAlias}::${tableRef(r.source)}) AS ${childAlias}`,
+      join: r.computed.returnsSet ? 'true' : `NOT (${childAlias} IS NULL)`,
+    };
+  }
   if (r.junction) {
     const j = aliases.next('j');
     const on = r.junction.junctionTargetColumns
