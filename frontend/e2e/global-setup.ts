@@ -78,6 +78,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       AUTH_RATE_LIMIT_VERIFY: '100000',
       AI_BASE_URL: aiUpstream.url,
       AI_API_KEY: FAKE_KEY,
+      // Webhooks answered with a 5xx give up after 1 s (retried for a day by default), so the
+      // Realtime spec gets a failed delivery to replay in moments.
+      WEBHOOK_RETRY_PERIOD_SECONDS: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

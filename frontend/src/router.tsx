@@ -18,6 +18,7 @@
  *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
  *   /logs               features/logs/page.tsx              ?tab=&source=&q=&level=&range=&line=&action=&actor=&arange=&offset=
  *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
+ *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -52,6 +53,7 @@ import { advisorSearch } from './features/advisor/search';
 import { storageSearch } from './features/storage/search';
 import { logsSearch } from './features/logs/search';
 import { aiSearch } from './features/ai/search';
+import { realtimeSearch } from './features/realtime/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -265,6 +267,13 @@ export const storageRoute = createRoute({
   validateSearch: storageSearch,
 }).lazy(() => import('./features/storage/page').then((m) => m.Route));
 
+export const realtimeRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/realtime',
+  staticData: { crumb: 'Realtime' },
+  validateSearch: realtimeSearch,
+}).lazy(() => import('./features/realtime/page').then((m) => m.Route));
+
 export const aiRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/ai',
@@ -295,6 +304,7 @@ const routeTree = rootRoute.addChildren([
     storageRoute,
     logsRoute,
     aiRoute,
+    realtimeRoute,
   ]),
 ]);
 

@@ -5,13 +5,15 @@ import {
   Gauge,
   HardDrive,
   KeyRound,
+  Radio,
   ScrollText,
   ShieldCheck,
   SquareTerminal,
 } from 'lucide-react';
 
 export interface NavItem {
-  to: '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage' | '/logs' | '/ai';
+  to:
+    '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage' | '/logs' | '/ai' | '/realtime';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -27,6 +29,12 @@ export const navItems: NavItem[] = [
     label: 'Storage',
     icon: HardDrive,
     keywords: ['buckets', 'files', 'upload'],
+  },
+  {
+    to: '/realtime',
+    label: 'Realtime',
+    icon: Radio,
+    keywords: ['channels', 'websocket', 'webhooks', 'messages'],
   },
   { to: '/ai', label: 'AI', icon: Bot, keywords: ['models', 'chat', 'playground', 'usage'] },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },

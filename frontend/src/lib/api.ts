@@ -156,6 +156,30 @@ export function mayHaveSession(): boolean {
   return Boolean(accessToken || readCookie(CSRF_COOKIE) || csrfToken);
 }
 
+/**
+ * The admin's access token for a connection that is not a fetch (the realtime inspector's
+ * socket): refreshed first when it is missing or expires within 30 s. Null without a session.
+ */
+export async function currentAccessToken(): Promise<string | null> {
+  const exp = accessToken ? tokenExpiry(accessToken) : 0;
+  if (!accessToken || exp - Date.now() < 30_000) {
+    if (!(await refreshSession())) return null;
+  }
+  return accessToken;
+}
+
+/** A JWT's `exp` in ms (0 when unreadable: treated as expired). */
+function tokenExpiry(token: string): number {
+  try {
+    const part = token.split('.')[1] ?? '';
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** True when an access token is held, or one could be had from the refresh cookie. */
 export async function ensureSession(): Promise<boolean> {
   if (accessToken) return true;

@@ -67,6 +67,13 @@ export const queryKeys = {
     all: ['advisor'] as const,
     findings: () => [...queryKeys.advisor.all, 'findings'] as const,
   },
+  realtime: {
+    all: ['realtime'] as const,
+    channels: () => [...queryKeys.realtime.all, 'channels'] as const,
+    messages: (filters: object) => [...queryKeys.realtime.all, 'messages', filters] as const,
+    stats: () => [...queryKeys.realtime.all, 'stats'] as const,
+    deliveries: (filters: object) => [...queryKeys.realtime.all, 'deliveries', filters] as const,
+  },
   ai: {
     all: ['ai'] as const,
     config: () => [...queryKeys.ai.all, 'config'] as const,
