@@ -605,3 +605,33 @@ describe('order', () => {
     expect(csv.data).toBe(`id\n${plain.join('\n')}`);
   });
 });
+
+describe('RPC results of scalars and whole bodies', () => {
+  it('limit, offset, Range and count apply to a set of scalars: 206 and Content-Range', async () => {
+    const { data, count, status } = await client()
+      .rpc('squares', { n: 5 }, { count: 'exact' })
+      .range(1, 2);
+    expect({ data, count, status }).toEqual({ data: [4, 9], count: 5, status: 206 });
+    expect(header('content-range')).toBe('1-2/5');
+    const limited = await t.request('GET', '/api/database/rpc/squares?n=4&limit=2&offset=1', {
+      token: t.anonKey,
+    });
+    expect({ status: limited.status, body: limited.body }).toEqual({ status: 200, body: [4, 9] });
+    expect(limited.headers.get('content-range')).toBe('1-2/*');
+    const past = await client().rpc('squares', { n: 2 }, { count: 'exact' }).range(5, 6);
+    expect(past.status).toBe(416);
+    expect(header('content-range')).toBe('*/2');
+  });
+
+  it('a function with one unnamed json parameter takes the whole body', async () => {
+    const { data, status, error } = await sdk().rpc('body_keys', { zeta: 1, alpha: 2 });
+    expect({ data, status, error }).toEqual({ data: ['alpha', 'zeta'], status: 200, error: null });
+    expect(header('content-range')).toBe('0-0/*');
+    const single = await t.request('POST', '/api/database/rpc/body_keys', {
+      token: t.anonKey,
+      headers: { prefer: 'params=single-object' },
+      body: { only: true },
+    });
+    expect({ status: single.status, body: single.body }).toEqual({ status: 200, body: ['only'] });
+  });
+});

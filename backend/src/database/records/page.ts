@@ -143,13 +143,20 @@ async function inexactCount(
   return Number(exact.rows[0]!.n);
 }
 
-/** The Range header and limit/offset, then the server's row cap on top (top level only). */
-function pageOf(ctx: RequestContext, node: ReadNode): void {
+/**
+ * The Range header and limit/offset, then the server's row cap on top (top level only); `node`
+ * is updated and returned.
+ */
+export function pageOf<T extends Pick<ReadNode, 'limit' | 'offset'>>(
+  ctx: RequestContext,
+  node: T,
+): T {
   applyRange(ctx, node);
   if (ctx.maxRows !== undefined) node.limit = Math.min(node.limit ?? ctx.maxRows, ctx.maxRows);
+  return node;
 }
 
-function applyRange(ctx: RequestContext, node: ReadNode): void {
+function applyRange(ctx: RequestContext, node: Pick<ReadNode, 'limit' | 'offset'>): void {
   const range = parseRange(ctx.req.get('range'));
   if (!range) return;
   const rangeEnd = range.limit !== undefined ? range.offset + range.limit : undefined;

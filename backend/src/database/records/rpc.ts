@@ -7,11 +7,11 @@ import type { Database } from '../../core/db.js';
 import { quoteIdent as q } from '../../core/db.js';
 import { PgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
-import { runPage } from './page.js';
-import { buildReadPlan } from './plan.js';
+import { pageOf, rangeStatus, runPage } from './page.js';
+import { buildReadPlan, nonNegativeInt } from './plan.js';
 import { assertMaxAffected, type Outcome } from './respond.js';
 import type { DbFunction, SchemaCache, Table } from './schema-cache.js';
-import { SqlParams, tableRef } from './sql.js';
+import { SqlParams, limitOffset, tableRef } from './sql.js';
 import { inTransaction } from './transaction.js';
 
 export async function rpc(
@@ -21,15 +21,19 @@ export async function rpc(
   fnName: string,
 ): Promise<Outcome> {
   const isRead = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
-  const args = rpcArguments(cache, ctx, fnName, isRead);
-  const fn = pickFunction(cache, ctx.schema, fnName, Object.keys(args));
+  const whole = isRead ? undefined : wholeBodyFunction(cache, ctx, fnName);
+  const args = whole
+    ? { [whole.args[0]!.name]: ctx.req.body ?? {} }
+    : rpcArguments(cache, ctx, fnName, isRead);
+  const fn = whole ?? pickFunction(cache, ctx.schema, fnName, Object.keys(args));
   const params = new SqlParams();
   const argSql = Object.entries(args).map(([name, value]) => {
     const arg = fn.args.find((a) => a.name === name)!;
     // A VARIADIC parameter takes its array whole; from the query string every value of the
-    // (possibly repeated) parameter is one element.
+    // (possibly repeated) parameter is one element. An unnamed parameter goes by position.
     const bound = arg.variadic && isRead ? [value].flat() : value;
-    return `${arg.variadic ? 'VARIADIC ' : ''}${q(name)} := ${params.add(argValue(bound, arg.type))}::${arg.type}`;
+    const label = `${arg.variadic ? 'VARIADIC ' : ''}${name ? `${q(name)} := ` : ''}`;
+    return `${label}${params.add(argValue(bound, arg.type))}::${arg.type}`;
   });
   const call = `${tableRef(fn)}(${argSql.join(', ')})`;
   const readOnly = isRead || fn.volatility !== 'v';
@@ -45,18 +49,41 @@ export async function rpc(
     ? cache.getTable(fn.returnTable.schema, fn.returnTable.name)
     : syntheticTable(fn);
   if (!fn.returnsRows || !rowTable) {
-    const sql = fn.returnsSet
-      ? `SELECT coalesce(json_agg(_t.v), '[]'::json)::text AS body, count(*)::int AS n FROM ${call} AS _t(v)`
-      : `SELECT to_json(${call})::text AS body, 1 AS n`;
+    if (!fn.returnsSet) {
+      return inTransaction(db, ctx, readOnly, async (tx) => {
+        const { rows } = await tx.query<{ body: string | null }>(
+          `SELECT to_json(${call})::text AS body`,
+          params.values,
+        );
+        assertMaxAffected(ctx, 1);
+        return { status: 200, body: rows[0]?.body ?? 'null', pageCount: 1, offset: 0, raw: true };
+      });
+    }
+    // A set of scalars: limit/offset, Range and the count apply to it as to rows.
+    const bounds = pageOf(ctx, {
+      ...(ctx.query.limit ? { limit: nonNegativeInt('limit', ctx.query.limit[0]!) } : {}),
+      ...(ctx.query.offset ? { offset: nonNegativeInt('offset', ctx.query.offset[0]!) } : {}),
+    });
+    const total = ctx.prefs.count ? ', (SELECT count(*) FROM _kiln_source)::bigint AS total' : '';
+    const sql =
+      `WITH _kiln_source AS MATERIALIZED (SELECT _t.v FROM ${call} AS _t(v)) ` +
+      `SELECT coalesce(json_agg(_p.v), '[]'::json)::text AS body, count(*)::int AS n${total} ` +
+      `FROM (SELECT v FROM _kiln_source${limitOffset(bounds, params)}) AS _p`;
     return inTransaction(db, ctx, readOnly, async (tx) => {
-      const { rows } = await tx.query<{ body: string | null; n: number }>(sql, params.values);
-      assertMaxAffected(ctx, rows[0]?.n ?? 0);
+      const { rows } = await tx.query<{ body: string; n: number; total?: string }>(
+        sql,
+        params.values,
+      );
+      const row = rows[0]!;
+      assertMaxAffected(ctx, row.n);
+      const count = row.total === undefined ? undefined : Number(row.total);
+      const offset = bounds.offset ?? 0;
       return {
-        status: 200,
-        body: rows[0]?.body ?? 'null',
-        pageCount: rows[0]?.n ?? 0,
-        offset: 0,
-        raw: !fn.returnsSet,
+        status: rangeStatus(offset, row.n, count),
+        body: row.body,
+        pageCount: row.n,
+        offset,
+        total: count,
       };
     });
   }
@@ -77,7 +104,33 @@ export async function rpc(
   });
 }
 
-/** The call's arguments: the query string (GET/HEAD), the body, or the body as one parameter. */
+/**
+ * The function that takes a POST body whole, as one argument: with `Prefer: params=single-object`
+ * the only overload with one parameter; without it, a function whose one parameter is unnamed and
+ * json or jsonb (PostgREST's "single unnamed parameter").
+ */
+function wholeBodyFunction(
+  cache: SchemaCache,
+  ctx: RequestContext,
+  fnName: string,
+): DbFunction | undefined {
+  const single = cache.getFunctions(ctx.schema, fnName).filter((f) => f.args.length === 1);
+  if (ctx.prefs.paramsSingleObject) {
+    if (single.length !== 1)
+      throw new PgrstError(
+        404,
+        'PGRST202',
+        `Could not find the function ${ctx.schema}.${fnName} with a single json parameter in the schema cache`,
+      );
+    return single[0];
+  }
+  const unnamed = single.filter(
+    (f) => f.args[0]!.name === '' && (f.args[0]!.type === 'json' || f.args[0]!.type === 'jsonb'),
+  );
+  return unnamed.length === 1 ? unnamed[0] : undefined;
+}
+
+/** The call's arguments by name: the query string (GET/HEAD) or the body's keys. */
 function rpcArguments(
   cache: SchemaCache,
   ctx: RequestContext,
@@ -93,16 +146,6 @@ function rpcArguments(
     );
   }
   const body: unknown = ctx.req.body ?? {};
-  if (ctx.prefs.paramsSingleObject) {
-    const fns = cache.getFunctions(ctx.schema, fnName).filter((f) => f.args.length === 1);
-    if (fns.length !== 1)
-      throw new PgrstError(
-        404,
-        'PGRST202',
-        `Could not find the function ${ctx.schema}.${fnName} with a single json parameter in the schema cache`,
-      );
-    return { [fns[0]!.args[0]!.name]: body };
-  }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new PgrstError(
       400,
