@@ -73,6 +73,10 @@ import type { StorageProvider } from './storage/providers/provider.js';
 import { SchemaCache } from './database/records/schema-cache.js';
 import { recordsRoutes } from './database/records/handler.js';
 import { databaseAdminRoutes } from './database/admin/routes.js';
+import { JobsService } from './jobs/service.js';
+import { JobWorker } from './jobs/worker.js';
+import { jobsEnqueueRoutes, jobsRoutes } from './jobs/routes.js';
+import { TargetRunner } from './jobs/targets.js';
 import { RuntimeSettings } from './settings/runtime.js';
 import { settingsRoutes } from './settings/routes.js';
 import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
@@ -93,6 +97,8 @@ export interface KilnApp {
   /** The audit trail (records are written after their responses finish; `settled()` waits). */
   audit: AuditLog;
   realtime: RealtimeServer;
+  /** Background jobs: the admin service and this instance's worker. */
+  jobs: { service: JobsService; worker: JobWorker };
   /** Every declared route (core/route.ts): what /api/docs documents and tests check. */
   routes: RouteRegistry;
   /** The Express application (also usable without listening, e.g. behind another server). */
@@ -511,6 +517,27 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/realtime',
     realtimeRoutes(new RealtimeAdmin(db, { secret: webhookSecret, kick: () => webhooks.kick() })),
   );
+  // Background jobs: graphile-worker runs them (jobs/worker.ts); function targets call this
+  // server, URL targets are signed with the webhook secret.
+  const jobTargets = new TargetRunner({
+    db,
+    internalUrl: () => internalUrl,
+    webhookSecret,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+  });
+  const jobsService = new JobsService(db, {
+    maxPayloadBytes: config.jobs.maxPayloadBytes,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+  });
+  const jobWorker = new JobWorker(db, jobTargets, {
+    connectionString: ownerUrl,
+    concurrency: config.jobs.workerConcurrency,
+    pollIntervalMs: config.jobs.pollIntervalMs,
+    leaseSeconds: config.jobs.leaseSeconds,
+    logger,
+  });
+  routes.mount(app, '/api/jobs', jobsEnqueueRoutes(jobsService));
+  routes.mount(app, '/api/jobs', jobsRoutes(jobsService));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use(
     '/auth',
@@ -551,6 +578,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   await realtime.start();
   webhooks.start();
+  await jobWorker.start();
   // Message retention: every instance prunes hourly (the DELETE is idempotent).
   const pruner = setInterval(() => {
     pruneMessages(db).catch((err: unknown) =>
@@ -594,6 +622,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     (closing ??= (async () => {
       state.shuttingDown = true;
       await realtime.close();
+      // Running jobs finish (up to the drain timeout) while the server still answers the
+      // functions they call; one still running then runs again elsewhere after its lease.
+      await jobWorker.stop(config.shutdownTimeoutMs);
       await webhooks.stop();
       await functionsProvider.close();
       clearInterval(pruner);
@@ -633,6 +664,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     storage,
     audit,
     realtime,
+    jobs: { service: jobsService, worker: jobWorker },
     routes,
     handler: app,
     server,

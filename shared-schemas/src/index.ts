@@ -16,3 +16,4 @@ export * from './functions.js';
 export * from './realtime.js';
 export * from './records.js';
 export * from './settings.js';
+export * from './jobs.js';

@@ -3,7 +3,18 @@ import pg from 'pg';
 import { SAFE_SEARCH_PATH } from './search-path.js';
 
 /** Kiln's own schemas (the ones its migrations create). */
-export const KILN_SCHEMAS = ['system', 'auth', 'storage', 'realtime', 'functions', 'ai', 'logs'];
+export const KILN_SCHEMAS = [
+  'system',
+  'auth',
+  'storage',
+  'realtime',
+  'functions',
+  'ai',
+  'logs',
+  'jobs',
+  // graphile-worker's tables (jobs/worker.ts), migrated by core/migrate.ts.
+  'graphile_worker',
+];
 
 /**
  * Requests run on connections of dedicated login roles (the "authenticators") that own nothing

@@ -161,6 +161,32 @@ export const envSchema = z.object({
   WEBHOOK_RETRY_PERIOD_SECONDS: seconds(24 * 3600),
   // Webhooks to loopback / private / link-local addresses: allowed by default outside production.
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
+  // Background jobs (jobs/): jobs this instance runs at once (0: it runs none, other instances
+  // do), how often due delayed and retried jobs are looked for, the lease a running job's
+  // instance keeps renewing (a job whose instance died runs again once it lapses), and the
+  // largest payload accepted.
+  JOBS_WORKER_CONCURRENCY: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(1000).default(10),
+  ),
+  JOBS_POLL_INTERVAL_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(50).max(60_000).default(1000),
+  ),
+  JOBS_LEASE_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(86_400).default(60),
+  ),
+  JOBS_MAX_PAYLOAD_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(256 * 1024),
+  ),
+  // Schedules: after downtime, run the latest missed tick once (true) or only future ones.
+  SCHEDULES_CATCH_UP: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
   FUNCTION_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(30_000),
@@ -514,6 +540,13 @@ export function loadConfig(
     webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     webhookRetryPeriodSeconds: e.WEBHOOK_RETRY_PERIOD_SECONDS,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? e.NODE_ENV !== 'production',
+    jobs: {
+      workerConcurrency: e.JOBS_WORKER_CONCURRENCY,
+      pollIntervalMs: e.JOBS_POLL_INTERVAL_MS,
+      leaseSeconds: e.JOBS_LEASE_SECONDS,
+      maxPayloadBytes: e.JOBS_MAX_PAYLOAD_BYTES,
+      schedulesCatchUp: e.SCHEDULES_CATCH_UP,
+    },
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
     realtimePresenceAckMaxMembers: e.REALTIME_PRESENCE_ACK_MAX_MEMBERS,
     realtimeMaxSocketsPerIp: e.REALTIME_MAX_SOCKETS_PER_IP,

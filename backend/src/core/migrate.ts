@@ -4,6 +4,7 @@ import { runner } from 'node-pg-migrate';
 import { KILN_SCHEMAS } from './authenticator.js';
 import type { Logger } from './logger.js';
 import { SAFE_SEARCH_PATH, SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
+import { migrateJobEngine } from '../jobs/engine-migrations.js';
 
 /** backend/migrations, from both src/core and dist/core. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -59,6 +60,7 @@ export async function migrate(client: pg.Client, logger?: Logger): Promise<strin
       error: (msg: string) => logger?.error(msg),
     },
   });
+  await migrateJobEngine(client, logger);
   await hardenSystemSchemas(client, logger);
   return applied.map((m) => m.name);
 }

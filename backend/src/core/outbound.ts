@@ -109,3 +109,76 @@ export function postOutbound(
     req.end(body);
   });
 }
+
+/** What `sendOutbound` got back: the status and the start of the body. */
+export interface OutboundAnswer {
+  status: number;
+  /** The first `maxBodyBytes` of the answer, as UTF-8 text. */
+  body: string;
+}
+
+/**
+ * Sends `method` with `body` (none for GET / DELETE without one) under the same address rules
+ * as `postOutbound`; resolves the status and the start of the answer's body (for run logs).
+ */
+export function sendOutbound(
+  url: string,
+  request: { method: string; headers: Record<string, string>; body?: string },
+  options: { timeoutMs: number; allowPrivate: boolean; maxBodyBytes?: number },
+): Promise<OutboundAnswer> {
+  const maxBody = options.maxBodyBytes ?? 4096;
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      reject(new Error(`refused: ${target.protocol} URLs are not supported`));
+      return;
+    }
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    if (!options.allowPrivate && isPrivateAddress(host)) {
+      reject(new PrivateAddressError(host, host));
+      return;
+    }
+    const send = target.protocol === 'https:' ? https.request : http.request;
+    const headers = { ...request.headers };
+    if (request.body !== undefined)
+      headers['content-length'] = String(Buffer.byteLength(request.body));
+    const req = send(
+      target,
+      {
+        method: request.method,
+        headers,
+        ...(options.allowPrivate ? {} : { lookup: guardedLookup }),
+        timeout: options.timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).subarray(0, maxBody).toString('utf8'),
+          });
+          res.destroy();
+        };
+        res.on('data', (chunk: Buffer) => {
+          if (size >= maxBody) return;
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= maxBody) done();
+        });
+        res.on('end', done);
+        res.on('error', reject);
+      },
+    );
+    const deadline = setTimeout(
+      () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })),
+      options.timeoutMs,
+    );
+    req.on('close', () => clearTimeout(deadline));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })),
+    );
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * Runs jobs. graphile-worker is the engine: it holds the pool of workers, hears new jobs at
+ * once (LISTEN/NOTIFY), finds due delayed ones by polling, takes each wake-up with FOR UPDATE
+ * SKIP LOCKED (so across instances a wake-up is taken once) and orders them by priority.
+ * Kiln's row in jobs.jobs is the job itself: a wake-up first claims the row (only if its wake
+ * number is current and the job is waiting), which makes any replayed wake-up a no-op.
+ *
+ * A claimed job holds a lease that its instance renews while it runs. Any instance finds jobs
+ * whose lease lapsed (their instance died: kill -9, a lost machine), counts the attempt as
+ * failed and wakes them again; the dead worker's graphile-worker locks are released too, so
+ * the job's serial queue (a queue with a concurrency limit) moves on.
+ */
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { run, type Runner } from 'graphile-worker';
+import type { Database } from '../core/db.js';
+import type { Logger } from '../core/logger.js';
+import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
+import { graphileLogger } from './graphile-logger.js';
+import type { TargetKind, TargetRole, TargetRunner } from './targets.js';
+
+export interface JobWorkerOptions {
+  connectionString: string;
+  /** Jobs this instance runs at once; 0: none (the lease sweeper still runs). */
+  concurrency: number;
+  pollIntervalMs: number;
+  leaseSeconds: number;
+  logger: Logger;
+}
+
+interface Claimed {
+  id: string;
+  queue: string;
+  payload: unknown;
+  attempts: number;
+  max_attempts: number;
+  backoff_ms: number;
+  backoff_max_ms: number;
+  timeout_ms: number;
+  target_kind: TargetKind;
+  target: string;
+  target_role: TargetRole;
+}
+
+/** Exponential backoff with jitter: between half and all of base·2^(attempt−1), capped. */
+export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+export class JobWorker {
+  private runner: Runner | undefined;
+  private pool: pg.Pool | undefined;
+  private readonly running = new Set<string>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private stopped = false;
+  /** Settles whenever a job this instance ran finishes (tests and drain wait on it). */
+  readonly instanceId = crypto.randomUUID();
+
+  constructor(
+    private readonly db: Database,
+    private readonly targets: TargetRunner,
+    private readonly options: JobWorkerOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    const leaseMs = this.options.leaseSeconds * 1000;
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(200, leaseMs / 3));
+    this.heartbeat.unref();
+    this.sweeper = setInterval(() => void this.sweep(), Math.max(200, Math.min(leaseMs / 2, 5000)));
+    this.sweeper.unref();
+    if (this.options.concurrency === 0) return;
+    this.pool = new pg.Pool({
+      connectionString: this.options.connectionString,
+      max: this.options.concurrency + 2,
+      options: SAFE_SEARCH_PATH_OPTIONS,
+      application_name: 'kiln-jobs',
+    });
+    this.pool.on('error', (err) =>
+      this.options.logger.warn('jobs pool error', { error: String(err) }),
+    );
+    this.runner = await run({
+      pgPool: this.pool,
+      concurrency: this.options.concurrency,
+      pollInterval: this.options.pollIntervalMs,
+      noHandleSignals: true,
+      logger: graphileLogger(this.options.logger),
+      taskList: {
+        kiln_job: async (payload, helpers) => {
+          const { id, wake } = payload as { id: string; wake: number };
+          await this.runJob(id, wake, helpers.job.locked_by ?? 'unknown');
+        },
+      },
+    });
+  }
+
+  /**
+   * Stops taking jobs and lets running ones finish for up to `drainMs`; a job still running then
+   * keeps its row as it is and runs again elsewhere once its lease lapses.
+   */
+  async stop(drainMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    await this.sweeping;
+    const stopped = this.runner
+      ? this.runner
+          .stop()
+          .catch((err: unknown) =>
+            this.options.logger.warn('jobs worker stop failed', { error: String(err) }),
+          )
+      : Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      stopped.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs))),
+    ]);
+    clearTimeout(timer);
+    clearInterval(this.heartbeat);
+    if (!drained)
+      this.options.logger.warn('jobs still running at shutdown: they run again after their lease', {
+        jobs: [...this.running],
+      });
+    // The pool goes once graphile-worker has let go of it (at once when it drained).
+    const pool = this.pool;
+    if (pool) void stopped.then(() => pool.end()).catch(() => undefined);
+  }
+
+  /** Jobs this instance is running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  private async runJob(id: string, wake: number, worker: string): Promise<void> {
+    const { rows } = await this.db.query<Claimed>(
+      `UPDATE jobs.jobs j
+          SET status = 'running', attempts = j.attempts + 1, started_at = now(), finished_at = NULL,
+              lease_until = now() + make_interval(secs => $3), worker = $4
+         FROM jobs.queues q
+        WHERE j.id = $1 AND j.wake = $2 AND j.status IN ('queued', 'failed') AND q.name = j.queue
+        RETURNING j.id, j.queue, j.payload, j.attempts,
+                  coalesce(j.max_attempts, q.max_attempts) AS max_attempts,
+                  coalesce(j.backoff_ms, q.backoff_ms) AS backoff_ms, q.backoff_max_ms,
+                  coalesce(j.timeout_ms, q.timeout_ms) AS timeout_ms,
+                  q.target_kind, q.target, q.target_role`,
+      [id, wake, this.options.leaseSeconds, worker],
+    );
+    const job = rows[0];
+    if (!job) return; // stale wake-up, cancelled or already done
+    this.running.add(job.id);
+    try {
+      const outcome = await this.targets.run(
+        { kind: job.target_kind, target: job.target, role: job.target_role },
+        {
+          body: JSON.stringify(job.payload),
+          headers: {
+            'x-job-id': job.id,
+            'x-job-attempt': String(job.attempts),
+            'x-job-queue': job.queue,
+          },
+          timeoutMs: job.timeout_ms,
+        },
+      );
+      if (outcome.ok) {
+        await this.db.query(
+          `UPDATE jobs.jobs SET status = 'succeeded', finished_at = now(), lease_until = NULL, last_error = NULL
+            WHERE id = $1 AND status = 'running' AND attempts = $2`,
+          [job.id, job.attempts],
+        );
+        return;
+      }
+      const dead = outcome.permanent || job.attempts >= job.max_attempts;
+      await this.db.query(
+        `UPDATE jobs.jobs
+            SET status = $3, last_error = $4, finished_at = now(), lease_until = NULL,
+                run_at = now() + make_interval(secs => $5), wake = wake + CASE WHEN $3 = 'failed' THEN 1 ELSE 0 END
+          WHERE id = $1 AND status = 'running' AND attempts = $2`,
+        [
+          job.id,
+          job.attempts,
+          dead ? 'dead' : 'failed',
+          (outcome.error ?? 'failed').slice(0, 4000),
+          dead ? 0 : backoffDelayMs(job.attempts, job.backoff_ms, job.backoff_max_ms) / 1000,
+        ],
+      );
+    } finally {
+      this.running.delete(job.id);
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (!this.running.size) return;
+    await this.db
+      .query(
+        `UPDATE jobs.jobs SET lease_until = now() + make_interval(secs => $2)
+          WHERE id = ANY ($1::uuid[]) AND status = 'running'`,
+        [[...this.running], this.options.leaseSeconds],
+      )
+      .catch((err: unknown) =>
+        this.options.logger.warn('jobs lease renewal failed', { error: String(err) }),
+      );
+  }
+
+  /** Jobs whose instance stopped renewing their lease: the attempt failed, wake them again. */
+  sweep(): Promise<void> {
+    if (this.sweeping || this.stopped) return this.sweeping ?? Promise.resolve();
+    this.sweeping = (async () => {
+      try {
+        const { rows } = await this.db.query<{ worker: string | null }>(
+          `WITH lost AS (
+             SELECT id FROM jobs.jobs WHERE status = 'running' AND lease_until < now()
+             FOR UPDATE SKIP LOCKED
+           )
+           UPDATE jobs.jobs j
+              SET status = CASE WHEN j.attempts >= coalesce(j.max_attempts, q.max_attempts) THEN 'dead' ELSE 'failed' END,
+                  last_error = 'its worker stopped while running it (lease expired)',
+                  lease_until = NULL, finished_at = now(), run_at = now(), wake = j.wake + 1
+             FROM lost, jobs.queues q
+            WHERE j.id = lost.id AND q.name = j.queue
+           RETURNING j.worker`,
+        );
+        const workers = [...new Set(rows.map((r) => r.worker).filter((w): w is string => !!w))];
+        if (workers.length) {
+          await this.db.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workers]);
+          this.options.logger.warn('jobs: ran again after their worker was lost', {
+            jobs: rows.length,
+            workers,
+          });
+        }
+      } catch (err) {
+        this.options.logger.warn('jobs lease sweep failed', { error: String(err) });
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+}

@@ -1,0 +1,485 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { createLogger } from '../src/core/logger.js';
+import { ADMIN_PASSWORD, pgUrl, startTestApp, type TestApp } from './helpers.js';
+
+/**
+ * Background jobs (issue 21) over real HTTP and PostgreSQL: a local HTTP receiver is the URL
+ * target and records what reaches it; graphile-worker polls every 100 ms and leases last 1 s,
+ * so retries, delays and a lost worker take well under a second each.
+ */
+interface Hit {
+  path: string;
+  jobId: string;
+  attempt: number;
+  body: any;
+  signature: string | undefined;
+}
+
+class Receiver {
+  hits: Hit[] = [];
+  private server = http.createServer((req, res) => void this.handle(req, res));
+  private failures = new Map<string, number>();
+  active = 0;
+  maxActive = 0;
+  /** Requests to /hang wait here until released. */
+  private hanging: (() => void)[] = [];
+  private waiters: { check: () => boolean; resolve: () => void }[] = [];
+  url = '';
+
+  async start() {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop() {
+    this.server.closeAllConnections();
+    return new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  release() {
+    for (const r of this.hanging.splice(0)) r();
+  }
+
+  /** Resolves once `check` holds (checked after every request). */
+  until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('receiver: condition not met in time')),
+        timeoutMs,
+      );
+      this.waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private notify() {
+    this.waiters = this.waiters.filter((w) => (w.check() ? (w.resolve(), false) : true));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    const jobId = String(req.headers['x-job-id']);
+    const hit: Hit = {
+      path: req.url ?? '',
+      jobId,
+      attempt: Number(req.headers['x-job-attempt']),
+      body: text ? JSON.parse(text) : undefined,
+      signature: req.headers['x-kiln-signature'] as string | undefined,
+    };
+    this.hits.push(hit);
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    this.notify();
+    let status = 200;
+    if (hit.path === '/fail-twice') {
+      const n = (this.failures.get(jobId) ?? 0) + 1;
+      this.failures.set(jobId, n);
+      if (n <= 2) status = 503;
+    } else if (hit.path === '/fail') status = 500;
+    else if (hit.path === '/slow') await new Promise((r) => setTimeout(r, 150));
+    else if (hit.path === '/hang') await new Promise<void>((r) => this.hanging.push(r));
+    this.active--;
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'nope');
+    this.notify();
+  }
+}
+
+const JOBS_ENV = {
+  JOBS_POLL_INTERVAL_MS: '100',
+  JOBS_LEASE_SECONDS: '1',
+  JOBS_WORKER_CONCURRENCY: '8',
+  JOBS_MAX_PAYLOAD_BYTES: '4096',
+};
+
+let t: TestApp;
+let admin: string;
+const receiver = new Receiver();
+
+async function putQueue(name: string, body: Record<string, unknown>) {
+  const res = await t.request('PUT', `/api/jobs/queues/${name}`, { token: admin, body });
+  expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+  return res.body;
+}
+
+async function enqueue(queue: string, body: Record<string, unknown> = {}, token = admin) {
+  return t.request('POST', `/api/jobs/queues/${queue}/jobs`, { token, body });
+}
+
+/** Polls the job until `done` holds for it (jobs finish in the background). */
+async function waitForJob(id: string, done: (job: any) => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await t.request('GET', `/api/jobs/jobs/${id}`, { token: admin });
+    if (done(res.body)) return res.body;
+    if (Date.now() > deadline) throw new Error(`job ${id} stayed ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Another instance on the test app's database, in this process. */
+async function secondInstance() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-jobs-2-'));
+  const app = await createApp(
+    { ...t.app.config, dataDir },
+    { logger: createLogger({ level: 'error', dir: path.join(dataDir, 'logs'), stdout: false }) },
+  );
+  await app.listen(0, '127.0.0.1');
+  return {
+    app,
+    async close() {
+      await app.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function sql<T extends pg.QueryResultRow = any>(
+  database: string,
+  text: string,
+  params: unknown[] = [],
+) {
+  const client = new pg.Client({ connectionString: pgUrl(database) });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  await receiver.start();
+  t = await startTestApp({}, JOBS_ENV);
+  admin = await t.adminToken();
+});
+
+afterAll(async () => {
+  receiver.release();
+  await t?.stop();
+  await receiver.stop();
+});
+
+describe('enqueue', () => {
+  it('from SQL in the caller’s transaction: a rolled-back insert leaves no job, a committed one runs', async () => {
+    await putQueue('orders', { target: { type: 'http', url: `${receiver.url}/orders` } });
+    await sql(
+      t.database,
+      `CREATE TABLE public.orders (id serial PRIMARY KEY, item text);
+       CREATE FUNCTION public.order_placed() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN PERFORM jobs.enqueue('orders', jsonb_build_object('item', NEW.item)); RETURN NEW; END $$;
+       CREATE TRIGGER order_placed AFTER INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.order_placed();`,
+    );
+    await sql(t.database, `BEGIN; INSERT INTO public.orders (item) VALUES ('ghost'); ROLLBACK;`);
+    await sql(t.database, `INSERT INTO public.orders (item) VALUES ('kettle')`);
+    await receiver.until(() => receiver.hits.some((h) => h.path === '/orders'));
+    const list = await t.request('GET', '/api/jobs/jobs?queue=orders', { token: admin });
+    expect(list.body.data.map((j: any) => j.payload.item)).toEqual(['kettle']);
+    const hit = receiver.hits.find((h) => h.path === '/orders')!;
+    expect(hit.body).toEqual({ item: 'kettle' });
+    expect(hit.attempt).toBe(1);
+    expect(hit.jobId).toBe(list.body.data[0].id);
+    expect(hit.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+    await waitForJob(hit.jobId, (j) => j.status === 'succeeded');
+  });
+
+  it('through REST: admins; signed-in users only on a queue that allows it', async () => {
+    await putQueue('private', { target: { type: 'http', url: `${receiver.url}/ok` } });
+    const user = await t.signUpUser();
+    expect((await enqueue('private', { payload: { a: 1 } }, user.accessToken)).status).toBe(403);
+    expect((await enqueue('private', {}, t.anonKey)).status).toBe(401);
+    await putQueue('public-q', {
+      target: { type: 'http', url: `${receiver.url}/ok` },
+      userEnqueue: true,
+    });
+    const mine = await enqueue('public-q', { payload: { a: 1 } }, user.accessToken);
+    expect(mine.status).toBe(201);
+    expect(mine.body.job.createdBy).toBe(user.userId);
+    const byKey = await enqueue('public-q', { payload: { a: 2 } }, t.apiKey);
+    expect(byKey.status).toBe(201);
+    await waitForJob(mine.body.job.id, (j) => j.status === 'succeeded');
+  });
+
+  it('answers bad input with 4xx: unknown queue or target, bad options, huge payloads', async () => {
+    expect((await enqueue('nope')).body.error).toBe('JOBS_QUEUE_NOT_FOUND');
+    const badTarget = await t.request('PUT', '/api/jobs/queues/x', {
+      token: admin,
+      body: { target: { type: 'function', slug: 'no-such-function' } },
+    });
+    expect([badTarget.status, badTarget.body.error]).toEqual([400, 'JOBS_UNKNOWN_TARGET']);
+    const badSql = await t.request('PUT', '/api/jobs/queues/x', {
+      token: admin,
+      body: { target: { type: 'sql', function: 'public.missing' } },
+    });
+    expect([badSql.status, badSql.body.error]).toEqual([400, 'JOBS_UNKNOWN_TARGET']);
+    const badKind = await t.request('PUT', '/api/jobs/queues/x', {
+      token: admin,
+      body: { target: { type: 'ftp', url: 'ftp://x' } },
+    });
+    expect(badKind.status).toBe(400);
+    const badName = await t.request('PUT', '/api/jobs/queues/-bad%20name', {
+      token: admin,
+      body: { target: { type: 'http', url: `${receiver.url}/ok` } },
+    });
+    expect(badName.status).toBe(400);
+    await putQueue('limits', { target: { type: 'http', url: `${receiver.url}/ok` } });
+    const huge = await enqueue('limits', { payload: { blob: 'x'.repeat(5000) } });
+    expect([huge.status, huge.body.error]).toEqual([413, 'JOBS_PAYLOAD_TOO_LARGE']);
+    expect((await enqueue('limits', { priority: 5000 })).status).toBe(400);
+    expect((await enqueue('limits', { unknownOption: 1 })).status).toBe(400);
+    // From SQL, an unknown option or queue is an error in the caller's statement.
+    await expect(
+      sql(t.database, `SELECT jobs.enqueue('limits', '{}', '{"bogus": 1}')`),
+    ).rejects.toThrow(/unknown option/);
+    await expect(sql(t.database, `SELECT jobs.enqueue('nope', '{}')`)).rejects.toThrow(
+      /foreign key/,
+    );
+  });
+});
+
+describe('running', () => {
+  it('retries with backoff until the target succeeds', async () => {
+    await putQueue('flaky', {
+      target: { type: 'http', url: `${receiver.url}/fail-twice` },
+      maxAttempts: 5,
+      backoffMs: 50,
+    });
+    const res = await enqueue('flaky', { payload: { n: 1 } });
+    const job = await waitForJob(res.body.job.id, (j) => j.status === 'succeeded');
+    expect(job.attempts).toBe(3);
+    expect(receiver.hits.filter((h) => h.jobId === job.id).map((h) => h.attempt)).toEqual([
+      1, 2, 3,
+    ]);
+  });
+
+  it('moves a job that keeps failing to dead with its last error; admins retry, cancel, purge', async () => {
+    await putQueue('doomed', {
+      target: { type: 'http', url: `${receiver.url}/fail` },
+      maxAttempts: 2,
+      backoffMs: 20,
+    });
+    const res = await enqueue('doomed', { payload: { n: 1 } });
+    const dead = await waitForJob(res.body.job.id, (j) => j.status === 'dead');
+    expect(dead.attempts).toBe(2);
+    expect(dead.lastError).toMatch(/HTTP 500/);
+    const failures = await t.request('GET', '/api/jobs/failures?queue=doomed', { token: admin });
+    expect(failures.body.failures.map((j: any) => j.id)).toEqual([dead.id]);
+    const queue = await t.request('GET', '/api/jobs/queues/doomed', { token: admin });
+    expect(queue.body.counts).toMatchObject({ dead: 1, queued: 0, running: 0 });
+
+    const retried = await t.request('POST', `/api/jobs/jobs/${dead.id}/retry`, { token: admin });
+    expect(retried.status).toBe(200);
+    await waitForJob(dead.id, (j) => j.status === 'dead' && j.attempts === 2);
+    expect(receiver.hits.filter((h) => h.jobId === dead.id)).toHaveLength(4);
+
+    const later = await enqueue('doomed', { delaySeconds: 60 });
+    const cancelled = await t.request('POST', `/api/jobs/jobs/${later.body.job.id}/cancel`, {
+      token: admin,
+    });
+    expect(cancelled.body.status).toBe('cancelled');
+    const again = await t.request('POST', `/api/jobs/jobs/${later.body.job.id}/cancel`, {
+      token: admin,
+    });
+    expect([again.status, again.body.error]).toEqual([409, 'JOBS_INVALID_STATE']);
+
+    const purged = await t.request('DELETE', '/api/jobs/jobs?queue=doomed', { token: admin });
+    expect(purged.body.deleted).toBe(2);
+    const left = await t.request('GET', '/api/jobs/jobs?queue=doomed', { token: admin });
+    expect(left.body.pagination.total).toBe(0);
+  });
+
+  it('deduplicates on dedupKey while the first job is unfinished', async () => {
+    await putQueue('dedup', { target: { type: 'http', url: `${receiver.url}/ok` } });
+    const first = await enqueue('dedup', { dedupKey: 'user-42', delaySeconds: 60 });
+    const second = await enqueue('dedup', { dedupKey: 'user-42', delaySeconds: 60 });
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body).toMatchObject({ created: false, job: { id: first.body.job.id } });
+    const other = await enqueue('dedup', { dedupKey: 'user-43', delaySeconds: 60 });
+    expect(other.body.job.id).not.toBe(first.body.job.id);
+  });
+
+  it('runs a delayed job at its time, not before', async () => {
+    await putQueue('later', { target: { type: 'http', url: `${receiver.url}/ok` } });
+    const res = await enqueue('later', { delaySeconds: 0.6 });
+    const job = await waitForJob(res.body.job.id, (j) => j.status === 'succeeded');
+    expect(Date.parse(job.startedAt) - Date.parse(job.createdAt)).toBeGreaterThanOrEqual(550);
+  });
+
+  it('runs higher priority first and never more than the queue’s concurrency at once', async () => {
+    await putQueue('serial', {
+      target: { type: 'http', url: `${receiver.url}/hang` },
+      concurrency: 1,
+    });
+    const blocker = await enqueue('serial', { payload: { name: 'blocker' } });
+    await receiver.until(() => receiver.hits.some((h) => h.jobId === blocker.body.job.id));
+    const low = await enqueue('serial', { payload: { name: 'low' }, priority: -5 });
+    const high = await enqueue('serial', { payload: { name: 'high' }, priority: 5 });
+    const mid = await enqueue('serial', { payload: { name: 'mid' } });
+    // Each is released as it arrives; only one runs at a time.
+    const ids = [low, high, mid].map((r) => r.body.job.id as string);
+    const order: string[] = [];
+    const releaser = setInterval(() => receiver.release(), 30);
+    try {
+      for (const id of ids) await waitForJob(id, (j) => j.status === 'succeeded');
+    } finally {
+      clearInterval(releaser);
+    }
+    for (const h of receiver.hits) if (ids.includes(h.jobId)) order.push(h.body.name);
+    expect(order).toEqual(['high', 'mid', 'low']);
+
+    receiver.maxActive = 0;
+    await putQueue('pair', {
+      target: { type: 'http', url: `${receiver.url}/slow` },
+      concurrency: 2,
+    });
+    const jobs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => enqueue('pair', { payload: { i } })),
+    );
+    for (const j of jobs) await waitForJob(j.body.job.id, (x) => x.status === 'succeeded');
+    expect(receiver.maxActive).toBeLessThanOrEqual(2);
+    expect(receiver.maxActive).toBeGreaterThanOrEqual(1);
+  });
+
+  it('POSTs to an edge function target with the payload and the job id and attempt as headers', async () => {
+    const code = `export default async (req: Request): Promise<Response> => {
+      const body = await req.json();
+      const seen = { id: req.headers.get('x-job-id'), attempt: req.headers.get('x-job-attempt'), body };
+      const ok = /^[0-9a-f-]{36}$/.test(seen.id ?? '') && seen.attempt === '1' && body.n === 7;
+      return new Response(JSON.stringify(seen), { status: ok ? 200 : 500 });
+    };`;
+    const fn = await t.request('POST', '/api/functions', {
+      token: admin,
+      body: { name: 'Job sink', slug: 'job-sink', code, status: 'active' },
+    });
+    expect(fn.status, JSON.stringify(fn.body)).toBe(201);
+    await putQueue('fn-q', { target: { type: 'function', slug: 'job-sink' }, maxAttempts: 1 });
+    const res = await enqueue('fn-q', { payload: { n: 7 } });
+    const job = await waitForJob(res.body.job.id, (j) => ['succeeded', 'dead'].includes(j.status));
+    expect([job.status, job.lastError]).toEqual(['succeeded', null]);
+  });
+
+  it('runs a SQL function target as the chosen role', async () => {
+    await sql(
+      t.database,
+      `CREATE TABLE public.job_log (payload jsonb, who text);
+       GRANT ALL ON public.job_log TO project_admin;
+       CREATE FUNCTION public.log_job(payload jsonb) RETURNS text LANGUAGE sql AS
+         $$ INSERT INTO public.job_log VALUES (payload, current_user); SELECT 'logged' $$;
+       GRANT EXECUTE ON FUNCTION public.log_job(jsonb) TO project_admin;`,
+    );
+    await putQueue('sql-q', { target: { type: 'sql', function: 'public.log_job' } });
+    const res = await enqueue('sql-q', { payload: { hello: 'world' } });
+    await waitForJob(res.body.job.id, (j) => j.status === 'succeeded');
+    expect(await sql(t.database, 'SELECT payload, who FROM public.job_log')).toEqual([
+      { payload: { hello: 'world' }, who: 'project_admin' },
+    ]);
+  });
+});
+
+describe('instances', () => {
+  it('two instances on one database run every job exactly once', async () => {
+    const second = await secondInstance();
+    try {
+      await putQueue('fanout', { target: { type: 'http', url: `${receiver.url}/fanout` } });
+      const jobs = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => enqueue('fanout', { payload: { i } })),
+      );
+      const ids = jobs.map((j) => j.body.job.id as string);
+      await receiver.until(() => receiver.hits.filter((h) => h.path === '/fanout').length >= 40);
+      await until(async () => {
+        const done = await t.request(
+          'GET',
+          '/api/jobs/jobs?queue=fanout&status=succeeded&limit=1',
+          {
+            token: admin,
+          },
+        );
+        return done.body.pagination.total === 40;
+      });
+      const perJob = new Map<string, number>();
+      for (const h of receiver.hits.filter((x) => x.path === '/fanout'))
+        perJob.set(h.jobId, (perJob.get(h.jobId) ?? 0) + 1);
+      expect([...perJob.keys()].sort()).toEqual([...ids].sort());
+      expect([...perJob.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a worker killed with SIGKILL mid-job: the job runs again once its lease lapses', async () => {
+    await putQueue('crash', { target: { type: 'http', url: `${receiver.url}/hang` } });
+    // This instance stops taking jobs, so the child process takes the next one.
+    await t.app.jobs.worker.stop(1000);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-jobs-child-'));
+    const spawnInstance = async (): Promise<ChildProcess> => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(new URL('./fixtures/jobs-instance.ts', import.meta.url))],
+        {
+          cwd: fileURLToPath(new URL('..', import.meta.url)),
+          env: {
+            ...process.env,
+            ...JOBS_ENV,
+            NODE_ENV: 'test',
+            DATABASE_URL: pgUrl(t.database),
+            JWT_SECRET: t.app.config.jwtSecret!,
+            ADMIN_PASSWORD,
+            ADMIN_EMAIL: t.app.config.adminEmail,
+            ACCESS_API_KEY: t.apiKey,
+            ACCESS_ANON_KEY: t.anonKey,
+            DATA_DIR: dataDir,
+            DB_POOL_MAX: '4',
+          },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`instance exited (${code})`)));
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      });
+      return child;
+    };
+    const first = await spawnInstance();
+    const res = await enqueue('crash', { payload: { step: 'one' } });
+    const id = res.body.job.id as string;
+    await receiver.until(() => receiver.hits.some((h) => h.jobId === id));
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    // Another instance (in this process) finds the lapsed lease and runs the job again.
+    const second = await secondInstance();
+    try {
+      await receiver.until(() => receiver.hits.filter((h) => h.jobId === id).length === 2, 15_000);
+      receiver.release();
+      const job = await waitForJob(id, (j) => j.status === 'succeeded');
+      expect(job.attempts).toBe(2);
+      expect(receiver.hits.filter((h) => h.jobId === id).map((h) => h.attempt)).toEqual([1, 2]);
+    } finally {
+      await second.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
