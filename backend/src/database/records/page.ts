@@ -20,7 +20,7 @@ import {
   wrapAsCsv,
   wrapAsJson,
 } from './sql.js';
-import { inTransaction } from './transaction.js';
+import { inTransaction, readStatement } from './transaction.js';
 
 export interface PageRequest {
   /** The planned read; the Range header, limit/offset and the row cap are applied here. */
@@ -65,12 +65,8 @@ export async function runPage(
       compiled.rows,
       exact ? compiled.count : undefined,
     );
-  return inTransaction(db, ctx, page.readOnly, async (tx) => {
-    const { rows } = await tx.query<{ page_count: number; body: string; total?: string }>(
-      sql,
-      params.values,
-    );
-    const row = rows[0]!;
+  type PageRow = { page_count: number; body: string; total?: string };
+  const outcome = async (row: PageRow, tx?: Tx): Promise<Outcome> => {
     if (page.one) {
       const list = JSON.parse(row.body) as unknown[];
       return {
@@ -81,7 +77,11 @@ export async function runPage(
         raw: true,
       };
     }
-    const total = exact ? Number(row.total) : await inexactCount(tx, countMode, node);
+    const total = exact
+      ? Number(row.total)
+      : tx
+        ? await inexactCount(tx, countMode, node)
+        : undefined;
     assertSingle(ctx, row.page_count);
     if (page.maxAffected) assertMaxAffected(ctx, row.page_count);
     const offset = node.offset ?? 0;
@@ -92,6 +92,17 @@ export async function runPage(
       total,
       offset,
     };
+  };
+  const statement = { text: sql, values: params.values };
+  // A read that needs nothing but its own statement travels with its BEGIN and COMMIT (one round
+  // trip); a planned or estimated count asks the planner afterwards, in the same transaction.
+  if (page.readOnly && countMode !== 'planned' && countMode !== 'estimated') {
+    const { rows } = await readStatement<PageRow>(db, ctx, statement);
+    return outcome(rows[0]!);
+  }
+  return inTransaction(db, ctx, page.readOnly, async (tx) => {
+    const { rows } = await tx.query<PageRow>(statement.text, statement.values);
+    return outcome(rows[0]!, tx);
   });
 }
 
