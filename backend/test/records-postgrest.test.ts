@@ -635,3 +635,39 @@ describe('RPC results of scalars and whole bodies', () => {
     expect({ status: single.status, body: single.body }).toEqual({ status: 200, body: ['only'] });
   });
 });
+
+describe('Preference-Applied', () => {
+  it('echoes what the request applied, in PostgREST order', async () => {
+    const prefer =
+      'max-affected=5, handling=strict, tx=rollback, count=exact, return=representation, missing=default, resolution=merge-duplicates';
+    const read = await t.request('GET', '/api/database/records/writers?select=id', {
+      token: t.anonKey,
+      headers: { prefer },
+    });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('preference-applied')).toBe(
+      'count=exact, tx=rollback, handling=strict',
+    );
+    const insert = await t.request('POST', '/api/database/records/gadgets', {
+      token: t.anonKey,
+      headers: { prefer },
+      body: [{ id: 1, name: 'lamp' }],
+    });
+    expect(insert.status).toBe(200);
+    expect(insert.headers.get('preference-applied')).toBe(
+      'resolution=merge-duplicates, missing=default, return=representation, count=exact, tx=rollback, handling=strict',
+    );
+    const update = await t.request('PATCH', '/api/database/records/gadgets?id=eq.1', {
+      token: t.anonKey,
+      headers: { prefer },
+      body: { color: 'teal' },
+    });
+    expect(update.status).toBe(200);
+    expect(update.headers.get('preference-applied')).toBe(
+      'missing=default, return=representation, count=exact, tx=rollback, handling=strict, max-affected=5',
+    );
+    const call = await client().rpc('ping');
+    expect(call.status).toBe(204);
+    expect(header('preference-applied')).toBeNull();
+  });
+});

@@ -29,8 +29,9 @@ export interface Outcome {
 }
 
 export function send(ctx: RequestContext, outcome: Outcome): void {
-  const { res, req, prefs } = ctx;
-  if (prefs.applied.length) res.setHeader('Preference-Applied', prefs.applied.join(', '));
+  const { res, req } = ctx;
+  const applied = preferenceApplied(ctx);
+  if (applied) res.setHeader('Preference-Applied', applied);
   for (const [k, v] of Object.entries(outcome.headers ?? {})) res.setHeader(k, v);
   const range = outcome.contentRange === undefined ? contentRange(outcome) : outcome.contentRange;
   if (range !== null) res.setHeader('Content-Range', range);
@@ -51,6 +52,43 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
     return;
   }
   res.type('application/json; charset=utf-8').send(outcome.body);
+}
+
+/** Preference-Applied lists preferences in this order, as PostgREST does. */
+const PREFERENCE_ORDER = [
+  'resolution',
+  'missing',
+  'return',
+  'count',
+  'tx',
+  'handling',
+  'timezone',
+  'max-affected',
+  'params',
+];
+
+/**
+ * The preferences this request applied, as PostgREST echoes them: `resolution` on inserts,
+ * `missing` on inserts and updates, `return` on writes, `max-affected` (with handling=strict) on
+ * updates, deletes and RPC, `params` on RPC; the rest always.
+ */
+function preferenceApplied(ctx: RequestContext): string | undefined {
+  const method = ctx.req.method;
+  const rpc = ctx.req.params.fn !== undefined;
+  const applies: Record<string, boolean> = {
+    resolution: !rpc && method === 'POST',
+    missing: !rpc && (method === 'POST' || method === 'PATCH'),
+    return: !rpc && method !== 'GET' && method !== 'HEAD',
+    'max-affected':
+      ctx.prefs.handling === 'strict' && (rpc || method === 'PATCH' || method === 'DELETE'),
+    params: rpc,
+  };
+  const key = (token: string) => token.split('=')[0]!.trim();
+  const rank = (token: string) => PREFERENCE_ORDER.indexOf(key(token));
+  const tokens = ctx.prefs.applied
+    .filter((t) => applies[key(t)] ?? true)
+    .sort((a, b) => rank(a) - rank(b));
+  return tokens.length ? tokens.join(', ') : undefined;
 }
 
 /** `Accept: application/vnd.pgrst.object+json` needs exactly one row (406 PGRST116 otherwise). */
