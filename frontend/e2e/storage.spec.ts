@@ -292,3 +292,40 @@ test('storage: an upload in progress is cancelled and stores nothing', async ({
   expect(((await list.json()) as { data: unknown[] }).data).toEqual([]);
   await page.request.delete(`/api/storage/buckets/${bucket}?force=true`, { headers });
 });
+
+test('storage: a folder is listed on the first page whatever the number of files', async ({
+  signedIn: page,
+}) => {
+  const bucket = `e2e-tree-${Date.now().toString(36)}`;
+  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
+  const made = await page.request.post('/api/storage/buckets', {
+    headers,
+    data: { bucketName: bucket },
+  });
+  expect(made.status(), await made.text()).toBe(201);
+  // 101 files at the root sort before the only folder: a page of keys would not reach it.
+  const put = (key: string) =>
+    page.request.put(`/api/storage/buckets/${bucket}/objects/${encodeURIComponent(key)}`, {
+      headers,
+      multipart: { file: { name: key, mimeType: 'text/plain', buffer: Buffer.from(key) } },
+    });
+  const keys = [
+    ...Array.from({ length: 101 }, (_, i) => `a-${String(i).padStart(3, '0')}.txt`),
+    'zz/deep/last.txt',
+  ];
+  for (let i = 0; i < keys.length; i += 20)
+    await Promise.all(
+      keys.slice(i, i + 20).map(async (k) => expect((await put(k)).status()).toBeLessThan(300)),
+    );
+
+  await page.goto(`/dashboard/storage?bucket=${bucket}`);
+  const files = page.getByRole('table', { name: 'Files' });
+  // The folder first, then the files; 102 entries over two pages.
+  await expect(files.getByRole('link', { name: 'zz/' })).toBeVisible();
+  await expect(files.getByRole('button', { name: 'Preview a-000.txt' })).toBeVisible();
+  await expect(page.getByText(/of 102/)).toBeVisible();
+  await files.getByRole('link', { name: 'zz/' }).click();
+  await expect(page).toHaveURL(/[?&]prefix=zz%2F/);
+  await expect(files.getByRole('link', { name: 'deep/' })).toBeVisible();
+  await page.request.delete(`/api/storage/buckets/${bucket}?force=true`, { headers });
+});

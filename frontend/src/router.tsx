@@ -17,6 +17,7 @@
  *   /advisor            features/advisor/page.tsx           (placeholder)
  *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
  *   /logs               features/logs/page.tsx              ?tab=&source=&q=&level=&range=&line=&action=&actor=&arange=&offset=
+ *   /settings           features/settings/page.tsx          ?tab=&q=&source=
  *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
  *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
  *
@@ -52,6 +53,7 @@ import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
 import { storageSearch } from './features/storage/search';
 import { logsSearch } from './features/logs/search';
+import { settingsSearch } from './features/settings/search';
 import { aiSearch } from './features/ai/search';
 import { realtimeSearch } from './features/realtime/search';
 import { optionalString } from './lib/search';
@@ -260,6 +262,13 @@ export const logsRoute = createRoute({
   validateSearch: logsSearch,
 }).lazy(() => import('./features/logs/page').then((m) => m.Route));
 
+export const settingsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/settings',
+  staticData: { crumb: 'Settings' },
+  validateSearch: settingsSearch,
+}).lazy(() => import('./features/settings/page').then((m) => m.Route));
+
 export const storageRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/storage',
@@ -303,6 +312,7 @@ const routeTree = rootRoute.addChildren([
     advisorRoute,
     storageRoute,
     logsRoute,
+    settingsRoute,
     aiRoute,
     realtimeRoute,
   ]),

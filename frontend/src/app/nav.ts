@@ -7,13 +7,23 @@ import {
   KeyRound,
   Radio,
   ScrollText,
+  Settings,
   ShieldCheck,
   SquareTerminal,
 } from 'lucide-react';
 
 export interface NavItem {
   to:
-    '/' | '/database' | '/sql' | '/auth' | '/advisor' | '/storage' | '/logs' | '/ai' | '/realtime';
+    | '/'
+    | '/database'
+    | '/sql'
+    | '/auth'
+    | '/advisor'
+    | '/storage'
+    | '/logs'
+    | '/ai'
+    | '/realtime'
+    | '/settings';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -39,4 +49,10 @@ export const navItems: NavItem[] = [
   { to: '/ai', label: 'AI', icon: Bot, keywords: ['models', 'chat', 'playground', 'usage'] },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
   { to: '/logs', label: 'Logs', icon: ScrollText, keywords: ['audit', 'requests', 'errors'] },
+  {
+    to: '/settings',
+    label: 'Settings',
+    icon: Settings,
+    keywords: ['keys', 'rotate', 'cors', 'environment', 'url'],
+  },
 ];

@@ -63,6 +63,11 @@ export const queryKeys = {
     objects: (bucket: string, q: { prefix: string; search: string; offset: number }) =>
       [...queryKeys.storage.all, 'objects', bucket, q] as const,
   },
+  settings: {
+    all: ['settings'] as const,
+    detail: () => [...queryKeys.settings.all, 'detail'] as const,
+    key: (kind: 'api' | 'anon') => [...queryKeys.settings.all, 'key', kind] as const,
+  },
   advisor: {
     all: ['advisor'] as const,
     findings: () => [...queryKeys.advisor.all, 'findings'] as const,

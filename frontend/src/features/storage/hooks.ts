@@ -34,13 +34,24 @@ export function useBuckets() {
   });
 }
 
+/**
+ * One page of a folder: its sub-folders (`prefixes`, from the server's delimiter listing, so they
+ * are complete whatever the page) then its files; a search lists every matching key under the
+ * folder instead (no delimiter).
+ */
 export function useObjects(bucket: string, prefix: string, search: string, offset: number) {
   return useQuery({
     queryKey: queryKeys.storage.objects(bucket, { prefix, search, offset }),
     queryFn: ({ signal }) =>
       api.get<z.infer<typeof listObjectsResponseSchema>>(
         `${bucketPath(bucket)}/objects`,
-        { prefix, search, offset, limit: OBJECTS_PAGE },
+        {
+          prefix,
+          search,
+          offset,
+          limit: OBJECTS_PAGE,
+          ...(search ? {} : { delimiter: '/' }),
+        },
         signal,
       ),
     placeholderData: keepPreviousData,

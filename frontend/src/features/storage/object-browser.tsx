@@ -1,6 +1,7 @@
 /**
- * One bucket's files: the folder (key prefix) from the URL, its sub-folders (the next "/" segment
- * of the keys on the page) and files, a search over the keys under the folder, server-side pages,
+ * One bucket's files: the folder (key prefix) from the URL, its sub-folders and files (the
+ * server's listing by "/" delimiter, paged together), a search over the keys under the folder
+ * (flat: every match below it), server-side pages,
  * a multi-select delete, and per file: download, links (public or signed) and delete.
  */
 import { useMemo, useState } from 'react';
@@ -26,22 +27,22 @@ type Entry =
   | { kind: 'folder'; id: string; name: string; prefix: string }
   | { kind: 'file'; id: string; name: string; object: StoredObject };
 
-/** The page's keys as the folder's entries: sub-folders first, then files (flat when searching). */
-function entriesOf(objects: StoredObject[], prefix: string, flat: boolean): Entry[] {
-  const folders = new Map<string, Entry>();
-  const files: Entry[] = [];
-  for (const o of objects) {
-    const rest = o.key.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    if (!flat && slash >= 0) {
-      const name = rest.slice(0, slash);
-      const p = `${prefix}${name}/`;
-      if (!folders.has(p)) folders.set(p, { kind: 'folder', id: `d:${p}`, name, prefix: p });
-    } else {
-      files.push({ kind: 'file', id: `f:${o.key}`, name: rest, object: o });
-    }
-  }
-  return [...folders.values(), ...files];
+/** A page of the folder as its entries: the sub-folders the server grouped, then the files. */
+function entriesOf(objects: StoredObject[], folders: string[], prefix: string): Entry[] {
+  return [
+    ...folders.map((p): Entry => ({
+      kind: 'folder',
+      id: `d:${p}`,
+      name: p.slice(prefix.length, -1),
+      prefix: p,
+    })),
+    ...objects.map((o): Entry => ({
+      kind: 'file',
+      id: `f:${o.key}`,
+      name: o.key.slice(prefix.length),
+      object: o,
+    })),
+  ];
 }
 
 async function download(bucket: string, key: string) {
@@ -68,8 +69,9 @@ export function ObjectBrowser({ bucket, isPublic }: { bucket: string; isPublic: 
   const del = useDeleteObjects(bucket);
 
   const entries = useMemo(
-    () => (objects.data ? entriesOf(objects.data.data, prefix, search !== '') : undefined),
-    [objects.data, prefix, search],
+    () =>
+      objects.data ? entriesOf(objects.data.data, objects.data.prefixes ?? [], prefix) : undefined,
+    [objects.data, prefix],
   );
   const fileKeys = useMemo(
     () => entries?.flatMap((e) => (e.kind === 'file' ? [e.object.key] : [])) ?? [],
