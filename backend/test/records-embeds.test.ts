@@ -14,7 +14,7 @@ let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp(
     {},
-    { DB_AGGREGATES_ENABLED: 'true' },
+    { DB_AGGREGATES_ENABLED: 'true', DB_PLAN_ENABLED: 'true' },
     { setupSql: fixture('embeds.sql') },
   );
 });
@@ -83,8 +83,10 @@ interface Scenario {
   data?: unknown;
   /** PostgREST's error body (partial). */
   error?: Record<string, unknown>;
-  /** Content-Range when it matters (default: checked against the row count for arrays). */
-  range?: string;
+  /** Content-Range when it matters (default: checked against the row count; null: none). */
+  range?: string | null;
+  /** The exact Content-Type (default: JSON). */
+  contentType?: string;
   check?: (a: Answer) => void;
   /** Also through @insforge/sdk (default true). */
   sdk?: boolean;
@@ -104,10 +106,11 @@ function scenarios(title: string, list: Scenario[]) {
         } else {
           expect(a.error).toBeNull();
           if ('data' in s) expect(a.data).toEqual(s.data);
-          expect(a.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8/);
+          if (s.contentType) expect(a.headers.get('content-type')).toBe(s.contentType);
+          else expect(a.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8/);
           const rows = Array.isArray(a.data) ? a.data.length : 1;
           expect(a.headers.get('content-range')).toBe(
-            s.range ?? (rows === 0 ? '*/*' : `0-${rows - 1}/*`),
+            s.range !== undefined ? s.range : rows === 0 ? '*/*' : `0-${rows - 1}/*`,
           );
         }
         s.check?.(a);
@@ -477,8 +480,8 @@ scenarios('aggregates (DB_AGGREGATES_ENABLED=true)', [
   },
 ]);
 
-describe('aggregates when disabled (the default)', () => {
-  it('answer 400 PGRST123 through postgrest-js', async () => {
+describe('aggregates and plans when disabled (the default)', () => {
+  it('aggregates answer 400 PGRST123, plans 406 PGRST107', async () => {
     const off = await startTestApp({}, {}, { setupSql: fixture('embeds.sql') });
     try {
       const db = new PostgrestClient(`${off.baseUrl}/api/database/records`, {
@@ -497,6 +500,9 @@ describe('aggregates when disabled (the default)', () => {
           message: 'Use of aggregate functions is not allowed',
         });
       }
+      const plan = await db.from('orders').select('id').explain({ format: 'json' });
+      expect(plan.status).toBe(406);
+      expect(plan.error).toMatchObject({ code: 'PGRST107' });
     } finally {
       await off.stop();
     }
@@ -605,3 +611,131 @@ scenarios('computed fields and computed relationships', [
     error: { code: '42703', message: 'column users.nope does not exist' },
   },
 ]);
+
+scenarios('execution plans (DB_PLAN_ENABLED=true)', [
+  {
+    name: 'the JSON plan of a read with an embed',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,username(full_name)')
+        .eq('id', 1)
+        .explain({ format: 'json' }) as unknown as Builder,
+    contentType: 'application/vnd.pgrst.plan+json; for="application/json"; charset=utf-8',
+    range: null,
+    check: (a) => {
+      const [plan] = a.data as Array<{ Plan: Record<string, unknown> }>;
+      expect(plan!.Plan['Node Type']).toBe('Aggregate');
+      expect(plan!.Plan['Total Cost']).toBeGreaterThan(0);
+    },
+  },
+  {
+    name: 'the text plan by default',
+    query: (db) => db.from('users').select('username').explain() as unknown as Builder,
+    contentType: 'application/vnd.pgrst.plan+text; for="application/json"; charset=utf-8',
+    range: null,
+    check: (a) => expect(a.data).toMatch(/Aggregate.*\n.*Scan on users/s),
+  },
+  {
+    name: 'analyze, verbose, settings and buffers options',
+    query: (db) =>
+      db.from('users').select('username').explain({
+        analyze: true,
+        verbose: true,
+        settings: true,
+        buffers: true,
+        format: 'json',
+      }) as unknown as Builder,
+    contentType:
+      'application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose|settings|buffers; charset=utf-8',
+    range: null,
+    // Timings differ from run to run.
+    sdk: false,
+    check: (a) => {
+      const [plan] = a.data as Array<{ Plan: Record<string, unknown> }>;
+      expect(plan!.Plan['Actual Rows']).toBe(1);
+      expect(plan!.Plan.Output).toEqual(expect.any(Array));
+      expect(plan!.Plan['Shared Hit Blocks']).toEqual(expect.any(Number));
+    },
+  },
+  {
+    name: 'the plan of a single object (for= the object media type)',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username')
+        .eq('id', 1)
+        .setHeader('Accept', 'application/vnd.pgrst.plan+json; for="application/vnd.pgrst.object"'),
+    contentType:
+      'application/vnd.pgrst.plan+json; for="application/vnd.pgrst.object+json"; charset=utf-8',
+    range: null,
+  },
+  {
+    name: 'an unknown option is 406 PGRST107',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username')
+        .setHeader('Accept', 'application/vnd.pgrst.plan+json; options=everything'),
+    status: 406,
+    error: { code: 'PGRST107' },
+    sdk: false,
+  },
+]);
+
+describe('execution plans of writes', () => {
+  it('explain analyze (and wal) runs an insert, an update and a delete but keeps none of them', async () => {
+    const client = postgrestJs();
+    const insert = await client.db
+      .from('tags')
+      .insert({ label: 'planned' })
+      .explain({ analyze: true, wal: true, format: 'json' });
+    expect(insert.error).toBeNull();
+    expect(insert.status).toBe(200);
+    expect(client.headers().get('content-type')).toBe(
+      'application/vnd.pgrst.plan+json; for="application/json"; options=analyze|wal; charset=utf-8',
+    );
+    const [plan] = insert.data as unknown as Array<{ Plan: Record<string, unknown> }>;
+    expect(plan!.Plan['WAL Records']).toBeGreaterThan(0);
+    const update = await client.db
+      .from('tags')
+      .update({ label: 'renamed' })
+      .eq('id', 1)
+      .explain({ analyze: true, format: 'json' });
+    expect(update.status).toBe(200);
+    const remove = await client.db
+      .from('collection_tags')
+      .delete()
+      .eq('collection_id', 3)
+      .explain({ analyze: true, format: 'text' });
+    expect(remove.status).toBe(200);
+    expect(remove.data).toMatch(/Delete on collection_tags/);
+    const { data } = await client.db.from('tags').select('id,label').order('id');
+    expect(data).toEqual([
+      { id: 1, label: 'math' },
+      { id: 2, label: 'computing' },
+      { id: 3, label: 'history' },
+    ]);
+    const links = await client.db.from('collection_tags').select('tag_id').eq('collection_id', 3);
+    expect(links.data).toEqual([{ tag_id: 3 }]);
+  });
+
+  it('explains an RPC call, through postgrest-js and @insforge/sdk', async () => {
+    const client = postgrestJs();
+    const call = (db: Db) =>
+      db.rpc('big_orders', { min_amount: 10 }).select('id').explain({ format: 'json' });
+    const viaJs = await call(client.db);
+    expect(viaJs.status).toBe(200);
+    expect(client.headers().get('content-type')).toBe(
+      'application/vnd.pgrst.plan+json; for="application/json"; charset=utf-8',
+    );
+    expect(client.headers().get('content-range')).toBeNull();
+    const [plan] = viaJs.data as unknown as Array<{ Plan: Record<string, unknown> }>;
+    expect(plan!.Plan['Node Type']).toBe('Aggregate');
+    const sdk = await viaSdk(call as (db: Db) => Builder);
+    expect({ status: sdk.status, data: sdk.data }).toEqual({
+      status: viaJs.status,
+      data: viaJs.data,
+    });
+  });
+});

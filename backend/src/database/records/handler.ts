@@ -26,6 +26,7 @@ import { runPage } from './page.js';
 import { buildReadPlan } from './plan.js';
 import { errorResponder, send, type Outcome } from './respond.js';
 import { rpc } from './rpc.js';
+import { answerOrPlan } from './transaction.js';
 import type { SchemaCache, Table } from './schema-cache.js';
 import { insert, remove, update, upsertOne } from './writes.js';
 
@@ -75,7 +76,7 @@ export function recordsRoutes(
     (fn: (ctx: RequestContext) => Promise<Outcome>) =>
     async ({ req, res }: { req: Request; res: Response }) => {
       const ctx = context(req, res);
-      send(ctx, await fn(ctx));
+      send(ctx, await answerOrPlan(fn(ctx)));
     };
 
   const records = handle(async (ctx) => {

@@ -19,6 +19,17 @@ export type Query = Record<string, string[]>;
 /** The representation the client accepts: a JSON array, one object, or CSV. */
 export type Format = 'json' | 'single' | 'csv';
 
+/** `Accept: application/vnd.pgrst.plan[+json|+text]; for="…"; options=analyze|…` */
+export interface PlanRequest {
+  format: 'json' | 'text';
+  /** The media type whose statement is explained, as PostgREST names it. */
+  for: string;
+  /** EXPLAIN options, as given. */
+  options: string[];
+}
+
+const PLAN_OPTIONS = new Set(['analyze', 'verbose', 'settings', 'buffers', 'wal']);
+
 export interface RequestContext {
   req: Request;
   res: Response;
@@ -26,6 +37,8 @@ export interface RequestContext {
   schema: string;
   prefs: Preferences;
   format: Format;
+  /** The execution plan is asked for instead of the answer (DB_PLAN_ENABLED). */
+  plan?: PlanRequest;
   query: Query;
   /** Most rows a read returns (DB_MAX_ROWS); undefined = no cap. */
   maxRows?: number;
@@ -103,7 +116,7 @@ export function negotiate(
     principal,
     schema: schemaFor(req, cache.exposedSchemas),
     prefs,
-    format: formatFor(req),
+    ...formatAndPlan(req, options.plans ?? false),
     query: queryOf(req),
     maxRows: options.maxRows,
     aggregates: options.aggregates ?? false,
@@ -146,6 +159,49 @@ function schemaFor(req: Request, exposed: string[]): string {
     );
   }
   return header;
+}
+
+/** The Accept header: a plan of a representation, or the representation itself. */
+function formatAndPlan(
+  req: Request,
+  plansEnabled: boolean,
+): { format: Format; plan?: PlanRequest } {
+  const accept = req.get('accept') ?? '';
+  for (const part of accept.split(',')) {
+    const [type, ...rawParams] = part.split(';').map((s) => s.trim());
+    const m = /^application\/vnd\.pgrst\.plan(?:\+(json|text))?$/i.exec(type ?? '');
+    if (!m) continue;
+    const unavailable = new PgrstError(
+      406,
+      'PGRST107',
+      `None of these media types are available: ${accept.slice(0, 200)}`,
+    );
+    if (!plansEnabled) throw unavailable;
+    const params = new Map(
+      rawParams
+        .filter(Boolean)
+        .map((p) => [p.split('=')[0]!.trim().toLowerCase(), p.slice(p.indexOf('=') + 1).trim()]),
+    );
+    const target = (params.get('for') ?? 'application/json').replace(/^"(.*)"$/, '$1');
+    const formats: Record<string, Format> = {
+      'application/json': 'json',
+      'application/vnd.pgrst.object': 'single',
+      'application/vnd.pgrst.object+json': 'single',
+      'text/csv': 'csv',
+    };
+    const format = formats[target.toLowerCase()];
+    const options = (params.get('options') ?? '').split('|').filter(Boolean);
+    if (!format || options.some((o) => !PLAN_OPTIONS.has(o))) throw unavailable;
+    return {
+      format,
+      plan: {
+        format: (m[1]?.toLowerCase() as 'json' | 'text' | undefined) ?? 'text',
+        for: format === 'single' ? 'application/vnd.pgrst.object+json' : target.toLowerCase(),
+        options,
+      },
+    };
+  }
+  return { format: formatFor(req) };
 }
 
 function formatFor(req: Request): Format {

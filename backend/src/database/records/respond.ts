@@ -26,6 +26,8 @@ export interface Outcome {
    * `first-last/total`. `null`: none (a single-row upsert).
    */
   contentRange?: string | null;
+  /** A Content-Type written as is (an execution plan's, with its parameters). */
+  contentType?: string;
 }
 
 export function send(ctx: RequestContext, outcome: Outcome): void {
@@ -36,6 +38,12 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
   const range = outcome.contentRange === undefined ? contentRange(outcome) : outcome.contentRange;
   if (range !== null) res.setHeader('Content-Range', range);
   res.status(outcome.status);
+  if (outcome.contentType && outcome.body !== undefined) {
+    // Set as is: Express would reorder its parameters.
+    res.setHeader('Content-Type', outcome.contentType);
+    res.end(req.method === 'HEAD' ? undefined : outcome.body);
+    return;
+  }
   if (outcome.body === undefined || req.method === 'HEAD') {
     if (outcome.body !== undefined)
       res.type(ctx.format === 'csv' ? 'text/csv' : 'application/json');
