@@ -17,6 +17,7 @@
  *   /advisor            features/advisor/page.tsx           (placeholder)
  *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
  *   /logs               features/logs/page.tsx              ?tab=&source=&q=&level=&range=&line=&action=&actor=&arange=&offset=
+ *   /functions          features/functions/page.tsx         ?tab=&fn=&view=&paused=
  *   /settings           features/settings/page.tsx          ?tab=&q=&source=
  *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
  *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
@@ -53,6 +54,7 @@ import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
 import { storageSearch } from './features/storage/search';
 import { logsSearch } from './features/logs/search';
+import { functionsSearch } from './features/functions/search';
 import { settingsSearch } from './features/settings/search';
 import { aiSearch } from './features/ai/search';
 import { realtimeSearch } from './features/realtime/search';
@@ -269,6 +271,13 @@ export const settingsRoute = createRoute({
   validateSearch: settingsSearch,
 }).lazy(() => import('./features/settings/page').then((m) => m.Route));
 
+export const functionsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/functions',
+  staticData: { crumb: 'Functions' },
+  validateSearch: functionsSearch,
+}).lazy(() => import('./features/functions/page').then((m) => m.Route));
+
 export const storageRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/storage',
@@ -311,6 +320,7 @@ const routeTree = rootRoute.addChildren([
     authRoute,
     advisorRoute,
     storageRoute,
+    functionsRoute,
     logsRoute,
     settingsRoute,
     aiRoute,

@@ -9,6 +9,7 @@ import {
   ScrollText,
   Settings,
   ShieldCheck,
+  SquareFunction,
   SquareTerminal,
 } from 'lucide-react';
 
@@ -23,7 +24,8 @@ export interface NavItem {
     | '/logs'
     | '/ai'
     | '/realtime'
-    | '/settings';
+    | '/settings'
+    | '/functions';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -47,6 +49,12 @@ export const navItems: NavItem[] = [
     keywords: ['channels', 'websocket', 'webhooks', 'messages'],
   },
   { to: '/ai', label: 'AI', icon: Bot, keywords: ['models', 'chat', 'playground', 'usage'] },
+  {
+    to: '/functions',
+    label: 'Functions',
+    icon: SquareFunction,
+    keywords: ['edge', 'deno', 'secrets', 'deploy'],
+  },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
   { to: '/logs', label: 'Logs', icon: ScrollText, keywords: ['audit', 'requests', 'errors'] },
   {

@@ -92,4 +92,10 @@ export const queryKeys = {
     audit: (filters: object) => [...queryKeys.logs.all, 'audit', filters] as const,
     volume: (range: string) => [...queryKeys.logs.all, 'volume', range] as const,
   },
+  functions: {
+    all: ['functions'] as const,
+    list: () => [...queryKeys.functions.all, 'list'] as const,
+    detail: (slug: string) => [...queryKeys.functions.all, 'detail', slug] as const,
+    secrets: () => [...queryKeys.functions.all, 'secrets'] as const,
+  },
 };

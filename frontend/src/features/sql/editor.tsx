@@ -7,11 +7,11 @@
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import CodeMirror from '@uiw/react-codemirror';
 import { PostgreSQL, sql, type SQLNamespace } from '@codemirror/lang-sql';
-import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
+import { syntaxHighlighting } from '@codemirror/language';
 import { linter, lintGutter, setDiagnostics } from '@codemirror/lint';
 import { Prec } from '@codemirror/state';
 import { EditorView, keymap } from '@codemirror/view';
-import { tags as t } from '@lezer/highlight';
+import { editorHighlight as highlight, editorTheme as theme } from '../../ui/codemirror-theme';
 import type { SchemaTree } from './hooks';
 
 export interface EditorHandle {
@@ -34,79 +34,6 @@ export interface SqlEditorProps {
   /** Tells the page whether text is selected (the Run button says "Run selection"). */
   onSelectionChange: (selected: boolean) => void;
 }
-
-const theme = EditorView.theme({
-  '&': {
-    backgroundColor: 'var(--kiln-surface)',
-    color: 'var(--kiln-fg)',
-    fontSize: '13px',
-    height: '100%',
-  },
-  '&.cm-focused': { outline: 'none' },
-  '.cm-scroller': { fontFamily: 'var(--font-mono)', lineHeight: '1.6' },
-  '.cm-content': { caretColor: 'var(--kiln-fg)', padding: '8px 0' },
-  '.cm-cursor, .cm-dropCursor': { borderLeftColor: 'var(--kiln-fg)' },
-  '.cm-gutters': {
-    backgroundColor: 'var(--kiln-surface-2)',
-    color: 'var(--kiln-muted)',
-    borderRight: '1px solid var(--kiln-border)',
-  },
-  '.cm-activeLine': {
-    backgroundColor: 'color-mix(in srgb, var(--kiln-surface-2) 55%, transparent)',
-  },
-  '.cm-activeLineGutter': { backgroundColor: 'var(--kiln-border)', color: 'var(--kiln-fg)' },
-  '&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground, .cm-content ::selection':
-    { backgroundColor: 'color-mix(in srgb, var(--kiln-primary) 24%, transparent)' },
-  '.cm-matchingBracket, &.cm-focused .cm-matchingBracket': {
-    backgroundColor: 'color-mix(in srgb, var(--kiln-primary) 18%, transparent)',
-    outline: '1px solid color-mix(in srgb, var(--kiln-primary) 50%, transparent)',
-  },
-  '.cm-placeholder': { color: 'var(--kiln-muted)' },
-  '.cm-tooltip': {
-    backgroundColor: 'var(--kiln-surface)',
-    color: 'var(--kiln-fg)',
-    border: '1px solid var(--kiln-border)',
-    borderRadius: '6px',
-    boxShadow: '0 8px 24px rgb(0 0 0 / 0.15)',
-    overflow: 'hidden',
-  },
-  '.cm-tooltip-autocomplete > ul': { fontFamily: 'var(--font-mono)', fontSize: '12.5px' },
-  '.cm-tooltip-autocomplete > ul > li': { padding: '2px 8px !important' },
-  '.cm-tooltip-autocomplete > ul > li[aria-selected]': {
-    backgroundColor: 'var(--kiln-accent)',
-    color: 'var(--kiln-fg)',
-  },
-  '.cm-completionDetail': { color: 'var(--kiln-muted)', fontStyle: 'normal', marginLeft: '1em' },
-  '.cm-completionMatchedText': { textDecoration: 'none', fontWeight: '700' },
-  '.cm-lintRange-error': {
-    backgroundImage: 'none',
-    textDecoration: 'underline wavy var(--kiln-danger)',
-    textUnderlineOffset: '3px',
-    backgroundColor: 'var(--kiln-danger-soft)',
-  },
-  '.cm-diagnostic': { fontFamily: 'var(--font-sans)', padding: '4px 8px' },
-  '.cm-diagnostic-error': { borderLeft: '3px solid var(--kiln-danger)' },
-  '.cm-panels': { backgroundColor: 'var(--kiln-surface-2)', color: 'var(--kiln-fg)' },
-  '.cm-searchMatch': { backgroundColor: 'var(--kiln-warning-soft)' },
-});
-
-const highlight = HighlightStyle.define([
-  {
-    tag: [t.keyword, t.operatorKeyword, t.modifier],
-    color: 'var(--kiln-primary)',
-    fontWeight: '600',
-  },
-  { tag: [t.string, t.special(t.string)], color: 'var(--kiln-success)' },
-  { tag: [t.number, t.bool, t.null], color: 'var(--kiln-warning)' },
-  {
-    tag: [t.comment, t.lineComment, t.blockComment],
-    color: 'var(--kiln-muted)',
-    fontStyle: 'italic',
-  },
-  { tag: [t.typeName, t.standard(t.name)], color: 'var(--kiln-warning)' },
-  { tag: t.special(t.name), color: 'var(--kiln-fg)', fontStyle: 'italic' },
-  { tag: [t.punctuation, t.operator], color: 'var(--kiln-muted)' },
-]);
 
 const basicSetup = { highlightActiveLine: true, foldGutter: false, searchKeymap: true };
 
