@@ -595,6 +595,26 @@ scenarios('computed fields and computed relationships', [
     ],
   },
   {
+    name: 'a computed field filters and orders an embed, and can be aggregated',
+    query: (db) =>
+      db
+        .from('users')
+        .select('username,collections(name,depth),deepest:collections(depth.max())')
+        .eq('username', 'ada')
+        .gt('collections.depth', 0)
+        .order('depth', { referencedTable: 'collections', ascending: false }),
+    data: [
+      {
+        username: 'ada',
+        collections: [
+          { name: 'drafts', depth: 2 },
+          { name: 'papers', depth: 1 },
+        ],
+        deepest: [{ max: 2 }],
+      },
+    ],
+  },
+  {
     name: 'computed fields and relationships in a write with return=representation',
     query: (db) =>
       db
