@@ -671,3 +671,40 @@ describe('Preference-Applied', () => {
     expect(header('preference-applied')).toBeNull();
   });
 });
+
+describe('upsert statuses beyond plain tables', () => {
+  it('a partitioned table: 200 when every row merged, 201 when one is new', async () => {
+    const merged = await client()
+      .from('readings')
+      .upsert([{ id: 1, value: 'uno' }])
+      .select('id,value');
+    expect({ status: merged.status, data: merged.data }).toEqual({
+      status: 200,
+      data: [{ id: 1, value: 'uno' }],
+    });
+    const mixed = await client()
+      .from('readings')
+      .upsert([
+        { id: 1, value: 'one' },
+        { id: 2, value: 'two' },
+      ]);
+    expect({ status: mixed.status, error: mixed.error }).toEqual({ status: 201, error: null });
+    expect(header('content-range')).toBe('*/*');
+  });
+
+  it('an updatable view with on_conflict, and PUT without a body', async () => {
+    const merged = await client()
+      .from('gadget_list')
+      .upsert({ id: 1, name: 'lamp', qty: 1 }, { onConflict: 'id' });
+    expect({ status: merged.status, error: merged.error }).toEqual({ status: 200, error: null });
+    const created = await client()
+      .from('gadget_list')
+      .upsert({ id: 400, name: 'bench', qty: 1 }, { onConflict: 'id' })
+      .select('id');
+    expect({ status: created.status, data: created.data }).toEqual({
+      status: 201,
+      data: [{ id: 400 }],
+    });
+    await sql.query('DELETE FROM gadgets WHERE id = 400');
+  });
+});

@@ -19,8 +19,21 @@ export interface PreparedRows {
 }
 
 /**
+ * How many rows an upsert inserted, for its status (200 when it only merged): a transaction-local
+ * counter that each row offered raises and each row merged by `DO UPDATE` lowers. It works for
+ * tables, partitions and updatable views alike (`xmax` does not).
+ */
+const INSERTED = 'kiln.inserted';
+function countRow(delta: '+' | '-'): string {
+  return `set_config('${INSERTED}', (coalesce(nullif(current_setting('${INSERTED}', true), '')::int, 0) ${delta} 1)::text, true) IS NOT NULL`;
+}
+/** The rows the statement's upsert inserted; NULL when it offered none or did not count. */
+export const INSERTED_ROWS = `nullif(current_setting('${INSERTED}', true), '')::int`;
+
+/**
  * `INSERT … SELECT` from the JSON rows (one parameter), in their order; columns a row leaves to
- * their default get it through CASE. `conflict` is conflictClause()'s, `returning` the caller's.
+ * their default get it through CASE. `conflict` is conflictClause()'s, `returning` the caller's;
+ * `countInserted` counts the rows offered (see INSERTED_ROWS).
  */
 export function insertSql(
   table: Table,
@@ -28,15 +41,17 @@ export function insertSql(
   params: SqlParams,
   conflict: string,
   returning: string,
+  countInserted = false,
 ): string {
   const target = tableRef(table);
+  const counted = countInserted ? ` WHERE ${countRow('+')}` : '';
   if (prepared.columns.length === 0) {
-    if (prepared.rows.length === 1)
+    if (prepared.rows.length === 1 && !countInserted)
       return `INSERT INTO ${target} DEFAULT VALUES${conflict}${returning}`;
     const first =
       [...table.columns.values()].find((c) => !c.generated && (c.defaultExpr || c.identity)) ??
       [...table.columns.values()][0]!;
-    return `INSERT INTO ${target} (${q(first.name)}) SELECT ${defaultSql(table, first)} FROM generate_series(1, ${prepared.rows.length})${conflict}${returning}`;
+    return `INSERT INTO ${target} (${q(first.name)}) SELECT ${defaultSql(table, first)} FROM generate_series(1, ${prepared.rows.length})${counted}${conflict}${returning}`;
   }
   const body = params.add(JSON.stringify(prepared.rows));
   const exprs = prepared.columns.map((name) => {
@@ -49,7 +64,7 @@ export function insertSql(
   return (
     `INSERT INTO ${target} (${prepared.columns.map(q).join(', ')}) ` +
     `SELECT ${exprs.join(', ')} FROM jsonb_array_elements(${body}::jsonb) WITH ORDINALITY AS _b(j, n) ` +
-    `CROSS JOIN LATERAL jsonb_populate_record(NULL::${target}, _b.j->'v') AS _x ORDER BY _b.n${conflict}${returning}`
+    `CROSS JOIN LATERAL jsonb_populate_record(NULL::${target}, _b.j->'v') AS _x${counted} ORDER BY _b.n${conflict}${returning}`
   );
 }
 
@@ -79,7 +94,7 @@ export function conflictClause(
     return ` ON CONFLICT (${target.map(q).join(', ')}) DO NOTHING`;
   const updates = columns.filter((c) => !target.includes(c));
   if (!updates.length) return ` ON CONFLICT (${target.map(q).join(', ')}) DO NOTHING`;
-  return ` ON CONFLICT (${target.map(q).join(', ')}) DO UPDATE SET ${updates.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`;
+  return ` ON CONFLICT (${target.map(q).join(', ')}) DO UPDATE SET ${updates.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')} WHERE ${countRow('-')}`;
 }
 
 /** `UPDATE … SET` the given columns from one JSON object (one parameter), on the rows `node` selects. */

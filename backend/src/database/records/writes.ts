@@ -14,7 +14,14 @@ import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
 import type { Column, SchemaCache, Table } from './schema-cache.js';
 import { Aliases, SqlParams, compileRead, wrapAsCsv, wrapAsJson } from './sql.js';
 import { inTransaction } from './transaction.js';
-import { conflictClause, deleteSql, insertSql, updateSql, type PreparedRows } from './write-sql.js';
+import {
+  INSERTED_ROWS,
+  conflictClause,
+  deleteSql,
+  insertSql,
+  updateSql,
+  type PreparedRows,
+} from './write-sql.js';
 
 export async function insert(
   db: Database,
@@ -31,13 +38,14 @@ export async function insert(
     cache,
     ctx,
     table,
-    (params, returning) =>
+    (params, returning, countInserted) =>
       insertSql(
         table,
         prepared,
         params,
         conflictClause(table, ctx.prefs.resolution, ctx.query.on_conflict?.[0], prepared.columns),
         returning,
+        countInserted,
       ),
     'insert',
   );
@@ -97,13 +105,14 @@ export async function upsertOne(
     cache,
     withoutFilters,
     table,
-    (params, returning) =>
+    (params, returning, countInserted) =>
       insertSql(
         table,
         prepared,
         params,
         conflictClause(table, 'merge-duplicates', ctx.query.on_conflict?.[0], prepared.columns),
         returning,
+        countInserted,
       ),
     'put',
   );
@@ -160,9 +169,6 @@ export async function remove(
 /** Which write a mutation is: it decides the status and Content-Range PostgREST answers with. */
 type WriteKind = 'insert' | 'put' | 'update' | 'delete';
 
-/** The column an upsert's RETURNING adds: true for a row inserted, false for one merged. */
-const INSERTED = '_kiln_inserted';
-
 /**
  * Runs a mutation; with return=representation the rows are read back through the select.
  * Statuses and Content-Range follow PostgREST: an insert is 201, or 200 when an upsert
@@ -175,16 +181,15 @@ async function mutate(
   cache: SchemaCache,
   ctx: RequestContext,
   table: Table,
-  build: (params: SqlParams, returning: string) => string,
+  build: (params: SqlParams, returning: string, countInserted: boolean) => string,
   kind: WriteKind,
   node: ReadNode = buildReadPlan(cache, { table, query: ctx.query, aggregates: ctx.aggregates }),
 ): Promise<Outcome> {
   const representation = ctx.prefs.return === 'representation';
   const headersOnly = ctx.prefs.return === 'headers-only';
-  // Upserts tell inserted rows from merged ones: a row an INSERT wrote has no xmax yet.
+  // Upserts count the rows they insert (write-sql.ts INSERTED_ROWS): all merged answers 200.
   const upsert =
     kind === 'put' || (kind === 'insert' && ctx.prefs.resolution === 'merge-duplicates');
-  const inserted = upsert ? `, (xmax = 0) AS ${INSERTED}` : '';
   const answer = (affected: number, insertedRows: number, body?: string, pageCount = 0) => {
     const total = ctx.prefs.count ? affected : undefined;
     const of = total === undefined ? '*' : String(total);
@@ -208,7 +213,7 @@ async function mutate(
   };
   const params = new SqlParams();
   if (representation) {
-    const mutation = build(params, ` RETURNING *${inserted}`);
+    const mutation = build(params, ' RETURNING *', upsert);
     // The rows were chosen by the mutation's WHERE; read them back through the select only
     // (re-applying filters would drop rows the update just changed).
     const representationNode: ReadNode = {
@@ -219,42 +224,35 @@ async function mutate(
       embeds: node.embeds.map((e) => ({ ...e, inner: false, existence: undefined })),
     };
     const compiled = compileRead(representationNode, params, new Aliases(), 'pgrst_mutation');
-    const columns = [...table.columns.keys()].map((c) => q(c)).join(', ');
-    const ctes = upsert
-      ? `pgrst_written AS (${mutation}), pgrst_mutation AS (SELECT ${columns} FROM pgrst_written)`
-      : `pgrst_mutation AS (${mutation})`;
-    const insertedCount = upsert
-      ? `(SELECT count(*) FROM pgrst_written WHERE ${INSERTED})::int`
-      : '0';
     const wrap = ctx.format === 'csv' ? wrapAsCsv : wrapAsJson;
-    const sql = `WITH ${ctes} ${wrap(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected', `${insertedCount} AS inserted`])}`;
+    // The counter is read in the aggregate, after every written row went through it.
+    const sql = `WITH pgrst_mutation AS (${mutation}) ${wrap(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected', `${INSERTED_ROWS} AS inserted`])}`;
     return inTransaction(db, ctx, false, async (tx) => {
       const { rows } = await tx.query<{
         page_count: number;
         body: string;
         affected: number;
-        inserted: number;
+        inserted: number | null;
       }>(sql, params.values);
       const row = rows[0]!;
       assertMaxAffected(ctx, row.affected);
       assertSingle(ctx, row.page_count);
-      return answer(row.affected, row.inserted, row.body, row.page_count);
+      return answer(row.affected, row.inserted ?? row.affected, row.body, row.page_count);
     });
   }
   const pk = table.primaryKey;
   const location = headersOnly && (kind === 'insert' || kind === 'put') && pk.length > 0;
-  const returned = [
-    ...(location ? pk.map(q) : []),
-    ...(upsert ? [`(xmax = 0) AS ${INSERTED}`] : []),
-  ];
-  const returning = returned.length ? ` RETURNING ${returned.join(', ')}` : '';
-  const sql = build(params, returning);
+  const returning = location ? ` RETURNING ${pk.map(q).join(', ')}` : '';
+  const sql = build(params, returning, upsert);
   return inTransaction(db, ctx, false, async (tx) => {
     const result = await tx.query<Record<string, unknown>>(sql, params.values);
     const affected = result.rowCount ?? 0;
     assertMaxAffected(ctx, affected);
     assertSingle(ctx, affected);
-    const outcome = answer(affected, result.rows.filter((r) => r[INSERTED] === true).length);
+    const inserted = upsert
+      ? (await tx.query<{ n: number | null }>(`SELECT ${INSERTED_ROWS} AS n`)).rows[0]!.n
+      : null;
+    const outcome = answer(affected, inserted ?? affected);
     const first = result.rows[0];
     // PostgREST's Location: the new row's primary key, for one row written with headers-only.
     if (location && first && result.rows.length === 1) {
