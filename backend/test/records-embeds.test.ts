@@ -577,6 +577,19 @@ scenarios('computed fields and computed relationships', [
     ],
   },
   {
+    name: 'a to-one computed relationship spreads into the parent',
+    query: (db) =>
+      db
+        .from('collections')
+        .select('name,...owner(owner_name:username)')
+        .in('id', [3, 5])
+        .order('id'),
+    data: [
+      { name: 'notes', owner_name: 'alan' },
+      { name: 'orphan', owner_name: null },
+    ],
+  },
+  {
     name: 'computed relationships nest and spread',
     query: (db) =>
       db
