@@ -129,6 +129,16 @@ describe('PATCH /api/settings: CORS origins at run time', () => {
       baseSource: 'default',
     });
     expect(Date.parse(set.body.runtime.corsOrigins.updatedAt)).not.toBeNaN();
+    // An admin action: in the audit trail, with what was set.
+    await a.app.audit.settled();
+    const audits = await a.request('GET', '/api/logs/audits?action=UPDATE_SETTINGS', {
+      token: admin,
+    });
+    expect(audits.body.data[0]).toMatchObject({
+      action: 'UPDATE_SETTINGS',
+      module: 'settings',
+      details: { method: 'PATCH', input: { corsOrigins: [allowed] }, status: 200 },
+    });
     // This instance: at once.
     expect(await preflight(a.baseUrl, allowed)).toBe(allowed);
     expect(await preflight(a.baseUrl, other)).toBeNull();

@@ -40,6 +40,7 @@ const RULES: Rule[] = [
   ['DELETE', /^\/api\/realtime\/channels\/([^/]+)$/, 'realtime', 'DELETE_CHANNEL'],
   ['PATCH', /^\/api\/realtime\/config$/, 'realtime', 'UPDATE_REALTIME_CONFIG'],
   ['PUT', /^\/api\/ai\/config$/, 'ai', 'UPDATE_AI_CONFIG'],
+  ['PATCH', /^\/api\/settings\/?$/, 'settings', 'UPDATE_SETTINGS'],
   // Recorded after the purge: the trail always says who emptied it, and when.
   ['DELETE', /^\/api\/logs\/audits\/?$/, 'logs', 'PURGE_AUDIT_LOG'],
 ];

@@ -8,7 +8,8 @@ import { useForm, type Resolver } from 'react-hook-form';
 import { zodResolver } from '@hookform/resolvers/zod';
 import { z } from 'zod';
 import { corsOriginsSchema } from '@kiln/shared-schemas';
-import { Globe, Save, Undo2 } from 'lucide-react';
+import { Link } from '@tanstack/react-router';
+import { ArrowRight, Globe, Save, Undo2 } from 'lucide-react';
 import { formatDateTime } from '../../lib/format';
 import { Button } from '../../ui/button';
 import { ErrorPanel } from '../../ui/error-panel';
@@ -29,6 +30,18 @@ const lines = (v: unknown) =>
 const formSchema = z.object({ corsOrigins: z.preprocess(lines, corsOriginsSchema) });
 type FormValues = { corsOrigins: string };
 type Parsed = z.output<typeof formSchema>;
+
+/** Settings kept by their own areas, which apply without a restart too. */
+const elsewhere = [
+  {
+    to: '/auth',
+    search: { tab: 'settings' },
+    label: 'Sign-up, passwords and redirect URLs',
+  },
+  { to: '/auth', search: { tab: 'oauth' }, label: 'OAuth providers' },
+  { to: '/auth', search: { tab: 'email' }, label: 'SMTP and email templates' },
+  { to: '/ai', search: { tab: 'config' }, label: 'AI models, system prompt and limits' },
+] as const;
 
 function describe(origins: string[]): string {
   return origins.length === 1 && origins[0] === '*' ? 'any origin (*)' : origins.join(', ');
@@ -168,6 +181,23 @@ export function RuntimeTab() {
           <li className="text-xs text-muted">
             The dashboard and realtime sockets are not affected by CORS origins.
           </li>
+        </ul>
+        <h3 className="mt-5 mb-2 text-xs font-semibold tracking-wide text-muted uppercase">
+          Also changed at run time, in their areas
+        </h3>
+        <ul className="flex flex-col gap-1.5 text-sm">
+          {elsewhere.map((l) => (
+            <li key={l.label}>
+              <Link
+                to={l.to}
+                search={l.search}
+                className="inline-flex items-center gap-1.5 text-primary hover:underline"
+              >
+                <ArrowRight className="size-3.5" aria-hidden />
+                {l.label}
+              </Link>
+            </li>
+          ))}
         </ul>
       </Card>
     </div>
