@@ -312,6 +312,17 @@ scenarios('hints and disambiguation', [
       message: "Could not find a relationship between 'tags' and 'messages' in the schema cache",
       details:
         "Searched for a foreign key relationship between 'tags' and 'messages' in the schema 'public', but no matches were found.",
+      hint: null,
+    },
+  },
+  {
+    name: 'a near miss is 400 PGRST200 with a "Perhaps you meant" hint',
+    query: (db) => db.from('collections').select('name,user(full_name)'),
+    status: 400,
+    error: {
+      code: 'PGRST200',
+      message: "Could not find a relationship between 'collections' and 'user' in the schema cache",
+      hint: "Perhaps you meant 'users' instead of 'user'.",
     },
   },
   {

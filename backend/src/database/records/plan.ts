@@ -358,6 +358,58 @@ function matches(r: Relationship, name: string, hint: string | undefined): boole
   );
 }
 
+/** 1 − edit distance / longer length, case-insensitively (1: the same name). */
+function similarity(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j++)
+      next[j] = Math.min(
+        row[j]! + 1,
+        next[j - 1]! + 1,
+        row[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return 1 - row[y.length]! / Math.max(x.length, y.length, 1);
+}
+
+/** The most similar of `names` (at least a third alike, and not `name` itself). */
+function closest(name: string, names: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let score = 1 / 3;
+  for (const candidate of new Set(names)) {
+    const s = similarity(name, candidate);
+    if (s >= score && s < 1 && (best === undefined || s > score)) {
+      best = candidate;
+      score = s;
+    }
+  }
+  return best;
+}
+
+/**
+ * PGRST200's hint, as PostgREST words it: a close name among the tables `table` relates to, or,
+ * when `table` relates to none, a close name among the tables that do.
+ */
+function noRelationshipHint(cache: SchemaCache, table: Table, name: string): string | null {
+  const related = cache.relationshipsFrom(table);
+  if (related.length) {
+    const targets = related.map((r) => r.target.name);
+    if (targets.includes(name)) return null;
+    const child = closest(name, targets);
+    return child ? `Perhaps you meant '${child}' instead of '${name}'.` : null;
+  }
+  const parents = [...cache.current.relationships.values()]
+    .flatMap((rs) => rs.slice(0, 1))
+    .filter((r) => r.source.schema === table.schema)
+    .map((r) => r.source.name);
+  const parent = closest(table.name, parents);
+  return parent ? `Perhaps you meant '${parent}' instead of '${table.name}'.` : null;
+}
+
 /**
  * Finds the relationship `name` (a table, a foreign-key column or a constraint name) from
  * `table`, narrowed by `hint` (constraint, column, or junction table). PGRST200 when none,
@@ -379,7 +431,7 @@ export function findRelationship(
       'PGRST200',
       `Could not find a relationship between '${table.name}' and '${name}' in the schema cache`,
       `Searched for a foreign key relationship between '${table.name}' and '${name}'${hint ? ` using the hint '${hint}'` : ''} in the schema '${table.schema}', but no matches were found.`,
-      null,
+      noRelationshipHint(cache, table, name),
     );
   }
   throw new PgrstError(
