@@ -77,6 +77,8 @@ import { JobsService } from './jobs/service.js';
 import { JobWorker } from './jobs/worker.js';
 import { jobsEnqueueRoutes, jobsRoutes } from './jobs/routes.js';
 import { TargetRunner } from './jobs/targets.js';
+import { Scheduler, SchedulesService } from './jobs/schedules.js';
+import { schedulesRoutes } from './jobs/schedule-routes.js';
 import { RuntimeSettings } from './settings/runtime.js';
 import { settingsRoutes } from './settings/routes.js';
 import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
@@ -99,6 +101,8 @@ export interface KilnApp {
   realtime: RealtimeServer;
   /** Background jobs: the admin service and this instance's worker. */
   jobs: { service: JobsService; worker: JobWorker };
+  /** Schedules: the admin service and this instance's scheduler (its `now` is the clock). */
+  schedules: { service: SchedulesService; scheduler: Scheduler };
   /** Every declared route (core/route.ts): what /api/docs documents and tests check. */
   routes: RouteRegistry;
   /** The Express application (also usable without listening, e.g. behind another server). */
@@ -538,6 +542,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   routes.mount(app, '/api/jobs', jobsEnqueueRoutes(jobsService));
   routes.mount(app, '/api/jobs', jobsRoutes(jobsService));
+  const scheduleOptions = {
+    apiBaseUrl: () => config.apiBaseUrl,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+    catchUp: config.jobs.schedulesCatchUp,
+    logger,
+  };
+  const schedulesService = new SchedulesService(db, box, secrets, jobsService, scheduleOptions);
+  const scheduler = new Scheduler(db, schedulesService, box, secrets, jobTargets, {
+    ...scheduleOptions,
+    pollMs: Math.min(1000, config.jobs.pollIntervalMs),
+  });
+  routes.mount(app, '/api/schedules', schedulesRoutes(schedulesService, scheduler));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use(
     '/auth',
@@ -579,6 +595,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   await realtime.start();
   webhooks.start();
   await jobWorker.start();
+  scheduler.start();
+  const schedulePruner = setInterval(() => {
+    schedulesService
+      .prune()
+      .catch((err: unknown) => logger.warn('schedule logs prune failed', { error: String(err) }));
+  }, 3600_000);
+  schedulePruner.unref();
   // Message retention: every instance prunes hourly (the DELETE is idempotent).
   const pruner = setInterval(() => {
     pruneMessages(db).catch((err: unknown) =>
@@ -624,6 +647,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await realtime.close();
       // Running jobs finish (up to the drain timeout) while the server still answers the
       // functions they call; one still running then runs again elsewhere after its lease.
+      clearInterval(schedulePruner);
+      await scheduler.stop(config.shutdownTimeoutMs);
       await jobWorker.stop(config.shutdownTimeoutMs);
       await webhooks.stop();
       await functionsProvider.close();
@@ -665,6 +690,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     audit,
     realtime,
     jobs: { service: jobsService, worker: jobWorker },
+    schedules: { service: schedulesService, scheduler },
     routes,
     handler: app,
     server,

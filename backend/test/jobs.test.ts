@@ -482,4 +482,19 @@ describe('instances', () => {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('shutdown lets a running job finish within the drain timeout', async () => {
+    // This instance's worker is stopped (above): the second instance takes the job.
+    const second = await secondInstance();
+    await putQueue('drain', { target: { type: 'http', url: `${receiver.url}/hang` } });
+    const res = await enqueue('drain', { payload: { step: 'drain' } });
+    const id = res.body.job.id as string;
+    await receiver.until(() => receiver.hits.some((h) => h.jobId === id));
+    const closing = second.close();
+    const release = setTimeout(() => receiver.release(), 200);
+    await closing;
+    clearTimeout(release);
+    const job = await t.request('GET', `/api/jobs/jobs/${id}`, { token: admin });
+    expect([job.body.status, job.body.attempts]).toEqual(['succeeded', 1]);
+  });
 });

@@ -17,3 +17,4 @@ export * from './realtime.js';
 export * from './records.js';
 export * from './settings.js';
 export * from './jobs.js';
+export * from './schedules.js';

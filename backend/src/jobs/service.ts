@@ -132,6 +132,11 @@ export class JobsService {
     private readonly options: JobsServiceOptions,
   ) {}
 
+  /** The largest payload (and schedule body) accepted, in bytes of JSON. */
+  get maxPayloadBytes(): number {
+    return this.options.maxPayloadBytes;
+  }
+
   async listQueues(): Promise<Queue[]> {
     const { rows } = await this.db.query<QueueRow>(`${QUEUE_SELECT} ORDER BY q.name`);
     return rows.map(queueJson);
