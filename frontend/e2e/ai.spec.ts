@@ -1,8 +1,8 @@
 /**
  * AI against the real API and a local OpenAI-compatible stand-in (backend/test/fake-openai.ts,
  * started by the global setup, streaming a word every 150 ms): a chat in the playground whose
- * answer arrives in pieces, a tool call, token counts, the usage charts counting those calls;
- * the configuration saved and read back after a reload.
+ * answer arrives in pieces, a tool call, token counts, Stop and an upstream error; the usage
+ * charts counting a chat made in the playground; the configuration saved and read back.
  */
 import type { Page } from '@playwright/test';
 import { FAKE_KEY, REPLY } from '../../backend/test/fake-openai';
@@ -18,12 +18,11 @@ async function tokensOf(page: Page, headers: Record<string, string>, model: stri
   return body.byModel.filter((m) => m.model === model).reduce((n, m) => n + m.totalTokens, 0);
 }
 
-test('ai: the playground streams a chat, shows a tool call and token counts; usage counts them', async ({
+test('ai: the playground streams a chat, shows a tool call, token counts, stop and errors', async ({
   signedIn: page,
 }) => {
-  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
-  const before = await tokensOf(page, headers, MODEL);
-
+  // Three views shot in both themes at two widths: more than the default 30 s on a loaded machine.
+  test.setTimeout(60_000);
   await page.goto('/dashboard/ai');
   await expect(page.getByRole('heading', { name: 'AI', level: 1 })).toBeVisible();
   const log = page.getByRole('log', { name: 'Conversation' });
@@ -89,17 +88,41 @@ test('ai: the playground streams a chat, shows a tool call and token counts; usa
   await expect(endless).not.toHaveAttribute('aria-busy');
   await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
 
-  // Usage: the two calls are in the chart, by model, and by user (an admin's calls).
+  // An upstream failure is the answer's error, with the API's code.
+  await page.getByLabel('Model').click();
+  await page.getByRole('option', { name: 'fail/500' }).click();
+  await page.getByLabel('Message').fill('Fail please');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(
+    log.getByRole('article', { name: 'Assistant' }).last().getByRole('alert'),
+  ).toContainText('AI_UPSTREAM_ERROR');
+  await shoot(page, 'ai-playground-error');
+});
+
+test('ai: the usage charts count the chat just made in the playground', async ({
+  signedIn: page,
+}) => {
+  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
+  const model = 'openai/gpt-4o-mini';
+  const before = await tokensOf(page, headers, model);
+  await page.goto(`/dashboard/ai?model=${encodeURIComponent(model)}`);
+  await expect(page.getByLabel('Model')).toHaveText(model);
+  await page.getByLabel('Message').fill('Hello?');
+  await page.getByLabel('Message').press('Enter');
+  const log = page.getByRole('log', { name: 'Conversation' });
+  await expect(log.getByRole('article', { name: 'Assistant' })).toContainText('20 tokens');
+
+  // The call is in the chart and the table (20 tokens more for the model); by user, an admin's.
   await page.getByRole('tab', { name: 'Usage' }).click();
   await expect(page).toHaveURL(/[?&]tab=usage/);
-  const total = (before + 40).toLocaleString('en-US');
+  const total = (before + 20).toLocaleString('en-US');
   await expect(
     page.getByRole('img', { name: /^Tokens per day by model, last 30 days: / }),
-  ).toHaveAttribute('aria-label', new RegExp(`anthropic/claude-sonnet ${total}(,|$)`));
+  ).toHaveAttribute('aria-label', new RegExp(`openai/gpt-4o-mini ${total}(,|$)`));
   await expect(
     page
       .getByRole('table', { name: 'Usage by model' })
-      .getByRole('row', { name: new RegExp(MODEL) }),
+      .getByRole('row', { name: new RegExp(model) }),
   ).toContainText(total);
   await expectNoA11yViolations(page);
   await shoot(page, 'ai-usage');

@@ -3,7 +3,7 @@
  * models, the usage overview, and the playground's streamed chat (POST /api/ai/chat/completion
  * with `stream: true`, read as it arrives).
  */
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import type {
   AiChatRequest,
@@ -151,6 +151,9 @@ export function useChat() {
     },
     [update, client],
   );
+
+  // Leaving the page ends the stream (and with it the upstream call).
+  useEffect(() => () => controller.current?.abort(), []);
 
   const stop = useCallback(() => controller.current?.abort(), []);
   const clear = useCallback(() => {
