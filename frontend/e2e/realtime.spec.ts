@@ -11,11 +11,14 @@ import { createClient } from '@insforge/sdk';
 import type { APIRequestContext, Page } from '@playwright/test';
 import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
 
+// Each test is one long workflow (about 20 s on an idle machine): room for a busy CI runner.
+test.describe.configure({ timeout: 60_000 });
+
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 async function adminApi(page: Page) {
   const headers = { Authorization: `Bearer ${await adminToken(page)}` };
-  const call = async (method: 'get' | 'post' | 'put', path: string, data?: unknown) => {
+  const call = async (method: 'get' | 'post' | 'put' | 'patch', path: string, data?: unknown) => {
     const res = await page.request[method](path, { headers, data });
     expect(res.status(), await res.text()).toBeLessThan(300);
     return (await res.json()) as Record<string, unknown> & unknown[];
@@ -104,8 +107,18 @@ test('realtime: channels, and the inspector sees SDK messages, presence and row 
   await expect(scratchRow).toHaveCount(0);
   await expect.poll(async () => (await channelOf()) !== undefined).toBe(true);
 
-  // The inspector: subscribed as the admin, listed in the channel's presence.
-  await row.getByRole('link', { name: `Inspect ${chat}` }).click();
+  // The inspector, opened from the palette (one entry per channel name; the row's link goes to
+  // the same place): subscribed as the admin, listed in the channel's presence.
+  await expect(row.getByRole('link', { name: `Inspect ${chat}` })).toHaveAttribute(
+    'href',
+    `/dashboard/realtime?tab=inspector&channel=${chat}`,
+  );
+  await page.keyboard.press('Control+k');
+  const palette = page.getByRole('dialog', { name: 'Command palette' });
+  await page.keyboard.type(`Inspect ${chat}`);
+  await expect(palette.getByRole('option', { name: `Inspect ${chat}` })).toBeVisible();
+  await page.keyboard.press('Enter');
+  await expect(palette).toBeHidden();
   await expect(page).toHaveURL(new RegExp(`[?&]tab=inspector&channel=${chat}`));
   await expect(page.getByRole('status', { name: 'Connection: Connected' })).toBeVisible();
   await expect(page.getByText(`Subscribed to ${chat}`)).toBeVisible();
@@ -197,6 +210,27 @@ test('realtime: message history pages and filters; a failed webhook delivery is 
   const id = unique();
   const api = await adminApi(page);
 
+  // Retention and the webhook secret, under the channels.
+  await page.goto('/dashboard/realtime');
+  const retention = page.getByLabel('Retention (days)');
+  await expect(retention).toHaveValue(/^\d+$/);
+  const keptBefore = Number(await retention.inputValue());
+  await retention.fill('0');
+  await expect(page.getByText('1 to 3650')).toBeVisible();
+  await retention.fill('3');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('Messages are kept for 3 days')).toBeVisible();
+  const config = (await api.call('get', '/api/realtime/config')) as unknown as {
+    retentionDays: number;
+    webhookSecret: string;
+  };
+  expect(config.retentionDays).toBe(3);
+  const secret = page.getByLabel('Webhook secret', { exact: true });
+  await expect(secret).toHaveAttribute('type', 'password');
+  await page.getByRole('button', { name: 'Show the webhook secret' }).click();
+  await expect(secret).toHaveAttribute('type', 'text');
+  await expect(secret).toHaveValue(config.webhookSecret);
+
   // A receiver that answers 500 until told otherwise.
   let failing = true;
   const calls: { status: number; event: string | undefined; body: string }[] = [];
@@ -255,7 +289,7 @@ test('realtime: message history pages and filters; a failed webhook delivery is 
     const message = messages.getByRole('row').nth(1);
     await expect(message).toContainText('order_paid');
     await expect(message).toContainText('1 failed');
-    await expect(page.getByRole('definition').first()).not.toBeEmpty();
+    await expect(page.getByRole('definition').last()).toHaveText('3 days');
     await expectNoA11yViolations(page);
     await shoot(page, 'realtime-messages');
     await message.getByRole('cell').first().click();
@@ -293,5 +327,6 @@ test('realtime: message history pages and filters; a failed webhook delivery is 
     await expect(page.getByText('No delivery matches these filters.')).toBeVisible();
   } finally {
     await new Promise((resolve) => receiver.close(resolve));
+    await api.call('patch', '/api/realtime/config', { retentionDays: keptBefore });
   }
 });

@@ -78,6 +78,7 @@ export const queryKeys = {
     messages: (filters: object) => [...queryKeys.realtime.all, 'messages', filters] as const,
     stats: () => [...queryKeys.realtime.all, 'stats'] as const,
     deliveries: (filters: object) => [...queryKeys.realtime.all, 'deliveries', filters] as const,
+    config: () => [...queryKeys.realtime.all, 'config'] as const,
   },
   ai: {
     all: ['ai'] as const,

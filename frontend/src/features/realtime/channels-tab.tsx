@@ -12,6 +12,7 @@ import { ConfirmDialog } from '../../ui/dialog';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { Card } from '../../ui/misc';
 import { ChannelDialog } from './channel-dialog';
+import { ConfigCard } from './config-card';
 import { type RealtimeChannel, useChannels, useDeleteChannel, useUpdateChannel } from './hooks';
 
 /** A channel name (no `%` wildcard) can be opened in the inspector as it is. */
@@ -128,51 +129,54 @@ export function ChannelsTab() {
   );
 
   return (
-    <Card
-      title="Channels"
-      description="A message goes to the channel rows its name matches; subscribing needs an enabled one."
-      actions={
-        <Button size="sm" onClick={() => setCreating(true)}>
-          <Plus aria-hidden /> New channel
-        </Button>
-      }
-    >
-      <DataTable
-        label="Channels"
-        columns={columns}
-        data={channels.data}
-        getRowId={(c) => c.id}
-        isLoading={channels.isLoading}
-        error={channels.error}
-        onRetry={() => void channels.refetch()}
-        rowHeight={48}
-        empty={{
-          icon: Radio,
-          title: 'No channels yet',
-          description:
-            'Create a channel (a name such as chat:lobby, or a pattern such as orders:%), then subscribe with client.realtime.subscribe(name).',
-          action: (
-            <Button size="sm" onClick={() => setCreating(true)}>
-              <Plus aria-hidden /> New channel
-            </Button>
-          ),
-        }}
-      />
-      <ChannelDialog open={creating} onOpenChange={setCreating} />
-      <ChannelDialog
-        open={editing !== undefined}
-        channel={editing}
-        onOpenChange={(open) => !open && setEditing(undefined)}
-      />
-      <ConfirmDialog
-        open={deleting !== undefined}
-        onOpenChange={(open) => !open && setDeleting(undefined)}
-        title={`Delete channel ${deleting?.pattern ?? ''}?`}
-        description="Subscribers keep their connection but can no longer subscribe to the channels it matched; stored messages are kept."
-        confirmLabel="Delete channel"
-        destructive
-        onConfirm={() => deleting && del.mutateAsync(deleting.id)}
-      />
-    </Card>
+    <div className="flex flex-col gap-4">
+      <Card
+        title="Channels"
+        description="A message goes to the channel rows its name matches; subscribing needs an enabled one."
+        actions={
+          <Button size="sm" onClick={() => setCreating(true)}>
+            <Plus aria-hidden /> New channel
+          </Button>
+        }
+      >
+        <DataTable
+          label="Channels"
+          columns={columns}
+          data={channels.data}
+          getRowId={(c) => c.id}
+          isLoading={channels.isLoading}
+          error={channels.error}
+          onRetry={() => void channels.refetch()}
+          rowHeight={48}
+          empty={{
+            icon: Radio,
+            title: 'No channels yet',
+            description:
+              'Create a channel (a name such as chat:lobby, or a pattern such as orders:%), then subscribe with client.realtime.subscribe(name).',
+            action: (
+              <Button size="sm" onClick={() => setCreating(true)}>
+                <Plus aria-hidden /> New channel
+              </Button>
+            ),
+          }}
+        />
+        <ChannelDialog open={creating} onOpenChange={setCreating} />
+        <ChannelDialog
+          open={editing !== undefined}
+          channel={editing}
+          onOpenChange={(open) => !open && setEditing(undefined)}
+        />
+        <ConfirmDialog
+          open={deleting !== undefined}
+          onOpenChange={(open) => !open && setDeleting(undefined)}
+          title={`Delete channel ${deleting?.pattern ?? ''}?`}
+          description="Subscribers keep their connection but can no longer subscribe to the channels it matched; stored messages are kept."
+          confirmLabel="Delete channel"
+          destructive
+          onConfirm={() => deleting && del.mutateAsync(deleting.id)}
+        />
+      </Card>
+      <ConfigCard />
+    </div>
   );
 }

@@ -10,6 +10,7 @@ import type {
   listWebhookDeliveriesResponseSchema,
   RealtimeChannel,
   RealtimeChannelRequest,
+  RealtimeConfigResponse,
   RealtimeMessageStatsResponse,
   realtimeMessageResponseSchema,
   replayWebhookDeliveryResponseSchema,
@@ -135,5 +136,25 @@ export function useReplayDelivery() {
       [...queryKeys.realtime.all, 'deliveries'],
       [...queryKeys.realtime.all, 'messages'],
     ],
+  });
+}
+
+/** Message retention, and the secret webhook receivers verify signatures with. */
+export function useRealtimeConfig() {
+  return useQuery({
+    queryKey: queryKeys.realtime.config(),
+    queryFn: ({ signal }) =>
+      api.get<RealtimeConfigResponse>('/api/realtime/config', undefined, signal),
+  });
+}
+
+export function useUpdateRetention() {
+  return useApiMutation({
+    mutationFn: (retentionDays: number) =>
+      api.patch<RealtimeConfigResponse>('/api/realtime/config', { retentionDays }),
+    progress: 'Saving the retention…',
+    success: (c) =>
+      `Messages are kept for ${c.retentionDays} day${c.retentionDays === 1 ? '' : 's'}`,
+    invalidate: [queryKeys.realtime.config(), queryKeys.realtime.stats()],
   });
 }

@@ -11,6 +11,7 @@ import { useRegisterCommands, type Command } from '../../lib/commands';
 import { PageHeader, Skeleton } from '../../ui/misc';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '../../ui/tabs';
 import { ChannelsTab } from './channels-tab';
+import { useChannels } from './hooks';
 import { DeliveriesTab } from './deliveries-tab';
 import { MessagesTab } from './messages-tab';
 import type { RealtimeTab } from './search';
@@ -31,6 +32,27 @@ const tabs: { value: RealtimeTab; label: string; icon: typeof Radio }[] = [
   { value: 'deliveries', label: 'Webhook deliveries', icon: Webhook },
 ];
 
+/** One palette entry per channel name (patterns cannot be subscribed to as they are). */
+function useChannelCommands() {
+  const channels = useChannels();
+  const navigate = route.useNavigate();
+  const commands = useMemo<Command[]>(
+    () =>
+      (channels.data ?? [])
+        .filter((c) => !c.pattern.includes('%'))
+        .map((c) => ({
+          id: `realtime-channel:${c.id}`,
+          group: 'Channels',
+          label: `Inspect ${c.pattern}`,
+          keywords: ['realtime', 'channel', 'subscribe'],
+          icon: Radio,
+          run: () => void navigate({ search: { tab: 'inspector', channel: c.pattern } }),
+        })),
+    [channels.data, navigate],
+  );
+  useRegisterCommands('realtime-channels', commands);
+}
+
 function RealtimePage() {
   const { tab = 'channels' } = route.useSearch();
   const navigate = route.useNavigate();
@@ -50,6 +72,7 @@ function RealtimePage() {
     [],
   );
   useRegisterCommands('realtime', commands);
+  useChannelCommands();
   return (
     <>
       <PageHeader
