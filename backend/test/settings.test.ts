@@ -14,7 +14,7 @@ let bUrl: string;
 const ENV_ORIGIN = 'https://from-env.example.com';
 
 beforeAll(async () => {
-  a = await startTestApp();
+  a = await startTestApp({}, { AI_BASE_URL: 'https://bot:hunter2-in-url@ai.example.com/v1' });
   b = await createApp(
     {
       ...a.app.config,
@@ -100,9 +100,21 @@ describe('GET /api/settings', () => {
       });
     }
     expect(byName.get('ENCRYPTION_KEY')).toMatchObject({ value: null, secret: true, isSet: false });
+    // Credentials inside a URL are masked too.
+    expect(byName.get('AI_BASE_URL')).toMatchObject({
+      value: 'https://***@ai.example.com/v1',
+      source: 'environment',
+      secret: false,
+    });
     const text = JSON.stringify(body);
     const config = a.app.config;
-    for (const secret of [config.jwtSecret!, config.adminPassword!, a.apiKey, a.anonKey])
+    for (const secret of [
+      config.jwtSecret!,
+      config.adminPassword!,
+      a.apiKey,
+      a.anonKey,
+      'hunter2-in-url',
+    ])
       expect(text).not.toContain(secret);
   });
 });

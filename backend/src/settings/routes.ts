@@ -12,10 +12,11 @@ import { isSecretVariable, type Config } from '../core/config.js';
 import { route, type RouteGroup } from '../core/route.js';
 import { RUNTIME_SETTINGS, type RuntimeSettings } from './runtime.js';
 
+/** A value as text; credentials written into a URL (`https://user:pass@host`) are masked. */
 function shown(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  if (Array.isArray(value)) return value.join(',');
-  return String(value);
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
 }
 
 /** The environment's variables in name order, secrets masked; run-time ones are listed apart. */
