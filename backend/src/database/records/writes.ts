@@ -170,6 +170,28 @@ export async function remove(
 type WriteKind = 'insert' | 'put' | 'update' | 'delete';
 
 /**
+ * PostgREST's status for a write: an insert is 201, or 200 for an upsert that inserted nothing
+ * (merged every row); PUT with a body is 201 when it inserted, 200 when it replaced; the rest are
+ * 200 with a body and 204 without.
+ */
+function writeStatus(
+  kind: WriteKind,
+  done: { upsert: boolean; inserted: number; withBody: boolean },
+): number {
+  if (kind === 'insert') return done.upsert && done.inserted === 0 ? 200 : 201;
+  if (!done.withBody) return 204;
+  return kind === 'put' && done.inserted > 0 ? 201 : 200;
+}
+
+/** PostgREST's Content-Range for a write: none on PUT, the changed rows on an update, else `*`. */
+function writeContentRange(kind: WriteKind, affected: number, total?: number): string | null {
+  const of = total === undefined ? '*' : String(total);
+  if (kind === 'put') return null;
+  if (kind === 'update' && affected > 0) return `0-${affected - 1}/${of}`;
+  return `*/${of}`;
+}
+
+/**
  * Runs a mutation; with return=representation the rows are read back through the select.
  * Statuses and Content-Range follow PostgREST: an insert is 201, or 200 when an upsert
  * (`resolution=merge-duplicates`) merged every row; PUT is 201 when it inserted and 200 when it
@@ -190,25 +212,16 @@ async function mutate(
   // Upserts count the rows they insert (write-sql.ts INSERTED_ROWS): all merged answers 200.
   const upsert =
     kind === 'put' || (kind === 'insert' && ctx.prefs.resolution === 'merge-duplicates');
-  const answer = (affected: number, insertedRows: number, body?: string, pageCount = 0) => {
+  const answer = (affected: number, inserted: number, body?: string, pageCount = 0) => {
     const total = ctx.prefs.count ? affected : undefined;
-    const of = total === undefined ? '*' : String(total);
-    const status =
-      kind === 'insert'
-        ? upsert && insertedRows === 0
-          ? 200
-          : 201
-        : body === undefined
-          ? 204
-          : kind === 'put' && insertedRows > 0
-            ? 201
-            : 200;
-    const outcome: Outcome = { status, pageCount, offset: 0, total };
+    const outcome: Outcome = {
+      status: writeStatus(kind, { upsert, inserted, withBody: body !== undefined }),
+      pageCount,
+      offset: 0,
+      total,
+      contentRange: writeContentRange(kind, affected, total),
+    };
     if (body !== undefined) outcome.body = body;
-    if (kind === 'put') outcome.contentRange = null;
-    else if (kind === 'update')
-      outcome.contentRange = affected ? `0-${affected - 1}/${of}` : `*/${of}`;
-    else outcome.contentRange = `*/${of}`;
     return outcome;
   };
   const params = new SqlParams();
