@@ -190,6 +190,9 @@ export class LocalRuntime {
       '--no-lock',
       '--allow-net',
       '--allow-env',
+      // request.signal aborts only when the caller goes away (as fetch's does), not after every
+      // successful answer; Deno warns about the legacy behaviour on the function's stderr.
+      '--unstable-no-legacy-abort',
       `--v8-flags=--max-old-space-size=${o.memoryMb}`,
     ];
     // A machine whose TLS goes through a private CA (corporate proxy) lists it for Node; Deno
