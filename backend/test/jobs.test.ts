@@ -312,6 +312,37 @@ describe('running', () => {
     expect(left.body.pagination.total).toBe(0);
   });
 
+  it('fails an attempt that runs past the timeout', async () => {
+    await putQueue('slowpoke', {
+      target: { type: 'http', url: `${receiver.url}/hang` },
+      maxAttempts: 1,
+      timeoutMs: 200,
+    });
+    const res = await enqueue('slowpoke');
+    const job = await waitForJob(res.body.job.id, (j) => j.status === 'dead');
+    expect(job.lastError).toBe('timed out after 200 ms');
+    expect(Date.parse(job.finishedAt) - Date.parse(job.startedAt)).toBeLessThan(2000);
+  });
+
+  it('refuses URL targets on private addresses when private networks are not allowed', async () => {
+    const strict = await startTestApp({}, { ...JOBS_ENV, WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' });
+    try {
+      for (const url of [
+        'http://127.0.0.1:9/x',
+        'http://169.254.169.254/latest',
+        'http://[::1]/x',
+      ]) {
+        const res = await strict.request('PUT', '/api/jobs/queues/internal', {
+          token: strict.apiKey,
+          body: { target: { type: 'http', url } },
+        });
+        expect([res.status, res.body.error], url).toEqual([400, 'JOBS_UNKNOWN_TARGET']);
+      }
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('deduplicates on dedupKey while the first job is unfinished', async () => {
     await putQueue('dedup', { target: { type: 'http', url: `${receiver.url}/ok` } });
     const first = await enqueue('dedup', { dedupKey: 'user-42', delaySeconds: 60 });

@@ -505,4 +505,60 @@ describe('runs', () => {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('keeps headers readable across an encryption key rotation (re-sealed with the secrets)', async () => {
+    const oldKey = 'old-encryption-key-for-schedules-0123456789';
+    const own = await startTestApp({}, { ENCRYPTION_KEY: oldKey });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-schedules-rotated-'));
+    let rotated: KilnApp | undefined;
+    try {
+      const token = await own.adminToken();
+      await own.request('POST', '/api/secrets', {
+        token,
+        body: { key: 'ROT', value: 'rot-value-1' },
+      });
+      const created = await own.request('POST', '/api/schedules', {
+        token,
+        body: {
+          name: 'Rotated',
+          cronSchedule: '0 0 1 1 *',
+          functionUrl: `${receiver.url}/rotated`,
+          httpMethod: 'POST',
+          headers: { 'X-Token': '${{secrets.ROT}}', 'X-Plain': 'plain' },
+        },
+      });
+      expect(created.status).toBe(201);
+      await own.app.close();
+      rotated = await createApp(
+        {
+          ...own.app.config,
+          dataDir,
+          encryptionKey: 'new-encryption-key-for-schedules-9876543210',
+          encryptionKeyPrevious: oldKey,
+        },
+        {
+          logger: createLogger({ level: 'error', dir: path.join(dataDir, 'logs'), stdout: false }),
+        },
+      );
+      const address = await rotated.listen(0, '127.0.0.1');
+      const base = `http://127.0.0.1:${address.port}`;
+      const res = await fetch(`${base}/api/schedules/${created.body.id}`, {
+        headers: { authorization: `Bearer ${own.apiKey}` },
+      });
+      expect((await res.json()).headers).toEqual({
+        'X-Token': '${{secrets.ROT}}',
+        'X-Plain': 'plain',
+      });
+      const run = await fetch(`${base}/api/schedules/${created.body.id}/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${own.apiKey}` },
+      });
+      expect((await run.json()).status).toBe('succeeded');
+      expect(receiver.on('/rotated')[0]!.headers['x-token']).toBe('rot-value-1');
+    } finally {
+      await rotated?.close();
+      await own.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -119,9 +119,7 @@ export class SchedulesService {
             ? `${this.options.apiBaseUrl()}/functions/${r.target}`
             : null,
       httpMethod: r.http_method,
-      headers: r.headers_sealed
-        ? (JSON.parse(this.box.decrypt(r.headers_sealed)) as Record<string, string>)
-        : null,
+      headers: r.headers_sealed ? this.openHeaders(r) : null,
       body: r.body,
       cronJobId: r.id,
       lastExecutedAt: r.last_executed_at?.toISOString() ?? null,
@@ -133,6 +131,18 @@ export class SchedulesService {
       target,
       overlap: r.overlap,
     };
+  }
+
+  /** The headers as given; none when sealed with a key Kiln no longer has (said in the log). */
+  private openHeaders(r: ScheduleRow): Record<string, string> | null {
+    try {
+      return JSON.parse(this.box.decrypt(r.headers_sealed!)) as Record<string, string>;
+    } catch {
+      this.options.logger.warn('schedule headers sealed with an unknown key: set them again', {
+        schedule: r.id,
+      });
+      return null;
+    }
   }
 
   async list(): Promise<Schedule[]> {

@@ -215,8 +215,8 @@ export class SecretsService {
 
 /**
  * Key rotation: values sealed with the previous key (ENCRYPTION_KEY_PREVIOUS) are re-sealed
- * with the current one, secrets and project keys alike, in one transaction. Returns how many
- * values changed. Values that open with neither key are left alone and reported.
+ * with the current one, secrets, project keys and schedules' headers alike, in one transaction.
+ * Returns how many values changed. Values that open with neither key are left alone and reported.
  */
 export async function resealSecrets(
   client: pg.ClientBase,
@@ -230,9 +230,11 @@ export async function resealSecrets(
     for (const [table, keyColumn, valueColumn] of [
       ['system.secrets', 'key', 'value_encrypted'],
       ['system.api_keys', 'id', 'encrypted_key'],
+      // A schedule's headers (jobs/schedules.ts), NULL when it has none.
+      ['jobs.schedules', 'id', 'headers_sealed'],
     ] as const) {
       const { rows } = await client.query<Record<string, string>>(
-        `SELECT ${keyColumn} AS k, ${valueColumn} AS v FROM ${table} FOR UPDATE`,
+        `SELECT ${keyColumn} AS k, ${valueColumn} AS v FROM ${table} WHERE ${valueColumn} IS NOT NULL FOR UPDATE`,
       );
       for (const row of rows) {
         try {
