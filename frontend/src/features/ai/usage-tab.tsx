@@ -9,7 +9,6 @@ import { getRouteApi } from '@tanstack/react-router';
 import { BarChart3 } from 'lucide-react';
 import { cn } from '../../lib/cn';
 import { formatCount } from '../../lib/format';
-import { Button } from '../../ui/button';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { ErrorPanel } from '../../ui/error-panel';
 import { FormField } from '../../ui/form-field';
@@ -86,7 +85,10 @@ function buildChart(
   const index = new Map(days.map((d, i) => [d, i]));
   const totals = new Map<string, number>();
   for (const r of rows) totals.set(r.key, (totals.get(r.key) ?? 0) + r.value);
-  const ranked = [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  // Series that add nothing (failed calls' tokens) stay out of the chart and its legend.
+  const ranked = [...totals.entries()]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const top = ranked.slice(0, SERIES.length);
   const hasOther = ranked.length > SERIES.length;
   const series: Series[] = top.map(([key, total], i) => ({
@@ -148,7 +150,11 @@ function UsageChart({
     return (
       <EmptyState
         icon={BarChart3}
-        title={`No AI calls in the last ${count} days`}
+        title={
+          data.totals.requests
+            ? `No ${metricLabels[metric].toLowerCase()} in the last ${count} days`
+            : `No AI calls in the last ${count} days`
+        }
         description="Calls through /api/ai (the SDK's client.ai, or the Playground tab) show up here."
       />
     );
@@ -256,16 +262,20 @@ function Toggle<T extends string>({
       className="inline-flex rounded-md border border-border-strong p-0.5"
     >
       {options.map((o) => (
-        <Button
+        <button
           key={o.value}
-          size="sm"
-          variant={o.value === value ? 'secondary' : 'ghost'}
+          type="button"
           aria-pressed={o.value === value}
-          className={cn('h-6', o.value === value && 'font-semibold')}
+          className={cn(
+            'h-6 cursor-pointer rounded px-2.5 text-xs font-medium transition-colors',
+            o.value === value
+              ? 'bg-accent font-semibold text-primary'
+              : 'text-muted hover:bg-surface-2 hover:text-fg',
+          )}
           onClick={() => onChange(o.value)}
         >
           {o.label}
-        </Button>
+        </button>
       ))}
     </div>
   );
