@@ -708,3 +708,26 @@ describe('upsert statuses beyond plain tables', () => {
     await sql.query('DELETE FROM gadgets WHERE id = 400');
   });
 });
+
+describe('estimated counts', () => {
+  it('a stale estimate below the page is raised to the rows seen, never a 416', async () => {
+    for (const count of ['planned', 'estimated'] as const) {
+      const {
+        data,
+        status,
+        count: total,
+        error,
+      } = await client()
+        .from('samples')
+        .select('id', { count })
+        .eq('v', 'x')
+        .order('id')
+        .range(10, 14);
+      expect(error).toBeNull();
+      expect(status).toBe(206);
+      expect(ids(data)).toEqual([11, 12, 13, 14, 15]);
+      expect(total).toBeGreaterThanOrEqual(15);
+      expect(header('content-range')).toBe(`10-14/${total}`);
+    }
+  });
+});

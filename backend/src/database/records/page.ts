@@ -77,14 +77,16 @@ export async function runPage(
         raw: true,
       };
     }
+    const offset = node.offset ?? 0;
+    const estimate = !exact && tx ? await inexactCount(tx, countMode, node) : undefined;
+    // An estimate never claims fewer rows than this page shows (a stale one would answer 416).
     const total = exact
       ? Number(row.total)
-      : tx
-        ? await inexactCount(tx, countMode, node)
-        : undefined;
+      : estimate === undefined
+        ? undefined
+        : Math.max(estimate, offset + row.page_count);
     assertSingle(ctx, row.page_count);
     if (page.maxAffected) assertMaxAffected(ctx, row.page_count);
-    const offset = node.offset ?? 0;
     return {
       status: rangeStatus(offset, row.page_count, total),
       body: row.body,
