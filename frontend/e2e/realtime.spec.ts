@@ -98,6 +98,11 @@ test('realtime: channels, and the inspector sees SDK messages, presence and row 
   await page.reload();
   const scratchRow = table.getByRole('row').filter({ hasText: scratch });
   await expect(scratchRow).toBeVisible();
+  // Who may subscribe and publish: the default RLS policies.
+  await expect(page.getByRole('list', { name: 'Subscribe' })).toContainText(
+    'channels_subscribe_enabled',
+  );
+  await expect(page.getByRole('list', { name: 'Publish' })).toContainText('messages_publish_own');
   // Only names open in the inspector, not patterns.
   await expect(scratchRow.getByRole('link', { name: /^Inspect/ })).toHaveCount(0);
   await expectNoA11yViolations(page);
@@ -278,6 +283,16 @@ test('realtime: message history pages and filters; a failed webhook delivery is 
     await expect(page).toHaveURL(/[?&]offset=50/);
     await expect(page.getByText('51–55 of 55')).toBeVisible();
     await expect(messages.getByRole('row')).toHaveCount(6);
+    // Deleted on request: the filtered channel's messages, all of them.
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const purge = page.getByRole('alertdialog', { name: `Delete messages of ${busy}?` });
+    await purge.getByLabel('Which').click();
+    await page.getByRole('option', { name: 'All of them' }).click();
+    await expectNoA11yViolations(page);
+    await shoot(page, 'realtime-messages-delete');
+    await purge.getByRole('button', { name: 'Delete messages' }).click();
+    await expect(page.getByText('Deleted 55 messages')).toBeVisible();
+    await expect(page.getByText('No messages', { exact: true })).toBeVisible();
 
     // Filtered by event on the hooked channel; the message's payload in a sheet.
     await page.getByRole('textbox', { name: 'Channel' }).fill(hooked);

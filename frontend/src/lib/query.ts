@@ -79,6 +79,7 @@ export const queryKeys = {
     stats: () => [...queryKeys.realtime.all, 'stats'] as const,
     deliveries: (filters: object) => [...queryKeys.realtime.all, 'deliveries', filters] as const,
     config: () => [...queryKeys.realtime.all, 'config'] as const,
+    permissions: () => [...queryKeys.realtime.all, 'permissions'] as const,
   },
   ai: {
     all: ['ai'] as const,

@@ -13,6 +13,7 @@ import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { Card } from '../../ui/misc';
 import { ChannelDialog } from './channel-dialog';
 import { ConfigCard } from './config-card';
+import { PermissionsCard } from './permissions-card';
 import { type RealtimeChannel, useChannels, useDeleteChannel, useUpdateChannel } from './hooks';
 
 /** A channel name (no `%` wildcard) can be opened in the inspector as it is. */
@@ -176,6 +177,7 @@ export function ChannelsTab() {
           onConfirm={() => deleting && del.mutateAsync(deleting.id)}
         />
       </Card>
+      <PermissionsCard />
       <ConfigCard />
     </div>
   );

@@ -7,6 +7,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import type { z } from 'zod';
 import type {
   listRealtimeMessagesResponseSchema,
+  purgeRealtimeMessagesResponseSchema,
+  realtimePermissionsSchema,
   listWebhookDeliveriesResponseSchema,
   RealtimeChannel,
   RealtimeChannelRequest,
@@ -156,5 +158,33 @@ export function useUpdateRetention() {
     success: (c) =>
       `Messages are kept for ${c.retentionDays} day${c.retentionDays === 1 ? '' : 's'}`,
     invalidate: [queryKeys.realtime.config(), queryKeys.realtime.stats()],
+  });
+}
+
+/** The RLS policies that decide who may subscribe (realtime.channels) and publish (messages). */
+export function useRealtimePermissions() {
+  return useQuery({
+    queryKey: queryKeys.realtime.permissions(),
+    queryFn: ({ signal }) =>
+      api.get<z.infer<typeof realtimePermissionsSchema>>(
+        '/api/realtime/permissions',
+        undefined,
+        signal,
+      ),
+  });
+}
+
+/** Deletes stored messages older than an instant (of one channel, when given). */
+export function usePurgeMessages() {
+  return useApiMutation({
+    mutationFn: (q: { before: string; channel?: string }) =>
+      request<z.infer<typeof purgeRealtimeMessagesResponseSchema>>(
+        'DELETE',
+        '/api/realtime/messages',
+        { query: q },
+      ),
+    progress: 'Deleting messages…',
+    success: (r) => `Deleted ${r.deletedCount} message${r.deletedCount === 1 ? '' : 's'}`,
+    invalidate: [queryKeys.realtime.all],
   });
 }

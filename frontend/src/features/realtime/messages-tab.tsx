@@ -5,15 +5,64 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { getRouteApi, Link } from '@tanstack/react-router';
-import { History, Search } from 'lucide-react';
+import { History, Search, Trash2 } from 'lucide-react';
 import { formatCount, formatDateTime } from '../../lib/format';
 import { Button } from '../../ui/button';
+import { ConfirmDialog } from '../../ui/dialog';
+import { Select } from '../../ui/select';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { FormField } from '../../ui/form-field';
 import { Input } from '../../ui/input';
 import { Badge, Skeleton } from '../../ui/misc';
 import { Sheet, SheetContent } from '../../ui/sheet';
-import { MESSAGES_PAGE, useMessageStats, useMessages, type StoredMessage } from './hooks';
+import {
+  MESSAGES_PAGE,
+  useMessageStats,
+  useMessages,
+  usePurgeMessages,
+  type StoredMessage,
+} from './hooks';
+
+/** How old the messages a purge deletes are: older than this many ms (0: every message). */
+const purgeAges: { value: string; label: string; ms: number }[] = [
+  { value: '1h', label: 'Older than an hour', ms: 3600_000 },
+  { value: '24h', label: 'Older than a day', ms: 86_400_000 },
+  { value: '7d', label: 'Older than 7 days', ms: 7 * 86_400_000 },
+  { value: 'all', label: 'All of them', ms: 0 },
+];
+
+function PurgeButton({ channel }: { channel?: string }) {
+  const [open, setOpen] = useState(false);
+  const [age, setAge] = useState('24h');
+  const purge = usePurgeMessages();
+  const ms = purgeAges.find((a) => a.value === age)?.ms ?? 0;
+  return (
+    <>
+      <Button variant="outline" onClick={() => setOpen(true)}>
+        <Trash2 aria-hidden /> Delete…
+      </Button>
+      <ConfirmDialog
+        open={open}
+        onOpenChange={setOpen}
+        title={channel ? `Delete messages of ${channel}?` : 'Delete stored messages?'}
+        description="Their webhook deliveries go with them. This cannot be undone; messages are also deleted on their own after the retention period."
+        confirmLabel="Delete messages"
+        destructive
+        onConfirm={() =>
+          purge.mutateAsync({ before: new Date(Date.now() - ms).toISOString(), channel })
+        }
+      >
+        <FormField label="Which">
+          <Select
+            value={age}
+            onValueChange={setAge}
+            options={purgeAges.map(({ value, label }) => ({ value, label }))}
+          />
+        </FormField>
+      </ConfirmDialog>
+    </>
+  );
+}
 
 const route = getRouteApi('/app/realtime');
 
@@ -136,43 +185,46 @@ export function MessagesTab() {
   return (
     <div className="flex flex-col gap-3">
       <Stats />
-      <form
-        role="search"
-        aria-label="Filter the message history"
-        className="grid grid-cols-1 items-end gap-3 md:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_auto]"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void navigate({
-            search: (s) => ({
-              ...s,
-              mchannel: channel.trim() || undefined,
-              event: event.trim() || undefined,
-              offset: undefined,
-              msg: undefined,
-            }),
-          });
-        }}
-      >
-        <FormField label="Channel">
-          <Input
-            value={channel}
-            onChange={(e) => setChannel(e.target.value)}
-            placeholder="Any channel, e.g. chat:lobby"
-            className="font-mono"
-          />
-        </FormField>
-        <FormField label="Event">
-          <Input
-            value={event}
-            onChange={(e) => setEvent(e.target.value)}
-            placeholder="Any event, e.g. new_message"
-            className="font-mono"
-          />
-        </FormField>
-        <Button type="submit">
-          <Search aria-hidden /> Filter
-        </Button>
-      </form>
+      <div className="flex flex-wrap items-end gap-3">
+        <form
+          role="search"
+          aria-label="Filter the message history"
+          className="grid min-w-0 flex-1 grid-cols-1 items-end gap-3 md:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_auto]"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void navigate({
+              search: (s) => ({
+                ...s,
+                mchannel: channel.trim() || undefined,
+                event: event.trim() || undefined,
+                offset: undefined,
+                msg: undefined,
+              }),
+            });
+          }}
+        >
+          <FormField label="Channel">
+            <Input
+              value={channel}
+              onChange={(e) => setChannel(e.target.value)}
+              placeholder="Any channel, e.g. chat:lobby"
+              className="font-mono"
+            />
+          </FormField>
+          <FormField label="Event">
+            <Input
+              value={event}
+              onChange={(e) => setEvent(e.target.value)}
+              placeholder="Any event, e.g. new_message"
+              className="font-mono"
+            />
+          </FormField>
+          <Button type="submit">
+            <Search aria-hidden /> Filter
+          </Button>
+        </form>
+        <PurgeButton channel={search.mchannel} />
+      </div>
       <DataTable
         label="Messages"
         columns={columns}
