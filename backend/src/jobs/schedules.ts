@@ -453,19 +453,14 @@ export class Scheduler {
 
   private async pass(): Promise<void> {
     const now = this.schedules.now();
-    // Runs whose instance stopped renewing their lease.
-    await this.db.query(
-      `UPDATE jobs.schedule_runs SET status = 'failed', finished_at = now(), status_code = 0,
-         message = 'its instance stopped while running it (lease expired)'
-       WHERE status = 'running' AND lease_until < now()`,
-    );
+    // Due ticks first: what follows runs after their calls have started.
     const toRun = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<ScheduleRow>(
         `SELECT * FROM jobs.schedules WHERE is_active AND next_run <= $1
           ORDER BY next_run LIMIT 100 FOR UPDATE SKIP LOCKED`,
         [now],
       );
-      const started: string[] = [];
+      const started: { id: string; schedule?: ScheduleRow }[] = [];
       for (const s of rows) {
         const table = timetable(s.cron, s.time_zone);
         const due = s.next_run!;
@@ -477,7 +472,7 @@ export class Scheduler {
         ]);
         if (missed && !this.options.catchUp) continue;
         const run = await this.writeRun(tx, s, tick);
-        if (run) started.push(run);
+        if (run) started.push({ id: run, schedule: s });
       }
       // Queued runs (overlap: queue, run now) of schedules with nothing running, oldest first;
       // the schedule's row lock keeps two instances from starting two of them.
@@ -496,11 +491,17 @@ export class Scheduler {
            RETURNING id`,
           [f.id, RUN_LEASE_SECONDS],
         );
-        if (next.rows[0]) started.push(next.rows[0].id);
+        if (next.rows[0]) started.push({ id: next.rows[0].id });
       }
       return started;
     });
-    for (const id of toRun) void this.launch(id);
+    for (const run of toRun) void this.launch(run.id, run.schedule);
+    // Runs whose instance stopped renewing their lease.
+    await this.db.query(
+      `UPDATE jobs.schedule_runs SET status = 'failed', finished_at = now(), status_code = 0,
+         message = 'its instance stopped while running it (lease expired)'
+       WHERE status = 'running' AND lease_until < now()`,
+    );
     // The next tick due before the next poll gets a timer of its own (per-second schedules).
     const soon = await this.db.query<{ at: Date | null }>(
       'SELECT min(next_run) AS at FROM jobs.schedules WHERE is_active',
@@ -558,8 +559,8 @@ export class Scheduler {
     return logJson(rows[0]!);
   }
 
-  private launch(runId: string): Promise<void> {
-    const done = this.execute(runId)
+  private launch(runId: string, schedule?: ScheduleRow): Promise<void> {
+    const done = this.execute(runId, schedule)
       .catch((err: unknown) => {
         this.options.logger.warn('schedule run failed', { run: runId, error: String(err) });
       })
@@ -572,15 +573,18 @@ export class Scheduler {
     return done;
   }
 
-  private async execute(runId: string): Promise<void> {
-    const { rows } = await this.db.query<ScheduleRow & { run_tick: Date | null }>(
-      `SELECT s.*, r.tick AS run_tick FROM jobs.schedule_runs r JOIN jobs.schedules s ON s.id = r.schedule_id
-        WHERE r.id = $1`,
-      [runId],
-    );
-    const s = rows[0];
+  /** Runs one run; `schedule` is its schedule's row when the caller has it (a tick's). */
+  private async execute(runId: string, schedule?: ScheduleRow): Promise<void> {
+    const s =
+      schedule ??
+      (
+        await this.db.query<ScheduleRow>(
+          `SELECT s.* FROM jobs.schedule_runs r JOIN jobs.schedules s ON s.id = r.schedule_id
+            WHERE r.id = $1`,
+          [runId],
+        )
+      ).rows[0];
     if (!s) return;
-    await this.db.query('UPDATE jobs.schedules SET last_executed_at = now() WHERE id = $1', [s.id]);
     let outcome: { ok: boolean; status: number; message: string | null; durationMs: number };
     try {
       outcome = await this.call(s, runId);
@@ -593,8 +597,12 @@ export class Scheduler {
       };
     }
     await this.db.query(
-      `UPDATE jobs.schedule_runs SET status = $2, status_code = $3, duration_ms = $4, message = $5,
-         finished_at = now(), lease_until = NULL WHERE id = $1`,
+      `WITH run AS (
+         UPDATE jobs.schedule_runs SET status = $2, status_code = $3, duration_ms = $4, message = $5,
+           finished_at = now(), lease_until = NULL WHERE id = $1
+         RETURNING schedule_id, executed_at)
+       UPDATE jobs.schedules s SET last_executed_at = run.executed_at FROM run
+        WHERE s.id = run.schedule_id AND s.last_executed_at IS DISTINCT FROM greatest(s.last_executed_at, run.executed_at)`,
       [
         runId,
         outcome.ok ? 'succeeded' : 'failed',
