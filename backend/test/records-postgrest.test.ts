@@ -731,3 +731,53 @@ describe('estimated counts', () => {
     }
   });
 });
+
+describe('GeoJSON (Accept: application/geo+json)', () => {
+  it('without PostGIS: 406 PGRST107 saying why', async () => {
+    const res = await fetch(`${t.baseUrl}/api/database/records/articles?select=id`, {
+      headers: { Authorization: `Bearer ${t.anonKey}`, Accept: 'application/geo+json' },
+    });
+    expect(res.status).toBe(406);
+    expect(await res.json()).toEqual({
+      code: 'PGRST107',
+      message: 'None of these media types are available: application/geo+json',
+      details: 'GeoJSON answers need the PostGIS extension (its st_asgeojson function)',
+      hint: null,
+    });
+  });
+
+  it('with st_asgeojson(record): a FeatureCollection of the page, for reads and representations', async () => {
+    // Stands in for PostGIS's st_asgeojson(record) (not in the embedded PostgreSQL): a Feature
+    // with no geometry and the row as properties, enough to check what Kiln builds around it.
+    await sql.query(`
+      CREATE FUNCTION public.st_asgeojson(r record) RETURNS text LANGUAGE plpgsql AS $$
+      BEGIN
+        RETURN json_build_object('type', 'Feature', 'geometry', null, 'properties', to_json(r))::text;
+      END $$;
+      GRANT EXECUTE ON FUNCTION public.st_asgeojson(record) TO anon, authenticated;`);
+    try {
+      const res = await fetch(
+        `${t.baseUrl}/api/database/records/articles?select=id,title&id=lte.2&order=id`,
+        { headers: { Authorization: `Bearer ${t.anonKey}`, Accept: 'application/geo+json' } },
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/geo+json; charset=utf-8');
+      expect(res.headers.get('content-range')).toBe('0-1/*');
+      const body = (await res.json()) as {
+        type: string;
+        features: Array<{ type: string; properties: { id: number } }>;
+      };
+      expect(body.type).toBe('FeatureCollection');
+      expect(body.features.map((f) => [f.type, f.properties.id])).toEqual([
+        ['Feature', 1],
+        ['Feature', 2],
+      ]);
+      const none = await fetch(`${t.baseUrl}/api/database/records/articles?id=eq.-1`, {
+        headers: { Authorization: `Bearer ${t.anonKey}`, Accept: 'application/geo+json' },
+      });
+      expect(await none.json()).toEqual({ type: 'FeatureCollection', features: [] });
+    } finally {
+      await sql.query('DROP FUNCTION public.st_asgeojson(record)');
+    }
+  });
+});

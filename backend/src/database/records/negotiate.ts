@@ -16,8 +16,11 @@ import type { SchemaCache } from './schema-cache.js';
 /** The query string, every key with all its values in order. */
 export type Query = Record<string, string[]>;
 
-/** The representation the client accepts: a JSON array, one object, or CSV. */
-export type Format = 'json' | 'single' | 'csv';
+/**
+ * The representation the client accepts: a JSON array, one object, CSV, or a GeoJSON
+ * FeatureCollection (needs PostGIS's st_asgeojson; 406 without it).
+ */
+export type Format = 'json' | 'single' | 'csv' | 'geojson';
 
 /** `Accept: application/vnd.pgrst.plan[+json|+text]; for="…"; options=analyze|…` */
 export interface PlanRequest {
@@ -212,6 +215,7 @@ function formatFor(req: Request): Format {
     if (type === 'application/vnd.pgrst.object+json' || type === 'application/vnd.pgrst.object')
       return 'single';
     if (type === 'text/csv') return 'csv';
+    if (type === 'application/geo+json') return 'geojson';
     if (type === 'application/json' || type === '*/*' || type === 'application/*' || type === '')
       return 'json';
   }

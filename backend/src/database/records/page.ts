@@ -17,8 +17,8 @@ import {
   compileRead,
   compileWhere,
   tableRef,
-  wrapAsCsv,
   wrapAsJson,
+  wrapFor,
 } from './sql.js';
 import { inTransaction, readStatement } from './transaction.js';
 
@@ -61,7 +61,7 @@ export async function runPage(
   const compiled = compileRead(node, params, new Aliases(), page.source ? SOURCE : undefined);
   const sql =
     (page.source ? `WITH ${SOURCE} AS MATERIALIZED (${page.source}) ` : '') +
-    (ctx.format === 'csv' && !page.one ? wrapAsCsv : wrapAsJson)(
+    (page.one ? wrapAsJson : wrapFor(ctx.format))(
       compiled.rows,
       exact ? compiled.count : undefined,
     );

@@ -46,13 +46,13 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
   }
   if (outcome.body === undefined || req.method === 'HEAD') {
     if (outcome.body !== undefined)
-      res.type(ctx.format === 'csv' ? 'text/csv' : 'application/json');
+      res.type(CONTENT_TYPES[ctx.format === 'single' ? 'json' : ctx.format]);
     res.end();
     return;
   }
-  if (ctx.format === 'csv' && !outcome.raw) {
-    // Written by PostgreSQL (sql.ts wrapAsCsv).
-    res.type('text/csv; charset=utf-8').send(outcome.body);
+  if ((ctx.format === 'csv' || ctx.format === 'geojson') && !outcome.raw) {
+    // Written by PostgreSQL (sql.ts wrapAsCsv, wrapAsGeoJson).
+    res.type(`${CONTENT_TYPES[ctx.format]}; charset=utf-8`).send(outcome.body);
     return;
   }
   if (ctx.format === 'single' && !outcome.raw) {
@@ -61,6 +61,12 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
   }
   res.type('application/json; charset=utf-8').send(outcome.body);
 }
+
+const CONTENT_TYPES = {
+  json: 'application/json',
+  csv: 'text/csv',
+  geojson: 'application/geo+json',
+} as const;
 
 /** Preference-Applied lists preferences in this order, as PostgREST does. */
 const PREFERENCE_ORDER = [
@@ -150,6 +156,14 @@ export function errorResponder(logger: Logger) {
     else if (bodyErr?.type === 'entity.too.large')
       error = new PgrstError(413, 'PGRST413', 'Payload Too Large');
     else if (err instanceof AppError) error = new PgrstError(err.status, err.code, err.message);
+    else if (withoutPostgis(err, req))
+      error = new PgrstError(
+        406,
+        'PGRST107',
+        'None of these media types are available: application/geo+json',
+        'GeoJSON answers need the PostGIS extension (its st_asgeojson function)',
+        null,
+      );
     else error = toPgrstError(err, anonymous);
     // Busy, not broken (a full pool, this client's share taken, a statement timeout): say when
     // to come back.
@@ -167,4 +181,13 @@ export function errorResponder(logger: Logger) {
     }
     res.status(error.status).json(error.body);
   };
+}
+
+/** A GeoJSON answer asked of a database without PostGIS: st_asgeojson does not exist. */
+function withoutPostgis(err: unknown, req: Request): boolean {
+  return (
+    /application\/geo\+json/i.test(req.get('accept') ?? '') &&
+    (err as { code?: string })?.code === PG.undefinedFunction &&
+    /st_asgeojson/i.test((err as Error).message)
+  );
 }

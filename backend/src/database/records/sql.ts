@@ -457,3 +457,26 @@ export function compileWhere(
   }
   return parts.join(' AND ');
 }
+
+/**
+ * wrapAsJson's twin for `Accept: application/geo+json`: the rows as a GeoJSON FeatureCollection,
+ * each row a Feature made by PostGIS's `st_asgeojson(record)` (its first geometry column is the
+ * geometry, the other columns the properties). Without PostGIS the function does not exist and
+ * the request answers 406 (respond.ts).
+ */
+export function wrapAsGeoJson(rows: string, countSql?: string, extra: string[] = []): string {
+  const columns = [
+    'count(*)::int AS page_count',
+    "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(st_asgeojson(_r)::json), '[]'::json))::text AS body",
+    ...(countSql ? [`(${countSql})::bigint::text AS total`] : []),
+    ...extra,
+  ];
+  return `SELECT ${columns.join(', ')} FROM (${rows}) AS _r`;
+}
+
+/** The statement wrapper that writes rows in the negotiated representation. */
+export function wrapFor(
+  format: 'json' | 'single' | 'csv' | 'geojson',
+): (rows: string, countSql?: string, extra?: string[]) => string {
+  return format === 'csv' ? wrapAsCsv : format === 'geojson' ? wrapAsGeoJson : wrapAsJson;
+}

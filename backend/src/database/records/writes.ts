@@ -12,7 +12,7 @@ import { splitTopLevel } from './parse.js';
 import { buildReadPlan, type ReadNode } from './plan.js';
 import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
 import type { Column, SchemaCache, Table } from './schema-cache.js';
-import { Aliases, SqlParams, compileRead, wrapAsCsv, wrapAsJson } from './sql.js';
+import { Aliases, SqlParams, compileRead, wrapFor } from './sql.js';
 import { inTransaction } from './transaction.js';
 import {
   INSERTED_ROWS,
@@ -237,7 +237,7 @@ async function mutate(
       embeds: node.embeds.map((e) => ({ ...e, inner: false, existence: undefined })),
     };
     const compiled = compileRead(representationNode, params, new Aliases(), 'pgrst_mutation');
-    const wrap = ctx.format === 'csv' ? wrapAsCsv : wrapAsJson;
+    const wrap = wrapFor(ctx.format);
     // The counter is read in the aggregate, after every written row went through it.
     const sql = `WITH pgrst_mutation AS (${mutation}) ${wrap(compiled.rows, undefined, ['(SELECT count(*) FROM pgrst_mutation)::int AS affected', `${INSERTED_ROWS} AS inserted`])}`;
     return inTransaction(db, ctx, false, async (tx) => {
