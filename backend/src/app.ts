@@ -80,6 +80,8 @@ import { TargetRunner } from './jobs/targets.js';
 import { Scheduler, SchedulesService } from './jobs/schedules.js';
 import { schedulesRoutes } from './jobs/schedule-routes.js';
 import { RuntimeSettings } from './settings/runtime.js';
+import { IncomingWebhooks } from './webhooks/service.js';
+import { incomingWebhookAdminRoutes, incomingWebhookReceiveRoutes } from './webhooks/routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
 
@@ -364,6 +366,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     timeoutMs: config.functions.timeoutMs,
   };
   routes.mount(app, '/functions', functionsInvokeRoutes(functionsDeps));
+  // Incoming webhooks: before body parsing too (signatures are checked over the exact bytes).
+  const incomingWebhooks = new IncomingWebhooks(db, box, () => jobsService, {
+    apiBaseUrl: () => config.apiBaseUrl,
+    maxBodyBytes: config.webhooksIn.maxBodyBytes,
+    retentionDays: config.webhooksIn.retentionDays,
+  });
+  routes.mount(app, '/api/webhooks/in', incomingWebhookReceiveRoutes(incomingWebhooks));
   app.use(resolvePrincipal(keys, tokens));
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
   routes.mount(
@@ -554,6 +563,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pollMs: Math.min(1000, config.jobs.pollIntervalMs),
   });
   routes.mount(app, '/api/schedules', schedulesRoutes(schedulesService, scheduler));
+  routes.mount(app, '/api/webhooks/incoming', incomingWebhookAdminRoutes(incomingWebhooks));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use(
     '/auth',
@@ -615,6 +625,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       .catch((err: unknown) => logger.warn('audit prune failed', { error: String(err) }));
   }, 24 * 3600_000);
   auditPruner.unref();
+  const incomingWebhooksPruner = setInterval(() => {
+    incomingWebhooks
+      .prune()
+      .catch((err: unknown) =>
+        logger.warn('incoming webhook deliveries prune failed', { error: String(err) }),
+      );
+  }, 3600_000);
+  incomingWebhooksPruner.unref();
   const limitPruner = setInterval(() => {
     PostgresRateLimitStore.prune(db).catch((err: unknown) =>
       logger.warn('rate limit prune failed', { error: String(err) }),
@@ -654,6 +672,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await functionsProvider.close();
       clearInterval(pruner);
       clearInterval(auditPruner);
+      clearInterval(incomingWebhooksPruner);
       clearInterval(limitPruner);
       const drained = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();

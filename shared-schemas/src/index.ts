@@ -18,3 +18,4 @@ export * from './records.js';
 export * from './settings.js';
 export * from './jobs.js';
 export * from './schedules.js';
+export * from './webhooks-in.js';

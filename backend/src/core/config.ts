@@ -187,6 +187,21 @@ export const envSchema = z.object({
   ),
   // Schedules: after downtime, run the latest missed tick once (true) or only future ones.
   SCHEDULES_CATCH_UP: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
+  // Incoming webhooks (webhooks/): the largest delivery read (413 beyond), and how long
+  // deliveries (refused ones included) are kept.
+  WEBHOOKS_IN_MAX_BODY_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+  ),
+  WEBHOOKS_IN_RETENTION_DAYS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(3650).default(30),
+  ),
   FUNCTION_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(30_000),
@@ -546,6 +561,10 @@ export function loadConfig(
       leaseSeconds: e.JOBS_LEASE_SECONDS,
       maxPayloadBytes: e.JOBS_MAX_PAYLOAD_BYTES,
       schedulesCatchUp: e.SCHEDULES_CATCH_UP,
+    },
+    webhooksIn: {
+      maxBodyBytes: e.WEBHOOKS_IN_MAX_BODY_BYTES,
+      retentionDays: e.WEBHOOKS_IN_RETENTION_DAYS,
     },
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
     realtimePresenceAckMaxMembers: e.REALTIME_PRESENCE_ACK_MAX_MEMBERS,

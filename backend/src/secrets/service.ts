@@ -232,6 +232,8 @@ export async function resealSecrets(
       ['system.api_keys', 'id', 'encrypted_key'],
       // A schedule's headers (jobs/schedules.ts), NULL when it has none.
       ['jobs.schedules', 'id', 'headers_sealed'],
+      // An incoming webhook endpoint's secret (webhooks/service.ts).
+      ['system.incoming_webhooks', 'name', 'secret_sealed'],
     ] as const) {
       const { rows } = await client.query<Record<string, string>>(
         `SELECT ${keyColumn} AS k, ${valueColumn} AS v FROM ${table} WHERE ${valueColumn} IS NOT NULL FOR UPDATE`,
