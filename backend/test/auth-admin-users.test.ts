@@ -48,8 +48,8 @@ describe('admin user administration', () => {
   it('answers bad input, unknown users and non-admins with the contract’s errors', async () => {
     const user = await t.signUpUser();
     const cases: Array<[string, unknown, string | null, number, string]> = [
-      [user.userId, { emailVerified: false }, t.apiKey, 400, 'INVALID_INPUT'],
-      [user.userId, { email: 'x@example.com' }, t.apiKey, 400, 'INVALID_INPUT'],
+      [user.userId, { emailVerified: 'no' }, t.apiKey, 400, 'INVALID_INPUT'],
+      [user.userId, { email: 42 }, t.apiKey, 400, 'INVALID_INPUT'],
       [NO_USER, { emailVerified: true }, t.apiKey, 404, 'AUTH_USER_NOT_FOUND'],
       [user.userId, { emailVerified: true }, user.accessToken, 403, 'AUTH_FORBIDDEN'],
     ];

@@ -16,8 +16,21 @@ export const userSchema = z.object({
   profile: profileSchema.nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   isAnonymous: z.boolean().optional(),
+  /** Set by admins and the API key only; in the access token as the `app_metadata` claim. */
+  appMetadata: z.record(z.string(), z.unknown()).optional(),
+  /** Set by the user (PATCH /profiles/current); in the access token as `user_metadata`. */
+  userMetadata: z.record(z.string(), z.unknown()).optional(),
+  /** Application roles (admin-defined); in the access token as `app_roles`. */
+  appRoles: z.array(z.string()).optional(),
+  /** While in the future, the user cannot sign in or refresh. */
+  bannedUntil: z.string().nullable().optional(),
 });
 export type User = z.infer<typeof userSchema>;
+
+/** Metadata objects (app_metadata, user_metadata): keys merged, a key set to null removed. */
+export const metadataPatchSchema = z
+  .record(z.string().max(200), z.unknown())
+  .refine((v) => JSON.stringify(v).length <= 16 * 1024, 'must be at most 16 KiB of JSON');
 
 export const clientTypeSchema = z.enum(['web', 'mobile', 'desktop', 'server']);
 export type ClientType = z.infer<typeof clientTypeSchema>;
@@ -75,9 +88,18 @@ export const adminSessionRequestSchema = z
     path: ['username'],
   });
 
-export const updateProfileRequestSchema = z.object({
-  profile: profileSchema,
-});
+export const updateProfileRequestSchema = z
+  .object({
+    profile: profileSchema.optional(),
+    /** Merged into the user's user_metadata (a key set to null is removed). */
+    userMetadata: metadataPatchSchema.optional(),
+  })
+  // Strict: app_metadata is for admins; a user sending it is told so, not silently ignored.
+  .strict()
+  .refine((v) => v.profile !== undefined || v.userMetadata !== undefined, {
+    message: 'profile or userMetadata is required',
+    path: ['profile'],
+  });
 
 export const listUsersQuerySchema = paginationQuerySchema.extend({
   search: z.string().trim().max(200).optional(),
@@ -138,6 +160,17 @@ export const authConfigSchema = z.object({
   allowMagicLink: z.boolean(),
   /** A signed-in user may delete their own account (DELETE /api/auth/users/current). */
   allowAccountDeletion: z.boolean(),
+  /**
+   * The custom-claims hook: a SQL function `name(user_id uuid, claims jsonb) RETURNS jsonb` called
+   * at every token issue with the default claims, returning the claims to sign (null: none).
+   */
+  customClaimsHook: z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$/,
+      'must be a function name, optionally schema-qualified (public.add_claims)',
+    )
+    .nullable(),
 });
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 
@@ -325,8 +358,54 @@ export const userSessionSchema = z.object({
 });
 export const listSessionsResponseSchema = z.object({ sessions: z.array(userSessionSchema) });
 
-/** `PATCH /api/auth/users/:id` (admin): mark the address verified, the account kept as it is. */
-export const adminUpdateUserRequestSchema = z.object({ emailVerified: z.literal(true) }).strict();
+/** An application role's name: `editor`, `billing_admin`, `team-lead`. */
+export const appRoleNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9_-]{0,62}$/,
+    'must be 1-63 lower-case letters, digits, _ or -, starting with a letter',
+  );
+
+/**
+ * `PATCH /api/auth/users/:id` (admin): any subset. `emailVerified: true` vouches for the account
+ * as it is; `password` ends the user's sessions; `appRoles` replaces the user's roles (each must
+ * be defined); metadata keys are merged (null removes one); `bannedUntil` in the future bans the
+ * user and ends their sessions, null lifts the ban.
+ */
+export const adminUpdateUserRequestSchema = z
+  .object({
+    email: z.string().max(320).optional(),
+    password: z.string().min(1).max(1024).optional(),
+    emailVerified: z.boolean().optional(),
+    appMetadata: metadataPatchSchema.optional(),
+    userMetadata: metadataPatchSchema.optional(),
+    appRoles: z.array(appRoleNameSchema).max(100).optional(),
+    bannedUntil: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2030-01-01T00:00:00Z' })
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .refine((v) => Object.values(v).some((x) => x !== undefined), {
+    message: 'at least one field to change is required',
+  });
+export type AdminUpdateUserRequest = z.infer<typeof adminUpdateUserRequestSchema>;
+
+/** `GET|POST /api/auth/roles` (admin): the application roles. */
+export const appRoleSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  userCount: z.number().int(),
+  createdAt: z.string(),
+});
+export const listAppRolesResponseSchema = z.object({ roles: z.array(appRoleSchema) });
+export const createAppRoleRequestSchema = z
+  .object({
+    name: appRoleNameSchema,
+    description: z.string().trim().max(500).optional(),
+  })
+  .strict();
+export const appRoleParamsSchema = z.object({ name: appRoleNameSchema });
 
 /** `GET /api/auth/users/:id/identities` (admin): the providers a user signs in with. */
 export const userIdentitySchema = z.object({
@@ -346,9 +425,13 @@ export const listAdminSessionsResponseSchema = z.object({ sessions: z.array(admi
 export const revokedCountResponseSchema = z.object({ revokedCount: z.number().int() });
 
 export const profileResponseSchema = z.object({ id: z.guid(), profile: profileSchema });
+/** PATCH /profiles/current: the profile, and the caller's own user_metadata. */
+export const updateProfileResponseSchema = profileResponseSchema.extend({
+  userMetadata: z.record(z.string(), z.unknown()),
+});
 
 export const publicAuthConfigResponseSchema = authConfigSchema
-  .omit({ allowedRedirectUrls: true })
+  .omit({ allowedRedirectUrls: true, customClaimsHook: true })
   .extend({
     /** Built-in OAuth providers a client may offer. */
     oAuthProviders: z.array(z.string()),

@@ -134,16 +134,27 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       method: 'patch',
       path: '/users/:id',
       access: 'admin',
-      summary: "Mark a user's address verified (the admin vouches for the account as it is)",
+      summary: 'Update a user: email, password, email-verified, metadata, roles, ban',
+      description:
+        'Any subset of `{email, password, emailVerified, appMetadata, userMetadata, appRoles, ' +
+        'bannedUntil}`. `emailVerified: true` vouches for the account as it is (its password and ' +
+        "factors stay). A new password or a ban (a time in the future) ends the user's sessions; " +
+        '`bannedUntil: null` lifts a ban. Metadata keys are merged (null removes one); `appRoles` ' +
+        "replaces the user's roles. Changes reach the user's token at the next refresh.",
       params: authIdParamsSchema,
       body: adminUpdateUserRequestSchema,
       responses: { 200: userSchema },
-      errors: { 404: ['AUTH_USER_NOT_FOUND'] },
-      handler: async ({ params }) => {
-        await auth.getUser(params.id);
-        // As if the account's own session proved the inbox: its password and factors stay.
-        return (await auth.markEmailVerified(params.id, { sessionUserId: params.id })).user;
+      errors: {
+        400: [
+          'AUTH_INVALID_EMAIL',
+          'AUTH_WEAK_PASSWORD',
+          'AUTH_UNKNOWN_ROLE',
+          'AUTH_NOT_A_USER_SESSION',
+        ],
+        404: ['AUTH_USER_NOT_FOUND'],
+        409: ['AUTH_EMAIL_EXISTS'],
       },
+      handler: ({ params, body }) => auth.adminUpdateUser(params.id, body),
     }),
     route({
       method: 'get',
@@ -222,6 +233,7 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       summary: 'Change auth settings',
       body: updateAuthConfigRequestSchema,
       responses: { 200: authConfigResponseSchema },
+      errors: { 400: ['AUTH_INVALID_CLAIMS_HOOK'] },
       handler: async ({ body }) => ({ id: AUTH_CONFIG_ID, ...(await auth.updateConfig(body)) }),
     }),
   ];

@@ -1,7 +1,8 @@
 /**
  * The auth area, mounted at /api/auth: one route group whose routes come from a file per concern
  * (this file: sign-up, sign-in and the user's sessions, profiles, public config, anonymous users;
- * refresh-routes.ts, oauth-routes.ts, mfa-routes.ts, email-routes.ts, admin-routes.ts). Cookies,
+ * refresh-routes.ts, oauth-routes.ts, mfa-routes.ts, email-routes.ts, admin-routes.ts,
+ * role-routes.ts). Cookies,
  * session bodies and inbox proofs are http.ts; SQL is in the services. SMTP and templates are
  * email/routes.ts. The cookie names are exported here too (tests check them).
  *
@@ -22,6 +23,7 @@ import {
   signUpResponseSchema,
   successMessageSchema,
   updateProfileRequestSchema,
+  updateProfileResponseSchema,
   upgradeAnonymousRequestSchema,
   upgradeAnonymousResponseSchema,
 } from '@kiln/shared-schemas';
@@ -42,6 +44,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { mfaRoutes } from './mfa-routes.js';
 import { emailFlowRoutes } from './email-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { TOKEN_ISSUE_ERRORS, appRoleRoutes } from './role-routes.js';
 import { hostedPagesRoutes } from './hosted-routes.js';
 import { userRefreshRoutes } from './refresh-routes.js';
 
@@ -58,6 +61,8 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
   const http = new AuthHttp(auth, options);
   return {
     tag: 'auth',
+    // Any route that issues or refreshes a user's token may answer these (see claims.ts).
+    errors: TOKEN_ISSUE_ERRORS,
     routes: [
       ...sessionRoutes(http),
       ...oauthRoutes(http),
@@ -66,6 +71,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       // Before the admin routes: /users/current/... is not /users/:id/...
       ...hostedPagesRoutes(http),
       ...adminRoutes(http),
+      ...appRoleRoutes(http),
     ],
   };
 }
@@ -298,16 +304,20 @@ function sessionRoutes(http: AuthHttp): DeclaredRoute[] {
       method: 'patch',
       path: '/profiles/current',
       access: 'user',
-      summary: "Update the signed-in user's profile (keys merged; null removes a key)",
+      summary:
+        "Update the signed-in user's profile and user_metadata (keys merged; null removes a key)",
+      description:
+        '`{profile?, userMetadata?}`. user_metadata is in the access token as the `user_metadata` ' +
+        'claim from the next refresh on.',
       body: updateProfileRequestSchema,
-      responses: { 200: profileResponseSchema },
+      responses: { 200: updateProfileResponseSchema },
       errors: { 400: ['AUTH_NOT_A_USER_SESSION'], 404: ['AUTH_USER_NOT_FOUND'] },
       authorize: ({ principal }) => {
         if (principal.role !== 'authenticated' || !principal.sub) {
           throw new AppError(400, 'AUTH_NOT_A_USER_SESSION', 'Only a signed-in user has a profile');
         }
       },
-      handler: ({ body, principal }) => auth.updateProfile(principal.sub!, body.profile),
+      handler: ({ body, principal }) => auth.updateProfile(principal.sub!, body),
     }),
     route({
       method: 'get',
@@ -318,6 +328,7 @@ function sessionRoutes(http: AuthHttp): DeclaredRoute[] {
       handler: async () => {
         const {
           allowedRedirectUrls: _hidden,
+          customClaimsHook: _hook,
           createdAt: _c,
           updatedAt: _u,
           ...config

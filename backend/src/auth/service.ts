@@ -1,11 +1,17 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import type { AuthConfig, UpdateAuthConfigRequest, User } from '@kiln/shared-schemas';
+import type {
+  AdminUpdateUserRequest,
+  AuthConfig,
+  UpdateAuthConfigRequest,
+  User,
+} from '@kiln/shared-schemas';
 import type { Database, Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { PG, pgCode } from '../core/sql.js';
 import { safeEqual } from '../core/crypto.js';
-import { ADMIN_SUBJECT, type TokenService } from '../core/auth/tokens.js';
+import { ADMIN_SUBJECT, type AccessClaims, type TokenService } from '../core/auth/tokens.js';
+import { assertClaimsHookExists, runClaimsHook } from './claims.js';
 import { burnPasswordCheck, hashPassword, passwordProblems, verifyPassword } from './passwords.js';
 import type { CsrfTokens, SessionContext, SessionStore } from './sessions.js';
 
@@ -20,10 +26,20 @@ interface UserRow {
   identity_providers: string[];
   created_at: Date;
   updated_at: Date;
+  app_metadata: Record<string, unknown>;
+  user_metadata: Record<string, unknown>;
+  app_roles: string[];
+  banned_until: Date | null;
 }
 
 const USER_COLUMNS =
-  'id, email, password_hash, email_verified, profile, metadata, is_anonymous, identity_providers, created_at, updated_at';
+  'id, email, password_hash, email_verified, profile, metadata, is_anonymous, identity_providers, created_at, updated_at, ' +
+  'app_metadata, user_metadata, banned_until, ' +
+  'ARRAY(SELECT r.role FROM auth.user_app_roles r WHERE r.user_id = auth.users.id ORDER BY r.role) AS app_roles';
+
+/** Merges a metadata patch into a jsonb column: keys replaced, a key set to null removed. */
+const mergeMetadata = (column: string, param: string) =>
+  `(${column} || ${param}::jsonb) - ARRAY(SELECT k FROM jsonb_each(${param}::jsonb) AS e(k, v) WHERE v = 'null'::jsonb)`;
 
 /** Who a provider (OAuth, ID token) says signed in. */
 export interface ProviderIdentity {
@@ -48,7 +64,23 @@ export function toUser(row: UserRow): User {
     profile: row.profile,
     metadata: row.metadata,
     ...(row.is_anonymous ? { isAnonymous: true } : {}),
+    appMetadata: row.app_metadata,
+    userMetadata: row.user_metadata,
+    appRoles: row.app_roles,
+    bannedUntil: row.banned_until?.toISOString() ?? null,
   };
+}
+
+/** 403 while the user is banned (admin PATCH /users/:id {bannedUntil}). */
+function assertNotBanned(user: User): void {
+  if (user.bannedUntil && Date.parse(user.bannedUntil) > Date.now()) {
+    throw new AppError(
+      403,
+      'AUTH_USER_BANNED',
+      `This account is banned until ${user.bannedUntil}`,
+      'Ask the project admin to lift the ban',
+    );
+  }
 }
 
 /** A signed-in session as the routes hand it to the client. */
@@ -124,6 +156,7 @@ const CONFIG_COLUMNS: Record<keyof AuthConfig, string> = {
   allowEmailOtp: 'allow_email_otp',
   allowMagicLink: 'allow_magic_link',
   allowAccountDeletion: 'allow_account_deletion',
+  customClaimsHook: 'custom_claims_hook',
 };
 
 export interface AuthServiceOptions {
@@ -168,6 +201,7 @@ export class AuthService {
   }
 
   async updateConfig(patch: UpdateAuthConfigRequest) {
+    if (patch.customClaimsHook) await assertClaimsHookExists(this.db, patch.customClaimsHook);
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length) {
       const sets = entries.map(
@@ -253,6 +287,7 @@ export class AuthService {
       );
     }
     const user = toUser(row);
+    assertNotBanned(user);
     this.verifiedPasswords.set(user, row.password_hash);
     return user;
   }
@@ -613,9 +648,18 @@ export class AuthService {
       throw new AppError(401, 'AUTH_UNAUTHORIZED', messages[result.reason], 'Sign in again');
     }
     const user = await this.getUser(result.userId);
+    let accessToken: string;
+    try {
+      assertNotBanned(user);
+      accessToken = await this.accessTokenFor(user, result.sessionId, result.aal);
+    } catch (err) {
+      // Banned, or the custom-claims hook refused or failed: the session ends here.
+      await this.sessions.revoke(result.sessionId, 'token_refused');
+      throw err;
+    }
     return {
       user,
-      accessToken: await this.accessTokenFor(user, result.sessionId, result.aal),
+      accessToken,
       refreshToken: result.refreshToken,
       csrfToken: this.csrf.issue(result.refreshToken),
       sessionId: result.sessionId,
@@ -758,19 +802,184 @@ export class AuthService {
     return row;
   }
 
-  /** Merges the given keys into the profile; a key set to null is removed. */
-  async updateProfile(id: string, patch: Record<string, unknown>) {
-    if (JSON.stringify(patch).length > 64 * 1024) {
+  /**
+   * The user's own changes: keys merged into the profile and into user_metadata; a key set to
+   * null is removed. user_metadata reaches the access token at the next refresh.
+   */
+  async updateProfile(
+    id: string,
+    patch: { profile?: Record<string, unknown>; userMetadata?: Record<string, unknown> },
+  ) {
+    if (JSON.stringify(patch.profile ?? {}).length > 64 * 1024) {
       throw new AppError(400, 'INVALID_INPUT', 'profile: must be at most 64 KiB of JSON');
     }
-    const { rows } = await this.db.query<{ id: string; profile: Record<string, unknown> }>(
-      `UPDATE auth.users SET profile = jsonb_strip_nulls(profile || $2::jsonb)
-       WHERE id = $1 RETURNING id, profile`,
-      [id, JSON.stringify(patch)],
+    const { rows } = await this.db.query<{
+      id: string;
+      profile: Record<string, unknown>;
+      user_metadata: Record<string, unknown>;
+    }>(
+      `UPDATE auth.users SET profile = jsonb_strip_nulls(profile || $2::jsonb),
+              user_metadata = ${mergeMetadata('user_metadata', '$3')}
+       WHERE id = $1 RETURNING id, profile, user_metadata`,
+      [id, JSON.stringify(patch.profile ?? {}), JSON.stringify(patch.userMetadata ?? {})],
     );
     const row = rows[0];
     if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
-    return row;
+    return { id: row.id, profile: row.profile, userMetadata: row.user_metadata };
+  }
+
+  /**
+   * An admin changes a user (PATCH /users/:id), in one transaction: email, password (the user's
+   * sessions end), email-verified, app/user metadata (merged), application roles (replaced;
+   * each must be defined) and a ban (a time in the future ends the user's sessions and refuses
+   * sign-ins and refreshes until then; null lifts it).
+   */
+  async adminUpdateUser(id: string, patch: AdminUpdateUserRequest): Promise<User> {
+    await this.getUser(id);
+    const email = patch.email !== undefined ? normaliseEmail(patch.email) : undefined;
+    let passwordHash: string | undefined;
+    if (patch.password !== undefined) {
+      const problems = passwordProblems(patch.password, await this.getConfig());
+      if (problems.length) {
+        throw new AppError(
+          400,
+          'AUTH_WEAK_PASSWORD',
+          `Password must contain ${problems.join(', ')}`,
+        );
+      }
+      passwordHash = await hashPassword(patch.password);
+    }
+    try {
+      await this.db.transaction(async (tx) => {
+        const current = await tx.query<{ email: string; is_anonymous: boolean }>(
+          'SELECT email, is_anonymous FROM auth.users WHERE id = $1 FOR UPDATE',
+          [id],
+        );
+        const row = current.rows[0];
+        if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
+        if (row.is_anonymous && (email !== undefined || passwordHash !== undefined)) {
+          throw new AppError(
+            400,
+            'AUTH_NOT_A_USER_SESSION',
+            'An anonymous user has no email or password; it gets them by upgrading',
+          );
+        }
+        if (email !== undefined && email !== row.email.toLowerCase()) {
+          // A new address nobody has proven yet; the account stays as it is (the admin vouches
+          // for it, as for a password an admin sets), verified only when the admin says so.
+          await tx.query(
+            `UPDATE auth.users SET email = $2, email_verified = false, inbox_confirmed = false,
+                    password_binding = CASE WHEN password_hash IS NULL THEN NULL ELSE $3 END
+              WHERE id = $1`,
+            [id, email, SET_BY_ADMIN],
+          );
+        }
+        if (passwordHash !== undefined) {
+          await tx.query(
+            `UPDATE auth.users SET password_hash = $2,
+                    password_binding = CASE WHEN inbox_confirmed THEN NULL ELSE $3 END
+              WHERE id = $1`,
+            [id, passwordHash, SET_BY_ADMIN],
+          );
+          await this.sessions.revokeAllForUser(id, 'password_set_by_admin', tx);
+        }
+        if (patch.appMetadata !== undefined || patch.userMetadata !== undefined) {
+          await tx.query(
+            `UPDATE auth.users SET app_metadata = ${mergeMetadata('app_metadata', '$2')},
+                    user_metadata = ${mergeMetadata('user_metadata', '$3')}
+              WHERE id = $1`,
+            [id, JSON.stringify(patch.appMetadata ?? {}), JSON.stringify(patch.userMetadata ?? {})],
+          );
+        }
+        if (patch.appRoles !== undefined) await this.setRoles(tx, id, patch.appRoles);
+        if (patch.bannedUntil !== undefined) {
+          const until = patch.bannedUntil === null ? null : new Date(patch.bannedUntil);
+          await tx.query('UPDATE auth.users SET banned_until = $2 WHERE id = $1', [id, until]);
+          if (until && until.getTime() > Date.now()) {
+            await this.sessions.revokeAllForUser(id, 'banned', tx);
+          }
+        }
+      });
+    } catch (err) {
+      if (pgCode(err) === PG.uniqueViolation) {
+        throw new AppError(409, 'AUTH_EMAIL_EXISTS', 'email: another account uses this address');
+      }
+      throw err;
+    }
+    if (patch.emailVerified === true) {
+      // As if the account's own session proved the inbox: its password and factors stay.
+      return (await this.markEmailVerified(id, { sessionUserId: id })).user;
+    }
+    if (patch.emailVerified === false) {
+      await this.db.query('UPDATE auth.users SET email_verified = false WHERE id = $1', [id]);
+    }
+    return this.getUser(id);
+  }
+
+  /** Replaces a user's application roles; 400 naming the roles that are not defined. */
+  private async setRoles(tx: Tx, userId: string, roles: string[]): Promise<void> {
+    const wanted = [...new Set(roles)];
+    const { rows } = await tx.query<{ name: string }>(
+      'SELECT name FROM auth.app_roles WHERE name = ANY($1::text[])',
+      [wanted],
+    );
+    const known = new Set(rows.map((r) => r.name));
+    const unknown = wanted.filter((r) => !known.has(r));
+    if (unknown.length) {
+      throw new AppError(
+        400,
+        'AUTH_UNKNOWN_ROLE',
+        `appRoles: no role ${unknown.map((r) => `"${r}"`).join(', ')}`,
+        'Define roles first with POST /api/auth/roles {name}',
+      );
+    }
+    await tx.query(
+      'DELETE FROM auth.user_app_roles WHERE user_id = $1 AND NOT (role = ANY($2::text[]))',
+      [userId, wanted],
+    );
+    await tx.query(
+      `INSERT INTO auth.user_app_roles (user_id, role) SELECT $1, unnest($2::text[])
+       ON CONFLICT DO NOTHING`,
+      [userId, wanted],
+    );
+  }
+
+  // ---- application roles -----------------------------------------------------------------
+
+  async listRoles() {
+    const { rows } = await this.db.query<{
+      name: string;
+      description: string;
+      user_count: number;
+      created_at: Date;
+    }>(
+      `SELECT r.name, r.description, r.created_at,
+              (SELECT count(*)::int FROM auth.user_app_roles u WHERE u.role = r.name) AS user_count
+         FROM auth.app_roles r ORDER BY r.name`,
+    );
+    return rows.map((r) => ({
+      name: r.name,
+      description: r.description,
+      userCount: r.user_count,
+      createdAt: r.created_at.toISOString(),
+    }));
+  }
+
+  async createRole(name: string, description = '') {
+    const { rowCount } = await this.db.query(
+      'INSERT INTO auth.app_roles (name, description) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [name, description],
+    );
+    if (!rowCount) {
+      throw new AppError(409, 'AUTH_ROLE_EXISTS', `A role "${name}" already exists`);
+    }
+    return (await this.listRoles()).find((r) => r.name === name)!;
+  }
+
+  /** Deletes a role; the users who had it lose it (in their next token). */
+  async deleteRole(name: string): Promise<void> {
+    const { rowCount } = await this.db.query('DELETE FROM auth.app_roles WHERE name = $1', [name]);
+    if (!rowCount) throw new AppError(404, 'AUTH_ROLE_NOT_FOUND', `No role "${name}"`);
   }
 
   async listUsers(query: { search?: string; limit: number; offset: number }) {
@@ -1062,32 +1271,53 @@ export class AuthService {
     ctx: SessionContext,
     aal: 'aal1' | 'aal2' = 'aal1',
   ): Promise<IssuedSession> {
+    assertNotBanned(user);
     const issued = await this.sessions.create(user.id, ctx, aal, this.verifiedPasswords.get(user));
     if (!issued) throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid email or password');
+    let accessToken: string;
+    try {
+      accessToken = await this.accessTokenFor(user, issued.sessionId, aal);
+    } catch (err) {
+      // The custom-claims hook refused or failed: the session it would have started goes too.
+      await this.sessions.revoke(issued.sessionId, 'claims_hook_refused');
+      throw err;
+    }
     return {
       user,
-      accessToken: await this.accessTokenFor(user, issued.sessionId, aal),
+      accessToken,
       refreshToken: issued.refreshToken,
       csrfToken: this.csrf.issue(issued.refreshToken),
       sessionId: issued.sessionId,
     };
   }
 
-  private accessTokenFor(
+  /**
+   * A user's access token: Kiln's claims, the user's metadata and application roles (read fresh
+   * at every sign-in and refresh), then the project's custom-claims hook if one is set.
+   */
+  private async accessTokenFor(
     user: User,
     sessionId: string,
     aal: 'aal1' | 'aal2' = 'aal1',
   ): Promise<string> {
-    return this.tokens.sign(
-      {
-        sub: user.id,
-        role: 'authenticated',
-        email: user.email,
-        sid: sessionId,
-        aal,
-        ...(user.isAnonymous ? { is_anonymous: true } : {}),
+    const claims: AccessClaims = {
+      sub: user.id,
+      role: 'authenticated',
+      email: user.email,
+      sid: sessionId,
+      aal,
+      ...(user.isAnonymous ? { is_anonymous: true } : {}),
+      custom: {
+        app_metadata: user.appMetadata ?? {},
+        user_metadata: user.userMetadata ?? {},
+        app_roles: user.appRoles ?? [],
       },
-      this.options.accessTokenTtlSeconds,
+    };
+    const { rows } = await this.db.query<{ hook: string | null }>(
+      'SELECT custom_claims_hook AS hook FROM auth.config',
     );
+    const hook = rows[0]?.hook;
+    if (hook) claims.custom = await runClaimsHook(this.db, hook, claims);
+    return this.tokens.sign(claims, this.options.accessTokenTtlSeconds);
   }
 }

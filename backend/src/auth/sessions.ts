@@ -64,7 +64,8 @@ export class SessionStore {
    * A new session with its first refresh token. With `passwordHash` (a password sign-in), only
    * while the user still has that password: the user row is read FOR SHARE, so a concurrent
    * claim of the inbox or password reset either sees this session (and revokes it) or makes
-   * this insert find nothing (undefined).
+   * this insert find nothing (undefined). A banned user gets none either (a ban and the end of
+   * the user's sessions commit together: see AuthService.adminUpdateUser).
    */
   async create(
     userId: string,
@@ -77,6 +78,7 @@ export class SessionStore {
       `WITH u AS (
          SELECT id FROM auth.users
           WHERE id = $1 AND ($8::text IS NULL OR password_hash = $8)
+            AND (banned_until IS NULL OR banned_until <= now())
           FOR SHARE
        ), s AS (
          INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal,

@@ -57,6 +57,8 @@ export const PG = {
   // Class 54.
   programLimitExceeded: '54000',
   statementTooComplex: '54001',
+  // Class P0: PL/pgSQL (a plain RAISE EXCEPTION).
+  raiseException: 'P0001',
 } as const;
 
 export type PgCode = (typeof PG)[keyof typeof PG];

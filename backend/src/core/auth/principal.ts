@@ -114,7 +114,7 @@ export async function resolveCredential(
       ),
     };
   }
-  const { sub, role, email, sid, aal, is_anonymous, iat, exp } = result.claims;
+  const { sub, role, email, sid, aal, is_anonymous, custom, iat, exp } = result.claims;
   return {
     kind: 'principal',
     principal: {
@@ -124,6 +124,7 @@ export async function resolveCredential(
       sessionId: sid,
       credential: 'jwt',
       claims: {
+        ...custom,
         sub,
         role,
         ...(email ? { email } : {}),

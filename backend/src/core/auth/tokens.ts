@@ -13,7 +13,28 @@ export interface AccessClaims {
   /** Authenticator assurance level: aal2 once a second factor was checked. */
   aal?: 'aal1' | 'aal2';
   is_anonymous?: boolean;
+  /**
+   * Claims beyond Kiln's own (`app_metadata`, `user_metadata`, `app_roles` and whatever the
+   * custom-claims hook adds), signed alongside them; Kiln's own claims always win on a clash.
+   */
+  custom?: Record<string, unknown>;
 }
+
+/** Claims Kiln sets itself or the JWT standard reserves: never taken from `custom`. */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'sub',
+  'role',
+  'email',
+  'sid',
+  'aal',
+  'is_anonymous',
+  'iss',
+  'iat',
+  'exp',
+  'nbf',
+  'aud',
+  'jti',
+]);
 
 export type VerifyResult =
   | { ok: true; claims: AccessClaims & { iat: number; exp: number } }
@@ -38,8 +59,8 @@ export class TokenService {
   }
 
   async sign(claims: AccessClaims, ttlSeconds: number): Promise<string> {
-    const { sub, ...rest } = claims;
-    return new SignJWT({ ...rest })
+    const { sub, custom, ...rest } = claims;
+    return new SignJWT({ ...custom, ...rest })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(sub)
       .setIssuer(ISSUER)
@@ -104,6 +125,7 @@ export class TokenService {
           sid: payload.sid,
           ...(payload.aal === 'aal1' || payload.aal === 'aal2' ? { aal: payload.aal } : {}),
           ...(payload.is_anonymous === true ? { is_anonymous: true } : {}),
+          ...customClaimsOf(payload),
           iat: payload.iat as number,
           exp: payload.exp as number,
         },
@@ -113,4 +135,12 @@ export class TokenService {
       return { ok: false, reason: 'invalid' };
     }
   }
+}
+
+/** The payload's claims that are not Kiln's own nor reserved, as `custom` (absent when none). */
+function customClaimsOf(payload: Record<string, unknown>): { custom?: Record<string, unknown> } {
+  const custom = Object.fromEntries(
+    Object.entries(payload).filter(([name]) => !RESERVED_CLAIMS.has(name)),
+  );
+  return Object.keys(custom).length ? { custom } : {};
 }

@@ -37,6 +37,7 @@ const settingsSchema = authConfigSchema.extend({
   primaryColor: z.preprocess(blankToNull, shape.primaryColor),
   termsUrl: z.preprocess(blankToNull, shape.termsUrl),
   privacyUrl: z.preprocess(blankToNull, shape.privacyUrl),
+  customClaimsHook: z.preprocess(blankToNull, shape.customClaimsHook),
   allowedRedirectUrls: z.preprocess(lines, shape.allowedRedirectUrls),
 });
 
@@ -50,7 +51,8 @@ const plainMessages: z.core.$ZodErrorMap = (issue) =>
         ? 'Enter a number'
         : undefined;
 
-type Texts = 'appName' | 'logoUrl' | 'primaryColor' | 'termsUrl' | 'privacyUrl';
+type Texts =
+  'appName' | 'logoUrl' | 'primaryColor' | 'termsUrl' | 'privacyUrl' | 'customClaimsHook';
 type FormValues = Omit<z.output<typeof authConfigSchema>, Texts | 'allowedRedirectUrls'> &
   Record<Texts, string> & { allowedRedirectUrls: string };
 
@@ -76,6 +78,7 @@ function toForm(c: AuthConfig): FormValues {
     allowEmailOtp: c.allowEmailOtp,
     allowMagicLink: c.allowMagicLink,
     allowAccountDeletion: c.allowAccountDeletion,
+    customClaimsHook: c.customClaimsHook ?? '',
   };
 }
 
