@@ -28,6 +28,9 @@ import { ensureAuthenticators } from './core/authenticator.js';
 import { resolvePrincipal } from './core/auth/principal.js';
 import { TokenService } from './core/auth/tokens.js';
 import { Revocations } from './core/auth/revocations.js';
+import { SigningKeys, ensureSigningKey } from './core/auth/signing-keys.js';
+import { TrustedIssuers } from './core/auth/issuers.js';
+import { signingKeyRoutes } from './auth/keys-routes.js';
 import { AuthService } from './auth/service.js';
 import { CsrfTokens, SessionStore } from './auth/sessions.js';
 import { authRoutes } from './auth/routes.js';
@@ -171,6 +174,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         logger.info('re-sealed encrypted values with the current key', { resealed, unreadable });
     }
     await ensureProjectKeys(client, box, { anon: config.accessAnonKey, api: config.accessApiKey });
+    // The access token signing key pair (ES256/RS256), generated once and shared by all instances.
+    await ensureSigningKey(client, box, config.jwtAlgorithm);
     return ensureAuthenticators(client, databaseUrl, jwtSecret);
   });
 
@@ -195,7 +200,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     maxTokenTtlSeconds: config.accessTokenTtlSeconds,
     logger,
   });
-  revocations.onKeysChanged(() => keys.invalidate());
+  // Signing keys and trusted issuers: one verifier (TokenService) for REST, realtime and functions.
+  const signingKeys = new SigningKeys(config.jwtAlgorithm, config.jwtSecret, { db, box });
+  const trustedIssuers = new TrustedIssuers(db);
+  revocations.onKeysChanged(() => {
+    keys.invalidate();
+    signingKeys.invalidate();
+    trustedIssuers.invalidate();
+  });
   try {
     await revocations.start();
   } catch (err) {
@@ -203,7 +215,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await db.close().catch(() => undefined);
     throw err;
   }
-  const tokens = new TokenService(config.jwtSecret, revocations);
+  const tokens = new TokenService(signingKeys, revocations, trustedIssuers);
   const sessions = new SessionStore(
     db,
     config.refreshTokenTtlSeconds,
@@ -468,6 +480,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   routes.mount(app, '/api/auth', emailSettingsRoutes(mailer, templates));
   routes.mount(app, '/api/auth', legacyAnonTokenRoutes(keys));
+  routes.mount(
+    app,
+    '/',
+    signingKeyRoutes(signingKeys, trustedIssuers, {
+      defaultOverlapSeconds: config.jwtKeyRotationOverlapSeconds,
+    }),
+  );
   routes.mount(
     app,
     '/api/email',

@@ -2,6 +2,7 @@ export * from './common.js';
 export * from './health.js';
 export * from './docs.js';
 export * from './auth.js';
+export * from './auth-keys.js';
 export * from './metadata.js';
 export * from './database.js';
 export * from './database-studio.js';

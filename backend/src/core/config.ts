@@ -353,6 +353,19 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
+  JWT_ALGORITHM: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['HS256', 'ES256', 'RS256']).default('HS256'),
+  ),
+  JWT_KEY_ROTATION_OVERLAP_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
+  ),
   ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60),
   REFRESH_TOKEN_TTL_SECONDS: seconds(7 * 24 * 3600),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.preprocess(
@@ -658,6 +671,10 @@ export function loadConfig(
     encryptionKey: e.ENCRYPTION_KEY,
     /** The key values were sealed with before a rotation; they are re-sealed at start. */
     encryptionKeyPrevious: e.ENCRYPTION_KEY_PREVIOUS,
+    /** How access tokens are signed: HS256 with JWT_SECRET, or a published ES256/RS256 key. */
+    jwtAlgorithm: e.JWT_ALGORITHM,
+    /** How long a rotated signing key keeps verifying when the rotation does not say. */
+    jwtKeyRotationOverlapSeconds: e.JWT_KEY_ROTATION_OVERLAP_SECONDS,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     /**

@@ -309,7 +309,11 @@ export const COMMON_ERRORS: ErrorMap = {
 export const ACCESS_ERRORS: Record<Access, ErrorMap> = {
   anyone: {},
   anyKey: { 401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'] },
-  user: { 401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'] },
+  user: {
+    401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'],
+    // A trusted outside issuer's token: not a Kiln user (core/auth/principal.ts requireUser).
+    403: ['AUTH_FORBIDDEN'],
+  },
   admin: {
     401: ['AUTH_INVALID_CREDENTIALS', 'AUTH_UNAUTHORIZED', 'AUTH_INVALID_API_KEY'],
     403: ['AUTH_FORBIDDEN'],

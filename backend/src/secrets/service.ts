@@ -232,6 +232,8 @@ export async function resealSecrets(
       ['system.api_keys', 'id', 'encrypted_key'],
       // A schedule's headers (jobs/schedules.ts), NULL when it has none.
       ['jobs.schedules', 'id', 'headers_sealed'],
+      // The access token signing keys' private halves (core/auth/signing-keys.ts).
+      ['system.signing_keys', 'kid', 'private_key_sealed'],
       // An incoming webhook endpoint's secret (webhooks/service.ts).
       ['system.incoming_webhooks', 'name', 'secret_sealed'],
     ] as const) {

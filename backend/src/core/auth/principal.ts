@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { Principal } from '../db.js';
 import type { KeyStore } from './keys.js';
 import type { TokenService } from './tokens.js';
+import type { OutsideVerifyResult } from './issuers.js';
 
 /** What the credential on a request resolved to. Resolved once, enforced by the guards below. */
 export type AuthState =
@@ -92,6 +93,8 @@ export async function resolveCredential(
       ),
     };
   }
+  const outside = await tokens.verifyOutside(credential);
+  if (outside) return outsidePrincipal(outside);
   const result = await tokens.verify(credential);
   if (!result.ok) {
     // AUTH_UNAUTHORIZED makes the SDK refresh; for an ended session the refresh fails too.
@@ -138,6 +141,30 @@ export async function resolveCredential(
   };
 }
 
+/**
+ * A user of a trusted outside issuer (core/auth/issuers.ts): `authenticated` in PostgreSQL with
+ * the token's claims, but not a Kiln user (no `sub` on the principal, no session), so Kiln's own
+ * user endpoints (profile, sessions) do not apply to them.
+ */
+function outsidePrincipal(result: OutsideVerifyResult): AuthState {
+  if (!result.ok) {
+    return {
+      kind: 'rejected',
+      error: new AppError(
+        401,
+        'AUTH_UNAUTHORIZED',
+        result.reason === 'expired'
+          ? 'The access token has expired'
+          : 'The access token is not valid: its issuer is not trusted, or its signature, audience or claims do not verify',
+      ),
+    };
+  }
+  return {
+    kind: 'principal',
+    principal: { role: 'authenticated', credential: 'jwt', claims: result.claims },
+  };
+}
+
 /** The principal, or the reason there is none (401). */
 export function principalOf(req: Request): Principal {
   const auth = req.auth;
@@ -172,6 +199,16 @@ export const requireUser: Guard = (req, _res, next) => {
       401,
       'AUTH_INVALID_CREDENTIALS',
       'Sign in first: this endpoint needs a user session',
+    );
+  }
+  // A trusted outside issuer's user has no Kiln user id: Kiln's per-user endpoints (profile,
+  // sessions, MFA) and per-user allowances (AI, raw email, jobs) cannot apply to them.
+  if (principal.role === 'authenticated' && !principal.sub) {
+    throw new AppError(
+      403,
+      'AUTH_FORBIDDEN',
+      'This endpoint is for the project’s own users: a token of an outside issuer cannot call it',
+      'Call it with a Kiln session',
     );
   }
   next();

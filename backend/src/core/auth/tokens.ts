@@ -1,6 +1,8 @@
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import type { Role } from '@kiln/shared-schemas';
 import type { SessionRevocations } from './revocations.js';
+import { SigningKeys } from './signing-keys.js';
+import type { OutsideVerifyResult, TrustedIssuers } from './issuers.js';
 
 export const ADMIN_SUBJECT = '00000000-0000-0000-0000-00000000a0a0';
 
@@ -40,38 +42,70 @@ export type VerifyResult =
   | { ok: true; claims: AccessClaims & { iat: number; exp: number } }
   | { ok: false; reason: 'expired' | 'invalid' | 'ended' };
 
-const ALGORITHM = 'HS256';
 const ISSUER = 'kiln';
 
 /**
- * Signs and verifies access JWTs. The algorithm is pinned: no `none`, no RS/HS confusion. Every
+ * Signs and verifies access JWTs with the project's signing keys (JWT_ALGORITHM): HS256 with
+ * JWT_SECRET, or ES256/RS256 with a published key named by `kid`. The algorithms are pinned per
+ * mode and each key verifies only its own algorithm: no `none`, no RS/HS confusion. Every
  * token names its session (`sid`); a token of a session that has ended (signed out, revoked, its
  * user deleted) is refused, checked against the in-memory list of ended sessions.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  private readonly keys: SigningKeys;
 
+  /**
+   * `keys`: the signing keys (core/auth/signing-keys.ts), or just JWT_SECRET (HS256).
+   * `outside`: trusted outside issuers whose tokens `verifyOutside` accepts.
+   */
   constructor(
-    secret: string,
+    keys: SigningKeys | string,
     private readonly revocations: SessionRevocations,
+    private readonly outside?: TrustedIssuers,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.keys = typeof keys === 'string' ? new SigningKeys('HS256', keys) : keys;
+  }
+
+  /**
+   * A token from a trusted outside issuer, verified against that issuer's published keys; undefined
+   * when the token is not one (it is Kiln's own, or malformed: `verify` answers for those). A token
+   * naming an issuer Kiln does not trust is refused here.
+   */
+  async verifyOutside(token: string): Promise<OutsideVerifyResult | undefined> {
+    if (!this.outside) return undefined;
+    let iss: unknown;
+    let header: { alg?: string; kid?: string };
+    try {
+      iss = decodeJwt(token).iss;
+      header = decodeProtectedHeader(token);
+    } catch {
+      return undefined;
+    }
+    if (typeof iss !== 'string') return undefined;
+    // Kiln's own tokens; another Kiln's (also `iss: kiln`) only when it is configured as an issuer
+    // and the token names a key this project does not have.
+    if (iss === ISSUER && ((await this.keys.knows(header)) || !(await this.outside.trusts(iss))))
+      return undefined;
+    if (!(await this.outside.trusts(iss))) return { ok: false, reason: 'invalid' };
+    return this.outside.verify(token, iss);
   }
 
   async sign(claims: AccessClaims, ttlSeconds: number): Promise<string> {
     const { sub, custom, ...rest } = claims;
+    const { alg, kid, key } = await this.keys.signingKey();
     return new SignJWT({ ...custom, ...rest })
-      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) })
       .setSubject(sub)
       .setIssuer(ISSUER)
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-      .sign(this.key);
+      .sign(key);
   }
 
   /**
    * Verified tokens, so the hot path skips re-verifying the same token on every request (jose's
-   * HS256 verify costs ~0.2 ms). Keyed by the whole token; an entry is used only before its `exp`.
+   * HS256 verify costs ~0.2 ms). Keyed by the whole token; an entry is used only before its `exp`
+   * and while the key that signed it still verifies (a rotated key's overlap window ends).
    */
   private readonly verified = new Map<string, Extract<VerifyResult, { ok: true }>>();
   private static readonly CACHE_LIMIT = 10_000;
@@ -88,9 +122,10 @@ export class TokenService {
   private async verifySignature(token: string): Promise<VerifyResult> {
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.claims.exp * 1000 > Date.now()) return cached;
+      const live = await this.keys.stillVerifies(decodeProtectedHeader(token).kid);
+      if (live && cached.claims.exp * 1000 > Date.now()) return cached;
       this.verified.delete(token);
-      return { ok: false, reason: 'expired' };
+      return { ok: false, reason: live ? 'expired' : 'invalid' };
     }
     const result = await this.verifyUncached(token);
     if (result.ok) {
@@ -105,8 +140,8 @@ export class TokenService {
 
   private async verifyUncached(token: string): Promise<VerifyResult> {
     try {
-      const { payload } = await jwtVerify(token, this.key, {
-        algorithms: [ALGORITHM],
+      const { payload } = await jwtVerify(token, this.keys.verificationKey, {
+        algorithms: this.keys.algorithms,
         issuer: ISSUER,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
