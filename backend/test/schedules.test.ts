@@ -365,6 +365,34 @@ describe('timetable', () => {
     await t.request('DELETE', `/api/schedules/${id}`, { token: admin });
   });
 
+  it('with SCHEDULES_CATCH_UP=false runs no missed tick after downtime, only the next ones', async () => {
+    const strict = await startTestApp({}, { SCHEDULES_CATCH_UP: 'false' });
+    try {
+      useClock(strict.app);
+      clock = new Date('2026-02-02T00:00:30Z');
+      const created = await strict.request('POST', '/api/schedules', {
+        token: strict.apiKey,
+        body: {
+          name: 'No catch-up',
+          cronSchedule: '* * * * *',
+          functionUrl: `${receiver.url}/no-catch-up`,
+          httpMethod: 'POST',
+        },
+      });
+      expect(created.status).toBe(201);
+      await tickAt('2026-02-02T01:00:40Z', strict.app);
+      expect(receiver.on('/no-catch-up')).toHaveLength(0);
+      await tickAt('2026-02-02T01:01:00.100Z', strict.app);
+      expect(receiver.on('/no-catch-up')).toHaveLength(1);
+      const runs = await strict.request('GET', `/api/schedules/${created.body.id}/logs`, {
+        token: strict.apiKey,
+      });
+      expect(runs.body.logs.map((l: any) => l.tick)).toEqual(['2026-02-02T01:01:00.000Z']);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('pauses and resumes: no runs while paused, the next from the time it resumes', async () => {
     clock = new Date('2026-03-01T00:00:00Z');
     const id = await create({
