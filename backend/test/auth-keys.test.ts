@@ -9,7 +9,8 @@ import pg from 'pg';
 import Provider from 'oidc-provider';
 import { io } from 'socket.io-client';
 import { SignJWT, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../src/app.js';
 import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -199,6 +200,54 @@ describe('ES256 signing keys', () => {
       token: signedIn.body.accessToken,
     });
     expect(current.status).toBe(200);
+  });
+
+  it('shares one key among the instances on one database; a rotation reaches them all', async () => {
+    const second = await createApp(
+      { ...t.app.config },
+      { logger: t.app.logger, checkResponses: true },
+    );
+    const address = await second.listen(0, '127.0.0.1');
+    const secondUrl = `http://127.0.0.1:${address.port}`;
+    const signIn = async (baseUrl: string, email: string, password: string) => {
+      const res = await fetch(`${baseUrl}/api/auth/sessions?client_type=mobile`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+      return ((await res.json()) as { accessToken: string }).accessToken;
+    };
+    try {
+      const user = await t.signUpUser();
+      const fromSecond = await signIn(secondUrl, user.email, user.password);
+      expect(decodeProtectedHeader(fromSecond).kid).toBe(
+        decodeProtectedHeader(user.accessToken).kid,
+      );
+      // Each instance accepts the other's tokens and publishes the same keys.
+      const me = await t.request('GET', '/api/auth/sessions/current', { token: fromSecond });
+      expect(me.status).toBe(200);
+      const there = await fetch(`${secondUrl}/api/auth/sessions/current`, {
+        headers: { authorization: `Bearer ${user.accessToken}` },
+      });
+      expect(there.status).toBe(200);
+      expect(await (await fetch(`${secondUrl}/.well-known/jwks.json`)).json()).toEqual(
+        (await t.request('GET', '/.well-known/jwks.json')).body,
+      );
+
+      const rotated = await t.request('POST', '/api/auth/signing-keys/rotate', {
+        token: t.apiKey,
+        body: { overlapSeconds: 600 },
+      });
+      expect(rotated.status).toBe(200);
+      // The other instance hears of it and signs with the new key.
+      await expect
+        .poll(
+          async () => decodeProtectedHeader(await signIn(secondUrl, user.email, user.password)).kid,
+        )
+        .toBe(rotated.body.kid);
+    } finally {
+      await second.close();
+    }
   });
 
   it('answers bad rotation and issuer input with 4xx', async () => {
@@ -511,5 +560,67 @@ describe('trusted outside issuers', () => {
     expect(removed.status).toBe(200);
     const after = await t.request('GET', '/api/database/records/notes', { token });
     expect(after.status).toBe(401);
+  });
+  it('keeps an issuer’s keys cached, fetching them again for an unknown kid at most every 30 s', async () => {
+    // An identity provider whose key set the test controls, counting its fetches.
+    const keyA = await generateKeyPair('ES256');
+    const keyB = await generateKeyPair('ES256');
+    const published = [
+      { ...(await exportJWK(keyA.publicKey)), kid: 'a', alg: 'ES256', use: 'sig' },
+    ];
+    let fetches = 0;
+    const jwksServer = http.createServer((_req, res) => {
+      fetches++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+    const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/keys`;
+    const ISS = 'https://rotating-idp.example';
+    const created = await t.request('POST', '/api/auth/trusted-issuers', {
+      token: t.apiKey,
+      body: { issuer: ISS, jwksUrl, audience: AUDIENCE },
+    });
+    expect(created.status).toBe(201);
+    const sign = (key: CryptoKey, kid: string, exp: number | string = '5m') =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid })
+        .setSubject(clientId)
+        .setIssuer(ISS)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(key);
+    const status = async (token: string) =>
+      (await t.request('GET', '/api/database/records/notes', { token })).status;
+    try {
+      expect(await status(await sign(keyA.privateKey, 'a'))).toBe(200);
+      expect(await status(await sign(keyA.privateKey, 'a'))).toBe(200);
+      expect(fetches).toBe(1);
+      // An expired token is refused.
+      expect(
+        await status(await sign(keyA.privateKey, 'a', Math.floor(Date.now() / 1000) - 60)),
+      ).toBe(401);
+      // The provider rotates. Right after the last fetch, an unknown kid does not fetch again...
+      published.push({ ...(await exportJWK(keyB.publicKey)), kid: 'b', alg: 'ES256', use: 'sig' });
+      const tokenB = await sign(keyB.privateKey, 'b');
+      expect(await status(tokenB)).toBe(401);
+      expect(fetches).toBe(1);
+      // ...30 s later (the clock moved, not waited for) it does, and the new key is accepted.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 31_000);
+      try {
+        expect(await status(tokenB)).toBe(200);
+      } finally {
+        vi.useRealTimers();
+      }
+      expect(fetches).toBe(2);
+    } finally {
+      await t.request('DELETE', `/api/auth/trusted-issuers/${created.body.id}`, {
+        token: t.apiKey,
+      });
+      jwksServer.closeAllConnections();
+      await new Promise((r) => jwksServer.close(r));
+    }
   });
 });
