@@ -158,6 +158,19 @@ describe('ES256 signing keys', () => {
 
     const jwks = await t.request('GET', '/.well-known/jwks.json');
     expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toEqual([newKid, oldKid]);
+    const listed = await t.request('GET', '/api/auth/signing-keys', { token: t.apiKey });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({
+      algorithm: 'ES256',
+      data: [
+        expect.objectContaining({ kid: newKid, signing: true, retiredAt: null, expiresAt: null }),
+        expect.objectContaining({
+          kid: oldKid,
+          signing: false,
+          expiresAt: rotated.body.previousValidUntil,
+        }),
+      ],
+    });
 
     // New tokens name the new key; the old token still works, here and elsewhere.
     const signedIn = await t.request('POST', '/api/auth/sessions?client_type=mobile', {
@@ -191,6 +204,8 @@ describe('ES256 signing keys', () => {
       token: user.accessToken,
     });
     expect(after.body.error).toBe('AUTH_UNAUTHORIZED');
+    const listedAfter = await t.request('GET', '/api/auth/signing-keys', { token: t.apiKey });
+    expect(listedAfter.body.data.map((k: { kid: string }) => k.kid)).toEqual([newKid]);
     const jwksAfter = await t.request('GET', '/.well-known/jwks.json');
     expect(jwksAfter.body.keys.map((k: { kid: string }) => k.kid)).toEqual([newKid]);
     expect(
@@ -270,6 +285,7 @@ describe('ES256 signing keys', () => {
         'INVALID_INPUT',
       ],
       ['POST', '/api/auth/signing-keys/rotate', {}, user.accessToken, 403, 'AUTH_FORBIDDEN'],
+      ['GET', '/api/auth/signing-keys', undefined, user.accessToken, 403, 'AUTH_FORBIDDEN'],
       ['POST', '/api/auth/signing-keys/rotate', {}, undefined, 401, 'AUTH_INVALID_CREDENTIALS'],
       [
         'POST',
@@ -380,6 +396,8 @@ describe('HS256 (the default)', () => {
     const rotate = await t.request('POST', '/api/auth/signing-keys/rotate', { token: t.apiKey });
     expect(rotate.status).toBe(409);
     expect(rotate.body.error).toBe('AUTH_SIGNING_KEY_NOT_ROTATABLE');
+    const listed = await t.request('GET', '/api/auth/signing-keys', { token: t.apiKey });
+    expect(listed.body).toEqual({ algorithm: 'HS256', data: [] });
   });
 });
 

@@ -22,6 +22,25 @@ export const publishedJwkSchema = z
 export const jwksResponseSchema = z.object({ keys: z.array(publishedJwkSchema) });
 export type JwksResponse = z.infer<typeof jwksResponseSchema>;
 
+/** GET /api/auth/signing-keys: the stored keys that still verify, never their private halves. */
+export const listSigningKeysResponseSchema = z.object({
+  /** JWT_ALGORITHM: what new tokens are signed with. */
+  algorithm: z.enum(['HS256', 'ES256', 'RS256']),
+  data: z.array(
+    z.object({
+      kid: z.string(),
+      algorithm: z.enum(['ES256', 'RS256']),
+      /** The key new tokens are signed with. */
+      signing: z.boolean(),
+      createdAt: z.string(),
+      /** When it stopped signing (a rotation), and until when its tokens verify. */
+      retiredAt: z.string().nullable(),
+      expiresAt: z.string().nullable(),
+    }),
+  ),
+});
+export type ListSigningKeysResponse = z.infer<typeof listSigningKeysResponseSchema>;
+
 /** POST /api/auth/signing-keys/rotate */
 export const rotateSigningKeyRequestSchema = z
   .object({

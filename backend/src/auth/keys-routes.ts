@@ -6,6 +6,7 @@
 import {
   createTrustedIssuerRequestSchema,
   jwksResponseSchema,
+  listSigningKeysResponseSchema,
   listTrustedIssuersResponseSchema,
   rotateSigningKeyRequestSchema,
   rotateSigningKeyResponseSchema,
@@ -45,6 +46,14 @@ export function signingKeyRoutes(
       jwks('/.well-known/jwks.json'),
       jwks('/api/.well-known/jwks.json'),
       jwks('/api/auth/.well-known/jwks.json'),
+      route({
+        method: 'get',
+        path: '/api/auth/signing-keys',
+        access: 'admin',
+        summary: 'The signing keys that still verify (no key material)',
+        responses: { 200: listSigningKeysResponseSchema },
+        handler: async () => ({ algorithm: keys.algorithm, data: await keys.list() }),
+      }),
       route({
         method: 'post',
         path: '/api/auth/signing-keys/rotate',

@@ -85,6 +85,8 @@ export async function ensureSigningKey(
   box: SecretBox,
   algorithm: JwtAlgorithm,
 ): Promise<void> {
+  // Keys past their overlap window verify nothing: gone at every start (and every rotation).
+  await client.query(`DELETE FROM system.signing_keys WHERE expires_at <= now()`);
   if (algorithm === 'HS256') return;
   const { rowCount } = await client.query(
     `SELECT 1 FROM system.signing_keys WHERE algorithm = $1 AND retired_at IS NULL`,
@@ -186,6 +188,39 @@ export class SigningKeys {
     if (kid === undefined) return false;
     const key = this.live.get(kid);
     return key !== undefined && (key.expiresAt === null || key.expiresAt > Date.now());
+  }
+
+  /** Every stored key that still verifies (any algorithm), for admins: no key material. */
+  async list(): Promise<
+    Array<{
+      kid: string;
+      algorithm: AsymmetricAlgorithm;
+      signing: boolean;
+      createdAt: string;
+      retiredAt: string | null;
+      expiresAt: string | null;
+    }>
+  > {
+    if (!this.store) return [];
+    const { rows } = await this.db.query<{
+      kid: string;
+      algorithm: AsymmetricAlgorithm;
+      created_at: Date;
+      retired_at: Date | null;
+      expires_at: Date | null;
+    }>(
+      `SELECT kid, algorithm, created_at, retired_at, expires_at FROM system.signing_keys
+        WHERE expires_at IS NULL OR expires_at > now()
+        ORDER BY retired_at DESC NULLS FIRST, created_at DESC`,
+    );
+    return rows.map((r) => ({
+      kid: r.kid,
+      algorithm: r.algorithm,
+      signing: r.retired_at === null && r.algorithm === this.algorithm,
+      createdAt: r.created_at.toISOString(),
+      retiredAt: r.retired_at?.toISOString() ?? null,
+      expiresAt: r.expires_at?.toISOString() ?? null,
+    }));
   }
 
   /** The published keys: the signing key and those still in their overlap window. */
