@@ -5,6 +5,8 @@
 import { useQuery } from '@tanstack/react-query';
 import type { z } from 'zod';
 import type {
+  AdminUpdateUserRequest,
+  appRoleSchema,
   authConfigResponseSchema,
   customOAuthConfigSchema,
   deleteUsersResponseSchema,
@@ -12,6 +14,7 @@ import type {
   emailTemplatePreviewSchema,
   emailTemplateSchema,
   listCustomOAuthConfigsResponseSchema,
+  listAppRolesResponseSchema,
   listEmailTemplatesResponseSchema,
   listOAuthProviderConfigsResponseSchema,
   listSessionsResponseSchema,
@@ -35,6 +38,7 @@ import { useApiMutation } from '../../lib/mutation';
 import { queryKeys } from '../../lib/query';
 
 export type User = z.infer<typeof userSchema>;
+export type AppRole = z.infer<typeof appRoleSchema>;
 export type UsersPage = z.infer<typeof listUsersResponseSchema>;
 export type AuthConfig = z.infer<typeof authConfigResponseSchema>;
 export type AuthConfigUpdate = z.infer<typeof updateAuthConfigRequestSchema>;
@@ -128,6 +132,35 @@ export function useDeleteUsers() {
     mutationFn: (userIds: string[]) =>
       api.delete<z.infer<typeof deleteUsersResponseSchema>>('/api/auth/users', { userIds }),
     progress: 'Deleting…',
+    invalidate: userInvalidations,
+  });
+}
+
+/** The application roles (admin-defined; they travel in user tokens as `app_roles`). */
+export function useAppRoles() {
+  return useQuery({
+    queryKey: [...queryKeys.auth.all, 'roles'],
+    queryFn: ({ signal }) =>
+      api.get<z.infer<typeof listAppRolesResponseSchema>>('/api/auth/roles', undefined, signal),
+  });
+}
+
+export function useCreateAppRole() {
+  return useApiMutation({
+    mutationFn: (name: string) => api.post<AppRole>('/api/auth/roles', { name }),
+    progress: 'Creating the role…',
+    success: (role) => `Role ${role.name} created`,
+    invalidate: [queryKeys.auth.all],
+  });
+}
+
+/** PATCH /api/auth/users/:id: roles, ban, metadata, email, password, email-verified. */
+export function useUpdateUser(success: (user: User) => string) {
+  return useApiMutation({
+    mutationFn: ({ id, patch }: { id: string; patch: AdminUpdateUserRequest }) =>
+      api.patch<User>(`/api/auth/users/${encodeURIComponent(id)}`, patch),
+    progress: 'Saving…',
+    success,
     invalidate: userInvalidations,
   });
 }

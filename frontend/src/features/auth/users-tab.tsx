@@ -1,6 +1,7 @@
 /**
  * Users: server-side search and pages (the search text and offset in the URL), create, delete,
- * mark verified, and a detail sheet (`?user=<id>`) with identities, sessions and recovery actions.
+ * mark verified, and a detail sheet (`?user=<id>`) with roles, ban and metadata (user-access.tsx),
+ * identities, sessions and recovery actions.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { getRouteApi } from '@tanstack/react-router';
@@ -51,6 +52,7 @@ import {
   useUserSessions,
   type User,
 } from './hooks';
+import { UserAccessSections, isBanned } from './user-access';
 
 const route = getRouteApi('/app/auth');
 
@@ -60,11 +62,19 @@ function displayName(u: User): string | undefined {
 }
 
 function VerifiedBadge({ user }: { user: User }) {
-  if (user.isAnonymous) return <Badge>anonymous</Badge>;
-  return user.emailVerified ? (
+  const status = user.isAnonymous ? (
+    <Badge>anonymous</Badge>
+  ) : user.emailVerified ? (
     <Badge tone="success">verified</Badge>
   ) : (
     <Badge tone="warning">unverified</Badge>
+  );
+  if (!isBanned(user)) return status;
+  return (
+    <span className="inline-flex items-center gap-1.5">
+      {status}
+      <Badge tone="danger">banned</Badge>
+    </span>
   );
 }
 
@@ -365,6 +375,8 @@ function UserSheet({
                 <Field label="Updated">{formatDateTime(u.updatedAt)}</Field>
               </dl>
             </section>
+
+            <UserAccessSections user={u} />
 
             <section aria-labelledby="user-identities">
               <h3 id="user-identities" className="mb-2 text-sm font-semibold">
