@@ -33,6 +33,8 @@ export interface RunOutcome {
   error?: string;
   /** Not worth retrying (a refused address). */
   permanent?: boolean;
+  /** `recordSuccess` ran in the SQL target's transaction (it committed with the function). */
+  recorded?: boolean;
   durationMs: number;
 }
 
@@ -65,14 +67,24 @@ export class TargetRunner {
       method?: string;
       headers?: Record<string, string>;
       timeoutMs: number;
+      /**
+       * SQL targets run as project_admin: a statement recording the success, run in the
+       * function's own transaction, so the job's outcome commits with the function's effects.
+       */
+      recordSuccess?: { text: string; params: unknown[] };
     },
   ): Promise<RunOutcome> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
       if (target.kind === 'sql') {
-        const result = await this.runSql(target, input.body ?? 'null', input.timeoutMs);
-        return { ok: true, status: 200, body: result, durationMs: elapsed() };
+        const { result, recorded } = await this.runSql(
+          target,
+          input.body ?? 'null',
+          input.timeoutMs,
+          input.recordSuccess,
+        );
+        return { ok: true, status: 200, body: result, recorded, durationMs: elapsed() };
       }
       const method = input.method ?? 'POST';
       const headers: Record<string, string> = {
@@ -128,10 +140,17 @@ export class TargetRunner {
     }
   }
 
-  private async runSql(target: Target, body: string, timeoutMs: number): Promise<string | null> {
+  private async runSql(
+    target: Target,
+    body: string,
+    timeoutMs: number,
+    recordSuccess?: { text: string; params: unknown[] },
+  ): Promise<{ result: string | null; recorded: boolean }> {
     if (!SQL_FUNCTION_NAME.test(target.target))
       throw new Error(`"${target.target}" is not a function name`);
     const role = target.role ?? 'project_admin';
+    // project_admin may write jobs.jobs; the request roles may not.
+    const record = role === 'project_admin' ? recordSuccess : undefined;
     return this.options.db.withPrincipal(
       { role, credential: 'api_key', claims: { role } },
       async (tx) => {
@@ -139,12 +158,15 @@ export class TargetRunner {
           `SELECT ${quoteFunctionName(target.target)}($1::jsonb) AS result`,
           [body],
         );
-        const result = rows[0]?.result;
-        return result === undefined || result === null
-          ? null
-          : typeof result === 'string'
-            ? result
-            : JSON.stringify(result);
+        const value = rows[0]?.result;
+        const result =
+          value === undefined || value === null
+            ? null
+            : typeof value === 'string'
+              ? value
+              : JSON.stringify(value);
+        if (record) await tx.query(record.text, record.params);
+        return { result, recorded: record !== undefined };
       },
       { settings: { statement_timeout: String(timeoutMs) } },
     );

@@ -42,6 +42,10 @@ interface Claimed {
   target_role: TargetRole;
 }
 
+/** Records an attempt's success (if the job is still that attempt's: its lease may have lapsed). */
+const SUCCEEDED = `UPDATE jobs.jobs SET status = 'succeeded', finished_at = now(), lease_until = NULL,
+    last_error = NULL WHERE id = $1 AND status = 'running' AND attempts = $2`;
+
 /** Exponential backoff with jitter: between half and all of base·2^(attempt−1), capped. */
 export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
@@ -161,14 +165,11 @@ export class JobWorker {
             'x-job-queue': job.queue,
           },
           timeoutMs: job.timeout_ms,
+          recordSuccess: { text: SUCCEEDED, params: [job.id, job.attempts] },
         },
       );
       if (outcome.ok) {
-        await this.db.query(
-          `UPDATE jobs.jobs SET status = 'succeeded', finished_at = now(), lease_until = NULL, last_error = NULL
-            WHERE id = $1 AND status = 'running' AND attempts = $2`,
-          [job.id, job.attempts],
-        );
+        if (!outcome.recorded) await this.db.query(SUCCEEDED, [job.id, job.attempts]);
         return;
       }
       const dead = outcome.permanent || job.attempts >= job.max_attempts;
