@@ -21,6 +21,7 @@
  *   /settings           features/settings/page.tsx          ?tab=&q=&source=
  *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
  *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
+ *   /webhooks           features/webhooks/page.tsx          ?endpoint=&status=&offset=&delivery=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -58,6 +59,7 @@ import { functionsSearch } from './features/functions/search';
 import { settingsSearch } from './features/settings/search';
 import { aiSearch } from './features/ai/search';
 import { realtimeSearch } from './features/realtime/search';
+import { webhooksSearch } from './features/webhooks/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -292,6 +294,13 @@ export const realtimeRoute = createRoute({
   validateSearch: realtimeSearch,
 }).lazy(() => import('./features/realtime/page').then((m) => m.Route));
 
+export const webhooksRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/webhooks',
+  staticData: { crumb: 'Webhooks' },
+  validateSearch: webhooksSearch,
+}).lazy(() => import('./features/webhooks/page').then((m) => m.Route));
+
 export const aiRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/ai',
@@ -325,6 +334,7 @@ const routeTree = rootRoute.addChildren([
     settingsRoute,
     aiRoute,
     realtimeRoute,
+    webhooksRoute,
   ]),
 ]);
 

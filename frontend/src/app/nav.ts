@@ -11,6 +11,7 @@ import {
   ShieldCheck,
   SquareFunction,
   SquareTerminal,
+  Webhook,
 } from 'lucide-react';
 
 export interface NavItem {
@@ -24,6 +25,7 @@ export interface NavItem {
     | '/logs'
     | '/ai'
     | '/realtime'
+    | '/webhooks'
     | '/settings'
     | '/functions';
   label: string;
@@ -47,6 +49,12 @@ export const navItems: NavItem[] = [
     label: 'Realtime',
     icon: Radio,
     keywords: ['channels', 'websocket', 'webhooks', 'messages'],
+  },
+  {
+    to: '/webhooks',
+    label: 'Webhooks',
+    icon: Webhook,
+    keywords: ['incoming', 'github', 'stripe', 'svix', 'signature', 'deliveries'],
   },
   { to: '/ai', label: 'AI', icon: Bot, keywords: ['models', 'chat', 'playground', 'usage'] },
   {

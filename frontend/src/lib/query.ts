@@ -81,6 +81,15 @@ export const queryKeys = {
     config: () => [...queryKeys.realtime.all, 'config'] as const,
     permissions: () => [...queryKeys.realtime.all, 'permissions'] as const,
   },
+  webhooks: {
+    all: ['webhooks'] as const,
+    endpoints: () => [...queryKeys.webhooks.all, 'endpoints'] as const,
+    endpoint: (name: string) => [...queryKeys.webhooks.all, 'endpoint', name] as const,
+    deliveries: (name: string, filters: object) =>
+      [...queryKeys.webhooks.all, 'deliveries', name, filters] as const,
+    delivery: (name: string, id: string) =>
+      [...queryKeys.webhooks.all, 'delivery', name, id] as const,
+  },
   ai: {
     all: ['ai'] as const,
     config: () => [...queryKeys.ai.all, 'config'] as const,
