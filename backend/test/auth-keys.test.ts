@@ -571,11 +571,22 @@ describe('trusted outside issuers', () => {
       expect(await socketWith(t.baseUrl, bad)).not.toBe('connected');
     }
 
-    // No longer trusted: refused again.
+    // No longer trusted: refused again, and its open sockets are cut off.
+    const open = io(t.baseUrl, { transports: ['websocket'], auth: { token }, reconnection: false });
+    await new Promise<void>((resolve, reject) => {
+      open.once('connect', () => resolve());
+      open.once('connect_error', reject);
+    });
+    const started = Date.now();
+    const cutOff = new Promise<{ code: string }>((resolve) => open.once('realtime:error', resolve));
     const removed = await t.request('DELETE', `/api/auth/trusted-issuers/${created.body.id}`, {
       token: t.apiKey,
     });
     expect(removed.status).toBe(200);
+    expect(await cutOff).toMatchObject({ code: 'REALTIME_UNAUTHORIZED' });
+    // At once (the change is announced), not at the 10 s safety-net re-check.
+    expect(Date.now() - started).toBeLessThan(5000);
+    open.close();
     const after = await t.request('GET', '/api/database/records/notes', { token });
     expect(after.status).toBe(401);
   });

@@ -183,7 +183,9 @@ export class RealtimeServer {
 
   private track(socket: Socket): void {
     const { principal } = socket.data as SocketData;
-    if (principal.credential !== 'jwt') {
+    // Keys, and tokens of trusted outside issuers (no Kiln session): checked again on every key
+    // or issuer change.
+    if (principal.credential !== 'jwt' || !principal.sessionId) {
       this.keySockets.add(socket);
       if (!this.keyExpiry) this.scheduleKeyExpiry();
       return;
