@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import http from 'node:http';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -521,3 +522,57 @@ describeScenarios(
     ['GET', '/api/webhooks/incoming/github/deliveries'],
   ]),
 );
+
+describe('edge cases', () => {
+  it('stores simultaneous repeats once and hands them on once', async () => {
+    await admin('PUT', '/api/jobs/queues/races', {
+      target: { type: 'sql', function: 'record_hook' },
+    });
+    const ep = await createEndpoint({
+      name: 'races',
+      verification: { scheme: 'hmac', header: 'x-sig' },
+      idempotencyKey: 'id',
+      target: { type: 'queue', queue: 'races' },
+    });
+    const body = '{"id":"same-event"}';
+    const headers = { 'x-sig': hmacOf(ep.secret, body).toString('hex') };
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => deliver('races', body, headers)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(answers.filter((a) => !a.body.duplicate)).toHaveLength(1);
+    const jobs = await admin('GET', '/api/jobs/jobs?queue=races');
+    expect(jobs.body.pagination.total).toBe(1);
+    const got = await admin('GET', '/api/webhooks/incoming/races');
+    expect(got.body.counts).toMatchObject({ received: 1, duplicates: 7 });
+  });
+
+  it('refuses a body streamed without a length once it passes the limit', async () => {
+    const ep = await createEndpoint({ name: 'streamed', verification: { scheme: 'none' } });
+    const { status, text } = await new Promise<{ status: number; text: string }>(
+      (resolve, reject) => {
+        const url = new URL(`${t.baseUrl}/api/webhooks/in/streamed/${ep.secret}`);
+        const req = http.request(
+          url,
+          { method: 'POST', headers: { 'content-type': 'application/json' } },
+          (res) => {
+            let data = '';
+            res.on('data', (c: Buffer) => (data += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, text: data }));
+          },
+        );
+        req.on('error', reject);
+        // Chunked: no Content-Length tells the server the size in advance.
+        for (let i = 0; i < 4; i++) req.write('x'.repeat(MAX_BODY / 2));
+        req.end();
+      },
+    );
+    expect(status).toBe(413);
+    expect(JSON.parse(text)).toMatchObject({ error: 'PAYLOAD_TOO_LARGE' });
+    const list = await admin('GET', '/api/webhooks/incoming/streamed/deliveries');
+    expect(list.body.data).toMatchObject([
+      { status: 'refused', verification: 'PAYLOAD_TOO_LARGE' },
+    ]);
+  });
+});

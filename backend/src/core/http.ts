@@ -115,6 +115,9 @@ export function jsonBody(options: { limit: string; maxDepth: number }): RequestH
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    // Read now: once a response closes its connection (Connection: close after a refused
+    // upload), the request has no socket left and req.ip would throw in the listener.
+    const ip = req.ip;
     let logged = false;
     const done = () => {
       if (logged) return;
@@ -129,7 +132,7 @@ export function accessLog(logger: Logger): RequestHandler {
         status: res.headersSent ? res.statusCode : 499,
         durationMs: Math.round(durationMs * 100) / 100,
         role: req.auth?.kind === 'principal' ? req.auth.principal.role : 'none',
-        ip: req.ip,
+        ip,
         userAgent: req.get('user-agent'),
       });
     };
