@@ -376,6 +376,30 @@ describe('ES256 signing keys', () => {
   });
 });
 
+describe('RS256 signing keys', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({}, { JWT_ALGORITHM: 'RS256' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('signs with a published RSA key that jose verifies in another process', async () => {
+    const user = await t.signUpUser();
+    const header = decodeProtectedHeader(user.accessToken);
+    expect(header.alg).toBe('RS256');
+    const jwks = await t.request('GET', '/api/.well-known/jwks.json');
+    expect(jwks.body.keys).toEqual([
+      expect.objectContaining({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: header.kid }),
+    ]);
+    expect(jwks.body.keys[0]).not.toHaveProperty('d');
+    expect(
+      await verifyElsewhere(`${t.baseUrl}/api/.well-known/jwks.json`, user.accessToken),
+    ).toMatchObject({ ok: true, payload: { sub: user.userId } });
+  });
+});
+
 describe('HS256 (the default)', () => {
   let t: TestApp;
   beforeAll(async () => {
