@@ -113,6 +113,35 @@ describe('app_metadata and user_metadata', () => {
     });
     expect([refused.status, refused.body.error]).toEqual([400, 'INVALID_INPUT']);
 
+    // Both objects travel in every token: each is bounded after merging, not only per request.
+    const half = 'x'.repeat(2500);
+    const first = await t.request('PATCH', '/api/auth/profiles/current', {
+      token: user.accessToken,
+      body: { userMetadata: { a: half } },
+    });
+    expect(first.status).toBe(200);
+    const grown = await t.request('PATCH', '/api/auth/profiles/current', {
+      token: user.accessToken,
+      body: { userMetadata: { b: half } },
+    });
+    expect([grown.status, grown.body.error]).toEqual([400, 'INVALID_INPUT']);
+    expect(grown.body.message).toMatch(
+      /^userMetadata: would hold \d+ characters of JSON; at most 4096/,
+    );
+    const tooBig = await admin('PATCH', `/api/auth/users/${user.userId}`, {
+      appMetadata: { blob: 'y'.repeat(5000) },
+    });
+    expect([tooBig.status, tooBig.body.error]).toEqual([400, 'INVALID_INPUT']);
+    const grownByAdmin = await admin('PATCH', `/api/auth/users/${user.userId}`, {
+      userMetadata: { c: half },
+    });
+    expect([grownByAdmin.status, grownByAdmin.body.error]).toEqual([400, 'INVALID_INPUT']);
+    const cleared = await t.request('PATCH', '/api/auth/profiles/current', {
+      token: user.accessToken,
+      body: { userMetadata: { a: null } },
+    });
+    expect(cleared.body.userMetadata).toEqual({ theme: 'dark', lang: 'fr' });
+
     await user.refresh();
     const rpc = await user.client.database.rpc('my_claims');
     expect(rpc.error).toBeNull();

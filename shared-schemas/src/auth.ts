@@ -27,10 +27,19 @@ export const userSchema = z.object({
 });
 export type User = z.infer<typeof userSchema>;
 
+/**
+ * The most JSON an app_metadata or user_metadata object may hold (after merging): both travel in
+ * every access token, and a token must stay well inside the 16 KiB a request's headers may use.
+ */
+export const METADATA_MAX_CHARS = 4096;
+
 /** Metadata objects (app_metadata, user_metadata): keys merged, a key set to null removed. */
 export const metadataPatchSchema = z
   .record(z.string().max(200), z.unknown())
-  .refine((v) => JSON.stringify(v).length <= 16 * 1024, 'must be at most 16 KiB of JSON');
+  .refine(
+    (v) => JSON.stringify(v).length <= METADATA_MAX_CHARS,
+    `must be at most ${METADATA_MAX_CHARS} characters of JSON`,
+  );
 
 export const clientTypeSchema = z.enum(['web', 'mobile', 'desktop', 'server']);
 export type ClientType = z.infer<typeof clientTypeSchema>;

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { METADATA_MAX_CHARS } from '@kiln/shared-schemas';
 import type {
   AdminUpdateUserRequest,
   AuthConfig,
@@ -36,6 +37,20 @@ const USER_COLUMNS =
   'id, email, password_hash, email_verified, profile, metadata, is_anonymous, identity_providers, created_at, updated_at, ' +
   'app_metadata, user_metadata, banned_until, ' +
   'ARRAY(SELECT r.role FROM auth.user_app_roles r WHERE r.user_id = auth.users.id ORDER BY r.role) AS app_roles';
+
+/** 400 when a merged metadata object (its JSON text length) outgrew METADATA_MAX_CHARS. */
+function assertMetadataFits(sizes: Record<string, number>): void {
+  for (const [field, size] of Object.entries(sizes)) {
+    if (size > METADATA_MAX_CHARS) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        `${field}: would hold ${size} characters of JSON; at most ${METADATA_MAX_CHARS} (it travels in every access token)`,
+        'Remove keys by setting them to null, or keep large data in a table',
+      );
+    }
+  }
+}
 
 /** Merges a metadata patch into a jsonb column: keys replaced, a key set to null removed. */
 const mergeMetadata = (column: string, param: string) =>
@@ -813,17 +828,21 @@ export class AuthService {
     if (JSON.stringify(patch.profile ?? {}).length > 64 * 1024) {
       throw new AppError(400, 'INVALID_INPUT', 'profile: must be at most 64 KiB of JSON');
     }
-    const { rows } = await this.db.query<{
-      id: string;
-      profile: Record<string, unknown>;
-      user_metadata: Record<string, unknown>;
-    }>(
-      `UPDATE auth.users SET profile = jsonb_strip_nulls(profile || $2::jsonb),
-              user_metadata = ${mergeMetadata('user_metadata', '$3')}
-       WHERE id = $1 RETURNING id, profile, user_metadata`,
-      [id, JSON.stringify(patch.profile ?? {}), JSON.stringify(patch.userMetadata ?? {})],
-    );
-    const row = rows[0];
+    const row = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{
+        id: string;
+        profile: Record<string, unknown>;
+        user_metadata: Record<string, unknown>;
+        user_size: number;
+      }>(
+        `UPDATE auth.users SET profile = jsonb_strip_nulls(profile || $2::jsonb),
+                user_metadata = ${mergeMetadata('user_metadata', '$3')}
+         WHERE id = $1 RETURNING id, profile, user_metadata, length(user_metadata::text) AS user_size`,
+        [id, JSON.stringify(patch.profile ?? {}), JSON.stringify(patch.userMetadata ?? {})],
+      );
+      if (rows[0]) assertMetadataFits({ userMetadata: rows[0].user_size });
+      return rows[0];
+    });
     if (!row) throw new AppError(404, 'AUTH_USER_NOT_FOUND', 'No user with this id');
     return { id: row.id, profile: row.profile, userMetadata: row.user_metadata };
   }
@@ -884,12 +903,15 @@ export class AuthService {
           await this.sessions.revokeAllForUser(id, 'password_set_by_admin', tx);
         }
         if (patch.appMetadata !== undefined || patch.userMetadata !== undefined) {
-          await tx.query(
+          const { rows } = await tx.query<{ app_size: number; user_size: number }>(
             `UPDATE auth.users SET app_metadata = ${mergeMetadata('app_metadata', '$2')},
                     user_metadata = ${mergeMetadata('user_metadata', '$3')}
-              WHERE id = $1`,
+              WHERE id = $1
+              RETURNING length(app_metadata::text) AS app_size,
+                        length(user_metadata::text) AS user_size`,
             [id, JSON.stringify(patch.appMetadata ?? {}), JSON.stringify(patch.userMetadata ?? {})],
           );
+          assertMetadataFits({ appMetadata: rows[0]!.app_size, userMetadata: rows[0]!.user_size });
         }
         if (patch.appRoles !== undefined) await this.setRoles(tx, id, patch.appRoles);
         if (patch.bannedUntil !== undefined) {
