@@ -66,6 +66,8 @@ test('webhooks: create an endpoint, see verified, repeated and refused deliverie
   const row = endpoints.getByRole('row', { name: new RegExp(name) });
   await expect(row).toContainText('GitHub');
   await expect(row.getByText('1', { exact: true }).first()).toBeVisible();
+  // The creation toast has gone (it would cover the deliveries in the screenshots).
+  await expect(page.getByText(`Endpoint ${name} created`)).toBeHidden();
   await shoot(page, 'webhooks-endpoint');
   await expectNoA11yViolations(page);
 
