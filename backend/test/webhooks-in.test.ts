@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -524,6 +526,39 @@ describeScenarios(
 );
 
 describe('edge cases', () => {
+  it('keeps the secret of a secret URL out of the access log', async () => {
+    const ep = await createEndpoint({ name: 'quiet', verification: { scheme: 'none' } });
+    expect((await deliver('quiet', '{}', {}, `/${ep.secret}`)).status).toBe(200);
+    const log = path.join(t.dataDir, 'logs', 'kiln.log');
+    const line = await until(async () => {
+      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+      return text.split('\n').find((l) => l.includes('/api/webhooks/in/quiet'));
+    });
+    expect(JSON.parse(line)).toMatchObject({
+      path: '/api/webhooks/in/quiet/[secret]',
+      status: 200,
+    });
+    expect(fs.readFileSync(log, 'utf8')).not.toContain(ep.secret);
+  });
+
+  it('answers a secret sealed with another key with a clear code, not a 500', async () => {
+    await createEndpoint({ name: 'resealed', verification: { scheme: 'github' } });
+    await db.query(
+      `UPDATE system.incoming_webhooks SET secret_sealed = 'v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA==:AAAA' WHERE name = 'resealed'`,
+    );
+    const delivered = await deliver('resealed', '{}', { 'x-hub-signature-256': 'sha256=00' });
+    expect(delivered.status).toBe(503);
+    expect(delivered.body).toMatchObject({ error: 'WEBHOOK_SECRET_UNREADABLE' });
+    const changed = await admin('PATCH', '/api/webhooks/incoming/resealed', { enabled: false });
+    expect(changed.status).toBe(409);
+    expect(changed.body).toMatchObject({ error: 'WEBHOOK_SECRET_UNREADABLE' });
+    const fixed = await admin('PATCH', '/api/webhooks/incoming/resealed', {
+      secret: 'a-fresh-secret-value',
+    });
+    expect(fixed.status).toBe(200);
+    expect(fixed.body.secret).toBe('a-fresh-secret-value');
+  });
+
   it('stores simultaneous repeats once and hands them on once', async () => {
     await admin('PUT', '/api/jobs/queues/races', {
       target: { type: 'sql', function: 'record_hook' },

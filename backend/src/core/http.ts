@@ -111,7 +111,10 @@ export function jsonBody(options: { limit: string; maxDepth: number }): RequestH
   ];
 }
 
-/** One JSON line per request: id, method, path, status, duration, role. */
+/**
+ * One JSON line per request: id, method, path, status, duration, role. A route whose path carries
+ * a secret (an incoming webhook's secret URL) sets `res.locals.logPath` to what may be logged.
+ */
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
@@ -128,7 +131,7 @@ export function accessLog(logger: Logger): RequestHandler {
         kind: 'access',
         requestId: req.requestId,
         method: req.method,
-        path: req.originalUrl.split('?')[0],
+        path: (res.locals.logPath as string | undefined) ?? req.originalUrl.split('?')[0],
         status: res.headersSent ? res.statusCode : 499,
         durationMs: Math.round(durationMs * 100) / 100,
         role: req.auth?.kind === 'principal' ? req.auth.principal.role : 'none',

@@ -79,6 +79,9 @@ export function incomingWebhookReceiveRoutes(webhooks: IncomingWebhooks): RouteG
           503: ['WEBHOOK_ENDPOINT_DISABLED', 'WEBHOOK_SECRET_UNREADABLE'],
         },
         handler: async ({ params, req, res }) => {
+          // The secret of a secret URL stays out of the access log.
+          if (params.token !== undefined)
+            res.locals.logPath = `${req.baseUrl}/${encodeURIComponent(params.name)}/[secret]`;
           const endpoint = await webhooks.endpointFor(params.name);
           const body = await readBody(req, webhooks.maxBodyBytes);
           if (!body) {
@@ -150,7 +153,11 @@ export function incomingWebhookAdminRoutes(webhooks: IncomingWebhooks): RouteGro
         params: incomingWebhookParamsSchema,
         body: updateIncomingWebhookRequestSchema,
         responses: { 200: incomingWebhookSchema },
-        errors: { ...notFound, 400: ['WEBHOOK_UNKNOWN_TARGET'] },
+        errors: {
+          ...notFound,
+          400: ['WEBHOOK_UNKNOWN_TARGET'],
+          409: ['WEBHOOK_SECRET_UNREADABLE'],
+        },
         handler: ({ params, body }) => webhooks.update(params.name, body),
       }),
       adminRoute({

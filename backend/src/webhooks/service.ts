@@ -310,7 +310,7 @@ export class IncomingWebhooks {
   async update(name: string, input: UpdateIncomingWebhookRequest): Promise<IncomingWebhook> {
     const current = await this.row(name);
     const v = input.verification ?? verificationOf(current);
-    const secret = input.secret ?? this.box.decrypt(current.secret_sealed);
+    const secret = input.secret ?? this.openSecret(current);
     await this.check(v.scheme, secret, input.target);
     const target = input.target ?? targetOf(current);
     const hmac = v.scheme === 'hmac' ? v : undefined;
@@ -379,19 +379,24 @@ export class IncomingWebhooks {
     );
   }
 
+  /** The endpoint's secret; 409 (503 for a delivery) when it was sealed with another key. */
+  private openSecret(r: EndpointRow, status = 409): string {
+    try {
+      return this.box.decrypt(r.secret_sealed);
+    } catch {
+      throw new AppError(
+        status,
+        'WEBHOOK_SECRET_UNREADABLE',
+        `The secret of "${r.name}" was sealed with another encryption key`,
+        'Set ENCRYPTION_KEY_PREVIOUS to that key and restart, or set a new secret',
+      );
+    }
+  }
+
   /** Verifies, stores and hands on one delivery (see the header comment). */
   async receive(endpoint: EndpointRow, req: IncomingRequest): Promise<ReceiveResult> {
     const verification = verificationOf(endpoint);
-    let secret: string;
-    try {
-      secret = this.box.decrypt(endpoint.secret_sealed);
-    } catch {
-      throw new AppError(
-        503,
-        'WEBHOOK_SECRET_UNREADABLE',
-        'The endpoint’s secret was sealed with another encryption key',
-      );
-    }
+    const secret = this.openSecret(endpoint, 503);
     const contentType =
       typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
     const result = verifyDelivery({
