@@ -329,6 +329,35 @@ describe('hand-off', () => {
       status: 'unrouted',
       error: 'The queue "short-lived" does not exist',
     });
+    // Once the queue exists again, the delivery is handed on on request (a new job that runs).
+    await admin('PUT', '/api/jobs/queues/short-lived', {
+      target: { type: 'sql', function: 'record_hook' },
+    });
+    const again = await admin(
+      'POST',
+      `/api/webhooks/incoming/gone-queue/deliveries/${res.body.id}/redeliver`,
+    );
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ status: 'queued', error: null, payload: { a: 1 } });
+    await until(async () => {
+      const { rows } = await db.query(
+        `SELECT 1 FROM public.hooks_seen WHERE payload->>'deliveryId' = $1`,
+        [res.body.id],
+      );
+      return rows.length > 0;
+    });
+    // A refused delivery was not kept: nothing to hand on.
+    expect((await deliver('gone-queue', '{}', {}, '/wrong')).status).toBe(401);
+    const refused = await admin(
+      'GET',
+      '/api/webhooks/incoming/gone-queue/deliveries?status=refused',
+    );
+    const nope = await admin(
+      'POST',
+      `/api/webhooks/incoming/gone-queue/deliveries/${refused.body.data[0].id}/redeliver`,
+    );
+    expect(nope.status).toBe(409);
+    expect(nope.body).toMatchObject({ error: 'WEBHOOK_DELIVERY_REFUSED' });
   });
 
   it('hands a verified delivery to an edge function (through the endpoint’s queue)', async () => {
@@ -501,6 +530,22 @@ describeScenarios('admin API: bad input', () => t, [
     path: '/api/webhooks/incoming/nope/deliveries',
     status: 404,
     error: 'WEBHOOK_ENDPOINT_NOT_FOUND',
+  },
+  {
+    name: 'a redelivery for an endpoint without a target',
+    as: 'apiKey',
+    method: 'POST',
+    path: '/api/webhooks/incoming/github/deliveries/00000000-0000-4000-8000-000000000000/redeliver',
+    status: 409,
+    error: 'WEBHOOK_NO_TARGET',
+  },
+  {
+    name: 'a redelivery of an unknown delivery',
+    as: 'apiKey',
+    method: 'POST',
+    path: '/api/webhooks/incoming/to-queue/deliveries/00000000-0000-4000-8000-000000000000/redeliver',
+    status: 404,
+    error: 'WEBHOOK_DELIVERY_NOT_FOUND',
   },
   {
     name: 'a delivery id that is not a uuid',

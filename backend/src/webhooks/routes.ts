@@ -183,6 +183,18 @@ export function incomingWebhookAdminRoutes(webhooks: IncomingWebhooks): RouteGro
         handler: ({ params, query }) => webhooks.deliveries(params.name, query),
       }),
       adminRoute({
+        method: 'post',
+        path: '/:name/deliveries/:id/redeliver',
+        summary: 'Hand a stored delivery to the endpoint’s target again (a new job)',
+        params: incomingDeliveryParamsSchema,
+        responses: { 200: incomingDeliverySchema },
+        errors: {
+          404: ['WEBHOOK_ENDPOINT_NOT_FOUND', 'WEBHOOK_DELIVERY_NOT_FOUND'],
+          409: ['WEBHOOK_NO_TARGET', 'WEBHOOK_DELIVERY_REFUSED'],
+        },
+        handler: ({ params }) => webhooks.redeliver(params.name, params.id),
+      }),
+      adminRoute({
         method: 'get',
         path: '/:name/deliveries/:id',
         summary: 'One delivery with its headers and payload',

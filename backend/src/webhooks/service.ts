@@ -20,7 +20,7 @@ import type {
   UpdateIncomingWebhookRequest,
 } from '@kiln/shared-schemas';
 import type { SecretBox } from '../core/crypto.js';
-import type { Database } from '../core/db.js';
+import type { Database, Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 import { listPage } from '../core/paging.js';
 import { PG, pgCode } from '../core/sql.js';
@@ -92,6 +92,16 @@ const notFound = (name: string) =>
     `No incoming webhook endpoint named "${name}"`,
     'List them with GET /api/webhooks/incoming',
   );
+
+const deliveryNotFound = (name: string, id: string) =>
+  new AppError(404, 'WEBHOOK_DELIVERY_NOT_FOUND', `No delivery ${id} to "${name}"`);
+
+/** The queue an endpoint's deliveries go to (none without a target). */
+function queueOf(e: EndpointRow): string | undefined {
+  if (e.target_kind === 'queue') return e.target!;
+  if (e.target_kind === 'function') return functionQueueName(e.name);
+  return undefined;
+}
 
 /** The scheme's own deduplication key, used when an endpoint names none. */
 function defaultIdempotencyKey(scheme: IncomingWebhookVerification['scheme']): string | null {
@@ -462,42 +472,92 @@ export class IncomingWebhooks {
         );
         return { ok: true, id: rows[0]!.id, duplicate: true };
       }
-      const queue =
-        endpoint.target_kind === 'queue'
-          ? endpoint.target!
-          : endpoint.target_kind === 'function'
-            ? functionQueueName(endpoint.name)
-            : undefined;
-      if (queue) {
-        const job = {
-          endpoint: endpoint.name,
-          deliveryId: row.id,
-          receivedAt: row.received_at.toISOString(),
-          headers,
-          payload,
-        };
-        await tx.query('SAVEPOINT hand_on');
-        try {
-          const { rows } = await tx.query<{ id: string }>(
-            `SELECT jobs.enqueue($1, $2::jsonb, '{}'::jsonb) AS id`,
-            [queue, JSON.stringify(job)],
-          );
-          await tx.query(
-            `UPDATE system.incoming_webhook_deliveries SET status = 'queued', job_id = $2 WHERE id = $1`,
-            [row.id, rows[0]!.id],
-          );
-        } catch (err) {
-          // The queue is gone: the delivery stays stored, and says why it went nowhere.
-          if (pgCode(err) !== PG.foreignKeyViolation) throw err;
-          await tx.query('ROLLBACK TO SAVEPOINT hand_on');
-          await tx.query(
-            `UPDATE system.incoming_webhook_deliveries SET status = 'unrouted', error = $2 WHERE id = $1`,
-            [row.id, `The queue "${queue}" does not exist`],
-          );
-        }
-      }
+      await this.handOn(tx, endpoint, {
+        id: row.id,
+        received_at: row.received_at,
+        headers,
+        payload,
+      });
       return { ok: true, id: row.id, duplicate: false };
     });
+  }
+
+  /**
+   * Enqueues a stored delivery's job on the endpoint's target (in the caller's transaction) and
+   * marks it queued; a delivery whose queue is gone is kept as unrouted, saying why. Nothing for
+   * an endpoint without a target.
+   */
+  private async handOn(
+    tx: Tx,
+    endpoint: EndpointRow,
+    d: { id: string; received_at: Date; headers: Record<string, string>; payload: unknown },
+  ): Promise<void> {
+    const queue = queueOf(endpoint);
+    if (!queue) return;
+    const job = {
+      endpoint: endpoint.name,
+      deliveryId: d.id,
+      receivedAt: d.received_at.toISOString(),
+      headers: d.headers,
+      payload: d.payload,
+    };
+    await tx.query('SAVEPOINT hand_on');
+    try {
+      const { rows } = await tx.query<{ id: string }>(
+        `SELECT jobs.enqueue($1, $2::jsonb, '{}'::jsonb) AS id`,
+        [queue, JSON.stringify(job)],
+      );
+      await tx.query(
+        `UPDATE system.incoming_webhook_deliveries SET status = 'queued', job_id = $2, error = NULL
+          WHERE id = $1`,
+        [d.id, rows[0]!.id],
+      );
+    } catch (err) {
+      // The queue is gone: the delivery stays stored, and says why it went nowhere.
+      if (pgCode(err) !== PG.foreignKeyViolation) throw err;
+      await tx.query('ROLLBACK TO SAVEPOINT hand_on');
+      await tx.query(
+        `UPDATE system.incoming_webhook_deliveries SET status = 'unrouted', error = $2 WHERE id = $1`,
+        [d.id, `The queue "${queue}" does not exist`],
+      );
+    }
+  }
+
+  /**
+   * Hands a stored delivery to the endpoint's current target again (after fixing a function, or
+   * a delivery left unrouted): a new job, whatever became of the previous one.
+   */
+  async redeliver(name: string, id: string): Promise<IncomingDelivery> {
+    const endpoint = await this.row(name);
+    if (!queueOf(endpoint))
+      throw new AppError(
+        409,
+        'WEBHOOK_NO_TARGET',
+        `The endpoint "${name}" hands deliveries to nothing`,
+        `Give it a target with PATCH /api/webhooks/incoming/${name}`,
+      );
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<DeliveryRow>(
+        `SELECT * FROM system.incoming_webhook_deliveries
+          WHERE endpoint = $1 AND id = $2 FOR UPDATE`,
+        [name, id],
+      );
+      const d = rows[0];
+      if (!d) throw deliveryNotFound(name, id);
+      if (d.status === 'refused')
+        throw new AppError(
+          409,
+          'WEBHOOK_DELIVERY_REFUSED',
+          'A refused delivery was not kept and cannot be handed on',
+        );
+      await this.handOn(tx, endpoint, {
+        id: d.id,
+        received_at: d.received_at,
+        headers: d.headers ?? {},
+        payload: d.payload ?? d.body,
+      });
+    });
+    return this.delivery(name, id);
   }
 
   private idempotencyKey(
@@ -554,7 +614,7 @@ export class IncomingWebhooks {
       [name, id],
     );
     const r = rows[0];
-    if (!r) throw new AppError(404, 'WEBHOOK_DELIVERY_NOT_FOUND', `No delivery ${id} to "${name}"`);
+    if (!r) throw deliveryNotFound(name, id);
     return { ...summaryJson(r), headers: r.headers, payload: r.payload ?? r.body };
   }
 
