@@ -356,6 +356,30 @@ describe('custom-claims hook', () => {
     });
     expect(again.status).toBe(200);
     expect(claimsOf(again.body.accessToken)).not.toHaveProperty('tenant_ids');
+
+    // Checked when it changes only: saving every setting with the stored hook goes through even
+    // once the function is gone; sign-ins then fail (500) until it is fixed or turned off.
+    await t.app.db.query(
+      'CREATE FUNCTION public.gone_claims(user_id uuid, claims jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT claims $$',
+    );
+    expect(
+      (await admin('PUT', '/api/auth/config', { customClaimsHook: 'gone_claims' })).status,
+    ).toBe(200);
+    try {
+      await t.app.db.query('DROP FUNCTION public.gone_claims(uuid, jsonb)');
+      const resaved = await admin('PUT', '/api/auth/config', {
+        customClaimsHook: 'gone_claims',
+        passwordMinLength: 6,
+      });
+      expect(resaved.status).toBe(200);
+      const broken = await t.request('POST', '/api/auth/sessions', {
+        body: { email: user.email, password: user.password },
+      });
+      expect([broken.status, broken.body.error]).toEqual([500, 'AUTH_CLAIMS_HOOK_FAILED']);
+      expect(broken.body.message).toContain('gone_claims failed (SQLSTATE 42883)');
+    } finally {
+      await admin('PUT', '/api/auth/config', { customClaimsHook: null });
+    }
   });
 });
 

@@ -79,3 +79,53 @@ test('user sheet: roles, metadata and ban', async ({ signedIn: page }) => {
     await page.request.delete(`/api/auth/roles/${role}`, { headers });
   }
 });
+
+test('settings: the custom claims hook is checked and saved', async ({ signedIn: page }) => {
+  const token = await adminToken(page);
+  const headers = { Authorization: `Bearer ${token}` };
+  const fn = `e2e_claims_${Date.now().toString(36)}`;
+  const created = await page.request.post('/api/database/advance/rawsql/unrestricted', {
+    headers,
+    data: {
+      query: `CREATE FUNCTION public.${fn}(user_id uuid, claims jsonb) RETURNS jsonb
+                LANGUAGE sql AS $$ SELECT claims || '{"tier": "gold"}'::jsonb $$`,
+    },
+  });
+  expect(created.status(), await created.text()).toBe(200);
+  try {
+    await page.goto('/dashboard/auth?tab=settings');
+    const field = page.getByLabel('Custom claims hook');
+    await expect(field).toHaveValue('');
+
+    // Not a function name: the shared schema says so before any request.
+    await field.fill('x; drop table users');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(page.getByText('must be a function name')).toBeVisible();
+
+    // No such function: the server says so.
+    await field.fill('public.no_such_claims');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(
+      page.getByText('no SQL function public.no_such_claims(uuid, jsonb)'),
+    ).toBeVisible();
+
+    // (Enter submits: the error toast may cover the save button.)
+    await field.fill(`public.${fn}`);
+    await field.press('Enter');
+    await expect(page.getByText('Auth settings saved')).toBeVisible();
+    await expect(page.getByText('All changes saved.')).toBeVisible();
+    await expectNoA11yViolations(page);
+    await page.getByRole('heading', { name: 'Access tokens' }).scrollIntoViewIfNeeded();
+    await shoot(page, 'auth-settings-claims-hook');
+    const config = await page.request.get('/api/auth/config', { headers });
+    expect(((await config.json()) as { customClaimsHook: string }).customClaimsHook).toBe(
+      `public.${fn}`,
+    );
+  } finally {
+    await page.request.put('/api/auth/config', { headers, data: { customClaimsHook: null } });
+    await page.request.post('/api/database/advance/rawsql/unrestricted', {
+      headers,
+      data: { query: `DROP FUNCTION IF EXISTS public.${fn}(uuid, jsonb)` },
+    });
+  }
+});

@@ -216,7 +216,12 @@ export class AuthService {
   }
 
   async updateConfig(patch: UpdateAuthConfigRequest) {
-    if (patch.customClaimsHook) await assertClaimsHookExists(this.db, patch.customClaimsHook);
+    // Checked when it changes (a form saving every setting sends the stored one back as it is).
+    if (
+      patch.customClaimsHook &&
+      patch.customClaimsHook !== (await this.getConfig()).customClaimsHook
+    )
+      await assertClaimsHookExists(this.db, patch.customClaimsHook);
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length) {
       const sets = entries.map(

@@ -375,6 +375,33 @@ function SettingsForm({ config }: { config: AuthConfig }) {
         </div>
       </Card>
 
+      <Card
+        title="Access tokens"
+        description="Every user token carries app_metadata, user_metadata and app_roles."
+      >
+        <div className="grid grid-cols-3 gap-4 max-[1180px]:grid-cols-2">
+          <FormField
+            label="Custom claims hook"
+            error={errors.customClaimsHook?.message}
+            hint={
+              <>
+                A SQL function <code className="font-mono">(user_id uuid, claims jsonb)</code>{' '}
+                returning the claims to sign, run at every sign-in and refresh; a{' '}
+                <code className="font-mono">RAISE EXCEPTION</code> in it refuses the sign-in. Empty:
+                none.
+              </>
+            }
+          >
+            <Input
+              className="font-mono"
+              spellCheck={false}
+              placeholder="public.add_claims"
+              {...form.register('customClaimsHook')}
+            />
+          </FormField>
+        </div>
+      </Card>
+
       <div className="sticky bottom-0 z-10 -mx-1 flex items-center justify-end gap-3 rounded-lg border border-border bg-surface px-4 py-3 shadow-lg">
         <span className="mr-auto text-sm text-muted" aria-live="polite">
           {isDirty ? 'You have unsaved changes.' : 'All changes saved.'}
