@@ -5,7 +5,7 @@
  * endpoint off and deleting it.
  */
 import crypto from 'node:crypto';
-import { expect, expectNoA11yViolations, shoot, test } from './fixtures';
+import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
 
 test.describe.configure({ timeout: 60_000 });
 
@@ -98,4 +98,50 @@ test('webhooks: create an endpoint, see verified, repeated and refused deliverie
   await confirm.getByRole('button', { name: 'Delete endpoint' }).click();
   await expect(endpoints.getByRole('row', { name: new RegExp(name) })).toHaveCount(0);
   expect((await send(signature)).status()).toBe(404);
+});
+
+test('webhooks: a delivery handed to a job queue, and handed on again from its sheet', async ({
+  signedIn: page,
+}) => {
+  const id = unique();
+  const name = `q-${id}`;
+  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
+  const call = async (method: 'post' | 'put', path: string, data: unknown) => {
+    const res = await page.request[method](path, { headers, data });
+    expect(res.status(), await res.text()).toBeLessThan(300);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  await call('post', '/api/database/advance/rawsql', {
+    query: `CREATE FUNCTION public.e2e_hook_${id}(p jsonb) RETURNS void LANGUAGE sql AS $$ SELECT $$`,
+  });
+  await call('put', `/api/jobs/queues/hooks-${id}`, {
+    target: { type: 'sql', function: `e2e_hook_${id}` },
+  });
+  const endpoint = await call('post', '/api/webhooks/incoming', {
+    name,
+    verification: { scheme: 'none' },
+    target: { type: 'queue', queue: `hooks-${id}` },
+  });
+  const sent = await page.request.post(`/api/webhooks/in/${name}/${String(endpoint.secret)}`, {
+    data: { hello: 'queue' },
+  });
+  expect(sent.status()).toBe(200);
+
+  await page.goto(`/dashboard/webhooks?endpoint=${name}`);
+  await expect(page.getByText(`queue hooks-${id}`).first()).toBeVisible();
+  const deliveries = page.getByRole('table', { name: 'Deliveries' });
+  await expect(deliveries.getByText('queued')).toBeVisible();
+  await deliveries.getByRole('button', { name: /Open the delivery/ }).click();
+  const sheet = page.getByRole('dialog', { name: 'Delivery' });
+  await expect(sheet.getByText('"hello": "queue"')).toBeVisible();
+  await sheet.getByRole('button', { name: 'Hand on again' }).click();
+  await expect(page.getByText('Delivery handed on again')).toBeVisible();
+  // Two jobs now: the first and the one just made.
+  await expect
+    .poll(async () => {
+      const res = await page.request.get(`/api/jobs/jobs?queue=hooks-${id}`, { headers });
+      return ((await res.json()) as { pagination: { total: number } }).pagination.total;
+    })
+    .toBe(2);
+  await expectNoA11yViolations(page);
 });

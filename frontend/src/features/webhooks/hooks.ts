@@ -94,6 +94,18 @@ export function useUpdateEndpoint() {
   });
 }
 
+/** Hands a stored delivery to the endpoint's target again (a new job). */
+export function useRedeliver() {
+  return useApiMutation({
+    mutationFn: ({ name, id }: { name: string; id: string }) =>
+      api.post<IncomingDelivery>(`${endpointPath(name)}/deliveries/${id}/redeliver`),
+    progress: 'Handing the delivery on…',
+    success: (d) =>
+      d.status === 'queued' ? 'Delivery handed on again' : `Delivery ${d.status}: ${d.error ?? ''}`,
+    invalidate: [queryKeys.webhooks.all],
+  });
+}
+
 export function useDeleteEndpoint() {
   return useApiMutation({
     mutationFn: (name: string) =>

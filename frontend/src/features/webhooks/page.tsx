@@ -29,6 +29,7 @@ import {
   useDelivery,
   useEndpoint,
   useEndpoints,
+  useRedeliver,
   useUpdateEndpoint,
   type DeliverySummary,
   type IncomingWebhook,
@@ -316,7 +317,7 @@ function EndpointDetail({ name }: { name: string }) {
           <dd>{targetText(e.target)}</dd>
         </dl>
       </Card>
-      <Deliveries name={name} />
+      <Deliveries name={name} handsOn={e.target.type !== 'none'} />
       <ConfirmDialog
         open={deleting}
         onOpenChange={setDeleting}
@@ -334,7 +335,7 @@ function EndpointDetail({ name }: { name: string }) {
   );
 }
 
-function Deliveries({ name }: { name: string }) {
+function Deliveries({ name, handsOn }: { name: string; handsOn: boolean }) {
   const search = route.useSearch();
   const navigate = route.useNavigate();
   const offset = search.offset ?? 0;
@@ -486,7 +487,12 @@ function Deliveries({ name }: { name: string }) {
           }}
         />
       </div>
-      <DeliverySheet name={name} id={search.delivery} onClose={() => open(undefined)} />
+      <DeliverySheet
+        name={name}
+        id={search.delivery}
+        handsOn={handsOn}
+        onClose={() => open(undefined)}
+      />
     </Card>
   );
 }
@@ -494,19 +500,36 @@ function Deliveries({ name }: { name: string }) {
 function DeliverySheet({
   name,
   id,
+  handsOn,
   onClose,
 }: {
   name: string;
   id: string | undefined;
+  /** The endpoint has a target: a stored delivery can be handed on again. */
+  handsOn: boolean;
   onClose: () => void;
 }) {
   const delivery = useDelivery(name, id);
+  const redeliver = useRedeliver();
   const d = delivery.data;
   return (
     <Sheet open={Boolean(id)} onOpenChange={(o) => !o && onClose()}>
       <SheetContent
         title="Delivery"
         description={d ? `${formatDateTime(d.receivedAt)} · ${d.verification}` : undefined}
+        footer={
+          d &&
+          handsOn &&
+          d.status !== 'refused' && (
+            <Button
+              variant="outline"
+              loading={redeliver.isPending}
+              onClick={() => void redeliver.mutateAsync({ name, id: d.id }).catch(() => undefined)}
+            >
+              <RotateCw aria-hidden /> Hand on again
+            </Button>
+          )
+        }
       >
         {delivery.error ? (
           <ErrorPanel
