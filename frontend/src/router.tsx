@@ -17,8 +17,9 @@
  *   /advisor            features/advisor/page.tsx           (placeholder)
  *   /storage            features/storage/page.tsx           ?bucket=&prefix=&search=&offset=&file=
  *   /logs               features/logs/page.tsx              ?tab=&source=&q=&level=&range=&line=&action=&actor=&arange=&offset=
- *   /functions          features/functions/page.tsx         ?tab=&fn=&view=&paused=
  *   /settings           features/settings/page.tsx          ?tab=&q=&source=
+ *   /functions          features/functions/page.tsx         ?tab=&fn=&view=&paused=
+ *   /jobs               features/jobs/page.tsx              ?tab=&queue=&status=&offset=&schedule=&loffset=
  *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
  *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
  *   /webhooks           features/webhooks/page.tsx          ?endpoint=&status=&offset=&delivery=
@@ -55,8 +56,9 @@ import { authSearch } from './features/auth/search';
 import { advisorSearch } from './features/advisor/search';
 import { storageSearch } from './features/storage/search';
 import { logsSearch } from './features/logs/search';
-import { functionsSearch } from './features/functions/search';
 import { settingsSearch } from './features/settings/search';
+import { functionsSearch } from './features/functions/search';
+import { jobsSearch } from './features/jobs/search';
 import { aiSearch } from './features/ai/search';
 import { realtimeSearch } from './features/realtime/search';
 import { webhooksSearch } from './features/webhooks/search';
@@ -280,6 +282,13 @@ export const functionsRoute = createRoute({
   validateSearch: functionsSearch,
 }).lazy(() => import('./features/functions/page').then((m) => m.Route));
 
+export const jobsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/jobs',
+  staticData: { crumb: 'Jobs' },
+  validateSearch: jobsSearch,
+}).lazy(() => import('./features/jobs/page').then((m) => m.Route));
+
 export const storageRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/storage',
@@ -330,6 +339,7 @@ const routeTree = rootRoute.addChildren([
     advisorRoute,
     storageRoute,
     functionsRoute,
+    jobsRoute,
     logsRoute,
     settingsRoute,
     aiRoute,

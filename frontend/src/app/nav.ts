@@ -5,6 +5,7 @@ import {
   Gauge,
   HardDrive,
   KeyRound,
+  ListChecks,
   Radio,
   ScrollText,
   Settings,
@@ -26,8 +27,9 @@ export interface NavItem {
     | '/ai'
     | '/realtime'
     | '/webhooks'
-    | '/settings'
-    | '/functions';
+    | '/functions'
+    | '/jobs'
+    | '/settings';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
   keywords?: string[];
@@ -62,6 +64,12 @@ export const navItems: NavItem[] = [
     label: 'Functions',
     icon: SquareFunction,
     keywords: ['edge', 'deno', 'secrets', 'deploy'],
+  },
+  {
+    to: '/jobs',
+    label: 'Jobs',
+    icon: ListChecks,
+    keywords: ['queues', 'schedules', 'cron', 'retry', 'failures', 'background'],
   },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
   { to: '/logs', label: 'Logs', icon: ScrollText, keywords: ['audit', 'requests', 'errors'] },

@@ -109,4 +109,14 @@ export const queryKeys = {
     detail: (slug: string) => [...queryKeys.functions.all, 'detail', slug] as const,
     secrets: () => [...queryKeys.functions.all, 'secrets'] as const,
   },
+  jobs: {
+    all: ['jobs'] as const,
+    queues: () => [...queryKeys.jobs.all, 'queues'] as const,
+    list: (filters: object) => [...queryKeys.jobs.all, 'list', filters] as const,
+    failures: () => [...queryKeys.jobs.all, 'failures'] as const,
+    schedules: () => [...queryKeys.jobs.all, 'schedules'] as const,
+    preview: (cron: string, tz: string) => [...queryKeys.jobs.all, 'preview', cron, tz] as const,
+    logsAll: () => [...queryKeys.jobs.all, 'logs'] as const,
+    logs: (id: string, offset: number) => [...queryKeys.jobs.all, 'logs', id, offset] as const,
+  },
 };

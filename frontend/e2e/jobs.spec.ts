@@ -1,0 +1,129 @@
+/**
+ * Jobs and schedules against the real API: a queue whose SQL target raises, a job enqueued
+ * through the API fails with its error shown on the page, is retried and then cancelled from it;
+ * a schedule created in the form (its cron explained in words, the next five times), paused, run
+ * now, with the run in its log.
+ */
+import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
+
+test('jobs: a failing job shows its error, retry and cancel; a schedule is created, paused and run', async ({
+  signedIn: page,
+}) => {
+  const id = Date.now().toString(36);
+  const queue = `e2e-fail-${id}`;
+  const failFn = `e2e_job_fail_${id}`;
+  const okFn = `e2e_sched_ok_${id}`;
+  const headers = { Authorization: `Bearer ${await adminToken(page)}` };
+  const sql = async (query: string) => {
+    const res = await page.request.post('/api/database/advance/rawsql', {
+      headers,
+      data: { query },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+  };
+  await sql(
+    `CREATE FUNCTION public.${failFn}(payload jsonb) RETURNS void LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'invoice % is missing', payload->>'invoice'; END $$`,
+  );
+  await sql(
+    `CREATE FUNCTION public.${okFn}(payload jsonb) RETURNS void LANGUAGE sql AS $$ SELECT $$`,
+  );
+  // Three attempts, a long backoff: after its first attempt the job waits for a retry.
+  const put = await page.request.put(`/api/jobs/queues/${queue}`, {
+    headers,
+    data: {
+      target: { type: 'sql', function: `public.${failFn}` },
+      maxAttempts: 3,
+      backoffMs: 3_600_000,
+    },
+  });
+  expect([200, 201], await put.text()).toContain(put.status());
+  const enq = await page.request.post(`/api/jobs/queues/${queue}/jobs`, {
+    headers,
+    data: { payload: { invoice: 'INV-42' } },
+  });
+  expect(enq.status(), await enq.text()).toBe(201);
+  const jobId = ((await enq.json()) as { job: { id: string } }).job.id;
+  await expect
+    .poll(async () => {
+      const r = await page.request.get(`/api/jobs/jobs/${jobId}`, { headers });
+      return ((await r.json()) as { status: string }).status;
+    })
+    .toBe('failed');
+
+  // Queues: the counts, and the failure with its error.
+  await page.goto('/dashboard/jobs');
+  await expect(page.getByRole('heading', { name: 'Jobs', level: 1 })).toBeVisible();
+  await expect(page.getByRole('button', { name: `1 failed jobs in ${queue}` })).toBeVisible();
+  const failures = page.getByRole('table', { name: 'Recent failures' });
+  const failure = failures.getByRole('row').filter({ hasText: queue });
+  await expect(failure).toContainText('invoice INV-42 is missing');
+  await expect(failure).toContainText('1/3');
+  await expectNoA11yViolations(page);
+  await shoot(page, 'jobs-queues');
+
+  // Retry runs it again now (attempts start over): it fails again, then is cancelled.
+  await failure.getByRole('button', { name: `Retry job ${jobId}` }).click();
+  await expect(page.getByText(`Job queued again on ${queue}`)).toBeVisible();
+  await expect
+    .poll(async () => {
+      const r = await page.request.get(`/api/jobs/jobs/${jobId}`, { headers });
+      const j = (await r.json()) as { status: string; finishedAt: string | null };
+      return j.status;
+    })
+    .toBe('failed');
+
+  // The job list, filtered from the queue's count (URL state).
+  await page.getByRole('button', { name: `1 failed jobs in ${queue}` }).click();
+  await expect(page).toHaveURL(/tab=jobs/);
+  await expect(page).toHaveURL(new RegExp(`queue=${queue}`));
+  const jobs = page.getByRole('table', { name: 'Jobs' });
+  const row = jobs.getByRole('row').filter({ hasText: 'INV-42' });
+  await expect(row).toContainText('failed');
+  await expect(row).toContainText('invoice INV-42 is missing');
+  await expectNoA11yViolations(page);
+  await shoot(page, 'jobs-list');
+  await row.getByRole('button', { name: `Cancel job ${jobId}` }).click();
+  await expect(page.getByText(`Job on ${queue} cancelled`)).toBeVisible();
+  await expect(jobs.getByText('No job matches these filters.')).toBeVisible();
+
+  // Schedules: created in the form, the expression in words and its next five times.
+  await page.getByRole('tab', { name: 'Schedules' }).click();
+  await page.getByRole('button', { name: 'New schedule' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New schedule' });
+  const name = `Nightly ${id}`;
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Cron expression').fill('30 2 * * 1-5');
+  await dialog.getByLabel('Time zone').fill('Europe/Paris');
+  const preview = dialog.getByTestId('cron-preview');
+  await expect(preview).toContainText('At 02:30, Monday through Friday');
+  await expect(preview.getByRole('list', { name: 'Next runs' }).getByRole('listitem')).toHaveCount(
+    5,
+  );
+  await expect(preview.getByRole('listitem').first()).toContainText('02:30:00');
+  await dialog.getByRole('combobox', { name: 'Target' }).click();
+  await page.getByRole('option', { name: 'SQL function' }).click();
+  await dialog.getByLabel('Function (name or schema.name)').fill(`public.${okFn}`);
+  await expectNoA11yViolations(page);
+  await shoot(page, 'jobs-schedule-form');
+  await dialog.getByRole('button', { name: 'Create schedule' }).click();
+  await expect(dialog).toBeHidden();
+  const schedules = page.getByRole('table', { name: 'Schedules' });
+  const sched = schedules.getByRole('row').filter({ hasText: name });
+  await expect(sched).toContainText('active');
+  await expect(sched).toContainText('At 02:30, Monday through Friday');
+
+  await sched.getByRole('button', { name: `Pause ${name}` }).click();
+  await expect(sched).toContainText('paused');
+  await expect(sched.getByRole('button', { name: `Resume ${name}` })).toBeVisible();
+
+  await sched.getByRole('button', { name: `Run ${name} now` }).click();
+  await expect(page).toHaveURL(/schedule=/);
+  const runs = page.getByRole('table', { name: `Runs of ${name}` });
+  const run = runs.getByRole('row').filter({ hasText: 'succeeded' });
+  await expect(run).toHaveCount(1);
+  await expect(run).toContainText('manual');
+  await expect(sched).toContainText('paused');
+  await expectNoA11yViolations(page);
+  await shoot(page, 'jobs-schedules');
+});
