@@ -93,9 +93,13 @@ test('jobs: a failing job shows its error, retry and cancel; a schedule is creat
   const dialog = page.getByRole('dialog', { name: 'New schedule' });
   const name = `Nightly ${id}`;
   await dialog.getByLabel('Name').fill(name);
+  const preview = dialog.getByTestId('cron-preview');
+  // A bad expression: the API's reason, no times.
+  await dialog.getByLabel('Cron expression').fill('61 * * * *');
+  await expect(preview).toContainText('Invalid cron expression');
+  await expect(preview.getByRole('listitem')).toHaveCount(0);
   await dialog.getByLabel('Cron expression').fill('30 2 * * 1-5');
   await dialog.getByLabel('Time zone').fill('Europe/Paris');
-  const preview = dialog.getByTestId('cron-preview');
   await expect(preview).toContainText('At 02:30, Monday through Friday');
   await expect(preview.getByRole('list', { name: 'Next runs' }).getByRole('listitem')).toHaveCount(
     5,
@@ -126,4 +130,19 @@ test('jobs: a failing job shows its error, retry and cancel; a schedule is creat
   await expect(sched).toContainText('paused');
   await expectNoA11yViolations(page);
   await shoot(page, 'jobs-schedules');
+
+  // Edited: a 6-field expression (seconds first), explained in the list after saving.
+  await sched.getByRole('button', { name: `Edit ${name}` }).click();
+  const edit = page.getByRole('dialog', { name: `Schedule ${name}` });
+  await expect(edit.getByLabel('Function (name or schema.name)')).toHaveValue(`public.${okFn}`);
+  await edit.getByLabel('Cron expression').fill('*/10 * * * * *');
+  await expect(edit.getByTestId('cron-preview')).toContainText('Every 10 seconds');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(edit).toBeHidden();
+  await expect(sched).toContainText('Every 10 seconds');
+
+  // Deleted after a confirmation.
+  await sched.getByRole('button', { name: `Delete ${name}` }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Delete schedule' }).click();
+  await expect(schedules.getByRole('row').filter({ hasText: name })).toHaveCount(0);
 });

@@ -153,3 +153,12 @@ export function useScheduleLogs(id: string | undefined, offset: number) {
     placeholderData: keepPreviousData,
   });
 }
+
+export function useDeleteSchedule() {
+  return useApiMutation({
+    mutationFn: (id: string) =>
+      api.delete<{ message: string }>(`/api/schedules/${encodeURIComponent(id)}`),
+    progress: 'Deleting the schedule…',
+    invalidate: [queryKeys.jobs.schedules()],
+  });
+}

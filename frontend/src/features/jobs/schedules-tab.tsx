@@ -5,14 +5,16 @@
  */
 import { useMemo, useState } from 'react';
 import { getRouteApi } from '@tanstack/react-router';
-import { CalendarClock, History, Pause, Pencil, Play, Plus, Zap } from 'lucide-react';
+import { CalendarClock, History, Pause, Pencil, Play, Plus, Trash2, Zap } from 'lucide-react';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import { Button } from '../../ui/button';
+import { ConfirmDialog } from '../../ui/dialog';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { Badge, type BadgeTone } from '../../ui/misc';
 import { useCronText } from './cron-text';
 import {
   LOGS_PAGE,
+  useDeleteSchedule,
   useRunSchedule,
   useScheduleLogs,
   useSchedules,
@@ -67,6 +69,8 @@ function ScheduleActions({
 }) {
   const run = useRunSchedule();
   const update = useUpdateSchedule();
+  const remove = useDeleteSchedule();
+  const [confirming, setConfirming] = useState(false);
   const s = schedule;
   return (
     <div className="flex justify-end gap-1">
@@ -112,6 +116,24 @@ function ScheduleActions({
       >
         <History aria-hidden />
       </Button>
+      <Button
+        size="icon-sm"
+        variant="ghost"
+        aria-label={`Delete ${s.name}`}
+        title="Delete"
+        onClick={() => setConfirming(true)}
+      >
+        <Trash2 aria-hidden />
+      </Button>
+      <ConfirmDialog
+        open={confirming}
+        onOpenChange={setConfirming}
+        title={`Delete ${s.name}?`}
+        description="The schedule stops and its run logs are deleted with it."
+        confirmLabel="Delete schedule"
+        destructive
+        onConfirm={() => remove.mutateAsync(s.id)}
+      />
     </div>
   );
 }
@@ -289,7 +311,7 @@ export function SchedulesTab() {
       },
       {
         id: 'actions',
-        size: 140,
+        size: 170,
         header: () => <span className="sr-only">Actions</span>,
         cell: ({ row }) => (
           <ScheduleActions
