@@ -6,7 +6,8 @@ import { startTestApp, type TestApp } from './helpers.js';
 /**
  * The HTTP details Kiln leaves to the libraries that solve them (issue 16): byte ranges through
  * Express's `req.range()` (range-parser), conditional requests through `req.fresh` (fresh),
- * Content-Disposition through `content-disposition`, CSV through csv-stringify. Each case is
+ * Content-Disposition through `content-disposition`; CSV is written by PostgreSQL (records/sql.ts
+ * wrapAsCsv) and read back here with csv-parse. Each case is
  * one the hand-written versions got wrong or did not handle, or one they got right and must keep.
  */
 let t: TestApp;
