@@ -121,6 +121,15 @@ export async function shoot(page: Page, name: string): Promise<void> {
  */
 export async function expectNoA11yViolations(page: Page): Promise<void> {
   const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+  // A transition that starts while axe runs (a toast's timer dismissing it, fading out) would be
+  // measured halfway: while checking, every transition ends at once.
+  await page.evaluate(() => {
+    const style = document.createElement('style');
+    style.id = 'kiln-axe-no-transitions';
+    style.textContent =
+      '*, *::before, *::after { transition-duration: 0s !important; transition-delay: 0s !important; }';
+    document.head.append(style);
+  });
   const found: string[] = [];
   for (const theme of ['light', 'dark'] as const) {
     // Colours transition (transition-colors) after the switch: let them settle, or axe measures
@@ -145,6 +154,7 @@ export async function expectNoA11yViolations(page: Page): Promise<void> {
   await page.evaluate((dark) => {
     document.documentElement.classList.toggle('dark', dark);
     document.documentElement.style.colorScheme = dark ? 'dark' : 'light';
+    document.getElementById('kiln-axe-no-transitions')?.remove();
   }, wasDark);
   expect(found, found.join('\n')).toEqual([]);
 }
