@@ -207,6 +207,16 @@ describe('enqueue', () => {
     await waitForJob(hit.jobId, (j) => j.status === 'succeeded');
   });
 
+  it('from SQL on a queue that does not exist: a clear error naming it', async () => {
+    await expect(
+      sql(t.database, `SELECT jobs.enqueue('no-such-queue', '{}')`),
+    ).rejects.toMatchObject({
+      code: '22023',
+      message: 'jobs.enqueue: no queue named "no-such-queue"',
+      hint: expect.stringContaining('PUT /api/jobs/queues/<name>'),
+    });
+  });
+
   it('through REST: admins; signed-in users only on a queue that allows it', async () => {
     await putQueue('private', { target: { type: 'http', url: `${receiver.url}/ok` } });
     const user = await t.signUpUser();
@@ -256,7 +266,7 @@ describe('enqueue', () => {
       sql(t.database, `SELECT jobs.enqueue('limits', '{}', '{"bogus": 1}')`),
     ).rejects.toThrow(/unknown option/);
     await expect(sql(t.database, `SELECT jobs.enqueue('nope', '{}')`)).rejects.toThrow(
-      /foreign key/,
+      /no queue named "nope"/,
     );
   });
 });
