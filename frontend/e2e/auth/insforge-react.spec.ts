@@ -77,7 +77,13 @@ test('@insforge/react components sign a user in and out against Kiln', async ({
   await expect(page.getByText('Invalid email or password')).toBeVisible();
 
   await page.locator('input[type="password"]').fill(password);
+  // Once signed in, InsForge's SignIn sends the browser to afterSignInUrl ("/") with a full
+  // navigation, which may start after the signed-in view first shows: wait for it, or the
+  // reload below races it (Chromium: "Not attached to an active page").
+  const afterSignIn = page.waitForEvent('framenavigated', (f) => f === page.mainFrame());
   await page.locator('button[type="submit"]').click();
+  await afterSignIn;
+  await page.waitForLoadState('load');
   await expect(page.getByRole('heading', { name: `Signed in as ${email}` })).toBeVisible();
   // Still signed in after a reload (the session is restored from Kiln).
   await page.reload();
@@ -88,7 +94,11 @@ test('@insforge/react components sign a user in and out against Kiln', async ({
     .locator('.insforge-user-button, [class*="UserButton"], button[aria-haspopup]')
     .first()
     .click();
+  // Sign-out also navigates (to afterSignOutUrl, "/"): wait for it before reloading.
+  const afterSignOut = page.waitForEvent('framenavigated', (f) => f === page.mainFrame());
   await page.getByText('Sign out').click();
+  await afterSignOut;
+  await page.waitForLoadState('load');
   await expect(page.locator('input[type="email"]')).toBeVisible();
   await page.reload();
   await expect(page.locator('input[type="email"]')).toBeVisible();
