@@ -1,8 +1,9 @@
 -- Up Migration
 
 -- jobs.enqueue() on a queue that does not exist said only "violates foreign key constraint"
--- (23503): it now says which queue is missing and how to create it (22023). The lookup is a
--- SECURITY DEFINER helper, as signed-in callers cannot read jobs.queues.
+-- (23503): it now says which queue is missing and how to create it, as undefined_object (42704),
+-- which callers can tell from a bad option (22023). The lookup is a SECURITY DEFINER helper, as
+-- signed-in callers cannot read jobs.queues.
 CREATE FUNCTION jobs.queue_exists(queue text) RETURNS boolean
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT EXISTS (SELECT 1 FROM jobs.queues q WHERE q.name = queue)
@@ -25,7 +26,7 @@ BEGIN
       HINT = 'Options: runAt, delaySeconds, priority, maxAttempts, backoffMs, timeoutMs, dedupKey';
   END IF;
   IF NOT jobs.queue_exists(queue) THEN
-    RAISE EXCEPTION 'jobs.enqueue: no queue named "%"', queue USING ERRCODE = '22023',
+    RAISE EXCEPTION 'jobs.enqueue: no queue named "%"', queue USING ERRCODE = '42704',
       HINT = 'Create the queue first: PUT /api/jobs/queues/<name>, or the dashboard''s Jobs page';
   END IF;
   INSERT INTO jobs.jobs AS j (queue, payload, run_at, priority, max_attempts, backoff_ms, timeout_ms, dedup_key)

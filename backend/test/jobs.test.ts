@@ -211,7 +211,7 @@ describe('enqueue', () => {
     await expect(
       sql(t.database, `SELECT jobs.enqueue('no-such-queue', '{}')`),
     ).rejects.toMatchObject({
-      code: '22023',
+      code: '42704',
       message: 'jobs.enqueue: no queue named "no-such-queue"',
       hint: expect.stringContaining('PUT /api/jobs/queues/<name>'),
     });

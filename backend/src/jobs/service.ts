@@ -269,6 +269,8 @@ export class JobsService {
     } catch (err) {
       if (pgCode(err) === PG.insufficientPrivilege)
         throw new AppError(403, 'JOBS_FORBIDDEN', `You may not enqueue on "${queue}"`);
+      // Deleted since the check above (jobs.enqueue says undefined_object).
+      if (pgCode(err) === PG.undefinedObject) throw queueNotFound(queue);
       throw err;
     }
   }

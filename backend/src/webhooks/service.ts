@@ -513,8 +513,10 @@ export class IncomingWebhooks {
         [d.id, rows[0]!.id],
       );
     } catch (err) {
-      // The queue is gone: the delivery stays stored, and says why it went nowhere.
-      if (pgCode(err) !== PG.foreignKeyViolation) throw err;
+      // The queue is gone (jobs.enqueue says so; a foreign-key violation if it went in between):
+      // the delivery stays stored, and says why it went nowhere.
+      const code = pgCode(err);
+      if (code !== PG.undefinedObject && code !== PG.foreignKeyViolation) throw err;
       await tx.query('ROLLBACK TO SAVEPOINT hand_on');
       await tx.query(
         `UPDATE system.incoming_webhook_deliveries SET status = 'unrouted', error = $2 WHERE id = $1`,
