@@ -13,6 +13,7 @@ import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { ErrorPanel } from '../../ui/error-panel';
 import { FormField } from '../../ui/form-field';
 import { Badge, Card, EmptyState, Skeleton } from '../../ui/misc';
+import { Section } from '../../ui/section';
 import { Select } from '../../ui/select';
 import { useAiOverview, type AiOverviewResponse } from './hooks';
 import {
@@ -431,7 +432,7 @@ export function UsageTab() {
             <UsageChart data={data} count={count} metric={metric} by={by} />
           </Card>
           <div className="grid grid-cols-2 gap-4 max-[1180px]:grid-cols-1">
-            <Card title="By model" className="min-w-0">
+            <Section title="By model">
               <DataTable
                 label="Usage by model"
                 columns={modelColumns}
@@ -440,8 +441,8 @@ export function UsageTab() {
                 maxHeight={360}
                 empty={{ title: 'No calls yet' }}
               />
-            </Card>
-            <Card title="By user" className="min-w-0">
+            </Section>
+            <Section title="By user">
               <DataTable
                 label="Usage by user"
                 columns={userColumns}
@@ -450,7 +451,7 @@ export function UsageTab() {
                 maxHeight={360}
                 empty={{ title: 'No calls yet' }}
               />
-            </Card>
+            </Section>
           </div>
         </>
       )}

@@ -57,24 +57,3 @@ export function JobActions({ job }: { job: Job }) {
     </div>
   );
 }
-
-/** A titled list under the page's main one (a heading, a line of description, the table). */
-export function Section({
-  title,
-  description,
-  children,
-}: {
-  title: string;
-  description: string;
-  children: React.ReactNode;
-}) {
-  return (
-    <section className="flex flex-col gap-2">
-      <div>
-        <h2 className="text-sm font-semibold">{title}</h2>
-        <p className="text-xs text-muted">{description}</p>
-      </div>
-      {children}
-    </section>
-  );
-}

@@ -8,7 +8,8 @@ import { CircleCheck, Layers } from 'lucide-react';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
 import { useFailures, useQueues, type Job, type Queue } from './hooks';
-import { describeTarget, JobActions, JobStatusBadge, Section, statusTones } from './job-parts';
+import { Section } from '../../ui/section';
+import { describeTarget, JobActions, JobStatusBadge, statusTones } from './job-parts';
 import type { JobStatusFilter } from './search';
 
 const route = getRouteApi('/app/jobs');

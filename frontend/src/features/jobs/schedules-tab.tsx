@@ -22,7 +22,7 @@ import {
   type Schedule,
   type ScheduleLog,
 } from './hooks';
-import { Section } from './job-parts';
+import { Section } from '../../ui/section';
 import { ScheduleDialog } from './schedule-dialog';
 
 const route = getRouteApi('/app/jobs');
