@@ -133,6 +133,11 @@ export function appErrorFromPg(err: PgLikeError): AppError {
     case PG.serializationFailure:
     case PG.deadlockDetected:
       return make(409, 'DATABASE_CONFLICT', err.message);
+    case PG.protocolViolation:
+      // Caused by what the request sent (see PG.protocolViolation): never a retryable 5xx. If
+      // PostgreSQL dropped the connection over it, the pool discards that connection (a failed
+      // ROLLBACK marks it broken: core/db.ts).
+      return make(400, 'DATABASE_INVALID_PARAMETER', err.message);
   }
   const cls = code.slice(0, 2);
   const shutdown: string[] = [PG.adminShutdown, PG.crashShutdown, PG.cannotConnectNow];

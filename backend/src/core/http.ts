@@ -5,6 +5,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
 import { AppError, RequestAbortedError } from './errors.js';
+import { JsonNumber } from './json.js';
 import type { Logger } from './logger.js';
 import { runInRequestScope } from './request-scope.js';
 
@@ -31,14 +32,23 @@ export const requestScope: RequestHandler = (req, res, next) => {
 };
 
 /**
- * Why a request URL cannot be served, if it cannot: an encoded NUL (`%00`). PostgreSQL text
- * cannot hold U+0000, so no path segment, filter, name or key with one can mean anything; it
- * would only reach the database as a protocol error.
+ * Why a request URL cannot be served, if it cannot: an encoded NUL (`%00`), or a path whose
+ * percent-encoding is malformed (`%zz`, a cut UTF-8 sequence). PostgreSQL text cannot hold
+ * U+0000, so no path segment, filter, name or key with one can mean anything; it would only
+ * reach the database as a protocol error. A path that does not decode names nothing, and any
+ * code decoding it (route parameters, static files, logs) would throw.
  */
 export function urlProblem(url: string): string | undefined {
-  return /%00/i.test(url)
-    ? 'The URL contains a NUL character (%00), which no name or value can hold'
-    : undefined;
+  if (!url.includes('%')) return undefined;
+  if (/%00/i.test(url))
+    return 'The URL contains a NUL character (%00), which no name or value can hold';
+  const query = url.indexOf('?');
+  try {
+    decodeURIComponent(query < 0 ? url : url.slice(0, query));
+  } catch {
+    return 'The URL path has malformed percent-encoding';
+  }
+  return undefined;
 }
 
 /** Why a parsed JSON body cannot be used, if it cannot. */
@@ -76,7 +86,7 @@ export function jsonProblem(body: unknown, maxDepth: number): JsonProblem | unde
       if (key?.includes('\0')) return nulProblem;
       if (typeof child === 'string') {
         if (child.includes('\0')) return nulProblem;
-      } else if (typeof child === 'object' && child !== null) {
+      } else if (typeof child === 'object' && child !== null && !(child instanceof JsonNumber)) {
         stack.push([child, depth + 1]);
       }
     }

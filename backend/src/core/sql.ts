@@ -21,12 +21,16 @@ export function quoteLiteral(value: string): string {
  * too.
  */
 export const PG = {
-  // Class 08/28/3D/53/57P: the server or the connection, not the request.
+  // Class 08/28/3D/53/57P: the server or the connection, not the request…
   adminShutdown: '57P01',
   crashShutdown: '57P02',
   cannotConnectNow: '57P03',
   queryCanceled: '57014',
   configurationLimitExceeded: '53400',
+  // …except a protocol violation: Kiln's driver speaks the protocol correctly, so what breaks
+  // it is the request's content (a bind message with fewer parameters than the statement's
+  // placeholders).
+  protocolViolation: '08P01',
   // Class 22: data exceptions.
   untranslatableCharacter: '22P05',
   // Class 23: integrity constraint violations.

@@ -17,6 +17,7 @@ import type { Database, Principal } from '../core/db.js';
 import { BusyError, RequestAbortedError } from '../core/errors.js';
 import { PG, pgCode } from '../core/sql.js';
 import { jsonProblem } from '../core/http.js';
+import { parseJsonExact, writingJsonExactly } from '../core/json.js';
 import type { RequestScope } from '../core/request-scope.js';
 import type { Logger } from '../core/logger.js';
 import { resolveCredential } from '../core/auth/principal.js';
@@ -47,7 +48,8 @@ interface MessageRow {
   id: string;
   channel: string;
   event: string;
-  payload: Record<string, unknown>;
+  /** jsonb as text, parsed with parseJsonExact. */
+  payload: string;
   sender_type: 'system' | 'user';
   sender_id: string | null;
   created_at: Date;
@@ -129,6 +131,11 @@ export class RealtimeServer {
       maxHttpBufferSize: 1024 * 1024,
       serveClient: false,
     });
+    // Payloads keep their numbers as written (core/json.ts): the packet encoder (one for every
+    // socket and broadcast) writes JsonNumbers as their text.
+    const encoder = this.io.encoder as unknown as { encodeAsString(packet: unknown): string };
+    const encodeAsString = encoder.encodeAsString.bind(encoder);
+    encoder.encodeAsString = (packet) => writingJsonExactly(() => encodeAsString(packet));
     this.io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       if (typeof token !== 'string' || !token) {
@@ -785,10 +792,12 @@ export class RealtimeServer {
       const ids = this.pending.splice(0, 500);
       try {
         const { rows } = await this.db.query<MessageRow>(
-          'SELECT id, channel, event, payload, sender_type, sender_id, created_at FROM realtime.messages WHERE id = ANY($1::uuid[]) ORDER BY created_at, id',
+          'SELECT id, channel, event, payload::text AS payload, sender_type, sender_id, created_at FROM realtime.messages WHERE id = ANY($1::uuid[]) ORDER BY created_at, id',
           [ids],
         );
-        for (const m of rows) {
+        for (const row of rows) {
+          // The payload's numbers as stored (a numeric beyond a double's precision stays exact).
+          const m = { ...row, payload: parseJsonExact(row.payload) as Record<string, unknown> };
           // One message that cannot go out (an event name published from SQL that Socket.IO
           // refuses) must not take the rest of the batch with it.
           try {

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import type { Database, Principal } from '../../core/db.js';
 import { AppError, appErrorFromPg } from '../../core/errors.js';
 import { jsonProblem } from '../../core/http.js';
+import { parseJsonExact, stringifyJson } from '../../core/json.js';
 import { readMultipart } from '../../core/multipart.js';
 import type { SchemaCache, Table } from '../records/schema-cache.js';
 import { q, qualified } from './ddl.js';
@@ -54,7 +55,8 @@ export async function* rowsOf(
   if (kind === 'json') {
     let data: unknown;
     try {
-      data = JSON.parse(await readText(stream));
+      // Numbers as written (core/json.ts): PostgreSQL reads their text, exactly or not at all.
+      data = parseJsonExact(await readText(stream));
     } catch {
       throw new AppError(400, 'DATABASE_INVALID_PARAMETER', 'file: not valid JSON');
     }
@@ -401,7 +403,7 @@ async function insertBatch(
   const target = qualified(table.schema, table.name);
   const result = await tx.query(
     `INSERT INTO ${target} (${cols.map(q).join(', ')}) SELECT ${cols.map((c) => `_x.${q(c)}`).join(', ')} FROM jsonb_populate_recordset(NULL::${target}, $1::jsonb) AS _x`,
-    [JSON.stringify(rows)],
+    [stringifyJson(rows)],
   );
   return result.rowCount ?? 0;
 }
@@ -421,7 +423,7 @@ async function upsertBatch(
   const { rows: out } = await tx.query<{ inserted: boolean }>(
     `INSERT INTO ${target} (${cols.map(q).join(', ')}) SELECT ${cols.map((c) => `_x.${q(c)}`).join(', ')} FROM jsonb_populate_recordset(NULL::${target}, $1::jsonb) AS _x ` +
       `ON CONFLICT (${key.map(q).join(', ')}) ${conflict} RETURNING (xmax = 0) AS inserted`,
-    [JSON.stringify(rows)],
+    [stringifyJson(rows)],
   );
   const inserted = out.filter((r) => r.inserted).length;
   return { inserted, updated: out.length - inserted };

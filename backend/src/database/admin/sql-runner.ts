@@ -217,6 +217,15 @@ export class SqlRunner {
   }
 
   private async execute(client: pg.PoolClient, query: string, params?: unknown[]): Promise<Run> {
+    // The protocol ends a query's text at a NUL byte: PostgreSQL would answer with a protocol
+    // violation (08P01) and may drop the connection. Refused before anything is sent.
+    if (query.includes('\0')) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        'query: the SQL contains a NUL character, which no SQL text can hold',
+      );
+    }
     const notices: Run['notices'] = [];
     const onNotice = (n: {
       severity?: string;

@@ -56,6 +56,8 @@ export function statusForSqlState(code: string, anonymous: boolean): number {
     case PG.programLimitExceeded:
     case PG.statementTooComplex:
       return 413;
+    // A protocol violation is caused by what the request sent (core/sql.ts PG.protocolViolation).
+    case PG.protocolViolation:
     case 'P0001':
       return 400;
   }

@@ -8,6 +8,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Principal } from '../../core/db.js';
 import { jsonProblem, urlProblem } from '../../core/http.js';
+import { parseJsonExact } from '../../core/json.js';
 import { PG } from '../../core/sql.js';
 import { PgrstError } from './errors.js';
 import { parsePrefer, type Preferences } from './parse.js';
@@ -59,9 +60,33 @@ export interface NegotiationOptions {
   plans?: boolean;
 }
 
-/** The body parser: JSON and any `+json` media type, scalars allowed (RPC single parameters). */
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * The body parser: JSON and any `+json` media type, scalars allowed (RPC single parameters).
+ * Numbers are kept as the client wrote them (core/json.ts): PostgreSQL reads their text, so a
+ * numeric or bigint value is stored exactly or refused, never rounded through a double.
+ */
 export function jsonBody(limit: string): RequestHandler {
-  return express.json({ limit, type: ['application/json', 'application/*+json'], strict: false });
+  const read = express.text({ limit, type: JSON_TYPES });
+  return (req, res, next) => {
+    read(req, res, (err?: unknown) => {
+      if (err || typeof req.body !== 'string' || !req.is(JSON_TYPES)) return next(err);
+      const text = req.body;
+      try {
+        // An empty body is an empty object, as express.json reads it.
+        req.body = text.length ? parseJsonExact(text) : {};
+      } catch {
+        return next(
+          Object.assign(new SyntaxError('Invalid JSON body'), {
+            status: 400,
+            type: 'entity.parse.failed',
+          }),
+        );
+      }
+      next();
+    });
+  };
 }
 
 /** `Content-Type: text/csv` bodies, read as text; negotiate() turns them into rows. */

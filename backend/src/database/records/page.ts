@@ -10,7 +10,7 @@ import { PgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
 import { parseRange, type Preferences } from './parse.js';
 import type { ReadNode } from './plan.js';
-import { assertMaxAffected, assertSingle, type Outcome } from './respond.js';
+import { assertMaxAffected, assertSingle, firstElement, type Outcome } from './respond.js';
 import {
   Aliases,
   SqlParams,
@@ -68,10 +68,10 @@ export async function runPage(
   type PageRow = { page_count: number; body: string; total?: string };
   const outcome = async (row: PageRow, tx?: Tx): Promise<Outcome> => {
     if (page.one) {
-      const list = JSON.parse(row.body) as unknown[];
+      // At most one row (one composite value): its text as PostgreSQL wrote it.
       return {
         status: 200,
-        body: JSON.stringify(list[0] ?? null),
+        body: (row.page_count === 1 ? firstElement(row.body) : undefined) ?? 'null',
         pageCount: row.page_count,
         offset: 0,
         raw: true,

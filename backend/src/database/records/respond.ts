@@ -138,10 +138,21 @@ function contentRange(outcome: Outcome): string {
   return `${outcome.offset}-${outcome.offset + outcome.pageCount - 1}/${total}`;
 }
 
-/** The one row of a JSON array (the caller already checked the count). */
+/**
+ * The one row of a JSON array (the caller already checked the count), cut out of PostgreSQL's
+ * text: parsing it would round its numbers through doubles.
+ */
 function singleObject(json: string): string {
-  const rows = JSON.parse(json) as unknown[];
-  return JSON.stringify(rows[0]);
+  return firstElement(json) ?? 'null';
+}
+
+/**
+ * The text of the only element of a one-element JSON array as PostgreSQL's json_agg writes it
+ * (`[` element `]`), or undefined for `[]`.
+ */
+export function firstElement(json: string): string | undefined {
+  const inner = json.trim().slice(1, -1).trim();
+  return inner.length ? inner : undefined;
 }
 
 /** The error handler of these paths: PostgREST's shape, Retry-After when busy. */

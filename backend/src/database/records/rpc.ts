@@ -5,6 +5,7 @@
  */
 import type { Database } from '../../core/db.js';
 import { quoteIdent as q } from '../../core/db.js';
+import { JsonNumber, stringifyJson } from '../../core/json.js';
 import { PgrstError } from './errors.js';
 import type { RequestContext } from './negotiate.js';
 import { pageOf, rangeStatus, runPage } from './page.js';
@@ -189,11 +190,16 @@ function pickFunction(
   );
 }
 
+/**
+ * An argument as a query parameter. Numbers the body held beyond a double's precision are
+ * JsonNumbers (core/json.ts): their text is what PostgreSQL reads, in JSON and as a scalar.
+ */
 function argValue(value: unknown, type: string): unknown {
   if (value === null || value === undefined) return null;
-  if (type === 'json' || type === 'jsonb') return JSON.stringify(value);
+  if (type === 'json' || type === 'jsonb') return stringifyJson(value);
   if (Array.isArray(value) && type.endsWith('[]')) return value;
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (value instanceof JsonNumber) return value.text;
+  if (typeof value === 'object') return stringifyJson(value);
   return value;
 }
 

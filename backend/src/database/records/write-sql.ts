@@ -1,9 +1,11 @@
 /**
  * The statements behind writes: INSERT (also for upserts, with ON CONFLICT), UPDATE and DELETE,
  * with the same rules as sql.ts: identifiers from the schema cache, always quoted; every value
- * from the request (rows, limit, offset) travels as a parameter.
+ * from the request (rows, limit, offset) travels as a parameter. Rows travel as JSON text
+ * written with stringifyJson (core/json.ts): numbers reach PostgreSQL as the client wrote them.
  */
 import { quoteIdent as q } from '../../core/db.js';
+import { stringifyJson } from '../../core/json.js';
 import { PgrstError } from './errors.js';
 import { splitTopLevel, type Preferences } from './parse.js';
 import { columnMissing, type ReadNode } from './plan.js';
@@ -53,7 +55,7 @@ export function insertSql(
       [...table.columns.values()][0]!;
     return `INSERT INTO ${target} (${q(first.name)}) SELECT ${defaultSql(table, first)} FROM generate_series(1, ${prepared.rows.length})${counted}${conflict}${returning}`;
   }
-  const body = params.add(JSON.stringify(prepared.rows));
+  const body = params.add(stringifyJson(prepared.rows));
   const exprs = prepared.columns.map((name) => {
     const col = table.columns.get(name)!;
     const value = `_x.${q(name)}`;
@@ -106,7 +108,7 @@ export function updateSql(
   returning: string,
 ): string {
   const where = compileWhere(node, 'u0', params, new Aliases());
-  const body = params.add(JSON.stringify(values));
+  const body = params.add(stringifyJson(values));
   const sets = Object.keys(values)
     .map((c) => `${q(c)} = _x.${q(c)}`)
     .join(', ');
