@@ -135,6 +135,11 @@ export class PresenceView {
     };
   }
 
+  /** Announcements may have been missed (the listener reconnected): re-read every channel. */
+  changedAll(): void {
+    for (const channel of this.views.keys()) this.changed(channel);
+  }
+
   /** Some instance announced a join or leave in `channel`. */
   changed(channel: string): void {
     if (this.closed) return;

@@ -11,20 +11,19 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { ipKeyGenerator } from 'express-rate-limit';
-import pg from 'pg';
 import { Server, type Socket } from 'socket.io';
 import type { Database, Principal } from '../core/db.js';
 import { BusyError, RequestAbortedError } from '../core/errors.js';
 import { PG, pgCode } from '../core/sql.js';
 import { jsonProblem } from '../core/http.js';
 import { parseJsonExact, writingJsonExactly } from '../core/json.js';
+import { PgListener } from '../core/listener.js';
 import type { RequestScope } from '../core/request-scope.js';
 import type { Logger } from '../core/logger.js';
 import { resolveCredential } from '../core/auth/principal.js';
 import type { KeyStore } from '../core/auth/keys.js';
 import type { TokenService } from '../core/auth/tokens.js';
 import type { Revocations } from '../core/auth/revocations.js';
-import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
 import {
   identitiesRoom,
   isIdentitiesRoom,
@@ -40,6 +39,13 @@ const CHANNEL = /^[A-Za-z0-9_.:@/-]{1,255}$/;
 // Socket.IO's own) is decided by the database for every message (realtime.is_reserved_event).
 const EVENT = /^[A-Za-z0-9_.:-]{1,255}$/;
 const MAX_PAYLOAD_BYTES = 64 * 1024;
+/**
+ * After the listener reconnects: messages stored up to this long before the lost connection was
+ * last known alive are looked at again (a transaction's created_at is its start, it may commit
+ * later), and at most this many are caught up.
+ */
+const CATCH_UP_MARGIN_SECONDS = 5;
+const CATCH_UP_MAX_MESSAGES = 10_000;
 const MAX_CHANNELS_PER_SOCKET = 100;
 /** Events one socket may have waiting for their turn (a resubscribe of every channel fits). */
 const MAX_WAITING_EVENTS = 2 * MAX_CHANNELS_PER_SOCKET;
@@ -102,7 +108,9 @@ const ANNOUNCE_LEAVES = `SELECT pg_notify('kiln_presence', json_build_object(
 
 export class RealtimeServer {
   readonly io: Server;
-  private listener: pg.Client | undefined;
+  private listener: PgListener | undefined;
+  /** Ids of the latest messages delivered here, oldest first: a catch-up skips them. */
+  private readonly delivered = new Set<string>();
   private closed = false;
   private pending: string[] = [];
   private flushing = false;
@@ -353,7 +361,7 @@ export class RealtimeServer {
     this.io.engine.close();
     const listener = this.listener;
     this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await listener?.close();
   }
 
   private onConnection(socket: Socket): void {
@@ -754,29 +762,41 @@ export class RealtimeServer {
 
   // ---- delivery -------------------------------------------------------------------------------
 
+  /**
+   * Messages, webhook deliveries and presence changes are announced on one connection
+   * (core/listener.ts), which reconnects for as long as it takes. After a reconnect, what was
+   * missed is caught up: messages stored since the connection was last known alive (less a
+   * margin for transactions that committed late) and not yet delivered here go out in order,
+   * webhook deliveries are looked for, and every channel's presence is re-read.
+   */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
+    const listener = new PgListener({
       connectionString: this.options.connectionString,
-      application_name: 'kiln-realtime',
-      options: SAFE_SEARCH_PATH_OPTIONS,
+      name: 'kiln-realtime',
+      channels: ['kiln_realtime', 'kiln_webhooks', 'kiln_presence'],
+      onNotification: (channel, payload) => {
+        if (channel === 'kiln_webhooks') this.options.onWebhooksQueued?.();
+        else if (channel === 'kiln_presence') this.onPresence(payload ?? '');
+        else if (payload) this.enqueue(payload);
+      },
+      onReconnect: (since) => this.catchUp(since),
+      logger: this.options.logger,
     });
-    client.on('notification', (n) => {
-      if (n.channel === 'kiln_webhooks') this.options.onWebhooksQueued?.();
-      else if (n.channel === 'kiln_presence') this.onPresence(n.payload ?? '');
-      else if (n.payload) this.enqueue(n.payload);
-    });
-    client.on('error', () => undefined);
-    client.on('end', () => {
-      if (this.closed || this.listener !== client) return;
-      this.listener = undefined;
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
-    });
-    await client.connect();
-    await client.query('LISTEN kiln_realtime');
-    await client.query('LISTEN kiln_webhooks');
-    await client.query('LISTEN kiln_presence');
-    this.listener = client;
+    await listener.start();
+    this.listener = listener;
+  }
+
+  private async catchUp(since: Date): Promise<void> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM realtime.messages
+        WHERE created_at >= $1::timestamptz - make_interval(secs => $2)
+        ORDER BY created_at, id LIMIT $3`,
+      [since, CATCH_UP_MARGIN_SECONDS, CATCH_UP_MAX_MESSAGES],
+    );
+    for (const { id } of rows) if (!this.delivered.has(id)) this.enqueue(id);
+    this.options.onWebhooksQueued?.();
+    this.presence.changedAll();
   }
 
   /** Messages announced together are fetched in one query and delivered in order. */
@@ -785,6 +805,14 @@ export class RealtimeServer {
     if (this.flushing) return;
     this.flushing = true;
     setImmediate(() => void this.flush());
+  }
+
+  /** Keeps the latest delivered ids (a catch-up after a reconnect skips them). */
+  private remember(id: string): void {
+    this.delivered.add(id);
+    if (this.delivered.size > CATCH_UP_MAX_MESSAGES) {
+      this.delivered.delete(this.delivered.values().next().value!);
+    }
   }
 
   private async flush(): Promise<void> {
@@ -798,6 +826,7 @@ export class RealtimeServer {
         for (const row of rows) {
           // The payload's numbers as stored (a numeric beyond a double's precision stays exact).
           const m = { ...row, payload: parseJsonExact(row.payload) as Record<string, unknown> };
+          this.remember(m.id);
           // One message that cannot go out (an event name published from SQL that Socket.IO
           // refuses) must not take the rest of the batch with it.
           try {

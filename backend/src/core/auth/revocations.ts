@@ -13,10 +13,9 @@
  * with a shorter ACCESS_TOKEN_TTL_SECONDS, or beside one with a longer lifetime, still refuses
  * every unexpired token of an ended session, and none prunes a tombstone another still needs.
  */
-import pg from 'pg';
 import type { Database } from '../db.js';
+import { PgListener } from '../listener.js';
 import type { Logger } from '../logger.js';
-import { SAFE_SEARCH_PATH_OPTIONS } from '../search-path.js';
 
 /** What the token verifier needs to know. */
 export interface SessionRevocations {
@@ -45,7 +44,7 @@ const RESYNC_MS = 10_000;
 export class Revocations implements SessionRevocations {
   /** Ended session id → until when its tokens may be unexpired (ms, the tombstone's keep_until). */
   private readonly ended = new Map<string, number>();
-  private listener: pg.Client | undefined;
+  private listener: PgListener | undefined;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
@@ -82,7 +81,7 @@ export class Revocations implements SessionRevocations {
     clearInterval(this.timer);
     const listener = this.listener;
     this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await listener?.close();
   }
 
   isEnded(sessionId: string): boolean {
@@ -177,41 +176,23 @@ export class Revocations implements SessionRevocations {
     }
   }
 
+  /** Listens for changes; after a reconnect (core/listener.ts), re-reads what may have changed. */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
+    const listener = new PgListener({
       connectionString: this.options.connectionString,
-      application_name: 'kiln-credentials',
-      options: SAFE_SEARCH_PATH_OPTIONS,
+      name: 'kiln-credentials',
+      channels: ['kiln_credentials'],
+      onNotification: (channel, payload) => {
+        if (channel === 'kiln_credentials') this.onNotification(payload);
+      },
+      onReconnect: async () => {
+        await this.resync();
+        this.emit(this.keyListeners, undefined);
+      },
+      logger: this.options.logger,
     });
-    client.on('notification', (n) => {
-      if (n.channel === 'kiln_credentials') this.onNotification(n.payload);
-    });
-    client.on('error', () => undefined);
-    client.on('end', () => {
-      if (this.closed || this.listener !== client) return;
-      this.listener = undefined;
-      this.options.logger?.warn('credential listener lost; reconnecting');
-      this.reconnect(1000);
-    });
-    await client.connect();
-    await client.query('LISTEN kiln_credentials');
-    this.listener = client;
-  }
-
-  /** Listen again, then catch up on whatever was announced while nobody here listened. */
-  private reconnect(delayMs: number): void {
-    setTimeout(() => {
-      if (this.closed) return;
-      this.listen()
-        .then(() => this.resync())
-        .then(() => this.emit(this.keyListeners, undefined))
-        .catch((err: unknown) => {
-          this.options.logger?.warn('credential listener reconnect failed', {
-            error: String(err),
-          });
-          if (!this.listener) this.reconnect(Math.min(delayMs * 2, 10_000));
-        });
-    }, delayMs).unref();
+    await listener.start();
+    this.listener = listener;
   }
 }

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import type { Database } from '../../core/db.js';
+import { PgListener } from '../../core/listener.js';
 import type { Logger } from '../../core/logger.js';
-import { SAFE_SEARCH_PATH_OPTIONS } from '../../core/search-path.js';
 import { ROW_RELKINDS, type RelationKind } from '../catalog/common.js';
 import { loadColumns } from '../catalog/columns.js';
 import { loadConstraints } from '../catalog/constraints.js';
@@ -126,7 +125,7 @@ export const tableKey = (schema: string, name: string) => `${schema}.${name}`;
  */
 export class SchemaCache {
   private snapshot: SchemaSnapshot | undefined;
-  private listener: pg.Client | undefined;
+  private listener: PgListener | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private dirty = false;
@@ -192,7 +191,7 @@ export class SchemaCache {
     clearTimeout(this.reloadTimer);
     const listener = this.listener;
     this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await listener?.close();
     await this.reloading?.catch(() => undefined);
   }
 
@@ -208,30 +207,23 @@ export class SchemaCache {
     }, 20);
   }
 
+  /**
+   * Reloads on every schema change announced (migration 0002's event trigger); after the
+   * listener reconnects (core/listener.ts), reloads too: DDL may have happened meanwhile. A
+   * failed reload there makes the listener try again.
+   */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
+    const listener = new PgListener({
       connectionString: this.connectionString,
-      application_name: 'kiln-schema-listener',
-      options: SAFE_SEARCH_PATH_OPTIONS,
+      name: 'kiln-schema-listener',
+      channels: ['kiln_schema_changed'],
+      onNotification: () => this.scheduleReload(),
+      onReconnect: () => this.reload(),
+      logger: this.logger,
     });
-    client.on('notification', () => this.scheduleReload());
-    client.on('error', () => undefined);
-    client.on('end', () => {
-      if (this.closed || this.listener !== client) return;
-      this.listener = undefined;
-      // Reconnect, and reload: DDL may have happened while we were not listening.
-      setTimeout(() => {
-        this.listen()
-          .then(() => this.scheduleReload())
-          .catch((err) =>
-            this.logger?.warn('schema listener reconnect failed', { error: String(err) }),
-          );
-      }, 1000).unref();
-    });
-    await client.connect();
-    await client.query('LISTEN kiln_schema_changed');
-    this.listener = client;
+    await listener.start();
+    this.listener = listener;
   }
 }
 
