@@ -85,6 +85,12 @@ import { schedulesRoutes } from './jobs/schedule-routes.js';
 import { RuntimeSettings } from './settings/runtime.js';
 import { IncomingWebhooks } from './webhooks/service.js';
 import { incomingWebhookAdminRoutes, incomingWebhookReceiveRoutes } from './webhooks/routes.js';
+import { StripePayments } from './payments/stripe.js';
+import {
+  stripeAdminRoutes,
+  stripeUserRoutes,
+  stripeWebhookRoutes,
+} from './payments/stripe-routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
 
@@ -385,6 +391,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     retentionDays: config.webhooksIn.retentionDays,
   });
   routes.mount(app, '/api/webhooks/in', incomingWebhookReceiveRoutes(incomingWebhooks));
+  // Payments (Stripe, Razorpay): provider webhooks are verified over the exact bytes too.
+  const paymentsOptions = {
+    isAllowedRedirect: (url: string) => oauth.isAllowedAppRedirect(url),
+    apiBaseUrl: () => config.apiBaseUrl,
+    stripeApiBase: config.payments.stripeApiBase,
+    razorpayApiBase: config.payments.razorpayApiBase,
+    maxBodyBytes: config.webhooksIn.maxBodyBytes,
+  };
+  const stripePayments = new StripePayments(db, box, paymentsOptions);
+  routes.mount(
+    app,
+    '/api/webhooks/stripe',
+    stripeWebhookRoutes(stripePayments, paymentsOptions.maxBodyBytes),
+  );
   app.use(resolvePrincipal(keys, tokens));
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
   routes.mount(
@@ -583,6 +603,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   });
   routes.mount(app, '/api/schedules', schedulesRoutes(schedulesService, scheduler));
   routes.mount(app, '/api/webhooks/incoming', incomingWebhookAdminRoutes(incomingWebhooks));
+  routes.mount(app, '/api/payments/stripe', stripeUserRoutes(stripePayments));
+  routes.mount(app, '/api/payments/stripe', stripeAdminRoutes(stripePayments));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use(
     '/auth',

@@ -20,3 +20,4 @@ export * from './settings.js';
 export * from './jobs.js';
 export * from './schedules.js';
 export * from './webhooks-in.js';
+export * from './payments.js';

@@ -12,6 +12,7 @@ export const KILN_SCHEMAS = [
   'ai',
   'logs',
   'jobs',
+  'payments',
   // graphile-worker's tables (jobs/worker.ts), migrated by core/migrate.ts.
   'graphile_worker',
 ];

@@ -202,6 +202,10 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(3650).default(30),
   ),
+  // Payments (payments/): where the official Stripe and Razorpay clients send their API calls
+  // (unset: the providers' own hosts). For a staging stand-in or the tests' local fakes.
+  STRIPE_API_BASE: z.preprocess(emptyAsUndefined, z.url().optional()),
+  RAZORPAY_API_BASE: z.preprocess(emptyAsUndefined, z.url().optional()),
   FUNCTION_TIMEOUT_MS: z.preprocess(
     emptyAsUndefined,
     z.coerce.number().int().min(100).default(30_000),
@@ -578,6 +582,10 @@ export function loadConfig(
     webhooksIn: {
       maxBodyBytes: e.WEBHOOKS_IN_MAX_BODY_BYTES,
       retentionDays: e.WEBHOOKS_IN_RETENTION_DAYS,
+    },
+    payments: {
+      stripeApiBase: e.STRIPE_API_BASE,
+      razorpayApiBase: e.RAZORPAY_API_BASE,
     },
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
     realtimePresenceAckMaxMembers: e.REALTIME_PRESENCE_ACK_MAX_MEMBERS,
