@@ -12,8 +12,8 @@ import {
 
 /**
  * PostgreSQL out of reach for seconds, then back (issue 24): every long-lived connection of
- * Kiln's (the LISTEN connections of realtime, the schema cache and the credential list) comes
- * back by itself and catches up on what it missed. The app reaches PostgreSQL through a TCP
+ * Kiln's (the LISTEN connections of realtime, the schema cache and the credential list, the job
+ * workers') comes back by itself and catches up on what it missed. The app reaches PostgreSQL through a TCP
  * relay that the test cuts (every connection reset, new ones refused) and restores; the test
  * itself writes to PostgreSQL directly meanwhile, as another instance or a trigger would.
  */
@@ -69,6 +69,11 @@ const OUTAGE_MS = 5000;
 const SETUP = `
 CREATE FUNCTION public.say(channel text, msg text) RETURNS uuid LANGUAGE sql
   AS $$ SELECT realtime.publish(channel, 'said', jsonb_build_object('msg', msg)) $$;
+CREATE TABLE public.job_log (msg text);
+GRANT ALL ON public.job_log TO project_admin;
+CREATE FUNCTION public.log_job(payload jsonb) RETURNS text LANGUAGE sql
+  AS $$ INSERT INTO public.job_log VALUES (payload->>'msg'); SELECT 'logged' $$;
+GRANT EXECUTE ON FUNCTION public.log_job(jsonb) TO project_admin;
 `;
 
 let t: TestApp;
@@ -86,7 +91,7 @@ beforeAll(async () => {
   relay = new Relay({ host: url.hostname, port: Number(url.port) });
   url.hostname = '127.0.0.1';
   url.port = String(await relay.listen());
-  t = await startTestApp({ databaseUrl: url.toString() });
+  t = await startTestApp({ databaseUrl: url.toString() }, { JOBS_POLL_INTERVAL_MS: '200' });
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
@@ -112,12 +117,21 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 }
 
 describe('PostgreSQL unreachable for seconds', () => {
-  it('realtime, the schema cache and readiness recover, and what was missed is caught up', async () => {
+  it('realtime, the schema cache, jobs and readiness recover, and what was missed is caught up', async () => {
     const channel = await t.request('POST', '/api/realtime/channels', {
       token: t.apiKey,
       body: { pattern: 'outage:%' },
     });
     expect(channel.status).toBe(201);
+    const queue = await t.request('PUT', '/api/jobs/queues/outage', {
+      token: t.apiKey,
+      body: { target: { type: 'sql', function: 'public.log_job' } },
+    });
+    expect(queue.status, JSON.stringify(queue.body)).toBeLessThan(300);
+    const logged = async () =>
+      (await direct.query<{ msg: string }>('SELECT msg FROM public.job_log')).rows.map(
+        (r) => r.msg,
+      );
     const inboxes: string[][] = [];
     for (let i = 0; i < 3; i++) {
       const socket = io(t.baseUrl, { transports: ['websocket'], auth: { token: t.apiKey } });
@@ -144,6 +158,7 @@ describe('PostgreSQL unreachable for seconds', () => {
     // Meanwhile, PostgreSQL itself goes on: a message is stored (its announcement reaches no
     // listener of this instance) and a table is created (so is its schema-change event).
     await direct.query(`SELECT realtime.publish('outage:1', 'said', '{"msg": "during"}')`);
+    await direct.query(`SELECT jobs.enqueue('outage', '{"msg": "during"}')`);
     await direct.query(
       'CREATE TABLE public.made_during (id int PRIMARY KEY); GRANT SELECT ON public.made_during TO anon, authenticated',
     );
@@ -172,6 +187,13 @@ describe('PostgreSQL unreachable for seconds', () => {
     await until('the message published after the outage', () =>
       inboxes.every((m) => m.includes('after')),
     );
+    // Jobs: the one queued meanwhile runs, and new ones do.
+    const job = await t.request('POST', '/api/jobs/queues/outage/jobs', {
+      token: t.apiKey,
+      body: { payload: { msg: 'after' } },
+    });
+    expect(job.status).toBe(201);
+    await until('both jobs to run', async () => (await logged()).sort().join() === 'after,during');
     for (const inbox of inboxes) {
       expect(inbox.filter((m) => m === 'during')).toHaveLength(1);
       expect(inbox.indexOf('before')).toBeLessThan(inbox.indexOf('during'));

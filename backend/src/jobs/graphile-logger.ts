@@ -11,7 +11,7 @@ export function graphileLogger(logger?: Logger): GraphileLogger {
     if (!logger) return;
     const fields = { source: 'graphile-worker', ...(meta ?? {}) };
     const recovered =
-      /^(Error with notify listener|PostgreSQL (idle|active) client generated error)/;
+      /^(Error with notify listener|PostgreSQL (idle|active) client generated error|Error occurred attempting to UNLISTEN)/;
     if (level === 'error' && !recovered.test(message)) logger.error(message, fields);
     else if (level === 'error') logger.warn(message, { source: 'graphile-worker' });
     else if (level === 'warning') logger.warn(message, fields);
