@@ -298,10 +298,34 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         value: config.corsOrigins === '*' ? ['*'] : config.corsOrigins,
         source: config.variables.CORS_ORIGINS.fromEnvironment ? 'environment' : 'default',
       },
+      sessionMaxLifetimeSeconds: {
+        value: config.sessionPolicy.maxLifetimeSeconds,
+        source: config.variables.SESSION_MAX_LIFETIME_SECONDS.fromEnvironment
+          ? 'environment'
+          : 'default',
+      },
+      sessionInactivityTimeoutSeconds: {
+        value: config.sessionPolicy.inactivityTimeoutSeconds,
+        source: config.variables.SESSION_INACTIVITY_TIMEOUT_SECONDS.fromEnvironment
+          ? 'environment'
+          : 'default',
+      },
+      singleSessionPerUser: {
+        value: config.sessionPolicy.singleSessionPerUser,
+        source: config.variables.SESSION_SINGLE_PER_USER.fromEnvironment
+          ? 'environment'
+          : 'default',
+      },
     },
     { logger },
   );
   await runtimeSettings.load();
+  // The session policy (runtime settings over the environment), read through their cache.
+  sessions.setPolicy(async () => ({
+    maxLifetimeSeconds: await runtimeSettings.get('sessionMaxLifetimeSeconds'),
+    inactivityTimeoutSeconds: await runtimeSettings.get('sessionInactivityTimeoutSeconds'),
+    singleSessionPerUser: await runtimeSettings.get('singleSessionPerUser'),
+  }));
 
   const state: HealthState = { shuttingDown: false };
   const routes = new RouteRegistry({ checkResponses: options.checkResponses ?? false });

@@ -98,6 +98,7 @@ export const EMAIL_TEMPLATE_TYPES = [
   'one-time-code',
   'magic-link',
   'welcome',
+  'invite',
 ] as const;
 export const emailTemplateTypeSchema = z.enum(EMAIL_TEMPLATE_TYPES);
 export type EmailTemplateType = z.infer<typeof emailTemplateTypeSchema>;

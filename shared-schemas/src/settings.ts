@@ -23,6 +23,13 @@ export const corsOriginsSchema = z
   .max(100, 'at most 100 origins')
   .refine((v) => !v.includes('*') || v.length === 1, '"*" stands alone: any origin');
 
+/** A session-policy duration in seconds: 0 turns it off; at most a year. */
+export const sessionPolicySecondsSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(366 * 24 * 3600, 'at most a year (31622400 seconds)');
+
 /**
  * PATCH /api/settings: the settings that change at run time, any subset. `null` removes the
  * override (the environment's value, or the default, applies again).
@@ -30,9 +37,18 @@ export const corsOriginsSchema = z
 export const updateSettingsRequestSchema = z
   .object({
     corsOrigins: corsOriginsSchema.nullable().optional(),
+    /** A session ends this long after its sign-in, however often it is refreshed (0: never). */
+    sessionMaxLifetimeSeconds: sessionPolicySecondsSchema.nullable().optional(),
+    /** A session not refreshed for this long ends (0: never). */
+    sessionInactivityTimeoutSeconds: sessionPolicySecondsSchema.nullable().optional(),
+    /** One session per user: a new sign-in ends the user's other sessions. */
+    singleSessionPerUser: z.boolean().nullable().optional(),
   })
   .strict()
-  .refine((v) => Object.keys(v).length > 0, 'send at least one setting (corsOrigins)');
+  .refine(
+    (v) => Object.keys(v).length > 0,
+    'send at least one setting (corsOrigins, sessionMaxLifetimeSeconds, sessionInactivityTimeoutSeconds, singleSessionPerUser)',
+  );
 export type UpdateSettingsRequest = z.infer<typeof updateSettingsRequestSchema>;
 
 /** Where a value comes from: set at run time (PATCH), from the environment, or Kiln's default. */
@@ -75,7 +91,12 @@ export const settingsResponseSchema = z.object({
     version: z.string(),
   }),
   /** Keyed by the field PATCH takes. */
-  runtime: z.object({ corsOrigins: runtimeSetting(z.array(z.string())) }),
+  runtime: z.object({
+    corsOrigins: runtimeSetting(z.array(z.string())),
+    sessionMaxLifetimeSeconds: runtimeSetting(z.number()),
+    sessionInactivityTimeoutSeconds: runtimeSetting(z.number()),
+    singleSessionPerUser: runtimeSetting(z.boolean()),
+  }),
   environment: z.array(environmentSettingSchema),
 });
 export type SettingsResponse = z.infer<typeof settingsResponseSchema>;

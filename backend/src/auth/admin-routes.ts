@@ -1,6 +1,7 @@
 /** The dashboard admin's sessions, the users (admin) and the auth settings. */
 import {
   adminUpdateUserRequestSchema,
+  adminMfaRequiredResponseSchema,
   adminSessionRequestSchema,
   adminSessionResponseSchema,
   authConfigResponseSchema,
@@ -20,6 +21,7 @@ import {
   updateAuthConfigRequestSchema,
   userSchema,
 } from '@kiln/shared-schemas';
+import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { route, type DeclaredRoute } from '../core/route.js';
 import { RATE_LIMITED, adminSessionOf, sessionJson, type AuthHttp } from './http.js';
@@ -38,21 +40,26 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       path: '/admin/sessions',
       access: 'anyone',
       summary: 'Admin sign-in (the dashboard)',
+      description:
+        'ADMIN_EMAIL / ADMIN_PASSWORD, or the email and password of a user made admin ' +
+        '(PUT /api/auth/admins/:id). An admin with a verified second factor gets `requireMfa` ' +
+        'and an `mfaToken` for POST /api/auth/admin/sessions/mfa instead of a session.',
       query: clientTypeQuerySchema,
       body: adminSessionRequestSchema,
       before: [limits.signIn],
-      responses: { 200: adminSessionResponseSchema },
+      responses: { 200: z.union([adminSessionResponseSchema, adminMfaRequiredResponseSchema]) },
       errors: { ...RATE_LIMITED, 401: ['AUTH_INVALID_CREDENTIALS'] },
-      handler: async ({ body, req, res }) =>
-        http.adminSession(
-          req,
-          res,
-          await auth.adminSignIn(
-            body.username ?? body.email ?? '',
-            body.password,
-            http.context(req),
-          ),
-        ),
+      handler: async ({ body, req, res }) => {
+        const user = await auth.authenticateAdmin(body.username ?? body.email ?? '', body.password);
+        if (user && (await mfa.required(user.id))) {
+          return {
+            requireMfa: true as const,
+            mfaToken: await mfa.mfaToken(user.id, 'admin-mfa'),
+            accessToken: null,
+          };
+        }
+        return http.adminSession(req, res, await auth.startAdminSession(http.context(req), user));
+      },
     }),
     ...adminRefreshRoutes(http),
     route({

@@ -205,9 +205,13 @@ export class MfaService {
     return (rowCount ?? 0) > 0;
   }
 
-  /** The pending sign-in: who passed the first factor, valid five minutes. */
-  mfaToken(userId: string): Promise<string> {
-    return new SignJWT({ typ: 'mfa' })
+  /**
+   * The pending sign-in: who passed the first factor, valid five minutes. `typ` tells which
+   * sign-in it finishes (a user's, `mfa`; a dashboard admin's, `admin-mfa`): one never finishes
+   * the other.
+   */
+  mfaToken(userId: string, typ: 'mfa' | 'admin-mfa' = 'mfa'): Promise<string> {
+    return new SignJWT({ typ })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(userId)
       .setJti(crypto.randomUUID())
@@ -217,13 +221,17 @@ export class MfaService {
   }
 
   /** Completes a pending sign-in with a TOTP or recovery code; answers the user id. */
-  async challenge(mfaToken: string, code: string): Promise<string> {
+  async challenge(
+    mfaToken: string,
+    code: string,
+    typ: 'mfa' | 'admin-mfa' = 'mfa',
+  ): Promise<string> {
     let userId: string;
     let jti: string;
     let exp: number;
     try {
       const { payload } = await jwtVerify(mfaToken, this.tokenKey, { algorithms: ['HS256'] });
-      if (payload.typ !== 'mfa' || !payload.sub || !payload.jti || !payload.exp) throw new Error();
+      if (payload.typ !== typ || !payload.sub || !payload.jti || !payload.exp) throw new Error();
       userId = payload.sub;
       jti = payload.jti;
       exp = payload.exp;

@@ -1,5 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 import type { AuthConfig } from '@kiln/shared-schemas';
+import { verifyImportedHash } from './imported-hashes.js';
 
 /** argon2id (the library's default algorithm) with the OWASP baseline: 19 MiB, 2 passes. */
 const OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
@@ -11,13 +12,24 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);
 }
 
+/**
+ * Checks a password against a stored hash: Kiln's argon2id, or a hash imported from another
+ * system (argon2i, bcrypt, scrypt, PBKDF2-SHA256: imported-hashes.ts).
+ */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   try {
-    return await verify(stored, password);
+    if (stored.startsWith('$argon2')) return await verify(stored, password);
+    return await verifyImportedHash(stored, password);
   } catch {
     return false;
   }
 }
+
+/** Whether a stored hash is one Kiln would not write today (replaced at the next sign-in). */
+export const needsRehash = (stored: string): boolean =>
+  !stored.startsWith(
+    `$argon2id$v=19$m=${OPTIONS.memoryCost},t=${OPTIONS.timeCost},p=${OPTIONS.parallelism}$`,
+  );
 
 let dummyHash: Promise<string> | undefined;
 /** Spends the same time as a real check, so unknown emails cannot be told apart by timing. */

@@ -12,6 +12,7 @@ import {
   authIdParamsSchema,
   clientTypeQuerySchema,
   createSessionRequestSchema,
+  createUserRequestSchema,
   currentSessionResponseSchema,
   listSessionsResponseSchema,
   profileResponseSchema,
@@ -19,7 +20,6 @@ import {
   revokedCountResponseSchema,
   sessionResponseSchema,
   signInResponseSchema,
-  signUpRequestSchema,
   signUpResponseSchema,
   successMessageSchema,
   updateProfileRequestSchema,
@@ -44,6 +44,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { mfaRoutes } from './mfa-routes.js';
 import { emailFlowRoutes } from './email-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { userAdminRoutes } from './user-admin-routes.js';
 import { TOKEN_ISSUE_ERRORS, appRoleRoutes } from './role-routes.js';
 import { hostedPagesRoutes } from './hosted-routes.js';
 import { userRefreshRoutes } from './refresh-routes.js';
@@ -70,6 +71,7 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       ...emailFlowRoutes(http),
       // Before the admin routes: /users/current/... is not /users/:id/...
       ...hostedPagesRoutes(http),
+      ...userAdminRoutes(http),
       ...adminRoutes(http),
       ...appRoleRoutes(http),
     ],
@@ -86,32 +88,60 @@ function sessionRoutes(http: AuthHttp): DeclaredRoute[] {
       method: 'post',
       path: '/users',
       access: 'anyone',
-      summary: 'Sign up (admin: create a user)',
+      summary: 'Sign up (admin: create a user, with a password or an invitation)',
       description:
         'A session (201), or `requireEmailVerification` when the address must be proven first. ' +
-        'Called by an admin: creates the user without a session.',
+        'Called by an admin (API key or admin token): creates the user without a session, with ' +
+        '`password`, or `invite: true` to mail a link that sets one (valid 7 days; `redirectTo` ' +
+        'the page it opens, default the hosted /auth/reset-password); `emailVerified`, ' +
+        '`appMetadata`, `userMetadata` and `appRoles` (defined roles) are admin-only.',
       query: clientTypeQuerySchema,
-      body: signUpRequestSchema,
+      body: createUserRequestSchema,
       before: [limits.signUp],
       responses: { 201: { description: 'Created', schema: signUpResponseSchema } },
       errors: {
         ...SEND_ERRORS,
         ...RATE_LIMITED,
-        400: ['AUTH_WEAK_PASSWORD', 'AUTH_INVALID_EMAIL', 'AUTH_REDIRECT_NOT_ALLOWED'],
-        403: ['AUTH_SIGNUP_DISABLED'],
+        400: [
+          'AUTH_WEAK_PASSWORD',
+          'AUTH_INVALID_EMAIL',
+          'AUTH_REDIRECT_NOT_ALLOWED',
+          'AUTH_UNKNOWN_ROLE',
+        ],
+        403: ['AUTH_SIGNUP_DISABLED', 'AUTH_FORBIDDEN'],
         409: ['AUTH_EMAIL_EXISTS'],
         429: ['RATE_LIMITED', 'AUTH_RATE_LIMITED'],
       },
       handler: async ({ body, req, res }) => {
         const byAdmin = optionalPrincipal(req)?.role === 'project_admin';
-        const binding = byAdmin
-          ? { challenge: undefined, commit: () => {} }
-          : http.passwordBinding(req, body.codeChallenge);
-        const result = await auth.signUp(body, {
-          ...http.context(req),
-          byAdmin,
-          passwordBinding: binding.challenge,
-        });
+        if (byAdmin) {
+          const user = await auth.adminCreateUser(body);
+          if (body.invite) await flows.sendInvite(user, body.redirectTo);
+          return reply(201, { user, accessToken: null });
+        }
+        const adminOnly = (
+          ['invite', 'emailVerified', 'appMetadata', 'userMetadata', 'appRoles'] as const
+        ).filter((k) => body[k] !== undefined);
+        if (adminOnly.length) {
+          throw new AppError(
+            403,
+            'AUTH_FORBIDDEN',
+            `${adminOnly.join(', ')}: only an admin (API key or admin session) may set these`,
+          );
+        }
+        const { password } = body;
+        if (password === undefined) {
+          throw new AppError(400, 'INVALID_INPUT', 'password: password is required');
+        }
+        const binding = http.passwordBinding(req, body.codeChallenge);
+        const result = await auth.signUp(
+          { ...body, password },
+          {
+            ...http.context(req),
+            byAdmin,
+            passwordBinding: binding.challenge,
+          },
+        );
         binding.commit(res);
         if (result.kind === 'created') return reply(201, { user: result.user, accessToken: null });
         if (result.kind === 'verification-required') {

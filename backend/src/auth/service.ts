@@ -4,6 +4,8 @@ import { METADATA_MAX_CHARS } from '@kiln/shared-schemas';
 import type {
   AdminUpdateUserRequest,
   AuthConfig,
+  CreateUserRequest,
+  ImportUser,
   UpdateAuthConfigRequest,
   User,
 } from '@kiln/shared-schemas';
@@ -13,8 +15,16 @@ import { PG, pgCode } from '../core/sql.js';
 import { safeEqual } from '../core/crypto.js';
 import { ADMIN_SUBJECT, type AccessClaims, type TokenService } from '../core/auth/tokens.js';
 import { assertClaimsHookExists, runClaimsHook } from './claims.js';
-import { burnPasswordCheck, hashPassword, passwordProblems, verifyPassword } from './passwords.js';
+import {
+  burnPasswordCheck,
+  hashPassword,
+  needsRehash,
+  passwordProblems,
+  verifyPassword,
+} from './passwords.js';
 import type { CsrfTokens, SessionContext, SessionStore } from './sessions.js';
+import { ProjectAdmins } from './admins.js';
+import { importUsers } from './user-import.js';
 
 interface UserRow {
   id: string;
@@ -130,7 +140,7 @@ export interface InboxProof {
  * token): it survives the first proof of the inbox whoever makes it. (An S256 challenge is 43
  * base64url characters, so it can never equal this.)
  */
-const SET_BY_ADMIN = 'set-by-admin';
+export const SET_BY_ADMIN = 'set-by-admin';
 
 export const s256 = (verifier: string) =>
   crypto.createHash('sha256').update(verifier).digest('base64url');
@@ -191,13 +201,18 @@ export interface IssuedAdminSession extends IssuedSession {
 
 /** Users, passwords, sessions and the auth settings. */
 export class AuthService {
+  /** The dashboard's admins: ADMIN_EMAIL's and users made admins (admins.ts). */
+  readonly admins: ProjectAdmins;
+
   constructor(
     private readonly db: Database,
     private readonly tokens: TokenService,
     private readonly sessions: SessionStore,
     private readonly csrf: CsrfTokens,
     private readonly options: AuthServiceOptions,
-  ) {}
+  ) {
+    this.admins = new ProjectAdmins(db, sessions, options.adminEmail);
+  }
 
   // ---- settings -------------------------------------------------------------------------
 
@@ -284,6 +299,87 @@ export class AuthService {
     return { kind: 'session', session: await this.issueSession(user, ctx) };
   }
 
+  /**
+   * An admin creates a user (POST /users with the API key or an admin token), in one
+   * transaction: with a password under the project's policy, or without one (`invite`: the
+   * invitation link sets it, see EmailFlows.sendInvite); its metadata, application roles
+   * (defined ones only) and email-verified (default: true with a password, as `autoConfirm`; false
+   * for an invitation, whose acceptance proves the inbox). The admin vouches for the password:
+   * a later proof of the inbox keeps it (SET_BY_ADMIN).
+   */
+  async adminCreateUser(input: CreateUserRequest): Promise<User> {
+    const email = normaliseEmail(input.email);
+    if (input.invite && input.password !== undefined) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        'password: send a password or invite: true, not both',
+      );
+    }
+    if (!input.invite && input.password === undefined) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        'password: is required (or invite: true to mail the user a link that sets one)',
+      );
+    }
+    let passwordHash: string | null = null;
+    if (input.password !== undefined) {
+      const problems = passwordProblems(input.password, await this.getConfig());
+      if (problems.length) {
+        throw new AppError(
+          400,
+          'AUTH_WEAK_PASSWORD',
+          `Password must contain ${problems.join(', ')}`,
+        );
+      }
+      passwordHash = await hashPassword(input.password);
+    }
+    const verified = input.emailVerified ?? (input.invite ? false : input.autoConfirm !== false);
+    const withoutNulls = (m: Record<string, unknown> | undefined) =>
+      JSON.stringify(Object.fromEntries(Object.entries(m ?? {}).filter(([, v]) => v !== null)));
+    try {
+      const id = await this.db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ id: string; app_size: number; user_size: number }>(
+          `INSERT INTO auth.users (email, password_hash, email_verified, inbox_confirmed, profile,
+                                   password_binding, app_metadata, user_metadata)
+           VALUES ($1, $2, $3, $3, $4, $5, $6::jsonb, $7::jsonb)
+           RETURNING id, length(app_metadata::text) AS app_size,
+                     length(user_metadata::text) AS user_size`,
+          [
+            email,
+            passwordHash,
+            verified,
+            input.name ? { name: input.name } : {},
+            passwordHash ? SET_BY_ADMIN : null,
+            withoutNulls(input.appMetadata),
+            withoutNulls(input.userMetadata),
+          ],
+        );
+        const row = rows[0]!;
+        assertMetadataFits({ appMetadata: row.app_size, userMetadata: row.user_size });
+        if (input.appRoles?.length) await this.setRoles(tx, row.id, input.appRoles);
+        return row.id;
+      });
+      return await this.getUser(id);
+    } catch (err) {
+      if (pgCode(err) === PG.uniqueViolation) {
+        throw new AppError(
+          409,
+          'AUTH_EMAIL_EXISTS',
+          'A user with this email already exists',
+          'Change the existing user instead (PATCH /api/auth/users/:id)',
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Bulk import with existing password hashes, each row answered (user-import.ts). */
+  importUsers(rows: ImportUser[]) {
+    return importUsers(this.db, rows);
+  }
+
   /** Checks email + password (and verification); the caller decides about a second factor. */
   async authenticate(rawEmail: string, password: string): Promise<User> {
     const email = rawEmail.trim().toLowerCase();
@@ -298,6 +394,9 @@ export class AuthService {
       throw invalid;
     }
     if (!(await verifyPassword(row.password_hash, password))) throw invalid;
+    const passwordHash = needsRehash(row.password_hash)
+      ? await this.rehash(row.id, row.password_hash, password)
+      : row.password_hash;
     if (!row.email_verified && (await this.getConfig()).requireEmailVerification) {
       throw new AppError(
         403,
@@ -308,8 +407,23 @@ export class AuthService {
     }
     const user = toUser(row);
     assertNotBanned(user);
-    this.verifiedPasswords.set(user, row.password_hash);
+    this.verifiedPasswords.set(user, passwordHash);
     return user;
+  }
+
+  /**
+   * A hash Kiln would not write today (imported from another system: bcrypt, scrypt, PBKDF2,
+   * argon2i, or argon2id with other parameters) is replaced by argon2id once the password it
+   * verified is known; only if it is still the stored one (a concurrent change wins). Answers
+   * the hash now stored.
+   */
+  private async rehash(userId: string, old: string, password: string): Promise<string> {
+    const fresh = await hashPassword(password);
+    const { rowCount } = await this.db.query(
+      'UPDATE auth.users SET password_hash = $3 WHERE id = $1 AND password_hash = $2',
+      [userId, old, fresh],
+    );
+    return rowCount ? fresh : old;
   }
 
   /**
@@ -671,7 +785,12 @@ export class AuthService {
     let accessToken: string;
     try {
       assertNotBanned(user);
-      accessToken = await this.accessTokenFor(user, result.sessionId, result.aal);
+      accessToken = await this.accessTokenFor(
+        user,
+        result.sessionId,
+        result.aal,
+        result.lifetimeEndsAt,
+      );
     } catch (err) {
       // Banned, or the custom-claims hook refused or failed: the session ends here.
       await this.sessions.revoke(result.sessionId, 'token_refused');
@@ -700,29 +819,87 @@ export class AuthService {
   /**
    * Admin sign-in with ADMIN_EMAIL / ADMIN_PASSWORD: a session like a user's (refresh token,
    * short access tokens that name it, revocable), which ends ADMIN_TOKEN_TTL_SECONDS after
-   * sign-in at the latest, and as soon as the admin credentials change.
+   * sign-in at the latest, and as soon as the admin credentials change. A user made admin signs
+   * in the same way with their own email and password (see authenticateAdmin; the caller asks for
+   * their second factor first when they have one).
    */
   async adminSignIn(
     username: string,
     password: string,
     ctx: SessionContext,
   ): Promise<IssuedAdminSession> {
-    const emailOk = safeEqual(username.trim().toLowerCase(), this.options.adminEmail);
-    const passwordOk = safeEqual(password, this.options.adminPassword);
-    if (!(emailOk && passwordOk)) {
-      throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid admin email or password');
-    }
-    const { sessionId, refreshToken } = await this.sessions.createAdmin(
-      ctx,
-      this.adminTag(),
-      this.options.adminTokenTtlSeconds,
-    );
-    return this.adminSession(sessionId, refreshToken);
+    return this.startAdminSession(ctx, await this.authenticateAdmin(username, password));
   }
 
-  /** Exchanges an admin refresh token for a new access token and refresh token. */
+  /**
+   * Whose admin credentials these are: undefined for the ADMIN_EMAIL admin, else the user made
+   * admin whose email and password they are (401 alike for anything else).
+   */
+  async authenticateAdmin(username: string, password: string): Promise<User | undefined> {
+    const emailOk = safeEqual(username.trim().toLowerCase(), this.options.adminEmail);
+    const passwordOk = safeEqual(password, this.options.adminPassword);
+    if (emailOk && passwordOk) return undefined;
+    const invalid = new AppError(
+      401,
+      'AUTH_INVALID_CREDENTIALS',
+      'Invalid admin email or password',
+    );
+    let user: User;
+    try {
+      user = await this.authenticate(username, password);
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) throw invalid;
+      throw err;
+    }
+    if (!(await this.admins.isAdmin(user.id))) throw invalid;
+    return user;
+  }
+
+  /**
+   * An admin session: the ADMIN_EMAIL admin's (no user), or a user admin's (`user`, who passed
+   * their second factor if they have one), tagged with their current password so that a new
+   * password ends it.
+   */
+  async startAdminSession(ctx: SessionContext, user?: User): Promise<IssuedAdminSession> {
+    if (user) assertNotBanned(user);
+    const { sessionId, refreshToken } = await this.sessions.createAdmin(
+      ctx,
+      user ? await this.userAdminTag(user.id) : this.adminTag(),
+      this.options.adminTokenTtlSeconds,
+      user?.id,
+    );
+    return this.adminSession(sessionId, refreshToken, user);
+  }
+
+  /** The fingerprint of a user admin's credentials (their id and current password hash). */
+  private async userAdminTag(userId: string): Promise<Buffer> {
+    const { rows } = await this.db.query<{ password_hash: string | null }>(
+      'SELECT password_hash FROM auth.users WHERE id = $1',
+      [userId],
+    );
+    return crypto
+      .createHmac('sha256', this.options.adminTagKey)
+      .update(`user\n${userId}\n${rows[0]?.password_hash ?? crypto.randomUUID()}`)
+      .digest();
+  }
+
+  /**
+   * Exchanges an admin refresh token for a new access token and refresh token. A user admin's
+   * session goes on only while they are still an admin, not banned, with the same password.
+   */
   async adminRefresh(refreshToken: string): Promise<IssuedAdminSession> {
-    const result = await this.sessions.rotate(refreshToken, 'admin', this.adminTag());
+    const owner = await this.sessions.adminUserOf(refreshToken);
+    let tag = this.adminTag();
+    let user: User | undefined;
+    if (owner) {
+      user = await this.getUser(owner).catch(() => undefined);
+      const stillAdmin =
+        user !== undefined &&
+        !(user.bannedUntil && Date.parse(user.bannedUntil) > Date.now()) &&
+        (await this.admins.isAdmin(owner));
+      tag = stillAdmin ? await this.userAdminTag(owner) : crypto.randomBytes(32);
+    }
+    const result = await this.sessions.rotate(refreshToken, 'admin', tag);
     if (!result.ok) {
       throw new AppError(
         401,
@@ -733,7 +910,7 @@ export class AuthService {
         'Sign in again',
       );
     }
-    return this.adminSession(result.sessionId, result.refreshToken);
+    return this.adminSession(result.sessionId, result.refreshToken, user);
   }
 
   /** Ends the admin sessions opened with other admin credentials (run at start). */
@@ -748,23 +925,30 @@ export class AuthService {
       .digest();
   }
 
-  private async adminSession(sessionId: string, refreshToken: string): Promise<IssuedAdminSession> {
-    const email = this.options.adminEmail;
+  private async adminSession(
+    sessionId: string,
+    refreshToken: string,
+    asUser?: User,
+  ): Promise<IssuedAdminSession> {
+    const email = asUser?.email ?? this.options.adminEmail;
+    const sub = asUser?.id ?? ADMIN_SUBJECT;
     const now = new Date().toISOString();
     return {
-      user: {
-        id: ADMIN_SUBJECT,
-        email,
-        emailVerified: true,
-        providers: ['email'],
-        createdAt: now,
-        updatedAt: now,
-        profile: {},
-        metadata: { role: 'project_admin' },
-      },
-      admin: { sub: ADMIN_SUBJECT, email },
+      user: asUser
+        ? { ...asUser, metadata: { ...asUser.metadata, role: 'project_admin' } }
+        : {
+            id: ADMIN_SUBJECT,
+            email,
+            emailVerified: true,
+            providers: ['email'],
+            createdAt: now,
+            updatedAt: now,
+            profile: {},
+            metadata: { role: 'project_admin' },
+          },
+      admin: { sub, email },
       accessToken: await this.tokens.sign(
-        { sub: ADMIN_SUBJECT, role: 'project_admin', email, sid: sessionId },
+        { sub, role: 'project_admin', email, sid: sessionId },
         this.options.accessTokenTtlSeconds,
       ),
       refreshToken,
@@ -944,7 +1128,7 @@ export class AuthService {
   }
 
   /** Replaces a user's application roles; 400 naming the roles that are not defined. */
-  private async setRoles(tx: Tx, userId: string, roles: string[]): Promise<void> {
+  async setRoles(tx: Tx, userId: string, roles: string[]): Promise<void> {
     const wanted = [...new Set(roles)];
     const { rows } = await tx.query<{ name: string }>(
       'SELECT name FROM auth.app_roles WHERE name = ANY($1::text[])',
@@ -1303,7 +1487,7 @@ export class AuthService {
     if (!issued) throw new AppError(401, 'AUTH_INVALID_CREDENTIALS', 'Invalid email or password');
     let accessToken: string;
     try {
-      accessToken = await this.accessTokenFor(user, issued.sessionId, aal);
+      accessToken = await this.accessTokenFor(user, issued.sessionId, aal, issued.lifetimeEndsAt);
     } catch (err) {
       // The custom-claims hook refused or failed: the session it would have started goes too.
       await this.sessions.revoke(issued.sessionId, 'claims_hook_refused');
@@ -1326,6 +1510,7 @@ export class AuthService {
     user: User,
     sessionId: string,
     aal: 'aal1' | 'aal2' = 'aal1',
+    lifetimeEndsAt?: number,
   ): Promise<string> {
     const claims: AccessClaims = {
       sub: user.id,
@@ -1345,6 +1530,17 @@ export class AuthService {
     );
     const hook = rows[0]?.hook;
     if (hook) claims.custom = await runClaimsHook(this.db, hook, claims);
-    return this.tokens.sign(claims, this.options.accessTokenTtlSeconds);
+    // A session with an absolute lifetime (SESSION_MAX_LIFETIME_SECONDS): no token outlives it.
+    const ttl =
+      lifetimeEndsAt === undefined
+        ? this.options.accessTokenTtlSeconds
+        : Math.max(
+            1,
+            Math.min(
+              this.options.accessTokenTtlSeconds,
+              lifetimeEndsAt - Math.floor(Date.now() / 1000),
+            ),
+          );
+    return this.tokens.sign(claims, ttl);
   }
 }

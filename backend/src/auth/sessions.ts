@@ -13,7 +13,28 @@ export interface IssuedRefreshToken {
   userId: string;
   refreshToken: string;
   aal: 'aal1' | 'aal2';
+  /**
+   * When the session's absolute lifetime ends (epoch seconds; SESSION_MAX_LIFETIME_SECONDS), if
+   * it has one: no access token of the session may outlive it.
+   */
+  lifetimeEndsAt?: number;
 }
+
+/**
+ * The session policy (runtime settings over the environment): an absolute lifetime, an
+ * inactivity timeout (0: none) and one session per user. Applies to users' sessions.
+ */
+export interface SessionPolicy {
+  maxLifetimeSeconds: number;
+  inactivityTimeoutSeconds: number;
+  singleSessionPerUser: boolean;
+}
+
+const NO_POLICY: SessionPolicy = {
+  maxLifetimeSeconds: 0,
+  inactivityTimeoutSeconds: 0,
+  singleSessionPerUser: false,
+};
 
 export type RotateResult =
   | ({ ok: true } & IssuedRefreshToken)
@@ -60,6 +81,13 @@ export class SessionStore {
     private readonly reuseGraceSeconds = 0,
   ) {}
 
+  private policy: () => Promise<SessionPolicy> = () => Promise.resolve(NO_POLICY);
+
+  /** Where the session policy comes from (app.ts: the runtime settings); none until set. */
+  setPolicy(policy: () => Promise<SessionPolicy>): void {
+    this.policy = policy;
+  }
+
   /**
    * A new session with its first refresh token. With `passwordHash` (a password sign-in), only
    * while the user still has that password: the user row is read FOR SHARE, so a concurrent
@@ -74,7 +102,8 @@ export class SessionStore {
     passwordHash?: string,
   ): Promise<IssuedRefreshToken | undefined> {
     const refreshToken = randomToken();
-    const { rows } = await this.db.query<{ session_id: string }>(
+    const policy = await this.policy();
+    const { rows } = await this.db.query<{ session_id: string; ends_at: number | null }>(
       `WITH u AS (
          SELECT id FROM auth.users
           WHERE id = $1 AND ($8::text IS NULL OR password_hash = $8)
@@ -83,11 +112,15 @@ export class SessionStore {
        ), s AS (
          INSERT INTO auth.sessions (user_id, client_type, user_agent, ip, expires_at, aal,
                                     tokens_until)
-         SELECT id, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5), $7,
-                now() + pg_catalog.make_interval(secs => $9) FROM u RETURNING id
+         SELECT id, $2, $3, $4,
+                now() + pg_catalog.make_interval(
+                  secs => CASE WHEN $10::int > 0 THEN LEAST($5::int, $10::int) ELSE $5::int END),
+                $7, now() + pg_catalog.make_interval(secs => $9) FROM u RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
-       RETURNING session_id`,
+       RETURNING session_id,
+                 CASE WHEN $10::int > 0
+                      THEN pg_catalog.date_part('epoch', now())::float8 + $10::int END AS ends_at`,
       [
         userId,
         ...contextParams(ctx),
@@ -96,10 +129,27 @@ export class SessionStore {
         aal,
         passwordHash ?? null,
         this.accessTokenTtlSeconds,
+        policy.maxLifetimeSeconds,
       ],
     );
-    if (!rows[0]) return undefined;
-    return { sessionId: rows[0].session_id, userId, refreshToken, aal };
+    const row = rows[0];
+    if (!row) return undefined;
+    if (policy.singleSessionPerUser) {
+      // Newest wins: the sessions begun before this one end (their access tokens at once).
+      await this.db.query(
+        `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'single_session'
+          WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL
+            AND created_at <= (SELECT created_at FROM auth.sessions WHERE id = $2)`,
+        [userId, row.session_id],
+      );
+    }
+    return {
+      sessionId: row.session_id,
+      userId,
+      refreshToken,
+      aal,
+      ...(row.ends_at !== null ? { lifetimeEndsAt: Math.floor(row.ends_at) } : {}),
+    };
   }
 
   /**
@@ -110,14 +160,15 @@ export class SessionStore {
     ctx: SessionContext,
     adminTag: Buffer,
     ttlSeconds: number,
+    adminUserId?: string,
   ): Promise<{ sessionId: string; refreshToken: string }> {
     const refreshToken = randomToken();
     const { rows } = await this.db.query<{ session_id: string }>(
       `WITH s AS (
          INSERT INTO auth.sessions (kind, admin_tag, client_type, user_agent, ip, expires_at,
-                                    tokens_until)
+                                    tokens_until, admin_user_id)
          VALUES ('admin', $1, $2, $3, $4, now() + pg_catalog.make_interval(secs => $5),
-                 now() + pg_catalog.make_interval(secs => $7)) RETURNING id
+                 now() + pg_catalog.make_interval(secs => $7), $8) RETURNING id
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id) SELECT $6, id FROM s
        RETURNING session_id`,
@@ -127,9 +178,34 @@ export class SessionStore {
         ttlSeconds,
         sha256(refreshToken),
         this.accessTokenTtlSeconds,
+        adminUserId ?? null,
       ],
     );
     return { sessionId: rows[0]!.session_id, refreshToken };
+  }
+
+  /**
+   * The user an admin session's refresh token was opened by (a user made admin), null for the
+   * ADMIN_EMAIL admin's, undefined for a token of no admin session.
+   */
+  async adminUserOf(refreshToken: string): Promise<string | null | undefined> {
+    const { rows } = await this.db.query<{ admin_user_id: string | null }>(
+      `SELECT s.admin_user_id FROM auth.refresh_tokens rt
+         JOIN auth.sessions s ON s.id = rt.session_id
+        WHERE rt.token_hash = $1 AND s.kind = 'admin'`,
+      [sha256(refreshToken)],
+    );
+    return rows[0] ? rows[0].admin_user_id : undefined;
+  }
+
+  /** Ends the admin sessions a user opened (their admin role was taken away). */
+  async revokeAdminOfUser(userId: string, reason: string, tx?: Tx): Promise<number> {
+    const sql = `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE admin_user_id = $1 AND revoked_at IS NULL`;
+    const { rowCount } = tx
+      ? await tx.query(sql, [userId, reason])
+      : await this.db.query(sql, [userId, reason]);
+    return rowCount ?? 0;
   }
 
   /** Live admin sessions, newest first. */
@@ -155,7 +231,7 @@ export class SessionStore {
         WHERE kind = 'admin' AND revoked_at IS NULL
           AND ($1::uuid IS NULL OR id = $1)
           AND ($2::uuid IS NULL OR id <> $2)
-          AND ($3::bytea IS NULL OR admin_tag IS DISTINCT FROM $3)`,
+          AND ($3::bytea IS NULL OR (admin_user_id IS NULL AND admin_tag IS DISTINCT FROM $3))`,
       [by.only ?? null, by.keep ?? null, by.currentTag ?? null, reason],
     );
     return rowCount ?? 0;
@@ -172,10 +248,12 @@ export class SessionStore {
     adminTag?: Buffer,
   ): Promise<RotateResult> {
     const next = randomToken();
+    const policy = kind === 'user' ? await this.policy() : NO_POLICY;
     const { rows } = await this.db.query<{
       session_id: string;
       user_id: string;
       aal: 'aal1' | 'aal2';
+      ends_at: number | null;
     }>(
       `WITH used AS (
          -- A token not rotated yet, or rotated less than the grace ago (the window runs from its
@@ -189,12 +267,21 @@ export class SessionStore {
                 OR ($7::int > 0 AND rt.rotated_at > now() - pg_catalog.make_interval(secs => $7)))
            AND s.id = rt.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
            AND s.kind = $4 AND ($4 = 'user' OR s.admin_tag = $5)
-         RETURNING rt.session_id, s.user_id, s.aal
+           -- The session policy: an absolute lifetime and an inactivity timeout (0: none).
+           AND ($8::int = 0 OR s.created_at > now() - pg_catalog.make_interval(secs => $8))
+           AND ($9::int = 0 OR s.last_used_at > now() - pg_catalog.make_interval(secs => $9))
+         RETURNING rt.session_id, s.user_id, s.aal,
+                   CASE WHEN $8::int > 0
+                        THEN pg_catalog.date_part('epoch', s.created_at)::float8 + $8::int
+                   END AS ends_at
        ), touched AS (
          -- Re-checked on the row as it is now: a revocation that committed meanwhile wins (no
          -- token is issued for a session whose tombstone may already be written).
          UPDATE auth.sessions SET last_used_at = now(),
                 expires_at = CASE WHEN kind = 'admin' THEN expires_at
+                                  WHEN $8::int > 0 THEN LEAST(
+                                    now() + pg_catalog.make_interval(secs => $3),
+                                    created_at + pg_catalog.make_interval(secs => $8))
                                   ELSE now() + pg_catalog.make_interval(secs => $3) END,
                 tokens_until = GREATEST(tokens_until, now() + pg_catalog.make_interval(secs => $6))
          WHERE id = (SELECT session_id FROM used) AND revoked_at IS NULL
@@ -202,7 +289,8 @@ export class SessionStore {
        )
        INSERT INTO auth.refresh_tokens (token_hash, session_id)
        SELECT $2, id FROM touched
-       RETURNING session_id, (SELECT user_id FROM used) AS user_id, (SELECT aal FROM used) AS aal`,
+       RETURNING session_id, (SELECT user_id FROM used) AS user_id, (SELECT aal FROM used) AS aal,
+                 (SELECT ends_at FROM used) AS ends_at`,
       [
         sha256(refreshToken),
         sha256(next),
@@ -211,6 +299,8 @@ export class SessionStore {
         adminTag ?? null,
         this.accessTokenTtlSeconds,
         this.reuseGraceSeconds,
+        policy.maxLifetimeSeconds,
+        policy.inactivityTimeoutSeconds,
       ],
     );
     const row = rows[0];
@@ -221,8 +311,9 @@ export class SessionStore {
         userId: row.user_id,
         refreshToken: next,
         aal: row.aal,
+        ...(row.ends_at !== null ? { lifetimeEndsAt: Math.floor(row.ends_at) } : {}),
       };
-    return { ok: false, reason: await this.diagnose(refreshToken, kind) };
+    return { ok: false, reason: await this.diagnose(refreshToken, kind, policy) };
   }
 
   /**
@@ -232,25 +323,41 @@ export class SessionStore {
   private async diagnose(
     refreshToken: string,
     kind: SessionKind,
+    policy: SessionPolicy = NO_POLICY,
   ): Promise<'unknown' | 'expired' | 'revoked' | 'reused'> {
     const { rows } = await this.db.query<{
       session_id: string;
       reused: boolean;
       revoked_at: Date | null;
       expired: boolean;
+      policy_ended: boolean;
     }>(
       `SELECT rt.session_id, s.revoked_at, s.expires_at <= now() AS expired,
+              ($4::int > 0 AND s.created_at <= now() - pg_catalog.make_interval(secs => $4))
+                OR ($5::int > 0 AND s.last_used_at <= now() - pg_catalog.make_interval(secs => $5))
+                AS policy_ended,
               rt.rotated_at IS NOT NULL
                 AND ($3::int = 0 OR rt.rotated_at <= now() - pg_catalog.make_interval(secs => $3))
                 AS reused
        FROM auth.refresh_tokens rt JOIN auth.sessions s ON s.id = rt.session_id
        WHERE rt.token_hash = $1 AND s.kind = $2`,
-      [sha256(refreshToken), kind, this.reuseGraceSeconds],
+      [
+        sha256(refreshToken),
+        kind,
+        this.reuseGraceSeconds,
+        policy.maxLifetimeSeconds,
+        policy.inactivityTimeoutSeconds,
+      ],
     );
     const row = rows[0];
     if (!row) return 'unknown';
     if (row.revoked_at) return 'revoked';
     if (row.expired) return 'expired';
+    if (row.policy_ended) {
+      // Past its lifetime or idle too long: it ends now, and its access tokens with it.
+      await this.revoke(row.session_id, 'session_policy');
+      return 'expired';
+    }
     if (row.reused) {
       await this.revoke(row.session_id, 'refresh_token_reuse');
       return 'reused';
@@ -296,10 +403,13 @@ export class SessionStore {
     return rowCount ?? 0;
   }
 
-  /** Revokes every live session of a user (password reset, admin action). */
+  /**
+   * Revokes every live session of a user (password reset, admin action), the admin sessions
+   * they opened as a dashboard admin included.
+   */
   async revokeAllForUser(userId: string, reason: string, tx?: Tx): Promise<number> {
     const sql = `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
-        WHERE user_id = $1 AND revoked_at IS NULL`;
+        WHERE (user_id = $1 OR admin_user_id = $1) AND revoked_at IS NULL`;
     const { rowCount } = tx
       ? await tx.query(sql, [userId, reason])
       : await this.db.query(sql, [userId, reason]);

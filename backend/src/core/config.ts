@@ -377,6 +377,29 @@ export const envSchema = z.object({
     z.coerce.number().int().min(0).max(300).default(10),
   ),
   ADMIN_TOKEN_TTL_SECONDS: seconds(24 * 3600),
+  // Session policy (users' sessions; an admin may override each at run time, PATCH /api/settings).
+  // A session ends this long after its sign-in however often it is refreshed (0: no limit).
+  SESSION_MAX_LIFETIME_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(366 * 24 * 3600)
+      .default(0),
+  ),
+  // A session not refreshed for this long ends (0: no limit besides REFRESH_TOKEN_TTL_SECONDS).
+  SESSION_INACTIVITY_TIMEOUT_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(366 * 24 * 3600)
+      .default(0),
+  ),
+  // One session per user: a new sign-in ends the user's other sessions (newest wins).
+  SESSION_SINGLE_PER_USER: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
   KEY_ROTATION_GRACE_SECONDS: z.preprocess(
     emptyAsUndefined,
     z.coerce
@@ -692,6 +715,12 @@ export function loadConfig(
     refreshTokenReuseGraceSeconds: e.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     /** How long an admin session lasts from sign-in (its access tokens: accessTokenTtlSeconds). */
     adminTokenTtlSeconds: e.ADMIN_TOKEN_TTL_SECONDS,
+    /** The session policy's values from the environment (runtime settings may override them). */
+    sessionPolicy: {
+      maxLifetimeSeconds: e.SESSION_MAX_LIFETIME_SECONDS,
+      inactivityTimeoutSeconds: e.SESSION_INACTIVITY_TIMEOUT_SECONDS,
+      singleSessionPerUser: e.SESSION_SINGLE_PER_USER,
+    },
     keyRotationGraceSeconds: e.KEY_ROTATION_GRACE_SECONDS,
     adminEmail: e.ADMIN_EMAIL.toLowerCase(),
     adminPassword: e.ADMIN_PASSWORD,

@@ -12,12 +12,16 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AuthService, InboxProof } from '../auth/service.js';
 import { isAllowedRedirect } from '../auth/redirects.js';
+import { passwordProblems } from '../auth/passwords.js';
+import type { User } from '@kiln/shared-schemas';
 import type { Mailer, SendResult } from './mailer.js';
 import type { Templates, TemplateType } from './templates.js';
 
 export const CODE_TTL_MINUTES = 10;
 export const LINK_TTL_MINUTES = 60;
 export const RESET_TOKEN_TTL_MINUTES = 15;
+/** How long an invitation link works (a user an admin created without a password). */
+export const INVITE_TTL_DAYS = 7;
 export const MAX_ATTEMPTS = 5;
 /** Sends per address and purpose, and per IP, within the window. */
 const PER_ADDRESS = 5;
@@ -337,6 +341,45 @@ export class EmailFlows {
     const user = await this.auth.findUserByEmail(email);
     if (!user) throw invalidToken();
     await this.auth.resetPassword(user.id, newPassword);
+  }
+
+  // ---- invitations (a user an admin created without a password) ---------------------------
+
+  /**
+   * Mails an invitation: a link that sets the user's password, valid INVITE_TTL_DAYS and once.
+   * It is a password-setting link of the reset link's kind (the hosted /auth/reset-password page,
+   * or `redirectTo` when given, takes it), so using it also proves the inbox. Sent before the
+   * answer, so the admin learns of a delivery failure (and can send it again).
+   */
+  async sendInvite(user: User, redirectTo?: string): Promise<{ expiresAt: string }> {
+    const redirect = await this.checkRedirect(redirectTo);
+    const { token, expiresAt } = await this.newToken(
+      user.email,
+      'reset',
+      INVITE_TTL_DAYS * 24 * 60,
+    );
+    const base = redirect ?? `${this.options.apiBaseUrl()}/auth/reset-password`;
+    await this.mail('invite', user.email, {
+      link: EmailFlows.withParams(base, { token, insforge_type: 'invite' }),
+      expiresInDays: String(INVITE_TTL_DAYS),
+    });
+    return { expiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * An invitation (or password-reset) link used: the password is set under the project's policy
+   * (checked before the link is spent), the inbox is proven, the user's other sessions end.
+   */
+  async acceptInvite(token: string, password: string): Promise<User> {
+    const problems = passwordProblems(password, await this.auth.getConfig());
+    if (problems.length) {
+      throw new AppError(400, 'AUTH_WEAK_PASSWORD', `Password must contain ${problems.join(', ')}`);
+    }
+    const { email } = await this.useToken(token, ['reset']);
+    const user = await this.auth.findUserByEmail(email);
+    if (!user) throw invalidToken();
+    await this.auth.resetPassword(user.id, password);
+    return this.auth.getUser(user.id);
   }
 
   // ---- one-time codes and magic links ----------------------------------------------------

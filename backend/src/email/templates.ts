@@ -27,6 +27,7 @@ const VARIABLES: Record<TemplateType, string[]> = {
   'one-time-code': ['appName', 'email', 'code', 'expiresInMinutes'],
   'magic-link': ['appName', 'email', 'link', 'expiresInMinutes'],
   welcome: ['appName', 'email', 'name'],
+  invite: ['appName', 'email', 'link', 'expiresInDays'],
 };
 
 const layout = (body: string) =>
@@ -92,6 +93,14 @@ const DEFAULTS: Record<TemplateType, Template> = {
     // Off until an admin turns it on.
     enabled: false,
   },
+  invite: {
+    subject: 'You are invited to {{appName}}',
+    html: layout(
+      `<p>An account was created for {{email}} on {{appName}}. Choose your password to start:</p>${button('Set your password')}<p>The link works once and expires in {{expiresInDays}} days.</p>`,
+    ),
+    text: 'An account was created for {{email}} on {{appName}}. Choose your password: {{link}} (works once, expires in {{expiresInDays}} days)',
+    enabled: true,
+  },
 };
 
 const escapeHtml = (s: string) =>
@@ -107,6 +116,7 @@ const PREVIEW_SAMPLES: Record<string, string> = {
   code: '123456',
   link: 'https://example.com/auth/verify?token=sample',
   expiresInMinutes: '15',
+  expiresInDays: '7',
   name: 'Ada Lovelace',
 };
 

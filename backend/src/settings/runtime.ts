@@ -10,8 +10,12 @@
  * failed re-read keeps the last values (and is retried after the period); a row that no longer
  * passes its schema (edited by hand) is ignored, so the base value applies.
  */
-import { corsOriginsSchema, type SettingsResponse } from '@kiln/shared-schemas';
-import type { z } from 'zod';
+import {
+  corsOriginsSchema,
+  sessionPolicySecondsSchema,
+  type SettingsResponse,
+} from '@kiln/shared-schemas';
+import { z } from 'zod';
 import type { Database } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 
@@ -22,6 +26,27 @@ export const RUNTIME_SETTINGS = {
       'Origins browsers may call the API from (CORS); ["*"] reflects any origin. Sockets and ' +
       'the dashboard are unaffected.',
     schema: corsOriginsSchema,
+  },
+  sessionMaxLifetimeSeconds: {
+    envName: 'SESSION_MAX_LIFETIME_SECONDS',
+    description:
+      "A user's session ends this long after its sign-in, however often it is refreshed; its " +
+      'access tokens expire by then at the latest. 0: no limit.',
+    schema: sessionPolicySecondsSchema,
+  },
+  sessionInactivityTimeoutSeconds: {
+    envName: 'SESSION_INACTIVITY_TIMEOUT_SECONDS',
+    description:
+      "A user's session not refreshed for this long ends (its access tokens live at most " +
+      'ACCESS_TOKEN_TTL_SECONDS past its last refresh). 0: no limit.',
+    schema: sessionPolicySecondsSchema,
+  },
+  singleSessionPerUser: {
+    envName: 'SESSION_SINGLE_PER_USER',
+    description:
+      "One session per user: a sign-in ends the user's other sessions, whose access tokens " +
+      'stop at once (newest wins).',
+    schema: z.boolean(),
   },
 } as const satisfies Record<string, { envName: string; description: string; schema: z.ZodType }>;
 

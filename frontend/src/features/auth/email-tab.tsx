@@ -267,6 +267,7 @@ const templateLabels: Record<string, string> = {
   'one-time-code': 'Sign-in code',
   'magic-link': 'Magic link',
   welcome: 'Welcome',
+  invite: 'Invitation',
 };
 
 const templateFormSchema = updateEmailTemplateRequestSchema.extend({ enabled: z.boolean() });
