@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,7 +161,7 @@ describe('numbers reach PostgreSQL as the client wrote them', () => {
 });
 
 describe('realtime payloads keep their numbers', () => {
-  it('a message published over REST reaches sockets with its numbers as written', async () => {
+  it('messages published over REST or by a socket keep their numbers, stored and delivered', async () => {
     const channel = await t.request('POST', '/api/realtime/channels', {
       token: t.apiKey,
       body: { pattern: 'amounts:%' },
@@ -195,11 +197,64 @@ describe('realtime payloads keep their numbers', () => {
       expect(text).toContain(`"amount":${BIG_NUMERIC}`);
       expect(text).toContain(`"fraction":${LONG_FRACTION}`);
       expect(text).toContain(`"big":${BIG_INT}`);
+
+      // Published by a socket: the packet's text is read exactly, stored exactly.
+      socket.io.engine.write(
+        `2["realtime:publish",{"channel":"amounts:1","event":"sent","payload":{"n":${BIG_NUMERIC},"f":${LONG_FRACTION}}}]`,
+      );
+      const { rows } = await until(async () => {
+        const found = await sql.query<{ payload: string }>(
+          "SELECT payload::text FROM realtime.messages WHERE event = 'sent'",
+        );
+        return found.rowCount ? found : undefined;
+      });
+      expect(rows).toEqual([{ payload: `{"f": ${LONG_FRACTION}, "n": ${BIG_NUMERIC}}` }]);
     } finally {
       socket.disconnect();
     }
   });
 });
+
+describe('realtime webhooks keep their numbers', () => {
+  it('a message forwarded to a webhook has its numbers as stored', async () => {
+    const bodies: string[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const created = await t.request('POST', '/api/realtime/channels', {
+        token: t.apiKey,
+        body: { pattern: 'hooked:%', webhookUrls: [url] },
+      });
+      expect(created.status).toBe(201);
+      await sql.query(
+        `SELECT realtime.publish('hooked:1', 'changed', '{"n": ${BIG_NUMERIC}, "big": ${BIG_INT}}')`,
+      );
+      const body = await until(async () => bodies[0]);
+      expect(body).toContain(`"n":${BIG_NUMERIC}`);
+      expect(body).toContain(`"big":${BIG_INT}`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+async function until<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 describe('bad input is a 4xx, never a 5xx', () => {
   it('malformed percent-encoding in a path is a 400 everywhere', async () => {

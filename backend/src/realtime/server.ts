@@ -16,7 +16,7 @@ import type { Database, Principal } from '../core/db.js';
 import { BusyError, RequestAbortedError } from '../core/errors.js';
 import { PG, pgCode } from '../core/sql.js';
 import { jsonProblem } from '../core/http.js';
-import { parseJsonExact, writingJsonExactly } from '../core/json.js';
+import { parseJsonExact, stringifyJson, writingJsonExactly } from '../core/json.js';
 import { PgListener } from '../core/listener.js';
 import type { RequestScope } from '../core/request-scope.js';
 import type { Logger } from '../core/logger.js';
@@ -49,6 +49,31 @@ const CATCH_UP_MAX_MESSAGES = 10_000;
 const MAX_CHANNELS_PER_SOCKET = 100;
 /** Events one socket may have waiting for their turn (a resubscribe of every channel fits). */
 const MAX_WAITING_EVENTS = 2 * MAX_CHANNELS_PER_SOCKET;
+
+/**
+ * Event payloads keep their numbers as written (core/json.ts), both ways: the packet encoder
+ * (one for every socket and broadcast) writes JsonNumbers as their text, and each connection's
+ * decoder (made per connection from the server's parser) reads numbers no double holds as
+ * JsonNumbers. Socket.IO's own parser otherwise, so the wire format is unchanged.
+ */
+function exactNumbers(io: Server): void {
+  const encoder = io.encoder as unknown as { encodeAsString(packet: unknown): string };
+  const encodeAsString = encoder.encodeAsString.bind(encoder);
+  encoder.encodeAsString = (packet) => writingJsonExactly(() => encodeAsString(packet));
+  type DecoderClass = new (...args: unknown[]) => { tryParse(text: string): unknown };
+  const server = io as unknown as { _parser: { Decoder: DecoderClass } };
+  const Base = server._parser.Decoder;
+  class ExactDecoder extends Base {
+    override tryParse(text: string): unknown {
+      try {
+        return parseJsonExact(text);
+      } catch {
+        return false; // as Socket.IO's: the packet is then refused as invalid
+      }
+    }
+  }
+  server._parser = { ...server._parser, Decoder: ExactDecoder };
+}
 
 interface MessageRow {
   id: string;
@@ -139,11 +164,7 @@ export class RealtimeServer {
       maxHttpBufferSize: 1024 * 1024,
       serveClient: false,
     });
-    // Payloads keep their numbers as written (core/json.ts): the packet encoder (one for every
-    // socket and broadcast) writes JsonNumbers as their text.
-    const encoder = this.io.encoder as unknown as { encodeAsString(packet: unknown): string };
-    const encodeAsString = encoder.encodeAsString.bind(encoder);
-    encoder.encodeAsString = (packet) => writingJsonExactly(() => encodeAsString(packet));
+    exactNumbers(this.io);
     this.io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       if (typeof token !== 'string' || !token) {
@@ -641,7 +662,7 @@ export class RealtimeServer {
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
         return fail('REALTIME_INVALID_EVENT', 'payload must be an object', { channel });
       }
-      const json = JSON.stringify(payload);
+      const json = stringifyJson(payload);
       if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) {
         return fail('REALTIME_INVALID_EVENT', `payload is larger than ${MAX_PAYLOAD_BYTES} bytes`, {
           channel,

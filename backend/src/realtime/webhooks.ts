@@ -6,6 +6,7 @@
  */
 import crypto from 'node:crypto';
 import type { Database } from '../core/db.js';
+import { parseJsonExact, stringifyJson } from '../core/json.js';
 import type { Logger } from '../core/logger.js';
 import { PrivateAddressError, postOutbound } from '../core/outbound.js';
 
@@ -27,7 +28,8 @@ interface Claimed {
   message_id: string;
   channel: string;
   event: string;
-  payload: Record<string, unknown>;
+  /** jsonb as text (parsed with parseJsonExact: numbers stay exact). */
+  payload: string;
   sender_type: string;
   sender_id: string | null;
   message_created_at: Date;
@@ -92,7 +94,7 @@ export class WebhookDispatcher {
        UPDATE realtime.webhook_deliveries d SET locked_until = now() + make_interval(secs => $1)
        FROM due, realtime.messages m
        WHERE d.id = due.id AND m.id = d.message_id
-       RETURNING d.id, d.url, d.attempts, d.created_at, m.id AS message_id, m.channel, m.event, m.payload,
+       RETURNING d.id, d.url, d.attempts, d.created_at, m.id AS message_id, m.channel, m.event, m.payload::text AS payload,
                  m.sender_type, m.sender_id, m.created_at AS message_created_at`,
       [Math.ceil(this.options.timeoutMs / 1000) + 5],
     );
@@ -112,8 +114,9 @@ export class WebhookDispatcher {
   }
 
   private async deliver(d: Claimed): Promise<void> {
-    const body = JSON.stringify({
-      ...d.payload,
+    // The payload's numbers as stored, exactly (core/json.ts).
+    const body = stringifyJson({
+      ...(parseJsonExact(d.payload) as Record<string, unknown>),
       meta: {
         channel: d.channel,
         messageId: d.message_id,
