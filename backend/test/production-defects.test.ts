@@ -256,6 +256,37 @@ async function until<T>(check: () => Promise<T | undefined>, ms = 5000): Promise
   }
 }
 
+describe('imports keep numbers', () => {
+  const upload = (path: string, content: string, fields: Record<string, string>) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append('file', new Blob([content]), 'rows.json');
+    return fetch(`${t.baseUrl}/api/database${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.apiKey}` },
+      body: form,
+    });
+  };
+
+  it('a JSON import and a JSON bulk upsert store numbers exactly', async () => {
+    const imported = await upload(
+      '/advance/import',
+      `[{"id": 100, "n": ${BIG_NUMERIC}, "big": ${BIG_INT}, "data": {"x": 0.10}}]`,
+      { table: 'amounts' },
+    );
+    expect(imported.status).toBe(200);
+    expect(await stored(100)).toEqual({ n: BIG_NUMERIC, big: BIG_INT, data: '{"x": 0.10}' });
+    const upserted = await upload(
+      '/advance/bulk-upsert',
+      `[{"id": 100, "n": ${LONG_FRACTION}}, {"id": 101, "big": -${BIG_INT}}]`,
+      { table: 'amounts', upsertKey: 'id' },
+    );
+    expect(upserted.status).toBe(200);
+    expect((await stored(100)).n).toBe(LONG_FRACTION);
+    expect((await stored(101)).big).toBe(`-${BIG_INT}`);
+  });
+});
+
 describe('bad input is a 4xx, never a 5xx', () => {
   it('malformed percent-encoding in a path is a 400 everywhere', async () => {
     for (const path of [
