@@ -64,6 +64,9 @@ import { OAuthService } from './auth/oauth.js';
 import { limiter, PostgresRateLimitStore } from './core/rate-limit.js';
 import { Templates } from './email/templates.js';
 import { EmailFlows } from './email/flows.js';
+import { PhoneFlows } from './auth/phone.js';
+import { createSmsProvider } from './auth/sms/index.js';
+import { UserData } from './auth/user-data.js';
 import { emailRoutes, emailSettingsRoutes } from './email/routes.js';
 import { aiRoutes } from './ai/routes.js';
 import { AiUsageReports } from './ai/usage.js';
@@ -469,6 +472,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     envDefaults: config.oauth.envDefaults,
     testBaseUrl: config.oauth.testBaseUrl,
   });
+  // Phone sign-in (SMS codes: the mailed codes' mechanism on another channel), and users' data.
+  const phoneFlows = new PhoneFlows(db, auth, createSmsProvider(config, logger), {
+    key: Buffer.from(crypto.hkdfSync('sha256', jwtSecret, 'kiln', 'kiln-email-codes-v1', 32)),
+    defaultCountry: config.sms.defaultCountry,
+    appName: config.smtp.fromName,
+    logger,
+  });
+  const userData = new UserData(db, auth, storage, {
+    exposedSchemas: config.exposedSchemas,
+    deletionHook: config.userDeletionHook,
+    logger,
+  });
+  auth.useErasure((ids) => userData.erase(ids));
   app.use('/api/auth', authEvents(authLogger));
   routes.mount(
     app,
@@ -478,6 +494,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       adminSessionTtlSeconds: config.adminTokenTtlSeconds,
       secureCookies: config.apiBaseUrl.startsWith('https://'),
       email: { flows: emailFlows },
+      phone: phoneFlows,
+      userData,
       mfa: new MfaService(
         db,
         box,
@@ -753,6 +771,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await storage.settled();
       await audit.settled();
       await emailFlows.settled();
+      await phoneFlows.settled();
       mailer.close();
       await logProvider.close();
       await provider.close?.();

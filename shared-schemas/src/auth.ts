@@ -24,6 +24,9 @@ export const userSchema = z.object({
   appRoles: z.array(z.string()).optional(),
   /** While in the future, the user cannot sign in or refresh. */
   bannedUntil: z.string().nullable().optional(),
+  /** E.164; proven by an SMS code when `phoneVerified` (only a proven number signs in). */
+  phone: z.string().nullable().optional(),
+  phoneVerified: z.boolean().optional(),
 });
 export type User = z.infer<typeof userSchema>;
 

@@ -3,6 +3,7 @@ export * from './health.js';
 export * from './docs.js';
 export * from './auth.js';
 export * from './auth-keys.js';
+export * from './user-data.js';
 export * from './auth-admin.js';
 export * from './metadata.js';
 export * from './database.js';

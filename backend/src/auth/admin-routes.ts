@@ -26,6 +26,7 @@ import { AppError } from '../core/errors.js';
 import { route, type DeclaredRoute } from '../core/route.js';
 import { RATE_LIMITED, adminSessionOf, sessionJson, type AuthHttp } from './http.js';
 import { adminRefreshRoutes } from './refresh-routes.js';
+import { ERASURE_ERRORS } from './user-data.js';
 import { nameUuid } from '../email/ids.js';
 
 /** The one auth settings row's id, derived from its name (InsForge's clients read a uuid). */
@@ -221,8 +222,11 @@ export function adminRoutes(http: AuthHttp): DeclaredRoute[] {
       path: '/users',
       access: 'admin',
       summary: 'Delete users',
+      description:
+        'Erases what Kiln holds about them too, and runs the deletion hook (user-data.ts).',
       body: deleteUsersRequestSchema,
       responses: { 200: deleteUsersResponseSchema },
+      errors: ERASURE_ERRORS,
       handler: ({ body }) => auth.deleteUsers(body.userIds),
     }),
     route({

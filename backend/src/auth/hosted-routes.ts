@@ -30,6 +30,7 @@ import { AppError } from '../core/errors.js';
 import { reply, route, type DeclaredRoute } from '../core/route.js';
 import { RATE_LIMITED, SEND_ERRORS, requireUserSession, userIdOf, type AuthHttp } from './http.js';
 import { BUILT_IN_PROVIDERS } from './providers/index.js';
+import { ERASURE_ERRORS } from './user-data.js';
 
 export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
   const { oauth, sessions } = http.options;
@@ -193,7 +194,7 @@ export function hostedPagesRoutes(http: AuthHttp): DeclaredRoute[] {
       access: 'user',
       summary: 'Delete the signed-in user’s account (when the project allows it)',
       responses: { 200: successMessageSchema },
-      errors: { 403: ['AUTH_ACCOUNT_DELETION_DISABLED'] },
+      errors: { ...ERASURE_ERRORS, 403: ['AUTH_ACCOUNT_DELETION_DISABLED'] },
       authorize: requireUserSession,
       handler: async ({ principal }) => {
         const userId = userIdOf(principal);

@@ -26,6 +26,8 @@ import type { IdTokenVerifier } from './id-token.js';
 import type { OAuthService } from './oauth.js';
 import type { LiveSession, SessionStore } from './sessions.js';
 import type { EmailFlows } from '../email/flows.js';
+import type { PhoneFlows } from './phone.js';
+import type { UserData } from './user-data.js';
 
 export const REFRESH_COOKIE = 'insforge_refresh_token';
 export const CSRF_COOKIE = 'insforge_csrf_token';
@@ -46,6 +48,10 @@ export interface AuthRoutesOptions {
   secureCookies: boolean;
   /** Verification, reset and sign-in messages (SMTP and templates are email/routes.ts). */
   email: { flows: EmailFlows };
+  /** Phone sign-in and verification by SMS code (phone-routes.ts); omitted = no phone routes. */
+  phone?: PhoneFlows;
+  /** The user's export and self-deletion (user-data-routes.ts); omitted = no such routes. */
+  userData?: UserData;
   mfa: MfaService;
   sessions: SessionStore;
   idTokens: IdTokenVerifier;

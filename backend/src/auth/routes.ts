@@ -48,6 +48,8 @@ import { userAdminRoutes } from './user-admin-routes.js';
 import { TOKEN_ISSUE_ERRORS, appRoleRoutes } from './role-routes.js';
 import { hostedPagesRoutes } from './hosted-routes.js';
 import { userRefreshRoutes } from './refresh-routes.js';
+import { phoneRoutes } from './phone-routes.js';
+import { userDataRoutes } from './user-data-routes.js';
 
 export {
   ADMIN_CSRF_COOKIE,
@@ -69,6 +71,9 @@ export function authRoutes(auth: AuthService, options: AuthRoutesOptions): Route
       ...oauthRoutes(http),
       ...mfaRoutes(http),
       ...emailFlowRoutes(http),
+      ...phoneRoutes(http),
+      // Before the admin routes too: /users/me/... is not /users/:id/...
+      ...userDataRoutes(http),
       // Before the admin routes: /users/current/... is not /users/:id/...
       ...hostedPagesRoutes(http),
       ...userAdminRoutes(http),

@@ -26,7 +26,7 @@ import type { CsrfTokens, SessionContext, SessionStore } from './sessions.js';
 import { ProjectAdmins } from './admins.js';
 import { importUsers } from './user-import.js';
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   password_hash: string | null;
@@ -41,11 +41,13 @@ interface UserRow {
   user_metadata: Record<string, unknown>;
   app_roles: string[];
   banned_until: Date | null;
+  phone: string | null;
+  phone_verified: boolean;
 }
 
-const USER_COLUMNS =
+export const USER_COLUMNS =
   'id, email, password_hash, email_verified, profile, metadata, is_anonymous, identity_providers, created_at, updated_at, ' +
-  'app_metadata, user_metadata, banned_until, ' +
+  'app_metadata, user_metadata, banned_until, phone, phone_verified, ' +
   'ARRAY(SELECT r.role FROM auth.user_app_roles r WHERE r.user_id = auth.users.id ORDER BY r.role) AS app_roles';
 
 /** 400 when a merged metadata object (its JSON text length) outgrew METADATA_MAX_CHARS. */
@@ -83,7 +85,11 @@ export function toUser(row: UserRow): User {
     emailVerified: row.email_verified,
     providers: row.is_anonymous
       ? ['anonymous']
-      : [...(row.password_hash ? ['email'] : []), ...row.identity_providers],
+      : [
+          ...(row.password_hash ? ['email'] : []),
+          ...row.identity_providers,
+          ...(row.phone_verified ? ['phone'] : []),
+        ],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     profile: row.profile,
@@ -93,6 +99,8 @@ export function toUser(row: UserRow): User {
     userMetadata: row.user_metadata,
     appRoles: row.app_roles,
     bannedUntil: row.banned_until?.toISOString() ?? null,
+    phone: row.phone,
+    phoneVerified: row.phone_verified,
   };
 }
 
@@ -1218,11 +1226,24 @@ export class AuthService {
     };
   }
 
+  /** Deletes users and everything Kiln holds about them (see user-data.ts, set by app.ts). */
+  private eraseUsers?: (ids: string[]) => Promise<number>;
+
+  useErasure(erase: (ids: string[]) => Promise<number>): void {
+    this.eraseUsers = erase;
+  }
+
   async deleteUsers(ids: string[]) {
-    const { rowCount } = await this.db.query('DELETE FROM auth.users WHERE id = ANY($1::uuid[])', [
-      ids,
-    ]);
-    const deletedCount = rowCount ?? 0;
+    let deletedCount: number;
+    if (this.eraseUsers) deletedCount = await this.eraseUsers(ids);
+    else {
+      const { rowCount } = await this.db.query(
+        'DELETE FROM auth.users WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      deletedCount = rowCount ?? 0;
+    }
+
     return {
       message: `Deleted ${deletedCount} user${deletedCount === 1 ? '' : 's'}`,
       deletedCount,

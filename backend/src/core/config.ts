@@ -257,6 +257,46 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(50).default(10),
   ),
+  SMS_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['twilio', 'log', 'none']).optional()),
+  TWILIO_ACCOUNT_SID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^AC[0-9a-zA-Z]{32}$/, 'must be "AC" followed by 32 characters')
+      .optional(),
+  ),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_FROM: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^(\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32}|[A-Za-z0-9 ]{1,11})$/,
+        'must be an E.164 number, a Messaging Service SID (MG…) or an alphanumeric sender id',
+      )
+      .optional(),
+  ),
+  TWILIO_API_BASE: z.preprocess(
+    emptyAsUndefined,
+    z.url({ error: 'must be a URL' }).default('https://api.twilio.com'),
+  ),
+  SMS_DEFAULT_COUNTRY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be a two-letter country code (ISO 3166-1 alpha-2), e.g. US')
+      .optional(),
+  ),
+  AUTH_USER_DELETION_HOOK: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(
+        /^([a-z_][a-z0-9_$]{0,62}\.)?[a-z_][a-z0-9_$]{0,62}$/,
+        'must be a function name, optionally schema-qualified (public.forget_user)',
+      )
+      .optional(),
+  ),
   GOOGLE_CLIENT_ID: optionalString,
   APPLE_CLIENT_ID: optionalString,
   GOOGLE_CLIENT_SECRET: optionalString,
@@ -531,6 +571,14 @@ export function loadConfig(
   if (e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 8) {
     problems.push('ADMIN_PASSWORD: must be at least 8 characters');
   }
+  const smsProvider =
+    e.SMS_PROVIDER ??
+    (e.TWILIO_ACCOUNT_SID ? 'twilio' : e.NODE_ENV === 'production' ? 'none' : 'log');
+  if (smsProvider === 'twilio') {
+    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const) {
+      if (!e[name]) problems.push(`${name}: is required when SMS_PROVIDER=twilio`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const corsOrigins: '*' | string[] =
@@ -623,6 +671,22 @@ export function loadConfig(
       secure: e.SMTP_SECURE,
     },
     emailSendRawPerHour: e.EMAIL_SEND_RAW_PER_HOUR,
+    /** Where SMS one-time codes go (auth/sms/), and how numbers without a + are read. */
+    sms: {
+      provider: smsProvider,
+      twilio:
+        smsProvider === 'twilio'
+          ? {
+              accountSid: e.TWILIO_ACCOUNT_SID!,
+              authToken: e.TWILIO_AUTH_TOKEN!,
+              from: e.TWILIO_FROM!,
+              apiBase: e.TWILIO_API_BASE,
+            }
+          : undefined,
+      defaultCountry: e.SMS_DEFAULT_COUNTRY,
+    },
+    /** SQL function called with a user's id in the transaction that deletes the user. */
+    userDeletionHook: e.AUTH_USER_DELETION_HOOK,
     /** Signed-in users may use send-raw (admins and the API key always may). */
     emailSendRawUsers: e.EMAIL_SEND_RAW_USERS,
     /** Most recipients (to, cc and bcc together) in one user's send-raw message. */

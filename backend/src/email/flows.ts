@@ -16,22 +16,16 @@ import { passwordProblems } from '../auth/passwords.js';
 import type { User } from '@kiln/shared-schemas';
 import type { Mailer, SendResult } from './mailer.js';
 import type { Templates, TemplateType } from './templates.js';
+import { CODE_TTL_MINUTES, OneTimeCodes, invalidCode } from '../auth/codes.js';
 
-export const CODE_TTL_MINUTES = 10;
+export { CODE_TTL_MINUTES, MAX_ATTEMPTS } from '../auth/codes.js';
 export const LINK_TTL_MINUTES = 60;
 export const RESET_TOKEN_TTL_MINUTES = 15;
 /** How long an invitation link works (a user an admin created without a password). */
 export const INVITE_TTL_DAYS = 7;
-export const MAX_ATTEMPTS = 5;
-/** Sends per address and purpose, and per IP, within the window. */
-const PER_ADDRESS = 5;
-const PER_IP = 30;
-const WINDOW = '15 minutes';
 
 type Purpose = 'verify' | 'reset' | 'reset-token' | 'otp' | 'change-email';
 
-const invalidCode = () =>
-  new AppError(400, 'AUTH_INVALID_OTP', 'The code is wrong or has expired', 'Request a new one');
 const invalidToken = () =>
   new AppError(
     400,
@@ -49,19 +43,17 @@ export interface FlowOptions {
 }
 
 export class EmailFlows {
+  /** Codes, attempts and send limits: the mechanism every channel shares (auth/codes.ts). */
+  private readonly codes: OneTimeCodes;
+
   constructor(
     private readonly db: Database,
     private readonly auth: AuthService,
     private readonly mailer: Mailer,
     private readonly templates: Templates,
     private readonly options: FlowOptions,
-  ) {}
-
-  private digest(purpose: string, email: string, value: string): Buffer {
-    return crypto
-      .createHmac('sha256', this.options.key)
-      .update(`${purpose}\0${email.toLowerCase()}\0${value}`)
-      .digest();
+  ) {
+    this.codes = new OneTimeCodes(db, options.key);
   }
 
   private linkDigest(token: string): Buffer {
@@ -69,43 +61,13 @@ export class EmailFlows {
   }
 
   /** Per-address and per-IP limits on sending; the same answer for known and unknown addresses. */
-  private async throttle(email: string, ip: string | undefined, purpose: string): Promise<void> {
-    const { rows } = await this.db.query<{ by_address: number; by_ip: number }>(
-      `SELECT (SELECT count(*) FROM auth.email_sends
-                WHERE lower(email) = $1 AND purpose = $3 AND created_at > now() - $4::interval)::int AS by_address,
-              (SELECT count(*) FROM auth.email_sends
-                WHERE ip = $2 AND created_at > now() - $4::interval)::int AS by_ip`,
-      [email.toLowerCase(), ip ?? null, purpose, WINDOW],
-    );
-    const r = rows[0]!;
-    if (r.by_address >= PER_ADDRESS || (ip && r.by_ip >= PER_IP)) {
-      throw new AppError(
-        429,
-        'AUTH_RATE_LIMITED',
-        'Too many messages requested: wait a few minutes before asking again',
-      );
-    }
-    await this.db.query('INSERT INTO auth.email_sends (email, ip, purpose) VALUES ($1, $2, $3)', [
-      email.toLowerCase(),
-      ip ?? null,
-      purpose,
-    ]);
+  private throttle(email: string, ip: string | undefined, purpose: string): Promise<void> {
+    return this.codes.throttle('email', email, ip, purpose);
   }
 
   /** A new code replaces the address's earlier ones for the same purpose. */
-  private async newCode(email: string, purpose: Purpose): Promise<string> {
-    const code = crypto.randomInt(0, 1_000_000).toString().padStart(6, '0');
-    await this.db.query(
-      `UPDATE auth.email_codes SET consumed_at = now()
-        WHERE lower(email) = $1 AND purpose = $2 AND consumed_at IS NULL`,
-      [email.toLowerCase(), purpose],
-    );
-    await this.db.query(
-      `INSERT INTO auth.email_codes (email, purpose, digest, expires_at)
-       VALUES ($1, $2, $3, now() + make_interval(mins => $4))`,
-      [email.toLowerCase(), purpose, this.digest(purpose, email, code), CODE_TTL_MINUTES],
-    );
-    return code;
+  private newCode(email: string, purpose: Purpose): Promise<string> {
+    return this.codes.issue('email', email, purpose);
   }
 
   private async newToken(
@@ -123,39 +85,9 @@ export class EmailFlows {
     return { token, expiresAt: rows[0]!.expires_at };
   }
 
-  /**
-   * Checks a 6-digit code in constant time. Each attempt is counted before the code is compared
-   * (atomically, so parallel guesses get no more than MAX_ATTEMPTS between them); the last
-   * allowed wrong attempt burns the code, and a right one consumes it.
-   */
-  private async useCode(email: string, purpose: Purpose, code: string): Promise<void> {
-    const { rows } = await this.db.query<{ id: string; digest: Buffer; attempts: number }>(
-      `UPDATE auth.email_codes SET attempts = attempts + 1
-        WHERE id = (SELECT id FROM auth.email_codes
-                     WHERE lower(email) = $1 AND purpose = $2 AND consumed_at IS NULL
-                       AND expires_at > now() AND length(digest) = 32
-                     ORDER BY created_at DESC LIMIT 1)
-          AND consumed_at IS NULL AND attempts < $3
-        RETURNING id, digest, attempts`,
-      [email.toLowerCase(), purpose, MAX_ATTEMPTS],
-    );
-    const row = rows[0];
-    const presented = this.digest(purpose, email, code);
-    if (!row || !crypto.timingSafeEqual(row.digest, presented)) {
-      if (row && row.attempts >= MAX_ATTEMPTS) {
-        await this.db.query(
-          'UPDATE auth.email_codes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL',
-          [row.id],
-        );
-      }
-      throw invalidCode();
-    }
-    // Single use, even under concurrent attempts.
-    const { rowCount } = await this.db.query(
-      'UPDATE auth.email_codes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL',
-      [row.id],
-    );
-    if (!rowCount) throw invalidCode();
+  /** Checks a 6-digit code (attempt limits and single use: OneTimeCodes.use). */
+  private useCode(email: string, purpose: Purpose, code: string): Promise<void> {
+    return this.codes.use('email', email, purpose, code);
   }
 
   /** Consumes a link token of one of the purposes; returns its email and redirect. */
