@@ -3,7 +3,12 @@
  * (self-service when the project allows it, and by an admin) that leaves no rows, objects or
  * sessions behind and runs the project's deletion hook in the same transaction.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import S3rver from 's3rver';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startTestApp, type TestApp } from './helpers.js';
 
 const SETUP = `
@@ -36,89 +41,126 @@ BEGIN
 END $$;
 `;
 
-let t: TestApp;
+/** The same suite with objects on the local disk and in S3 (s3rver on loopback). */
+describe.each(['local', 's3'] as const)("the user's own data, objects on %s", (kind) => {
+  let t: TestApp;
+  let s3server: S3rver | undefined;
+  let s3dir: string | undefined;
 
-beforeAll(async () => {
-  t = await startTestApp(
-    {},
-    { AUTH_USER_DELETION_HOOK: 'public.forget_user' },
-    { setupSql: SETUP },
-  );
-  const admin = await t.adminToken();
-  const bucket = await t.request('POST', '/api/storage/buckets', {
-    token: admin,
-    body: { bucketName: 'docs', isPublic: false, allowUserUploads: true },
+  beforeAll(async () => {
+    let overrides = {};
+    if (kind === 's3') {
+      s3dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-s3rver-'));
+      s3server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir });
+      const { port } = await s3server.run();
+      const endpoint = `http://127.0.0.1:${port}`;
+      const client = new S3Client({
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
+      await client.send(new CreateBucketCommand({ Bucket: 'kiln-files' }));
+      client.destroy();
+      overrides = {
+        s3: {
+          bucket: 'kiln-files',
+          region: 'us-east-1',
+          endpoint,
+          forcePathStyle: true,
+          accessKeyId: 'S3RVER',
+          secretAccessKey: 'S3RVER',
+          prefix: 'project/',
+        },
+      };
+    }
+    t = await startTestApp(
+      overrides,
+      { AUTH_USER_DELETION_HOOK: 'public.forget_user' },
+      { setupSql: SETUP },
+    );
+    const admin = await t.adminToken();
+    const bucket = await t.request('POST', '/api/storage/buckets', {
+      token: admin,
+      body: { bucketName: 'docs', isPublic: false, allowUserUploads: true },
+    });
+    expect(bucket.status).toBe(201);
   });
-  expect(bucket.status).toBe(201);
-});
 
-afterAll(async () => {
-  await t?.stop();
-});
+  afterAll(async () => {
+    await t?.stop();
+    await s3server?.close();
+    if (s3dir) fs.rmSync(s3dir, { recursive: true, force: true });
+  });
 
-/** A user with data everywhere Kiln keeps some: rows, an object, a message, a factor, a post. */
-async function userWithData() {
-  const user = await t.signUpUser();
-  const note = await user.client.database.from('notes').insert({ body: `note of ${user.email}` });
-  expect(note.error).toBeNull();
-  const up = await user.client.storage
-    .from('docs')
-    .upload(`${user.userId}/cv.txt`, new Blob(['my curriculum vitae'], { type: 'text/plain' }));
-  expect(up.error).toBeNull();
-  const { rows: object } = await t.app.db.query<{ storage_path: string }>(
-    'SELECT storage_path FROM storage.objects WHERE owner = $1',
-    [user.userId],
-  );
-  await t.app.db.query(
-    `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
+  /** A user with data everywhere Kiln keeps some: rows, an object, a message, a factor, a post. */
+  async function userWithData() {
+    const user = await t.signUpUser();
+    const note = await user.client.database.from('notes').insert({ body: `note of ${user.email}` });
+    expect(note.error).toBeNull();
+    const up = await user.client.storage
+      .from('docs')
+      .upload(`${user.userId}/cv.txt`, new Blob(['my curriculum vitae'], { type: 'text/plain' }));
+    expect(up.error).toBeNull();
+    const { rows: object } = await t.app.db.query<{ storage_path: string }>(
+      'SELECT storage_path FROM storage.objects WHERE owner = $1',
+      [user.userId],
+    );
+    await t.app.db.query(
+      `INSERT INTO realtime.messages (channel, event, payload, sender_type, sender_id)
      VALUES ('chat:lobby', 'said', '{"text": "hello"}', 'user', $1)`,
-    [user.userId],
-  );
-  await t.app.db.query('UPDATE auth.users SET inbox_confirmed = true WHERE id = $1', [user.userId]);
-  await t.app.db.query(
-    `INSERT INTO auth.mfa_factors (user_id, friendly_name, secret_encrypted)
+      [user.userId],
+    );
+    await t.app.db.query('UPDATE auth.users SET inbox_confirmed = true WHERE id = $1', [
+      user.userId,
+    ]);
+    await t.app.db.query(
+      `INSERT INTO auth.mfa_factors (user_id, friendly_name, secret_encrypted)
      VALUES ($1, 'my phone', 'SECRET-THAT-MUST-NOT-LEAVE')`,
-    [user.userId],
-  );
-  await t.app.db.query(
-    `INSERT INTO auth.identities (user_id, provider, provider_user_id, email, email_verified)
+      [user.userId],
+    );
+    await t.app.db.query(
+      `INSERT INTO auth.identities (user_id, provider, provider_user_id, email, email_verified)
      VALUES ($1, 'github', $2, $3, true)`,
-    [user.userId, `gh-${user.userId}`, user.email],
-  );
-  await t.app.db.query(`INSERT INTO public.posts (author, title) VALUES ($1, 'my post')`, [
-    user.userId,
-  ]);
-  return { ...user, storagePath: object[0]!.storage_path };
-}
+      [user.userId, `gh-${user.userId}`, user.email],
+    );
+    await t.app.db.query(`INSERT INTO public.posts (author, title) VALUES ($1, 'my post')`, [
+      user.userId,
+    ]);
+    return { ...user, storagePath: object[0]!.storage_path };
+  }
 
-/** Every uuid column of every table (Kiln's and the app's) that still holds the id. */
-async function rowsReferencing(userId: string): Promise<string[]> {
-  const { rows: columns } = await t.app.db.query<{ schema: string; table: string; column: string }>(
-    `SELECT c.table_schema AS schema, c.table_name AS table, c.column_name AS column
+  /** Every uuid column of every table (Kiln's and the app's) that still holds the id. */
+  async function rowsReferencing(userId: string): Promise<string[]> {
+    const { rows: columns } = await t.app.db.query<{
+      schema: string;
+      table: string;
+      column: string;
+    }>(
+      `SELECT c.table_schema AS schema, c.table_name AS table, c.column_name AS column
        FROM information_schema.columns c
        JOIN information_schema.tables tb
          ON tb.table_schema = c.table_schema AND tb.table_name = c.table_name
       WHERE c.data_type = 'uuid' AND tb.table_type = 'BASE TABLE'
         AND c.table_schema NOT IN ('pg_catalog', 'information_schema')`,
-  );
-  const found: string[] = [];
-  for (const c of columns) {
-    const { rows } = await t.app.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "${c.schema}"."${c.table}" WHERE "${c.column}" = $1`,
+    );
+    const found: string[] = [];
+    for (const c of columns) {
+      const { rows } = await t.app.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${c.schema}"."${c.table}" WHERE "${c.column}" = $1`,
+        [userId],
+      );
+      if (rows[0]!.n) found.push(`${c.schema}.${c.table}.${c.column}`);
+    }
+    // Text columns that key something by user (`<id>/<address>` codes).
+    const { rows: codes } = await t.app.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM auth.email_codes WHERE email LIKE $1 || '%'`,
       [userId],
     );
-    if (rows[0]!.n) found.push(`${c.schema}.${c.table}.${c.column}`);
+    if (codes[0]!.n) found.push('auth.email_codes.email');
+    return found;
   }
-  // Text columns that key something by user (`<id>/<address>` codes).
-  const { rows: codes } = await t.app.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM auth.email_codes WHERE email LIKE $1 || '%'`,
-    [userId],
-  );
-  if (codes[0]!.n) found.push('auth.email_codes.email');
-  return found;
-}
 
-describe("the user's own data", () => {
   it('exports everything Kiln holds about the caller, and nothing of anyone else', async () => {
     const user = await userWithData();
     const other = await userWithData();
@@ -169,8 +211,11 @@ describe("the user's own data", () => {
       size: 19,
       mimeType: 'text/plain',
     });
+    // A URL of Kiln's (local disk) takes the user's token; a presigned S3 URL needs nothing.
     const bytes = await fetch(object.downloadUrl, {
-      headers: { authorization: `Bearer ${user.accessToken}` },
+      headers: object.downloadUrl.startsWith(t.baseUrl)
+        ? { authorization: `Bearer ${user.accessToken}` }
+        : {},
     });
     expect(bytes.status).toBe(200);
     expect(await bytes.text()).toBe('my curriculum vitae');
@@ -195,7 +240,9 @@ describe("the user's own data", () => {
     try {
       // A code waiting for the user's address goes too.
       await t.request('POST', '/api/auth/email/send-otp', { body: { email: user.email } });
-      const gone = await t.request('DELETE', '/api/auth/users/me', { token: user.accessToken });
+      // Both paths erase the same way (InsForge-style /users/current, and /users/me).
+      const self = kind === 's3' ? '/api/auth/users/current' : '/api/auth/users/me';
+      const gone = await t.request('DELETE', self, { token: user.accessToken });
       expect(gone.status).toBe(200);
 
       expect(await rowsReferencing(user.userId)).toEqual([]);
