@@ -441,6 +441,134 @@ describe('running', () => {
   });
 });
 
+describe('SQL targets', () => {
+  /** Waits for every job of `queue` to finish (succeeded, dead or cancelled). */
+  async function drain(queue: string, timeoutMs = 15_000) {
+    await until(async () => {
+      const [row] = await sql(
+        t.database,
+        `SELECT count(*)::int AS n FROM jobs.jobs
+          WHERE queue = $1 AND status IN ('queued', 'running', 'failed')`,
+        [queue],
+      );
+      return row.n === 0;
+    }, timeoutMs);
+  }
+
+  beforeAll(async () => {
+    await sql(
+      t.database,
+      `CREATE SEQUENCE public.fast_attempts;
+       CREATE TABLE public.fast_log (fn text, payload jsonb);
+       GRANT ALL ON public.fast_log TO project_admin;
+       GRANT USAGE ON SEQUENCE public.fast_attempts TO project_admin;
+       CREATE FUNCTION public.fast_one(payload jsonb) RETURNS void LANGUAGE sql AS
+         $$ INSERT INTO public.fast_log VALUES ('one', payload) $$;
+       CREATE FUNCTION public.fast_two(payload jsonb) RETURNS void LANGUAGE sql AS
+         $$ INSERT INTO public.fast_log VALUES ('two', payload) $$;
+       -- Fails its first two calls (the sequence counts them: it is not rolled back), and what
+       -- a failed call wrote goes with it.
+       CREATE FUNCTION public.fast_flaky(payload jsonb) RETURNS void LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO public.fast_log VALUES ('flaky', payload);
+         IF nextval('public.fast_attempts') < 3 THEN RAISE EXCEPTION 'not yet'; END IF;
+       END $$;
+       CREATE FUNCTION public.fast_sleep(payload jsonb) RETURNS void LANGUAGE sql AS
+         $$ SELECT pg_sleep((payload->>'s')::float8) $$;
+       GRANT EXECUTE ON FUNCTION public.fast_one(jsonb), public.fast_two(jsonb),
+         public.fast_flaky(jsonb), public.fast_sleep(jsonb) TO project_admin;`,
+    );
+  });
+
+  it('runs a job of a queue it knows in one round trip besides graphile-worker’s own', async () => {
+    await putQueue('fast', { target: { type: 'sql', function: 'public.fast_one' } });
+    // The first job teaches the worker the queue's target.
+    await enqueue('fast', { payload: { warm: true } });
+    await drain('fast');
+    // Every round trip to PostgreSQL from this process while 40 jobs run (graphile-worker's
+    // own, taking and finishing its jobs, left out; and whatever else the app does meanwhile).
+    const query = pg.Client.prototype.query;
+    let trips = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string } | undefined;
+      const text = typeof first === 'string' ? first : (first?.text ?? '');
+      if (!text.includes('graphile_worker')) trips++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await sql(
+        t.database,
+        `SELECT jobs.enqueue('fast', jsonb_build_object('i', g)) FROM generate_series(1, 40) g`,
+      );
+      await drain('fast');
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    const rows = await sql(
+      t.database,
+      `SELECT count(*)::int AS n FROM public.fast_log WHERE fn = 'one' AND payload ? 'i'`,
+    );
+    expect(rows[0].n).toBe(40);
+    const succeeded = await sql(
+      t.database,
+      `SELECT count(*)::int AS n, bool_and(attempts = 1 AND started_at IS NOT NULL
+                                           AND finished_at >= started_at) AS ok
+         FROM jobs.jobs WHERE queue = 'fast' AND status = 'succeeded'`,
+    );
+    expect(succeeded[0]).toEqual({ n: 41, ok: true });
+    // One per job, plus the polling above and background work (was five per job).
+    expect(trips / 40).toBeLessThan(2);
+  });
+
+  it('runs the queue’s new target once it changed, and a job’s own timeout', async () => {
+    await putQueue('fast', { target: { type: 'sql', function: 'public.fast_two' } });
+    const res = await enqueue('fast', { payload: { after: 'change' } });
+    await waitForJob(res.body.job.id, (j) => j.status === 'succeeded');
+    const own = await enqueue('fast', { payload: { own: 'timeout' }, timeoutMs: 5000 });
+    await waitForJob(own.body.job.id, (j) => j.status === 'succeeded');
+    expect(
+      await sql(
+        t.database,
+        `SELECT fn, payload FROM public.fast_log WHERE payload ?| array['after', 'own'] ORDER BY fn, payload::text`,
+      ),
+    ).toEqual([
+      { fn: 'two', payload: { after: 'change' } },
+      { fn: 'two', payload: { own: 'timeout' } },
+    ]);
+  });
+
+  it('retries a failing function (what it wrote is rolled back) and fails one past its timeout', async () => {
+    await putQueue('fast-flaky', {
+      target: { type: 'sql', function: 'public.fast_flaky' },
+      backoffMs: 20,
+    });
+    await sql(t.database, `SELECT setval('public.fast_attempts', 100)`); // the warm-up succeeds
+    const warm = await enqueue('fast-flaky', { payload: { warm: true } });
+    await waitForJob(warm.body.job.id, (j) => j.status === 'succeeded');
+    await sql(t.database, `SELECT setval('public.fast_attempts', 1, false)`);
+    const res = await enqueue('fast-flaky', { payload: { n: 1 } });
+    const job = await waitForJob(res.body.job.id, (j) => j.status === 'succeeded');
+    expect([job.attempts, job.lastError]).toEqual([3, null]);
+    expect(
+      await sql(
+        t.database,
+        `SELECT count(*)::int AS n FROM public.fast_log WHERE payload = '{"n":1}'`,
+      ),
+    ).toEqual([{ n: 1 }]);
+
+    await putQueue('fast-slow', {
+      target: { type: 'sql', function: 'public.fast_sleep' },
+      timeoutMs: 200,
+      maxAttempts: 1,
+    });
+    const quick = await enqueue('fast-slow', { payload: { s: 0 } });
+    await waitForJob(quick.body.job.id, (j) => j.status === 'succeeded');
+    const slow = await enqueue('fast-slow', { payload: { s: 5 } });
+    const dead = await waitForJob(slow.body.job.id, (j) => j.status === 'dead');
+    expect([dead.attempts, dead.lastError]).toEqual([1, 'timed out after 200 ms']);
+  });
+});
+
 describe('instances', () => {
   it('two instances on one database run every job exactly once', async () => {
     const second = await secondInstance();

@@ -219,6 +219,40 @@ export class Database {
     );
   }
 
+  /**
+   * Several transactions of the principal's, each opened as withPrincipal opens one (its own
+   * settings) and committed after its statements, all sent in one round trip; resolves to each
+   * transaction's own statements' results. An error stops everything after it: the transactions
+   * before the failed one have committed, the failed one is rolled back. Each transaction's role
+   * and settings are set by one statement (`set_config('role', …)` is SET LOCAL ROLE).
+   */
+  async transactionsAsPrincipal(
+    principal: Principal,
+    transactions: { statements: Statement[]; settings?: Record<string, string> }[],
+  ): Promise<pg.QueryResult[][]> {
+    const { pool, admission } = this.principalTx(principal, {});
+    const parts = transactions.map((t) => {
+      const { open } = this.principalTx(principal, { settings: t.settings });
+      return { open, statements: t.statements };
+    });
+    return this.run(
+      pool,
+      async (client) => {
+        const all = await pipeline(
+          client,
+          parts.flatMap((p) => [...p.open, ...p.statements, { text: 'COMMIT' }]),
+        );
+        let at = 0;
+        return parts.map((p) => {
+          const own = all.slice(at + p.open.length, at + p.open.length + p.statements.length);
+          at += p.open.length + p.statements.length + 1;
+          return own;
+        });
+      },
+      admission,
+    );
+  }
+
   /** The pool, the statements that open the principal's transaction, and its admission. */
   private principalTx(principal: Principal, options: PrincipalTxOptions) {
     if (!ROLES.has(principal.role)) throw new Error(`Unknown role ${String(principal.role)}`);
@@ -241,18 +275,24 @@ export class Database {
       .join(', ');
     const pool = principal.role === 'project_admin' ? this.adminPool : this.principalPool;
     const scope = options.scope ?? currentRequestScope();
+    const begin = { text: options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN' };
     const preamble: Statement[] = [
-      { text: options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN' },
+      begin,
       // The role comes from a fixed set (checked above); every setting is a parameter.
       { text: `SET LOCAL ROLE ${principal.role}` },
       { text: `SELECT ${sets}`, values },
+    ];
+    // The same in two statements (`set_config('role', …, true)` is SET LOCAL ROLE).
+    const open: Statement[] = [
+      begin,
+      { text: `SELECT pg_catalog.set_config('role', '${principal.role}', true), ${sets}`, values },
     ];
     const admission: Admission = {
       gate: this.gates.get(pool)!,
       limits: this.limitsFor(principal, scope),
       signal: scope?.signal,
     };
-    return { pool, preamble, admission };
+    return { pool, preamble, open, admission };
   }
 
   /**

@@ -56,6 +56,17 @@ export function quoteFunctionName(name: string): string {
     .join('.');
 }
 
+/** A SQL target's result as run logs show it: text as it is, anything else as JSON. */
+export function sqlResultText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Whether a run failed by running out of its time (fetch's timeout, statement_timeout). */
+export function isTimeout(err: unknown): boolean {
+  return (err as Error).name === 'TimeoutError' || (err as { code?: string }).code === '57014';
+}
+
 export class TargetRunner {
   constructor(private readonly options: TargetRunnerOptions) {}
 
@@ -125,8 +136,7 @@ export class TargetRunner {
         durationMs: elapsed(),
       };
     } catch (err) {
-      const timedOut =
-        (err as Error).name === 'TimeoutError' || (err as { code?: string }).code === '57014';
+      const timedOut = isTimeout(err);
       return {
         ok: false,
         status: timedOut ? 504 : 500,
@@ -151,24 +161,25 @@ export class TargetRunner {
     const role = target.role ?? 'project_admin';
     // project_admin may write jobs.jobs; the request roles may not.
     const record = role === 'project_admin' ? recordSuccess : undefined;
-    return this.options.db.withPrincipal(
+    // The transaction (role, settings, the call, the success record, COMMIT): one round trip.
+    const [results] = await this.options.db.transactionsAsPrincipal(
       { role, credential: 'api_key', claims: { role } },
-      async (tx) => {
-        const { rows } = await tx.query<{ result: unknown }>(
-          `SELECT ${quoteFunctionName(target.target)}($1::jsonb) AS result`,
-          [body],
-        );
-        const value = rows[0]?.result;
-        const result =
-          value === undefined || value === null
-            ? null
-            : typeof value === 'string'
-              ? value
-              : JSON.stringify(value);
-        if (record) await tx.query(record.text, record.params);
-        return { result, recorded: record !== undefined };
-      },
-      { settings: { statement_timeout: String(timeoutMs) } },
+      [
+        {
+          statements: [
+            {
+              text: `SELECT ${quoteFunctionName(target.target)}($1::jsonb) AS result`,
+              values: [body],
+            },
+            ...(record ? [{ text: record.text, values: record.params }] : []),
+          ],
+          settings: { statement_timeout: String(timeoutMs) },
+        },
+      ],
     );
+    return {
+      result: sqlResultText((results![0]!.rows[0] as { result?: unknown } | undefined)?.result),
+      recorded: record !== undefined,
+    };
   }
 }

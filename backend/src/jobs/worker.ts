@@ -9,15 +9,31 @@
  * whose lease lapsed (their instance died: kill -9, a lost machine), counts the attempt as
  * failed and wakes them again; the dead worker's graphile-worker locks are released too, so
  * the job's serial queue (a queue with a concurrency limit) moves on.
+ *
+ * Round trips per job: a wake-up names the job's queue, and the worker remembers each queue's
+ * target from the claims it makes. A job whose queue it knows to run a SQL function as
+ * project_admin takes one round trip besides graphile-worker's own two: the claim (a transaction
+ * of its own, so the job shows as running and its lease counts) and the function's transaction,
+ * which records the success (so the function's effects and the job's outcome commit together),
+ * are sent together. The claim there only matches if the queue's target is still the one
+ * remembered; if it is not (the queue changed), the job goes the general way: claim (which
+ * refreshes what is remembered), run the target, record the outcome. No cache to invalidate: a
+ * stale entry costs a round trip, never a run on the wrong target.
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { run, type Runner } from 'graphile-worker';
-import type { Database } from '../core/db.js';
+import type { Database, Principal } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
 import { graphileLogger } from './graphile-logger.js';
-import type { TargetKind, TargetRole, TargetRunner } from './targets.js';
+import {
+  isTimeout,
+  quoteFunctionName,
+  type TargetKind,
+  type TargetRole,
+  type TargetRunner,
+} from './targets.js';
 
 export interface JobWorkerOptions {
   connectionString: string;
@@ -37,10 +53,33 @@ interface Claimed {
   backoff_ms: number;
   backoff_max_ms: number;
   timeout_ms: number;
+  queue_timeout_ms: number;
   target_kind: TargetKind;
   target: string;
   target_role: TargetRole;
 }
+
+const CLAIMED_COLUMNS = `j.id, j.queue, j.payload, j.attempts,
+  coalesce(j.max_attempts, q.max_attempts) AS max_attempts,
+  coalesce(j.backoff_ms, q.backoff_ms) AS backoff_ms, q.backoff_max_ms,
+  coalesce(j.timeout_ms, q.timeout_ms) AS timeout_ms, q.timeout_ms AS queue_timeout_ms,
+  q.target_kind, q.target, q.target_role`;
+
+/** Takes a waiting job for this wake-up ($2) and worker ($4) with a lease of $3 seconds. */
+const CLAIM = `UPDATE jobs.jobs j
+    SET status = 'running', attempts = j.attempts + 1, started_at = now(), finished_at = NULL,
+        lease_until = now() + make_interval(secs => $3), worker = $4
+   FROM jobs.queues q
+  WHERE j.id = $1 AND j.wake = $2 AND j.status IN ('queued', 'failed') AND q.name = j.queue`;
+
+/** The job ($1) as this wake-up ($2) and worker ($3) claimed it. */
+const MINE = `j.id = $1 AND j.wake = $2 AND j.worker = $3 AND j.status = 'running'`;
+
+const AS_ADMIN: Principal = {
+  role: 'project_admin',
+  credential: 'api_key',
+  claims: { role: 'project_admin' },
+};
 
 /** Records an attempt's success (if the job is still that attempt's: its lease may have lapsed). */
 const SUCCEEDED = `UPDATE jobs.jobs SET status = 'succeeded', finished_at = now(), lease_until = NULL,
@@ -55,7 +94,13 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): 
 export class JobWorker {
   private runner: Runner | undefined;
   private pool: pg.Pool | undefined;
-  private readonly running = new Set<string>();
+  /** Jobs running here: id → the graphile-worker worker that claimed it (their leases). */
+  private readonly running = new Map<string, string>();
+  /** Each queue's target, as the latest claim here found it (see the header). */
+  private readonly queueTargets = new Map<
+    string,
+    { kind: TargetKind; target: string; role: TargetRole; timeoutMs: number }
+  >();
   private heartbeat: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -93,8 +138,8 @@ export class JobWorker {
       logger: graphileLogger(this.options.logger),
       taskList: {
         kiln_job: async (payload, helpers) => {
-          const { id, wake } = payload as { id: string; wake: number };
-          await this.runJob(id, wake, helpers.job.locked_by ?? 'unknown');
+          const { id, wake, queue } = payload as { id: string; wake: number; queue?: string };
+          await this.runJob(id, wake, helpers.job.locked_by ?? 'unknown', queue);
         },
       },
     });
@@ -125,7 +170,7 @@ export class JobWorker {
     clearInterval(this.heartbeat);
     if (!drained)
       this.options.logger.warn('jobs still running at shutdown: they run again after their lease', {
-        jobs: [...this.running],
+        jobs: [...this.running.keys()],
       });
     // The pool goes once graphile-worker has let go of it (at once when it drained).
     const pool = this.pool;
@@ -137,23 +182,28 @@ export class JobWorker {
     return this.running.size;
   }
 
-  private async runJob(id: string, wake: number, worker: string): Promise<void> {
-    const { rows } = await this.db.query<Claimed>(
-      `UPDATE jobs.jobs j
-          SET status = 'running', attempts = j.attempts + 1, started_at = now(), finished_at = NULL,
-              lease_until = now() + make_interval(secs => $3), worker = $4
-         FROM jobs.queues q
-        WHERE j.id = $1 AND j.wake = $2 AND j.status IN ('queued', 'failed') AND q.name = j.queue
-        RETURNING j.id, j.queue, j.payload, j.attempts,
-                  coalesce(j.max_attempts, q.max_attempts) AS max_attempts,
-                  coalesce(j.backoff_ms, q.backoff_ms) AS backoff_ms, q.backoff_max_ms,
-                  coalesce(j.timeout_ms, q.timeout_ms) AS timeout_ms,
-                  q.target_kind, q.target, q.target_role`,
-      [id, wake, this.options.leaseSeconds, worker],
-    );
+  private async runJob(id: string, wake: number, worker: string, queue?: string): Promise<void> {
+    const known = queue === undefined ? undefined : this.queueTargets.get(queue);
+    if (known?.kind === 'sql' && known.role === 'project_admin') {
+      if (await this.runSqlJob(id, wake, worker, known.target, known.timeoutMs)) return;
+    }
+    const { rows } = await this.db.query<Claimed>(`${CLAIM} RETURNING ${CLAIMED_COLUMNS}`, [
+      id,
+      wake,
+      this.options.leaseSeconds,
+      worker,
+    ]);
     const job = rows[0];
     if (!job) return; // stale wake-up, cancelled or already done
-    this.running.add(job.id);
+    if (this.queueTargets.size >= 1000 && !this.queueTargets.has(job.queue))
+      this.queueTargets.clear();
+    this.queueTargets.set(job.queue, {
+      kind: job.target_kind,
+      target: job.target,
+      role: job.target_role,
+      timeoutMs: job.queue_timeout_ms,
+    });
+    this.running.set(job.id, worker);
     try {
       const outcome = await this.targets.run(
         { kind: job.target_kind, target: job.target, role: job.target_role },
@@ -172,32 +222,102 @@ export class JobWorker {
         if (!outcome.recorded) await this.db.query(SUCCEEDED, [job.id, job.attempts]);
         return;
       }
-      const dead = outcome.permanent || job.attempts >= job.max_attempts;
-      await this.db.query(
-        `UPDATE jobs.jobs
-            SET status = $3, last_error = $4, finished_at = now(), lease_until = NULL,
-                run_at = now() + make_interval(secs => $5), wake = wake + CASE WHEN $3 = 'failed' THEN 1 ELSE 0 END
-          WHERE id = $1 AND status = 'running' AND attempts = $2`,
-        [
-          job.id,
-          job.attempts,
-          dead ? 'dead' : 'failed',
-          (outcome.error ?? 'failed').slice(0, 4000),
-          dead ? 0 : backoffDelayMs(job.attempts, job.backoff_ms, job.backoff_max_ms) / 1000,
-        ],
-      );
+      await this.recordFailure(job, outcome.error ?? 'failed', outcome.permanent === true);
     } finally {
       this.running.delete(job.id);
     }
+  }
+
+  /**
+   * Claims the job and runs the SQL function `fn` as project_admin in one round trip (see the
+   * header). False when the claim did not match: a stale wake-up, or the queue's target or
+   * timeout is no longer `fn` / `timeoutMs` (or the job has a timeout of its own); the caller
+   * then goes the general way.
+   */
+  private async runSqlJob(
+    id: string,
+    wake: number,
+    worker: string,
+    fn: string,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const mine = [id, wake, worker];
+    this.running.set(id, worker); // its lease is renewed while the function runs
+    try {
+      const [claimed] = await this.db.transactionsAsPrincipal(AS_ADMIN, [
+        {
+          statements: [
+            {
+              text: `${CLAIM} AND q.target_kind = 'sql' AND q.target = $5
+                       AND q.target_role = 'project_admin'
+                       AND coalesce(j.timeout_ms, q.timeout_ms) = $6`,
+              values: [id, wake, this.options.leaseSeconds, worker, fn, timeoutMs],
+            },
+          ],
+        },
+        {
+          // The success is recorded by the statement that calls the function: if it fails,
+          // neither stays.
+          statements: [
+            {
+              text: `WITH done AS (
+                       UPDATE jobs.jobs j SET status = 'succeeded', finished_at = now(),
+                              lease_until = NULL, last_error = NULL
+                        WHERE ${MINE} RETURNING j.payload)
+                     SELECT ${quoteFunctionName(fn)}(done.payload) AS result FROM done`,
+              values: mine,
+            },
+          ],
+          settings: { statement_timeout: String(timeoutMs) },
+        },
+      ]);
+      return (claimed![0]!.rowCount ?? 0) > 0;
+    } catch (err) {
+      // The claim committed and the function failed; or the claim itself failed, and
+      // graphile-worker tries this wake-up again.
+      const { rows } = await this.db.query<Claimed>(
+        `SELECT ${CLAIMED_COLUMNS} FROM jobs.jobs j JOIN jobs.queues q ON q.name = j.queue
+          WHERE ${MINE}`,
+        mine,
+      );
+      const job = rows[0];
+      if (!job) throw err;
+      const error = isTimeout(err)
+        ? `timed out after ${job.timeout_ms} ms`
+        : String((err as Error).message ?? err);
+      await this.recordFailure(job, error, false);
+      return true;
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  /** The attempt failed: a retry after its backoff, or dead (permanent, or no attempts left). */
+  private async recordFailure(job: Claimed, error: string, permanent: boolean): Promise<void> {
+    const dead = permanent || job.attempts >= job.max_attempts;
+    await this.db.query(
+      `UPDATE jobs.jobs
+          SET status = $3, last_error = $4, finished_at = now(), lease_until = NULL,
+              run_at = now() + make_interval(secs => $5), wake = wake + CASE WHEN $3 = 'failed' THEN 1 ELSE 0 END
+        WHERE id = $1 AND status = 'running' AND attempts = $2`,
+      [
+        job.id,
+        job.attempts,
+        dead ? 'dead' : 'failed',
+        error.slice(0, 4000),
+        dead ? 0 : backoffDelayMs(job.attempts, job.backoff_ms, job.backoff_max_ms) / 1000,
+      ],
+    );
   }
 
   private async renewLeases(): Promise<void> {
     if (!this.running.size) return;
     await this.db
       .query(
-        `UPDATE jobs.jobs SET lease_until = now() + make_interval(secs => $2)
-          WHERE id = ANY ($1::uuid[]) AND status = 'running'`,
-        [[...this.running], this.options.leaseSeconds],
+        `UPDATE jobs.jobs j SET lease_until = now() + make_interval(secs => $3)
+           FROM unnest($1::uuid[], $2::text[]) AS mine (id, worker)
+          WHERE j.id = mine.id AND j.worker = mine.worker AND j.status = 'running'`,
+        [[...this.running.keys()], [...this.running.values()], this.options.leaseSeconds],
       )
       .catch((err: unknown) =>
         this.options.logger.warn('jobs lease renewal failed', { error: String(err) }),
