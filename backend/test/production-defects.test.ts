@@ -25,6 +25,8 @@ CREATE FUNCTION public.echo_big(x bigint) RETURNS bigint LANGUAGE sql AS 'SELECT
 CREATE FUNCTION public.echo_json(j jsonb) RETURNS jsonb LANGUAGE sql AS 'SELECT j';
 CREATE FUNCTION public.announce(amount numeric, payload jsonb) RETURNS uuid LANGUAGE sql
   AS $$ SELECT realtime.publish('amounts:1', 'changed', payload || jsonb_build_object('amount', amount)) $$;
+CREATE FUNCTION public.record_hook(job jsonb) RETURNS text LANGUAGE sql AS $$ SELECT 'ok' $$;
+GRANT EXECUTE ON FUNCTION public.record_hook(jsonb) TO project_admin;
 CREATE FUNCTION public.echo_row(x numeric) RETURNS public.amounts LANGUAGE sql
   AS 'SELECT (x % 1000)::bigint, x, NULL::bigint, NULL::float8, NULL::jsonb';
 `;
@@ -284,6 +286,40 @@ describe('imports keep numbers', () => {
     expect(upserted.status).toBe(200);
     expect((await stored(100)).n).toBe(LONG_FRACTION);
     expect((await stored(101)).big).toBe(`-${BIG_INT}`);
+  });
+});
+
+describe('incoming webhooks', () => {
+  it('hand the payload on with its numbers as sent; bottomless JSON is kept as text, not a 500', async () => {
+    const queue = await t.request('PUT', '/api/jobs/queues/hooks-exact', {
+      token: t.apiKey,
+      body: { target: { type: 'sql', function: 'public.record_hook' } },
+    });
+    expect(queue.status, JSON.stringify(queue.body)).toBeLessThan(300);
+    const endpoint = await t.request('POST', '/api/webhooks/incoming', {
+      token: t.apiKey,
+      body: {
+        name: 'exact',
+        verification: { scheme: 'none' },
+        target: { type: 'queue', queue: 'hooks-exact' },
+      },
+    });
+    expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+    const hook = (body: string) =>
+      fetch(`${t.baseUrl}/api/webhooks/in/exact/${endpoint.body.secret}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    expect((await hook(`{"n": ${BIG_NUMERIC}, "f": ${LONG_FRACTION}}`)).status).toBe(200);
+    // The job it was handed on as holds the numbers as sent.
+    const { rows } = await sql.query<{ payload: string }>(
+      "SELECT (payload->'payload')::text AS payload FROM jobs.jobs WHERE queue = 'hooks-exact'",
+    );
+    expect(rows).toEqual([{ payload: `{"f": ${LONG_FRACTION}, "n": ${BIG_NUMERIC}}` }]);
+    const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
+    const res = await hook(deep);
+    expect(res.status).toBeLessThan(500);
   });
 });
 

@@ -22,6 +22,8 @@ import type {
 import type { SecretBox } from '../core/crypto.js';
 import type { Database, Tx } from '../core/db.js';
 import { AppError } from '../core/errors.js';
+import { jsonProblem } from '../core/http.js';
+import { JsonNumber, parseJsonExact, stringifyJson } from '../core/json.js';
 import { listPage } from '../core/paging.js';
 import { PG, pgCode } from '../core/sql.js';
 import type { JobsService } from '../jobs/service.js';
@@ -158,6 +160,8 @@ export interface IncomingWebhooksOptions {
   apiBaseUrl: () => string;
   maxBodyBytes: number;
   retentionDays: number;
+  /** Deepest nesting a JSON body is handed on as JSON with (JSON_MAX_DEPTH); 100 unless given. */
+  jsonMaxDepth?: number;
 }
 
 export class IncomingWebhooks {
@@ -424,13 +428,19 @@ export class IncomingWebhooks {
     }
 
     const text = req.body.toString('utf8');
-    let payload: unknown;
+    let payload: unknown = text;
     let isJson = false;
     try {
-      payload = JSON.parse(text);
-      isJson = true;
+      // Numbers as sent (core/json.ts): the job gets them exactly, as the stored payload has them.
+      const parsed = parseJsonExact(text);
+      // JSON nested without bound (or with a NUL jsonb cannot hold) is kept as the text it is:
+      // handing it on would walk it past the stack's depth.
+      if (!jsonProblem(parsed, this.options.jsonMaxDepth ?? 100)) {
+        payload = parsed;
+        isJson = true;
+      }
     } catch {
-      payload = text;
+      // Not JSON: kept as text.
     }
     const omit = new Set([...CREDENTIAL_HEADERS, ...signatureHeaders(verification)]);
     const headers: Record<string, string> = {};
@@ -505,7 +515,7 @@ export class IncomingWebhooks {
     try {
       const { rows } = await tx.query<{ id: string }>(
         `SELECT jobs.enqueue($1, $2::jsonb, '{}'::jsonb) AS id`,
-        [queue, JSON.stringify(job)],
+        [queue, stringifyJson(job)],
       );
       await tx.query(
         `UPDATE system.incoming_webhook_deliveries SET status = 'queued', job_id = $2, error = NULL
@@ -539,8 +549,9 @@ export class IncomingWebhooks {
         `Give it a target with PATCH /api/webhooks/incoming/${name}`,
       );
     await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<DeliveryRow>(
-        `SELECT * FROM system.incoming_webhook_deliveries
+      // The payload as text too: handed on with its numbers exactly as stored (core/json.ts).
+      const { rows } = await tx.query<DeliveryRow & { payload_text: string | null }>(
+        `SELECT *, payload::text AS payload_text FROM system.incoming_webhook_deliveries
           WHERE endpoint = $1 AND id = $2 FOR UPDATE`,
         [name, id],
       );
@@ -556,7 +567,7 @@ export class IncomingWebhooks {
         id: d.id,
         received_at: d.received_at,
         headers: d.headers ?? {},
-        payload: d.payload ?? d.body,
+        payload: d.payload_text !== null ? parseJsonExact(d.payload_text) : d.body,
       });
     });
     return this.delivery(name, id);
@@ -578,6 +589,7 @@ export class IncomingWebhooks {
       if (Array.isArray(value)) value = value[0];
     } else {
       value = atPath(payload, source);
+      if (value instanceof JsonNumber) value = value.text;
     }
     if (typeof value !== 'string' && typeof value !== 'number') return null;
     const text = String(value);
