@@ -94,6 +94,12 @@ import {
   stripeUserRoutes,
   stripeWebhookRoutes,
 } from './payments/stripe-routes.js';
+import { RazorpayPayments } from './payments/razorpay.js';
+import {
+  razorpayAdminRoutes,
+  razorpayUserRoutes,
+  razorpayWebhookRoutes,
+} from './payments/razorpay-routes.js';
 import { settingsRoutes } from './settings/routes.js';
 import { createLogProvider, logsRoutes, sourceLogger, type LogProvider } from './logs/index.js';
 
@@ -432,6 +438,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     '/api/webhooks/stripe',
     stripeWebhookRoutes(stripePayments, paymentsOptions.maxBodyBytes),
   );
+  const razorpayPayments = new RazorpayPayments(db, box, paymentsOptions);
+  routes.mount(
+    app,
+    '/api/webhooks/razorpay',
+    razorpayWebhookRoutes(razorpayPayments, paymentsOptions.maxBodyBytes),
+  );
   app.use(resolvePrincipal(keys, tokens));
   // The PostgREST-protocol paths parse their own bodies and answer errors in PostgREST's shape.
   routes.mount(
@@ -647,6 +659,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   routes.mount(app, '/api/webhooks/incoming', incomingWebhookAdminRoutes(incomingWebhooks));
   routes.mount(app, '/api/payments/stripe', stripeUserRoutes(stripePayments));
   routes.mount(app, '/api/payments/stripe', stripeAdminRoutes(stripePayments));
+  routes.mount(app, '/api/payments/razorpay', razorpayUserRoutes(razorpayPayments));
+  routes.mount(app, '/api/payments/razorpay', razorpayAdminRoutes(razorpayPayments));
   app.use('/dashboard', pageSecurityHeaders(), spa(builtAppDir('@kiln/frontend'), 'dashboard'));
   app.use(
     '/auth',

@@ -1,5 +1,7 @@
+import * as insforge from '@insforge/shared-schemas';
 import Stripe from 'stripe';
 import pg from 'pg';
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJECTED_STRIPE_KEY, startFakeStripe, type FakeStripe } from './fake-stripe.js';
 import { pgUrl, startTestApp, type TestApp } from './helpers.js';
@@ -82,6 +84,33 @@ async function asUser<T>(userId: string, sql: string): Promise<T[]> {
   }
 }
 
+/** `value` parses with InsForge's own schema for the route (`@insforge/shared-schemas`). */
+function expectInsForgeShape(
+  schema: { safeParse(v: unknown): { success: boolean; error?: unknown } },
+  value: unknown,
+) {
+  const result = schema.safeParse(value);
+  expect(result.success, JSON.stringify(result.error)).toBe(true);
+}
+
+const sockets: Socket[] = [];
+afterAll(() => sockets.forEach((s) => s.close()));
+function connect(token: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = io(t.baseUrl, {
+      transports: ['websocket'],
+      auth: { token },
+      reconnection: false,
+      forceNew: true,
+    });
+    sockets.push(socket);
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+const subscribe = (socket: Socket, channel: string) =>
+  new Promise<unknown>((resolve) => socket.emit('realtime:subscribe', { channel }, resolve));
+
 let priceId: string;
 let productId: string;
 
@@ -114,6 +143,7 @@ describe('keys', () => {
   it('stores a key sealed, registers the webhook endpoint and reports the connection', async () => {
     const res = await admin('PUT', '/api/payments/stripe/test/config', { secretKey: SECRET_KEY });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expectInsForgeShape(insforge.getStripeConfigResponseSchema, res.body);
     expect(res.body.keys).toEqual([
       { environment: 'test', value: 'sk_test_…abcd' },
       { environment: 'live', value: null },
@@ -125,6 +155,7 @@ describe('keys', () => {
     expect(rows[0].webhook_secret_sealed).toMatch(/^v1:/);
     expect([...fake.state.webhookEndpoints.values()].map((e) => e.url)).toEqual([webhookUrl()]);
     const status = await admin('GET', '/api/payments/stripe/status');
+    expectInsForgeShape(insforge.getStripeStatusResponseSchema, status.body);
     expect(status.body.connections[0]).toMatchObject({
       environment: 'test',
       status: 'connected',
@@ -156,6 +187,7 @@ describe('catalog', () => {
     });
     expect(product.status, JSON.stringify(product.body)).toBe(201);
     productId = product.body.product.productId;
+    expectInsForgeShape(insforge.mutateStripeProductResponseSchema, product.body);
     expect(fake.state.products.get(productId)?.name).toBe('Pro');
 
     const price = await admin('POST', '/api/payments/stripe/test/catalog/prices', {
@@ -166,6 +198,7 @@ describe('catalog', () => {
     });
     expect(price.status, JSON.stringify(price.body)).toBe(201);
     priceId = price.body.price.priceId;
+    expectInsForgeShape(insforge.mutateStripePriceResponseSchema, price.body);
     expect(price.body.price).toMatchObject({
       currency: 'usd',
       unitAmount: 1500,
@@ -185,6 +218,7 @@ describe('catalog', () => {
     expect(patched.body.product.name).toBe('Pro plan');
 
     const got = await admin('GET', `/api/payments/stripe/test/catalog/products/${productId}`);
+    expectInsForgeShape(insforge.getStripeProductResponseSchema, got.body);
     expect(got.body.product.name).toBe('Pro plan');
     expect(got.body.prices.map((p: { priceId: string }) => p.priceId)).toEqual([priceId]);
 
@@ -198,6 +232,7 @@ describe('catalog', () => {
       `/api/payments/stripe/test/catalog/prices/${oneOff.body.price.priceId}`,
     );
     expect(archived.status).toBe(200);
+    expectInsForgeShape(insforge.archiveStripePriceResponseSchema, archived.body);
     expect(archived.body).toMatchObject({ archived: true, price: { active: false } });
 
     // Stripe refuses to delete a product with prices: a 4xx, not a 500.
@@ -248,8 +283,10 @@ describe('catalog', () => {
     const sync = await admin('POST', '/api/payments/stripe/sync', {});
     expect(sync.status, JSON.stringify(sync.body)).toBe(200);
     expect(sync.body.results).toHaveLength(1);
+    expectInsForgeShape(insforge.syncStripePaymentsResponseSchema, sync.body);
     expect(sync.body.results[0].connection.lastSyncCounts).toMatchObject({ products: 2 });
     const catalog = await admin('GET', '/api/payments/stripe/test/catalog');
+    expectInsForgeShape(insforge.listStripeCatalogResponseSchema, catalog.body);
     expect(catalog.body.products.map((p: { productId: string }) => p.productId).sort()).toEqual(
       [productId, 'prod_dashboard'].sort(),
     );
@@ -308,6 +345,7 @@ describe('checkout, webhooks and RLS', () => {
       subject: { type: 'user', id: alice.userId },
     });
     expect(error).toBeNull();
+    expectInsForgeShape(insforge.createCheckoutSessionResponseSchema, data);
     expect(data!.checkoutSession).toMatchObject({
       environment: 'test',
       mode: 'subscription',
@@ -384,6 +422,19 @@ describe('checkout, webhooks and RLS', () => {
   });
 
   it('applies signed webhooks once; the subscription gates an application policy', async () => {
+    // Events reach the owner's realtime channel, and only the owner may subscribe to it.
+    const channel = await admin('POST', '/api/realtime/channels', {
+      pattern: 'payments:%',
+      enabled: true,
+    });
+    expect(channel.status, JSON.stringify(channel.body)).toBe(201);
+    const aliceSocket = await connect(alice.accessToken);
+    const bobSocket = await connect(bob.accessToken);
+    expect(await subscribe(aliceSocket, `payments:${alice.userId}`)).toMatchObject({ ok: true });
+    expect(await subscribe(bobSocket, `payments:${alice.userId}`)).toMatchObject({ ok: false });
+    const delivered = new Promise<Record<string, unknown>>((resolve) =>
+      aliceSocket.on('customer.subscription.updated', resolve),
+    );
     const queue = await admin('PUT', '/api/jobs/queues/payments', {
       target: { type: 'http', url: 'http://127.0.0.1:9/never' },
     });
@@ -400,6 +451,7 @@ describe('checkout, webhooks and RLS', () => {
       },
     });
     expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+    expectInsForgeShape(insforge.stripeWebhookResponseSchema, completed.body);
     expect(completed.body).toMatchObject({
       received: true,
       handled: true,
@@ -422,6 +474,13 @@ describe('checkout, webhooks and RLS', () => {
       object: subscription('active'),
     });
     expect(active.body.handled).toBe(true);
+    expect(await delivered).toMatchObject({
+      provider: 'stripe',
+      status: 'active',
+      objectId: subscriptionId,
+      userId: alice.userId,
+      meta: { channel: `payments:${alice.userId}`, senderType: 'system' },
+    });
     const now = await alice.client.database.from('premium_notes').select('body');
     expect(now.data).toEqual([{ body: 'for subscribers' }]);
     const forBob = await bob.client.database.from('premium_notes').select('body');
@@ -537,6 +596,7 @@ describe('checkout, webhooks and RLS', () => {
 
     const tx = await admin('GET', '/api/payments/stripe/test/transactions');
     expect(tx.status).toBe(200);
+    expectInsForgeShape(insforge.listPaymentTransactionsResponseSchema, tx.body);
     expect(tx.body.transactions).toEqual([
       expect.objectContaining({
         type: 'subscription_invoice',
@@ -548,6 +608,7 @@ describe('checkout, webhooks and RLS', () => {
     ]);
     const customers = await admin('GET', '/api/payments/stripe/test/customers?limit=10');
     expect(customers.body.customers).toHaveLength(2);
+    expectInsForgeShape(insforge.listPaymentCustomersResponseSchema, customers.body);
     expect(
       customers.body.customers.find(
         (c: { providerCustomerId: string }) => c.providerCustomerId === customerId,
@@ -565,6 +626,7 @@ describe('checkout, webhooks and RLS', () => {
       'GET',
       `/api/payments/stripe/test/subscriptions?subjectType=user&subjectId=${alice.userId}`,
     );
+    expectInsForgeShape(insforge.listStripeSubscriptionsResponseSchema, subs.body);
     expect(subs.body.subscriptions).toEqual([
       expect.objectContaining({
         subscriptionId,
@@ -587,6 +649,7 @@ describe('checkout, webhooks and RLS', () => {
       returnUrl: `${APP}/account`,
     });
     expect(error).toBeNull();
+    expectInsForgeShape(insforge.createCustomerPortalSessionResponseSchema, data);
     expect(data!.customerPortalSession).toMatchObject({
       status: 'created',
       customerId,
