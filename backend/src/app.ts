@@ -654,6 +654,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const scheduler = new Scheduler(db, schedulesService, box, secrets, jobTargets, {
     ...scheduleOptions,
     pollMs: Math.min(1000, config.jobs.pollIntervalMs),
+    runTimeoutMs: config.jobs.scheduleRunTimeoutMs,
+    leaseSeconds: config.jobs.scheduleLeaseSeconds,
   });
   routes.mount(app, '/api/schedules', schedulesRoutes(schedulesService, scheduler));
   routes.mount(app, '/api/webhooks/incoming', incomingWebhookAdminRoutes(incomingWebhooks));

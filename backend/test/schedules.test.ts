@@ -100,7 +100,14 @@ async function sql(text: string, params: unknown[] = []) {
 
 beforeAll(async () => {
   await receiver.start();
-  t = await startTestApp({}, { JOBS_POLL_INTERVAL_MS: '100', JOBS_MAX_PAYLOAD_BYTES: '4096' });
+  t = await startTestApp(
+    {},
+    {
+      JOBS_POLL_INTERVAL_MS: '100',
+      JOBS_MAX_PAYLOAD_BYTES: '4096',
+      SCHEDULES_RUN_TIMEOUT_MS: '2000',
+    },
+  );
   admin = await t.adminToken();
   useClock(t.app);
 });
@@ -501,6 +508,25 @@ describe('runs', () => {
       await new Promise((r) => setTimeout(r, 25));
     }
     expect(JSON.parse(receiver.on('/queued')[0]!.body)).toEqual({ hello: 'queue' });
+  });
+
+  it('ends a run that takes longer than SCHEDULES_RUN_TIMEOUT_MS as failed', async () => {
+    await sql(`CREATE FUNCTION public.sleepy(body jsonb) RETURNS void LANGUAGE sql AS
+        $$ SELECT pg_sleep(30) $$;
+      GRANT EXECUTE ON FUNCTION public.sleepy(jsonb) TO project_admin;`);
+    const id = await create({
+      name: 'Sleepy',
+      cronSchedule: '0 0 1 1 *',
+      target: { type: 'sql', function: 'public.sleepy' },
+    });
+    const started = Date.now();
+    const ran = await t.request('POST', `/api/schedules/${id}/run`, { token: admin });
+    expect(ran.body).toMatchObject({
+      status: 'failed',
+      success: false,
+      message: 'timed out after 2000 ms',
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('two instances on one database run every tick exactly once', async () => {

@@ -185,8 +185,18 @@ export const envSchema = z.object({
       .min(1024)
       .default(256 * 1024),
   ),
-  // Schedules: after downtime, run the latest missed tick once (true) or only future ones.
+  // Schedules: after downtime, run the latest missed tick once (true) or only future ones; how
+  // long one run (its call, SQL or enqueue) may take; a running run's lease, renewed while it
+  // runs (a run whose instance died is marked failed once it lapses, so `overlap: skip` goes on).
   SCHEDULES_CATCH_UP: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
+  SCHEDULES_RUN_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  ),
+  SCHEDULES_LEASE_SECONDS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(86_400).default(30),
+  ),
   // Incoming webhooks (webhooks/): the largest delivery read (413 beyond), and how long
   // deliveries (refused ones included) are kept.
   WEBHOOKS_IN_MAX_BODY_BYTES: z.preprocess(
@@ -649,6 +659,8 @@ export function loadConfig(
       leaseSeconds: e.JOBS_LEASE_SECONDS,
       maxPayloadBytes: e.JOBS_MAX_PAYLOAD_BYTES,
       schedulesCatchUp: e.SCHEDULES_CATCH_UP,
+      scheduleRunTimeoutMs: e.SCHEDULES_RUN_TIMEOUT_MS,
+      scheduleLeaseSeconds: e.SCHEDULES_LEASE_SECONDS,
     },
     webhooksIn: {
       maxBodyBytes: e.WEBHOOKS_IN_MAX_BODY_BYTES,

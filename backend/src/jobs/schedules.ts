@@ -61,8 +61,6 @@ interface RunRow {
 
 const SECRET_REF = /\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 /** A run's time limit (a function's own limit, FUNCTION_TIMEOUT_MS, applies within it). */
-const RUN_TIMEOUT_MS = 60_000;
-const RUN_LEASE_SECONDS = 30;
 
 export const scheduleNotFound = (id: string) =>
   new AppError(
@@ -394,13 +392,22 @@ export class Scheduler {
     private readonly box: SecretBox,
     private readonly secrets: SecretsService,
     private readonly targets: TargetRunner,
-    private readonly options: ScheduleOptions & { pollMs: number },
+    private readonly options: ScheduleOptions & {
+      pollMs: number;
+      /** How long one run may take (SCHEDULES_RUN_TIMEOUT_MS). */
+      runTimeoutMs: number;
+      /** A running run's lease, renewed while it runs (SCHEDULES_LEASE_SECONDS). */
+      leaseSeconds: number;
+    },
   ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.options.pollMs);
     this.timer.unref();
-    this.leases = setInterval(() => void this.renewLeases(), (RUN_LEASE_SECONDS * 1000) / 3);
+    this.leases = setInterval(
+      () => void this.renewLeases(),
+      (this.options.leaseSeconds * 1000) / 3,
+    );
     this.leases.unref();
     void this.tick();
   }
@@ -489,7 +496,7 @@ export class Scheduler {
            WHERE id = (SELECT id FROM jobs.schedule_runs WHERE schedule_id = $1 AND status = 'queued'
                         ORDER BY created_at, tick LIMIT 1)
            RETURNING id`,
-          [f.id, RUN_LEASE_SECONDS],
+          [f.id, this.options.leaseSeconds],
         );
         if (next.rows[0]) started.push({ id: next.rows[0].id });
       }
@@ -526,7 +533,7 @@ export class Scheduler {
        VALUES ($1, $2, $3, now(), CASE WHEN $3 = 'running' THEN now() + make_interval(secs => $4) END,
                CASE WHEN $3 = 'skipped' THEN 'skipped: the previous run was still going' END)
        ON CONFLICT (schedule_id, tick) DO NOTHING RETURNING id`,
-      [s.id, tick, status, RUN_LEASE_SECONDS],
+      [s.id, tick, status, this.options.leaseSeconds],
     );
     return status === 'running' ? rows[0]?.id : undefined;
   }
@@ -548,7 +555,7 @@ export class Scheduler {
         `INSERT INTO jobs.schedule_runs (schedule_id, tick, status, executed_at, lease_until)
          VALUES ($1, NULL, $2, now(), CASE WHEN $2 = 'running' THEN now() + make_interval(secs => $3) END)
          RETURNING id`,
-        [id, status, RUN_LEASE_SECONDS],
+        [id, status, this.options.leaseSeconds],
       );
       return { id: inserted.rows[0]!.id, run: status === 'running' };
     });
@@ -648,7 +655,7 @@ export class Scheduler {
       body: sendsBody ? (body ?? (s.target_kind === 'sql' ? 'null' : undefined)) : undefined,
       method: s.http_method,
       headers,
-      timeoutMs: RUN_TIMEOUT_MS,
+      timeoutMs: this.options.runTimeoutMs,
     });
     return {
       ok: outcome.ok,
@@ -664,7 +671,7 @@ export class Scheduler {
       .query(
         `UPDATE jobs.schedule_runs SET lease_until = now() + make_interval(secs => $2)
           WHERE id = ANY ($1::uuid[]) AND status = 'running'`,
-        [[...this.running.keys()], RUN_LEASE_SECONDS],
+        [[...this.running.keys()], this.options.leaseSeconds],
       )
       .catch(() => undefined);
   }
