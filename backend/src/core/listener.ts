@@ -34,8 +34,11 @@ export interface ListenerOptions {
 /** The first retry comes after about this long; each failure doubles it up to MAX_DELAY_MS. */
 const MIN_DELAY_MS = 100;
 const MAX_DELAY_MS = 2000;
-/** How often a listening connection is pinged, and how long a ping may take. */
-const PING_MS = 5000;
+/**
+ * How often a listening connection is pinged, and how long a ping may take. (A peer that vanished
+ * without closing the connection is also found by TCP keepalive, probing after 10 s idle.)
+ */
+const PING_MS = 30_000;
 const PING_TIMEOUT_MS = 10_000;
 
 export class PgListener {
@@ -74,6 +77,7 @@ export class PgListener {
       application_name: this.options.name,
       options: SAFE_SEARCH_PATH_OPTIONS,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     client.on('notification', (n) => this.options.onNotification(n.channel, n.payload));
     client.on('error', () => undefined);

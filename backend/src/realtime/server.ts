@@ -136,6 +136,8 @@ export class RealtimeServer {
   private listener: PgListener | undefined;
   /** Ids of the latest messages delivered here, oldest first: a catch-up skips them. */
   private readonly delivered = new Set<string>();
+  /** The newest created_at of the messages delivered here. */
+  private deliveredUpTo: Date | undefined;
   private closed = false;
   private pending: string[] = [];
   private flushing = false;
@@ -809,11 +811,14 @@ export class RealtimeServer {
   }
 
   private async catchUp(since: Date): Promise<void> {
+    // From the later of the two moments known to be covered: the connection alive, or the
+    // newest message delivered here.
+    const from = this.deliveredUpTo && this.deliveredUpTo > since ? this.deliveredUpTo : since;
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM realtime.messages
         WHERE created_at >= $1::timestamptz - make_interval(secs => $2)
         ORDER BY created_at, id LIMIT $3`,
-      [since, CATCH_UP_MARGIN_SECONDS, CATCH_UP_MAX_MESSAGES],
+      [from, CATCH_UP_MARGIN_SECONDS, CATCH_UP_MAX_MESSAGES],
     );
     for (const { id } of rows) if (!this.delivered.has(id)) this.enqueue(id);
     this.options.onWebhooksQueued?.();
@@ -848,6 +853,8 @@ export class RealtimeServer {
           // The payload's numbers as stored (a numeric beyond a double's precision stays exact).
           const m = { ...row, payload: parseJsonExact(row.payload) as Record<string, unknown> };
           this.remember(m.id);
+          if (!this.deliveredUpTo || m.created_at > this.deliveredUpTo)
+            this.deliveredUpTo = m.created_at;
           // One message that cannot go out (an event name published from SQL that Socket.IO
           // refuses) must not take the rest of the batch with it.
           try {
