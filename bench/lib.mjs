@@ -63,6 +63,7 @@ export async function startKiln({ name, dataDir, env = {}, overrides = {} }) {
   return {
     app,
     pgServer,
+    pgDataDir: path.join(pgDir, 'pg'),
     apiKey,
     async listen() {
       const { port } = await app.listen(0, '127.0.0.1');
@@ -178,4 +179,36 @@ export async function launchChromium() {
       '--no-first-run',
     ],
   });
+}
+
+/**
+ * CPU time (µs, user + system) used so far by a PostgreSQL cluster's processes (the postmaster
+ * and its children), read from /proc: what the database spent, beside what the server spent.
+ * Undefined where /proc is not there. Processes that have exited are not counted.
+ */
+export function postgresCpuUs(pgDataDir) {
+  try {
+    const postmaster = Number(
+      fs.readFileSync(path.join(pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    const tick = 1e6 / 100; // USER_HZ is 100 on Linux
+    let total = 0;
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat;
+      try {
+        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(entry);
+      if (pid !== postmaster && Number(fields[1]) !== postmaster) continue;
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,12 +7,17 @@
 // autocannon, one after the other, and prints the ratios. The child also times parse + plan + SQL
 // generation for a 10-filter, 2-embed query.
 //
-// Usage: node bench/records.mjs [--seconds 8] [--connections 16]
+// Usage: node bench/records.mjs [--seconds 8] [--connections 16] [--profile DIR]
+//
+// --profile DIR writes a CPU profile of the server process during each Kiln run (not the
+// baseline's) to DIR/kiln-<n>.cpuprofile, for Chrome DevTools or `node bench/profile-summary.mjs`.
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import inspector from 'node:inspector';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dist, requireBackend, startKiln } from './lib.mjs';
+import { dist, postgresCpuUs, requireBackend, startKiln } from './lib.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -146,7 +151,30 @@ async function server() {
       urlParseMedianUs: base[base.length >> 1],
     },
   });
+  let profiler;
   process.on('message', async (m) => {
+    if (m?.profile === 'start') {
+      profiler = new inspector.Session();
+      profiler.connect();
+      await new Promise((r) =>
+        profiler.post('Profiler.enable', () => profiler.post('Profiler.start', r)),
+      );
+      process.send({ started: true });
+      return;
+    }
+    if (m?.profile === 'stop') {
+      profiler.post('Profiler.stop', (err, { profile }) => {
+        writeFileSync(m.file, JSON.stringify(profile));
+        profiler.disconnect();
+        process.send({ written: m.file });
+      });
+      return;
+    }
+    if (m === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send({ cpuUs: user + system, pgUs: postgresCpuUs(kiln.pgDataDir) });
+      return;
+    }
     if (m !== 'stop') return;
     await pool.end();
     baseline.close();
@@ -161,11 +189,36 @@ async function driver() {
   const connections = arg('connections', 16);
   const child = fork(fileURLToPath(import.meta.url), ['--server'], {
     stdio: 'inherit',
-    execArgv: process.env.BENCH_PROFILE
-      ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE]
-      : [],
   });
   const info = await new Promise((resolve) => child.once('message', resolve));
+  // CPU time the server process spent (Kiln and the baseline share it, and run one at a time):
+  // per request, it is the figure the machine's load moves least.
+  const cpu = () =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send('cpu');
+    });
+  const profileDir = process.argv.includes('--profile')
+    ? process.argv[process.argv.indexOf('--profile') + 1]
+    : undefined;
+  const ask = (message) =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send(message);
+    });
+  let profiles = 0;
+  const measured = async (url, headers, profile = false) => {
+    if (profile && profileDir) await ask({ profile: 'start' });
+    const before = await cpu();
+    const result = await load(url, headers);
+    const after = await cpu();
+    const n = Math.max(1, result.requests.total);
+    result.cpuPerRequestUs = (after.cpuUs - before.cpuUs) / n;
+    result.pgPerRequestUs = after.pgUs === undefined ? NaN : (after.pgUs - before.pgUs) / n;
+    if (profile && profileDir)
+      await ask({ profile: 'stop', file: path.join(profileDir, `kiln-${++profiles}.cpuprofile`) });
+    return result;
+  };
 
   const load = (url, headers) =>
     new Promise((resolve, reject) => {
@@ -205,8 +258,8 @@ async function driver() {
   for (const [name, kilnUrl, baseUrl] of scenarios) {
     await load(baseUrl, {}); // warm both
     await load(kilnUrl, auth);
-    const b = await load(baseUrl, {});
-    const k = await load(kilnUrl, auth);
+    const b = await measured(baseUrl, {});
+    const k = await measured(kilnUrl, auth, true);
     if (k.non2xx || b.non2xx)
       throw new Error(`${name}: non-2xx responses (kiln ${k.non2xx}, baseline ${b.non2xx})`);
     rows.push({
@@ -215,6 +268,10 @@ async function driver() {
       baseRps: b.requests.average,
       kilnP99: k.latency.p99,
       baseP99: b.latency.p99,
+      kilnCpu: k.cpuPerRequestUs,
+      baseCpu: b.cpuPerRequestUs,
+      kilnPg: k.pgPerRequestUs,
+      basePg: b.pgPerRequestUs,
     });
   }
   child.send('stop');
@@ -223,12 +280,12 @@ async function driver() {
     `records benchmark: ${seconds}s per run, ${connections} connections, pool ${POOL}, baseline = node:http + pg, same SQL shape`,
   );
   console.log(
-    '| scenario | Kiln req/s | baseline req/s | ratio (target ≥ 0.5) | Kiln p99 | baseline p99 | p99 ratio (target ≤ 2) |',
+    '| scenario | Kiln req/s | baseline req/s | ratio (target ≥ 0.8) | Kiln p99 | baseline p99 | p99 ratio (target ≤ 1.5) | server CPU µs/req Kiln / baseline | PostgreSQL CPU µs/req Kiln / baseline |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${Math.round(r.kilnRps)} | ${Math.round(r.baseRps)} | ${(r.kilnRps / r.baseRps).toFixed(2)} | ${r.kilnP99} ms | ${r.baseP99} ms | ${(r.kilnP99 / Math.max(r.baseP99, 1)).toFixed(2)} |`,
+      `| ${r.name} | ${Math.round(r.kilnRps)} | ${Math.round(r.baseRps)} | ${(r.kilnRps / r.baseRps).toFixed(2)} | ${r.kilnP99} ms | ${r.baseP99} ms | ${(r.kilnP99 / Math.max(r.baseP99, 1)).toFixed(2)} | ${Math.round(r.kilnCpu)} / ${Math.round(r.baseCpu)} | ${Math.round(r.kilnPg)} / ${Math.round(r.basePg)} |`,
     );
   }
   const m = info.micro;

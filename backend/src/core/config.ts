@@ -65,6 +65,9 @@ export const envSchema = z.object({
   DB_MAX_ROWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).optional()),
   // Aggregates in records selects (count(), col.sum()…; PostgREST's db-aggregates-enabled).
   DB_AGGREGATES_ENABLED: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
+  // Named prepared statements for request transactions (core/pipeline.ts); off behind a
+  // transaction-mode pooler that cannot carry them (PostgREST's db-prepared-statements).
+  DB_PREPARED_STATEMENTS: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
   // Execution plans of records requests (Accept: application/vnd.pgrst.plan; db-plan-enabled).
   DB_PLAN_ENABLED: z.preprocess(emptyAsUndefined, booleanFromEnv.default(false)),
   DB_EXPOSED_SCHEMAS: z.preprocess(
@@ -624,6 +627,7 @@ export function loadConfig(
     dbMaxRows: e.DB_MAX_ROWS,
     /** count(), col.sum()… allowed in records selects (PGRST123 otherwise). */
     dbAggregatesEnabled: e.DB_AGGREGATES_ENABLED,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS,
     /** Accept: application/vnd.pgrst.plan answers the request's EXPLAIN (406 otherwise). */
     dbPlanEnabled: e.DB_PLAN_ENABLED,
     rawSqlTimeoutMs: e.RAW_SQL_TIMEOUT_MS,

@@ -5,7 +5,7 @@ import { SAFE_SEARCH_PATH_OPTIONS } from './search-path.js';
 import { ConnectionGate, type GateLimit } from './connection-gate.js';
 import { RequestAbortedError } from './errors.js';
 import { sendCancelRequest } from './pg-cancel.js';
-import { pipeline, type Statement } from './pipeline.js';
+import { forgetPrepared, isStaleStatementError, pipeline, type Statement } from './pipeline.js';
 import { currentRequestScope, type RequestScope } from './request-scope.js';
 
 /** Who is making a request, as PostgreSQL will see it. */
@@ -78,6 +78,11 @@ export interface DatabaseOptions {
   /** How long a request may wait for a connection before it is refused (429 / 503). */
   queueTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * Request transactions use named prepared statements, parsed and planned once per connection
+   * (DB_PREPARED_STATEMENTS; core/pipeline.ts). Off behind a transaction-mode pooler.
+   */
+  preparedStatements?: boolean;
 }
 
 /** The connection pools plus the transaction helpers every area uses. */
@@ -87,6 +92,7 @@ export class Database {
   readonly principalPool: pg.Pool;
   /** Where project_admin requests run: a login role that can become nothing else. */
   readonly adminPool: pg.Pool;
+  private readonly prepare: boolean;
   private readonly anonStatementTimeoutMs: number;
   private readonly userStatementTimeoutMs: number;
   private readonly perClient: number;
@@ -141,6 +147,7 @@ export class Database {
           Math.max(2, Math.ceil(options.max / 2)),
         )
       : this.principalPool;
+    this.prepare = options.preparedStatements ?? true;
     this.anonStatementTimeoutMs = options.anonStatementTimeoutMs ?? 0;
     this.userStatementTimeoutMs = options.userStatementTimeoutMs ?? 0;
     this.perClient = options.maxConnectionsPerClient ?? Math.ceil(options.max / 4);
@@ -186,16 +193,31 @@ export class Database {
     options: PrincipalTxOptions = {},
   ): Promise<T> {
     const { pool, preamble, admission } = this.principalTx(principal, options);
-    return this.run(
-      pool,
-      async (client) => {
-        await pipeline(client, preamble);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      },
-      admission,
+    return this.retryStale(() =>
+      this.run(
+        pool,
+        async (client) => {
+          await pipeline(client, preamble, { prepare: this.prepare });
+          const result = await fn(client);
+          await client.query('COMMIT');
+          return result;
+        },
+        admission,
+      ),
     );
+  }
+
+  /**
+   * Runs `attempt` again once when its pipeline named a prepared statement the connection no
+   * longer had (core/pipeline.ts): nothing of the first attempt ran.
+   */
+  private async retryStale<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isStaleStatementError(err)) throw err;
+      return attempt();
+    }
   }
 
   /**
@@ -209,13 +231,17 @@ export class Database {
     options: PrincipalTxOptions = {},
   ): Promise<pg.QueryResult<R>> {
     const { pool, preamble, admission } = this.principalTx(principal, options);
-    return this.run(
-      pool,
-      async (client) => {
-        const results = await pipeline(client, [...preamble, statement, { text: 'COMMIT' }]);
-        return results[preamble.length] as pg.QueryResult<R>;
-      },
-      admission,
+    return this.retryStale(() =>
+      this.run(
+        pool,
+        async (client) => {
+          const results = await pipeline(client, [...preamble, statement, { text: 'COMMIT' }], {
+            prepare: this.prepare,
+          });
+          return results[preamble.length] as pg.QueryResult<R>;
+        },
+        admission,
+      ),
     );
   }
 
@@ -345,6 +371,8 @@ export class Database {
         broken = err as Error;
         throw signal?.aborted ? new RequestAbortedError() : err;
       } finally {
+        // The SQL may have deallocated the connection's prepared statements.
+        forgetPrepared(client);
         stop();
         client.release(broken ?? options.discard);
       }

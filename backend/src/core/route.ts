@@ -40,6 +40,7 @@ import { z } from 'zod';
 import { errorEnvelopeSchema } from '@kiln/shared-schemas';
 import type { Principal } from './db.js';
 import { requireAdmin, requirePrincipal, requireUser } from './auth/principal.js';
+import { createLane, type Lane, type LaneRoute } from './lane.js';
 
 /**
  * Who may call a route:
@@ -408,6 +409,46 @@ export class RouteRegistry {
   /** Mounts an area's routes on `app` at `base` and registers them. */
   mount(app: Express, base: string, group: RouteGroup): void {
     app.use(base, this.router(base, group));
+    this.mounts.push({ base, group });
+  }
+
+  /** Every mount, in order (what a lane checks it may shortcut). */
+  private readonly mounts: Array<{ base: string; group: RouteGroup }> = [];
+  /** Each mounted group's routes as Express runs them (guard, use, before, handler). */
+  private readonly stacks = new WeakMap<RouteGroup, LaneRoute[]>();
+
+  /**
+   * A lane (core/lane.ts) straight to a mounted group's routes, for `http.createServer`. `front`
+   * must be exactly the app-level middleware Express runs before the group for its paths; the
+   * lane refuses to be built when an earlier mount could answer those paths first.
+   */
+  lane(
+    app: Express,
+    group: RouteGroup,
+    options: { front: readonly RequestHandler[]; finalError: ErrorRequestHandler },
+  ): Lane {
+    const index = this.mounts.findIndex((m) => m.group === group);
+    const routes = this.stacks.get(group);
+    if (index < 0 || !routes) throw new Error(`lane: group ${group.tag} is not mounted`);
+    const base = this.mounts[index]!.base.toLowerCase();
+    for (const earlier of this.mounts.slice(0, index)) {
+      const other = earlier.base.toLowerCase();
+      const overlaps =
+        other === '/'
+          ? this.registered.some(
+              (r) => r.tag === earlier.group.tag && r.path.toLowerCase().startsWith(base),
+            ) || (earlier.group.use?.length ?? 0) > 0
+          : base.startsWith(other) || other.startsWith(base);
+      if (overlaps)
+        throw new Error(`lane: ${earlier.base} (${earlier.group.tag}) is mounted before ${base}`);
+    }
+    return createLane({
+      app,
+      front: options.front,
+      routes,
+      ...(group.onError ? { onError: group.onError } : {}),
+      finalError: options.finalError,
+    });
   }
 
   /** The router for a group (to be mounted at `base` by the caller), its routes registered. */
@@ -416,6 +457,12 @@ export class RouteRegistry {
     const groupGuard = group.access && GUARDS[group.access];
     if (groupGuard) router.use(groupGuard);
     for (const middleware of group.use ?? []) router.use(middleware);
+    const groupStack: RequestHandler[] = [
+      ...(groupGuard ? [groupGuard] : []),
+      ...(group.use ?? []),
+    ];
+    const laneRoutes: LaneRoute[] = [];
+    this.stacks.set(group, laneRoutes);
     for (const { decl } of group.routes) {
       const access = decl.access ?? group.access;
       if (!access) throw new Error(`route ${decl.method} ${decl.path}: no access declared`);
@@ -438,8 +485,16 @@ export class RouteRegistry {
       this.registered.push(...registered);
       // One handler for every method of the declaration (an `all` one answers the rest too).
       const handler = this.handlerFor(registered[0]!);
-      for (const { method } of registered)
+      for (const { method } of registered) {
         router[method](decl.path, ...(decl.before ?? []), handler);
+        if (decl.method !== 'all')
+          laneRoutes.push({
+            method: method.toUpperCase(),
+            path,
+            base,
+            stack: [...groupStack, ...(decl.before ?? []), handler],
+          });
+      }
       if (decl.method === 'all') router.all(decl.path, ...(decl.before ?? []), handler);
     }
     if (group.otherMethods) {
@@ -470,9 +525,15 @@ export class RouteRegistry {
           req.auth?.kind === 'principal' ? req.auth.principal : undefined
         ) as Principal;
         if (authorize) authorize({ principal, req });
+        const parsedParams = params ? params.parse(req.params) : req.params;
+        const parsedQuery: unknown = query ? query.parse(req.query) : undefined;
         const result = await decl.handler({
-          params: params ? params.parse(req.params) : req.params,
-          query: query ? query.parse(req.query) : req.query,
+          params: parsedParams,
+          // Read lazily when not parsed here: Express parses the query string on first access,
+          // and handlers with their own grammar (records) never ask for it.
+          get query() {
+            return query ? parsedQuery : req.query;
+          },
           body: body ? body.parse(req.body) : req.body,
           principal,
           req,

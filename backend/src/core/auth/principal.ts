@@ -117,16 +117,20 @@ export async function resolveCredential(
       ),
     };
   }
+  // The same verified claims (TokenService caches them per token) give the same principal: built
+  // once, frozen, and shared by that token's requests.
+  const known = principals.get(result.claims);
+  if (known) return known;
   const { sub, role, email, sid, aal, is_anonymous, custom, iat, exp } = result.claims;
-  return {
+  const state: AuthState = {
     kind: 'principal',
-    principal: {
+    principal: Object.freeze({
       role,
       sub,
       ...(email ? { email } : {}),
       sessionId: sid,
-      credential: 'jwt',
-      claims: {
+      credential: 'jwt' as const,
+      claims: Object.freeze({
         ...custom,
         sub,
         role,
@@ -136,10 +140,14 @@ export async function resolveCredential(
         ...(is_anonymous ? { is_anonymous } : {}),
         iat,
         exp,
-      },
-    },
+      }),
+    }),
   };
+  principals.set(result.claims, state);
+  return state;
 }
+
+const principals = new WeakMap<object, AuthState>();
 
 /**
  * A user of a trusted outside issuer (core/auth/issuers.ts): `authenticated` in PostgreSQL with

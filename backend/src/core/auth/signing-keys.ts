@@ -183,6 +183,14 @@ export class SigningKeys {
     return this.isLive(kid);
   }
 
+  /**
+   * Whether a key still verifies, from what is loaded now (no refresh): for shortcuts that a
+   * later `stillVerifies` confirms.
+   */
+  isLiveNow(kid: string | undefined): boolean {
+    return this.isLive(kid);
+  }
+
   private isLive(kid: string | undefined): boolean {
     if (this.algorithm === 'HS256') return kid === undefined;
     if (kid === undefined) return false;

@@ -73,6 +73,10 @@ export class TokenService {
    */
   async verifyOutside(token: string): Promise<OutsideVerifyResult | undefined> {
     if (!this.outside) return undefined;
+    // A token this service verified before, with a key that still verifies, is Kiln's own: the
+    // hot path skips decoding it again here.
+    const cached = this.verified.get(token);
+    if (cached && this.keys.isLiveNow(cached.kid)) return undefined;
     let iss: unknown;
     let header: { alg?: string; kid?: string };
     try {
@@ -107,7 +111,10 @@ export class TokenService {
    * HS256 verify costs ~0.2 ms). Keyed by the whole token; an entry is used only before its `exp`
    * and while the key that signed it still verifies (a rotated key's overlap window ends).
    */
-  private readonly verified = new Map<string, Extract<VerifyResult, { ok: true }>>();
+  private readonly verified = new Map<
+    string,
+    { result: Extract<VerifyResult, { ok: true }>; kid: string | undefined }
+  >();
   private static readonly CACHE_LIMIT = 10_000;
 
   async verify(token: string): Promise<VerifyResult> {
@@ -122,8 +129,8 @@ export class TokenService {
   private async verifySignature(token: string): Promise<VerifyResult> {
     const cached = this.verified.get(token);
     if (cached) {
-      const live = await this.keys.stillVerifies(decodeProtectedHeader(token).kid);
-      if (live && cached.claims.exp * 1000 > Date.now()) return cached;
+      const live = await this.keys.stillVerifies(cached.kid);
+      if (live && cached.result.claims.exp * 1000 > Date.now()) return cached.result;
       this.verified.delete(token);
       return { ok: false, reason: live ? 'expired' : 'invalid' };
     }
@@ -133,7 +140,7 @@ export class TokenService {
         // Drop the oldest entry (Map keeps insertion order).
         this.verified.delete(this.verified.keys().next().value!);
       }
-      this.verified.set(token, result);
+      this.verified.set(token, { result, kid: decodeProtectedHeader(token).kid });
     }
     return result;
   }
