@@ -91,6 +91,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   child.stderr.on('data', keep);
   await waitReady(baseUrl, child, () => output);
   process.env.KILN_E2E_BASE_URL = baseUrl;
+  // Specs read the development logs there (SMS codes: DATA_DIR/logs/sms-dev.log).
+  process.env.KILN_E2E_DATA_DIR = dataDir;
 
   return async () => {
     if (child.exitCode === null) {

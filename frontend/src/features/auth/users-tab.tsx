@@ -56,14 +56,22 @@ import { UserAccessSections, isBanned } from './user-access';
 
 const route = getRouteApi('/app/auth');
 
+/** An account made by phone sign-in: its address is a placeholder nobody receives mail at. */
+function noMailbox(u: User): boolean {
+  return u.email.endsWith('@phone.invalid');
+}
+
 function displayName(u: User): string | undefined {
   const name = u.profile?.name;
-  return typeof name === 'string' && name ? name : undefined;
+  if (typeof name === 'string' && name) return name;
+  return u.phone && noMailbox(u) ? u.phone : undefined;
 }
 
 function VerifiedBadge({ user }: { user: User }) {
   const status = user.isAnonymous ? (
     <Badge>anonymous</Badge>
+  ) : noMailbox(user) ? (
+    <Badge>phone</Badge>
   ) : user.emailVerified ? (
     <Badge tone="success">verified</Badge>
   ) : (
@@ -107,7 +115,7 @@ function RowMenu({
         <DropdownMenuItem onSelect={onOpen}>
           <UserRound aria-hidden /> Details
         </DropdownMenuItem>
-        {!user.emailVerified && !user.isAnonymous && (
+        {!user.emailVerified && !user.isAnonymous && !noMailbox(user) && (
           <DropdownMenuItem onSelect={() => void verify.mutateAsync(user.id).catch(() => {})}>
             <BadgeCheck aria-hidden /> Mark verified
           </DropdownMenuItem>
@@ -319,7 +327,7 @@ function UserSheet({
     <Sheet open={Boolean(id)} onOpenChange={(o) => !o && onClose()}>
       <SheetContent
         title={u ? (displayName(u) ?? u.email) : 'User'}
-        description={u && displayName(u) ? u.email : undefined}
+        description={u && displayName(u) && !noMailbox(u) ? u.email : undefined}
         footer={
           u && (
             <>
@@ -355,11 +363,29 @@ function UserSheet({
                     <CopyButton value={u.id} label="the user id" />
                   </span>
                 </Field>
-                <Field label="Email">{u.email}</Field>
+                <Field label="Email">
+                  {noMailbox(u) ? (
+                    <span className="text-muted">None (signed up by phone)</span>
+                  ) : (
+                    u.email
+                  )}
+                </Field>
+                {u.phone && (
+                  <Field label="Phone">
+                    <span className="inline-flex flex-wrap items-center gap-2">
+                      <span className="tabular-nums">{u.phone}</span>
+                      {u.phoneVerified ? (
+                        <Badge tone="success">verified</Badge>
+                      ) : (
+                        <Badge tone="warning">unverified</Badge>
+                      )}
+                    </span>
+                  </Field>
+                )}
                 <Field label="Status">
                   <span className="inline-flex flex-wrap items-center gap-2">
                     <VerifiedBadge user={u} />
-                    {!u.emailVerified && !u.isAnonymous && (
+                    {!u.emailVerified && !u.isAnonymous && !noMailbox(u) && (
                       <Button
                         variant="outline"
                         size="sm"
@@ -531,6 +557,7 @@ export function UsersTab() {
         cell: ({ row }) => {
           const u = row.original;
           const name = displayName(u);
+          const primary = noMailbox(u) ? (u.phone ?? u.email) : u.email || 'anonymous user';
           return (
             <button
               type="button"
@@ -540,8 +567,10 @@ export function UsersTab() {
                 open(u.id);
               }}
             >
-              <span className="truncate font-medium">{u.email || 'anonymous user'}</span>
-              {name && <span className="truncate text-xs text-muted">{name}</span>}
+              <span className="truncate font-medium">{primary}</span>
+              {name && name !== primary && (
+                <span className="truncate text-xs text-muted">{name}</span>
+              )}
             </button>
           );
         },
