@@ -125,7 +125,7 @@ describe('records hot path', () => {
       });
     });
 
-    it('refuses to be built when an earlier mount could answer the group’s paths first', () => {
+    it('refuses to be built unless the app runs exactly `front` and non-overlapping mounts first', () => {
       const app = express();
       const registry = new RouteRegistry();
       const group = (tag: string, p: string) => ({
@@ -143,11 +143,20 @@ describe('records hot path', () => {
       });
       const first = group('first', '/records/:x');
       const second = group('second', '/records/:table');
+      const stamp: express.RequestHandler = (_q, _r, next) => next();
+      app.use(stamp);
       registry.mount(app, '/api', first);
       registry.mount(app, '/api/database', second);
       const finalError: express.ErrorRequestHandler = (_e, _q, r) => void r.end();
-      expect(() => registry.lane(app, second, { front: [], finalError })).toThrow(/mounted before/);
-      expect(() => registry.lane(app, first, { front: [], finalError })).not.toThrow();
+      expect(() => registry.lane(app, second, { front: [stamp], finalError })).toThrow(
+        /mounted before/,
+      );
+      expect(() => registry.lane(app, first, { front: [stamp], finalError })).not.toThrow();
+      // Middleware the app runs first but the lane would not: refused too, either way round.
+      expect(() => registry.lane(app, first, { front: [], finalError })).toThrow(/not in front/);
+      expect(() => registry.lane(app, first, { front: [stamp, stamp], finalError })).toThrow(
+        /does not run/,
+      );
     });
   });
 

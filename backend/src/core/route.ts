@@ -408,30 +408,51 @@ export class RouteRegistry {
 
   /** Mounts an area's routes on `app` at `base` and registers them. */
   mount(app: Express, base: string, group: RouteGroup): void {
-    app.use(base, this.router(base, group));
-    this.mounts.push({ base, group });
+    const router = this.router(base, group);
+    app.use(base, router);
+    this.mounts.push({ base, group, router });
   }
 
   /** Every mount, in order (what a lane checks it may shortcut). */
-  private readonly mounts: Array<{ base: string; group: RouteGroup }> = [];
+  private readonly mounts: Array<{ base: string; group: RouteGroup; router: Router }> = [];
   /** Each mounted group's routes as Express runs them (guard, use, before, handler). */
   private readonly stacks = new WeakMap<RouteGroup, LaneRoute[]>();
 
   /**
    * A lane (core/lane.ts) straight to a mounted group's routes, for `http.createServer`. `front`
-   * must be exactly the app-level middleware Express runs before the group for its paths; the
-   * lane refuses to be built when an earlier mount could answer those paths first.
+   * is the app-level middleware Express runs before the group, in order. Checked against the
+   * app's own stack when the lane is built: every layer before the group must be the next of
+   * `front` or a mounted group that cannot answer the group's paths; anything else (middleware
+   * added in between and not listed, an overlapping mount) refuses to build the lane, so the lane
+   * and the app cannot drift apart.
    */
   lane(
     app: Express,
     group: RouteGroup,
     options: { front: readonly RequestHandler[]; finalError: ErrorRequestHandler },
   ): Lane {
-    const index = this.mounts.findIndex((m) => m.group === group);
+    const target = this.mounts.find((m) => m.group === group);
     const routes = this.stacks.get(group);
-    if (index < 0 || !routes) throw new Error(`lane: group ${group.tag} is not mounted`);
-    const base = this.mounts[index]!.base.toLowerCase();
-    for (const earlier of this.mounts.slice(0, index)) {
+    if (!target || !routes) throw new Error(`lane: group ${group.tag} is not mounted`);
+    const base = target.base.toLowerCase();
+    const mounted = new Map<unknown, { base: string; group: RouteGroup }>(
+      this.mounts.map((m) => [m.router, m]),
+    );
+    const layers = (
+      app as unknown as { router: { stack: Array<{ handle: unknown; name?: string }> } }
+    ).router.stack;
+    let next = 0;
+    for (const layer of layers) {
+      if (layer.handle === target.router) break;
+      if (layer.handle === options.front[next]) {
+        next++;
+        continue;
+      }
+      const earlier = mounted.get(layer.handle);
+      if (!earlier)
+        throw new Error(
+          `lane: middleware ${layer.name ?? '(anonymous)'} runs before ${target.base} but is not in front`,
+        );
       const other = earlier.base.toLowerCase();
       const overlaps =
         other === '/'
@@ -442,6 +463,8 @@ export class RouteRegistry {
       if (overlaps)
         throw new Error(`lane: ${earlier.base} (${earlier.group.tag}) is mounted before ${base}`);
     }
+    if (next !== options.front.length)
+      throw new Error(`lane: front lists middleware the app does not run before ${target.base}`);
     return createLane({
       app,
       front: options.front,
