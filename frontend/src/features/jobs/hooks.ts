@@ -1,6 +1,6 @@
 /**
  * The Jobs area's reads and writes: queues with their per-status counts
- * (GET /api/jobs/queues), jobs one server page at a time, recent failures, retry and cancel;
+ * (GET /api/jobs/queues), created, changed (PUT) and deleted; jobs one server page at a time, recent failures, retry and cancel;
  * schedules (GET/POST/PATCH /api/schedules), the next runs of a cron expression
  * (GET /api/schedules/preview), run now and a schedule's run logs.
  */
@@ -12,6 +12,7 @@ import type {
   listJobsResponseSchema,
   listQueuesResponseSchema,
   listScheduleLogsResponseSchema,
+  PutQueueRequest,
   Queue,
   recentFailuresResponseSchema,
   Schedule,
@@ -56,6 +57,26 @@ export function useJobs(filters: { queue?: string; status?: JobStatusFilter; off
       q.state.data?.data.some((j) => j.status === 'queued' || j.status === 'running')
         ? LIVE_MS
         : false,
+  });
+}
+
+export function usePutQueue() {
+  return useApiMutation({
+    mutationFn: ({ name, body }: { name: string; body: PutQueueRequest }) =>
+      api.put<Queue>(`/api/jobs/queues/${encodeURIComponent(name)}`, body),
+    progress: 'Saving the queue…',
+    success: (q) => `Queue ${q.name} saved`,
+    invalidate: [queryKeys.jobs.queues()],
+  });
+}
+
+export function useDeleteQueue() {
+  return useApiMutation({
+    mutationFn: (name: string) =>
+      api.delete<{ message: string }>(`/api/jobs/queues/${encodeURIComponent(name)}`),
+    progress: 'Deleting the queue…',
+    success: (_, name) => `Queue ${name} deleted`,
+    invalidate: [queryKeys.jobs.all],
   });
 }
 

@@ -1,13 +1,16 @@
 /**
  * Queues with their target and per-status counts (a count opens the job list filtered by it),
- * and the recent failures (waiting for a retry, or dead) with their last error, Retry and Cancel.
+ * created, edited and deleted here (./queue-dialog.tsx); and the recent failures (waiting for a retry, or dead) with their last error, Retry and Cancel.
  */
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { getRouteApi } from '@tanstack/react-router';
-import { CircleCheck, Layers } from 'lucide-react';
+import { CircleCheck, Layers, Pencil, Plus, Trash2 } from 'lucide-react';
 import { formatDateTime, formatRelative } from '../../lib/format';
+import { Button } from '../../ui/button';
 import { DataTable, type ColumnDef } from '../../ui/data-table';
-import { useFailures, useQueues, type Job, type Queue } from './hooks';
+import { ConfirmDialog } from '../../ui/dialog';
+import { useDeleteQueue, useFailures, useQueues, type Job, type Queue } from './hooks';
+import { QueueDialog } from './queue-dialog';
 import { Section } from '../../ui/section';
 import { describeTarget, JobActions, JobStatusBadge, statusTones } from './job-parts';
 import type { JobStatusFilter } from './search';
@@ -23,10 +26,54 @@ const countClass: Record<string, string> = {
   neutral: 'text-muted',
 };
 
+/** Edit and Delete (after a confirmation: its jobs go with it). */
+function QueueActions({ queue, onEdit }: { queue: Queue; onEdit: () => void }) {
+  const remove = useDeleteQueue();
+  const [confirming, setConfirming] = useState(false);
+  const jobs = Object.values(queue.counts).reduce((a, b) => a + b, 0);
+  return (
+    <div className="flex justify-end gap-1">
+      <Button
+        size="icon-sm"
+        variant="ghost"
+        aria-label={`Edit queue ${queue.name}`}
+        title="Edit"
+        onClick={onEdit}
+      >
+        <Pencil aria-hidden />
+      </Button>
+      <Button
+        size="icon-sm"
+        variant="ghost"
+        aria-label={`Delete queue ${queue.name}`}
+        title="Delete"
+        onClick={() => setConfirming(true)}
+      >
+        <Trash2 aria-hidden />
+      </Button>
+      <ConfirmDialog
+        open={confirming}
+        onOpenChange={setConfirming}
+        title={`Delete queue ${queue.name}?`}
+        description={
+          jobs > 0
+            ? `Its ${jobs.toLocaleString('en-US')} job${jobs === 1 ? '' : 's'} are deleted with it, waiting ones included; enqueueing on it fails until it is created again.`
+            : 'Enqueueing on it fails until it is created again.'
+        }
+        confirmLabel="Delete queue"
+        destructive
+        onConfirm={() => remove.mutateAsync(queue.name)}
+      />
+    </div>
+  );
+}
+
 export function QueuesTab() {
   const queues = useQueues();
   const failures = useFailures();
   const navigate = route.useNavigate();
+  const [open, setOpen] = useState(false);
+  const [editing, setEditing] = useState<Queue | undefined>();
 
   const queueColumns = useMemo<ColumnDef<Queue, unknown>[]>(
     () => [
@@ -46,6 +93,7 @@ export function QueuesTab() {
       {
         id: 'target',
         header: 'Target',
+        size: 320,
         cell: ({ row }) => {
           const t = describeTarget(row.original.target);
           return (
@@ -79,6 +127,20 @@ export function QueuesTab() {
           );
         },
       })),
+      {
+        id: 'actions',
+        size: 88,
+        header: () => <span className="sr-only">Actions</span>,
+        cell: ({ row }) => (
+          <QueueActions
+            queue={row.original}
+            onEdit={() => {
+              setEditing(row.original);
+              setOpen(true);
+            }}
+          />
+        ),
+      },
     ],
     [navigate],
   );
@@ -145,6 +207,16 @@ export function QueuesTab() {
 
   return (
     <div className="flex flex-col gap-4">
+      <div className="flex items-center justify-end">
+        <Button
+          onClick={() => {
+            setEditing(undefined);
+            setOpen(true);
+          }}
+        >
+          <Plus aria-hidden /> New queue
+        </Button>
+      </div>
       <DataTable
         label="Queues"
         columns={queueColumns}
@@ -159,10 +231,10 @@ export function QueuesTab() {
           title: 'No queues yet',
           description: (
             <>
-              Create one with <code className="font-mono">PUT /api/jobs/queues/&lt;name&gt;</code>{' '}
-              (its target: an edge function, a URL or a SQL function), then enqueue jobs with{' '}
-              <code className="font-mono">POST /api/jobs/queues/&lt;name&gt;/jobs</code> or{' '}
-              <code className="font-mono">jobs.enqueue()</code> in SQL.
+              Create one with New queue (its target: an edge function, a URL or a SQL function) or{' '}
+              <code className="font-mono">PUT /api/jobs/queues/&lt;name&gt;</code>, then enqueue
+              jobs with <code className="font-mono">POST /api/jobs/queues/&lt;name&gt;/jobs</code>{' '}
+              or <code className="font-mono">jobs.enqueue()</code> in SQL.
             </>
           ),
         }}
@@ -188,6 +260,7 @@ export function QueuesTab() {
           }}
         />
       </Section>
+      <QueueDialog open={open} onOpenChange={setOpen} queue={editing} />
     </div>
   );
 }

@@ -1,10 +1,13 @@
 /**
  * A schedule's settings, new or existing: name, cron expression (explained in words as it is
- * typed, with the next five times from GET /api/schedules/preview), time zone, and where a tick
- * goes (an edge function, a SQL function, a job queue or a URL) with its JSON body.
+ * typed, with the next five times from GET /api/schedules/preview), time zone, where a tick
+ * goes (an edge function or a URL with its method and headers — values may name secrets as
+ * ${{secrets.NAME}} —, a SQL function and the role it runs as, a job queue) with its JSON body,
+ * and what a tick does while the previous run still goes (skip it or queue it).
  */
-import { useEffect, useId, useState } from 'react';
-import { Controller, useForm, useWatch } from 'react-hook-form';
+import { useEffect, useId, useMemo, useState } from 'react';
+import { Controller, useFieldArray, useForm, useWatch } from 'react-hook-form';
+import { Plus, X } from 'lucide-react';
 import { zodResolver } from '@hookform/resolvers/zod';
 import { z } from 'zod';
 import { Button } from '../../ui/button';
@@ -30,6 +33,17 @@ const targetLabels: Record<TargetType, { label: string; value: string; placehold
   url: { label: 'URL', value: 'URL', placeholder: 'https://example.com/hooks/tick' },
 };
 
+const methods = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'] as const;
+const roles = ['project_admin', 'authenticated', 'anon'] as const;
+const overlaps = ['skip', 'queue'] as const;
+const overlapLabels: Record<(typeof overlaps)[number], string> = {
+  skip: 'Skip the tick (logged as skipped)',
+  queue: 'Queue it: run after the previous one',
+};
+
+/** A header name as HTTP allows (a token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,200}$/;
+
 const formSchema = z
   .object({
     name: z.string().trim().min(3, 'at least 3 characters').max(200),
@@ -47,6 +61,15 @@ const formSchema = z
       }
     }, 'a JSON object, or empty'),
     isActive: z.boolean(),
+    httpMethod: z.enum(methods),
+    headers: z.array(
+      z.object({
+        name: z.string().trim().regex(HEADER_NAME, 'a header name (letters, digits, - …)'),
+        value: z.string().max(8192, 'at most 8,192 characters'),
+      }),
+    ),
+    role: z.enum(roles),
+    overlap: z.enum(overlaps),
   })
   .superRefine((v, ctx) => {
     if (v.targetType === 'url' && !z.url({ protocol: /^https?$/ }).safeParse(v.targetValue).success)
@@ -71,6 +94,10 @@ function valuesOf(s: Schedule | undefined): FormValues {
           : t.queue,
     body: body === '{}' ? '' : body,
     isActive: s?.isActive ?? true,
+    httpMethod: s?.httpMethod ?? 'POST',
+    headers: Object.entries(s?.headers ?? {}).map(([name, value]) => ({ name, value })),
+    role: t?.type === 'sql' ? t.role : 'project_admin',
+    overlap: s?.overlap ?? 'skip',
   };
 }
 
@@ -79,7 +106,7 @@ function toRequest(v: FormValues) {
     v.targetType === 'function'
       ? { type: 'function' as const, slug: v.targetValue }
       : v.targetType === 'sql'
-        ? { type: 'sql' as const, function: v.targetValue, role: 'project_admin' as const }
+        ? { type: 'sql' as const, function: v.targetValue, role: v.role }
         : v.targetType === 'queue'
           ? { type: 'queue' as const, queue: v.targetValue }
           : undefined;
@@ -89,7 +116,21 @@ function toRequest(v: FormValues) {
     timeZone: v.timeZone,
     ...(target ? { target } : { functionUrl: v.targetValue }),
     body: v.body.trim() ? (JSON.parse(v.body) as Record<string, unknown>) : {},
+    httpMethod: v.httpMethod,
+    headers: Object.fromEntries(v.headers.map((h) => [h.name, h.value])),
+    overlap: v.overlap,
   };
+}
+
+/** The IANA zones this browser knows, offered as the time zone is typed. */
+function useTimeZones(): string[] {
+  return useMemo(() => {
+    try {
+      return Intl.supportedValuesOf('timeZone');
+    } catch {
+      return [];
+    }
+  }, []);
 }
 
 /** A time in the schedule's zone (falls back to the browser's when the zone is unknown). */
@@ -194,17 +235,14 @@ function ScheduleForm({
     name: ['cronSchedule', 'timeZone', 'targetType'],
   });
   const labels = targetLabels[targetType];
+  const headers = useFieldArray({ control: form.control, name: 'headers' });
+  const zones = useTimeZones();
+  const calls = targetType === 'url' || targetType === 'function';
 
   const submit = form.handleSubmit(async (v) => {
     const body = toRequest(v);
     if (editing) await update.mutateAsync({ id: editing.id, body });
-    else
-      await create.mutateAsync({
-        ...body,
-        isActive: v.isActive,
-        httpMethod: 'POST',
-        overlap: 'skip',
-      });
+    else await create.mutateAsync({ ...body, isActive: v.isActive });
     onOpenChange(false);
   });
 
@@ -246,8 +284,19 @@ function ScheduleForm({
             />
           </FormField>
           <FormField label="Time zone" error={errors.timeZone?.message}>
-            <Input spellCheck={false} placeholder="UTC" {...form.register('timeZone')} />
+            <Input
+              spellCheck={false}
+              autoComplete="off"
+              placeholder="UTC"
+              list={`${id}-zones`}
+              {...form.register('timeZone')}
+            />
           </FormField>
+          <datalist id={`${id}-zones`}>
+            {zones.map((z) => (
+              <option key={z} value={z} />
+            ))}
+          </datalist>
         </div>
         <CronPreview cron={cron} timeZone={timeZone} />
         <div className="grid gap-4 sm:grid-cols-[12rem_1fr]">
@@ -274,6 +323,110 @@ function ScheduleForm({
             />
           </FormField>
         </div>
+        {targetType === 'sql' && (
+          <Controller
+            control={form.control}
+            name="role"
+            render={({ field }) => (
+              <FormField
+                label="Run as"
+                hint="The role the function runs as: authenticated and anon are held to RLS."
+              >
+                <Select
+                  value={field.value}
+                  onValueChange={(v) => field.onChange(v as (typeof roles)[number])}
+                  options={roles.map((r) => ({
+                    value: r,
+                    label: r === 'project_admin' ? 'project_admin (bypasses RLS)' : r,
+                  }))}
+                />
+              </FormField>
+            )}
+          />
+        )}
+        {calls && (
+          <div role="group" aria-labelledby={`${id}-headers`} className="flex flex-col gap-2">
+            <div className="grid gap-4 sm:grid-cols-[12rem_1fr]">
+              <Controller
+                control={form.control}
+                name="httpMethod"
+                render={({ field }) => (
+                  <FormField label="Method">
+                    <Select
+                      value={field.value}
+                      onValueChange={(v) => field.onChange(v as (typeof methods)[number])}
+                      options={methods.map((m) => ({ value: m, label: m }))}
+                    />
+                  </FormField>
+                )}
+              />
+              <div className="flex flex-col gap-1.5">
+                <span id={`${id}-headers`} className="text-sm font-medium">
+                  Headers
+                </span>
+                <p className="text-xs text-muted" id={`${id}-headers-hint`}>
+                  A value may name a secret as{' '}
+                  <code className="font-mono">{'${{secrets.NAME}}'}</code>: it is read at every run,
+                  and stored sealed.
+                </p>
+              </div>
+            </div>
+            {headers.fields.map((f, i) => (
+              <div key={f.id} className="grid grid-cols-[12rem_1fr_auto] items-start gap-2">
+                <div className="flex flex-col gap-1">
+                  <Input
+                    aria-label={`Header ${i + 1} name`}
+                    aria-invalid={errors.headers?.[i]?.name ? true : undefined}
+                    spellCheck={false}
+                    autoComplete="off"
+                    className="font-mono text-xs"
+                    placeholder="Authorization"
+                    {...form.register(`headers.${i}.name`)}
+                  />
+                  {errors.headers?.[i]?.name && (
+                    <p role="alert" className="text-xs font-medium text-danger">
+                      {errors.headers[i].name.message}
+                    </p>
+                  )}
+                </div>
+                <div className="flex flex-col gap-1">
+                  <Input
+                    aria-label={`Header ${i + 1} value`}
+                    aria-describedby={`${id}-headers-hint`}
+                    spellCheck={false}
+                    autoComplete="off"
+                    className="font-mono text-xs"
+                    placeholder={'Bearer ${{secrets.API_TOKEN}}'}
+                    {...form.register(`headers.${i}.value`)}
+                  />
+                  {errors.headers?.[i]?.value && (
+                    <p role="alert" className="text-xs font-medium text-danger">
+                      {errors.headers[i].value.message}
+                    </p>
+                  )}
+                </div>
+                <Button
+                  size="icon-sm"
+                  variant="ghost"
+                  aria-label={`Remove header ${i + 1}`}
+                  title="Remove"
+                  onClick={() => headers.remove(i)}
+                >
+                  <X aria-hidden />
+                </Button>
+              </div>
+            ))}
+            <div>
+              <Button
+                size="sm"
+                variant="outline"
+                onClick={() => headers.append({ name: '', value: '' })}
+              >
+                <Plus aria-hidden /> Add header
+              </Button>
+            </div>
+          </div>
+        )}
         <FormField
           label="Body (JSON)"
           hint="Optional: sent with each call (the payload for SQL and queue targets)."
@@ -287,6 +440,22 @@ function ScheduleForm({
             {...form.register('body')}
           />
         </FormField>
+        <Controller
+          control={form.control}
+          name="overlap"
+          render={({ field }) => (
+            <FormField
+              label="While the previous run still goes"
+              hint="What a tick does when the run before it has not finished."
+            >
+              <Select
+                value={field.value}
+                onValueChange={(v) => field.onChange(v as (typeof overlaps)[number])}
+                options={overlaps.map((o) => ({ value: o, label: overlapLabels[o] }))}
+              />
+            </FormField>
+          )}
+        />
         {!editing && (
           <div className="flex items-start justify-between gap-4">
             <div>
