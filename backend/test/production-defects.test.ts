@@ -25,7 +25,10 @@ CREATE FUNCTION public.echo_big(x bigint) RETURNS bigint LANGUAGE sql AS 'SELECT
 CREATE FUNCTION public.echo_json(j jsonb) RETURNS jsonb LANGUAGE sql AS 'SELECT j';
 CREATE FUNCTION public.announce(amount numeric, payload jsonb) RETURNS uuid LANGUAGE sql
   AS $$ SELECT realtime.publish('amounts:1', 'changed', payload || jsonb_build_object('amount', amount)) $$;
-CREATE FUNCTION public.record_hook(job jsonb) RETURNS text LANGUAGE sql AS $$ SELECT 'ok' $$;
+CREATE TABLE public.hook_log (payload text);
+GRANT ALL ON public.hook_log TO project_admin;
+CREATE FUNCTION public.record_hook(job jsonb) RETURNS text LANGUAGE sql
+  AS $$ INSERT INTO public.hook_log VALUES ((job->'payload')::text); SELECT 'ok' $$;
 GRANT EXECUTE ON FUNCTION public.record_hook(jsonb) TO project_admin;
 CREATE FUNCTION public.echo_row(x numeric) RETURNS public.amounts LANGUAGE sql
   AS 'SELECT (x % 1000)::bigint, x, NULL::bigint, NULL::float8, NULL::jsonb';
@@ -317,6 +320,12 @@ describe('incoming webhooks', () => {
       "SELECT (payload->'payload')::text AS payload FROM jobs.jobs WHERE queue = 'hooks-exact'",
     );
     expect(rows).toEqual([{ payload: `{"f": ${LONG_FRACTION}, "n": ${BIG_NUMERIC}}` }]);
+    // And the job's SQL target receives them so.
+    const logged = await until(async () => {
+      const found = await sql.query<{ payload: string }>('SELECT payload FROM public.hook_log');
+      return found.rows[0]?.payload;
+    });
+    expect(logged).toBe(`{"f": ${LONG_FRACTION}, "n": ${BIG_NUMERIC}}`);
     const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
     const res = await hook(deep);
     expect(res.status).toBeLessThan(500);

@@ -47,7 +47,8 @@ export interface JobWorkerOptions {
 interface Claimed {
   id: string;
   queue: string;
-  payload: unknown;
+  /** jsonb as text (see CLAIMED_COLUMNS). */
+  payload: string;
   attempts: number;
   max_attempts: number;
   backoff_ms: number;
@@ -59,7 +60,9 @@ interface Claimed {
   target_role: TargetRole;
 }
 
-const CLAIMED_COLUMNS = `j.id, j.queue, j.payload, j.attempts,
+// The payload as its JSON text: handed to the target as stored (numbers beyond a double's
+// precision stay exact; parsing and re-serialising it would round them).
+const CLAIMED_COLUMNS = `j.id, j.queue, j.payload::text AS payload, j.attempts,
   coalesce(j.max_attempts, q.max_attempts) AS max_attempts,
   coalesce(j.backoff_ms, q.backoff_ms) AS backoff_ms, q.backoff_max_ms,
   coalesce(j.timeout_ms, q.timeout_ms) AS timeout_ms, q.timeout_ms AS queue_timeout_ms,
@@ -208,7 +211,7 @@ export class JobWorker {
       const outcome = await this.targets.run(
         { kind: job.target_kind, target: job.target, role: job.target_role },
         {
-          body: JSON.stringify(job.payload),
+          body: job.payload,
           headers: {
             'x-job-id': job.id,
             'x-job-attempt': String(job.attempts),
