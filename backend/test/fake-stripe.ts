@@ -266,6 +266,12 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         res.writeHead(status, { 'content-type': 'application/json', 'request-id': id('req') });
         res.end(JSON.stringify(body));
       };
+      // For browser tests, whose workers cannot read `state`: the registered endpoints with
+      // their signing secrets (a stand-in's own path; Stripe has no such thing).
+      if (req.method === 'GET' && url.pathname === '/__fake/webhook_endpoints') {
+        answer(200, { data: [...state.webhookEndpoints.values()] });
+        return;
+      }
       const key = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (!key || key === REJECTED_STRIPE_KEY) {
         answer(401, {

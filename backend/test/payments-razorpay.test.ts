@@ -99,7 +99,7 @@ describe('keys and webhook secret', () => {
     expectInsForgeShape(insforge.getRazorpayConfigResponseSchema, res.body);
     expect(res.body.keys.slice(0, 2)).toEqual([
       { environment: 'test', keyType: 'api_key', value: KEY_ID },
-      { environment: 'test', keyType: 'api_secret', value: '…ests' },
+      { environment: 'test', keyType: 'api_secret', value: '••••••••' },
     ]);
     const { rows } = await db.query(
       `SELECT secret_sealed FROM payments.provider_configs WHERE provider = 'razorpay'`,
@@ -116,7 +116,7 @@ describe('keys and webhook secret', () => {
     expect(status.body.razorpayConnections[0]).toMatchObject({
       environment: 'test',
       status: 'connected',
-      maskedKey: '…ests',
+      maskedKey: 'rzp_test_…0001',
     });
     const user = await t.signUpUser();
     expect(

@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAKE_KEY, FakeOpenAI } from '../../backend/test/fake-openai';
+import { startFakeRazorpay } from '../../backend/test/fake-razorpay';
+import { startFakeStripe } from '../../backend/test/fake-stripe';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from './constants';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,6 +58,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const aiUpstream = new FakeOpenAI();
   aiUpstream.chunkDelayMs = 150;
   await aiUpstream.start();
+  // Payments: local stand-ins for the Stripe and Razorpay APIs (the API tests' ones).
+  const [fakeStripe, fakeRazorpay] = [await startFakeStripe(), await startFakeRazorpay()];
+  process.env.KILN_E2E_FAKE_STRIPE_URL = fakeStripe.url;
   let output = '';
   const child = spawn(process.execPath, [server], {
     cwd: dataDir,
@@ -78,6 +83,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       AUTH_RATE_LIMIT_VERIFY: '100000',
       AI_BASE_URL: aiUpstream.url,
       AI_API_KEY: FAKE_KEY,
+      STRIPE_API_BASE: fakeStripe.url,
+      RAZORPAY_API_BASE: fakeRazorpay.url,
       // Webhooks answered with a 5xx give up after 1 s (retried for a day by default), so the
       // Realtime spec gets a failed delivery to replay in moments.
       WEBHOOK_RETRY_PERIOD_SECONDS: '1',
@@ -103,6 +110,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       clearTimeout(timer);
     }
     await aiUpstream.stop();
+    await fakeStripe.close();
+    await fakeRazorpay.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
 }

@@ -23,6 +23,7 @@
  *   /ai                 features/ai/page.tsx                ?tab=&model=&days=&metric=&by=
  *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
  *   /webhooks           features/webhooks/page.tsx          ?endpoint=&status=&offset=&delivery=
+ *   /payments           features/payments/page.tsx          ?provider=&env=&tab=&offset=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -62,6 +63,7 @@ import { jobsSearch } from './features/jobs/search';
 import { aiSearch } from './features/ai/search';
 import { realtimeSearch } from './features/realtime/search';
 import { webhooksSearch } from './features/webhooks/search';
+import { paymentsSearch } from './features/payments/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -310,6 +312,13 @@ export const webhooksRoute = createRoute({
   validateSearch: webhooksSearch,
 }).lazy(() => import('./features/webhooks/page').then((m) => m.Route));
 
+export const paymentsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/payments',
+  staticData: { crumb: 'Payments' },
+  validateSearch: paymentsSearch,
+}).lazy(() => import('./features/payments/page').then((m) => m.Route));
+
 export const aiRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/ai',
@@ -345,6 +354,7 @@ const routeTree = rootRoute.addChildren([
     aiRoute,
     realtimeRoute,
     webhooksRoute,
+    paymentsRoute,
   ]),
 ]);
 

@@ -255,8 +255,9 @@ export class RazorpayPayments {
     return ENVIRONMENTS.flatMap((environment) => {
       const row = rows.get(environment);
       return [
+        // The key ID is public (Checkout is given it); the secrets are never shown.
         { environment, keyType: 'api_key' as const, value: row?.key_id ?? null },
-        { environment, keyType: 'api_secret' as const, value: row?.masked_key ?? null },
+        { environment, keyType: 'api_secret' as const, value: row ? '••••••••' : null },
         {
           environment,
           keyType: 'webhook_secret' as const,
@@ -312,7 +313,7 @@ export class RazorpayPayments {
         body.keyId,
         this.configs.seal(body.keySecret),
         this.configs.seal(webhookSecret),
-        maskKey(body.keySecret),
+        maskKey(body.keyId),
         environment === 'live',
         this.webhookUrl(environment),
       ],

@@ -1,6 +1,7 @@
 /** The sidebar's areas, in order; the command palette lists the same pages. */
 import {
   Bot,
+  CreditCard,
   Database,
   Gauge,
   HardDrive,
@@ -27,6 +28,7 @@ export interface NavItem {
     | '/ai'
     | '/realtime'
     | '/webhooks'
+    | '/payments'
     | '/functions'
     | '/jobs'
     | '/settings';
@@ -57,6 +59,12 @@ export const navItems: NavItem[] = [
     label: 'Webhooks',
     icon: Webhook,
     keywords: ['incoming', 'github', 'stripe', 'svix', 'signature', 'deliveries'],
+  },
+  {
+    to: '/payments',
+    label: 'Payments',
+    icon: CreditCard,
+    keywords: ['stripe', 'razorpay', 'billing', 'subscriptions', 'checkout', 'customers'],
   },
   { to: '/ai', label: 'AI', icon: Bot, keywords: ['models', 'chat', 'playground', 'usage'] },
   {

@@ -81,6 +81,16 @@ export const queryKeys = {
     config: () => [...queryKeys.realtime.all, 'config'] as const,
     permissions: () => [...queryKeys.realtime.all, 'permissions'] as const,
   },
+  payments: {
+    all: ['payments'] as const,
+    status: (provider: string) => [...queryKeys.payments.all, provider, 'status'] as const,
+    webhook: (provider: string, env: string) =>
+      [...queryKeys.payments.all, provider, env, 'webhook'] as const,
+    catalog: (provider: string, env: string) =>
+      [...queryKeys.payments.all, provider, env, 'catalog'] as const,
+    list: (provider: string, env: string, kind: string, offset: number) =>
+      [...queryKeys.payments.all, provider, env, kind, offset] as const,
+  },
   webhooks: {
     all: ['webhooks'] as const,
     endpoints: () => [...queryKeys.webhooks.all, 'endpoints'] as const,
