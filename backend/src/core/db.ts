@@ -85,6 +85,32 @@ export interface DatabaseOptions {
   preparedStatements?: boolean;
 }
 
+/**
+ * `set_config($1, $2, true), …` for n settings: one text per count, so a transaction's settings
+ * statement is one prepared shape (core/pipeline.ts).
+ */
+const SET_CONFIGS: string[] = [];
+function setConfigs(n: number): string {
+  return (SET_CONFIGS[n] ??= Array.from(
+    { length: n },
+    (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`,
+  ).join(', '));
+}
+
+/**
+ * The claims as JSON text, once per claims object: a verified token's principal is built once and
+ * frozen (core/auth/principal.ts), so its requests share the text.
+ */
+const CLAIMS_TEXT = new WeakMap<object, string>();
+function claimsText(claims: object): string {
+  let text = CLAIMS_TEXT.get(claims);
+  if (text === undefined) {
+    text = JSON.stringify(claims);
+    if (Object.isFrozen(claims)) CLAIMS_TEXT.set(claims, text);
+  }
+  return text;
+}
+
 /** The connection pools plus the transaction helpers every area uses. */
 export class Database {
   readonly pool: pg.Pool;
@@ -290,15 +316,10 @@ export class Database {
         : principal.role === 'authenticated'
           ? this.userStatementTimeoutMs
           : 0;
-    const settings = {
-      'request.jwt.claims': JSON.stringify(principal.claims),
-      ...options.settings,
-      ...(timeoutMs > 0 ? { statement_timeout: String(timeoutMs) } : {}),
-    };
-    const values = Object.entries(settings).flat();
-    const sets = Object.keys(settings)
-      .map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`)
-      .join(', ');
+    const values: string[] = ['request.jwt.claims', claimsText(principal.claims)];
+    for (const key in options.settings) values.push(key, options.settings[key]!);
+    if (timeoutMs > 0) values.push('statement_timeout', String(timeoutMs));
+    const sets = setConfigs(values.length / 2);
     const pool = principal.role === 'project_admin' ? this.adminPool : this.principalPool;
     const scope = options.scope ?? currentRequestScope();
     const begin = { text: options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN' };

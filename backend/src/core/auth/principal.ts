@@ -50,6 +50,24 @@ export function resolvePrincipal(keys: KeyStore, tokens: TokenService): RequestH
   };
 }
 
+// The keys' principals are the same for every request: built once, frozen.
+const API_KEY_STATE: AuthState = Object.freeze({
+  kind: 'principal',
+  principal: Object.freeze({
+    role: 'project_admin',
+    credential: 'api_key',
+    claims: Object.freeze({ role: 'project_admin' }),
+  }),
+});
+const ANON_KEY_STATE: AuthState = Object.freeze({
+  kind: 'principal',
+  principal: Object.freeze({
+    role: 'anon',
+    credential: 'anon_key',
+    claims: Object.freeze({ role: 'anon' }),
+  }),
+});
+
 export async function resolveCredential(
   credential: string,
   keys: KeyStore,
@@ -57,14 +75,7 @@ export async function resolveCredential(
 ): Promise<AuthState> {
   if (credential.startsWith('ik_')) {
     if (await keys.verify('api', credential)) {
-      return {
-        kind: 'principal',
-        principal: {
-          role: 'project_admin',
-          credential: 'api_key',
-          claims: { role: 'project_admin' },
-        },
-      };
+      return API_KEY_STATE;
     }
     return {
       kind: 'rejected',
@@ -78,10 +89,7 @@ export async function resolveCredential(
   }
   if (credential.startsWith('anon_')) {
     if (await keys.verify('anon', credential)) {
-      return {
-        kind: 'principal',
-        principal: { role: 'anon', credential: 'anon_key', claims: { role: 'anon' } },
-      };
+      return ANON_KEY_STATE;
     }
     return {
       kind: 'rejected',
