@@ -712,6 +712,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       ).ip,
   });
   await realtime.start();
+  state.listeners = () => ({
+    realtime: realtime.listening,
+    'schema cache': schemaCache.listening,
+    credentials: revocations.listening,
+  });
   webhooks.start();
   await jobWorker.start();
   scheduler.start();

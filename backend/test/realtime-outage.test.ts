@@ -55,6 +55,11 @@ class Relay {
     for (const socket of this.open) socket.destroy();
   }
 
+  /** New connections are refused; the open ones go on. */
+  refuseNew(): void {
+    this.up = false;
+  }
+
   restore(): void {
     this.up = true;
   }
@@ -198,5 +203,27 @@ describe('PostgreSQL unreachable for seconds', () => {
       expect(inbox.filter((m) => m === 'during')).toHaveLength(1);
       expect(inbox.indexOf('before')).toBeLessThan(inbox.indexOf('during'));
     }
+  });
+
+  it('is not ready while a LISTEN connection is away, and catches up when it is back', async () => {
+    const inbox = heard(sockets[0]!);
+    // The database stays reachable through the connections open now; the realtime listener's is
+    // cut and cannot come back until the relay takes new connections again.
+    relay.refuseNew();
+    await direct.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kiln-realtime' AND datname = current_database()",
+    );
+    await until('readiness to say the listener is away', async () => {
+      const res = await fetch(`${t.baseUrl}/health/ready`);
+      const body = (await res.json()) as { reason?: string; database: string };
+      return res.status === 503 && body.database === 'ok' && /realtime/.test(body.reason ?? '');
+    });
+    await direct.query(`SELECT realtime.publish('outage:1', 'said', '{"msg": "relistening"}')`);
+    relay.restore();
+    await until(
+      '/health/ready',
+      async () => (await fetch(`${t.baseUrl}/health/ready`)).status === 200,
+    );
+    await until('the message stored meanwhile', () => inbox.includes('relistening'));
   });
 });

@@ -8,6 +8,12 @@ import { reply, route, type RouteGroup } from '../core/route.js';
 
 export interface HealthState {
   shuttingDown: boolean;
+  /**
+   * The instance's LISTEN connections (core/listener.ts) by name, and whether each listens now.
+   * While one reconnects, the instance is not ready: realtime, webhooks or schema changes would
+   * pass it by.
+   */
+  listeners?: () => Record<string, boolean>;
 }
 
 /** `/api/health` (contract shape), `/health/live` (process up), `/health/ready` (can serve). */
@@ -38,7 +44,8 @@ export function healthRoutes(db: Database, version: string, state: HealthState):
       route({
         method: 'get',
         path: '/health/ready',
-        summary: 'Readiness: the database answers and the instance is not shutting down',
+        summary:
+          'Readiness: the database answers, every LISTEN connection listens, and the instance is not shutting down',
         responses: {
           200: { description: 'Ready', schema: readinessResponseSchema },
           503: { description: 'Not ready', schema: readinessResponseSchema },
@@ -52,9 +59,14 @@ export function healthRoutes(db: Database, version: string, state: HealthState):
             });
           }
           const ok = await db.ping(2000);
-          return reply(ok ? 200 : 503, {
-            status: ok ? ('ready' as const) : ('unavailable' as const),
+          const down = Object.entries(state.listeners?.() ?? {})
+            .filter(([, listening]) => !listening)
+            .map(([name]) => name);
+          const ready = ok && !down.length;
+          return reply(ready ? 200 : 503, {
+            status: ready ? ('ready' as const) : ('unavailable' as const),
             database: ok ? ('ok' as const) : ('unreachable' as const),
+            ...(ok && down.length ? { reason: `reconnecting: ${down.join(', ')}` } : {}),
           });
         },
       }),

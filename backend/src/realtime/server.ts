@@ -810,6 +810,11 @@ export class RealtimeServer {
     this.listener = listener;
   }
 
+  /** Whether the LISTEN connection is up (readiness). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
   private async catchUp(since: Date): Promise<void> {
     // From the later of the two moments known to be covered: the connection alive, or the
     // newest message delivered here.

@@ -84,6 +84,11 @@ export class Revocations implements SessionRevocations {
     await listener?.close();
   }
 
+  /** Whether the LISTEN connection is up (readiness). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
   isEnded(sessionId: string): boolean {
     return this.ended.has(sessionId);
   }

@@ -181,6 +181,11 @@ export class SchemaCache {
     return this.reloading;
   }
 
+  /** Whether the LISTEN connection is up (readiness). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
   /** Resolves after the next completed reload (tests use it to wait for DDL to be seen). */
   nextReload(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
