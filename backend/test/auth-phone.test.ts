@@ -229,6 +229,31 @@ describe('phone sign-in by SMS code', () => {
   });
 });
 
+describe('without an SMS provider', () => {
+  it('the phone routes say so (503), after checking the number', async () => {
+    const none = await startTestApp({}, { SMS_PROVIDER: 'none' });
+    try {
+      const { accessToken } = await none.signUpUser();
+      for (const [path, token] of [
+        ['/api/auth/phone/send-otp', undefined],
+        ['/api/auth/phone/send-verification', accessToken],
+      ] as const) {
+        const res = await none.request('POST', path, { body: { phone: newNumber() }, token });
+        expect(res.status).toBe(503);
+        expect(res.body.error).toBe('AUTH_SMS_NOT_CONFIGURED');
+        const bad = await none.request('POST', path, { body: { phone: '123' }, token });
+        expect(bad.body.error).toBe('AUTH_INVALID_PHONE');
+      }
+      const signIn = await none.request('POST', '/api/auth/phone/sign-in', {
+        body: { phone: newNumber(), otp: '123456' },
+      });
+      expect(signIn.status).toBe(503);
+    } finally {
+      await none.stop();
+    }
+  });
+});
+
 describe('SMS provider settings', () => {
   it('log outside production, none in production, twilio when configured (all three required)', () => {
     expect(loadConfig({}).sms.provider).toBe('log');
