@@ -339,6 +339,12 @@ describe('bad input is a 4xx, never a 5xx', () => {
       '/api/database/rpc/%E0%A4%A',
       '/api/storage/buckets/%zz/objects',
       '/api/realtime/channels/%zz',
+      '/api/storage/buckets/b/objects/%zz',
+      '/api/webhooks/in/%zz',
+      '/functions/%zz',
+      '/dashboard/%zz',
+      '/auth/%zz',
+      '/api/nothing/%zz',
     ]) {
       const res = await send('GET', path);
       expect(res.status, path).toBe(400);
@@ -346,10 +352,16 @@ describe('bad input is a 4xx, never a 5xx', () => {
   });
 
   it('an unknown charset is a 415', async () => {
-    const res = await send('POST', '/api/database/records/amounts', '{"id": 20}', {
-      'content-type': 'application/json; charset=nope',
-    });
-    expect(res.status).toBe(415);
+    for (const path of [
+      '/api/database/records/amounts',
+      '/api/database/rpc/echo_big',
+      '/api/auth/sessions',
+    ]) {
+      const res = await send('POST', path, '{"id": 20}', {
+        'content-type': 'application/json; charset=nope',
+      });
+      expect(res.status, path).toBe(415);
+    }
   });
 
   it('a 20,000-deep JSON object is a 400', async () => {
