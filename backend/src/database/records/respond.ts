@@ -52,14 +52,24 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
   }
   if ((ctx.format === 'csv' || ctx.format === 'geojson') && !outcome.raw) {
     // Written by PostgreSQL (sql.ts wrapAsCsv, wrapAsGeoJson).
-    res.type(`${CONTENT_TYPES[ctx.format]}; charset=utf-8`).send(outcome.body);
+    writeText(res, `${CONTENT_TYPES[ctx.format]}; charset=utf-8`, outcome.body);
     return;
   }
   if (ctx.format === 'single' && !outcome.raw) {
-    res.type('application/vnd.pgrst.object+json; charset=utf-8').send(singleObject(outcome.body));
+    writeText(res, 'application/vnd.pgrst.object+json; charset=utf-8', singleObject(outcome.body));
     return;
   }
-  res.type('application/json; charset=utf-8').send(outcome.body);
+  writeText(res, 'application/json; charset=utf-8', outcome.body);
+}
+
+/**
+ * A text body with its type, as Express's `res.type(t).send(body)` writes it here (no ETag, no
+ * conditional GET on these paths), without reparsing the type it was given.
+ */
+function writeText(res: Response, contentType: string, body: string): void {
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 const CONTENT_TYPES = {
