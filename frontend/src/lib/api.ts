@@ -12,9 +12,15 @@
  *   status, and the request id from the X-Request-Id response header.
  */
 import type { z } from 'zod';
-import type { adminSessionResponseSchema, errorEnvelopeSchema } from '@kiln/shared-schemas';
+import type {
+  adminMfaRequiredResponseSchema,
+  adminSessionResponseSchema,
+  errorEnvelopeSchema,
+} from '@kiln/shared-schemas';
 
 export type AdminSession = z.infer<typeof adminSessionResponseSchema>;
+/** Sign-in of an admin with a second factor: finish with finishSignIn(mfaToken, code). */
+export type AdminMfaRequired = z.infer<typeof adminMfaRequiredResponseSchema>;
 type Envelope = z.infer<typeof errorEnvelopeSchema>;
 
 export class ApiError extends Error {
@@ -186,9 +192,28 @@ export async function ensureSession(): Promise<boolean> {
   return refreshSession();
 }
 
-export async function signIn(email: string, password: string): Promise<AdminSession> {
-  const session = await request<AdminSession>('POST', '/api/auth/admin/sessions', {
-    body: { username: email, password },
+/**
+ * Admin sign-in: a session, or (an admin who is a user with a second factor) `requireMfa` with
+ * the token finishSignIn takes with their code.
+ */
+export async function signIn(
+  email: string,
+  password: string,
+): Promise<AdminSession | AdminMfaRequired> {
+  const answer = await request<AdminSession | AdminMfaRequired>(
+    'POST',
+    '/api/auth/admin/sessions',
+    { body: { username: email, password }, auth: false },
+  );
+  if ('requireMfa' in answer) return answer;
+  adopt(answer);
+  return answer;
+}
+
+/** The second step of an admin's sign-in: the TOTP (or recovery) code. */
+export async function finishSignIn(mfaToken: string, code: string): Promise<AdminSession> {
+  const session = await request<AdminSession>('POST', '/api/auth/admin/sessions/mfa', {
+    body: { mfaToken, code },
     auth: false,
   });
   adopt(session);

@@ -6,6 +6,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { z } from 'zod';
 import type {
   AdminUpdateUserRequest,
+  CreateUserRequest,
   appRoleSchema,
   authConfigResponseSchema,
   customOAuthConfigSchema,
@@ -119,10 +120,11 @@ const userInvalidations = [queryKeys.auth.all, queryKeys.overview.all];
 
 export function useCreateUser() {
   return useApiMutation({
-    mutationFn: (body: { email: string; password: string; name?: string; autoConfirm: boolean }) =>
+    mutationFn: (body: CreateUserRequest) =>
       api.post<z.infer<typeof signUpResponseSchema>>('/api/auth/users', body),
     progress: 'Creating the user…',
-    success: (_data, vars) => `User ${vars.email} created`,
+    success: (_data, vars) =>
+      vars.invite ? `User ${vars.email} created; invitation sent` : `User ${vars.email} created`,
     invalidate: userInvalidations,
   });
 }

@@ -18,6 +18,7 @@ import {
   Search,
   ShieldOff,
   Trash2,
+  Upload,
   UserRound,
   Users,
 } from 'lucide-react';
@@ -53,6 +54,7 @@ import {
   type User,
 } from './hooks';
 import { UserAccessSections, isBanned } from './user-access';
+import { DashboardAdminSection, ImportUsersDialog } from './user-admin';
 
 const route = getRouteApi('/app/auth');
 
@@ -205,12 +207,20 @@ function UserActionDialogs({
   );
 }
 
-const createUserSchema = z.object({
-  email: z.email({ error: 'Enter an email address' }).max(320),
-  password: signUpRequestSchema.shape.password.min(1, 'Enter a password'),
-  name: z.string().trim().max(100),
-  autoConfirm: z.boolean(),
-});
+const createUserSchema = z
+  .object({
+    email: z.email({ error: 'Enter an email address' }).max(320),
+    /** A password now, or an invitation mailed to the user that lets them choose one. */
+    mode: z.enum(['password', 'invite']),
+    password: signUpRequestSchema.shape.password,
+    name: z.string().trim().max(100),
+    autoConfirm: z.boolean(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.mode === 'password' && !v.password) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'Enter a password' });
+    }
+  });
 type CreateUserForm = z.infer<typeof createUserSchema>;
 
 function CreateUserDialog({
@@ -223,16 +233,21 @@ function CreateUserDialog({
   const create = useCreateUser();
   const form = useForm<CreateUserForm>({
     resolver: zodResolver(createUserSchema),
-    defaultValues: { email: '', password: '', name: '', autoConfirm: true },
+    defaultValues: { email: '', mode: 'password', password: '', name: '', autoConfirm: true },
   });
+  const inviting = form.watch('mode') === 'invite';
   const submit = form.handleSubmit(async (v) => {
     await create
-      .mutateAsync({
-        email: v.email,
-        password: v.password,
-        name: v.name || undefined,
-        autoConfirm: v.autoConfirm,
-      })
+      .mutateAsync(
+        v.mode === 'invite'
+          ? { email: v.email, invite: true, name: v.name || undefined }
+          : {
+              email: v.email,
+              password: v.password,
+              name: v.name || undefined,
+              autoConfirm: v.autoConfirm,
+            },
+      )
       .then(
         () => {
           form.reset();
@@ -252,14 +267,18 @@ function CreateUserDialog({
     >
       <DialogContent
         title="Create a user"
-        description="The user can sign in with this email and password. The password policy of the Settings tab applies."
+        description={
+          inviting
+            ? 'The user gets an email with a link, valid 7 days, to choose their own password (the SMTP settings of the Email tab send it).'
+            : 'The user can sign in with this email and password. The password policy of the Settings tab applies.'
+        }
         footer={
           <>
             <Button variant="outline" onClick={() => onOpenChange(false)}>
               Cancel
             </Button>
             <Button type="submit" form="create-user" loading={create.isPending}>
-              Create user
+              {inviting ? 'Create and invite' : 'Create user'}
             </Button>
           </>
         }
@@ -273,27 +292,55 @@ function CreateUserDialog({
           <FormField label="Email" error={errors.email?.message}>
             <Input type="email" autoComplete="off" {...form.register('email')} />
           </FormField>
-          <FormField label="Password" error={errors.password?.message}>
-            <Input type="password" autoComplete="new-password" {...form.register('password')} />
-          </FormField>
+          <fieldset className="flex flex-col gap-2">
+            <legend className="mb-1.5 text-sm font-medium">How the user gets a password</legend>
+            <div className="grid grid-cols-2 gap-2">
+              {(
+                [
+                  ['password', 'Set a password now'],
+                  ['invite', 'Send an invitation'],
+                ] as const
+              ).map(([value, label]) => (
+                <label
+                  key={value}
+                  className="flex cursor-pointer items-center gap-2 rounded-md border border-border px-3 py-2 text-sm has-[:checked]:border-primary has-[:checked]:bg-surface-2"
+                >
+                  <input
+                    type="radio"
+                    value={value}
+                    className="accent-[var(--color-primary)]"
+                    {...form.register('mode')}
+                  />
+                  {label}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          {!inviting && (
+            <FormField label="Password" error={errors.password?.message}>
+              <Input type="password" autoComplete="new-password" {...form.register('password')} />
+            </FormField>
+          )}
           <FormField label="Name (optional)" error={errors.name?.message}>
             <Input autoComplete="off" {...form.register('name')} />
           </FormField>
-          <div className="flex items-start gap-2">
-            <Checkbox
-              id="create-user-confirm"
-              checked={form.watch('autoConfirm')}
-              onCheckedChange={(c) => form.setValue('autoConfirm', c === true)}
-              className="mt-0.5"
-            />
-            <div>
-              <Label htmlFor="create-user-confirm">Mark the address verified</Label>
-              <p className="text-xs text-muted">
-                Otherwise the user proves the address before signing in (when the settings require
-                it).
-              </p>
+          {!inviting && (
+            <div className="flex items-start gap-2">
+              <Checkbox
+                id="create-user-confirm"
+                checked={form.watch('autoConfirm')}
+                onCheckedChange={(c) => form.setValue('autoConfirm', c === true)}
+                className="mt-0.5"
+              />
+              <div>
+                <Label htmlFor="create-user-confirm">Mark the address verified</Label>
+                <p className="text-xs text-muted">
+                  Otherwise the user proves the address before signing in (when the settings require
+                  it).
+                </p>
+              </div>
             </div>
-          </div>
+          )}
         </form>
       </DialogContent>
     </Dialog>
@@ -403,6 +450,8 @@ function UserSheet({
             </section>
 
             <UserAccessSections user={u} />
+
+            <DashboardAdminSection user={u} />
 
             <section aria-labelledby="user-identities">
               <h3 id="user-identities" className="mb-2 text-sm font-semibold">
@@ -531,6 +580,7 @@ export function UsersTab() {
   const navigate = route.useNavigate();
   const [text, setText] = useState(q);
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [action, setAction] = useState<UserAction>();
   const users = useUsers(q, offset);
 
@@ -626,9 +676,14 @@ export function UsersTab() {
           : `${total.toLocaleString('en-US')} ${q ? 'matching' : 'in total'}.`
       }
       actions={
-        <Button size="sm" onClick={() => setCreating(true)}>
-          <Plus aria-hidden /> Create user
-        </Button>
+        <div className="flex gap-2">
+          <Button variant="outline" size="sm" onClick={() => setImporting(true)}>
+            <Upload aria-hidden /> Import
+          </Button>
+          <Button size="sm" onClick={() => setCreating(true)}>
+            <Plus aria-hidden /> Create user
+          </Button>
+        </div>
       }
     >
       <div className="mb-3 flex items-center gap-2">
@@ -694,6 +749,7 @@ export function UsersTab() {
         }
       />
       <CreateUserDialog open={creating} onOpenChange={setCreating} />
+      <ImportUsersDialog open={importing} onOpenChange={setImporting} />
       <UserSheet id={user} onClose={() => open(undefined)} onAction={setAction} />
       <UserActionDialogs
         action={action}

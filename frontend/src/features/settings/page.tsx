@@ -28,7 +28,7 @@ function SettingsPage() {
         label: 'Settings: CORS origins',
         group: 'Settings',
         icon: Globe,
-        keywords: ['cors', 'origins', 'runtime'],
+        keywords: ['cors', 'origins', 'runtime', 'session', 'policy', 'lifetime', 'timeout'],
         run: () => void navigate({ search: { tab: 'runtime' } }),
       },
       {

@@ -17,6 +17,7 @@ import { FormField } from '../../ui/form-field';
 import { Textarea } from '../../ui/input';
 import { Card, Skeleton } from '../../ui/misc';
 import { SourceBadge } from './source-badge';
+import { SessionPolicyForm } from './session-policy';
 import { useSettings, useUpdateSettings, type Settings } from './hooks';
 
 const lines = (v: unknown) =>
@@ -141,27 +142,39 @@ function CorsForm({ setting }: { setting: Settings['runtime']['corsOrigins'] }) 
 export function RuntimeTab() {
   const settings = useSettings();
   return (
-    <div className="grid grid-cols-[minmax(0,3fr)_minmax(0,2fr)] gap-4 max-[1180px]:grid-cols-1">
-      <Card
-        title="CORS origins"
-        description="Browser apps on these origins may call the API (CORS_ORIGINS). A change applies without a restart, on every instance within seconds."
-      >
-        {settings.isLoading ? (
-          <div className="flex flex-col gap-3">
-            <Skeleton className="h-4 w-2/3" />
-            <Skeleton className="h-4 w-1/2" />
-            <Skeleton className="h-28 w-full" />
-          </div>
-        ) : settings.error ? (
-          <ErrorPanel
-            error={settings.error}
-            title="Could not load the settings"
-            onRetry={() => void settings.refetch()}
-          />
-        ) : settings.data ? (
-          <CorsForm setting={settings.data.runtime.corsOrigins} />
-        ) : null}
-      </Card>
+    <div className="grid grid-cols-[minmax(0,3fr)_minmax(0,2fr)] items-start gap-4 max-[1180px]:grid-cols-1">
+      <div className="flex min-w-0 flex-col gap-4">
+        <Card
+          title="CORS origins"
+          description="Browser apps on these origins may call the API (CORS_ORIGINS). A change applies without a restart, on every instance within seconds."
+        >
+          {settings.isLoading ? (
+            <div className="flex flex-col gap-3">
+              <Skeleton className="h-4 w-2/3" />
+              <Skeleton className="h-4 w-1/2" />
+              <Skeleton className="h-28 w-full" />
+            </div>
+          ) : settings.error ? (
+            <ErrorPanel
+              error={settings.error}
+              title="Could not load the settings"
+              onRetry={() => void settings.refetch()}
+            />
+          ) : settings.data ? (
+            <CorsForm setting={settings.data.runtime.corsOrigins} />
+          ) : null}
+        </Card>
+        <Card
+          title="Session policy"
+          description="How long users' sessions may last (SESSION_MAX_LIFETIME_SECONDS, SESSION_INACTIVITY_TIMEOUT_SECONDS, SESSION_SINGLE_PER_USER). Applies at each sign-in and refresh, on every instance within seconds."
+        >
+          {settings.data ? (
+            <SessionPolicyForm runtime={settings.data.runtime} />
+          ) : settings.error ? null : (
+            <Skeleton className="h-40 w-full" />
+          )}
+        </Card>
+      </div>
       <Card title="Run-time settings" description="How overrides work.">
         <ul className="flex flex-col gap-3 text-sm">
           <li className="flex gap-2">
