@@ -35,11 +35,12 @@ export interface ListenerOptions {
 const MIN_DELAY_MS = 100;
 const MAX_DELAY_MS = 2000;
 /**
- * How often a listening connection is pinged, and how long a ping may take. (A peer that vanished
- * without closing the connection is also found by TCP keepalive, probing after 10 s idle.)
+ * How often a listening connection is pinged. (A peer that vanished without closing the
+ * connection is also found by TCP keepalive, probing after 10 s idle.)
  */
 const PING_MS = 30_000;
-const PING_TIMEOUT_MS = 10_000;
+/** How long connecting, listening or a ping may take before the connection counts as lost. */
+const TIMEOUT_MS = 10_000;
 
 export class PgListener {
   private client: pg.Client | undefined;
@@ -78,8 +79,21 @@ export class PgListener {
       options: SAFE_SEARCH_PATH_OPTIONS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
+      // A server that accepts the connection and then says nothing must not hold a reconnect
+      // (or a ping) up for ever.
+      connectionTimeoutMillis: TIMEOUT_MS,
+      query_timeout: TIMEOUT_MS,
     });
-    client.on('notification', (n) => this.options.onNotification(n.channel, n.payload));
+    client.on('notification', (n) => {
+      try {
+        this.options.onNotification(n.channel, n.payload);
+      } catch (err) {
+        this.options.logger?.warn('database listener: a notification failed', {
+          name: this.options.name,
+          error: String(err),
+        });
+      }
+    });
     client.on('error', () => undefined);
     client.on('end', () => this.lost(client));
     try {
@@ -89,7 +103,8 @@ export class PgListener {
       const { rows } = await client.query<{ now: Date }>('SELECT now()');
       this.aliveAt = rows[0]!.now;
     } catch (err) {
-      await client.end().catch(() => undefined);
+      // Not awaited: closing a connection that never answered can take as long as it did not.
+      void client.end().catch(() => undefined);
       throw err;
     }
     if (this.closed) {
@@ -158,24 +173,16 @@ export class PgListener {
   private schedulePing(client: pg.Client): void {
     this.pingTimer = setTimeout(() => {
       if (this.client !== client) return;
-      let answered = false;
-      const deadline = setTimeout(() => {
-        // No answer: the connection is as good as gone.
-        if (!answered) void client.end().catch(() => undefined);
-      }, PING_TIMEOUT_MS);
-      deadline.unref();
       client.query<{ now: Date }>('SELECT now()').then(
         ({ rows }) => {
-          answered = true;
-          clearTimeout(deadline);
           if (this.client !== client) return;
           this.aliveAt = rows[0]!.now;
           this.schedulePing(client);
         },
         () => {
-          answered = true;
-          clearTimeout(deadline);
-          // A failed ping on a live connection: end it, and reconnect ('end').
+          // No answer in time, or an error: the connection counts as lost now (closing it may
+          // take as long as the peer takes to notice), and a new one is made.
+          this.lost(client);
           void client.end().catch(() => undefined);
         },
       );
