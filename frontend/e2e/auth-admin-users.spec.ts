@@ -1,11 +1,12 @@
 /**
- * User administration in the dashboard against the real API: a user created with an invitation,
- * made a dashboard admin (who then signs in with their own password and second factor), bulk
- * import with per-row results, and the session policy on the Settings page.
+ * User administration in the dashboard against the real API: a user created with an invitation
+ * (the mailed link caught on loopback and used on the hosted page), made a dashboard admin (who
+ * then signs in with their own password and second factor), bulk import with per-row results,
+ * and the session policy on the Settings page.
  */
 import type { APIRequestContext, Page } from '@playwright/test';
 import { adminToken, expect, expectNoA11yViolations, shoot, test } from './fixtures';
-import { totp } from './auth/servers';
+import { SmtpCapture, linkIn, totp } from './auth/servers';
 
 test.describe.configure({ timeout: 60_000 });
 
@@ -34,6 +35,24 @@ test('users: an invitation, a dashboard admin, and an import answered row by row
 }) => {
   const id = suffix();
   const invited = `invited-${id}@example.com`;
+  const smtp = new SmtpCapture();
+  await smtp.start();
+  await api(page, 'put', '/api/auth/smtp-config', {
+    enabled: true,
+    host: '127.0.0.1',
+    port: smtp.port,
+    fromEmail: 'no-reply@kiln.test',
+  });
+  try {
+    await invite(page, smtp, invited, id);
+  } finally {
+    // Later specs must not send through a capture that is gone.
+    await api(page, 'put', '/api/auth/smtp-config', { enabled: false });
+    await smtp.stop();
+  }
+});
+
+async function invite(page: Page, smtp: SmtpCapture, invited: string, id: string) {
   await page.goto('/dashboard/auth');
 
   // Created with an invitation instead of a password.
@@ -45,8 +64,11 @@ test('users: an invitation, a dashboard admin, and an import answered row by row
   await expect(dialog).toContainText('valid 7 days');
   await expectNoA11yViolations(page);
   await shoot(page, 'auth-user-invite');
+  const sent = smtp.messages.length;
   await dialog.getByRole('button', { name: 'Create and invite' }).click();
   await expect(page.getByText(`User ${invited} created; invitation sent`)).toBeVisible();
+  await expect.poll(() => smtp.messages.slice(sent).some((m) => m.to.includes(invited))).toBe(true);
+  const mail = smtp.messages.slice(sent).find((m) => m.to.includes(invited))!;
 
   // Its sheet: no password yet (the invitation can go again), then made a dashboard admin.
   await page.getByRole('searchbox', { name: 'Search users' }).fill(invited);
@@ -112,7 +134,25 @@ test('users: an invitation, a dashboard admin, and an import answered row by row
     data: { email: imported, password: 'imported-Password-1' },
   });
   expect(signIn.status(), await signIn.text()).toBe(200);
-});
+
+  // The invitation's link opens the hosted page, which sets the password.
+  const link = new URL(linkIn(mail)!);
+  expect(link.searchParams.get('insforge_type')).toBe('invite');
+  const landing = await page.context().newPage();
+  try {
+    await landing.goto(link.pathname + link.search);
+    await expect(landing.getByRole('heading', { name: 'Choose your password' })).toBeVisible();
+    await landing.getByLabel('New password').fill('Invited-Password-1');
+    await landing.getByRole('button', { name: 'Set password' }).click();
+    await expect(landing.getByText('Your password was changed')).toBeVisible();
+  } finally {
+    await landing.close();
+  }
+  const invitedSignIn = await page.request.post('/api/auth/sessions?client_type=server', {
+    data: { email: invited, password: 'Invited-Password-1' },
+  });
+  expect(invitedSignIn.status(), await invitedSignIn.text()).toBe(200);
+}
 
 test('a second admin signs in with their own password and second factor', async ({
   signedIn: page,

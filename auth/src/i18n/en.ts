@@ -87,6 +87,8 @@ export const en = {
   'reset.newPassword': 'New password',
   'reset.submit': 'Change password',
   'reset.missingToken': 'This reset link is incomplete. Ask for a new one.',
+  'invite.title': 'Choose your password',
+  'invite.submit': 'Set password',
   'mfa.title': 'Two-step verification',
   'mfa.intro': 'Enter the 6-digit code from your authenticator app.',
   'mfa.recoveryIntro': 'Enter one of your recovery codes.',

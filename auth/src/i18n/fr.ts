@@ -90,6 +90,8 @@ export const fr: Catalog = {
   'reset.newPassword': 'Nouveau mot de passe',
   'reset.submit': 'Changer le mot de passe',
   'reset.missingToken': 'Ce lien est incomplet. Demandez-en un nouveau.',
+  'invite.title': 'Choisissez votre mot de passe',
+  'invite.submit': 'Définir le mot de passe',
   'mfa.title': 'Vérification en deux étapes',
   'mfa.intro': 'Saisissez le code à 6 chiffres de votre application d’authentification.',
   'mfa.recoveryIntro': 'Saisissez l’un de vos codes de secours.',

@@ -103,10 +103,14 @@ export function ForgotPassword() {
   );
 }
 
-/** The reset link's landing page: a new password with the token from the link. */
+/**
+ * The reset link's landing page: a new password with the token from the link. An invitation
+ * (a user an admin created without a password) lands here too (`insforge_type=invite`).
+ */
 export function ResetPassword() {
   const { t } = useI18n();
   const token = params().get('token');
+  const invite = params().get('insforge_type') === 'invite';
   const [password, setPassword] = useState('');
   const { busy, errors, run } = useSubmit();
   const submit = (e: FormEvent) => {
@@ -132,7 +136,7 @@ export function ResetPassword() {
     );
   }
   return (
-    <Layout title={t('reset.title')}>
+    <Layout title={t(invite ? 'invite.title' : 'reset.title')}>
       <form onSubmit={submit} noValidate className="flex flex-col gap-2">
         <Field
           label={t('reset.newPassword')}
@@ -147,7 +151,7 @@ export function ResetPassword() {
         />
         <FormMessage error={errors.form ?? errors.code} />
         <Button type="submit" busy={busy}>
-          {t('reset.submit')}
+          {t(invite ? 'invite.submit' : 'reset.submit')}
         </Button>
       </form>
     </Layout>
