@@ -34,6 +34,14 @@ beforeAll(async () => {
       USING (EXISTS (SELECT 1 FROM payments.subscriptions s
                       WHERE s.user_id = auth.uid() AND s.status = 'active'));
     INSERT INTO public.premium_notes (body) VALUES ('for subscribers');
+    -- The same gate in a policy for every role (anon included).
+    CREATE TABLE public.member_news (id serial PRIMARY KEY, body text NOT NULL);
+    ALTER TABLE public.member_news ENABLE ROW LEVEL SECURITY;
+    GRANT SELECT ON public.member_news TO anon, authenticated;
+    CREATE POLICY subscribers_read ON public.member_news FOR SELECT
+      USING (EXISTS (SELECT 1 FROM payments.subscriptions s
+                      WHERE s.user_id = auth.uid() AND s.status = 'active'));
+    INSERT INTO public.member_news (body) VALUES ('news');
     NOTIFY kiln_schema_change;`);
   const config = await admin('PUT', '/api/auth/config', { allowedRedirectUrls: [`${APP}/*`] });
   expect(config.status, JSON.stringify(config.body)).toBe(200);
@@ -485,6 +493,13 @@ describe('checkout, webhooks and RLS', () => {
     expect(now.data).toEqual([{ body: 'for subscribers' }]);
     const forBob = await bob.client.database.from('premium_notes').select('body');
     expect(forBob.data).toEqual([]);
+    // A policy for every role: anon sees nothing (no error), the subscriber sees the row.
+    const forAnon = await t.sdk().database.from('member_news').select('body');
+    expect(forAnon.error).toBeNull();
+    expect(forAnon.data).toEqual([]);
+    expect((await alice.client.database.from('member_news').select('body')).data).toEqual([
+      { body: 'news' },
+    ]);
 
     // A replay of the older event (same id) is acknowledged and changes nothing.
     const replay = await sendEvent({
