@@ -689,6 +689,52 @@ describe('checkout, webhooks and RLS', () => {
     expect(away.error?.statusCode).toBe(400);
   });
 
+  it('applies one of two simultaneous deliveries of an event; refuses oversized ones', async () => {
+    const event = {
+      id: 'evt_concurrent',
+      type: 'customer.subscription.updated',
+      object: subscription('active', { metadata: { seats: '3' } }),
+    };
+    const answers = await Promise.all([sendEvent(event), sendEvent(event), sendEvent(event)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers.filter((a) => a.body.handled)).toHaveLength(1);
+    const { rows } = await db.query(
+      `SELECT attempt_count FROM payments.webhook_events WHERE event_id = 'evt_concurrent'`,
+    );
+    expect(rows).toEqual([{ attempt_count: 1 }]);
+
+    const big = await t.request('POST', '/api/webhooks/stripe/test', {
+      body: JSON.stringify({ pad: 'x'.repeat(1024 * 1024 + 1) }),
+      headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' },
+    });
+    expect(big.status).toBe(413);
+  });
+
+  it('creates one customer for simultaneous first checkouts; refuses reserved metadata', async () => {
+    const carol = await t.signUpUser();
+    const before = fake.state.customers.size;
+    const open = () =>
+      carol.client.payments.stripe.createCheckoutSession('test', {
+        mode: 'payment',
+        lineItems: [{ priceId, quantity: 1 }],
+        successUrl: `${APP}/thanks`,
+        cancelUrl: `${APP}/pricing`,
+      });
+    const sessions = await Promise.all([open(), open(), open()]);
+    expect(sessions.map((r) => r.error)).toEqual([null, null, null]);
+    expect(fake.state.customers.size).toBe(before + 1);
+    expect(new Set(sessions.map((r) => r.data!.checkoutSession.customerId)).size).toBe(1);
+
+    const reserved = await carol.client.payments.stripe.createCheckoutSession('test', {
+      mode: 'payment',
+      lineItems: [{ priceId, quantity: 1 }],
+      successUrl: `${APP}/thanks`,
+      cancelUrl: `${APP}/pricing`,
+      metadata: { kiln_subject_id: 'someone-else' },
+    });
+    expect(reserved.error?.statusCode).toBe(400);
+  });
+
   it('a cancelled subscription closes the gate again', async () => {
     const deleted = await sendEvent({
       id: 'evt_sub_deleted',
