@@ -162,7 +162,7 @@ export class PgListener {
       this.aliveAt = since;
       this.client = undefined;
       clearTimeout(this.pingTimer);
-      await client.end().catch(() => undefined);
+      void client.end().catch(() => undefined);
       this.retry();
       return;
     }
