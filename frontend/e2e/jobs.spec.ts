@@ -237,8 +237,11 @@ test('jobs: a queue is created, edited and deleted in its form; a schedule gets 
   await form.getByRole('combobox', { name: 'Method' }).click();
   await page.getByRole('option', { name: 'PUT' }).click();
   await form.getByRole('button', { name: 'Add header' }).click();
-  await form.getByLabel('Header 1 name').fill('Authorization');
   await form.getByLabel('Header 1 value').fill('Bearer ${{secrets.API_KEY}}');
+  await form.getByLabel('Header 1 name').fill('Bad name');
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  await expect(form.getByText('a header name (letters, digits, - …)')).toBeVisible();
+  await form.getByLabel('Header 1 name').fill('Authorization');
   await form.getByRole('combobox', { name: 'While the previous run still goes' }).click();
   await page.getByRole('option', { name: 'Queue it: run after the previous one' }).click();
   await expect(form.getByText('${{secrets.NAME}}')).toBeVisible();

@@ -62,16 +62,27 @@ const formSchema = z
     }, 'a JSON object, or empty'),
     isActive: z.boolean(),
     httpMethod: z.enum(methods),
-    headers: z.array(
-      z.object({
-        name: z.string().trim().regex(HEADER_NAME, 'a header name (letters, digits, - …)'),
-        value: z.string().max(8192, 'at most 8,192 characters'),
-      }),
-    ),
+    // Checked below, only for the targets that send them.
+    headers: z.array(z.object({ name: z.string().trim(), value: z.string() })),
     role: z.enum(roles),
     overlap: z.enum(overlaps),
   })
   .superRefine((v, ctx) => {
+    if (v.targetType === 'url' || v.targetType === 'function')
+      v.headers.forEach((h, i) => {
+        if (!HEADER_NAME.test(h.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers', i, 'name'],
+            message: 'a header name (letters, digits, - …)',
+          });
+        if (h.value.length > 8192)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers', i, 'value'],
+            message: 'at most 8,192 characters',
+          });
+      });
     if (v.targetType === 'url' && !z.url({ protocol: /^https?$/ }).safeParse(v.targetValue).success)
       ctx.addIssue({ code: 'custom', path: ['targetValue'], message: 'an http(s) URL' });
   });
@@ -117,7 +128,11 @@ function toRequest(v: FormValues) {
     ...(target ? { target } : { functionUrl: v.targetValue }),
     body: v.body.trim() ? (JSON.parse(v.body) as Record<string, unknown>) : {},
     httpMethod: v.httpMethod,
-    headers: Object.fromEntries(v.headers.map((h) => [h.name, h.value])),
+    // Headers go with calls (URL and function targets); rows left from another target do not.
+    headers:
+      v.targetType === 'url' || v.targetType === 'function'
+        ? Object.fromEntries(v.headers.map((h) => [h.name, h.value]))
+        : {},
     overlap: v.overlap,
   };
 }
