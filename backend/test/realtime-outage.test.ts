@@ -13,9 +13,11 @@ import {
 /**
  * PostgreSQL out of reach for seconds, then back (issue 24): every long-lived connection of
  * Kiln's (the LISTEN connections of realtime, the schema cache and the credential list, the job
- * workers') comes back by itself and catches up on what it missed. The app reaches PostgreSQL through a TCP
- * relay that the test cuts (every connection reset, new ones refused) and restores; the test
- * itself writes to PostgreSQL directly meanwhile, as another instance or a trigger would.
+ * workers') comes back by itself and catches up on what it missed. The app reaches PostgreSQL
+ * through a TCP relay: for the outage its connections are terminated as at a shutdown (57P01)
+ * and the relay refuses new ones, then lets them through again. (The test cluster itself is
+ * shared by every test file running at the time: it is not stopped.) The test writes to
+ * PostgreSQL directly meanwhile, as another instance or a trigger would.
  */
 class Relay {
   private readonly server = net.createServer((client) => this.accept(client));
@@ -158,8 +160,14 @@ describe('PostgreSQL unreachable for seconds', () => {
     expect((await say('before')).status).toBe(200);
     await until('the first message', () => inboxes.every((m) => m.includes('before')));
 
-    relay.cut();
+    // As at a shutdown: every connection of the app's is told "terminating connection due to
+    // administrator command" (57P01) and closed; then nothing gets through.
+    relay.refuseNew();
     const cutAt = Date.now();
+    await direct.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    relay.cut();
     // Meanwhile, PostgreSQL itself goes on: a message is stored (its announcement reaches no
     // listener of this instance) and a table is created (so is its schema-change event).
     await direct.query(`SELECT realtime.publish('outage:1', 'said', '{"msg": "during"}')`);
