@@ -18,9 +18,15 @@
  * out; a name PostgreSQL may not hold (evicted, or parsed in a pipeline that failed) is closed
  * at the start of the connection's next pipeline (closing a name that does not exist is no
  * error). PostgreSQL replans a prepared statement itself when what it depends on changes (DDL,
- * the role for RLS, search_path); every statement here answers one fixed column, so a table's
- * new shape never changes a statement's result type. Off (DB_PREPARED_STATEMENTS=false) for a
- * transaction-mode pooler that cannot carry named statements across transactions.
+ * the role for RLS, search_path), but analyses its text again with the parameter types it
+ * inferred at its first Parse: after a column's type changed (`v = $1` with $1 an integer, v now
+ * text) or a table was created again with other types, the old statement fails where a fresh
+ * Parse would succeed. Such a failure (mayBeStalePlan) is not the request's answer: every
+ * connection's names are parsed again when next used, and the caller runs the transaction once
+ * more (isStaleStatementError), as after a name SQL deallocated. Every statement here answers
+ * fixed columns, so a table's new shape never changes a statement's result type. Off
+ * (DB_PREPARED_STATEMENTS=false) for a transaction-mode pooler that cannot carry named
+ * statements across transactions.
  */
 import pg from 'pg';
 
@@ -48,12 +54,21 @@ interface Wire {
 /** Named statements kept per connection (each holds its plan in that backend's memory). */
 export const PREPARED_PER_CONNECTION = 128;
 
+/**
+ * Moves on when a statement prepared before failed as only a changed schema makes it fail
+ * (mayBeStalePlan): every connection's names are then parsed again when next used, so a retry,
+ * whichever connection it gets, and every later request parse their text afresh.
+ */
+let schemaEpoch = 0;
+
 /** The statements prepared on one connection, most recently used last. */
 class Prepared {
   private readonly names = new Map<string, string>();
   /** Names to close before the connection's next statements. */
   private closing: string[] = [];
   private counter = 0;
+  /** The schema epoch its names were parsed in. */
+  private epoch = schemaEpoch;
 
   /** The statement's name, and whether it must be parsed first. */
   name(text: string): { name: string; parse: boolean } {
@@ -88,7 +103,12 @@ class Prepared {
     this.forget([...this.names.keys()]);
   }
 
+  /** Names to close first in the connection's next pipeline (all of them after a schema change). */
   takeClosing(): string[] {
+    if (this.epoch !== schemaEpoch) {
+      this.epoch = schemaEpoch;
+      this.forgetAll();
+    }
     const names = this.closing;
     this.closing = [];
     return names;
@@ -99,8 +119,10 @@ const preparedByConnection = new WeakMap<object, Prepared>();
 const staleStatements = new WeakSet<object>();
 
 /**
- * The error of a pipeline that named a prepared statement its connection no longer had (SQL
- * ran `DEALLOCATE`): nothing of it ran, the names are forgotten, and running it again succeeds.
+ * The error of a pipeline whose prepared statement was stale: its connection no longer had the
+ * name (SQL ran `DEALLOCATE`), or its text, analysed again after DDL with the parameter types of
+ * its first Parse, failed (mayBeStalePlan). Only the transaction's own opening statements ran
+ * before it (rolled back); the names are forgotten, and running it again parses them afresh.
  */
 export function isStaleStatementError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && staleStatements.has(err);
@@ -134,10 +156,32 @@ const QueryBase = pg.Query as unknown as new (config: { text: string; callback: 
   submit(connection: unknown): Error | null;
 };
 
+/** One statement as a pipeline sent it: by name, and whether this pipeline parsed that name. */
+interface Step {
+  text: string;
+  name?: string;
+  parsed: boolean;
+}
+
+/**
+ * SQLSTATEs a statement prepared earlier can fail with at Bind when PostgreSQL analyses its text
+ * again after DDL (the table, a column's type, a function changed): an unknown column, table,
+ * function or operator, a type mismatch, a result type that changed (0A000). Parsed afresh, the
+ * same text may well succeed (the parameters' types are inferred again), so such a failure is
+ * not the statement's answer. Not 42501: privileges are checked when a statement runs, whatever
+ * its age.
+ */
+function mayBeStalePlan(code: string | undefined): boolean {
+  return code !== undefined && ((code.startsWith('42') && code !== '42501') || code === '0A000');
+}
+
 class Pipeline extends QueryBase {
   /** The connection's prepared statements, and the texts parsed by this pipeline. */
   prepared?: Prepared;
   readonly parsed: string[] = [];
+  /** Every statement as sent, in order, and how many of them PostgreSQL completed. */
+  readonly steps: Step[] = [];
+  completed = 0;
 
   constructor(
     private readonly statements: Statement[],
@@ -163,8 +207,10 @@ class Pipeline extends QueryBase {
             wire.parse({ text, name: statement });
             this.parsed.push(text);
           }
+          this.steps.push({ text, name: statement, parsed: named.parse });
         } else {
           wire.parse({ text });
+          this.steps.push({ text, parsed: true });
         }
         wire.bind({
           ...(statement ? { statement } : {}),
@@ -180,6 +226,44 @@ class Pipeline extends QueryBase {
     }
     return null;
   }
+
+  // Each statement that ran to its end (CommandComplete): the first error is the next one's.
+  handleCommandComplete(msg: unknown, connection: unknown): void {
+    this.completed++;
+    (
+      QueryBase.prototype as unknown as {
+        handleCommandComplete(msg: unknown, connection: unknown): void;
+      }
+    ).handleCommandComplete.call(this, msg, connection);
+  }
+
+  /**
+   * After an error: which names PostgreSQL may not hold as this connection believes, and whether
+   * the error says nothing of the statements but that a name of this connection's was stale
+   * (running them again, parsed afresh, answers as an unprepared run would).
+   */
+  settle(err: { code?: string; message?: string }): boolean {
+    const prepared = this.prepared;
+    if (!prepared) return false;
+    // Which Parse got through is unknown after an error: those names are closed and parsed
+    // again next time.
+    prepared.forget(this.parsed);
+    const failed = this.steps[this.completed];
+    // Only a statement bound by a name parsed before this pipeline can be stale.
+    if (!failed?.name || failed.parsed) return false;
+    if (err.code === '26000') {
+      // The name itself is gone (SQL ran DEALLOCATE): none of this connection's can be trusted.
+      // Not SQL's own error of that SQLSTATE, which would name something else. (The name as a
+      // word: a translated message may quote it otherwise.)
+      if (!new RegExp(`\\b${failed.name}\\b`).test(err.message ?? '')) return false;
+      prepared.forgetAll();
+      return true;
+    }
+    if (!mayBeStalePlan(err.code)) return false;
+    // What changed for this statement on this connection changed for every connection's.
+    schemaEpoch++;
+    return true;
+  }
 }
 
 /**
@@ -194,12 +278,7 @@ export function pipeline(
   return new Promise((resolve, reject) => {
     const query: Pipeline = new Pipeline(statements, options.prepare ?? false, (err, results) => {
       if (err) {
-        // Which Parse got through is unknown after an error: those names are closed and parsed
-        // again next time. A name PostgreSQL does not have (26000: DEALLOCATE ran) voids them all.
-        if ((err as { code?: string }).code === '26000' && query.prepared) {
-          query.prepared.forgetAll();
-          staleStatements.add(err);
-        } else query.prepared?.forget(query.parsed);
+        if (query.settle(err as { code?: string; message?: string })) staleStatements.add(err);
         reject(err);
       } else resolve(Array.isArray(results) ? results : [results!]);
     });
