@@ -8,7 +8,8 @@ import path from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouteRegistry, route } from '../src/core/route.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import pg from 'pg';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 
 const SETUP = `
   CREATE TABLE public.hot_items (id serial PRIMARY KEY, label text NOT NULL, n integer NOT NULL);
@@ -17,6 +18,9 @@ const SETUP = `
   -- What the connection holds: pg_prepared_statements is per session.
   CREATE FUNCTION public.hot_prepared() RETURNS integer LANGUAGE sql STABLE
     AS $$ SELECT count(*)::integer FROM pg_prepared_statements $$;
+  CREATE FUNCTION public.hot_sleep(seconds double precision) RETURNS integer LANGUAGE sql
+    AS $$ SELECT 1 FROM pg_sleep(seconds) $$;
+  GRANT EXECUTE ON FUNCTION public.hot_sleep(double precision) TO anon;
   -- SQL that drops every prepared statement of its connection under Kiln's feet.
   CREATE FUNCTION public.hot_deallocate() RETURNS integer LANGUAGE plpgsql
     AS $$ BEGIN EXECUTE 'DEALLOCATE ALL'; RETURN 1; END $$;
@@ -233,6 +237,50 @@ describe('records hot path', () => {
         expect(res.body).toEqual([{ id: 8, label: 'item 8', n: 8 }]);
       }
     });
+  });
+});
+
+describe('a connection dying under a request', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({}, {}, { setupSql: SETUP });
+    await t.app.schemaCache.reload();
+  });
+  afterAll(() => t?.stop());
+
+  it('fails that request cleanly, and the server goes on (no unhandled client error)', async () => {
+    const slow = t.request('POST', '/api/database/rpc/hot_sleep', {
+      token: t.anonKey,
+      body: { seconds: 5 },
+    });
+    // PostgreSQL ends the backend running it, as a restart or an operator would.
+    const superuser = new pg.Client({ connectionString: pgUrl(t.database) });
+    await superuser.connect();
+    try {
+      await expect
+        .poll(
+          async () =>
+            (
+              await superuser.query<{ n: number }>(
+                `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+                  WHERE query LIKE '%hot_sleep%' AND pid <> pg_backend_pid() AND state = 'active'`,
+              )
+            ).rows[0]!.n,
+        )
+        .toBe(1);
+    } finally {
+      await superuser.end();
+    }
+    const res = await slow;
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(res.status).toBeLessThan(600);
+    // The next requests are served on fresh connections.
+    for (let i = 0; i < 3; i++) {
+      const ok = await t.request('GET', '/api/database/records/hot_items?id=eq.2', {
+        token: t.anonKey,
+      });
+      expect(ok.status).toBe(200);
+    }
   });
 });
 

@@ -152,6 +152,10 @@ export class Database {
       });
       // An idle client losing its connection must not crash the process.
       pool.on('error', () => undefined);
+      // A connection that dies while checked out (PostgreSQL restarting mid-request) makes its
+      // client emit 'error', and pg-pool listens only while it is idle: without a listener of
+      // our own that would end the process. The caller sees the failure through its query.
+      pool.on('connect', (client) => client.on('error', () => undefined));
       return pool;
     };
     const name = options.applicationName ?? 'kiln';

@@ -133,6 +133,9 @@ export class JobWorker {
     this.pool.on('error', (err) =>
       this.options.logger.warn('jobs pool error', { error: String(err) }),
     );
+    // A checked-out connection that dies emits 'error' on its client (pg-pool listens only while
+    // it is idle): without this listener PostgreSQL restarting mid-job would end the process.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.runner = await run({
       pgPool: this.pool,
       concurrency: this.options.concurrency,
