@@ -27,6 +27,19 @@ const SETUP = `
     AS $$ BEGIN PERFORM pg_sleep(0.7); RAISE EXCEPTION 'not ours' USING ERRCODE = '26000'; END $$;
   CREATE VIEW public.rv_raising AS SELECT * FROM public.rv_raise_26000();
   GRANT SELECT ON public.rv_raising TO anon;
+  -- A read that fails while it runs, with a SQLSTATE a changed schema gives too, when told to.
+  CREATE TABLE public.rv_flag (fail boolean NOT NULL);
+  INSERT INTO public.rv_flag VALUES (false);
+  CREATE FUNCTION public.rv_flaky() RETURNS TABLE (id integer) LANGUAGE plpgsql STABLE
+    AS $$ BEGIN
+      IF (SELECT fail FROM public.rv_flag) THEN
+        PERFORM pg_sleep(0.7);
+        RAISE EXCEPTION 'raised while running' USING ERRCODE = '42703';
+      END IF;
+      RETURN QUERY SELECT 1;
+    END $$;
+  CREATE VIEW public.rv_flaky_view AS SELECT * FROM public.rv_flaky();
+  GRANT SELECT ON public.rv_flaky_view TO anon;
   CREATE VIEW public.rv_view AS SELECT id, label FROM public.rv_items;
   GRANT SELECT ON public.rv_view TO anon;
 `;
@@ -181,6 +194,20 @@ describe('records hot path under review', () => {
       expect(read.body).toEqual([{ id: 1 }]);
     });
 
+    it('a prepared read failing while it runs (SQLSTATE 42703 raised by SQL) is not run again', async () => {
+      const p = '/api/database/records/rv_flaky_view';
+      for (let i = 0; i < 2; i++) expect((await anon(p)).body).toEqual([{ id: 1 }]);
+      await sql.query(`UPDATE public.rv_flag SET fail = true`);
+      const started = Date.now();
+      const res = await anon(p);
+      // Once: the function takes 0.7 s before it fails; run again, the request would take 1.4 s.
+      expect(Date.now() - started).toBeLessThan(1300);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: '42703', message: 'raised while running' });
+      await sql.query(`UPDATE public.rv_flag SET fail = false`);
+      expect((await anon(p)).body).toEqual([{ id: 1 }]);
+    });
+
     it('a failed write leaves the connection clean for the next read and write', async () => {
       const dup = await t.request('POST', '/api/database/records/rv_items', {
         token: t.anonKey,
@@ -267,11 +294,8 @@ describe('records hot path under review', () => {
 describe('records hot path: many mixed requests at once', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(
-      {},
-      { DB_POOL_MAX: '4', DB_MAX_CONNECTIONS_PER_CLIENT: '100' },
-      { setupSql: SETUP },
-    );
+    // 8 connections; a client may hold them all and queue 4 requests per connection.
+    t = await startTestApp({}, { DB_POOL_MAX: '8' }, { setupSql: SETUP });
     await t.app.schemaCache.reload();
   });
   afterAll(() => t?.stop());
@@ -288,7 +312,7 @@ describe('records hot path: many mixed requests at once', () => {
         t.request('GET', `/api/database/records/rv_typed4?select=id&v=eq.${v}`, {
           token: t.anonKey,
         });
-      // The shape prepared on each of the 4 connections (requests at once take them all).
+      // The shape prepared on the connections (8 requests at once take them all).
       for (let round = 0; round < 3; round++)
         await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => read(i * 10)));
       await sql.query(`ALTER TABLE public.rv_typed4 ALTER COLUMN v TYPE text`);
@@ -304,7 +328,10 @@ describe('records hot path: many mixed requests at once', () => {
   });
 
   it('100 concurrent reads, writes, RPCs and failing requests each get their own answer', async () => {
+    // Four clients (anon, two users, the API key), each within its share
+    // of the connections and of the queue (core/connection-gate.ts), so none is refused.
     const { accessToken } = await t.signUpUser();
+    const other = (await t.signUpUser()).accessToken;
     const jobs = Array.from({ length: 100 }, async (_, i) => {
       switch (i % 6) {
         case 0: {
@@ -324,24 +351,24 @@ describe('records hot path: many mixed requests at once', () => {
         }
         case 2: {
           const res = await t.request('POST', '/api/database/records/rv_items', {
-            token: t.anonKey,
+            token: t.apiKey,
             body: { id: 1000 + i, label: `c${i}`, n: i },
             headers: { prefer: 'return=representation' },
           });
-          expect(res.status).toBe(201);
+          expect(res.status, JSON.stringify(res.body)).toBe(201);
           expect(res.body).toEqual([{ id: 1000 + i, label: `c${i}`, n: i }]);
           return;
         }
         case 3: {
           const res = await t.request('GET', '/api/database/records/rv_items?n=gt.abc', {
-            token: t.anonKey,
+            token: other,
           });
           expect(res.status).toBe(400);
           expect(res.body).toMatchObject({ code: '22P02' });
           return;
         }
         case 4: {
-          const res = await t.request('GET', '/api/database/rpc/rv_answer', { token: t.anonKey });
+          const res = await t.request('GET', '/api/database/rpc/rv_answer', { token: t.apiKey });
           expect(res.body).toBe(1);
           return;
         }
@@ -350,6 +377,10 @@ describe('records hot path: many mixed requests at once', () => {
             token: t.anonKey,
           });
           expect(res.body).toEqual([{ id: 1 }]);
+          const mine = await t.request('GET', '/api/database/records/rv_owned?select=id', {
+            token: other,
+          });
+          expect(mine.body).toEqual([{ id: 2 }, { id: 3 }]);
         }
       }
     });

@@ -164,12 +164,12 @@ interface Step {
 }
 
 /**
- * SQLSTATEs a statement prepared earlier can fail with at Bind when PostgreSQL analyses its text
- * again after DDL (the table, a column's type, a function changed): an unknown column, table,
- * function or operator, a type mismatch, a result type that changed (0A000). Parsed afresh, the
- * same text may well succeed (the parameters' types are inferred again), so such a failure is
- * not the statement's answer. Not 42501: privileges are checked when a statement runs, whatever
- * its age.
+ * SQLSTATEs a statement prepared earlier can fail with at Bind (settle checks it failed there,
+ * not while it ran) when PostgreSQL analyses its text again after DDL (the table, a column's
+ * type, a function changed): an unknown column, table, function or operator, a type mismatch, a
+ * result type that changed (0A000). Parsed afresh, the same text may well succeed (the
+ * parameters' types are inferred again), so such a failure is not the statement's answer. Not
+ * 42501: privileges are checked when a statement runs, whatever its age.
  */
 function mayBeStalePlan(code: string | undefined): boolean {
   return code !== undefined && ((code.startsWith('42') && code !== '42501') || code === '0A000');
@@ -179,9 +179,12 @@ class Pipeline extends QueryBase {
   /** The connection's prepared statements, and the texts parsed by this pipeline. */
   prepared?: Prepared;
   readonly parsed: string[] = [];
-  /** Every statement as sent, in order, and how many of them PostgreSQL completed. */
+  /** Every statement as sent, in order, and how many of them PostgreSQL bound and completed. */
   readonly steps: Step[] = [];
   completed = 0;
+  bound = 0;
+  /** Stops counting the connection's BindComplete messages (once the pipeline is answered). */
+  detach?: () => void;
 
   constructor(
     private readonly statements: Statement[],
@@ -195,6 +198,17 @@ class Pipeline extends QueryBase {
     const wire = connection as Wire;
     const prepared = this.prepare ? preparedOn(connection as object) : undefined;
     this.prepared = prepared;
+    if (prepared) {
+      // The driver passes BindComplete to no query: counted here, to tell a statement that
+      // failed at Bind (analysed again: mayBeStalePlan) from one that failed while running.
+      const events = connection as {
+        on(event: string, fn: () => void): void;
+        off(event: string, fn: () => void): void;
+      };
+      const onBound = () => void this.bound++;
+      events.on('bindComplete', onBound);
+      this.detach = () => events.off('bindComplete', onBound);
+    }
     wire.stream.cork?.();
     try {
       for (const name of prepared?.takeClosing() ?? []) wire.close({ type: 'S', name });
@@ -249,12 +263,13 @@ class Pipeline extends QueryBase {
     // again next time.
     prepared.forget(this.parsed);
     const failed = this.steps[this.completed];
-    // Only a statement bound by a name parsed before this pipeline can be stale.
-    if (!failed?.name || failed.parsed) return false;
+    // Only a statement bound by a name parsed before this pipeline can be stale, and only at
+    // its Bind (where PostgreSQL looks the name up and analyses its text again); an error while
+    // it ran is its answer, whatever the SQLSTATE (SQL it calls may raise any).
+    if (!failed?.name || failed.parsed || this.bound !== this.completed) return false;
     if (err.code === '26000') {
       // The name itself is gone (SQL ran DEALLOCATE): none of this connection's can be trusted.
-      // Not SQL's own error of that SQLSTATE, which would name something else. (The name as a
-      // word: a translated message may quote it otherwise.)
+      // The name as a word (a translated message may quote it otherwise).
       if (!new RegExp(`\\b${failed.name}\\b`).test(err.message ?? '')) return false;
       prepared.forgetAll();
       return true;
@@ -277,6 +292,7 @@ export function pipeline(
 ): Promise<pg.QueryResult[]> {
   return new Promise((resolve, reject) => {
     const query: Pipeline = new Pipeline(statements, options.prepare ?? false, (err, results) => {
+      query.detach?.();
       if (err) {
         if (query.settle(err as { code?: string; message?: string })) staleStatements.add(err);
         reject(err);
