@@ -22,6 +22,8 @@ import {
   spa,
 } from './core/http.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { Metrics } from './core/metrics.js';
+import { metricsRoutes } from './metrics/routes.js';
 import { migrate, withBootstrapLock } from './core/migrate.js';
 import { KeyStore, ensureProjectKeys } from './core/auth/keys.js';
 import { ensureAuthenticators } from './core/authenticator.js';
@@ -346,12 +348,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'extended');
 
+  // Prometheus metrics (GET /metrics); the access log's timing feeds the request histogram.
+  const metrics = new Metrics(db, { logger });
   // What every request passes first, in order; the records lane (below) runs the same list.
   const front: RequestHandler[] = [
     requestId,
     // The client's hang-up cancels its queries; its address counts for connection fairness.
     requestScope,
-    accessLog(logger),
+    accessLog(logger, metrics),
     apiSecurityHeaders,
     corsMiddleware(() => runtimeSettings.get('corsOrigins')),
   ];
@@ -590,6 +594,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     docsRoutes(routes, { version: config.version, apiBaseUrl: () => config.apiBaseUrl }),
   );
   routes.mount(app, '/api/storage', storageRoutes(storage));
+  routes.mount(app, '/', metricsRoutes(metrics, { token: config.metricsToken }));
   routes.mount(app, '/api/settings', settingsRoutes(runtimeSettings, config));
   routes.mount(
     app,
@@ -712,6 +717,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       ).ip,
   });
   await realtime.start();
+  metrics.watch({ realtimeSockets: () => realtime.io.of('/').sockets.size });
   state.listeners = () => ({
     realtime: realtime.listening,
     'schema cache': schemaCache.listening,

@@ -466,6 +466,11 @@ export const envSchema = z.object({
   ADMIN_PASSWORD: optionalString,
   ACCESS_API_KEY: keyFormat('ik_'),
   ACCESS_ANON_KEY: keyFormat('anon_'),
+  // A bearer token that may read GET /metrics besides admins (unset: admins only).
+  METRICS_TOKEN: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
 
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
@@ -806,6 +811,7 @@ export function loadConfig(
     adminPassword: e.ADMIN_PASSWORD,
     accessApiKey: e.ACCESS_API_KEY,
     accessAnonKey: e.ACCESS_ANON_KEY,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     logToStdout: e.LOG_TO_STDOUT,
     corsOrigins,

@@ -47,6 +47,19 @@ export interface PrincipalTxOptions {
   scope?: RequestScope;
 }
 
+/** One connection pool's use (Database.poolStats). */
+export interface PoolStats {
+  name: 'kiln' | 'requests' | 'admin';
+  /** The pool's size limit. */
+  max: number;
+  /** Connections open, idle among them, and callers waiting for one inside the pool. */
+  total: number;
+  idle: number;
+  waiting: number;
+  /** Kiln's admission gate in front of the pool: requests holding a slot, and queued. */
+  gate?: { inUse: number; waiting: number };
+}
+
 /** Admission to a request pool: the gate, what the request counts against, its hang-up. */
 interface Admission {
   gate: ConnectionGate;
@@ -420,6 +433,37 @@ export class Database {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Each distinct pool's use right now (for /metrics): `kiln` is Kiln's own, `requests` the
+   * anon / authenticated one, `admin` the project_admin one (a pool shared by several roles is
+   * listed once, under its first name). `gate` is the request admission in front of it
+   * (core/connection-gate.ts); Kiln's own pool has the raw-SQL gate in front of part of it.
+   */
+  poolStats(): PoolStats[] {
+    const seen = new Set<pg.Pool>();
+    const stats: PoolStats[] = [];
+    for (const [name, pool] of [
+      ['kiln', this.pool],
+      ['requests', this.principalPool],
+      ['admin', this.adminPool],
+    ] as const) {
+      if (seen.has(pool)) continue;
+      seen.add(pool);
+      const gate = (
+        this.gates.get(pool) ?? (pool === this.pool ? this.ownerSqlGate : undefined)
+      )?.stats();
+      stats.push({
+        name,
+        max: pool.options.max ?? 0,
+        total: pool.totalCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+        ...(gate ? { gate } : {}),
+      });
+    }
+    return stats;
   }
 
   async close(): Promise<void> {

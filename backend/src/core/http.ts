@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { AppError, RequestAbortedError } from './errors.js';
 import { JsonNumber } from './json.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import { runInRequestScope } from './request-scope.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -124,8 +125,10 @@ export function jsonBody(options: { limit: string; maxDepth: number }): RequestH
 /**
  * One JSON line per request: id, method, path, status, duration, role. A route whose path carries
  * a secret (an incoming webhook's secret URL) sets `res.locals.logPath` to what may be logged.
+ * The same timing feeds `metrics` (core/metrics.ts) when given: one clock reading at the end, one
+ * histogram observation.
  */
-export function accessLog(logger: Logger): RequestHandler {
+export function accessLog(logger: Logger, metrics?: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     // Read now: once a response closes its connection (Connection: close after a refused
@@ -135,14 +138,23 @@ export function accessLog(logger: Logger): RequestHandler {
     const done = () => {
       if (logged) return;
       logged = true;
-      if (!logger.isLevelEnabled('info')) return;
+      const logging = logger.isLevelEnabled('info');
+      if (!logging && !metrics) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const status = res.headersSent ? res.statusCode : 499;
+      metrics?.observeRequest(
+        req.method,
+        (res.locals as { routeLabel?: string }).routeLabel,
+        status,
+        durationMs / 1000,
+      );
+      if (!logging) return;
       logger.info('request', {
         kind: 'access',
         requestId: req.requestId,
         method: req.method,
         path: (res.locals.logPath as string | undefined) ?? req.originalUrl.split('?')[0],
-        status: res.headersSent ? res.statusCode : 499,
+        status,
         durationMs: Math.round(durationMs * 100) / 100,
         role: req.auth?.kind === 'principal' ? req.auth.principal.role : 'none',
         ip,

@@ -375,6 +375,17 @@ function joinPath(base: string, path: string): string {
   return joined.length > 1 ? joined.replace(/\/$/, '') : '/';
 }
 
+/**
+ * Middleware naming the route (or group) a request is counted under in the metrics
+ * (`res.locals.routeLabel`, read by core/http.ts accessLog): the declared path, never the raw URL.
+ */
+function labelRequests(label: string): RequestHandler {
+  return (_req, res, next) => {
+    (res.locals as { routeLabel?: string }).routeLabel = label;
+    next();
+  };
+}
+
 function firstSuccessStatus(responses: ResponseMap): number {
   const statuses = Object.keys(responses)
     .map(Number)
@@ -477,10 +488,16 @@ export class RouteRegistry {
   /** The router for a group (to be mounted at `base` by the caller), its routes registered. */
   router(base: string, group: RouteGroup): Router {
     const router = Router();
+    // Requests reaching the group but no route of it (its guard refused them, an unknown path
+    // below it) are counted under the group's base (core/metrics.ts); groups at `/` see every
+    // request, so theirs stay unlabelled.
+    const groupLabel = base === '/' ? undefined : labelRequests(joinPath(base, '*'));
+    if (groupLabel) router.use(groupLabel);
     const groupGuard = group.access && GUARDS[group.access];
     if (groupGuard) router.use(groupGuard);
     for (const middleware of group.use ?? []) router.use(middleware);
     const groupStack: RequestHandler[] = [
+      ...(groupLabel ? [groupLabel] : []),
       ...(groupGuard ? [groupGuard] : []),
       ...(group.use ?? []),
     ];
@@ -508,17 +525,19 @@ export class RouteRegistry {
       this.registered.push(...registered);
       // One handler for every method of the declaration (an `all` one answers the rest too).
       const handler = this.handlerFor(registered[0]!);
+      // First of the route's own stack, so what its `before` refuses counts under it too.
+      const routeLabel = labelRequests(path);
       for (const { method } of registered) {
-        router[method](decl.path, ...(decl.before ?? []), handler);
+        router[method](decl.path, routeLabel, ...(decl.before ?? []), handler);
         if (decl.method !== 'all')
           laneRoutes.push({
             method: method.toUpperCase(),
             path,
             base,
-            stack: [...groupStack, ...(decl.before ?? []), handler],
+            stack: [...groupStack, routeLabel, ...(decl.before ?? []), handler],
           });
       }
-      if (decl.method === 'all') router.all(decl.path, ...(decl.before ?? []), handler);
+      if (decl.method === 'all') router.all(decl.path, routeLabel, ...(decl.before ?? []), handler);
     }
     if (group.otherMethods) {
       const paths = [...new Set(group.routes.map((r) => r.decl.path))];
