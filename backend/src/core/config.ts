@@ -398,6 +398,11 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(0).default(100),
   ),
+  REALTIME_ADAPTER: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['postgres', 'redis']).default('postgres'),
+  ),
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
   JWT_SECRET: z.preprocess(
     emptyAsUndefined,
     z.string().min(32, 'must be at least 32 characters').optional(),
@@ -597,6 +602,9 @@ export function loadConfig(
       if (!e[name]) problems.push(`${name}: is required when SMS_PROVIDER=twilio`);
     }
   }
+  if (e.REALTIME_ADAPTER === 'redis' && !e.REDIS_URL) {
+    problems.push('REDIS_URL: is required when REALTIME_ADAPTER=redis');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const corsOrigins: '*' | string[] =
@@ -682,6 +690,8 @@ export function loadConfig(
     realtimePresenceHeartbeatMs: e.REALTIME_PRESENCE_HEARTBEAT_MS,
     realtimePresenceAckMaxMembers: e.REALTIME_PRESENCE_ACK_MAX_MEMBERS,
     realtimeMaxSocketsPerIp: e.REALTIME_MAX_SOCKETS_PER_IP,
+    realtimeAdapter: e.REALTIME_ADAPTER,
+    redisUrl: e.REDIS_URL,
     smtp: {
       host: e.SMTP_HOST,
       port: e.SMTP_PORT,

@@ -237,11 +237,12 @@ export class PresenceView {
     const meta = { channel, senderType: 'system', timestamp: new Date().toISOString() };
     const ids = identitiesRoom(channel);
     const skip = except ? [selfRoom(except)] : [];
-    this.io
+    // Every instance sends presence to its own sockets (also when Redis links the instances).
+    this.io.local
       .to(ids)
       .except(skip)
       .emit(event, { ...body, meta });
-    this.io
+    this.io.local
       .to(channel)
       .except([ids, ...skip])
       .emit(event, {

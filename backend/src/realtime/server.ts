@@ -18,6 +18,7 @@ import { PG, pgCode } from '../core/sql.js';
 import { jsonProblem } from '../core/http.js';
 import { parseJsonExact, stringifyJson, writingJsonExactly } from '../core/json.js';
 import { PgListener } from '../core/listener.js';
+import { postgresFanout, redisFanout, type Fanout } from './fanout.js';
 import type { RequestScope } from '../core/request-scope.js';
 import type { Logger } from '../core/logger.js';
 import { resolveCredential } from '../core/auth/principal.js';
@@ -121,6 +122,8 @@ export interface RealtimeOptions {
   clientAddress?: (req: http.IncomingMessage) => string | undefined;
   /** Deepest nesting an event's arguments may have (JSON_MAX_DEPTH, as for request bodies). */
   jsonMaxDepth?: number;
+  /** REALTIME_ADAPTER=redis: the Redis (or Valkey) that links the instances (fanout.ts). */
+  redisUrl?: string;
 }
 
 /**
@@ -134,6 +137,7 @@ const ANNOUNCE_LEAVES = `SELECT pg_notify('kiln_presence', json_build_object(
 export class RealtimeServer {
   readonly io: Server;
   private listener: PgListener | undefined;
+  private fanout: Fanout = postgresFanout;
   /** Ids of the latest messages delivered here, oldest first: a catch-up skips them. */
   private readonly delivered = new Set<string>();
   /** The newest created_at of the messages delivered here. */
@@ -324,6 +328,8 @@ export class RealtimeServer {
   }
 
   async start(): Promise<void> {
+    if (this.options.redisUrl)
+      this.fanout = await redisFanout(this.io, this.options.redisUrl, this.options.logger);
     await this.db.query('INSERT INTO realtime.instances (id) VALUES ($1)', [this.instanceId]);
     await this.listen();
     const every = this.options.presenceHeartbeatMs ?? 5000;
@@ -385,6 +391,7 @@ export class RealtimeServer {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.close();
+    await this.fanout.close();
   }
 
   private onConnection(socket: Socket): void {
@@ -848,8 +855,12 @@ export class RealtimeServer {
 
   private async flush(): Promise<void> {
     while (this.pending.length) {
-      const ids = this.pending.splice(0, 500);
+      const announced = this.pending.splice(0, 500);
       try {
+        // Which of them this instance sends, and to whose sockets (fanout.ts).
+        const { ids, everywhere } = await this.fanout.claim(announced);
+        if (!ids.length) continue;
+        const to = everywhere ? this.io : this.io.local;
         const { rows } = await this.db.query<MessageRow>(
           'SELECT id, channel, event, payload::text AS payload, sender_type, sender_id, created_at FROM realtime.messages WHERE id = ANY($1::uuid[]) ORDER BY created_at, id',
           [ids],
@@ -863,7 +874,7 @@ export class RealtimeServer {
           // One message that cannot go out (an event name published from SQL that Socket.IO
           // refuses) must not take the rest of the batch with it.
           try {
-            this.io.to(m.channel).emit(m.event, {
+            to.to(m.channel).emit(m.event, {
               ...m.payload,
               meta: {
                 channel: m.channel,
