@@ -6,13 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient } from '@insforge/sdk';
 import { createClient as createRedisClient } from 'redis';
+import pg from 'pg';
 import S3rver from 's3rver';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type KilnApp } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/logger.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 import { freePort } from './ports.js';
 
 /**
@@ -429,8 +430,17 @@ describe.each(['postgres', 'redis'] as const)(
       expect(got.second.sort()).toEqual(['a', 'b']);
 
       // Each message's webhook is delivered once, though both instances dispatch.
-      await waitFor('three webhooks', () => (hook.hits.length >= 3 ? true : undefined));
-      await new Promise((r) => setTimeout(r, 300)); // a duplicate would follow at once
+      // Once every delivery is marked delivered after one attempt, any second POST has been made.
+      const sql = new pg.Client({ connectionString: pgUrl(a.database) });
+      await sql.connect();
+      const deliveries = await waitFor('three webhooks delivered', async () => {
+        const { rows } = await sql.query<{ status: string; attempts: number }>(
+          'SELECT status, attempts FROM realtime.webhook_deliveries',
+        );
+        return rows.length === 3 && rows.every((r) => r.status === 'delivered') ? rows : undefined;
+      });
+      await sql.end();
+      expect(deliveries.map((d) => d.attempts)).toEqual([1, 1, 1]);
       const ids = hook.hits.map((h) => h.headers['x-insforge-message-id']);
       expect(ids.length).toBe(3);
       expect(new Set(ids).size).toBe(3);
@@ -458,11 +468,18 @@ describe.each(['postgres', 'redis'] as const)(
         expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
       }
       const jobs = () => hook.hits.filter((h) => h.path === '/job');
-      await waitFor('six jobs', () => (jobs().length >= 6 ? true : undefined));
-      await new Promise((r) => setTimeout(r, 300));
-      expect(jobs().map((h) => JSON.parse(h.body).n ?? JSON.parse(h.body).payload?.n)).toHaveLength(
-        6,
-      );
+      // Once every job has succeeded after one attempt, any second run has been made.
+      const finished = await waitFor('six jobs succeeded', async () => {
+        const list = await via('GET', '/api/jobs/jobs?queue=multi', { token: a.apiKey });
+        const data = list.body.data as { status: string; attempts: number }[];
+        return data.length === 6 && data.every((j) => j.status === 'succeeded') ? data : undefined;
+      });
+      expect(finished.map((j) => j.attempts)).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(
+        jobs()
+          .map((h) => (JSON.parse(h.body) as { n: number }).n)
+          .sort(),
+      ).toEqual([0, 1, 2, 3, 4, 5]);
 
       // AUTH_RATE_LIMIT_SIGN_IN=4 per address, counted in PostgreSQL: the fifth attempt is
       // refused whichever instance gets it (each instance alone has seen only two or three).
