@@ -34,6 +34,10 @@ export interface RunningPostgres {
   urlFor(database: string): string;
   /** The directory PostgreSQL really uses (differs from `dataDir` when relocated as root). */
   clusterDir: string;
+  /** Directory of the PostgreSQL binaries in use. */
+  binDir: string;
+  /** The system user the server runs as (when Kiln runs as root), else undefined. */
+  runAs: RunAs | undefined;
   stop(): Promise<void>;
 }
 
@@ -67,7 +71,7 @@ function packageBinaries(): Binaries {
   return { nativeDir: path.join(pkgDir, 'native'), version };
 }
 
-interface RunAs {
+export interface RunAs {
   uid: number;
   gid: number;
 }
@@ -112,6 +116,11 @@ function ensurePostgresUser(): RunAs {
   const created = lookup();
   if (!created) throw new Error('Could not find the "postgres" user after creating it');
   return created;
+}
+
+/** As root, the system user PostgreSQL runs as (created if missing); otherwise undefined. */
+export function postgresSystemUser(): RunAs | undefined {
+  return process.getuid?.() === 0 ? ensurePostgresUser() : undefined;
 }
 
 /**
@@ -193,7 +202,7 @@ function reachableClusterDir(dataDir: string, runAs: RunAs, log: (line: string) 
  * as it is. Where the group cannot be changed (some network file systems), the others' execute
  * bit instead; either way nothing inside is listed or read through it.
  */
-function letThrough(dir: string, runAs: RunAs): void {
+export function letThrough(dir: string, runAs: RunAs): void {
   const mode = fs.statSync(dir).mode & 0o7777;
   if (mode & 0o001) return;
   try {
@@ -397,5 +406,5 @@ export async function startEmbeddedPostgres(
     throw err;
   }
 
-  return { url: urlFor(options.database), urlFor, clusterDir, stop };
+  return { url: urlFor(options.database), urlFor, clusterDir, binDir, runAs, stop };
 }
