@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { createApp, type KilnApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
-import { startEmbeddedPostgres, type RunningPostgres } from './core/embedded-postgres.js';
+import { scheduleBackups } from './backups/scheduler.js';
+import { walArchiveSettings } from './backups/pitr.js';
+import {
+  postgresSystemUser,
+  startEmbeddedPostgres,
+  type RunningPostgres,
+} from './core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets, secureDataDir } from './core/local-state.js';
 import { createLogger, closeLogger } from './core/logger.js';
 import { postgresOutput, sourceLogger } from './logs/index.js';
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
   const postgresLogger = sourceLogger(config, 'postgres.logs');
 
   let embedded: RunningPostgres | undefined;
+  let backups: { stop(): void } | undefined;
   let releaseDataDir: (() => void) | undefined;
   let app: KilnApp | undefined;
   let stopping = false;
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     try {
+      backups?.stop();
       await app?.close();
       await embedded?.stop();
       await closeLogger(postgresLogger);
@@ -107,7 +115,21 @@ async function main(): Promise<void> {
         password: local.postgresPassword,
         database: 'kiln',
         onLog: postgresOutput(postgresLogger),
+        // Continuous WAL archiving: with the scheduled base backups, restore to any time.
+        settings: config.backupSchedule
+          ? walArchiveSettings(config.backupDir, postgresSystemUser())
+          : {},
       });
+      if (config.backupSchedule) {
+        backups = scheduleBackups({
+          schedule: config.backupSchedule,
+          retention: config.backupRetention,
+          backupDir: config.backupDir,
+          url: embedded.urlFor('postgres'),
+          clusterDir: embedded.clusterDir,
+          logger,
+        });
+      }
       config = { ...config, databaseUrl: embedded.url };
       logger.info('embedded PostgreSQL ready', {
         port: config.embeddedPostgresPort,

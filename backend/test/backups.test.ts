@@ -1,7 +1,8 @@
-import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,6 +20,7 @@ import {
   startEmbeddedPostgres,
   type RunningPostgres,
 } from '../src/core/embedded-postgres.js';
+import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
 import { freePort } from './ports.js';
 
 /**
@@ -33,10 +35,35 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
   fs.mkdirSync(dataDir, { mode: 0o700 });
   const clusterDir = path.join(dataDir, 'postgres');
   const backupDir = path.join(dataDir, 'backups');
-  const password = crypto.randomBytes(12).toString('hex');
+  const password = loadOrCreateLocalSecrets(dataDir).postgresPassword;
   const runAs = postgresSystemUser();
   let port: number;
   let server: RunningPostgres | undefined;
+
+  /** `pnpm kiln …` on this DATA_DIR: exit code and output. */
+  const kiln = (...args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const repo = fileURLToPath(new URL('../..', import.meta.url));
+      execFile(
+        path.join(repo, 'backend/node_modules/.bin/tsx'),
+        [path.join(repo, 'backend/src/backups/cli.ts'), ...args],
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            DATA_DIR: dataDir,
+            EMBEDDED_POSTGRES_PORT: String(port),
+            DATABASE_URL: '',
+            POSTGRES_HOST: '',
+          },
+        },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+            out: stdout + stderr,
+          }),
+      );
+    });
 
   const start = async () => {
     server = await startEmbeddedPostgres({
@@ -117,22 +144,20 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     expect(before).toHaveLength(145);
 
     // Refused while the cluster runs.
-    await expect(
-      restoreToTime({ dataDir: clusterDir, backupDir, target, port, password, runAs }),
-    ).rejects.toThrow(/stop Kiln before restoring/);
+    const refused = await kiln('restore', '--to', target.toISOString());
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/stop Kiln before restoring/);
 
     await server!.stop();
     server = undefined;
-    const result = await restoreToTime({
-      dataDir: clusterDir,
-      backupDir,
-      target,
-      port,
-      password,
-      runAs,
-    });
-    expect(result.backup.id).toBe(backup.id);
-    expect(fs.existsSync(path.join(result.previousDataDir!, 'PG_VERSION'))).toBe(true);
+    const restored = await kiln('restore', '--to', target.toISOString());
+    expect(restored.out).toMatch(new RegExp(`from base backup ${backup.id}`));
+    expect(restored.code).toBe(0);
+    const previous = fs
+      .readdirSync(dataDir)
+      .filter((n) => n.startsWith('postgres.before-restore-'));
+    expect(previous).toHaveLength(1);
+    expect(fs.existsSync(path.join(dataDir, previous[0]!, 'PG_VERSION'))).toBe(true);
 
     await start();
     const rows = await query<{ id: number; label: string }>('SELECT * FROM items ORDER BY id');
@@ -183,6 +208,18 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     const segments = fs.readdirSync(walDir(backupDir)).filter((f) => /^[0-9A-F]{24}$/.test(f));
     expect(segments.every((f) => f.slice(8) >= second.startWal.slice(8))).toBe(true);
   }, 60_000);
+
+  it('kiln restore: usage errors for a missing or invalid --to', async () => {
+    const missing = await kiln('restore');
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/restore needs --to/);
+    const invalid = await kiln('restore', '--to', 'last tuesday');
+    expect(invalid.code).toBe(2);
+    expect(invalid.out).toMatch(/Not a date and time: "last tuesday"/);
+    const early = await kiln('restore', '--to', '2001-01-01 00:00:00');
+    expect(early.code).toBe(1);
+    expect(early.out).toMatch(/No base backup finished before 2001-01-01T00:00:00.000Z/);
+  }, 30_000);
 
   it('parses restore targets: UTC without a zone, offsets honoured, nonsense refused', () => {
     expect(parseRestoreTarget('2026-12-01 10:15:00')?.toISOString()).toBe(

@@ -60,6 +60,23 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(65535).default(54329),
   ),
+  // Embedded PostgreSQL backups: WAL archiving plus base backups on this cron schedule (UTC);
+  // "off" turns both off. Ignored with DATABASE_URL (see README "Backups and restore").
+  BACKUP_SCHEDULE: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('0 3 * * *')
+      .refine((v) => v === 'off' || v.trim().split(/\s+/).length >= 5, {
+        message: 'must be a cron expression (5 or 6 fields) or "off"',
+      }),
+  ),
+  // Base backups kept (with the WAL they need); older ones are removed after each backup.
+  BACKUP_RETENTION: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(1000).default(7),
+  ),
+  BACKUP_DIR: optionalString,
   DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
   // Most rows one read of the records API returns (PostgREST's db-max-rows); unset = no cap.
   DB_MAX_ROWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).optional()),
@@ -623,6 +640,10 @@ export function loadConfig(
     /** Undefined until the embedded server is started (server.ts fills it in). */
     databaseUrl,
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
+    /** Cron schedule (UTC) of base backups of the embedded server, or undefined when off. */
+    backupSchedule: e.BACKUP_SCHEDULE === 'off' ? undefined : e.BACKUP_SCHEDULE,
+    backupRetention: e.BACKUP_RETENTION,
+    backupDir: path.resolve(e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'backups')),
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     /** statement_timeout of anon / authenticated requests (ms). */

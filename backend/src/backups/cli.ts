@@ -1,0 +1,99 @@
+/**
+ * `kiln restore --to "2026-12-01 10:15:00"` (`pnpm kiln restore --to …`): point-in-time restore
+ * of the embedded PostgreSQL from BACKUP_DIR, with Kiln stopped. A time without a zone is UTC.
+ * The replaced data directory is kept next to the new one (`postgres.before-restore-<time>`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
+import { ConfigError, loadConfig } from '../core/config.js';
+import { postgresSystemUser } from '../core/embedded-postgres.js';
+import { claimDataDir, loadOrCreateLocalSecrets } from '../core/local-state.js';
+import { listBackups, parseRestoreTarget, RestoreError, restoreToTime } from './pitr.js';
+
+const USAGE = `Usage:
+  kiln restore --to "YYYY-MM-DD HH:MM:SS[+zone]"   restore the embedded PostgreSQL to that time (UTC unless a zone is given)
+  kiln backups                                     list base backups and the range they cover`;
+
+function readVersion(): string {
+  const pkg = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+function fail(message: string, code = 2): never {
+  console.error(message);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  dotenv.config({ quiet: true });
+  let config;
+  try {
+    config = loadConfig(process.env, readVersion());
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 1);
+    throw err;
+  }
+  const [command, ...rest] = argv;
+  if (command === 'backups') {
+    const backups = listBackups(config.backupDir);
+    if (!backups.length) console.log(`No base backups in ${config.backupDir}`);
+    for (const b of backups)
+      console.log(`${b.id}  finished ${b.finishedAt}  ${(b.sizeBytes / 1e6).toFixed(1)} MB`);
+    if (backups.length)
+      console.log(`Restorable from ${backups[0]!.finishedAt} to the last archived WAL.`);
+    return;
+  }
+  if (command !== 'restore') fail(USAGE);
+  const toIndex = rest.findIndex((a) => a === '--to' || a.startsWith('--to='));
+  const text =
+    toIndex < 0
+      ? undefined
+      : rest[toIndex]!.startsWith('--to=')
+        ? rest[toIndex]!.slice(5)
+        : rest[toIndex + 1];
+  if (!text) fail(`restore needs --to.\n${USAGE}`);
+  const target = parseRestoreTarget(text);
+  if (!target) fail(`Not a date and time: "${text}".\n${USAGE}`);
+  if (config.databaseUrl) {
+    fail(
+      'DATABASE_URL is set: point-in-time restore covers the embedded PostgreSQL only; use your provider’s PITR.',
+      1,
+    );
+  }
+  if (target.getTime() > Date.now()) fail(`${target.toISOString()} is in the future.`);
+  process.umask(0o077);
+  let release: () => void;
+  try {
+    // Refuses while a Kiln server runs on this DATA_DIR.
+    release = claimDataDir(config.dataDir);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err), 1);
+  }
+  try {
+    const secrets = loadOrCreateLocalSecrets(config.dataDir);
+    console.log(`Restoring to ${target.toISOString()} …`);
+    const result = await restoreToTime({
+      dataDir: path.join(config.dataDir, 'postgres'),
+      backupDir: config.backupDir,
+      target,
+      port: config.embeddedPostgresPort,
+      password: secrets.postgresPassword,
+      runAs: postgresSystemUser(),
+    });
+    console.log(
+      `Restored to ${result.target} from base backup ${result.backup.id}.` +
+        (result.previousDataDir
+          ? ` The previous data directory is kept in ${result.previousDataDir}; delete it when satisfied.`
+          : ''),
+    );
+  } catch (err) {
+    if (err instanceof RestoreError) fail(err.message, 1);
+    fail(`Restore failed: ${err instanceof Error ? err.message : String(err)}`, 1);
+  } finally {
+    release();
+  }
+}
+
+void main(process.argv.slice(2));
