@@ -116,7 +116,7 @@ async function startNginx(upstreams: number[]): Promise<string> {
   return url;
 }
 
-async function startRedis(): Promise<string> {
+async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
   const bin = binary('redis-server');
   const dir = tempDir('kiln-redis-');
   const port = await freePort();
@@ -137,7 +137,7 @@ async function startRedis(): Promise<string> {
       s.on('error', () => resolve(false));
     });
   });
-  return `redis://127.0.0.1:${port}`;
+  return { url: `redis://127.0.0.1:${port}`, child };
 }
 
 /** Receives webhook and job HTTP calls. */
@@ -187,6 +187,11 @@ describe.each(['postgres', 'redis'] as const)(
     const sockets: Socket[] = [];
     const ports = new Map<string, 'A' | 'B'>();
     let redisUrl = '';
+    let redis: ChildProcess;
+    const keepRedis = (started: { url: string; child: ChildProcess }) => {
+      redis = started.child;
+      return (redisUrl = started.url);
+    };
 
     beforeAll(async () => {
       hookUrl = await hook.start();
@@ -200,7 +205,7 @@ describe.each(['postgres', 'redis'] as const)(
         AUTH_RATE_LIMIT_SIGN_IN: '4',
         JOBS_POLL_INTERVAL_MS: '100',
         REALTIME_ADAPTER: adapter,
-        ...(adapter === 'redis' ? { REDIS_URL: (redisUrl = await startRedis()) } : {}),
+        ...(adapter === 'redis' ? { REDIS_URL: await startRedis().then(keepRedis) } : {}),
       };
       a = await startTestApp(
         {
@@ -453,6 +458,37 @@ describe.each(['postgres', 'redis'] as const)(
           .presenceId,
       );
     });
+
+    // Only with Redis (registered for that run alone).
+    if (adapter === 'redis')
+      it('when Redis goes away, each instance delivers to its own sockets and keeps running', async () => {
+        expect(
+          (
+            await via('POST', '/api/realtime/channels', {
+              token: a.apiKey,
+              body: { pattern: 'down:%' },
+            })
+          ).status,
+        ).toBe(201);
+        const sockets = [await connect(a.apiKey), await connect(a.apiKey)];
+        for (const s of sockets)
+          expect(
+            await new Promise<any>((r) => s.emit('realtime:subscribe', { channel: 'down:1' }, r)),
+          ).toMatchObject({ ok: true });
+        const on = (app: KilnApp) =>
+          sockets.filter((s) => app.realtime.io.of('/').sockets.has(s.id!)).length;
+        expect([on(a.app), on(b)]).toEqual([1, 1]);
+        redis.kill('SIGKILL');
+        await new Promise((r) => redis.once('exit', r));
+        const got = Promise.all(sockets.map((s) => next<{ n: number }>(s, 'after')));
+        const sql = new pg.Client({ connectionString: pgUrl(a.database) });
+        await sql.connect();
+        await sql.query(`SELECT realtime.publish('down:1', 'after', '{"n": 1}')`);
+        await sql.end();
+        expect((await got).map((m) => m.n)).toEqual([1, 1]);
+        expect((await via('GET', '/api/health')).status).toBe(200);
+        expect((await via('GET', '/api/health')).status).toBe(200);
+      });
 
     it('jobs run once, and the sign-in rate limit counts across instances', async () => {
       const queue = await via('PUT', '/api/jobs/queues/multi', {

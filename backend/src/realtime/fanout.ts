@@ -57,6 +57,17 @@ export async function redisFanout(io: Server, url: string, logger: Logger): Prom
   pub.on('error', onError);
   sub.on('error', onError);
   await Promise.all([pub.connect(), sub.connect()]);
+  // The adapter publishes without handling a failure: a connection lost with a publish in flight
+  // would reject with no handler and end the process. Logged instead (that message is lost to
+  // the other instances, as any pub/sub message sent while the link is down).
+  const publish = pub.publish.bind(pub);
+  Object.defineProperty(pub, 'publish', {
+    value: (...args: Parameters<typeof publish>) =>
+      publish(...args).catch((err: unknown) => {
+        onError(err);
+        return 0;
+      }),
+  });
   io.adapter(
     createAdapter(pub, sub, {
       key: 'kiln-realtime',
@@ -93,7 +104,10 @@ export async function redisFanout(io: Server, url: string, logger: Logger): Prom
       }
     },
     async close() {
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      // Gracefully when connected; at once when not (a close would wait for Redis to return).
+      await Promise.allSettled(
+        [pub, sub].map((c) => (c.isReady ? c.close() : Promise.resolve(c.destroy()))),
+      );
     },
   };
 }
