@@ -58,6 +58,8 @@ import { OpenAiCompatibleProvider } from './ai/providers/openai-compatible.js';
 import { AuditLog } from './audit/service.js';
 import { auditTrail } from './audit/middleware.js';
 import { auditRoutes } from './audit/routes.js';
+import { backupsRoutes } from './backups/routes.js';
+import { BackupService } from './backups/service.js';
 import { Mailer } from './email/mailer.js';
 import { MfaService } from './auth/mfa.js';
 import { authEvents } from './auth/events.js';
@@ -604,6 +606,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   routes.mount(app, '/api/secrets', secretsKeyRotationRoutes(keys, config.keyRotationGraceSeconds));
   routes.mount(app, '/api/functions', functionsAdminRoutes(functionsDeps));
   routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
+  routes.mount(
+    app,
+    '/api/backups',
+    backupsRoutes(
+      new BackupService({
+        databaseUrl,
+        dataDir: config.dataDir,
+        backupDir: config.backupDir,
+        retention: config.backupRetention,
+        logger,
+      }),
+    ),
+  );
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
   routes.mount(
     app,

@@ -21,6 +21,7 @@ import {
   type RunningPostgres,
 } from '../src/core/embedded-postgres.js';
 import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
+import { startTestApp } from './helpers.js';
 import { freePort } from './ports.js';
 
 /**
@@ -207,6 +208,77 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     expect(listBackups(backupDir).map((b) => b.id)).toEqual([second.id]);
     const segments = fs.readdirSync(walDir(backupDir)).filter((f) => /^[0-9A-F]{24}$/.test(f));
     expect(segments.every((f) => f.slice(8) >= second.startWal.slice(8))).toBe(true);
+  }, 60_000);
+
+  it('admin API: list, take one with a job to poll, download as tar, delete, restore → 409', async () => {
+    const t = await startTestApp({ databaseUrl: server!.url, dataDir, backupDir });
+    try {
+      const token = await t.adminToken();
+      expect((await t.request('GET', '/api/backups', { token: t.anonKey })).status).toBe(403);
+      const before = await t.request('GET', '/api/backups', { token });
+      expect(before.status).toBe(200);
+      expect(before.body.enabled).toBe(true);
+      expect(before.body.backups).toHaveLength(1);
+      expect(before.body.restorableRange.from).toBe(before.body.backups[0].finishedAt);
+
+      const started = await t.request('POST', '/api/backups', { token });
+      expect(started.status).toBe(202);
+      expect(started.body.status).toBe('running');
+      let job = started.body;
+      while (job.status === 'running') {
+        await new Promise((r) => setTimeout(r, 100));
+        job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
+      }
+      expect(job.error).toBeNull();
+      expect(job.status).toBe('done');
+      expect(job.bytesCopied).toBe(job.backup.sizeBytes);
+      const id: string = job.backup.id;
+      const listed = await t.request('GET', '/api/backups', { token });
+      expect(listed.body.backups.map((b: { id: string }) => b.id)).toContain(id);
+      expect(listed.body.jobs[0].id).toBe(started.body.id);
+
+      const download = await fetch(`${t.baseUrl}/api/backups/${id}/download`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-type')).toBe('application/x-tar');
+      const tarFile = path.join(root, 'download.tar');
+      fs.writeFileSync(tarFile, Buffer.from(await download.arrayBuffer()));
+      const names = await new Promise<string[]>((resolve, reject) =>
+        execFile('tar', ['-tf', tarFile], { maxBuffer: 64 << 20 }, (err, out) =>
+          err ? reject(err) : resolve(out.split('\n')),
+        ),
+      );
+      expect(names).toContain(`kiln-backup-${id}/manifest.json`);
+      expect(names).toContain(`kiln-backup-${id}/data/PG_VERSION`);
+      expect(names).toContain(`kiln-backup-${id}/data/backup_label`);
+
+      expect(
+        (await t.request('GET', '/api/backups/20000101T000000Z/download', { token })).status,
+      ).toBe(404);
+      expect((await t.request('DELETE', '/api/backups/..%2Fwal', { token })).status).toBe(400);
+      expect((await t.request('GET', '/api/backups/jobs/nope', { token })).status).toBe(400);
+
+      const bad = await t.request('POST', '/api/backups/restore', { token, body: { to: 'soon' } });
+      expect(bad.status).toBe(400);
+      const restore = await t.request('POST', '/api/backups/restore', {
+        token,
+        body: { to: '2026-12-01 10:15:00' },
+      });
+      expect(restore.status).toBe(409);
+      expect(restore.body.error).toBe('RESTORE_NEEDS_CLI');
+      expect(restore.body.nextActions).toContain(
+        'pnpm kiln restore --to "2026-12-01T10:15:00.000Z"',
+      );
+
+      expect((await t.request('DELETE', `/api/backups/${id}`, { token })).body).toEqual({
+        deleted: true,
+        id,
+      });
+      expect((await t.request('DELETE', `/api/backups/${id}`, { token })).status).toBe(404);
+    } finally {
+      await t.stop();
+    }
   }, 60_000);
 
   it('kiln restore: usage errors for a missing or invalid --to', async () => {

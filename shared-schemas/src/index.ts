@@ -13,6 +13,7 @@ export * from './storage.js';
 export * from './secrets.js';
 export * from './logs.js';
 export * from './audit.js';
+export * from './backups.js';
 export * from './email.js';
 export * from './ai.js';
 export * from './functions.js';

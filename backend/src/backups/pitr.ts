@@ -107,7 +107,13 @@ const EMPTY_DIRS = new Set([
  * Copies a live cluster: files may change or vanish while we read them (WAL replay repairs
  * the former; a vanished file was dropped and its removal is in the WAL). Returns bytes copied.
  */
-function copyCluster(from: string, to: string, top = true, live = true): number {
+function copyCluster(
+  from: string,
+  to: string,
+  top = true,
+  live = true,
+  progress?: { bytes: number },
+): number {
   fs.mkdirSync(to, { recursive: true, mode: 0o700 });
   let bytes = 0;
   let entries: fs.Dirent[];
@@ -128,11 +134,13 @@ function copyCluster(from: string, to: string, top = true, live = true): number 
         if (entry.name === 'pg_wal') fs.mkdirSync(path.join(target, 'archive_status'));
         continue;
       }
-      bytes += copyCluster(source, target, false);
+      bytes += copyCluster(source, target, false, live, progress);
     } else if (entry.isFile()) {
       try {
         fs.copyFileSync(source, target);
-        bytes += fs.statSync(target).size;
+        const size = fs.statSync(target).size;
+        bytes += size;
+        if (progress) progress.bytes += size;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
@@ -168,6 +176,8 @@ export async function takeBaseBackup(options: {
   url: string;
   clusterDir: string;
   backupDir: string;
+  /** Bytes copied so far, updated as the copy goes. */
+  progress?: { bytes: number };
 }): Promise<BaseBackup> {
   const client = new pg.Client({
     connectionString: options.url,
@@ -196,7 +206,13 @@ export async function takeBaseBackup(options: {
     let sizeBytes: number;
     let stopped: { lsn: string; labelfile: string; spcmapfile: string | null };
     try {
-      sizeBytes = copyCluster(options.clusterDir, path.join(staging, 'data'));
+      sizeBytes = copyCluster(
+        options.clusterDir,
+        path.join(staging, 'data'),
+        true,
+        true,
+        options.progress,
+      );
     } finally {
       const { rows } = await client.query<{
         lsn: string;

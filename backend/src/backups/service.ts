@@ -1,0 +1,143 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import pg from 'pg';
+import type { BackupJob, ListBackupsResponse } from '@kiln/shared-schemas';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
+import { tarDirectory } from './tar.js';
+import { deleteBackup, listBackups, pruneBackups, takeBaseBackup, walDir } from './pitr.js';
+
+/**
+ * The admin API's side of backups (routes.ts). Backups are possible when Kiln's database is the
+ * embedded server in this DATA_DIR (its data_directory is DATA_DIR/postgres) with WAL archiving
+ * on; otherwise listing answers `enabled: false` and taking one answers 409.
+ */
+export class BackupService {
+  private readonly jobs = new Map<string, BackupJob & { progress: { bytes: number } }>();
+  private running: string | undefined;
+
+  constructor(
+    private readonly options: {
+      databaseUrl: string;
+      dataDir: string;
+      backupDir: string;
+      retention: number;
+      logger: Logger;
+    },
+  ) {}
+
+  /** The embedded cluster's directory when backups are possible, else undefined. */
+  private async cluster(): Promise<string | undefined> {
+    const own = path.join(this.options.dataDir, 'postgres');
+    if (!fs.existsSync(path.join(own, 'PG_VERSION'))) return undefined;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      options: SAFE_SEARCH_PATH_OPTIONS,
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ dir: string; archive: string }>(
+        `SELECT current_setting('data_directory') AS dir, current_setting('archive_mode') AS archive`,
+      );
+      const row = rows[0]!;
+      return row.archive !== 'off' && row.dir === fs.realpathSync(own) ? row.dir : undefined;
+    } catch {
+      return undefined; // not a superuser: not Kiln's own server
+    } finally {
+      await client.end();
+    }
+  }
+
+  private publicJob(job: BackupJob & { progress: { bytes: number } }): BackupJob {
+    const { progress, ...rest } = job;
+    return { ...rest, bytesCopied: progress.bytes };
+  }
+
+  async list(): Promise<ListBackupsResponse> {
+    const enabled = (await this.cluster()) !== undefined;
+    const backups = listBackups(this.options.backupDir);
+    const wal = walDir(this.options.backupDir);
+    const archivedWalBytes = fs.existsSync(wal)
+      ? fs.readdirSync(wal).reduce((n, f) => n + fs.statSync(path.join(wal, f)).size, 0)
+      : 0;
+    return {
+      enabled,
+      backups,
+      restorableRange: backups.length ? { from: backups[0]!.finishedAt, archivedWalBytes } : null,
+      jobs: [...this.jobs.values()].reverse().map((j) => this.publicJob(j)),
+    };
+  }
+
+  job(id: string): BackupJob {
+    const job = this.jobs.get(id);
+    if (!job) throw new AppError(404, 'NOT_FOUND', `No backup job ${id}`);
+    return this.publicJob(job);
+  }
+
+  /** Starts a base backup; answers at once with the job to poll. */
+  async start(): Promise<BackupJob> {
+    const clusterDir = await this.cluster();
+    if (!clusterDir) {
+      throw new AppError(
+        409,
+        'BACKUPS_UNAVAILABLE',
+        'Base backups need the embedded PostgreSQL with WAL archiving on (no DATABASE_URL, BACKUP_SCHEDULE not "off")',
+      );
+    }
+    if (this.running) {
+      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${this.running} is still running`);
+    }
+    const id = crypto.randomUUID();
+    const job = {
+      id,
+      status: 'running' as BackupJob['status'],
+      startedAt: new Date().toISOString(),
+      finishedAt: null as string | null,
+      bytesCopied: 0,
+      backup: null as BackupJob['backup'],
+      error: null as string | null,
+      progress: { bytes: 0 },
+    };
+    this.jobs.set(id, job);
+    this.running = id;
+    void takeBaseBackup({
+      url: this.options.databaseUrl,
+      clusterDir,
+      backupDir: this.options.backupDir,
+      progress: job.progress,
+    })
+      .then((backup) => {
+        job.backup = backup;
+        job.status = 'done';
+        pruneBackups(this.options.backupDir, this.options.retention);
+      })
+      .catch((err: unknown) => {
+        job.status = 'failed';
+        job.error = err instanceof Error ? err.message : String(err);
+        this.options.logger.error('base backup failed', { error: job.error });
+      })
+      .finally(() => {
+        job.finishedAt = new Date().toISOString();
+        this.running = undefined;
+      });
+    return this.publicJob(job);
+  }
+
+  delete(id: string): void {
+    if (!deleteBackup(this.options.backupDir, id)) {
+      throw new AppError(404, 'NOT_FOUND', `No backup ${id}`);
+    }
+  }
+
+  /** A tar stream of one base backup (manifest.json and data/). */
+  download(id: string): { stream: Readable; name: string } {
+    const dir = path.join(this.options.backupDir, 'base', id);
+    if (!/^[0-9TZ]+$/.test(id) || !fs.existsSync(path.join(dir, 'manifest.json'))) {
+      throw new AppError(404, 'NOT_FOUND', `No backup ${id}`);
+    }
+    return { stream: tarDirectory(dir, `kiln-backup-${id}`), name: `kiln-backup-${id}.tar` };
+  }
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** One base backup of the embedded PostgreSQL (GET /api/backups). */
+export const baseBackupSchema = z.object({
+  id: z.string(),
+  startedAt: z.iso.datetime(),
+  /** The earliest time this backup can restore to. */
+  finishedAt: z.iso.datetime(),
+  startLsn: z.string(),
+  stopLsn: z.string(),
+  startWal: z.string(),
+  sizeBytes: z.number().int().nonnegative(),
+});
+export type BaseBackupInfo = z.infer<typeof baseBackupSchema>;
+
+/** A backup taken through the API: poll GET /api/backups/jobs/:id until it is done or failed. */
+export const backupJobSchema = z.object({
+  id: z.string(),
+  status: z.enum(['running', 'done', 'failed']),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+  /** Bytes of the cluster copied so far. */
+  bytesCopied: z.number().int().nonnegative(),
+  backup: baseBackupSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type BackupJob = z.infer<typeof backupJobSchema>;
+
+export const listBackupsResponseSchema = z.object({
+  /** False with an external PostgreSQL or BACKUP_SCHEDULE=off (WAL archiving off). */
+  enabled: z.boolean(),
+  backups: z.array(baseBackupSchema),
+  /** Times a point-in-time restore can reach, or null without backups. */
+  restorableRange: z
+    .object({ from: z.iso.datetime(), archivedWalBytes: z.number().int().nonnegative() })
+    .nullable(),
+  /** Backups taken through the API during this process's life, newest first. */
+  jobs: z.array(backupJobSchema),
+});
+export type ListBackupsResponse = z.infer<typeof listBackupsResponseSchema>;
+
+export const backupIdParamsSchema = z.object({ id: z.string().regex(/^[0-9TZ]{1,40}$/) });
+export const backupJobParamsSchema = z.object({ id: z.string().uuid() });
+
+export const restoreBackupRequestSchema = z.object({ to: z.string().min(1).max(100) });
+
+export const deleteBackupResponseSchema = z.object({ deleted: z.literal(true), id: z.string() });
