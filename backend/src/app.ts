@@ -615,6 +615,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         dataDir: config.dataDir,
         backupDir: config.backupDir,
         retention: config.backupRetention,
+        verify: config.backupVerify,
         logger,
       }),
     ),

@@ -127,6 +127,7 @@ async function main(): Promise<void> {
           backupDir: config.backupDir,
           url: embedded.urlFor('postgres'),
           clusterDir: embedded.clusterDir,
+          verify: config.backupVerify,
           logger,
         });
       }

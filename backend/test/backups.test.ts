@@ -225,13 +225,17 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
       expect(started.status).toBe(202);
       expect(started.body.status).toBe('running');
       let job = started.body;
-      while (job.status === 'running') {
+      while (job.status === 'running' || job.status === 'verifying') {
         await new Promise((r) => setTimeout(r, 100));
         job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
       }
       expect(job.error).toBeNull();
       expect(job.status).toBe('done');
       expect(job.bytesCopied).toBe(job.backup.sizeBytes);
+      // Verified by a throwaway restore before being called done (BACKUP_VERIFY, on by default).
+      expect(Date.parse(job.backup.verifiedAt)).toBeGreaterThanOrEqual(
+        Date.parse(job.backup.finishedAt),
+      );
       const id: string = job.backup.id;
       const listed = await t.request('GET', '/api/backups', { token });
       expect(listed.body.backups.map((b: { id: string }) => b.id)).toContain(id);

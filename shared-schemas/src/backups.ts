@@ -10,13 +10,16 @@ export const baseBackupSchema = z.object({
   stopLsn: z.string(),
   startWal: z.string(),
   sizeBytes: z.number().int().nonnegative(),
+  /** When a throwaway restore of it last succeeded (BACKUP_VERIFY). */
+  verifiedAt: z.iso.datetime().optional(),
 });
 export type BaseBackupInfo = z.infer<typeof baseBackupSchema>;
 
 /** A backup taken through the API: poll GET /api/backups/jobs/:id until it is done or failed. */
 export const backupJobSchema = z.object({
   id: z.string(),
-  status: z.enum(['running', 'done', 'failed']),
+  /** `verifying`: copied; a throwaway restore of it is running (BACKUP_VERIFY). */
+  status: z.enum(['running', 'verifying', 'done', 'failed']),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().nullable(),
   /** Bytes of the cluster copied so far. */

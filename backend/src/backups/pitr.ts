@@ -30,6 +30,8 @@ export interface BaseBackup {
   /** WAL file holding the start position: segments before it are not needed by this backup. */
   startWal: string;
   sizeBytes: number;
+  /** When a throwaway restore of this backup last succeeded (verify.ts). */
+  verifiedAt?: string;
 }
 
 const SEGMENT = /^[0-9A-F]{24}$/;
@@ -77,7 +79,7 @@ export function walArchiveSettings(
   };
 }
 
-function restoreCommand(backupDir: string): string {
+export function restoreCommand(backupDir: string): string {
   const source = `${shellQuote(walDir(backupDir) + '/')}%f`;
   // A missing file is an ordinary answer (the end of the archive), not worth a cp error line.
   return `test -f ${source} && cp ${source} %p`;
@@ -262,6 +264,15 @@ export function listBackups(backupDir: string): BaseBackup[] {
   return out.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
+/** Records a successful verification in the backup's manifest. */
+export function markVerified(backupDir: string, backup: BaseBackup): BaseBackup {
+  const verified = { ...backup, verifiedAt: new Date().toISOString() };
+  const file = path.join(baseDir(backupDir), backup.id, 'manifest.json');
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(verified, null, 2));
+  fs.renameSync(`${file}.tmp`, file);
+  return verified;
+}
+
 export function deleteBackup(backupDir: string, id: string): boolean {
   if (!/^[0-9TZ]+$/.test(id)) return false;
   const dir = path.join(baseDir(backupDir), id);
@@ -312,6 +323,22 @@ export interface RestoreResult {
 }
 
 /**
+ * Copies base backup `id` to `target` (a new directory) ready for archive recovery: its
+ * backup_label, a recovery.signal, mode 0700, owned by the server's user.
+ */
+export function layDownBackup(
+  backupDir: string,
+  id: string,
+  target: string,
+  runAs: RunAs | undefined,
+): void {
+  copyCluster(path.join(baseDir(backupDir), id, 'data'), target, true, false);
+  fs.chmodSync(target, 0o700);
+  fs.writeFileSync(path.join(target, 'recovery.signal'), '');
+  if (runAs) chownTree(target, runAs);
+}
+
+/**
  * Restores the (stopped) embedded cluster at `dataDir` to `target`: moves the current data
  * directory aside, lays down the newest base backup finished before the target, replays the
  * archived WAL up to it, promotes, and stops the server again, leaving a working data directory.
@@ -347,10 +374,7 @@ export async function restoreToTime(options: {
     previousDataDir = `${cluster}.before-restore-${backupId(new Date())}`;
     fs.renameSync(cluster, previousDataDir);
   }
-  copyCluster(path.join(baseDir(options.backupDir), backup.id, 'data'), cluster, true, false);
-  fs.chmodSync(cluster, 0o700);
-  fs.writeFileSync(path.join(cluster, 'recovery.signal'), '');
-  if (options.runAs) chownTree(cluster, options.runAs);
+  layDownBackup(options.backupDir, backup.id, cluster, options.runAs);
   const server = await startEmbeddedPostgres({
     dataDir: options.dataDir,
     port: options.port,

@@ -1,6 +1,8 @@
 import { Cron } from 'croner';
 import type { Logger } from '../core/logger.js';
-import { pruneBackups, takeBaseBackup } from './pitr.js';
+import { postgresSystemUser } from '../core/embedded-postgres.js';
+import { markVerified, pruneBackups, takeBaseBackup } from './pitr.js';
+import { verifyBackup } from './verify.js';
 
 /**
  * Scheduled base backups of the embedded server (server.ts starts it when BACKUP_SCHEDULE is
@@ -13,6 +15,8 @@ export function scheduleBackups(options: {
   backupDir: string;
   url: string;
   clusterDir: string;
+  /** Restore each backup into a throwaway server before counting it (BACKUP_VERIFY). */
+  verify: boolean;
   logger: Logger;
 }): { stop(): void } {
   let running = false;
@@ -21,11 +25,21 @@ export function scheduleBackups(options: {
     running = true;
     const started = Date.now();
     try {
-      const backup = await takeBaseBackup(options);
+      let backup = await takeBaseBackup(options);
+      if (options.verify) {
+        await verifyBackup({
+          backupDir: options.backupDir,
+          backup,
+          password: decodeURIComponent(new URL(options.url).password),
+          runAs: postgresSystemUser(),
+        });
+        backup = markVerified(options.backupDir, backup);
+      }
       const removed = pruneBackups(options.backupDir, options.retention);
       options.logger.info('base backup taken', {
         id: backup.id,
         bytes: backup.sizeBytes,
+        verified: Boolean(backup.verifiedAt),
         ms: Date.now() - started,
         removed,
       });

@@ -8,7 +8,16 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
 import { tarDirectory } from './tar.js';
-import { deleteBackup, listBackups, pruneBackups, takeBaseBackup, walDir } from './pitr.js';
+import { postgresSystemUser } from '../core/embedded-postgres.js';
+import {
+  deleteBackup,
+  listBackups,
+  markVerified,
+  pruneBackups,
+  takeBaseBackup,
+  walDir,
+} from './pitr.js';
+import { verifyBackup } from './verify.js';
 
 /**
  * The admin API's side of backups (routes.ts). Backups are possible when Kiln's database is the
@@ -25,6 +34,8 @@ export class BackupService {
       dataDir: string;
       backupDir: string;
       retention: number;
+      /** Restore each backup into a throwaway server before calling it done (BACKUP_VERIFY). */
+      verify: boolean;
       logger: Logger;
     },
   ) {}
@@ -109,7 +120,18 @@ export class BackupService {
       backupDir: this.options.backupDir,
       progress: job.progress,
     })
-      .then((backup) => {
+      .then(async (taken) => {
+        let backup = taken;
+        if (this.options.verify) {
+          job.status = 'verifying';
+          await verifyBackup({
+            backupDir: this.options.backupDir,
+            backup,
+            password: decodeURIComponent(new URL(this.options.databaseUrl).password),
+            runAs: postgresSystemUser(),
+          });
+          backup = markVerified(this.options.backupDir, backup);
+        }
         job.backup = backup;
         job.status = 'done';
         pruneBackups(this.options.backupDir, this.options.retention);

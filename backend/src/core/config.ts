@@ -77,6 +77,8 @@ export const envSchema = z.object({
     z.coerce.number().int().min(1).max(1000).default(7),
   ),
   BACKUP_DIR: optionalString,
+  // After each base backup, restore it into a throwaway server on a free port and query it.
+  BACKUP_VERIFY: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
   DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
   // Most rows one read of the records API returns (PostgREST's db-max-rows); unset = no cap.
   DB_MAX_ROWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).optional()),
@@ -643,6 +645,7 @@ export function loadConfig(
     /** Cron schedule (UTC) of base backups of the embedded server, or undefined when off. */
     backupSchedule: e.BACKUP_SCHEDULE === 'off' ? undefined : e.BACKUP_SCHEDULE,
     backupRetention: e.BACKUP_RETENTION,
+    backupVerify: e.BACKUP_VERIFY,
     backupDir: path.resolve(e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'backups')),
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
