@@ -208,6 +208,22 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     expect(listBackups(backupDir).map((b) => b.id)).toEqual([second.id]);
     const segments = fs.readdirSync(walDir(backupDir)).filter((f) => /^[0-9A-F]{24}$/.test(f));
     expect(segments.every((f) => f.slice(8) >= second.startWal.slice(8))).toBe(true);
+
+    // A target past the last archived WAL: PostgreSQL ends recovery before reaching it; the
+    // restore fails and puts the previous data directory back.
+    await server!.stop();
+    server = undefined;
+    await expect(
+      restoreToTime({ dataDir: clusterDir, backupDir, target: new Date(), port, password, runAs }),
+    ).rejects.toThrow(
+      /recovery ended before configured recovery target was reached|data directory is as it was/,
+    );
+    expect(
+      fs.readdirSync(dataDir).filter((n) => n.startsWith('postgres.before-restore-')),
+    ).toHaveLength(1);
+    await start();
+    const { n } = await one<{ n: number }>('SELECT count(*)::int AS n FROM items');
+    expect(n).toBe(101);
   }, 60_000);
 
   it('admin API: list, take one with a job to poll, download as tar, delete, restore → 409', async () => {

@@ -375,6 +375,12 @@ export async function restoreToTime(options: {
     fs.renameSync(cluster, previousDataDir);
   }
   layDownBackup(options.backupDir, backup.id, cluster, options.runAs);
+  const rollBack = () => {
+    // Recovery failed (e.g. the target lies past the last archived WAL): put the previous data
+    // directory back, as if nothing had happened.
+    fs.rmSync(cluster, { recursive: true, force: true });
+    if (previousDataDir) fs.renameSync(previousDataDir, cluster);
+  };
   const server = await startEmbeddedPostgres({
     dataDir: options.dataDir,
     port: options.port,
@@ -387,6 +393,11 @@ export async function restoreToTime(options: {
       recovery_target_time: `${options.target.toISOString().replace('T', ' ').replace('Z', '')}+00`,
       recovery_target_action: 'promote',
     },
+  }).catch((err: unknown) => {
+    rollBack();
+    throw new RestoreError(
+      `Recovery to ${options.target.toISOString()} failed; the data directory is as it was. ${err instanceof Error ? err.message : String(err)}`,
+    );
   });
   // Ready to accept (read-write) connections means recovery has ended and the server promoted.
   await server.stop();
