@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { requireBackend, startKiln } from './lib.mjs';
+import { postgresCpuUs, requireBackend, startKiln } from './lib.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -46,28 +46,7 @@ const ms = (v) => `${v.toFixed(1)} ms`;
  */
 function cpuSeconds(clusterDir) {
   const self = process.cpuUsage();
-  let ticks = 0;
-  try {
-    const postmaster = Number(
-      fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0],
-    );
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let stat;
-      try {
-        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // exited meanwhile
-      }
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-      const [ppid, utime, stime, cutime, cstime] = [f[1], f[11], f[12], f[13], f[14]].map(Number);
-      if (Number(entry) === postmaster) ticks += utime + stime + cutime + cstime;
-      else if (ppid === postmaster) ticks += utime + stime;
-    }
-  } catch {
-    // no /proc: this process only
-  }
-  return (self.user + self.system) / 1e6 + ticks / 100; // USER_HZ is 100 on Linux
+  return (self.user + self.system + (postgresCpuUs(clusterDir) ?? 0)) / 1e6;
 }
 
 async function until(check, timeoutMs = 600_000) {

@@ -182,32 +182,31 @@ export async function launchChromium() {
 }
 
 /**
- * CPU time (µs, user + system) used so far by a PostgreSQL cluster's processes (the postmaster
- * and its children), read from /proc: what the database spent, beside what the server spent.
- * Undefined where /proc is not there. Processes that have exited are not counted.
+ * CPU time (µs, user + system) used so far by a PostgreSQL cluster's processes: the postmaster,
+ * the backends it has reaped (its children's times) and the ones alive, read from /proc: what the
+ * database spent, beside what the server spent. Undefined where /proc is not there.
  */
 export function postgresCpuUs(pgDataDir) {
   try {
     const postmaster = Number(
       fs.readFileSync(path.join(pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
     );
-    const tick = 1e6 / 100; // USER_HZ is 100 on Linux
-    let total = 0;
+    let ticks = 0;
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       let stat;
       try {
         stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       } catch {
-        continue;
+        continue; // exited meanwhile
       }
-      // Fields after the command name (which may hold spaces): state ppid … utime(14) stime(15).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(entry);
-      if (pid !== postmaster && Number(fields[1]) !== postmaster) continue;
-      total += (Number(fields[11]) + Number(fields[12])) * tick;
+      // Fields after the command name (which may hold spaces): f[0] is field 3 (state).
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const [ppid, utime, stime, cutime, cstime] = [f[1], f[11], f[12], f[13], f[14]].map(Number);
+      if (Number(entry) === postmaster) ticks += utime + stime + cutime + cstime;
+      else if (ppid === postmaster) ticks += utime + stime;
     }
-    return total;
+    return ticks * (1e6 / 100); // USER_HZ is 100 on Linux
   } catch {
     return undefined;
   }
