@@ -164,15 +164,54 @@ describe('db.withPrincipal', () => {
     return { small, trips };
   }
 
-  it('adds two round trips of its own: BEGIN+role+claims in one, COMMIT', async () => {
+  it('adds one round trip of its own: BEGIN+role+claims travel with the first statement, then COMMIT', async () => {
     const { small, trips } = await counted();
     try {
       const role = await small.withPrincipal(anon, async (tx) => {
+        expect(trips.n).toBe(0); // nothing sent before the first statement
+        const r = (await tx.query('SELECT current_user AS r, $1::int AS one', [1])).rows[0];
         expect(trips.n).toBe(1);
-        return (await tx.query('SELECT current_user AS r')).rows[0].r;
+        expect(r.one).toBe(1);
+        return r.r;
       });
       expect(role).toBe('anon');
+      expect(trips.n).toBe(2);
+      // A first query without values (it may hold several statements) follows the preamble.
+      trips.n = 0;
+      const both = await small.withPrincipal(anon, async (tx) => {
+        const r = await tx.query('SELECT current_user AS r; SELECT 2 AS two');
+        return r as unknown as { rows: { r?: string; two?: number }[] }[];
+      });
+      expect(both.map((x) => x.rows[0])).toEqual([{ r: 'anon' }, { two: 2 }]);
       expect(trips.n).toBe(3);
+      // A transaction that sent nothing costs nothing.
+      trips.n = 0;
+      expect(await small.withPrincipal(anon, async () => 'idle')).toBe('idle');
+      expect(trips.n).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("a first statement that fails in the preamble's pipeline rolls back and frees the connection", async () => {
+    const { small } = await counted();
+    try {
+      const err = await small
+        .withPrincipal(anon, (tx) => tx.query('SELECT 1 / $1::int', [0]))
+        .catch((e: unknown) => e as { code?: string });
+      expect(err.code).toBe('22012');
+      // A statement the caller survives: its COMMIT rolls back; the connection is clean after.
+      const survived = await small.withPrincipal(user(crypto.randomUUID()), async (tx) => {
+        await tx.query('INSERT INTO public.notes (body) VALUES ($1)', ['x']).catch(() => null);
+        await tx.query('SELECT 1 / $1::int', [0]).catch(() => null);
+        return 'survived';
+      });
+      expect(survived).toBe('survived');
+      const role = await small.withPrincipal(anon, async (tx) => {
+        const { rows } = await tx.query('SELECT current_user AS r, $1::text AS t', ['ok']);
+        return `${rows[0].r}/${rows[0].t}`;
+      });
+      expect(role).toBe('anon/ok');
     } finally {
       await small.close();
     }

