@@ -24,6 +24,7 @@
  *   /realtime           features/realtime/page.tsx          ?tab=&channel=&mchannel=&event=&msg=&status=&message=&offset=
  *   /webhooks           features/webhooks/page.tsx          ?endpoint=&status=&offset=&delivery=
  *   /payments           features/payments/page.tsx          ?provider=&env=&tab=&offset=
+ *   /backups            features/backups/page.tsx           ?restore=
  *
  * To add an area: declare its route below (validateSearch from features/<area>/search.ts), add it
  * to `routeTree`, and to the sidebar in app/nav.ts.
@@ -64,6 +65,7 @@ import { aiSearch } from './features/ai/search';
 import { realtimeSearch } from './features/realtime/search';
 import { webhooksSearch } from './features/webhooks/search';
 import { paymentsSearch } from './features/payments/search';
+import { backupsSearch } from './features/backups/search';
 import { optionalString } from './lib/search';
 
 declare module '@tanstack/react-router' {
@@ -319,6 +321,13 @@ export const paymentsRoute = createRoute({
   validateSearch: paymentsSearch,
 }).lazy(() => import('./features/payments/page').then((m) => m.Route));
 
+export const backupsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/backups',
+  staticData: { crumb: 'Backups' },
+  validateSearch: backupsSearch,
+}).lazy(() => import('./features/backups/page').then((m) => m.Route));
+
 export const aiRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/ai',
@@ -355,6 +364,7 @@ const routeTree = rootRoute.addChildren([
     realtimeRoute,
     webhooksRoute,
     paymentsRoute,
+    backupsRoute,
   ]),
 ]);
 

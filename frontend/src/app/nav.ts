@@ -1,5 +1,6 @@
 /** The sidebar's areas, in order; the command palette lists the same pages. */
 import {
+  ArchiveRestore,
   Bot,
   CreditCard,
   Database,
@@ -31,6 +32,7 @@ export interface NavItem {
     | '/payments'
     | '/functions'
     | '/jobs'
+    | '/backups'
     | '/settings';
   label: string;
   icon: React.ComponentType<{ className?: string }>;
@@ -78,6 +80,12 @@ export const navItems: NavItem[] = [
     label: 'Jobs',
     icon: ListChecks,
     keywords: ['queues', 'schedules', 'cron', 'retry', 'failures', 'background'],
+  },
+  {
+    to: '/backups',
+    label: 'Backups',
+    icon: ArchiveRestore,
+    keywords: ['restore', 'point in time', 'pitr', 'wal', 'download', 'archive'],
   },
   { to: '/advisor', label: 'Advisor', icon: ShieldCheck, keywords: ['lint', 'security', 'rls'] },
   { to: '/logs', label: 'Logs', icon: ScrollText, keywords: ['audit', 'requests', 'errors'] },

@@ -395,7 +395,10 @@ export async function uploadWithProgress<T>(
   );
 }
 
-/** POSTs `body` and saves the answer as a file (an export): the server's file name if it names one. */
+/**
+ * POSTs `body` (or GETs `path` when `body` is undefined: a backup's tar) and saves the answer as
+ * a file (an export): the server's file name if it names one.
+ */
 export async function downloadFile(
   path: string,
   body: unknown,
@@ -403,12 +406,12 @@ export async function downloadFile(
 ): Promise<void> {
   const attempt = () =>
     send(path, {
-      method: 'POST',
+      method: body === undefined ? 'GET' : 'POST',
       headers: {
-        'Content-Type': 'application/json',
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}),
       },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   await ensureSession();
   let res = await attempt();

@@ -91,6 +91,11 @@ export const queryKeys = {
     list: (provider: string, env: string, kind: string, offset: number) =>
       [...queryKeys.payments.all, provider, env, kind, offset] as const,
   },
+  backups: {
+    all: ['backups'] as const,
+    list: () => [...queryKeys.backups.all, 'list'] as const,
+    job: (id: string) => [...queryKeys.backups.all, 'job', id] as const,
+  },
   webhooks: {
     all: ['webhooks'] as const,
     endpoints: () => [...queryKeys.webhooks.all, 'endpoints'] as const,
