@@ -60,6 +60,11 @@ import { auditTrail } from './audit/middleware.js';
 import { auditRoutes } from './audit/routes.js';
 import { backupsRoutes } from './backups/routes.js';
 import { BackupService } from './backups/service.js';
+import {
+  LiveRestore,
+  MaintenanceGate,
+  type EmbeddedServerControl,
+} from './backups/live-restore.js';
 import { Mailer } from './email/mailer.js';
 import { MfaService } from './auth/mfa.js';
 import { authEvents } from './auth/events.js';
@@ -147,6 +152,11 @@ export interface CreateAppOptions {
    * (core/route.ts `checkResponses`). Never set by server.ts, so never on in production.
    */
   checkResponses?: boolean;
+  /**
+   * The embedded PostgreSQL this process started (server.ts): with it, POST /api/backups/restore
+   * restores to a point in time while Kiln keeps running (backups/live-restore.ts).
+   */
+  embeddedPostgres?: EmbeddedServerControl;
 }
 
 /** Where a workspace's built single-page app lives (frontend/dist, auth/dist). */
@@ -352,6 +362,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
 
   // Prometheus metrics (GET /metrics); the access log's timing feeds the request histogram.
   const metrics = new Metrics(db, { logger });
+  const gate = options.embeddedPostgres ? new MaintenanceGate() : undefined;
   // What every request passes first, in order; the records lane (below) runs the same list.
   const front: RequestHandler[] = [
     requestId,
@@ -360,6 +371,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     accessLog(logger, metrics),
     apiSecurityHeaders,
     corsMiddleware(() => runtimeSettings.get('corsOrigins')),
+    // While a point-in-time restore runs: 503 RESTORING for all but health and the job poll.
+    ...(gate ? [gate.middleware] : []),
   ];
   for (const middleware of front) app.use(middleware);
   routes.mount(app, '/', healthRoutes(db, config.version, state));
@@ -617,6 +630,30 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         retention: config.backupRetention,
         verify: config.backupVerify,
         logger,
+        live:
+          gate && options.embeddedPostgres
+            ? new LiveRestore({
+                control: options.embeddedPostgres,
+                gate,
+                drainMs: config.shutdownTimeoutMs,
+                logger,
+                // The database went back in time: what was read from it is read again.
+                afterRestart: async () => {
+                  keys.invalidate();
+                  signingKeys.invalidate();
+                  trustedIssuers.invalidate();
+                  await schemaCache.reload();
+                  await runtimeSettings.load();
+                  // Done means ready: the LISTEN connections are back (they retry with backoff).
+                  const deadline = Date.now() + 15_000;
+                  while (
+                    Object.values(state.listeners?.() ?? {}).some((up) => !up) &&
+                    Date.now() < deadline
+                  )
+                    await new Promise((r) => setTimeout(r, 50));
+                },
+              })
+            : undefined,
       }),
     ),
   );

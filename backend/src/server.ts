@@ -10,6 +10,7 @@ import { createApp, type KilnApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
 import { scheduleBackups } from './backups/scheduler.js';
 import { walArchiveSettings } from './backups/pitr.js';
+import type { EmbeddedServerControl } from './backups/live-restore.js';
 import {
   postgresSystemUser,
   startEmbeddedPostgres,
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   const postgresLogger = sourceLogger(config, 'postgres.logs');
 
   let embedded: RunningPostgres | undefined;
+  let embeddedControl: EmbeddedServerControl | undefined;
   let backups: { stop(): void } | undefined;
   let releaseDataDir: (() => void) | undefined;
   let app: KilnApp | undefined;
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     if (!config.databaseUrl) {
       releaseDataDir = claimDataDir(config.dataDir);
       const started = Date.now();
-      embedded = await startEmbeddedPostgres({
+      const embeddedOptions = {
         dataDir: path.join(config.dataDir, 'postgres'),
         port: config.embeddedPostgresPort,
         password: local.postgresPassword,
@@ -119,17 +121,47 @@ async function main(): Promise<void> {
         settings: config.backupSchedule
           ? walArchiveSettings(config.backupDir, postgresSystemUser())
           : {},
-      });
-      if (config.backupSchedule) {
+      };
+      const backupConfig = config;
+      const startBackups = (server: RunningPostgres) => {
+        if (!backupConfig.backupSchedule) return;
         backups = scheduleBackups({
-          schedule: config.backupSchedule,
-          retention: config.backupRetention,
-          backupDir: config.backupDir,
-          url: embedded.urlFor('postgres'),
-          clusterDir: embedded.clusterDir,
-          verify: config.backupVerify,
+          schedule: backupConfig.backupSchedule,
+          retention: backupConfig.backupRetention,
+          backupDir: backupConfig.backupDir,
+          url: server.urlFor('postgres'),
+          clusterDir: server.clusterDir,
+          verify: backupConfig.backupVerify,
           logger,
         });
+      };
+      embedded = await startEmbeddedPostgres(embeddedOptions);
+      startBackups(embedded);
+      // A point-in-time restore through the admin API stops and starts this server
+      // (backups/live-restore.ts); it needs WAL archiving, as backups do.
+      if (config.backupSchedule) {
+        const running = embedded;
+        embeddedControl = {
+          dataDir: embeddedOptions.dataDir,
+          backupDir: config.backupDir,
+          port: embeddedOptions.port,
+          password: embeddedOptions.password,
+          runAs: running.runAs,
+          superuserUrl: running.urlFor('postgres'),
+          onLog: embeddedOptions.onLog,
+          stop: async () => {
+            backups?.stop();
+            backups = undefined;
+            const server = embedded;
+            embedded = undefined;
+            await server?.stop();
+          },
+          start: async () => {
+            if (embedded) return;
+            embedded = await startEmbeddedPostgres(embeddedOptions);
+            startBackups(embedded);
+          },
+        };
       }
       config = { ...config, databaseUrl: embedded.url };
       logger.info('embedded PostgreSQL ready', {
@@ -139,7 +171,11 @@ async function main(): Promise<void> {
       });
     }
 
-    app = await createApp(config, { logger, postgresLogger });
+    app = await createApp(config, {
+      logger,
+      postgresLogger,
+      embeddedPostgres: embeddedControl,
+    });
     const address = await app.listen();
     logger.info(`Kiln ${config.version} listening on ${config.apiBaseUrl}`, {
       host: address.address,

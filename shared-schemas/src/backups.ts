@@ -15,15 +15,24 @@ export const baseBackupSchema = z.object({
 });
 export type BaseBackupInfo = z.infer<typeof baseBackupSchema>;
 
-/** A backup taken through the API: poll GET /api/backups/jobs/:id until it is done or failed. */
+/**
+ * A backup taken, or a point-in-time restore run, through the API: poll
+ * GET /api/backups/jobs/:id until it is done or failed.
+ */
 export const backupJobSchema = z.object({
   id: z.string(),
+  kind: z.enum(['backup', 'restore']),
+  /** The current step in words ("Stopping PostgreSQL", "Replaying WAL to …"); null once ended. */
+  phase: z.string().nullable(),
+  /** The time a restore goes back to; null for backups. */
+  target: z.iso.datetime().nullable(),
   /** `verifying`: copied; a throwaway restore of it is running (BACKUP_VERIFY). */
   status: z.enum(['running', 'verifying', 'done', 'failed']),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().nullable(),
-  /** Bytes of the cluster copied so far. */
+  /** Bytes copied so far: of the cluster (backup), of the base backup laid down (restore). */
   bytesCopied: z.number().int().nonnegative(),
+  /** The backup taken, or the base backup a restore starts from (once chosen). */
   backup: baseBackupSchema.nullable(),
   error: z.string().nullable(),
 });

@@ -331,8 +331,9 @@ export function layDownBackup(
   id: string,
   target: string,
   runAs: RunAs | undefined,
+  progress?: { bytes: number },
 ): void {
-  copyCluster(path.join(baseDir(backupDir), id, 'data'), target, true, false);
+  copyCluster(path.join(baseDir(backupDir), id, 'data'), target, true, false, progress);
   fs.chmodSync(target, 0o700);
   fs.writeFileSync(path.join(target, 'recovery.signal'), '');
   if (runAs) chownTree(target, runAs);
@@ -351,6 +352,10 @@ export async function restoreToTime(options: {
   password: string;
   runAs: RunAs | undefined;
   onLog?: (line: string) => void;
+  /** Bytes of the base backup laid down so far, updated as the copy goes. */
+  progress?: { bytes: number };
+  /** Told each step as it begins (live-restore.ts shows them to whoever polls the job). */
+  onPhase?: (phase: string) => void;
 }): Promise<RestoreResult> {
   const backups = listBackups(options.backupDir);
   const usable = backups.filter((b) => new Date(b.finishedAt) < options.target);
@@ -374,13 +379,15 @@ export async function restoreToTime(options: {
     previousDataDir = `${cluster}.before-restore-${backupId(new Date())}`;
     fs.renameSync(cluster, previousDataDir);
   }
-  layDownBackup(options.backupDir, backup.id, cluster, options.runAs);
+  options.onPhase?.(`Laying down base backup ${backup.id}`);
+  layDownBackup(options.backupDir, backup.id, cluster, options.runAs, options.progress);
   const rollBack = () => {
     // Recovery failed (e.g. the target lies past the last archived WAL): put the previous data
     // directory back, as if nothing had happened.
     fs.rmSync(cluster, { recursive: true, force: true });
     if (previousDataDir) fs.renameSync(previousDataDir, cluster);
   };
+  options.onPhase?.(`Replaying WAL to ${options.target.toISOString()}`);
   const server = await startEmbeddedPostgres({
     dataDir: options.dataDir,
     port: options.port,

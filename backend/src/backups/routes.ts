@@ -45,10 +45,14 @@ export function backupsRoutes(backups: BackupService): RouteGroup {
       route({
         method: 'post',
         path: '/restore',
-        summary: 'Restoring needs Kiln stopped: answers 409 with the CLI command to run',
+        summary:
+          'Restore the embedded PostgreSQL to a point in time while Kiln keeps running; answers 202 with a job to poll (requests answer 503 RESTORING meanwhile)',
         body: restoreBackupRequestSchema,
-        responses: {},
-        errors: { 400: ['INVALID_INPUT'], 409: ['RESTORE_NEEDS_CLI'] },
+        responses: { 202: backupJobSchema },
+        errors: {
+          400: ['INVALID_INPUT'],
+          409: ['RESTORE_NEEDS_CLI', 'RESTORE_UNAVAILABLE', 'BACKUP_RUNNING', 'RESTORE_RUNNING'],
+        },
         handler: ({ body }) => {
           const target = parseRestoreTarget(body.to);
           if (!target) {
@@ -58,12 +62,7 @@ export function backupsRoutes(backups: BackupService): RouteGroup {
               `"to" must be a date and time like "2026-12-01 10:15:00" (UTC unless a zone is given)`,
             );
           }
-          throw new AppError(
-            409,
-            'RESTORE_NEEDS_CLI',
-            'A point-in-time restore replaces the database under the running server, so it is done with Kiln stopped',
-            `Stop Kiln, then run: pnpm kiln restore --to "${target.toISOString()}"`,
-          );
+          return backups.restore(target);
         },
       }),
       route({

@@ -17,6 +17,7 @@ import {
   takeBaseBackup,
   walDir,
 } from './pitr.js';
+import type { LiveRestore } from './live-restore.js';
 import { verifyBackup } from './verify.js';
 
 /**
@@ -37,6 +38,8 @@ export class BackupService {
       /** Restore each backup into a throwaway server before calling it done (BACKUP_VERIFY). */
       verify: boolean;
       logger: Logger;
+      /** Point-in-time restores while running: only when this process started the server. */
+      live?: LiveRestore;
     },
   ) {}
 
@@ -104,6 +107,9 @@ export class BackupService {
     const id = crypto.randomUUID();
     const job = {
       id,
+      kind: 'backup' as const,
+      phase: 'Copying the cluster' as string | null,
+      target: null,
       status: 'running' as BackupJob['status'],
       startedAt: new Date().toISOString(),
       finishedAt: null as string | null,
@@ -124,6 +130,7 @@ export class BackupService {
         let backup = taken;
         if (this.options.verify) {
           job.status = 'verifying';
+          job.phase = 'Verifying: restoring the backup into a throwaway server';
           await verifyBackup({
             backupDir: this.options.backupDir,
             backup,
@@ -143,9 +150,107 @@ export class BackupService {
       })
       .finally(() => {
         job.finishedAt = new Date().toISOString();
+        job.phase = null;
         this.running = undefined;
       });
     return this.publicJob(job);
+  }
+
+  /**
+   * Starts a point-in-time restore to `target` while Kiln keeps running (live-restore.ts);
+   * answers at once with the job to poll. Refused before anything stops: 409 without a server of
+   * this process's own or while a backup or restore runs, 400 outside the restorable range.
+   */
+  async restore(target: Date): Promise<BackupJob> {
+    const live = this.options.live;
+    if (!live) {
+      if (await this.cluster().catch(() => undefined)) {
+        throw new AppError(
+          409,
+          'RESTORE_NEEDS_CLI',
+          'This PostgreSQL was not started by this Kiln process, so it cannot be restored while running',
+          `Stop Kiln, then run: pnpm kiln restore --to "${target.toISOString()}"`,
+        );
+      }
+      throw new AppError(
+        409,
+        'RESTORE_UNAVAILABLE',
+        'Point-in-time restore covers the embedded PostgreSQL only: with an external database (DATABASE_URL), restore with your provider’s point-in-time recovery',
+        'Use your provider’s PITR, or restore a logical backup into an empty database: pnpm kiln restore --logical <id> --database-url <url>',
+      );
+    }
+    this.refuseWhileBusy();
+    const backups = listBackups(this.options.backupDir);
+    const from = backups[0]?.finishedAt;
+    if (!from || target.getTime() <= Date.parse(from) || target.getTime() > Date.now()) {
+      throw new AppError(
+        400,
+        'INVALID_INPUT',
+        from
+          ? `${target.toISOString()} is outside the restorable range: from ${from} to now`
+          : 'There are no base backups to restore from',
+        from ? undefined : 'Take a base backup first: POST /api/backups',
+      );
+    }
+    const base = backups.filter((b) => Date.parse(b.finishedAt) < target.getTime()).at(-1)!;
+    const id = crypto.randomUUID();
+    const job = {
+      id,
+      kind: 'restore' as const,
+      phase: 'Starting' as string | null,
+      target: target.toISOString(),
+      status: 'running' as BackupJob['status'],
+      startedAt: new Date().toISOString(),
+      finishedAt: null as string | null,
+      bytesCopied: 0,
+      backup: base as BackupJob['backup'],
+      error: null as string | null,
+      progress: { bytes: 0 },
+    };
+    this.jobs.set(id, job);
+    this.running = id;
+    live.begin(id);
+    void live
+      .run(target, {
+        get bytes() {
+          return job.progress.bytes;
+        },
+        set bytes(n: number) {
+          job.progress.bytes = n;
+        },
+        setPhase: (phase) => {
+          job.phase = phase;
+        },
+      })
+      .then(() => {
+        job.status = 'done';
+      })
+      .catch((err: unknown) => {
+        job.status = 'failed';
+        job.error = err instanceof Error ? err.message : String(err);
+        this.options.logger.error('point-in-time restore failed', { error: job.error });
+      })
+      .finally(() => {
+        job.finishedAt = new Date().toISOString();
+        job.phase = null;
+        this.running = undefined;
+      });
+    return this.publicJob(job);
+  }
+
+  /** 409 while a backup (through the API or scheduled) or a restore runs. */
+  private refuseWhileBusy(): void {
+    const running = this.running ? this.jobs.get(this.running) : undefined;
+    if (running?.kind === 'restore') {
+      throw new AppError(409, 'RESTORE_RUNNING', `Restore job ${running.id} is still running`);
+    }
+    if (running) {
+      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${running.id} is still running`);
+    }
+    const base = path.join(this.options.backupDir, 'base');
+    if (fs.existsSync(base) && fs.readdirSync(base).some((n) => n.endsWith('.part'))) {
+      throw new AppError(409, 'BACKUP_RUNNING', 'A scheduled base backup is being taken');
+    }
   }
 
   delete(id: string): void {

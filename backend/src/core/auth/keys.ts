@@ -73,6 +73,8 @@ const MISS_RELOAD_MS = 1_000;
 export class KeyStore {
   private cache: CachedKey[] = [];
   private loadedAt = 0;
+  /** Whether the keys were ever read (a failed re-read then keeps them: see `staleOk`). */
+  private loaded = false;
   private loading: Promise<void> | undefined;
 
   constructor(
@@ -122,7 +124,7 @@ export class KeyStore {
   async verify(kind: KeyKind, presented: string): Promise<boolean> {
     if (!looksLikeKey(kind, presented)) return false;
     const digest = sha256(presented);
-    if (Date.now() - this.loadedAt > CACHE_TTL_MS) await this.reload();
+    if (Date.now() - this.loadedAt > CACHE_TTL_MS) await this.reload().catch(this.staleOk);
     if (this.matches(kind, digest)) return true;
     if (Date.now() - this.loadedAt > MISS_RELOAD_MS) {
       await this.reload();
@@ -134,6 +136,15 @@ export class KeyStore {
   invalidate(): void {
     this.loadedAt = 0;
   }
+
+  /**
+   * A periodic re-read failed (PostgreSQL restarting, a point-in-time restore under way): the keys
+   * read last keep verifying, as RuntimeSettings keeps its values, rather than every request
+   * failing; with nothing read yet the error stands. No change can be made meanwhile anyway.
+   */
+  private readonly staleOk = (err: unknown): void => {
+    if (!this.loaded) throw err;
+  };
 
   /**
    * Re-reads the keys now (the database announced a change): a read already under way may
@@ -188,6 +199,7 @@ export class KeyStore {
           expiresAt: r.expires_at ? r.expires_at.getTime() : null,
         }));
         this.loadedAt = Date.now();
+        this.loaded = true;
       } finally {
         this.loading = undefined;
       }

@@ -105,6 +105,8 @@ export class SigningKeys {
   private readonly secret: Uint8Array;
   private live = new Map<string, LiveKey>();
   private loadedAt = 0;
+  /** Whether the keys were ever read (a failed re-read then keeps them: `fresh`). */
+  private loaded = false;
   private loading: Promise<void> | undefined;
   private signing: { kid: string; key: crypto.KeyObject } | undefined;
 
@@ -306,7 +308,13 @@ export class SigningKeys {
   }
 
   private async fresh(): Promise<void> {
-    if (Date.now() - this.loadedAt > CACHE_TTL_MS) await this.reload();
+    if (Date.now() - this.loadedAt <= CACHE_TTL_MS) return;
+    // A periodic re-read that fails (PostgreSQL restarting, a point-in-time restore under way)
+    // keeps the keys read last verifying rather than failing every request; with nothing read
+    // yet the error stands.
+    await this.reload().catch((err: unknown) => {
+      if (!this.loaded) throw err;
+    });
   }
 
   private reload(): Promise<void> {
@@ -336,6 +344,7 @@ export class SigningKeys {
         }
         this.live = live;
         this.loadedAt = Date.now();
+        this.loaded = true;
       } finally {
         this.loading = undefined;
       }

@@ -1,0 +1,308 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@insforge/sdk';
+import pg from 'pg';
+import { io } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
+import { startTestApp } from './helpers.js';
+import { freePort } from './ports.js';
+
+/**
+ * Point-in-time restore through the admin API while Kiln keeps running (issue 24): a real Kiln
+ * process (backend/src/server.ts) on the embedded PostgreSQL it starts itself. Write, back up,
+ * write more, note a time, write more, restore to the noted time: meanwhile requests answer 503
+ * RESTORING; afterwards records, sign-in and realtime work without restarting Kiln, and the
+ * table holds exactly the rows up to the noted time.
+ */
+describe('backups: point-in-time restore through the admin API, Kiln running', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-live-restore-'));
+  fs.chmodSync(root, 0o755);
+  const dataDir = path.join(root, 'data');
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  const password = loadOrCreateLocalSecrets(dataDir).postgresPassword;
+  let child: ChildProcess | undefined;
+  let output = '';
+  let baseUrl: string;
+  let pgPort: number;
+  let token: string;
+  let anonKey: string;
+  let apiKey: string;
+
+  const request = async (method: string, p: string, body?: unknown, auth = token) => {
+    const res = await fetch(`${baseUrl}${p}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${auth}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  };
+  const sql = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) => {
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:${encodeURIComponent(password)}@localhost:${pgPort}/kiln`,
+    });
+    await client.connect();
+    try {
+      return (await client.query<T>(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const insert = async (from: number, to: number) => {
+    const rows = Array.from({ length: to - from + 1 }, (_, i) => ({
+      id: from + i,
+      label: `row ${from + i}`,
+    }));
+    const res = await request('POST', '/api/database/records/items', rows);
+    expect(res.status).toBe(201);
+  };
+  const items = async () => {
+    const res = await request('GET', '/api/database/records/items?order=id');
+    expect(res.status).toBe(200);
+    return res.body as { id: number; label: string }[];
+  };
+  /** Polls a job until it ends, alternately with the admin token and the API key. */
+  const poll = async (id: string) => {
+    const phases: string[] = [];
+    for (let i = 0; ; i++) {
+      const res = await request(
+        'GET',
+        `/api/backups/jobs/${id}`,
+        undefined,
+        i % 2 ? apiKey : token,
+      );
+      expect(res.status).toBe(200);
+      if (res.body.phase && phases.at(-1) !== res.body.phase) phases.push(res.body.phase);
+      if (res.body.status === 'done' || res.body.status === 'failed')
+        return { job: res.body, phases };
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    pgPort = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'backend/src/server.ts')], {
+      cwd: path.join(repo, 'backend'),
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        NODE_ENV: 'test',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        EMBEDDED_POSTGRES_PORT: String(pgPort),
+        ADMIN_PASSWORD: 'live-restore-password',
+        BACKUP_SCHEDULE: '0 0 1 1 *',
+        BACKUP_VERIFY: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`Kiln exited:\n${output}`);
+      const ok = await fetch(`${baseUrl}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const signIn = await fetch(`${baseUrl}/api/auth/admin/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin@example.com', password: 'live-restore-password' }),
+    });
+    token = ((await signIn.json()) as { accessToken: string }).accessToken;
+    anonKey = (await request('GET', '/api/metadata/anon-key')).body.anonKey;
+    apiKey = (await request('GET', '/api/metadata/api-key')).body.apiKey;
+    expect(apiKey).toMatch(/^ik_/);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('restores to a noted time: 503 RESTORING meanwhile, then records, sign-in and realtime work and the rows match', async () => {
+    const created = await request('POST', '/api/database/advance/rawsql', {
+      query: `CREATE TABLE public.items (id int PRIMARY KEY, label text NOT NULL);
+              GRANT ALL ON public.items TO anon, authenticated;`,
+    });
+    expect(created.status).toBe(200);
+    expect(
+      (await request('POST', '/api/realtime/channels', { pattern: 'room:%', description: 'r' }))
+        .status,
+    ).toBe(201);
+    const sdk = createClient({ baseUrl, anonKey, isServerMode: true, retryCount: 0 });
+    const email = 'restored@example.com';
+    const signedUp = await sdk.auth.signUp({ email, password: 'correct horse battery' });
+    expect(signedUp.error).toBeNull();
+    await insert(1, 20);
+
+    const started = await request('POST', '/api/backups');
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ kind: 'backup', target: null });
+    const { job: backupJob } = await poll(started.body.id);
+    expect(backupJob.status).toBe('done');
+
+    await insert(21, 40);
+    await request('PATCH', '/api/database/records/items?id=lte.5', { label: 'edited' });
+    // The noted time: a whole millisecond after the last write before it, and PostgreSQL's
+    // clock past it before the next write.
+    const { ms } = (
+      await sql<{ ms: string }>(
+        `SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000) + 1)::bigint::text AS ms`,
+      )
+    )[0]!;
+    const target = new Date(Number(ms));
+    for (;;) {
+      const { past } = (
+        await sql<{ past: boolean }>(
+          `SELECT clock_timestamp() > to_timestamp($1::double precision / 1000) AS past`,
+          [ms],
+        )
+      )[0]!;
+      if (past) break;
+    }
+    await insert(41, 60);
+    await request('DELETE', '/api/database/records/items?id=lte.3');
+    expect(await items()).toHaveLength(57);
+    const expected = Array.from({ length: 40 }, (_, i) => ({
+      id: i + 1,
+      label: i < 5 ? 'edited' : `row ${i + 1}`,
+    }));
+
+    // Outside the restorable range, or not a time: 400, and nothing stopped.
+    const early = await request('POST', '/api/backups/restore', { to: '2001-01-01 00:00:00' });
+    expect(early.status).toBe(400);
+    expect(early.body.message).toMatch(/outside the restorable range/);
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect((await request('POST', '/api/backups/restore', { to: future })).status).toBe(400);
+    expect((await request('POST', '/api/backups/restore', { to: 'soon' })).status).toBe(400);
+    expect(await items()).toHaveLength(57);
+
+    const restore = await request('POST', '/api/backups/restore', { to: target.toISOString() });
+    expect(restore.status).toBe(202);
+    expect(restore.body).toMatchObject({
+      kind: 'restore',
+      status: 'running',
+      target: target.toISOString(),
+      backup: { id: backupJob.backup.id },
+    });
+    // While it runs: the API answers 503 RESTORING (not a 500, not a hang), a second restore 409.
+    const during = await request('GET', '/api/database/records/items');
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('5');
+    expect(during.body.code ?? during.body.error).toBe('RESTORING');
+    const admin = await request('GET', '/api/backups');
+    expect(admin.status).toBe(503);
+    expect(admin.body.error).toBe('RESTORING');
+    expect((await request('GET', '/health/ready')).status).toBe(503);
+    expect((await request('GET', '/api/health')).status).toBe(200);
+    const second = await request('POST', '/api/backups/restore', { to: target.toISOString() });
+    expect(second.status).toBe(409);
+    expect(second.body.error).toBe('RESTORE_RUNNING');
+
+    const { job, phases } = await poll(restore.body.id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    expect(job.phase).toBeNull();
+    // The base backup's files, and its backup_label.
+    expect(job.bytesCopied).toBeGreaterThanOrEqual(backupJob.backup.sizeBytes);
+    expect(job.bytesCopied).toBeLessThan(backupJob.backup.sizeBytes + 4096);
+    const order = [
+      'Starting',
+      'Waiting for requests in flight to finish',
+      'Archiving the latest WAL',
+      'Stopping PostgreSQL',
+      `Laying down base backup ${backupJob.backup.id}`,
+      `Replaying WAL to ${target.toISOString()}`,
+      'Starting PostgreSQL',
+      'Reloading the schema cache and settings',
+    ];
+    const indexes = phases.map((p) => order.indexOf(p));
+    expect(indexes.every((i) => i >= 0)).toBe(true);
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+
+    // Kiln serves again, without a restart: the rows are exactly those up to the noted time.
+    expect((await request('GET', '/health/ready')).status).toBe(200);
+    expect(await items()).toEqual(expected);
+    const signedIn = await createClient({
+      baseUrl,
+      anonKey,
+      isServerMode: true,
+      retryCount: 0,
+    }).auth.signInWithPassword({ email, password: 'correct horse battery' });
+    expect(signedIn.error).toBeNull();
+    const userToken = signedIn.data!.accessToken;
+    const socket = io(baseUrl, { transports: ['websocket'], auth: { token: userToken } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      const joined = await new Promise<any>((resolve) =>
+        socket.emit('realtime:subscribe', { channel: 'room:1' }, resolve),
+      );
+      expect(joined.ok).toBe(true);
+      const got = new Promise<any>((resolve) => socket.once('hello', resolve));
+      socket.emit('realtime:publish', { channel: 'room:1', event: 'hello', payload: { n: 1 } });
+      expect(await got).toMatchObject({ n: 1 });
+    } finally {
+      socket.disconnect();
+    }
+    await insert(100, 100);
+
+    // A recovery that fails (the archived WAL it needs is gone) leaves the data as it was and
+    // Kiln serving.
+    const wal = path.join(dataDir, 'backups', 'wal');
+    for (const name of fs.readdirSync(wal))
+      if (/^00000001[0-9A-F]{16}$/.test(name)) fs.rmSync(path.join(wal, name));
+    const failing = await request('POST', '/api/backups/restore', {
+      to: new Date(Date.now() - 50).toISOString(),
+    });
+    expect(failing.status).toBe(202);
+    const { job: failed } = await poll(failing.body.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/data directory is as it was/);
+    expect(await items()).toEqual([...expected, { id: 100, label: 'row 100' }]);
+    expect((await request('GET', '/health/ready')).status).toBe(200);
+  }, 90_000);
+
+  it('with a database this process did not start (DATABASE_URL): 409, restore is the provider’s PITR or a logical restore', async () => {
+    const t = await startTestApp();
+    try {
+      const res = await t.request('POST', '/api/backups/restore', {
+        token: await t.adminToken(),
+        body: { to: '2026-12-01 10:15:00' },
+      });
+      expect(res.status).toBe(409);
+      expect(res.body.error).toBe('RESTORE_UNAVAILABLE');
+      expect(res.body.message).toMatch(/provider’s point-in-time recovery/);
+      expect(res.body.nextActions).toMatch(/pnpm kiln restore --logical <id> --database-url/);
+    } finally {
+      await t.stop();
+    }
+  });
+});
