@@ -196,10 +196,13 @@ describe('db.withPrincipal', () => {
   it("a first statement that fails in the preamble's pipeline rolls back and frees the connection", async () => {
     const { small } = await counted();
     try {
-      const err = await small
+      const err: unknown = await small
         .withPrincipal(anon, (tx) => tx.query('SELECT 1 / $1::int', [0]))
-        .catch((e: unknown) => e as { code?: string });
-      expect(err.code).toBe('22012');
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((err as { code?: string }).code).toBe('22012');
       // A statement the caller survives: its COMMIT rolls back; the connection is clean after.
       const survived = await small.withPrincipal(user(crypto.randomUUID()), async (tx) => {
         await tx.query('INSERT INTO public.notes (body) VALUES ($1)', ['x']).catch(() => null);

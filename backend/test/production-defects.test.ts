@@ -53,7 +53,7 @@ async function send(
   path: string,
   body?: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; text: string; json: () => any }> {
+): Promise<{ status: number; text: string; json: () => any; headers: Headers }> {
   const res = await fetch(`${t.baseUrl}${path}`, {
     method,
     headers: {
@@ -64,7 +64,7 @@ async function send(
     body,
   });
   const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) };
+  return { status: res.status, text, json: () => JSON.parse(text), headers: res.headers };
 }
 
 async function stored(id: number): Promise<Record<string, string | null>> {
@@ -385,5 +385,56 @@ describe('bad input is a 4xx, never a 5xx', () => {
       const ok = await raw({ query: 'SELECT 1 AS one' });
       expect(ok.status).toBe(200);
     }
+  });
+});
+
+describe('a connection PostgreSQL ends under a request', () => {
+  it('is a 503 with Retry-After ("come back"), never a 500, and the next requests are served', async () => {
+    await sql.query(`
+      CREATE FUNCTION public.slow_for_terminate() RETURNS int LANGUAGE sql
+        AS 'SELECT pg_catalog.pg_sleep(30)::text::int + 1';
+      GRANT EXECUTE ON FUNCTION public.slow_for_terminate() TO anon, authenticated;
+      NOTIFY pgrst, 'reload schema';
+    `);
+    // Ends the call's backend once it runs, as an operator or a failover would; stops when the
+    // call answered first (the schema cache may not know the function yet: 404, tried again).
+    const terminateWhileRunning = async (answered: { done: boolean }) => {
+      while (!answered.done) {
+        const { rows } = await sql.query<{ n: number }>(
+          `SELECT count(pg_catalog.pg_terminate_backend(pid))::int AS n FROM pg_catalog.pg_stat_activity
+            WHERE query LIKE '%slow_for_terminate%' AND pid <> pg_catalog.pg_backend_pid()
+              AND query NOT LIKE '%pg_stat_activity%'`,
+        );
+        if (rows[0]!.n > 0) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    for (const call of [
+      // Records RPC (PostgREST's envelope) and raw SQL (Kiln's).
+      () => send('POST', '/api/database/rpc/slow_for_terminate', '{}'),
+      async () =>
+        t.request('POST', '/api/database/advance/rawsql', {
+          body: { query: 'SELECT public.slow_for_terminate()' },
+          token: await t.adminToken(),
+        }),
+    ]) {
+      let res: { status: number; headers: Headers | Record<string, string> } | undefined;
+      for (let attempt = 0; attempt < 20 && !res; attempt++) {
+        const answered = { done: false };
+        const [answer] = await Promise.all([
+          call().finally(() => (answered.done = true)),
+          terminateWhileRunning(answered),
+        ]);
+        // The schema cache may not know the function for a moment: try again.
+        if (answer.status !== 404) res = answer;
+      }
+      expect(res?.status).toBe(503);
+      const headers = res!.headers;
+      const retryAfter =
+        headers instanceof Headers ? headers.get('retry-after') : headers['retry-after'];
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+    }
+    const after = await send('POST', '/api/database/rpc/echo_big', JSON.stringify({ x: 1 }));
+    expect(after.status).toBe(200);
   });
 });

@@ -4,7 +4,7 @@
  * PostgREST's shape. Operations return an Outcome; only this file touches the Response.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, BusyError } from '../../core/errors.js';
+import { AppError, BusyError, toAppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { PG } from '../../core/sql.js';
 import { PgrstError, toPgrstError } from './errors.js';
@@ -34,7 +34,7 @@ export function send(ctx: RequestContext, outcome: Outcome): void {
   const { res, req } = ctx;
   const applied = preferenceApplied(ctx);
   if (applied) res.setHeader('Preference-Applied', applied);
-  for (const [k, v] of Object.entries(outcome.headers ?? {})) res.setHeader(k, v);
+  if (outcome.headers) for (const k in outcome.headers) res.setHeader(k, outcome.headers[k]!);
   const range = outcome.contentRange === undefined ? contentRange(outcome) : outcome.contentRange;
   if (range !== null) res.setHeader('Content-Range', range);
   res.status(outcome.status);
@@ -188,11 +188,16 @@ export function errorResponder(logger: Logger) {
     else error = toPgrstError(err, anonymous);
     // Busy, not broken (a full pool, this client's share taken, a statement timeout): say when
     // to come back.
+    // A database error can be one too (the connection ended under the request: 57P01, 08xxx).
     for (const [k, v] of Object.entries(error.headers ?? {})) res.setHeader(k, v);
+    const asBusy = err instanceof BusyError ? err : toAppError(err);
     if (error.status === 429 || error.status === 503) {
-      res.setHeader('Retry-After', String(err instanceof BusyError ? err.retryAfterSeconds : 1));
+      res.setHeader(
+        'Retry-After',
+        String(asBusy instanceof BusyError ? asBusy.retryAfterSeconds : 1),
+      );
     }
-    const busy = err instanceof BusyError || [PG.queryCanceled, 'PGRST003'].includes(error.code);
+    const busy = asBusy instanceof BusyError || [PG.queryCanceled, 'PGRST003'].includes(error.code);
     if (error.status >= 500 && !busy) {
       logger.error('records request failed', {
         requestId: req.requestId,
