@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -156,6 +157,36 @@ async function secondInstance() {
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A Kiln instance in a process of its own (to be killed), with the test app's settings. */
+async function spawnInstance(dataDir: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./fixtures/jobs-instance.ts', import.meta.url))],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: {
+        ...process.env,
+        ...JOBS_ENV,
+        NODE_ENV: 'test',
+        DATABASE_URL: pgUrl(t.database),
+        JWT_SECRET: t.app.config.jwtSecret!,
+        ADMIN_PASSWORD,
+        ADMIN_EMAIL: t.app.config.adminEmail,
+        ACCESS_API_KEY: t.apiKey,
+        ACCESS_ANON_KEY: t.anonKey,
+        DATA_DIR: dataDir,
+        DB_POOL_MAX: '4',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`instance exited (${code})`)));
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+  });
+  return child;
 }
 
 async function sql<T extends pg.QueryResultRow = any>(
@@ -520,6 +551,95 @@ describe('SQL targets', () => {
     expect(trips / 40).toBeLessThan(2);
   });
 
+  it('runs a SQL job in one transaction: running while it is open (enqueueing on its serial queue meanwhile does not wait), its commit finishes it', async () => {
+    await sql(
+      t.database,
+      `CREATE FUNCTION public.fast_wait(payload jsonb) RETURNS void LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO public.fast_log VALUES ('wait', payload);
+         PERFORM pg_advisory_xact_lock(4242);
+       END $$;
+       GRANT EXECUTE ON FUNCTION public.fast_wait(jsonb) TO project_admin;`,
+    );
+    await putQueue('fast-serial', {
+      target: { type: 'sql', function: 'public.fast_wait' },
+      concurrency: 1,
+    });
+    await enqueue('fast-serial', { payload: { warm: true } });
+    await drain('fast-serial');
+    const holder = new pg.Client({ connectionString: pgUrl(t.database) });
+    await holder.connect();
+    let id = '';
+    try {
+      await holder.query('SELECT pg_advisory_lock(4242)');
+      const res = await enqueue('fast-serial', { payload: { serial: 1 } });
+      id = res.body.job.id as string;
+      await until(async () => {
+        const [row] = await sql(
+          t.database,
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        );
+        return row.n === 1;
+      });
+      // jobs.jobs still says queued (the transaction is open); the API says running.
+      const [stored] = await sql(t.database, 'SELECT status FROM jobs.jobs WHERE id = $1', [id]);
+      expect(stored.status).toBe('queued');
+      const running = await t.request('GET', `/api/jobs/jobs/${id}`, { token: admin });
+      expect([running.body.status, running.body.attempts]).toEqual(['running', 0]);
+      const queue = await t.request('GET', '/api/jobs/queues/fast-serial', { token: admin });
+      expect(queue.body.counts).toMatchObject({ running: 1, queued: 0, succeeded: 1 });
+      const listed = await t.request('GET', '/api/jobs/jobs?queue=fast-serial&status=running', {
+        token: admin,
+      });
+      expect(listed.body.data.map((j: any) => j.id)).toEqual([id]);
+      const cancel = await t.request('POST', `/api/jobs/jobs/${id}/cancel`, { token: admin });
+      expect([cancel.status, cancel.body.error]).toEqual([409, 'JOBS_INVALID_STATE']);
+      const meanwhile = await enqueue('fast-serial', { payload: { serial: 2 } });
+      expect(meanwhile.status).toBe(201);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      await holder.end();
+    }
+    const job = await waitForJob(id, (j) => j.status === 'succeeded');
+    expect(job.attempts).toBe(1);
+    await drain('fast-serial');
+    // Then graphile-worker completes the wake-up and unlocks its job queue.
+    await until(async () => {
+      const [row] = await sql(
+        t.database,
+        `SELECT
+           (SELECT count(*)::int FROM graphile_worker._private_jobs WHERE payload->>'id' = $1) AS wakeups,
+           (SELECT count(*)::int FROM graphile_worker._private_job_queues
+             WHERE queue_name LIKE 'kiln:fast-serial:%' AND locked_by IS NOT NULL) AS locked`,
+        [id],
+      );
+      return row.wakeups === 0 && row.locked === 0;
+    });
+  });
+
+  it('finishes a wake-up as graphile-worker 0.16 does (jobs.take_sql_job mirrors its completeJob)', async () => {
+    // jobs.take_sql_job (migration 0048) deletes the wake-up and unlocks its job queue itself:
+    // if graphile-worker's schema or its completion moves on, this fails and the function must
+    // follow it.
+    const [schema] = await sql(
+      t.database,
+      'SELECT max(id)::int AS migration FROM graphile_worker.migrations',
+    );
+    expect(schema.migration).toBe(18);
+    const require = createRequire(import.meta.url);
+    const source = fs.readFileSync(
+      require.resolve('graphile-worker/dist/sql/completeJob.js'),
+      'utf8',
+    );
+    expect(source).toContain(
+      'delete from ${escapedWorkerSchema}._private_jobs as jobs\nwhere id = $1::bigint',
+    );
+    expect(source).toContain(
+      'update ${escapedWorkerSchema}._private_job_queues as job_queues\nset locked_by = null, locked_at = null\nfrom j\nwhere job_queues.id = j.job_queue_id and job_queues.locked_by = $2::text;',
+    );
+  });
+
   it('runs the queue’s new target once it changed, and a job’s own timeout', async () => {
     await putQueue('fast', { target: { type: 'sql', function: 'public.fast_two' } });
     const res = await enqueue('fast', { payload: { after: 'change' } });
@@ -604,35 +724,7 @@ describe('instances', () => {
     // This instance stops taking jobs, so the child process takes the next one.
     await t.app.jobs.worker.stop(1000);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-jobs-child-'));
-    const spawnInstance = async (): Promise<ChildProcess> => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', fileURLToPath(new URL('./fixtures/jobs-instance.ts', import.meta.url))],
-        {
-          cwd: fileURLToPath(new URL('..', import.meta.url)),
-          env: {
-            ...process.env,
-            ...JOBS_ENV,
-            NODE_ENV: 'test',
-            DATABASE_URL: pgUrl(t.database),
-            JWT_SECRET: t.app.config.jwtSecret!,
-            ADMIN_PASSWORD,
-            ADMIN_EMAIL: t.app.config.adminEmail,
-            ACCESS_API_KEY: t.apiKey,
-            ACCESS_ANON_KEY: t.anonKey,
-            DATA_DIR: dataDir,
-            DB_POOL_MAX: '4',
-          },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      await new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`instance exited (${code})`)));
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      });
-      return child;
-    };
-    const first = await spawnInstance();
+    const first = await spawnInstance(dataDir);
     const res = await enqueue('crash', { payload: { step: 'one' } });
     const id = res.body.job.id as string;
     await receiver.until(() => receiver.hits.some((h) => h.jobId === id));
@@ -649,6 +741,100 @@ describe('instances', () => {
     } finally {
       await second.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a worker killed with SIGKILL while a SQL job runs: the job’s effects, its success and its wake-up commit together, once, and its serial queue moves on', async () => {
+    await sql(
+      t.database,
+      `CREATE TABLE public.crash_log (payload jsonb);
+       GRANT ALL ON public.crash_log TO project_admin;
+       CREATE FUNCTION public.crash_fn(payload jsonb) RETURNS void LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO public.crash_log VALUES (payload);
+         IF payload ? 'wait' THEN PERFORM pg_advisory_xact_lock(4243); END IF;
+       END $$;
+       GRANT EXECUTE ON FUNCTION public.crash_fn(jsonb) TO project_admin;`,
+    );
+    await putQueue('crash-sql', {
+      target: { type: 'sql', function: 'public.crash_fn' },
+      concurrency: 1,
+    });
+    // This instance's worker is stopped (it is, since the test above): the child runs the jobs.
+    await t.app.jobs.worker.stop(1000);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-jobs-child-'));
+    const holder = new pg.Client({ connectionString: pgUrl(t.database) });
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock(4243)');
+    const child = await spawnInstance(dataDir);
+    let second: Awaited<ReturnType<typeof secondInstance>> | undefined;
+    try {
+      // The child learns the queue's target from its first job and runs the next one in one
+      // transaction, which waits on the advisory lock while the child is killed.
+      const warm = await enqueue('crash-sql', { payload: { warm: true } });
+      await waitForJob(warm.body.job.id, (j) => j.status === 'succeeded');
+      const res = await enqueue('crash-sql', { payload: { wait: true } });
+      const id = res.body.job.id as string;
+      await until(async () => {
+        const [row] = await sql(
+          t.database,
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        );
+        return row.n === 1;
+      });
+      const running = await t.request('GET', `/api/jobs/jobs/${id}`, { token: admin });
+      expect(running.body.status).toBe('running');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const next = await enqueue('crash-sql', { payload: { next: true } });
+      await holder.query('SELECT pg_advisory_unlock(4243)');
+      second = await secondInstance();
+      const after = await waitForJob(next.body.job.id, (j) => j.status === 'succeeded', 15_000);
+      const job = await waitForJob(id, (j) => j.status === 'succeeded');
+      expect([job.attempts, after.attempts]).toEqual([1, 1]);
+      expect(
+        await sql(
+          t.database,
+          `SELECT payload FROM public.crash_log WHERE NOT payload ? 'warm' ORDER BY payload::text`,
+        ),
+      ).toEqual([{ payload: { next: true } }, { payload: { wait: true } }]);
+    } finally {
+      await holder.end();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await second?.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a wake-up left locked by a worker that died (no heartbeat) runs once its lease lapses', async () => {
+    await putQueue('orphan', {
+      target: { type: 'http', url: `${receiver.url}/orphan` },
+      concurrency: 1,
+    });
+    // No worker runs now: a worker takes the job's wake-up (as graphile-worker's get_job does,
+    // with the wake-up's named job queue) and dies before doing anything else.
+    const res = await enqueue('orphan', { payload: { n: 1 } });
+    const id = res.body.job.id as string;
+    await sql(
+      t.database,
+      `WITH g AS (
+         UPDATE graphile_worker._private_jobs SET locked_by = 'worker-gone', locked_at = now(),
+                attempts = attempts + 1
+          WHERE payload->>'id' = $1 RETURNING job_queue_id)
+       UPDATE graphile_worker._private_job_queues q SET locked_by = 'worker-gone', locked_at = now()
+         FROM g WHERE q.id = g.job_queue_id`,
+      [id],
+    );
+    const running = await t.request('GET', `/api/jobs/jobs/${id}`, { token: admin });
+    expect(running.body.status).toBe('running');
+    const second = await secondInstance();
+    try {
+      const job = await waitForJob(id, (j) => j.status === 'succeeded', 15_000);
+      expect(job.attempts).toBe(1);
+      expect(receiver.hits.filter((h) => h.jobId === id)).toHaveLength(1);
+    } finally {
+      await second.close();
     }
   });
 

@@ -71,11 +71,30 @@ export function jobJson(r: JobRow): Job {
   };
 }
 
-/** A job's columns, its effective max attempts (its own, else `queueMax`) among them. */
-const jobColumns = (queueMax: string) => `j.id, j.queue, j.payload, j.status, j.priority, j.run_at,
+/**
+ * A job's status as admins see it: `running` also while graphile-worker has handed its current
+ * wake-up to a worker. A SQL target's job records nothing before it finishes (jobs/worker.ts: the
+ * transaction that runs it also marks it succeeded, and until it commits no one else sees that),
+ * so jobs.jobs says queued (or failed) while it runs; the wake-up's lock is what is visible.
+ * The subquery is uncorrelated (one hashed pass over the wake-ups not yet done per query).
+ */
+const STATUS = `CASE WHEN j.status IN ('queued', 'failed') AND (j.id, j.wake) IN (
+    SELECT (g.payload->>'id')::uuid, (g.payload->>'wake')::int
+      FROM graphile_worker._private_jobs g WHERE g.locked_at IS NOT NULL)
+  THEN 'running' ELSE j.status END`;
+
+/**
+ * A job's columns, its effective max attempts (its own, else `queueMax`) among them, and its
+ * status (`status`: the column as stored, or STATUS).
+ */
+const jobColumns = (queueMax: string, status = 'j.status') => `j.id, j.queue, j.payload,
+  ${status} AS status, j.priority, j.run_at,
   j.attempts, coalesce(j.max_attempts, ${queueMax}, 1) AS max_attempts, j.dedup_key, j.last_error,
   j.created_by, j.created_at, j.started_at, j.finished_at`;
-const JOB_COLUMNS = jobColumns('(SELECT q.max_attempts FROM jobs.queues q WHERE q.name = j.queue)');
+const JOB_COLUMNS = jobColumns(
+  '(SELECT q.max_attempts FROM jobs.queues q WHERE q.name = j.queue)',
+  STATUS,
+);
 
 function targetJson(r: QueueRow): JobTarget {
   if (r.target_kind === 'function') return { type: 'function', slug: r.target };
@@ -118,7 +137,8 @@ export const queueNotFound = (name: string) =>
 const jobNotFound = (id: string) => new AppError(404, 'JOBS_NOT_FOUND', `No job ${id}`);
 
 const QUEUE_SELECT = `SELECT q.*, (SELECT jsonb_object_agg(s.status, s.n) FROM (
-    SELECT status, count(*)::int AS n FROM jobs.jobs j WHERE j.queue = q.name GROUP BY status) s) AS counts
+    SELECT ${STATUS} AS status, count(*)::int AS n FROM jobs.jobs j WHERE j.queue = q.name
+     GROUP BY 1) s) AS counts
   FROM jobs.queues q`;
 
 export interface JobsServiceOptions {
@@ -286,7 +306,7 @@ export class JobsService {
       from: 'jobs.jobs j',
       filters: [
         { column: 'j.queue', type: 'text', value: q.queue },
-        { column: 'j.status', type: 'text', value: q.status },
+        { column: `(${STATUS})`, type: 'text', value: q.status },
       ],
       orderBy: 'j.created_at DESC, j.id',
       limit: q.limit,
@@ -307,9 +327,9 @@ export class JobsService {
   /** A failed, dead or cancelled job runs again now, with its attempts counted from zero. */
   async retry(id: string): Promise<Job> {
     const { rowCount } = await this.db.query(
-      `UPDATE jobs.jobs SET status = 'queued', attempts = 0, run_at = now(), wake = wake + 1,
+      `UPDATE jobs.jobs j SET status = 'queued', attempts = 0, run_at = now(), wake = wake + 1,
          finished_at = NULL, lease_until = NULL
-        WHERE id = $1 AND status IN ('failed', 'dead', 'cancelled')`,
+        WHERE id = $1 AND (${STATUS}) IN ('failed', 'dead', 'cancelled')`,
       [id],
     );
     if (!rowCount) await this.conflict(id, 'retried', 'failed, dead or cancelled');
@@ -319,8 +339,8 @@ export class JobsService {
   /** A job that has not started (or waits for a retry) will not run. */
   async cancel(id: string): Promise<Job> {
     const { rowCount } = await this.db.query(
-      `UPDATE jobs.jobs SET status = 'cancelled', finished_at = now()
-        WHERE id = $1 AND status IN ('queued', 'failed')`,
+      `UPDATE jobs.jobs j SET status = 'cancelled', finished_at = now()
+        WHERE id = $1 AND (${STATUS}) IN ('queued', 'failed')`,
       [id],
     );
     if (!rowCount) await this.conflict(id, 'cancelled', 'queued or waiting for a retry');
@@ -355,7 +375,8 @@ export class JobsService {
   async recentFailures(q: { queue?: string; limit: number }): Promise<Job[]> {
     const { rows } = await this.db.query<JobRow>(
       `SELECT ${JOB_COLUMNS} FROM jobs.jobs j
-        WHERE j.status IN ('failed', 'dead') AND ($1::text IS NULL OR j.queue = $1)
+        WHERE j.status IN ('failed', 'dead') AND (${STATUS}) IN ('failed', 'dead')
+          AND ($1::text IS NULL OR j.queue = $1)
         ORDER BY j.finished_at DESC NULLS LAST LIMIT $2`,
       [q.queue ?? null, q.limit],
     );

@@ -2,23 +2,32 @@
  * Runs jobs. graphile-worker is the engine: it holds the pool of workers, hears new jobs at
  * once (LISTEN/NOTIFY), finds due delayed ones by polling, takes each wake-up with FOR UPDATE
  * SKIP LOCKED (so across instances a wake-up is taken once) and orders them by priority.
- * Kiln's row in jobs.jobs is the job itself: a wake-up first claims the row (only if its wake
- * number is current and the job is waiting), which makes any replayed wake-up a no-op.
+ * Kiln's row in jobs.jobs is the job itself: a wake-up acts only if its wake number is current
+ * and the job is waiting, which makes any replayed wake-up a no-op.
  *
- * A claimed job holds a lease that its instance renews while it runs. Any instance finds jobs
- * whose lease lapsed (their instance died: kill -9, a lost machine), counts the attempt as
- * failed and wakes them again; the dead worker's graphile-worker locks are released too, so
- * the job's serial queue (a queue with a concurrency limit) moves on.
+ * A job of a SQL target run as project_admin, of a queue whose target this worker knows (it
+ * learns each queue's target from the claims it makes; a wake-up names its queue), runs in one
+ * transaction and one round trip besides graphile-worker's own: one statement takes the job
+ * (jobs.take_sql_job, migration 0048: jobs.jobs → succeeded, and graphile-worker's completion of
+ * the wake-up: deleted) and calls the function. The function's effects, the job's success and
+ * the wake-up's completion commit together or not at all, so such a job runs exactly once;
+ * graphile-worker's own completion afterwards finds nothing (a wake-up in a named job queue, of
+ * a queue with a concurrency limit, is left to it: see the migration for why). If
+ * the function fails, nothing of the attempt stays and the failure is recorded on its own. The
+ * take only matches if the queue's target is still the one remembered; if not (the queue
+ * changed), the job goes the general way. No cache to invalidate: a stale entry costs a round
+ * trip, never a run on the wrong target.
  *
- * Round trips per job: a wake-up names the job's queue, and the worker remembers each queue's
- * target from the claims it makes. A job whose queue it knows to run a SQL function as
- * project_admin takes one round trip besides graphile-worker's own two: the claim (a transaction
- * of its own, so the job shows as running and its lease counts) and the function's transaction,
- * which records the success (so the function's effects and the job's outcome commit together),
- * are sent together. The claim there only matches if the queue's target is still the one
- * remembered; if it is not (the queue changed), the job goes the general way: claim (which
- * refreshes what is remembered), run the target, record the outcome. No cache to invalidate: a
- * stale entry costs a round trip, never a run on the wrong target.
+ * The general way (URL and function targets, other roles): the job is claimed first, in a
+ * transaction of its own (running, with a lease its instance renews while it runs), then its
+ * target runs and the outcome is recorded. Any instance finds jobs whose lease lapsed (their
+ * instance died: kill -9, a lost machine), counts the attempt as failed and wakes them again.
+ *
+ * Locks of dead workers: while a job runs, its instance also renews a heartbeat for the
+ * graphile-worker worker running it (jobs.workers). A wake-up (or named job queue) locked for
+ * longer than the lease by a worker without a fresh heartbeat belongs to a dead worker, and any
+ * instance releases that worker's locks (graphile_worker.force_unlock_workers): its SQL job,
+ * rolled back with the worker's connection, runs again; a serial queue moves on.
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
@@ -74,9 +83,6 @@ const CLAIM = `UPDATE jobs.jobs j
         lease_until = now() + make_interval(secs => $3), worker = $4
    FROM jobs.queues q
   WHERE j.id = $1 AND j.wake = $2 AND j.status IN ('queued', 'failed') AND q.name = j.queue`;
-
-/** The job ($1) as this wake-up ($2) and worker ($3) claimed it. */
-const MINE = `j.id = $1 AND j.wake = $2 AND j.worker = $3 AND j.status = 'running'`;
 
 const AS_ADMIN: Principal = {
   role: 'project_admin',
@@ -145,7 +151,8 @@ export class JobWorker {
       taskList: {
         kiln_job: async (payload, helpers) => {
           const { id, wake, queue } = payload as { id: string; wake: number; queue?: string };
-          await this.runJob(id, wake, helpers.job.locked_by ?? 'unknown', queue);
+          const engine = { job: helpers.job.id, worker: helpers.job.locked_by ?? 'unknown' };
+          await this.runJob(id, wake, engine, queue);
         },
       },
     });
@@ -188,10 +195,16 @@ export class JobWorker {
     return this.running.size;
   }
 
-  private async runJob(id: string, wake: number, worker: string, queue?: string): Promise<void> {
+  private async runJob(
+    id: string,
+    wake: number,
+    engine: { job: string; worker: string },
+    queue?: string,
+  ): Promise<void> {
+    const { worker } = engine;
     const known = queue === undefined ? undefined : this.queueTargets.get(queue);
     if (known?.kind === 'sql' && known.role === 'project_admin') {
-      if (await this.runSqlJob(id, wake, worker, known.target, known.timeoutMs)) return;
+      if (await this.runSqlJob(id, wake, engine, known.target, known.timeoutMs)) return;
     }
     const { rows } = await this.db.query<Claimed>(`${CLAIM} RETURNING ${CLAIMED_COLUMNS}`, [
       id,
@@ -235,95 +248,105 @@ export class JobWorker {
   }
 
   /**
-   * Claims the job and runs the SQL function `fn` as project_admin in one round trip (see the
-   * header). False when the claim did not match: a stale wake-up, or the queue's target or
-   * timeout is no longer `fn` / `timeoutMs` (or the job has a timeout of its own); the caller
-   * then goes the general way.
+   * Runs the job with the SQL function `fn` as project_admin in one transaction that also
+   * finishes it (see the header). False when the take did not match: a stale wake-up, or the
+   * queue's target or timeout is no longer `fn` / `timeoutMs` (or the job has a timeout of its
+   * own); the caller then goes the general way.
    */
   private async runSqlJob(
     id: string,
     wake: number,
-    worker: string,
+    engine: { job: string; worker: string },
     fn: string,
     timeoutMs: number,
   ): Promise<boolean> {
-    const mine = [id, wake, worker];
-    this.running.set(id, worker); // its lease is renewed while the function runs
+    const startedAt = new Date();
+    this.running.set(id, engine.worker); // its worker's heartbeat is renewed while it runs
     try {
-      const [claimed] = await this.db.transactionsAsPrincipal(AS_ADMIN, [
+      const [results] = await this.db.transactionsAsPrincipal(AS_ADMIN, [
         {
           statements: [
             {
-              text: `${CLAIM} AND q.target_kind = 'sql' AND q.target = $5
-                       AND q.target_role = 'project_admin'
-                       AND coalesce(j.timeout_ms, q.timeout_ms) = $6`,
-              values: [id, wake, this.options.leaseSeconds, worker, fn, timeoutMs],
-            },
-          ],
-        },
-        {
-          // The success is recorded by the statement that calls the function: if it fails,
-          // neither stays.
-          statements: [
-            {
-              text: `WITH done AS (
-                       UPDATE jobs.jobs j SET status = 'succeeded', finished_at = now(),
-                              lease_until = NULL, last_error = NULL
-                        WHERE ${MINE} RETURNING j.payload)
-                     SELECT ${quoteFunctionName(fn)}(done.payload) AS result FROM done`,
-              values: mine,
+              text: `SELECT ${quoteFunctionName(fn)}(t.payload) AS result
+                       FROM jobs.take_sql_job($1, $2, $3, $4, $5, $6) AS t (payload)`,
+              values: [id, wake, fn, timeoutMs, engine.job, engine.worker],
             },
           ],
           settings: { statement_timeout: String(timeoutMs) },
         },
       ]);
-      return (claimed![0]!.rowCount ?? 0) > 0;
+      return (results![0]!.rowCount ?? 0) > 0;
     } catch (err) {
-      // The claim committed and the function failed; or the claim itself failed, and
-      // graphile-worker tries this wake-up again.
+      // Rolled back: the job is as it was before this attempt, its wake-up still ours.
       const { rows } = await this.db.query<Claimed>(
         `SELECT ${CLAIMED_COLUMNS} FROM jobs.jobs j JOIN jobs.queues q ON q.name = j.queue
-          WHERE ${MINE}`,
-        mine,
+          WHERE j.id = $1 AND j.wake = $2 AND j.status IN ('queued', 'failed')`,
+        [id, wake],
       );
       const job = rows[0];
       if (!job) throw err;
       const error = isTimeout(err)
         ? `timed out after ${job.timeout_ms} ms`
         : String((err as Error).message ?? err);
-      await this.recordFailure(job, error, false);
+      await this.recordFailure(job, error, false, { wake, startedAt, worker: engine.worker });
       return true;
     } finally {
       this.running.delete(id);
     }
   }
 
-  /** The attempt failed: a retry after its backoff, or dead (permanent, or no attempts left). */
-  private async recordFailure(job: Claimed, error: string, permanent: boolean): Promise<void> {
-    const dead = permanent || job.attempts >= job.max_attempts;
-    await this.db.query(
-      `UPDATE jobs.jobs
-          SET status = $3, last_error = $4, finished_at = now(), lease_until = NULL,
-              run_at = now() + make_interval(secs => $5), wake = wake + CASE WHEN $3 = 'failed' THEN 1 ELSE 0 END
-        WHERE id = $1 AND status = 'running' AND attempts = $2`,
-      [
-        job.id,
-        job.attempts,
-        dead ? 'dead' : 'failed',
-        error.slice(0, 4000),
-        dead ? 0 : backoffDelayMs(job.attempts, job.backoff_ms, job.backoff_max_ms) / 1000,
-      ],
-    );
+  /**
+   * The attempt failed: a retry after its backoff, or dead (permanent, or no attempts left). A
+   * claimed job's attempt is `job.attempts`; one run without a claim (`unclaimed`: a SQL job
+   * whose transaction rolled back) is counted here, as the job of that wake-up.
+   */
+  private async recordFailure(
+    job: Claimed,
+    error: string,
+    permanent: boolean,
+    unclaimed?: { wake: number; startedAt: Date; worker: string },
+  ): Promise<void> {
+    const attempt = unclaimed ? job.attempts + 1 : job.attempts;
+    const dead = permanent || attempt >= job.max_attempts;
+    const outcome = [
+      dead ? 'dead' : 'failed',
+      error.slice(0, 4000),
+      dead ? 0 : backoffDelayMs(attempt, job.backoff_ms, job.backoff_max_ms) / 1000,
+    ];
+    const set = `status = $3, last_error = $4, finished_at = now(), lease_until = NULL,
+      run_at = now() + make_interval(secs => $5), wake = wake + CASE WHEN $3 = 'failed' THEN 1 ELSE 0 END`;
+    if (unclaimed)
+      await this.db.query(
+        `UPDATE jobs.jobs SET ${set}, attempts = attempts + 1, started_at = $6, worker = $7
+          WHERE id = $1 AND wake = $2 AND status IN ('queued', 'failed')`,
+        [job.id, unclaimed.wake, ...outcome, unclaimed.startedAt, unclaimed.worker],
+      );
+    else
+      await this.db.query(
+        `UPDATE jobs.jobs SET ${set} WHERE id = $1 AND status = 'running' AND attempts = $2`,
+        [job.id, job.attempts, ...outcome],
+      );
   }
 
+  /** Renews the leases of the claimed jobs running here and the heartbeats of their workers. */
   private async renewLeases(): Promise<void> {
     if (!this.running.size) return;
     await this.db
       .query(
-        `UPDATE jobs.jobs j SET lease_until = now() + make_interval(secs => $3)
+        `WITH beat AS (
+           INSERT INTO jobs.workers AS w (id, instance, seen_at)
+           SELECT DISTINCT worker, $4::uuid, now() FROM unnest($2::text[]) AS worker
+           ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, seen_at = now()
+         )
+         UPDATE jobs.jobs j SET lease_until = now() + make_interval(secs => $3)
            FROM unnest($1::uuid[], $2::text[]) AS mine (id, worker)
           WHERE j.id = mine.id AND j.worker = mine.worker AND j.status = 'running'`,
-        [[...this.running.keys()], [...this.running.values()], this.options.leaseSeconds],
+        [
+          [...this.running.keys()],
+          [...this.running.values()],
+          this.options.leaseSeconds,
+          this.instanceId,
+        ],
       )
       .catch((err: unknown) =>
         this.options.logger.warn('jobs lease renewal failed', { error: String(err) }),
@@ -348,10 +371,28 @@ export class JobWorker {
             WHERE j.id = lost.id AND q.name = j.queue
            RETURNING j.worker`,
         );
-        const workers = [...new Set(rows.map((r) => r.worker).filter((w): w is string => !!w))];
+        // Workers holding graphile-worker locks for longer than a lease without a heartbeat.
+        const stale = await this.db.query<{ worker: string }>(
+          `WITH locks AS (
+             SELECT g.locked_by AS worker FROM graphile_worker._private_jobs g
+              WHERE g.locked_at < now() - make_interval(secs => $1)
+             UNION
+             SELECT gq.locked_by FROM graphile_worker._private_job_queues gq
+              WHERE gq.locked_at < now() - make_interval(secs => $1)
+           ), gone AS (
+             DELETE FROM jobs.workers w WHERE w.seen_at < now() - make_interval(secs => $1::float8 * 10)
+           )
+           SELECT l.worker FROM locks l WHERE l.worker IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM jobs.workers w
+              WHERE w.id = l.worker AND w.seen_at >= now() - make_interval(secs => $1))`,
+          [this.options.leaseSeconds],
+        );
+        const workers = [
+          ...new Set([...rows, ...stale.rows].map((r) => r.worker).filter((w): w is string => !!w)),
+        ];
         if (workers.length) {
           await this.db.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workers]);
-          this.options.logger.warn('jobs: ran again after their worker was lost', {
+          this.options.logger.warn('jobs: released what lost workers held (runs again)', {
             jobs: rows.length,
             workers,
           });
