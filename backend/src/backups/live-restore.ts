@@ -10,8 +10,8 @@
  *    archive holds everything up to the target (recovery needs a commit past the target to stop
  *    at it);
  * 3. the embedded server (and scheduled backups) stop; pitr.ts `restoreToTime` lays down the base
- *    backup, replays the archived WAL to the target and promotes (a failed recovery puts the
- *    previous data directory back); the server starts again on the same port;
+ *    backup, replays the archived WAL to the target and promotes, on a port of its own (a failed
+ *    recovery puts the previous data directory back); the server starts again on its own port;
  * 4. whatever caches database state reloads (`afterRestart`), and the gate opens.
  *
  * Nothing keeps a connection to the old server: stopping PostgreSQL ends every connection. The
@@ -20,6 +20,7 @@
  * with backoff (core/listener.ts; the same path as any PostgreSQL restart, tested in
  * realtime-outage.test.ts).
  */
+import net from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import pg from 'pg';
 import { AppError } from '../core/errors.js';
@@ -169,6 +170,18 @@ async function archiveUpTo(url: string, target: Date): Promise<void> {
   }
 }
 
+/** A free loopback port, for the recovery server. */
+function loopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export interface RestoreProgress {
   /** Bytes of the base backup laid down so far. */
   bytes: number;
@@ -215,7 +228,9 @@ export class LiveRestore {
         dataDir: control.dataDir,
         backupDir: control.backupDir,
         target,
-        port: control.port,
+        // Recovery runs on a port of its own: Kiln's pools and listeners, retrying meanwhile,
+        // cannot reach the half-recovered server (nor fill its log with their attempts).
+        port: await loopbackPort(),
         password: control.password,
         runAs: control.runAs,
         onLog: control.onLog,
