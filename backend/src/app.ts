@@ -60,6 +60,7 @@ import { auditTrail } from './audit/middleware.js';
 import { auditRoutes } from './audit/routes.js';
 import { backupsRoutes } from './backups/routes.js';
 import { BackupService } from './backups/service.js';
+import { OffsiteCopier } from './backups/offsite.js';
 import {
   LiveRestore,
   MaintenanceGate,
@@ -619,6 +620,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   routes.mount(app, '/api/secrets', secretsKeyRotationRoutes(keys, config.keyRotationGraceSeconds));
   routes.mount(app, '/api/functions', functionsAdminRoutes(functionsDeps));
   routes.mount(app, '/api/logs/audits', auditRoutes(audit, config.auditRetentionDays));
+  // BACKUP_S3_URL: BACKUP_DIR's archived WAL and backups mirrored to a bucket as they land.
+  const offsite = config.backupS3
+    ? new OffsiteCopier({
+        backupDir: config.backupDir,
+        s3: config.backupS3,
+        retention: config.backupRetention,
+        logger,
+      })
+    : undefined;
+  offsite?.start();
   routes.mount(
     app,
     '/api/backups',
@@ -630,6 +641,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         retention: config.backupRetention,
         verify: config.backupVerify,
         logger,
+        offsite,
         live:
           gate && options.embeddedPostgres
             ? new LiveRestore({
@@ -865,6 +877,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await phoneFlows.settled();
       mailer.close();
       await logProvider.close();
+      await offsite?.stop();
       await provider.close?.();
       await schemaCache.close();
       await revocations.close();

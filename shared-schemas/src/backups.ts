@@ -12,6 +12,8 @@ export const baseBackupSchema = z.object({
   sizeBytes: z.number().int().nonnegative(),
   /** When a throwaway restore of it last succeeded (BACKUP_VERIFY). */
   verifiedAt: z.iso.datetime().optional(),
+  /** Where it is: BACKUP_DIR, the off-site bucket (BACKUP_S3_URL) or both (GET /api/backups). */
+  location: z.enum(['local', 's3', 'both']).optional(),
 });
 export type BaseBackupInfo = z.infer<typeof baseBackupSchema>;
 
@@ -46,6 +48,21 @@ export const listBackupsResponseSchema = z.object({
   restorableRange: z
     .object({ from: z.iso.datetime(), archivedWalBytes: z.number().int().nonnegative() })
     .nullable(),
+  /**
+   * The off-site copy (BACKUP_S3_URL), or null without one: what is not yet in the bucket and
+   * the last failed attempt (cleared once a pass succeeds; failures are retried with backoff).
+   */
+  offsite: z
+    .object({
+      target: z.string(),
+      pendingWal: z.number().int().nonnegative(),
+      pendingBackups: z.number().int().nonnegative(),
+      lastUploadAt: z.iso.datetime().nullable(),
+      lastError: z.string().nullable(),
+      lastErrorAt: z.iso.datetime().nullable(),
+    })
+    .nullable()
+    .optional(),
   /** Backups taken through the API during this process's life, newest first. */
   jobs: z.array(backupJobSchema),
 });

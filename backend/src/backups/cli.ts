@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from '../core/config.js';
 import { postgresSystemUser } from '../core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets } from '../core/local-state.js';
 import { listBackups, parseRestoreTarget, RestoreError, restoreToTime } from './pitr.js';
+import { OffsiteCopier } from './offsite.js';
 
 const USAGE = `Usage:
   kiln restore --to "YYYY-MM-DD HH:MM:SS[+zone]"   restore the embedded PostgreSQL to that time (UTC unless a zone is given)
@@ -71,9 +72,22 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err), 1);
   }
+  // BACKUP_S3_URL: the base backup and WAL the restore needs come from the bucket when
+  // BACKUP_DIR lacks them (it was lost with the machine, or pruned).
+  const offsite = config.backupS3
+    ? new OffsiteCopier({
+        backupDir: config.backupDir,
+        s3: config.backupS3,
+        retention: config.backupRetention,
+      })
+    : undefined;
   try {
     const secrets = loadOrCreateLocalSecrets(config.dataDir);
-    console.log(`Restoring to ${target.toISOString()} …`);
+    offsite?.serveRestores();
+    console.log(
+      `Restoring to ${target.toISOString()} …` +
+        (offsite ? ` (fetching what ${config.backupDir} lacks from ${offsite.target})` : ''),
+    );
     const result = await restoreToTime({
       dataDir: path.join(config.dataDir, 'postgres'),
       backupDir: config.backupDir,
@@ -92,6 +106,7 @@ async function main(argv: string[]): Promise<void> {
     if (err instanceof RestoreError) fail(err.message, 1);
     fail(`Restore failed: ${err instanceof Error ? err.message : String(err)}`, 1);
   } finally {
+    await offsite?.stop();
     release();
   }
 }

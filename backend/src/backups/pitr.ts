@@ -315,6 +315,22 @@ export function parseRestoreTarget(text: string): Date | undefined {
 
 export class RestoreError extends Error {}
 
+type RestoreSource = (target: Date, runAs: RunAs | undefined) => Promise<void>;
+const restoreSources = new Map<string, RestoreSource>();
+
+/**
+ * Registers where restores from `backupDir` fetch a base backup or WAL missing locally
+ * (offsite.ts: the S3 copy); restoreToTime calls it before choosing a base backup.
+ * Returns the function that unregisters it.
+ */
+export function registerRestoreSource(backupDir: string, source: RestoreSource): () => void {
+  const key = path.resolve(backupDir);
+  restoreSources.set(key, source);
+  return () => {
+    if (restoreSources.get(key) === source) restoreSources.delete(key);
+  };
+}
+
 export interface RestoreResult {
   backup: BaseBackup;
   /** Where the data directory that was replaced now lives. */
@@ -357,6 +373,8 @@ export async function restoreToTime(options: {
   /** Told each step as it begins (live-restore.ts shows them to whoever polls the job). */
   onPhase?: (phase: string) => void;
 }): Promise<RestoreResult> {
+  // What BACKUP_DIR lacks (it was lost, or pruned) comes from the off-site copy first.
+  await restoreSources.get(path.resolve(options.backupDir))?.(options.target, options.runAs);
   const backups = listBackups(options.backupDir);
   const usable = backups.filter((b) => new Date(b.finishedAt) < options.target);
   const backup = usable[usable.length - 1];

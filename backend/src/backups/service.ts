@@ -18,6 +18,7 @@ import {
   walDir,
 } from './pitr.js';
 import type { LiveRestore } from './live-restore.js';
+import type { OffsiteCopier } from './offsite.js';
 import { verifyBackup } from './verify.js';
 
 /**
@@ -38,6 +39,8 @@ export class BackupService {
       /** Restore each backup into a throwaway server before calling it done (BACKUP_VERIFY). */
       verify: boolean;
       logger: Logger;
+      /** The off-site copy of BACKUP_DIR (BACKUP_S3_URL). */
+      offsite?: OffsiteCopier;
       /** Point-in-time restores while running: only when this process started the server. */
       live?: LiveRestore;
     },
@@ -77,10 +80,17 @@ export class BackupService {
     const archivedWalBytes = fs.existsSync(wal)
       ? fs.readdirSync(wal).reduce((n, f) => n + fs.statSync(path.join(wal, f)).size, 0)
       : 0;
+    // With an off-site copy: where each backup is, and base backups only the bucket holds.
+    const offsite = this.options.offsite;
+    const physical = [
+      ...backups.map((b) => ({ ...b, location: offsite?.location('base', b.id, true) })),
+      ...(offsite?.remoteOnlyBackups() ?? []).map((b) => ({ ...b, location: 's3' as const })),
+    ].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
     return {
       enabled,
-      backups,
-      restorableRange: backups.length ? { from: backups[0]!.finishedAt, archivedWalBytes } : null,
+      backups: physical,
+      restorableRange: physical.length ? { from: physical[0]!.finishedAt, archivedWalBytes } : null,
+      offsite: offsite?.status() ?? null,
       jobs: [...this.jobs.values()].reverse().map((j) => this.publicJob(j)),
     };
   }
@@ -254,8 +264,19 @@ export class BackupService {
   }
 
   delete(id: string): void {
-    if (!deleteBackup(this.options.backupDir, id)) {
+    const offsite = this.options.offsite;
+    const remote = offsite?.location('base', id, false) === 's3';
+    if (!deleteBackup(this.options.backupDir, id) && !remote) {
       throw new AppError(404, 'NOT_FOUND', `No backup ${id}`);
+    }
+    // The bucket's copy goes too, in the background (a failure is logged).
+    if (remote) {
+      void offsite!.deleteBackup('base', id).catch((err: unknown) => {
+        this.options.logger.error('deleting the off-site copy of a backup failed', {
+          id,
+          error: String(err),
+        });
+      });
     }
   }
 

@@ -79,6 +79,22 @@ export const envSchema = z.object({
   BACKUP_DIR: optionalString,
   // After each base backup, restore it into a throwaway server on a free port and query it.
   BACKUP_VERIFY: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
+  // Off-site copy of BACKUP_DIR (WAL, base and other backups) in S3: s3://bucket[/prefix].
+  BACKUP_S3_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
+        message: 'must be s3://bucket or s3://bucket/prefix',
+      })
+      .optional(),
+  ),
+  // Where that bucket is; each defaults to the matching S3_* storage setting.
+  BACKUP_S3_ENDPOINT_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  BACKUP_S3_REGION: optionalString,
+  BACKUP_S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
+  BACKUP_S3_ACCESS_KEY_ID: optionalString,
+  BACKUP_S3_SECRET_ACCESS_KEY: optionalString,
   DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(500).default(20)),
   // Most rows one read of the records API returns (PostgREST's db-max-rows); unset = no cap.
   DB_MAX_ROWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).optional()),
@@ -569,6 +585,25 @@ export interface S3Options {
   prefix: string;
 }
 
+/** BACKUP_S3_URL's bucket and prefix; the rest from BACKUP_S3_*, else the storage S3_* settings. */
+function backupS3Options(e: z.infer<typeof envSchema>): S3Options {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(e.BACKUP_S3_URL!)!;
+  const prefix = m[2]!.replace(/\/+$/, '');
+  const endpoint = e.BACKUP_S3_ENDPOINT_URL ?? e.S3_ENDPOINT_URL;
+  const accessKeyId = e.BACKUP_S3_ACCESS_KEY_ID ?? e.S3_ACCESS_KEY_ID ?? e.AWS_ACCESS_KEY_ID;
+  const secretAccessKey =
+    e.BACKUP_S3_SECRET_ACCESS_KEY ?? e.S3_SECRET_ACCESS_KEY ?? e.AWS_SECRET_ACCESS_KEY;
+  return {
+    bucket: m[1]!,
+    region: e.BACKUP_S3_REGION ?? e.S3_REGION ?? e.AWS_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE ?? e.S3_FORCE_PATH_STYLE,
+    ...(accessKeyId ? { accessKeyId } : {}),
+    ...(secretAccessKey ? { secretAccessKey } : {}),
+    prefix: prefix ? `${prefix}/` : '',
+  };
+}
+
 /** Kiln's settings, as read from the environment: the type is what loadConfig() builds. */
 export type Config = ReturnType<typeof loadConfig>;
 
@@ -647,6 +682,8 @@ export function loadConfig(
     backupRetention: e.BACKUP_RETENTION,
     backupVerify: e.BACKUP_VERIFY,
     backupDir: path.resolve(e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'backups')),
+    /** Set when BACKUP_S3_URL is: BACKUP_DIR is mirrored there (backups/offsite.ts). */
+    backupS3: e.BACKUP_S3_URL ? backupS3Options(e) : undefined,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     /** statement_timeout of anon / authenticated requests (ms). */

@@ -1,0 +1,337 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3Options } from '../src/core/config.js';
+import { walArchiveSettings } from '../src/backups/pitr.js';
+import {
+  postgresSystemUser,
+  startEmbeddedPostgres,
+  type RunningPostgres,
+} from '../src/core/embedded-postgres.js';
+import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
+import { startTestApp, type TestApp } from './helpers.js';
+import { freePort } from './ports.js';
+
+/**
+ * The off-site copy of BACKUP_DIR in S3 (issue 24, backups/offsite.ts), against s3rver on
+ * loopback: archived WAL and base backups reach the bucket; with BACKUP_DIR's contents gone, a
+ * point-in-time restore works from the bucket alone; retention prunes the bucket too; an
+ * unreachable bucket stops neither archiving nor backups and is reported.
+ */
+describe('backups: off-site copy in S3', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-backups-s3-'));
+  fs.chmodSync(root, 0o755);
+  const dataDir = path.join(root, 'data');
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  const clusterDir = path.join(dataDir, 'postgres');
+  const backupDir = path.join(dataDir, 'backups');
+  const s3dir = path.join(root, 's3rver');
+  const password = loadOrCreateLocalSecrets(dataDir).postgresPassword;
+  const runAs = postgresSystemUser();
+  const bucket = 'kiln-backups';
+  let port: number;
+  let server: RunningPostgres | undefined;
+  let s3server: S3rver;
+  let s3: S3Client;
+  let s3options: S3Options;
+
+  const start = async () => {
+    server = await startEmbeddedPostgres({
+      dataDir: clusterDir,
+      port,
+      password,
+      database: 'kiln',
+      settings: { fsync: 'off', ...walArchiveSettings(backupDir, runAs) },
+    });
+  };
+  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: server!.url });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
+    (await query<T>(sql, params))[0]!;
+  const insert = (from: number, to: number) =>
+    query(
+      `INSERT INTO items (id, label) SELECT i, 'row ' || i FROM generate_series($1::int, $2::int) i`,
+      [from, to],
+    );
+  /** Ends the current WAL segment and waits until PostgreSQL has archived it; its name. */
+  const switchAndArchive = async () => {
+    const { wal } = await one<{ wal: string }>(`SELECT pg_walfile_name(pg_switch_wal()) AS wal`);
+    for (;;) {
+      const { last } = await one<{ last: string | null }>(
+        `SELECT last_archived_wal AS last FROM pg_stat_archiver`,
+      );
+      if (last && last >= wal) return wal;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const bucketKeys = async (): Promise<string[]> => {
+    // s3rver's listing can fail while an upload lands (a file vanishing under its directory walk).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await listBucket();
+      } catch (err) {
+        if (attempt === 5) throw err;
+      }
+    }
+  };
+  const listBucket = async () => {
+    const keys: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsCommand({ Bucket: bucket, Prefix: 'site-a/', Marker: marker }),
+      );
+      const contents = page.Contents ?? [];
+      for (const o of contents) keys.push(o.Key!.slice('site-a/'.length));
+      marker = page.IsTruncated ? (page.NextMarker ?? contents.at(-1)?.Key) : undefined;
+    } while (marker);
+    return keys;
+  };
+  /** Polls until `check` passes (it throws until then), for up to `ms`. */
+  const eventually = async (check: () => Promise<void>, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      try {
+        return await check();
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  const takeBackup = async (t: TestApp, token: string) => {
+    const started = await t.request('POST', '/api/backups', { token });
+    expect(started.status).toBe(202);
+    let job = started.body;
+    while (job.status === 'running' || job.status === 'verifying') {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
+    }
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    return job.backup as { id: string; startWal: string; finishedAt: string };
+  };
+  /** `pnpm kiln …` on this DATA_DIR with the bucket configured. */
+  const kiln = (...args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const repo = fileURLToPath(new URL('../..', import.meta.url));
+      execFile(
+        path.join(repo, 'backend/node_modules/.bin/tsx'),
+        [path.join(repo, 'backend/src/backups/cli.ts'), ...args],
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            DATA_DIR: dataDir,
+            EMBEDDED_POSTGRES_PORT: String(port),
+            DATABASE_URL: '',
+            POSTGRES_HOST: '',
+            BACKUP_S3_URL: `s3://${bucket}/site-a`,
+            BACKUP_S3_ENDPOINT_URL: s3options.endpoint!,
+            BACKUP_S3_FORCE_PATH_STYLE: 'true',
+            BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
+            BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
+          },
+        },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+            out: stdout + stderr,
+          }),
+      );
+    });
+
+  beforeAll(async () => {
+    port = await freePort();
+    fs.mkdirSync(s3dir);
+    s3server = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: !process.env.S3DEBUG,
+      directory: s3dir,
+    });
+    const { port: s3port } = await s3server.run();
+    s3options = {
+      bucket,
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${s3port}`,
+      forcePathStyle: true,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      prefix: 'site-a/',
+    };
+    s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3options.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    s3?.destroy();
+    await s3server?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  let firstBackup: { id: string; startWal: string; finishedAt: string };
+
+  it('copies WAL and base backups to the bucket; restores from the bucket alone once BACKUP_DIR is lost', async () => {
+    const t = await startTestApp({
+      databaseUrl: server!.url,
+      dataDir,
+      backupDir,
+      backupS3: s3options,
+      backupVerify: false,
+    });
+    let target: Date;
+    try {
+      const token = await t.adminToken();
+      await query('CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)');
+      await insert(1, 50);
+      firstBackup = await takeBackup(t, token);
+
+      await insert(51, 100);
+      await query(`UPDATE items SET label = label || ' (edited)' WHERE id <= 10`);
+      // The noted time: a whole millisecond after the last write before it, and the clock moves
+      // past it before the next write.
+      const { ms } = await one<{ ms: string }>(
+        `SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000) + 1)::bigint::text AS ms`,
+      );
+      target = new Date(Number(ms));
+      for (;;) {
+        const { past } = await one<{ past: boolean }>(
+          `SELECT clock_timestamp() > to_timestamp($1::double precision / 1000) AS past`,
+          [ms],
+        );
+        if (past) break;
+      }
+      await insert(101, 150);
+      await query(`DELETE FROM items WHERE id BETWEEN 1 AND 5`);
+      const lastWal = await switchAndArchive();
+
+      // Everything reaches the bucket, and the listing says so.
+      await eventually(async () => {
+        const listed = await t.request('GET', '/api/backups', { token });
+        expect(listed.body.offsite).toMatchObject({
+          target: `s3://${bucket}/site-a/`,
+          pendingWal: 0,
+          pendingBackups: 0,
+          lastError: null,
+        });
+        expect(listed.body.backups).toEqual([
+          expect.objectContaining({ id: firstBackup.id, location: 'both' }),
+        ]);
+      });
+      const keys = await bucketKeys();
+      expect(keys).toContain(`wal/${lastWal}`);
+      expect(keys).toContain(`wal/${firstBackup.startWal}`);
+      expect(keys).toContain(`base/${firstBackup.id}/manifest.json`);
+      // The backup directory as one archive beside its manifest.
+      expect(keys.filter((k) => k.startsWith(`base/${firstBackup.id}/`)).sort()).toEqual([
+        `base/${firstBackup.id}/backup.tar`,
+        `base/${firstBackup.id}/manifest.json`,
+      ]);
+    } finally {
+      await t.stop();
+    }
+
+    // The machine's backups are lost: only the bucket has them.
+    await server!.stop();
+    server = undefined;
+    for (const name of fs.readdirSync(backupDir))
+      fs.rmSync(path.join(backupDir, name), { recursive: true, force: true });
+
+    const restored = await kiln('restore', '--to', target.toISOString());
+    expect(restored.out).toMatch(new RegExp(`from base backup ${firstBackup.id}`));
+    expect(restored.code).toBe(0);
+    await start();
+    const rows = await query<{ id: number; label: string }>('SELECT * FROM items ORDER BY id');
+    const expected = Array.from({ length: 100 }, (_, i) => ({
+      id: i + 1,
+      label: `row ${i + 1}${i < 10 ? ' (edited)' : ''}`,
+    }));
+    expect(rows).toEqual(expected);
+  }, 60_000);
+
+  it('retention removes an old base backup and the WAL only it needed from the bucket too', async () => {
+    const t = await startTestApp({
+      databaseUrl: server!.url,
+      dataDir,
+      backupDir,
+      backupS3: s3options,
+      backupVerify: false,
+      backupRetention: 1,
+    });
+    try {
+      const token = await t.adminToken();
+      await insert(200, 210);
+      const second = await takeBackup(t, token);
+      await eventually(async () => {
+        const keys = await bucketKeys();
+        expect(keys).toContain(`base/${second.id}/manifest.json`);
+        expect(keys.filter((k) => k.startsWith(`base/${firstBackup.id}/`))).toEqual([]);
+        const segments = keys.filter((k) => /^wal\/[0-9A-F]{24}$/.test(k)).map((k) => k.slice(4));
+        expect(segments.length).toBeGreaterThan(0);
+        expect(segments.every((s) => s.slice(8) >= second.startWal.slice(8))).toBe(true);
+      });
+      const listed = await t.request('GET', '/api/backups', { token });
+      expect(listed.body.backups.map((b: { id: string }) => b.id)).toEqual([second.id]);
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('an unreachable bucket stops neither archiving nor backups, and is reported', async () => {
+    const closed = await freePort();
+    const t = await startTestApp({
+      databaseUrl: server!.url,
+      dataDir,
+      backupDir,
+      backupS3: { ...s3options, endpoint: `http://127.0.0.1:${closed}` },
+      backupVerify: false,
+      backupRetention: 1,
+    });
+    try {
+      const token = await t.adminToken();
+      const { failed: failedBefore } = await one<{ failed: number }>(
+        `SELECT failed_count::int AS failed FROM pg_stat_archiver`,
+      );
+      await insert(300, 310);
+      const wal = await switchAndArchive();
+      expect(fs.existsSync(path.join(backupDir, 'wal', wal))).toBe(true);
+      const third = await takeBackup(t, token);
+      const { failed } = await one<{ failed: number }>(
+        `SELECT failed_count::int AS failed FROM pg_stat_archiver`,
+      );
+      expect(failed).toBe(failedBefore);
+      await eventually(async () => {
+        const listed = await t.request('GET', '/api/backups', { token });
+        expect(listed.body.offsite.lastError).toEqual(expect.any(String));
+        expect(listed.body.offsite.pendingWal).toBeGreaterThan(0);
+        expect(listed.body.offsite.pendingBackups).toBeGreaterThan(0);
+        expect(listed.body.backups).toEqual([
+          expect.objectContaining({ id: third.id, location: 'local' }),
+        ]);
+      });
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+});
