@@ -29,9 +29,9 @@ export function fromUtcInput(value: string): Date | undefined {
 }
 
 const PLACES: Record<string, string> = {
-  local: 'This server (BACKUP_DIR)',
-  s3: 'Off-site (S3)',
-  both: 'This server and off-site (S3)',
+  local: 'Local',
+  s3: 'S3 (off-site)',
+  both: 'Local + S3',
 };
 
 /**

@@ -122,7 +122,12 @@ function BackupsPage() {
         {job && (
           <JobProgress
             job={job}
-            expectedBytes={list.data?.backups.at(-1)?.sizeBytes}
+            expectedBytes={
+              // The newest backup of the kind being taken.
+              list.data?.backups.findLast(
+                (b) => (b.kind === 'logical') === !!settings.data?.externalDatabase,
+              )?.sizeBytes
+            }
             onDismiss={() => {
               setDismissed(job.id);
               setWatched(undefined);
@@ -337,12 +342,10 @@ function BackupsTable({
         header: 'Backup',
         cell: ({ row }) => (
           <div className="flex min-w-0 flex-col">
-            <span className="truncate tabular-nums">
-              {formatUtc(row.original.finishedAt)}{' '}
-              <span className="text-xs text-muted">{formatRelative(row.original.finishedAt)}</span>
-            </span>
-            <span className="truncate font-mono text-xs text-muted" title={row.original.id}>
-              {row.original.id}
+            <span className="truncate tabular-nums">{formatUtc(row.original.finishedAt)}</span>
+            <span className="truncate text-xs text-muted" title={row.original.id}>
+              <span className="font-mono">{row.original.id}</span> ·{' '}
+              {formatRelative(row.original.finishedAt)}
             </span>
           </div>
         ),
@@ -391,14 +394,14 @@ function BackupsTable({
             {
               id: 'location',
               header: 'Location',
-              size: 220,
+              size: 130,
               cell: ({ row }: { row: { original: Backup } }) => {
-                const text = locationText(row.original.location) ?? '';
-                return (
-                  <span className="block truncate font-mono text-xs" title={text}>
+                const text = locationText(row.original.location);
+                return text ? (
+                  <span className="block truncate text-sm" title={text}>
                     {text}
                   </span>
-                );
+                ) : null;
               },
             },
           ]
@@ -406,7 +409,7 @@ function BackupsTable({
       {
         id: 'actions',
         header: () => <span className="sr-only">Actions</span>,
-        size: 160,
+        size: 110,
         cell: ({ row }) => (
           <div className="flex justify-end gap-1">
             {row.original.kind === 'logical' && (
@@ -415,24 +418,27 @@ function BackupsTable({
                 label={`restore command of backup ${row.original.id}`}
               />
             )}
-            <Button
-              variant="ghost"
-              size="sm"
-              onClick={() => download.mutate(row.original.id)}
-              loading={download.isPending && download.variables === row.original.id}
-              aria-label={`Download backup ${row.original.id}`}
-            >
-              <Download aria-hidden /> Download
-            </Button>
-            <Button
-              variant="ghost"
-              size="icon-sm"
-              onClick={() => setDeleting(row.original)}
-              aria-label={`Delete backup ${row.original.id}`}
-              title="Delete"
-            >
-              <Trash2 aria-hidden />
-            </Button>
+            <Tooltip content="Download (tar)">
+              <Button
+                variant="ghost"
+                size="icon-sm"
+                onClick={() => download.mutate(row.original.id)}
+                loading={download.isPending && download.variables === row.original.id}
+                aria-label={`Download backup ${row.original.id}`}
+              >
+                <Download aria-hidden />
+              </Button>
+            </Tooltip>
+            <Tooltip content="Delete">
+              <Button
+                variant="ghost"
+                size="icon-sm"
+                onClick={() => setDeleting(row.original)}
+                aria-label={`Delete backup ${row.original.id}`}
+              >
+                <Trash2 aria-hidden />
+              </Button>
+            </Tooltip>
           </div>
         ),
       },
