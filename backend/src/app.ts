@@ -641,6 +641,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         retention: config.backupRetention,
         verify: config.backupVerify,
         logger,
+        storage: provider,
         offsite,
         live:
           gate && options.embeddedPostgres

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { createApp, type KilnApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
-import { scheduleBackups } from './backups/scheduler.js';
+import { scheduleBackups, scheduleLogicalBackups } from './backups/scheduler.js';
+import { configuredStorage } from './backups/logical/backups.js';
 import { walArchiveSettings } from './backups/pitr.js';
 import type { EmbeddedServerControl } from './backups/live-restore.js';
 import {
@@ -108,6 +109,17 @@ async function main(): Promise<void> {
       adminPassword: config.adminPassword ?? local.adminPassword,
     };
 
+    if (config.databaseUrl && config.backupSchedule) {
+      // An external PostgreSQL: scheduled logical backups (backups/logical/backups.ts).
+      backups = scheduleLogicalBackups({
+        schedule: config.backupSchedule,
+        retention: config.backupRetention,
+        backupDir: config.backupDir,
+        url: config.databaseUrl,
+        storage: configuredStorage(config, config.jwtSecret!),
+        logger,
+      });
+    }
     if (!config.databaseUrl) {
       releaseDataDir = claimDataDir(config.dataDir);
       const started = Date.now();

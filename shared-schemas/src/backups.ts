@@ -1,14 +1,19 @@
 import { z } from 'zod';
 
-/** One base backup of the embedded PostgreSQL (GET /api/backups). */
+/**
+ * One backup (GET /api/backups): `physical`, a base backup of the embedded PostgreSQL (with the
+ * WAL position fields); `logical`, a pg_dump of an external PostgreSQL plus the storage bytes.
+ */
 export const baseBackupSchema = z.object({
   id: z.string(),
+  kind: z.enum(['physical', 'logical']),
   startedAt: z.iso.datetime(),
   /** The earliest time this backup can restore to. */
   finishedAt: z.iso.datetime(),
-  startLsn: z.string(),
-  stopLsn: z.string(),
-  startWal: z.string(),
+  /** Physical backups only. */
+  startLsn: z.string().optional(),
+  stopLsn: z.string().optional(),
+  startWal: z.string().optional(),
   sizeBytes: z.number().int().nonnegative(),
   /** When a throwaway restore of it last succeeded (BACKUP_VERIFY). */
   verifiedAt: z.iso.datetime().optional(),

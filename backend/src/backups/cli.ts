@@ -12,9 +12,17 @@ import { postgresSystemUser } from '../core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets } from '../core/local-state.js';
 import { listBackups, parseRestoreTarget, RestoreError, restoreToTime } from './pitr.js';
 import { OffsiteCopier } from './offsite.js';
+import {
+  configuredStorage,
+  listLogicalBackups,
+  LogicalRestoreError,
+  restoreLogicalBackup,
+} from './logical/backups.js';
 
 const USAGE = `Usage:
   kiln restore --to "YYYY-MM-DD HH:MM:SS[+zone]"   restore the embedded PostgreSQL to that time (UTC unless a zone is given)
+  kiln restore --logical <id> --database-url <url> restore a logical backup (external PostgreSQL) into
+                                                   an empty database, and its stored objects' bytes
   kiln backups                                     list base backups and the range they cover`;
 
 function readVersion(): string {
@@ -44,9 +52,50 @@ async function main(argv: string[]): Promise<void> {
       console.log(`${b.id}  finished ${b.finishedAt}  ${(b.sizeBytes / 1e6).toFixed(1)} MB`);
     if (backups.length)
       console.log(`Restorable from ${backups[0]!.finishedAt} to the last archived WAL.`);
+    for (const b of listLogicalBackups(config.backupDir))
+      console.log(
+        `${b.id}  logical, finished ${b.finishedAt}  ${(b.sizeBytes / 1e6).toFixed(1)} MB`,
+      );
     return;
   }
   if (command !== 'restore') fail(USAGE);
+  const option = (name: string): string | undefined => {
+    const i = rest.findIndex((a) => a === name || a.startsWith(`${name}=`));
+    if (i < 0) return undefined;
+    return rest[i]!.startsWith(`${name}=`) ? rest[i]!.slice(name.length + 1) : rest[i + 1];
+  };
+  if (rest.some((a) => a === '--logical' || a.startsWith('--logical='))) {
+    const id = option('--logical');
+    const targetUrl = option('--database-url');
+    if (!id || !targetUrl)
+      fail(`restore --logical needs a backup id and --database-url.\n${USAGE}`);
+    try {
+      new URL(targetUrl);
+    } catch {
+      fail(`Not a database URL: ${targetUrl}`);
+    }
+    // The bytes go where this configuration keeps them (S3_* or DATA_DIR/storage).
+    const jwtSecret = config.jwtSecret ?? loadOrCreateLocalSecrets(config.dataDir).jwtSecret;
+    const storage = configuredStorage(config, jwtSecret);
+    try {
+      const result = await restoreLogicalBackup({
+        backupDir: config.backupDir,
+        id,
+        targetUrl,
+        storage,
+        jwtSecret,
+        log: (line) => console.log(line),
+      });
+      for (const line of result.skipped) console.log(`skipped: ${line}`);
+      console.log('Done. Point DATABASE_URL at the restored database and start Kiln.');
+    } catch (err) {
+      if (err instanceof LogicalRestoreError) fail(err.message, 1);
+      fail(`Restore failed: ${err instanceof Error ? err.message : String(err)}`, 1);
+    } finally {
+      await storage.close?.();
+    }
+    return;
+  }
   const toIndex = rest.findIndex((a) => a === '--to' || a.startsWith('--to='));
   const text =
     toIndex < 0

@@ -3,6 +3,8 @@ import type { Logger } from '../core/logger.js';
 import { postgresSystemUser } from '../core/embedded-postgres.js';
 import { markVerified, pruneBackups, takeBaseBackup } from './pitr.js';
 import { verifyBackup } from './verify.js';
+import { pruneLogicalBackups, takeLogicalBackup } from './logical/backups.js';
+import type { StorageProvider } from '../storage/providers/provider.js';
 
 /**
  * Scheduled base backups of the embedded server (server.ts starts it when BACKUP_SCHEDULE is
@@ -45,6 +47,42 @@ export function scheduleBackups(options: {
       });
     } catch (err) {
       options.logger.error('base backup failed', { error: String(err) });
+    } finally {
+      running = false;
+    }
+  });
+  return { stop: () => job.stop() };
+}
+
+/**
+ * Scheduled logical backups of an external PostgreSQL (server.ts, when DATABASE_URL is set and
+ * BACKUP_SCHEDULE is not "off"): pg_dump plus the stored objects' bytes, then retention.
+ */
+export function scheduleLogicalBackups(options: {
+  schedule: string;
+  retention: number;
+  backupDir: string;
+  url: string;
+  storage: StorageProvider;
+  logger: Logger;
+}): { stop(): void } {
+  let running = false;
+  const job = new Cron(options.schedule, { timezone: 'UTC', protect: true }, async () => {
+    if (running) return;
+    running = true;
+    const started = Date.now();
+    try {
+      const backup = await takeLogicalBackup(options);
+      const removed = pruneLogicalBackups(options.backupDir, options.retention);
+      options.logger.info('logical backup taken', {
+        id: backup.id,
+        bytes: backup.sizeBytes,
+        objects: backup.storage.objects,
+        ms: Date.now() - started,
+        removed,
+      });
+    } catch (err) {
+      options.logger.error('logical backup failed', { error: String(err) });
     } finally {
       running = false;
     }

@@ -20,6 +20,15 @@ import {
 import type { LiveRestore } from './live-restore.js';
 import type { OffsiteCopier } from './offsite.js';
 import { verifyBackup } from './verify.js';
+import {
+  deleteLogicalBackup,
+  findLogicalBackup,
+  listLogicalBackups,
+  logicalBackupInfo,
+  pruneLogicalBackups,
+  takeLogicalBackup,
+} from './logical/backups.js';
+import type { StorageProvider } from '../storage/providers/provider.js';
 
 /**
  * The admin API's side of backups (routes.ts). Backups are possible when Kiln's database is the
@@ -39,10 +48,15 @@ export class BackupService {
       /** Restore each backup into a throwaway server before calling it done (BACKUP_VERIFY). */
       verify: boolean;
       logger: Logger;
-      /** The off-site copy of BACKUP_DIR (BACKUP_S3_URL). */
-      offsite?: OffsiteCopier;
       /** Point-in-time restores while running: only when this process started the server. */
       live?: LiveRestore;
+      /** The off-site copy of BACKUP_DIR (BACKUP_S3_URL). */
+      offsite?: OffsiteCopier;
+      /**
+       * The stored objects' bytes, for logical backups: taken instead of base backups when the
+       * database is not the embedded server (logical/backups.ts).
+       */
+      storage?: StorageProvider;
     },
   ) {}
 
@@ -70,7 +84,9 @@ export class BackupService {
 
   private publicJob(job: BackupJob & { progress: { bytes: number } }): BackupJob {
     const { progress, ...rest } = job;
-    return { ...rest, bytesCopied: progress.bytes };
+    // Base backups' manifests (pitr.ts) predate `kind`.
+    const backup = rest.backup ? Object.assign({ kind: 'physical' as const }, rest.backup) : null;
+    return { ...rest, backup, bytesCopied: progress.bytes };
   }
 
   async list(): Promise<ListBackupsResponse> {
@@ -80,6 +96,7 @@ export class BackupService {
     const archivedWalBytes = fs.existsSync(wal)
       ? fs.readdirSync(wal).reduce((n, f) => n + fs.statSync(path.join(wal, f)).size, 0)
       : 0;
+    const logical = listLogicalBackups(this.options.backupDir).map(logicalBackupInfo);
     // With an off-site copy: where each backup is, and base backups only the bucket holds.
     const offsite = this.options.offsite;
     const physical = [
@@ -87,8 +104,11 @@ export class BackupService {
       ...(offsite?.remoteOnlyBackups() ?? []).map((b) => ({ ...b, location: 's3' as const })),
     ].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
     return {
-      enabled,
-      backups: physical,
+      enabled: enabled || (await this.logicalPossible()),
+      backups: [
+        ...physical.map((b) => ({ ...b, kind: 'physical' as const })),
+        ...logical.map((b) => ({ ...b, location: offsite?.location('logical', b.id, true) })),
+      ],
       restorableRange: physical.length ? { from: physical[0]!.finishedAt, archivedWalBytes } : null,
       offsite: offsite?.status() ?? null,
       jobs: [...this.jobs.values()].reverse().map((j) => this.publicJob(j)),
@@ -101,9 +121,82 @@ export class BackupService {
     return this.publicJob(job);
   }
 
+  /**
+   * Logical backups are taken when the database is not the embedded server of this DATA_DIR
+   * (an external PostgreSQL; managed services do point-in-time recovery themselves).
+   */
+  private async logicalPossible(): Promise<boolean> {
+    if (!this.options.storage) return false;
+    const own = path.join(this.options.dataDir, 'postgres');
+    if (!fs.existsSync(path.join(own, 'PG_VERSION'))) return true;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      options: SAFE_SEARCH_PATH_OPTIONS,
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ dir: string }>(
+        `SELECT current_setting('data_directory') AS dir`,
+      );
+      return rows[0]!.dir !== fs.realpathSync(own);
+    } catch {
+      return true; // not a superuser: not Kiln's own server
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Starts a logical backup (pg_dump and the storage bytes); answers at once with the job. */
+  private startLogical(storage: StorageProvider): BackupJob {
+    if (this.running) {
+      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${this.running} is still running`);
+    }
+    const id = crypto.randomUUID();
+    const job = {
+      id,
+      kind: 'backup' as const,
+      phase: 'Dumping the database and copying stored objects' as string | null,
+      target: null,
+      status: 'running' as BackupJob['status'],
+      startedAt: new Date().toISOString(),
+      finishedAt: null as string | null,
+      bytesCopied: 0,
+      backup: null as BackupJob['backup'],
+      error: null as string | null,
+      progress: { bytes: 0 },
+    };
+    this.jobs.set(id, job);
+    this.running = id;
+    void takeLogicalBackup({
+      url: this.options.databaseUrl,
+      backupDir: this.options.backupDir,
+      storage,
+      progress: job.progress,
+    })
+      .then((manifest) => {
+        job.backup = logicalBackupInfo(manifest);
+        job.status = 'done';
+        pruneLogicalBackups(this.options.backupDir, this.options.retention);
+      })
+      .catch((err: unknown) => {
+        job.status = 'failed';
+        job.error = err instanceof Error ? err.message : String(err);
+        this.options.logger.error('logical backup failed', { error: job.error });
+      })
+      .finally(() => {
+        job.finishedAt = new Date().toISOString();
+        job.phase = null;
+        this.running = undefined;
+      });
+    return this.publicJob(job);
+  }
+
   /** Starts a base backup; answers at once with the job to poll. */
   async start(): Promise<BackupJob> {
     const clusterDir = await this.cluster();
+    if (!clusterDir && this.options.storage && (await this.logicalPossible())) {
+      return this.startLogical(this.options.storage);
+    }
     if (!clusterDir) {
       throw new AppError(
         409,
@@ -149,7 +242,7 @@ export class BackupService {
           });
           backup = markVerified(this.options.backupDir, backup);
         }
-        job.backup = backup;
+        job.backup = { ...backup, kind: 'physical' };
         job.status = 'done';
         pruneBackups(this.options.backupDir, this.options.retention);
       })
@@ -264,6 +357,7 @@ export class BackupService {
   }
 
   delete(id: string): void {
+    if (deleteLogicalBackup(this.options.backupDir, id)) return;
     const offsite = this.options.offsite;
     const remote = offsite?.location('base', id, false) === 's3';
     if (!deleteBackup(this.options.backupDir, id) && !remote) {
@@ -282,6 +376,11 @@ export class BackupService {
 
   /** A tar stream of one base backup (manifest.json and data/). */
   download(id: string): { stream: Readable; name: string } {
+    const logical = findLogicalBackup(this.options.backupDir, id);
+    if (logical) {
+      const name = `kiln-logical-backup-${id}`;
+      return { stream: tarDirectory(logical, name), name: `${name}.tar` };
+    }
     const dir = path.join(this.options.backupDir, 'base', id);
     if (!/^[0-9TZ]+$/.test(id) || !fs.existsSync(path.join(dir, 'manifest.json'))) {
       throw new AppError(404, 'NOT_FOUND', `No backup ${id}`);

@@ -60,8 +60,9 @@ export const envSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(1).max(65535).default(54329),
   ),
-  // Embedded PostgreSQL backups: WAL archiving plus base backups on this cron schedule (UTC);
-  // "off" turns both off. Ignored with DATABASE_URL (see README "Backups and restore").
+  // Backups on this cron schedule (UTC): embedded PostgreSQL, WAL archiving plus base backups;
+  // with DATABASE_URL, logical backups (backups/logical). "off" turns them off (README "Backups
+  // and restore").
   BACKUP_SCHEDULE: z.preprocess(
     emptyAsUndefined,
     z
