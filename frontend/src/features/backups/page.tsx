@@ -153,21 +153,23 @@ function BackupsPage() {
 
 /** Why backups are off, and what to set. */
 function disabledReason(s: BackupSettings | undefined): { why: string; fix: React.ReactNode } {
-  if (s?.externalDatabase) {
-    return {
-      why: 'Kiln uses an external PostgreSQL (DATABASE_URL is set), whose write-ahead log Kiln cannot archive.',
-      fix: "Use your database provider's point-in-time recovery, or logical backups where this version of Kiln offers them.",
-    };
-  }
   if (s?.schedule === 'off') {
     return {
-      why: 'BACKUP_SCHEDULE is off: WAL archiving and scheduled backups are turned off.',
+      why: s.externalDatabase
+        ? 'BACKUP_SCHEDULE is off: logical backups of the external PostgreSQL are turned off.'
+        : 'BACKUP_SCHEDULE is off: WAL archiving and scheduled backups are turned off.',
       fix: (
         <>
           Set <code className="font-mono">BACKUP_SCHEDULE</code> to a cron expression (the default
           is <code className="font-mono">0 3 * * *</code>) and restart Kiln.
         </>
       ),
+    };
+  }
+  if (s?.externalDatabase) {
+    return {
+      why: 'Kiln uses an external PostgreSQL (DATABASE_URL is set), whose write-ahead log Kiln cannot archive.',
+      fix: "Use your database provider's point-in-time recovery, or Kiln's logical backups (BACKUP_SCHEDULE).",
     };
   }
   return {
