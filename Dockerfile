@@ -13,4 +13,6 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 EXPOSE 7130
 USER node
-CMD ["node", "backend/dist/server.js"]
+# V8's young generation at 64 MB per semi-space: fewer, cheaper scavenges under load (README,
+# "Performance"); the same flag as `pnpm start`.
+CMD ["node", "--max-semi-space-size=64", "backend/dist/server.js"]

@@ -7,15 +7,27 @@
 // autocannon, one after the other, and prints the ratios. The child also times parse + plan + SQL
 // generation for a 10-filter, 2-embed query.
 //
-// Usage: node bench/records.mjs [--seconds 8] [--connections 16] [--profile DIR]
+// Usage: node bench/records.mjs [--seconds 8] [--connections 16] [--profile DIR] [--heap DIR]
 //
 // --profile DIR writes a CPU profile of the server process during each Kiln run (not the
 // baseline's) to DIR/kiln-<n>.cpuprofile, for Chrome DevTools or `node bench/profile-summary.mjs`.
+// --heap DIR writes a sampling heap profile of each Kiln run counting every allocation, collected
+// or not, to DIR/kiln-<n>.heapprofile (`node bench/profile-summary.mjs` reads it too: bytes
+// allocated per request and where).
+//
+// Besides throughput, latency and CPU per request, each run reports the server process's garbage
+// collections (PerformanceObserver 'gc': scavenges, mark-compacts, pause time) per 1,000 requests.
+//
+// The server child runs with the node flags production starts Kiln with: those of the `start`
+// script in package.json (`node <flags> backend/dist/server.js`), which the Dockerfile's CMD and
+// backend/package.json must repeat (checked here). The baseline shares that process, so it runs
+// with them too.
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import inspector from 'node:inspector';
 import path from 'node:path';
+import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { dist, postgresCpuUs, requireBackend, startKiln } from './lib.mjs';
 
@@ -151,8 +163,45 @@ async function server() {
       urlParseMedianUs: base[base.length >> 1],
     },
   });
+  // Garbage collections so far: count and pause time by kind, and the longest pause.
+  const gc = { scavenges: 0, majors: 0, pauseMs: 0, maxPauseMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.detail?.kind === perf.NODE_PERFORMANCE_GC_MINOR) gc.scavenges++;
+      else if (entry.detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) gc.majors++;
+      gc.pauseMs += entry.duration;
+      gc.maxPauseMs = Math.max(gc.maxPauseMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
   let profiler;
+  let heapSession;
   process.on('message', async (m) => {
+    if (m?.heap === 'start') {
+      heapSession = new inspector.Session();
+      heapSession.connect();
+      // Every allocation sampled, also those the next scavenge or mark-compact collects.
+      await new Promise((r) =>
+        heapSession.post(
+          'HeapProfiler.startSampling',
+          {
+            samplingInterval: 4096,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          },
+          r,
+        ),
+      );
+      process.send({ started: true });
+      return;
+    }
+    if (m?.heap === 'stop') {
+      heapSession.post('HeapProfiler.stopSampling', (err, { profile }) => {
+        writeFileSync(m.file, JSON.stringify({ ...profile, requests: m.requests }));
+        heapSession.disconnect();
+        process.send({ written: m.file });
+      });
+      return;
+    }
     if (m?.profile === 'start') {
       profiler = new inspector.Session();
       profiler.connect();
@@ -172,7 +221,15 @@ async function server() {
     }
     if (m === 'cpu') {
       const { user, system } = process.cpuUsage();
-      process.send({ cpuUs: user + system, pgUs: postgresCpuUs(kiln.pgDataDir) });
+      // Let the observer see the collections of the run that just ended.
+      await new Promise((r) => setImmediate(r));
+      process.send({
+        cpuUs: user + system,
+        pgUs: postgresCpuUs(kiln.pgDataDir),
+        gc: { ...gc },
+        rssMb: process.memoryUsage().rss / 2 ** 20,
+      });
+      gc.maxPauseMs = 0; // the longest pause is per run (between two 'cpu' readings)
       return;
     }
     if (m !== 'stop') return;
@@ -183,12 +240,36 @@ async function server() {
   });
 }
 
+/** The node flags of `pnpm start`, checked against the other places Kiln is started from. */
+function productionNodeFlags() {
+  const root = new URL('../', import.meta.url);
+  const flagsIn = (text, entry) => {
+    const match = new RegExp(`node((?:\\s+--[^\\s"]+)*)\\s+${entry}`).exec(text);
+    if (!match) throw new Error(`no 'node … ${entry}' in ${text}`);
+    return match[1].trim().split(/\s+/).filter(Boolean);
+  };
+  const scripts = (file) => JSON.parse(readFileSync(new URL(file, root), 'utf8')).scripts;
+  const flags = flagsIn(scripts('package.json').start, 'backend/dist/server.js');
+  const others = {
+    'backend/package.json': flagsIn(scripts('backend/package.json').start, 'dist/server.js'),
+    Dockerfile: JSON.parse(
+      /^CMD (\[.*\])$/m.exec(readFileSync(new URL('Dockerfile', root), 'utf8'))[1],
+    ).slice(1, -1),
+  };
+  for (const [where, theirs] of Object.entries(others))
+    if (theirs.join(' ') !== flags.join(' '))
+      throw new Error(`${where} starts node with [${theirs}], pnpm start with [${flags}]`);
+  return flags;
+}
+
 async function driver() {
   const autocannon = (await import('autocannon')).default;
+  const nodeFlags = productionNodeFlags();
   const seconds = arg('seconds', 8);
   const connections = arg('connections', 16);
   const child = fork(fileURLToPath(import.meta.url), ['--server'], {
     stdio: 'inherit',
+    execArgv: [...process.execArgv, ...nodeFlags],
   });
   const info = await new Promise((resolve) => child.once('message', resolve));
   // CPU time the server process spent (Kiln and the baseline share it, and run one at a time):
@@ -206,17 +287,36 @@ async function driver() {
       child.once('message', resolve);
       child.send(message);
     });
+  const heapDir = process.argv.includes('--heap')
+    ? process.argv[process.argv.indexOf('--heap') + 1]
+    : undefined;
   let profiles = 0;
+  let heaps = 0;
   const measured = async (url, headers, profile = false) => {
     if (profile && profileDir) await ask({ profile: 'start' });
+    if (profile && heapDir) await ask({ heap: 'start' });
     const before = await cpu();
     const result = await load(url, headers);
     const after = await cpu();
     const n = Math.max(1, result.requests.total);
     result.cpuPerRequestUs = (after.cpuUs - before.cpuUs) / n;
     result.pgPerRequestUs = after.pgUs === undefined ? NaN : (after.pgUs - before.pgUs) / n;
+    const per1000 = (key) => ((after.gc[key] - before.gc[key]) * 1000) / n;
+    result.gc = {
+      scavenges: per1000('scavenges'),
+      majors: per1000('majors'),
+      pauseUsPerRequest: per1000('pauseMs'),
+      maxPauseMs: after.gc.maxPauseMs,
+      rssMb: after.rssMb,
+    };
     if (profile && profileDir)
       await ask({ profile: 'stop', file: path.join(profileDir, `kiln-${++profiles}.cpuprofile`) });
+    if (profile && heapDir)
+      await ask({
+        heap: 'stop',
+        file: path.join(heapDir, `kiln-${++heaps}.heapprofile`),
+        requests: n,
+      });
     return result;
   };
 
@@ -272,12 +372,14 @@ async function driver() {
       baseCpu: b.cpuPerRequestUs,
       kilnPg: k.pgPerRequestUs,
       basePg: b.pgPerRequestUs,
+      kilnGc: k.gc,
+      baseGc: b.gc,
     });
   }
   child.send('stop');
 
   console.log(
-    `records benchmark: ${seconds}s per run, ${connections} connections, pool ${POOL}, baseline = node:http + pg, same SQL shape`,
+    `records benchmark: ${seconds}s per run, ${connections} connections, pool ${POOL}, baseline = node:http + pg, same SQL shape; server process: node ${nodeFlags.join(' ') || '(no flags)'} (as pnpm start)`,
   );
   console.log(
     '| scenario | Kiln req/s | baseline req/s | ratio (target ≥ 0.8) | Kiln p99 | baseline p99 | p99 ratio (target ≤ 1.5) | server CPU µs/req Kiln / baseline | PostgreSQL CPU µs/req Kiln / baseline |',
@@ -288,6 +390,15 @@ async function driver() {
       `| ${r.name} | ${Math.round(r.kilnRps)} | ${Math.round(r.baseRps)} | ${(r.kilnRps / r.baseRps).toFixed(2)} | ${r.kilnP99} ms | ${r.baseP99} ms | ${(r.kilnP99 / Math.max(r.baseP99, 1)).toFixed(2)} | ${Math.round(r.kilnCpu)} / ${Math.round(r.baseCpu)} | ${Math.round(r.kilnPg)} / ${Math.round(r.basePg)} |`,
     );
   }
+  console.log(
+    'garbage collection in the server process, per 1,000 requests: scavenges, mark-compacts, pause ms (longest single pause of the run)',
+  );
+  const gcText = (g) =>
+    `${g.scavenges.toFixed(1)} scavenges, ${g.majors.toFixed(2)} mark-compacts, ${g.pauseUsPerRequest.toFixed(1)} ms (longest ${g.maxPauseMs.toFixed(1)} ms)`;
+  for (const r of rows)
+    console.log(
+      `  ${r.name}: Kiln ${gcText(r.kilnGc)}; baseline ${gcText(r.baseGc)}; server RSS after the Kiln run ${Math.round(r.kilnGc.rssMb)} MB`,
+    );
   const m = info.micro;
   console.log(
     `parse + plan + SQL, 10 filters + 2 embeds: median ${m.medianUs.toFixed(1)} µs (target ≤ 50 µs: ${(m.medianUs / 50).toFixed(2)} of budget), p99 ${m.p99Us.toFixed(1)} µs; ` +

@@ -10,6 +10,7 @@ import { Database } from './core/db.js';
 import { SecretBox } from './core/crypto.js';
 import { errorHandler, notFoundHandler } from './core/errors.js';
 import { RouteRegistry } from './core/route.js';
+import { serverClasses } from './core/lane.js';
 import {
   accessLog,
   apiSecurityHeaders,
@@ -753,7 +754,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   // The records paths, the hot path, skip Express's walk over every layer (core/lane.ts): the
   // same middleware and handlers, found directly; everything else goes through the app.
   const recordsLane = routes.lane(app, recordsGroup, { front, finalError });
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverClasses(app), (req, res) => {
     if (!recordsLane(req, res)) app(req, res);
   });
   const webhooks = new WebhookDispatcher(db, {

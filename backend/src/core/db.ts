@@ -111,6 +111,23 @@ function setConfigs(n: number): string {
 }
 
 /**
+ * A transaction's opening statements, one object per text shared by every request: no text is
+ * built per request (nor hashed afresh where core/pipeline.ts looks its prepared name up).
+ */
+const OPENING = {
+  begin: { text: 'BEGIN' },
+  beginReadOnly: { text: 'BEGIN READ ONLY' },
+  commit: { text: 'COMMIT' },
+};
+const SET_LOCAL_ROLE = new Map<string, Statement>();
+const SELECT_SETTINGS: string[] = [];
+function setLocalRole(role: string): Statement {
+  let statement = SET_LOCAL_ROLE.get(role);
+  if (!statement) SET_LOCAL_ROLE.set(role, (statement = { text: `SET LOCAL ROLE ${role}` }));
+  return statement;
+}
+
+/**
  * The claims as JSON text, once per claims object: a verified token's principal is built once and
  * frozen (core/auth/principal.ts), so its requests share the text.
  */
@@ -125,6 +142,20 @@ function claimsText(claims: object): string {
 }
 
 const BEGIN: Statement[] = [{ text: 'BEGIN' }];
+
+/** What runs once the transaction on a client commits (afterCommit), while inTransaction runs. */
+const COMMIT_HOOKS = new WeakMap<pg.PoolClient, (() => void)[]>();
+
+/**
+ * Runs `fn` once `tx` (a transaction of Database.transaction or withPrincipal) has committed,
+ * before that call returns, and never when it rolls back: for what this instance may only learn
+ * from a committed change (the sessions it ended, auth/sessions.ts). `fn` must not throw.
+ */
+export function afterCommit(tx: Tx, fn: () => void): void {
+  const hooks = COMMIT_HOOKS.get(tx);
+  if (!hooks) throw new Error('afterCommit: not in a Database.transaction / withPrincipal');
+  hooks.push(fn);
+}
 
 type QueryFn = (...args: unknown[]) => unknown;
 
@@ -177,6 +208,8 @@ async function inTransaction<T>(
   };
   // The preamble when it was sent on its own: its failure makes every later statement fail.
   let alone: Promise<pg.QueryResult[]> | undefined;
+  const hooks: (() => void)[] = [];
+  COMMIT_HOOKS.set(client, hooks);
   let result: T;
   try {
     result = await fn(client);
@@ -184,16 +217,19 @@ async function inTransaction<T>(
     if (alone) await alone; // the cause, when it failed
     throw err;
   } finally {
+    COMMIT_HOOKS.delete(client);
     if (Object.prototype.hasOwnProperty.call(own, 'query')) {
       delete (own as { query?: QueryFn }).query;
     }
   }
   if (opened) {
     // A statement that failed and that `fn` chose to survive left the transaction aborted: the
-    // COMMIT then rolls back, as it always did.
+    // COMMIT then rolls back, as it always did (and answers ROLLBACK: no hook runs).
     await opened.catch(() => undefined);
-    await client.query('COMMIT');
+    const { command } = await client.query('COMMIT');
+    if (command !== 'COMMIT') return result;
   }
+  for (const hook of hooks) hook();
   return result;
 }
 
@@ -341,7 +377,7 @@ export class Database {
       this.run(
         pool,
         async (client) => {
-          const results = await pipeline(client, [...preamble, statement, { text: 'COMMIT' }], {
+          const results = await pipeline(client, [...preamble, statement, OPENING.commit], {
             prepare: this.prepare,
           });
           return results[preamble.length] as pg.QueryResult<R>;
@@ -364,7 +400,7 @@ export class Database {
   ): Promise<pg.QueryResult[][]> {
     const { pool, admission } = this.principalTx(principal, {});
     const parts = transactions.map((t) => {
-      const { open } = this.principalTx(principal, { settings: t.settings });
+      const open = this.principalTx(principal, { settings: t.settings }).open();
       return { open, statements: t.statements };
     });
     return this.run(
@@ -399,20 +435,23 @@ export class Database {
     const values: string[] = ['request.jwt.claims', claimsText(principal.claims)];
     for (const key in options.settings) values.push(key, options.settings[key]!);
     if (timeoutMs > 0) values.push('statement_timeout', String(timeoutMs));
-    const sets = setConfigs(values.length / 2);
+    const n = values.length / 2;
     const pool = principal.role === 'project_admin' ? this.adminPool : this.principalPool;
     const scope = options.scope ?? currentRequestScope();
-    const begin = { text: options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN' };
+    const begin = options.readOnly ? OPENING.beginReadOnly : OPENING.begin;
     const preamble: Statement[] = [
       begin,
       // The role comes from a fixed set (checked above); every setting is a parameter.
-      { text: `SET LOCAL ROLE ${principal.role}` },
-      { text: `SELECT ${sets}`, values },
+      setLocalRole(principal.role),
+      { text: (SELECT_SETTINGS[n] ??= `SELECT ${setConfigs(n)}`), values },
     ];
     // The same in two statements (`set_config('role', …, true)` is SET LOCAL ROLE).
-    const open: Statement[] = [
+    const open = (): Statement[] => [
       begin,
-      { text: `SELECT pg_catalog.set_config('role', '${principal.role}', true), ${sets}`, values },
+      {
+        text: `SELECT pg_catalog.set_config('role', '${principal.role}', true), ${setConfigs(n)}`,
+        values,
+      },
     ];
     const admission: Admission = {
       gate: this.gates.get(pool)!,

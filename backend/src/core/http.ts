@@ -14,8 +14,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Takes `X-Request-Id` from the caller when sane, otherwise makes one; echoes it back. */
 export const requestId: RequestHandler = (req, res, next) => {
-  const given = req.get('x-request-id');
-  req.requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  const given = req.headers['x-request-id'];
+  req.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   res.setHeader('X-Request-Id', req.requestId);
   next();
 };

@@ -68,6 +68,13 @@ let schemaEpoch = 0;
 
 /** The statements prepared on one connection, most recently used last. */
 class Prepared {
+  /**
+   * BindComplete messages the connection has received (the driver passes them to no query):
+   * a pipeline's share, read when it is answered, tells a statement that failed at Bind
+   * (analysed again: mayBeStalePlan) from one that failed while running. One listener per
+   * connection, for its life, rather than one per pipeline.
+   */
+  bound = 0;
   private readonly names = new Map<string, string>();
   /** Names to close before the connection's next statements. */
   private closing: string[] = [];
@@ -135,7 +142,14 @@ export function isStaleStatementError(err: unknown): boolean {
 
 function preparedOn(connection: object): Prepared {
   let prepared = preparedByConnection.get(connection);
-  if (!prepared) preparedByConnection.set(connection, (prepared = new Prepared()));
+  if (!prepared) {
+    const counted = (prepared = new Prepared());
+    preparedByConnection.set(connection, counted);
+    (connection as { on(event: string, fn: () => void): void }).on(
+      'bindComplete',
+      () => void counted.bound++,
+    );
+  }
   return prepared;
 }
 
@@ -152,6 +166,10 @@ export function forgetPrepared(client: pg.ClientBase): void {
 // as every other query binds them; exported at run time, absent from its typings.
 const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknown): unknown } })
   .utils;
+
+/** What a pipeline passes the driver as its text (it is not sent: see Pipeline). */
+const PIPELINE_TEXT = '(pipeline)';
+const NO_VALUES: unknown[] = [];
 
 type Callback = (err: Error | null, results?: pg.QueryResult | pg.QueryResult[]) => void;
 
@@ -187,33 +205,26 @@ class Pipeline extends QueryBase {
   /** Every statement as sent, in order, and how many of them PostgreSQL bound and completed. */
   readonly steps: Step[] = [];
   completed = 0;
-  bound = 0;
-  /** Stops counting the connection's BindComplete messages (once the pipeline is answered). */
-  detach?: () => void;
+  /** The connection's BindComplete count when this pipeline was sent (Prepared.bound). */
+  boundBefore = 0;
 
   constructor(
     private readonly statements: Statement[],
     private readonly prepare: boolean,
     callback: Callback,
   ) {
-    super({ text: statements.map((s) => s.text).join(';\n'), callback });
+    // The driver reads a query's text for nothing but its own Parse, which submit() does here:
+    // the statements' texts are not joined into one per request.
+    super({ text: PIPELINE_TEXT, callback });
   }
 
   override submit(connection: unknown): Error | null {
     const wire = connection as Wire;
     const prepared = this.prepare ? preparedOn(connection as object) : undefined;
     this.prepared = prepared;
-    if (prepared) {
-      // The driver passes BindComplete to no query: counted here, to tell a statement that
-      // failed at Bind (analysed again: mayBeStalePlan) from one that failed while running.
-      const events = connection as {
-        on(event: string, fn: () => void): void;
-        off(event: string, fn: () => void): void;
-      };
-      const onBound = () => void this.bound++;
-      events.on('bindComplete', onBound);
-      this.detach = () => events.off('bindComplete', onBound);
-    }
+    // A connection runs one query at a time: the BindComplete messages from now until this
+    // pipeline is answered are its own.
+    if (prepared) this.boundBefore = prepared.bound;
     wire.stream.cork?.();
     try {
       for (const name of prepared?.takeClosing() ?? []) wire.close({ type: 'S', name });
@@ -231,11 +242,11 @@ class Pipeline extends QueryBase {
           wire.parse({ text });
           this.steps.push({ text, parsed: true });
         }
-        wire.bind({
-          ...(statement ? { statement } : {}),
-          values: values ?? [],
-          valueMapper: prepareValue,
-        });
+        wire.bind(
+          statement
+            ? { statement, values: values ?? NO_VALUES, valueMapper: prepareValue }
+            : { values: values ?? NO_VALUES, valueMapper: prepareValue },
+        );
         wire.describe({ type: 'P' });
         wire.execute({});
       }
@@ -271,7 +282,8 @@ class Pipeline extends QueryBase {
     // Only a statement bound by a name parsed before this pipeline can be stale, and only at
     // its Bind (where PostgreSQL looks the name up and analyses its text again); an error while
     // it ran is its answer, whatever the SQLSTATE (SQL it calls may raise any).
-    if (!failed?.name || failed.parsed || this.bound !== this.completed) return false;
+    const bound = prepared.bound - this.boundBefore;
+    if (!failed?.name || failed.parsed || bound !== this.completed) return false;
     if (err.code === '26000') {
       // The name itself is gone (SQL ran DEALLOCATE): none of this connection's can be trusted.
       // The name as a word (a translated message may quote it otherwise).
@@ -297,7 +309,6 @@ export function pipeline(
 ): Promise<pg.QueryResult[]> {
   return new Promise((resolve, reject) => {
     const query: Pipeline = new Pipeline(statements, options.prepare ?? false, (err, results) => {
-      query.detach?.();
       if (err) {
         if (query.settle(err as { code?: string; message?: string })) staleStatements.add(err);
         reject(err);
