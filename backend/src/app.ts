@@ -124,6 +124,8 @@ export interface KilnApp {
   db: Database;
   keys: KeyStore;
   auth: AuthService;
+  /** Ended sessions and key changes as this instance knows them (core/auth/revocations.ts). */
+  revocations: Revocations;
   /** Tables, relationships and functions of the exposed schemas (reloads itself on DDL). */
   schemaCache: SchemaCache;
   storage: StorageService;
@@ -250,6 +252,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const tokens = new TokenService(signingKeys, revocations, trustedIssuers);
   const sessions = new SessionStore(
     db,
+    revocations,
     config.refreshTokenTtlSeconds,
     config.accessTokenTtlSeconds,
     config.refreshTokenReuseGraceSeconds,
@@ -519,6 +522,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const userData = new UserData(db, auth, storage, {
     exposedSchemas: config.exposedSchemas,
     deletionHook: config.userDeletionHook,
+    sessions,
     logger,
   });
   auth.useErasure((ids) => userData.erase(ids));
@@ -894,6 +898,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     db,
     keys,
     auth,
+    revocations,
     schemaCache,
     storage,
     audit,

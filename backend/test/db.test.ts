@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database, type Principal } from '../src/core/db.js';
+import { afterCommit, Database, type Principal } from '../src/core/db.js';
 import { migrate, withBootstrapLock } from '../src/core/migrate.js';
 import { createTestDatabase, dropTestDatabase, pgUrl } from './helpers.js';
 
@@ -312,6 +312,41 @@ describe('system migrations', () => {
       }
     } finally {
       await dropTestDatabase(fresh);
+    }
+  });
+});
+
+describe('afterCommit', () => {
+  it('runs once the transaction commits, before it returns; never when it rolls back', async () => {
+    const ran: string[] = [];
+    const committed = await db.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      afterCommit(tx, () => ran.push('committed'));
+      expect(ran).toEqual([]);
+      return 'done';
+    });
+    expect([committed, ran]).toEqual(['done', ['committed']]);
+    // Thrown: rolled back.
+    await expect(
+      db.withPrincipal(anon, async (tx) => {
+        await tx.query('SELECT 1');
+        afterCommit(tx, () => ran.push('thrown'));
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    // A failed statement the caller survives: its COMMIT rolls back.
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      afterCommit(tx, () => ran.push('survived'));
+      await tx.query('SELECT 1 / $1::int', [0]).catch(() => null);
+    });
+    expect(ran).toEqual(['committed']);
+    // Outside such a transaction there is no commit to wait for.
+    const client = await db.pool.connect();
+    try {
+      expect(() => afterCommit(client, () => undefined)).toThrow(/not in a/);
+    } finally {
+      client.release();
     }
   });
 });

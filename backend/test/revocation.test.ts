@@ -661,3 +661,172 @@ describe('realtime sockets lose their credential on every instance', () => {
     realtime.disconnect();
   });
 });
+
+describe('the instance that ends a session refuses its tokens as soon as it answers', () => {
+  /**
+   * Instance A's listener is held back (a busy instance that has not read the database's
+   * announcement yet): what A knows right after its answer comes from the ending itself. B still
+   * learns from the announcement, once A's listener is let go, within moments.
+   */
+  async function withAnnouncementsHeld(fn: () => Promise<void>): Promise<void> {
+    const release = a.app.revocations.holdAnnouncements();
+    try {
+      await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Refused by A at once: no waiting, the very next request. */
+  async function refusedHere(token: string) {
+    const res = await get(a.baseUrl, '/api/auth/sessions/current', token);
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe('AUTH_UNAUTHORIZED');
+  }
+
+  /** A user signed in twice: `token` (the sign-up) and `other`, both in A's and B's caches. */
+  async function twoSessions() {
+    const user = await a.signUpUser();
+    const other = await a.request('POST', '/api/auth/sessions?client_type=server', {
+      body: { email: user.email, password: user.password },
+    });
+    expect(other.status).toBe(200);
+    await worksEverywhere(user.accessToken);
+    await worksEverywhere(other.body.accessToken);
+    return { ...user, token: user.accessToken, other: other.body.accessToken as string };
+  }
+
+  /**
+   * Each way a session ends, for a user signed in twice: `end` ends the other session (`other`)
+   * or both (`both`) through A.
+   */
+  type User = Awaited<ReturnType<typeof twoSessions>>;
+  const endings: [string, 'other' | 'both', (u: User) => Promise<void>][] = [
+    [
+      'sign-out',
+      'other',
+      async (u) => {
+        expect((await a.request('POST', '/api/auth/logout', { token: u.other })).status).toBe(200);
+      },
+    ],
+    [
+      'the user revoking one of their sessions',
+      'other',
+      async (u) => {
+        const res = await a.request('DELETE', `/api/auth/sessions/${sidOf(u.other)}`, {
+          token: u.token,
+        });
+        expect(res.status).toBe(200);
+      },
+    ],
+    [
+      'the user revoking their other sessions',
+      'other',
+      async (u) => {
+        const res = await a.request('POST', '/api/auth/sessions/revoke-others', {
+          token: u.token,
+        });
+        expect(res.body.revokedCount).toBe(1);
+      },
+    ],
+    [
+      'a password change',
+      'other',
+      async (u) => {
+        const res = await a.request('POST', '/api/auth/users/current/password', {
+          token: u.token,
+          body: { currentPassword: u.password, newPassword: 'a brand new password 42' },
+        });
+        expect(res.status).toBe(200);
+      },
+    ],
+    [
+      'a password reset',
+      'both',
+      async (u) => {
+        const client = a.sdk();
+        const sent = smtp.messages.length;
+        expect((await client.auth.sendResetPasswordEmail({ email: u.email })).error).toBeNull();
+        const code = codeIn(await smtp.next(u.email, sent))!;
+        const otp = (await client.auth.exchangeResetPasswordToken({ email: u.email, code })).data!
+          .token;
+        const res = await client.auth.resetPassword({ newPassword: 'a fresh password 42', otp });
+        expect(res.error).toBeNull();
+      },
+    ],
+    [
+      'an admin revoking the user’s sessions',
+      'both',
+      async (u) => {
+        const res = await a.request('DELETE', `/api/auth/users/${u.userId}/sessions`, {
+          token: a.apiKey,
+        });
+        expect(res.body.revokedCount).toBe(2);
+      },
+    ],
+    [
+      'a ban',
+      'both',
+      async (u) => {
+        const res = await a.request('PATCH', `/api/auth/users/${u.userId}`, {
+          token: a.apiKey,
+          body: { bannedUntil: new Date(Date.now() + 3600_000).toISOString() },
+        });
+        expect(res.status).toBe(200);
+      },
+    ],
+    [
+      'an admin deleting the user',
+      'both',
+      async (u) => {
+        const res = await a.request('DELETE', '/api/auth/users', {
+          token: a.apiKey,
+          body: { userIds: [u.userId] },
+        });
+        expect(res.body.deletedCount).toBe(1);
+      },
+    ],
+    [
+      'the user deleting their account',
+      'both',
+      async (u) => {
+        const allow = (allowAccountDeletion: boolean) =>
+          a.request('PUT', '/api/auth/config', { token: a.apiKey, body: { allowAccountDeletion } });
+        expect((await allow(true)).status).toBe(200);
+        try {
+          const res = await a.request('DELETE', '/api/auth/users/current', { token: u.token });
+          expect(res.status).toBe(200);
+        } finally {
+          await allow(false);
+        }
+      },
+    ],
+  ];
+
+  it.each(endings)('after %s', async (_, which, end) => {
+    const user = await twoSessions();
+    const ended = which === 'both' ? [user.token, user.other] : [user.other];
+    await withAnnouncementsHeld(async () => {
+      await end(user);
+      // The very next request, while A's listener has still heard nothing.
+      for (const token of ended) await refusedHere(token);
+    });
+    if (which === 'other') await worksEverywhere(user.token);
+    for (const token of ended) await refusedEverywhere(token);
+  });
+
+  it('but not when the change that would have ended them rolls back', async () => {
+    const user = await twoSessions();
+    await withAnnouncementsHeld(async () => {
+      // A new password ends the user's sessions, then the unknown role fails the whole change.
+      const res = await a.request('PATCH', `/api/auth/users/${user.userId}`, {
+        token: a.apiKey,
+        body: { password: 'an admin-set password 42', appRoles: ['no-such-role'] },
+      });
+      expect([res.status, res.body.error]).toEqual([400, 'AUTH_UNKNOWN_ROLE']);
+      expect((await get(a.baseUrl, '/api/auth/sessions/current', user.token)).status).toBe(200);
+    });
+    await worksEverywhere(user.token);
+    await worksEverywhere(user.other);
+  });
+});

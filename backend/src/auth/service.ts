@@ -1237,10 +1237,11 @@ export class AuthService {
     let deletedCount: number;
     if (this.eraseUsers) deletedCount = await this.eraseUsers(ids);
     else {
-      const { rowCount } = await this.db.query(
-        'DELETE FROM auth.users WHERE id = ANY($1::uuid[])',
-        [ids],
-      );
+      const { rowCount } = await this.db.transaction(async (tx) => {
+        // Their sessions end first (as in UserData.erase): this instance knows at once.
+        await this.sessions.revokeAllForUsers(ids, 'user_deleted', tx);
+        return tx.query('DELETE FROM auth.users WHERE id = ANY($1::uuid[])', [ids]);
+      });
       deletedCount = rowCount ?? 0;
     }
 

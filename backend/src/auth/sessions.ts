@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type { Database, Tx } from '../core/db.js';
+import { afterCommit, type Database, type Tx } from '../core/db.js';
+import type { EndedSession, SessionEndings } from '../core/auth/revocations.js';
 import { randomToken, sha256 } from '../core/crypto.js';
 
 export interface SessionContext {
@@ -55,6 +56,13 @@ export interface LiveSession {
 }
 
 /**
+ * What every statement that ends sessions answers: the ended sessions and until when their
+ * tombstones are kept (as the trigger of migration 0031 records it).
+ */
+const ENDED = `RETURNING id,
+  (pg_catalog.date_part('epoch', tokens_until) * 1000)::float8 AS until_ms`;
+
+/**
  * Sessions and their refresh tokens. Refreshing marks a token rotated and issues its successor.
  * A rotated token presented again more than `reuseGraceSeconds` after its rotation means it was
  * copied, so the whole session (every token in the family) is revoked. Within that window (tabs
@@ -70,6 +78,11 @@ function contextParams(ctx: SessionContext): [string, string | null, string | nu
 export class SessionStore {
   constructor(
     private readonly db: Database,
+    /**
+     * This instance's revocations: every session ended here is known there once its ending
+     * committed, before the request that ended it answers (end()).
+     */
+    private readonly endings: SessionEndings,
     private readonly ttlSeconds: number,
     /**
      * Lifetime of the access tokens issued with each sign-in and refresh: every session records
@@ -82,6 +95,25 @@ export class SessionStore {
   ) {}
 
   private policy: () => Promise<SessionPolicy> = () => Promise.resolve(NO_POLICY);
+
+  /**
+   * Runs a statement that ends sessions (its SQL ends with ENDED) and answers how many it ended.
+   * Every session ends through here: the database announces it to every instance (migration
+   * 0026), but this instance's own listener may hear that only after the request that ended it
+   * has answered, and a client using the token right after must find it refused. So this instance
+   * learns the ids itself, once the change committed: at once without `tx`, when `tx` commits
+   * otherwise (never if it rolls back: a live session would be refused).
+   */
+  private async end(sql: string, params: unknown[], tx?: Tx): Promise<number> {
+    type Row = { id: string; until_ms: number | null };
+    const { rows } = tx ? await tx.query<Row>(sql, params) : await this.db.query<Row>(sql, params);
+    if (rows.length) {
+      const ended: EndedSession[] = rows.map((r) => ({ id: r.id, untilMs: r.until_ms }));
+      if (tx) afterCommit(tx, () => this.endings.endedHere(ended));
+      else this.endings.endedHere(ended);
+    }
+    return rows.length;
+  }
 
   /** Where the session policy comes from (app.ts: the runtime settings); none until set. */
   setPolicy(policy: () => Promise<SessionPolicy>): void {
@@ -136,10 +168,11 @@ export class SessionStore {
     if (!row) return undefined;
     if (policy.singleSessionPerUser) {
       // Newest wins: the sessions begun before this one end (their access tokens at once).
-      await this.db.query(
+      await this.end(
         `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'single_session'
           WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL
-            AND created_at <= (SELECT created_at FROM auth.sessions WHERE id = $2)`,
+            AND created_at <= (SELECT created_at FROM auth.sessions WHERE id = $2)
+         ${ENDED}`,
         [userId, row.session_id],
       );
     }
@@ -200,12 +233,12 @@ export class SessionStore {
 
   /** Ends the admin sessions a user opened (their admin role was taken away). */
   async revokeAdminOfUser(userId: string, reason: string, tx?: Tx): Promise<number> {
-    const sql = `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
-        WHERE admin_user_id = $1 AND revoked_at IS NULL`;
-    const { rowCount } = tx
-      ? await tx.query(sql, [userId, reason])
-      : await this.db.query(sql, [userId, reason]);
-    return rowCount ?? 0;
+    return this.end(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE admin_user_id = $1 AND revoked_at IS NULL ${ENDED}`,
+      [userId, reason],
+      tx,
+    );
   }
 
   /** Live admin sessions, newest first. */
@@ -226,15 +259,15 @@ export class SessionStore {
     by: { only?: string; keep?: string; currentTag?: Buffer },
     reason: string,
   ): Promise<number> {
-    const { rowCount } = await this.db.query(
+    return this.end(
       `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $4
         WHERE kind = 'admin' AND revoked_at IS NULL
           AND ($1::uuid IS NULL OR id = $1)
           AND ($2::uuid IS NULL OR id <> $2)
-          AND ($3::bytea IS NULL OR (admin_user_id IS NULL AND admin_tag IS DISTINCT FROM $3))`,
+          AND ($3::bytea IS NULL OR (admin_user_id IS NULL AND admin_tag IS DISTINCT FROM $3))
+        ${ENDED}`,
       [by.only ?? null, by.keep ?? null, by.currentTag ?? null, reason],
     );
-    return rowCount ?? 0;
   }
 
   /**
@@ -366,8 +399,9 @@ export class SessionStore {
   }
 
   async revoke(sessionId: string, reason: string): Promise<void> {
-    await this.db.query(
-      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`,
+    await this.end(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE id = $1 AND revoked_at IS NULL ${ENDED}`,
       [sessionId, reason],
     );
   }
@@ -385,22 +419,21 @@ export class SessionStore {
 
   /** Revokes one session if it belongs to the user. */
   async revokeOwn(userId: string, sessionId: string, reason: string): Promise<boolean> {
-    const { rowCount } = await this.db.query(
+    const ended = await this.end(
       `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $3
-        WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL`,
+        WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL ${ENDED}`,
       [userId, sessionId, reason],
     );
-    return (rowCount ?? 0) > 0;
+    return ended > 0;
   }
 
   /** Revokes every live session of a user but one. */
   async revokeOthers(userId: string, keep: string | undefined, reason: string): Promise<number> {
-    const { rowCount } = await this.db.query(
+    return this.end(
       `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $3
-        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)`,
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2) ${ENDED}`,
       [userId, keep ?? null, reason],
     );
-    return rowCount ?? 0;
   }
 
   /**
@@ -408,22 +441,28 @@ export class SessionStore {
    * they opened as a dashboard admin included.
    */
   async revokeAllForUser(userId: string, reason: string, tx?: Tx): Promise<number> {
-    const sql = `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
-        WHERE (user_id = $1 OR admin_user_id = $1) AND revoked_at IS NULL`;
-    const { rowCount } = tx
-      ? await tx.query(sql, [userId, reason])
-      : await this.db.query(sql, [userId, reason]);
-    return rowCount ?? 0;
+    return this.revokeAllForUsers([userId], reason, tx);
+  }
+
+  /** As revokeAllForUser, for several users (deleted users: before their rows go). */
+  async revokeAllForUsers(userIds: string[], reason: string, tx?: Tx): Promise<number> {
+    return this.end(
+      `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE (user_id = ANY($1::uuid[]) OR admin_user_id = ANY($1::uuid[]))
+          AND revoked_at IS NULL ${ENDED}`,
+      [userIds, reason],
+      tx,
+    );
   }
 
   /** Revokes the session a refresh token belongs to. Returns false for an unknown token. */
   async revokeByToken(refreshToken: string, reason: string): Promise<boolean> {
-    const { rowCount } = await this.db.query(
+    const ended = await this.end(
       `UPDATE auth.sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, $2)
-       WHERE id = (SELECT session_id FROM auth.refresh_tokens WHERE token_hash = $1)`,
+       WHERE id = (SELECT session_id FROM auth.refresh_tokens WHERE token_hash = $1) ${ENDED}`,
       [sha256(refreshToken), reason],
     );
-    return (rowCount ?? 0) > 0;
+    return ended > 0;
   }
 }
 

@@ -25,6 +25,7 @@ import { PG, isPgError, quoteIdent } from '../core/sql.js';
 import type { StorageService } from '../storage/service.js';
 import { quoteFunctionName } from './claims.js';
 import type { AuthService } from './service.js';
+import type { SessionStore } from './sessions.js';
 
 export interface UserDataOptions {
   /** Schemas whose tables the export searches for owner columns (DB_EXPOSED_SCHEMAS). */
@@ -33,6 +34,8 @@ export interface UserDataOptions {
   deletionHook?: string;
   /** How long the download URLs of an export work. */
   downloadUrlSeconds?: number;
+  /** The deleted users' sessions end through it (this instance knows at once: sessions.ts). */
+  sessions: SessionStore;
   logger: Logger;
 }
 
@@ -272,6 +275,9 @@ export class UserData {
              OR lower(email) LIKE ANY($2::text[])`,
         [addresses, prefixes, found],
       );
+      // Their sessions end first, in this transaction (the cascade would end them too, unseen by
+      // this instance until the database's announcement arrives).
+      await this.options.sessions.revokeAllForUsers(found, 'user_deleted', tx);
       try {
         await tx.query('DELETE FROM auth.users WHERE id = ANY($1::uuid[])', [found]);
       } catch (err) {

@@ -143,6 +143,20 @@ function claimsText(claims: object): string {
 
 const BEGIN: Statement[] = [{ text: 'BEGIN' }];
 
+/** What runs once the transaction on a client commits (afterCommit), while inTransaction runs. */
+const COMMIT_HOOKS = new WeakMap<pg.PoolClient, (() => void)[]>();
+
+/**
+ * Runs `fn` once `tx` (a transaction of Database.transaction or withPrincipal) has committed,
+ * before that call returns, and never when it rolls back: for what this instance may only learn
+ * from a committed change (the sessions it ended, auth/sessions.ts). `fn` must not throw.
+ */
+export function afterCommit(tx: Tx, fn: () => void): void {
+  const hooks = COMMIT_HOOKS.get(tx);
+  if (!hooks) throw new Error('afterCommit: not in a Database.transaction / withPrincipal');
+  hooks.push(fn);
+}
+
 type QueryFn = (...args: unknown[]) => unknown;
 
 /**
@@ -194,6 +208,8 @@ async function inTransaction<T>(
   };
   // The preamble when it was sent on its own: its failure makes every later statement fail.
   let alone: Promise<pg.QueryResult[]> | undefined;
+  const hooks: (() => void)[] = [];
+  COMMIT_HOOKS.set(client, hooks);
   let result: T;
   try {
     result = await fn(client);
@@ -201,16 +217,19 @@ async function inTransaction<T>(
     if (alone) await alone; // the cause, when it failed
     throw err;
   } finally {
+    COMMIT_HOOKS.delete(client);
     if (Object.prototype.hasOwnProperty.call(own, 'query')) {
       delete (own as { query?: QueryFn }).query;
     }
   }
   if (opened) {
     // A statement that failed and that `fn` chose to survive left the transaction aborted: the
-    // COMMIT then rolls back, as it always did.
+    // COMMIT then rolls back, as it always did (and answers ROLLBACK: no hook runs).
     await opened.catch(() => undefined);
-    await client.query('COMMIT');
+    const { command } = await client.query('COMMIT');
+    if (command !== 'COMMIT') return result;
   }
+  for (const hook of hooks) hook();
   return result;
 }
 

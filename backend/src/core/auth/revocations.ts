@@ -4,7 +4,11 @@
  * revocation, password reset, a deleted user...), `{"keys": true}` when the project keys change.
  *
  * Each instance keeps the recently ended session ids in memory, so checking an access token's
- * `sid` is a map lookup, never a query. Missed notifications (the listening connection dropped)
+ * `sid` is a map lookup, never a query. The instance that ends sessions knows their ids before
+ * the request that ended them answers (`endedHere`, called by auth/sessions.ts once the ending
+ * committed): its own listener hears the announcement only a few milliseconds later, too late
+ * for a client that uses the token again straight after the answer. Other instances learn them
+ * from the announcement, within those milliseconds (README, "Sessions"). Missed notifications (the listening connection dropped)
  * are covered by a full re-read of the recent tombstones when the listener reconnects and every
  * RESYNC_MS as a safety net.
  *
@@ -20,6 +24,18 @@ import type { Logger } from '../logger.js';
 /** What the token verifier needs to know. */
 export interface SessionRevocations {
   isEnded(sessionId: string): boolean;
+}
+
+/** A session that ended, and until when its tombstone is kept (`tokens_until`, epoch ms). */
+export interface EndedSession {
+  id: string;
+  untilMs: number | null;
+}
+
+/** What the session store tells this instance about the sessions it ends. */
+export interface SessionEndings {
+  /** Sessions ended by a change that has committed (never before: it may roll back). */
+  endedHere(sessions: EndedSession[]): void;
 }
 
 export interface RevocationOptions {
@@ -41,7 +57,7 @@ type Listener<T> = (value: T) => void;
 const SKEW_SECONDS = 60;
 const RESYNC_MS = 10_000;
 
-export class Revocations implements SessionRevocations {
+export class Revocations implements SessionRevocations, SessionEndings {
   /** Ended session id → until when its tokens may be unexpired (ms, the tombstone's keep_until). */
   private readonly ended = new Map<string, number>();
   private listener: PgListener | undefined;
@@ -51,6 +67,8 @@ export class Revocations implements SessionRevocations {
   private readonly sessionListeners = new Set<Listener<string[]>>();
   private readonly keyListeners = new Set<Listener<void>>();
   private readonly resyncListeners = new Set<Listener<void>>();
+  /** Announcements heard while held (holdAnnouncements), in order. */
+  private held: (string | undefined)[] | undefined;
 
   constructor(
     private readonly db: Database,
@@ -91,6 +109,23 @@ export class Revocations implements SessionRevocations {
 
   isEnded(sessionId: string): boolean {
     return this.ended.has(sessionId);
+  }
+
+  endedHere(sessions: EndedSession[]): void {
+    this.learn(sessions.map((s) => [s.id, s.untilMs ?? undefined]));
+  }
+
+  /**
+   * Test seam: the announcements heard from now on wait until the returned function is called
+   * (then they are handled in order), as on a busy instance whose listener has not read them yet.
+   */
+  holdAnnouncements(): () => void {
+    this.held ??= [];
+    return () => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const payload of held) this.onNotification(payload);
+    };
   }
 
   /** Sessions that just ended (from any instance). */
@@ -158,6 +193,10 @@ export class Revocations implements SessionRevocations {
   }
 
   private onNotification(payload: string | undefined): void {
+    if (this.held) {
+      this.held.push(payload);
+      return;
+    }
     let note: { sessions?: unknown; until?: unknown; keys?: unknown };
     try {
       note = JSON.parse(payload ?? '');
