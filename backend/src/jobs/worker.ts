@@ -111,6 +111,7 @@ export class JobWorker {
     { kind: TargetKind; target: string; role: TargetRole; timeoutMs: number }
   >();
   private heartbeat: NodeJS.Timeout | undefined;
+  private renewing = false;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
@@ -330,12 +331,15 @@ export class JobWorker {
 
   /** Renews the leases of the claimed jobs running here and the heartbeats of their workers. */
   private async renewLeases(): Promise<void> {
-    if (!this.running.size) return;
+    // One renewal at a time: a slow one (a loaded machine) is not joined by the next, which
+    // would wait on its row locks.
+    if (!this.running.size || this.renewing) return;
+    this.renewing = true;
     await this.db
       .query(
         `WITH beat AS (
            INSERT INTO jobs.workers AS w (id, instance, seen_at)
-           SELECT DISTINCT worker, $4::uuid, now() FROM unnest($2::text[]) AS worker
+           SELECT DISTINCT worker, $4::uuid, now() FROM unnest($2::text[]) AS worker ORDER BY 1
            ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, seen_at = now()
          )
          UPDATE jobs.jobs j SET lease_until = now() + make_interval(secs => $3)
@@ -350,7 +354,8 @@ export class JobWorker {
       )
       .catch((err: unknown) =>
         this.options.logger.warn('jobs lease renewal failed', { error: String(err) }),
-      );
+      )
+      .finally(() => (this.renewing = false));
   }
 
   /** Jobs whose instance stopped renewing their lease: the attempt failed, wake them again. */
@@ -358,22 +363,21 @@ export class JobWorker {
     if (this.sweeping || this.stopped) return this.sweeping ?? Promise.resolve();
     this.sweeping = (async () => {
       try {
-        const { rows } = await this.db.query<{ worker: string | null }>(
+        // Jobs whose lease lapsed (the attempt failed; woken again), and workers holding
+        // graphile-worker locks for longer than a lease without a heartbeat: one round trip.
+        const { rows } = await this.db.query<{ worker: string | null; lost: boolean }>(
           `WITH lost AS (
              SELECT id FROM jobs.jobs WHERE status = 'running' AND lease_until < now()
              FOR UPDATE SKIP LOCKED
-           )
-           UPDATE jobs.jobs j
-              SET status = CASE WHEN j.attempts >= coalesce(j.max_attempts, q.max_attempts) THEN 'dead' ELSE 'failed' END,
-                  last_error = 'its worker stopped while running it (lease expired)',
-                  lease_until = NULL, finished_at = now(), run_at = now(), wake = j.wake + 1
-             FROM lost, jobs.queues q
-            WHERE j.id = lost.id AND q.name = j.queue
-           RETURNING j.worker`,
-        );
-        // Workers holding graphile-worker locks for longer than a lease without a heartbeat.
-        const stale = await this.db.query<{ worker: string }>(
-          `WITH locks AS (
+           ), failed AS (
+             UPDATE jobs.jobs j
+                SET status = CASE WHEN j.attempts >= coalesce(j.max_attempts, q.max_attempts) THEN 'dead' ELSE 'failed' END,
+                    last_error = 'its worker stopped while running it (lease expired)',
+                    lease_until = NULL, finished_at = now(), run_at = now(), wake = j.wake + 1
+               FROM lost, jobs.queues q
+              WHERE j.id = lost.id AND q.name = j.queue
+             RETURNING j.worker
+           ), locks AS (
              SELECT g.locked_by AS worker FROM graphile_worker._private_jobs g
               WHERE g.locked_at < now() - make_interval(secs => $1)
              UNION
@@ -382,18 +386,18 @@ export class JobWorker {
            ), gone AS (
              DELETE FROM jobs.workers w WHERE w.seen_at < now() - make_interval(secs => $1::float8 * 10)
            )
-           SELECT l.worker FROM locks l WHERE l.worker IS NOT NULL AND NOT EXISTS (
+           SELECT worker, true AS lost FROM failed
+           UNION ALL
+           SELECT l.worker, false FROM locks l WHERE l.worker IS NOT NULL AND NOT EXISTS (
              SELECT 1 FROM jobs.workers w
               WHERE w.id = l.worker AND w.seen_at >= now() - make_interval(secs => $1))`,
           [this.options.leaseSeconds],
         );
-        const workers = [
-          ...new Set([...rows, ...stale.rows].map((r) => r.worker).filter((w): w is string => !!w)),
-        ];
+        const workers = [...new Set(rows.map((r) => r.worker).filter((w): w is string => !!w))];
         if (workers.length) {
           await this.db.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workers]);
           this.options.logger.warn('jobs: released what lost workers held (runs again)', {
-            jobs: rows.length,
+            jobs: rows.filter((r) => r.lost).length,
             workers,
           });
         }
