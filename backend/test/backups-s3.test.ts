@@ -101,7 +101,7 @@ describe('backups: off-site copy in S3', () => {
     return keys;
   };
   /** Polls until `check` passes (it throws until then), for up to `ms`. */
-  const eventually = async (check: () => Promise<void>, ms = 30_000) => {
+  const eventually = async (check: () => Promise<void>, ms = 60_000) => {
     const deadline = Date.now() + ms;
     for (;;) {
       try {
@@ -268,7 +268,7 @@ describe('backups: off-site copy in S3', () => {
       label: `row ${i + 1}${i < 10 ? ' (edited)' : ''}`,
     }));
     expect(rows).toEqual(expected);
-  }, 60_000);
+  }, 120_000);
 
   it('retention removes an old base backup and the WAL only it needed from the bucket too', async () => {
     const t = await startTestApp({
@@ -296,7 +296,7 @@ describe('backups: off-site copy in S3', () => {
     } finally {
       await t.stop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('an unreachable bucket stops neither archiving nor backups, and is reported', async () => {
     const closed = await freePort();
@@ -333,5 +333,5 @@ describe('backups: off-site copy in S3', () => {
     } finally {
       await t.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });

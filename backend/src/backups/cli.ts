@@ -11,7 +11,6 @@ import { ConfigError, loadConfig } from '../core/config.js';
 import { postgresSystemUser } from '../core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets } from '../core/local-state.js';
 import { listBackups, parseRestoreTarget, RestoreError, restoreToTime } from './pitr.js';
-import { OffsiteCopier } from './offsite.js';
 import {
   configuredStorage,
   listLogicalBackups,
@@ -123,8 +122,9 @@ async function main(argv: string[]): Promise<void> {
   }
   // BACKUP_S3_URL: the base backup and WAL the restore needs come from the bucket when
   // BACKUP_DIR lacks them (it was lost with the machine, or pruned).
+  // (Loaded only then: the S3 client is heavy for a command that does not need it.)
   const offsite = config.backupS3
-    ? new OffsiteCopier({
+    ? new (await import('./offsite.js')).OffsiteCopier({
         backupDir: config.backupDir,
         s3: config.backupS3,
         retention: config.backupRetention,
