@@ -108,19 +108,21 @@ const EMPTY_DIRS = new Set([
 /**
  * Copies a live cluster: files may change or vanish while we read them (WAL replay repairs
  * the former; a vanished file was dropped and its removal is in the WAL). Returns bytes copied.
+ * Asynchronous throughout (libuv's thread pool does the copying), so the server goes on
+ * answering while a large cluster is copied, and `progress` moves file by file.
  */
-function copyCluster(
+async function copyCluster(
   from: string,
   to: string,
   top = true,
   live = true,
   progress?: { bytes: number },
-): number {
-  fs.mkdirSync(to, { recursive: true, mode: 0o700 });
+): Promise<number> {
+  await fs.promises.mkdir(to, { recursive: true, mode: 0o700 });
   let bytes = 0;
   let entries: fs.Dirent[];
   try {
-    entries = fs.readdirSync(from, { withFileTypes: true });
+    entries = await fs.promises.readdir(from, { withFileTypes: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw err;
@@ -132,15 +134,15 @@ function copyCluster(
     const target = path.join(to, entry.name);
     if (entry.isDirectory()) {
       if (top && EMPTY_DIRS.has(entry.name)) {
-        fs.mkdirSync(target, { mode: 0o700 });
-        if (entry.name === 'pg_wal') fs.mkdirSync(path.join(target, 'archive_status'));
+        await fs.promises.mkdir(target, { mode: 0o700 });
+        if (entry.name === 'pg_wal') await fs.promises.mkdir(path.join(target, 'archive_status'));
         continue;
       }
-      bytes += copyCluster(source, target, false, live, progress);
+      bytes += await copyCluster(source, target, false, live, progress);
     } else if (entry.isFile()) {
       try {
-        fs.copyFileSync(source, target);
-        const size = fs.statSync(target).size;
+        await fs.promises.copyFile(source, target);
+        const size = (await fs.promises.stat(target)).size;
         bytes += size;
         if (progress) progress.bytes += size;
       } catch (err) {
@@ -153,12 +155,12 @@ function copyCluster(
   return bytes;
 }
 
-function chownTree(dir: string, runAs: RunAs): void {
-  fs.chownSync(dir, runAs.uid, runAs.gid);
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+async function chownTree(dir: string, runAs: RunAs): Promise<void> {
+  await fs.promises.chown(dir, runAs.uid, runAs.gid);
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) chownTree(p, runAs);
-    else fs.chownSync(p, runAs.uid, runAs.gid);
+    if (entry.isDirectory()) await chownTree(p, runAs);
+    else await fs.promises.chown(p, runAs.uid, runAs.gid);
   }
 }
 
@@ -208,7 +210,7 @@ export async function takeBaseBackup(options: {
     let sizeBytes: number;
     let stopped: { lsn: string; labelfile: string; spcmapfile: string | null };
     try {
-      sizeBytes = copyCluster(
+      sizeBytes = await copyCluster(
         options.clusterDir,
         path.join(staging, 'data'),
         true,
@@ -342,17 +344,17 @@ export interface RestoreResult {
  * Copies base backup `id` to `target` (a new directory) ready for archive recovery: its
  * backup_label, a recovery.signal, mode 0700, owned by the server's user.
  */
-export function layDownBackup(
+export async function layDownBackup(
   backupDir: string,
   id: string,
   target: string,
   runAs: RunAs | undefined,
   progress?: { bytes: number },
-): void {
-  copyCluster(path.join(baseDir(backupDir), id, 'data'), target, true, false, progress);
+): Promise<void> {
+  await copyCluster(path.join(baseDir(backupDir), id, 'data'), target, true, false, progress);
   fs.chmodSync(target, 0o700);
   fs.writeFileSync(path.join(target, 'recovery.signal'), '');
-  if (runAs) chownTree(target, runAs);
+  if (runAs) await chownTree(target, runAs);
 }
 
 /**
@@ -398,7 +400,7 @@ export async function restoreToTime(options: {
     fs.renameSync(cluster, previousDataDir);
   }
   options.onPhase?.(`Laying down base backup ${backup.id}`);
-  layDownBackup(options.backupDir, backup.id, cluster, options.runAs, options.progress);
+  await layDownBackup(options.backupDir, backup.id, cluster, options.runAs, options.progress);
   const rollBack = () => {
     // Recovery failed (e.g. the target lies past the last archived WAL): put the previous data
     // directory back, as if nothing had happened.

@@ -45,7 +45,7 @@ export async function verifyBackup(options: {
   }
   const dataDir = path.join(scratch, 'data');
   try {
-    layDownBackup(options.backupDir, options.backup.id, dataDir, options.runAs);
+    await layDownBackup(options.backupDir, options.backup.id, dataDir, options.runAs);
     const server = await startEmbeddedPostgres({
       dataDir,
       port: await freePort(),
