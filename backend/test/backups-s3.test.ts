@@ -270,7 +270,7 @@ describe('backups: off-site copy in S3', () => {
     expect(rows).toEqual(expected);
   }, 120_000);
 
-  it('retention removes an old base backup and the WAL only it needed from the bucket too', async () => {
+  it('retention removes an old base backup and the WAL only it needed from the bucket too, and old copies of other kinds', async () => {
     const t = await startTestApp({
       databaseUrl: server!.url,
       dataDir,
@@ -293,6 +293,51 @@ describe('backups: off-site copy in S3', () => {
       });
       const listed = await t.request('GET', '/api/backups', { token });
       expect(listed.body.backups.map((b: { id: string }) => b.id)).toEqual([second.id]);
+
+      // Backups of another kind (logical dumps) are kept to the same number in the bucket,
+      // counted apart from the base backups; deleting one through the API removes its copy.
+      const logical = (id: string) => {
+        const dir = path.join(backupDir, 'logical', id);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, 'dump.sql'), `-- dump ${id}\n`);
+        const at = new Date().toISOString();
+        fs.writeFileSync(
+          path.join(dir, 'manifest.json'),
+          JSON.stringify({
+            id,
+            kind: 'logical',
+            startedAt: at,
+            finishedAt: at,
+            sizeBytes: 20,
+            database: 'kiln',
+            serverVersion: '16',
+            dumpBytes: 20,
+            storage: { objects: 0, bytes: 0, missing: [] },
+          }),
+        );
+        return dir;
+      };
+      const older = '20200101T000000000Z';
+      const newer = '20200102T000000000Z';
+      const olderDir = logical(older);
+      await eventually(async () =>
+        expect(await bucketKeys()).toContain(`logical/${older}/manifest.json`),
+      );
+      // As local retention would: the older one goes here when the newer one is taken.
+      fs.rmSync(olderDir, { recursive: true });
+      logical(newer);
+      await eventually(async () => {
+        const keys = await bucketKeys();
+        expect(keys).toContain(`logical/${newer}/manifest.json`);
+        expect(keys.filter((k) => k.startsWith(`logical/${older}/`))).toEqual([]);
+        // The base backup is still there: kinds are counted apart.
+        expect(keys).toContain(`base/${second.id}/manifest.json`);
+      });
+      const deleted = await t.request('DELETE', `/api/backups/${newer}`, { token });
+      expect(deleted.status).toBe(200);
+      await eventually(async () =>
+        expect((await bucketKeys()).filter((k) => k.startsWith('logical/'))).toEqual([]),
+      );
     } finally {
       await t.stop();
     }

@@ -33,7 +33,8 @@ import { tarDirectory } from './tar.js';
  *   name is not a temporary `*.part`/`*.tmp`. The directory goes as one tar stream (a multipart
  *   upload, size checked after), manifest.json last, so a manifest in the bucket means a complete
  *   copy; a manifest that changes afterwards (verification adds `verifiedAt`) is uploaded again.
- * - Retention in the bucket: of the base backups complete there, the `retention` newest are kept,
+ * - Retention in the bucket: of the base backups complete there, the `retention` newest are kept
+ *   (of other kinds too, each kind apart),
  *   older ones are deleted, and so are WAL segments older than the oldest kept backup's start.
  *   Nothing is ever deleted in the bucket because it is missing locally: after losing BACKUP_DIR
  *   the bucket is what remains.
@@ -520,6 +521,23 @@ export class OffsiteCopier {
   }
 
   private async applyRetention(remote: Map<string, RemoteObject>): Promise<void> {
+    // Backups of other kinds (logical dumps): the `retention` newest complete copies of each
+    // kind stay (their ids are times, so they sort by age); they need no WAL.
+    const others = new Map<string, string[]>();
+    for (const rel of remote.keys()) {
+      const m = /^([a-z]+)\/([^/]+)\/manifest\.json$/.exec(rel);
+      if (!m || m[1] === 'base') continue;
+      const ids = others.get(m[1]!) ?? [];
+      ids.push(m[2]!);
+      others.set(m[1]!, ids);
+    }
+    for (const [kind, ids] of others) {
+      ids.sort();
+      for (const id of ids.slice(0, Math.max(0, ids.length - this.options.retention))) {
+        await this.deleteBackup(kind, id);
+        this.options.logger?.info('off-site backup removed by retention', { kind, id });
+      }
+    }
     // Counted among the bucket's complete copies only: an old copy goes once a newer one is
     // complete there, not when a newer one merely exists locally.
     const all = [...this.manifests.values()]

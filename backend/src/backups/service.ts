@@ -357,15 +357,18 @@ export class BackupService {
   }
 
   delete(id: string): void {
-    if (deleteLogicalBackup(this.options.backupDir, id)) return;
     const offsite = this.options.offsite;
-    const remote = offsite?.location('base', id, false) === 's3';
-    if (!deleteBackup(this.options.backupDir, id) && !remote) {
-      throw new AppError(404, 'NOT_FOUND', `No backup ${id}`);
+    const inBucket = (kind: string) => offsite?.location(kind, id, false) === 's3';
+    let kind = 'logical';
+    if (!deleteLogicalBackup(this.options.backupDir, id) && !inBucket(kind)) {
+      kind = 'base';
+      if (!deleteBackup(this.options.backupDir, id) && !inBucket(kind)) {
+        throw new AppError(404, 'NOT_FOUND', `No backup ${id}`);
+      }
     }
     // The bucket's copy goes too, in the background (a failure is logged).
-    if (remote) {
-      void offsite!.deleteBackup('base', id).catch((err: unknown) => {
+    if (inBucket(kind)) {
+      void offsite!.deleteBackup(kind, id).catch((err: unknown) => {
         this.options.logger.error('deleting the off-site copy of a backup failed', {
           id,
           error: String(err),
