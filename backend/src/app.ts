@@ -646,8 +646,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         retention: config.backupRetention,
         verify: config.backupVerify,
         logger,
-        storage: provider,
         offsite,
+        storage: provider,
         live:
           gate && options.embeddedPostgres
             ? new LiveRestore({
