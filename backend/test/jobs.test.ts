@@ -517,23 +517,32 @@ describe('SQL targets', () => {
     await enqueue('fast', { payload: { warm: true } });
     await drain('fast');
     // Every round trip to PostgreSQL from this process while 40 jobs run (graphile-worker's
-    // own, taking and finishing its jobs, left out; and whatever else the app does meanwhile).
+    // own, taking and finishing its jobs, left out, and this test's own: its enqueue and its
+    // polling for the end, on a client of its own; whatever else the app does meanwhile is in).
+    const own = new pg.Client({ connectionString: pgUrl(t.database) });
+    await own.connect();
     const query = pg.Client.prototype.query;
     let trips = 0;
     pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
       const first = args[0] as string | { text?: string } | undefined;
       const text = typeof first === 'string' ? first : (first?.text ?? '');
-      if (!text.includes('graphile_worker')) trips++;
+      if (this !== own && !text.includes('graphile_worker')) trips++;
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof query;
     try {
-      await sql(
-        t.database,
+      await own.query(
         `SELECT jobs.enqueue('fast', jsonb_build_object('i', g)) FROM generate_series(1, 40) g`,
       );
-      await drain('fast');
+      await until(async () => {
+        const { rows } = await own.query(
+          `SELECT count(*)::int AS n FROM jobs.jobs
+            WHERE queue = 'fast' AND status IN ('queued', 'running', 'failed')`,
+        );
+        return rows[0].n === 0;
+      });
     } finally {
       pg.Client.prototype.query = query;
+      await own.end();
     }
     const rows = await sql(
       t.database,
@@ -547,7 +556,7 @@ describe('SQL targets', () => {
          FROM jobs.jobs WHERE queue = 'fast' AND status = 'succeeded'`,
     );
     expect(succeeded[0]).toEqual({ n: 41, ok: true });
-    // One per job, plus the polling above and background work (was five per job).
+    // One per job, plus the app's background work (was five per job).
     expect(trips / 40).toBeLessThan(2);
   });
 
