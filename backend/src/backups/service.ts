@@ -283,7 +283,12 @@ export class BackupService {
       );
     }
     this.refuseWhileBusy();
-    const backups = listBackups(this.options.backupDir);
+    // The range the listing shows: base backups here and those only the bucket holds (the
+    // restore fetches what BACKUP_DIR lacks).
+    const backups = [
+      ...listBackups(this.options.backupDir),
+      ...(this.options.offsite?.remoteOnlyBackups() ?? []),
+    ].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
     const from = backups[0]?.finishedAt;
     if (!from || target.getTime() <= Date.parse(from) || target.getTime() > Date.now()) {
       throw new AppError(
