@@ -30,13 +30,16 @@ import {
 } from './logical/backups.js';
 import type { StorageProvider } from '../storage/providers/provider.js';
 
+/** A job as kept here: its progress object is shared with the copy that moves it. */
+type Job = BackupJob & { progress: { bytes: number } };
+
 /**
  * The admin API's side of backups (routes.ts). Backups are possible when Kiln's database is the
  * embedded server in this DATA_DIR (its data_directory is DATA_DIR/postgres) with WAL archiving
  * on; otherwise listing answers `enabled: false` and taking one answers 409.
  */
 export class BackupService {
-  private readonly jobs = new Map<string, BackupJob & { progress: { bytes: number } }>();
+  private readonly jobs = new Map<string, Job>();
   private running: string | undefined;
 
   constructor(
@@ -82,7 +85,7 @@ export class BackupService {
     }
   }
 
-  private publicJob(job: BackupJob & { progress: { bytes: number } }): BackupJob {
+  private publicJob(job: Job): BackupJob {
     const { progress, ...rest } = job;
     // Base backups' manifests (pitr.ts) predate `kind`.
     const backup = rest.backup ? Object.assign({ kind: 'physical' as const }, rest.backup) : null;
@@ -148,40 +151,63 @@ export class BackupService {
 
   /** Starts a logical backup (pg_dump and the storage bytes); answers at once with the job. */
   private startLogical(storage: StorageProvider): BackupJob {
+    return this.launch(
+      { kind: 'backup', phase: 'Dumping the database and copying stored objects' },
+      'logical backup failed',
+      async (job) => {
+        const manifest = await takeLogicalBackup({
+          url: this.options.databaseUrl,
+          backupDir: this.options.backupDir,
+          storage,
+          progress: job.progress,
+        });
+        job.backup = logicalBackupInfo(manifest);
+        pruneLogicalBackups(this.options.backupDir, this.options.retention);
+      },
+    );
+  }
+
+  /**
+   * Records a job, runs `work` in the background (it moves the job's phase and progress and sets
+   * its backup) and answers at once with the job to poll: done when `work` resolves, failed with
+   * its error when it throws. One job runs at a time (409 BACKUP_RUNNING).
+   */
+  private launch(
+    start: {
+      kind: BackupJob['kind'];
+      phase: string;
+      target?: string;
+      backup?: BackupJob['backup'];
+    },
+    failure: string,
+    work: (job: Job) => Promise<void>,
+  ): BackupJob {
     if (this.running) {
       throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${this.running} is still running`);
     }
-    const id = crypto.randomUUID();
-    const job = {
-      id,
-      kind: 'backup' as const,
-      phase: 'Dumping the database and copying stored objects' as string | null,
-      target: null,
-      status: 'running' as BackupJob['status'],
+    const job: Job = {
+      id: crypto.randomUUID(),
+      kind: start.kind,
+      phase: start.phase,
+      target: start.target ?? null,
+      status: 'running',
       startedAt: new Date().toISOString(),
-      finishedAt: null as string | null,
+      finishedAt: null,
       bytesCopied: 0,
-      backup: null as BackupJob['backup'],
-      error: null as string | null,
+      backup: start.backup ?? null,
+      error: null,
       progress: { bytes: 0 },
     };
-    this.jobs.set(id, job);
-    this.running = id;
-    void takeLogicalBackup({
-      url: this.options.databaseUrl,
-      backupDir: this.options.backupDir,
-      storage,
-      progress: job.progress,
-    })
-      .then((manifest) => {
-        job.backup = logicalBackupInfo(manifest);
+    this.jobs.set(job.id, job);
+    this.running = job.id;
+    void work(job)
+      .then(() => {
         job.status = 'done';
-        pruneLogicalBackups(this.options.backupDir, this.options.retention);
       })
       .catch((err: unknown) => {
         job.status = 'failed';
         job.error = err instanceof Error ? err.message : String(err);
-        this.options.logger.error('logical backup failed', { error: job.error });
+        this.options.logger.error(failure, { error: job.error });
       })
       .finally(() => {
         job.finishedAt = new Date().toISOString();
@@ -204,33 +230,16 @@ export class BackupService {
         'Base backups need the embedded PostgreSQL with WAL archiving on (no DATABASE_URL, BACKUP_SCHEDULE not "off")',
       );
     }
-    if (this.running) {
-      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${this.running} is still running`);
-    }
-    const id = crypto.randomUUID();
-    const job = {
-      id,
-      kind: 'backup' as const,
-      phase: 'Copying the cluster' as string | null,
-      target: null,
-      status: 'running' as BackupJob['status'],
-      startedAt: new Date().toISOString(),
-      finishedAt: null as string | null,
-      bytesCopied: 0,
-      backup: null as BackupJob['backup'],
-      error: null as string | null,
-      progress: { bytes: 0 },
-    };
-    this.jobs.set(id, job);
-    this.running = id;
-    void takeBaseBackup({
-      url: this.options.databaseUrl,
-      clusterDir,
-      backupDir: this.options.backupDir,
-      progress: job.progress,
-    })
-      .then(async (taken) => {
-        let backup = taken;
+    return this.launch(
+      { kind: 'backup', phase: 'Copying the cluster' },
+      'base backup failed',
+      async (job) => {
+        let backup = await takeBaseBackup({
+          url: this.options.databaseUrl,
+          clusterDir,
+          backupDir: this.options.backupDir,
+          progress: job.progress,
+        });
         if (this.options.verify) {
           job.status = 'verifying';
           job.phase = 'Verifying: restoring the backup into a throwaway server';
@@ -243,20 +252,9 @@ export class BackupService {
           backup = markVerified(this.options.backupDir, backup);
         }
         job.backup = { ...backup, kind: 'physical' };
-        job.status = 'done';
         pruneBackups(this.options.backupDir, this.options.retention);
-      })
-      .catch((err: unknown) => {
-        job.status = 'failed';
-        job.error = err instanceof Error ? err.message : String(err);
-        this.options.logger.error('base backup failed', { error: job.error });
-      })
-      .finally(() => {
-        job.finishedAt = new Date().toISOString();
-        job.phase = null;
-        this.running = undefined;
-      });
-    return this.publicJob(job);
+      },
+    );
   }
 
   /**
@@ -301,49 +299,29 @@ export class BackupService {
       );
     }
     const base = backups.filter((b) => Date.parse(b.finishedAt) < target.getTime()).at(-1)!;
-    const id = crypto.randomUUID();
-    const job = {
-      id,
-      kind: 'restore' as const,
-      phase: 'Starting' as string | null,
-      target: target.toISOString(),
-      status: 'running' as BackupJob['status'],
-      startedAt: new Date().toISOString(),
-      finishedAt: null as string | null,
-      bytesCopied: 0,
-      backup: base as BackupJob['backup'],
-      error: null as string | null,
-      progress: { bytes: 0 },
-    };
-    this.jobs.set(id, job);
-    this.running = id;
-    live.begin(id);
-    void live
-      .run(target, {
-        get bytes() {
-          return job.progress.bytes;
-        },
-        set bytes(n: number) {
-          job.progress.bytes = n;
-        },
-        setPhase: (phase) => {
-          job.phase = phase;
-        },
-      })
-      .then(() => {
-        job.status = 'done';
-      })
-      .catch((err: unknown) => {
-        job.status = 'failed';
-        job.error = err instanceof Error ? err.message : String(err);
-        this.options.logger.error('point-in-time restore failed', { error: job.error });
-      })
-      .finally(() => {
-        job.finishedAt = new Date().toISOString();
-        job.phase = null;
-        this.running = undefined;
-      });
-    return this.publicJob(job);
+    return this.launch(
+      {
+        kind: 'restore',
+        phase: 'Starting',
+        target: target.toISOString(),
+        backup: { ...base, kind: 'physical' },
+      },
+      'point-in-time restore failed',
+      async (job) => {
+        live.begin(job.id);
+        await live.run(target, {
+          get bytes() {
+            return job.progress.bytes;
+          },
+          set bytes(n: number) {
+            job.progress.bytes = n;
+          },
+          setPhase: (phase) => {
+            job.phase = phase;
+          },
+        });
+      },
+    );
   }
 
   /** 409 while a backup (through the API or scheduled) or a restore runs. */
