@@ -8,7 +8,9 @@
 //  1. throughput: N no-op jobs enqueued in one SQL statement, jobs/s until all are done
 //     (target: Kiln ≥ 0.8× the library); and the CPU time the phase took (this process, where
 //     both workers run, plus the PostgreSQL server's processes): on a machine others load too,
-//     the wall-clock ratio moves from run to run, CPU per job much less;
+//     the wall-clock ratio moves from run to run, CPU per job much less. Also apart: the
+//     enqueue statement's own time, and the rate and CPU (this process, PostgreSQL) of running
+//     the jobs once it has committed;
 //  2. enqueue-to-start latency with an idle worker: jobs enqueued one at a time from SQL, time
 //     until the job's code starts (p50, p99; target p99 ≤ 50 ms);
 //  3. drift of a per-second schedule ("* * * * * *"): how long after its second each tick's call
@@ -45,8 +47,26 @@ const ms = (v) => `${v.toFixed(1)} ms`;
  * postmaster, the backends it has reaped, the ones alive). Linux /proc; 0 for the server elsewhere.
  */
 function cpuSeconds(clusterDir) {
+  const { node, postgres } = cpuSplit(clusterDir);
+  return node + postgres;
+}
+
+/** The same, apart: this process's CPU seconds and the PostgreSQL server's. */
+function cpuSplit(clusterDir) {
   const self = process.cpuUsage();
-  return (self.user + self.system + (postgresCpuUs(clusterDir) ?? 0)) / 1e6;
+  return {
+    node: (self.user + self.system) / 1e6,
+    postgres: (postgresCpuUs(clusterDir) ?? 0) / 1e6,
+  };
+}
+
+/** CPU milliseconds per job since `from` (a cpuSplit), apart. */
+function cpuPerJob(clusterDir, from, jobs) {
+  const now = cpuSplit(clusterDir);
+  return {
+    node: ((now.node - from.node) * 1000) / jobs,
+    postgres: ((now.postgres - from.postgres) * 1000) / jobs,
+  };
 }
 
 async function until(check, timeoutMs = 600_000) {
@@ -107,6 +127,8 @@ try {
     `SELECT jobs.enqueue('noop', jsonb_build_object('i', g)) FROM generate_series(1, $1) g`,
     [JOBS],
   );
+  results.kilnEnqueueMs = performance.now() - started;
+  const kilnRunFrom = cpuSplit(kiln.pgServer.clusterDir);
   // Polled with a question as cheap as the baseline's (a count of the finished rows would cost
   // the Kiln side more and more PostgreSQL time as they pile up).
   await until(async () => {
@@ -118,6 +140,8 @@ try {
   });
   const kilnSeconds = (performance.now() - started) / 1000;
   results.kilnThroughput = JOBS / kilnSeconds;
+  results.kilnRunRate = JOBS / (kilnSeconds - results.kilnEnqueueMs / 1000);
+  results.kilnRunCpu = cpuPerJob(kiln.pgServer.clusterDir, kilnRunFrom, JOBS);
   results.kilnCpuMs = ((cpuSeconds(kiln.pgServer.clusterDir) - cpuStarted) * 1000) / JOBS;
   const { rows: succeeded } = await owner.query(
     `SELECT count(*)::int AS n FROM jobs.jobs WHERE queue = 'noop' AND status = 'succeeded'`,
@@ -203,13 +227,18 @@ try {
       `SELECT graphile_worker.add_job('noop', json_build_object('i', g)) FROM generate_series(1, $1) g`,
       [JOBS],
     );
+    results.baselineEnqueueMs = performance.now() - started;
+    const baselineRunFrom = cpuSplit(server.clusterDir);
     await until(async () => {
       const { rows } = await client.query(
         'SELECT NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs) AS done',
       );
       return rows[0].done;
     });
-    results.baselineThroughput = JOBS / ((performance.now() - started) / 1000);
+    const baselineSeconds = (performance.now() - started) / 1000;
+    results.baselineThroughput = JOBS / baselineSeconds;
+    results.baselineRunRate = JOBS / (baselineSeconds - results.baselineEnqueueMs / 1000);
+    results.baselineRunCpu = cpuPerJob(server.clusterDir, baselineRunFrom, JOBS);
     results.baselineCpuMs = ((cpuSeconds(server.clusterDir) - cpuStarted) * 1000) / JOBS;
     const baselineLatency = [];
     for (let i = 0; i < SAMPLES; i++) {
@@ -241,6 +270,19 @@ console.log(
 console.log(
   `| CPU per job (this process + PostgreSQL) | ${results.kilnCpuMs.toFixed(2)} ms | ${results.baselineCpuMs.toFixed(2)} ms | ${(results.baselineCpuMs / results.kilnCpuMs).toFixed(2)} | |`,
 );
+console.log(
+  `| of which the enqueue statement (${JOBS} jobs, one transaction) | ${(results.kilnEnqueueMs / 1000).toFixed(2)} s | ${(results.baselineEnqueueMs / 1000).toFixed(2)} s | ${(results.baselineEnqueueMs / results.kilnEnqueueMs).toFixed(2)} | |`,
+);
+console.log(
+  `| after it commits: running them (jobs/s) | ${results.kilnRunRate.toFixed(0)} jobs/s | ${results.baselineRunRate.toFixed(0)} jobs/s | ${(results.kilnRunRate / results.baselineRunRate).toFixed(2)} | |`,
+);
+{
+  const k = results.kilnRunCpu;
+  const b = results.baselineRunCpu;
+  console.log(
+    `| CPU per job while running them, this process + PostgreSQL | ${k.node.toFixed(2)} + ${k.postgres.toFixed(2)} ms | ${b.node.toFixed(2)} + ${b.postgres.toFixed(2)} ms | ${((b.node + b.postgres) / (k.node + k.postgres)).toFixed(2)} | |`,
+  );
+}
 for (const p of [50, 99]) {
   const k = pct(results.kilnLatency, p);
   const b = pct(results.baselineLatency, p);

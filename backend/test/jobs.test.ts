@@ -649,6 +649,91 @@ describe('SQL targets', () => {
     );
   });
 
+  it('writes a wake-up as graphile-worker’s add_job would, and nudges at most sixteen workers per transaction', async () => {
+    // jobs.wake (migration 0049) inserts the wake-up of a queue without a limit itself instead
+    // of calling add_job: the row must be the one add_job writes for the same spec, or
+    // graphile-worker would take it differently.
+    await putQueue('lean', { target: { type: 'sql', function: 'public.fast_one' } });
+    await putQueue('lean-limited', {
+      target: { type: 'sql', function: 'public.fast_one' },
+      concurrency: 2,
+    });
+    const later = { delaySeconds: 3600, priority: 7 };
+    const client = new pg.Client({ connectionString: pgUrl(t.database) });
+    await client.connect();
+    const heard: string[] = [];
+    const listener = new pg.Client({ connectionString: pgUrl(t.database) });
+    await listener.connect();
+    listener.on('notification', (m) => heard.push(m.payload ?? ''));
+    await listener.query('LISTEN "jobs:insert"');
+    /** Notifications of the statements `run` commits (a marker after them says all arrived). */
+    const notified = async (run: () => Promise<unknown>) => {
+      heard.length = 0;
+      await run();
+      await client.query(`NOTIFY "jobs:insert", 'marker'`);
+      await until(async () => heard.includes('marker'));
+      return heard.filter((p) => p !== 'marker');
+    };
+    try {
+      const columns = `to_jsonb(g) - 'id' - 'created_at' - 'updated_at' - 'payload'
+                       || jsonb_build_object('payload', g.payload::text)`;
+      await client.query('BEGIN');
+      const {
+        rows: [job],
+      } = await client.query(`SELECT jobs.enqueue('lean', '{"n":1}', $1) AS id`, [later]);
+      const {
+        rows: [written],
+      } = await client.query(
+        `SELECT ${columns} AS row, g.payload::text AS payload, j.run_at::text, j.priority
+           FROM graphile_worker._private_jobs g JOIN jobs.jobs j ON j.id::text = g.payload->>'id'
+          WHERE j.id = $1`,
+        [job.id],
+      );
+      const {
+        rows: [library],
+      } = await client.query(
+        `SELECT ${columns} AS row FROM graphile_worker.add_job('kiln_job', $1::json,
+           run_at => $2::timestamptz, max_attempts => 5, priority => $3) AS g`,
+        [written.payload, written.run_at, -written.priority],
+      );
+      await client.query('ROLLBACK');
+      expect(JSON.parse(written.payload)).toEqual({ id: job.id, wake: 0, queue: 'lean' });
+      expect(written.row).toEqual(library.row);
+
+      // One job: one notification, so one idle worker is nudged. Many in one transaction: at
+      // most sixteen (graphile-worker's add_job sends one per job).
+      expect(
+        await notified(() => client.query(`SELECT jobs.enqueue('lean', '{}', $1)`, [later])),
+      ).toHaveLength(1);
+      const many = await notified(() =>
+        client.query(
+          `SELECT jobs.enqueue('lean', jsonb_build_object('i', i), $1)
+                        FROM generate_series(1, 300) i`,
+          [later],
+        ),
+      );
+      expect(many.length).toBeGreaterThanOrEqual(1);
+      expect(many.length).toBeLessThanOrEqual(16);
+      for (const payload of many) expect(JSON.parse(payload)).toMatchObject({ count: 1 });
+      // A queue with a limit still goes through add_job (its wake-ups join named job queues).
+      await client.query(`SELECT jobs.enqueue('lean-limited', '{}', $1)`, [later]);
+      const queues = await client.query(
+        `SELECT DISTINCT jq.queue_name FROM graphile_worker._private_jobs g
+           JOIN graphile_worker._private_job_queues jq ON jq.id = g.job_queue_id
+          WHERE g.payload->>'queue' = 'lean-limited'`,
+      );
+      expect(queues.rows[0].queue_name).toMatch(/^kiln:lean-limited:[01]$/);
+    } finally {
+      await client.query('ROLLBACK'); // (a failure inside the transaction above)
+      await client.query(
+        `DELETE FROM graphile_worker._private_jobs WHERE payload->>'queue' IN ('lean', 'lean-limited');
+         DELETE FROM jobs.jobs WHERE queue IN ('lean', 'lean-limited')`,
+      );
+      await client.end();
+      await listener.end();
+    }
+  });
+
   it('runs the queue’s new target once it changed, and a job’s own timeout', async () => {
     await putQueue('fast', { target: { type: 'sql', function: 'public.fast_two' } });
     const res = await enqueue('fast', { payload: { after: 'change' } });
