@@ -61,6 +61,7 @@ import { auditTrail } from './audit/middleware.js';
 import { auditRoutes } from './audit/routes.js';
 import { backupsRoutes } from './backups/routes.js';
 import { BackupService } from './backups/service.js';
+import { BackupScheduler } from './backups/scheduler.js';
 import { OffsiteCopier } from './backups/offsite.js';
 import {
   LiveRestore,
@@ -136,6 +137,11 @@ export interface KilnApp {
   jobs: { service: JobsService; worker: JobWorker };
   /** Schedules: the admin service and this instance's scheduler (its `now` is the clock). */
   schedules: { service: SchedulesService; scheduler: Scheduler };
+  /**
+   * Backups: the admin service, and the BACKUP_SCHEDULE scheduler when on (its cron runs only
+   * with `scheduleBackups`; `runNow()` is one scheduled run).
+   */
+  backups: { service: BackupService; scheduler?: BackupScheduler };
   /** Every declared route (core/route.ts): what /api/docs documents and tests check. */
   routes: RouteRegistry;
   /** The Express application (also usable without listening, e.g. behind another server). */
@@ -161,6 +167,8 @@ export interface CreateAppOptions {
    * restores to a point in time while Kiln keeps running (backups/live-restore.ts).
    */
   embeddedPostgres?: EmbeddedServerControl;
+  /** Take backups on BACKUP_SCHEDULE (server.ts; test apps do not, unless they ask). */
+  scheduleBackups?: boolean;
 }
 
 /** Where a workspace's built single-page app lives (frontend/dist, auth/dist). */
@@ -635,46 +643,46 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       })
     : undefined;
   offsite?.start();
-  routes.mount(
-    app,
-    '/api/backups',
-    backupsRoutes(
-      new BackupService({
-        databaseUrl,
-        dataDir: config.dataDir,
-        backupDir: config.backupDir,
-        retention: config.backupRetention,
-        verify: config.backupVerify,
-        logger,
-        offsite,
-        storage: provider,
-        live:
-          gate && options.embeddedPostgres
-            ? new LiveRestore({
-                control: options.embeddedPostgres,
-                gate,
-                drainMs: config.shutdownTimeoutMs,
-                logger,
-                // The database went back in time: what was read from it is read again.
-                afterRestart: async () => {
-                  keys.invalidate();
-                  signingKeys.invalidate();
-                  trustedIssuers.invalidate();
-                  await schemaCache.reload();
-                  await runtimeSettings.load();
-                  // Done means ready: the LISTEN connections are back (they retry with backoff).
-                  const deadline = Date.now() + 15_000;
-                  while (
-                    Object.values(state.listeners?.() ?? {}).some((up) => !up) &&
-                    Date.now() < deadline
-                  )
-                    await new Promise((r) => setTimeout(r, 50));
-                },
-              })
-            : undefined,
-      }),
-    ),
-  );
+  const backupService = new BackupService({
+    databaseUrl,
+    dataDir: config.dataDir,
+    backupDir: config.backupDir,
+    retention: config.backupRetention,
+    verify: config.backupVerify,
+    logger,
+    offsite,
+    storage: provider,
+    live:
+      gate && options.embeddedPostgres
+        ? new LiveRestore({
+            control: options.embeddedPostgres,
+            gate,
+            drainMs: config.shutdownTimeoutMs,
+            logger,
+            // The database went back in time: what was read from it is read again.
+            afterRestart: async () => {
+              keys.invalidate();
+              signingKeys.invalidate();
+              trustedIssuers.invalidate();
+              await schemaCache.reload();
+              await runtimeSettings.load();
+              // Done means ready: the LISTEN connections are back (they retry with backoff).
+              const deadline = Date.now() + 15_000;
+              while (
+                Object.values(state.listeners?.() ?? {}).some((up) => !up) &&
+                Date.now() < deadline
+              )
+                await new Promise((r) => setTimeout(r, 50));
+            },
+          })
+        : undefined,
+  });
+  routes.mount(app, '/api/backups', backupsRoutes(backupService));
+  // BACKUP_SCHEDULE: scheduled runs are jobs of the same service (backups/scheduler.ts).
+  const backupScheduler = config.backupSchedule
+    ? new BackupScheduler({ schedule: config.backupSchedule, backups: backupService, logger })
+    : undefined;
+  if (options.scheduleBackups) backupScheduler?.start();
   routes.mount(app, '/api/logs', logsRoutes(logProvider));
   routes.mount(
     app,
@@ -854,6 +862,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const close = () =>
     (closing ??= (async () => {
       state.shuttingDown = true;
+      backupScheduler?.stop();
       await realtime.close();
       // Running jobs finish (up to the drain timeout) while the server still answers the
       // functions they call; one still running then runs again elsewhere after its lease.
@@ -905,6 +914,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     realtime,
     jobs: { service: jobsService, worker: jobWorker },
     schedules: { service: schedulesService, scheduler },
+    backups: { service: backupService, scheduler: backupScheduler },
     routes,
     handler: app,
     server,

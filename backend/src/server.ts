@@ -8,8 +8,6 @@ import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { createApp, type KilnApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
-import { scheduleBackups, scheduleLogicalBackups } from './backups/scheduler.js';
-import { configuredStorage } from './backups/logical/backups.js';
 import { walArchiveSettings } from './backups/pitr.js';
 import type { EmbeddedServerControl } from './backups/live-restore.js';
 import {
@@ -71,7 +69,6 @@ async function main(): Promise<void> {
 
   let embedded: RunningPostgres | undefined;
   let embeddedControl: EmbeddedServerControl | undefined;
-  let backups: { stop(): void } | undefined;
   let releaseDataDir: (() => void) | undefined;
   let app: KilnApp | undefined;
   let stopping = false;
@@ -84,7 +81,6 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     try {
-      backups?.stop();
       await app?.close();
       await embedded?.stop();
       await closeLogger(postgresLogger);
@@ -109,17 +105,6 @@ async function main(): Promise<void> {
       adminPassword: config.adminPassword ?? local.adminPassword,
     };
 
-    if (config.databaseUrl && config.backupSchedule) {
-      // An external PostgreSQL: scheduled logical backups (backups/logical/backups.ts).
-      backups = scheduleLogicalBackups({
-        schedule: config.backupSchedule,
-        retention: config.backupRetention,
-        backupDir: config.backupDir,
-        url: config.databaseUrl,
-        storage: configuredStorage(config, config.jwtSecret!),
-        logger,
-      });
-    }
     if (!config.databaseUrl) {
       releaseDataDir = claimDataDir(config.dataDir);
       const started = Date.now();
@@ -134,21 +119,7 @@ async function main(): Promise<void> {
           ? walArchiveSettings(config.backupDir, postgresSystemUser())
           : {},
       };
-      const backupConfig = config;
-      const startBackups = (server: RunningPostgres) => {
-        if (!backupConfig.backupSchedule) return;
-        backups = scheduleBackups({
-          schedule: backupConfig.backupSchedule,
-          retention: backupConfig.backupRetention,
-          backupDir: backupConfig.backupDir,
-          url: server.urlFor('postgres'),
-          clusterDir: server.clusterDir,
-          verify: backupConfig.backupVerify,
-          logger,
-        });
-      };
       embedded = await startEmbeddedPostgres(embeddedOptions);
-      startBackups(embedded);
       // A point-in-time restore through the admin API stops and starts this server
       // (backups/live-restore.ts); it needs WAL archiving, as backups do.
       if (config.backupSchedule) {
@@ -162,8 +133,6 @@ async function main(): Promise<void> {
           superuserUrl: running.urlFor('postgres'),
           onLog: embeddedOptions.onLog,
           stop: async () => {
-            backups?.stop();
-            backups = undefined;
             const server = embedded;
             embedded = undefined;
             await server?.stop();
@@ -171,7 +140,6 @@ async function main(): Promise<void> {
           start: async () => {
             if (embedded) return;
             embedded = await startEmbeddedPostgres(embeddedOptions);
-            startBackups(embedded);
           },
         };
       }
@@ -187,6 +155,9 @@ async function main(): Promise<void> {
       logger,
       postgresLogger,
       embeddedPostgres: embeddedControl,
+      // BACKUP_SCHEDULE: base backups of the embedded server, or logical backups of an external
+      // PostgreSQL, as jobs of the admin API's backup service (backups/scheduler.ts).
+      scheduleBackups: true,
     });
     const address = await app.listen();
     logger.info(`Kiln ${config.version} listening on ${config.apiBaseUrl}`, {

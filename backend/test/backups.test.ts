@@ -21,8 +21,17 @@ import {
   type RunningPostgres,
 } from '../src/core/embedded-postgres.js';
 import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
-import { startTestApp } from './helpers.js';
+import { startTestApp, type TestApp } from './helpers.js';
 import { freePort } from './ports.js';
+
+/** Polls a backup job until it has ended. */
+async function waitForJob(t: TestApp, token: string, id: string) {
+  for (;;) {
+    const job = (await t.request('GET', `/api/backups/jobs/${id}`, { token })).body;
+    if (job.status === 'done' || job.status === 'failed') return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /**
  * Point-in-time restore of the embedded PostgreSQL (issue 24), end to end on a cluster of its
@@ -296,6 +305,58 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
         id,
       });
       expect((await t.request('DELETE', `/api/backups/${id}`, { token })).status).toBe(404);
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('a scheduled backup is a job of the admin API like a manual one, and the two never overlap', async () => {
+    const t = await startTestApp({
+      databaseUrl: server!.url,
+      dataDir,
+      backupDir,
+      backupVerify: false,
+    });
+    try {
+      const token = await t.adminToken();
+      const scheduler = t.app.backups.scheduler!;
+      // One tick of BACKUP_SCHEDULE (the cron calls the same).
+      const scheduled = await scheduler.runNow();
+      expect(scheduled).toBeDefined();
+      const listed = await t.request('GET', '/api/backups', { token });
+      expect(listed.body.jobs[0]).toMatchObject({
+        id: scheduled!.id,
+        kind: 'backup',
+        status: 'running',
+        phase: 'Copying the cluster',
+      });
+      // A manual start meanwhile gets the answer a second manual start gets.
+      const during = await t.request('POST', '/api/backups', { token });
+      expect(during.status).toBe(409);
+      expect(during.body).toMatchObject({
+        error: 'BACKUP_RUNNING',
+        message: `Backup job ${scheduled!.id} is still running`,
+      });
+      const done = await waitForJob(t, token, scheduled!.id);
+      expect(done).toMatchObject({ status: 'done', error: null, phase: null });
+      expect(done.bytesCopied).toBe(done.backup.sizeBytes);
+      expect((await t.request('GET', '/api/backups', { token })).body.backups).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id: done.backup.id })]),
+      );
+
+      const manual = await t.request('POST', '/api/backups', { token });
+      expect(manual.status).toBe(202);
+      const second = await t.request('POST', '/api/backups', { token });
+      expect(second.status).toBe(409);
+      expect(second.body).toMatchObject({
+        error: 'BACKUP_RUNNING',
+        message: `Backup job ${manual.body.id} is still running`,
+      });
+      // A tick while the manual one runs is skipped: no second job.
+      expect(await scheduler.runNow()).toBeUndefined();
+      expect(await waitForJob(t, token, manual.body.id)).toMatchObject({ status: 'done' });
+      const jobs = (await t.request('GET', '/api/backups', { token })).body.jobs;
+      expect(jobs.map((j: { id: string }) => j.id)).toEqual([manual.body.id, scheduled!.id]);
     } finally {
       await t.stop();
     }

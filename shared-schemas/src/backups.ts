@@ -68,7 +68,7 @@ export const listBackupsResponseSchema = z.object({
     })
     .nullable()
     .optional(),
-  /** Backups taken through the API during this process's life, newest first. */
+  /** Backup and restore jobs of this process's life (through the API or BACKUP_SCHEDULE), newest first. */
   jobs: z.array(backupJobSchema),
 });
 export type ListBackupsResponse = z.infer<typeof listBackupsResponseSchema>;

@@ -9,7 +9,8 @@
  * 2. a transaction commits after the target and the WAL is switched and archived, so that the
  *    archive holds everything up to the target (recovery needs a commit past the target to stop
  *    at it);
- * 3. the embedded server (and scheduled backups) stop; pitr.ts `restoreToTime` lays down the base
+ * 3. the embedded server stops (scheduled backups wait: the restore holds BackupService's one
+ *    running slot, so a tick meanwhile is skipped); pitr.ts `restoreToTime` lays down the base
  *    backup, replays the archived WAL to the target and promotes, on a port of its own (a failed
  *    recovery puts the previous data directory back); the server starts again on its own port;
  * 4. whatever caches database state reloads (`afterRestart`), and the gate opens.
@@ -40,9 +41,9 @@ export interface EmbeddedServerControl {
   /** A superuser URL of the running server (WAL switch, archiver status). */
   superuserUrl: string;
   onLog?: (line: string) => void;
-  /** Stops scheduled backups and the server. */
+  /** Stops the server. */
   stop(): Promise<void>;
-  /** Starts the server again with its usual settings, and scheduled backups. */
+  /** Starts the server again with its usual settings. */
   start(): Promise<void>;
 }
 

@@ -1,91 +1,55 @@
 import { Cron } from 'croner';
+import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { postgresSystemUser } from '../core/embedded-postgres.js';
-import { markVerified, pruneBackups, takeBaseBackup } from './pitr.js';
-import { verifyBackup } from './verify.js';
-import { pruneLogicalBackups, takeLogicalBackup } from './logical/backups.js';
-import type { StorageProvider } from '../storage/providers/provider.js';
+import type { BackupService } from './service.js';
 
 /**
- * Scheduled base backups of the embedded server (server.ts starts it when BACKUP_SCHEDULE is
- * not "off"): one backup at a time, then retention. A failed backup is logged and retried at
- * the next tick.
+ * Scheduled backups (BACKUP_SCHEDULE, UTC; app.ts starts it for server.ts): each tick starts a
+ * backup through {@link BackupService.start}, exactly as POST /api/backups does, so a scheduled
+ * run is a job in the admin API with its phase and progress, shares the one running slot with
+ * manual backups and restores, and is taken, verified, pruned and copied off-site by the same
+ * code. The service picks the kind: a base backup of the embedded server, or a logical backup
+ * of an external PostgreSQL. A tick while a backup or restore runs is skipped (logged); a failed
+ * backup is the job's error (and logged), and the next tick tries again.
  */
-export function scheduleBackups(options: {
-  schedule: string;
-  retention: number;
-  backupDir: string;
-  url: string;
-  clusterDir: string;
-  /** Restore each backup into a throwaway server before counting it (BACKUP_VERIFY). */
-  verify: boolean;
-  logger: Logger;
-}): { stop(): void } {
-  let running = false;
-  const job = new Cron(options.schedule, { timezone: 'UTC', protect: true }, async () => {
-    if (running) return;
-    running = true;
-    const started = Date.now();
+export class BackupScheduler {
+  private cron: Cron | undefined;
+
+  constructor(
+    private readonly options: {
+      schedule: string;
+      backups: BackupService;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Starts ticking on the schedule. */
+  start(): void {
+    this.cron ??= new Cron(this.options.schedule, { timezone: 'UTC' }, () => void this.runNow());
+  }
+
+  stop(): void {
+    this.cron?.stop();
+    this.cron = undefined;
+  }
+
+  /**
+   * One scheduled run, now (what each tick does): the job started, or undefined when it was
+   * skipped because another job runs or failed to start (logged either way).
+   */
+  async runNow(): Promise<{ id: string } | undefined> {
+    const { backups, logger } = this.options;
     try {
-      let backup = await takeBaseBackup(options);
-      if (options.verify) {
-        await verifyBackup({
-          backupDir: options.backupDir,
-          backup,
-          password: decodeURIComponent(new URL(options.url).password),
-          runAs: postgresSystemUser(),
-        });
-        backup = markVerified(options.backupDir, backup);
+      const job = await backups.start();
+      logger.info('scheduled backup started', { job: job.id });
+      return job;
+    } catch (err) {
+      if (err instanceof AppError && err.status === 409) {
+        logger.info('scheduled backup skipped', { reason: err.message });
+      } else {
+        logger.error('scheduled backup failed to start', { error: String(err) });
       }
-      const removed = pruneBackups(options.backupDir, options.retention);
-      options.logger.info('base backup taken', {
-        id: backup.id,
-        bytes: backup.sizeBytes,
-        verified: Boolean(backup.verifiedAt),
-        ms: Date.now() - started,
-        removed,
-      });
-    } catch (err) {
-      options.logger.error('base backup failed', { error: String(err) });
-    } finally {
-      running = false;
+      return undefined;
     }
-  });
-  return { stop: () => job.stop() };
-}
-
-/**
- * Scheduled logical backups of an external PostgreSQL (server.ts, when DATABASE_URL is set and
- * BACKUP_SCHEDULE is not "off"): pg_dump plus the stored objects' bytes, then retention.
- */
-export function scheduleLogicalBackups(options: {
-  schedule: string;
-  retention: number;
-  backupDir: string;
-  url: string;
-  storage: StorageProvider;
-  logger: Logger;
-}): { stop(): void } {
-  let running = false;
-  const job = new Cron(options.schedule, { timezone: 'UTC', protect: true }, async () => {
-    if (running) return;
-    running = true;
-    const started = Date.now();
-    try {
-      const backup = await takeLogicalBackup(options);
-      const removed = pruneLogicalBackups(options.backupDir, options.retention);
-      options.logger.info('logical backup taken', {
-        id: backup.id,
-        bytes: backup.sizeBytes,
-        objects: backup.storage.objects,
-        ms: Date.now() - started,
-        removed,
-      });
-    } catch (err) {
-      options.logger.error('logical backup failed', { error: String(err) });
-    } finally {
-      running = false;
-    }
-  });
-  return { stop: () => job.stop() };
+  }
 }

@@ -30,6 +30,9 @@ import {
 } from './logical/backups.js';
 import type { StorageProvider } from '../storage/providers/provider.js';
 
+/** Jobs listed by GET /api/backups (the newest; a running one is always among them). */
+const JOBS_KEPT = 50;
+
 /** A job as kept here: its progress object is shared with the copy that moves it. */
 type Job = BackupJob & { progress: { bytes: number } };
 
@@ -182,9 +185,7 @@ export class BackupService {
     failure: string,
     work: (job: Job) => Promise<void>,
   ): BackupJob {
-    if (this.running) {
-      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${this.running} is still running`);
-    }
+    this.refuseWhileRunning();
     const job: Job = {
       id: crypto.randomUUID(),
       kind: start.kind,
@@ -199,10 +200,21 @@ export class BackupService {
       progress: { bytes: 0 },
     };
     this.jobs.set(job.id, job);
+    // Scheduled runs add up over a process's life: the newest JOBS_KEPT stay listed.
+    for (const id of [...this.jobs.keys()].slice(0, Math.max(0, this.jobs.size - JOBS_KEPT)))
+      this.jobs.delete(id);
     this.running = job.id;
     void work(job)
       .then(() => {
         job.status = 'done';
+        this.options.logger.info(`${job.kind} job done`, {
+          job: job.id,
+          backup: job.backup?.id,
+          kind: job.backup?.kind,
+          bytes: job.progress.bytes,
+          verified: Boolean(job.backup?.verifiedAt),
+          ms: Date.now() - Date.parse(job.startedAt),
+        });
       })
       .catch((err: unknown) => {
         job.status = 'failed';
@@ -217,8 +229,21 @@ export class BackupService {
     return this.publicJob(job);
   }
 
-  /** Starts a base backup; answers at once with the job to poll. */
+  /** 409 BACKUP_RUNNING while any job (backup or restore) holds the running slot. */
+  private refuseWhileRunning(): void {
+    if (this.running) {
+      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${this.running} is still running`);
+    }
+  }
+
+  /**
+   * Starts a backup, through the API or on BACKUP_SCHEDULE (scheduler.ts): a base backup of the
+   * embedded server (verified when BACKUP_VERIFY), or a logical one of an external PostgreSQL;
+   * then retention. Answers at once with the job to poll.
+   */
   async start(): Promise<BackupJob> {
+    // Before anything touches the database (a restore may have it stopped).
+    this.refuseWhileRunning();
     const clusterDir = await this.cluster();
     if (!clusterDir && this.options.storage && (await this.logicalPossible())) {
       return this.startLogical(this.options.storage);
@@ -330,13 +355,7 @@ export class BackupService {
     if (running?.kind === 'restore') {
       throw new AppError(409, 'RESTORE_RUNNING', `Restore job ${running.id} is still running`);
     }
-    if (running) {
-      throw new AppError(409, 'BACKUP_RUNNING', `Backup job ${running.id} is still running`);
-    }
-    const base = path.join(this.options.backupDir, 'base');
-    if (fs.existsSync(base) && fs.readdirSync(base).some((n) => n.endsWith('.part'))) {
-      throw new AppError(409, 'BACKUP_RUNNING', 'A scheduled base backup is being taken');
-    }
+    this.refuseWhileRunning();
   }
 
   delete(id: string): void {
