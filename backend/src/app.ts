@@ -787,6 +787,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     maxSocketsPerIp: config.realtimeMaxSocketsPerIp,
     jsonMaxDepth: config.jsonMaxDepth,
     redisUrl: config.realtimeAdapter === 'redis' ? config.redisUrl : undefined,
+    // While a point-in-time restore runs, new connections are refused as requests are.
+    refusal: gate ? () => gate.refusal() : undefined,
     // Express's own req.ip (its `trust proxy` setting) for a handshake request.
     clientAddress: (req) =>
       (

@@ -202,6 +202,13 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
     expect((await request('POST', '/api/backups/restore', { to: 'soon' })).status).toBe(400);
     expect(await items()).toHaveLength(57);
 
+    // A realtime connection open before the restore rides it out.
+    const openBefore = io(baseUrl, { transports: ['websocket'], auth: { token: anonKey } });
+    await new Promise<void>((resolve, reject) => {
+      openBefore.once('connect', resolve);
+      openBefore.once('connect_error', reject);
+    });
+
     // A request in flight when the restore begins is let finish first.
     const slow = request('POST', '/api/database/advance/rawsql', {
       query: 'SELECT pg_sleep(3) AS slept',
@@ -228,6 +235,23 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
     const second = await request('POST', '/api/backups/restore', { to: target.toISOString() });
     expect(second.status).toBe(409);
     expect(second.body.error).toBe('RESTORE_RUNNING');
+    // New realtime connections are refused as requests are, with the reason; open ones stay.
+    const late = io(baseUrl, {
+      transports: ['websocket'],
+      auth: { token: anonKey },
+      reconnection: false,
+    });
+    const refused = await new Promise<Error & { data?: { code?: string } }>((resolve, reject) => {
+      late.once('connect_error', resolve);
+      late.once('connect', () => reject(new Error('a realtime connection was accepted')));
+    });
+    late.close();
+    expect(refused.message).toMatch(
+      /^RESTORING: A point-in-time restore of the database is running/,
+    );
+    expect(refused.data?.code).toBe('RESTORING');
+    expect(openBefore.connected).toBe(true);
+    openBefore.close();
 
     expect((await slow).status).toBe(200);
     const { job, phases } = await poll(restore.body.id);

@@ -90,21 +90,29 @@ export class MaintenanceGate {
     return done;
   }
 
+  /**
+   * The 503 RESTORING answer while closed, else undefined: for HTTP requests (the middleware)
+   * and new realtime connections (realtime/server.ts refuses their handshakes with it).
+   */
+  refusal(): AppError | undefined {
+    if (this.closedFor === undefined) return undefined;
+    return new AppError(
+      503,
+      'RESTORING',
+      'A point-in-time restore of the database is running; Kiln answers again when it ends',
+      `Wait ${RETRY_AFTER_SECONDS} s (the Retry-After header), then try again (restore job ${this.closedFor}: GET /api/backups/jobs/${this.closedFor})`,
+    );
+  }
+
   readonly middleware: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    if (this.closedFor !== undefined && !this.passes(req)) {
+    const refused = this.refusal();
+    if (refused && !this.passes(req)) {
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
       if (req.path === '/health/ready') {
         res.status(503).json({ status: 'unavailable', database: 'unknown', reason: 'restoring' });
         return;
       }
-      next(
-        new AppError(
-          503,
-          'RESTORING',
-          'A point-in-time restore of the database is running; Kiln answers again when it ends',
-          `Wait for the time in the Retry-After header, then try again (restore job ${this.closedFor}: GET /api/backups/jobs/${this.closedFor})`,
-        ),
-      );
+      next(refused);
       return;
     }
     this.inFlight += 1;

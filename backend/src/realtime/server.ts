@@ -124,6 +124,12 @@ export interface RealtimeOptions {
   jsonMaxDepth?: number;
   /** REALTIME_ADAPTER=redis: the Redis (or Valkey) that links the instances (fanout.ts). */
   redisUrl?: string;
+  /**
+   * Why new connections are refused right now, if they are (the gate HTTP requests pass too:
+   * a point-in-time restore answers 503 RESTORING): checked first at every handshake, before
+   * anything reaches the database; sockets already connected stay.
+   */
+  refusal?: () => { code: string; message: string; nextActions?: string } | undefined;
 }
 
 /**
@@ -171,6 +177,15 @@ export class RealtimeServer {
       serveClient: false,
     });
     exactNumbers(this.io);
+    const { refusal } = options;
+    if (refusal) {
+      this.io.use((_socket, next) => {
+        const refused = refusal();
+        if (!refused) return next();
+        const { code, message, nextActions } = refused;
+        next(Object.assign(new Error(`${code}: ${message}`), { data: { code, nextActions } }));
+      });
+    }
     this.io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       if (typeof token !== 'string' || !token) {
