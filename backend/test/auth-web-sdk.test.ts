@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JSDOM } from 'jsdom';
 import makeFetchCookie from 'fetch-cookie';
 import { CookieJar } from 'tough-cookie';
@@ -8,12 +8,16 @@ import { startTestApp, type TestApp } from './helpers.js';
 /**
  * The SDK in "web" mode, as it runs in a browser: a page (jsdom, for `document.cookie`, where the
  * SDK keeps the CSRF token) and a fetch that stores and sends cookies (tough-cookie jar, for the
- * httpOnly refresh cookie). The access token lives one second, so the SDK's own auto-refresh runs.
+ * httpOnly refresh cookie). The access token lives a minute, and the test that needs it expired
+ * moves the clock past that minute, so the SDK's own auto-refresh runs. (A token living one second,
+ * waited out, was a flake: the token the SDK got by refreshing could expire too, at the next turn
+ * of the second, before the retried call reached the server.)
  */
+const ACCESS_TOKEN_TTL_SECONDS = 60;
 let t: TestApp;
 let dom: JSDOM;
 beforeAll(async () => {
-  t = await startTestApp({ accessTokenTtlSeconds: 1 });
+  t = await startTestApp({ accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS });
   dom = new JSDOM('<!doctype html><p>app</p>', { url: 'http://app.localhost:5173/' });
   Object.assign(globalThis, { window: dom.window, document: dom.window.document });
 });
@@ -53,15 +57,21 @@ describe('@insforge/sdk in web mode', () => {
     const events: string[] = [];
     client.auth.onAuthStateChange((event) => events.push(event));
 
-    await new Promise((r) => setTimeout(r, 2100));
-    // The token has expired: the server answers 401 AUTH_UNAUTHORIZED, the SDK refreshes and retries.
-    const profile = await client.auth.getProfile(userId);
-    expect(profile.error).toBeNull();
-    expect(profile.data).toEqual({ id: userId, profile: { name: 'Web' } });
-    expect(events).toContain('tokenRefreshed');
-    const current = await client.auth.getCurrentUser();
-    expect(current.data.user?.id).toBe(userId);
-    expect(client.getHttpClient().getHeaders().Authorization).not.toBe(`Bearer ${firstToken}`);
+    // The clock (the server's and the SDK's: one process) moves past the token's life, then stands.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + (ACCESS_TOKEN_TTL_SECONDS + 1) * 1000);
+    try {
+      // The token has expired: the server answers 401 AUTH_UNAUTHORIZED, the SDK refreshes and retries.
+      const profile = await client.auth.getProfile(userId);
+      expect(profile.error).toBeNull();
+      expect(profile.data).toEqual({ id: userId, profile: { name: 'Web' } });
+      expect(events).toContain('tokenRefreshed');
+      const current = await client.auth.getCurrentUser();
+      expect(current.data.user?.id).toBe(userId);
+      expect(client.getHttpClient().getHeaders().Authorization).not.toBe(`Bearer ${firstToken}`);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('signs out: the refresh cookie stops working', async () => {
