@@ -181,13 +181,14 @@ describe('chat', () => {
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('"chunk":"tick 0 "');
     controller.abort();
-    const deadline = Date.now() + 3000;
-    while (upstream.aborted === before && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(upstream.aborted).toBe(before + 1);
-    await new Promise((r) => setTimeout(r, 100));
-    const usage = await admin('GET', `/api/ai/usage?userId=${user.userId}`);
-    expect(usage.body.data[0]).toMatchObject({ model: 'endless/model', status: 'aborted' });
+    // Awaited, not slept on: on a loaded machine the abort and the usage record take a while.
+    await expect.poll(() => upstream.aborted, { timeout: 20_000, interval: 20 }).toBe(before + 1);
+    await expect
+      .poll(async () => (await admin('GET', `/api/ai/usage?userId=${user.userId}`)).body.data[0], {
+        timeout: 20_000,
+        interval: 50,
+      })
+      .toMatchObject({ model: 'endless/model', status: 'aborted' });
   });
 });
 

@@ -132,11 +132,16 @@ describe('auth.logs', () => {
     await t.request('POST', '/api/auth/sessions', {
       body: { email: user.email, password: user.password },
     });
+    // Log lines are written after the responses: wait for both of this user's sign-ins (a loaded
+    // machine can take seconds).
     let logs: any[] = [];
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       logs = (await admin('GET', '/api/logs/auth.logs?limit=50')).body.logs ?? [];
-      if (logs.filter((l: any) => l.message === 'sign_in').length >= 2) break;
+      const mine = logs.filter(
+        (l: any) => l.message === 'sign_in' && l.metadata.email === user.email,
+      );
+      if (mine.length >= 2) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const signIns = logs.filter(
