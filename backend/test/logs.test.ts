@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeLogger, createLogger } from '../src/core/logger.js';
 import { FileLogProvider } from '../src/logs/providers/file.js';
 import { startTestApp, type TestApp } from './helpers.js';
 
@@ -358,6 +359,39 @@ describe('file provider over HTTP', () => {
     expect(unknown.body).toMatchObject({ error: 'LOG_NOT_FOUND', statusCode: 404 });
     expect(unknown.body.message).toContain('nope.logs');
     expect(unknown.body.nextActions).toContain('kiln.logs');
+  });
+});
+
+describe('the logger', () => {
+  it('does not format lines no transport writes, and writes every line some transport wants', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-logger-'));
+    try {
+      let read = 0;
+      const meta = {
+        get detail() {
+          read++;
+          return 'x';
+        },
+      };
+      const logger = createLogger({ level: 'warn', dir, stdout: false });
+      logger.debug('not wanted', meta);
+      logger.info('not wanted either', meta);
+      expect(read).toBe(0); // formatting would read the field
+      logger.warn('wanted', meta);
+      expect(read).toBeGreaterThan(0);
+      // The level is read at each call: lowering it later is honoured.
+      logger.level = 'debug';
+      logger.debug('now wanted');
+      await closeLogger(logger);
+      const lines = fs
+        .readFileSync(path.join(dir, 'kiln.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).message);
+      expect(lines).toEqual(['wanted', 'now wanted']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

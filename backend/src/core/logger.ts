@@ -48,12 +48,36 @@ export function createLogger(options: LoggerOptions): Logger {
     );
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
-  return winston.createLogger({
-    level: options.level,
-    format,
-    defaultMeta: { service: 'kiln' },
-    transports,
-  });
+  return skipUnwanted(
+    winston.createLogger({
+      level: options.level,
+      format,
+      defaultMeta: { service: 'kiln' },
+      transports,
+    }),
+  );
+}
+
+/**
+ * winston formats every line (timestamp, JSON) before its transports look at the level, so a
+ * debug line nobody writes cost as much as one written: graphile-worker's per-job lines were a
+ * measurable part of running a job. The level methods return at once when no transport would
+ * write the line (a transport's own level, else the logger's; read at each call, so changing
+ * either later still applies).
+ */
+function skipUnwanted(logger: Logger): Logger {
+  const rank = logger.levels;
+  const wanted = (level: string) =>
+    logger.transports.some(
+      (t) => !t.silent && (rank[t.level ?? logger.level] ?? -1) >= (rank[level] ?? Infinity),
+    );
+  for (const level of Object.keys(rank)) {
+    const method = (logger as unknown as Record<string, (...args: unknown[]) => Logger>)[level];
+    if (typeof method !== 'function') continue;
+    (logger as unknown as Record<string, unknown>)[level] = (...args: unknown[]) =>
+      wanted(level) ? method.apply(logger, args) : logger;
+  }
+  return logger;
 }
 
 /** Resolves once every transport has flushed what it was given. */
