@@ -382,13 +382,15 @@ describe('the logger', () => {
       // The level is read at each call: lowering it later is honoured.
       logger.level = 'debug';
       logger.debug('now wanted');
+      logger.child({ requestId: 'r-1' }).info('from a child');
       await closeLogger(logger);
       const lines = fs
         .readFileSync(path.join(dir, 'kiln.log'), 'utf8')
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l).message);
-      expect(lines).toEqual(['wanted', 'now wanted']);
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.message)).toEqual(['wanted', 'now wanted', 'from a child']);
+      expect(lines[2].requestId).toBe('r-1');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

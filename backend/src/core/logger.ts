@@ -74,8 +74,15 @@ function skipUnwanted(logger: Logger): Logger {
   for (const level of Object.keys(rank)) {
     const method = (logger as unknown as Record<string, (...args: unknown[]) => Logger>)[level];
     if (typeof method !== 'function') continue;
-    (logger as unknown as Record<string, unknown>)[level] = (...args: unknown[]) =>
-      wanted(level) ? method.apply(logger, args) : logger;
+    // `this`, as winston's own methods: a child logger (Object.create of this one) adds its
+    // fields in its own write.
+    (logger as unknown as Record<string, unknown>)[level] = function (
+      this: Logger | undefined,
+      ...args: unknown[]
+    ) {
+      const self = this ?? logger;
+      return wanted(level) ? method.apply(self, args) : self;
+    };
   }
   return logger;
 }
