@@ -23,11 +23,13 @@
  * text) or a table was created again with other types, the old statement fails where a fresh
  * Parse would succeed. Such a failure (mayBeStalePlan) is not the request's answer: every
  * connection's names are parsed again when next used, and the caller runs the transaction once
- * more (isStaleStatementError), as after a name SQL deallocated. Every statement here answers
- * fixed columns, so a table's new shape never changes a statement's result type. Off
+ * more (isStaleStatementError), as after a name SQL deallocated, or took first (user SQL that
+ * prepared a statement of the name Kiln's next Parse uses: STATEMENT_PREFIX). Every statement
+ * here answers fixed columns, so a table's new shape never changes a statement's result type. Off
  * (DB_PREPARED_STATEMENTS=false) for a transaction-mode pooler that cannot carry named
  * statements across transactions.
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export interface Statement {
@@ -60,6 +62,16 @@ interface Wire {
 export const PREPARED_PER_CONNECTION = 128;
 
 /**
+ * The start of the statement names this process prepares: `kiln_` and 32 random bits, drawn once
+ * per process. User SQL on the same connection (raw SQL, a function's `EXECUTE 'PREPARE …'`) may
+ * prepare any names it likes; only names it read from pg_prepared_statements can meet Kiln's
+ * next ones, and that costs a retry (Pipeline.settle), not the request: the connection draws a
+ * new prefix, which the SQL cannot have seen.
+ */
+const statementPrefix = () => `kiln_${randomBytes(4).toString('hex')}_`;
+export const STATEMENT_PREFIX = statementPrefix();
+
+/**
  * Moves on when a statement prepared before failed as only a changed schema makes it fail
  * (mayBeStalePlan): every connection's names are then parsed again when next used, so a retry,
  * whichever connection it gets, and every later request parse their text afresh.
@@ -79,6 +91,7 @@ class Prepared {
   /** Names to close before the connection's next statements. */
   private closing: string[] = [];
   private counter = 0;
+  private prefix = STATEMENT_PREFIX;
   /** The schema epoch its names were parsed in. */
   private epoch = schemaEpoch;
 
@@ -91,7 +104,7 @@ class Prepared {
       this.names.set(text, known);
       return { name: known, parse: false };
     }
-    const name = `kiln_${++this.counter}`;
+    const name = this.prefix + ++this.counter;
     this.names.set(text, name);
     if (this.names.size > PREPARED_PER_CONNECTION) {
       const [oldestText, oldestName] = this.names.entries().next().value!;
@@ -109,6 +122,11 @@ class Prepared {
       this.names.delete(text);
       this.closing.push(name);
     }
+  }
+
+  /** User SQL took a name this connection was to use: later names start afresh. */
+  renew(): void {
+    this.prefix = statementPrefix();
   }
 
   forgetAll(): void {
@@ -279,6 +297,14 @@ class Pipeline extends QueryBase {
     // again next time.
     prepared.forget(this.parsed);
     const failed = this.steps[this.completed];
+    if (err.code === '42P05' && failed?.name && failed.parsed) {
+      // Its Parse met a statement of that name that user SQL prepared on this connection
+      // (forgotten above, so closed before the next pipeline here): nothing of this statement
+      // ran, and the retry prepares it under a name of a new prefix.
+      if (!new RegExp(`\\b${failed.name}\\b`).test(err.message ?? '')) return false;
+      prepared.renew();
+      return true;
+    }
     // Only a statement bound by a name parsed before this pipeline can be stale, and only at
     // its Bind (where PostgreSQL looks the name up and analyses its text again); an error while
     // it ran is its answer, whatever the SQLSTATE (SQL it calls may raise any).
