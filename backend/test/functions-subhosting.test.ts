@@ -29,7 +29,7 @@ const admin = (method: string, p: string, body?: unknown) =>
 
 async function settled(slug: string, want: string | ((d: any) => boolean)) {
   const ok = typeof want === 'string' ? (d: any) => d?.status === want : want;
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000; // a loaded machine
   for (;;) {
     const res = await admin('GET', `/api/functions/${slug}/deployment`);
     if (ok(res.body.deployment)) return res.body;

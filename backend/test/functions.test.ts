@@ -472,11 +472,11 @@ describe('environment and isolation', () => {
     }
   }, 90_000);
 
-  /** The function log's lines, once `done` holds for them (or after 3 s). */
+  /** The function log's lines, once `done` holds for them (or after 20 s: a loaded machine). */
   async function functionLogLines(done: (lines: any[]) => boolean): Promise<any[]> {
     const file = path.join(t.dataDir, 'logs', 'functions.log');
     let lines: any[] = [];
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       lines = fs.existsSync(file)
         ? fs
@@ -735,7 +735,11 @@ describe('process lifecycle', () => {
       const pids = denoProcessesOf(app.baseUrl);
       expect(pids).toHaveLength(2);
       process.kill(Number(pids[0]), 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 200));
+      // Awaited, not slept on: once this process has reaped the child (its /proc entry is gone),
+      // the runtime has seen it exit.
+      await expect
+        .poll(() => fs.existsSync(`/proc/${pids[0]}`), { timeout: 20_000, interval: 25 })
+        .toBe(false);
       expect(await (await fetch(`${app.baseUrl}/functions/one`)).text()).toBe('one');
       expect(await (await fetch(`${app.baseUrl}/functions/two`)).text()).toBe('two');
       expect(denoProcessesOf(app.baseUrl)).toHaveLength(2);
