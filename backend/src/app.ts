@@ -649,6 +649,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     backupDir: config.backupDir,
     retention: config.backupRetention,
     verify: config.backupVerify,
+    dumpIdleTimeoutMs: config.backupDumpIdleTimeoutMs,
     logger,
     offsite,
     storage: provider,

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -349,4 +350,92 @@ describe('logical backups (external PostgreSQL)', () => {
     const after = await t.request('GET', '/api/backups', { token });
     expect(after.body.backups.map((b: { id: string }) => b.id)).toEqual([ids[1]]);
   }, 120_000);
+});
+
+/**
+ * A TCP proxy on loopback to `target` (host and port of a PostgreSQL URL) that passes everything,
+ * except that a logical backup's connection (application_name kiln-logical-backup) hangs once the
+ * dump sends its first COPY: the server's answers stop reaching it and the connection stays open.
+ */
+async function hangingDumpProxy(target: URL) {
+  const sockets = new Set<net.Socket>();
+  const state = { hung: 0 };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    let dump = false;
+    let frozen = false;
+    client.on('data', (b: Buffer) => {
+      const text = b.toString('latin1');
+      dump ||= text.includes('kiln-logical-backup');
+      if (dump && !frozen && text.includes('COPY ')) {
+        frozen = true;
+        state.hung++;
+      }
+      upstream.write(b);
+    });
+    upstream.on('data', (b: Buffer) => {
+      if (!frozen) client.write(b);
+    });
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      a.on('error', () => undefined);
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    state,
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('logical backups: a hung database connection', () => {
+  it('fails the job with a clear error after BACKUP_DUMP_IDLE_TIMEOUT_MS instead of hanging', async () => {
+    const database = await createTestDatabase();
+    const direct = new URL(pgUrl(database));
+    const proxy = await hangingDumpProxy(direct);
+    const proxied = new URL(direct);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const t = await startTestApp({
+      databaseUrl: proxied.toString(),
+      backupDumpIdleTimeoutMs: 1000,
+    });
+    try {
+      const token = await t.adminToken();
+      const started = await t.request('POST', '/api/backups', { token });
+      expect(started.status).toBe(202);
+      const startedAt = Date.now();
+      let job = started.body;
+      while (job.status === 'running') {
+        await new Promise((r) => setTimeout(r, 50));
+        job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
+      }
+      expect(proxy.state.hung).toBe(1);
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatch(
+        /^pg_dump gave up: the database server sent nothing for 1 s while the dump waited for it \(BACKUP_DUMP_IDLE_TIMEOUT_MS\)/,
+      );
+      expect(Date.now() - startedAt).toBeLessThan(20_000);
+      // Nothing half-written is left or listed.
+      const logical = path.join(t.app.config.backupDir, 'logical');
+      expect(fs.existsSync(logical) ? fs.readdirSync(logical) : []).toEqual([]);
+      expect((await t.request('GET', '/api/backups', { token })).body.backups).toEqual([]);
+    } finally {
+      await t.stop();
+      await proxy.close();
+      await dropTestDatabase(database);
+    }
+  }, 60_000);
 });

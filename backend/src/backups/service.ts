@@ -53,6 +53,8 @@ export class BackupService {
       retention: number;
       /** Restore each backup into a throwaway server before calling it done (BACKUP_VERIFY). */
       verify: boolean;
+      /** A logical backup fails after this long without a byte from the server (a hung connection). */
+      dumpIdleTimeoutMs: number;
       logger: Logger;
       /** Point-in-time restores while running: only when this process started the server. */
       live?: LiveRestore;
@@ -163,6 +165,7 @@ export class BackupService {
           backupDir: this.options.backupDir,
           storage,
           progress: job.progress,
+          idleTimeoutMs: this.options.dumpIdleTimeoutMs,
         });
         job.backup = logicalBackupInfo(manifest);
         pruneLogicalBackups(this.options.backupDir, this.options.retention);

@@ -80,6 +80,12 @@ export const envSchema = z.object({
   BACKUP_DIR: optionalString,
   // After each base backup, restore it into a throwaway server on a free port and query it.
   BACKUP_VERIFY: z.preprocess(emptyAsUndefined, booleanFromEnv.default(true)),
+  // A logical backup fails when the database server sends nothing for this long (a hung
+  // connection) instead of waiting forever.
+  BACKUP_DUMP_IDLE_TIMEOUT_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(100).max(86_400_000).default(300_000),
+  ),
   // Off-site copy of BACKUP_DIR (WAL, base and other backups) in S3: s3://bucket[/prefix].
   BACKUP_S3_URL: z.preprocess(
     emptyAsUndefined,
@@ -682,6 +688,8 @@ export function loadConfig(
     backupSchedule: e.BACKUP_SCHEDULE === 'off' ? undefined : e.BACKUP_SCHEDULE,
     backupRetention: e.BACKUP_RETENTION,
     backupVerify: e.BACKUP_VERIFY,
+    /** Longest silence of the database server during a logical backup before it fails. */
+    backupDumpIdleTimeoutMs: e.BACKUP_DUMP_IDLE_TIMEOUT_MS,
     backupDir: path.resolve(e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'backups')),
     /** Set when BACKUP_S3_URL is: BACKUP_DIR is mirrored there (backups/offsite.ts). */
     backupS3: e.BACKUP_S3_URL ? backupS3Options(e) : undefined,

@@ -110,8 +110,17 @@ export function pruneLogicalBackups(backupDir: string, keep: number): string[] {
   return removed.map((b) => b.id);
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, options: SAFE_SEARCH_PATH_OPTIONS });
+async function withClient<T>(
+  url: string,
+  fn: (client: pg.Client) => Promise<T>,
+  /** Fails connecting or a query that takes longer (a hung connection); none when undefined. */
+  timeoutMs?: number,
+): Promise<T> {
+  const client = new pg.Client({
+    connectionString: url,
+    options: SAFE_SEARCH_PATH_OPTIONS,
+    ...(timeoutMs ? { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs } : {}),
+  });
   await client.connect();
   try {
     return await fn(client);
@@ -129,6 +138,11 @@ export async function takeLogicalBackup(options: {
   backupDir: string;
   storage: StorageProvider;
   progress?: { bytes: number };
+  /**
+   * BACKUP_DUMP_IDLE_TIMEOUT_MS: the backup fails when the database server sends nothing for
+   * this long while it is waited for (pg-dump.ts), or a query of its own takes longer.
+   */
+  idleTimeoutMs: number;
 }): Promise<LogicalManifest> {
   const startedAt = new Date();
   const id = backupId(startedAt);
@@ -150,24 +164,32 @@ export async function takeLogicalBackup(options: {
     }
   }, 200);
   try {
-    const { database, serverVersion } = await withClient(options.url, async (c) => {
-      const { rows } = await c.query<{ database: string; version: string }>(
-        `SELECT current_database() AS database, current_setting('server_version') AS version`,
-      );
-      return { database: rows[0]!.database, serverVersion: rows[0]!.version };
-    });
-    await pgDump({ url: options.url, outFile: dumpFile });
+    const { database, serverVersion } = await withClient(
+      options.url,
+      async (c) => {
+        const { rows } = await c.query<{ database: string; version: string }>(
+          `SELECT current_database() AS database, current_setting('server_version') AS version`,
+        );
+        return { database: rows[0]!.database, serverVersion: rows[0]!.version };
+      },
+      options.idleTimeoutMs,
+    );
+    await pgDump({ url: options.url, outFile: dumpFile, idleTimeoutMs: options.idleTimeoutMs });
     const dumpBytes = fs.statSync(dumpFile).size;
     // The bytes of every object the database refers to (after the dump: an object deleted in
     // between is recorded as missing; one added in between is an unreferenced extra).
-    const objects = await withClient(options.url, async (c) => {
-      const exists = await c.query(`SELECT to_regclass('storage.objects') IS NOT NULL AS ok`);
-      if (!(exists.rows[0] as { ok: boolean }).ok) return [];
-      const { rows } = await c.query<{ path: string; mime: string }>(
-        'SELECT storage_path AS path, mime_type AS mime FROM storage.objects ORDER BY storage_path',
-      );
-      return rows;
-    });
+    const objects = await withClient(
+      options.url,
+      async (c) => {
+        const exists = await c.query(`SELECT to_regclass('storage.objects') IS NOT NULL AS ok`);
+        if (!(exists.rows[0] as { ok: boolean }).ok) return [];
+        const { rows } = await c.query<{ path: string; mime: string }>(
+          'SELECT storage_path AS path, mime_type AS mime FROM storage.objects ORDER BY storage_path',
+        );
+        return rows;
+      },
+      options.idleTimeoutMs,
+    );
     const index = fs.openSync(path.join(work, 'storage.jsonl'), 'w', 0o600);
     const missing: string[] = [];
     let n = 0;

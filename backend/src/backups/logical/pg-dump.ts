@@ -11,6 +11,11 @@
  *
  * The dump is written by the worker straight to a file through a device in the module's file
  * system (byte for byte, never held in memory).
+ *
+ * A hung connection (a server or network that stops answering without closing) fails the dump:
+ * whenever pg_dump waits for the server (connecting, or a read that has no byte yet) for longer
+ * than `idleTimeoutMs`, the connection is given up and the dump rejects with
+ * {@link DumpIdleTimeoutError}.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -84,10 +89,34 @@ const path = require('node:path');
 })().catch((err) => parentPort.postMessage({ t: 'done', exitCode: -1, messages: String(err && err.message || err).slice(0, 2000) }));
 `;
 
+/** The server sent nothing for the idle timeout while the dump waited for it. */
+export class DumpIdleTimeoutError extends Error {
+  constructor(idleTimeoutMs: number, during: string) {
+    super(
+      `pg_dump gave up: the database server sent nothing for ${idleTimeoutMs / 1000} s ${during} (BACKUP_DUMP_IDLE_TIMEOUT_MS); the connection looks hung`,
+    );
+  }
+}
+
+/** Rejects with DumpIdleTimeoutError when `promise` has not settled within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, during: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DumpIdleTimeoutError(ms, during)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 /** A connection to the server, TLS negotiated as sslmode asks; what libpq inside sees is plaintext. */
-async function connect(url: URL): Promise<net.Socket> {
+async function connect(url: URL, idleTimeoutMs: number): Promise<net.Socket> {
   const host = decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || 'localhost';
   const port = Number(url.port || 5432);
   const mode = (url.searchParams.get('sslmode') ?? 'prefer') as SslMode;
@@ -95,6 +124,20 @@ async function connect(url: URL): Promise<net.Socket> {
     throw new Error(`Unsupported sslmode "${mode}"`);
   }
   const socket = net.connect({ host, port });
+  try {
+    return await within(negotiate(socket, url, host, mode), idleTimeoutMs, 'while connecting');
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+}
+
+async function negotiate(
+  socket: net.Socket,
+  url: URL,
+  host: string,
+  mode: SslMode,
+): Promise<net.Socket> {
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -144,11 +187,14 @@ export async function pgDump(options: {
   url: string;
   outFile: string;
   extraArgs?: string[];
+  /** Longest wait for the server (connecting, or a read with nothing received yet). */
+  idleTimeoutMs: number;
 }): Promise<void> {
   const url = new URL(options.url);
   const require = createRequire(import.meta.url);
   const dist = path.dirname(require.resolve('@electric-sql/pglite-tools/pg_dump'));
-  const socket = await connect(url);
+  const idleMs = options.idleTimeoutMs;
+  const socket = await connect(url, idleMs);
   const ctrl = new SharedArrayBuffer(8);
   const data = new SharedArrayBuffer(256 * 1024);
   const control = new Int32Array(ctrl);
@@ -157,9 +203,22 @@ export async function pgDump(options: {
   let queued = 0;
   let wanted = 0;
   let closed = false;
+  /** Runs while pg_dump waits for a byte the server has not sent. */
+  let idle: NodeJS.Timeout | undefined;
+  let hung: ((err: Error) => void) | undefined;
   /** Answers a pending read once there is at least one byte (or the connection closed: EOF). */
   const serve = () => {
-    if (!wanted || (!queued && !closed)) return;
+    if (!wanted) return;
+    if (!queued && !closed) {
+      idle ??= setTimeout(() => {
+        // Given up: the read answers EOF (the socket closes) and the dump fails with this.
+        hung?.(new DumpIdleTimeoutError(idleMs, 'while the dump waited for it'));
+        socket.destroy();
+      }, idleMs);
+      return;
+    }
+    clearTimeout(idle);
+    idle = undefined;
     let n = 0;
     while (queue.length && n < wanted) {
       const head = queue[0]!;
@@ -224,6 +283,7 @@ export async function pgDump(options: {
   });
   try {
     const result = await new Promise<{ exitCode: number; messages: string }>((resolve, reject) => {
+      hung = reject;
       worker.on(
         'message',
         (m: {
@@ -248,6 +308,7 @@ export async function pgDump(options: {
       throw new Error(`pg_dump failed (exit ${result.exitCode}): ${text}`);
     }
   } finally {
+    clearTimeout(idle);
     socket.destroy();
     await worker.terminate();
   }
