@@ -117,6 +117,14 @@ function setConfigs(n: number): string {
 const OPENING = {
   begin: { text: 'BEGIN' },
   beginReadOnly: { text: 'BEGIN READ ONLY' },
+  /**
+   * Every session-level setting back to the connection's own (what it was given at login): what
+   * SQL of an earlier request on the connection left with `SET` or `set_config(…, false)` —
+   * search_path, a tenant setting an RLS policy reads, claims — never applies to this one, which
+   * may be another user's. Inside the transaction, so it costs no round trip; PostgreSQL resets
+   * only the settings that were SET (the role is not among them: SET LOCAL ROLE follows).
+   */
+  resetAll: { text: 'RESET ALL' },
   commit: { text: 'COMMIT' },
 };
 const SET_LOCAL_ROLE = new Map<string, Statement>();
@@ -441,13 +449,15 @@ export class Database {
     const begin = options.readOnly ? OPENING.beginReadOnly : OPENING.begin;
     const preamble: Statement[] = [
       begin,
+      OPENING.resetAll,
       // The role comes from a fixed set (checked above); every setting is a parameter.
       setLocalRole(principal.role),
       { text: (SELECT_SETTINGS[n] ??= `SELECT ${setConfigs(n)}`), values },
     ];
-    // The same in two statements (`set_config('role', …, true)` is SET LOCAL ROLE).
+    // The same in three statements (`set_config('role', …, true)` is SET LOCAL ROLE).
     const open = (): Statement[] => [
       begin,
+      OPENING.resetAll,
       {
         text: `SELECT pg_catalog.set_config('role', '${principal.role}', true), ${setConfigs(n)}`,
         values,
