@@ -1,6 +1,6 @@
 /**
  * Process entry: config → (embedded PostgreSQL when no DATABASE_URL) → createApp → listen →
- * graceful shutdown on SIGINT/SIGTERM.
+ * graceful shutdown on SIGINT/SIGTERM, and on an uncaught exception (core/process-errors.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import {
 } from './core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets, secureDataDir } from './core/local-state.js';
 import { createLogger, closeLogger } from './core/logger.js';
+import { installProcessErrorPolicy, processErrorPolicy } from './core/process-errors.js';
 import { postgresOutput, sourceLogger } from './logs/index.js';
 
 function readVersion(): string {
@@ -96,6 +97,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // What no code caught: an exception ends the process after this shutdown, a rejection is
+  // logged (core/process-errors.ts).
+  installProcessErrorPolicy(
+    processErrorPolicy({
+      logger,
+      shutdown,
+      // The shutdown drains requests, the scheduler and the jobs worker for up to the timeout each.
+      forceExitMs: 3 * config.shutdownTimeoutMs + 5000,
+    }),
+  );
 
   try {
     const local = loadOrCreateLocalSecrets(config.dataDir);

@@ -22,14 +22,15 @@ export const requestId: RequestHandler = (req, res, next) => {
 
 /**
  * Gives the rest of the request (the database layer in particular) its scope: a signal that
- * aborts when the client hangs up before the answer is complete, and the client's address.
+ * aborts when the client hangs up before the answer is complete, the client's address and the
+ * request id.
  */
 export const requestScope: RequestHandler = (req, res, next) => {
   const hangUp = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) hangUp.abort(new RequestAbortedError());
   });
-  runInRequestScope({ signal: hangUp.signal, ip: req.ip }, next);
+  runInRequestScope({ signal: hangUp.signal, ip: req.ip, requestId: req.requestId }, next);
 };
 
 /**

@@ -10,6 +10,8 @@ export interface RequestScope {
   signal: AbortSignal;
   /** The client's address (`req.ip`: X-Forwarded-For only through TRUST_PROXY's proxies). */
   ip: string | undefined;
+  /** The request's id (X-Request-Id), for what logs outside the request's own code. */
+  requestId?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
