@@ -16,6 +16,7 @@ import {
 } from '../src/core/embedded-postgres.js';
 import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
 import { startTestApp, type TestApp } from './helpers.js';
+import { backupsSandbox, notedTime, startKilnProcess, waitForJob } from './backups-helpers.js';
 import { freePort } from './ports.js';
 
 /**
@@ -377,6 +378,75 @@ describe('backups: off-site copy in S3', () => {
       });
     } finally {
       await t.stop();
+    }
+  }, 120_000);
+  it('a restore through the API accepts a time only a base backup in the bucket covers, and restores from it', async () => {
+    const box = backupsSandbox('kiln-backups-s3-live-');
+    const kiln = await startKilnProcess({
+      dataDir: box.dataDir,
+      env: {
+        BACKUP_S3_URL: `s3://${bucket}/site-live`,
+        BACKUP_S3_ENDPOINT_URL: s3options.endpoint!,
+        BACKUP_S3_FORCE_PATH_STYLE: 'true',
+        BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
+        BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
+      },
+    });
+    try {
+      const { sql } = kiln;
+      await sql.query('CREATE TABLE public.items (id int PRIMARY KEY, label text NOT NULL)');
+      const insert = (from: number, to: number) =>
+        sql.query(
+          `INSERT INTO public.items SELECT i, 'row ' || i FROM generate_series($1::int, $2::int) i`,
+          [from, to],
+        );
+      await insert(1, 20);
+      const started = await kiln.request('POST', '/api/backups');
+      expect(started.status).toBe(202);
+      const backup = (await waitForJob((p) => kiln.request('GET', p), started.body.id)).backup;
+      expect(backup).toMatchObject({ kind: 'physical' });
+      await eventually(async () => {
+        const listed = await kiln.request('GET', '/api/backups');
+        expect(listed.body.backups).toEqual([
+          expect.objectContaining({ id: backup.id, location: 'both' }),
+        ]);
+      });
+      await insert(21, 40);
+      const target = await notedTime(sql);
+      await insert(41, 60);
+
+      // BACKUP_DIR loses the base backup (pruned, or a disk replaced): only the bucket has it.
+      fs.rmSync(path.join(box.backupDir, 'base', backup.id), { recursive: true });
+      const listed = await kiln.request('GET', '/api/backups');
+      expect(listed.body.backups).toEqual([
+        expect.objectContaining({ id: backup.id, location: 's3' }),
+      ]);
+      expect(listed.body.restorableRange.from).toBe(backup.finishedAt);
+
+      // The range the listing shows is the range a restore accepts.
+      const before = new Date(Date.parse(backup.finishedAt) - 1000).toISOString();
+      const early = await kiln.request('POST', '/api/backups/restore', { to: before });
+      expect(early.status).toBe(400);
+      expect(early.body.message).toBe(
+        `${before} is outside the restorable range: from ${backup.finishedAt} to now`,
+      );
+      const restore = await kiln.request('POST', '/api/backups/restore', {
+        to: target.toISOString(),
+      });
+      expect(restore.status).toBe(202);
+      expect(restore.body.backup).toMatchObject({ id: backup.id });
+      const job = await waitForJob((p) => kiln.request('GET', p), restore.body.id);
+      expect(job.error).toBeNull();
+      expect(job.status).toBe('done');
+      // Fetched from the bucket, then restored: exactly the rows up to the noted time.
+      expect(fs.existsSync(path.join(box.backupDir, 'base', backup.id, 'manifest.json'))).toBe(
+        true,
+      );
+      const rows = await sql.query<{ id: number }>('SELECT id FROM public.items ORDER BY id');
+      expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    } finally {
+      await kiln.stop();
+      box.remove();
     }
   }, 120_000);
 });
