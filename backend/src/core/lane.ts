@@ -199,9 +199,18 @@ export function createLane(options: LaneOptions): Lane {
       call4(finalError, err, () => undefined);
     };
     const next = (err?: unknown): void => {
-      if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
-        fail(err);
-        return;
+      if (err !== undefined && err !== null) {
+        if (err === 'route' || err === 'router') {
+          // App-level middleware's next('route') is next(), as in Express; in the group's part
+          // it is refused as the app refuses it (skippingRefused).
+          if (inRoute || err === 'router') {
+            fail(skippingRefused(err, req));
+            return;
+          }
+        } else {
+          fail(err);
+          return;
+        }
       }
       if (i === front.length && !inRoute) enterRoute();
       const fn = i < front.length ? front[i] : stack[i - front.length];
@@ -231,6 +240,19 @@ export function createLane(options: LaneOptions): Lane {
     };
     next();
   }
+}
+
+/**
+ * next('route') / next('router') from a route group's middleware or a route's `before`: refused,
+ * in the lane and in the app alike (RouteRegistry.router). In Express they hand the request to
+ * whatever else may match it further on; Kiln declares one route per method and path
+ * (core/route.ts), which answers its own requests, and the lane (which has no "further on") could
+ * only guess. No route uses them; one that did would answer 500 with this message in the log.
+ */
+export function skippingRefused(how: 'route' | 'router', req: IncomingMessage): Error {
+  return new Error(
+    `next('${how}') is not supported (${req.method ?? ''} ${(req as Request).originalUrl ?? req.url}): a declared route answers its own requests; pass an error or call next()`,
+  );
 }
 
 function startsWithCi(s: string, lowerPrefix: string): boolean {

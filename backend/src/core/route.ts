@@ -40,7 +40,7 @@ import { z } from 'zod';
 import { errorEnvelopeSchema } from '@kiln/shared-schemas';
 import type { Principal } from './db.js';
 import { requireAdmin, requirePrincipal, requireUser } from './auth/principal.js';
-import { createLane, type Lane, type LaneRoute } from './lane.js';
+import { createLane, skippingRefused, type Lane, type LaneRoute } from './lane.js';
 
 /**
  * Who may call a route:
@@ -404,6 +404,17 @@ function joinPath(base: string, path: string): string {
  * Middleware naming the route (or group) a request is counted under in the metrics
  * (`res.locals.routeLabel`, read by core/http.ts accessLog): the declared path, never the raw URL.
  */
+/**
+ * A group's or route's middleware as Express runs it: its next('route') / next('router') is
+ * refused (core/lane.ts skippingRefused), as the lane refuses it, instead of passing the request
+ * on to whatever else matches further on.
+ */
+function refuseSkipping(middleware: RequestHandler): RequestHandler {
+  return (req, res, next) =>
+    middleware(req, res, ((err?: unknown) =>
+      next(err === 'route' || err === 'router' ? skippingRefused(err, req) : err)) as NextFunction);
+}
+
 function labelRequests(label: string): RequestHandler {
   return (_req, res, next) => {
     (res.locals as { routeLabel?: string }).routeLabel = label;
@@ -520,7 +531,7 @@ export class RouteRegistry {
     if (groupLabel) router.use(groupLabel);
     const groupGuard = group.access && GUARDS[group.access];
     if (groupGuard) router.use(groupGuard);
-    for (const middleware of group.use ?? []) router.use(middleware);
+    for (const middleware of group.use ?? []) router.use(refuseSkipping(middleware));
     const groupStack: RequestHandler[] = [
       ...(groupLabel ? [groupLabel] : []),
       ...(groupGuard ? [groupGuard] : []),
@@ -553,7 +564,7 @@ export class RouteRegistry {
       // First of the route's own stack, so what its `before` refuses counts under it too.
       const routeLabel = labelRequests(path);
       for (const { method } of registered) {
-        router[method](decl.path, routeLabel, ...(decl.before ?? []), handler);
+        router[method](decl.path, routeLabel, ...(decl.before ?? []).map(refuseSkipping), handler);
         if (decl.method !== 'all')
           laneRoutes.push({
             method: method.toUpperCase(),
@@ -562,7 +573,8 @@ export class RouteRegistry {
             stack: [...groupStack, routeLabel, ...(decl.before ?? []), handler],
           });
       }
-      if (decl.method === 'all') router.all(decl.path, routeLabel, ...(decl.before ?? []), handler);
+      if (decl.method === 'all')
+        router.all(decl.path, routeLabel, ...(decl.before ?? []).map(refuseSkipping), handler);
     }
     if (group.otherMethods) {
       const paths = [...new Set(group.routes.map((r) => r.decl.path))];
