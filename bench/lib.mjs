@@ -16,6 +16,38 @@ export const dist = path.join(
 );
 export const requireBackend = createRequire(path.join(dist, '..', 'package.json'));
 
+/**
+ * The node flags production starts Kiln with: those of the `start` script in package.json
+ * (`node <flags> backend/dist/server.js`), which backend/package.json's `start` and the
+ * Dockerfile's CMD must repeat (checked here: a benchmark refuses to run when they differ). Every
+ * benchmark that starts the server (records.mjs's child, spawnBuiltServer) starts it with these.
+ */
+export function productionNodeFlags() {
+  const root = new URL('../', import.meta.url);
+  const flagsIn = (text, entry) => {
+    const match = new RegExp(`node((?:\\s+--[^\\s"]+)*)\\s+${entry}`).exec(text);
+    if (!match) throw new Error(`no 'node … ${entry}' in ${text}`);
+    return match[1].trim().split(/\s+/).filter(Boolean);
+  };
+  const scripts = (file) => JSON.parse(fs.readFileSync(new URL(file, root), 'utf8')).scripts;
+  const flags = flagsIn(scripts('package.json').start, 'backend/dist/server.js');
+  const others = {
+    'backend/package.json': flagsIn(scripts('backend/package.json').start, 'dist/server.js'),
+    Dockerfile: JSON.parse(
+      /^CMD (\[.*\])$/m.exec(fs.readFileSync(new URL('Dockerfile', root), 'utf8'))[1],
+    ).slice(1, -1),
+  };
+  for (const [where, theirs] of Object.entries(others))
+    if (theirs.join(' ') !== flags.join(' '))
+      throw new Error(`${where} starts node with [${theirs}], pnpm start with [${flags}]`);
+  return flags;
+}
+
+/** The command line of the built server as production runs it: node, its flags, server.js. */
+export function builtServerArgs() {
+  return [...productionNodeFlags(), path.join(dist, 'server.js')];
+}
+
 export function freePort() {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -113,15 +145,16 @@ export function asker(child) {
 
 /**
  * The built server (backend/dist/server.js) as its own process on free loopback ports, with a
- * fresh DATA_DIR and embedded PostgreSQL, ready (/health/ready) when this resolves. For the
- * browser benchmarks, which measure what a real deployment serves.
+ * fresh DATA_DIR and embedded PostgreSQL, ready (/health/ready) when this resolves; node runs with
+ * production's flags (productionNodeFlags). For the browser benchmarks, which measure what a real
+ * deployment serves.
  */
 export async function spawnBuiltServer({ name, env = {} }) {
   const { spawn } = await import('node:child_process');
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-bench-${name}-`));
-  const server = spawn(process.execPath, [path.join(dist, 'server.js')], {
+  const server = spawn(process.execPath, builtServerArgs(), {
     cwd: dataDir,
     env: {
       PATH: process.env.PATH,

@@ -23,13 +23,13 @@
 // backend/package.json must repeat (checked here). The baseline shares that process, so it runs
 // with them too.
 import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import inspector from 'node:inspector';
 import path from 'node:path';
 import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { dist, postgresCpuUs, requireBackend, startKiln } from './lib.mjs';
+import { dist, postgresCpuUs, productionNodeFlags, requireBackend, startKiln } from './lib.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -238,28 +238,6 @@ async function server() {
     await kiln.stop();
     process.exit(0);
   });
-}
-
-/** The node flags of `pnpm start`, checked against the other places Kiln is started from. */
-function productionNodeFlags() {
-  const root = new URL('../', import.meta.url);
-  const flagsIn = (text, entry) => {
-    const match = new RegExp(`node((?:\\s+--[^\\s"]+)*)\\s+${entry}`).exec(text);
-    if (!match) throw new Error(`no 'node … ${entry}' in ${text}`);
-    return match[1].trim().split(/\s+/).filter(Boolean);
-  };
-  const scripts = (file) => JSON.parse(readFileSync(new URL(file, root), 'utf8')).scripts;
-  const flags = flagsIn(scripts('package.json').start, 'backend/dist/server.js');
-  const others = {
-    'backend/package.json': flagsIn(scripts('backend/package.json').start, 'dist/server.js'),
-    Dockerfile: JSON.parse(
-      /^CMD (\[.*\])$/m.exec(readFileSync(new URL('Dockerfile', root), 'utf8'))[1],
-    ).slice(1, -1),
-  };
-  for (const [where, theirs] of Object.entries(others))
-    if (theirs.join(' ') !== flags.join(' '))
-      throw new Error(`${where} starts node with [${theirs}], pnpm start with [${flags}]`);
-  return flags;
 }
 
 async function driver() {
