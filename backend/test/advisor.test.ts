@@ -384,7 +384,7 @@ describe('advisor rules: policies and runtime health', () => {
     const fixed = await admin('POST', '/advisor/fix', { id });
     expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
     expect(fixed.body).toMatchObject({ id, fixSql: 'VACUUM (ANALYZE) "public"."adv_churn";' });
-    await expect.poll(() => finding(id), { timeout: 5000, interval: 100 }).toBeUndefined();
+    await expect.poll(() => finding(id), { timeout: 20_000, interval: 100 }).toBeUndefined();
   });
 
   it('idle_in_transaction_sessions: a client that BEGINs and idles; the fix ends it, never Kiln’s own', async () => {
@@ -399,7 +399,7 @@ describe('advisor rules: policies and runtime health', () => {
       // Not with the default threshold (five minutes)…
       expect(await finding(id)).toBeUndefined();
       // …and with one second, once a second has passed.
-      await expect.poll(() => quickFinding(id), { timeout: 5000, interval: 200 }).toBeDefined();
+      await expect.poll(() => quickFinding(id), { timeout: 20_000, interval: 200 }).toBeDefined();
       const f = (await quickFinding(id))!;
       expect(f).toMatchObject({
         rule: 'idle_in_transaction_sessions',
@@ -434,7 +434,7 @@ describe('advisor rules: policies and runtime health', () => {
       );
       const id = 'long_running_queries:pg_catalog.pg_stat_activity';
       expect(await finding(id)).toBeUndefined();
-      await expect.poll(() => quickFinding(id), { timeout: 5000, interval: 200 }).toBeDefined();
+      await expect.poll(() => quickFinding(id), { timeout: 20_000, interval: 200 }).toBeDefined();
       const f = (await quickFinding(id))!;
       expect(f).toMatchObject({ severity: 'warning', category: 'performance' });
       expect(f.message).toContain('SELECT pg_sleep(60)');
@@ -444,7 +444,7 @@ describe('advisor rules: policies and runtime health', () => {
       // Cancelled (57014), and the session is still usable.
       expect(await sleeping).toBe('57014');
       expect((await client.query('SELECT 1 AS one')).rows[0].one).toBe(1);
-      await expect.poll(() => quickFinding(id), { timeout: 5000, interval: 100 }).toBeUndefined();
+      await expect.poll(() => quickFinding(id), { timeout: 20_000, interval: 100 }).toBeUndefined();
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -530,7 +530,7 @@ describe('advisor rules: policies and runtime health', () => {
       const id = 'sessions_blocked_by_locks:pg_catalog.pg_stat_activity';
       expect(await finding(id)).toBeUndefined();
       await expect
-        .poll(() => quickFinding(id, '?lockWaitSeconds=1'), { timeout: 5000, interval: 200 })
+        .poll(() => quickFinding(id, '?lockWaitSeconds=1'), { timeout: 20_000, interval: 200 })
         .toBeDefined();
       const f = (await quickFinding(id, '?lockWaitSeconds=1'))!;
       expect(f).toMatchObject({ severity: 'warning', category: 'health' });
@@ -547,7 +547,7 @@ describe('advisor rules: policies and runtime health', () => {
       // The holder is gone, so the waiter gets its answer.
       expect((await read).rows[0]).toEqual({ n: 0 });
       await expect
-        .poll(() => quickFinding(id, '?lockWaitSeconds=1'), { timeout: 5000, interval: 100 })
+        .poll(() => quickFinding(id, '?lockWaitSeconds=1'), { timeout: 20_000, interval: 100 })
         .toBeUndefined();
     } finally {
       await holder.end().catch(() => undefined);

@@ -173,7 +173,7 @@ describe('email template preview', () => {
 });
 
 /** Polls until `check` holds (a revocation reaches the verifier through NOTIFY). */
-async function until(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -318,7 +318,7 @@ describe('deleting your own account', () => {
         async () =>
           (await t.request('GET', '/api/auth/sessions/current', { token: user.accessToken }))
             .status,
-        { timeout: 5000 },
+        { timeout: 20_000 },
       )
       .toBe(401);
     expect((await admin('GET', `/api/auth/users/${user.userId}`)).status).toBe(404);

@@ -125,7 +125,7 @@ describe('request ids, CORS, security headers, access log', () => {
     });
     const file = path.join(t.dataDir, 'logs', 'kiln.log');
     let line: Record<string, unknown> | undefined;
-    for (let i = 0; i < 50 && !line; i++) {
+    for (let i = 0; i < 400 && !line; i++) {
       await new Promise((r) => setTimeout(r, 50));
       if (!fs.existsSync(file)) continue;
       line = fs

@@ -235,7 +235,7 @@ describe('hostile input that is no JSON request body', () => {
       const errors: Array<Record<string, unknown>> = [];
       socket.on('realtime:error', (e: Record<string, unknown>) => errors.push(e));
       const nextError = async (count: number) => {
-        const deadline = Date.now() + 5000;
+        const deadline = Date.now() + 20_000;
         while (errors.length < count && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 20));
         return errors[count - 1];

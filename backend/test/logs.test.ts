@@ -28,7 +28,7 @@ function line(fields: Record<string, unknown>): string {
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(BASE + seconds * 1000).toISOString();
 
-async function eventually<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+async function eventually<T>(fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -52,7 +52,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 /** Scrapes until `check` holds for the samples (requests are counted when they finish). */
-async function scrapeUntil(check: (s: Sample[]) => boolean, timeoutMs = 5000) {
+async function scrapeUntil(check: (s: Sample[]) => boolean, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const samples = await scrape();

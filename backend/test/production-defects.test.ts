@@ -251,7 +251,7 @@ describe('realtime webhooks keep their numbers', () => {
   });
 });
 
-async function until<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+async function until<T>(check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();

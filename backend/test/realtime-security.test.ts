@@ -101,7 +101,7 @@ function record(socket: Socket): Array<{ event: string; body: any }> {
   socket.onAny((event: string, body: any) => seen.push({ event, body }));
   return seen;
 }
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
+async function until(condition: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -409,7 +409,7 @@ describe('connections per client address', () => {
     // A closed connection frees its place.
     held[0]!.disconnect();
     let again: Socket | undefined;
-    for (const deadline = Date.now() + 3000; !again && Date.now() < deadline;) {
+    for (const deadline = Date.now() + 20_000; !again && Date.now() < deadline;) {
       again = await connect(t.anonKey, url).catch(async () => {
         await new Promise((r) => setTimeout(r, 20));
         return undefined;

@@ -325,7 +325,7 @@ describe('AI has per-user allowances by default (item 11)', () => {
       while (text.length < 4000) text += new TextDecoder().decode((await reader.read()).value);
       controller.abort();
       let recorded: { status: string; totalTokens: number } | undefined;
-      for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
         const rows = (await admin('GET', `/api/ai/usage?userId=${user.userId}`)).body.data;
         recorded = rows.find((r: { status: string }) => r.status !== 'pending');
         if (recorded) break;
@@ -491,7 +491,7 @@ describe('the audit trail keeps statements, not values or secrets (item 13)', ()
     expect(update.status).toBe(200);
 
     let records: Array<{ action: string; details: { input: Record<string, unknown> } }> = [];
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       records = (await admin('GET', `/api/logs/audits?action=RUN_SQL&limit=10&from=${since}`)).body
         .data;
@@ -535,7 +535,7 @@ describe('the audit trail keeps statements, not values or secrets (item 13)', ()
     });
     expect(channel.status).toBe(201);
     let text = '';
-    for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       const data = (await admin('GET', `/api/logs/audits?limit=10&from=${since}`)).body.data;
       text = JSON.stringify(data);
       if (data.length >= 2) break;

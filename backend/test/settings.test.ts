@@ -44,7 +44,7 @@ async function preflight(base: string, origin: string): Promise<string | null> {
 }
 
 /** Polls until `check` holds (a condition awaited, not a fixed sleep). */
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check()) return;

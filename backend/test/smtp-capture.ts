@@ -101,7 +101,7 @@ export class SmtpCapture {
   }
 
   /** The next message to this address (waits up to `ms`). */
-  async next(to: string, after = 0, ms = 5000): Promise<Captured> {
+  async next(to: string, after = 0, ms = 20_000): Promise<Captured> {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = this.messages.slice(after).find((m) => m.to.includes(to.toLowerCase()));
