@@ -74,9 +74,10 @@ describe('TOTP', () => {
       },
     });
     expect(wrong.status).toBe(400);
+    const verifyingCode = totp.generate();
     const verified = await t.request('POST', '/api/auth/mfa/totp/verify', {
       token: user.accessToken,
-      body: { factorId: enroll.body.factorId, code: totp.generate() },
+      body: { factorId: enroll.body.factorId, code: verifyingCode },
     });
     expect(verified.status).toBe(200);
     expect(verified.body.factor).toMatchObject({ status: 'verified', friendlyName: 'phone' });
@@ -92,9 +93,11 @@ describe('TOTP', () => {
       (await t.request('GET', '/api/auth/sessions/current', { token: first.body.mfaToken })).status,
     ).toBe(401);
 
-    // The code used to verify the factor cannot be replayed; the next step's code works.
+    // The code used to verify the factor cannot be replayed; the next step's code works. (The very
+    // code that was used, not a fresh one: a 30 s step that turned meanwhile would make a fresh
+    // code the next step's, which is rightly accepted.)
     const replay = await t.request('POST', '/api/auth/mfa/challenge?client_type=mobile', {
-      body: { mfaToken: first.body.mfaToken, code: totp.generate() },
+      body: { mfaToken: first.body.mfaToken, code: verifyingCode },
     });
     expect(replay.body.error).toBe('AUTH_MFA_INVALID_CODE');
     const next = totp.generate({ timestamp: Date.now() + 30_000 });
