@@ -16,6 +16,7 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from './db.js';
 import type { Logger } from './logger.js';
+import { JOB_STATUS_SQL } from '../jobs/status.js';
 
 /** Seconds. Finer at the bottom than prom-client's defaults: records reads take ~1 ms. */
 const DURATION_BUCKETS = [
@@ -25,7 +26,10 @@ const DURATION_BUCKETS = [
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
-/** The job states that are backlog (waiting, running, waiting for a retry): jobs.jobs.status. */
+/**
+ * The job states that are backlog (waiting, running, waiting for a retry), counted by the status
+ * the jobs admin API shows (jobs/status.ts: a SQL job running says queued in jobs.jobs).
+ */
 const JOB_BACKLOG_STATES = ['queued', 'running', 'failed'] as const;
 
 /** What the scrape reads that is not the registry's own. */
@@ -192,8 +196,8 @@ export class Metrics {
                 (SELECT extract(epoch FROM now() - min(created_at))::float8
                    FROM realtime.webhook_deliveries WHERE status = 'pending') AS oldest,
                 (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
-                   FROM (SELECT status, count(*)::int AS n FROM jobs.jobs
-                          WHERE status = ANY($1::text[]) GROUP BY status) s) AS jobs`,
+                   FROM (SELECT ${JOB_STATUS_SQL} AS status, count(*)::int AS n FROM jobs.jobs j
+                          WHERE j.status = ANY($1::text[]) GROUP BY 1) s) AS jobs`,
         [JOB_BACKLOG_STATES],
       )
       .then(

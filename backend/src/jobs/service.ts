@@ -15,6 +15,7 @@ import { AppError } from '../core/errors.js';
 import { isPrivateAddress } from '../core/outbound.js';
 import { listPage } from '../core/paging.js';
 import { PG, pgCode } from '../core/sql.js';
+import { JOB_STATUS_SQL } from './status.js';
 import { SQL_FUNCTION_NAME } from './targets.js';
 
 interface QueueRow {
@@ -71,17 +72,8 @@ export function jobJson(r: JobRow): Job {
   };
 }
 
-/**
- * A job's status as admins see it: `running` also while graphile-worker has handed its current
- * wake-up to a worker. A SQL target's job records nothing before it finishes (jobs/worker.ts: the
- * transaction that runs it also marks it succeeded, and until it commits no one else sees that),
- * so jobs.jobs says queued (or failed) while it runs; the wake-up's lock is what is visible.
- * The subquery is uncorrelated (one hashed pass over the wake-ups not yet done per query).
- */
-const STATUS = `CASE WHEN j.status IN ('queued', 'failed') AND (j.id, j.wake) IN (
-    SELECT (g.payload->>'id')::uuid, (g.payload->>'wake')::int
-      FROM graphile_worker._private_jobs g WHERE g.locked_at IS NOT NULL)
-  THEN 'running' ELSE j.status END`;
+/** A job's status as admins see it (jobs/status.ts). */
+const STATUS = JOB_STATUS_SQL;
 
 /**
  * A job's columns, its effective max attempts (its own, else `queueMax`) among them, and its

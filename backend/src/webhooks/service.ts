@@ -27,6 +27,7 @@ import { JsonNumber, parseJsonExact, stringifyJson } from '../core/json.js';
 import { listPage } from '../core/paging.js';
 import { PG, pgCode } from '../core/sql.js';
 import type { JobsService } from '../jobs/service.js';
+import { JOB_STATUS_SQL } from '../jobs/status.js';
 import { maskSecret } from '../secrets/service.js';
 import { signatureHeaders, standardWebhooksKey, verifyDelivery, type Refusal } from './verify.js';
 
@@ -644,7 +645,8 @@ export class IncomingWebhooks {
 }
 
 const DELIVERY_SUMMARY = `d.id, d.endpoint, d.received_at, d.status, d.verification,
-  d.idempotency_key, d.duplicates, d.content_type, d.size, d.job_id, j.status AS job_status, d.error`;
+  d.idempotency_key, d.duplicates, d.content_type, d.size, d.job_id,
+  ${JOB_STATUS_SQL} AS job_status, d.error`;
 
 function summaryJson(r: DeliveryRow): Omit<IncomingDelivery, 'headers' | 'payload'> {
   return {
