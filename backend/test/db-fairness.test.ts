@@ -92,7 +92,7 @@ async function activeRequestQueries(): Promise<number> {
   return rows[0]!.n;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000) {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -158,7 +158,7 @@ describe('one client against the database', () => {
       expect([429, 503], label).toContain(a.status);
       expect(a.retryAfter, label).toMatch(/^\d+$/);
       expect(Object.keys(a.body).sort(), label).toEqual(['code', 'details', 'hint', 'message']);
-      expect(a.ms, label).toBeLessThan(ANON_TIMEOUT_MS + 2000);
+      expect(a.ms, label).toBeLessThan(ANON_TIMEOUT_MS + 4000);
     }
     const timedOut = answers.filter((a) => a.body.code === '57014');
     const summary = answers.map((a) => `${a.status}/${String(a.body.code)}`).join(' ');
@@ -197,8 +197,8 @@ describe('one client against the database', () => {
     hangUp.abort();
     const abortedAt = performance.now();
     await Promise.all(pending);
-    await waitFor('the queries to stop', async () => (await activeRequestQueries()) === 0, 1000);
-    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    await waitFor('the queries to stop', async () => (await activeRequestQueries()) === 0, 10_000);
+    expect(performance.now() - abortedAt).toBeLessThan(10_000); // of a 30 s sleep
     // The shares were given back: the same client is served again at once.
     const again = await timed(
       `${t.baseUrl}/api/database/records/posts?select=id&id=eq.1`,
@@ -224,7 +224,7 @@ describe('one client against the database', () => {
       hint: expect.stringMatching(/narrow/),
     });
     expect(anon.ms).toBeGreaterThanOrEqual(ANON_TIMEOUT_MS - 100);
-    expect(anon.ms).toBeLessThan(ANON_TIMEOUT_MS + 1000);
+    expect(anon.ms).toBeLessThan(ANON_TIMEOUT_MS + 4000); // below the user's 8 s
     // DB_USER_STATEMENT_TIMEOUT_MS (8 s by default) is the signed-in user's.
     expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(200);
     expect(signedIn.body).toBe(1);
@@ -334,8 +334,12 @@ describe('one client against the database', () => {
       expect(await activeRequestQueries()).toBe(2);
       for (const s of sockets) s.disconnect();
       const gone = performance.now();
-      await waitFor('the queries to stop', async () => (await activeRequestQueries()) === 0, 1000);
-      expect(performance.now() - gone).toBeLessThan(1000);
+      await waitFor(
+        'the queries to stop',
+        async () => (await activeRequestQueries()) === 0,
+        10_000,
+      );
+      expect(performance.now() - gone).toBeLessThan(10_000); // of a 30 s sleep
     } finally {
       for (const s of sockets) s.close();
     }
@@ -416,7 +420,7 @@ describe('one client against the database', () => {
       body: { email: user.email, password: user.password },
     });
     expect(signIn.status, JSON.stringify(signIn.body)).toBe(200);
-    expect(performance.now() - started).toBeLessThan(QUEUE_TIMEOUT_MS + 1000);
+    expect(performance.now() - started).toBeLessThan(10_000); // not behind the 30 s sleeps
     const refused = await Promise.race(long);
     expect(refused.status, JSON.stringify(refused.body)).toBe(503);
     expect(refused.body).toMatchObject({ error: 'DATABASE_BUSY' });
@@ -424,7 +428,7 @@ describe('one client against the database', () => {
     hangUp.abort();
     const gone = performance.now();
     await Promise.all(long);
-    await waitFor('the raw SQL to stop', async () => (await activeOwnerSleeps()) === 0, 1000);
-    expect(performance.now() - gone).toBeLessThan(1000);
+    await waitFor('the raw SQL to stop', async () => (await activeOwnerSleeps()) === 0, 10_000);
+    expect(performance.now() - gone).toBeLessThan(10_000); // of a 30 s sleep
   });
 });
