@@ -447,7 +447,7 @@ describe('runs', () => {
     const hung = () => receiver.on('/hang').length;
     const until = async (check: () => boolean | Promise<boolean>) => {
       for (let i = 0; !(await check()); i++) {
-        if (i > 200) throw new Error('condition not met in time');
+        if (i > 800) throw new Error('condition not met in time');
         await new Promise((r) => setTimeout(r, 25));
       }
     };
@@ -504,7 +504,7 @@ describe('runs', () => {
     const enq = await t.request('POST', `/api/schedules/${queueId}/run`, { token: admin });
     expect(enq.body.message).toMatch(/^enqueued job [0-9a-f-]{36}$/);
     for (let i = 0; receiver.on('/queued').length === 0; i++) {
-      if (i > 200) throw new Error('the job did not run');
+      if (i > 800) throw new Error('the job did not run');
       await new Promise((r) => setTimeout(r, 25));
     }
     expect(JSON.parse(receiver.on('/queued')[0]!.body)).toEqual({ hello: 'queue' });
