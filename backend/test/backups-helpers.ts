@@ -123,11 +123,14 @@ export async function switchAndArchive(sql: Pick<Sql, 'one'>): Promise<string> {
   }
 }
 
-/** `pnpm kiln …` (backend/src/backups/cli.ts) in `cwd` with `env` over this process's: exit code and output. */
+/**
+ * `pnpm kiln …` (backend/src/backups/cli.ts) in `cwd` with `env` over this process's: exit code,
+ * stdout, and `out` (stdout and stderr).
+ */
 export function runKiln(
   args: string[],
   options: { cwd: string; env: Record<string, string> },
-): Promise<{ code: number; out: string }> {
+): Promise<{ code: number; out: string; stdout: string }> {
   return new Promise((resolve) => {
     execFile(
       path.join(REPO, 'backend/node_modules/.bin/tsx'),
@@ -137,6 +140,7 @@ export function runKiln(
         resolve({
           code: err ? Number((err as { code?: number }).code ?? 1) : 0,
           out: stdout + stderr,
+          stdout,
         }),
     );
   });

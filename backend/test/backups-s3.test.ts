@@ -3,7 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  ListObjectsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import pg from 'pg';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +21,13 @@ import {
 } from '../src/core/embedded-postgres.js';
 import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
 import { startTestApp, type TestApp } from './helpers.js';
-import { backupsSandbox, notedTime, startKilnProcess, waitForJob } from './backups-helpers.js';
+import {
+  backupsSandbox,
+  notedTime,
+  runKiln,
+  startKilnProcess,
+  waitForJob,
+} from './backups-helpers.js';
 import { freePort } from './ports.js';
 
 /**
@@ -192,6 +203,8 @@ describe('backups: off-site copy in S3', () => {
   });
 
   let firstBackup: { id: string; startWal: string; finishedAt: string };
+  let secondBackup: { id: string; finishedAt: string };
+  let thirdBackup: { id: string; finishedAt: string };
 
   it('copies WAL and base backups to the bucket; restores from the bucket alone once BACKUP_DIR is lost', async () => {
     const t = await startTestApp({
@@ -284,6 +297,7 @@ describe('backups: off-site copy in S3', () => {
       const token = await t.adminToken();
       await insert(200, 210);
       const second = await takeBackup(t, token);
+      secondBackup = second;
       await eventually(async () => {
         const keys = await bucketKeys();
         expect(keys).toContain(`base/${second.id}/manifest.json`);
@@ -363,6 +377,7 @@ describe('backups: off-site copy in S3', () => {
       const wal = await switchAndArchive();
       expect(fs.existsSync(path.join(backupDir, 'wal', wal))).toBe(true);
       const third = await takeBackup(t, token);
+      thirdBackup = third;
       const { failed } = await one<{ failed: number }>(
         `SELECT failed_count::int AS failed FROM pg_stat_archiver`,
       );
@@ -449,4 +464,75 @@ describe('backups: off-site copy in S3', () => {
       box.remove();
     }
   }, 120_000);
+  it('kiln backups lists the bucket’s copies too, each marked local or s3', async () => {
+    // Left by the tests above: the second base backup only in the bucket (pruned here while the
+    // bucket was unreachable), the third only here.
+    const env = { DATA_DIR: dataDir, DATABASE_URL: '', POSTGRES_HOST: '' };
+    const bucketEnv = {
+      ...env,
+      BACKUP_S3_URL: `s3://${bucket}/site-a`,
+      BACKUP_S3_ENDPOINT_URL: s3options.endpoint!,
+      BACKUP_S3_FORCE_PATH_STYLE: 'true',
+      BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
+      BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
+    };
+    const listed = await runKiln(['backups'], { cwd: root, env: bucketEnv });
+    expect(listed.code).toBe(0);
+    // stdout: the lines (the S3 client may warn on stderr about the Node version).
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${secondBackup.id}  finished ${secondBackup.finishedAt}  [0-9.]+ MB  \\[s3\\]$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^${thirdBackup.id}  finished ${thirdBackup.finishedAt}  [0-9.]+ MB  \\[local\\]$`,
+        ),
+      ),
+      `Restorable from ${secondBackup.finishedAt} to the last archived WAL.`,
+    ]);
+    // A copy in both places is marked so.
+    const logicalId = '20200103T000000000Z';
+    const manifest = JSON.stringify({
+      id: logicalId,
+      kind: 'logical',
+      startedAt: '2020-01-03T00:00:00.000Z',
+      finishedAt: '2020-01-03T00:00:01.000Z',
+      sizeBytes: 2_500_000,
+    });
+    const dir = path.join(backupDir, 'logical', logicalId);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'manifest.json'), manifest);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `site-a/logical/${logicalId}/manifest.json`,
+        Body: manifest,
+      }),
+    );
+    const both = await runKiln(['backups'], { cwd: root, env: bucketEnv });
+    expect(both.code).toBe(0);
+    expect(both.stdout).toContain(
+      `${logicalId}  logical, finished 2020-01-03T00:00:01.000Z  2.5 MB  [local, s3]`,
+    );
+
+    // Without BACKUP_S3_URL: the local ones, unmarked.
+    const local = await runKiln(['backups'], { cwd: root, env: { ...env, BACKUP_S3_URL: '' } });
+    expect(local.code).toBe(0);
+    expect(local.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^${thirdBackup.id}  finished \\S+  [0-9.]+ MB$`)),
+      `Restorable from ${thirdBackup.finishedAt} to the last archived WAL.`,
+      `${logicalId}  logical, finished 2020-01-03T00:00:01.000Z  2.5 MB`,
+    ]);
+
+    // An unreachable bucket: the local list, then the failure (exit 1).
+    const down = await runKiln(['backups'], {
+      cwd: root,
+      env: { ...bucketEnv, BACKUP_S3_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}` },
+    });
+    expect(down.code).toBe(1);
+    expect(down.out).toContain(`${thirdBackup.id}  finished`);
+    expect(down.out).toContain(`The off-site copy s3://${bucket}/site-a/ could not be listed:`);
+  }, 60_000);
 });

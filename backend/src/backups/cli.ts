@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { postgresSystemUser } from '../core/embedded-postgres.js';
 import { claimDataDir, loadOrCreateLocalSecrets } from '../core/local-state.js';
 import { listBackups, parseRestoreTarget, RestoreError, restoreToTime } from './pitr.js';
@@ -22,7 +22,8 @@ const USAGE = `Usage:
   kiln restore --to "YYYY-MM-DD HH:MM:SS[+zone]"   restore the embedded PostgreSQL to that time (UTC unless a zone is given)
   kiln restore --logical <id> --database-url <url> restore a logical backup (external PostgreSQL) into
                                                    an empty database, and its stored objects' bytes
-  kiln backups                                     list base backups and the range they cover`;
+  kiln backups                                     list base and logical backups (with BACKUP_S3_URL,
+                                                   the bucket's too) and the range they cover`;
 
 function readVersion(): string {
   const pkg = fileURLToPath(new URL('../../package.json', import.meta.url));
@@ -32,6 +33,63 @@ function readVersion(): string {
 function fail(message: string, code = 2): never {
   console.error(message);
   process.exit(code);
+}
+
+/** One backup as `kiln backups` lists it. */
+interface Listed {
+  id: string;
+  finishedAt: string;
+  sizeBytes: number;
+  local: boolean;
+  s3: boolean;
+}
+
+/**
+ * `kiln backups`: base and logical backups in BACKUP_DIR and, with BACKUP_S3_URL, those in the
+ * bucket, each marked `[local]`, `[s3]` or `[local, s3]`; the restorable range counts both (a
+ * restore fetches what BACKUP_DIR lacks). An unreachable bucket is reported (exit 1) after the
+ * local list.
+ */
+async function listAll(config: Config): Promise<void> {
+  const kinds = { base: new Map<string, Listed>(), logical: new Map<string, Listed>() };
+  const add = (kind: string, b: Omit<Listed, 'local' | 's3'>, where: 'local' | 's3') => {
+    const map = kind === 'base' ? kinds.base : kind === 'logical' ? kinds.logical : undefined;
+    if (!map) return;
+    const entry = map.get(b.id) ?? { ...b, local: false, s3: false };
+    entry[where] = true;
+    map.set(b.id, entry);
+  };
+  for (const b of listBackups(config.backupDir)) add('base', b, 'local');
+  for (const b of listLogicalBackups(config.backupDir)) add('logical', b, 'local');
+  let failure: string | undefined;
+  const offsite = config.backupS3
+    ? new (await import('./offsite.js')).OffsiteCopier({
+        backupDir: config.backupDir,
+        s3: config.backupS3,
+        retention: config.backupRetention,
+      })
+    : undefined;
+  if (offsite) {
+    try {
+      for (const b of await offsite.bucketBackups()) add(b.kind, b, 's3');
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+    } finally {
+      await offsite.stop();
+    }
+  }
+  const line = (b: Listed, kind: string) =>
+    `${b.id}  ${kind}finished ${b.finishedAt}  ${(b.sizeBytes / 1e6).toFixed(1)} MB` +
+    (offsite ? `  [${[b.local && 'local', b.s3 && 's3'].filter(Boolean).join(', ')}]` : '');
+  const sorted = (m: Map<string, Listed>) =>
+    [...m.values()].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  const base = sorted(kinds.base);
+  const where = offsite ? `${config.backupDir} or ${offsite.target}` : config.backupDir;
+  if (!base.length) console.log(`No base backups in ${where}`);
+  for (const b of base) console.log(line(b, ''));
+  if (base.length) console.log(`Restorable from ${base[0]!.finishedAt} to the last archived WAL.`);
+  for (const b of sorted(kinds.logical)) console.log(line(b, 'logical, '));
+  if (failure) fail(`The off-site copy ${offsite!.target} could not be listed: ${failure}`, 1);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -45,16 +103,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const [command, ...rest] = argv;
   if (command === 'backups') {
-    const backups = listBackups(config.backupDir);
-    if (!backups.length) console.log(`No base backups in ${config.backupDir}`);
-    for (const b of backups)
-      console.log(`${b.id}  finished ${b.finishedAt}  ${(b.sizeBytes / 1e6).toFixed(1)} MB`);
-    if (backups.length)
-      console.log(`Restorable from ${backups[0]!.finishedAt} to the last archived WAL.`);
-    for (const b of listLogicalBackups(config.backupDir))
-      console.log(
-        `${b.id}  logical, finished ${b.finishedAt}  ${(b.sizeBytes / 1e6).toFixed(1)} MB`,
-      );
+    await listAll(config);
     return;
   }
   if (command !== 'restore') fail(USAGE);

@@ -283,6 +283,31 @@ export class OffsiteCopier {
     );
   }
 
+  /**
+   * Every backup complete in the bucket (its manifest.json there), of every kind, as the bucket
+   * lists it now (for `kiln backups`).
+   */
+  async bucketBackups(): Promise<
+    { kind: string; id: string; finishedAt: string; sizeBytes: number }[]
+  > {
+    this.remote = await this.list();
+    const out: { kind: string; id: string; finishedAt: string; sizeBytes: number }[] = [];
+    for (const rel of this.remote.keys()) {
+      const m = /^([a-z]+)\/([^/]+)\/manifest\.json$/.exec(rel);
+      if (!m) continue;
+      const [, kind, id] = m as unknown as [string, string, string];
+      let manifest: { finishedAt: string; sizeBytes: number } | undefined =
+        kind === 'base' ? this.manifests.get(id) : undefined;
+      if (!manifest) {
+        const body = await this.download(rel);
+        if (!body) continue; // deleted meanwhile
+        manifest = JSON.parse(body.toString('utf8')) as { finishedAt: string; sizeBytes: number };
+      }
+      out.push({ kind, id, finishedAt: manifest.finishedAt, sizeBytes: manifest.sizeBytes });
+    }
+    return out;
+  }
+
   private async list(): Promise<Map<string, RemoteObject>> {
     const remote = new Map<string, RemoteObject>();
     // ListObjects (v1) with markers: every S3-compatible store pages it the same way.
