@@ -649,6 +649,54 @@ describe('SQL targets', () => {
     );
   });
 
+  it('runs a SQL job as project_admin on the request login, with nothing left by the job before it', async () => {
+    // The one-Query path (Database.simpleAsPrincipal): the role and the settings hold for the
+    // function, the connection is the admin pool's (a function's RESET ROLE cannot reach the
+    // owner's rights), and session-level state a job leaves is gone for the next job.
+    await sql(
+      t.database,
+      `CREATE TABLE public.fast_seen (n int, seen jsonb);
+       GRANT ALL ON public.fast_seen TO project_admin;
+       CREATE FUNCTION public.fast_seen(payload jsonb) RETURNS void LANGUAGE plpgsql AS $$
+       DECLARE
+         owner_ name := (SELECT tableowner FROM pg_catalog.pg_tables
+                          WHERE schemaname = 'jobs' AND tablename = 'jobs');
+       BEGIN
+         INSERT INTO public.fast_seen VALUES ((payload->>'n')::int, jsonb_build_object(
+           'user', current_user,
+           'claims', current_setting('request.jwt.claims', true),
+           'timeout', current_setting('statement_timeout'),
+           'left', nullif(current_setting('app.left', true), ''),
+           'searchPath', current_setting('search_path'),
+           'ownerLogin', session_user = owner_ OR pg_catalog.pg_has_role(session_user, owner_, 'MEMBER')));
+         PERFORM set_config('app.left', 'by job ' || (payload->>'n'), false);
+         SET search_path = pg_catalog;
+       END $$;
+       GRANT EXECUTE ON FUNCTION public.fast_seen(jsonb) TO project_admin;`,
+    );
+    await putQueue('fast-seen', {
+      target: { type: 'sql', function: 'public.fast_seen' },
+      timeoutMs: 4000,
+    });
+    for (const n of [1, 2, 3]) {
+      // One at a time (each may run on the connection the one before left).
+      await enqueue('fast-seen', { payload: { n } });
+      await drain('fast-seen');
+    }
+    const rows = await sql(t.database, 'SELECT n, seen FROM public.fast_seen ORDER BY n');
+    expect(rows.map((r) => r.n)).toEqual([1, 2, 3]);
+    const [first] = await sql(t.database, `SELECT current_setting('search_path') AS path`);
+    for (const { seen } of rows)
+      expect(seen).toEqual({
+        user: 'project_admin',
+        claims: '{"role":"project_admin"}',
+        timeout: '4s',
+        left: null,
+        searchPath: first.path,
+        ownerLogin: false,
+      });
+  });
+
   it('writes a wake-up as graphile-worker’s add_job would, and nudges at most sixteen workers per transaction', async () => {
     // jobs.wake (migration 0049) inserts the wake-up of a queue without a limit itself instead
     // of calling add_job: the row must be the one add_job writes for the same spec, or

@@ -242,6 +242,11 @@ async function inTransaction<T>(
 }
 
 /** The connection pools plus the transaction helpers every area uses. */
+/** `value` as an SQL string literal (pg's escapeLiteral: quotes doubled, E'' with backslashes). */
+export function sqlLiteral(value: string): string {
+  return pg.escapeLiteral(value);
+}
+
 export class Database {
   readonly pool: pg.Pool;
   /** Where anon / authenticated requests run (the same pool when no authenticator is set). */
@@ -468,7 +473,35 @@ export class Database {
       limits: this.limitsFor(principal, scope),
       signal: scope?.signal,
     };
-    return { pool, preamble, open, admission };
+    return { pool, preamble, open, admission, values };
+  }
+
+  /**
+   * `sql` in one transaction as the principal (its role and settings, after RESET ALL, as every
+   * request transaction starts), sent as a single simple-protocol Query: PostgreSQL runs the
+   * statements of one Query as one implicit transaction, so SET LOCAL holds to its end and an
+   * error rolls all of it back, and there is no BEGIN or COMMIT to send and no Parse/Bind per
+   * statement. `sql` takes no parameters: every value in it must be a `sqlLiteral()` or a number
+   * checked as one. Resolves to the results of `sql`'s own statements. For the jobs worker's
+   * SQL targets (jobs/worker.ts): the extended protocol's messages were a quarter of a job's CPU.
+   */
+  async simpleAsPrincipal(
+    principal: Principal,
+    sql: string,
+    settings: Record<string, string> = {},
+  ): Promise<pg.QueryResult[]> {
+    const { pool, admission, values } = this.principalTx(principal, { settings });
+    let opening = `RESET ALL; SELECT pg_catalog.set_config('role', '${principal.role}', true)`;
+    for (let i = 0; i < values.length; i += 2)
+      opening += `, pg_catalog.set_config(${sqlLiteral(values[i]!)}, ${sqlLiteral(values[i + 1]!)}, true)`;
+    return this.run(
+      pool,
+      async (client) => {
+        const results = (await client.query(`${opening}; ${sql}`)) as unknown as pg.QueryResult[];
+        return results.slice(2);
+      },
+      admission,
+    );
   }
 
   /**

@@ -32,7 +32,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { run, type Runner } from 'graphile-worker';
-import type { Database, Principal } from '../core/db.js';
+import { sqlLiteral, type Database, type Principal } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import { SAFE_SEARCH_PATH_OPTIONS } from '../core/search-path.js';
 import { graphileLogger } from './graphile-logger.js';
@@ -89,6 +89,8 @@ const AS_ADMIN: Principal = {
   credential: 'api_key',
   claims: { role: 'project_admin' },
 };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Records an attempt's success (if the job is still that attempt's: its lease may have lapsed). */
 const SUCCEEDED = `UPDATE jobs.jobs SET status = 'succeeded', finished_at = now(), lease_until = NULL,
@@ -264,19 +266,19 @@ export class JobWorker {
     const startedAt = new Date();
     this.running.set(id, engine.worker); // its worker's heartbeat is renewed while it runs
     try {
-      const [results] = await this.db.transactionsAsPrincipal(AS_ADMIN, [
-        {
-          statements: [
-            {
-              text: `SELECT ${quoteFunctionName(fn)}(t.payload) AS result
-                       FROM jobs.take_sql_job($1, $2, $3, $4, $5, $6) AS t (payload)`,
-              values: [id, wake, fn, timeoutMs, engine.job, engine.worker],
-            },
-          ],
-          settings: { statement_timeout: String(timeoutMs) },
-        },
-      ]);
-      return (results![0]!.rowCount ?? 0) > 0;
+      // One simple-protocol Query (Database.simpleAsPrincipal): its values are literals, each
+      // checked for its type here (the wake-up's payload is data, whoever wrote it).
+      if (!UUID.test(id) || !Number.isSafeInteger(wake) || !/^\d{1,19}$/.test(engine.job))
+        return false;
+      const [taken] = await this.db.simpleAsPrincipal(
+        AS_ADMIN,
+        `SELECT ${quoteFunctionName(fn)}(t.payload) AS result
+           FROM jobs.take_sql_job(${sqlLiteral(id)}, ${wake}, ${sqlLiteral(fn)},
+                                  ${Math.trunc(timeoutMs)}, ${engine.job},
+                                  ${sqlLiteral(engine.worker)}) AS t (payload)`,
+        { statement_timeout: String(Math.trunc(timeoutMs)) },
+      );
+      return (taken!.rowCount ?? 0) > 0;
     } catch (err) {
       // Rolled back: the job is as it was before this attempt, its wake-up still ours.
       const { rows } = await this.db.query<Claimed>(
