@@ -1,15 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '@insforge/sdk';
-import pg from 'pg';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
 import { startTestApp } from './helpers.js';
-import { freePort } from './ports.js';
+import {
+  backupsSandbox,
+  notedTime,
+  startKilnProcess,
+  waitForJob,
+  type KilnProcess,
+} from './backups-helpers.js';
 
 /**
  * Point-in-time restore through the admin API while Kiln keeps running (issue 24): a real Kiln
@@ -19,48 +20,16 @@ import { freePort } from './ports.js';
  * table holds exactly the rows up to the noted time.
  */
 describe('backups: point-in-time restore through the admin API, Kiln running', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-live-restore-'));
-  fs.chmodSync(root, 0o755);
-  const dataDir = path.join(root, 'data');
-  fs.mkdirSync(dataDir, { mode: 0o700 });
-  const password = loadOrCreateLocalSecrets(dataDir).postgresPassword;
-  let child: ChildProcess | undefined;
-  let output = '';
+  const box = backupsSandbox('kiln-live-restore-');
+  const { dataDir } = box;
+  let kiln: KilnProcess;
   let baseUrl: string;
-  let pgPort: number;
   let token: string;
   let anonKey: string;
   let apiKey: string;
 
-  const request = async (method: string, p: string, body?: unknown, auth = token) => {
-    const res = await fetch(`${baseUrl}${p}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${auth}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = text;
-    }
-    return { status: res.status, body: json, headers: res.headers };
-  };
-  const sql = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) => {
-    const client = new pg.Client({
-      connectionString: `postgres://postgres:${encodeURIComponent(password)}@localhost:${pgPort}/kiln`,
-    });
-    await client.connect();
-    try {
-      return (await client.query<T>(text, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const request = (method: string, p: string, body?: unknown, auth = token) =>
+    kiln.request(method, p, body, auth);
   const insert = async (from: number, to: number) => {
     const rows = Array.from({ length: to - from + 1 }, (_, i) => ({
       id: from + i,
@@ -77,71 +46,25 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
   /** Polls a job until it ends, alternately with the admin token and the API key. */
   const poll = async (id: string) => {
     const phases: string[] = [];
-    for (let i = 0; ; i++) {
-      const res = await request(
-        'GET',
-        `/api/backups/jobs/${id}`,
-        undefined,
-        i % 2 ? apiKey : token,
-      );
-      expect(res.status).toBe(200);
-      if (res.body.phase && phases.at(-1) !== res.body.phase) phases.push(res.body.phase);
-      if (res.body.status === 'done' || res.body.status === 'failed')
-        return { job: res.body, phases };
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const job = await waitForJob(
+      (p, i) => request('GET', p, undefined, i % 2 ? apiKey : token),
+      id,
+      (polled) => {
+        if (polled.phase && phases.at(-1) !== polled.phase) phases.push(polled.phase);
+      },
+    );
+    return { job, phases };
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    pgPort = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    const repo = fileURLToPath(new URL('../..', import.meta.url));
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'backend/src/server.ts')], {
-      cwd: path.join(repo, 'backend'),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        NODE_ENV: 'test',
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        EMBEDDED_POSTGRES_PORT: String(pgPort),
-        ADMIN_PASSWORD: 'live-restore-password',
-        BACKUP_SCHEDULE: '0 0 1 1 *',
-        BACKUP_VERIFY: 'false',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`Kiln exited:\n${output}`);
-      const ok = await fetch(`${baseUrl}/health/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const signIn = await fetch(`${baseUrl}/api/auth/admin/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin@example.com', password: 'live-restore-password' }),
-    });
-    token = ((await signIn.json()) as { accessToken: string }).accessToken;
-    anonKey = (await request('GET', '/api/metadata/anon-key')).body.anonKey;
-    apiKey = (await request('GET', '/api/metadata/api-key')).body.apiKey;
+    kiln = await startKilnProcess({ dataDir });
+    ({ baseUrl, token, anonKey, apiKey } = kiln);
     expect(apiKey).toMatch(/^ik_/);
   }, 60_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    fs.rmSync(root, { recursive: true, force: true });
+    await kiln?.stop();
+    box.remove();
   });
 
   it('restores to a noted time: 503 RESTORING meanwhile, then records, sign-in and realtime work and the rows match', async () => {
@@ -170,21 +93,7 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
     await request('PATCH', '/api/database/records/items?id=lte.5', { label: 'edited' });
     // The noted time: a whole millisecond after the last write before it, and PostgreSQL's
     // clock past it before the next write.
-    const { ms } = (
-      await sql<{ ms: string }>(
-        `SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000) + 1)::bigint::text AS ms`,
-      )
-    )[0]!;
-    const target = new Date(Number(ms));
-    for (;;) {
-      const { past } = (
-        await sql<{ past: boolean }>(
-          `SELECT clock_timestamp() > to_timestamp($1::double precision / 1000) AS past`,
-          [ms],
-        )
-      )[0]!;
-      if (past) break;
-    }
+    const target = await notedTime(kiln.sql);
     await insert(41, 60);
     await request('DELETE', '/api/database/records/items?id=lte.3');
     expect(await items()).toHaveLength(57);

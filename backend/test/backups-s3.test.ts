@@ -1,31 +1,24 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   ListObjectsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import pg from 'pg';
+import type { QueryResultRow } from 'pg';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Options } from '../src/core/config.js';
-import { walArchiveSettings } from '../src/backups/pitr.js';
-import {
-  postgresSystemUser,
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '../src/core/embedded-postgres.js';
-import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
 import { startTestApp, type TestApp } from './helpers.js';
 import {
+  archivingPostgres,
   backupsSandbox,
   notedTime,
   runKiln,
   startKilnProcess,
+  switchAndArchive as switchAndArchiveOn,
+  takeBackup as takeBackupOn,
   waitForJob,
 } from './backups-helpers.js';
 import { freePort } from './ports.js';
@@ -37,58 +30,22 @@ import { freePort } from './ports.js';
  * unreachable bucket stops neither archiving nor backups and is reported.
  */
 describe('backups: off-site copy in S3', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-backups-s3-'));
-  fs.chmodSync(root, 0o755);
-  const dataDir = path.join(root, 'data');
-  fs.mkdirSync(dataDir, { mode: 0o700 });
-  const clusterDir = path.join(dataDir, 'postgres');
-  const backupDir = path.join(dataDir, 'backups');
+  const box = backupsSandbox('kiln-backups-s3-');
+  const { root, dataDir, backupDir } = box;
   const s3dir = path.join(root, 's3rver');
-  const password = loadOrCreateLocalSecrets(dataDir).postgresPassword;
-  const runAs = postgresSystemUser();
   const bucket = 'kiln-backups';
   let port: number;
-  let server: RunningPostgres | undefined;
+  let pg: ReturnType<typeof archivingPostgres>;
   let s3server: S3rver;
   let s3: S3Client;
   let s3options: S3Options;
 
-  const start = async () => {
-    server = await startEmbeddedPostgres({
-      dataDir: clusterDir,
-      port,
-      password,
-      database: 'kiln',
-      settings: { fsync: 'off', ...walArchiveSettings(backupDir, runAs) },
-    });
-  };
-  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
-    const client = new pg.Client({ connectionString: server!.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
-  const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
-    (await query<T>(sql, params))[0]!;
-  const insert = (from: number, to: number) =>
-    query(
-      `INSERT INTO items (id, label) SELECT i, 'row ' || i FROM generate_series($1::int, $2::int) i`,
-      [from, to],
-    );
-  /** Ends the current WAL segment and waits until PostgreSQL has archived it; its name. */
-  const switchAndArchive = async () => {
-    const { wal } = await one<{ wal: string }>(`SELECT pg_walfile_name(pg_switch_wal()) AS wal`);
-    for (;;) {
-      const { last } = await one<{ last: string | null }>(
-        `SELECT last_archived_wal AS last FROM pg_stat_archiver`,
-      );
-      if (last && last >= wal) return wal;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const query = <T extends QueryResultRow>(sql: string, params: unknown[] = []) =>
+    pg.query<T>(sql, params);
+  const one = <T extends QueryResultRow>(sql: string, params: unknown[] = []) =>
+    pg.one<T>(sql, params);
+  const insert = (from: number, to: number) => pg.insert(from, to);
+  const switchAndArchive = () => switchAndArchiveOn(pg);
   const bucketKeys = async (): Promise<string[]> => {
     // s3rver's listing can fail while an upload lands (a file vanishing under its directory walk).
     for (let attempt = 1; ; attempt++) {
@@ -124,46 +81,23 @@ describe('backups: off-site copy in S3', () => {
       }
     }
   };
-  const takeBackup = async (t: TestApp, token: string) => {
-    const started = await t.request('POST', '/api/backups', { token });
-    expect(started.status).toBe(202);
-    let job = started.body;
-    while (job.status === 'running' || job.status === 'verifying') {
-      await new Promise((r) => setTimeout(r, 100));
-      job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
-    }
-    expect(job.error).toBeNull();
-    expect(job.status).toBe('done');
-    return job.backup as { id: string; startWal: string; finishedAt: string };
-  };
+  const takeBackup = async (t: TestApp, token: string) =>
+    (await takeBackupOn(t, token)).backup as { id: string; startWal: string; finishedAt: string };
   /** `pnpm kiln …` on this DATA_DIR with the bucket configured. */
   const kiln = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      const repo = fileURLToPath(new URL('../..', import.meta.url));
-      execFile(
-        path.join(repo, 'backend/node_modules/.bin/tsx'),
-        [path.join(repo, 'backend/src/backups/cli.ts'), ...args],
-        {
-          cwd: root,
-          env: {
-            ...process.env,
-            DATA_DIR: dataDir,
-            EMBEDDED_POSTGRES_PORT: String(port),
-            DATABASE_URL: '',
-            POSTGRES_HOST: '',
-            BACKUP_S3_URL: `s3://${bucket}/site-a`,
-            BACKUP_S3_ENDPOINT_URL: s3options.endpoint!,
-            BACKUP_S3_FORCE_PATH_STYLE: 'true',
-            BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
-            BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
-          },
-        },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? Number((err as { code?: number }).code ?? 1) : 0,
-            out: stdout + stderr,
-          }),
-      );
+    runKiln(args, {
+      cwd: root,
+      env: {
+        DATA_DIR: dataDir,
+        EMBEDDED_POSTGRES_PORT: String(port),
+        DATABASE_URL: '',
+        POSTGRES_HOST: '',
+        BACKUP_S3_URL: `s3://${bucket}/site-a`,
+        BACKUP_S3_ENDPOINT_URL: s3options.endpoint!,
+        BACKUP_S3_FORCE_PATH_STYLE: 'true',
+        BACKUP_S3_ACCESS_KEY_ID: 'S3RVER',
+        BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER',
+      },
     });
 
   beforeAll(async () => {
@@ -192,14 +126,15 @@ describe('backups: off-site copy in S3', () => {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await start();
+    pg = archivingPostgres(box, port);
+    await pg.start();
   }, 60_000);
 
   afterAll(async () => {
-    await server?.stop();
+    await pg?.stop();
     s3?.destroy();
     await s3server?.close();
-    fs.rmSync(root, { recursive: true, force: true });
+    box.remove();
   });
 
   let firstBackup: { id: string; startWal: string; finishedAt: string };
@@ -208,7 +143,7 @@ describe('backups: off-site copy in S3', () => {
 
   it('copies WAL and base backups to the bucket; restores from the bucket alone once BACKUP_DIR is lost', async () => {
     const t = await startTestApp({
-      databaseUrl: server!.url,
+      databaseUrl: pg.server!.url,
       dataDir,
       backupDir,
       backupS3: s3options,
@@ -225,17 +160,7 @@ describe('backups: off-site copy in S3', () => {
       await query(`UPDATE items SET label = label || ' (edited)' WHERE id <= 10`);
       // The noted time: a whole millisecond after the last write before it, and the clock moves
       // past it before the next write.
-      const { ms } = await one<{ ms: string }>(
-        `SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000) + 1)::bigint::text AS ms`,
-      );
-      target = new Date(Number(ms));
-      for (;;) {
-        const { past } = await one<{ past: boolean }>(
-          `SELECT clock_timestamp() > to_timestamp($1::double precision / 1000) AS past`,
-          [ms],
-        );
-        if (past) break;
-      }
+      target = await notedTime(pg);
       await insert(101, 150);
       await query(`DELETE FROM items WHERE id BETWEEN 1 AND 5`);
       const lastWal = await switchAndArchive();
@@ -267,15 +192,14 @@ describe('backups: off-site copy in S3', () => {
     }
 
     // The machine's backups are lost: only the bucket has them.
-    await server!.stop();
-    server = undefined;
+    await pg.stop();
     for (const name of fs.readdirSync(backupDir))
       fs.rmSync(path.join(backupDir, name), { recursive: true, force: true });
 
     const restored = await kiln('restore', '--to', target.toISOString());
     expect(restored.out).toMatch(new RegExp(`from base backup ${firstBackup.id}`));
     expect(restored.code).toBe(0);
-    await start();
+    await pg.start();
     const rows = await query<{ id: number; label: string }>('SELECT * FROM items ORDER BY id');
     const expected = Array.from({ length: 100 }, (_, i) => ({
       id: i + 1,
@@ -286,7 +210,7 @@ describe('backups: off-site copy in S3', () => {
 
   it('retention removes an old base backup and the WAL only it needed from the bucket too, and old copies of other kinds', async () => {
     const t = await startTestApp({
-      databaseUrl: server!.url,
+      databaseUrl: pg.server!.url,
       dataDir,
       backupDir,
       backupS3: s3options,
@@ -361,7 +285,7 @@ describe('backups: off-site copy in S3', () => {
   it('an unreachable bucket stops neither archiving nor backups, and is reported', async () => {
     const closed = await freePort();
     const t = await startTestApp({
-      databaseUrl: server!.url,
+      databaseUrl: pg.server!.url,
       dataDir,
       backupDir,
       backupS3: { ...s3options, endpoint: `http://127.0.0.1:${closed}` },

@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type { QueryResultRow } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   listBackups,
@@ -12,26 +10,22 @@ import {
   RestoreError,
   restoreToTime,
   takeBaseBackup,
-  walArchiveSettings,
   walDir,
 } from '../src/backups/pitr.js';
-import {
-  postgresSystemUser,
-  startEmbeddedPostgres,
-  type RunningPostgres,
-} from '../src/core/embedded-postgres.js';
-import { loadOrCreateLocalSecrets } from '../src/core/local-state.js';
 import { startTestApp, type TestApp } from './helpers.js';
+import {
+  archivingPostgres,
+  backupsSandbox,
+  notedTime,
+  runKiln,
+  switchAndArchive,
+  waitForJob as pollJob,
+} from './backups-helpers.js';
 import { freePort } from './ports.js';
 
 /** Polls a backup job until it has ended. */
-async function waitForJob(t: TestApp, token: string, id: string) {
-  for (;;) {
-    const job = (await t.request('GET', `/api/backups/jobs/${id}`, { token })).body;
-    if (job.status === 'done' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitForJob = (t: TestApp, token: string, id: string) =>
+  pollJob((p) => t.request('GET', p, { token }), id);
 
 /**
  * Point-in-time restore of the embedded PostgreSQL (issue 24), end to end on a cluster of its
@@ -39,85 +33,45 @@ async function waitForJob(t: TestApp, token: string, id: string) {
  * more, note a time, write more, restore to the noted time, compare row by row.
  */
 describe('backups: WAL archiving, base backups and point-in-time restore', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-backups-'));
-  fs.chmodSync(root, 0o755);
-  const dataDir = path.join(root, 'data');
-  fs.mkdirSync(dataDir, { mode: 0o700 });
-  const clusterDir = path.join(dataDir, 'postgres');
-  const backupDir = path.join(dataDir, 'backups');
-  const password = loadOrCreateLocalSecrets(dataDir).postgresPassword;
-  const runAs = postgresSystemUser();
+  const box = backupsSandbox('kiln-backups-');
+  const { root, dataDir, clusterDir, backupDir, password, runAs } = box;
   let port: number;
-  let server: RunningPostgres | undefined;
+  let pg: ReturnType<typeof archivingPostgres>;
+  const query = <T extends QueryResultRow>(sql: string, params: unknown[] = []) =>
+    pg.query<T>(sql, params);
+  const one = <T extends QueryResultRow>(sql: string, params: unknown[] = []) =>
+    pg.one<T>(sql, params);
+  const insert = (from: number, to: number) => pg.insert(from, to);
 
   /** `pnpm kiln …` on this DATA_DIR: exit code and output. */
   const kiln = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      const repo = fileURLToPath(new URL('../..', import.meta.url));
-      execFile(
-        path.join(repo, 'backend/node_modules/.bin/tsx'),
-        [path.join(repo, 'backend/src/backups/cli.ts'), ...args],
-        {
-          cwd: root,
-          env: {
-            ...process.env,
-            DATA_DIR: dataDir,
-            EMBEDDED_POSTGRES_PORT: String(port),
-            DATABASE_URL: '',
-            POSTGRES_HOST: '',
-          },
-        },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? Number((err as { code?: number }).code ?? 1) : 0,
-            out: stdout + stderr,
-          }),
-      );
+    runKiln(args, {
+      cwd: root,
+      env: {
+        DATA_DIR: dataDir,
+        EMBEDDED_POSTGRES_PORT: String(port),
+        DATABASE_URL: '',
+        POSTGRES_HOST: '',
+      },
     });
-
-  const start = async () => {
-    server = await startEmbeddedPostgres({
-      dataDir: clusterDir,
-      port,
-      password,
-      database: 'kiln',
-      settings: { fsync: 'off', ...walArchiveSettings(backupDir, runAs) },
-    });
-    return server;
-  };
-  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
-    const client = new pg.Client({ connectionString: server!.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
-  const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
-    (await query<T>(sql, params))[0]!;
-  const insert = (from: number, to: number) =>
-    query(
-      `INSERT INTO items (id, label) SELECT i, 'row ' || i FROM generate_series($1::int, $2::int) i`,
-      [from, to],
-    );
 
   beforeAll(async () => {
     port = await freePort();
-    await start();
+    pg = archivingPostgres(box, port);
+    await pg.start();
   }, 60_000);
 
   afterAll(async () => {
-    await server?.stop();
-    fs.rmSync(root, { recursive: true, force: true });
+    await pg?.stop();
+    box.remove();
   });
 
   it('restores to a time between two writes: rows before it present, rows after it absent', async () => {
     await query('CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)');
     await insert(1, 50);
     const backup = await takeBaseBackup({
-      url: server!.urlFor('postgres'),
-      clusterDir: server!.clusterDir,
+      url: pg.server!.urlFor('postgres'),
+      clusterDir: pg.server!.clusterDir,
       backupDir,
     });
     expect(listBackups(backupDir).map((b) => b.id)).toEqual([backup.id]);
@@ -129,27 +83,10 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     await query(`UPDATE items SET label = label || ' (edited)' WHERE id <= 10`);
     // The noted time: a whole millisecond after the last write before it, and the clock moves
     // past it before the next write.
-    const { ms } = await one<{ ms: string }>(
-      `SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000) + 1)::bigint::text AS ms`,
-    );
-    const target = new Date(Number(ms));
-    for (;;) {
-      const { past } = await one<{ past: boolean }>(
-        `SELECT clock_timestamp() > to_timestamp($1::double precision / 1000) AS past`,
-        [ms],
-      );
-      if (past) break;
-    }
+    const target = await notedTime(pg);
     await insert(101, 150);
     await query(`DELETE FROM items WHERE id BETWEEN 1 AND 5`);
-    const { wal } = await one<{ wal: string }>(`SELECT pg_walfile_name(pg_switch_wal()) AS wal`);
-    for (;;) {
-      const { last } = await one<{ last: string | null }>(
-        `SELECT last_archived_wal AS last FROM pg_stat_archiver`,
-      );
-      if (last && last >= wal) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await switchAndArchive(pg);
     const before = await query<{ id: number; label: string }>('SELECT * FROM items ORDER BY id');
     expect(before).toHaveLength(145);
 
@@ -158,8 +95,7 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     expect(refused.code).toBe(1);
     expect(refused.out).toMatch(/stop Kiln before restoring/);
 
-    await server!.stop();
-    server = undefined;
+    await pg.stop();
     const restored = await kiln('restore', '--to', target.toISOString());
     expect(restored.out).toMatch(new RegExp(`from base backup ${backup.id}`));
     expect(restored.code).toBe(0);
@@ -169,7 +105,7 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     expect(previous).toHaveLength(1);
     expect(fs.existsSync(path.join(dataDir, previous[0]!, 'PG_VERSION'))).toBe(true);
 
-    await start();
+    await pg.start();
     const rows = await query<{ id: number; label: string }>('SELECT * FROM items ORDER BY id');
     const expected = Array.from({ length: 100 }, (_, i) => ({
       id: i + 1,
@@ -208,8 +144,8 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     ).rejects.toThrow(/oldest restorable time is/);
 
     const second = await takeBaseBackup({
-      url: server!.urlFor('postgres'),
-      clusterDir: server!.clusterDir,
+      url: pg.server!.urlFor('postgres'),
+      clusterDir: pg.server!.clusterDir,
       backupDir,
     });
     expect(listBackups(backupDir)).toHaveLength(2);
@@ -220,8 +156,7 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
 
     // A target past the last archived WAL: PostgreSQL ends recovery before reaching it; the
     // restore fails and puts the previous data directory back.
-    await server!.stop();
-    server = undefined;
+    await pg.stop();
     await expect(
       restoreToTime({ dataDir: clusterDir, backupDir, target: new Date(), port, password, runAs }),
     ).rejects.toThrow(
@@ -230,13 +165,13 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
     expect(
       fs.readdirSync(dataDir).filter((n) => n.startsWith('postgres.before-restore-')),
     ).toHaveLength(1);
-    await start();
+    await pg.start();
     const { n } = await one<{ n: number }>('SELECT count(*)::int AS n FROM items');
     expect(n).toBe(101);
   }, 60_000);
 
   it('admin API: list, take one with a job to poll, download as tar, delete, restore → 409', async () => {
-    const t = await startTestApp({ databaseUrl: server!.url, dataDir, backupDir });
+    const t = await startTestApp({ databaseUrl: pg.server!.url, dataDir, backupDir });
     try {
       const token = await t.adminToken();
       expect((await t.request('GET', '/api/backups', { token: t.anonKey })).status).toBe(403);
@@ -249,11 +184,7 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
       const started = await t.request('POST', '/api/backups', { token });
       expect(started.status).toBe(202);
       expect(started.body.status).toBe('running');
-      let job = started.body;
-      while (job.status === 'running' || job.status === 'verifying') {
-        await new Promise((r) => setTimeout(r, 100));
-        job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
-      }
+      const job = await waitForJob(t, token, started.body.id);
       expect(job.error).toBeNull();
       expect(job.status).toBe('done');
       expect(job.bytesCopied).toBe(job.backup.sizeBytes);
@@ -312,7 +243,7 @@ describe('backups: WAL archiving, base backups and point-in-time restore', () =>
 
   it('a scheduled backup is a job of the admin API like a manual one, and the two never overlap', async () => {
     const t = await startTestApp({
-      databaseUrl: server!.url,
+      databaseUrl: pg.server!.url,
       dataDir,
       backupDir,
       backupVerify: false,

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +14,7 @@ import {
   startTestApp,
   type TestApp,
 } from './helpers.js';
+import { runKiln, takeBackup as takeBackupOn, waitForJob } from './backups-helpers.js';
 
 /**
  * Logical backups of an external PostgreSQL (issue 24): Kiln runs on a database it did not start
@@ -45,41 +45,20 @@ describe('logical backups (external PostgreSQL)', () => {
 
   /** `pnpm kiln …` with the source app's settings (BACKUP_DIR, JWT_SECRET) and its own DATA_DIR. */
   const kiln = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      const repo = fileURLToPath(new URL('../..', import.meta.url));
-      execFile(
-        path.join(repo, 'backend/node_modules/.bin/tsx'),
-        [path.join(repo, 'backend/src/backups/cli.ts'), ...args],
-        {
-          cwd: restoredDataDir,
-          env: {
-            ...process.env,
-            NODE_ENV: 'test',
-            DATA_DIR: restoredDataDir,
-            BACKUP_DIR: t.app.config.backupDir,
-            JWT_SECRET: t.app.config.jwtSecret!,
-            DATABASE_URL: '',
-            POSTGRES_HOST: '',
-          },
-        },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? Number((err as { code?: number }).code ?? 1) : 0,
-            out: stdout + stderr,
-          }),
-      );
+    runKiln(args, {
+      cwd: restoredDataDir,
+      env: {
+        NODE_ENV: 'test',
+        DATA_DIR: restoredDataDir,
+        BACKUP_DIR: t.app.config.backupDir,
+        JWT_SECRET: t.app.config.jwtSecret!,
+        DATABASE_URL: '',
+        POSTGRES_HOST: '',
+      },
     });
 
   const takeBackup = async () => {
-    const started = await t.request('POST', '/api/backups', { token });
-    expect(started.status).toBe(202);
-    let job = started.body;
-    while (job.status === 'running') {
-      await new Promise((r) => setTimeout(r, 50));
-      job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
-    }
-    expect(job.error).toBeNull();
-    expect(job.status).toBe('done');
+    const job = await takeBackupOn(t, token);
     expect(job.backup.kind).toBe('logical');
     expect(job.bytesCopied).toBe(job.backup.sizeBytes);
     return job.backup.id as string;
@@ -417,11 +396,7 @@ describe('logical backups: a hung database connection', () => {
       const started = await t.request('POST', '/api/backups', { token });
       expect(started.status).toBe(202);
       const startedAt = Date.now();
-      let job = started.body;
-      while (job.status === 'running') {
-        await new Promise((r) => setTimeout(r, 50));
-        job = (await t.request('GET', `/api/backups/jobs/${started.body.id}`, { token })).body;
-      }
+      const job = await waitForJob((p) => t.request('GET', p, { token }), started.body.id);
       expect(proxy.state.hung).toBe(1);
       expect(job.status).toBe('failed');
       expect(job.error).toMatch(
