@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from './constants';
 
 export { expect };
@@ -40,7 +40,135 @@ export async function adminToken(page: Page): Promise<string> {
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
-export const test = base.extend<{ signedIn: Page; pageErrors: void }>({
+/**
+ * The server-wide state a test may change through the dashboard: every spec after it in the run
+ * meets the same server. Secrets (SMTP, AI keys) are write-only and restored by their specs.
+ */
+interface SharedState {
+  /** GET /api/settings `runtime`: CORS origins, the session policy. */
+  runtime: Record<string, { value: unknown; source: string }>;
+  /** GET /api/auth/config, without its row's id and times. */
+  authConfig: Record<string, unknown>;
+  /** The configuration paths of the configured OAuth providers, built-in and custom. */
+  providers: string[];
+}
+
+/** Admin API calls for the state check, on a session of their own (signed in again when ended). */
+class StateAdmin {
+  private token: string | undefined;
+  constructor(private readonly api: APIRequestContext) {}
+
+  async call(method: 'get' | 'put' | 'patch' | 'delete', path: string, data?: unknown) {
+    for (let attempt = 0; ; attempt++) {
+      this.token ??= await this.signIn();
+      const res = await this.api[method](path, {
+        headers: { Authorization: `Bearer ${this.token}` },
+        data,
+      });
+      if (res.status() === 401 && attempt === 0) {
+        this.token = undefined;
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private async signIn(): Promise<string> {
+    const res = await this.api.post('/api/auth/admin/sessions?client_type=server', {
+      data: { username: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+    return ((await res.json()) as { accessToken: string }).accessToken;
+  }
+
+  async json<T>(path: string): Promise<T> {
+    const res = await this.call('get', path);
+    expect(res.status(), `${path}: ${await res.text()}`).toBe(200);
+    return (await res.json()) as T;
+  }
+
+  async read(): Promise<SharedState> {
+    const settings = await this.json<{ runtime: SharedState['runtime'] }>('/api/settings');
+    const {
+      id: _id,
+      createdAt: _c,
+      updatedAt: _u,
+      ...authConfig
+    } = await this.json<Record<string, unknown>>('/api/auth/config');
+    type Listed = { data: Array<{ key: string }> };
+    const builtIn = await this.json<Listed>('/api/auth/oauth/configs');
+    const custom = await this.json<Listed>('/api/auth/oauth/custom/configs');
+    return {
+      runtime: settings.runtime,
+      authConfig,
+      providers: [
+        ...builtIn.data.map((c) => `/api/auth/oauth/${c.key}/config`),
+        ...custom.data.map((c) => `/api/auth/oauth/custom/${c.key}/config`),
+      ],
+    };
+  }
+
+  /** Puts back what differs from `before`; names what it had to put back. */
+  async restore(before: SharedState): Promise<string[]> {
+    const now = await this.read();
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const restored: string[] = [];
+    const runtime: Record<string, unknown> = {};
+    for (const [name, was] of Object.entries(before.runtime)) {
+      const is = now.runtime[name];
+      if (is && (is.source !== was.source || !same(is.value, was.value)))
+        runtime[name] = was.source === 'runtime' ? was.value : null;
+    }
+    if (Object.keys(runtime).length) {
+      const res = await this.call('patch', '/api/settings', runtime);
+      expect(res.status(), await res.text()).toBe(200);
+      restored.push(...Object.keys(runtime));
+    }
+    const config: Record<string, unknown> = {};
+    for (const [name, was] of Object.entries(before.authConfig))
+      if (!same(now.authConfig[name], was)) config[name] = was;
+    if (Object.keys(config).length) {
+      const res = await this.call('put', '/api/auth/config', config);
+      expect(res.status(), await res.text()).toBe(200);
+      restored.push(...Object.keys(config));
+    }
+    for (const added of now.providers.filter((p) => !before.providers.includes(p))) {
+      const res = await this.call('delete', added);
+      expect(res.status(), await res.text()).toBeLessThan(300);
+      restored.push(added);
+    }
+    return restored;
+  }
+}
+
+export const test = base.extend<
+  { signedIn: Page; pageErrors: void; sharedStateRestored: void },
+  { stateAdmin: StateAdmin }
+>({
+  stateAdmin: [
+    async ({ playwright }, use) => {
+      const api = await playwright.request.newContext({ baseURL: process.env.KILN_E2E_BASE_URL });
+      await use(new StateAdmin(api));
+      await api.dispose();
+    },
+    { scope: 'worker' },
+  ],
+  // The specs run one after another against one server: a test that stops halfway (or forgets)
+  // must not leave the next spec a changed server (it once met another spec's settings and
+  // failed too). After every test, passed or failed, the shared state is put back as it was.
+  sharedStateRestored: [
+    async ({ stateAdmin }, use, testInfo) => {
+      const before = await stateAdmin.read();
+      await use();
+      const restored = await stateAdmin.restore(before);
+      if (restored.length)
+        testInfo.annotations.push({
+          type: 'restored shared state',
+          description: restored.join(', '),
+        });
+    },
+    { auto: true },
+  ],
   // Every test fails on an uncaught exception in the page or a Content-Security-Policy refusal
   // on a dashboard or API reference page (a refusal means the page tried to reach outside hosts).
   pageErrors: [
