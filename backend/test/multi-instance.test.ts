@@ -50,7 +50,7 @@ function tempDir(prefix: string): string {
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined) {
-  const end = Date.now() + 10_000;
+  const end = Date.now() + 20_000;
   for (;;) {
     try {
       const v = await fn();
@@ -58,7 +58,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
     } catch {
       /* not yet */
     }
-    if (Date.now() > end) throw new Error(`${what}: not reached within 10 s`);
+    if (Date.now() > end) throw new Error(`${what}: not reached within 20 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
