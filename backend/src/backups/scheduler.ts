@@ -44,8 +44,10 @@ export class BackupScheduler {
       logger.info('scheduled backup started', { job: job.id });
       return job;
     } catch (err) {
-      if (err instanceof AppError && err.status === 409) {
+      if (err instanceof AppError && err.code === 'BACKUP_RUNNING') {
         logger.info('scheduled backup skipped', { reason: err.message });
+      } else if (err instanceof AppError) {
+        logger.warn('scheduled backup not taken', { code: err.code, reason: err.message });
       } else {
         logger.error('scheduled backup failed to start', { error: String(err) });
       }
