@@ -608,8 +608,9 @@ describe('trusted outside issuers', () => {
     });
     expect(removed.status).toBe(200);
     expect(await cutOff).toMatchObject({ code: 'REALTIME_UNAUTHORIZED' });
-    // At once (the change is announced), not at the 10 s safety-net re-check.
-    expect(Date.now() - started).toBeLessThan(5000);
+    // At once (the change is announced), not at the 10 s safety-net re-check (8 s: room for a
+    // loaded machine).
+    expect(Date.now() - started).toBeLessThan(8000);
     open.close();
     const after = await t.request('GET', '/api/database/records/notes', { token });
     expect(after.status).toBe(401);

@@ -65,7 +65,9 @@ async function get(base: string, path: string, token: string) {
 }
 
 /** Polls until `check` holds (a condition awaited, not a fixed sleep). */
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+// Within seconds: the change is announced; 8 s leaves room for a loaded machine and stays below
+// the 10 s safety-net re-read, which would hide a lost announcement.
+async function eventually(check: () => Promise<boolean>, ms = 8000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check()) return;
