@@ -270,7 +270,7 @@ test('realtime: message history pages and filters; a failed webhook delivery is 
           )) as unknown as { data: { url: string; status: string }[] };
           return list.data.find((d) => d.url === url)?.status;
         },
-        { timeout: 15_000 },
+        { timeout: 30_000 },
       )
       .toBe('failed');
 
