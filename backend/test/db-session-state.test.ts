@@ -41,6 +41,16 @@ const SETUP = `
     RETURN 'left';
   END $$;
 
+  -- A scratch table a function creates once per session: it must not carry one user's rows
+  -- to the next request on the connection.
+  CREATE FUNCTION public.scratch_note(note text) RETURNS text[]
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS scratch (note text);
+    INSERT INTO scratch VALUES (note);
+    RETURN ARRAY(SELECT s.note FROM scratch s ORDER BY 1);
+  END $$;
+
   CREATE FUNCTION public.become_admin() RETURNS text
   LANGUAGE plpgsql AS $$
   BEGIN
@@ -125,6 +135,27 @@ describe('session-level settings never outlive the request that made them', () =
       tenant: null,
       role: 'anon',
     });
+  });
+
+  it("a temporary table user A's request created is gone for user B's next request", async () => {
+    const a = await t.signUpUser();
+    const b = await t.signUpUser();
+    const first = await rpc('scratch_note', a.accessToken, { note: 'secret of a' });
+    expect([first.status, first.body]).toEqual([200, ['secret of a']]);
+    const next = await rpc('scratch_note', b.accessToken, { note: 'of b' });
+    expect([next.status, next.body]).toEqual([200, ['of b']]);
+    // Reads (a read-only transaction) start the same way.
+    const read = await t.request('GET', '/api/database/rpc/scratch_note?note=read', {
+      token: a.accessToken,
+    });
+    expect(read.status, JSON.stringify(read.body)).toBeLessThan(500);
+    expect((await rpc('scratch_note', a.accessToken, { note: 'again' })).body).toEqual(['again']);
+    // And raw SQL on the admin pool.
+    await rawSql(`CREATE TEMP TABLE admin_scratch (x int); INSERT INTO admin_scratch VALUES (1)`);
+    const after = await rawSql(
+      `SELECT count(*)::int AS n FROM pg_catalog.pg_class WHERE relname = 'admin_scratch'`,
+    );
+    expect(after.rows[0]).toEqual({ n: 0 });
   });
 
   it('a session-level SET ROLE does not reach the next request', async () => {

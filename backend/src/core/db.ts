@@ -125,6 +125,13 @@ const OPENING = {
    * only the settings that were SET (the role is not among them: SET LOCAL ROLE follows).
    */
   resetAll: { text: 'RESET ALL' },
+  /**
+   * And no temporary table an earlier request's SQL created (a function's `CREATE TEMP TABLE IF
+   * NOT EXISTS scratch …`): it would outlive that request on the pooled connection, rows and
+   * all, and be found first by the next request's unqualified names. Allowed in a read-only
+   * transaction; next to nothing when the session has none.
+   */
+  discardTemp: { text: 'DISCARD TEMP' },
   commit: { text: 'COMMIT' },
 };
 const SET_LOCAL_ROLE = new Map<string, Statement>();
@@ -455,14 +462,16 @@ export class Database {
     const preamble: Statement[] = [
       begin,
       OPENING.resetAll,
+      OPENING.discardTemp,
       // The role comes from a fixed set (checked above); every setting is a parameter.
       setLocalRole(principal.role),
       { text: (SELECT_SETTINGS[n] ??= `SELECT ${setConfigs(n)}`), values },
     ];
-    // The same in three statements (`set_config('role', …, true)` is SET LOCAL ROLE).
+    // The same in four statements (`set_config('role', …, true)` is SET LOCAL ROLE).
     const open = (): Statement[] => [
       begin,
       OPENING.resetAll,
+      OPENING.discardTemp,
       {
         text: `SELECT pg_catalog.set_config('role', '${principal.role}', true), ${setConfigs(n)}`,
         values,
@@ -477,8 +486,8 @@ export class Database {
   }
 
   /**
-   * `sql` in one transaction as the principal (its role and settings, after RESET ALL, as every
-   * request transaction starts), sent as a single simple-protocol Query: PostgreSQL runs the
+   * `sql` in one transaction as the principal (its role and settings, after RESET ALL and DISCARD
+   * TEMP, as every request transaction starts), sent as a single simple-protocol Query: PostgreSQL runs the
    * statements of one Query as one implicit transaction, so SET LOCAL holds to its end and an
    * error rolls all of it back, and there is no BEGIN or COMMIT to send and no Parse/Bind per
    * statement. `sql` takes no parameters: every value in it must be a `sqlLiteral()` or a number
@@ -491,14 +500,14 @@ export class Database {
     settings: Record<string, string> = {},
   ): Promise<pg.QueryResult[]> {
     const { pool, admission, values } = this.principalTx(principal, { settings });
-    let opening = `RESET ALL; SELECT pg_catalog.set_config('role', '${principal.role}', true)`;
+    let opening = `RESET ALL; DISCARD TEMP; SELECT pg_catalog.set_config('role', '${principal.role}', true)`;
     for (let i = 0; i < values.length; i += 2)
       opening += `, pg_catalog.set_config(${sqlLiteral(values[i]!)}, ${sqlLiteral(values[i + 1]!)}, true)`;
     return this.run(
       pool,
       async (client) => {
         const results = (await client.query(`${opening}; ${sql}`)) as unknown as pg.QueryResult[];
-        return results.slice(2);
+        return results.slice(3);
       },
       admission,
     );

@@ -183,9 +183,10 @@ export class SqlRunner {
       async (client) => {
         try {
           await client.query('BEGIN');
-          // What SQL of an earlier request left on the connection with a session-level SET does
-          // not apply to this one (core/db.ts does the same for every request transaction).
-          await client.query('RESET ALL');
+          // What SQL of an earlier request left on the connection with a session-level SET, or
+          // a temporary table, does not apply to this one (core/db.ts does the same for every
+          // request transaction).
+          await client.query('RESET ALL; DISCARD TEMP');
           if (mode === 'restricted') {
             await client.query(`SET LOCAL ROLE project_admin`);
             await client.query(`SELECT set_config('request.jwt.claims', $1, true)`, [
