@@ -51,6 +51,20 @@ const SETUP = `
     RETURN ARRAY(SELECT s.note FROM scratch s ORDER BY 1);
   END $$;
 
+  -- A cursor WITH HOLD keeps its rows after its transaction; the next request must not read it.
+  CREATE FUNCTION public.hold_cursor() RETURNS void LANGUAGE plpgsql AS $$
+  BEGIN
+    EXECUTE 'DECLARE held CURSOR WITH HOLD FOR SELECT auth.uid()::text AS who';
+  END $$;
+  CREATE FUNCTION public.read_held() RETURNS text LANGUAGE plpgsql AS $$
+  DECLARE who text;
+  BEGIN
+    EXECUTE 'FETCH held' INTO who;
+    RETURN coalesce(who, 'nothing');
+  EXCEPTION WHEN invalid_cursor_name THEN
+    RETURN 'no cursor';
+  END $$;
+
   CREATE FUNCTION public.become_admin() RETURNS text
   LANGUAGE plpgsql AS $$
   BEGIN
@@ -137,13 +151,16 @@ describe('session-level settings never outlive the request that made them', () =
     });
   });
 
-  it("a temporary table user A's request created is gone for user B's next request", async () => {
+  it("a temporary table or a held cursor user A's request created is gone for user B's next request", async () => {
     const a = await t.signUpUser();
     const b = await t.signUpUser();
     const first = await rpc('scratch_note', a.accessToken, { note: 'secret of a' });
     expect([first.status, first.body]).toEqual([200, ['secret of a']]);
     const next = await rpc('scratch_note', b.accessToken, { note: 'of b' });
     expect([next.status, next.body]).toEqual([200, ['of b']]);
+    // Nor a cursor held past its transaction.
+    expect((await rpc('hold_cursor', a.accessToken)).status).toBeLessThan(300);
+    expect((await rpc('read_held', b.accessToken)).body).toBe('no cursor');
     // Reads (a read-only transaction) start the same way.
     const read = await t.request('GET', '/api/database/rpc/scratch_note?note=read', {
       token: a.accessToken,

@@ -132,6 +132,8 @@ const OPENING = {
    * transaction; next to nothing when the session has none.
    */
   discardTemp: { text: 'DISCARD TEMP' },
+  /** Nor a cursor declared WITH HOLD, which keeps its rows past the transaction that read them. */
+  closeAll: { text: 'CLOSE ALL' },
   commit: { text: 'COMMIT' },
 };
 const SET_LOCAL_ROLE = new Map<string, Statement>();
@@ -463,15 +465,17 @@ export class Database {
       begin,
       OPENING.resetAll,
       OPENING.discardTemp,
+      OPENING.closeAll,
       // The role comes from a fixed set (checked above); every setting is a parameter.
       setLocalRole(principal.role),
       { text: (SELECT_SETTINGS[n] ??= `SELECT ${setConfigs(n)}`), values },
     ];
-    // The same in four statements (`set_config('role', …, true)` is SET LOCAL ROLE).
+    // The same in five statements (`set_config('role', …, true)` is SET LOCAL ROLE).
     const open = (): Statement[] => [
       begin,
       OPENING.resetAll,
       OPENING.discardTemp,
+      OPENING.closeAll,
       {
         text: `SELECT pg_catalog.set_config('role', '${principal.role}', true), ${setConfigs(n)}`,
         values,
@@ -486,8 +490,8 @@ export class Database {
   }
 
   /**
-   * `sql` in one transaction as the principal (its role and settings, after RESET ALL and DISCARD
-   * TEMP, as every request transaction starts), sent as a single simple-protocol Query: PostgreSQL runs the
+   * `sql` in one transaction as the principal (its role and settings, after RESET ALL, DISCARD
+   * TEMP and CLOSE ALL, as every request transaction starts), sent as a single simple-protocol Query: PostgreSQL runs the
    * statements of one Query as one implicit transaction, so SET LOCAL holds to its end and an
    * error rolls all of it back, and there is no BEGIN or COMMIT to send and no Parse/Bind per
    * statement. `sql` takes no parameters: every value in it must be a `sqlLiteral()` or a number
@@ -500,14 +504,14 @@ export class Database {
     settings: Record<string, string> = {},
   ): Promise<pg.QueryResult[]> {
     const { pool, admission, values } = this.principalTx(principal, { settings });
-    let opening = `RESET ALL; DISCARD TEMP; SELECT pg_catalog.set_config('role', '${principal.role}', true)`;
+    let opening = `RESET ALL; DISCARD TEMP; CLOSE ALL; SELECT pg_catalog.set_config('role', '${principal.role}', true)`;
     for (let i = 0; i < values.length; i += 2)
       opening += `, pg_catalog.set_config(${sqlLiteral(values[i]!)}, ${sqlLiteral(values[i + 1]!)}, true)`;
     return this.run(
       pool,
       async (client) => {
         const results = (await client.query(`${opening}; ${sql}`)) as unknown as pg.QueryResult[];
-        return results.slice(3);
+        return results.slice(4);
       },
       admission,
     );

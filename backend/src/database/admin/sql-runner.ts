@@ -183,10 +183,10 @@ export class SqlRunner {
       async (client) => {
         try {
           await client.query('BEGIN');
-          // What SQL of an earlier request left on the connection with a session-level SET, or
-          // a temporary table, does not apply to this one (core/db.ts does the same for every
+          // What SQL of an earlier request left on the connection with a session-level SET, a
+          // temporary table or a held cursor, does not apply to this one (core/db.ts does the same for every
           // request transaction).
-          await client.query('RESET ALL; DISCARD TEMP');
+          await client.query('RESET ALL; DISCARD TEMP; CLOSE ALL');
           if (mode === 'restricted') {
             await client.query(`SET LOCAL ROLE project_admin`);
             await client.query(`SELECT set_config('request.jwt.claims', $1, true)`, [
