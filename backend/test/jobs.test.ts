@@ -14,8 +14,9 @@ import { ADMIN_PASSWORD, pgUrl, startTestApp, type TestApp } from './helpers.js'
 
 /**
  * Background jobs (issue 21) over real HTTP and PostgreSQL: a local HTTP receiver is the URL
- * target and records what reaches it; graphile-worker polls every 100 ms and leases last 1 s,
- * so retries, delays and a lost worker take well under a second each.
+ * target and records what reaches it; graphile-worker polls every 100 ms, so retries and delays
+ * take well under a second each. Leases last 3 s, renewed every second: a loaded machine's
+ * stalls do not lapse a live job's lease, and a lost worker's job runs again within seconds.
  */
 interface Hit {
   path: string;
@@ -104,7 +105,7 @@ class Receiver {
 
 const JOBS_ENV = {
   JOBS_POLL_INTERVAL_MS: '100',
-  JOBS_LEASE_SECONDS: '1',
+  JOBS_LEASE_SECONDS: '3',
   JOBS_WORKER_CONCURRENCY: '8',
   JOBS_MAX_PAYLOAD_BYTES: '4096',
 };
@@ -362,7 +363,8 @@ describe('running', () => {
     const res = await enqueue('slowpoke');
     const job = await waitForJob(res.body.job.id, (j) => j.status === 'dead');
     expect(job.lastError).toBe('timed out after 200 ms');
-    expect(Date.parse(job.finishedAt) - Date.parse(job.startedAt)).toBeLessThan(2000);
+    // Ended by the timeout (the target never answers), with room for a loaded machine.
+    expect(Date.parse(job.finishedAt) - Date.parse(job.startedAt)).toBeLessThan(5000);
   });
 
   it('refuses URL targets on private addresses when private networks are not allowed', async () => {
