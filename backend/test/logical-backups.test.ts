@@ -6,6 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { scheduledTick } from '../src/backups/ticks.js';
+import { createLogger } from '../src/core/logger.js';
 import {
   ADMIN_PASSWORD,
   createTestDatabase,
@@ -329,6 +332,65 @@ describe('logical backups (external PostgreSQL)', () => {
     const after = await t.request('GET', '/api/backups', { token });
     expect(after.body.backups.map((b: { id: string }) => b.id)).toEqual([ids[1]]);
   }, 120_000);
+
+  it('two instances on one database: a scheduled tick is backed up once, by one of them', async () => {
+    // A second instance on this database, with a BACKUP_DIR of its own (its local disk).
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-logical-2-'));
+    const second = await createApp(
+      { ...t.app.config, dataDir, backupDir: path.join(dataDir, 'backups') },
+      { logger: createLogger({ level: 'error', dir: path.join(dataDir, 'logs'), stdout: false }) },
+    );
+    try {
+      const { port } = await second.listen(0, '127.0.0.1');
+      const onSecond = async (p: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+          headers: { authorization: `Bearer ${t.apiKey}` },
+        });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const instances = [
+        { get: (p: string) => t.request('GET', p, { token }), app: t.app },
+        { get: onSecond, app: second },
+      ];
+      const before = await Promise.all(instances.map((i) => i.get('/api/backups')));
+
+      // Each instance's cron fires on its own clock, the second's 2.5 s behind: both name the
+      // tick by its scheduled time, and both fire it at once.
+      const schedule = '0 3 * * *';
+      const tick = scheduledTick(schedule, new Date('2026-12-01T03:00:00.004Z'));
+      expect(scheduledTick(schedule, new Date('2026-12-01T03:00:02.504Z'))).toEqual(tick);
+      expect(tick.toISOString()).toBe('2026-12-01T03:00:00.000Z');
+      const started = await Promise.all(
+        instances.map((i) => i.app.backups.scheduler!.runNow(tick)),
+      );
+      expect(started.filter(Boolean)).toHaveLength(1);
+      const taker = instances[started.findIndex(Boolean)]!;
+      const job = await waitForJob(taker.get, started.find(Boolean)!.id);
+      expect(job).toMatchObject({ status: 'done', error: null, backup: { kind: 'logical' } });
+      // A late firing of the same tick (a clock further behind) is skipped too.
+      expect(await instances[0]!.app.backups.scheduler!.runNow(tick)).toBeUndefined();
+      expect(await instances[1]!.app.backups.scheduler!.runNow(tick)).toBeUndefined();
+
+      // Across both instances: one job and one new backup for the tick.
+      const after = await Promise.all(instances.map((i) => i.get('/api/backups')));
+      const newJobs = after.flatMap((a, n) =>
+        a.body.jobs.filter(
+          (j: { id: string }) => !before[n]!.body.jobs.some((b: { id: string }) => b.id === j.id),
+        ),
+      );
+      expect(newJobs.map((j: { id: string }) => j.id)).toEqual([job.id]);
+      const newBackups = after.flatMap((a, n) =>
+        a.body.backups.filter(
+          (b: { id: string }) =>
+            !before[n]!.body.backups.some((x: { id: string }) => x.id === b.id),
+        ),
+      );
+      expect(newBackups.map((b: { id: string }) => b.id)).toEqual([job.backup.id]);
+    } finally {
+      await second.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 /**

@@ -1,7 +1,10 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import { Cron } from 'croner';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { BackupService } from './service.js';
+import { scheduledTick } from './ticks.js';
 
 /**
  * Scheduled backups (BACKUP_SCHEDULE, UTC; app.ts starts it for server.ts): each tick starts a
@@ -11,9 +14,14 @@ import type { BackupService } from './service.js';
  * code. The service picks the kind: a base backup of the embedded server, or a logical backup
  * of an external PostgreSQL. A tick while a backup or restore runs is skipped (logged); a failed
  * backup is the job's error (and logged), and the next tick tries again.
+ *
+ * Every instance sharing the database runs the schedule; each tick's backup is taken once: the
+ * instance that claims the tick in the database takes it, the others skip it (ticks.ts).
  */
 export class BackupScheduler {
   private cron: Cron | undefined;
+  /** This instance, as its tick claims name it. */
+  private readonly instance = `${os.hostname()} pid ${process.pid} ${crypto.randomUUID()}`;
 
   constructor(
     private readonly options: {
@@ -25,7 +33,11 @@ export class BackupScheduler {
 
   /** Starts ticking on the schedule. */
   start(): void {
-    this.cron ??= new Cron(this.options.schedule, { timezone: 'UTC' }, () => void this.runNow());
+    this.cron ??= new Cron(
+      this.options.schedule,
+      { timezone: 'UTC' },
+      () => void this.runNow(scheduledTick(this.options.schedule, new Date())),
+    );
   }
 
   stop(): void {
@@ -34,17 +46,21 @@ export class BackupScheduler {
   }
 
   /**
-   * One scheduled run, now (what each tick does): the job started, or undefined when it was
-   * skipped because another job runs or failed to start (logged either way).
+   * The run of the tick scheduled for `tick` (what each tick does; every instance names a tick
+   * by the same time): the job started, or undefined when it was skipped because another
+   * instance took the tick or another job runs here, or failed to start (logged either way).
    */
-  async runNow(): Promise<{ id: string } | undefined> {
+  async runNow(tick: Date = new Date()): Promise<{ id: string } | undefined> {
     const { backups, logger } = this.options;
     try {
-      const job = await backups.start();
-      logger.info('scheduled backup started', { job: job.id });
+      const job = await backups.start({ tick, instance: this.instance });
+      logger.info('scheduled backup started', { job: job.id, tick: tick.toISOString() });
       return job;
     } catch (err) {
-      if (err instanceof AppError && err.code === 'BACKUP_RUNNING') {
+      if (
+        err instanceof AppError &&
+        (err.code === 'BACKUP_RUNNING' || err.code === 'BACKUP_TICK_TAKEN')
+      ) {
         logger.info('scheduled backup skipped', { reason: err.message });
       } else if (err instanceof AppError) {
         logger.warn('scheduled backup not taken', { code: err.code, reason: err.message });

@@ -19,6 +19,7 @@ import {
 } from './pitr.js';
 import type { LiveRestore } from './live-restore.js';
 import type { OffsiteCopier } from './offsite.js';
+import { claimBackupTick } from './ticks.js';
 import { verifyBackup } from './verify.js';
 import {
   deleteLogicalBackup,
@@ -242,22 +243,38 @@ export class BackupService {
   /**
    * Starts a backup, through the API or on BACKUP_SCHEDULE (scheduler.ts): a base backup of the
    * embedded server (verified when BACKUP_VERIFY), or a logical one of an external PostgreSQL;
-   * then retention. Answers at once with the job to poll.
+   * then retention. Answers at once with the job to poll. A scheduled run names its tick: it
+   * starts only if this instance claims the tick (409 BACKUP_TICK_TAKEN otherwise).
    */
-  async start(): Promise<BackupJob> {
+  async start(scheduled?: { tick: Date; instance: string }): Promise<BackupJob> {
     // Before anything touches the database (a restore may have it stopped).
     this.refuseWhileRunning();
     const clusterDir = await this.cluster();
-    if (!clusterDir && this.options.storage && (await this.logicalPossible())) {
-      return this.startLogical(this.options.storage);
-    }
-    if (!clusterDir) {
+    const logical = !clusterDir && this.options.storage && (await this.logicalPossible());
+    if (!clusterDir && !logical) {
       throw new AppError(
         409,
         'BACKUPS_UNAVAILABLE',
         'Base backups need the embedded PostgreSQL with WAL archiving on (no DATABASE_URL, BACKUP_SCHEDULE not "off")',
       );
     }
+    // A scheduled tick is taken by one instance of those sharing the database (ticks.ts).
+    if (
+      scheduled &&
+      !(await claimBackupTick(
+        this.options.databaseUrl,
+        scheduled.tick,
+        clusterDir ? 'physical' : 'logical',
+        scheduled.instance,
+      ))
+    ) {
+      throw new AppError(
+        409,
+        'BACKUP_TICK_TAKEN',
+        `The scheduled backup of ${scheduled.tick.toISOString()} is taken by another instance`,
+      );
+    }
+    if (!clusterDir) return this.startLogical(this.options.storage!);
     return this.launch(
       { kind: 'backup', phase: 'Copying the cluster' },
       'base backup failed',
