@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@insforge/sdk';
 import { ConfigError, loadConfig } from '../src/core/config.js';
-import { startTestApp, type TestApp } from './helpers.js';
+import pg from 'pg';
+import { pgUrl, startTestApp, type TestApp } from './helpers.js';
 import { startFakeTwilio, type FakeTwilio } from './fake-twilio.js';
 
 let t: TestApp;
@@ -146,6 +147,27 @@ describe('phone sign-in by SMS code', () => {
       body: { phone: newNumber() },
     });
     expect(other.status).toBe(202);
+  });
+
+  it('throttles parallel sends as if they came one after another', async () => {
+    const phone = newNumber();
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        t.request('POST', '/api/auth/phone/send-otp', { body: { phone } }).then((r) => r.status),
+      ),
+    );
+    // Five per number in the window, however the twelve interleave (each counted before any
+    // recorded would let them all through).
+    expect(statuses.filter((s) => s === 202)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    // This test's sends leave the address's per-IP allowance to the tests after it.
+    const client = new pg.Client({ connectionString: pgUrl(t.database) });
+    await client.connect();
+    try {
+      await client.query('DELETE FROM auth.email_sends WHERE email = $1', [phone]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('adds a number to an account only with its code, and an unproven claim never captures the owner', async () => {

@@ -8,7 +8,7 @@
  * throttled per address and purpose, and per IP, in a shared table (every instance sees it).
  */
 import crypto from 'node:crypto';
-import type { Database } from '../core/db.js';
+import { lockFor, type Database } from '../core/db.js';
 import { AppError } from '../core/errors.js';
 
 export type CodeChannel = 'email' | 'sms';
@@ -58,26 +58,33 @@ export class OneTimeCodes {
     purpose: string,
   ): Promise<void> {
     const normal = OneTimeCodes.normal(address);
-    const { rows } = await this.db.query<{ by_address: number; by_ip: number }>(
-      `SELECT (SELECT count(*) FROM auth.email_sends
-                WHERE lower(email) = $1 AND purpose = $3 AND channel = $5
-                  AND created_at > now() - $4::interval)::int AS by_address,
-              (SELECT count(*) FROM auth.email_sends
-                WHERE ip = $2 AND created_at > now() - $4::interval)::int AS by_ip`,
-      [normal, ip ?? null, purpose, WINDOW, channel],
-    );
-    const r = rows[0]!;
-    if (r.by_address >= SENDS_PER_ADDRESS || (ip && r.by_ip >= SENDS_PER_IP)) {
-      throw new AppError(
-        429,
-        'AUTH_RATE_LIMITED',
-        'Too many messages requested: wait a few minutes before asking again',
+    // Count and record under locks on the address and the IP (always in that order, so two
+    // sends never wait on each other crosswise): parallel requests each counting before any
+    // recorded would all pass.
+    await this.db.transaction(async (tx) => {
+      await lockFor(tx, `auth.sends:address:${channel}:${purpose}:${normal}`);
+      if (ip) await lockFor(tx, `auth.sends:ip:${ip}`);
+      const { rows } = await tx.query<{ by_address: number; by_ip: number }>(
+        `SELECT (SELECT count(*) FROM auth.email_sends
+                  WHERE lower(email) = $1 AND purpose = $3 AND channel = $5
+                    AND created_at > now() - $4::interval)::int AS by_address,
+                (SELECT count(*) FROM auth.email_sends
+                  WHERE ip = $2 AND created_at > now() - $4::interval)::int AS by_ip`,
+        [normal, ip ?? null, purpose, WINDOW, channel],
       );
-    }
-    await this.db.query(
-      'INSERT INTO auth.email_sends (email, ip, purpose, channel) VALUES ($1, $2, $3, $4)',
-      [normal, ip ?? null, purpose, channel],
-    );
+      const r = rows[0]!;
+      if (r.by_address >= SENDS_PER_ADDRESS || (ip && r.by_ip >= SENDS_PER_IP)) {
+        throw new AppError(
+          429,
+          'AUTH_RATE_LIMITED',
+          'Too many messages requested: wait a few minutes before asking again',
+        );
+      }
+      await tx.query(
+        'INSERT INTO auth.email_sends (email, ip, purpose, channel) VALUES ($1, $2, $3, $4)',
+        [normal, ip ?? null, purpose, channel],
+      );
+    });
   }
 
   /** A new code; it replaces the address's earlier ones for the same purpose. */

@@ -121,9 +121,12 @@ export class MfaService {
   private async checkTotp(factor: FactorRow, code: string): Promise<boolean> {
     if (!/^\d{6}$/.test(code)) return false;
     const secret = this.box.decrypt(factor.secret_encrypted);
-    const delta = totpFor(secret).validate({ token: code, window: 1 });
+    // One reading of the clock for both: read twice, a step turning in between would record
+    // the next step as used and refuse its code.
+    const now = Date.now();
+    const delta = totpFor(secret).validate({ token: code, window: 1, timestamp: now });
     if (delta === null) return false;
-    const step = Math.floor(Date.now() / 1000 / PERIOD) + delta;
+    const step = Math.floor(now / 1000 / PERIOD) + delta;
     const { rowCount } = await this.db.query(
       `UPDATE auth.mfa_factors SET last_step = $2
         WHERE id = $1 AND (last_step IS NULL OR last_step < $2)`,
