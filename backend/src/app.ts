@@ -653,6 +653,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     logger,
     offsite,
     storage: provider,
+    audit,
     live:
       gate && options.embeddedPostgres
         ? new LiveRestore({

@@ -123,6 +123,7 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
       query: 'SELECT pg_sleep(3) AS slept',
     });
     await new Promise((r) => setTimeout(r, 200));
+    const requestedAt = Date.now();
     const restore = await request('POST', '/api/backups/restore', { to: target.toISOString() });
     expect(restore.status).toBe(202);
     expect(restore.body).toMatchObject({
@@ -187,6 +188,27 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
     // Kiln serves again, without a restart: the rows are exactly those up to the noted time.
     expect((await request('GET', '/health/ready')).status).toBe(200);
     expect(await items()).toEqual(expected);
+    // The audit trail keeps the restore, though it went back to before its own request: who,
+    // when it was asked for, the target and the outcome.
+    const restores = async () => {
+      const res = await request('GET', '/api/logs/audits?action=RESTORE_DATABASE');
+      expect(res.status).toBe(200);
+      return res.body.data as any[];
+    };
+    const [audited] = await restores();
+    expect(audited).toMatchObject({
+      actor: 'admin@example.com',
+      module: 'backups',
+      action: 'RESTORE_DATABASE',
+      details: {
+        target: target.toISOString(),
+        job: restore.body.id,
+        backup: backupJob.backup.id,
+        outcome: 'done',
+      },
+    });
+    expect(Math.abs(Date.parse(audited.createdAt) - requestedAt)).toBeLessThan(5_000);
+    expect(audited.details.requestedAt).toBe(audited.createdAt);
     const signedIn = await createClient({
       baseUrl,
       anonKey,
@@ -229,6 +251,16 @@ describe('backups: point-in-time restore through the admin API, Kiln running', (
     expect(failed.error).not.toMatch(/the database system is starting up/);
     expect(await items()).toEqual([...expected, { id: 100, label: 'row 100' }]);
     expect((await request('GET', '/health/ready')).status).toBe(200);
+    // The failed restore is recorded too, with its error.
+    const [failedRecord, doneRecord] = await restores();
+    expect(failedRecord).toMatchObject({
+      actor: 'admin@example.com',
+      details: { job: failing.body.id, outcome: 'failed' },
+    });
+    // Its error as the job has it (the trail keeps the beginning of long values).
+    expect(failedRecord.details.error).toMatch(/data directory is as it was/);
+    expect(failed.error.startsWith(failedRecord.details.error.replace(/…$/, ''))).toBe(true);
+    expect(doneRecord.id).toBe(audited.id);
   }, 90_000);
 
   it('with a database this process did not start (DATABASE_URL): 409, restore is the provider’s PITR or a logical restore', async () => {

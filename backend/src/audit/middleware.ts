@@ -7,6 +7,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { optionalPrincipal } from '../core/auth/principal.js';
+import type { Principal } from '../core/db.js';
 import type { AuditLog } from './service.js';
 
 type Rule = [method: string, path: RegExp, module: string, action: string];
@@ -45,6 +46,23 @@ const RULES: Rule[] = [
   ['DELETE', /^\/api\/logs\/audits\/?$/, 'logs', 'PURGE_AUDIT_LOG'],
 ];
 
+/**
+ * Admin actions their service records itself, once the action has ended (with its outcome): a
+ * point-in-time restore replaces the database, so a record written when it was requested would
+ * be rolled back by the restore itself (backups/service.ts records it in the restored database).
+ */
+const RECORDED_BY_THE_SERVICE = [/^\/api\/backups\/restore\/?$/];
+
+/** Who an admin action's record names: the admin's email, "api key", or the token's subject. */
+export function auditActor(principal: Principal): { actor: string; actorId: string | null } {
+  return {
+    actor:
+      principal.email ??
+      (principal.credential === 'api_key' ? 'api key' : (principal.sub ?? 'admin')),
+    actorId: principal.sub ?? null,
+  };
+}
+
 /** Data traffic and sign-ins: not admin actions. */
 const NOT_ACTIONS = [
   /^\/api\/database\/(records|rpc)\//,
@@ -63,6 +81,7 @@ export function auditTrail(audit: AuditLog): RequestHandler {
     const rawPath = req.path;
     const path = rawPath.toLowerCase();
     if (!path.startsWith('/api/') || NOT_ACTIONS.some((r) => r.test(path))) return next();
+    if (RECORDED_BY_THE_SERVICE.some((r) => r.test(path))) return next();
     res.on('finish', () => {
       if (res.statusCode >= 400) return;
       const principal = optionalPrincipal(req);
@@ -70,10 +89,7 @@ export function auditTrail(audit: AuditLog): RequestHandler {
       const rule = RULES.find(([m, r]) => m === req.method && r.test(path));
       const target = rule ? rawPath.match(new RegExp(rule[1].source, 'i'))?.[1] : undefined;
       audit.recordInBackground({
-        actor:
-          principal.email ??
-          (principal.credential === 'api_key' ? 'api key' : (principal.sub ?? 'admin')),
-        actorId: principal.sub ?? null,
+        ...auditActor(principal),
         module: rule?.[2] ?? path.split('/')[2] ?? 'api',
         action: rule?.[3] ?? `${req.method} ${path}`,
         details: {

@@ -16,6 +16,8 @@ export interface AuditEntry {
   module: string;
   details?: Record<string, unknown>;
   ip?: string | null;
+  /** When the action was taken, if not now (an action recorded once it has ended). */
+  at?: Date;
 }
 
 const AUDIT_COLUMNS = `id::text, actor, actor_id AS "actorId", action, module, details, ip,
@@ -44,8 +46,8 @@ export class AuditLog {
   async record(entry: AuditEntry): Promise<void> {
     await this.db
       .query(
-        `INSERT INTO system.audit_log (actor, actor_id, action, module, details, ip)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
+        `INSERT INTO system.audit_log (actor, actor_id, action, module, details, ip, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now()))`,
         [
           entry.actor,
           entry.actorId ?? null,
@@ -53,6 +55,7 @@ export class AuditLog {
           entry.module,
           JSON.stringify(auditSafe(entry.details ?? {})),
           entry.ip ?? null,
+          entry.at ?? null,
         ],
       )
       .catch((err: unknown) => this.logger.error('audit record failed', { error: String(err) }));

@@ -8,6 +8,7 @@ import {
   restoreBackupRequestSchema,
 } from '@kiln/shared-schemas';
 import { pipeline } from 'node:stream/promises';
+import { auditActor } from '../audit/middleware.js';
 import { AppError } from '../core/errors.js';
 import { route, type RouteGroup } from '../core/route.js';
 import { parseRestoreTarget } from './pitr.js';
@@ -53,7 +54,8 @@ export function backupsRoutes(backups: BackupService): RouteGroup {
           400: ['INVALID_INPUT'],
           409: ['RESTORE_NEEDS_CLI', 'RESTORE_UNAVAILABLE', 'BACKUP_RUNNING', 'RESTORE_RUNNING'],
         },
-        handler: ({ body }) => {
+        handler: ({ body, principal, req }) => {
+          const at = new Date();
           const target = parseRestoreTarget(body.to);
           if (!target) {
             throw new AppError(
@@ -62,7 +64,12 @@ export function backupsRoutes(backups: BackupService): RouteGroup {
               `"to" must be a date and time like "2026-12-01 10:15:00" (UTC unless a zone is given)`,
             );
           }
-          return backups.restore(target);
+          // Recorded in the audit trail once the restore has ended (not by the middleware).
+          return backups.restore(target, {
+            ...(principal ? auditActor(principal) : { actor: 'admin', actorId: null }),
+            ip: req.ip ?? null,
+            at,
+          });
         },
       }),
       route({

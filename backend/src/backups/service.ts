@@ -30,6 +30,16 @@ import {
   takeLogicalBackup,
 } from './logical/backups.js';
 import type { StorageProvider } from '../storage/providers/provider.js';
+import type { AuditEntry } from '../audit/service.js';
+
+/** Who asked for a restore, for its audit record (audit/middleware.ts auditActor). */
+export interface RestoreRequester {
+  actor: string;
+  actorId: string | null;
+  ip: string | null;
+  /** When it was asked for. */
+  at: Date;
+}
 
 /** Jobs listed by GET /api/backups (the newest; a running one is always among them). */
 const JOBS_KEPT = 50;
@@ -66,6 +76,11 @@ export class BackupService {
        * database is not the embedded server (logical/backups.ts).
        */
       storage?: StorageProvider;
+      /**
+       * The audit trail: a restore is recorded once it has ended, in the database it left
+       * (a record written before would be rolled back by the restore itself).
+       */
+      audit?: { record(entry: AuditEntry): Promise<void> };
     },
   ) {}
 
@@ -307,7 +322,7 @@ export class BackupService {
    * answers at once with the job to poll. Refused before anything stops: 409 without a server of
    * this process's own or while a backup or restore runs, 400 outside the restorable range.
    */
-  async restore(target: Date): Promise<BackupJob> {
+  async restore(target: Date, requester?: RestoreRequester): Promise<BackupJob> {
     const live = this.options.live;
     if (!live) {
       if (await this.cluster().catch(() => undefined)) {
@@ -354,19 +369,56 @@ export class BackupService {
       'point-in-time restore failed',
       async (job) => {
         live.begin(job.id);
-        await live.run(target, {
-          get bytes() {
-            return job.progress.bytes;
-          },
-          set bytes(n: number) {
-            job.progress.bytes = n;
-          },
-          setPhase: (phase) => {
-            job.phase = phase;
-          },
-        });
+        let error: string | undefined;
+        try {
+          await live.run(target, {
+            get bytes() {
+              return job.progress.bytes;
+            },
+            set bytes(n: number) {
+              job.progress.bytes = n;
+            },
+            setPhase: (phase) => {
+              job.phase = phase;
+            },
+          });
+        } catch (err) {
+          error = err instanceof Error ? err.message : String(err);
+          throw err;
+        } finally {
+          // The job ends once its record is written: a poll that sees it ended finds the record.
+          if (requester) await this.recordRestore(job, base.id, requester, error);
+        }
       },
     );
+  }
+
+  /** The audit record of a restore that has ended, in the database as the restore left it. */
+  private async recordRestore(
+    job: Job,
+    backupId: string,
+    requester: RestoreRequester,
+    error: string | undefined,
+  ): Promise<void> {
+    await this.options.audit?.record({
+      actor: requester.actor,
+      actorId: requester.actorId,
+      module: 'backups',
+      action: 'RESTORE_DATABASE',
+      ip: requester.ip,
+      at: requester.at,
+      details: {
+        method: 'POST',
+        path: '/api/backups/restore',
+        target: job.target,
+        job: job.id,
+        backup: backupId,
+        outcome: error === undefined ? 'done' : 'failed',
+        ...(error === undefined ? {} : { error }),
+        requestedAt: requester.at.toISOString(),
+        endedAt: new Date().toISOString(),
+      },
+    });
   }
 
   /** 409 while a backup (through the API or scheduled) or a restore runs. */
